@@ -1,0 +1,139 @@
+"""Command line: parse options, call one library function, map errors to exit codes (DESIGN §3).
+
+Nothing here computes anything; each command imports its library module lazily so `--help` and
+`validate` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from auditor import __version__
+from auditor.errors import EXIT_RUNTIME, EXIT_USAGE, AuditorError, UsageError
+
+class _Group(TyperGroup):
+    """Click group that turns library errors into one stderr line and the documented exit code.
+
+    Doing it here (not only in `main`) keeps the mapping identical under Typer's test runner.
+    """
+
+    def invoke(self, ctx):  # noqa: D102 - click API
+        try:
+            return super().invoke(ctx)
+        except AuditorError as exc:
+            typer.echo(f"auditor: error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("auditor: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line, with a way to see the traceback
+            if os.environ.get("AUDITOR_DEBUG") or getattr(exc, "__module__", "").startswith("click"):
+                raise
+            typer.echo(
+                f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            raise typer.Exit(EXIT_RUNTIME) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="auditor",
+    help="Policy-as-code backup compliance and metering auditor for AWS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+evidence_app = typer.Typer(cls=_Group, help="Audit evidence bundles: export and verify.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+
+
+def fail(message: str, code: int = EXIT_RUNTIME) -> None:
+    """Print one line to stderr and exit with `code`."""
+    typer.echo(f"auditor: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_as_of(value: Optional[str]) -> datetime:
+    """Parse `--as-of` (ISO 8601, naive = UTC); without it, now. The only clock read in the program."""
+    if value is None:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--as-of {value!r} is not an ISO 8601 date or time (e.g. 2026-11-26T00:00:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only on a terminal, and never with --quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Policy-as-code backup compliance and metering auditor for AWS."""
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("reports/demo"), "--out", help="Folder for every output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Run the whole job on the embedded emulated AWS estate and write every output to OUT."""
+    from auditor.sandbox.demo import run_demo
+
+    run_demo(out=out, progress=show_progress(quiet), echo=typer.echo)
+
+
+@app.command()
+def collect(
+    out: Path = typer.Option(..., "--out", help="Inventory folder to write (replaced atomically)."),
+    region: List[str] = typer.Option([], "--region", help="Region to gather (repeatable); default: the session's."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Gather resources and backups into an inventory folder (Parquet tables + manifest.json)."""
+    from auditor.aws import CollectOptions, collect_inventory
+    from auditor.inventory import write_inventory
+
+    inventory = collect_inventory(CollectOptions(regions=region, profile=profile, progress=show_progress(quiet)))
+    write_inventory(inventory, out)
+    errors = inventory.errors
+    typer.echo(
+        f"collected {len(inventory.resources)} resources and {len(inventory.recovery_points)} backups"
+        f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}",
+        err=True,
+    )
+    if len(errors):
+        first = errors.iloc[0]
+        fail(
+            f"collection incomplete: {len(errors)} call(s) failed, e.g. {first['service']}:{first['operation']}"
+            f" in {first['region']}: {first['error_code']} (see {out}/errors)",
+            EXIT_RUNTIME,
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main", "fail", "parse_as_of", "EXIT_USAGE"]

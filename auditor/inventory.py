@@ -1,0 +1,414 @@
+"""The inventory: what collection gathered, as DataFrames with declared columns, stored as Parquet.
+
+Every table is declared once in `SCHEMAS` (a pyarrow schema per table). Collectors produce plain
+records; `frame()` turns them into a DataFrame with exactly the declared columns and dtypes, and
+`read_inventory()` refuses any folder whose tables do not match, so everything downstream
+(controls, metering, reports) can rely on the columns being there with the right types.
+
+On disk an inventory is a folder::
+
+    manifest.json
+    <table>/account_id=<id>/part-0.parquet     one file per table and account
+
+Partitioning by account lets several inventory folders, or one partitioned folder, be read as one
+(`read_inventory` takes any number of folders).
+
+Conventions shared by all tables:
+- timestamps are UTC (`datetime64[us, UTC]`); sizes are bytes (nullable Int64);
+- JSON-valued cells (lists/objects in AWS's own shapes) are JSON strings, for small tables only;
+- `resource_type` uses DESIGN §4's values (`ebs-volume`, `rds-instance`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from auditor import __version__
+from auditor.atomic import replace_dir, write_text
+from auditor.errors import InputError
+
+INVENTORY_SCHEMA_VERSION = 1
+
+RESOURCE_TYPES = (
+    "ebs-volume",
+    "rds-instance",
+    "rds-cluster",
+    "dynamodb-table",
+    "efs-filesystem",
+    "storagegateway-volume",
+)
+
+_TS = pa.timestamp("us", tz="UTC")
+_S = pa.string()
+_I = pa.int64()
+_B = pa.bool_()
+_F = pa.float64()
+
+
+def _schema(*cols: tuple[str, pa.DataType]) -> pa.Schema:
+    return pa.schema([pa.field(name, typ) for name, typ in cols])
+
+
+SCHEMAS: dict[str, pa.Schema] = {
+    # One row per protectable resource that exists now.
+    "resources": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("resource_type", _S),
+        ("resource_arn", _S),
+        ("resource_id", _S),
+        ("name", _S),
+        ("created_at", _TS),
+        ("size_bytes", _I),  # provisioned size (EBS, RDS, SGW) or stored size (EFS, DynamoDB)
+        ("encrypted", _B),
+        ("kms_key_id", _S),
+        ("state", _S),
+        ("engine", _S),  # RDS engine, e.g. aurora-mysql; null for other types
+        ("parent_arn", _S),  # Aurora instance -> its cluster; SGW volume -> its gateway
+        # A native schedule the service runs by itself (RDS automated backups, DynamoDB PITR,
+        # a Data Lifecycle Manager policy): name, interval and how long it keeps backups.
+        ("native_schedule", _S),
+        ("native_frequency_hours", _F),
+        ("native_retention_days", _I),
+    ),
+    # Tags of resources (and of any other ARN worth tagging), one row per key.
+    "tags": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("arn", _S),
+        ("key", _S),
+        ("value", _S),
+    ),
+    # Every backup, native or AWS Backup, one row per backup (a native snapshot that AWS Backup
+    # created is one row, with source=aws-backup, its vault and its native size).
+    "recovery_points": _schema(
+        ("account_id", _S),
+        ("region", _S),  # where the backup is stored
+        ("recovery_point_arn", _S),
+        ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
+        ("resource_type", _S),
+        ("backup_type", _S),  # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, dynamodb-backup, efs-backup, storagegateway-snapshot
+        ("source", _S),  # aws-backup | native
+        ("created_by", _S),  # aws-backup | user | automated | storage-gateway
+        ("status", _S),  # COMPLETED | PARTIAL | FAILED | EXPIRED | CREATING | DELETING
+        ("created_at", _TS),
+        ("completed_at", _TS),
+        ("size_bytes", _I),
+        ("size_basis", _S),  # which API field gave size_bytes, e.g. BackupSizeInBytes, VolumeSize(upper-bound)
+        ("storage_class", _S),  # warm | cold | archive
+        ("delete_at", _TS),  # when lifecycle deletes it; null = kept forever
+        ("move_to_cold_at", _TS),
+        ("encrypted", _B),
+        ("kms_key_arn", _S),
+        ("vault_name", _S),
+        ("vault_arn", _S),
+        ("backup_plan_id", _S),
+        ("backup_rule_id", _S),
+        ("copy_source_arn", _S),  # for a copy: the recovery point it was copied from
+    ),
+    "backup_plans": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("backup_plan_id", _S),
+        ("backup_plan_arn", _S),
+        ("backup_plan_name", _S),
+        ("version_id", _S),
+        ("creation_date", _TS),
+    ),
+    "backup_rules": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("backup_plan_id", _S),
+        ("rule_id", _S),
+        ("rule_name", _S),
+        ("target_vault_name", _S),
+        ("schedule_expression", _S),
+        ("schedule_timezone", _S),
+        ("start_window_minutes", _I),
+        ("completion_window_minutes", _I),
+        ("move_to_cold_after_days", _I),
+        ("delete_after_days", _I),
+        ("opt_in_to_archive", _B),
+        ("continuous_backup", _B),
+        # JSON list: [{"destination_vault_arn", "move_to_cold_after_days", "delete_after_days"}]
+        ("copy_actions", _S),
+    ),
+    "backup_selections": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("backup_plan_id", _S),
+        ("selection_id", _S),
+        ("selection_name", _S),
+        ("iam_role_arn", _S),
+        ("resources", _S),  # JSON list of ARNs (wildcards allowed), as AWS returns them
+        ("not_resources", _S),  # JSON list
+        ("list_of_tags", _S),  # JSON list of {ConditionType, ConditionKey, ConditionValue}
+        ("conditions", _S),  # JSON object in AWS's Conditions shape
+    ),
+    "vaults": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("vault_name", _S),
+        ("vault_arn", _S),
+        ("vault_type", _S),
+        ("encryption_key_arn", _S),
+        ("locked", _B),
+        ("min_retention_days", _I),
+        ("max_retention_days", _I),
+        ("lock_date", _TS),
+        ("creation_date", _TS),
+        ("number_of_recovery_points", _I),
+    ),
+    # AWS Backup region settings: per service, opted in, and under full AWS Backup management.
+    "region_settings": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("service", _S),  # AWS Backup's resource type name: EBS, RDS, Aurora, DynamoDB, EFS, ...
+        ("opted_in", _B),
+        ("full_management", _B),
+    ),
+    # Calls that failed: the data they would have gathered is NOT_ASSESSED, never "compliant".
+    "errors": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("service", _S),
+        ("operation", _S),
+        ("error_code", _S),
+        ("message", _S),
+        ("affects", _S),  # comma-separated resource types whose data is incomplete, or "*"
+    ),
+}
+
+TABLES = tuple(SCHEMAS)
+
+_PANDAS_TYPES = {
+    _I: pd.Int64Dtype(),
+    _B: pd.BooleanDtype(),
+}
+
+
+def _types_mapper(typ: pa.DataType):
+    return _PANDAS_TYPES.get(typ)
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the declared columns and dtypes of `table`."""
+    return SCHEMAS[table].empty_table().to_pandas(types_mapper=_types_mapper)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def frame(table: str, records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Build a DataFrame of `table` from records (or a frame), with exactly the declared columns.
+
+    Missing keys become null; unknown keys are an error (a typo in a collector must not silently
+    drop data). Values are coerced to the declared types (timestamps to UTC).
+    """
+    schema = SCHEMAS[table]
+    names = set(schema.names)
+    if isinstance(records, pd.DataFrame):
+        extra = set(records.columns) - names
+        if extra:
+            raise ValueError(f"{table}: undeclared columns {sorted(extra)}")
+        df = records.reindex(columns=schema.names)
+        arrays = [_to_arrow(df[name], schema.field(name).type) for name in schema.names]
+        return pa.Table.from_arrays(arrays, schema=schema).to_pandas(types_mapper=_types_mapper)
+    rows = []
+    for record in records:
+        extra = set(record) - names
+        if extra:
+            raise ValueError(f"{table}: undeclared columns {sorted(extra)}")
+        rows.append({k: _clean(v) for k, v in record.items()})
+    if not rows:
+        return empty_frame(table)
+    df = pd.DataFrame.from_records(rows, columns=schema.names)
+    arrays = [_to_arrow(df[name], schema.field(name).type) for name in schema.names]
+    return pa.Table.from_arrays(arrays, schema=schema).to_pandas(types_mapper=_types_mapper)
+
+
+def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(typ):
+        series = pd.to_datetime(series, utc=True, format="ISO8601")
+    elif pa.types.is_string(typ):
+        series = series.astype(object).where(series.notna(), None)
+        series = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    elif pa.types.is_boolean(typ):
+        series = series.astype("boolean")
+    elif pa.types.is_integer(typ):
+        series = pd.to_numeric(series, errors="raise").astype("Int64")
+    elif pa.types.is_floating(typ):
+        series = pd.to_numeric(series, errors="raise").astype("float64")
+    return pa.Array.from_pandas(series, type=typ)
+
+
+@dataclass
+class Inventory:
+    """All tables of one collection, plus its manifest."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in TABLES:
+            if name not in self.tables:
+                self.tables[name] = empty_frame(name)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+    @property
+    def resources(self) -> pd.DataFrame:
+        return self.tables["resources"]
+
+    @property
+    def recovery_points(self) -> pd.DataFrame:
+        return self.tables["recovery_points"]
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        return self.tables["errors"]
+
+    @property
+    def accounts(self) -> list[str]:
+        """Accounts collected (from the manifest, else from the data)."""
+        if self.manifest.get("accounts"):
+            return list(self.manifest["accounts"])
+        return sorted(set(self.resources["account_id"].dropna()))
+
+    @classmethod
+    def concat(cls, parts: Iterable["Inventory"]) -> "Inventory":
+        """Merge several inventories (e.g. one per account) into one."""
+        parts = list(parts)
+        tables = {}
+        for name in TABLES:
+            frames = [p.tables[name] for p in parts if len(p.tables[name])]
+            tables[name] = (
+                pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
+            )
+        manifest = merge_manifests([p.manifest for p in parts])
+        return cls(tables=tables, manifest=manifest)
+
+
+def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine the manifests of several partial inventories."""
+    merged: dict[str, Any] = {
+        "schema_version": INVENTORY_SCHEMA_VERSION,
+        "program_version": __version__,
+        "accounts": sorted({a for m in manifests for a in m.get("accounts", [])}),
+        "regions": sorted({r for m in manifests for r in m.get("regions", [])}),
+        "api_calls": {},
+        "duration_seconds": max((m.get("duration_seconds", 0) for m in manifests), default=0),
+    }
+    stamps = [m["collected_at"] for m in manifests if m.get("collected_at")]
+    merged["collected_at"] = max(stamps) if stamps else None
+    for m in manifests:
+        for op, n in m.get("api_calls", {}).items():
+            merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n
+    return merged
+
+
+def write_inventory(inventory: Inventory, out: str | Path) -> Path:
+    """Write `inventory` to folder `out` atomically (the folder is replaced as a whole)."""
+    out = Path(out)
+    with replace_dir(out) as staging:
+        counts = {}
+        for name in TABLES:
+            df = frame(name, inventory.tables[name])
+            counts[name] = len(df)
+            table_dir = staging / name
+            table_dir.mkdir()
+            arrow = pa.Table.from_pandas(df, schema=SCHEMAS[name], preserve_index=False)
+            if len(df) == 0:
+                pq.write_table(arrow, table_dir / "part-0.parquet")
+                continue
+            accounts = df["account_id"].fillna("unknown")
+            for account in sorted(accounts.unique()):
+                mask = pa.array((accounts == account).to_numpy())
+                part = table_dir / f"account_id={account}"
+                part.mkdir()
+                pq.write_table(arrow.filter(mask), part / "part-0.parquet")
+        manifest = dict(inventory.manifest)
+        manifest.setdefault("schema_version", INVENTORY_SCHEMA_VERSION)
+        manifest.setdefault("program_version", __version__)
+        manifest["tables"] = counts
+        write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str))
+    return out
+
+
+def read_inventory(*folders: str | Path) -> Inventory:
+    """Read one or more inventory folders as one inventory, validating every table's schema.
+
+    Raises InputError (exit 2) naming the file and the problem for a missing, corrupt or
+    mismatched table.
+    """
+    if not folders:
+        raise InputError("no inventory folder given")
+    parts = [_read_one(Path(f)) for f in folders]
+    return parts[0] if len(parts) == 1 else Inventory.concat(parts)
+
+
+def _read_one(folder: Path) -> Inventory:
+    manifest_path = folder / "manifest.json"
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not an inventory folder (it does not exist)")
+    if not manifest_path.is_file():
+        raise InputError(f"{folder}: not an inventory folder (no manifest.json); run `auditor collect` first")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{manifest_path}: corrupt manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise InputError(f"{manifest_path}: corrupt manifest (not a JSON object)")
+    version = manifest.get("schema_version")
+    if version != INVENTORY_SCHEMA_VERSION:
+        raise InputError(
+            f"{manifest_path}: inventory schema version {version!r}, this program reads {INVENTORY_SCHEMA_VERSION}"
+        )
+    tables = {}
+    for name in TABLES:
+        table_dir = folder / name
+        if not table_dir.is_dir():
+            raise InputError(f"{table_dir}: missing table '{name}'")
+        files = sorted(table_dir.rglob("*.parquet"))
+        if not files:
+            raise InputError(f"{table_dir}: table '{name}' has no Parquet file")
+        arrows = [_read_parquet(path, name) for path in files]
+        arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
+        tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
+    expected = manifest.get("tables") or {}
+    for name, count in expected.items():
+        if name in tables and len(tables[name]) != count:
+            raise InputError(
+                f"{folder / name}: {len(tables[name])} rows but manifest.json says {count} (incomplete copy?)"
+            )
+    return Inventory(tables=tables, manifest=manifest)
+
+
+def _read_parquet(path: Path, table: str) -> pa.Table:
+    schema = SCHEMAS[table]
+    try:
+        arrow = pq.read_table(path, partitioning=None)
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: corrupt Parquet file ({first})") from None
+    missing = [n for n in schema.names if n not in arrow.column_names]
+    if missing:
+        raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(missing)}")
+    arrow = arrow.select(schema.names)
+    for fld in schema:
+        actual = arrow.schema.field(fld.name).type
+        if actual != fld.type and not (pa.types.is_null(actual)):
+            raise InputError(f"{path}: column '{fld.name}' is {actual}, expected {fld.type}")
+    return arrow.cast(schema)
