@@ -167,6 +167,24 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("creation_date", _TS),
         ("number_of_recovery_points", _I),
     ),
+    # AWS Backup jobs (backup and copy): failed, expired or aborted ones leave no recovery point but
+    # are evidence that a scheduled backup did not happen.
+    "backup_jobs": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("job_id", _S),
+        ("job_type", _S),  # backup | copy
+        ("state", _S),  # CREATED | RUNNING | COMPLETED | FAILED | ABORTED | EXPIRED | PARTIAL ...
+        ("resource_arn", _S),
+        ("resource_type", _S),
+        ("recovery_point_arn", _S),
+        ("vault_name", _S),
+        ("backup_plan_id", _S),
+        ("backup_rule_id", _S),
+        ("created_at", _TS),
+        ("completed_at", _TS),
+        ("status_message", _S),
+    ),
     # AWS Backup region settings: per service, opted in, and under full AWS Backup management.
     "region_settings": _schema(
         ("account_id", _S),
