@@ -1,0 +1,135 @@
+"""Reports: one pure renderer per format, `render(results) -> str`, chosen by `Format`.
+
+`write_reports(results, out, formats)` writes each chosen format to its file in `out` atomically.
+`json`/`csv` are the findings (and, when present, metering) files of DESIGN §4/§7: when the results
+were loaded from a folder, those files are passed through byte for byte rather than re-rendered.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable
+
+from auditor.atomic import write_bytes, write_text
+from auditor.errors import UsageError
+from auditor.report import html, junit, markdown, sarif, structured
+from auditor.report.model import (
+    ControlInfo,
+    Results,
+    findings_frame,
+    load_results,
+    metering_frame,
+    registry_controls,
+)
+
+
+class Format(str, Enum):
+    """Report formats of `auditor report --format` / `auditor audit --format`."""
+
+    HTML = "html"
+    MD = "md"
+    JSON = "json"
+    CSV = "csv"
+    JUNIT = "junit"
+    SARIF = "sarif"
+
+
+RENDERERS: dict[Format, Callable[[Results], str]] = {
+    Format.HTML: html.render,
+    Format.MD: markdown.render,
+    Format.JSON: structured.render_json,
+    Format.CSV: structured.render_csv,
+    Format.JUNIT: junit.render,
+    Format.SARIF: sarif.render,
+}
+
+FILENAMES: dict[Format, str] = {
+    Format.HTML: "report.html",
+    Format.MD: "report.md",
+    Format.JSON: "findings.json",
+    Format.CSV: "findings.csv",
+    Format.JUNIT: "junit.xml",
+    Format.SARIF: "report.sarif",
+}
+METERING_RENDERERS = {Format.JSON: ("metering.json", structured.render_metering_json), Format.CSV: ("metering.csv", structured.render_metering_csv)}
+DEFAULT_FORMATS = (Format.HTML, Format.MD, Format.JSON, Format.CSV, Format.JUNIT, Format.SARIF)
+
+
+def parse_formats(value: str | Iterable[str] | None) -> list[Format]:
+    """`"html,md"` (or a list of such strings) -> [Format.HTML, Format.MD]; UsageError on an unknown name."""
+    if value is None:
+        return list(DEFAULT_FORMATS)
+    items = [value] if isinstance(value, str) else list(value)
+    names = [n.strip().lower() for item in items for n in item.split(",") if n.strip()]
+    if not names:
+        return list(DEFAULT_FORMATS)
+    out: list[Format] = []
+    for name in names:
+        if name == "all":
+            return list(DEFAULT_FORMATS)
+        try:
+            fmt = Format(name)
+        except ValueError:
+            known = ", ".join(f.value for f in Format)
+            raise UsageError(f"--format {name!r} is not one of {known}") from None
+        if fmt not in out:
+            out.append(fmt)
+    return out
+
+
+def render(results: Results, fmt: Format | str) -> str:
+    """Render `results` in one format."""
+    return RENDERERS[Format(fmt)](results)
+
+
+def write_reports(
+    results: Results,
+    out: str | Path,
+    formats: Iterable[Format | str] = DEFAULT_FORMATS,
+    *,
+    source: str | Path | None = None,
+    skip_existing_data: bool = False,
+) -> list[Path]:
+    """Write each format's file into `out` (atomically); return the paths written.
+
+    `source` is the results folder the results came from: its findings/metering files are copied as
+    they are for json/csv. With `skip_existing_data`, json/csv files already in `out` are left alone
+    (the pipeline has just written them through the findings and metering writers).
+    """
+    out = Path(out)
+    written: list[Path] = []
+    for fmt in (Format(f) for f in formats):
+        targets = [(FILENAMES[fmt], RENDERERS[fmt])]
+        if fmt in METERING_RENDERERS and (results.metering is not None):
+            targets.append(METERING_RENDERERS[fmt])
+        for name, renderer in targets:
+            path = out / name
+            is_data = fmt in (Format.JSON, Format.CSV)
+            if is_data and skip_existing_data and path.exists():
+                continue
+            if is_data and source is not None and (Path(source) / name).is_file():
+                if Path(source).resolve() == out.resolve():
+                    continue  # already there: a passthrough
+                write_bytes(path, (Path(source) / name).read_bytes())
+            else:
+                write_text(path, renderer(results))
+            written.append(path)
+    return written
+
+
+__all__ = [
+    "Format",
+    "RENDERERS",
+    "FILENAMES",
+    "DEFAULT_FORMATS",
+    "Results",
+    "ControlInfo",
+    "load_results",
+    "findings_frame",
+    "metering_frame",
+    "registry_controls",
+    "parse_formats",
+    "render",
+    "write_reports",
+]

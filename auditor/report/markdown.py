@@ -1,0 +1,35 @@
+"""report.md: a short summary that fits a pull-request comment (well under GitHub's 65,536 chars)."""
+
+from __future__ import annotations
+
+from auditor.report.model import STATUSES, Results, breakdown, compliance_pct, cost_by, ordered, status_counts
+from auditor.report.templating import environment
+
+TOP = 10
+
+
+def render(results: Results, top: int = TOP) -> str:
+    """Markdown summary: verdict, counts, controls with failures, the first `top` problems, cost."""
+    df = results.findings
+    counts = status_counts(df)
+    controls = breakdown(df, "control_id")
+    failing = controls[(controls["FAIL"] > 0) | (controls["NOT_ASSESSED"] > 0)] if len(controls) else controls
+    problems = ordered(df)
+    problems = problems[problems["status"].isin(["FAIL", "NOT_ASSESSED"])] if len(problems) else problems
+    owner = cost_by(results.metering, "billing_owner")
+    history = results.history or {}
+    return environment().get_template("report.md.j2").render(
+        as_of=results.as_of,
+        verdict="NON-COMPLIANT" if counts["FAIL"] else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
+        resources=int(df["resource_arn"].nunique()) if len(df) else 0,
+        total=int(len(df)),
+        compliance=compliance_pct(counts),
+        counts=counts,
+        statuses=STATUSES,
+        failing_controls=failing.head(20).to_dict("records"),
+        top=problems.head(top).to_dict("records"),
+        problems=int(len(problems)),
+        cost_owner=owner.to_dict("records"),
+        cost_total=float(owner["estimated_cost_usd"].sum()) if results.metering is not None else None,
+        changes=history.get("changes") or {},
+    )

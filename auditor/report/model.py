@@ -1,0 +1,297 @@
+"""The results a report is rendered from, and the aggregates every renderer shares.
+
+A *results folder* is what `auditor audit` (or `check` + `meter`) writes (DESIGN §4)::
+
+    findings.json  findings.csv        the verdicts (schema_version 1)
+    metering.json  metering.csv        storage and cost per billing owner (DESIGN §7)
+    run.json                           how the run was made: command, as_of, scope, statistics
+    history.json                       trend and changes since the previous run (when recorded)
+    inventory/                         what collection gathered (Parquet, optional)
+    policies/                          the policy files as evaluated (optional)
+
+`load_results` reads such a folder into `Results`; renderers are pure functions of `Results`.
+Only findings.json is required: every other part is optional and its section is left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auditor.errors import InputError
+
+FINDING_COLUMNS = (
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "control_id",
+    "status",
+    "severity",
+    "plan",
+    "detail",
+    "evidence",
+)
+STATUSES = ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
+# Failing first, then what could not be judged, then the rest (the order a reader wants).
+STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "informational": 4}
+METERING_COLUMNS = (
+    "account_id",
+    "region",
+    "service",
+    "billing_owner",
+    "storage_class",
+    "gb_months",
+    "estimated_cost_usd",
+)
+
+
+@dataclass(frozen=True)
+class ControlInfo:
+    """What a report says about one control: id, title, severity and description (its docstring)."""
+
+    control_id: str
+    title: str
+    severity: str
+    description: str
+
+
+@dataclass
+class Results:
+    """Everything a renderer may show. Only `findings` and `as_of` are required."""
+
+    as_of: str
+    findings: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+    metering: pd.DataFrame | None = None
+    inventory: Any = None  # auditor.inventory.Inventory, when the folder holds one
+    run: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, Any] | None = None
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    controls: list[ControlInfo] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # other top-level keys of findings.json
+
+
+def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Findings as a DataFrame with the DESIGN §4 columns first (others kept after them).
+
+    `evidence` stays a column of dicts (JSON objects); missing columns become null.
+    """
+    df = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
+    for col in FINDING_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    others = [c for c in df.columns if c not in FINDING_COLUMNS]
+    df = df[list(FINDING_COLUMNS) + others]
+    if len(df):
+        df["evidence"] = df["evidence"].map(lambda v: v if isinstance(v, dict) else _as_dict(v))
+    return df.reset_index(drop=True)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            parsed = json.loads(value)
+            return parsed if isinstance(parsed, dict) else {"value": parsed}
+        except json.JSONDecodeError:
+            return {"value": value}
+    if value is None or (isinstance(value, float) and value != value):
+        return {}
+    return {"value": value}
+
+
+def ordered(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in reading order: FAIL, NOT_ASSESSED, WAIVED, PASS, NOT_APPLICABLE; worst severity first."""
+    if not len(findings):
+        return findings
+    keys = pd.DataFrame(
+        {
+            "_s": findings["status"].map(STATUS_RANK).fillna(len(STATUSES)).astype(int),
+            "_v": findings["severity"].astype("object").str.lower().map(SEVERITY_RANK).fillna(9).astype(int),
+            "_a": findings["resource_arn"].fillna("").astype(str),
+            "_c": findings["control_id"].fillna("").astype(str),
+        },
+        index=findings.index,
+    )
+    order = keys.sort_values(["_s", "_v", "_a", "_c"], kind="stable").index
+    return findings.loc[order].reset_index(drop=True)
+
+
+def status_counts(findings: pd.DataFrame) -> dict[str, int]:
+    """Count of findings per status, every status present (zero when absent)."""
+    counts = findings["status"].value_counts() if len(findings) else pd.Series(dtype=int)
+    return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def compliance_pct(counts: dict[str, int]) -> float | None:
+    """Share of judged findings that comply: (PASS + WAIVED) / (PASS + WAIVED + FAIL + NOT_ASSESSED).
+
+    NOT_ASSESSED counts against compliance (never shown as compliant); NOT_APPLICABLE is left out.
+    None when nothing was judged.
+    """
+    judged = counts["PASS"] + counts["WAIVED"] + counts["FAIL"] + counts["NOT_ASSESSED"]
+    if not judged:
+        return None
+    return round(100.0 * (counts["PASS"] + counts["WAIVED"]) / judged, 1)
+
+
+def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Status counts and compliance per value of column `by` (null shown as "(none)"), worst first."""
+    columns = [by, *STATUSES, "total", "compliance_pct"]
+    if not len(findings):
+        return pd.DataFrame(columns=columns)
+    keys = findings[by].astype("object").where(findings[by].notna(), "(none)").astype(str)
+    table = pd.crosstab(keys, findings["status"])
+    table = table.reindex(columns=list(STATUSES), fill_value=0).astype(int)
+    table["total"] = table.sum(axis=1)
+    judged = table["PASS"] + table["WAIVED"] + table["FAIL"] + table["NOT_ASSESSED"]
+    pct = (100.0 * (table["PASS"] + table["WAIVED"]) / judged.where(judged > 0)).round(1)
+    table["compliance_pct"] = pct.astype("object").where(pct.notna(), None)
+    table.index.name = by
+    table = table.reset_index()
+    table["_sort"] = pct.fillna(101.0).to_numpy()
+    return table.sort_values(["_sort", by], kind="stable").drop(columns="_sort").reset_index(drop=True)[columns]
+
+
+def metering_frame(rows: list[dict[str, Any]] | pd.DataFrame | None) -> pd.DataFrame:
+    """Metering rows with the DESIGN §7 columns (numbers as floats)."""
+    df = pd.DataFrame(columns=list(METERING_COLUMNS)) if rows is None else (
+        rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    )
+    for col in METERING_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    for col in ("gb_months", "estimated_cost_usd"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype(float)
+    others = [c for c in df.columns if c not in METERING_COLUMNS]
+    return df[list(METERING_COLUMNS) + others].reset_index(drop=True)
+
+
+def cost_by(metering: pd.DataFrame | None, by: str = "billing_owner") -> pd.DataFrame:
+    """GB-months and estimated cost summed per value of `by`, largest cost first."""
+    if metering is None or not len(metering):
+        return pd.DataFrame(columns=[by, "gb_months", "estimated_cost_usd"])
+    keys = metering[by].astype("object").where(metering[by].notna(), "(none)").astype(str)
+    grouped = metering.groupby(keys)[["gb_months", "estimated_cost_usd"]].sum()
+    grouped.index.name = by
+    grouped = grouped.reset_index()
+    return grouped.sort_values(["estimated_cost_usd", by], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading a results folder
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _metering_rows(doc: Any, path: Path) -> list[dict[str, Any]]:
+    """Rows of metering.json, whether written as a list or as an object holding the list."""
+    if isinstance(doc, list):
+        return doc
+    if isinstance(doc, dict):
+        for key in ("rows", "metering", "storage", "items", "estimate"):
+            if isinstance(doc.get(key), list):
+                return doc[key]
+    raise InputError(f"{path}: no metering rows found (expected a list of rows)")
+
+
+def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
+    """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file."""
+    folder = Path(folder)
+    path = folder / "findings.json"
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a results folder (it does not exist)")
+    if not path.is_file():
+        raise InputError(f"{folder}: not a results folder (no findings.json); run `auditor audit` or `auditor check` first")
+    doc = _read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
+        raise InputError(f"{path}: not a findings file (expected an object with a 'findings' list)")
+    if doc.get("schema_version", 1) != 1:
+        raise InputError(f"{path}: findings schema version {doc.get('schema_version')!r}, this program reads 1")
+    extra = {k: v for k, v in doc.items() if k not in ("schema_version", "as_of", "summary", "findings")}
+    results = Results(
+        as_of=str(doc.get("as_of") or ""),
+        findings=findings_frame(doc["findings"]),
+        summary=doc.get("summary") or {},
+        extra=extra,
+    )
+    if (folder / "metering.json").is_file():
+        results.metering = metering_frame(_metering_rows(_read_json(folder / "metering.json"), folder / "metering.json"))
+    if (folder / "run.json").is_file():
+        results.run = _read_json(folder / "run.json")
+    if (folder / "history.json").is_file():
+        results.history = _read_json(folder / "history.json")
+    if with_inventory and (folder / "inventory" / "manifest.json").is_file():
+        from auditor.inventory import read_inventory
+
+        results.inventory = read_inventory(folder / "inventory")
+    if (folder / "policies").is_dir():
+        results.waivers = waivers_from_policies(folder / "policies", results.as_of)
+    results.controls = registry_controls()
+    return results
+
+
+def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]]:
+    """Waivers declared in the policy files of `folder` (DESIGN §6), each marked active or expired."""
+    import yaml
+
+    waivers: list[dict[str, Any]] = []
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    for path in files:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # the policy loader reports invalid files; the report only shows what it can read
+        for waiver in (doc.get("waivers") or []) if isinstance(doc, dict) else []:
+            if not isinstance(waiver, dict):
+                continue
+            expires = str(waiver.get("expires") or "")
+            active = not expires or not as_of or expires >= as_of[:10]
+            waivers.append(
+                {
+                    "resource": str(waiver.get("resource") or ""),
+                    "controls": [str(c) for c in (waiver.get("controls") or [])],
+                    "reason": str(waiver.get("reason") or ""),
+                    "owner": str(waiver.get("owner") or ""),
+                    "expires": expires,
+                    "active": active,
+                    "file": path.name,
+                }
+            )
+    return waivers
+
+
+def registry_controls() -> list[ControlInfo]:
+    """Controls from `auditor.controls.REGISTRY` (id, title, severity, docstring), whatever its shape."""
+    try:
+        from auditor.controls import REGISTRY  # type: ignore[attr-defined]
+    except Exception:  # controls not importable: SARIF falls back to the control ids it sees
+        return []
+    items = REGISTRY.items() if isinstance(REGISTRY, dict) else ((None, c) for c in REGISTRY)
+    controls = []
+    for key, ctl in items:
+        get = ctl.get if isinstance(ctl, dict) else (lambda name, default=None, _c=ctl: getattr(_c, name, default))
+        cid = get("control_id") or get("id") or key
+        if not cid:
+            continue
+        func = get("func") or get("function") or get("check")
+        doc = get("description") or get("doc") or get("docstring") or (getattr(func, "__doc__", None) if func else None) or ""
+        controls.append(
+            ControlInfo(
+                control_id=str(cid),
+                title=str(get("title") or cid),
+                severity=str(get("severity") or "medium"),
+                description=" ".join(str(doc).split()),
+            )
+        )
+    return sorted(controls, key=lambda c: c.control_id)
