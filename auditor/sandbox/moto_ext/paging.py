@@ -1,0 +1,55 @@
+"""Stateless, AWS-like paging for the sandbox's list calls.
+
+A token is the base64 of the next offset plus a short fingerprint of the request's filters, so a
+token cannot be replayed against another query (AWS answers that with InvalidParameterValue /
+InvalidNextToken; we do the same through the caller's exception factory).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+def _fingerprint(scope: str) -> str:
+    return hashlib.sha1(scope.encode("utf-8")).hexdigest()[:8]
+
+
+def encode_token(offset: int, scope: str = "") -> str:
+    """Opaque token for `offset` within the query identified by `scope`."""
+    raw = f"{offset}:{_fingerprint(scope)}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_token(token: str, scope: str, bad_token: Callable[[str], Exception]) -> int:
+    """Offset encoded in `token`; raises `bad_token(message)` when it is malformed or foreign."""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii")).decode("ascii")
+        offset_text, fp = raw.split(":", 1)
+        offset = int(offset_text)
+    except Exception:  # any decoding failure is the caller's bad token
+        raise bad_token(f"Invalid pagination token: {token!r}") from None
+    if fp != _fingerprint(scope) or offset < 0:
+        raise bad_token(f"Invalid pagination token: {token!r}")
+    return offset
+
+
+def page(
+    items: Sequence[T],
+    token: str | None,
+    size: int | None,
+    *,
+    default: int,
+    maximum: int,
+    scope: str = "",
+    bad_token: Callable[[str], Exception],
+) -> tuple[list[T], str | None]:
+    """One page of `items` from `token`, at most `size` (clamped to `maximum`, `default` when None)."""
+    start = decode_token(token, scope, bad_token) if token else 0
+    n = default if not size else max(1, min(int(size), maximum))
+    chunk = list(items[start : start + n])
+    nxt = encode_token(start + n, scope) if start + n < len(items) else None
+    return chunk, nxt

@@ -1,0 +1,260 @@
+"""Fixes to moto's EC2, RDS and DynamoDB so the sandbox pages like AWS and stays fast.
+
+- EC2: a resource's tags are looked up by id (moto scans every tag of the region for each
+  resource: O(N^2) when listing N tagged snapshots); DescribeSnapshots / DescribeVolumes honour
+  MaxResults/NextToken (default page 1000 like AWS, MaxResults 5..1000 snapshots, 5..500 volumes).
+- RDS: DescribeDBSnapshots / DescribeDBClusterSnapshots honour MaxRecords/Marker (20..100, default
+  100, as AWS documents), and, like AWS, return `awsbackup` snapshots only when asked for that
+  SnapshotType (or when a snapshot identifier is given).
+- DynamoDB: ListBackups honours BackupType (USER | SYSTEM | AWS_BACKUP | ALL, default USER like
+  AWS), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
+  size and expiry. `LightBackup` is a backup that does not deep-copy its table (speed).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.dynamodb.models.table import Backup
+from moto.ec2.models.core import TaggedEC2Resource
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.core.responses import ActionResult
+
+from auditor.sandbox.moto_ext.paging import page
+
+
+def _get_tags_by_id(self: Any) -> list[dict[str, str]]:
+    rid = getattr(self, "id", None)
+    if not rid:
+        return []
+    backend = self.ec2_backend
+    tags = backend.tags.get(rid) if rid in backend.tags else None
+    if not tags:
+        return []
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+
+    rtype = EC2_PREFIX_TO_RESOURCE.get(get_prefix(rid), "")
+    return [{"resource_id": rid, "key": k, "value": v, "resource_type": rtype} for k, v in tags.items()]
+
+
+# ---------------------------------------------------------------------------------------- EC2
+
+
+def _ec2_bad_token(message: str) -> Exception:
+    from moto.ec2.exceptions import EC2ClientError
+
+    return EC2ClientError("InvalidNextToken", message)
+
+
+def _ec2_scope(self: Any) -> str:
+    return repr(sorted((k, v) for k, v in self.querystring.items() if k not in ("NextToken", "MaxResults", "Action", "Version")))
+
+
+def describe_snapshots(self: Any) -> ActionResult:
+    filters = self._filters_from_querystring()
+    snapshot_ids = self._get_param("SnapshotIds", [])
+    max_results = self._get_int_param("MaxResults")
+    token = self._get_param("NextToken")
+    if max_results is not None and snapshot_ids:
+        from moto.ec2.exceptions import InvalidParameterCombination
+
+        raise InvalidParameterCombination("Cannot specify MaxResults together with SnapshotIds")
+    snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
+    if max_results is not None and not 5 <= max_results <= 1000:
+        from moto.ec2.exceptions import InvalidParameterValueError
+
+        raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 1000")
+    chunk, nxt = page(
+        snapshots, token, max_results, default=1000, maximum=1000, scope=_ec2_scope(self), bad_token=_ec2_bad_token
+    )
+    body: dict[str, Any] = {"Snapshots": chunk}
+    if nxt:
+        body["NextToken"] = nxt
+    return ActionResult(body)
+
+
+def describe_volumes(self: Any) -> ActionResult:
+    filters = self._filters_from_querystring()
+    volume_ids = self._get_param("VolumeIds", [])
+    max_results = self._get_int_param("MaxResults")
+    token = self._get_param("NextToken")
+    volumes = self.ec2_backend.describe_volumes(volume_ids=volume_ids, filters=filters)
+    if max_results is not None and not 5 <= max_results <= 500:
+        from moto.ec2.exceptions import InvalidParameterValueError
+
+        raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 500")
+    chunk, nxt = page(
+        volumes, token, max_results, default=500, maximum=500, scope=_ec2_scope(self), bad_token=_ec2_bad_token
+    )
+    body: dict[str, Any] = {"Volumes": chunk}
+    if nxt:
+        body["NextToken"] = nxt
+    return ActionResult(body)
+
+
+# ---------------------------------------------------------------------------------------- RDS
+
+
+def _rds_bad_token(message: str) -> Exception:
+    from moto.rds.exceptions import InvalidParameterValue
+
+    return InvalidParameterValue(message)
+
+
+def _rds_page(self: Any, items: list[Any], key: str) -> ActionResult:
+    max_records = self.params.get("MaxRecords")
+    if max_records is not None and not 20 <= int(max_records) <= 100:
+        raise _rds_bad_token(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+    scope = repr(sorted((k, str(v)) for k, v in self.params.items() if k not in ("Marker", "MaxRecords")))
+    chunk, nxt = page(
+        items, self.params.get("Marker"), max_records, default=100, maximum=100, scope=scope, bad_token=_rds_bad_token
+    )
+    body: dict[str, Any] = {key: chunk}
+    if nxt:
+        body["Marker"] = nxt
+    return ActionResult(body)
+
+
+def _visible(snapshots: list[Any], snapshot_type: str | None, ident: str | None) -> list[Any]:
+    # AWS: without SnapshotType, automated and manual snapshots are returned, not awsbackup ones
+    # (botocore's RDS model: "awsbackup ... Return the DB snapshots managed by AWS Backup").
+    if snapshot_type or ident:
+        return list(snapshots)
+    return [s for s in snapshots if s.snapshot_type != "awsbackup"]
+
+
+def describe_db_snapshots(self: Any) -> ActionResult:
+    ident = self.params.get("DBSnapshotIdentifier")
+    stype = self.params.get("SnapshotType")
+    filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
+    snaps = self.backend.describe_db_snapshots(self.params.get("DBInstanceIdentifier"), ident, stype, filters)
+    return _rds_page(self, _visible(list(snaps), stype, ident), "DBSnapshots")
+
+
+def describe_db_cluster_snapshots(self: Any) -> ActionResult:
+    ident = self.params.get("DBClusterSnapshotIdentifier")
+    stype = self.params.get("SnapshotType")
+    filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
+    snaps = self.backend.describe_db_cluster_snapshots(self.params.get("DBClusterIdentifier"), ident, stype, filters)
+    return _rds_page(self, _visible(list(snaps), stype, ident), "DBClusterSnapshots")
+
+
+# ----------------------------------------------------------------------------------- DynamoDB
+
+
+class LightBackup(Backup):
+    """A DynamoDB backup with a real size, type and expiry, that shares (not copies) its table."""
+
+    def __init__(
+        self, account_id: str, region_name: str, name: str, table: Any, type_: str,
+        created: datetime, size_bytes: int, identifier: str, expiry: datetime | None, status: str,
+    ) -> None:
+        self.region_name = region_name
+        self.account_id = account_id
+        self.name = name
+        self.table = table
+        self.status = status
+        self.type = type_
+        self.creation_date_time = created
+        self.identifier = identifier
+        self.size_bytes = size_bytes
+        self.expiry = expiry
+        # The table's name and ARN at backup time (the table may be deleted later).
+        self.table_name = table.name
+        self.table_arn = table.table_arn
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:dynamodb:{self.region_name}:{self.account_id}:table/{self.table_name}/backup/{self.identifier}"
+
+    @property
+    def details(self) -> dict[str, Any]:  # type: ignore[override]
+        d = {
+            "BackupArn": self.arn,
+            "BackupName": self.name,
+            "BackupSizeBytes": self.size_bytes,
+            "BackupStatus": self.status,
+            "BackupType": self.type,
+            "BackupCreationDateTime": self.creation_date_time,
+        }
+        if self.expiry is not None:
+            d["BackupExpiryDateTime"] = self.expiry
+        return d
+
+    @property
+    def summary(self) -> dict[str, Any]:  # type: ignore[override]
+        d = dict(self.details)
+        d["TableName"] = self.table_name
+        d["TableArn"] = self.table_arn
+        d["TableId"] = getattr(self.table, "table_id", None)
+        return {k: v for k, v in d.items() if v is not None}
+
+
+def _to_dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+
+
+def list_backups(self: Any) -> ActionResult:
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.responses import DynamoResult
+
+    body = self.body
+    table_name = body.get("TableName")
+    backup_type = body.get("BackupType", "USER")
+    lower = _to_dt(body.get("TimeRangeLowerBound"))
+    upper = _to_dt(body.get("TimeRangeUpperBound"))
+    limit = body.get("Limit")
+    start = body.get("ExclusiveStartBackupArn")
+    if limit is not None and not 1 <= int(limit) <= 100:
+        raise MockValidationException("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 100")
+    backups = self.dynamodb_backend.list_backups(None)
+    rows = []
+    for b in backups:
+        tname = getattr(b, "table_name", None) or b.table.name
+        tarn = getattr(b, "table_arn", None) or b.table.table_arn
+        if table_name and table_name not in (tname, tarn):
+            continue
+        if backup_type != "ALL" and b.type != backup_type:
+            continue
+        created = _to_dt(b.creation_date_time)
+        # AWS: lower bound inclusive, upper bound exclusive.
+        if lower is not None and created < lower:
+            continue
+        if upper is not None and created >= upper:
+            continue
+        rows.append(b)
+    offset = 0
+    if start:
+        arns = [b.arn for b in rows]
+        if start not in arns:
+            raise MockValidationException(f"Invalid ExclusiveStartBackupArn: {start}")
+        offset = arns.index(start) + 1
+    # AWS caps a ListBackups page too; without Limit it returns at most 100 here.
+    n = int(limit) if limit else 100
+    chunk = rows[offset : offset + n]
+    response: dict[str, Any] = {"BackupSummaries": [b.summary for b in chunk]}
+    if offset + n < len(rows) and chunk:
+        response["LastEvaluatedBackupArn"] = chunk[-1].arn
+    return DynamoResult(response)
+
+
+def install() -> None:
+    """Patch EC2, RDS and DynamoDB (idempotent)."""
+    if getattr(TaggedEC2Resource, "_auditor_ext", False):
+        return
+    TaggedEC2Resource.get_tags = _get_tags_by_id  # type: ignore[method-assign]
+    ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
+    ElasticBlockStore.describe_volumes = describe_volumes  # type: ignore[method-assign]
+
+    from moto.rds.responses import RDSResponse
+    from moto.dynamodb.responses import DynamoHandler
+
+    RDSResponse.describe_db_snapshots = describe_db_snapshots  # type: ignore[method-assign]
+    RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
+    DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
+    TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]

@@ -1,0 +1,45 @@
+"""The sandbox as a local HTTP endpoint: moto's threaded server on 127.0.0.1, with our additions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from auditor.sandbox.moto_ext import install
+
+
+class SandboxServer:
+    """Context manager running moto's threaded server on a free loopback port.
+
+    Use `.endpoint_url` as boto3's `endpoint_url` (or `AWS_ENDPOINT_URL`). The server runs in this
+    process, so `seed_estate()` fills the backends it serves.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._server: Any = None
+        self.endpoint_url: str | None = None
+
+    def start(self) -> "SandboxServer":
+        """Install the additions (before the server builds its URL maps), then start serving."""
+        install()
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
