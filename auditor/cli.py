@@ -114,21 +114,23 @@ def collect(
     from auditor.aws import CollectOptions, collect_inventory
     from auditor.inventory import write_inventory
 
-    inventory = collect_inventory(CollectOptions(regions=region, profile=profile, progress=show_progress(quiet)))
+    options = CollectOptions(regions=region, profile=profile, progress=show_progress(quiet), as_of=parse_as_of(None))
+    inventory = collect_inventory(options)
     write_inventory(inventory, out)
     errors = inventory.errors
-    typer.echo(
+    summary = (
         f"collected {len(inventory.resources)} resources and {len(inventory.recovery_points)} backups"
-        f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}",
-        err=True,
+        f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}"
     )
     if len(errors):
         first = errors.iloc[0]
+        where = first["region"] if isinstance(first["region"], str) else "every region"
         fail(
-            f"collection incomplete: {len(errors)} call(s) failed, e.g. {first['service']}:{first['operation']}"
-            f" in {first['region']}: {first['error_code']} (see {out}/errors)",
+            f"collection incomplete: {summary}; {len(errors)} call(s) failed, e.g. {first['service']}:{first['operation']}"
+            f" in {where}: {first['error_code']} (see {out}/errors)",
             EXIT_RUNTIME,
         )
+    typer.echo(summary, err=True)
 
 
 def main() -> None:

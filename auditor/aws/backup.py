@@ -1,0 +1,197 @@
+"""AWS Backup: vaults (with lock), plans, rules, selections, recovery points, jobs, region settings.
+
+Every listing is paginated. The per-item calls are the ones AWS offers no bulk form for:
+GetBackupPlan and ListBackupSelections per plan, GetBackupSelection per selection, and
+ListRecoveryPointsByBackupVault per vault. A failure here makes Backup-wide data incomplete, so
+errors carry `affects="*"`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from auditor.aws.context import BACKUP_WIDE, Context
+
+RP_STATUS = {
+    "COMPLETED": "COMPLETED",
+    "AVAILABLE": "COMPLETED",
+    "PARTIAL": "PARTIAL",
+    "EXPIRED": "EXPIRED",
+    "DELETING": "DELETING",
+    "CREATING": "CREATING",
+    # A stopped continuous backup still holds restorable data but no longer keeps up.
+    "STOPPED": "PARTIAL",
+}
+
+
+def _vault_name(vault_arn: str | None) -> str | None:
+    if not vault_arn or ":backup-vault:" not in vault_arn:
+        return None
+    return vault_arn.split(":backup-vault:", 1)[1]
+
+
+def _dumps(value) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def collect(ctx: Context) -> None:
+    """Every AWS Backup record of one account and region."""
+    _vaults_and_points(ctx)
+    _plans(ctx)
+    _jobs(ctx)
+    settings = ctx.call("backup", "describe_region_settings", affects=BACKUP_WIDE)
+    if settings is not None:
+        managed = settings.get("ResourceTypeManagementPreference") or {}
+        for service, opted in (settings.get("ResourceTypeOptInPreference") or {}).items():
+            ctx.add("region_settings", service=service, opted_in=opted,
+                    full_management=managed.get(service))
+
+
+def _vaults_and_points(ctx: Context) -> None:
+    vaults = ctx.paginate("backup", "list_backup_vaults", "BackupVaultList", affects=BACKUP_WIDE)
+    for v in vaults or ():
+        ctx.add(
+            "vaults",
+            vault_name=v["BackupVaultName"],
+            vault_arn=v.get("BackupVaultArn"),
+            vault_type=v.get("VaultType"),
+            encryption_key_arn=v.get("EncryptionKeyArn"),
+            locked=v.get("Locked"),
+            min_retention_days=v.get("MinRetentionDays"),
+            max_retention_days=v.get("MaxRetentionDays"),
+            lock_date=v.get("LockDate"),
+            creation_date=v.get("CreationDate"),
+            number_of_recovery_points=v.get("NumberOfRecoveryPoints"),
+        )
+    for v in vaults or ():
+        points = ctx.paginate("backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
+                              affects=BACKUP_WIDE, BackupVaultName=v["BackupVaultName"])
+        for rp in points or ():
+            life = rp.get("CalculatedLifecycle") or {}
+            cold_at = life.get("MoveToColdStorageAt")
+            creator = rp.get("CreatedBy") or {}
+            size = rp.get("BackupSizeInBytes")
+            ctx.add(
+                "recovery_points",
+                recovery_point_arn=rp["RecoveryPointArn"],
+                resource_arn=rp.get("ResourceArn"),
+                source="aws-backup",
+                created_by="aws-backup",
+                status=RP_STATUS.get(rp.get("Status", ""), "FAILED"),
+                created_at=rp.get("CreationDate"),
+                completed_at=rp.get("CompletionDate"),
+                size_bytes=size,
+                size_basis="BackupSizeInBytes" if size is not None else None,
+                # The listing has no StorageClass: the computed lifecycle says when it went cold.
+                storage_class="cold" if cold_at is not None and ctx.as_of is not None and cold_at <= ctx.as_of else "warm",
+                delete_at=life.get("DeleteAt"),
+                move_to_cold_at=cold_at,
+                encrypted=rp.get("IsEncrypted"),
+                kms_key_arn=rp.get("EncryptionKeyArn"),
+                vault_name=rp.get("BackupVaultName") or v["BackupVaultName"],
+                vault_arn=rp.get("BackupVaultArn") or v.get("BackupVaultArn"),
+                backup_plan_id=creator.get("BackupPlanId"),
+                backup_rule_id=creator.get("BackupRuleId"),
+                _backup_resource_type=rp.get("ResourceType"),
+                _origin="backup",
+            )
+
+
+def _plans(ctx: Context) -> None:
+    plans = ctx.paginate("backup", "list_backup_plans", "BackupPlansList", affects=BACKUP_WIDE)
+    for p in plans or ():
+        plan_id = p["BackupPlanId"]
+        ctx.add(
+            "backup_plans",
+            backup_plan_id=plan_id,
+            backup_plan_arn=p.get("BackupPlanArn"),
+            backup_plan_name=p.get("BackupPlanName"),
+            version_id=p.get("VersionId"),
+            creation_date=p.get("CreationDate"),
+        )
+        detail = ctx.call("backup", "get_backup_plan", affects=BACKUP_WIDE, BackupPlanId=plan_id)
+        for rule in ((detail or {}).get("BackupPlan") or {}).get("Rules", []):
+            life = rule.get("Lifecycle") or {}
+            copies = [
+                {
+                    "destination_vault_arn": c.get("DestinationBackupVaultArn"),
+                    "move_to_cold_after_days": (c.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays"),
+                    "delete_after_days": (c.get("Lifecycle") or {}).get("DeleteAfterDays"),
+                }
+                for c in rule.get("CopyActions") or []
+            ]
+            ctx.add(
+                "backup_rules",
+                backup_plan_id=plan_id,
+                rule_id=rule.get("RuleId"),
+                rule_name=rule.get("RuleName"),
+                target_vault_name=rule.get("TargetBackupVaultName"),
+                schedule_expression=rule.get("ScheduleExpression"),
+                schedule_timezone=rule.get("ScheduleExpressionTimezone"),
+                start_window_minutes=rule.get("StartWindowMinutes"),
+                completion_window_minutes=rule.get("CompletionWindowMinutes"),
+                move_to_cold_after_days=life.get("MoveToColdStorageAfterDays"),
+                delete_after_days=life.get("DeleteAfterDays"),
+                opt_in_to_archive=life.get("OptInToArchiveForSupportedResources"),
+                continuous_backup=rule.get("EnableContinuousBackup"),
+                copy_actions=json.dumps(copies, sort_keys=True),
+            )
+        selections = ctx.paginate("backup", "list_backup_selections", "BackupSelectionsList",
+                                  affects=BACKUP_WIDE, BackupPlanId=plan_id)
+        for s in selections or ():
+            got = ctx.call("backup", "get_backup_selection", affects=BACKUP_WIDE,
+                           BackupPlanId=plan_id, SelectionId=s["SelectionId"])
+            if got is None:
+                continue
+            sel = got.get("BackupSelection") or {}
+            ctx.add(
+                "backup_selections",
+                backup_plan_id=plan_id,
+                selection_id=s["SelectionId"],
+                selection_name=sel.get("SelectionName") or s.get("SelectionName"),
+                iam_role_arn=sel.get("IamRoleArn") or s.get("IamRoleArn"),
+                resources=_dumps(sel.get("Resources") or []),
+                not_resources=_dumps(sel.get("NotResources") or []),
+                list_of_tags=_dumps(sel.get("ListOfTags") or []),
+                conditions=_dumps(sel.get("Conditions") or {}),
+            )
+
+
+def _jobs(ctx: Context) -> None:
+    jobs = ctx.paginate("backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE)
+    for j in jobs or ():
+        creator = j.get("CreatedBy") or {}
+        ctx.add(
+            "backup_jobs",
+            job_id=j["BackupJobId"],
+            job_type="backup",
+            state=j.get("State"),
+            resource_arn=j.get("ResourceArn"),
+            recovery_point_arn=j.get("RecoveryPointArn"),
+            vault_name=j.get("BackupVaultName"),
+            backup_plan_id=creator.get("BackupPlanId"),
+            backup_rule_id=creator.get("BackupRuleId"),
+            created_at=j.get("CreationDate"),
+            completed_at=j.get("CompletionDate"),
+            status_message=j.get("StatusMessage"),
+            _backup_resource_type=j.get("ResourceType"),
+        )
+    copies = ctx.paginate("backup", "list_copy_jobs", "CopyJobs", affects=BACKUP_WIDE)
+    for j in copies or ():
+        creator = j.get("CreatedBy") or {}
+        ctx.add(
+            "backup_jobs",
+            job_id=j["CopyJobId"],
+            job_type="copy",
+            state=j.get("State"),
+            resource_arn=j.get("ResourceArn"),
+            recovery_point_arn=j.get("DestinationRecoveryPointArn"),
+            vault_name=_vault_name(j.get("DestinationBackupVaultArn")),
+            backup_plan_id=creator.get("BackupPlanId"),
+            backup_rule_id=creator.get("BackupRuleId"),
+            created_at=j.get("CreationDate"),
+            completed_at=j.get("CompletionDate"),
+            status_message=j.get("StatusMessage"),
+            _backup_resource_type=j.get("ResourceType"),
+            _copy_source_arn=j.get("SourceRecoveryPointArn"),
+        )

@@ -1,0 +1,194 @@
+"""Fan-out: accounts × regions × services on one bounded thread pool, then normalisation.
+
+Accounts are entered first (the caller's own account with the base session; others by assuming
+`role_name`, with `external_id`), on the same pool; as each account is entered its
+region × service tasks are queued. A task's failure is an `errors` row, never an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from auditor import __version__
+from auditor.aws import backup, dynamodb, ebs, efs, rds, storagegateway
+from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row
+from auditor.aws.normalize import build_tables
+from auditor.aws.session import CallCounter, Sessions, SessionFactory, partition_of, validate_regions
+from auditor.errors import UsageError
+from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
+from auditor.progress import Progress
+
+# name -> (collector, resource types whose data a crash of it leaves incomplete)
+COLLECTORS: dict[str, tuple[Callable[[Context], None], tuple[str, ...] | str]] = {
+    "ebs": (ebs.collect, ebs.AFFECTS),
+    "rds": (rds.collect, ("rds-instance", "rds-cluster")),
+    "dynamodb": (dynamodb.collect, dynamodb.AFFECTS),
+    "efs": (efs.collect, ("efs-filesystem",)),
+    "storagegateway": (storagegateway.collect, storagegateway.AFFECTS),
+    "backup": (backup.collect, BACKUP_WIDE),
+}
+
+
+@dataclass
+class CollectOptions:
+    """What to collect and how.
+
+    `session_factory(**kwargs) -> boto3.Session` (kwargs as for `boto3.Session`) lets tests inject
+    sessions with their own event hooks. `as_of` is the caller's "now" (the manifest's
+    collected_at, and what decides whether a recovery point has moved to cold storage).
+    `page_size` forces small pages (tests, benchmarks); AWS's default page sizes otherwise.
+    """
+
+    regions: list[str]
+    profile: str | None = None
+    accounts: list[str] = field(default_factory=list)
+    org: bool = False
+    role_name: str = "OrganizationAccountAccessRole"
+    external_id: str | None = None
+    max_workers: int = 8
+    progress: bool = False
+    session_factory: SessionFactory | None = None
+    as_of: datetime | None = None
+    page_size: int | None = None
+    services: tuple[str, ...] = tuple(COLLECTORS)
+
+
+def _run_task(target: Target, region: str, service: str, sessions: Sessions, options: CollectOptions) -> dict:
+    fn, affects = COLLECTORS[service]
+    ctx = Context(target, region, sessions, page_size=options.page_size, as_of=options.as_of)
+    try:
+        fn(ctx)
+    except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
+        errors = ctx.records.get("errors", [])
+        errors.append(error_row(target.account_id, region, service, "collect", exc, affects))
+        return {"errors": errors}
+    return ctx.records
+
+
+def _caller_identity(sessions: Sessions, session, region: str) -> str:
+    return sessions.client(session, "sts", region).get_caller_identity()["Account"]
+
+
+def _assume(sessions: Sessions, base, region: str, partition: str, account: str, options: CollectOptions) -> Target:
+    params: dict[str, Any] = {
+        "RoleArn": f"arn:{partition}:iam::{account}:role/{options.role_name}",
+        "RoleSessionName": "auditor-collect",
+    }
+    if options.external_id:
+        params["ExternalId"] = options.external_id
+    creds = sessions.client(base, "sts", region).assume_role(**params)["Credentials"]
+    session = sessions.session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    return Target(account, session, partition)
+
+
+def _org_accounts(sessions: Sessions, base, region: str) -> list[str]:
+    client = sessions.client(base, "organizations", region)
+    accounts: list[str] = []
+    for page in client.get_paginator("list_accounts").paginate():
+        for acct in page.get("Accounts", []):
+            if (acct.get("State") or acct.get("Status")) == "ACTIVE":
+                accounts.append(acct["Id"])
+    return accounts
+
+
+def collect_inventory(options: CollectOptions) -> Inventory:
+    """Collect every configured account × region × service into one Inventory.
+
+    Raises UsageError for an unknown region or when no region is given or configured. Failed calls
+    do not raise: they are rows of the inventory's `errors` table.
+    """
+    counter = CallCounter()
+    sessions = Sessions(options.session_factory, counter)
+    base = sessions.session(profile_name=options.profile) if options.profile else sessions.session()
+    regions = list(options.regions) or ([base.region_name] if base.region_name else [])
+    if not regions:
+        raise UsageError("no region given: pass --region (repeatable) or set AWS_REGION / a profile region")
+    regions = validate_regions(regions)
+    unknown = [s for s in options.services if s not in COLLECTORS]
+    if unknown:
+        raise UsageError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(COLLECTORS)}")
+    home = regions[0]
+    partition = partition_of(home)
+    started = time.monotonic()
+
+    records: dict[str, list[dict]] = defaultdict(list)
+    accounts_seen: list[str] = []
+    accounts_failed: list[str] = []
+
+    def merge(part: dict) -> None:
+        for table, rows in part.items():
+            records[table].extend(rows)
+
+    queued = 0
+    with Progress(options.progress) as bars, ThreadPoolExecutor(max_workers=max(1, options.max_workers)) as pool:
+        gathered = bars.phase("gather accounts × regions × services", total=None)
+        pending: dict[Future, tuple[str, Any]] = {}
+
+        def submit_account(target: Target) -> None:
+            nonlocal queued
+            accounts_seen.append(target.account_id)
+            for region in regions:
+                for service in options.services:
+                    fut = pool.submit(_run_task, target, region, service, sessions, options)
+                    pending[fut] = ("task", None)
+            queued += len(regions) * len(options.services)
+            gathered.set_total(queued)
+
+        caller: str | None = None
+        try:
+            caller = _caller_identity(sessions, base, home)
+        except Exception as exc:  # no credentials, expired token, unreachable endpoint
+            merge({"errors": [error_row(None, home, "sts", "GetCallerIdentity", exc, BACKUP_WIDE)]})
+
+        wanted = list(dict.fromkeys(options.accounts))
+        if options.org:
+            try:
+                wanted += [a for a in _org_accounts(sessions, base, home) if a not in wanted]
+            except Exception as exc:
+                merge({"errors": [error_row(caller, None, "organizations", "ListAccounts", exc, BACKUP_WIDE)]})
+        if not wanted and caller:
+            wanted = [caller]
+        for account in wanted:
+            if account == caller:
+                submit_account(Target(account, base, partition))
+            else:
+                fut = pool.submit(_assume, sessions, base, home, partition, account, options)
+                pending[fut] = ("account", account)
+
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind, account = pending.pop(fut)
+                if kind == "account":
+                    try:
+                        submit_account(fut.result())
+                    except Exception as exc:
+                        accounts_failed.append(account)
+                        merge({"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
+                else:
+                    merge(fut.result())
+                    gathered.advance()
+
+    tables = build_tables(records)
+    manifest = {
+        "schema_version": INVENTORY_SCHEMA_VERSION,
+        "program_version": __version__,
+        "collected_at": options.as_of.isoformat() if options.as_of else None,
+        "accounts": sorted(set(accounts_seen) | set(accounts_failed)),
+        "accounts_failed": sorted(accounts_failed),
+        "regions": regions,
+        "services": list(options.services),
+        "api_calls": counter.as_dict(),
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
+    return Inventory(tables=tables, manifest=manifest)
+

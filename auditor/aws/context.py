@@ -1,0 +1,144 @@
+"""What one collector task sees: an account, a region, clients, and a place to record failures.
+
+Collectors call `ctx.paginate(...)` / `ctx.call(...)`. Both return None (never a partial result)
+when the call fails, after recording one row in `errors` with the resource types whose data is
+therefore incomplete. A listing whose second page fails is dropped as a whole: half a listing kept
+as if complete would make missing backups look deleted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from auditor.aws.session import Sessions
+
+# Minimum page sizes AWS accepts (a smaller test page size is raised to these).
+_MIN_PAGE = {"ec2": 5, "rds": 20}
+
+BACKUP_WIDE = "*"
+
+
+@dataclass
+class Target:
+    """One account entered with one session."""
+
+    account_id: str
+    session: boto3.Session
+    partition: str = "aws"
+
+
+def error_row(account_id: str | None, region: str | None, service: str, operation: str,
+              exc: BaseException, affects: Iterable[str] | str) -> dict[str, Any]:
+    """An `errors` record for exception `exc` raised by `service:operation`."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code") or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "ClientError"))
+        message = err.get("Message") or str(exc)
+    elif isinstance(exc, BotoCoreError):
+        code = type(exc).__name__.removesuffix("Error") or "BotoCore"
+        message = str(exc)
+    else:
+        code = type(exc).__name__
+        message = str(exc) or type(exc).__name__
+    message = " ".join(message.split())[:300]
+    if not isinstance(affects, str):
+        affects = ",".join(sorted(set(affects)))
+    return {
+        "account_id": account_id,
+        "region": region,
+        "service": service,
+        "operation": operation,
+        "error_code": code,
+        "message": message,
+        "affects": affects,
+    }
+
+
+@dataclass
+class Context:
+    """One (account, region) as seen by one collector, collecting records per table."""
+
+    target: Target
+    region: str
+    sessions: Sessions
+    page_size: int | None = None
+    as_of: datetime | None = None
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def account_id(self) -> str:
+        """The account being collected."""
+        return self.target.account_id
+
+    @property
+    def partition(self) -> str:
+        """The ARN partition (aws, aws-cn, ...)."""
+        return self.target.partition
+
+    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+        """Build an ARN in this account and region."""
+        region = self.region if region is None else region
+        account = self.account_id if account is None else account
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+    def client(self, service: str) -> Any:
+        """The shared client of `service` in this region."""
+        return self.sessions.client(self.target.session, service, self.region)
+
+    def add(self, table: str, **record: Any) -> None:
+        """Add one record to `table`, stamped with this account and region (unless given)."""
+        record.setdefault("account_id", self.account_id)
+        record.setdefault("region", self.region)
+        self.records[table].append(record)
+
+    def add_tags(self, arn: str, tags: Any) -> None:
+        """Add tag rows for `arn` from AWS's [{Key, Value}] list (any key case) or a dict."""
+        if not tags:
+            return
+        if isinstance(tags, dict):
+            items = tags.items()
+        else:
+            items = ((t.get("Key", t.get("key")), t.get("Value", t.get("value"))) for t in tags)
+        for key, value in items:
+            self.records["tags"].append(
+                {"account_id": self.account_id, "region": self.region, "arn": arn, "key": key, "value": value}
+            )
+
+    def fail(self, service: str, operation: str, exc: BaseException, affects: Iterable[str] | str) -> None:
+        """Record a failed call."""
+        self.records["errors"].append(error_row(self.account_id, self.region, service, operation, exc, affects))
+
+    def _api_name(self, client: Any, method: str) -> str:
+        return client.meta.method_to_api_mapping.get(method, method)
+
+    def call(self, service: str, method: str, *, affects: Iterable[str] | str, **params: Any) -> dict | None:
+        """One API call; None (and an `errors` row) when it fails."""
+        client = self.client(service)
+        try:
+            return getattr(client, method)(**params)
+        except (ClientError, BotoCoreError) as exc:
+            self.fail(service, self._api_name(client, method), exc, affects)
+            return None
+
+    def paginate(self, service: str, method: str, key: str, *, affects: Iterable[str] | str,
+                 **params: Any) -> list[dict[str, Any]] | None:
+        """Every item of a paginated listing, or None (and an `errors` row) if any page failed."""
+        client = self.client(service)
+        config: dict[str, Any] = {}
+        if self.page_size:
+            config["PageSize"] = max(self.page_size, _MIN_PAGE.get(service, 1))
+        items: list[dict[str, Any]] = []
+        try:
+            paginator = client.get_paginator(method)
+            for page in paginator.paginate(**params, PaginationConfig=config):
+                items.extend(page.get(key) or [])
+        except (ClientError, BotoCoreError) as exc:
+            self.fail(service, self._api_name(client, method), exc, affects)
+            return None
+        return items

@@ -1,0 +1,182 @@
+"""Turn collectors' records into the inventory's declared tables (vectorised pandas).
+
+The one subtle rule: a native snapshot that AWS Backup created is listed twice — by its service
+(EC2, RDS, DynamoDB) and in a Backup vault — under the same recovery point ARN (EC2's copy in
+Backup omits the account field: `arn:aws:ec2:us-east-1::snapshot/snap-...`). Both become ONE row:
+Backup's view for ownership, vault, plan, lifecycle, status and encryption; the native view for
+the backup type, the storage tier and an exact size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
+
+# Regexes over a resource ARN, in order, giving DESIGN §4's resource_type.
+_TYPE_PATTERNS = (
+    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:volume/", "ebs-volume"),
+    (r"^arn:[^:]+:rds:[^:]*:[^:]*:db:", "rds-instance"),
+    (r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:", "rds-cluster"),
+    (r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/", "dynamodb-table"),
+    (r"^arn:[^:]+:elasticfilesystem:[^:]*:[^:]*:file-system/", "efs-filesystem"),
+    (r"^arn:[^:]+:storagegateway:[^:]*:[^:]*:gateway/[^/]+/volume/", "storagegateway-volume"),
+    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:instance/", "ec2-instance"),
+)
+# Backup type by recovery point ARN (the resource type decides for generic Backup ARNs).
+_BACKUP_TYPE_PATTERNS = (
+    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:snapshot/", "ebs-snapshot"),
+    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:image/", "ec2-image"),
+    (r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster-snapshot:", "rds-cluster-snapshot"),
+    (r"^arn:[^:]+:rds:[^:]*:[^:]*:snapshot:", "rds-snapshot"),
+    (r"^arn:[^:]+:dynamodb:", "dynamodb-backup"),
+)
+_GENERIC_BACKUP_TYPE = {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}
+
+# Columns of a merged recovery point taken from the native listing first (else from Backup).
+_NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
+
+
+def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
+    """DESIGN §4 resource types for a Series of ARNs; else the lower-cased fallback (Backup's type)."""
+    arns = arns.astype("str").fillna("")
+    conditions = [arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _TYPE_PATTERNS]
+    picked = pd.Series(np.select(conditions, [t for _, t in _TYPE_PATTERNS], default=""), index=arns.index)
+    if fallback is not None:
+        other = fallback.astype("str").str.lower().str.replace(" ", "-", regex=False)
+        picked = picked.where(picked != "", other)
+    return picked.replace("", None)
+
+
+def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
+    """The backup type of recovery points from their ARN and source resource type."""
+    arns = arns.astype("str").fillna("")
+    conditions = [arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _BACKUP_TYPE_PATTERNS]
+    picked = pd.Series(np.select(conditions, [t for _, t in _BACKUP_TYPE_PATTERNS], default=""), index=arns.index)
+    sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
+    picked = picked.mask(sgw, "storagegateway-snapshot")
+    generic = resource_types.map(lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None)
+    return picked.where(picked != "", generic)
+
+
+def merge_key(arns: pd.Series) -> pd.Series:
+    """The ARN without its account field, so EC2's and Backup's forms of one snapshot match."""
+    return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
+
+
+def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+
+
+def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Give EBS snapshots of Storage Gateway volumes to their volume.
+
+    EC2 shows such a snapshot with `VolumeId` = the gateway volume's id in lower case (gateway ids
+    are upper case), and no EBS volume of that id exists.
+    """
+    if points.empty or "_native_volume_id" not in points or resources.empty:
+        return points
+    vols = resources.loc[resources["resource_type"] == "storagegateway-volume",
+                         ["account_id", "region", "resource_id", "resource_arn"]].dropna()
+    if vols.empty:
+        return points
+    lookup = pd.Series(
+        vols["resource_arn"].to_numpy(),
+        index=vols["account_id"].astype(str) + "|" + vols["region"].astype(str) + "|" + vols["resource_id"].str.lower(),
+    )
+    lookup = lookup[~lookup.index.duplicated()]
+    key = points["account_id"].astype(str) + "|" + points["region"].astype(str) + "|" + points["_native_volume_id"].astype("str").str.lower()
+    gateway_arn = key.map(lookup)
+    hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
+    if not hit.any():
+        return points
+    points = points.copy()
+    points.loc[hit, "resource_arn"] = gateway_arn[hit]
+    points.loc[hit, "resource_type"] = "storagegateway-volume"
+    points.loc[hit, "backup_type"] = "storagegateway-snapshot"
+    user = hit & (points["created_by"] == "user").fillna(False)
+    points.loc[user, "created_by"] = "storage-gateway"
+    return points
+
+
+def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None = None) -> pd.DataFrame:
+    """One row per recovery point: native and Backup listings of the same backup merged."""
+    if points.empty:
+        return empty_frame("recovery_points")
+    points = points.copy()
+    for col in ("_origin", "_size_exact", "_backup_resource_type"):
+        if col not in points:
+            points[col] = None
+    points["_key"] = merge_key(points["recovery_point_arn"])
+    is_backup = (points["_origin"] == "backup").fillna(False)
+    backup = points[is_backup].drop_duplicates("_key")
+    native = points[~is_backup].drop_duplicates("_key")
+    backup = backup.assign(
+        resource_type=resource_type_from_arn(backup["resource_arn"], backup["_backup_resource_type"])
+    )
+    cols = list(SCHEMAS["recovery_points"].names)
+    # Same columns on both sides, so every one of them gets its _b/_n suffix.
+    keep = cols + ["_size_exact", "_key"]
+    both = backup.reindex(columns=keep).merge(native.reindex(columns=keep), on="_key", how="outer",
+                                              suffixes=("_b", "_n"))
+    out = pd.DataFrame(index=both.index)
+    for col in cols:
+        b, n = both.get(f"{col}_b"), both.get(f"{col}_n")
+        if col in ("size_bytes", "size_basis"):
+            continue
+        first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
+        out[col] = first.where(first.notna(), second) if first is not None else second
+    # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
+    exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
+    has_b = both["size_bytes_b"].notna()
+    use_native = exact | ~has_b
+    out["size_bytes"] = both["size_bytes_n"].where(use_native, both["size_bytes_b"])
+    out["size_basis"] = both["size_basis_n"].where(use_native, both["size_basis_b"])
+    # Native sizes win only where they exist at all.
+    no_native = use_native & both["size_bytes_n"].isna()
+    out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]
+    out.loc[no_native, "size_basis"] = both.loc[no_native, "size_basis_b"]
+
+    missing = out["backup_type"].isna()
+    if missing.any():
+        out.loc[missing, "backup_type"] = backup_type_from_arn(out.loc[missing, "recovery_point_arn"],
+                                                               out.loc[missing, "resource_type"])
+    # Backup's copy of an EBS snapshot whose source is a gateway volume.
+    sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
+    out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
+    out["storage_class"] = out["storage_class"].fillna("warm")
+    if copy_sources is not None and len(copy_sources):
+        from_jobs = merge_key(out["recovery_point_arn"]).map(copy_sources)
+        out["copy_source_arn"] = out["copy_source_arn"].where(out["copy_source_arn"].notna(), from_jobs)
+    return frame("recovery_points", out[cols])
+
+
+def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
+    """Every inventory table from the collected records."""
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        if name in ("recovery_points", "backup_jobs"):
+            continue
+        tables[name] = frame(name, records.get(name, []))
+    tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
+    tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
+
+    jobs = _records_frame(records.get("backup_jobs", []))
+    copy_sources = None
+    if not jobs.empty:
+        if "_copy_source_arn" in jobs:
+            src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
+            copy_sources = pd.Series(src["_copy_source_arn"].to_numpy(), index=merge_key(src["recovery_point_arn"]).to_numpy())
+            copy_sources = copy_sources[~copy_sources.index.duplicated()]
+        fallback = jobs["_backup_resource_type"] if "_backup_resource_type" in jobs else None
+        jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
+        jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
+    tables["backup_jobs"] = frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
+
+    points = _records_frame(records.get("recovery_points", []))
+    points = attribute_gateway_snapshots(points, tables["resources"])
+    tables["recovery_points"] = merge_recovery_points(points, copy_sources)
+    return tables

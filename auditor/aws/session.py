@@ -1,0 +1,143 @@
+"""Sessions, clients and call accounting for collection.
+
+No module-level clients: every boto3 session comes from a *session factory* (by default
+`boto3.Session`), so tests inject sessions carrying their own event hooks instead of patching
+import paths. Every session made through `Sessions` gets the API-call counter attached, and every
+client gets the same botocore config (adaptive retries, bounded timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+import botocore
+from botocore.config import Config
+
+from auditor.errors import UsageError
+
+SessionFactory = Callable[..., boto3.Session]
+
+# Adaptive mode adds client-side rate limiting on top of exponential back-off: a throttled
+# account/region slows itself down instead of burning its retry budget.
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    connect_timeout=10,
+    read_timeout=60,
+    max_pool_connections=32,
+    user_agent_extra="auditor-collect",
+)
+
+# IAM action prefix per botocore service name, where they differ (IAM is what a policy lists).
+_IAM_PREFIX = {
+    "efs": "elasticfilesystem",
+    "resourcegroupstaggingapi": "tag",
+}
+
+
+def iam_action(service_name: str, operation_name: str) -> str:
+    """The IAM action name of a botocore operation, e.g. ('efs', 'DescribeFileSystems')."""
+    return f"{_IAM_PREFIX.get(service_name, service_name)}:{operation_name}"
+
+
+class CallCounter:
+    """Counts API calls (one per request, pages included, retries not) by IAM action name.
+
+    Registered on `before-call`, which botocore emits once per logical call before any retry.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, model=None, **_: Any) -> None:  # botocore event handler signature
+        if model is None:
+            return
+        action = iam_action(model.service_model.service_name, model.name)
+        with self._lock:
+            self.counts[action] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        """A sorted plain dict of the counts so far."""
+        with self._lock:
+            return dict(sorted(self.counts.items()))
+
+
+class Sessions:
+    """Creates sessions through the factory and clients from them, thread-safely.
+
+    boto3 sessions are not thread-safe but clients are: clients are created under a per-session
+    lock and cached by (service, region), then shared by the worker threads.
+    """
+
+    def __init__(self, factory: SessionFactory | None, counter: CallCounter) -> None:
+        self._factory = factory or boto3.Session
+        self._counter = counter
+        self._locks: dict[int, threading.Lock] = {}
+        self._clients: dict[tuple[int, str, str], Any] = {}
+        self._guard = threading.Lock()
+
+    def session(self, **kwargs: Any) -> boto3.Session:
+        """A new session from the factory (kwargs as for `boto3.Session`), with the counter attached."""
+        with self._guard:
+            session = self._factory(**kwargs)
+            session.events.register("before-call", self._counter)
+            self._locks[id(session)] = threading.Lock()
+        return session
+
+    def client(self, session: boto3.Session, service: str, region: str) -> Any:
+        """A cached client of `service` in `region` for `session`."""
+        key = (id(session), service, region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._locks[id(session)]:
+            client = self._clients.get(key)
+            if client is None:
+                client = session.client(service, region_name=region, config=CLIENT_CONFIG)
+                self._clients[key] = client
+        return client
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region named in botocore's partition and endpoint data (all partitions)."""
+    data_dir = Path(botocore.__file__).parent / "data"
+    regions: set[str] = set()
+    partitions = json.loads((data_dir / "partitions.json").read_text(encoding="utf-8"))
+    for partition in partitions.get("partitions", []):
+        regions.update(partition.get("regions", {}))
+    endpoints = json.loads((data_dir / "endpoints.json").read_text(encoding="utf-8"))
+    for partition in endpoints.get("partitions", []):
+        regions.update(partition.get("regions", {}))
+    return frozenset(r for r in regions if not r.endswith("-global"))
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of `region` (aws, aws-cn, aws-us-gov, ...)."""
+    data_dir = Path(botocore.__file__).parent / "data"
+    partitions = json.loads((data_dir / "partitions.json").read_text(encoding="utf-8"))
+    for partition in partitions.get("partitions", []):
+        if region in partition.get("regions", {}):
+            return partition["id"]
+    return "aws"
+
+
+def validate_regions(regions: list[str]) -> list[str]:
+    """Deduplicate `regions` keeping order; raise UsageError (exit 2) naming an unknown one."""
+    known = known_regions()
+    seen: list[str] = []
+    for region in regions:
+        region = region.strip()
+        if region not in known:
+            close = sorted(r for r in known if r.split("-")[0] == region.split("-")[0])[:4]
+            hint = f" (known regions include {', '.join(close)})" if close else ""
+            raise UsageError(f"unknown region {region!r}{hint}")
+        if region not in seen:
+            seen.append(region)
+    return seen
