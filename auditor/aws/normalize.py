@@ -147,7 +147,8 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
     sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
     out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
-    out["storage_class"] = out["storage_class"].fillna("warm")
+    storage = out["storage_class"].astype(object)
+    out["storage_class"] = storage.where(storage.notna(), "warm")
     if copy_sources is not None and len(copy_sources):
         from_jobs = merge_key(out["recovery_point_arn"]).map(copy_sources)
         out["copy_source_arn"] = out["copy_source_arn"].where(out["copy_source_arn"].notna(), from_jobs)

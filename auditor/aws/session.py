@@ -9,6 +9,7 @@ client gets the same botocore config (adaptive retries, bounded timeouts).
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from functools import lru_cache
@@ -23,15 +24,30 @@ from auditor.errors import UsageError
 
 SessionFactory = Callable[..., boto3.Session]
 
-# Adaptive mode adds client-side rate limiting on top of exponential back-off: a throttled
-# account/region slows itself down instead of burning its retry budget.
-CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 10},
-    connect_timeout=10,
-    read_timeout=60,
-    max_pool_connections=32,
-    user_agent_extra="auditor-collect",
-)
+def client_config() -> Config:
+    """The botocore config of every client.
+
+    Adaptive mode adds client-side rate limiting on top of exponential back-off: a throttled
+    account/region slows itself down instead of burning its retry budget. `AWS_MAX_ATTEMPTS`, when
+    set, overrides the 10 attempts (as it does for the AWS CLI).
+    """
+    try:
+        attempts = int(os.environ.get("AWS_MAX_ATTEMPTS", "10"))
+    except ValueError:
+        attempts = 10
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": max(1, attempts)},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=32,
+        user_agent_extra="auditor-collect",
+    )
+
+
+def default_session_factory(**kwargs: Any) -> boto3.Session:
+    """`boto3.Session(**kwargs)`: the factory used when CollectOptions names none."""
+    return boto3.Session(**kwargs)
+
 
 # IAM action prefix per botocore service name, where they differ (IAM is what a policy lists).
 _IAM_PREFIX = {
@@ -76,7 +92,8 @@ class Sessions:
     """
 
     def __init__(self, factory: SessionFactory | None, counter: CallCounter) -> None:
-        self._factory = factory or boto3.Session
+        self._factory = factory or default_session_factory
+        self._config = client_config()
         self._counter = counter
         self._locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple[int, str, str], Any] = {}
@@ -99,7 +116,7 @@ class Sessions:
         with self._locks[id(session)]:
             client = self._clients.get(key)
             if client is None:
-                client = session.client(service, region_name=region, config=CLIENT_CONFIG)
+                client = session.client(service, region_name=region, config=self._config)
                 self._clients[key] = client
         return client
 
