@@ -133,6 +133,27 @@ def collect(
     typer.echo(summary, err=True)
 
 
+@app.command()
+def meter(
+    inventory: List[Path] = typer.Option(..., "--inventory", help="Inventory folder (repeatable; read as one)."),
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for metering.json and metering.csv."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table merged over the default (policies/prices.yaml)."),
+    cur: Optional[Path] = typer.Option(None, "--cur", help="Cost and Usage Report (legacy CSV/gzip or CUR 2.0 Parquet/CSV, file or folder) to reconcile."),
+    by_tag: List[str] = typer.Option([], "--by-tag", help="Also allocate cost by this tag key of the source resource (repeatable)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time; the estimate covers its calendar month (UTC)."),
+) -> None:
+    """Split backup storage between native-service billing and AWS Backup metering, with cost."""
+    from rich.console import Console
+
+    from auditor.metering import run_meter, summary_table
+
+    result = run_meter(inventory, out, parse_as_of(as_of), prices_path=prices, cur_path=cur, by_tags=by_tag)
+    Console(soft_wrap=True).print(summary_table(result))
+    for warning in result.warnings:
+        typer.echo(f"auditor: warning: {warning}", err=True)
+    typer.echo(f"wrote {out / 'metering.json'} and {out / 'metering.csv'}", err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

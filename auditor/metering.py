@@ -1,0 +1,1030 @@
+"""Metering: who bills the storage of every backup, how much of it, and what it costs (DESIGN §1, §7).
+
+Pure pandas/numpy over the inventory's frames; no boto3.
+
+Who bills what (DESIGN §1). A native backup stays billed by its service, whoever created it:
+- EBS snapshots, including those AWS Backup created and Storage Gateway volume snapshots -> AmazonEC2
+  (`EBS:SnapshotUsage`; the archive tier, which AWS Backup calls "cold" -> `EBS:SnapshotArchiveStorage`);
+- RDS DB snapshots and non-Aurora cluster snapshots -> AmazonRDS `RDS:ChargedBackupUsage`; Aurora
+  cluster snapshots -> AmazonRDS `Aurora:BackupUsage` (a cluster snapshot whose cluster is gone is
+  taken as Aurora, by far the common case);
+- DynamoDB backups -> AmazonDynamoDB `TimedBackupStorage-ByteHrs`, unless the account's region
+  settings put DynamoDB under full AWS Backup management (advanced features): then AWSBackup
+  `WarmStorage-ByteHrs-DynamoDB` / `ColdStorage-ByteHrs-DynamoDB`;
+- EFS recovery points -> AWSBackup `WarmStorage-ByteHrs-EFS` / `ColdStorage-ByteHrs-EFS`.
+
+The estimate is for the calendar month (UTC) that contains `as_of`, as a whole month: each backup
+counts from max(created_at, month start) to min(delete_at, month end), where a backup present in the
+inventory is taken to exist at least until `as_of` (so an overdue `delete_at` does not cut it short).
+A warm backup with `move_to_cold_at` later in the month is split: warm until then, cold after; a
+cold one is cold from at most `as_of`. Backups deleted before the inventory was collected are not in
+it and so not counted; FAILED backups hold no storage and are skipped. GB means GiB (2^30 bytes) as
+AWS bills storage. Sizes come from the inventory's `size_bytes` with its `size_basis`; a basis that
+says `upper-bound` (e.g. the volume size) is summed separately in `upper_bound_gb_months`.
+
+RDS free allowance: backup storage up to the provisioned storage of the active (not stopped,
+deleting or failed) RDS instances and clusters in the same account and region costs nothing. It is
+pooled per account, region and service (RDS and Aurora apart), applied to warm AmazonRDS rows of
+the estimate only (never to the CUR side), and shared pro rata among that pool's rows.
+
+Money: each row's cost is computed in floating point, then every split (rows, and each allocation)
+is rounded to whole cents by largest remainder so that every split sums exactly to the same total.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from auditor.atomic import write_text
+from auditor.errors import InputError
+
+METERING_SCHEMA_VERSION = 1
+GIB = float(1 << 30)
+CLASSES = ("warm", "cold", "archive")
+
+# backup_type -> (service, billing owner). Data, so a new native backup type is one line.
+BACKUP_TYPES: dict[str, tuple[str, str]] = {
+    "ebs-snapshot": ("EBS", "AmazonEC2"),
+    "storagegateway-snapshot": ("Storage Gateway", "AmazonEC2"),
+    "rds-snapshot": ("RDS", "AmazonRDS"),
+    "rds-cluster-snapshot": ("Aurora", "AmazonRDS"),
+    "dynamodb-backup": ("DynamoDB", "AmazonDynamoDB"),
+    "efs-backup": ("EFS", "AWSBackup"),
+}
+
+# (billing owner, service, storage class) -> usage type (without region prefix).
+USAGE_TYPES: dict[tuple[str, str, str], str] = {
+    ("AmazonEC2", "EBS", "warm"): "EBS:SnapshotUsage",
+    ("AmazonEC2", "EBS", "cold"): "EBS:SnapshotArchiveStorage",
+    ("AmazonEC2", "EBS", "archive"): "EBS:SnapshotArchiveStorage",
+    ("AmazonEC2", "Storage Gateway", "warm"): "EBS:SnapshotUsage",
+    ("AmazonEC2", "Storage Gateway", "cold"): "EBS:SnapshotArchiveStorage",
+    ("AmazonEC2", "Storage Gateway", "archive"): "EBS:SnapshotArchiveStorage",
+    ("AmazonRDS", "RDS", "warm"): "RDS:ChargedBackupUsage",
+    ("AmazonRDS", "Aurora", "warm"): "Aurora:BackupUsage",
+    ("AmazonDynamoDB", "DynamoDB", "warm"): "TimedBackupStorage-ByteHrs",
+    ("AWSBackup", "DynamoDB", "warm"): "WarmStorage-ByteHrs-DynamoDB",
+    ("AWSBackup", "DynamoDB", "cold"): "ColdStorage-ByteHrs-DynamoDB",
+    ("AWSBackup", "EFS", "warm"): "WarmStorage-ByteHrs-EFS",
+    ("AWSBackup", "EFS", "cold"): "ColdStorage-ByteHrs-EFS",
+}
+
+# Usage types (prefix stripped) that are backup storage in a CUR, with the service they belong to.
+_CUR_SERVICE = {
+    "EBS:SnapshotUsage": "EBS",
+    "EBS:SnapshotArchiveStorage": "EBS",
+    "RDS:ChargedBackupUsage": "RDS",
+    "Aurora:BackupUsage": "Aurora",
+    "TimedBackupStorage-ByteHrs": "DynamoDB",
+}
+_CUR_BACKUP_RE = re.compile(r"^(?:Warm|Cold|Archive|LowCost)Storage-ByteHrs-(.+)$")
+_CUR_USAGE_ITEMS = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+
+_INACTIVE_DB_STATES = {"stopped", "stopping", "deleting", "deleted", "failed", "inaccessible-encryption-credentials"}
+
+ROW_COLUMNS = (
+    "account_id",
+    "region",
+    "service",
+    "billing_owner",
+    "storage_class",
+    "usage_type",
+    "backups",
+    "gb_months",
+    "free_gb_months",
+    "billable_gb_months",
+    "upper_bound_gb_months",
+    "unsized_backups",
+    "size_basis",
+    "price_usd_per_gb_month",
+    "estimated_cost_usd",
+    "unpriced",
+)
+
+_REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$")
+_PREFIXED_RE = re.compile(r"^(?:[A-Z]{3,4}[0-9]|EU)-")
+
+
+# ---------------------------------------------------------------------------------------------
+# Price table
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """USD per GB-month by (region, usage type), with where the figures came from."""
+
+    prices: dict[tuple[str, str], float]
+    path: str
+    retrieved: str | None = None
+    sources: tuple[str, ...] = ()
+    currency: str = "USD"
+
+    def price(self, region: str | None, usage_type: str | None) -> float | None:
+        """The price, or None when the table has none (the caller flags the row unpriced)."""
+        if region is None or usage_type is None:
+            return None
+        return self.prices.get((region, usage_type))
+
+    @property
+    def regions(self) -> list[str]:
+        """Regions the table prices."""
+        return sorted({r for r, _ in self.prices})
+
+    def frame(self) -> pd.DataFrame:
+        """The table as rows (region, usage_type, usd_per_gb_month)."""
+        rows = [{"region": r, "usage_type": u, "usd_per_gb_month": p} for (r, u), p in sorted(self.prices.items())]
+        return pd.DataFrame(rows, columns=["region", "usage_type", "usd_per_gb_month"])
+
+    def meta(self) -> dict[str, Any]:
+        """Provenance for outputs."""
+        return {"path": self.path, "retrieved": self.retrieved, "sources": list(self.sources), "currency": self.currency}
+
+
+def default_prices_text() -> str:
+    """The packaged default price table (auditor/data/prices.yaml; policies/prices.yaml is its copy)."""
+    return importlib_resources.files("auditor").joinpath("data/prices.yaml").read_text(encoding="utf-8")
+
+
+def load_prices(path: str | Path | None = None) -> PriceTable:
+    """Load the price table: the packaged default, with `path` (if given) merged over it.
+
+    A file with `replace: true` is used alone. Raises InputError naming the file and line of the
+    first bad entry.
+    """
+    default, _ = _parse_prices(default_prices_text(), "auditor/data/prices.yaml")
+    if path is None:
+        return default
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: price table not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read price table ({exc})") from None
+    user, replace = _parse_prices(text, str(path))
+    if replace:
+        return user
+    merged = dict(default.prices)
+    merged.update(user.prices)
+    return PriceTable(
+        prices=merged,
+        path=f"{path} (over the default table)",
+        retrieved=user.retrieved or default.retrieved,
+        sources=tuple(user.sources) + tuple(default.sources),
+    )
+
+
+_PRICE_KEYS = {"version", "currency", "unit", "retrieved", "sources", "notes", "replace", "prices"}
+
+
+def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{name}{line}: not valid YAML ({problem})") from None
+    if root is None:
+        raise InputError(f"{name}: empty price table")
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError(f"{name}:{root.start_mark.line + 1}: a price table is a mapping with `version` and `prices`")
+    top = {}
+    for key_node, value_node in root.value:
+        key = key_node.value
+        if key not in _PRICE_KEYS:
+            raise InputError(f"{name}:{key_node.start_mark.line + 1}: unknown key {key!r} (expected one of {', '.join(sorted(_PRICE_KEYS))})")
+        top[key] = value_node
+    if "version" in top and top["version"].value not in ("1",):
+        node = top["version"]
+        raise InputError(f"{name}:{node.start_mark.line + 1}: price table version {node.value!r}, this program reads 1")
+    if "currency" in top and top["currency"].value != "USD":
+        node = top["currency"]
+        raise InputError(f"{name}:{node.start_mark.line + 1}: currency {node.value!r}: only USD prices are supported")
+    if "prices" not in top:
+        raise InputError(f"{name}: no `prices` mapping (region -> usage type -> USD per GB-month)")
+    prices_node = top["prices"]
+    if not isinstance(prices_node, yaml.MappingNode):
+        raise InputError(f"{name}:{prices_node.start_mark.line + 1}: `prices` must map regions to usage types")
+    prices: dict[tuple[str, str], float] = {}
+    for region_node, usage_node in prices_node.value:
+        region = str(region_node.value)
+        line = region_node.start_mark.line + 1
+        if not isinstance(region_node, yaml.ScalarNode) or not _REGION_RE.match(region):
+            raise InputError(f"{name}:{line}: prices: {region!r} is not a region code (e.g. us-east-1)")
+        if not isinstance(usage_node, yaml.MappingNode):
+            raise InputError(f"{name}:{line}: prices.{region}: must map usage types to USD per GB-month")
+        for ut_node, value_node in usage_node.value:
+            usage_type = str(ut_node.value)
+            where = f"{name}:{ut_node.start_mark.line + 1}: prices.{region}.{usage_type}"
+            if not isinstance(ut_node, yaml.ScalarNode) or not usage_type.strip():
+                raise InputError(f"{where}: a usage type must be a non-empty string")
+            if _PREFIXED_RE.match(usage_type):
+                raise InputError(f"{where}: write the usage type without its region prefix (the region is the key above)")
+            value = _price_value(value_node)
+            if value is None:
+                raise InputError(f"{where}: price must be a non-negative number of USD per GB-month, got {value_node.value!r}")
+            if (region, usage_type) in prices:
+                raise InputError(f"{where}: listed twice")
+            prices[(region, usage_type)] = value
+    retrieved = top["retrieved"].value if "retrieved" in top and isinstance(top["retrieved"], yaml.ScalarNode) else None
+    sources: tuple[str, ...] = ()
+    if "sources" in top:
+        node = top["sources"]
+        if isinstance(node, yaml.SequenceNode):
+            sources = tuple(str(item.value) for item in node.value if isinstance(item, yaml.ScalarNode))
+        elif isinstance(node, yaml.ScalarNode):
+            sources = (str(node.value),)
+    replace = "replace" in top and str(top["replace"].value).lower() == "true"
+    return PriceTable(prices=prices, path=name, retrieved=retrieved, sources=sources), replace
+
+
+def _price_value(node: yaml.Node) -> float | None:
+    if not isinstance(node, yaml.ScalarNode) or node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+        return None
+    try:
+        value = float(node.value.replace("_", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Result
+
+
+@dataclass
+class MeteringResult:
+    """Everything `meter` computes; `write_metering` turns it into metering.json / metering.csv."""
+
+    frame: pd.DataFrame
+    allocations: dict[str, pd.DataFrame]
+    orphans: pd.DataFrame
+    reconciliation: pd.DataFrame | None
+    warnings: list[str]
+    totals: dict[str, Any]
+    as_of: datetime
+    period_start: datetime
+    period_end: datetime
+    prices: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document written to metering.json."""
+        return {
+            "schema_version": METERING_SCHEMA_VERSION,
+            "as_of": _iso(self.as_of),
+            "period": {"start": _iso(self.period_start), "end": _iso(self.period_end)},
+            "currency": "USD",
+            "method": (
+                "Estimate for the whole calendar month (UTC) containing as_of: each backup from "
+                "max(created_at, month start) to min(delete_at but at least as_of, month end); GB = GiB; "
+                "RDS free allowance applied to estimates only; costs rounded to cents by largest remainder."
+            ),
+            "prices": self.prices,
+            "totals": self.totals,
+            "rows": _records(self.frame),
+            "allocations": {name: _records(df) for name, df in self.allocations.items()},
+            "orphans": _records(self.orphans),
+            "reconciliation": None if self.reconciliation is None else _records(self.reconciliation),
+            "warnings": list(self.warnings),
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    columns = list(df.columns)
+    for row in df.itertuples(index=False, name=None):
+        rec = {}
+        for col, value in zip(columns, row):
+            rec[col] = _jsonable(value)
+        out.append(rec)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return _iso(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def write_metering(result: MeteringResult, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write metering.json and metering.csv into `out_dir`, each atomically."""
+    out_dir = Path(out_dir)
+    json_path = write_text(out_dir / "metering.json", json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
+    csv_path = write_text(out_dir / "metering.csv", result.frame.to_csv(index=False, lineterminator="\n"))
+    return json_path, csv_path
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers over big columns
+
+
+def _codes(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (0 = null) and the distinct values, fast for arrow-backed strings."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, [None, *list(uniques)]
+
+
+def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    try:
+        return pa.array(series.array)
+    except (TypeError, pa.ArrowInvalid):
+        return pa.array(series.astype(object).where(series.notna(), None), type=pa.string())
+
+
+def _index_in(values: pd.Series, value_set: pd.Series, threads: int = 2) -> np.ndarray:
+    """For each value, its position in `value_set` or -1 (hashing split across threads)."""
+    n = len(values)
+    if n == 0 or len(value_set) == 0:
+        return np.full(n, -1, dtype=np.int64)
+    vs = _arrow(value_set.astype("str"))
+    if isinstance(vs, pa.ChunkedArray):
+        vs = vs.combine_chunks()
+    arr = _arrow(values.astype("str"))
+    step = max(1, -(-n // threads))
+    pieces = [arr.slice(i, step) for i in range(0, n, step)]
+
+    def one(piece):
+        return pc.index_in(piece, value_set=vs).to_numpy(zero_copy_only=False)
+
+    if len(pieces) > 1 and n > 200_000:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(one, pieces))
+    else:
+        parts = [one(p) for p in pieces]
+    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return np.where(np.isnan(out), -1, out).astype(np.int64) if out.dtype.kind == "f" else out.astype(np.int64)
+
+
+def _ts_us(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 microseconds since epoch, null mask) of a timestamp column."""
+    s = series
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, utc=True, format="ISO8601")
+    else:
+        s = s.dt.tz_convert("UTC")
+    s = s.dt.as_unit("us")
+    values = s.array.asi8
+    null = s.isna().to_numpy()
+    return values, null
+
+
+def _apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
+    """Round `values` (USD) to whole cents so they sum exactly to `total_cents` (largest remainder)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    scaled = values * 100.0
+    floor = np.floor(scaled + 1e-9).astype(np.int64)
+    rest = int(total_cents - floor.sum())
+    frac = scaled - floor
+    if rest > 0:
+        order = np.argsort(-frac, kind="stable")
+        for i in range(rest):
+            floor[order[i % len(order)]] += 1
+    elif rest < 0:
+        order = np.argsort(frac, kind="stable")
+        candidates = [i for i in order if floor[i] > 0] or list(order)
+        for i in range(-rest):
+            floor[candidates[i % len(candidates)]] -= 1
+    return floor
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def month_bounds(as_of: datetime) -> tuple[datetime, datetime]:
+    """The calendar month (UTC) containing `as_of`: [start, end)."""
+    as_of = _utc(as_of)
+    start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _us(value: datetime) -> int:
+    return (_utc(value) - _EPOCH) // timedelta(microseconds=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Metering
+
+
+def meter(
+    inventory,
+    prices: PriceTable,
+    as_of: datetime,
+    by_tags: Sequence[str] = (),
+    cur: pd.DataFrame | None = None,
+) -> MeteringResult:
+    """Split backup storage by billing owner, estimate GB-months and cost for `as_of`'s month.
+
+    `inventory` is an `auditor.inventory.Inventory`; `cur` a frame from `auditor.cur.read_cur`.
+    See the module docstring for the method.
+    """
+    as_of = _utc(as_of)
+    m_start, m_end = month_bounds(as_of)
+    warnings: list[str] = []
+    rp = inventory.recovery_points
+    resources = inventory.resources
+    n = len(rp)
+
+    # -- encode the columns once (the expensive part on big inventories; threads overlap it)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        f_acct = pool.submit(_codes, rp["account_id"])
+        f_reg = pool.submit(_codes, rp["region"])
+        f_bt = pool.submit(_codes, rp["backup_type"])
+        f_cls = pool.submit(_codes, rp["storage_class"])
+        f_basis = pool.submit(_codes, rp["size_basis"])
+        f_plan = pool.submit(_codes, rp["backup_plan_id"])
+        f_status = pool.submit(_codes, rp["status"])
+        res_idx = _index_in(rp["resource_arn"], resources["resource_arn"])
+        acct_c, acct_u = f_acct.result()
+        reg_c, reg_u = f_reg.result()
+        bt_c, bt_u = f_bt.result()
+        cls_c, cls_u = f_cls.result()
+        basis_c, basis_u = f_basis.result()
+        plan_c, plan_u = f_plan.result()
+        status_c, status_u = f_status.result()
+
+    # -- which rows hold storage
+    status_failed = np.array([s is not None and str(s).upper() == "FAILED" for s in status_u])
+    valid = ~status_failed[status_c]
+    size = rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
+    unsized = valid & np.isnan(size)
+    gib = np.where(np.isnan(size), 0.0, size) / GIB
+    gib = np.where(valid, gib, 0.0)
+
+    # -- storage class: 0 warm, 1 cold, 2 archive (unknown or missing -> warm, with a warning)
+    cls_map = np.zeros(len(cls_u), dtype=np.int64)
+    odd_classes = []
+    for i, value in enumerate(cls_u):
+        key = None if value is None else str(value).strip().lower()
+        if key in CLASSES:
+            cls_map[i] = CLASSES.index(key)
+        elif i:
+            odd_classes.append(str(value))
+    cls3 = cls_map[cls_c]
+    n_missing_class = int(np.count_nonzero(valid & (cls_c == 0)))
+    if n_missing_class:
+        warnings.append(f"{n_missing_class} backup(s) have no storage class; counted as warm")
+    if odd_classes:
+        warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
+
+    # -- time in the month, split warm/cold
+    ms, me, now = _us(m_start), _us(m_end), _us(as_of)
+    created, created_null = _ts_us(rp["created_at"])
+    deleted, deleted_null = _ts_us(rp["delete_at"])
+    to_cold, to_cold_null = _ts_us(rp["move_to_cold_at"])
+    start = np.where(created_null, ms, np.maximum(created, ms))
+    stop = np.where(deleted_null, me, np.minimum(np.maximum(deleted, now), me))
+    dur = np.clip(stop - start, 0, None)
+    is_cold = cls3 == 1
+    is_archive = cls3 == 2
+    # Warm until the transition (never before as_of for a backup still warm); a cold one is cold
+    # from the transition or at the latest from as_of.
+    t = np.where(is_cold, np.where(to_cold_null, ms, np.minimum(to_cold, now)), np.where(to_cold_null, me, np.maximum(to_cold, now)))
+    t = np.clip(t, ms, me)
+    warm_dur = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
+    warm_dur = np.where(is_archive, 0, warm_dur)
+    cold_dur = np.where(is_archive, 0, dur - warm_dur)
+    arch_dur = np.where(is_archive, dur, 0)
+    month_us = float(me - ms)
+    per_us = gib / month_us
+    gbm = (warm_dur * per_us, cold_dur * per_us, arch_dur * per_us)
+    del start, stop, dur, t, warm_dur, cold_dur, arch_dur, created, deleted, to_cold
+
+    # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
+    engines = resources["engine"].astype("str").fillna("").str.lower().to_numpy(dtype=object)
+    res_non_aurora = np.array([bool(e) and not e.startswith("aurora") for e in engines], dtype=bool)
+    cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
+    flag = np.zeros(n, dtype=np.int64)
+    if cluster_code > 0 and len(resources):
+        is_cluster = bt_c == cluster_code
+        found = is_cluster & (res_idx >= 0)
+        flag[found] = res_non_aurora[res_idx[found]].astype(np.int64)
+
+    # -- group key: (account, region, backup type, non-aurora flag)
+    A, R, B = len(acct_u), len(reg_u), len(bt_u)
+    key = ((acct_c * R + reg_c) * B + bt_c) * 2 + flag
+    K = A * R * B * 2
+    if K > 20_000_000:  # too sparse for a dense bincount: compact the keys first
+        uniq_keys, key = np.unique(key, return_inverse=True)
+        K = len(uniq_keys)
+    else:
+        uniq_keys = None
+
+    def bc(weights=None, k=key, size=K):
+        return np.bincount(k, weights=weights, minlength=size)[:size]
+
+    g_gbm = [bc(g) for g in gbm]
+    key3 = key * 3 + cls3
+    g_count = np.bincount(key3, weights=valid.astype(np.float64), minlength=K * 3)[: K * 3].reshape(K, 3)
+    g_unsized = np.bincount(key3, weights=unsized.astype(np.float64), minlength=K * 3)[: K * 3].reshape(K, 3)
+    ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
+    upper = ub_basis[basis_c]
+    g_upper = [bc(np.where(upper, g, 0.0)) for g in gbm]
+    NB = len(basis_u)
+    present = np.bincount(key * NB + basis_c, weights=valid.astype(np.float64), minlength=K * NB)[: K * NB].reshape(K, NB)
+
+    live = np.flatnonzero(g_count.sum(axis=1) > 0)
+    if uniq_keys is not None:
+        dec = uniq_keys[live]
+    else:
+        dec = live
+    g_flag = dec % 2
+    rest = dec // 2
+    g_bt = rest % B
+    rest //= B
+    g_reg = rest % R
+    g_acct = rest // R
+
+    managed = _ddb_managed(inventory)
+    unknown_types = set()
+    rows = []
+    for j, gk in enumerate(live):
+        acct, region, btype = acct_u[g_acct[j]], reg_u[g_reg[j]], bt_u[g_bt[j]]
+        if btype in BACKUP_TYPES:
+            service, owner = BACKUP_TYPES[btype]
+        else:
+            service, owner = (btype or "(unknown)"), "(unknown)"
+            unknown_types.add(str(btype))
+        if btype == "rds-cluster-snapshot" and g_flag[j]:
+            service = "RDS"
+        if service == "DynamoDB" and (acct, region) in managed:
+            owner = "AWSBackup"
+        bases = "; ".join(sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk])))
+        for c, cls in enumerate(CLASSES):
+            count = int(g_count[gk, c])
+            gbm_c = float(g_gbm[c][gk])
+            if count == 0 and gbm_c == 0.0:
+                continue
+            usage_type = USAGE_TYPES.get((owner, service, cls))
+            price = prices.price(region, usage_type)
+            rows.append(
+                {
+                    "_key": int(gk),
+                    "_class": c,
+                    "account_id": acct if acct is not None else "(unknown)",
+                    "region": region if region is not None else "(unknown)",
+                    "service": service,
+                    "billing_owner": owner,
+                    "storage_class": cls,
+                    "usage_type": usage_type,
+                    "backups": count,
+                    "gb_months": gbm_c,
+                    "upper_bound_gb_months": float(g_upper[c][gk]),
+                    "unsized_backups": int(g_unsized[gk, c]),
+                    "size_basis": bases,
+                    "price_usd_per_gb_month": price,
+                }
+            )
+    if unknown_types:
+        warnings.append(f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced")
+
+    df = pd.DataFrame(
+        rows,
+        columns=["_key", "_class", *[c for c in ROW_COLUMNS if c not in ("free_gb_months", "billable_gb_months", "estimated_cost_usd", "unpriced")]],
+    )
+    df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
+
+    # -- RDS free allowance, pooled per (account, region, service)
+    allowance = _rds_allowance(resources)
+    df["free_gb_months"] = 0.0
+    rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
+    if rds_warm.any():
+        pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])["gb_months"].transform("sum")
+        allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
+        allow = np.asarray(allow, dtype=float)
+        share = np.where(pools.to_numpy() > 0, np.minimum(allow, pools.to_numpy()) / np.where(pools.to_numpy() > 0, pools.to_numpy(), 1.0), 0.0)
+        df.loc[rds_warm, "free_gb_months"] = df.loc[rds_warm, "gb_months"].to_numpy() * share
+    df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
+    df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
+    cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
+    total_float = float(cost_float.sum())
+    total_cents = int(round(total_float * 100))
+    cents = _apportion_cents(cost_float, total_cents)
+    cost = cents / 100.0
+    df["estimated_cost_usd"] = np.where(df["unpriced"].to_numpy(), np.nan, cost)
+    df["_cents"] = cents
+    df["_unpriced_gbm"] = np.where(df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0)
+
+    unpriced_rows = df[df["unpriced"]]
+    if len(unpriced_rows):
+        missing = sorted({f"{r.region}/{r.usage_type or f'{r.service} {r.storage_class}'}" for r in unpriced_rows.itertuples()})
+        warnings.append(
+            f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
+            f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
+        )
+    n_unsized = int(unsized.sum())
+    if n_unsized:
+        warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
+
+    # -- per-backup cost rates (for allocations that need the backup, not the group)
+    rate = np.zeros((K, 3))
+    unp = np.zeros((K, 3))
+    full_price = np.full((K, 3), np.nan)
+    rk, rc = df["_key"].to_numpy(dtype=np.int64), df["_class"].to_numpy(dtype=np.int64)
+    rprice = df["price_usd_per_gb_month"].to_numpy(dtype=float)
+    rgbm, rbill = df["gb_months"].to_numpy(dtype=float), df["billable_gb_months"].to_numpy(dtype=float)
+    factor = np.where(rgbm > 0, rbill / np.where(rgbm > 0, rgbm, 1.0), 1.0)
+    full_price[rk, rc] = rprice
+    unp[rk, rc] = df["unpriced"].to_numpy(dtype=float)
+    rate[rk, rc] = np.where(np.isnan(rprice), 0.0, rprice * factor)
+    row_cost = gbm[0] * rate[key, 0] + gbm[1] * rate[key, 1] + gbm[2] * rate[key, 2]
+    row_gbm = gbm[0] + gbm[1] + gbm[2]
+    row_unpriced = gbm[0] * unp[key, 0] + gbm[1] * unp[key, 1] + gbm[2] * unp[key, 2]
+
+    # -- allocations
+    allocations: dict[str, pd.DataFrame] = {}
+    for name, column in (
+        ("account", "account_id"),
+        ("region", "region"),
+        ("service", "service"),
+        ("billing_owner", "billing_owner"),
+        ("storage_class", "storage_class"),
+    ):
+        grouped = df.groupby(column, sort=True).agg(
+            gb_months=("gb_months", "sum"),
+            billable_gb_months=("billable_gb_months", "sum"),
+            _cents=("_cents", "sum"),
+            _unpriced=("_unpriced_gbm", "sum"),
+        )
+        allocations[name] = _allocation_frame(column, grouped.index.to_numpy(dtype=object), grouped["gb_months"].to_numpy(),
+                                              grouped["_cents"].to_numpy().astype(float) / 100.0, grouped["_unpriced"].to_numpy(), total_cents)
+
+    plan_names = _plan_names(inventory, plan_u)
+    allocations["plan"] = _allocate_codes("plan", plan_c, plan_names, row_gbm, row_cost, row_unpriced, total_cents)
+
+    for tag_key in by_tags:
+        labels, codes = _tag_codes(inventory, rp, res_idx, tag_key)
+        allocations[f"tag:{tag_key}"] = _allocate_codes(f"tag:{tag_key}", codes, labels, row_gbm, row_cost, row_unpriced, total_cents)
+
+    # -- orphans
+    orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, gib, full_price, df, warnings)
+
+    # -- output rows
+    frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
+    frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
+    for col in ("gb_months", "free_gb_months", "billable_gb_months", "upper_bound_gb_months"):
+        frame[col] = frame[col].round(6)
+    frame["backups"] = frame["backups"].astype("int64")
+    frame["unsized_backups"] = frame["unsized_backups"].astype("int64")
+    frame["unpriced"] = frame["unpriced"].astype(bool)
+
+    owner_cents = df.groupby("billing_owner")["_cents"].sum()
+    backup_cents = int(owner_cents.get("AWSBackup", 0))
+    totals: dict[str, Any] = {
+        "backups": int(valid.sum()),
+        "gb_months": round(float(df["gb_months"].sum()), 6),
+        "free_gb_months": round(float(df["free_gb_months"].sum()), 6),
+        "billable_gb_months": round(float(df["billable_gb_months"].sum()), 6),
+        "upper_bound_gb_months": round(float(df["upper_bound_gb_months"].sum()), 6),
+        "unpriced_gb_months": round(float(unpriced_rows["billable_gb_months"].sum()), 6),
+        "unpriced_rows": int(len(unpriced_rows)),
+        "unsized_backups": n_unsized,
+        "estimated_cost_usd": total_cents / 100.0,
+        "estimated_cost_cents": total_cents,
+        "backup_metered_cost_usd": backup_cents / 100.0,
+        "native_cost_usd": (total_cents - backup_cents) / 100.0,
+        "orphaned_backups": int(len(orphans)),
+        "orphaned_monthly_cost_usd": round(float(orphans["monthly_cost_usd"].fillna(0).sum()), 2) if len(orphans) else 0.0,
+    }
+
+    reconciliation = None
+    if cur is not None:
+        reconciliation = reconcile(df, cur, as_of, inventory, warnings)
+        totals["billed_usd"] = round(float(reconciliation["billed_usd"].sum()), 2)
+        totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
+        totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
+
+    return MeteringResult(
+        frame=frame,
+        allocations=allocations,
+        orphans=orphans,
+        reconciliation=reconciliation,
+        warnings=warnings,
+        totals=totals,
+        as_of=as_of,
+        period_start=m_start,
+        period_end=m_end,
+        prices=prices.meta(),
+    )
+
+
+def _allocation_frame(column, labels, gbm, cost_float, unpriced_gbm, total_cents) -> pd.DataFrame:
+    cents = _apportion_cents(cost_float, total_cents)
+    cost = cents / 100.0
+    only_unpriced = (np.asarray(unpriced_gbm) > 0) & (cents == 0) & (np.asarray(cost_float) == 0)
+    out = pd.DataFrame(
+        {
+            column: pd.Series(labels, dtype="str"),
+            "gb_months": np.round(np.asarray(gbm, dtype=float), 6),
+            "unpriced_gb_months": np.round(np.asarray(unpriced_gbm, dtype=float), 6),
+            "estimated_cost_usd": np.where(only_unpriced, np.nan, cost),
+        }
+    )
+    return out.sort_values(["estimated_cost_usd", column], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _allocate_codes(column, codes, labels, row_gbm, row_cost, row_unpriced, total_cents) -> pd.DataFrame:
+    """Allocation by a per-backup code (plan, tag value); labels may repeat (merged)."""
+    size = len(labels)
+    gbm = np.bincount(codes, weights=row_gbm, minlength=size)[:size]
+    cost = np.bincount(codes, weights=row_cost, minlength=size)[:size]
+    unpriced = np.bincount(codes, weights=row_unpriced, minlength=size)[:size]
+    count = np.bincount(codes, minlength=size)[:size]
+    tmp = pd.DataFrame({"label": list(labels), "gbm": gbm, "cost": cost, "unpriced": unpriced, "count": count})
+    tmp = tmp[tmp["count"] > 0].groupby("label", sort=True).sum(numeric_only=True)
+    return _allocation_frame(column, tmp.index.to_numpy(dtype=object), tmp["gbm"].to_numpy(), tmp["cost"].to_numpy(), tmp["unpriced"].to_numpy(), total_cents)
+
+
+def _plan_names(inventory, plan_u: list) -> list[str]:
+    plans = inventory["backup_plans"]
+    names = dict(zip(plans["backup_plan_id"], plans["backup_plan_name"])) if len(plans) else {}
+    out = []
+    for pid in plan_u:
+        if pid is None or pid == "":
+            out.append("(none)")
+        elif pid in names and names[pid]:
+            out.append(str(names[pid]))
+        else:
+            out.append(f"{pid} (not deployed)")
+    return out
+
+
+def _tag_codes(inventory, rp: pd.DataFrame, res_idx: np.ndarray, tag_key: str) -> tuple[list[str], np.ndarray]:
+    """Per backup: code of the source resource's value for `tag_key` (else the backup's own tag)."""
+    tags = inventory["tags"]
+    tags = tags[tags["key"] == tag_key]
+    resources = inventory.resources
+    labels = ["(untagged)"]
+    if not len(tags):
+        return labels, np.zeros(len(rp), dtype=np.int64)
+    values = tags.drop_duplicates("arn", keep="last").set_index("arn")["value"]
+    value_codes, value_u = pd.factorize(values.astype("str"), use_na_sentinel=True)
+    labels += [str(v) for v in value_u]
+    by_arn = pd.Series(value_codes + 1, index=values.index)
+    res_code = resources["resource_arn"].map(by_arn).fillna(0).to_numpy(dtype=np.int64) if len(resources) else np.zeros(0, np.int64)
+    codes = np.where(res_idx >= 0, res_code[np.clip(res_idx, 0, None)] if len(res_code) else 0, 0).astype(np.int64)
+    # A backup whose source is gone (or untagged) may carry the tag itself.
+    own = by_arn[~by_arn.index.isin(resources["resource_arn"])]
+    if len(own):
+        todo = np.flatnonzero(codes == 0)
+        if len(todo):
+            idx = _index_in(rp["recovery_point_arn"].iloc[todo], pd.Series(own.index, dtype="str"))
+            hit = idx >= 0
+            codes[todo[hit]] = own.to_numpy()[idx[hit]]
+    return labels, codes
+
+
+def _ddb_managed(inventory) -> set[tuple[str, str]]:
+    rs = inventory["region_settings"]
+    if not len(rs):
+        return set()
+    mask = (rs["service"].astype("str").str.lower() == "dynamodb") & rs["full_management"].fillna(False).astype(bool)
+    return set(zip(rs.loc[mask, "account_id"], rs.loc[mask, "region"]))
+
+
+def _rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    """Free backup GB-months per (account, region, service): provisioned GiB of active DBs."""
+    if not len(resources):
+        return {}
+    types = resources["resource_type"]
+    state = resources["state"].astype("str").fillna("").str.lower()
+    active = ~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")
+    standalone = (types == "rds-instance") & resources["parent_arn"].isna()
+    chosen = resources[((types == "rds-cluster") | standalone) & active]
+    if not len(chosen):
+        return {}
+    engine = chosen["engine"].astype("str").fillna("").str.lower()
+    service = np.where(engine.str.startswith("aurora"), "Aurora", "RDS")
+    gib = chosen["size_bytes"].astype("float64").fillna(0.0) / GIB
+    grouped = pd.DataFrame({"a": chosen["account_id"].to_numpy(), "r": chosen["region"].to_numpy(), "s": service, "g": gib.to_numpy()})
+    return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
+
+
+def _collected_pairs(inventory) -> set[tuple[str, str]]:
+    manifest = inventory.manifest or {}
+    accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
+    pairs = {(a, r) for a in accounts for r in regions}
+    for table in ("resources", "recovery_points"):
+        df = inventory[table]
+        if len(df):
+            pairs.update(map(tuple, df[["account_id", "region"]].drop_duplicates().to_numpy()))
+    return pairs
+
+
+def _orphans(inventory, rp, valid, res_idx, key, cls3, gib, full_price, df, warnings) -> pd.DataFrame:
+    columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
+               "storage_class", "size_gb", "size_basis", "created_at", "monthly_cost_usd"]
+    has_arn = rp["resource_arn"].notna().to_numpy()
+    cand = np.flatnonzero(valid & (res_idx < 0) & has_arn)
+    if not len(cand):
+        return pd.DataFrame(columns=columns)
+    sub = rp.iloc[cand]
+    parts = sub["resource_arn"].astype("str").str.split(":", n=5, expand=True)
+    if parts.shape[1] < 5:
+        parts = parts.reindex(columns=range(6))
+    src_region, src_acct = parts[3].fillna(""), parts[4].fillna("")
+    # A source in an account/region that was not collected may well exist: not an orphan.
+    pairs = _collected_pairs(inventory)
+    known = np.array([(a, r) in pairs for a, r in zip(src_acct, src_region)], dtype=bool)
+    # Nor one whose resource listing failed there.
+    errors = inventory.errors
+    uncertain = np.zeros(len(sub), dtype=bool)
+    if len(errors):
+        failed = {}
+        for e in errors.itertuples(index=False):
+            failed.setdefault((e.account_id, e.region), set()).update(
+                x.strip() for x in str(e.affects or "*").split(","))
+        types = sub["resource_type"].astype("str").fillna("")
+        for i, (a, r, t) in enumerate(zip(src_acct, src_region, types)):
+            hit = failed.get((a, r))
+            if hit and ("*" in hit or t in hit):
+                uncertain[i] = True
+        if uncertain.any():
+            warnings.append(f"{int(uncertain.sum())} backup(s) whose source could not be listed (collection errors) not reported as orphaned")
+    keep = known & ~uncertain
+    sub = sub[keep]
+    idx = cand[keep]
+    if not len(sub):
+        return pd.DataFrame(columns=columns)
+    k, c = key[idx], cls3[idx]
+    price = full_price[k, c]
+    owners = df.drop_duplicates("_key").set_index("_key")[["service", "billing_owner"]]
+    size_gb = gib[idx]
+    cost = np.round(size_gb * price, 2)
+    out = pd.DataFrame(
+        {
+            "recovery_point_arn": sub["recovery_point_arn"].to_numpy(),
+            "resource_arn": sub["resource_arn"].to_numpy(),
+            "resource_type": sub["resource_type"].to_numpy(),
+            "account_id": sub["account_id"].to_numpy(),
+            "region": sub["region"].to_numpy(),
+            "service": owners["service"].reindex(k).to_numpy(),
+            "billing_owner": owners["billing_owner"].reindex(k).to_numpy(),
+            "storage_class": np.array(CLASSES)[c],
+            "size_gb": np.round(size_gb, 6),
+            "size_basis": sub["size_basis"].to_numpy(),
+            "created_at": sub["created_at"].to_numpy(),
+            "monthly_cost_usd": cost,
+        }
+    )
+    return out.sort_values(["monthly_cost_usd", "recovery_point_arn"], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# CUR reconciliation
+
+
+def cur_backup_storage(cur: pd.DataFrame) -> pd.DataFrame:
+    """The CUR's backup-storage usage lines, with `service` and `metered_by` (AWS Backup or native)."""
+    ut = cur["usage_type"].astype("str").fillna("")
+    service = ut.map(_CUR_SERVICE)
+    backup = ut.str.extract(_CUR_BACKUP_RE.pattern)[0]
+    service = service.where(service.notna(), backup)
+    keep = service.notna()
+    if "line_item_type" in cur.columns:
+        lit = cur["line_item_type"]
+        keep &= lit.isna() | lit.isin(_CUR_USAGE_ITEMS)
+    out = cur.loc[keep].copy()
+    out["service"] = service[keep].replace({"EBS": "EBS"}).astype("str")
+    out["billing_owner"] = out["product_code"].astype("str")
+    out["metered_by"] = np.where(out["billing_owner"] == "AWSBackup", "AWS Backup", "native")
+    return out
+
+
+def reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory, warnings: list[str]) -> pd.DataFrame:
+    """Billed (CUR) vs estimated backup storage per account, region, billing owner and service."""
+    m_start, m_end = month_bounds(as_of)
+    items = cur_backup_storage(cur)
+    if items["usage_start"].notna().any():
+        starts = items["usage_start"]
+        in_month = starts.isna() | ((starts >= pd.Timestamp(m_start)) & (starts < pd.Timestamp(m_end)))
+        dropped = int((~in_month).sum())
+        if dropped:
+            warnings.append(f"CUR: {dropped} backup-storage line(s) outside {m_start:%Y-%m} ignored")
+        items = items[in_month]
+    accounts = set(inventory.accounts) | set(rows["account_id"])
+    other = ~items["account_id"].isin(accounts)
+    if other.any():
+        warnings.append(
+            f"CUR: {int(other.sum())} backup-storage line(s) (${items.loc[other, 'unblended_cost'].sum():.2f}) "
+            f"for account(s) not in the inventory ignored: {', '.join(sorted(set(items.loc[other, 'account_id']))[:5])}"
+        )
+        items = items[~other]
+    if not len(items):
+        warnings.append(f"CUR: no backup-storage line items for {m_start:%Y-%m} in the inventory's accounts")
+    keys = ["account_id", "region", "billing_owner", "service"]
+    billed = items.groupby(keys, dropna=False).agg(billed_gb_months=("usage_amount", "sum"), billed_usd=("unblended_cost", "sum"))
+    est = rows.assign(service=rows["service"].replace({"Storage Gateway": "EBS"}))
+    est = est.assign(_usd=est["_cents"] / 100.0)
+    estimated = est.groupby(keys).agg(estimated_gb_months=("billable_gb_months", "sum"), estimated_usd=("_usd", "sum"))
+    out = billed.join(estimated, how="outer").reset_index()
+    for col in ("billed_gb_months", "billed_usd", "estimated_gb_months", "estimated_usd"):
+        out[col] = out[col].fillna(0.0)
+    out["metered_by"] = np.where(out["billing_owner"] == "AWSBackup", "AWS Backup", "native")
+    out["difference_usd"] = (out["billed_usd"] - out["estimated_usd"]).round(2)
+    est_usd = out["estimated_usd"].to_numpy()
+    out["difference_pct"] = np.where(est_usd != 0, (out["billed_usd"] - out["estimated_usd"]) / np.where(est_usd != 0, est_usd, 1) * 100.0, np.nan)
+    out["difference_pct"] = out["difference_pct"].round(2)
+    for col in ("billed_usd", "estimated_usd"):
+        out[col] = out[col].round(2)
+    for col in ("billed_gb_months", "estimated_gb_months"):
+        out[col] = out[col].round(6)
+    cols = ["account_id", "region", "billing_owner", "service", "metered_by", "billed_gb_months", "estimated_gb_months",
+            "billed_usd", "estimated_usd", "difference_usd", "difference_pct"]
+    return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command
+
+
+def run_meter(
+    inventories: Sequence[str | Path],
+    out: str | Path,
+    as_of: datetime,
+    prices_path: str | Path | None = None,
+    cur_path: str | Path | None = None,
+    by_tags: Sequence[str] = (),
+) -> MeteringResult:
+    """`auditor meter`: read the inventory (and CUR), meter, write metering.json/.csv into `out`."""
+    from auditor.cur import read_cur
+    from auditor.inventory import read_inventory
+
+    prices = load_prices(prices_path)
+    cur = read_cur(cur_path) if cur_path is not None else None
+    inventory = read_inventory(*inventories)
+    result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)
+    write_metering(result, out)
+    return result
+
+
+def summary_table(result: MeteringResult, limit: int = 15):
+    """A short rich table of the largest rows, for the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"Backup storage, {result.period_start:%Y-%m} (estimate)", show_lines=False)
+    for name, justify in (("account", "left"), ("region", "left"), ("service", "left"), ("billed by", "left"),
+                          ("class", "left"), ("GB-months", "right"), ("USD", "right")):
+        table.add_column(name, justify=justify)
+    frame = result.frame.sort_values("estimated_cost_usd", ascending=False, na_position="first")
+    for r in frame.head(limit).itertuples(index=False):
+        usd = "unpriced" if r.unpriced else f"{r.estimated_cost_usd:,.2f}"
+        table.add_row(r.account_id, r.region, r.service, r.billing_owner, r.storage_class, f"{r.gb_months:,.2f}", usd)
+    if len(frame) > limit:
+        table.add_row("…", f"{len(frame) - limit} more rows", "", "", "", "", "")
+    t = result.totals
+    table.add_row("total", "", "", "", "", f"{t['gb_months']:,.2f}", f"{t['estimated_cost_usd']:,.2f}", style="bold")
+    return table
+
+
+__all__ = [
+    "BACKUP_TYPES",
+    "USAGE_TYPES",
+    "PriceTable",
+    "MeteringResult",
+    "load_prices",
+    "meter",
+    "month_bounds",
+    "reconcile",
+    "cur_backup_storage",
+    "write_metering",
+    "run_meter",
+    "summary_table",
+]
