@@ -1,0 +1,111 @@
+"""Pre-deployment policy checks: `auditor plan-check --policies P TEMPLATE...` (issue 6).
+
+`plan_check(policies, templates, as_of=..., parameters=...)` loads the declared policies and each
+template (CloudFormation YAML/JSON, or a `terraform show -json` plan, told apart by content), judges
+them (`evaluate.evaluate`) and returns a `PlanCheckResult`; `render.RENDERERS` turn that into text,
+JSON, JUnit XML, SARIF 2.1.0 or Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable
+
+from auditor.errors import InputError, UsageError
+from auditor.plancheck.cloudformation import load_cloudformation
+from auditor.plancheck.evaluate import FAIL, evaluate, summarize
+from auditor.plancheck.model import Template
+from auditor.plancheck.terraform import MAX_PLAN_BYTES, load_terraform
+
+__all__ = ["PlanCheckResult", "plan_check", "load_template", "detect_kind", "parse_parameters"]
+
+
+@dataclass
+class PlanCheckResult:
+    """Findings of one plan-check run, with what was read."""
+
+    as_of: datetime
+    policies: str
+    templates: list[Template]
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        """Counts per status."""
+        return summarize(self.findings)
+
+    @property
+    def failed(self) -> bool:
+        """True when any finding is FAIL (exit 3 unless --no-fail)."""
+        return any(f["status"] == FAIL for f in self.findings)
+
+
+def detect_kind(text: str) -> str:
+    """'terraform' for a `terraform show -json` document (top-level `format_version`), else 'cloudformation'."""
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            return "cloudformation"  # the CloudFormation decoder reports the syntax error with its line
+        if isinstance(doc, dict) and "format_version" in doc and "Resources" not in doc:
+            return "terraform"
+    return "cloudformation"
+
+
+def load_template(path: str | Path, parameters: dict[str, str] | None = None) -> Template:
+    """Read one template file of either kind; bad input raises `InputError` naming file and line."""
+    path = str(path)
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if file.is_dir():
+        raise InputError(f"{path}: is a folder, not a template")
+    if size > MAX_PLAN_BYTES:
+        raise InputError(f"{path}:1: file is {size} bytes, over the {MAX_PLAN_BYTES}-byte limit")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if detect_kind(text) == "terraform":
+        return load_terraform(path, text)
+    from auditor.plancheck.cloudformation import MAX_TEMPLATE_BYTES
+
+    if size > MAX_TEMPLATE_BYTES:
+        raise InputError(f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit")
+    return load_cloudformation(path, text, parameters)
+
+
+def parse_parameters(items: Iterable[str]) -> dict[str, str]:
+    """`["Env=prod", "AWS::Region=eu-west-1"]` -> dict; UsageError on an item without `=`."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = str(item).partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--parameter {item!r} is not NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def plan_check(policies: str | Path, templates: Iterable[str | Path], as_of: datetime,
+               parameters: dict[str, str] | None = None) -> PlanCheckResult:
+    """Load the declared policies and every template, and judge them together."""
+    from auditor.policy import load_policies
+
+    paths = [str(t) for t in templates]
+    if not paths:
+        raise UsageError("plan-check needs at least one TEMPLATE")
+    policy_set = load_policies(policies, as_of=as_of)
+    loaded = [load_template(p, parameters) for p in paths]
+    findings = evaluate(policy_set, loaded, as_of)
+    order = {(r.file, r.logical_id): (index, r.line) for index, t in enumerate(loaded) for r in t.resources}
+    findings.sort(key=lambda f: (order.get((f["template_file"], f["resource"]), (len(paths), 0)), f["resource"], f["plan"] or "", f["control_id"]))
+    return PlanCheckResult(as_of=as_of, policies=str(policies), templates=loaded, findings=findings)

@@ -1,0 +1,562 @@
+"""Judge templates against the declared plans: DESIGN §5's controls, before deployment.
+
+For every protected resource a template creates:
+- `resource-covered`: which declared plan selects it (`declared_selects`, DESIGN §6); FAIL if none;
+- per selecting declared plan:
+  - `backup-encrypted` (plan requires encryption): the resource's own encryption setting, since
+    snapshots inherit it (DynamoDB and Storage Gateway volumes are always encrypted);
+  - `backup-supported`: a plan relying on AWS Backup alone for a type it does not support (Aurora);
+  - `plan-deployed`: a backup selection in the checked templates selects it (AWS semantics,
+    `aws_selection_selects`; a selection naming the resource by `!GetAtt`/`!Ref`/a Terraform
+    reference counts) and belongs to a plan with a rule at least as frequent (`max_interval`) and as
+    long-kept; or, where the plan accepts native backups, the resource's native backups do so
+    (RDS automated backups, DynamoDB point-in-time recovery);
+  - with a selecting template plan: `backup-max-retention`, `cross-region-copy`,
+    `cross-account-copy`, `vault-lock`.
+Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
+together are judged as one deployment: a selection in one file may select a resource of another
+file of the same kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from auditor.plancheck.model import (
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_REGION,
+    DeployedPlan,
+    DeployedRule,
+    DeployedSelection,
+    DeployedVault,
+    Template,
+    TemplateResource,
+    Unknown,
+    parse_arn,
+    stand_in_arn,
+)
+
+PASS, FAIL, NOT_ASSESSED, NOT_APPLICABLE, WAIVED = "PASS", "FAIL", "NOT_ASSESSED", "NOT_APPLICABLE", "WAIVED"
+
+# Severity and one-line description of each control plan-check emits (the control registry's, when
+# it has the control, wins; see `control_info`).
+CONTROLS: dict[str, tuple[str, str]] = {
+    "resource-covered": ("high", "A resource in the policy's scope matches no declared plan."),
+    "plan-deployed": ("high", "No backup plan in the templates selects the resource with a rule at least as frequent and as long-kept as the declared plan."),
+    "backup-encrypted": ("high", "The resource (and so its snapshots) is not encrypted while the plan requires encryption."),
+    "backup-supported": ("high", "The plan relies on AWS Backup for a type AWS Backup does not support."),
+    "backup-max-retention": ("medium", "A deployed rule keeps backups past the plan's max_retention_days."),
+    "vault-lock": ("medium", "The plan requires a locked vault and the rule's vault is not locked, or its lock bounds conflict with retention."),
+    "cross-region-copy": ("medium", "No copy action to a region the plan requires."),
+    "cross-account-copy": ("medium", "No copy action to an account the plan requires."),
+}
+
+
+def control_info() -> dict[str, tuple[str, str]]:
+    """{control_id: (severity, description)}: the control registry's where it has them, else ours."""
+    info = dict(CONTROLS)
+    try:
+        from auditor.report.model import registry_controls
+
+        for ctl in registry_controls():
+            if ctl.control_id in info:
+                info[ctl.control_id] = (ctl.severity, ctl.description or info[ctl.control_id][1])
+    except Exception:  # the registry is optional here; our own table is complete for our controls
+        pass
+    return info
+
+
+@dataclass
+class Context:
+    """Everything the judgement of one resource needs."""
+
+    policies: Any
+    templates: list[Template]
+    as_of: datetime
+    info: dict[str, tuple[str, str]]
+
+    def plans(self, kind: str) -> dict[tuple[str, str], DeployedPlan]:
+        return {(p.file, p.key): p for t in self.templates if t.kind == kind for p in t.plans}
+
+    def selections(self, kind: str) -> list[DeployedSelection]:
+        return [s for t in self.templates if t.kind == kind for s in t.selections]
+
+    def vaults(self, kind: str) -> list[DeployedVault]:
+        return [v for t in self.templates if t.kind == kind for v in t.vaults]
+
+
+def _days(delta: timedelta) -> str:
+    if delta == timedelta.max:
+        return "never again"
+    hours = delta.total_seconds() / 3600
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{hours:g} hours"
+
+
+def _finding(ctx: Context, res: TemplateResource, template: Template, control: str, status: str,
+             plan: str | None, detail: str, evidence: dict | None = None, line: int | None = None,
+             file: str | None = None) -> dict:
+    severity = ctx.info.get(control, ("medium", ""))[0]
+    return {
+        "resource_arn": res.arn,
+        "resource_type": res.resource_type or None,
+        "account_id": template.account,
+        "region": template.region,
+        "control_id": control,
+        "status": status,
+        "severity": severity,
+        "plan": plan,
+        "detail": detail,
+        "evidence": evidence or {},
+        "file": file or res.file,
+        "line": line or res.line,
+        "template_file": res.file,
+        "resource": res.logical_id,
+        "template_type": res.source_type,
+        "template_kind": template.kind,
+    }
+
+
+def _excluded(policies: Any, tags: dict[str, str]) -> tuple[str, str] | None:
+    for key, value in policies.scope.exclude_tags:
+        if tags.get(key) == value:
+            return key, value
+    return None
+
+
+def _selects(sel: DeployedSelection, res: TemplateResource, template: Template,
+             by_key: dict[tuple[str, str], TemplateResource]) -> bool | Unknown:
+    """Does deployed selection `sel` select template resource `res`? True/False, or Unknown."""
+    from auditor.policy.selection import aws_selection_selects
+
+    same_file = sel.file == res.file
+    if same_file and res.logical_id in sel.not_resource_refs:
+        return False
+    named = same_file and res.logical_id in sel.resource_refs
+    if sel.unknown is not None:
+        return sel.unknown
+    if not named and sel.resources_unknown is not None:
+        return sel.resources_unknown
+    uses_tags = bool(sel.selection.get("ListOfTags") or sel.selection.get("Conditions"))
+    if uses_tags and isinstance(res.tags, Unknown):
+        return res.tags
+    tags = res.tags if isinstance(res.tags, dict) else {}
+    body = dict(sel.selection)
+    region, account = template.region, template.account
+    arn = stand_in_arn(res, region, account)
+    for key, refs in (("Resources", sel.resource_refs), ("NotResources", sel.not_resource_refs)):
+        if key not in body and not refs:
+            continue
+        patterns = list(body.get(key) or [])
+        for ref in sorted(refs):
+            target = by_key.get((sel.file, ref))
+            # A reference to something that is not a protected resource still names one resource,
+            # just never this one.
+            patterns.append(stand_in_arn(target, region, account) if target else f"ref:{sel.file}:{ref}")
+        body[key] = patterns
+    verdict = aws_selection_selects(body, arn, res.resource_type, tags)
+    if res.arn is None and (region is None or account is None):
+        # A literal pattern naming a region/account could match once the deploy region/account is
+        # known; try the resource's ARN with the pattern's region/account in place of the stand-ins.
+        for pattern in list(body.get("Resources") or []) + list(body.get("NotResources") or []):
+            parts = parse_arn(pattern)
+            if not parts:
+                continue
+            alt = arn
+            if region is None and "*" not in parts["region"]:
+                alt = alt.replace(f":{UNKNOWN_REGION}:", f":{parts['region']}:", 1)
+            if account is None and "*" not in parts["account"]:
+                alt = alt.replace(f":{UNKNOWN_ACCOUNT}:", f":{parts['account']}:", 1)
+            if alt != arn and aws_selection_selects(body, alt, res.resource_type, tags) != verdict:
+                return Unknown(
+                    f"selection {sel.key} names ARNs in region/account {parts['region']}/{parts['account']};"
+                    " the deploy region/account is not known (pass --parameter AWS::Region=... AWS::AccountId=...)"
+                )
+    return verdict
+
+
+def _interval(schedule: Any, as_of: datetime) -> timedelta | Unknown:
+    from auditor.policy.schedule import ScheduleError, max_interval
+
+    if isinstance(schedule, Unknown):
+        return Unknown(f"schedule: {schedule.reason}")
+    if not schedule:
+        return Unknown("the rule has no schedule expression (runs on AWS Backup's default)")
+    try:
+        return max_interval(str(schedule), start=as_of)
+    except (ScheduleError, ValueError) as exc:
+        return Unknown(f"schedule {schedule!s} cannot be read ({exc})")
+
+
+def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict:
+    interval = _interval(rule.schedule, as_of)
+    return {
+        "backup_plan": plan.key if plan.name is None or isinstance(plan.name, Unknown) else str(plan.name),
+        "rule": rule.name,
+        "schedule": str(rule.schedule) if not isinstance(rule.schedule, Unknown) else None,
+        "max_interval_hours": None if isinstance(interval, Unknown) or interval == timedelta.max else interval.total_seconds() / 3600,
+        "delete_after_days": rule.delete_after_days if not isinstance(rule.delete_after_days, Unknown) else None,
+        "file": plan.file,
+        "line": plan.line,
+    }
+
+
+def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[dict]:
+    """Findings (DESIGN §4 fields plus file/line/resource) for every protected resource in `templates`."""
+    from auditor.policy.selection import declared_selects
+
+    ctx = Context(policies, templates, as_of, control_info())
+    by_key = {(r.file, r.logical_id): r for t in templates for r in t.resources}
+    findings: list[dict] = []
+    scope_types = set(policies.scope.resource_types or ())
+    for template in templates:
+        for res in template.resources:
+            if not res.resource_type:  # e.g. Fn::ForEach: not expanded here
+                findings.append(_finding(ctx, res, template, "resource-covered", NOT_ASSESSED, None,
+                                         f"{res.logical_id}: {res.tags.reason if isinstance(res.tags, Unknown) else 'not read'}."))
+                continue
+            if scope_types and res.resource_type not in scope_types:
+                continue
+            if isinstance(res.tags, Unknown):
+                findings.append(_finding(ctx, res, template, "resource-covered", NOT_ASSESSED, None,
+                                         f"{res.logical_id}: its tags cannot be known before deployment ({res.tags.reason}), so which plan selects it is unknown.",
+                                         {"reason": res.tags.reason}))
+                continue
+            excluded = _excluded(policies, res.tags)
+            if excluded:
+                findings.append(_finding(ctx, res, template, "resource-covered", NOT_APPLICABLE, None,
+                                         f"{res.logical_id} is excluded from scope by its tag {excluded[0]}={excluded[1]}.",
+                                         {"tags": res.tags}))
+                continue
+            arn = res.arn or ""
+            selected = [p for p in policies.plans if declared_selects(p, res.resource_type, res.tags, arn)]
+            if not selected:
+                findings.append(_finding(ctx, res, template, "resource-covered", FAIL, None,
+                                         f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
+                                         + ", ".join(p.name for p in policies.plans) + ".",
+                                         {"tags": res.tags}))
+                continue
+            names = [p.name for p in selected]
+            findings.append(_finding(ctx, res, template, "resource-covered", PASS, names[0] if len(names) == 1 else None,
+                                     f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
+                                     {"tags": res.tags, "plans": names}))
+            for plan in selected:
+                findings.extend(_judge_plan(ctx, template, res, plan, by_key))
+    return _apply_waivers(policies, findings, as_of)
+
+
+def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: Any,
+                by_key: dict[tuple[str, str], TemplateResource]) -> list[dict]:
+    out: list[dict] = []
+
+    def add(control: str, status: str, detail: str, evidence: dict | None = None, line: int | None = None,
+            file: str | None = None) -> None:
+        out.append(_finding(ctx, res, template, control, status, plan.name, detail, evidence, line, file))
+
+    # backup-encrypted: snapshots and recovery points inherit the source's encryption.
+    if plan.encrypted:
+        if res.encrypted is None:
+            add("backup-encrypted", PASS, f"{res.resource_type} is always encrypted at rest.", {})
+        elif isinstance(res.encrypted, Unknown):
+            add("backup-encrypted", NOT_ASSESSED, f"{res.logical_id}: encryption is unknown before deployment ({res.encrypted.reason}).",
+                {"reason": res.encrypted.reason})
+        elif res.encrypted:
+            add("backup-encrypted", PASS, f"{res.logical_id} is encrypted, so are its backups.", {"encrypted": True})
+        else:
+            add("backup-encrypted", FAIL, f"{res.logical_id} is not encrypted, so its snapshots would not be; plan {plan.name} requires encryption.",
+                {"encrypted": False})
+
+    # backup-supported: AWS Backup cannot protect some types (Aurora, by default).
+    engine = res.engine if isinstance(res.engine, str) else None
+    supported = _supported(ctx.policies, res.resource_type, engine)
+    uses_backup = "aws-backup" in plan.accept
+    uses_native = "native" in plan.accept
+    if not supported:
+        if uses_native:
+            add("backup-supported", PASS, f"AWS Backup does not support {engine or res.resource_type}; plan {plan.name} accepts native backups.",
+                {"engine": engine})
+        else:
+            add("backup-supported", FAIL, f"{res.logical_id} ({engine or res.resource_type}) is not supported by AWS Backup, and plan {plan.name} accepts only AWS Backup.",
+                {"engine": engine})
+
+    # Which template selections select the resource.
+    selecting: list[DeployedSelection] = []
+    maybe: list[tuple[DeployedSelection, Unknown]] = []
+    selections = ctx.selections(template.kind)
+    if uses_backup and supported:
+        for sel in selections:
+            verdict = _selects(sel, res, template, by_key)
+            if verdict is True:
+                selecting.append(sel)
+            elif isinstance(verdict, Unknown):
+                maybe.append((sel, verdict))
+
+    deployed = _plans_of(ctx, template.kind, selecting)
+    outside = [s for s in selecting if s.plan_ref is None or (s.file, s.plan_ref) not in ctx.plans(template.kind)]
+    rules = [(p, r) for p in deployed for r in p.rules]
+    unknown_plans = [p for p in deployed if p.unknown is not None]
+    native = _native(res, plan, ctx.as_of) if uses_native else None
+
+    # plan-deployed
+    good = [(p, r) for p, r in rules if _rule_satisfies(r, plan, ctx.as_of) is True]
+    evidence = {"selections": [f"{s.file}:{s.line} {s.key}" for s in selecting],
+                "rules": [_rule_facts(r, p, ctx.as_of) for p, r in rules]}
+    if good:
+        p, r = good[0]
+        add("plan-deployed", PASS, f"backup plan {_name(p)} rule {r.name} selects {res.logical_id} and meets plan {plan.name}.",
+            evidence, line=p.line, file=p.file)
+    elif native is not None and native[0] == PASS:
+        add("plan-deployed", PASS, native[1], {**evidence, "native": native[2]})
+    else:
+        reasons = [u for _, r in rules for u in [_rule_satisfies(r, plan, ctx.as_of)] if isinstance(u, Unknown)]
+        reasons += [p.unknown for p in unknown_plans]
+        reasons += [Unknown(s.plan_unknown or "its backup plan is not in the checked templates") for s in outside]
+        if rules and not reasons:
+            p, r = rules[0]
+            add("plan-deployed", FAIL, _weaker(rules, plan, ctx.as_of, res), evidence, line=p.line, file=p.file)
+        elif reasons:
+            add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
+                {**evidence, "reason": reasons[0].reason})
+        elif maybe:
+            sel, why = maybe[0]
+            add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
+                {"selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason})
+        elif native is not None and native[0] == NOT_ASSESSED:
+            add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
+        elif native is not None and native[0] == FAIL and not selections:
+            add("plan-deployed", FAIL, native[1], {"native": native[2]})
+        elif not selections:
+            add("plan-deployed", NOT_ASSESSED,
+                f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account).",
+                {"selections": []})
+        else:
+            extra = f" ({native[1]})" if native is not None else ""
+            add("plan-deployed", FAIL, f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{extra}.",
+                {"selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections]})
+
+    if not rules:
+        return out
+    _judge_rules(add, res, plan, rules, ctx)
+    return out
+
+
+def _supported(policies: Any, resource_type: str, engine: str | None) -> bool:
+    """The policy's supported-type matrix for one resource (first matching rule decides)."""
+    matrix = policies.support
+    try:
+        return matrix.is_supported(resource_type, engine)
+    except ValueError:
+        # Scalar reading of the same rules, for a matrix whose vectorised form cannot take one row.
+        for rule in matrix.rules:
+            if rule.get("resource_type") != resource_type:
+                continue
+            pattern = rule.get("engine_like")
+            if pattern and not (engine and fnmatch.fnmatchcase(engine, pattern)):
+                continue
+            return bool(rule.get("supported"))
+        return True
+
+
+def _name(plan: DeployedPlan) -> str:
+    return str(plan.name) if isinstance(plan.name, str) else plan.key
+
+
+def _plans_of(ctx: Context, kind: str, selecting: list[DeployedSelection]) -> list[DeployedPlan]:
+    plans = ctx.plans(kind)
+    seen: dict[tuple[str, str], DeployedPlan] = {}
+    for sel in selecting:
+        if sel.plan_ref is not None and (sel.file, sel.plan_ref) in plans:
+            seen[(sel.file, sel.plan_ref)] = plans[(sel.file, sel.plan_ref)]
+    return list(seen.values())
+
+
+def _rule_satisfies(rule: DeployedRule, plan: Any, as_of: datetime) -> bool | Unknown:
+    interval = _interval(rule.schedule, as_of)
+    if isinstance(interval, Unknown):
+        return interval
+    if isinstance(rule.delete_after_days, Unknown):
+        return Unknown(f"retention: {rule.delete_after_days.reason}")
+    if interval > plan.interval:
+        return False
+    return rule.delete_after_days is None or rule.delete_after_days >= plan.retention_days
+
+
+def _weaker(rules: list[tuple[DeployedPlan, DeployedRule]], plan: Any, as_of: datetime, res: TemplateResource) -> str:
+    problems = []
+    for p, r in rules:
+        interval = _interval(r.schedule, as_of)
+        parts = []
+        if not isinstance(interval, Unknown) and interval > plan.interval:
+            parts.append(f"runs every {_days(interval)} at most, plan {plan.name} needs every {_days(plan.interval)}")
+        if isinstance(r.delete_after_days, int) and r.delete_after_days < plan.retention_days:
+            parts.append(f"keeps backups {r.delete_after_days} days, plan {plan.name} needs {plan.retention_days}")
+        problems.append(f"backup plan {_name(p)} rule {r.name} " + " and ".join(parts))
+    return f"{res.logical_id} is selected, but no rule meets plan {plan.name}: " + "; ".join(problems) + "."
+
+
+def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str, dict] | None:
+    """Native backups of the resource against the plan: (status, detail, evidence), or None."""
+    native = res.native
+    if not native:
+        return None
+    enabled = native.get("enabled")
+    retention = native.get("retention_days")
+    kind = native.get("kind")
+    label = "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
+    evidence = {"kind": kind, "retention_days": retention if not isinstance(retention, Unknown) else None}
+    if isinstance(enabled, Unknown):
+        return NOT_ASSESSED, f"{res.logical_id}: whether {label} are on is unknown before deployment ({enabled.reason}).", evidence
+    if not enabled:
+        return FAIL, f"{label} are off for {res.logical_id}", evidence
+    if isinstance(retention, Unknown):
+        return NOT_ASSESSED, f"{res.logical_id}: {label} retention is unknown before deployment ({retention.reason}).", evidence
+    interval = timedelta(hours=native.get("interval_hours") or 0)
+    if interval > plan.interval:
+        return FAIL, f"{label} of {res.logical_id} run every {_days(interval)}, plan {plan.name} needs every {_days(plan.interval)}", evidence
+    if retention is not None and int(retention) < plan.retention_days:
+        return FAIL, f"{label} of {res.logical_id} keep {retention} days, plan {plan.name} needs {plan.retention_days}", evidence
+    return PASS, f"{label} of {res.logical_id} (kept {retention} days) meet plan {plan.name}.", evidence
+
+
+def _judge_rules(add, res: TemplateResource, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]], ctx: Context) -> None:
+    """Max retention, copies and vault lock over the rules of the plans that select the resource."""
+    first_plan = rules[0][0]
+    facts = [_rule_facts(r, p, ctx.as_of) for p, r in rules]
+
+    if plan.max_retention_days:
+        too_long = [(p, r) for p, r in rules if r.delete_after_days is None
+                    or (isinstance(r.delete_after_days, int) and r.delete_after_days > plan.max_retention_days)]
+        unknown = [r.delete_after_days for _, r in rules if isinstance(r.delete_after_days, Unknown)]
+        if too_long:
+            p, r = too_long[0]
+            kept = "forever (no DeleteAfterDays)" if r.delete_after_days is None else f"{r.delete_after_days} days"
+            add("backup-max-retention", FAIL, f"backup plan {_name(p)} rule {r.name} keeps backups {kept}, past plan {plan.name}'s max of {plan.max_retention_days} days.",
+                {"rules": facts}, line=p.line, file=p.file)
+        elif unknown:
+            add("backup-max-retention", NOT_ASSESSED, f"retention of a deployed rule is unknown before deployment ({unknown[0].reason}).",
+                {"rules": facts}, line=first_plan.line, file=first_plan.file)
+        else:
+            add("backup-max-retention", PASS, f"every deployed rule keeps backups at most {plan.max_retention_days} days.", {"rules": facts},
+                line=first_plan.line, file=first_plan.file)
+
+    copies = [(p, r, c) for p, r in rules for c in r.copies]
+    copy_facts = [{"backup_plan": _name(p), "rule": r.name, "destination": str(c.destination),
+                   "region": c.region if isinstance(c.region, str) else None,
+                   "account": c.account if isinstance(c.account, str) else None} for p, r, c in copies]
+    for control, required, attr in (("cross-region-copy", plan.copy_to.regions, "region"),
+                                    ("cross-account-copy", plan.copy_to.accounts, "account")):
+        if not required:
+            continue
+        missing, unknown = [], []
+        for target in required:
+            values = [getattr(c, attr) for _, _, c in copies]
+            if any(v == str(target) for v in values):
+                continue
+            pending = [v for v in values if isinstance(v, Unknown)]
+            (unknown if pending else missing).append((str(target), pending[0] if pending else None))
+        evidence = {"required": [str(t) for t in required], "copies": copy_facts}
+        where = {"line": first_plan.line, "file": first_plan.file}
+        if missing:
+            add(control, FAIL, f"no copy action to {attr} {', '.join(m for m, _ in missing)} as plan {plan.name} requires"
+                + (f" (copies go to: {', '.join(str(f[attr] or '?') for f in copy_facts)})" if copy_facts else "") + ".",
+                evidence, **where)
+        elif unknown:
+            add(control, NOT_ASSESSED, f"the {attr} of a copy action is unknown before deployment ({unknown[0][1].reason}).", evidence, **where)
+        else:
+            add(control, PASS, f"copies go to every required {attr}: {', '.join(str(t) for t in required)}.", evidence, **where)
+
+    if plan.vault_lock:
+        vaults = ctx.vaults(res_kind(ctx, res))
+        verdicts = []
+        for p, r in rules:
+            verdicts.append((p, r, _vault_verdict(r, p, plan, vaults)))
+        fails = [v for v in verdicts if v[2][0] == FAIL]
+        pending = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
+        chosen = fails[0] if fails else pending[0] if pending else verdicts[0]
+        p, r, (status, detail, vault) = chosen
+        add("vault-lock", status, detail,
+            {"vault": vault.key if vault else (str(r.target_vault) if not isinstance(r.target_vault, Unknown) else None),
+             "lock_min_days": vault.lock_min_days if vault and isinstance(vault.lock_min_days, int) else None,
+             "lock_max_days": vault.lock_max_days if vault and isinstance(vault.lock_max_days, int) else None},
+            line=(vault.lock_line or vault.line) if vault else p.line, file=vault.file if vault else p.file)
+
+
+def res_kind(ctx: Context, res: TemplateResource) -> str:
+    """The kind (cloudformation/terraform) of the template holding `res`."""
+    for template in ctx.templates:
+        if template.path == res.file:
+            return template.kind
+    return "cloudformation"
+
+
+def _vault_verdict(rule: DeployedRule, plan: DeployedPlan, declared: Any,
+                   vaults: list[DeployedVault]) -> tuple[str, str, DeployedVault | None]:
+    target = rule.target_vault
+    if isinstance(target, Unknown) and rule.target_vault_ref is None:
+        return NOT_ASSESSED, f"the vault of rule {rule.name} is unknown before deployment ({target.reason}).", None
+    vault = None
+    for candidate in vaults:
+        if candidate.file != plan.file and rule.target_vault_ref is not None:
+            continue
+        if rule.target_vault_ref is not None and candidate.key == rule.target_vault_ref:
+            vault = candidate
+        elif rule.target_vault_ref is None and isinstance(candidate.name, str) and candidate.name == target:
+            vault = candidate
+    if vault is None:
+        return NOT_ASSESSED, f"vault {target!s} of rule {rule.name} is not defined in the checked templates, so its lock is unknown.", None
+    if isinstance(vault.locked, Unknown):
+        return NOT_ASSESSED, f"whether vault {vault.key} is locked is unknown before deployment ({vault.locked.reason}).", vault
+    if not vault.locked:
+        return FAIL, f"vault {vault.key} (rule {rule.name}) has no vault lock; plan {declared.name} requires one.", vault
+    retention = rule.delete_after_days
+    for bound in (vault.lock_min_days, vault.lock_max_days):
+        if isinstance(bound, Unknown):
+            return NOT_ASSESSED, f"vault {vault.key}'s lock bounds are unknown before deployment ({bound.reason}).", vault
+    if isinstance(retention, Unknown):
+        return NOT_ASSESSED, f"retention of rule {rule.name} is unknown before deployment ({retention.reason}).", vault
+    if isinstance(vault.lock_max_days, int) and vault.lock_max_days < declared.retention_days:
+        return FAIL, f"vault {vault.key}'s lock allows at most {vault.lock_max_days} days, below plan {declared.name}'s {declared.retention_days}-day retention.", vault
+    if isinstance(vault.lock_max_days, int) and (retention is None or retention > vault.lock_max_days):
+        kept = "forever" if retention is None else f"{retention} days"
+        return FAIL, f"rule {rule.name} keeps backups {kept}, beyond vault {vault.key}'s lock maximum of {vault.lock_max_days} days (its jobs would fail).", vault
+    if isinstance(vault.lock_min_days, int) and retention is not None and retention < vault.lock_min_days:
+        return FAIL, f"rule {rule.name} keeps backups {retention} days, below vault {vault.key}'s lock minimum of {vault.lock_min_days} days (its jobs would fail).", vault
+    return PASS, f"vault {vault.key} is locked with bounds that fit rule {rule.name}.", vault
+
+
+def _apply_waivers(policies: Any, findings: list[dict], as_of: datetime) -> list[dict]:
+    """FAIL -> WAIVED where an active waiver names the resource (ARN, logical id or address) and control."""
+    waivers = [w for w in getattr(policies, "waivers", []) if w.active(as_of)]
+    if not waivers:
+        return findings
+    for finding in findings:
+        if finding["status"] != FAIL:
+            continue
+        names = [n for n in (finding.get("resource_arn"), finding.get("resource"),
+                             f"{finding.get('file')}#{finding.get('resource')}") if n]
+        for waiver in waivers:
+            if waiver.controls and finding["control_id"] not in waiver.controls:
+                continue
+            if waiver.plan and finding.get("plan") not in (None, waiver.plan):
+                continue
+            if any(fnmatch.fnmatchcase(n, waiver.resource.replace("[", "[[]")) for n in names):
+                finding["status"] = WAIVED
+                finding["evidence"] = {**finding["evidence"], "waiver": {"reason": waiver.reason, "owner": waiver.owner,
+                                                                         "expires": waiver.expires_text}}
+                finding["detail"] = f"{finding['detail']} Waived until {waiver.expires_text}: {waiver.reason}"
+                break
+    return findings
+
+
+def summarize(findings: Iterable[dict]) -> dict:
+    """Counts per status (every status present, zero when none)."""
+    counts = {s: 0 for s in (PASS, FAIL, WAIVED, NOT_APPLICABLE, NOT_ASSESSED)}
+    for finding in findings:
+        counts[finding["status"]] = counts.get(finding["status"], 0) + 1
+    counts["total"] = sum(v for k, v in counts.items())
+    return counts

@@ -1,0 +1,203 @@
+"""What a template declares, reduced to the facts plan-check judges (both CloudFormation and Terraform).
+
+The loaders (`cloudformation.py`, `terraform.py`) turn a file into a `Template`; `evaluate.py` judges a
+list of them against the declared policies. A value that cannot be known before deployment is an
+`Unknown` carrying the reason, so that no verdict is ever built on a guess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+# Template resource types in scope, mapped to DESIGN §4's resource_type values. Data, so a new type is
+# one line here.
+CFN_RESOURCE_TYPES = {
+    "AWS::EC2::Volume": "ebs-volume",
+    "AWS::RDS::DBInstance": "rds-instance",
+    "AWS::RDS::DBCluster": "rds-cluster",
+    "AWS::DynamoDB::Table": "dynamodb-table",
+    "AWS::EFS::FileSystem": "efs-filesystem",
+}
+TF_RESOURCE_TYPES = {
+    "aws_ebs_volume": "ebs-volume",
+    "aws_db_instance": "rds-instance",
+    "aws_rds_cluster": "rds-cluster",
+    "aws_dynamodb_table": "dynamodb-table",
+    "aws_efs_file_system": "efs-filesystem",
+    "aws_storagegateway_cached_iscsi_volume": "storagegateway-volume",
+}
+
+# How each resource_type's ARN is shaped; used to build a stand-in ARN for a resource that does not
+# exist yet, so that wildcard ARN patterns in a backup selection (`arn:aws:ec2:*:*:volume/*`) are
+# judged with AWS's own matching.
+ARN_FORMATS = {
+    "ebs-volume": "arn:{partition}:ec2:{region}:{account}:volume/{id}",
+    "rds-instance": "arn:{partition}:rds:{region}:{account}:db:{id}",
+    "rds-cluster": "arn:{partition}:rds:{region}:{account}:cluster:{id}",
+    "dynamodb-table": "arn:{partition}:dynamodb:{region}:{account}:table/{id}",
+    "efs-filesystem": "arn:{partition}:elasticfilesystem:{region}:{account}:file-system/{id}",
+    "storagegateway-volume": "arn:{partition}:storagegateway:{region}:{account}:gateway/{id}/volume/{id}",
+}
+
+# Stand-ins for the deploy region/account when the caller did not give them (`--parameter
+# AWS::Region=...`). They never equal a real region or account, so a pattern naming a specific one
+# does not match by accident; evaluate.py then reports the verdict as unknown rather than FAIL.
+UNKNOWN_REGION = "deploy-region"
+UNKNOWN_ACCOUNT = "deploy-account"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value known only at deployment; `reason` says why (one short phrase)."""
+
+    reason: str
+    partial: str | None = None  # for strings: the text with the unknown parts still as ${...}
+
+    def __str__(self) -> str:
+        return f"<unknown: {self.reason}>"
+
+
+def is_unknown(value: Any) -> bool:
+    """True when `value` is an `Unknown` or a container holding one anywhere."""
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def first_unknown(value: Any) -> Unknown | None:
+    """The first `Unknown` found in `value` (depth first), or None."""
+    if isinstance(value, Unknown):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for item in items:
+        found = first_unknown(item)
+        if found is not None:
+            return found
+    return None
+
+
+@dataclass
+class TemplateResource:
+    """One protected-type resource a template creates (or keeps), with its tags and encryption."""
+
+    file: str
+    line: int
+    logical_id: str  # CloudFormation logical id, or Terraform resource address
+    source_type: str  # AWS::EC2::Volume / aws_ebs_volume
+    resource_type: str  # DESIGN §4 value
+    tags: dict[str, str] | Unknown
+    encrypted: bool | Unknown | None  # None: the type is always encrypted at rest by AWS
+    arn: str | None = None  # known only for Terraform resources that already exist
+    name: str | None = None  # a known physical name that is part of the ARN (table name, DB identifier)
+    engine: str | Unknown | None = None
+    native: dict[str, Any] = field(default_factory=dict)  # native backup settings, see loaders
+    module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
+
+
+@dataclass
+class DeployedRule:
+    """One rule of a backup plan in a template."""
+
+    name: str
+    schedule: str | Unknown | None
+    delete_after_days: int | Unknown | None  # None: kept until deleted by hand
+    target_vault: str | Unknown | None  # vault name, or a template vault's key
+    target_vault_ref: str | None  # logical id / address of a template vault it names
+    copies: list["CopyAction"] = field(default_factory=list)
+    continuous: bool = False
+
+
+@dataclass
+class CopyAction:
+    """A copy action: destination region/account as far as they are known."""
+
+    destination: str | Unknown  # the ARN as written (or resolved)
+    region: str | Unknown  # "same" = the source's region (a vault of the same stack)
+    account: str | Unknown  # "same" = the source's account
+    delete_after_days: int | Unknown | None = None
+
+
+@dataclass
+class DeployedPlan:
+    """An AWS Backup plan a template deploys."""
+
+    file: str
+    line: int
+    key: str  # logical id / address
+    name: str | Unknown | None
+    rules: list[DeployedRule]
+    unknown: Unknown | None = None  # the rules (or some) are known only at deployment
+
+
+@dataclass
+class DeployedSelection:
+    """A backup selection a template deploys, in AWS BackupSelection shape plus what refers where."""
+
+    file: str
+    line: int
+    key: str
+    plan_ref: str | None  # key of the template plan it belongs to; None if outside the template
+    plan_unknown: str | None  # why its plan cannot be found, when plan_ref is None
+    selection: dict[str, Any]  # AWS shape; Resources/NotResources contain only literal strings here
+    resource_refs: set[str] = field(default_factory=set)  # template resources named in Resources
+    not_resource_refs: set[str] = field(default_factory=set)  # ... in NotResources
+    unknown: Unknown | None = None  # tags/conditions/NotResources known only at deployment
+    resources_unknown: Unknown | None = None  # Resources entries not traced to a template resource
+
+
+@dataclass
+class DeployedVault:
+    """A backup vault a template deploys, with its lock settings."""
+
+    file: str
+    line: int
+    key: str
+    name: str | Unknown | None
+    kms_key: str | Unknown | None
+    locked: bool | Unknown = False
+    lock_min_days: int | Unknown | None = None
+    lock_max_days: int | Unknown | None = None
+    lock_line: int | None = None
+
+
+@dataclass
+class Template:
+    """Everything one file declares that plan-check judges."""
+
+    path: str
+    kind: str  # "cloudformation" | "terraform"
+    resources: list[TemplateResource] = field(default_factory=list)
+    plans: list[DeployedPlan] = field(default_factory=list)
+    selections: list[DeployedSelection] = field(default_factory=list)
+    vaults: list[DeployedVault] = field(default_factory=list)
+    region: str | None = None  # deploy region when known (parameter or Terraform provider)
+    account: str | None = None
+
+
+def parse_arn(arn: str) -> dict[str, str] | None:
+    """Split an ARN into partition/service/region/account/resource; None when it is not an ARN."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    return {"partition": parts[1], "service": parts[2], "region": parts[3], "account": parts[4], "resource": parts[5]}
+
+
+def stand_in_arn(resource: TemplateResource, region: str | None, account: str | None) -> str:
+    """The resource's ARN if known, else one of the right shape with a placeholder id."""
+    if resource.arn:
+        return resource.arn
+    ident = resource.name or "plancheck-" + resource.logical_id.replace("*", "_").replace("?", "_").replace("[", "_")
+    return ARN_FORMATS[resource.resource_type].format(
+        partition="aws", region=region or UNKNOWN_REGION, account=account or UNKNOWN_ACCOUNT, id=ident
+    )
+
+
+def arn_pattern_matches(pattern: str, arn: str) -> bool:
+    """AWS Backup's ARN matching: `*` matches any run of characters (case-sensitive)."""
+    return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]").replace("?", "[?]"))

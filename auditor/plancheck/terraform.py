@@ -1,0 +1,584 @@
+"""Terraform plans as written by `terraform show -json PLANFILE` -> `Template`.
+
+What is read (format_version 1.x; any other major is refused, as Terraform's own docs ask):
+- `resource_changes[]`: each managed resource instance's `change.after` and `change.after_unknown`
+  (the "(known after apply)" marks); instances being deleted are skipped;
+- `planned_values.root_module` and its `child_modules`, recursively: the resource instances and the
+  line of each one's `"address"` in the file (plan JSON has no source lines for resources, so SARIF
+  points at that line of the plan file);
+- `configuration`: the references behind values unknown until apply, so that
+  `resources = [aws_ebs_volume.data.arn]` in an `aws_backup_selection`, `plan_id =
+  aws_backup_plan.main.id` and a copy to `aws_backup_vault.dr.arn` are traced to those resources;
+  provider blocks give the deploy region of the default provider and of aliased ones.
+
+The file is parsed with cfn-lint's JSON decoder, which records where each key starts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.plancheck.model import (
+    TF_RESOURCE_TYPES,
+    CopyAction,
+    DeployedPlan,
+    DeployedRule,
+    DeployedSelection,
+    DeployedVault,
+    Template,
+    TemplateResource,
+    Unknown,
+    parse_arn,
+)
+
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+SUPPORTED_MAJOR = 1
+BACKUP_TYPES = {"aws_backup_plan", "aws_backup_selection", "aws_backup_vault", "aws_backup_vault_lock_configuration"}
+
+_MODULE_SEGMENT = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\.')
+_BASE = re.compile(r"((?:data\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)(\[(?:\"(?:[^\"\\]|\\.)*\"|\d+)\])?")
+_CONDITION_OPS = {
+    "string_equals": "StringEquals",
+    "string_not_equals": "StringNotEquals",
+    "string_like": "StringLike",
+    "string_not_like": "StringNotLike",
+}
+
+
+def split_address(address: str) -> tuple[str, str, str, str]:
+    """`module.a[0].aws_x.y[1]` -> (module instance `module.a[0]`, module path `module.a`,
+    resource `aws_x.y`, instance key `[1]`)."""
+    position = 0
+    names = []
+    while True:
+        match = _MODULE_SEGMENT.match(address, position)
+        if not match:
+            break
+        names.append(match.group(1))
+        position = match.end()
+    instance = address[: position - 1] if position else ""
+    base = _BASE.match(address, position)
+    if not base:
+        return instance, ".".join(f"module.{n}" for n in names), address[position:], ""
+    return instance, ".".join(f"module.{n}" for n in names), base.group(1), base.group(2) or ""
+
+
+@dataclass
+class _Instance:
+    address: str
+    type: str
+    line: int
+    values: dict
+    unknown: Any  # after_unknown: dict / True / {}
+    config: dict = field(default_factory=dict)  # configuration expressions of its resource block
+    provider_key: str | None = None
+
+
+class _Plan:
+    """The parsed plan with the lookups the extractors need."""
+
+    def __init__(self, path: str, doc: dict):
+        self.path = path
+        self.doc = doc
+        self.instances: dict[str, _Instance] = {}
+        self.config: dict[tuple[str, str], dict] = {}  # (module path, resource) -> config resource
+        self.providers: dict[str, dict] = {}
+        self._index: dict[tuple[str, str], list[_Instance]] | None = None
+
+    def by_base(self, module_instance: str, base: str) -> list[_Instance]:
+        """Instances of resource `base` in one module instance."""
+        if self._index is None:
+            self._index = {}
+            for inst in self.instances.values():
+                parts = split_address(inst.address)
+                self._index.setdefault((parts[0], parts[2]), []).append(inst)
+        return self._index.get((module_instance, base), [])
+
+    def referenced(self, inst: _Instance, references: list[str], types: set[str] | None = None) -> list[_Instance]:
+        """Template resource instances named by configuration `references` of `inst`."""
+        module_instance = split_address(inst.address)[0]
+        found: dict[str, _Instance] = {}
+        indexed: dict[str, list[str]] = {}
+        for ref in references:
+            match = _BASE.match(ref)
+            if not match or ref.startswith(("var.", "local.", "module.", "data.", "each.", "count.", "path.", "self.")):
+                continue
+            base, key = match.group(1), match.group(2) or ""
+            indexed.setdefault(base, [])
+            if key:
+                indexed[base].append(key)
+        for base, keys in indexed.items():
+            for candidate in self.by_base(module_instance, base):
+                if types is not None and candidate.type not in types:
+                    continue
+                if keys and split_address(candidate.address)[3] not in keys:
+                    continue
+                found[candidate.address] = candidate
+        return list(found.values())
+
+
+def _line(node: Any) -> int:
+    mark = getattr(node, "start_mark", None)
+    return mark.line + 1 if mark is not None else 1
+
+
+def _key_line(mapping: Any, key: str) -> int:
+    """Line of `key` inside a decoded mapping (keys carry the marks in cfn-lint's JSON decoder)."""
+    if isinstance(mapping, dict):
+        for candidate in mapping:
+            if candidate == key:
+                return _line(candidate)
+    return _line(mapping)
+
+
+def _read(path: str) -> str:
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            raise InputError(f"{path}:1: plan is {size} bytes, over the {MAX_PLAN_BYTES}-byte limit")
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a plan") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def decode_plan(path: str, text: str) -> dict:
+    """Parse plan JSON keeping key positions; a syntax error becomes `InputError('FILE:LINE: ...')`."""
+    from cfnlint.decode import cfn_json
+
+    try:
+        doc = cfn_json.loads(text)
+    except cfn_json.JSONDecodeError as exc:
+        match = exc.matches[0]
+        raise InputError(f"{path}:{match.linenumber}: not valid JSON: {match.message}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}:1: JSON nests too deeply to read") from None
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path}:1: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}:1: not a Terraform plan (the JSON document is not an object)")
+    return doc
+
+
+def check_format(path: str, doc: dict) -> None:
+    """Refuse a JSON document that is not a `terraform show -json` plan of format major 1."""
+    version = doc.get("format_version")
+    line = _key_line(doc, "format_version")
+    if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+", version):
+        raise InputError(f"{path}:{line}: not a Terraform plan: format_version {version!r} is not 'MAJOR.MINOR'")
+    if int(version.split(".")[0]) != SUPPORTED_MAJOR:
+        raise InputError(
+            f"{path}:{line}: Terraform plan format_version {version} is not supported (this auditor reads {SUPPORTED_MAJOR}.x)"
+        )
+    if "planned_values" not in doc and "resource_changes" not in doc:
+        kind = "a Terraform state" if "values" in doc else "not a Terraform plan"
+        raise InputError(f"{path}:1: {kind}: no planned_values or resource_changes (use `terraform show -json PLANFILE`)")
+
+
+def _walk_modules(module: Any, out: list, depth: int = 0) -> None:
+    if not isinstance(module, dict) or depth > 100:
+        return
+    for resource in module.get("resources") or []:
+        if isinstance(resource, dict):
+            out.append(resource)
+    for child in module.get("child_modules") or []:
+        _walk_modules(child, out, depth + 1)
+
+
+def _walk_config(module: Any, prefix: str, out: dict, depth: int = 0) -> None:
+    if not isinstance(module, dict) or depth > 100:
+        return
+    for resource in module.get("resources") or []:
+        if isinstance(resource, dict) and isinstance(resource.get("address"), str):
+            out[(prefix, str(resource["address"]))] = resource
+    for name, call in (module.get("module_calls") or {}).items():
+        if isinstance(call, dict):
+            child = f"{prefix}.module.{name}" if prefix else f"module.{name}"
+            _walk_config(call.get("module"), child, out, depth + 1)
+
+
+def _plain(value: Any) -> Any:
+    """Decoded nodes -> plain Python values (dict/list/str subclasses -> builtins)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _build(path: str, doc: dict) -> _Plan:
+    plan = _Plan(path, doc)
+    lines: dict[str, int] = {}
+    values: dict[str, dict] = {}
+    types: dict[str, str] = {}
+    modes: dict[str, str] = {}
+    planned: list = []
+    _walk_modules((doc.get("planned_values") or {}).get("root_module"), planned)
+    for resource in planned:
+        address = resource.get("address")
+        if not isinstance(address, str):
+            continue
+        lines.setdefault(str(address), _key_line(resource, "address"))
+        values[str(address)] = _plain(resource.get("values") or {})
+        types[str(address)] = str(resource.get("type", ""))
+        modes[str(address)] = str(resource.get("mode", "managed"))
+    changes: dict[str, dict] = {}
+    deleted: set[str] = set()
+    for change in doc.get("resource_changes") or []:
+        if not isinstance(change, dict) or not isinstance(change.get("address"), str) or change.get("deposed"):
+            continue
+        address = str(change["address"])
+        body = change.get("change") if isinstance(change.get("change"), dict) else {}
+        actions = [str(a) for a in body.get("actions") or []]
+        if "create" not in actions and "delete" in actions:
+            deleted.add(address)
+            continue
+        changes[address] = body
+        lines.setdefault(address, _key_line(change, "address"))
+        types.setdefault(address, str(change.get("type", "")))
+        modes.setdefault(address, str(change.get("mode", "managed")))
+    config: dict = {}
+    configuration = doc.get("configuration") if isinstance(doc.get("configuration"), dict) else {}
+    _walk_config(configuration.get("root_module"), "", config)
+    plan.config = config
+    plan.providers = _plain(configuration.get("provider_config") or {})
+    for address in set(values) | set(changes):
+        if address in deleted or modes.get(address) != "managed":
+            continue
+        body = changes.get(address)
+        after = _plain(body.get("after")) if body and isinstance(body.get("after"), dict) else values.get(address, {})
+        unknown = _plain(body.get("after_unknown")) if body else {}
+        _, module_path, base, _ = split_address(address)
+        config_resource = config.get((module_path, base), {})
+        plan.instances[address] = _Instance(
+            address=address, type=types.get(address, ""), line=lines.get(address, 1), values=after or {},
+            unknown=unknown if unknown is not None else {}, config=_plain(config_resource.get("expressions") or {}),
+            provider_key=config_resource.get("provider_config_key"),
+        )
+    return plan
+
+
+def _unknown_at(unknown: Any, *path: Any) -> bool:
+    """Whether after_unknown marks the value at `path` (or any parent of it) as unknown."""
+    node = unknown
+    for step in path:
+        if node is True:
+            return True
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            return False
+    return _any_true(node)
+
+
+def _any_true(node: Any) -> bool:
+    if node is True:
+        return True
+    if isinstance(node, dict):
+        return any(_any_true(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_any_true(v) for v in node)
+    return False
+
+
+def _get(inst: _Instance, *path: Any, default: Any = None) -> Any:
+    """The planned value at `path`, or `Unknown` when Terraform knows it only after apply."""
+    if _unknown_at(inst.unknown, *path):
+        return Unknown(f"{'.'.join(str(p) for p in path)} of {inst.address} is known only after apply")
+    node: Any = inst.values
+    for step in path:
+        if isinstance(node, dict):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+        else:
+            return default
+    return default if node is None else node
+
+
+def _references(expressions: Any, *path: str) -> list[str]:
+    node = expressions
+    for step in path:
+        if isinstance(node, list):
+            node = node[0] if node else {}
+        node = node.get(step) if isinstance(node, dict) else None
+    refs: list[str] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "references" and isinstance(value, list):
+                    refs.extend(str(v) for v in value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return refs
+
+
+def _provider_region(plan: _Plan, key: str | None) -> str | None:
+    provider = plan.providers.get(key or "aws") or plan.providers.get("aws") or {}
+    region = ((provider.get("expressions") or {}).get("region") or {}).get("constant_value")
+    return str(region) if isinstance(region, str) else None
+
+
+def _provider_same_account(plan: _Plan, key: str | None) -> bool:
+    provider = plan.providers.get(key or "aws") or {}
+    default = plan.providers.get("aws") or {}
+    expressions = provider.get("expressions") or {}
+    if "assume_role" in expressions:
+        return False
+    return expressions.get("profile") == (default.get("expressions") or {}).get("profile")
+
+
+def load_terraform(path: str | Path, text: str | None = None) -> Template:
+    """Read one `terraform show -json` plan into a `Template`; bad input -> `InputError`."""
+    path = str(path)
+    if text is None:
+        text = _read(path)
+    doc = decode_plan(path, text)
+    check_format(path, doc)
+    plan = _build(path, doc)
+    template = Template(path=path, kind="terraform", region=_provider_region(plan, "aws"))
+    for inst in sorted(plan.instances.values(), key=lambda i: (i.line, i.address)):
+        if inst.type in TF_RESOURCE_TYPES:
+            template.resources.append(_protected(path, inst))
+        elif inst.type == "aws_backup_plan":
+            template.plans.append(_backup_plan(plan, inst, template.region))
+        elif inst.type == "aws_backup_selection":
+            template.selections.append(_selection(plan, inst))
+        elif inst.type == "aws_backup_vault":
+            template.vaults.append(
+                DeployedVault(path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn"))
+            )
+    for inst in plan.instances.values():
+        if inst.type == "aws_backup_vault_lock_configuration":
+            _attach_lock(plan, template, inst)
+    return template
+
+
+def _tags(inst: _Instance) -> dict[str, str] | Unknown:
+    tags_all = _get(inst, "tags_all")
+    if isinstance(tags_all, Unknown):
+        return Unknown(f"tags_all of {inst.address} (provider default_tags) is known only after apply")
+    source = tags_all if isinstance(tags_all, dict) and tags_all else _get(inst, "tags")
+    if isinstance(source, Unknown):
+        return Unknown(f"tags of {inst.address} are known only after apply")
+    return {str(k): "" if v is None else str(v) for k, v in (source or {}).items()}
+
+
+def _bool(value: Any, default: bool | None) -> bool | Unknown | None:
+    if isinstance(value, Unknown):
+        return value
+    return default if value is None else bool(value)
+
+
+def _protected(path: str, inst: _Instance) -> TemplateResource:
+    resource_type = TF_RESOURCE_TYPES[inst.type]
+    encrypted: Any = None
+    native: dict[str, Any] = {}
+    name: Any = None
+    engine: Any = None
+    if inst.type in ("aws_ebs_volume", "aws_efs_file_system"):
+        encrypted = _get(inst, "encrypted")
+        if isinstance(encrypted, Unknown):
+            encrypted = Unknown(f"encrypted is not set on {inst.address}: decided at apply (account default)")
+        else:
+            encrypted = bool(encrypted)
+    elif inst.type == "aws_dynamodb_table":
+        name = _get(inst, "name")
+        pitr = _get(inst, "point_in_time_recovery", 0, "enabled")
+        if pitr:
+            days = _get(inst, "point_in_time_recovery", 0, "recovery_period_in_days")
+            native = {"kind": "dynamodb-pitr", "enabled": pitr, "interval_hours": 0,
+                      "retention_days": days if days not in (None, 0) else 35}
+    elif inst.type in ("aws_db_instance", "aws_rds_cluster"):
+        engine = _get(inst, "engine")
+        name = _get(inst, "cluster_identifier" if inst.type == "aws_rds_cluster" else "identifier")
+        encrypted = _bool(_get(inst, "storage_encrypted"), False)
+        retention = _get(inst, "backup_retention_period")
+        if retention is None:
+            retention = 1 if inst.type == "aws_rds_cluster" else 0
+        native = {"kind": "rds-automated", "enabled": True if isinstance(retention, Unknown) else bool(retention),
+                  "interval_hours": 24, "retention_days": retention}
+    arn = _get(inst, "arn")
+    return TemplateResource(
+        file=path, line=inst.line, logical_id=inst.address, source_type=inst.type, resource_type=resource_type,
+        tags=_tags(inst), encrypted=encrypted, arn=arn if isinstance(arn, str) and arn else None,
+        name=name if isinstance(name, str) and name else None, engine=engine, native=native,
+        module=split_address(inst.address)[0],
+    )
+
+
+def _int(value: Any) -> int | Unknown | None:
+    if value is None or isinstance(value, Unknown):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return Unknown(f"{value!r} is not a number")
+
+
+def _rule_config(inst: _Instance, rule_name: Any) -> dict:
+    """The configuration block of the rule named `rule_name` (rules are a set: order may differ)."""
+    blocks = inst.config.get("rule")
+    blocks = blocks if isinstance(blocks, list) else [blocks] if isinstance(blocks, dict) else []
+    for block in blocks:
+        if isinstance(block, dict) and (block.get("rule_name") or {}).get("constant_value") == rule_name:
+            return block
+    return blocks[0] if len(blocks) == 1 and isinstance(blocks[0], dict) else {}
+
+
+def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPlan:
+    deployed = DeployedPlan(plan.path, inst.line, inst.address, _get(inst, "name"), rules=[])
+    rules = _get(inst, "rule")
+    if isinstance(rules, Unknown):
+        deployed.unknown = rules
+        return deployed
+    for index, rule in enumerate(rules or []):
+        if not isinstance(rule, dict):
+            continue
+        rule_name = rule.get("rule_name")
+        config = _rule_config(inst, rule_name)
+        target = _get(inst, "rule", index, "target_vault_name")
+        target_ref = None
+        if isinstance(target, Unknown):
+            vaults = plan.referenced(inst, _references(config, "target_vault_name"), {"aws_backup_vault"})
+            if len(vaults) == 1:
+                target_ref = vaults[0].address
+        copies = []
+        for c_index, copy in enumerate(rule.get("copy_action") or []):
+            if not isinstance(copy, dict):
+                continue
+            dest = _get(inst, "rule", index, "copy_action", c_index, "destination_vault_arn")
+            after = _int(_get(inst, "rule", index, "copy_action", c_index, "lifecycle", 0, "delete_after"))
+            after = None if after == 0 else after
+            if isinstance(dest, str):
+                parts = parse_arn(dest)
+                if parts is None:
+                    bad = Unknown(f"{dest} is not an ARN")
+                    copies.append(CopyAction(dest, bad, bad, after))
+                else:
+                    copies.append(CopyAction(dest, parts["region"], parts["account"], after))
+                continue
+            copy_blocks = config.get("copy_action") if isinstance(config, dict) else None
+            block = copy_blocks[c_index] if isinstance(copy_blocks, list) and c_index < len(copy_blocks) else {}
+            vaults = plan.referenced(inst, _references(block, "destination_vault_arn"), {"aws_backup_vault"})
+            if len(vaults) == 1:
+                vault = vaults[0]
+                vault_region = _provider_region(plan, vault.provider_key)
+                region_value: Any = vault_region or Unknown(f"the region of {vault.address}'s provider is not a constant")
+                account: Any = "same" if _provider_same_account(plan, vault.provider_key) else Unknown(
+                    f"{vault.address} is created through another provider configuration (its account is known at apply)"
+                )
+                copies.append(CopyAction(f"{vault.address}.arn", region_value, account, after))
+            else:
+                reason = dest if isinstance(dest, Unknown) else Unknown("copy destination is not set")
+                copies.append(CopyAction(reason, reason, reason, after))
+        delete_after = _int(_get(inst, "rule", index, "lifecycle", 0, "delete_after"))
+        deployed.rules.append(
+            DeployedRule(
+                name=str(rule_name or ""),
+                schedule=_get(inst, "rule", index, "schedule"),
+                delete_after_days=None if delete_after == 0 else delete_after,
+                target_vault=target_ref if target_ref else target,
+                target_vault_ref=target_ref,
+                copies=copies,
+                continuous=bool(rule.get("enable_continuous_backup")),
+            )
+        )
+    return deployed
+
+
+def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
+    plan_ref, plan_unknown = None, None
+    plan_id = _get(inst, "plan_id")
+    plans = plan.referenced(inst, _references(inst.config, "plan_id"), {"aws_backup_plan"})
+    if len(plans) == 1:
+        plan_ref = plans[0].address
+    elif isinstance(plan_id, str):
+        known = [p for p in plan.instances.values() if p.type == "aws_backup_plan" and _get(p, "id") == plan_id]
+        if known:
+            plan_ref = known[0].address
+        else:
+            plan_unknown = f"its backup plan {plan_id} is not in the checked plans"
+    else:
+        plan_unknown = f"its backup plan id is {plan_id.reason if isinstance(plan_id, Unknown) else 'not set'}"
+    selection = DeployedSelection(plan.path, inst.line, inst.address, plan_ref, plan_unknown, selection={})
+    body: dict[str, Any] = {"SelectionName": _get(inst, "name")}
+    for attr, key, refs in (
+        ("resources", "Resources", selection.resource_refs),
+        ("not_resources", "NotResources", selection.not_resource_refs),
+    ):
+        value = _get(inst, attr)
+        literal: list[str] = []
+        if isinstance(value, Unknown) or _unknown_at(inst.unknown, attr):
+            known = inst.values.get(attr) if isinstance(inst.values.get(attr), list) else []
+            literal = [str(v) for i, v in enumerate(known) if isinstance(v, str) and not _unknown_at(inst.unknown, attr, i)]
+            traced = plan.referenced(inst, _references(inst.config, attr))
+            refs.update(t.address for t in traced)
+            other = [r for r in _references(inst.config, attr) if r.startswith(("var.", "local.", "module.", "data."))]
+            if not traced or other:
+                reason = Unknown(f"{attr} of {inst.address} is known only after apply")
+                if key == "Resources":
+                    selection.resources_unknown = reason
+                else:
+                    selection.unknown = selection.unknown or reason
+        elif isinstance(value, list):
+            literal = [str(v) for v in value]
+        if literal or refs:
+            body[key] = literal
+    tag_blocks = _get(inst, "selection_tag")
+    if isinstance(tag_blocks, Unknown):
+        selection.unknown = selection.unknown or tag_blocks
+    elif tag_blocks:
+        body["ListOfTags"] = [
+            {"ConditionType": str(t.get("type", "STRINGEQUALS")), "ConditionKey": str(t.get("key")),
+             "ConditionValue": str(t.get("value"))}
+            for t in tag_blocks if isinstance(t, dict)
+        ]
+    conditions = _get(inst, "condition")
+    if isinstance(conditions, Unknown):
+        selection.unknown = selection.unknown or conditions
+    elif conditions:
+        merged: dict[str, list] = {}
+        for block in conditions:
+            for tf_name, aws_name in _CONDITION_OPS.items():
+                for entry in (block or {}).get(tf_name) or []:
+                    merged.setdefault(aws_name, []).append(
+                        {"ConditionKey": str(entry.get("key")), "ConditionValue": str(entry.get("value"))}
+                    )
+        if merged:
+            body["Conditions"] = merged
+    selection.selection = body
+    return selection
+
+
+def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:
+    name = _get(inst, "backup_vault_name")
+    targets = plan.referenced(inst, _references(inst.config, "backup_vault_name"), {"aws_backup_vault"})
+    keys = {t.address for t in targets}
+    for vault in template.vaults:
+        if vault.key in keys or (isinstance(name, str) and vault.name == name):
+            vault.locked = True
+            vault.lock_min_days = _int(_get(inst, "min_retention_days"))
+            vault.lock_max_days = _int(_get(inst, "max_retention_days"))
+            vault.lock_line = inst.line
