@@ -154,6 +154,39 @@ def meter(
     typer.echo(f"wrote {out / 'metering.json'} and {out / 'metering.csv'}", err=True)
 
 
+@app.command("plan-check")
+def plan_check_cmd(
+    templates: List[Path] = typer.Argument(..., help="CloudFormation templates (YAML/JSON) or `terraform show -json` plans."),
+    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
+    format: str = typer.Option("text", "--format", help="text, json, junit, sarif or md."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to FILE (atomically) instead of stdout."),
+    parameter: List[str] = typer.Option([], "--parameter", help="NAME=VALUE for a CloudFormation parameter or pseudo parameter (AWS::Region, AWS::AccountId); repeatable."),
+    no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."),
+) -> None:
+    """Check templates against the declared plans before deployment (exit 3 on FAIL findings)."""
+    from auditor.atomic import write_text
+    from auditor.errors import EXIT_NONCOMPLIANT
+    from auditor.plancheck import parse_parameters, plan_check
+    from auditor.plancheck.render import RENDERERS
+
+    renderer = RENDERERS.get(format.lower())
+    if renderer is None:
+        raise UsageError(f"--format {format!r} is not one of {', '.join(RENDERERS)}")
+    result = plan_check(policies, templates, parse_as_of(as_of), parse_parameters(parameter))
+    report = renderer(result)
+    if out is None:
+        typer.echo(report, nl=False)
+    else:
+        write_text(out, report)
+    s = result.summary
+    if format.lower() != "text" or out is not None:
+        typer.echo(f"plan-check: {s['FAIL']} FAIL, {s['NOT_ASSESSED']} NOT_ASSESSED, {s['PASS']} PASS"
+                   + (f"; wrote {out}" if out else ""), err=True)
+    if result.failed and not no_fail:
+        raise typer.Exit(EXIT_NONCOMPLIANT)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
