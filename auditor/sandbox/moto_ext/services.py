@@ -243,6 +243,23 @@ def list_backups(self: Any) -> ActionResult:
     return DynamoResult(response)
 
 
+def _patch_table_size() -> None:
+    """Tables report the size/item count the seeder gave them (moto always says 0 bytes)."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.describe
+
+    def describe(self: Any, base_key: str = "TableDescription") -> dict[str, Any]:
+        result = original(self, base_key)
+        size = getattr(self, "_sandbox_size", None)
+        if size is not None:
+            result[base_key]["TableSizeBytes"] = int(size)
+            result[base_key]["ItemCount"] = int(getattr(self, "_sandbox_items", 0))
+        return result
+
+    Table.describe = describe  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch EC2, RDS and DynamoDB (idempotent)."""
     if getattr(TaggedEC2Resource, "_auditor_ext", False):
@@ -257,4 +274,5 @@ def install() -> None:
     RDSResponse.describe_db_snapshots = describe_db_snapshots  # type: ignore[method-assign]
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
+    _patch_table_size()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]

@@ -1,0 +1,1047 @@
+"""Seed a realistic, deterministic AWS estate into moto's backends.
+
+`seed_estate(as_of, seed=..., regions=..., account_id=..., scale=...)` fills the backends of one
+account directly (no API round trips: ~100x faster than boto3 calls), and returns an `Estate`:
+the ground truth a collector's output can be compared with. The same (seed, as_of, regions,
+account_id, scale) always gives the same ids, names, tags, sizes and dates.
+
+What a region holds (counts scale with `scale`; at 1.0 about 40 resources a region):
+- EBS volumes, RDS instances (several engines), Aurora clusters, DynamoDB tables, EFS file systems,
+  Storage Gateway gateways (cached and stored) with their volumes; tags `backup`
+  (gold | silver | none | absent), `env` (prod | dev), `team`, and some resources with no tag at all.
+- Vaults: Default (AWS managed key), gold-vault (customer key, governance lock), silver-vault
+  (AWS managed key), dr-vault (customer key, compliance lock, destination of cross-region copies).
+- Plans: gold (daily + monthly with cold storage and a copy to the next region's dr-vault; selects
+  ListOfTags backup=gold), silver (weekly, cold after 30 d; selects Resources "*" with Conditions
+  StringEquals backup=silver and StringNotEquals env=dev, so dev silver resources are NOT covered),
+  ebs-critical (daily; Resources "arn:aws:ec2:*:*:volume/*", StringLike team=pay*, NotResources one
+  volume), legacy (first region only; explicit ARNs, one of a deleted resource).
+- Recovery points at each rule's schedule over the ~95 days the plans have existed, within each
+  rule's retention, with gaps, FAILED/EXPIRED/ABORTED jobs, PARTIAL and EXPIRED recovery points,
+  cold ones, resources whose backups stopped, and cross-region copies with their copy jobs.
+- Native backups: RDS automated snapshots (daily, kept for the instance's retention) and manual
+  ones, Aurora cluster automated/manual snapshots, EBS manual snapshots, DynamoDB user backups and
+  PITR on some tables, Storage Gateway scheduled snapshots (EBS snapshots, see `auditor.sandbox`).
+- Orphans: snapshots, backups and recovery points of deleted volumes, databases, tables and file
+  systems. Unencrypted volumes/databases give unencrypted snapshots.
+- Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
+  the first, so DynamoDB recovery points there are AWS Backup ARNs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from auditor.sandbox.moto_ext import install
+from auditor.sandbox.moto_ext import native
+from auditor.sandbox.moto_ext.backup import aws_backup_key_arn, add_recovery_point, create_backup_selection
+
+GIB = 1024**3
+TEAMS = ("payments", "search", "data", "platform", "web")
+PLAN_AGE_DAYS = 95  # how long the deployed plans have existed before as_of
+IAM_ROLE = "arn:aws:iam::{acct}:role/service-role/AWSBackupDefaultServiceRole"
+
+# Base counts per region at scale 1.0.
+BASE_COUNTS = {
+    "ebs-volume": 14,
+    "rds-instance": 5,
+    "rds-cluster": 3,
+    "dynamodb-table": 8,
+    "efs-filesystem": 4,
+    "storagegateway-gateway": 1,
+    "storagegateway-volume": 4,
+    "deleted": 2,
+}
+RDS_ENGINES = {"postgres": "16.4", "mysql": "8.0.39", "mariadb": "10.11.9", "oracle-se2": "19.0.0.0.ru-2024-10.rur-2024-10.r1", "sqlserver-se": "16.00.4150.1.v1"}
+AURORA_ENGINES = ("aurora-postgresql", "aurora-mysql")
+
+BACKUP_RESOURCE_TYPE = {
+    "ebs-volume": "EBS",
+    "rds-instance": "RDS",
+    "rds-cluster": "Aurora",
+    "dynamodb-table": "DynamoDB",
+    "efs-filesystem": "EFS",
+    "storagegateway-volume": "Storage Gateway",
+}
+
+
+@dataclass
+class Estate:
+    """Ground truth of a seeded estate.
+
+    - `resources`: account_id, region, resource_type, resource_arn, resource_id, name, tags (dict),
+      created_at, size_bytes, encrypted, engine, parent_arn — resources that exist now.
+    - `deleted_resources`: the same columns for resources deleted before as_of (their backups are
+      orphans).
+    - `backups`: account_id, region, recovery_point_arn, resource_arn, resource_type, backup_type,
+      source (aws-backup | native), created_by (aws-backup | automated | user | storage-gateway),
+      status, storage_class (warm | cold | archive), size_bytes, created_at, delete_at, encrypted,
+      vault_name, copy_source_arn, orphan — one row per backup that exists (an AWS Backup-made native
+      snapshot is ONE row with source aws-backup).
+    - `jobs`: account_id, region, job_id, job_type (backup | copy), state, resource_arn,
+      resource_type, recovery_point_arn, vault_name, created_at.
+    - `plans`, `rules`, `selections`, `vaults`: what was deployed (AWS field values).
+    """
+
+    as_of: datetime
+    seed: int
+    account_ids: list[str]
+    regions: list[str]
+    resources: pd.DataFrame
+    deleted_resources: pd.DataFrame
+    backups: pd.DataFrame
+    jobs: pd.DataFrame
+    plans: pd.DataFrame
+    rules: pd.DataFrame
+    selections: pd.DataFrame
+    vaults: pd.DataFrame
+    region_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def concat(cls, parts: Sequence["Estate"]) -> "Estate":
+        """Merge estates seeded for several accounts into one ground truth."""
+        first = parts[0]
+        frames = {}
+        for name in ("resources", "deleted_resources", "backups", "jobs", "plans", "rules", "selections", "vaults"):
+            frames[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        settings: dict[str, dict[str, Any]] = {}
+        for p in parts:
+            settings.update(p.region_settings)
+        return cls(
+            as_of=first.as_of, seed=first.seed,
+            account_ids=sorted({a for p in parts for a in p.account_ids}),
+            regions=sorted({r for p in parts for r in p.regions}),
+            region_settings=settings, **frames,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# selection semantics (AWS Backup): (Resources match OR any ListOfTags entry matches)
+# AND every Condition holds AND not in NotResources.
+
+
+def selects(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
+    """Whether an AWS Backup selection (BackupSelection shape) selects a resource."""
+    hit = any(fnmatch.fnmatchcase(arn, pat) for pat in selection.get("Resources", []))
+    hit = hit or any(
+        tags.get(t["ConditionKey"]) == t["ConditionValue"] for t in selection.get("ListOfTags", [])
+    )
+    if not hit:
+        return False
+    cond = selection.get("Conditions") or {}
+    for c in cond.get("StringEquals", []):
+        if tags.get(c["ConditionKey"]) != c["ConditionValue"]:
+            return False
+    for c in cond.get("StringNotEquals", []):
+        if tags.get(c["ConditionKey"]) == c["ConditionValue"]:
+            return False
+    for c in cond.get("StringLike", []):
+        v = tags.get(c["ConditionKey"])
+        if v is None or not fnmatch.fnmatchcase(v, c["ConditionValue"]):
+            return False
+    for c in cond.get("StringNotLike", []):
+        v = tags.get(c["ConditionKey"])
+        if v is not None and fnmatch.fnmatchcase(v, c["ConditionValue"]):
+            return False
+    return not any(fnmatch.fnmatchcase(arn, pat) for pat in selection.get("NotResources", []))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _naive(dt: datetime) -> datetime:
+    return _utc(dt).replace(tzinfo=None)
+
+
+def _count(base: int, scale: float) -> int:
+    return max(1, int(round(base * scale)))
+
+
+class _Region:
+    """Seeds one (account, region)."""
+
+    def __init__(self, estate: "_Builder", region: str, index: int) -> None:
+        self.e = estate
+        self.acct = estate.account_id
+        self.region = region
+        self.index = index
+        self.rng = random.Random(f"{estate.seed}:{self.acct}:{region}")
+        self.as_of = estate.as_of
+        self.resources: list[dict[str, Any]] = []  # existing and deleted, with a "deleted" flag
+        self.managed = {"DynamoDB": index > 0, "EFS": True}
+        self.kms = {
+            "gold": self._key_arn("gold"),
+            "dr": self._key_arn("dr"),
+            "data": self._key_arn("data"),
+        }
+
+    # ---- ids
+    def hex(self, n: int) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n))
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _key_arn(self, name: str) -> str:
+        kid = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.e.seed}/{self.acct}/{self.region}/{name}")
+        return f"arn:aws:kms:{self.region}:{self.acct}:key/{kid}"
+
+    def created_at(self) -> datetime:
+        r = self.rng.random()
+        if r < 0.12:  # young: history shorter than the retention windows
+            days = self.rng.uniform(8, 60)
+        else:
+            days = self.rng.uniform(120, 1400)
+        return (self.as_of - timedelta(days=days)).replace(microsecond=0)
+
+    def tags(self, kind: str, name: str) -> dict[str, str]:
+        r = self.rng.random()
+        if r < 0.08:
+            return {}  # no tags at all
+        tags = {"Name": name, "team": self.rng.choice(TEAMS)}
+        b = self.rng.random()
+        if b < 0.22:
+            tags["backup"] = "gold"
+        elif b < 0.52:
+            tags["backup"] = "silver"
+        elif b < 0.66:
+            tags["backup"] = "none"
+        tags["env"] = "prod" if self.rng.random() < (0.75 if tags.get("backup") == "gold" else 0.5) else "dev"
+        return tags
+
+    # ---- resources
+    def add_resource(self, **row: Any) -> dict[str, Any]:
+        row.setdefault("deleted", False)
+        row.setdefault("engine", None)
+        row.setdefault("parent_arn", None)
+        self.resources.append(row)
+        return row
+
+    def seed_resources(self, scale: float) -> None:
+        s = scale
+        self._ebs(_count(BASE_COUNTS["ebs-volume"], s))
+        self._rds(_count(BASE_COUNTS["rds-instance"], s))
+        self._aurora(_count(BASE_COUNTS["rds-cluster"], s))
+        self._dynamodb(_count(BASE_COUNTS["dynamodb-table"], s))
+        self._efs(_count(BASE_COUNTS["efs-filesystem"], s))
+        self._sgw(_count(BASE_COUNTS["storagegateway-gateway"] + (1 if self.index == 0 else 0), s),
+                  _count(BASE_COUNTS["storagegateway-volume"], s))
+        self._deleted(_count(BASE_COUNTS["deleted"], s))
+
+    def _ebs(self, n: int, *, deleted: bool = False) -> None:
+        backend = native.ec2_backend(self.acct, self.region)
+        zone = f"{self.region}a"
+        for i in range(n):
+            vid = f"vol-{self.hex(17)}"
+            size = self.rng.choice((8, 20, 50, 100, 100, 200, 500, 1000, 2000, 4096, 16384))
+            encrypted = self.rng.random() < 0.8
+            name = f"{'old-' if deleted else ''}ebs-{self.region}-{i:05d}"
+            tags = self.tags("ebs", name)
+            created = self.created_at()
+            arn = f"arn:aws:ec2:{self.region}:{self.acct}:volume/{vid}"
+            row = self.add_resource(
+                resource_type="ebs-volume", resource_arn=arn, resource_id=vid, name=name, tags=tags,
+                created_at=created, size_bytes=size * GIB, encrypted=encrypted, deleted=deleted,
+                kms_key_id=self.kms["data"] if encrypted else None,
+            )
+            row["used_bytes"] = int(size * GIB * self.rng.uniform(0.15, 0.9))
+            if deleted:
+                continue
+            vol = backend.create_volume(
+                size=size, zone_name=zone, encrypted=encrypted,
+                kms_key_id=self.kms["data"] if encrypted else None,
+                volume_type=self.rng.choice(("gp3", "gp3", "gp2", "st1")),
+            )
+            backend.volumes.pop(vol.id)
+            vol.id = vid
+            vol.create_time = _naive(created)
+            backend.volumes[vid] = vol
+            if tags:
+                backend.tags[vid].update(tags)
+
+    def _rds(self, n: int, *, deleted: bool = False) -> None:
+        backend = native.rds_backend(self.acct, self.region)
+        for i in range(n):
+            engine = self.rng.choice(sorted(RDS_ENGINES))
+            ident = f"{'old-' if deleted else ''}db-{self.region}-{i:04d}"
+            tags = self.tags("rds", ident)
+            encrypted = self.rng.random() < 0.8
+            size = self.rng.choice((20, 50, 100, 200, 500, 1000, 2000, 6000))
+            retention = 0 if self.rng.random() < 0.1 else (7 if tags.get("env") == "prod" else 1)
+            created = self.created_at()
+            db = backend.create_db_instance(dict(
+                db_instance_identifier=ident, engine=engine, engine_version=RDS_ENGINES[engine],
+                db_instance_class="db.m6g.large",
+                allocated_storage=size, storage_encrypted=encrypted,
+                kms_key_id=self.kms["data"] if encrypted else None,
+                backup_retention_period=retention, master_username="admin",
+                master_user_password="not-a-secret-123", tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            ))
+            db.created = _naive(created)
+            # moto snapshots every new instance once; the seeder makes the real history below.
+            for key in [k for k, s in backend.database_snapshots.items() if s.database.db_instance_identifier == ident]:
+                del backend.database_snapshots[key]
+            self.add_resource(
+                resource_type="rds-instance", resource_arn=db.arn, resource_id=ident, name=ident, tags=tags,
+                created_at=created, size_bytes=size * GIB, encrypted=encrypted, engine=engine,
+                deleted=deleted, retention=retention, obj=db,
+            )
+            if deleted:
+                backend.databases.pop(ident)
+
+    def _aurora(self, n: int) -> None:
+        backend = native.rds_backend(self.acct, self.region)
+        for i in range(n):
+            engine = self.rng.choice(AURORA_ENGINES)
+            ident = f"aurora-{self.region}-{i:04d}"
+            tags = self.tags("aurora", ident)
+            encrypted = self.rng.random() < 0.85
+            size = self.rng.choice((10, 50, 200, 800, 3000))
+            retention = 7 if tags.get("env") == "prod" else 1
+            created = self.created_at()
+            cluster = backend.create_db_cluster(dict(
+                db_cluster_identifier=ident, engine=engine, master_username="admin",
+                master_user_password="not-a-secret-123", storage_encrypted=encrypted,
+                kms_key_id=self.kms["data"] if encrypted else None,
+                backup_retention_period=retention, tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            ))
+            cluster.allocated_storage = size
+            cluster.created = _naive(created)
+            for key in [k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident]:
+                del backend.cluster_snapshots[key]
+            self.add_resource(
+                resource_type="rds-cluster", resource_arn=cluster.arn, resource_id=ident, name=ident, tags=tags,
+                created_at=created, size_bytes=size * GIB, encrypted=encrypted, engine=engine,
+                retention=retention, obj=cluster,
+            )
+
+    def _dynamodb(self, n: int, *, deleted: bool = False) -> None:
+        backend = native.dynamodb_backend(self.acct, self.region)
+        for i in range(n):
+            name = f"{'old-' if deleted else ''}{self.rng.choice(TEAMS)}-table-{self.region}-{i:04d}"
+            tags = self.tags("ddb", name)
+            created = self.created_at()
+            table = backend.create_table(
+                name, schema=[{"AttributeName": "pk", "KeyType": "HASH"}], throughput=None,
+                attr=[{"AttributeName": "pk", "AttributeType": "S"}], global_indexes=None, indexes=None,
+                streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None,
+                tags=[{"Key": k, "Value": v} for k, v in tags.items()], deletion_protection_enabled=False,
+                warm_throughput=None,
+            )
+            table.created_at = _naive(created)
+            size = int(math.exp(self.rng.uniform(math.log(5e6), math.log(800 * GIB))))
+            table._sandbox_size = size
+            table._sandbox_items = max(1, size // 900)
+            pitr = tags.get("env") == "prod" and self.rng.random() < 0.6
+            if pitr:
+                earliest = max(_utc(created), self.as_of - timedelta(days=35))
+                table.continuous_backups = {
+                    "ContinuousBackupsStatus": "ENABLED",
+                    "PointInTimeRecoveryDescription": {
+                        "PointInTimeRecoveryStatus": "ENABLED",
+                        "RecoveryPeriodInDays": 35,
+                        "EarliestRestorableDateTime": earliest,
+                        "LatestRestorableDateTime": self.as_of - timedelta(minutes=5),
+                    },
+                }
+            self.add_resource(
+                resource_type="dynamodb-table", resource_arn=table.table_arn, resource_id=name, name=name,
+                tags=tags, created_at=created, size_bytes=size, encrypted=True, deleted=deleted, pitr=pitr,
+                obj=table,
+            )
+            if deleted:
+                backend.tables.pop(name)
+
+    def _efs(self, n: int, *, deleted: bool = False) -> None:
+        from moto.efs.models import FileSystem
+
+        backend = native.efs_backend(self.acct, self.region)
+        for i in range(n):
+            fsid = f"fs-{self.hex(17)}"
+            name = f"{'old-' if deleted else ''}efs-{self.region}-{i:04d}"
+            tags = self.tags("efs", name)
+            encrypted = self.rng.random() < 0.9
+            created = self.created_at()
+            size = int(math.exp(self.rng.uniform(math.log(2 * GIB), math.log(40 * 1024 * GIB))))
+            arn = f"arn:aws:elasticfilesystem:{self.region}:{self.acct}:file-system/{fsid}"
+            self.add_resource(
+                resource_type="efs-filesystem", resource_arn=arn, resource_id=fsid, name=name, tags=tags,
+                created_at=created, size_bytes=size, encrypted=encrypted, deleted=deleted,
+            )
+            if deleted:
+                continue
+            fs = FileSystem(
+                self.acct, self.region, f"token-{fsid}", fsid, context=backend,
+                performance_mode="generalPurpose", encrypted=encrypted,
+                kms_key_id=self.kms["data"] if encrypted else None, throughput_mode="bursting",
+                provisioned_throughput_in_mibps=None, availability_zone_name=None, backup=False,
+            )
+            fs.creation_time = _utc(created).timestamp()
+            fs._size_value = size
+            backend.file_systems_by_id[fsid] = fs
+            backend.creation_tokens.add(f"token-{fsid}")
+            backend.tagging_service.tag_resource(fsid, [{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def _sgw(self, n_gateways: int, n_volumes: int) -> None:
+        from auditor.sandbox.moto_ext.storagegateway.models import storagegateway_backends
+
+        backend = storagegateway_backends[self.acct][self.region]
+        gateways = []
+        for g in range(n_gateways):
+            gtype = "STORED" if g % 2 == 1 else "CACHED"
+            gw = backend.add_gateway(
+                f"sgw-{self.region}-{g:03d}", gtype, gateway_id=f"sgw-{self.hex(8).upper()}",
+                tags={"team": self.rng.choice(TEAMS)},
+            )
+            gateways.append(gw)
+        for i in range(n_volumes):
+            gw = gateways[i % len(gateways)]
+            vtype = "STORED iSCSI" if gw["GatewayType"] == "STORED" else "CACHED iSCSI"
+            size = self.rng.choice((100, 500, 1024, 2048, 4096, 16384)) * GIB
+            name = f"sgwvol-{self.region}-{i:04d}"
+            tags = self.tags("sgw", name)
+            created = self.created_at()
+            vol = backend.add_volume(
+                gw["GatewayARN"], vtype, size, target_name=f"target-{i:04d}", created=created,
+                used_bytes=int(size * self.rng.uniform(0.2, 0.85)), volume_id=f"vol-{self.hex(8).upper()}",
+                tags=tags,
+            )
+            self.add_resource(
+                resource_type="storagegateway-volume", resource_arn=vol["VolumeARN"], resource_id=vol["VolumeId"],
+                name=name, tags=tags, created_at=created, size_bytes=size, encrypted=True,
+                parent_arn=gw["GatewayARN"], used_bytes=vol["VolumeUsedInBytes"],
+            )
+
+    def _deleted(self, n: int) -> None:
+        """Resources that existed and were deleted; their backups stay behind (orphans)."""
+        self._ebs(n, deleted=True)
+        self._rds(max(1, n // 2), deleted=True)
+        self._dynamodb(max(1, n // 2), deleted=True)
+        self._efs(max(1, n // 2), deleted=True)
+        for row in self.resources:
+            if row["deleted"]:
+                row["deleted_at"] = self.as_of - timedelta(days=self.rng.uniform(5, 40))
+                row["tags"].setdefault("backup", "silver")
+                row["tags"]["env"] = "prod"  # so the silver plan backed them up while they lived
+
+    # ---- AWS Backup deployment
+    def seed_backup(self) -> None:
+        from moto.backup.models import backup_backends
+
+        b = backup_backends[self.acct][self.region]
+        self.bb = b
+        regions = self.e.regions
+        peer = regions[(self.index + 1) % len(regions)] if len(regions) > 1 else None
+        b.region_settings["ResourceTypeManagementPreference"]["DynamoDB"] = self.managed["DynamoDB"]
+        plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
+        vault_specs = [
+            ("Default", None, None),
+            ("gold-vault", self.kms["gold"], "governance"),
+            ("silver-vault", None, None),
+            ("dr-vault", self.kms["dr"], "compliance"),
+        ]
+        for name, key, lock in vault_specs:
+            vault = b.create_backup_vault(name, {"team": "platform"}, key, f"seed-{name}")
+            vault.creation_date = (plan_created - timedelta(days=30)).timestamp()
+            if lock:
+                vault.locked = True
+                vault.min_retention_days = 7
+                vault.max_retention_days = 400
+                if lock == "compliance":
+                    vault.changeable_for_days = 3
+                    vault.lock_date = (plan_created - timedelta(days=20)).timestamp()
+            self.e.vaults.append({
+                "account_id": self.acct, "region": self.region, "vault_name": name,
+                "vault_arn": vault.backup_vault_arn,
+                "encryption_key_arn": key or aws_backup_key_arn(self.acct, self.region),
+                "customer_managed_key": key is not None, "locked": bool(lock),
+                "lock_mode": lock, "min_retention_days": 7 if lock else None,
+                "max_retention_days": 400 if lock else None,
+            })
+        peer_dr = f"arn:aws:backup:{peer}:{self.acct}:backup-vault:dr-vault" if peer else None
+
+        gold_rules = [
+            {"RuleName": "gold-daily", "TargetBackupVaultName": "gold-vault",
+             "ScheduleExpression": "cron(0 5 ? * * *)", "StartWindowMinutes": 60,
+             "CompletionWindowMinutes": 480, "Lifecycle": {"DeleteAfterDays": 35}},
+            {"RuleName": "gold-monthly", "TargetBackupVaultName": "gold-vault",
+             "ScheduleExpression": "cron(0 5 1 * ? *)", "StartWindowMinutes": 60,
+             "CompletionWindowMinutes": 480,
+             "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}},
+        ]
+        if peer_dr:
+            gold_rules[1]["CopyActions"] = [
+                {"DestinationBackupVaultArn": peer_dr, "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}}
+            ]
+        plans = [
+            ("gold", gold_rules, {
+                "SelectionName": "gold-by-tag", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}],
+            }),
+            ("silver", [
+                {"RuleName": "silver-weekly", "TargetBackupVaultName": "silver-vault",
+                 "ScheduleExpression": "cron(0 3 ? * SUN *)", "StartWindowMinutes": 480,
+                 "CompletionWindowMinutes": 10080,
+                 "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120}},
+            ], {
+                "SelectionName": "silver-prod-by-conditions", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "Resources": ["*"],
+                "Conditions": {
+                    "StringEquals": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}],
+                    "StringNotEquals": [{"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}],
+                },
+            }),
+            ("ebs-critical", [
+                {"RuleName": "ebs-critical-daily", "TargetBackupVaultName": "gold-vault",
+                 "ScheduleExpression": "cron(0 17 ? * * *)", "StartWindowMinutes": 60,
+                 "CompletionWindowMinutes": 240, "Lifecycle": {"DeleteAfterDays": 7}},
+            ], None),
+        ]
+        ebs_live = [r for r in self.resources if r["resource_type"] == "ebs-volume" and not r["deleted"]]
+        plans[2] = (plans[2][0], plans[2][1], {
+            "SelectionName": "payments-volumes", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+            "Resources": ["arn:aws:ec2:*:*:volume/*"],
+            "NotResources": [ebs_live[0]["resource_arn"]] if ebs_live else [],
+            "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]},
+        })
+        if self.index == 0:
+            picks = [r for r in self.resources if r["resource_type"] in ("rds-instance", "efs-filesystem")]
+            arns = [r["resource_arn"] for r in picks[:3]]
+            arns.append(f"arn:aws:rds:{self.region}:{self.acct}:db:decommissioned-db")
+            plans.append(("legacy", [
+                {"RuleName": "legacy-weekdays", "TargetBackupVaultName": "Default",
+                 "ScheduleExpression": "cron(0 2 ? * MON-FRI *)", "StartWindowMinutes": 480,
+                 "CompletionWindowMinutes": 10080, "Lifecycle": {"DeleteAfterDays": 30}},
+            ], {"SelectionName": "legacy-explicit", "IamRoleArn": IAM_ROLE.format(acct=self.acct), "Resources": arns}))
+
+        self.deployed: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
+        for name, rules, selection in plans:
+            plan = b.create_backup_plan({"BackupPlanName": name, "Rules": rules}, {"team": "platform"}, f"seed-{name}")
+            b.plans.pop(plan.backup_plan_id)
+            plan.backup_plan_id = self.uuid()
+            plan.backup_plan_arn = f"arn:aws:backup:{self.region}:{self.acct}:backup-plan:{plan.backup_plan_id}"
+            plan.version_id = self.hex(48)
+            plan.creation_date = plan_created.timestamp()
+            for rule in plan.backup_plan["Rules"]:
+                rule["RuleId"] = self.uuid()
+            b.plans[plan.backup_plan_id] = plan
+            sel = create_backup_selection(
+                b, plan.backup_plan_id, selection, f"seed-{selection['SelectionName']}",
+                creation_date=plan_created, selection_id=self.uuid(),
+            )
+            self.e.plans.append({
+                "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
+                "backup_plan_arn": plan.backup_plan_arn, "backup_plan_name": name,
+                "version_id": plan.version_id, "creation_date": plan_created,
+            })
+            for rule in plan.backup_plan["Rules"]:
+                lc = rule.get("Lifecycle") or {}
+                self.e.rules.append({
+                    "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
+                    "rule_id": rule["RuleId"], "rule_name": rule["RuleName"],
+                    "target_vault_name": rule["TargetBackupVaultName"],
+                    "schedule_expression": rule["ScheduleExpression"],
+                    "move_to_cold_after_days": lc.get("MoveToColdStorageAfterDays"),
+                    "delete_after_days": lc.get("DeleteAfterDays"),
+                    "copy_actions": json.dumps(rule.get("CopyActions", [])),
+                })
+            self.e.selections.append({
+                "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
+                "selection_id": sel["SelectionId"], "selection_name": selection["SelectionName"],
+                "backup_selection": sel["BackupSelection"],
+            })
+            self.deployed.append((plan, sel["BackupSelection"], plan.backup_plan["Rules"]))
+
+    # ---- schedules
+    @staticmethod
+    def occurrences(expr: str, start: datetime, end: datetime) -> list[datetime]:
+        """Run times of the seeder's cron expressions in [start, end)."""
+        fields = expr[len("cron("):-1].split()
+        minute, hour, dom, _month, dow = int(fields[0]), int(fields[1]), fields[2], fields[3], fields[4]
+        out = []
+        day = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
+        while day < end:
+            ok = True
+            if dom not in ("?", "*"):
+                ok = day.day == int(dom)
+            if dow not in ("?", "*"):
+                names = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+                wd = names[day.weekday()]
+                if "-" in dow:
+                    a, z = dow.split("-")
+                    ok = names.index(a) <= day.weekday() <= names.index(z)
+                else:
+                    ok = wd == dow
+            t = day.replace(hour=hour, minute=minute)
+            if ok and start <= t < end:
+                out.append(t)
+            day += timedelta(days=1)
+        return out
+
+    def seed_recovery_points(self) -> None:
+        b = self.bb
+        plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
+        for r in self.resources:
+            rtype = BACKUP_RESOURCE_TYPE[r["resource_type"]]
+            if rtype == "Aurora":
+                continue  # AWS Backup is not used for Aurora in this estate (DESIGN §1)
+            # A few protected resources whose backups silently stopped (recency failures).
+            stop = None
+            if self.rng.random() < 0.08:
+                stop = self.as_of - timedelta(days=self.rng.uniform(3, 12))
+            end = r.get("deleted_at") or self.as_of
+            if stop is not None:
+                end = min(end, stop)
+            for plan, selection, rules in self.deployed:
+                if not selects(selection, r["resource_arn"], {f"aws:ResourceTag/{k}": v for k, v in r["tags"].items()} | r["tags"]):
+                    continue
+                for rule in rules:
+                    self._rule_points(r, plan, rule, max(plan_created, _utc(r["created_at"])), end)
+
+    def _rule_points(self, r: dict[str, Any], plan: Any, rule: dict[str, Any], start: datetime, end: datetime) -> None:
+        lc = rule.get("Lifecycle") or {}
+        keep = lc.get("DeleteAfterDays")
+        cold = lc.get("MoveToColdStorageAfterDays")
+        window_start = start
+        if keep:
+            # Points older than the retention were deleted by the lifecycle, except a few EXPIRED.
+            window_start = max(start, self.as_of - timedelta(days=keep + 3))
+        for t in self.occurrences(rule["ScheduleExpression"], window_start, end):
+            t = t + timedelta(minutes=self.rng.randint(0, 40))
+            age = (self.as_of - t).days
+            roll = self.rng.random()
+            if roll < 0.03:
+                continue  # gap: no job at all (e.g. the plan's window was missed silently)
+            if roll < 0.06:
+                self._job(r, plan, rule, t, self.rng.choice(("FAILED", "FAILED", "EXPIRED", "ABORTED")), None)
+                continue
+            status = "COMPLETED"
+            if keep and age >= keep:
+                if self.rng.random() < 0.3:
+                    status = "EXPIRED"
+                else:
+                    continue
+            elif self.rng.random() < 0.01:
+                status = "PARTIAL"
+            in_cold = bool(cold) and age >= cold and r["resource_type"] in ("efs-filesystem", "ebs-volume") or (
+                bool(cold) and age >= cold and r["resource_type"] == "dynamodb-table" and self.managed["DynamoDB"]
+            )
+            rp = self._point(r, plan, rule, t, status, in_cold, vault=rule["TargetBackupVaultName"], region=self.region)
+            self._job(r, plan, rule, t, "COMPLETED" if status != "PARTIAL" else "PARTIAL", rp, job_id=self.last_job_id)
+            for action in rule.get("CopyActions", []):
+                if status != "COMPLETED":
+                    continue
+                self._copy(r, plan, rule, rp, action, t)
+
+    def _size(self, r: dict[str, Any]) -> int:
+        base = r.get("used_bytes") or r["size_bytes"]
+        return int(base * self.rng.uniform(0.9, 1.1))
+
+    def _point(
+        self, r: dict[str, Any], plan: Any, rule: dict[str, Any], t: datetime, status: str, cold: bool,
+        *, vault: str, region: str, lifecycle: dict[str, Any] | None = None, source_vault_arn: str | None = None,
+        copy_source: str | None = None,
+    ) -> dict[str, Any]:
+        from moto.backup.models import backup_backends
+
+        rtype = r["resource_type"]
+        size = self._size(r)
+        job_id = self.uuid().upper()
+        self.last_job_id = job_id
+        encrypted = bool(r["encrypted"]) or rtype in ("dynamodb-table", "efs-filesystem", "storagegateway-volume")
+        backend = backup_backends[self.acct][region]
+        vault_obj = backend.vaults[vault]
+        key = vault_obj.encryption_key_arn or aws_backup_key_arn(self.acct, region)
+        managed = self.managed.get(BACKUP_RESOURCE_TYPE[rtype], False) if region == self.region else (
+            BACKUP_RESOURCE_TYPE[rtype] in ("EFS",) or (rtype == "dynamodb-table")
+        )
+        arn = self._artifact(r, region, job_id, t, size, managed, encrypted, cold, copy=copy_source is not None)
+        lc = lifecycle if lifecycle is not None else (rule.get("Lifecycle") or {})
+        rp = {
+            "RecoveryPointArn": arn,
+            "BackupVaultName": vault,
+            "ResourceArn": r["resource_arn"],
+            "ResourceType": BACKUP_RESOURCE_TYPE[rtype],
+            "CreatedBy": {
+                "BackupPlanId": plan.backup_plan_id, "BackupPlanArn": plan.backup_plan_arn,
+                "BackupPlanVersion": plan.version_id, "BackupPlanName": plan.backup_plan["BackupPlanName"],
+                "BackupRuleId": rule["RuleId"], "BackupRuleName": rule["RuleName"],
+                "BackupRuleCron": rule["ScheduleExpression"], "BackupRuleTimezone": "Etc/UTC",
+            },
+            "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+            "Status": status,
+            "CreationDate": t,
+            "InitiationDate": t,
+            "CompletionDate": t + timedelta(minutes=self.rng.randint(5, 90)),
+            "BackupSizeInBytes": size,
+            "Lifecycle": dict(lc),
+            "IsEncrypted": encrypted,
+            "StorageClass": "COLD" if cold else "WARM",
+            "ResourceName": r["name"],
+        }
+        if encrypted:
+            rp["EncryptionKeyArn"] = key if "arn:aws:backup:" in arn or rtype in ("efs-filesystem",) else (
+                r.get("kms_key_id") or key
+            )
+        if source_vault_arn:
+            rp["SourceBackupVaultArn"] = source_vault_arn
+        if status == "PARTIAL":
+            rp["StatusMessage"] = "Backup completed with errors: some files could not be read."
+        add_recovery_point(backend, rp)
+        delete_at = rp.get("CalculatedLifecycle", {}).get("DeleteAt")
+        backup_type = self._backup_type(rtype, arn)
+        self.e.backups.append({
+            "account_id": self.acct, "region": region, "recovery_point_arn": arn,
+            "resource_arn": r["resource_arn"], "resource_type": rtype, "backup_type": backup_type,
+            "source": "aws-backup", "created_by": "aws-backup", "status": status,
+            "storage_class": ("archive" if rtype == "ebs-volume" else "cold") if cold else "warm",
+            "size_bytes": size, "created_at": t, "delete_at": delete_at, "encrypted": encrypted,
+            "vault_name": vault, "copy_source_arn": copy_source, "orphan": bool(r["deleted"]),
+            "job_id": job_id,
+        })
+        return rp
+
+    @staticmethod
+    def _backup_type(rtype: str, arn: str) -> str:
+        if ":recovery-point:" in arn:
+            return {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}.get(rtype, "aws-backup")
+        return {
+            "ebs-volume": "ebs-snapshot", "storagegateway-volume": "storagegateway-snapshot",
+            "rds-instance": "rds-snapshot", "rds-cluster": "rds-cluster-snapshot",
+            "dynamodb-table": "dynamodb-backup",
+        }[rtype]
+
+    def _artifact(
+        self, r: dict[str, Any], region: str, job_id: str, t: datetime, size: int, managed: bool,
+        encrypted: bool, cold: bool, *, copy: bool,
+    ) -> str:
+        rtype = r["resource_type"]
+        if rtype in ("ebs-volume", "storagegateway-volume"):
+            vol_id = r["resource_id"]
+            sid = native.add_ebs_snapshot(
+                self.acct, region, volume_id=vol_id, volume_size_gib=max(1, r["size_bytes"] // GIB),
+                created=_naive(t), description=native.AWS_BACKUP_EBS_DESCRIPTION, encrypted=encrypted,
+                kms_key_id=r.get("kms_key_id") if encrypted else None,
+                tags={"aws:backup:source-resource": vol_id}, full_size_bytes=size,
+                storage_tier="archive" if cold else "standard", snapshot_id=f"snap-{self.hex(17)}",
+            )
+            return native.ebs_snapshot_arn(region, sid)
+        if rtype == "rds-instance":
+            prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
+            return native.add_db_snapshot(
+                self.acct, region, r["obj"], snapshot_id=f"{prefix}{job_id.lower()}", snapshot_type="awsbackup",
+                created=_naive(t),
+            )
+        if rtype == "dynamodb-table" and not managed:
+            return native.add_dynamodb_backup(
+                self.acct, region, r["obj"], name=f"AwsBackup-{job_id.lower()}", backup_type="AWS_BACKUP",
+                created=_naive(t), size_bytes=size, rng=self.rng,
+            )
+        return f"arn:aws:backup:{region}:{self.acct}:recovery-point:{self.uuid().upper()}"
+
+    def _job(
+        self, r: dict[str, Any], plan: Any, rule: dict[str, Any], t: datetime, state: str,
+        rp: dict[str, Any] | None, *, job_id: str | None = None,
+    ) -> None:
+        job_id = job_id or self.uuid().upper()
+        vault = self.bb.vaults[rule["TargetBackupVaultName"]]
+        job = {
+            "AccountId": self.acct, "BackupJobId": job_id, "BackupVaultName": vault.backup_vault_name,
+            "BackupVaultArn": vault.backup_vault_arn, "ResourceArn": r["resource_arn"],
+            "ResourceType": BACKUP_RESOURCE_TYPE[r["resource_type"]], "CreationDate": t, "State": state,
+            "IamRoleArn": IAM_ROLE.format(acct=self.acct), "ResourceName": r["name"], "InitiationDate": t,
+            "StartBy": t + timedelta(minutes=rule.get("StartWindowMinutes", 480)),
+            "CreatedBy": {"BackupPlanId": plan.backup_plan_id, "BackupPlanArn": plan.backup_plan_arn,
+                          "BackupPlanVersion": plan.version_id, "BackupRuleId": rule["RuleId"]},
+            "IsParent": False, "BackupType": "",
+        }
+        if rp is not None:
+            job.update({
+                "RecoveryPointArn": rp["RecoveryPointArn"], "CompletionDate": rp["CompletionDate"],
+                "BackupSizeInBytes": rp["BackupSizeInBytes"], "PercentDone": "100.0",
+                "IsEncrypted": rp["IsEncrypted"], "RecoveryPointLifecycle": rp.get("Lifecycle") or {},
+            })
+            if rp.get("EncryptionKeyArn"):
+                job["EncryptionKeyArn"] = rp["EncryptionKeyArn"]
+        else:
+            job["StatusMessage"] = {
+                "FAILED": "An internal error occurred while creating the snapshot.",
+                "EXPIRED": "Backup job failed to start before the completion window ended.",
+                "ABORTED": "Backup job was aborted by the service.",
+            }[state]
+            if state != "EXPIRED":
+                job["CompletionDate"] = t + timedelta(minutes=30)
+        self.bb.backup_jobs[job_id] = job
+        self.e.jobs.append({
+            "account_id": self.acct, "region": self.region, "job_id": job_id, "job_type": "backup",
+            "state": state, "resource_arn": r["resource_arn"], "resource_type": r["resource_type"],
+            "recovery_point_arn": rp["RecoveryPointArn"] if rp else None,
+            "vault_name": vault.backup_vault_name, "created_at": t,
+        })
+
+    def _copy(self, r: dict[str, Any], plan: Any, rule: dict[str, Any], rp: dict[str, Any], action: dict[str, Any], t: datetime) -> None:
+        if r["resource_type"] == "dynamodb-table" and not self.managed["DynamoDB"]:
+            return  # cross-region copy of DynamoDB needs advanced features (full management)
+        dest_arn = action["DestinationBackupVaultArn"]
+        dest_region = dest_arn.split(":")[3]
+        dest_vault = dest_arn.rsplit(":", 1)[1]
+        copy_t = t + timedelta(hours=2)
+        job_id = self.uuid().upper()
+        failed = self.rng.random() < 0.05
+        job = {
+            "AccountId": self.acct, "CopyJobId": job_id, "SourceBackupVaultArn": rp["BackupVaultArn"],
+            "SourceRecoveryPointArn": rp["RecoveryPointArn"], "DestinationBackupVaultArn": dest_arn,
+            "ResourceArn": r["resource_arn"], "ResourceType": rp["ResourceType"], "CreationDate": copy_t,
+            "State": "FAILED" if failed else "COMPLETED", "BackupSizeInBytes": rp["BackupSizeInBytes"],
+            "IamRoleArn": rp["IamRoleArn"], "CreatedBy": rp["CreatedBy"], "ResourceName": r["name"],
+            "DestinationRecoveryPointLifecycle": dict(action.get("Lifecycle") or {}),
+            "IsParent": False,
+        }
+        copy_rp = None
+        if failed:
+            job["StatusMessage"] = "Copy job failed: the destination vault's key is not accessible."
+        else:
+            age = (self.as_of - copy_t).days
+            cold_after = (action.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
+            cold = bool(cold_after) and age >= cold_after and r["resource_type"] in ("efs-filesystem", "ebs-volume")
+            copy_rp = self._point(
+                r, plan, rule, copy_t, "COMPLETED", cold, vault=dest_vault, region=dest_region,
+                lifecycle=dict(action.get("Lifecycle") or {}), source_vault_arn=rp["BackupVaultArn"],
+                copy_source=rp["RecoveryPointArn"],
+            )
+            job["DestinationRecoveryPointArn"] = copy_rp["RecoveryPointArn"]
+            job["CompletionDate"] = copy_rp["CompletionDate"]
+        self.bb.copy_jobs[job_id] = job
+        self.e.jobs.append({
+            "account_id": self.acct, "region": self.region, "job_id": job_id, "job_type": "copy",
+            "state": job["State"], "resource_arn": r["resource_arn"], "resource_type": r["resource_type"],
+            "recovery_point_arn": copy_rp["RecoveryPointArn"] if copy_rp else None,
+            "vault_name": dest_vault, "created_at": copy_t,
+        })
+
+    # ---- native backups
+    def _native_row(self, r: dict[str, Any], arn: str, backup_type: str, created_by: str, t: datetime,
+                    size: int, encrypted: bool, *, storage_class: str = "warm", delete_at: datetime | None = None) -> None:
+        self.e.backups.append({
+            "account_id": self.acct, "region": self.region, "recovery_point_arn": arn,
+            "resource_arn": r["resource_arn"], "resource_type": r["resource_type"], "backup_type": backup_type,
+            "source": "native", "created_by": created_by, "status": "COMPLETED", "storage_class": storage_class,
+            "size_bytes": size, "created_at": t, "delete_at": delete_at, "encrypted": encrypted,
+            "vault_name": None, "copy_source_arn": None, "orphan": bool(r["deleted"]), "job_id": None,
+        })
+
+    def seed_native(self) -> None:
+        for r in self.resources:
+            kind = r["resource_type"]
+            end = r.get("deleted_at") or self.as_of
+            start = _utc(r["created_at"])
+            if kind == "ebs-volume":
+                n = self.rng.choice((0, 0, 0, 1, 2, 4)) if not r["deleted"] else self.rng.randint(1, 3)
+                for _ in range(n):
+                    t = end - timedelta(days=self.rng.uniform(0.5, min(300.0, max(1.0, (end - start).days))))
+                    t = t.replace(microsecond=0)
+                    size = self._size(r)
+                    tier = "archive" if (self.as_of - t).days > 120 and self.rng.random() < 0.4 else "standard"
+                    sid = native.add_ebs_snapshot(
+                        self.acct, self.region, volume_id=r["resource_id"],
+                        volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
+                        description=self.rng.choice(("pre-upgrade", "manual backup", "before resize", "")),
+                        encrypted=r["encrypted"], kms_key_id=r.get("kms_key_id"),
+                        tags={k: v for k, v in r["tags"].items() if k in ("team", "env")},
+                        full_size_bytes=size, storage_tier=tier, snapshot_id=f"snap-{self.hex(17)}",
+                    )
+                    self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "ebs-snapshot", "user", t, size,
+                                     r["encrypted"], storage_class="archive" if tier == "archive" else "warm")
+            elif kind == "storagegateway-volume":
+                # The gateway's daily snapshot schedule (kept 14 days here) plus a few weekly ones.
+                times = [end - timedelta(days=d) for d in range(14)] + [end - timedelta(days=14 + 7 * w) for w in range(1, 6)]
+                for t in times:
+                    t = t.replace(hour=1, minute=self.rng.randint(0, 59), second=0, microsecond=0)
+                    if t < start or t >= end or self.rng.random() < 0.04:
+                        continue
+                    size = self._size(r)
+                    sid = native.add_ebs_snapshot(
+                        self.acct, self.region, volume_id=r["resource_id"],
+                        volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
+                        description=f"Scheduled snapshot of {r['resource_id']}", encrypted=True,
+                        full_size_bytes=size, snapshot_id=f"snap-{self.hex(17)}",
+                    )
+                    self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "storagegateway-snapshot",
+                                     "storage-gateway", t, size, True)
+            elif kind == "rds-instance":
+                db = r["obj"]
+                retention = r.get("retention", 0)
+                if not r["deleted"]:
+                    for d in range(retention):
+                        t = (end - timedelta(days=d + 1)).replace(hour=3, minute=self.rng.randint(0, 59), second=0, microsecond=0)
+                        if t < start:
+                            break
+                        ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
+                        arn = native.add_db_snapshot(self.acct, self.region, db, snapshot_id=ident,
+                                                     snapshot_type="automated", created=_naive(t))
+                        self._native_row(r, arn, "rds-snapshot", "automated", t, r["size_bytes"], r["encrypted"],
+                                         delete_at=t + timedelta(days=retention))
+                n = self.rng.choice((0, 0, 1, 2, 3)) if not r["deleted"] else 1
+                for k in range(n):
+                    t = (end - timedelta(days=self.rng.uniform(1, 200) if not r["deleted"] else 0.01)).replace(microsecond=0)
+                    if t < start:
+                        continue
+                    ident = f"{'final' if r['deleted'] else 'manual'}-{r['resource_id']}-{k}"
+                    arn = native.add_db_snapshot(self.acct, self.region, db, snapshot_id=ident,
+                                                 snapshot_type="manual", created=_naive(t))
+                    self._native_row(r, arn, "rds-snapshot", "user", t, r["size_bytes"], r["encrypted"])
+            elif kind == "rds-cluster":
+                cluster = r["obj"]
+                retention = r.get("retention", 1)
+                for d in range(retention):
+                    t = (end - timedelta(days=d + 1)).replace(hour=4, minute=self.rng.randint(0, 59), second=0, microsecond=0)
+                    if t < start:
+                        break
+                    ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
+                    arn = native.add_cluster_snapshot(self.acct, self.region, cluster, snapshot_id=ident,
+                                                      snapshot_type="automated", created=_naive(t))
+                    self._native_row(r, arn, "rds-cluster-snapshot", "automated", t, r["size_bytes"], r["encrypted"],
+                                     delete_at=t + timedelta(days=retention))
+                for k in range(self.rng.choice((0, 1, 2))):
+                    t = (end - timedelta(days=self.rng.uniform(1, 150))).replace(microsecond=0)
+                    if t < start:
+                        continue
+                    arn = native.add_cluster_snapshot(self.acct, self.region, cluster,
+                                                      snapshot_id=f"manual-{r['resource_id']}-{k}",
+                                                      snapshot_type="manual", created=_naive(t))
+                    self._native_row(r, arn, "rds-cluster-snapshot", "user", t, r["size_bytes"], r["encrypted"])
+            elif kind == "dynamodb-table":
+                n = self.rng.choice((0, 0, 1, 2)) if not r["deleted"] else 2
+                for k in range(n):
+                    t = (end - timedelta(days=self.rng.uniform(0.1, 120))).replace(microsecond=0)
+                    if t < start:
+                        continue
+                    size = int(r["size_bytes"] * self.rng.uniform(0.85, 1.0))
+                    arn = native.add_dynamodb_backup(
+                        self.acct, self.region, r["obj"], name=f"{r['resource_id']}-manual-{k}",
+                        backup_type="USER", created=_naive(t), size_bytes=size, rng=self.rng,
+                    )
+                    self._native_row(r, arn, "dynamodb-backup", "user", t, size, True)
+
+
+class _Builder:
+    def __init__(self, as_of: datetime, seed: int, account_id: str, regions: Sequence[str]) -> None:
+        self.as_of = _utc(as_of)
+        self.seed = seed
+        self.account_id = account_id
+        self.regions = list(regions)
+        self.backups: list[dict[str, Any]] = []
+        self.jobs: list[dict[str, Any]] = []
+        self.plans: list[dict[str, Any]] = []
+        self.rules: list[dict[str, Any]] = []
+        self.selections: list[dict[str, Any]] = []
+        self.vaults: list[dict[str, Any]] = []
+
+
+_RESOURCE_COLUMNS = [
+    "account_id", "region", "resource_type", "resource_arn", "resource_id", "name", "tags",
+    "created_at", "size_bytes", "encrypted", "engine", "parent_arn",
+]
+_BACKUP_COLUMNS = [
+    "account_id", "region", "recovery_point_arn", "resource_arn", "resource_type", "backup_type",
+    "source", "created_by", "status", "storage_class", "size_bytes", "created_at", "delete_at",
+    "encrypted", "vault_name", "copy_source_arn", "orphan", "job_id",
+]
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=columns) if columns else pd.DataFrame.from_records(rows)
+    for col in ("created_at", "delete_at", "creation_date"):
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col], utc=True)
+    return df
+
+
+def seed_estate(
+    as_of: datetime,
+    *,
+    seed: int = 7,
+    regions: Iterable[str] = ("us-east-1", "eu-west-1"),
+    account_id: str = "123456789012",
+    scale: float = 1.0,
+) -> Estate:
+    """Build a deterministic estate for `account_id` into the active moto backends; return its truth.
+
+    Works inside `mock_aws()` and under a `SandboxServer` (same process). Seed each account once:
+    seeding the same account twice adds a second copy of everything.
+    """
+    install()
+    regions = list(regions)
+    if not regions:
+        raise ValueError("seed_estate needs at least one region")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    b = _Builder(as_of, seed, account_id, regions)
+    seeders = [_Region(b, region, i) for i, region in enumerate(regions)]
+    for s in seeders:
+        s.seed_resources(scale)
+    for s in seeders:  # vaults everywhere first: copies land in the next region's dr-vault
+        s.seed_backup()
+    for s in seeders:
+        s.seed_recovery_points()
+        s.seed_native()
+    resources, deleted = [], []
+    for s in seeders:
+        for r in s.resources:
+            row = {c: r.get(c) for c in _RESOURCE_COLUMNS if c not in ("account_id", "region")}
+            row.update(account_id=account_id, region=s.region)
+            (deleted if r["deleted"] else resources).append(row)
+    settings = {
+        f"{account_id}/{s.region}": {k: dict(v) for k, v in s.bb.region_settings.items()} for s in seeders
+    }
+    return Estate(
+        as_of=b.as_of, seed=seed, account_ids=[account_id], regions=regions,
+        resources=_frame(resources, _RESOURCE_COLUMNS), deleted_resources=_frame(deleted, _RESOURCE_COLUMNS),
+        backups=_frame(b.backups, _BACKUP_COLUMNS), jobs=_frame(b.jobs), plans=_frame(b.plans),
+        rules=_frame(b.rules), selections=_frame(b.selections), vaults=_frame(b.vaults),
+        region_settings=settings,
+    )
+
+
+def seed_organization(as_of: datetime, accounts: Sequence[str], *, management_account: str | None = None) -> dict[str, Any]:
+    """Create an AWS Organization whose members are `accounts` (ids kept as given).
+
+    The first account (or `management_account`) is the management account. Returns
+    {"organization_id", "management_account", "accounts": [...], "role_name"}; `sts.assume_role`
+    into `arn:aws:iam::<id>:role/OrganizationAccountAccessRole` reaches that account's backends.
+    """
+    install()
+    from moto.organizations.models import FakeAccount, organizations_backends
+
+    accounts = list(accounts)
+    mgmt = management_account or accounts[0]
+    backend = organizations_backends[mgmt]["aws"]
+    org = backend.create_organization(region="us-east-1", feature_set="ALL")
+    ts = _utc(as_of) - timedelta(days=400)
+    for acct in accounts:
+        if acct == mgmt:
+            continue
+        fake = FakeAccount(org, account_name=f"account-{acct}", email=f"aws+{acct}@example.com")
+        fake.id = acct
+        fake.create_time = ts
+        fake.parent_id = backend.ou[0].id if backend.ou else fake.parent_id
+        backend.accounts.append(fake)
+    return {
+        "organization_id": org.id,
+        "management_account": mgmt,
+        "accounts": accounts,
+        "role_name": "OrganizationAccountAccessRole",
+    }
