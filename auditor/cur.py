@@ -17,6 +17,7 @@ No boto3 here: the report is a file the user already has.
 from __future__ import annotations
 
 import gzip
+import zlib
 import zipfile
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def _read_csv(path: Path, compression: str | None) -> pd.DataFrame:
     except InputError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
-            zipfile.BadZipFile, gzip.BadGzipFile, ValueError) as exc:
+            zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read as a Cost and Usage Report CSV ({first})") from None
 

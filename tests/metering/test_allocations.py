@@ -1,0 +1,128 @@
+"""Allocations (account, region, service, owner, class, plan, tag) and sums to the cent; orphans."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from auditor.metering import _apportion_cents, meter
+
+TYPES = ["ebs-snapshot", "storagegateway-snapshot", "rds-snapshot", "rds-cluster-snapshot", "dynamodb-backup", "efs-backup"]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
+
+
+def _random_estate(mk, seed, n=400):
+    rnd = random.Random(seed)
+    recs = []
+    for _ in range(n):
+        bt = rnd.choice(TYPES)
+        cls = rnd.choice(["warm", "cold", "archive"]) if bt in ("ebs-snapshot", "efs-backup") else "warm"
+        if bt == "efs-backup" and cls == "archive":
+            cls = "cold"
+        recs.append(mk.backup(
+            bt, rnd.uniform(0.001, 900), region=rnd.choice(REGIONS), account=rnd.choice(["111122223333", "444455556666"]),
+            storage_class=cls, created_at=f"2026-{rnd.randint(9, 11):02d}-{rnd.randint(1, 28):02d}T{rnd.randint(0, 23):02d}:17:00Z",
+            backup_plan_id=rnd.choice([None, "plan-a", "plan-b", "plan-gone"]),
+        ))
+    resources = [mk.resource_for(r, size_bytes=rnd.randint(0, 200) * mk.GiB, engine="postgres") for r in recs if rnd.random() < 0.9]
+    tags = [dict(account_id=r["account_id"], region=r["region"], arn=r["resource_arn"], key="team", value=rnd.choice(["a", "b", "c"]))
+            for r in resources if rnd.random() < 0.7]
+    plans = [dict(account_id="111122223333", region="us-east-1", backup_plan_id="plan-a", backup_plan_name="gold"),
+             dict(account_id="111122223333", region="us-east-1", backup_plan_id="plan-b", backup_plan_name="silver")]
+    return mk.inventory(recs, resources=resources, tags=tags, backup_plans=plans)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_split_sums_to_the_total_to_the_cent(mk, prices, seed):
+    result = meter(_random_estate(mk, seed), prices, mk.AS_OF, by_tags=["team"])
+    total = result.totals["estimated_cost_cents"]
+    assert total == round(result.totals["estimated_cost_usd"] * 100)
+    assert mk.cents(result.frame["estimated_cost_usd"].fillna(0)) == total
+    assert set(result.allocations) == {"account", "region", "service", "billing_owner", "storage_class", "plan", "tag:team"}
+    for name, alloc in result.allocations.items():
+        assert mk.cents(alloc["estimated_cost_usd"].fillna(0)) == total, name
+        assert alloc["gb_months"].sum() == pytest.approx(result.totals["gb_months"], abs=1e-3), name
+    split = round(result.totals["backup_metered_cost_usd"] * 100) + round(result.totals["native_cost_usd"] * 100)
+    assert split == total
+    # every row within a cent of its unrounded value
+    exact = result.frame["billable_gb_months"] * result.frame["price_usd_per_gb_month"]
+    assert (np.abs(result.frame["estimated_cost_usd"] - exact).dropna() < 0.01 + 1e-6).all()
+
+
+def test_apportion_keeps_the_total_and_stays_within_a_cent():
+    rnd = np.random.default_rng(3)
+    values = rnd.uniform(0, 5, 1000) / 3
+    total = round(values.sum() * 100)
+    cents = _apportion_cents(values, total)
+    assert cents.sum() == total
+    assert np.all(np.abs(cents - values * 100) < 1.0)
+
+
+def test_plan_allocation_uses_deployed_plan_names(mk, prices):
+    recs = [mk.backup("efs-backup", 10, backup_plan_id="p1"), mk.backup("efs-backup", 20, backup_plan_id="p-old"),
+            mk.backup("ebs-snapshot", 30)]
+    plans = [dict(account_id=mk.ACCT, region="us-east-1", backup_plan_id="p1", backup_plan_name="gold")]
+    alloc = meter(mk.inventory(recs, backup_plans=plans), prices, mk.AS_OF).allocations["plan"].set_index("plan")
+    assert alloc["gb_months"].to_dict() == {"(none)": 30, "p-old (not deployed)": 20, "gold": 10}
+
+
+def test_tag_allocation_by_source_resource_tag(mk, prices):
+    a = mk.backup("ebs-snapshot", 10)
+    b = mk.backup("ebs-snapshot", 20)
+    c = mk.backup("ebs-snapshot", 40)
+    gone = mk.backup("ebs-snapshot", 80)  # source deleted, but the snapshot carries the tag itself
+    tags = [
+        dict(account_id=mk.ACCT, region="us-east-1", arn=a["resource_arn"], key="team", value="red"),
+        dict(account_id=mk.ACCT, region="us-east-1", arn=b["resource_arn"], key="team", value="blue"),
+        dict(account_id=mk.ACCT, region="us-east-1", arn=b["resource_arn"], key="env", value="prod"),
+        dict(account_id=mk.ACCT, region="us-east-1", arn=gone["recovery_point_arn"], key="team", value="red"),
+    ]
+    inv = mk.inventory([a, b, c, gone], resources=[mk.resource_for(r) for r in (a, b, c)], tags=tags)
+    result = meter(inv, prices, mk.AS_OF, by_tags=["team", "env"])
+    team = result.allocations["tag:team"].set_index("tag:team")
+    assert team["gb_months"].to_dict() == {"red": 90, "(untagged)": 40, "blue": 20}
+    assert team.loc["red", "estimated_cost_usd"] == pytest.approx(4.5)
+    env = result.allocations["tag:env"].set_index("tag:env")
+    assert env["gb_months"].to_dict() == {"(untagged)": 130, "prod": 20}
+
+
+def test_tag_key_matching_is_case_sensitive(mk, prices):
+    a = mk.backup("ebs-snapshot", 10)
+    tags = [dict(account_id=mk.ACCT, region="us-east-1", arn=a["resource_arn"], key="Team", value="red")]
+    alloc = meter(mk.inventory([a], tags=tags), prices, mk.AS_OF, by_tags=["team"]).allocations["tag:team"]
+    assert alloc["tag:team"].tolist() == ["(untagged)"]
+
+
+def test_orphaned_backups_listed_with_monthly_cost(mk, prices):
+    kept = mk.backup("ebs-snapshot", 10)
+    orphan = mk.backup("ebs-snapshot", 200, created_at="2026-11-16T00:00:00Z")
+    orphan_cold = mk.backup("efs-backup", 100, storage_class="cold")
+    elsewhere = mk.backup("ebs-snapshot", 5, resource_arn="arn:aws:ec2:sa-east-1:999999999999:volume/vol-x")
+    inv = mk.inventory([kept, orphan, orphan_cold, elsewhere], resources=[mk.resource_for(kept)])
+    result = meter(inv, prices, mk.AS_OF)
+    orphans = result.orphans.set_index("recovery_point_arn")
+    assert set(orphans.index) == {orphan["recovery_point_arn"], orphan_cold["recovery_point_arn"]}
+    # a full month at its price (not pro-rated: it is what keeping it costs per month)
+    assert orphans.loc[orphan["recovery_point_arn"], "monthly_cost_usd"] == pytest.approx(10.0)
+    assert orphans.loc[orphan_cold["recovery_point_arn"], "monthly_cost_usd"] == pytest.approx(1.0)
+    assert orphans.loc[orphan["recovery_point_arn"], "billing_owner"] == "AmazonEC2"
+    assert result.totals["orphaned_backups"] == 2
+    assert result.totals["orphaned_monthly_cost_usd"] == pytest.approx(11.0)
+
+
+def test_no_orphan_claim_where_resource_listing_failed(mk, prices):
+    orphan = mk.backup("ebs-snapshot", 200)
+    errors = [dict(account_id=mk.ACCT, region="us-east-1", service="ec2", operation="DescribeVolumes",
+                   error_code="AccessDenied", message="no", affects="ebs-volume")]
+    result = meter(mk.inventory([orphan], resources=[], errors=errors), prices, mk.AS_OF)
+    assert len(result.orphans) == 0
+    assert any("could not be listed" in w for w in result.warnings)
+
+
+def test_empty_inventory(mk, prices):
+    result = meter(mk.inventory([]), prices, mk.AS_OF, by_tags=["team"])
+    assert len(result.frame) == 0
+    assert result.totals["estimated_cost_usd"] == 0
+    assert all(len(a) == 0 for a in result.allocations.values())
