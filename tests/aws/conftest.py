@@ -52,8 +52,16 @@ class Hooks:
         self.calls: list[tuple[str, str, str]] = []
         self._seen: dict[tuple[str, str], int] = {}
 
-    def deny(self, service: str, operation: str, region: str | None = None, code: str = "AccessDenied", status: int = 403):
-        self.rules.append({"kind": "deny", "service": service, "op": operation, "region": region, "code": code, "status": status})
+    def deny(self, service: str, operation: str, region: str | None = None, code: str = "AccessDenied",
+             status: int = 403, match=None):
+        """Fail matching calls ("*" matches any service/operation; `match(params)` narrows further)."""
+        self.rules.append({"kind": "deny", "service": service, "op": operation, "region": region, "code": code,
+                           "status": status, "match": match})
+        return self
+
+    def respond(self, service: str, operation: str, parsed: dict, region: str | None = None):
+        """Answer matching calls with `parsed` as a successful (HTTP 200) response."""
+        self.rules.append({"kind": "respond", "service": service, "op": operation, "region": region, "parsed": parsed})
         return self
 
     def fail_on_page(self, service: str, operation: str, page: int):
@@ -69,10 +77,14 @@ class Hooks:
         key = (service, model.name)
         self._seen[key] = self._seen.get(key, 0) + 1
         for rule in self.rules:
-            if rule["service"] != service or rule["op"] != model.name:
+            if rule["service"] not in ("*", service) or rule["op"] not in ("*", model.name):
                 continue
             if rule["region"] and rule["region"] != region:
                 continue
+            if rule.get("match") and not rule["match"](params):
+                continue
+            if rule["kind"] == "respond":
+                return AWSResponse("https://ok.invalid", 200, {}, None), rule["parsed"]
             if rule["kind"] == "deny":
                 response = AWSResponse("https://denied.invalid", rule["status"], {}, None)
                 return response, {"Error": {"Code": rule["code"], "Message": f"User is not authorized to perform {model.name}"},
