@@ -1,0 +1,557 @@
+"""The compliance engine: prepare the inventory once, run every control, apply errors and waivers.
+
+Everything is column-wise. Resources are numbered 0..n-1 (`ridx`); plans 0..p-1. A plan's
+selection is a boolean mask over resources; the (resource, plan) pairs it yields are the rows most
+controls judge. Recovery points are mapped to `ridx` once and aggregated per (resource, kind of
+backup) with one groupby, so a control reads arrays, never loops over resources.
+
+Controls return compact `Part`s (codes and evidence columns); `Findings.frame` turns them into the
+DESIGN §4 rows (with the one-sentence `detail` and the `evidence` object) only when asked, so the
+verdicts and the summary of a million resources cost no string formatting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from auditor.inventory import Inventory
+from auditor.policy.loader import PolicySet
+from auditor.policy.selection import TagView, spec_mask, wildcard_regex
+
+__all__ = ["STATUSES", "Context", "Part", "Findings", "run_controls", "FINDING_COLUMNS"]
+
+STATUSES = ("PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED")
+PASS, FAIL, WAIVED, NOT_APPLICABLE, NOT_ASSESSED = range(5)
+FINDING_COLUMNS = (
+    "resource_arn", "resource_type", "account_id", "region", "control_id", "status", "severity",
+    "plan", "detail", "evidence",
+)
+KINDS = ("aws-backup", "native")
+NONE_TS = np.iinfo(np.int64).min  # "no backup" in max-aggregates
+NEVER_TS = np.iinfo(np.int64).max  # "no backup" in min-aggregates
+US_PER_DAY = 86_400_000_000
+US_PER_HOUR = 3_600_000_000
+_WILDCARD_LOCATIONS = {None, "", "*", "global"}
+
+
+def _ts_us(series: pd.Series) -> np.ndarray:
+    """int64 microseconds since the epoch (NaT -> NONE_TS)."""
+    values = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
+    out = values.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return out  # NaT maps to int64 min, which is NONE_TS
+
+
+def us_to_ts(values: np.ndarray) -> pd.Series:
+    """Inverse of `_ts_us` for evidence: sentinels become NaT."""
+    arr = np.asarray(values, dtype=np.int64).copy()
+    bad = (arr == NONE_TS) | (arr == NEVER_TS)
+    arr[bad] = np.iinfo(np.int64).min
+    return pd.Series(arr.view("datetime64[us]")).dt.tz_localize("UTC")
+
+
+@dataclass
+class Part:
+    """One control's verdicts, compact.
+
+    `frame` has ``ridx`` (resource number, -1 for rows about something else, which then carry
+    ``resource_arn``, ``resource_type``, ``account_id``, ``region`` themselves), ``plan`` (plan
+    number or -1), ``status`` (index into STATUSES) and evidence columns named ``ev.<name>``
+    (``ev.a.b`` nests). `describe(frame, ctx)` returns the one-sentence detail per row.
+    """
+
+    control_id: str
+    frame: pd.DataFrame
+    describe: Callable[[pd.DataFrame, "Context"], pd.Series]
+    # Optional: more evidence computed only when findings are materialised (e.g. costs).
+    evidence_hook: Callable[[pd.DataFrame, "Context"], dict] | None = None
+
+
+class Context:
+    """The inventory and policies prepared once for every control (pure data, fixed `as_of`)."""
+
+    def __init__(self, inventory: Inventory, policies: PolicySet, as_of: datetime):
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=timezone.utc)
+        self.as_of = as_of.astimezone(timezone.utc)
+        self.now = (self.as_of - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+        self.inventory = inventory
+        self.policies = policies
+        self.plans = list(policies.plans)
+        self.res = inventory.resources.reset_index(drop=True)
+        self.n = len(self.res)
+        self.view = TagView(self.res["resource_arn"], inventory["tags"])
+        self._scope()
+        self._pairs()
+        self._recovery_points()
+        self._errors()
+
+    # --- scope and selection -----------------------------------------------------------------------
+
+    def _scope(self) -> None:
+        res, scope = self.res, self.policies.scope
+        n = self.n
+        reason = np.full(n, None, dtype=object)
+        rtype = res["resource_type"].astype("str")
+        type_ok = rtype.isin(list(scope.resource_types)).to_numpy(dtype=bool, na_value=False).copy()
+        reason[~type_ok] = "its type is not in the policy's scope"
+        if scope.accounts:
+            ok = res["account_id"].isin(list(scope.accounts)).to_numpy(dtype=bool, na_value=False)
+            reason[~ok & (reason == None)] = "its account is not in the policy's scope"  # noqa: E711
+            type_ok = type_ok & ok
+        if scope.regions:
+            ok = res["region"].isin(list(scope.regions)).to_numpy(dtype=bool, na_value=False)
+            reason[~ok & (reason == None)] = "its region is not in the policy's scope"  # noqa: E711
+            type_ok = type_ok & ok
+        excluded = np.zeros(n, dtype=bool)
+        for key, value in scope.exclude_tags:
+            hit = self.view.value_in(key, lambda v, value=value: v == value) & ~excluded
+            reason[hit & (reason == None)] = f"it is excluded by its tag {key}={value}"  # noqa: E711
+            excluded |= hit
+        engine = res["engine"].astype("str")
+        # An Aurora DB instance is backed up as part of its cluster, never on its own.
+        member = ((rtype == "rds-instance") & engine.str.startswith("aurora") & res["parent_arn"].notna()
+                  ).to_numpy(dtype=bool, na_value=False)
+        reason[member & (reason == None)] = "it is an Aurora instance, protected through its cluster"  # noqa: E711
+        self.in_scope = type_ok & ~excluded & ~member
+        self.scope_reason = reason
+
+    def _pairs(self) -> None:
+        ridx, plan = [], []
+        self.plan_masks = []
+        for p, pl in enumerate(self.plans):
+            mask = spec_mask(pl.spec, self.res, self.view) & self.in_scope
+            self.plan_masks.append(mask)
+            hit = np.flatnonzero(mask)
+            ridx.append(hit)
+            plan.append(np.full(len(hit), p, dtype=np.int16))
+        self.pairs = pd.DataFrame({
+            "ridx": np.concatenate(ridx) if ridx else np.empty(0, np.int64),
+            "plan": np.concatenate(plan) if plan else np.empty(0, np.int16),
+        })
+        self.pair_ridx = self.pairs["ridx"].to_numpy()
+        self.pair_plan = self.pairs["plan"].to_numpy()
+
+    def plan_values(self, getter: Callable[[Any], Any], dtype=float) -> np.ndarray:
+        """Per pair, a plan attribute (e.g. its allowed age in µs)."""
+        table = np.array([getter(p) for p in self.plans] or [0], dtype=dtype)
+        return table[self.pair_plan] if len(self.pair_plan) else np.empty(0, dtype=dtype)
+
+    def accepts(self, kind: str) -> np.ndarray:
+        """Per pair: does the plan accept backups of `kind` (aws-backup | native)?"""
+        return self.plan_values(lambda p: kind in p.accept, dtype=bool)
+
+    # --- recovery points ---------------------------------------------------------------------------
+
+    def _recovery_points(self) -> None:
+        rp = self.inventory.recovery_points
+        index = pd.Index(self.res["resource_arn"].to_numpy(dtype=object, na_value=None))
+        ridx = index.get_indexer(rp["resource_arn"].to_numpy(dtype=object, na_value=None)) if len(rp) else np.empty(0, np.int64)
+        kind = ((rp["source"] == "aws-backup") | (rp["created_by"] == "aws-backup")).to_numpy(dtype=bool, na_value=False)
+        kind = np.where(kind, 0, 1).astype(np.int8)  # 0 aws-backup, 1 native
+        created = _ts_us(rp["created_at"])
+        delete = _ts_us(rp["delete_at"])
+        completed = (rp["status"] == "COMPLETED").to_numpy(dtype=bool, na_value=False) & (created != NONE_TS) & (created <= self.now)
+        primary = rp["copy_source_arn"].isna().to_numpy(dtype=bool)
+        self.rp = rp
+        self.rp_ridx = ridx
+        self.rp_kind = kind
+        self.rp_created = created
+        self.rp_delete = delete
+        self.rp_completed = completed
+
+        keep = completed & (ridx >= 0)
+        n = self.n
+        life = np.where(delete != NONE_TS, delete - created, NONE_TS)
+        unencrypted = rp["encrypted"].eq(False).to_numpy(dtype=bool, na_value=False)
+        frame = pd.DataFrame({
+            "key": (kind[keep].astype(np.int64) * n + ridx[keep]),
+            "created": created[keep],
+            "primary": primary[keep],
+            "life": life[keep],
+            "unenc": unencrypted[keep],
+        })
+        self.agg = _aggregate(frame, 2 * n)
+        self.copies = pd.DataFrame({
+            "ridx": ridx[keep],
+            "kind": kind[keep],
+            "region": rp["region"].to_numpy(dtype=object, na_value=None)[keep],
+            "account_id": rp["account_id"].to_numpy(dtype=object, na_value=None)[keep],
+            "created": created[keep],
+        })
+        unenc_rows = np.flatnonzero(keep & unencrypted)
+        first = pd.DataFrame({"key": frame["key"].to_numpy()[frame["unenc"].to_numpy()],
+                              "arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None)[unenc_rows]})
+        first = first.drop_duplicates("key")
+        self.unenc_example = np.full(2 * n, None, dtype=object)
+        self.unenc_example[first["key"].to_numpy()] = first["arn"].to_numpy()
+
+    def combine(self, name: str, how: str, sentinel: int) -> np.ndarray:
+        """Per pair: aggregate `name` over the kinds of backup the pair's plan accepts."""
+        arr = self.agg[name]
+        out = np.full(len(self.pair_ridx), sentinel, dtype=arr.dtype)
+        for k, kind in enumerate(KINDS):
+            vals = arr[k * self.n + self.pair_ridx]
+            vals = np.where(self.accepts(kind), vals, sentinel)
+            out = (np.maximum if how == "max" else np.minimum if how == "min" else np.add)(out, vals)
+        return out
+
+    # --- collection errors -------------------------------------------------------------------------
+
+    def _errors(self) -> None:
+        errors = self.inventory.errors.reset_index(drop=True)
+        self.errors = errors
+        self.na_error = np.full(self.n, -1, dtype=np.int64)
+        rtype = self.res["resource_type"].astype("str")
+        for i, row in enumerate(errors.itertuples(index=False)):
+            mask = np.ones(self.n, dtype=bool)
+            if row.account_id not in _WILDCARD_LOCATIONS and isinstance(row.account_id, str):
+                mask &= (self.res["account_id"] == row.account_id).to_numpy(dtype=bool, na_value=False)
+            if row.region not in _WILDCARD_LOCATIONS and isinstance(row.region, str):
+                mask &= (self.res["region"] == row.region).to_numpy(dtype=bool, na_value=False)
+            affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
+            if "*" not in affects:
+                mask &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
+            self.na_error[mask & (self.na_error < 0)] = i
+
+    def error_text(self, i: int) -> str:
+        """One phrase naming a failed collection call."""
+        row = self.errors.iloc[int(i)]
+        where = ", ".join(str(x) for x in (row["account_id"], row["region"]) if isinstance(x, str) and x)
+        return f"{row['service']}:{row['operation']} failed ({row['error_code']}) in {where or 'every region'}"
+
+    # --- deployed AWS Backup coverage (plan-deployed, vault-lock) ---------------------------------
+
+    @cached_property
+    def deployed(self) -> dict[str, np.ndarray]:
+        """Per pair: is there a deployed AWS Backup selection+rule at least as frequent and long-kept?"""
+        from auditor.controls.deployed import deployed_coverage
+
+        return deployed_coverage(self)
+
+
+def _aggregate(frame: pd.DataFrame, size: int) -> dict[str, np.ndarray]:
+    """Per key (kind * n + ridx): newest/oldest primary, lifecycle bounds, counts, unencrypted."""
+    out = {
+        "newest": np.full(size, NONE_TS, dtype=np.int64),
+        "oldest": np.full(size, NEVER_TS, dtype=np.int64),
+        "oldest_all": np.full(size, NEVER_TS, dtype=np.int64),
+        "count": np.zeros(size, dtype=np.int64),
+        "count_all": np.zeros(size, dtype=np.int64),
+        "min_life": np.full(size, NEVER_TS, dtype=np.int64),
+        "max_life_all": np.full(size, NONE_TS, dtype=np.int64),
+        "unencrypted": np.zeros(size, dtype=np.int64),
+    }
+    if not len(frame):
+        return out
+    g_all = frame.groupby("key", sort=False)
+    agg_all = g_all.agg(oldest_all=("created", "min"), count_all=("created", "size"), unencrypted=("unenc", "sum"))
+    idx = agg_all.index.to_numpy()
+    out["oldest_all"][idx] = agg_all["oldest_all"].to_numpy()
+    out["count_all"][idx] = agg_all["count_all"].to_numpy()
+    out["unencrypted"][idx] = agg_all["unencrypted"].to_numpy()
+    life = frame["life"].to_numpy()
+    with_life = frame[life != NONE_TS]
+    if len(with_life):
+        agg_life = with_life.groupby("key", sort=False)["life"].max()
+        out["max_life_all"][agg_life.index.to_numpy()] = agg_life.to_numpy()
+    prim = frame[frame["primary"].to_numpy()]
+    if len(prim):
+        agg_p = prim.groupby("key", sort=False).agg(newest=("created", "max"), oldest=("created", "min"),
+                                                    count=("created", "size"))
+        idx = agg_p.index.to_numpy()
+        out["newest"][idx] = agg_p["newest"].to_numpy()
+        out["oldest"][idx] = agg_p["oldest"].to_numpy()
+        out["count"][idx] = agg_p["count"].to_numpy()
+        prim_life = prim[prim["life"].to_numpy() != NONE_TS]
+        if len(prim_life):
+            agg_pl = prim_life.groupby("key", sort=False)["life"].min()
+            out["min_life"][agg_pl.index.to_numpy()] = agg_pl.to_numpy()
+    return out
+
+
+# --- findings -------------------------------------------------------------------------------------
+
+
+def _status_counts(codes: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(codes.astype(np.int64), minlength=len(STATUSES)) if len(codes) else np.zeros(len(STATUSES), int)
+    return {STATUSES[i]: int(c) for i, c in enumerate(counts) if c}
+
+
+class Findings:
+    """The verdicts of one check: `frame` (DESIGN §4 rows), `summary` (counts), `as_of`."""
+
+    def __init__(self, as_of: datetime, parts: list[Part] | None = None, ctx: Context | None = None,
+                 frame: pd.DataFrame | None = None, summary: dict | None = None):
+        self.as_of = as_of
+        self._parts = parts or []
+        self._ctx = ctx
+        self._frame = frame
+        self.summary = summary if summary is not None else self._summarise()
+
+    def __len__(self) -> int:
+        return self.summary.get("total", 0)
+
+    @property
+    def has_failures(self) -> bool:
+        """True when any finding is FAIL (the CLI's exit 3)."""
+        return self.summary.get("by_status", {}).get("FAIL", 0) > 0
+
+    def _summarise(self) -> dict:
+        if self._frame is not None:
+            return summarise_frame(self._frame)
+        ctx = self._ctx
+        statuses, controls, plans, accounts, regions = [], [], [], [], []
+        res_account = ctx.res["account_id"].astype("str").to_numpy(dtype=object, na_value=None) if ctx else None
+        res_region = ctx.res["region"].astype("str").to_numpy(dtype=object, na_value=None) if ctx else None
+        by_control, by_plan, by_account, by_region = {}, {}, {}, {}
+        total = 0
+        all_codes = []
+        for part in self._parts:
+            f = part.frame
+            codes = f["status"].to_numpy()
+            total += len(codes)
+            all_codes.append(codes)
+            by_control[part.control_id] = _status_counts(codes)
+            plan_codes = f["plan"].to_numpy()
+            for p in np.unique(plan_codes):
+                name = ctx.plans[p].name if p >= 0 else None
+                if name is None:
+                    continue
+                counts = _status_counts(codes[plan_codes == p])
+                slot = by_plan.setdefault(name, {})
+                for k, v in counts.items():
+                    slot[k] = slot.get(k, 0) + v
+            ridx = f["ridx"].to_numpy()
+            acc = np.where(ridx >= 0, res_account[np.maximum(ridx, 0)] if len(res_account) else None,
+                           f["account_id"].to_numpy(dtype=object, na_value=None) if "account_id" in f else None)
+            reg = np.where(ridx >= 0, res_region[np.maximum(ridx, 0)] if len(res_region) else None,
+                           f["region"].to_numpy(dtype=object, na_value=None) if "region" in f else None)
+            for target, labels in ((by_account, acc), (by_region, reg)):
+                if not len(codes):
+                    continue
+                keyed = pd.DataFrame({"k": pd.Series(labels, dtype=object).fillna("unknown"), "s": codes})
+                table = keyed.groupby(["k", "s"]).size()
+                for (k, s), c in table.items():
+                    slot = target.setdefault(k, {})
+                    slot[STATUSES[s]] = slot.get(STATUSES[s], 0) + int(c)
+        codes = np.concatenate(all_codes) if all_codes else np.empty(0, np.int8)
+        return {
+            "total": int(total),
+            "by_status": _status_counts(codes),
+            "by_control": by_control,
+            "by_plan": by_plan,
+            "by_account": dict(sorted(by_account.items())),
+            "by_region": dict(sorted(by_region.items())),
+            "resources": int(ctx.n) if ctx else 0,
+            "resources_in_scope": int(ctx.in_scope.sum()) if ctx else 0,
+            "plans": [p.name for p in ctx.plans] if ctx else [],
+        }
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """One row per finding with DESIGN §4's columns (built on first access)."""
+        if self._frame is None:
+            self._frame = _materialise(self._parts, self._ctx)
+        return self._frame
+
+
+def summarise_frame(frame: pd.DataFrame) -> dict:
+    """The summary of a findings frame (used when findings are read back from disk)."""
+
+    def counts(col: str) -> dict:
+        if not len(frame):
+            return {}
+        table = frame.groupby([frame[col].fillna("unknown"), "status"]).size()
+        out: dict = {}
+        for (k, s), c in table.items():
+            out.setdefault(k, {})[s] = int(c)
+        return dict(sorted(out.items()))
+
+    by_status = frame["status"].value_counts().to_dict() if len(frame) else {}
+    return {
+        "total": int(len(frame)),
+        "by_status": {s: int(by_status[s]) for s in STATUSES if s in by_status},
+        "by_control": counts("control_id"),
+        "by_plan": counts("plan") if len(frame) and frame["plan"].notna().any() else {},
+        "by_account": counts("account_id"),
+        "by_region": counts("region"),
+    }
+
+
+def _evidence_records(ev: pd.DataFrame) -> list[dict]:
+    """Evidence columns -> one dict per row (nulls dropped, timestamps ISO, ``a.b`` nested)."""
+    if ev.shape[1] == 0:
+        return [{} for _ in range(len(ev))]
+    cols = {}
+    for name in ev.columns:
+        col = ev[name]
+        if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
+            text = col.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            cols[name] = text.to_numpy(dtype=object, na_value=None)
+        elif pd.api.types.is_float_dtype(col.dtype):
+            vals = col.to_numpy(dtype=float, na_value=np.nan)
+            cols[name] = [None if math.isnan(v) or math.isinf(v) else round(float(v), 2) for v in vals]
+        else:
+            vals = col.to_numpy(dtype=object, na_value=None)
+            cols[name] = [v.item() if isinstance(v, np.generic) else v for v in vals]
+    names = list(cols)
+    split = [name.split(".") for name in names]
+    out = []
+    for values in zip(*(cols[n] for n in names)):
+        record: dict = {}
+        for path, value in zip(split, values):
+            if value is None:
+                continue
+            slot = record
+            for step in path[:-1]:
+                slot = slot.setdefault(step, {})
+            slot[path[-1]] = value
+        out.append(record)
+    return out
+
+
+def _materialise(parts: list[Part], ctx: Context | None) -> pd.DataFrame:
+    from auditor.controls.registry import REGISTRY
+
+    frames = []
+    for part in parts:
+        f = part.frame
+        if not len(f):
+            continue
+        ridx = f["ridx"].to_numpy()
+        has = ridx >= 0
+        safe = np.maximum(ridx, 0)
+        out = pd.DataFrame(index=range(len(f)))
+        for col in ("resource_arn", "resource_type", "account_id", "region"):
+            from_res = ctx.res[col].to_numpy(dtype=object, na_value=None)[safe] if ctx is not None and ctx.n else np.full(len(f), None, dtype=object)
+            own = f[col].to_numpy(dtype=object, na_value=None) if col in f else np.full(len(f), None, dtype=object)
+            out[col] = np.where(has, from_res, own)
+        out["control_id"] = part.control_id
+        status = f["status"].to_numpy().astype(np.int64)
+        out["status"] = np.array(STATUSES, dtype=object)[status]
+        out["severity"] = REGISTRY[part.control_id].severity
+        names = np.array([p.name for p in ctx.plans] + [None], dtype=object) if ctx else np.array([None], dtype=object)
+        out["plan"] = names[f["plan"].to_numpy().astype(np.int64)]  # -1 -> None (last slot)
+        detail = part.describe(f, ctx).to_numpy(dtype=object).copy()
+        if "na_error" in f:
+            na = (status == NOT_ASSESSED) & (f["na_error"].to_numpy() >= 0)
+            if na.any():
+                texts = {i: ctx.error_text(i) for i in np.unique(f["na_error"].to_numpy()[na])}
+                detail[na] = [f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
+                              for i in f["na_error"].to_numpy()[na]]
+        if "waiver" in f:
+            w = f["waiver"].to_numpy()
+            waived = (status == WAIVED) & (w >= 0)
+            if waived.any():
+                detail[waived] = [
+                    f"{d} Waived until {ctx.policies.waivers[i].expires_text}: {ctx.policies.waivers[i].reason}"
+                    for d, i in zip(detail[waived], w[waived])
+                ]
+        out["detail"] = detail
+        ev_cols = [c for c in f.columns if c.startswith("ev.")]
+        ev = f[ev_cols].rename(columns=lambda c: c[3:]).reset_index(drop=True)
+        if part.evidence_hook is not None:
+            for name, values in part.evidence_hook(f, ctx).items():
+                ev[name] = values
+        if "na_error" in f:
+            ev["collection_error"] = pd.Series(
+                [ctx.error_text(i) if i >= 0 else None for i in f["na_error"].to_numpy()], dtype=object)
+        if "waiver" in f:
+            w = f["waiver"].to_numpy()
+            ws = ctx.policies.waivers if ctx else []
+            ev["waiver.reason"] = [ws[i].reason if i >= 0 else None for i in w]
+            ev["waiver.owner"] = [ws[i].owner if i >= 0 else None for i in w]
+            ev["waiver.expires"] = [ws[i].expires_text if i >= 0 else None for i in w]
+            ev["waiver.source"] = [f"{ws[i].source_file}:{ws[i].source_line}" if i >= 0 else None for i in w]
+        if "expired_waiver" in f:
+            w = f["expired_waiver"].to_numpy()
+            ws = ctx.policies.waivers if ctx else []
+            ev["expired_waiver"] = [f"expired {ws[i].expires_text}: {ws[i].reason}" if i >= 0 else None for i in w]
+        out["evidence"] = _evidence_records(ev)
+        frames.append(out)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
+    frame = pd.concat(frames, ignore_index=True)
+    order = {cid: i for i, cid in enumerate(REGISTRY)}
+    frame["_c"] = frame["control_id"].map(order)
+    frame = frame.sort_values(["account_id", "region", "resource_arn", "_c", "plan"], na_position="first",
+                              kind="stable").drop(columns="_c").reset_index(drop=True)
+    return frame[list(FINDING_COLUMNS)]
+
+
+def _apply_errors(part: Part, ctx: Context) -> None:
+    f = part.frame
+    if not len(f) or not len(ctx.errors):
+        return
+    ridx = f["ridx"].to_numpy()
+    err = np.where(ridx >= 0, ctx.na_error[np.maximum(ridx, 0)] if ctx.n else -1, -1)
+    if "na_error" in f:
+        err = np.where(err >= 0, err, f["na_error"].to_numpy())
+    status = f["status"].to_numpy().copy()
+    hit = (err >= 0) & ((status == PASS) | (status == FAIL))
+    status[hit] = NOT_ASSESSED
+    f["status"] = status
+    f["na_error"] = np.where(hit | (status == NOT_ASSESSED), err, -1)
+
+
+def _apply_waivers(part: Part, ctx: Context) -> None:
+    f = part.frame
+    waivers = ctx.policies.waivers
+    if not len(f) or not waivers:
+        return
+    ridx = f["ridx"].to_numpy()
+    status = f["status"].to_numpy().copy()
+    applied = np.full(len(f), -1, dtype=np.int64)
+    expired = np.full(len(f), -1, dtype=np.int64)
+    res_arn = ctx.res["resource_arn"].astype("str")
+    own_arns = [f[c].astype("str") for c in ("resource_arn", "ev.source_resource_arn") if c in f]
+    plan_names = {p.name: i for i, p in enumerate(ctx.plans)}
+    for w, waiver in enumerate(waivers):
+        if waiver.controls and part.control_id not in waiver.controls:
+            continue
+        regex = wildcard_regex(waiver.resource).pattern
+        res_hit = res_arn.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False) if ctx.n else np.zeros(0, bool)
+        hit = np.where(ridx >= 0, res_hit[np.maximum(ridx, 0)] if ctx.n else False, False)
+        for arns in own_arns:
+            hit |= arns.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False) & (ridx < 0)
+        if waiver.plan is not None:
+            hit &= f["plan"].to_numpy() == plan_names.get(waiver.plan, -2)
+        hit &= status == FAIL
+        if waiver.active(ctx.as_of):
+            applied[hit & (applied < 0)] = w
+        else:
+            expired[hit & (expired < 0)] = w
+    status[applied >= 0] = WAIVED
+    f["status"] = status
+    if (applied >= 0).any():
+        f["waiver"] = applied
+    if ((expired >= 0) & (status == FAIL)).any():
+        f["expired_waiver"] = np.where(status == FAIL, expired, -1)
+
+
+def run_controls(ctx: Context, controls=None) -> Findings:
+    """Run `controls` (default: every registered control) on a prepared context."""
+    from auditor.controls.registry import REGISTRY
+
+    parts = []
+    for control in (controls or REGISTRY.values()):
+        part = control.func(ctx)
+        for name in ("ridx", "plan", "status"):
+            if name not in part.frame:
+                raise AssertionError(f"{control.id}: part lacks column {name}")
+        part.frame["status"] = part.frame["status"].astype(np.int8)
+        _apply_errors(part, ctx)
+        _apply_waivers(part, ctx)
+        parts.append(part)
+    return Findings(ctx.as_of, parts=parts, ctx=ctx)
+
+
+__all__ += ["summarise_frame", "us_to_ts", "NONE_TS", "NEVER_TS", "US_PER_DAY", "US_PER_HOUR",
+            "PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED", "KINDS"]
