@@ -154,6 +154,48 @@ def meter(
     typer.echo(f"wrote {out / 'metering.json'} and {out / 'metering.csv'}", err=True)
 
 
+@app.command()
+def check(
+    inventory: List[Path] = typer.Option(..., "--inventory", help="Inventory folder (repeatable; read as one)."),
+    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
+    out: Path = typer.Option(Path("reports"), "--out", help="Folder for findings.json and findings.csv."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
+    no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
+) -> None:
+    """Evaluate an inventory against the declared plans offline (exit 3 when any finding FAILs)."""
+    from auditor.controls import run_check
+    from auditor.errors import EXIT_NONCOMPLIANT
+
+    findings = run_check(inventory, policies, out, parse_as_of(as_of))
+    counts = findings.summary.get("by_status", {})
+    typer.echo(
+        "check: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE"))
+        + f"; wrote {out / 'findings.json'} and {out / 'findings.csv'}",
+        err=True,
+    )
+    if findings.has_failures and not no_fail:
+        raise typer.Exit(EXIT_NONCOMPLIANT)
+
+
+@app.command()
+def validate(
+    policies: Path = typer.Argument(..., help="Policy file or folder of policy files."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."),
+) -> None:
+    """Lint policy files without touching AWS (exit 2 on errors; warnings alone exit 0)."""
+    from auditor.policy import lint_policies
+
+    messages = lint_policies(policies, as_of=parse_as_of(as_of))
+    for message in messages:
+        typer.echo(str(message), err=True)
+    errors = sum(1 for m in messages if m.level == "error")
+    warnings = len(messages) - errors
+    if errors:
+        typer.echo(f"auditor: error: {policies}: {errors} error(s), {warnings} warning(s)", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    typer.echo(f"{policies}: valid ({warnings} warning(s))", err=True)
+
+
 @app.command("plan-check")
 def plan_check_cmd(
     templates: List[Path] = typer.Argument(..., help="CloudFormation templates (YAML/JSON) or `terraform show -json` plans."),

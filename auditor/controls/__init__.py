@@ -14,6 +14,7 @@ from auditor.controls.registry import CONTROL_IDS, REGISTRY, SEVERITIES, Control
 
 __all__ = [
     "check_inventory",
+    "run_check",
     "Findings",
     "Context",
     "Part",
@@ -34,3 +35,17 @@ def check_inventory(inventory, policies, as_of: datetime, controls: list[str] | 
     ctx = Context(inventory, policies, as_of)
     chosen = [REGISTRY[c] for c in controls] if controls else None
     return run_controls(ctx, chosen)
+
+
+def run_check(inventories, policies_path, out, as_of: datetime) -> Findings:
+    """`auditor check`: load the policies (first: a bad policy fails fast with exit 2), read the
+    inventory folder(s) as one, evaluate, write findings.json and findings.csv into `out`."""
+    from auditor.findings import write_findings
+    from auditor.inventory import read_inventory
+    from auditor.policy import load_policies
+
+    policies = load_policies(policies_path, as_of=as_of)
+    inventory = read_inventory(*inventories)
+    findings = check_inventory(inventory, policies, as_of)
+    write_findings(findings, out)
+    return findings

@@ -3,11 +3,11 @@
 Declared plans (`select:` in a policy) and deployed AWS Backup selections are both turned into one
 `SelectionSpec` and evaluated by one function, `spec_mask`, so the two can never disagree:
 
-- ``resources``: ARN patterns (``*`` matches any run of characters); a resource must match ANY of
-  them (no patterns = no constraint);
+- ``resources``: ARN patterns (``*`` matches any run of characters) and ``any_tags``: (key, value)
+  pairs — AWS ``ListOfTags`` (StringEquals only) or a plan's ``tags``. Together they are one union:
+  a resource is a candidate when it matches ANY pattern or carries ANY of the tags. With neither,
+  every resource is a candidate (AWS: "all supported and opted-in resources");
 - ``not_resources``: ARN patterns; a resource matching any is excluded;
-- ``any_tags``: (key, value) pairs — AWS ``ListOfTags`` (StringEquals only) or a plan's ``tags`` —
-  a resource must carry ANY of them (none = no constraint);
 - ``conditions``: (operator, key, value) — ``StringEquals``, ``StringNotEquals``, ``StringLike``,
   ``StringNotLike`` — ALL must hold. As in IAM condition evaluation, a resource without the tag
   fails ``StringEquals``/``StringLike`` and satisfies ``StringNotEquals``/``StringNotLike``;
@@ -161,15 +161,14 @@ def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
     mask = np.ones(n, dtype=bool)
     if spec.resource_types:
         mask &= resources["resource_type"].isin(list(spec.resource_types)).to_numpy(dtype=bool, na_value=False)
-    if spec.resources:
-        mask &= _arn_mask(resources["resource_arn"], spec.resources)
+    if spec.resources or spec.any_tags:
+        # Resources and ListOfTags together are one union: matching any ARN or any tag selects.
+        base = _arn_mask(resources["resource_arn"], spec.resources) if spec.resources else np.zeros(n, dtype=bool)
+        for key, value in spec.any_tags:
+            base |= view.value_in(key, lambda v, value=value: v == value, positions)
+        mask &= base
     if spec.not_resources:
         mask &= ~_arn_mask(resources["resource_arn"], spec.not_resources)
-    if spec.any_tags:
-        any_mask = np.zeros(n, dtype=bool)
-        for key, value in spec.any_tags:
-            any_mask |= view.value_in(key, lambda v, value=value: v == value, positions)
-        mask &= any_mask
     for op, key, value in spec.conditions:
         if op in ("StringEquals", "StringNotEquals"):
             hit = view.value_in(key, lambda v, value=value: v == value, positions)
