@@ -80,10 +80,11 @@ def describe_volumes(self: Any) -> ActionResult:
     max_results = self._get_int_param("MaxResults")
     token = self._get_param("NextToken")
     volumes = self.ec2_backend.describe_volumes(volume_ids=volume_ids, filters=filters)
-    if max_results is not None and not 5 <= max_results <= 500:
+    # AWS accepts up to 1000 (the AWS CLI sends MaxResults=1000 by default) and returns at most 500.
+    if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError
 
-        raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 500")
+        raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 1000")
     chunk, nxt = page(
         volumes, token, max_results, default=500, maximum=500, scope=_ec2_scope(self), bad_token=_ec2_bad_token
     )
@@ -106,7 +107,8 @@ def _rds_page(self: Any, items: list[Any], key: str) -> ActionResult:
     max_records = self.params.get("MaxRecords")
     if max_records is not None and not 20 <= int(max_records) <= 100:
         raise _rds_bad_token(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
-    scope = repr(sorted((k, str(v)) for k, v in self.params.items() if k not in ("Marker", "MaxRecords")))
+    # Server mode also carries the lower-cased query keys (e.g. "marker"): ignore them case-blind.
+    scope = repr(sorted((k, str(v)) for k, v in self.params.items() if k.lower() not in ("marker", "maxrecords")))
     chunk, nxt = page(
         items, self.params.get("Marker"), max_records, default=100, maximum=100, scope=scope, bad_token=_rds_bad_token
     )
