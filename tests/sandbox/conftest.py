@@ -1,0 +1,39 @@
+"""Fixtures for the sandbox tests: a fresh moto per test, and a seeded estate."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+
+from auditor.sandbox import install, seed_estate
+
+AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def as_of() -> datetime:
+    return AS_OF
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """An empty in-process moto with the sandbox's additions; yields a client factory."""
+    install()
+    from moto import mock_aws
+
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    with mock_aws():
+        def client(service: str, region: str = "us-east-1"):
+            return boto3.client(service, region_name=region)
+
+        yield client
+
+
+@pytest.fixture
+def estate(aws):
+    """The default estate (scale 1, two regions) seeded into the in-process moto."""
+    return seed_estate(AS_OF)
