@@ -33,7 +33,31 @@ def aws(monkeypatch):
         yield client
 
 
+@pytest.fixture(scope="module")
+def seeded():
+    """One default estate (scale 1, two regions) per test module, in its own in-process moto.
+
+    Read-only tests share it (seeding and moto's reset cost ~2 s). Keep tests that need an empty
+    moto (`aws`) in other modules: mocks nest, so they would see this estate.
+    """
+    install()
+    from moto import mock_aws
+
+    with mock_aws():
+        estate = seed_estate(AS_OF)
+
+        def client(service: str, region: str = "us-east-1"):
+            return boto3.client(service, region_name=region)
+
+        yield estate, client
+
+
 @pytest.fixture
-def estate(aws):
-    """The default estate (scale 1, two regions) seeded into the in-process moto."""
-    return seed_estate(AS_OF)
+def estate(seeded):
+    return seeded[0]
+
+
+@pytest.fixture
+def api(seeded):
+    """Client factory for the shared seeded estate."""
+    return seeded[1]
