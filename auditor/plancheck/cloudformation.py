@@ -11,6 +11,7 @@ becomes an `Unknown` carrying the reason; a `Ref`/`Fn::GetAtt` to a template res
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -87,8 +88,24 @@ def _fail(path: str, node: Any, message: str) -> InputError:
 
 def decode_template(path: str, text: str) -> dict:
     """Decode YAML/JSON text with cfn-lint; a syntax error becomes `InputError('FILE:LINE: ...')`."""
-    from cfnlint.decode import decode_str
+    from cfnlint.decode import cfn_json, decode_str
 
+    if text.lstrip().startswith("{"):
+        # JSON is read as JSON (YAML would accept e.g. a trailing comma that CloudFormation refuses).
+        try:
+            template = cfn_json.loads(text)
+        except cfn_json.JSONDecodeError as exc:
+            match = exc.matches[0]
+            raise InputError(f"{path}:{match.linenumber}: not valid JSON: {match.message}") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"{path}:1: template nests too deeply to read") from None
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{path}:1: not valid JSON: {exc}") from None
+        if not isinstance(template, dict):
+            raise InputError(f"{path}:1: not a CloudFormation template (the document is not an object)")
+        return template
     try:
         template, matches = decode_str(text)
     except RecursionError:

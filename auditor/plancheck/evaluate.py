@@ -77,14 +77,21 @@ class Context:
     templates: list[Template]
     as_of: datetime
     info: dict[str, tuple[str, str]]
+    selector: Any = None
 
     def plans(self, kind: str) -> dict[tuple[str, str], DeployedPlan]:
-        return {(p.file, p.key): p for t in self.templates if t.kind == kind for p in t.plans}
+        """Template backup plans of one kind, by (file, key)."""
+        cache = self.__dict__.setdefault("_plans", {})
+        if kind not in cache:
+            cache[kind] = {(p.file, p.key): p for t in self.templates if t.kind == kind for p in t.plans}
+        return cache[kind]
 
     def selections(self, kind: str) -> list[DeployedSelection]:
+        """Template backup selections of one kind."""
         return [s for t in self.templates if t.kind == kind for s in t.selections]
 
     def vaults(self, kind: str) -> list[DeployedVault]:
+        """Template backup vaults of one kind."""
         return [v for t in self.templates if t.kind == kind for v in t.vaults]
 
 
@@ -129,55 +136,114 @@ def _excluded(policies: Any, tags: dict[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def _selects(sel: DeployedSelection, res: TemplateResource, template: Template,
-             by_key: dict[tuple[str, str], TemplateResource]) -> bool | Unknown:
-    """Does deployed selection `sel` select template resource `res`? True/False, or Unknown."""
-    from auditor.policy.selection import aws_selection_selects
+class Selector:
+    """Which declared plans and which template selections select each template resource.
 
-    same_file = sel.file == res.file
-    if same_file and res.logical_id in sel.not_resource_refs:
-        return False
-    named = same_file and res.logical_id in sel.resource_refs
-    if sel.unknown is not None:
-        return sel.unknown
-    if not named and sel.resources_unknown is not None:
-        return sel.resources_unknown
-    uses_tags = bool(sel.selection.get("ListOfTags") or sel.selection.get("Conditions"))
-    if uses_tags and isinstance(res.tags, Unknown):
-        return res.tags
-    tags = res.tags if isinstance(res.tags, dict) else {}
-    body = dict(sel.selection)
-    region, account = template.region, template.account
-    arn = stand_in_arn(res, region, account)
-    for key, refs in (("Resources", sel.resource_refs), ("NotResources", sel.not_resource_refs)):
-        if key not in body and not refs:
-            continue
-        patterns = list(body.get(key) or [])
-        for ref in sorted(refs):
-            target = by_key.get((sel.file, ref))
-            # A reference to something that is not a protected resource still names one resource,
-            # just never this one.
-            patterns.append(stand_in_arn(target, region, account) if target else f"ref:{sel.file}:{ref}")
-        body[key] = patterns
-    verdict = aws_selection_selects(body, arn, res.resource_type, tags)
-    if res.arn is None and (region is None or account is None):
+    Built once per kind of template over every resource whose tags are known, with the policy
+    package's vectorised masks (`declared_mask`, `aws_selection_mask`): one pass per plan and per
+    selection, whatever the number of resources.
+    """
+
+    def __init__(self, policies: Any, items: list[tuple[Template, TemplateResource]],
+                 selections: list[DeployedSelection], by_key: dict[tuple[str, str], TemplateResource]):
+        import pandas as pd
+
+        from auditor.policy.selection import TagView
+
+        self.items = items
+        self.position = {(r.file, r.logical_id): i for i, (_, r) in enumerate(items)}
+        self.by_key = by_key
+        self.region_of = {r.file: (t.region, t.account) for t, r in items}
+        self.arns = [stand_in_arn(r, t.region, t.account) for t, r in items]
+        self.frame = pd.DataFrame({"resource_arn": pd.Series(self.arns, dtype="str"),
+                                   "resource_type": pd.Series([r.resource_type for _, r in items], dtype="str")})
+        # Tags are looked up by position through a key of our own: stand-in ARNs need not be unique
+        # (two templates may name the same table).
+        keys = [f"r{i}" for i in range(len(items))]
+        rows = [(keys[i], k, v) for i, (_, r) in enumerate(items) for k, v in (r.tags or {}).items()]
+        tags = pd.DataFrame(rows, columns=["arn", "key", "value"]).astype("str")
+        self.view = TagView(pd.Series(keys, dtype="str"), tags)
+        self.plan_masks = self._plan_masks(policies)
+        self.selection_verdicts = {id(sel): self._verdicts(sel) for sel in selections}
+
+    def _plan_masks(self, policies: Any) -> dict[str, Any]:
+        from auditor.policy.selection import declared_mask
+
+        if not self.items:
+            return {p.name: [] for p in policies.plans}
+        return {p.name: declared_mask(p, self.frame, None, view=self.view).to_numpy(dtype=bool) for p in policies.plans}
+
+    def declared(self, policies: Any, res: TemplateResource) -> list[Any]:
+        """Declared plans that select `res` (DESIGN §6 semantics)."""
+        i = self.position[(res.file, res.logical_id)]
+        return [p for p in policies.plans if self.plan_masks[p.name][i]]
+
+    def _body(self, sel: DeployedSelection) -> dict:
+        body = dict(sel.selection)
+        for key, refs in (("Resources", sel.resource_refs), ("NotResources", sel.not_resource_refs)):
+            if key not in body and not refs:
+                continue
+            patterns = list(body.get(key) or [])
+            for ref in sorted(refs):
+                target = self.by_key.get((sel.file, ref))
+                region, account = self.region_of.get(sel.file, (None, None))
+                # A reference to something that is not a protected resource still names one
+                # resource, just never one of these.
+                patterns.append(stand_in_arn(target, region, account) if target else f"ref:{sel.file}:{ref}")
+            body[key] = patterns
+        return body
+
+    def _verdicts(self, sel: DeployedSelection) -> list[bool | Unknown]:
+        import pandas as pd
+
+        from auditor.policy.selection import aws_selection_mask
+
+        if not self.items:
+            return []
+        body = self._body(sel)
+        mask = aws_selection_mask(body, self.frame, None, view=self.view).to_numpy(dtype=bool)
+        ambiguous = [False] * len(self.items)
         # A literal pattern naming a region/account could match once the deploy region/account is
-        # known; try the resource's ARN with the pattern's region/account in place of the stand-ins.
+        # known: try the resources' ARNs with the pattern's region/account in place of the stand-ins.
         for pattern in list(body.get("Resources") or []) + list(body.get("NotResources") or []):
             parts = parse_arn(pattern)
             if not parts:
                 continue
-            alt = arn
-            if region is None and "*" not in parts["region"]:
-                alt = alt.replace(f":{UNKNOWN_REGION}:", f":{parts['region']}:", 1)
-            if account is None and "*" not in parts["account"]:
-                alt = alt.replace(f":{UNKNOWN_ACCOUNT}:", f":{parts['account']}:", 1)
-            if alt != arn and aws_selection_selects(body, alt, res.resource_type, tags) != verdict:
-                return Unknown(
-                    f"selection {sel.key} names ARNs in region/account {parts['region']}/{parts['account']};"
-                    " the deploy region/account is not known (pass --parameter AWS::Region=... AWS::AccountId=...)"
-                )
-    return verdict
+            alt = list(self.arns)
+            for i, (template, res) in enumerate(self.items):
+                if res.arn is not None:
+                    continue
+                if template.region is None and "*" not in parts["region"]:
+                    alt[i] = alt[i].replace(f":{UNKNOWN_REGION}:", f":{parts['region']}:", 1)
+                if template.account is None and "*" not in parts["account"]:
+                    alt[i] = alt[i].replace(f":{UNKNOWN_ACCOUNT}:", f":{parts['account']}:", 1)
+            if alt == self.arns:
+                continue
+            frame = self.frame.assign(resource_arn=pd.Series(alt, dtype="str"))
+            other = aws_selection_mask(body, frame, None, view=self.view).to_numpy(dtype=bool)
+            ambiguous = [a or bool(x != y) for a, x, y in zip(ambiguous, mask, other)]
+        uses_tags = bool(sel.selection.get("ListOfTags") or sel.selection.get("Conditions"))
+        out: list[bool | Unknown] = []
+        for i, (_, res) in enumerate(self.items):
+            same_file = sel.file == res.file
+            if same_file and res.logical_id in sel.not_resource_refs:
+                out.append(False)
+            elif sel.unknown is not None:
+                out.append(sel.unknown)
+            elif sel.resources_unknown is not None and not (same_file and res.logical_id in sel.resource_refs):
+                out.append(sel.resources_unknown)
+            elif ambiguous[i]:
+                out.append(Unknown(f"selection {sel.key} names ARNs by region/account and the deploy region/account is not"
+                                   " known (pass --parameter AWS::Region=... --parameter AWS::AccountId=...)"))
+            elif uses_tags and isinstance(res.tags, Unknown):
+                out.append(res.tags)
+            else:
+                out.append(bool(mask[i]))
+        return out
+
+    def selects(self, sel: DeployedSelection, res: TemplateResource) -> bool | Unknown:
+        """Does template selection `sel` select `res`? True/False, or Unknown with the reason."""
+        return self.selection_verdicts[id(sel)][self.position[(res.file, res.logical_id)]]
 
 
 def _interval(schedule: Any, as_of: datetime) -> timedelta | Unknown:
@@ -208,12 +274,11 @@ def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict
 
 def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[dict]:
     """Findings (DESIGN §4 fields plus file/line/resource) for every protected resource in `templates`."""
-    from auditor.policy.selection import declared_selects
-
     ctx = Context(policies, templates, as_of, control_info())
     by_key = {(r.file, r.logical_id): r for t in templates for r in t.resources}
     findings: list[dict] = []
     scope_types = set(policies.scope.resource_types or ())
+    judged: dict[str, list[tuple[Template, TemplateResource]]] = {}
     for template in templates:
         for res in template.resources:
             if not res.resource_type:  # e.g. Fn::ForEach: not expanded here
@@ -233,8 +298,11 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
                                          f"{res.logical_id} is excluded from scope by its tag {excluded[0]}={excluded[1]}.",
                                          {"tags": res.tags}))
                 continue
-            arn = res.arn or ""
-            selected = [p for p in policies.plans if declared_selects(p, res.resource_type, res.tags, arn)]
+            judged.setdefault(template.kind, []).append((template, res))
+    for kind, items in judged.items():
+        ctx.selector = Selector(policies, items, ctx.selections(kind), by_key)
+        for template, res in items:
+            selected = ctx.selector.declared(policies, res)
             if not selected:
                 findings.append(_finding(ctx, res, template, "resource-covered", FAIL, None,
                                          f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
@@ -246,12 +314,11 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
                                      f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
                                      {"tags": res.tags, "plans": names}))
             for plan in selected:
-                findings.extend(_judge_plan(ctx, template, res, plan, by_key))
+                findings.extend(_judge_plan(ctx, template, res, plan))
     return _apply_waivers(policies, findings, as_of)
 
 
-def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: Any,
-                by_key: dict[tuple[str, str], TemplateResource]) -> list[dict]:
+def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: Any) -> list[dict]:
     out: list[dict] = []
 
     def add(control: str, status: str, detail: str, evidence: dict | None = None, line: int | None = None,
@@ -273,7 +340,10 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
 
     # backup-supported: AWS Backup cannot protect some types (Aurora, by default).
     engine = res.engine if isinstance(res.engine, str) else None
-    supported = _supported(ctx.policies, res.resource_type, engine)
+    cache = ctx.__dict__.setdefault("_supported", {})
+    if (res.resource_type, engine) not in cache:
+        cache[(res.resource_type, engine)] = _supported(ctx.policies, res.resource_type, engine)
+    supported = cache[(res.resource_type, engine)]
     uses_backup = "aws-backup" in plan.accept
     uses_native = "native" in plan.accept
     if not supported:
@@ -290,7 +360,7 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     selections = ctx.selections(template.kind)
     if uses_backup and supported:
         for sel in selections:
-            verdict = _selects(sel, res, template, by_key)
+            verdict = ctx.selector.selects(sel, res)
             if verdict is True:
                 selecting.append(sel)
             elif isinstance(verdict, Unknown):
@@ -341,7 +411,7 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
 
     if not rules:
         return out
-    _judge_rules(add, res, plan, rules, ctx)
+    _judge_rules(add, template, res, plan, rules, ctx)
     return out
 
 
@@ -392,7 +462,7 @@ def _weaker(rules: list[tuple[DeployedPlan, DeployedRule]], plan: Any, as_of: da
         interval = _interval(r.schedule, as_of)
         parts = []
         if not isinstance(interval, Unknown) and interval > plan.interval:
-            parts.append(f"runs every {_days(interval)} at most, plan {plan.name} needs every {_days(plan.interval)}")
+            parts.append(f"leaves gaps of up to {_days(interval)} between backups, plan {plan.name} needs one every {_days(plan.interval)}")
         if isinstance(r.delete_after_days, int) and r.delete_after_days < plan.retention_days:
             parts.append(f"keeps backups {r.delete_after_days} days, plan {plan.name} needs {plan.retention_days}")
         problems.append(f"backup plan {_name(p)} rule {r.name} " + " and ".join(parts))
@@ -423,7 +493,7 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
     return PASS, f"{label} of {res.logical_id} (kept {retention} days) meet plan {plan.name}.", evidence
 
 
-def _judge_rules(add, res: TemplateResource, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]], ctx: Context) -> None:
+def _judge_rules(add, template: Template, res: TemplateResource, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]], ctx: Context) -> None:
     """Max retention, copies and vault lock over the rules of the plans that select the resource."""
     first_plan = rules[0][0]
     facts = [_rule_facts(r, p, ctx.as_of) for p, r in rules]
@@ -471,7 +541,7 @@ def _judge_rules(add, res: TemplateResource, plan: Any, rules: list[tuple[Deploy
             add(control, PASS, f"copies go to every required {attr}: {', '.join(str(t) for t in required)}.", evidence, **where)
 
     if plan.vault_lock:
-        vaults = ctx.vaults(res_kind(ctx, res))
+        vaults = ctx.vaults(template.kind)
         verdicts = []
         for p, r in rules:
             verdicts.append((p, r, _vault_verdict(r, p, plan, vaults)))
@@ -484,14 +554,6 @@ def _judge_rules(add, res: TemplateResource, plan: Any, rules: list[tuple[Deploy
              "lock_min_days": vault.lock_min_days if vault and isinstance(vault.lock_min_days, int) else None,
              "lock_max_days": vault.lock_max_days if vault and isinstance(vault.lock_max_days, int) else None},
             line=(vault.lock_line or vault.line) if vault else p.line, file=vault.file if vault else p.file)
-
-
-def res_kind(ctx: Context, res: TemplateResource) -> str:
-    """The kind (cloudformation/terraform) of the template holding `res`."""
-    for template in ctx.templates:
-        if template.path == res.file:
-            return template.kind
-    return "cloudformation"
 
 
 def _vault_verdict(rule: DeployedRule, plan: DeployedPlan, declared: Any,

@@ -11,7 +11,8 @@ What is read (format_version 1.x; any other major is refused, as Terraform's own
   aws_backup_plan.main.id` and a copy to `aws_backup_vault.dr.arn` are traced to those resources;
   provider blocks give the deploy region of the default provider and of aliased ones.
 
-The file is parsed with cfn-lint's JSON decoder, which records where each key starts.
+The file is parsed with the standard JSON decoder; `key_lines` then finds the line of each
+`"address": "..."` by a lexical scan of the JSON string tokens.
 """
 
 from __future__ import annotations
@@ -122,20 +123,6 @@ class _Plan:
         return list(found.values())
 
 
-def _line(node: Any) -> int:
-    mark = getattr(node, "start_mark", None)
-    return mark.line + 1 if mark is not None else 1
-
-
-def _key_line(mapping: Any, key: str) -> int:
-    """Line of `key` inside a decoded mapping (keys carry the marks in cfn-lint's JSON decoder)."""
-    if isinstance(mapping, dict):
-        for candidate in mapping:
-            if candidate == key:
-                return _line(candidate)
-    return _line(mapping)
-
-
 def _read(path: str) -> str:
     file = Path(path)
     try:
@@ -154,14 +141,9 @@ def _read(path: str) -> str:
 
 
 def decode_plan(path: str, text: str) -> dict:
-    """Parse plan JSON keeping key positions; a syntax error becomes `InputError('FILE:LINE: ...')`."""
-    from cfnlint.decode import cfn_json
-
+    """Parse plan JSON (stdlib, C speed); a syntax error becomes `InputError('FILE:LINE: ...')`."""
     try:
-        doc = cfn_json.loads(text)
-    except cfn_json.JSONDecodeError as exc:
-        match = exc.matches[0]
-        raise InputError(f"{path}:{match.linenumber}: not valid JSON: {match.message}") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
@@ -173,10 +155,45 @@ def decode_plan(path: str, text: str) -> dict:
     return doc
 
 
-def check_format(path: str, doc: dict) -> None:
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COLON = re.compile(r"\s*:\s*")
+
+
+def key_lines(text: str, keys: tuple[str, ...] = ("address", "format_version")) -> dict[tuple[str, str], int]:
+    """{(key, string value): first line} for `"key": "value"` pairs of a JSON text already known valid.
+
+    In valid JSON every double quote outside a string opens a string, so scanning string tokens
+    left to right finds exactly the document's strings; a string followed by `:` is a key and the
+    next string token is its value when the value is a string. This records positions without a
+    slow position-tracking parser (plans reach hundreds of MB).
+    """
+    wanted = {f'"{k}"' for k in keys}
+    found: dict[tuple[str, str], int] = {}
+    line, last = 1, 0
+    tokens = _JSON_STRING.finditer(text)
+    for token in tokens:
+        if token.group(0) not in wanted:
+            continue
+        colon = _COLON.match(text, token.end())
+        if not colon or text[colon.end(): colon.end() + 1] != '"':
+            continue  # not a key, or its value is not a string (null, number...): not indexed
+        value = next(tokens, None)
+        if value is None:
+            break
+        line += text.count("\n", last, token.start())
+        last = token.start()
+        try:
+            decoded = json.loads(value.group(0))
+        except ValueError:
+            continue
+        found.setdefault((token.group(0)[1:-1], decoded), line)
+    return found
+
+
+def check_format(path: str, doc: dict, lines: dict[tuple[str, str], int] | None = None) -> None:
     """Refuse a JSON document that is not a `terraform show -json` plan of format major 1."""
     version = doc.get("format_version")
-    line = _key_line(doc, "format_version")
+    line = (lines or {}).get(("format_version", str(version)), 1)
     if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+", version):
         raise InputError(f"{path}:{line}: not a Terraform plan: format_version {version!r} is not 'MAJOR.MINOR'")
     if int(version.split(".")[0]) != SUPPORTED_MAJOR:
@@ -221,7 +238,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _build(path: str, doc: dict) -> _Plan:
+def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
     plan = _Plan(path, doc)
     lines: dict[str, int] = {}
     values: dict[str, dict] = {}
@@ -233,7 +250,7 @@ def _build(path: str, doc: dict) -> _Plan:
         address = resource.get("address")
         if not isinstance(address, str):
             continue
-        lines.setdefault(str(address), _key_line(resource, "address"))
+        lines.setdefault(str(address), key_line.get(("address", str(address)), 1))
         values[str(address)] = _plain(resource.get("values") or {})
         types[str(address)] = str(resource.get("type", ""))
         modes[str(address)] = str(resource.get("mode", "managed"))
@@ -249,7 +266,7 @@ def _build(path: str, doc: dict) -> _Plan:
             deleted.add(address)
             continue
         changes[address] = body
-        lines.setdefault(address, _key_line(change, "address"))
+        lines.setdefault(address, key_line.get(("address", address), 1))
         types.setdefault(address, str(change.get("type", "")))
         modes.setdefault(address, str(change.get("mode", "managed")))
     config: dict = {}
@@ -273,8 +290,9 @@ def _build(path: str, doc: dict) -> _Plan:
     return plan
 
 
-def _unknown_at(unknown: Any, *path: Any) -> bool:
-    """Whether after_unknown marks the value at `path` (or any parent of it) as unknown."""
+def _unknown_at(unknown: Any, *path: Any, nested: bool = True) -> bool:
+    """Whether after_unknown marks the value at `path` (or a parent of it) as unknown; with `nested`,
+    also any part inside it (a list with one unknown element, a map with one unknown value)."""
     node = unknown
     for step in path:
         if node is True:
@@ -285,7 +303,7 @@ def _unknown_at(unknown: Any, *path: Any) -> bool:
             node = node[step]
         else:
             return False
-    return _any_true(node)
+    return _any_true(node) if nested else node is True
 
 
 def _any_true(node: Any) -> bool:
@@ -299,8 +317,9 @@ def _any_true(node: Any) -> bool:
 
 
 def _get(inst: _Instance, *path: Any, default: Any = None) -> Any:
-    """The planned value at `path`, or `Unknown` when Terraform knows it only after apply."""
-    if _unknown_at(inst.unknown, *path):
+    """The planned value at `path`, or `Unknown` when Terraform knows it only after apply (parts of it
+    that are unknown are left out, as in `after`; callers that need them whole check `_unknown_at`)."""
+    if _unknown_at(inst.unknown, *path, nested=False):
         return Unknown(f"{'.'.join(str(p) for p in path)} of {inst.address} is known only after apply")
     node: Any = inst.values
     for step in path:
@@ -355,8 +374,9 @@ def load_terraform(path: str | Path, text: str | None = None) -> Template:
     if text is None:
         text = _read(path)
     doc = decode_plan(path, text)
-    check_format(path, doc)
-    plan = _build(path, doc)
+    lines = key_lines(text)
+    check_format(path, doc, lines)
+    plan = _build(path, doc, lines)
     template = Template(path=path, kind="terraform", region=_provider_region(plan, "aws"))
     for inst in sorted(plan.instances.values(), key=lambda i: (i.line, i.address)):
         if inst.type in TF_RESOURCE_TYPES:
@@ -377,7 +397,7 @@ def load_terraform(path: str | Path, text: str | None = None) -> Template:
 
 def _tags(inst: _Instance) -> dict[str, str] | Unknown:
     tags_all = _get(inst, "tags_all")
-    if isinstance(tags_all, Unknown):
+    if isinstance(tags_all, Unknown) or _unknown_at(inst.unknown, "tags_all") or _unknown_at(inst.unknown, "tags"):
         return Unknown(f"tags_all of {inst.address} (provider default_tags) is known only after apply")
     source = tags_all if isinstance(tags_all, dict) and tags_all else _get(inst, "tags")
     if isinstance(source, Unknown):
