@@ -18,6 +18,7 @@ import pandas as pd
 from auditor import __version__
 from auditor.report import charts
 from auditor.report.model import (
+    resource_count,
     STATUSES,
     Results,
     breakdown,
@@ -90,6 +91,23 @@ def collection_errors(results: Results) -> list[dict[str, Any]]:
     errors = results.inventory.errors.head(200)
     return errors.astype(object).where(errors.notna(), "").to_dict("records")
 
+def _metering_info(results: Results) -> dict[str, Any]:
+    """Period, totals, warnings, orphaned backups and CUR reconciliation from metering.json."""
+    info = results.metering_info or {}
+    orphans = [o for o in (info.get("orphans") or []) if isinstance(o, dict)]
+    orphans = sorted(orphans, key=lambda o: -(o.get("monthly_cost_usd") or 0))
+    recon = [r for r in (info.get("reconciliation") or []) if isinstance(r, dict)]
+    return {
+        "period": info.get("period") or {},
+        "totals": info.get("totals") or {},
+        "warnings": [str(w) for w in (info.get("warnings") or [])][:50],
+        "orphans": orphans[:50],
+        "orphan_count": len(orphans),
+        "reconciliation": recon[:100],
+        "reconciliation_columns": list(recon[0]) if recon else [],
+    }
+
+
 def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     """Everything the template shows (plain data plus pre-rendered, escaped SVG)."""
     df = results.findings
@@ -104,7 +122,7 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     arns = sorted({r[3] for r in rows if r[3]})
     history = results.history or {}
     trend_points = [(str(p.get("as_of", "")), p.get("compliance_pct")) for p in history.get("trend", [])]
-    resources = int(df["resource_arn"].nunique()) if len(df) else 0
+    resources = resource_count(results)
     run = results.run or {}
     return {
         "title": "Backup compliance report",
@@ -139,6 +157,7 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
             "timelines": timelines_payload(results, arns),
             "colors": charts.STATUS_COLORS,
         },
+        "metering_info": _metering_info(results),
         "waivers": results.waivers,
         "errors": collection_errors(results),
         "error_count": int(len(results.inventory.errors)) if results.inventory is not None else 0,

