@@ -229,6 +229,87 @@ def plan_check_cmd(
         raise typer.Exit(EXIT_NONCOMPLIANT)
 
 
+@app.command()
+def audit(
+    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
+    region: List[str] = typer.Option([], "--region", help="Region to audit (repeatable); default: the session's."),
+    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
+    account: List[str] = typer.Option([], "--account", help="Account to audit by assuming a role into it (repeatable)."),
+    out: Path = typer.Option(Path("reports/latest"), "--out", help="Results folder (findings, metering, reports, inventory)."),
+    format: List[str] = typer.Option([], "--format", help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
+    no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL (an incomplete collection still exits 1)."),
+    history: Optional[Path] = typer.Option(None, "--history", help="SQLite history store (default: history.sqlite beside --out)."),
+    no_history: bool = typer.Option(False, "--no-history", help="Do not record this run in a history store."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table merged over the default (policies/prices.yaml)."),
+    by_tag: List[str] = typer.Option([], "--by-tag", help="Also allocate cost by this tag key (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Collect, check, meter and report in one run (exit 3 on FAIL, 1 on incomplete collection)."""
+    from auditor.pipeline import AuditOptions, run_audit, summary_line
+    from auditor.report import parse_formats
+
+    outcome = run_audit(
+        AuditOptions(
+            policies=policies, out=out, as_of=parse_as_of(as_of), regions=region, profile=profile,
+            accounts=account, formats=[f.value for f in parse_formats(format or None)], history=history,
+            keep_history=not no_history, prices=prices, by_tags=by_tag, no_fail=no_fail,
+            progress=show_progress(quiet), command=" ".join(["auditor", *sys.argv[1:]]),
+        )
+    )
+    typer.echo(summary_line(outcome), err=True)
+    if outcome.report_html.exists():
+        typer.echo(f"report: {outcome.report_html}", err=True)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def report(
+    results: Path = typer.Option(..., "--results", help="Results folder written by `auditor audit` or `auditor check`."),
+    format: List[str] = typer.Option([], "--format", help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the reports (default: the results folder)."),
+) -> None:
+    """Render saved results again, in any of the report formats."""
+    from auditor.report import load_results, parse_formats, write_reports
+
+    formats = parse_formats(format or None)
+    loaded = load_results(results)
+    written = write_reports(loaded, out or results, formats, source=results)
+    typer.echo(f"report: wrote {', '.join(str(p) for p in written) or 'nothing new (json/csv are already there)'}", err=True)
+
+
+@evidence_app.command("export")
+def evidence_export(
+    results: Path = typer.Option(..., "--results", help="Results folder to bundle."),
+    out: Path = typer.Option(..., "--out", help="Bundle file to write (a .zip, written atomically)."),
+) -> None:
+    """Bundle a results folder with a manifest of SHA-256 hashes (audit evidence)."""
+    from auditor.evidence import export_bundle
+
+    path, manifest, digest = export_bundle(results, out, command=" ".join(["auditor", *sys.argv[1:]]))
+    typer.echo(f"evidence: wrote {path} ({len(manifest['files'])} files; sha256 {digest})", err=True)
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    bundle: Path = typer.Argument(..., help="Evidence bundle (.zip) to verify."),
+) -> None:
+    """Exit 0 when nothing in the bundle changed; otherwise name what changed and exit 1."""
+    from auditor.evidence import verify_bundle
+
+    check = verify_bundle(bundle)
+    if not check.ok:
+        for problem in check.problems:
+            typer.echo(f"evidence: {problem}", err=True)
+        fail(f"{bundle}: verification FAILED: {len(check.problems)} change(s) found", EXIT_RUNTIME)
+    m = check.manifest
+    typer.echo(
+        f"evidence: {bundle}: OK, {check.files} files unchanged (as_of {m.get('as_of')},"
+        f" auditor {m.get('program_version')}; sha256 {check.bundle_sha256})",
+        err=True,
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
