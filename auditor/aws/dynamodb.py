@@ -71,6 +71,7 @@ def collect(ctx: Context) -> None:
             completed_at=b.get("BackupCreationDateTime") if b.get("BackupStatus") == "AVAILABLE" else None,
             size_bytes=b.get("BackupSizeBytes"),
             size_basis="BackupSizeBytes" if b.get("BackupSizeBytes") is not None else None,
+            storage_class="warm",  # native DynamoDB backups have one storage class
                 delete_at=b.get("BackupExpiryDateTime"),
             encrypted=True,  # DynamoDB backups are always encrypted at rest
             _size_exact=b.get("BackupSizeBytes") is not None,

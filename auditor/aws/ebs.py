@@ -83,7 +83,7 @@ def collect(ctx: Context) -> None:
             completed_at=snap.get("CompletionTime"),
             size_bytes=size,
             size_basis=basis,
-            storage_class={"archive": "archive", "standard": "warm"}.get(snap.get("StorageTier") or ""),
+            storage_class="archive" if snap.get("StorageTier") == "archive" else "warm",
             encrypted=snap.get("Encrypted"),
             kms_key_arn=snap.get("KmsKeyId"),
             _size_exact=exact,

@@ -36,6 +36,16 @@ _BACKUP_TYPE_PATTERNS = (
 )
 _GENERIC_BACKUP_TYPE = {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}
 
+# What AWS Backup's "cold" means for a recovery point held as a native snapshot: EBS's cold tier is
+# the snapshot archive tier; RDS, Aurora, Storage Gateway and non-advanced DynamoDB backups have no
+# cold storage (AWS Backup ignores the cold transition for them).
+_COLD_AS = {
+    "ebs-snapshot": "archive",
+    "storagegateway-snapshot": "warm",
+    "rds-snapshot": "warm",
+    "rds-cluster-snapshot": "warm",
+}
+
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
 
@@ -110,7 +120,9 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
     for col in ("_origin", "_size_exact", "_backup_resource_type"):
         if col not in points:
             points[col] = None
-    points["_key"] = merge_key(points["recovery_point_arn"])
+    # Within one account only: RDS snapshot names (and so ARNs without their account) repeat
+    # across accounts, and must not be merged into one backup.
+    points["_key"] = points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
     is_backup = (points["_origin"] == "backup").fillna(False)
     backup = points[is_backup].drop_duplicates("_key")
     native = points[~is_backup].drop_duplicates("_key")
@@ -147,6 +159,12 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
     sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
     out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
+    # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
+    cold = (out["storage_class"] == "cold").fillna(False) & both["recovery_point_arn_n"].isna()
+    native_cold = out["backup_type"].map(_COLD_AS)
+    native_cold = native_cold.mask(out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm")
+    fix = cold & native_cold.notna()
+    out.loc[fix, "storage_class"] = native_cold[fix]
     storage = out["storage_class"].astype(object)
     out["storage_class"] = storage.where(storage.notna(), "warm")
     if copy_sources is not None and len(copy_sources):

@@ -139,6 +139,7 @@ def _add_snapshot(ctx: Context, s: dict, arn: str, ident: str, owner: str | None
         completed_at=created if s.get("Status") == "available" else None,
         size_bytes=size,
         size_basis=basis,
+        storage_class="warm",  # RDS keeps snapshots in one storage class (AWS Backup's cold tier does not apply)
         delete_at=_delete_at(s, created, creator, retention, owner),
         encrypted=encrypted,
         kms_key_arn=s.get("KmsKeyId"),

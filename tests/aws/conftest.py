@@ -50,11 +50,13 @@ class Hooks:
     def __init__(self) -> None:
         self.rules: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str, str]] = []
+        self.params: list[tuple[str, str, dict]] = []
         self._seen: dict[tuple[str, str], int] = {}
 
     def deny(self, service: str, operation: str, region: str | None = None, code: str = "AccessDenied",
              status: int = 403, match=None):
-        """Fail matching calls ("*" matches any service/operation; `match(params)` narrows further)."""
+        """Fail matching calls ("*" matches any service/operation; `match(request)` narrows further;
+        `request["body"]` holds the serialized parameters)."""
         self.rules.append({"kind": "deny", "service": service, "op": operation, "region": region, "code": code,
                            "status": status, "match": match})
         return self
@@ -74,6 +76,7 @@ class Hooks:
         service = model.service_model.service_name
         region = context.get("client_region")
         self.calls.append((service, model.name, region))
+        self.params.append((service, model.name, dict(params)))
         key = (service, model.name)
         self._seen[key] = self._seen.get(key, 0) + 1
         for rule in self.rules:

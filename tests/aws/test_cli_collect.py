@@ -1,0 +1,48 @@
+"""`auditor collect`: thin CLI over collect_inventory — exit codes and one-line messages."""
+
+from __future__ import annotations
+
+import boto3
+from typer.testing import CliRunner
+
+import auditor.aws.session as aws_session
+from auditor.cli import app
+from auditor.inventory import read_inventory
+
+
+def _run(*args):
+    return CliRunner().invoke(app, ["collect", *args])
+
+
+def test_unknown_region_is_a_usage_error(tmp_path):
+    result = _run("--region", "us-east-1", "--region", "mars-north-1", "--out", str(tmp_path / "inv"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("auditor: error: unknown region 'mars-north-1'")
+    assert not (tmp_path / "inv").exists()
+
+
+def test_success_prints_one_summary_line(aws, tmp_path):
+    boto3.client("ec2", "us-east-1").create_volume(Size=1, AvailabilityZone="us-east-1a")
+    result = _run("--region", "us-east-1", "--out", str(tmp_path / "inv"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"collected 1 resources and 0 backups in 1 region(s) into {tmp_path / 'inv'}"
+    ]
+    assert len(read_inventory(tmp_path / "inv").resources) == 1
+
+
+def test_denied_call_exits_1_with_one_line_and_keeps_the_rest(aws, tmp_path, hooks, monkeypatch):
+    boto3.client("ec2", "eu-west-1").create_volume(Size=1, AvailabilityZone="eu-west-1a")
+    hooks.deny("backup", "ListBackupJobs", region="eu-west-1")
+    monkeypatch.setattr(aws_session, "default_session_factory", hooks)
+    out = tmp_path / "inv"
+    result = _run("--region", "us-east-1", "--region", "eu-west-1", "--out", str(out))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith("auditor: error: collection incomplete: collected 1 resources")
+    assert "backup:ListBackupJobs in eu-west-1: AccessDenied" in lines[0]
+    inv = read_inventory(out)
+    assert len(inv.resources) == 1 and len(inv.errors) == 1
+    assert inv.errors.iloc[0]["affects"] == "*"
