@@ -325,6 +325,8 @@ def _describe(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
         return path, f"missing required field '{missing}'"
     if error.validator == "type" and isinstance(error.instance, bool) and "string" in str(error.validator_value):
         return path, f"'{name}' must be a string, got {str(error.instance).lower()} (quote it: YAML reads yes/no/on/off/true/false as booleans)"
+    if error.validator == "type" and error.validator_value == "string" and isinstance(error.instance, (int, float)):
+        return path, f"'{name}' must be a string, got {error.instance!r} (quote it)"
     if custom:
         return path, f"'{name}': {custom}, got {error.instance!r}" if error.validator != "const" else custom
     if error.validator == "type":
