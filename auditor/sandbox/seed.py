@@ -1019,28 +1019,32 @@ def seed_estate(
 def seed_organization(as_of: datetime, accounts: Sequence[str], *, management_account: str | None = None) -> dict[str, Any]:
     """Create an AWS Organization whose members are `accounts` (ids kept as given).
 
-    The first account (or `management_account`) is the management account. Returns
-    {"organization_id", "management_account", "accounts": [...], "role_name"}; `sts.assume_role`
-    into `arn:aws:iam::<id>:role/OrganizationAccountAccessRole` reaches that account's backends.
+    The first account (or `management_account`) is the management account; the others are created
+    as member accounts with the role `OrganizationAccountAccessRole` (trusting the management
+    account), so `sts.assume_role` into `arn:aws:iam::<id>:role/OrganizationAccountAccessRole`
+    reaches that account's own backends (seed them with `seed_estate(account_id=<id>)`). Returns
+    {"organization_id", "management_account", "accounts", "role_name"}.
     """
     install()
-    from moto.organizations.models import FakeAccount, organizations_backends
+    from unittest import mock
+
+    from moto.organizations import models as org_models
 
     accounts = list(accounts)
     mgmt = management_account or accounts[0]
-    backend = organizations_backends[mgmt]["aws"]
-    org = backend.create_organization(region="us-east-1", feature_set="ALL")
-    ts = _utc(as_of) - timedelta(days=400)
+    backend = org_models.organizations_backends[mgmt]["aws"]
+    org = backend.create_organization(region="us-east-1", FeatureSet="ALL")
+    created = _utc(as_of) - timedelta(days=400)
     for acct in accounts:
         if acct == mgmt:
             continue
-        fake = FakeAccount(org, account_name=f"account-{acct}", email=f"aws+{acct}@example.com")
-        fake.id = acct
-        fake.create_time = ts
-        fake.parent_id = backend.ou[0].id if backend.ou else fake.parent_id
-        backend.accounts.append(fake)
+        # moto draws member account ids at random; the estate needs the ids it was seeded with.
+        with mock.patch.object(org_models.utils, "make_random_account_id", return_value=acct):
+            backend.create_account(AccountName=f"workload-{acct}", Email=f"aws+{acct}@example.com")
+    for account in backend.accounts:
+        account.create_time = _naive(created)
     return {
-        "organization_id": org.id,
+        "organization_id": org["Organization"]["Id"],
         "management_account": mgmt,
         "accounts": accounts,
         "role_name": "OrganizationAccountAccessRole",
