@@ -490,18 +490,28 @@ def load_cloudformation(path: str | Path, text: str | None = None, parameters: d
         if not isinstance(props_node, dict):
             raise _fail(path, body, f"resource {lid}: Properties is not a mapping")
         line = line_of(logical_id)
-        if rtype in CFN_RESOURCE_TYPES:
-            props = resolver.value(props_node)
-            template.resources.append(_protected(path, line, lid, rtype, props))
-        elif rtype == "AWS::Backup::BackupPlan":
-            template.plans.append(_plan(path, line, lid, resolver.value(props_node), resolver))
-        elif rtype == "AWS::Backup::BackupSelection":
-            template.selections.append(_selection(path, line, lid, resolver.value(props_node), resolver))
-        elif rtype == "AWS::Backup::BackupVault":
-            props = resolver.value(props_node)
-            lock_key = next((k for k in props_node if k == "LockConfiguration"), None)
-            template.vaults.append(_vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None))
+        try:
+            _extract(template, resolver, path, line, lid, rtype, props_node)
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+            raise InputError(
+                f"{path}:{line}: resource {lid}: a property has an unexpected shape ({type(exc).__name__}: {exc})"[:300]
+            ) from None
     return template
+
+
+def _extract(template: Template, resolver: Resolver, path: str, line: int, lid: str, rtype: str, props_node: dict) -> None:
+    """Add one resource of an interesting type to `template`."""
+    if rtype in CFN_RESOURCE_TYPES:
+        props = resolver.value(props_node)
+        template.resources.append(_protected(path, line, lid, rtype, props))
+    elif rtype == "AWS::Backup::BackupPlan":
+        template.plans.append(_plan(path, line, lid, resolver.value(props_node), resolver))
+    elif rtype == "AWS::Backup::BackupSelection":
+        template.selections.append(_selection(path, line, lid, resolver.value(props_node), resolver))
+    elif rtype == "AWS::Backup::BackupVault":
+        props = resolver.value(props_node)
+        lock_key = next((k for k in props_node if k == "LockConfiguration"), None)
+        template.vaults.append(_vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None))
 
 
 def _read(path: str) -> str:
@@ -655,8 +665,43 @@ def _selection(path: str, line: int, lid: str, props: dict, resolver: Resolver) 
         found = first_unknown(clean.get(key))
         if found:
             selection.unknown = selection.unknown or Unknown(f"{key}: {found.reason}")
+    if selection.unknown is None:
+        _check_selection_shape(path, line, lid, clean)
     selection.selection = clean
     return selection
+
+
+_CONDITION_OPERATORS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
+
+
+def _check_selection_shape(path: str, line: int, lid: str, body: dict) -> None:
+    """Refuse a BackupSelection CloudFormation itself would refuse (it cannot be judged either)."""
+
+    def bad(what: str) -> InputError:
+        return InputError(f"{path}:{line}: backup selection {lid}: {what}")
+
+    for key in ("Resources", "NotResources"):
+        if any(not isinstance(item, str) for item in body.get(key) or []):
+            raise bad(f"{key} entries must be ARN strings")
+    tags = body.get("ListOfTags")
+    if tags is not None:
+        if not isinstance(tags, list) or not all(
+            isinstance(t, dict) and all(isinstance(t.get(k), (str, int, float, bool)) for k in ("ConditionKey", "ConditionValue"))
+            for t in tags
+        ):
+            raise bad("ListOfTags entries need ConditionType, ConditionKey and ConditionValue")
+    conditions = body.get("Conditions")
+    if conditions is not None:
+        if not isinstance(conditions, dict):
+            raise bad("Conditions must map StringEquals/StringNotEquals/StringLike/StringNotLike to lists")
+        for op, entries in conditions.items():
+            if op not in _CONDITION_OPERATORS:
+                raise bad(f"Conditions has unknown operator {op} (use {', '.join(_CONDITION_OPERATORS)})")
+            if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and all(isinstance(e.get(k), (str, int, float, bool)) for k in ("ConditionKey", "ConditionValue"))
+                for e in entries
+            ):
+                raise bad(f"Conditions {op} entries need ConditionKey and ConditionValue")
 
 
 def _same_stack_pattern(partial: str | None, parameters: dict[str, str]) -> str | None:

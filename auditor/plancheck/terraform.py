@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,71 @@ def key_lines(text: str, keys: tuple[str, ...] = ("address", "format_version")) 
     return found
 
 
+_MODULE = {
+    "type": "object",
+    "properties": {
+        "address": {"type": "string"},
+        "resources": {"type": "array", "items": {
+            "type": "object", "required": ["address"],
+            "properties": {"address": {"type": "string"}, "type": {"type": "string"}, "mode": {"type": "string"},
+                           "values": {"type": ["object", "null"]}}}},
+        "child_modules": {"type": "array", "items": {"$ref": "#/$defs/module"}},
+    },
+}
+_CONFIG_MODULE = {
+    "type": "object",
+    "properties": {
+        "resources": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"address": {"type": "string"}, "expressions": {"type": "object"},
+                           "provider_config_key": {"type": "string"}}}},
+        "module_calls": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"module": {"$ref": "#/$defs/config_module"}}}},
+    },
+}
+# The parts of `terraform show -json` this module reads, with the types it relies on.
+PLAN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "planned_values": {"type": "object", "properties": {"root_module": {"$ref": "#/$defs/module"}}},
+        "resource_changes": {"type": "array", "items": {
+            "type": "object", "required": ["address", "change"],
+            "properties": {
+                "address": {"type": "string"}, "type": {"type": "string"}, "mode": {"type": "string"},
+                "change": {"type": "object", "properties": {
+                    "actions": {"type": "array", "items": {"type": "string"}},
+                    "after": {"type": ["object", "null"]},
+                    "after_unknown": {"type": ["object", "boolean"]}}}}}},
+        "configuration": {"type": "object", "properties": {
+            "provider_config": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": {"expressions": {"type": "object"}}}},
+            "root_module": {"$ref": "#/$defs/config_module"}}},
+    },
+    "$defs": {"module": _MODULE, "config_module": _CONFIG_MODULE},
+}
+
+
+def check_structure(path: str, doc: dict, lines: dict[tuple[str, str], int]) -> None:
+    """Refuse a plan whose structure differs from what `terraform show -json` writes (one line)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(PLAN_SCHEMA).iter_errors(doc))
+    if error is None:
+        return
+    where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+    line = 1
+    node: Any = doc
+    for step in error.absolute_path:  # the nearest enclosing object with an address gives the line
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("address"), str):
+            line = lines.get(("address", node["address"]), line)
+    problem = error.message if len(error.message) <= 120 else error.message[:117] + "..."
+    raise InputError(f"{path}:{line}: not a Terraform plan as `terraform show -json` writes it: {where}: {problem}")
+
+
 def check_format(path: str, doc: dict, lines: dict[tuple[str, str], int] | None = None) -> None:
     """Refuse a JSON document that is not a `terraform show -json` plan of format major 1."""
     version = doc.get("format_version")
@@ -355,7 +421,8 @@ def _references(expressions: Any, *path: str) -> list[str]:
 
 def _provider_region(plan: _Plan, key: str | None) -> str | None:
     provider = plan.providers.get(key or "aws") or plan.providers.get("aws") or {}
-    region = ((provider.get("expressions") or {}).get("region") or {}).get("constant_value")
+    region = (provider.get("expressions") or {}).get("region")
+    region = region.get("constant_value") if isinstance(region, dict) else None
     return str(region) if isinstance(region, str) else None
 
 
@@ -376,23 +443,39 @@ def load_terraform(path: str | Path, text: str | None = None) -> Template:
     doc = decode_plan(path, text)
     lines = key_lines(text)
     check_format(path, doc, lines)
+    check_structure(path, doc, lines)
     plan = _build(path, doc, lines)
     template = Template(path=path, kind="terraform", region=_provider_region(plan, "aws"))
     for inst in sorted(plan.instances.values(), key=lambda i: (i.line, i.address)):
-        if inst.type in TF_RESOURCE_TYPES:
-            template.resources.append(_protected(path, inst))
-        elif inst.type == "aws_backup_plan":
-            template.plans.append(_backup_plan(plan, inst, template.region))
-        elif inst.type == "aws_backup_selection":
-            template.selections.append(_selection(plan, inst))
-        elif inst.type == "aws_backup_vault":
-            template.vaults.append(
-                DeployedVault(path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn"))
-            )
+        with _values_of(path, inst):
+            if inst.type in TF_RESOURCE_TYPES:
+                template.resources.append(_protected(path, inst))
+            elif inst.type == "aws_backup_plan":
+                template.plans.append(_backup_plan(plan, inst, template.region))
+            elif inst.type == "aws_backup_selection":
+                template.selections.append(_selection(plan, inst))
+            elif inst.type == "aws_backup_vault":
+                template.vaults.append(
+                    DeployedVault(path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn"))
+                )
     for inst in plan.instances.values():
         if inst.type == "aws_backup_vault_lock_configuration":
-            _attach_lock(plan, template, inst)
+            with _values_of(path, inst):
+                _attach_lock(plan, template, inst)
     return template
+
+
+@contextmanager
+def _values_of(path: str, inst: _Instance):
+    """Turn a value of an unexpected shape inside one resource into a one-line error at its line.
+
+    The attribute shapes come from the AWS provider's schema; a plan that breaks them was not
+    written by Terraform, and nothing sound can be said about the resource.
+    """
+    try:
+        yield
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        raise InputError(f"{path}:{inst.line}: {inst.address}: an attribute has an unexpected shape ({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def _tags(inst: _Instance) -> dict[str, str] | Unknown:
@@ -427,14 +510,14 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         name = _get(inst, "name")
         pitr = _get(inst, "point_in_time_recovery", 0, "enabled")
         if pitr:
-            days = _get(inst, "point_in_time_recovery", 0, "recovery_period_in_days")
+            days = _int(_get(inst, "point_in_time_recovery", 0, "recovery_period_in_days"))
             native = {"kind": "dynamodb-pitr", "enabled": pitr, "interval_hours": 0,
                       "retention_days": days if days not in (None, 0) else 35}
     elif inst.type in ("aws_db_instance", "aws_rds_cluster"):
         engine = _get(inst, "engine")
         name = _get(inst, "cluster_identifier" if inst.type == "aws_rds_cluster" else "identifier")
         encrypted = _bool(_get(inst, "storage_encrypted"), False)
-        retention = _get(inst, "backup_retention_period")
+        retention = _int(_get(inst, "backup_retention_period"))
         if retention is None:
             retention = 1 if inst.type == "aws_rds_cluster" else 0
         native = {"kind": "rds-automated", "enabled": True if isinstance(retention, Unknown) else bool(retention),

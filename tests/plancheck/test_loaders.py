@@ -238,3 +238,54 @@ def test_missing_file_and_folder(tmp_path):
         load_template(tmp_path / "nope.yaml")
     with pytest.raises(InputError, match="folder"):
         load_template(tmp_path)
+
+
+# --- hostile input: any mutation of a fixture gives a result or one InputError line, never a crash ---
+
+_JUNK = [None, 1, "x", [], {}, True, [1], {"a": 1}, "cron(bad)", -5, {"Ref": "X"}, {"Fn::GetAtt": ["A"]},
+         {"Fn::Sub": 3}, [None], {"Fn::If": [1, 2]}]
+
+
+def _mutate(node, rng, rate):
+    if isinstance(node, dict):
+        for key in list(node):
+            if rng.random() < rate:
+                node[key] = rng.choice(_JUNK)
+            else:
+                _mutate(node[key], rng, rate)
+    elif isinstance(node, list):
+        for index in range(len(node)):
+            if rng.random() < rate:
+                node[index] = rng.choice(_JUNK)
+            else:
+                _mutate(node[index], rng, rate)
+
+
+def _plain(node):
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return str(node) if isinstance(node, str) else node
+
+
+@pytest.mark.parametrize("name", ["cfn/covered.yaml", "cfn/short-retention.yaml", "tf/covered.json", "tf/weak.json"])
+def test_mutated_templates_never_crash(pc, tmp_path, name):
+    import random
+
+    from cfnlint.decode import decode_str
+
+    from auditor.plancheck import plan_check
+
+    text = (pc.FIXTURES / name).read_text()
+    original = json.loads(text) if name.endswith(".json") else _plain(decode_str(text)[0])
+    for seed in range(40):
+        rng = random.Random(seed)
+        doc = json.loads(json.dumps(original))
+        _mutate(doc, rng, 0.1)
+        path = tmp_path / f"m{seed}.json"
+        path.write_text(json.dumps(doc, indent=1))
+        try:
+            plan_check(pc.POLICIES, [path], pc.AS_OF)
+        except InputError as err:
+            assert str(err).startswith(f"{path}:") and "\n" not in str(err)
