@@ -14,11 +14,13 @@ Conventions the sandbox emulates (what the collectors rely on; sources in commen
 Storage Gateway snapshots. A volume gateway's snapshots are EBS snapshots: the Storage Gateway API
 reference (CreateSnapshot) says "To list or delete a snapshot, you must use the Amazon EC2 API"
 (DescribeSnapshots / DeleteSnapshot). The sandbox puts them in EC2 in the gateway's account and
-region, with `VolumeId` = the gateway volume's id (`vol-` + 8 upper-case hex, the last part of the
-volume ARN `arn:aws:storagegateway:R:A:gateway/sgw-XXXXXXXX/volume/vol-XXXXXXXX`), `VolumeSize` =
-the volume's size in GiB, and the snapshot description given to CreateSnapshot (scheduled ones:
+region, with `VolumeId` = the gateway volume's id IN LOWER CASE (the volume ARN is
+`arn:aws:storagegateway:R:A:gateway/sgw-XXXXXXXX/volume/vol-XXXXXXXX`, 8 upper-case hex; the Storage
+Gateway API reference's introduction: "Storage Gateway resource IDs are in uppercase. When you use
+these resource IDs with the Amazon EC2 API, EC2 expects resource IDs in lowercase"), `VolumeSize` =
+the volume's size in GiB, and the description given to CreateSnapshot (scheduled ones here:
 "Scheduled snapshot of <volume id>"). The collector links a snapshot to a gateway volume by
-`VolumeId` (EC2 volume ids are `vol-` + 17 lower-case hex, so they never collide). When AWS Backup
+lower-cased `VolumeId` (EC2 volume ids are `vol-` + 17 lower-case hex, so they never collide). When AWS Backup
 backs up a gateway volume, the recovery point is such an EBS snapshot
 (`arn:aws:ec2:R::snapshot/snap-...`, ResourceType "Storage Gateway"), marked like any EBS
 snapshot AWS Backup makes.

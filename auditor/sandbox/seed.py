@@ -730,7 +730,7 @@ class _Region:
     ) -> str:
         rtype = r["resource_type"]
         if rtype in ("ebs-volume", "storagegateway-volume"):
-            vol_id = r["resource_id"]
+            vol_id = r["resource_id"].lower()  # EC2 shows a gateway volume's id in lower case
             sid = native.add_ebs_snapshot(
                 self.acct, region, volume_id=vol_id, volume_size_gib=max(1, r["size_bytes"] // GIB),
                 created=_naive(t), description=native.AWS_BACKUP_EBS_DESCRIPTION, encrypted=encrypted,
@@ -874,7 +874,7 @@ class _Region:
                         continue
                     size = self._size(r)
                     sid = native.add_ebs_snapshot(
-                        self.acct, self.region, volume_id=r["resource_id"],
+                        self.acct, self.region, volume_id=r["resource_id"].lower(),
                         volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
                         description=f"Scheduled snapshot of {r['resource_id']}", encrypted=True,
                         full_size_bytes=size, snapshot_id=f"snap-{self.hex(17)}",

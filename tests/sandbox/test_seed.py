@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 ACCOUNT = "123456789012"
 REGIONS = ("us-east-1", "eu-west-1")
@@ -123,14 +122,14 @@ def test_aws_backup_made_natives_are_marked_like_aws(estate, api):
 
 def test_storage_gateway_snapshots_link_by_volume_id(estate, api):
     sg = estate.backups[(estate.backups.backup_type == "storagegateway-snapshot") & (estate.backups.region == "us-east-1")]
-    vols = {v["VolumeId"]: v["VolumeARN"] for v in api("storagegateway").list_volumes()["VolumeInfos"]}
+    vols = {v["VolumeId"].lower(): v["VolumeARN"] for v in api("storagegateway").list_volumes()["VolumeInfos"]}
     ids = [a.rsplit("/", 1)[1] for a in sg.recovery_point_arn]
     snaps = {s["SnapshotId"]: s for s in api("ec2").describe_snapshots(SnapshotIds=ids)["Snapshots"]}
     for arn, resource, created_by in zip(sg.recovery_point_arn, sg.resource_arn, sg.created_by):
         snap = snaps[arn.rsplit("/", 1)[1]]
         assert vols[snap["VolumeId"]] == resource
         if created_by == "storage-gateway":
-            assert snap["Description"] == f"Scheduled snapshot of {snap['VolumeId']}"
+            assert snap["Description"] == f"Scheduled snapshot of {snap['VolumeId'].upper().replace('VOL-', 'vol-')}"
 
 
 def test_copies_carry_their_origin(estate, api):

@@ -16,7 +16,9 @@ How AWS marks a native backup that AWS Backup made (what the collectors rely on)
   features (or for EFS, fully managed by AWS Backup) the recovery point ARN is
   `arn:aws:backup:REGION:ACCT:recovery-point:ID` and no native backup exists.
 - Storage Gateway volumes: their snapshots are EBS snapshots (listed and deleted through EC2, per
-  the Storage Gateway API reference for CreateSnapshot). See auditor.sandbox's module docstring.
+  the Storage Gateway API reference for CreateSnapshot) whose VolumeId is the gateway volume id in
+  lower case (the API reference's introduction: "Storage Gateway resource IDs are in uppercase. When
+  you use these resource IDs with the Amazon EC2 API, EC2 expects resource IDs in lowercase").
 """
 
 from __future__ import annotations
@@ -229,7 +231,7 @@ def create_backup_artifact(
         from auditor.sandbox.moto_ext.storagegateway.models import storagegateway_backends
 
         vol = storagegateway_backends[account_id][region].volumes.get(resource_arn)
-        vol_id = resource_arn.rsplit("/", 1)[1]
+        vol_id = resource_arn.rsplit("/", 1)[1].lower()  # EC2 writes gateway ids in lower case
         gib = int(vol["VolumeSizeInBytes"]) // GIB if vol else max(1, size_bytes // GIB)
         sid = add_ebs_snapshot(
             account_id, region, volume_id=vol_id, volume_size_gib=gib, created=created,

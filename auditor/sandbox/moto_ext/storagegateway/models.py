@@ -3,7 +3,7 @@
 Gateway ARN: arn:aws:storagegateway:REGION:ACCT:gateway/sgw-XXXXXXXX
 Volume ARN:  arn:aws:storagegateway:REGION:ACCT:gateway/sgw-XXXXXXXX/volume/vol-XXXXXXXX
 (8 upper-case hex digits, the format the Storage Gateway API reference shows). A volume's
-snapshots are EBS snapshots (see auditor.sandbox's module docstring).
+snapshots are EBS snapshots whose VolumeId is the volume id in lower case (see auditor.sandbox).
 """
 
 from __future__ import annotations

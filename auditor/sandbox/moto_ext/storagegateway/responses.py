@@ -154,12 +154,12 @@ class StorageGatewayResponse(BaseResponse):
         return ActionResult({"ResourceARN": arn})
 
     def create_snapshot(self) -> ActionResult:
-        """A volume snapshot is an EBS snapshot whose VolumeId is the gateway volume's id."""
+        """A volume snapshot is an EBS snapshot whose VolumeId is the gateway volume id in lower case."""
         from auditor.sandbox.moto_ext.native import add_ebs_snapshot
 
         vol = self.backend.volume(self.params["VolumeARN"])
         sid = add_ebs_snapshot(
-            self.current_account, self.region, volume_id=vol["VolumeId"],
+            self.current_account, self.region, volume_id=vol["VolumeId"].lower(),
             volume_size_gib=max(1, vol["VolumeSizeInBytes"] // 1024**3),
             created=datetime.now(timezone.utc), description=self.params["SnapshotDescription"],
             encrypted=True, kms_key_id=vol.get("KMSKey"),
