@@ -1,0 +1,212 @@
+"""Benchmark: `auditor collect` against Cloud Custodian listing the same emulated estate.
+
+    python bench/bench_collect.py                       # ~10,000 resources over 3 regions
+    python bench/bench_collect.py --resources 2000      # a quicker run
+    python bench/bench_collect.py --skip-c7n            # without Cloud Custodian
+
+One process seeds a sandbox estate (`auditor.sandbox.seed_estate`, scaled to the wanted number of
+resources) and serves it on a local `SandboxServer`. Both tools then run as child processes against
+that same endpoint (`AWS_ENDPOINT_URL`), one after the other, so neither competes with the other
+for the server:
+
+1. `python -m auditor collect --region R ... --out DIR` — timed as a whole (interpreter start
+   included) and by its manifest's `duration_seconds`; API calls by operation from the manifest.
+2. `python bench/c7n/run_c7n.py` — `custodian run` with `bench/c7n/policies.yml` (one listing policy
+   per resource type: ebs, ebs-snapshot, rds, rds-snapshot, rds-cluster, dynamodb-table,
+   dynamodb-backup, efs, backup-plan, backup-vault) over the same regions; API calls counted by
+   operation inside that process; timed as a whole and around `custodian run` only.
+
+Cloud Custodian is not a dependency of `auditor`: install it into the venv first (bench/README.md).
+The figures print as a table; `--json FILE` also writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = datetime(2026, 11, 26, tzinfo=timezone.utc)
+REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
+RESOURCES_PER_SCALE_PER_REGION = 38  # what seed_estate builds per region at scale 1.0 (measured)
+
+
+def _env(endpoint: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGIONS[0],
+        AWS_MAX_ATTEMPTS="3",
+    )
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def add_latency(ms: float) -> None:
+    """Make every request to the sandbox server wait `ms` first, like a round trip to a real region.
+
+    The wait is a sleep in the server's request thread (it holds no lock), so concurrent clients
+    overlap their waits as they would over a network; 0 leaves the server as it is.
+    """
+    if ms <= 0:
+        return
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.__call__
+
+    def delayed(self, environ, start_response):
+        time.sleep(ms / 1000)
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = delayed
+
+
+def seed(scale: float, regions: list[str], latency_ms: float = 0):
+    """Start the sandbox server and seed it; return (server, estate, seconds)."""
+    from auditor.sandbox import SandboxServer, seed_estate
+
+    add_latency(latency_ms)
+    server = SandboxServer().start()
+    started = time.perf_counter()
+    estate = seed_estate(AS_OF, regions=regions, scale=scale)
+    return server, estate, time.perf_counter() - started
+
+
+def run_auditor(endpoint: str, regions: list[str], workdir: Path, max_workers: int) -> dict:
+    """Run `auditor collect` as a child process; its wall time, manifest figures and counts."""
+    out = workdir / "inventory"
+    cmd = [sys.executable, "-m", "auditor", "collect", "--quiet", "--out", str(out)]
+    for region in regions:
+        cmd += ["--region", region]
+    if max_workers:
+        cmd += ["--max-workers", str(max_workers)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=_env(endpoint), capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1) or not (out / "manifest.json").exists():
+        raise SystemExit(f"auditor collect failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {
+        "command": " ".join(cmd[1:]),
+        "exit_code": proc.returncode,
+        "wall_seconds": wall,
+        "inner_seconds": manifest.get("duration_seconds"),
+        "api_calls": manifest.get("api_calls", {}),
+        "tables": manifest.get("tables", {}),
+        "stderr_tail": proc.stderr.strip().splitlines()[-1:] if proc.stderr else [],
+    }
+
+
+def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
+    """Run Cloud Custodian's listing policies as a child process (bench/c7n/run_c7n.py)."""
+    counts = workdir / "c7n-counts.json"
+    output = workdir / "c7n-output"
+    cmd = [sys.executable, str(HERE / "c7n" / "run_c7n.py"), str(counts), "--", "run", "-s", str(output),
+           "--cache-period", "0"]
+    for region in regions:
+        cmd += ["--region", region]
+    cmd.append(str(HERE / "c7n" / "policies.yml"))
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=_env(endpoint), capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if not counts.exists():
+        raise SystemExit(f"custodian failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    data = json.loads(counts.read_text())
+    per_type: Counter = Counter()
+    for key, n in data["resources"].items():
+        per_type[key.split("/")[-1].removeprefix("bench-")] += n
+    return {
+        "command": "custodian " + " ".join(cmd[cmd.index("--") + 1 :]),
+        "exit_code": data["exit_code"],
+        "wall_seconds": wall,
+        "inner_seconds": data["seconds"],
+        "api_calls": data["api_calls"],
+        "resources_listed": dict(sorted(per_type.items())),
+    }
+
+
+def _print_calls(title: str, calls: dict[str, int], resources: int) -> None:
+    total = sum(calls.values())
+    print(f"\n{title}: {total} API calls, {1000 * total / max(resources, 1):.1f} per 1,000 resources")
+    for op, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {n:>7}  {op}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, serve, run both tools, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--resources", type=int, default=10_000, help="approximate resources to seed (all regions)")
+    parser.add_argument("--scale", type=float, default=None, help="seed_estate scale (overrides --resources)")
+    parser.add_argument("--regions", default=",".join(REGIONS))
+    parser.add_argument("--max-workers", type=int, default=0, help="auditor --max-workers (default: its own)")
+    parser.add_argument("--skip-c7n", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0,
+                        help="delay every request by this much, like a network round trip (default 0)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    scale = args.scale or args.resources / (RESOURCES_PER_SCALE_PER_REGION * len(regions))
+    print(f"seeding scale={scale:.2f} over {len(regions)} regions ...", flush=True)
+    server, estate, seed_seconds = seed(scale, regions, args.latency_ms)
+    resources = len(estate.resources)
+    backups = estate.backups
+    print(
+        f"seeded {resources} resources and {len(backups)} backups "
+        f"({ {k: int(v) for k, v in backups['backup_type'].value_counts().sort_index().items()} }) in {seed_seconds:.1f} s",
+        flush=True,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-collect-"))
+    figures: dict = {
+        "estate": {
+            "scale": scale,
+            "regions": regions,
+            "resources": resources,
+            "backups": len(backups),
+            "backups_by_type": {k: int(v) for k, v in backups["backup_type"].value_counts().items()},
+            "seed_seconds": seed_seconds,
+        },
+        "latency_ms": args.latency_ms,
+    }
+    try:
+        print("running auditor collect ...", flush=True)
+        ours = run_auditor(server.endpoint_url, regions, workdir, args.max_workers)
+        figures["auditor"] = ours
+        print(
+            f"auditor collect: {ours['wall_seconds']:.1f} s wall ({ours['inner_seconds']} s collecting), "
+            f"exit {ours['exit_code']}, tables {ours['tables'].get('resources')} resources / "
+            f"{ours['tables'].get('recovery_points')} recovery points",
+            flush=True,
+        )
+        _print_calls("auditor collect", ours["api_calls"], resources)
+        if not args.skip_c7n:
+            print("\nrunning custodian run ...", flush=True)
+            theirs = run_c7n(server.endpoint_url, regions, workdir)
+            figures["c7n"] = theirs
+            print(f"custodian run: {theirs['wall_seconds']:.1f} s wall ({theirs['inner_seconds']:.1f} s in run), "
+                  f"exit {theirs['exit_code']}; listed {theirs['resources_listed']}")
+            _print_calls("custodian run", theirs["api_calls"], resources)
+            ratio = ours["wall_seconds"] / theirs["wall_seconds"]
+            figures["ratio_wall"] = ratio
+            print(f"\nratio auditor/c7n wall time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than c7n)")
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
