@@ -536,20 +536,28 @@ def _apply_waivers(part: Part, ctx: Context) -> None:
         f["expired_waiver"] = np.where(status == FAIL, expired, -1)
 
 
-def run_controls(ctx: Context, controls=None) -> Findings:
-    """Run `controls` (default: every registered control) on a prepared context."""
-    from auditor.controls.registry import REGISTRY
+def run_controls(ctx: Context, controls=None, progress: bool = False) -> Findings:
+    """Run `controls` (default: every registered control) on a prepared context.
 
+    `progress` shows a "controls evaluated" bar (auditor.progress; the caller decides: terminal only).
+    """
+    from auditor.controls.registry import REGISTRY
+    from auditor.progress import Progress
+
+    chosen = list(controls or REGISTRY.values())
     parts = []
-    for control in (controls or REGISTRY.values()):
-        part = control.func(ctx)
-        for name in ("ridx", "plan", "status"):
-            if name not in part.frame:
-                raise AssertionError(f"{control.id}: part lacks column {name}")
-        part.frame["status"] = part.frame["status"].astype(np.int8)
-        _apply_errors(part, ctx)
-        _apply_waivers(part, ctx)
-        parts.append(part)
+    with Progress(progress) as bars:
+        evaluated = bars.phase("controls evaluated", total=len(chosen))
+        for control in chosen:
+            part = control.func(ctx)
+            for name in ("ridx", "plan", "status"):
+                if name not in part.frame:
+                    raise AssertionError(f"{control.id}: part lacks column {name}")
+            part.frame["status"] = part.frame["status"].astype(np.int8)
+            _apply_errors(part, ctx)
+            _apply_waivers(part, ctx)
+            parts.append(part)
+            evaluated.advance()
     return Findings(ctx.as_of, parts=parts, ctx=ctx)
 
 
