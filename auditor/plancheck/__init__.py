@@ -43,16 +43,22 @@ class PlanCheckResult:
         return any(f["status"] == FAIL for f in self.findings)
 
 
-def detect_kind(text: str) -> str:
-    """'terraform' for a `terraform show -json` document (top-level `format_version`), else 'cloudformation'."""
+def _sniff(text: str) -> tuple[str, dict | None]:
+    """(kind, parsed JSON document or None): a JSON object with a top-level `format_version` and no
+    `Resources` is a `terraform show -json` document, anything else a CloudFormation template."""
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text)
         except (ValueError, RecursionError):
-            return "cloudformation"  # the CloudFormation decoder reports the syntax error with its line
+            return "cloudformation", None  # its decoder reports the syntax error with the line
         if isinstance(doc, dict) and "format_version" in doc and "Resources" not in doc:
-            return "terraform"
-    return "cloudformation"
+            return "terraform", doc
+    return "cloudformation", None
+
+
+def detect_kind(text: str) -> str:
+    """'terraform' for a `terraform show -json` document, else 'cloudformation'."""
+    return _sniff(text)[0]
 
 
 def load_template(path: str | Path, parameters: dict[str, str] | None = None) -> Template:
@@ -75,8 +81,9 @@ def load_template(path: str | Path, parameters: dict[str, str] | None = None) ->
         raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if detect_kind(text) == "terraform":
-        return load_terraform(path, text)
+    kind, doc = _sniff(text)
+    if kind == "terraform":
+        return load_terraform(path, text, doc=doc)
     from auditor.plancheck.cloudformation import MAX_TEMPLATE_BYTES
 
     if size > MAX_TEMPLATE_BYTES:

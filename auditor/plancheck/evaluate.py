@@ -386,28 +386,28 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
         reasons = [u for _, r in rules for u in [_rule_satisfies(r, plan, ctx.as_of)] if isinstance(u, Unknown)]
         reasons += [p.unknown for p in unknown_plans]
         reasons += [Unknown(s.plan_unknown or "its backup plan is not in the checked templates") for s in outside]
-        if rules and not reasons:
-            p, r = rules[0]
-            add("plan-deployed", FAIL, _weaker(rules, plan, ctx.as_of, res), evidence, line=p.line, file=p.file)
-        elif reasons:
+        native_note = f" ({native[1]})" if native is not None and native[0] == FAIL else ""
+        if reasons:  # a rule that cannot be read yet might meet the plan
             add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
                 {**evidence, "reason": reasons[0].reason})
-        elif maybe:
+        elif maybe:  # a selection that cannot be judged yet might select it
             sel, why = maybe[0]
             add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
-                {"selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason})
+                {**evidence, "selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason})
+        elif rules:
+            p, r = rules[0]
+            add("plan-deployed", FAIL, _weaker(rules, plan, ctx.as_of, res), evidence, line=p.line, file=p.file)
         elif native is not None and native[0] == NOT_ASSESSED:
             add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
-        elif native is not None and native[0] == FAIL and not selections:
-            add("plan-deployed", FAIL, native[1], {"native": native[2]})
+        elif native is not None and native[0] == FAIL and not (uses_backup and supported):
+            add("plan-deployed", FAIL, f"{native[1]}.", {"native": native[2]})
         elif not selections:
             add("plan-deployed", NOT_ASSESSED,
-                f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account).",
-                {"selections": []})
+                f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account){native_note}.",
+                {"selections": [], **({"native": native[2]} if native else {})})
         else:
-            extra = f" ({native[1]})" if native is not None else ""
-            add("plan-deployed", FAIL, f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{extra}.",
-                {"selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections]})
+            add("plan-deployed", FAIL, f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{native_note}.",
+                {"selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections], **({"native": native[2]} if native else {})})
 
     if not rules:
         return out

@@ -435,12 +435,16 @@ def _provider_same_account(plan: _Plan, key: str | None) -> bool:
     return expressions.get("profile") == (default.get("expressions") or {}).get("profile")
 
 
-def load_terraform(path: str | Path, text: str | None = None) -> Template:
-    """Read one `terraform show -json` plan into a `Template`; bad input -> `InputError`."""
+def load_terraform(path: str | Path, text: str | None = None, doc: dict | None = None) -> Template:
+    """Read one `terraform show -json` plan into a `Template`; bad input -> `InputError`.
+
+    `doc` is the already-parsed `text`, when the caller has it (plans can be large).
+    """
     path = str(path)
     if text is None:
         text = _read(path)
-    doc = decode_plan(path, text)
+    if doc is None:
+        doc = decode_plan(path, text)
     lines = key_lines(text)
     check_format(path, doc, lines)
     check_structure(path, doc, lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 P, F, NA, NAP = "PASS", "FAIL", "NOT_ASSESSED", "NOT_APPLICABLE"
@@ -238,3 +240,82 @@ Resources:
     got = pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF))
     assert got[("Cluster", "backup-supported", "gold")] == F  # gold accepts only aws-backup
     assert got[("Cluster", "plan-deployed", "gold")] == NA  # no selection anywhere in the templates
+
+
+def _tf_plan(resources, config_resources, providers=None):
+    """A small `terraform show -json` document: resources = [(address, type, after, after_unknown, actions)]."""
+    planned, changes = [], []
+    for address, rtype, after, unknown, actions in resources:
+        name = address.rsplit(".", 1)[-1]
+        planned.append({"address": address, "mode": "managed", "type": rtype, "name": name, "values": after})
+        changes.append({"address": address, "mode": "managed", "type": rtype, "name": name,
+                        "change": {"actions": actions, "before": None, "after": after, "after_unknown": unknown}})
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": planned}},
+        "resource_changes": changes,
+        "configuration": {"provider_config": providers or {"aws": {"name": "aws", "expressions": {"region": {"constant_value": "us-east-1"}}}},
+                          "root_module": {"resources": config_resources}},
+    }
+
+
+_RULE = {"rule_name": "daily", "schedule": "cron(0 5 * * ? *)", "target_vault_name": "v",
+         "lifecycle": [{"delete_after": 10}], "copy_action": []}
+
+
+def test_terraform_existing_resources_and_literal_arns(pc, write):
+    """An existing volume (no-op, ARN known) is selected by its literal ARN; a new one is not."""
+    arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc"
+    doc = _tf_plan(
+        [
+            ("aws_ebs_volume.old", "aws_ebs_volume", {"arn": arn, "encrypted": True, "tags": {"backup": "silver"},
+                                                     "tags_all": {"backup": "silver"}}, {}, ["no-op"]),
+            ("aws_ebs_volume.new", "aws_ebs_volume", {"encrypted": True, "tags": {"backup": "silver"},
+                                                     "tags_all": {"backup": "silver"}}, {"arn": True}, ["create"]),
+            ("aws_backup_plan.p", "aws_backup_plan", {"name": "p", "rule": [_RULE]}, {"id": True}, ["no-op"]),
+            ("aws_backup_selection.s", "aws_backup_selection",
+             {"name": "s", "plan_id": "plan-123", "resources": [arn, "arn:aws:ec2:*:*:volume/vol-9*"]},
+             {"id": True}, ["create"]),
+        ],
+        [{"address": "aws_backup_selection.s", "type": "aws_backup_selection",
+          "expressions": {"plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]}}}],
+    )
+    path = write("plan.json", json.dumps(doc, indent=2))
+    from auditor.plancheck import plan_check
+
+    got = pc.verdicts(plan_check(pc.POLICIES, [path], pc.AS_OF))
+    assert got[("aws_ebs_volume.old", "plan-deployed", "silver")] == P
+    assert got[("aws_ebs_volume.new", "plan-deployed", "silver")] == F
+
+
+def test_terraform_partly_unknown_resources(pc, write):
+    """resources = [aws_ebs_volume.a.arn, module.x.arn]: `a` is selected, `b` may be (module output)."""
+    vol = {"encrypted": True, "tags": {"backup": "silver"}, "tags_all": {"backup": "silver"}}
+    doc = _tf_plan(
+        [
+            ("aws_ebs_volume.a", "aws_ebs_volume", vol, {"arn": True}, ["create"]),
+            ("aws_ebs_volume.b", "aws_ebs_volume", vol, {"arn": True}, ["create"]),
+            ("aws_backup_plan.p", "aws_backup_plan", {"name": "p", "rule": [_RULE]}, {"id": True}, ["create"]),
+            ("aws_backup_selection.s", "aws_backup_selection", {"name": "s", "resources": [None, None]},
+             {"id": True, "plan_id": True, "resources": [True, True]}, ["create"]),
+        ],
+        [{"address": "aws_backup_selection.s", "type": "aws_backup_selection",
+          "expressions": {"plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]},
+                          "resources": {"references": ["aws_ebs_volume.a.arn", "aws_ebs_volume.a", "module.x.arn", "module.x"]}}}],
+    )
+    path = write("plan.json", json.dumps(doc, indent=2))
+    from auditor.plancheck import plan_check
+
+    got = pc.verdicts(plan_check(pc.POLICIES, [path], pc.AS_OF))
+    assert got[("aws_ebs_volume.a", "plan-deployed", "silver")] == P
+    assert got[("aws_ebs_volume.b", "plan-deployed", "silver")] == NA
+
+
+def test_json_template_unknown_intrinsic_line(write):
+    from auditor.errors import InputError
+    from auditor.plancheck import load_template
+
+    path = write("t.json", '{\n  "Resources": {\n    "V": {\n      "Type": "AWS::EC2::Volume",\n'
+                           '      "Properties": {"Size": {"Fn::Nope": 1}}\n    }\n  }\n}\n')
+    with pytest.raises(InputError, match=r"t\.json:5: unknown intrinsic function Fn::Nope"):
+        load_template(path)
