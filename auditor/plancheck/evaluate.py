@@ -55,15 +55,19 @@ CONTROLS: dict[str, tuple[str, str]] = {
 }
 
 
-def control_info() -> dict[str, tuple[str, str]]:
-    """{control_id: (severity, description)}: the control registry's where it has them, else ours."""
-    info = dict(CONTROLS)
+def control_info() -> dict[str, tuple[str, str, str]]:
+    """{control_id: (severity, pre-deployment description, full description)}.
+
+    Severity and the full description come from the control registry where it has the control (so
+    plan-check and `auditor check` agree); the short description says what plan-check judges.
+    """
+    info = {cid: (severity, text, text) for cid, (severity, text) in CONTROLS.items()}
     try:
         from auditor.report.model import registry_controls
 
         for ctl in registry_controls():
             if ctl.control_id in info:
-                info[ctl.control_id] = (ctl.severity, ctl.description or info[ctl.control_id][1])
+                info[ctl.control_id] = (ctl.severity, info[ctl.control_id][1], ctl.description or info[ctl.control_id][2])
     except Exception:  # the registry is optional here; our own table is complete for our controls
         pass
     return info
@@ -76,7 +80,7 @@ class Context:
     policies: Any
     templates: list[Template]
     as_of: datetime
-    info: dict[str, tuple[str, str]]
+    info: dict[str, tuple[str, str, str]]
     selector: Any = None
 
     def plans(self, kind: str) -> dict[tuple[str, str], DeployedPlan]:
@@ -108,7 +112,7 @@ def _days(delta: timedelta) -> str:
 def _finding(ctx: Context, res: TemplateResource, template: Template, control: str, status: str,
              plan: str | None, detail: str, evidence: dict | None = None, line: int | None = None,
              file: str | None = None) -> dict:
-    severity = ctx.info.get(control, ("medium", ""))[0]
+    severity = ctx.info.get(control, ("medium", "", ""))[0]
     return {
         "resource_arn": res.arn,
         "resource_type": res.resource_type or None,

@@ -135,12 +135,12 @@ def render_sarif(result) -> str:
     index = {cid: i for i, cid in enumerate(rule_ids)}
     rules = []
     for cid in rule_ids:
-        severity, description = info.get(cid, ("medium", f"auditor control {cid}."))
+        severity, short, full = info.get(cid, ("medium", f"auditor control {cid}.", f"auditor control {cid}."))
         rules.append({
             "id": cid,
             "name": "".join(part.capitalize() for part in cid.split("-")),
-            "shortDescription": {"text": description},
-            "fullDescription": {"text": description},
+            "shortDescription": {"text": short},
+            "fullDescription": {"text": full},
             "defaultConfiguration": {"level": _LEVEL.get(severity.lower(), "warning")},
             "properties": {"severity": severity.lower(), "security-severity": _SECURITY_SEVERITY.get(severity.lower(), "5.0"),
                            "tags": ["backup", "policy-as-code"]},
