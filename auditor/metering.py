@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -283,6 +284,7 @@ class MeteringResult:
     period_start: datetime
     period_end: datetime
     prices: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for benchmarks)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document written to metering.json."""
@@ -348,9 +350,11 @@ def write_metering(result: MeteringResult, out_dir: str | Path) -> tuple[Path, P
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes (0 = null) and the distinct values, fast for arrow-backed strings."""
+    """Integer codes (0 = null) and the distinct values ([None, ...]), fast for arrow-backed strings."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    return codes.astype(np.int64) + 1, [None, *list(uniques)]
+    codes = codes.astype(np.int64, copy=False)
+    codes += 1
+    return codes, [None, *list(uniques)]
 
 
 def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -360,41 +364,49 @@ def _arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
         return pa.array(series.astype(object).where(series.notna(), None), type=pa.string())
 
 
-def _index_in(values: pd.Series, value_set: pd.Series, threads: int = 2) -> np.ndarray:
-    """For each value, its position in `value_set` or -1 (hashing split across threads)."""
+def _equals(series: pd.Series, value: str) -> np.ndarray:
+    """Boolean mask series == value (null -> False)."""
+    arr = _arrow(series)
+    return pc.fill_null(pc.equal(arr, value), False).to_numpy(zero_copy_only=False)
+
+
+def _index_in(values: pd.Series, value_set: pd.Series, pool: ThreadPoolExecutor | None = None) -> np.ndarray:
+    """For each value, its position in `value_set` or -1 (hashing split over the pool's threads)."""
     n = len(values)
     if n == 0 or len(value_set) == 0:
         return np.full(n, -1, dtype=np.int64)
-    vs = _arrow(value_set.astype("str"))
+    vs = _arrow(value_set)
     if isinstance(vs, pa.ChunkedArray):
         vs = vs.combine_chunks()
-    arr = _arrow(values.astype("str"))
-    step = max(1, -(-n // threads))
-    pieces = [arr.slice(i, step) for i in range(0, n, step)]
+    arr = _arrow(values)
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    if vs.type != arr.type:
+        vs = vs.cast(arr.type)
 
     def one(piece):
-        return pc.index_in(piece, value_set=vs).to_numpy(zero_copy_only=False)
+        out = pc.fill_null(pc.index_in(piece, value_set=vs), -1)
+        return out.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
-    if len(pieces) > 1 and n > 200_000:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(one, pieces))
-    else:
-        parts = [one(p) for p in pieces]
-    out = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return np.where(np.isnan(out), -1, out).astype(np.int64) if out.dtype.kind == "f" else out.astype(np.int64)
+    if pool is None or n < 200_000:
+        return one(arr)
+    half = n // 2
+    first = pool.submit(one, arr.slice(0, half))
+    second = one(arr.slice(half))
+    return np.concatenate([first.result(), second])
 
 
-def _ts_us(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 microseconds since epoch, null mask) of a timestamp column."""
+_NAT = np.iinfo(np.int64).min
+
+
+def _ts_raw(series: pd.Series) -> np.ndarray:
+    """Microseconds since the epoch (UTC) of a timestamp column; null is the smallest int64."""
     s = series
     if not isinstance(s.dtype, pd.DatetimeTZDtype):
         s = pd.to_datetime(s, utc=True, format="ISO8601")
-    else:
-        s = s.dt.tz_convert("UTC")
-    s = s.dt.as_unit("us")
-    values = s.array.asi8
-    null = s.isna().to_numpy()
-    return values, null
+    if s.dt.unit != "us":
+        s = s.dt.as_unit("us")
+    return np.array(s.array.asi8, dtype=np.int64, copy=True)
 
 
 def _apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
@@ -416,6 +428,20 @@ def _apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
         for i in range(-rest):
             floor[candidates[i % len(candidates)]] -= 1
     return floor
+
+
+class _Clock:
+    """Seconds spent per phase; `lap(name)` closes the previous phase and opens `name`."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._name = "start"
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[self._name] = self.laps.get(self._name, 0.0) + now - self._t
+        self._name, self._t = name, now
 
 
 def _utc(value: datetime) -> datetime:
@@ -455,6 +481,7 @@ def meter(
     `inventory` is an `auditor.inventory.Inventory`; `cur` a frame from `auditor.cur.read_cur`.
     See the module docstring for the method.
     """
+    clock = _Clock()
     as_of = _utc(as_of)
     m_start, m_end = month_bounds(as_of)
     warnings: list[str] = []
@@ -462,32 +489,52 @@ def meter(
     resources = inventory.resources
     n = len(rp)
 
-    # -- encode the columns once (the expensive part on big inventories; threads overlap it)
+    clock.lap('encode')
+    # -- encode the columns and compute the time each backup is held this month. This is the
+    # expensive part on big inventories: arrow kernels and numpy release the GIL, so two threads
+    # share it.
+    ms, me, now = _us(m_start), _us(m_end), _us(as_of)
+
+    def held():
+        start = np.maximum(_ts_raw(rp["created_at"]), ms)  # null (smallest int64) -> month start
+        deleted = _ts_raw(rp["delete_at"])
+        stop = np.clip(deleted, now, me)  # present at as_of, so it existed at least until then
+        stop[deleted == _NAT] = me
+        del deleted
+        dur = stop - start
+        np.maximum(dur, 0, out=dur)
+        return start, stop, dur
+
+    def sizes():
+        return rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        f_acct = pool.submit(_codes, rp["account_id"])
-        f_reg = pool.submit(_codes, rp["region"])
-        f_bt = pool.submit(_codes, rp["backup_type"])
-        f_cls = pool.submit(_codes, rp["storage_class"])
-        f_basis = pool.submit(_codes, rp["size_basis"])
-        f_plan = pool.submit(_codes, rp["backup_plan_id"])
-        f_status = pool.submit(_codes, rp["status"])
-        res_idx = _index_in(rp["resource_arn"], resources["resource_arn"])
-        acct_c, acct_u = f_acct.result()
-        reg_c, reg_u = f_reg.result()
-        bt_c, bt_u = f_bt.result()
-        cls_c, cls_u = f_cls.result()
-        basis_c, basis_u = f_basis.result()
-        plan_c, plan_u = f_plan.result()
-        status_c, status_u = f_status.result()
+        futures = {
+            name: pool.submit(_codes, rp[name])
+            for name in ("account_id", "region", "backup_type", "storage_class", "size_basis", "backup_plan_id")
+        }
+        f_failed = pool.submit(_equals, rp["status"], "FAILED")
+        f_held = pool.submit(held)
+        f_size = pool.submit(sizes)
+        res_idx = _index_in(rp["resource_arn"], resources["resource_arn"], pool)
+        acct_c, acct_u = futures["account_id"].result()
+        reg_c, reg_u = futures["region"].result()
+        bt_c, bt_u = futures["backup_type"].result()
+        cls_c, cls_u = futures["storage_class"].result()
+        basis_c, basis_u = futures["size_basis"].result()
+        plan_c, plan_u = futures["backup_plan_id"].result()
+        failed = f_failed.result()
+        start, stop, dur = f_held.result()
+        size = f_size.result()
 
+    clock.lap('sizes')
     # -- which rows hold storage
-    status_failed = np.array([s is not None and str(s).upper() == "FAILED" for s in status_u])
-    valid = ~status_failed[status_c]
-    size = rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
-    unsized = valid & np.isnan(size)
-    gib = np.where(np.isnan(size), 0.0, size) / GIB
-    gib = np.where(valid, gib, 0.0)
+    valid = ~failed
+    unsized = np.isnan(size)
+    unsized &= valid
+    size[unsized | failed] = 0.0
 
+    clock.lap('storage class')
     # -- storage class: 0 warm, 1 cold, 2 archive (unknown or missing -> warm, with a warning)
     cls_map = np.zeros(len(cls_u), dtype=np.int64)
     odd_classes = []
@@ -504,61 +551,72 @@ def meter(
     if odd_classes:
         warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
 
-    # -- time in the month, split warm/cold
-    ms, me, now = _us(m_start), _us(m_end), _us(as_of)
-    created, created_null = _ts_us(rp["created_at"])
-    deleted, deleted_null = _ts_us(rp["delete_at"])
-    to_cold, to_cold_null = _ts_us(rp["move_to_cold_at"])
-    start = np.where(created_null, ms, np.maximum(created, ms))
-    stop = np.where(deleted_null, me, np.minimum(np.maximum(deleted, now), me))
-    dur = np.clip(stop - start, 0, None)
-    is_cold = cls3 == 1
-    is_archive = cls3 == 2
-    # Warm until the transition (never before as_of for a backup still warm); a cold one is cold
-    # from the transition or at the latest from as_of.
-    t = np.where(is_cold, np.where(to_cold_null, ms, np.minimum(to_cold, now)), np.where(to_cold_null, me, np.maximum(to_cold, now)))
-    t = np.clip(t, ms, me)
-    warm_dur = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
-    warm_dur = np.where(is_archive, 0, warm_dur)
-    cold_dur = np.where(is_archive, 0, dur - warm_dur)
-    arch_dur = np.where(is_archive, dur, 0)
-    month_us = float(me - ms)
-    per_us = gib / month_us
-    gbm = (warm_dur * per_us, cold_dur * per_us, arch_dur * per_us)
-    del start, stop, dur, t, warm_dur, cold_dur, arch_dur, created, deleted, to_cold
+    clock.lap('time')
+    # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving to
+    # cold this month has two parts (warm until the move, cold after), others one.
+    per = size
+    per *= 1.0 / (GIB * float(me - ms))  # GB-months per microsecond held
+    del size
+    to_cold = _ts_raw(rp["move_to_cold_at"])
+    moving = (to_cold != _NAT) & (cls3 != 2)
+    if moving.any():
+        is_cold = cls3 == 1
+        # still warm at as_of: warm at least until then; already cold: cold from as_of at the latest
+        t = np.where(is_cold, np.clip(to_cold, ms, now), np.clip(to_cold, now, me))
+        t = np.where(moving, t, np.where(is_cold, ms, me))
+        warm_us = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
+        warm_us[cls3 == 2] = 0
+        parts = [(per * warm_us, np.zeros_like(cls3)), (per * (dur - warm_us), np.where(cls3 == 0, 1, cls3))]
+        del t, warm_us, is_cold
+    else:
+        parts = [(per * dur, cls3)]
+    del start, stop, dur, to_cold, moving, per
 
+    clock.lap('group')
     # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
-    engines = resources["engine"].astype("str").fillna("").str.lower().to_numpy(dtype=object)
-    res_non_aurora = np.array([bool(e) and not e.startswith("aurora") for e in engines], dtype=bool)
     cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
     flag = np.zeros(n, dtype=np.int64)
     if cluster_code > 0 and len(resources):
-        is_cluster = bt_c == cluster_code
-        found = is_cluster & (res_idx >= 0)
-        flag[found] = res_non_aurora[res_idx[found]].astype(np.int64)
+        engine = resources["engine"].astype("str").str.lower()
+        res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
+        found = (bt_c == cluster_code) & (res_idx >= 0)
+        flag[found] = res_non_aurora[res_idx[found]]
 
-    # -- group key: (account, region, backup type, non-aurora flag)
+    # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
     A, R, B = len(acct_u), len(reg_u), len(bt_u)
-    key = ((acct_c * R + reg_c) * B + bt_c) * 2 + flag
+    key = acct_c * R
+    key += reg_c
+    key *= B
+    key += bt_c
+    key *= 2
+    key += flag
+    del flag
     K = A * R * B * 2
-    if K > 20_000_000:  # too sparse for a dense bincount: compact the keys first
+    if K > 5_000_000:  # too sparse for dense bincounts: compact the keys first
         uniq_keys, key = np.unique(key, return_inverse=True)
         K = len(uniq_keys)
     else:
         uniq_keys = None
+    K3 = K * 3
+    part_keys = [key * 3 + c for _, c in parts]
 
-    def bc(weights=None, k=key, size=K):
-        return np.bincount(k, weights=weights, minlength=size)[:size]
+    def bc(codes, weights, size):
+        return np.bincount(codes, weights=weights, minlength=size)[:size]
 
-    g_gbm = [bc(g) for g in gbm]
-    key3 = key * 3 + cls3
-    g_count = np.bincount(key3, weights=valid.astype(np.float64), minlength=K * 3)[: K * 3].reshape(K, 3)
-    g_unsized = np.bincount(key3, weights=unsized.astype(np.float64), minlength=K * 3)[: K * 3].reshape(K, 3)
+    g_gbm = sum(bc(k3, w, K3) for k3, (w, _) in zip(part_keys, parts)).reshape(K, 3)
     ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
-    upper = ub_basis[basis_c]
-    g_upper = [bc(np.where(upper, g, 0.0)) for g in gbm]
+    if ub_basis.any():
+        upper = ub_basis[basis_c]
+        g_upper = sum(bc(k3, np.where(upper, w, 0.0), K3) for k3, (w, _) in zip(part_keys, parts)).reshape(K, 3)
+        del upper
+    else:
+        g_upper = np.zeros((K, 3))
+    key3 = part_keys[0] if len(parts) == 1 else key * 3 + cls3
+    g_count = bc(key3, valid.astype(np.float64), K3).reshape(K, 3)
+    g_unsized = bc(key3, unsized.astype(np.float64), K3).reshape(K, 3) if unsized.any() else np.zeros((K, 3))
+    del key3
     NB = len(basis_u)
-    present = np.bincount(key * NB + basis_c, weights=valid.astype(np.float64), minlength=K * NB)[: K * NB].reshape(K, NB)
+    present = bc(key * NB + basis_c, valid.astype(np.float64), K * NB).reshape(K, NB)
 
     live = np.flatnonzero(g_count.sum(axis=1) > 0)
     if uniq_keys is not None:
@@ -589,7 +647,7 @@ def meter(
         bases = "; ".join(sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk])))
         for c, cls in enumerate(CLASSES):
             count = int(g_count[gk, c])
-            gbm_c = float(g_gbm[c][gk])
+            gbm_c = float(g_gbm[gk, c])
             if count == 0 and gbm_c == 0.0:
                 continue
             usage_type = USAGE_TYPES.get((owner, service, cls))
@@ -606,7 +664,7 @@ def meter(
                     "usage_type": usage_type,
                     "backups": count,
                     "gb_months": gbm_c,
-                    "upper_bound_gb_months": float(g_upper[c][gk]),
+                    "upper_bound_gb_months": float(g_upper[gk, c]),
                     "unsized_backups": int(g_unsized[gk, c]),
                     "size_basis": bases,
                     "price_usd_per_gb_month": price,
@@ -621,6 +679,7 @@ def meter(
     )
     df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
 
+    clock.lap('RDS free allowance, pooled per')
     # -- RDS free allowance, pooled per (account, region, service)
     allowance = _rds_allowance(resources)
     df["free_gb_months"] = 0.0
@@ -653,21 +712,23 @@ def meter(
     if n_unsized:
         warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
 
+    clock.lap('per-backup cost rates')
     # -- per-backup cost rates (for allocations that need the backup, not the group)
-    rate = np.zeros((K, 3))
-    unp = np.zeros((K, 3))
-    full_price = np.full((K, 3), np.nan)
-    rk, rc = df["_key"].to_numpy(dtype=np.int64), df["_class"].to_numpy(dtype=np.int64)
+    rate = np.zeros(K3)
+    unp = np.zeros(K3)
+    full_price = np.full(K3, np.nan)
+    rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
     rprice = df["price_usd_per_gb_month"].to_numpy(dtype=float)
     rgbm, rbill = df["gb_months"].to_numpy(dtype=float), df["billable_gb_months"].to_numpy(dtype=float)
     factor = np.where(rgbm > 0, rbill / np.where(rgbm > 0, rgbm, 1.0), 1.0)
-    full_price[rk, rc] = rprice
-    unp[rk, rc] = df["unpriced"].to_numpy(dtype=float)
-    rate[rk, rc] = np.where(np.isnan(rprice), 0.0, rprice * factor)
-    row_cost = gbm[0] * rate[key, 0] + gbm[1] * rate[key, 1] + gbm[2] * rate[key, 2]
-    row_gbm = gbm[0] + gbm[1] + gbm[2]
-    row_unpriced = gbm[0] * unp[key, 0] + gbm[1] * unp[key, 1] + gbm[2] * unp[key, 2]
+    full_price[rk3] = rprice
+    unp[rk3] = df["unpriced"].to_numpy(dtype=float)
+    rate[rk3] = np.where(np.isnan(rprice), 0.0, rprice * factor)
+    row_gbm = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+    row_cost = sum(w * rate[k3] for k3, (w, _) in zip(part_keys, parts))
+    row_unpriced = sum(w * unp[k3] for k3, (w, _) in zip(part_keys, parts)) if unp.any() else None
 
+    clock.lap('allocations')
     # -- allocations
     allocations: dict[str, pd.DataFrame] = {}
     for name, column in (
@@ -693,9 +754,12 @@ def meter(
         labels, codes = _tag_codes(inventory, rp, res_idx, tag_key)
         allocations[f"tag:{tag_key}"] = _allocate_codes(f"tag:{tag_key}", codes, labels, row_gbm, row_cost, row_unpriced, total_cents)
 
+    clock.lap('orphans')
     # -- orphans
-    orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, gib, full_price, df, warnings)
+    rp_pairs = set(zip(df["account_id"], df["region"]))
+    orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings)
 
+    clock.lap('output rows')
     # -- output rows
     frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
     frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
@@ -731,6 +795,7 @@ def meter(
         totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
         totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
 
+    clock.lap("end")
     return MeteringResult(
         frame=frame,
         allocations=allocations,
@@ -742,6 +807,7 @@ def meter(
         period_start=m_start,
         period_end=m_end,
         prices=prices.meta(),
+        timings=clock.laps,
     )
 
 
@@ -765,7 +831,7 @@ def _allocate_codes(column, codes, labels, row_gbm, row_cost, row_unpriced, tota
     size = len(labels)
     gbm = np.bincount(codes, weights=row_gbm, minlength=size)[:size]
     cost = np.bincount(codes, weights=row_cost, minlength=size)[:size]
-    unpriced = np.bincount(codes, weights=row_unpriced, minlength=size)[:size]
+    unpriced = np.bincount(codes, weights=row_unpriced, minlength=size)[:size] if row_unpriced is not None else np.zeros(size)
     count = np.bincount(codes, minlength=size)[:size]
     tmp = pd.DataFrame({"label": list(labels), "gbm": gbm, "cost": cost, "unpriced": unpriced, "count": count})
     tmp = tmp[tmp["count"] > 0].groupby("label", sort=True).sum(numeric_only=True)
@@ -820,88 +886,99 @@ def _ddb_managed(inventory) -> set[tuple[str, str]]:
 
 
 def _rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
-    """Free backup GB-months per (account, region, service): provisioned GiB of active DBs."""
+    """Free backup GB-months per (account, region, service): provisioned GiB of active DBs.
+
+    Counted: clusters, and instances that are not cluster members (a member's storage is its
+    cluster's). The DBs are taken to exist the whole month.
+    """
     if not len(resources):
         return {}
     types = resources["resource_type"]
-    state = resources["state"].astype("str").fillna("").str.lower()
-    active = ~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")
-    standalone = (types == "rds-instance") & resources["parent_arn"].isna()
-    chosen = resources[((types == "rds-cluster") | standalone) & active]
-    if not len(chosen):
+    dbs = resources[(types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())]
+    if not len(dbs):
         return {}
-    engine = chosen["engine"].astype("str").fillna("").str.lower()
+    state = dbs["state"].astype("str").fillna("").str.lower()
+    dbs = dbs[~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")]
+    if not len(dbs):
+        return {}
+    engine = dbs["engine"].astype("str").fillna("").str.lower()
     service = np.where(engine.str.startswith("aurora"), "Aurora", "RDS")
-    gib = chosen["size_bytes"].astype("float64").fillna(0.0) / GIB
-    grouped = pd.DataFrame({"a": chosen["account_id"].to_numpy(), "r": chosen["region"].to_numpy(), "s": service, "g": gib.to_numpy()})
+    gib = dbs["size_bytes"].astype("float64").fillna(0.0) / GIB
+    grouped = pd.DataFrame({"a": dbs["account_id"].to_numpy(), "r": dbs["region"].to_numpy(), "s": service, "g": gib.to_numpy()})
     return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
 
 
-def _collected_pairs(inventory) -> set[tuple[str, str]]:
+def _collected_pairs(inventory, rp_pairs) -> set[tuple[str, str]]:
+    """(account, region) pairs the inventory covers: the manifest's, and those with any data."""
     manifest = inventory.manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     pairs = {(a, r) for a in accounts for r in regions}
-    for table in ("resources", "recovery_points"):
-        df = inventory[table]
-        if len(df):
-            pairs.update(map(tuple, df[["account_id", "region"]].drop_duplicates().to_numpy()))
+    pairs.update(rp_pairs)
+    df = inventory.resources
+    if len(df):
+        pairs.update(map(tuple, df[["account_id", "region"]].drop_duplicates().to_numpy()))
     return pairs
 
 
-def _orphans(inventory, rp, valid, res_idx, key, cls3, gib, full_price, df, warnings) -> pd.DataFrame:
+def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings) -> pd.DataFrame:
+    """Backups whose source resource is not in the inventory though its account and region were
+    collected (and listing that resource type did not fail there), with their monthly cost."""
     columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
                "storage_class", "size_gb", "size_basis", "created_at", "monthly_cost_usd"]
-    has_arn = rp["resource_arn"].notna().to_numpy()
-    cand = np.flatnonzero(valid & (res_idx < 0) & has_arn)
+    cand = np.flatnonzero(valid & (res_idx < 0))
+    if len(cand):
+        cand = cand[rp["resource_arn"].iloc[cand].notna().to_numpy()]
     if not len(cand):
         return pd.DataFrame(columns=columns)
-    sub = rp.iloc[cand]
-    parts = sub["resource_arn"].astype("str").str.split(":", n=5, expand=True)
-    if parts.shape[1] < 5:
-        parts = parts.reindex(columns=range(6))
-    src_region, src_acct = parts[3].fillna(""), parts[4].fillna("")
+    take = pa.array(cand)
+    arn = _arrow(rp["resource_arn"]).take(take).cast(pa.string())
+    parsed = pc.extract_regex(arn, r"^arn:[^:]*:[^:]*:(?P<region>[^:]*):(?P<account>[^:]*):")
+    src_region = pc.fill_null(pc.struct_field(parsed, "region"), "")
+    src_acct = pc.fill_null(pc.struct_field(parsed, "account"), "")
+    pair = pc.binary_join_element_wise(src_acct, src_region, "|")
     # A source in an account/region that was not collected may well exist: not an orphan.
-    pairs = _collected_pairs(inventory)
-    known = np.array([(a, r) in pairs for a, r in zip(src_acct, src_region)], dtype=bool)
+    pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(inventory, rp_pairs)), type=pa.string())
+    keep = pc.is_in(pair.cast(pa.string()), value_set=pairs).to_numpy(zero_copy_only=False)
     # Nor one whose resource listing failed there.
     errors = inventory.errors
-    uncertain = np.zeros(len(sub), dtype=bool)
     if len(errors):
-        failed = {}
+        failed = set()
         for e in errors.itertuples(index=False):
-            failed.setdefault((e.account_id, e.region), set()).update(
-                x.strip() for x in str(e.affects or "*").split(","))
-        types = sub["resource_type"].astype("str").fillna("")
-        for i, (a, r, t) in enumerate(zip(src_acct, src_region, types)):
-            hit = failed.get((a, r))
-            if hit and ("*" in hit or t in hit):
-                uncertain[i] = True
+            for t in str(e.affects or "*").split(","):
+                failed.add(f"{e.account_id}|{e.region}|{t.strip()}")
+        rtype = pc.fill_null(_arrow(rp["resource_type"]).take(take).cast(pa.string()), "")
+        failed_set = pa.array(sorted(failed), type=pa.string())
+        hit = pc.or_(
+            pc.is_in(pc.binary_join_element_wise(pair, rtype, "|").cast(pa.string()), value_set=failed_set),
+            pc.is_in(pc.binary_join_element_wise(pair, "*", "|").cast(pa.string()), value_set=failed_set),
+        ).to_numpy(zero_copy_only=False)
+        uncertain = keep & hit
         if uncertain.any():
             warnings.append(f"{int(uncertain.sum())} backup(s) whose source could not be listed (collection errors) not reported as orphaned")
-    keep = known & ~uncertain
-    sub = sub[keep]
+        keep &= ~hit
     idx = cand[keep]
-    if not len(sub):
+    if not len(idx):
         return pd.DataFrame(columns=columns)
     k, c = key[idx], cls3[idx]
-    price = full_price[k, c]
-    owners = df.drop_duplicates("_key").set_index("_key")[["service", "billing_owner"]]
-    size_gb = gib[idx]
-    cost = np.round(size_gb * price, 2)
+    price = full_price[k * 3 + c]
+    first = df.drop_duplicates("_key")
+    service_of = np.empty(len(full_price) // 3, dtype=object)
+    owner_of = np.empty(len(full_price) // 3, dtype=object)
+    service_of[first["_key"].to_numpy()] = first["service"].to_numpy()
+    owner_of[first["_key"].to_numpy()] = first["billing_owner"].to_numpy()
+    size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
+    sub = {name: rp[name].iloc[idx].to_numpy() for name in
+           ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "size_basis")}
     out = pd.DataFrame(
         {
-            "recovery_point_arn": sub["recovery_point_arn"].to_numpy(),
-            "resource_arn": sub["resource_arn"].to_numpy(),
-            "resource_type": sub["resource_type"].to_numpy(),
-            "account_id": sub["account_id"].to_numpy(),
-            "region": sub["region"].to_numpy(),
-            "service": owners["service"].reindex(k).to_numpy(),
-            "billing_owner": owners["billing_owner"].reindex(k).to_numpy(),
+            **{name: sub[name] for name in ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region")},
+            "service": service_of[k],
+            "billing_owner": owner_of[k],
             "storage_class": np.array(CLASSES)[c],
             "size_gb": np.round(size_gb, 6),
-            "size_basis": sub["size_basis"].to_numpy(),
-            "created_at": sub["created_at"].to_numpy(),
-            "monthly_cost_usd": cost,
+            "size_basis": sub["size_basis"],
+            "created_at": rp["created_at"].iloc[idx].reset_index(drop=True),
+            "monthly_cost_usd": np.round(size_gb * price, 2),
         }
     )
     return out.sort_values(["monthly_cost_usd", "recovery_point_arn"], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
@@ -922,7 +999,7 @@ def cur_backup_storage(cur: pd.DataFrame) -> pd.DataFrame:
         lit = cur["line_item_type"]
         keep &= lit.isna() | lit.isin(_CUR_USAGE_ITEMS)
     out = cur.loc[keep].copy()
-    out["service"] = service[keep].replace({"EBS": "EBS"}).astype("str")
+    out["service"] = service[keep].astype("str")
     out["billing_owner"] = out["product_code"].astype("str")
     out["metered_by"] = np.where(out["billing_owner"] == "AWSBackup", "AWS Backup", "native")
     return out
