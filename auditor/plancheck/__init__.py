@@ -82,13 +82,16 @@ def load_template(path: str | Path, parameters: dict[str, str] | None = None) ->
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     kind, doc = _sniff(text)
-    if kind == "terraform":
-        return load_terraform(path, text, doc=doc)
-    from auditor.plancheck.cloudformation import MAX_TEMPLATE_BYTES
+    try:
+        if kind == "terraform":
+            return load_terraform(path, text, doc=doc)
+        from auditor.plancheck.cloudformation import MAX_TEMPLATE_BYTES
 
-    if size > MAX_TEMPLATE_BYTES:
-        raise InputError(f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit")
-    return load_cloudformation(path, text, parameters)
+        if size > MAX_TEMPLATE_BYTES:
+            raise InputError(f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit")
+        return load_cloudformation(path, text, parameters)
+    except RecursionError:
+        raise InputError(f"{path}:1: the document nests too deeply to read") from None
 
 
 def parse_parameters(items: Iterable[str]) -> dict[str, str]:

@@ -492,6 +492,8 @@ def load_cloudformation(path: str | Path, text: str | None = None, parameters: d
         line = line_of(logical_id)
         try:
             _extract(template, resolver, path, line, lid, rtype, props_node)
+        except RecursionError:
+            raise InputError(f"{path}:{line}: resource {lid}: properties nest too deeply to read") from None
         except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
             raise InputError(
                 f"{path}:{line}: resource {lid}: a property has an unexpected shape ({type(exc).__name__}: {exc})"[:300]

@@ -447,8 +447,11 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
         doc = decode_plan(path, text)
     lines = key_lines(text)
     check_format(path, doc, lines)
-    check_structure(path, doc, lines)
-    plan = _build(path, doc, lines)
+    try:
+        check_structure(path, doc, lines)
+        plan = _build(path, doc, lines)
+    except RecursionError:
+        raise InputError(f"{path}:1: JSON nests too deeply to read") from None
     template = Template(path=path, kind="terraform", region=_provider_region(plan, "aws"))
     for inst in sorted(plan.instances.values(), key=lambda i: (i.line, i.address)):
         with _values_of(path, inst):
@@ -478,6 +481,8 @@ def _values_of(path: str, inst: _Instance):
     """
     try:
         yield
+    except RecursionError:
+        raise InputError(f"{path}:{inst.line}: {inst.address}: values nest too deeply to read") from None
     except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
         raise InputError(f"{path}:{inst.line}: {inst.address}: an attribute has an unexpected shape ({type(exc).__name__}: {exc})"[:300]) from None
 

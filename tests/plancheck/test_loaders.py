@@ -289,3 +289,23 @@ def test_mutated_templates_never_crash(pc, tmp_path, name):
             plan_check(pc.POLICIES, [path], pc.AS_OF)
         except InputError as err:
             assert str(err).startswith(f"{path}:") and "\n" not in str(err)
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("deep.yaml", "Resources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: " + "[" * 900 + "]" * 900 + "\n"),
+        ("deep-cfn.json", '{"Resources":{"V":{"Type":"AWS::EC2::Volume","Properties":{"Size":' + "[" * 800 + "]" * 800 + "}}}}"),
+        ("deep-plan.json", '{"format_version":"1.2","planned_values":{"root_module":{"resources":[{"address":"a.b",'
+                           '"type":"aws_ebs_volume","values":{"tags":' + "[" * 700 + "]" * 700 + "}}]}}}"),
+        ("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                      "Resources: {V: {Type: AWS::EC2::Volume, Properties: {Size: *f}}}\n"),
+    ],
+)
+def test_hostile_documents_are_refused_in_one_line(write, name, text):
+    path = write(name, text)
+    with pytest.raises(InputError) as err:
+        load_template(path)
+    assert str(err.value).startswith(f"{path}:") and "\n" not in str(err.value)
