@@ -46,3 +46,13 @@ def test_denied_call_exits_1_with_one_line_and_keeps_the_rest(aws, tmp_path, hoo
     inv = read_inventory(out)
     assert len(inv.resources) == 1 and len(inv.errors) == 1
     assert inv.errors.iloc[0]["affects"] == "*"
+
+
+def test_unreachable_endpoint_exits_1_with_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    result = _run("--region", "us-east-1", "--out", str(tmp_path / "inv"))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "sts:GetCallerIdentity" in lines[0] and "EndpointConnection" in lines[0]
+    assert read_inventory(tmp_path / "inv").errors.iloc[0]["affects"] == "*"

@@ -79,3 +79,19 @@ def test_unexpected_response_shape_drops_that_collectors_rows(aws, collect, hook
     row = inv.errors.iloc[0]
     assert (row["service"], row["operation"], row["error_code"]) == ("ebs", "collect", "KeyError")
     assert row["affects"] == "ebs-volume,storagegateway-volume"
+
+
+def test_throttling_that_outlives_retries_is_an_error_row(aws, collect, hooks, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # keep the test fast; the default is 10 adaptive attempts
+    _volumes("us-east-1", 1)
+    hooks.deny("dynamodb", "ListTables", code="ThrottlingException", status=400)
+    inv = collect(session_factory=hooks)
+    row = inv.errors.iloc[0]
+    assert (row["operation"], row["error_code"], row["affects"]) == ("ListTables", "ThrottlingException", "dynamodb-table")
+    assert len(inv.resources) == 1
+
+
+def test_progress_bar_does_not_change_the_result(aws, collect):
+    _volumes("us-east-1", 2)
+    inv = collect(progress=True)
+    assert len(inv.resources) == 2 and inv.errors.empty

@@ -36,8 +36,8 @@ def test_policy_lists_exactly_the_actions_collection_calls(aws, collect, hooks):
     from auditor.sandbox import seed_estate
 
     as_of = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    seed_estate(as_of, regions=("us-east-1", "eu-west-1"))
-    inv = collect(regions=["us-east-1", "eu-west-1"], session_factory=hooks, as_of=as_of)
+    seed_estate(as_of, regions=("us-east-1",))
+    inv = collect(regions=["us-east-1"], session_factory=hooks, as_of=as_of)
     assert inv.errors.empty, inv.errors
     # And the multi-account path: an Organization's accounts entered by role.
     org = boto3.client("organizations", "us-east-1")
