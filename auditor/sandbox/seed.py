@@ -190,7 +190,21 @@ class _Region:
 
     # ---- ids
     def hex(self, n: int) -> str:
-        return "".join(self.rng.choice("0123456789abcdef") for _ in range(n))
+        return f"{self.rng.getrandbits(4 * n):0{n}x}"
+
+    def backends(self, region: str) -> dict[str, Any]:
+        """moto's backends of this account in `region` (looked up once: BackendDict access locks)."""
+        cache = self.e.backend_cache
+        if region not in cache:
+            from moto.backup.models import backup_backends
+
+            cache[region] = {
+                "ec2": native.ec2_backend(self.acct, region),
+                "rds": native.rds_backend(self.acct, region),
+                "dynamodb": native.dynamodb_backend(self.acct, region),
+                "backup": backup_backends[self.acct][region],
+            }
+        return cache[region]
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -655,14 +669,12 @@ class _Region:
         *, vault: str, region: str, lifecycle: dict[str, Any] | None = None, source_vault_arn: str | None = None,
         copy_source: str | None = None,
     ) -> dict[str, Any]:
-        from moto.backup.models import backup_backends
-
         rtype = r["resource_type"]
         size = self._size(r)
         job_id = self.uuid().upper()
         self.last_job_id = job_id
         encrypted = bool(r["encrypted"]) or rtype in ("dynamodb-table", "efs-filesystem", "storagegateway-volume")
-        backend = backup_backends[self.acct][region]
+        backend = self.backends(region)["backup"]
         vault_obj = backend.vaults[vault]
         key = vault_obj.encryption_key_arn or aws_backup_key_arn(self.acct, region)
         managed = self.managed.get(BACKUP_RESOURCE_TYPE[rtype], False) if region == self.region else (
@@ -737,18 +749,19 @@ class _Region:
                 kms_key_id=r.get("kms_key_id") if encrypted else None,
                 tags={"aws:backup:source-resource": vol_id}, full_size_bytes=size,
                 storage_tier="archive" if cold else "standard", snapshot_id=f"snap-{self.hex(17)}",
+                backend=self.backends(region)["ec2"],
             )
             return native.ebs_snapshot_arn(region, sid)
         if rtype == "rds-instance":
             prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
             return native.add_db_snapshot(
                 self.acct, region, r["obj"], snapshot_id=f"{prefix}{job_id.lower()}", snapshot_type="awsbackup",
-                created=_naive(t),
+                created=_naive(t), backend=self.backends(region)["rds"],
             )
         if rtype == "dynamodb-table" and not managed:
             return native.add_dynamodb_backup(
                 self.acct, region, r["obj"], name=f"AwsBackup-{job_id.lower()}", backup_type="AWS_BACKUP",
-                created=_naive(t), size_bytes=size, rng=self.rng,
+                created=_naive(t), size_bytes=size, rng=self.rng, backend=self.backends(region)["dynamodb"],
             )
         return f"arn:aws:backup:{region}:{self.acct}:recovery-point:{self.uuid().upper()}"
 
@@ -862,6 +875,7 @@ class _Region:
                         encrypted=r["encrypted"], kms_key_id=r.get("kms_key_id"),
                         tags={k: v for k, v in r["tags"].items() if k in ("team", "env")},
                         full_size_bytes=size, storage_tier=tier, snapshot_id=f"snap-{self.hex(17)}",
+                        backend=self.backends(self.region)["ec2"],
                     )
                     self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "ebs-snapshot", "user", t, size,
                                      r["encrypted"], storage_class="archive" if tier == "archive" else "warm")
@@ -878,6 +892,7 @@ class _Region:
                         volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
                         description=f"Scheduled snapshot of {r['resource_id']}", encrypted=True,
                         full_size_bytes=size, snapshot_id=f"snap-{self.hex(17)}",
+                        backend=self.backends(self.region)["ec2"],
                     )
                     self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "storagegateway-snapshot",
                                      "storage-gateway", t, size, True)
@@ -949,6 +964,7 @@ class _Builder:
         self.rules: list[dict[str, Any]] = []
         self.selections: list[dict[str, Any]] = []
         self.vaults: list[dict[str, Any]] = []
+        self.backend_cache: dict[str, dict[str, Any]] = {}
 
 
 _RESOURCE_COLUMNS = [

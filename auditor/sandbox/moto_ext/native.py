@@ -34,8 +34,7 @@ GIB = 1024**3
 
 
 def _rand_hex(rng: random.Random | None, n: int) -> str:
-    r = rng or random
-    return "".join(r.choice("0123456789abcdef") for _ in range(n))
+    return f"{(rng or random).getrandbits(4 * n):0{n}x}"
 
 
 def ec2_backend(account_id: str, region: str):
@@ -77,11 +76,12 @@ def add_ebs_snapshot(
     storage_tier: str = "standard",
     snapshot_id: str | None = None,
     rng: random.Random | None = None,
+    backend: Any = None,
 ) -> str:
     """Insert one completed EBS snapshot; the volume may be gone (orphan) or a SGW volume."""
     from moto.ec2.models.elastic_block_store import Snapshot
 
-    backend = ec2_backend(account_id, region)
+    backend = backend or ec2_backend(account_id, region)
     volume = backend.volumes.get(volume_id) or SimpleNamespace(id=volume_id, size=volume_size_gib)
     sid = snapshot_id or f"snap-{_rand_hex(rng, 17)}"
     snap = Snapshot(backend, sid, volume, description, encrypted=encrypted, kms_key_id=kms_key_id)
@@ -110,11 +110,12 @@ def add_db_snapshot(
     created: datetime,
     tags: list[dict[str, str]] | None = None,
     allocated_storage: int | None = None,
+    backend: Any = None,
 ) -> str:
     """Insert a DB instance snapshot (manual | automated | awsbackup); returns its ARN."""
     from moto.rds.models import DBSnapshot
 
-    backend = rds_backend(account_id, region)
+    backend = backend or rds_backend(account_id, region)
     snap = DBSnapshot(backend, database, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
     snap.created = created
     snap.original_snapshot_create_time = created
@@ -134,11 +135,12 @@ def add_cluster_snapshot(
     created: datetime,
     tags: list[dict[str, str]] | None = None,
     allocated_storage: int | None = None,
+    backend: Any = None,
 ) -> str:
     """Insert a DB cluster snapshot (manual | automated | awsbackup); returns its ARN."""
     from moto.rds.models import DBClusterSnapshot
 
-    backend = rds_backend(account_id, region)
+    backend = backend or rds_backend(account_id, region)
     snap = DBClusterSnapshot(backend, cluster, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
     snap.created = created
     if allocated_storage is not None:
@@ -159,11 +161,12 @@ def add_dynamodb_backup(
     expiry: datetime | None = None,
     status: str = "AVAILABLE",
     rng: random.Random | None = None,
+    backend: Any = None,
 ) -> str:
     """Insert a DynamoDB backup (USER | SYSTEM | AWS_BACKUP) without copying the table; its ARN."""
     from auditor.sandbox.moto_ext.services import LightBackup
 
-    backend = dynamodb_backend(account_id, region)
+    backend = backend or dynamodb_backend(account_id, region)
     ident = f"{int(created.timestamp() * 1000):014d}-{_rand_hex(rng, 8)}"
     backup = LightBackup(account_id, region, name, table, backup_type, created, size_bytes, ident, expiry, status)
     backend.backups[backup.arn] = backup
