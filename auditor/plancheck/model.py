@@ -7,7 +7,6 @@ list of them against the declared policies. A value that cannot be known before 
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,17 +56,6 @@ class Unknown:
 
     def __str__(self) -> str:
         return f"<unknown: {self.reason}>"
-
-
-def is_unknown(value: Any) -> bool:
-    """True when `value` is an `Unknown` or a container holding one anywhere."""
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, dict):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(is_unknown(v) for v in value)
-    return False
 
 
 def first_unknown(value: Any) -> Unknown | None:
@@ -196,8 +184,3 @@ def stand_in_arn(resource: TemplateResource, region: str | None, account: str | 
     return ARN_FORMATS[resource.resource_type].format(
         partition="aws", region=region or UNKNOWN_REGION, account=account or UNKNOWN_ACCOUNT, id=ident
     )
-
-
-def arn_pattern_matches(pattern: str, arn: str) -> bool:
-    """AWS Backup's ARN matching: `*` matches any run of characters (case-sensitive)."""
-    return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]").replace("?", "[?]"))

@@ -19,6 +19,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 from typing import Callable
+from urllib.parse import quote
 
 from auditor import __version__
 from auditor.plancheck.evaluate import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, WAIVED, control_info
@@ -125,7 +126,7 @@ def _uri(path: str) -> str:
             candidate = candidate.resolve().relative_to(Path(os.getcwd()).resolve())
         except ValueError:
             return candidate.resolve().as_uri()
-    return str(PurePosixPath(*candidate.parts)) if candidate.parts else path
+    return quote(str(PurePosixPath(*candidate.parts)), safe="/") if candidate.parts else quote(path, safe="/")
 
 
 def render_sarif(result) -> str:

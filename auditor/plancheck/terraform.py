@@ -293,17 +293,6 @@ def _walk_config(module: Any, prefix: str, out: dict, depth: int = 0) -> None:
             _walk_config(call.get("module"), child, out, depth + 1)
 
 
-def _plain(value: Any) -> Any:
-    """Decoded nodes -> plain Python values (dict/list/str subclasses -> builtins)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
 def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
     plan = _Plan(path, doc)
     lines: dict[str, int] = {}
@@ -317,7 +306,7 @@ def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
         if not isinstance(address, str):
             continue
         lines.setdefault(str(address), key_line.get(("address", str(address)), 1))
-        values[str(address)] = _plain(resource.get("values") or {})
+        values[str(address)] = resource.get("values") or {}
         types[str(address)] = str(resource.get("type", ""))
         modes[str(address)] = str(resource.get("mode", "managed"))
     changes: dict[str, dict] = {}
@@ -339,18 +328,18 @@ def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
     configuration = doc.get("configuration") if isinstance(doc.get("configuration"), dict) else {}
     _walk_config(configuration.get("root_module"), "", config)
     plan.config = config
-    plan.providers = _plain(configuration.get("provider_config") or {})
+    plan.providers = configuration.get("provider_config") or {}
     for address in set(values) | set(changes):
         if address in deleted or modes.get(address) != "managed":
             continue
         body = changes.get(address)
-        after = _plain(body.get("after")) if body and isinstance(body.get("after"), dict) else values.get(address, {})
-        unknown = _plain(body.get("after_unknown")) if body else {}
+        after = body.get("after") if body and isinstance(body.get("after"), dict) else values.get(address, {})
+        unknown = body.get("after_unknown") if body else {}
         _, module_path, base, _ = split_address(address)
         config_resource = config.get((module_path, base), {})
         plan.instances[address] = _Instance(
             address=address, type=types.get(address, ""), line=lines.get(address, 1), values=after or {},
-            unknown=unknown if unknown is not None else {}, config=_plain(config_resource.get("expressions") or {}),
+            unknown=unknown if unknown is not None else {}, config=config_resource.get("expressions") or {},
             provider_key=config_resource.get("provider_config_key"),
         )
     return plan
