@@ -20,9 +20,12 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.inventory import Inventory
 from auditor.policy.loader import PolicySet
+from auditor.policy.columns import arrow_of, codes_of, index_in
 from auditor.policy.selection import TagView, spec_mask, wildcard_regex
 
 __all__ = ["STATUSES", "Context", "Part", "Findings", "run_controls", "FINDING_COLUMNS"]
@@ -42,10 +45,10 @@ _WILDCARD_LOCATIONS = {None, "", "*", "global"}
 
 
 def _ts_us(series: pd.Series) -> np.ndarray:
-    """int64 microseconds since the epoch (NaT -> NONE_TS)."""
-    values = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
-    out = values.to_numpy(dtype="datetime64[us]").astype(np.int64)
-    return out  # NaT maps to int64 min, which is NONE_TS
+    """int64 microseconds since the epoch (NaT -> NONE_TS, which is int64's minimum)."""
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = pd.to_datetime(series, utc=True)
+    return np.asarray(series.array.as_unit("us").asi8, dtype=np.int64)
 
 
 def us_to_ts(values: np.ndarray) -> pd.Series:
@@ -151,8 +154,7 @@ class Context:
 
     def _recovery_points(self) -> None:
         rp = self.inventory.recovery_points
-        index = pd.Index(self.res["resource_arn"].to_numpy(dtype=object, na_value=None))
-        ridx = index.get_indexer(rp["resource_arn"].to_numpy(dtype=object, na_value=None)) if len(rp) else np.empty(0, np.int64)
+        ridx = index_in(rp["resource_arn"], self.res["resource_arn"]) if len(rp) else np.empty(0, np.int64)
         kind = ((rp["source"] == "aws-backup") | (rp["created_by"] == "aws-backup")).to_numpy(dtype=bool, na_value=False)
         kind = np.where(kind, 0, 1).astype(np.int8)  # 0 aws-backup, 1 native
         created = _ts_us(rp["created_at"])
@@ -166,31 +168,26 @@ class Context:
         self.rp_delete = delete
         self.rp_completed = completed
 
-        keep = completed & (ridx >= 0)
+        keep = np.flatnonzero(completed & (ridx >= 0))
         n = self.n
-        life = np.where(delete != NONE_TS, delete - created, NONE_TS)
-        unencrypted = rp["encrypted"].eq(False).to_numpy(dtype=bool, na_value=False)
-        frame = pd.DataFrame({
-            "key": (kind[keep].astype(np.int64) * n + ridx[keep]),
-            "created": created[keep],
-            "primary": primary[keep],
-            "life": life[keep],
-            "unenc": unencrypted[keep],
-        })
-        self.agg = _aggregate(frame, 2 * n)
-        self.copies = pd.DataFrame({
+        key = kind[keep].astype(np.int64) * n + ridx[keep]
+        life = np.where(delete[keep] != NONE_TS, delete[keep] - created[keep], NONE_TS)
+        unencrypted = rp["encrypted"].eq(False).to_numpy(dtype=bool, na_value=False)[keep]
+        self.agg = _aggregate(key, created[keep], primary[keep], life, unencrypted, 2 * n)
+        region_codes, self.region_names = codes_of(rp["region"])
+        account_codes, self.account_names = codes_of(rp["account_id"])
+        # Completed backups of existing resources, by where they are stored (copy controls).
+        self.copies = {
             "ridx": ridx[keep],
             "kind": kind[keep],
-            "region": rp["region"].to_numpy(dtype=object, na_value=None)[keep],
-            "account_id": rp["account_id"].to_numpy(dtype=object, na_value=None)[keep],
+            "region": region_codes[keep],
+            "account_id": account_codes[keep],
             "created": created[keep],
-        })
-        unenc_rows = np.flatnonzero(keep & unencrypted)
-        first = pd.DataFrame({"key": frame["key"].to_numpy()[frame["unenc"].to_numpy()],
-                              "arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None)[unenc_rows]})
-        first = first.drop_duplicates("key")
-        self.unenc_example = np.full(2 * n, None, dtype=object)
-        self.unenc_example[first["key"].to_numpy()] = first["arn"].to_numpy()
+        }
+        # One unencrypted example per (kind, resource): its row in `rp`, resolved to an ARN on output.
+        self.unenc_example = np.full(2 * n, -1, dtype=np.int64)
+        rows = keep[unencrypted]
+        self.unenc_example[key[unencrypted][::-1]] = rows[::-1]
 
     def combine(self, name: str, how: str, sentinel: int) -> np.ndarray:
         """Per pair: aggregate `name` over the kinds of backup the pair's plan accepts."""
@@ -236,43 +233,33 @@ class Context:
         return deployed_coverage(self)
 
 
-def _aggregate(frame: pd.DataFrame, size: int) -> dict[str, np.ndarray]:
-    """Per key (kind * n + ridx): newest/oldest primary, lifecycle bounds, counts, unencrypted."""
+def _aggregate(key: np.ndarray, created: np.ndarray, primary: np.ndarray, life: np.ndarray,
+               unencrypted: np.ndarray, size: int) -> dict[str, np.ndarray]:
+    """Per key (kind * n + ridx): newest/oldest primary, lifecycle bounds, counts, unencrypted.
+
+    Unbuffered ufunc.at / bincount: O(rows), no sort and no hash table.
+    """
     out = {
         "newest": np.full(size, NONE_TS, dtype=np.int64),
         "oldest": np.full(size, NEVER_TS, dtype=np.int64),
         "oldest_all": np.full(size, NEVER_TS, dtype=np.int64),
-        "count": np.zeros(size, dtype=np.int64),
-        "count_all": np.zeros(size, dtype=np.int64),
         "min_life": np.full(size, NEVER_TS, dtype=np.int64),
         "max_life_all": np.full(size, NONE_TS, dtype=np.int64),
-        "unencrypted": np.zeros(size, dtype=np.int64),
     }
-    if not len(frame):
+    out["count_all"] = np.bincount(key, minlength=size).astype(np.int64)
+    out["unencrypted"] = np.bincount(key, weights=unencrypted, minlength=size).astype(np.int64)
+    if not len(key):
+        out["count"] = np.zeros(size, dtype=np.int64)
         return out
-    g_all = frame.groupby("key", sort=False)
-    agg_all = g_all.agg(oldest_all=("created", "min"), count_all=("created", "size"), unencrypted=("unenc", "sum"))
-    idx = agg_all.index.to_numpy()
-    out["oldest_all"][idx] = agg_all["oldest_all"].to_numpy()
-    out["count_all"][idx] = agg_all["count_all"].to_numpy()
-    out["unencrypted"][idx] = agg_all["unencrypted"].to_numpy()
-    life = frame["life"].to_numpy()
-    with_life = frame[life != NONE_TS]
-    if len(with_life):
-        agg_life = with_life.groupby("key", sort=False)["life"].max()
-        out["max_life_all"][agg_life.index.to_numpy()] = agg_life.to_numpy()
-    prim = frame[frame["primary"].to_numpy()]
-    if len(prim):
-        agg_p = prim.groupby("key", sort=False).agg(newest=("created", "max"), oldest=("created", "min"),
-                                                    count=("created", "size"))
-        idx = agg_p.index.to_numpy()
-        out["newest"][idx] = agg_p["newest"].to_numpy()
-        out["oldest"][idx] = agg_p["oldest"].to_numpy()
-        out["count"][idx] = agg_p["count"].to_numpy()
-        prim_life = prim[prim["life"].to_numpy() != NONE_TS]
-        if len(prim_life):
-            agg_pl = prim_life.groupby("key", sort=False)["life"].min()
-            out["min_life"][agg_pl.index.to_numpy()] = agg_pl.to_numpy()
+    np.minimum.at(out["oldest_all"], key, created)
+    has_life = life != NONE_TS
+    np.maximum.at(out["max_life_all"], key[has_life], life[has_life])
+    pk = key[primary]
+    out["count"] = np.bincount(pk, minlength=size).astype(np.int64)
+    np.maximum.at(out["newest"], pk, created[primary])
+    np.minimum.at(out["oldest"], pk, created[primary])
+    pl = primary & has_life
+    np.minimum.at(out["min_life"], key[pl], life[pl])
     return out
 
 
@@ -307,51 +294,66 @@ class Findings:
         if self._frame is not None:
             return summarise_frame(self._frame)
         ctx = self._ctx
-        statuses, controls, plans, accounts, regions = [], [], [], [], []
-        res_account = ctx.res["account_id"].astype("str").to_numpy(dtype=object, na_value=None) if ctx else None
-        res_region = ctx.res["region"].astype("str").to_numpy(dtype=object, na_value=None) if ctx else None
-        by_control, by_plan, by_account, by_region = {}, {}, {}, {}
-        total = 0
-        all_codes = []
+        k = len(STATUSES)
+        acc_codes, acc_names = codes_of(ctx.res["account_id"]) if ctx.n else (np.empty(0, np.int32), [])
+        reg_codes, reg_names = codes_of(ctx.res["region"]) if ctx.n else (np.empty(0, np.int32), [])
+        by_status = np.zeros(k, dtype=np.int64)
+        by_plan = np.zeros((len(ctx.plans), k), dtype=np.int64)
+        by_acc = np.zeros((len(acc_names) + 1, k), dtype=np.int64)  # last row: unknown
+        by_reg = np.zeros((len(reg_names) + 1, k), dtype=np.int64)
+        by_control: dict = {}
+        extra_acc: dict = {}
+        extra_reg: dict = {}
         for part in self._parts:
             f = part.frame
-            codes = f["status"].to_numpy()
-            total += len(codes)
-            all_codes.append(codes)
-            by_control[part.control_id] = _status_counts(codes)
-            plan_codes = f["plan"].to_numpy()
-            for p in np.unique(plan_codes):
-                name = ctx.plans[p].name if p >= 0 else None
-                if name is None:
-                    continue
-                counts = _status_counts(codes[plan_codes == p])
-                slot = by_plan.setdefault(name, {})
-                for k, v in counts.items():
-                    slot[k] = slot.get(k, 0) + v
+            status = f["status"].to_numpy().astype(np.int64)
+            counts = np.bincount(status, minlength=k)
+            by_status += counts
+            by_control[part.control_id] = {STATUSES[i]: int(c) for i, c in enumerate(counts) if c}
+            plan = f["plan"].to_numpy().astype(np.int64)
+            has_plan = plan >= 0
+            if has_plan.any():
+                by_plan += np.bincount(plan[has_plan] * k + status[has_plan], minlength=len(ctx.plans) * k).reshape(-1, k)
             ridx = f["ridx"].to_numpy()
-            acc = np.where(ridx >= 0, res_account[np.maximum(ridx, 0)] if len(res_account) else None,
-                           f["account_id"].to_numpy(dtype=object, na_value=None) if "account_id" in f else None)
-            reg = np.where(ridx >= 0, res_region[np.maximum(ridx, 0)] if len(res_region) else None,
-                           f["region"].to_numpy(dtype=object, na_value=None) if "region" in f else None)
-            for target, labels in ((by_account, acc), (by_region, reg)):
-                if not len(codes):
-                    continue
-                keyed = pd.DataFrame({"k": pd.Series(labels, dtype=object).fillna("unknown"), "s": codes})
-                table = keyed.groupby(["k", "s"]).size()
-                for (k, s), c in table.items():
-                    slot = target.setdefault(k, {})
-                    slot[STATUSES[s]] = slot.get(STATUSES[s], 0) + int(c)
-        codes = np.concatenate(all_codes) if all_codes else np.empty(0, np.int8)
+            own = ridx >= 0
+            for codes, names, table in ((acc_codes, acc_names, by_acc), (reg_codes, reg_names, by_reg)):
+                c = codes[ridx[own]].astype(np.int64) if len(codes) else np.empty(0, np.int64)
+                c = np.where(c < 0, len(names), c)
+                table += np.bincount(c * k + status[own], minlength=(len(names) + 1) * k).reshape(-1, k)
+            if (~own).any():
+                for col, extra in (("account_id", extra_acc), ("region", extra_reg)):
+                    labels = f[col].to_numpy(dtype=object)[~own] if col in f else np.full((~own).sum(), None, object)
+                    for label, st in zip(labels, status[~own]):
+                        slot = extra.setdefault(label if isinstance(label, str) and label else "unknown", {})
+                        slot[STATUSES[st]] = slot.get(STATUSES[st], 0) + 1
+
+        def table_dict(table, names, extra):
+            out: dict = {}
+            for i, name in enumerate(list(names) + ["unknown"]):
+                row = {STATUSES[j]: int(c) for j, c in enumerate(table[i]) if c}
+                if row:
+                    out[name] = row
+            for name, row in extra.items():
+                slot = out.setdefault(name, {})
+                for st, c in row.items():
+                    slot[st] = slot.get(st, 0) + c
+            return dict(sorted(out.items()))
+
+        plans = {}
+        for i, plan in enumerate(ctx.plans):
+            row = {STATUSES[j]: int(c) for j, c in enumerate(by_plan[i]) if c}
+            if row:
+                plans[plan.name] = row
         return {
-            "total": int(total),
-            "by_status": _status_counts(codes),
+            "total": int(by_status.sum()),
+            "by_status": {STATUSES[i]: int(c) for i, c in enumerate(by_status) if c},
             "by_control": by_control,
-            "by_plan": by_plan,
-            "by_account": dict(sorted(by_account.items())),
-            "by_region": dict(sorted(by_region.items())),
-            "resources": int(ctx.n) if ctx else 0,
-            "resources_in_scope": int(ctx.in_scope.sum()) if ctx else 0,
-            "plans": [p.name for p in ctx.plans] if ctx else [],
+            "by_plan": plans,
+            "by_account": table_dict(by_acc, acc_names, extra_acc),
+            "by_region": table_dict(by_reg, reg_names, extra_reg),
+            "resources": int(ctx.n),
+            "resources_in_scope": int(ctx.in_scope.sum()),
+            "plans": [p.name for p in ctx.plans],
         }
 
     @property

@@ -99,7 +99,15 @@ def _bits_to_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
     """Per row, the names whose bit is set, comma-joined (None when no bit is set)."""
     uniq, inverse = np.unique(bits, return_inverse=True)
     labels = [", ".join(n for i, n in enumerate(names[:62]) if (u >> i) & 1) or None for u in uniq]
-    return pd.Categorical(np.array(labels, dtype=object)[inverse] if len(bits) else np.empty(0, dtype=object))
+    return _categorical(inverse.reshape(-1), labels)
+
+
+def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """A Categorical from integer codes into `labels` (None labels and codes < 0 become null)."""
+    uniq = sorted({l for l in labels if l is not None})
+    remap = np.array([uniq.index(l) if l is not None else -1 for l in labels] + [-1], dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(labels))], categories=uniq)
 
 
 # --- resource-covered -------------------------------------------------------------------------------
@@ -409,7 +417,7 @@ def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     count = _fmt(_num(frame, "unencrypted_backups"), 0)
     checked = _fmt(_num(frame, "backups_checked"), 0)
-    example = _col(frame, "example")
+    example = _rp_arns(ctx, frame["example_row"].to_numpy())
     texts = _select([
         (s == NOT_APPLICABLE, "The plan does not require encryption."),
         (s == PASS, "All " + checked + " backups are encrypted."),
@@ -427,14 +435,25 @@ def backup_encrypted(ctx: Context) -> Part:
     applies = ctx.plan_values(lambda p: p.encrypted, dtype=bool)
     unenc = ctx.combine("unencrypted", "sum", 0)
     checked = ctx.combine("count_all", "sum", 0)
-    example = np.full(len(unenc), None, dtype=object)
+    example = np.full(len(unenc), -1, dtype=np.int64)
     for k, kind in enumerate(KINDS):
         cand = ctx.unenc_example[k * ctx.n + ctx.pair_ridx] if ctx.n else example
-        take = (example == None) & ctx.accepts(kind)  # noqa: E711
+        take = (example < 0) & ctx.accepts(kind)
         example[take] = cand[take]
     status = np.where(~applies, NOT_APPLICABLE, np.where(unenc > 0, FAIL, PASS))
-    frame = _pair_frame(ctx, status, unencrypted_backups=unenc, backups_checked=checked, example=example)
-    return Part("backup-encrypted", frame, _describe_encrypted)
+    frame = _pair_frame(ctx, status, unencrypted_backups=unenc, backups_checked=checked)
+    frame["example_row"] = np.where(applies, example, -1)
+    return Part("backup-encrypted", frame, _describe_encrypted,
+                evidence_hook=lambda f, ctx: {"example": _rp_arns(ctx, f["example_row"].to_numpy())})
+
+
+def _rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
+    """Recovery point ARNs of rows of the recovery_points table (-1 -> None)."""
+    out = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    if has.any():
+        out[has] = ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+    return out
 
 
 # --- vault-lock -------------------------------------------------------------------------------------
@@ -540,13 +559,14 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     copies = ctx.copies
     targets = sorted({t for req in required for t in req})
     collected = set(ctx.inventory.accounts) | set(ctx.res["account_id"].dropna()) if column == "account_id" else None
-    labels = copies[column].to_numpy(dtype=object) if len(copies) else np.empty(0, object)
+    names = ctx.region_names if column == "region" else ctx.account_names
+    where = copies[column]
+    copy_key = copies["kind"].astype(np.int64) * ctx.n + copies["ridx"]
     for t, target in enumerate(targets[:62]):
-        sub = copies[labels == target] if len(copies) else copies
         newest = np.full(2 * ctx.n, NONE_TS, dtype=np.int64)
-        if len(sub):
-            g = sub.groupby(sub["kind"].astype(np.int64) * ctx.n + sub["ridx"], sort=False)["created"].max()
-            newest[g.index.to_numpy()] = g.to_numpy()
+        if target in names:
+            hit = where == names.index(target)
+            np.maximum.at(newest, copy_key[hit], copies["created"][hit])
         best = np.full(n_pairs, NONE_TS, dtype=np.int64)
         for k, kind in enumerate(KINDS):
             best = np.maximum(best, np.where(ctx.accepts(kind), newest[k * ctx.n + ctx.pair_ridx] if ctx.n else NONE_TS, NONE_TS))
@@ -559,7 +579,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
         status = np.where(bad & (status == PASS), FAIL, status)
         evidence[f"newest_copy__{target}"] = us_to_ts(np.where(needs, best, NONE_TS))
     status = np.where((not_collected != 0) & (status == FAIL), NOT_ASSESSED, status)
-    evidence["required"] = pd.Categorical(np.array([", ".join(r) or None for r in required] + [None], dtype=object)[ctx.pair_plan])
+    evidence["required"] = _categorical(ctx.pair_plan, [", ".join(r) or None for r in required])
     evidence["missing"] = _bits_to_labels(missing, targets)
     evidence["allowed_age_hours"] = allowed / US_PER_HOUR
     evidence["not_collected"] = _bits_to_labels(not_collected, targets)

@@ -31,6 +31,10 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.policy.columns import arrow_of, index_in
 
 __all__ = [
     "SelectionSpec",
@@ -86,10 +90,10 @@ class TagView:
 
     def __init__(self, arns: pd.Series, tags: pd.DataFrame):
         self.n = len(arns)
-        index = pd.Index(arns.to_numpy(dtype=object, na_value=None))
-        self._pos = index.get_indexer(tags["arn"].to_numpy(dtype=object, na_value=None)) if len(tags) else np.empty(0, np.int64)
-        self._keys = tags["key"] if len(tags) else pd.Series([], dtype=object)
-        self._values = tags["value"] if len(tags) else pd.Series([], dtype=object)
+        has_tags = tags is not None and len(tags) > 0
+        self._pos = index_in(tags["arn"], arns) if has_tags else np.empty(0, np.int64)
+        self._keys = arrow_of(tags["key"]).cast(pa.string()) if has_tags else None
+        self._values = arrow_of(tags["value"]).cast(pa.string()) if has_tags else None
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def codes(self, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -100,12 +104,11 @@ class TagView:
         codes = np.full(self.n, -1, dtype=np.int32)
         categories = np.empty(0, dtype=object)
         if len(self._pos):
-            sel = (self._keys == key).to_numpy(dtype=bool, na_value=False) & (self._pos >= 0)
+            sel = pc.equal(self._keys, key).fill_null(False).to_numpy(zero_copy_only=False) & (self._pos >= 0)
             if sel.any():
-                values = self._values[sel].to_numpy(dtype=object, na_value="")
-                cat_codes, categories = pd.factorize(values)
-                codes[self._pos[sel]] = cat_codes
-                categories = np.asarray(categories, dtype=object)
+                encoded = pc.dictionary_encode(self._values.filter(pa.array(sel)).fill_null(""))
+                codes[self._pos[sel]] = encoded.indices.to_numpy(zero_copy_only=False)
+                categories = np.array(encoded.dictionary.to_pylist(), dtype=object)
         self._cache[key] = (codes, categories)
         return codes, categories
 

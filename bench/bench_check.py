@@ -1,0 +1,331 @@
+"""Benchmark of the compliance engine: a synthetic inventory, evaluated by `check_inventory`.
+
+At scale 1.0: 1,000,000 resources, 10,000,000 recovery points (native and AWS Backup, copies and
+orphans among them), 3,000,000 tag rows, 20 declared plans, 10 accounts x 4 regions with deployed
+AWS Backup plans and selections. The inventory is generated once per scale into a cache folder
+(Parquet, the layout `auditor collect` writes); each measurement then runs in a fresh child process
+that reads it with `read_inventory` and evaluates every control, and reports:
+
+    read_s     reading the Parquet inventory into DataFrames
+    check_s    check_inventory: every control, verdicts and summary for every resource
+    rss_gib    peak resident memory of that child process
+
+With --write, the child also builds the findings rows and writes findings.json/findings.csv
+(`write_s`, reported separately: it is output formatting, not evaluation).
+
+    python bench/bench_check.py --scale 0.1 --scale 1 [--scale 2] [--cache /tmp/auditor-bench]
+
+Issue target: check <= 20 s and <= 6 GiB at scale 1 on 2 cores; 2x the data <= 2.2x the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+ACCOUNTS = [f"{100000000000 + i * 1111:012d}" for i in range(10)]
+REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
+TYPES = np.array(["ebs-volume", "rds-instance", "rds-cluster", "dynamodb-table", "efs-filesystem", "storagegateway-volume"])
+TYPE_P = [0.55, 0.12, 0.03, 0.15, 0.08, 0.07]
+ARN_FMT = {
+    "ebs-volume": ("arn:aws:ec2:{r}:{a}:volume/vol-", ""),
+    "rds-instance": ("arn:aws:rds:{r}:{a}:db:db-", ""),
+    "rds-cluster": ("arn:aws:rds:{r}:{a}:cluster:cl-", ""),
+    "dynamodb-table": ("arn:aws:dynamodb:{r}:{a}:table/t-", ""),
+    "efs-filesystem": ("arn:aws:elasticfilesystem:{r}:{a}:file-system/fs-", ""),
+    "storagegateway-volume": ("arn:aws:storagegateway:{r}:{a}:gateway/sgw-1/volume/vol-", ""),
+}
+
+
+def _str(values) -> pa.Array:
+    return pa.array(values, type=pa.string())
+
+
+def _concat(*parts) -> np.ndarray:
+    """Element-wise string concatenation of arrays/scalars (vectorised through pyarrow)."""
+    import pyarrow.compute as pc
+
+    arrays = [p if isinstance(p, str) else pa.array(p, type=pa.string()) for p in parts]
+    return pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False)
+
+
+def _ts(us: np.ndarray) -> pa.Array:
+    return pa.array(us.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
+
+
+def generate(scale: float, folder: Path, seed: int = 1) -> dict:
+    """Write a synthetic inventory of `scale` x (1M resources, 10M recovery points) into `folder`."""
+    from auditor.inventory import SCHEMAS
+
+    rng = np.random.default_rng(seed)
+    n = int(1_000_000 * scale)
+    m = int(10_000_000 * scale)
+    now = int((AS_OF - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    hour = 3_600_000_000
+    day = 24 * hour
+
+    acct = rng.integers(0, len(ACCOUNTS), n)
+    reg = rng.integers(0, len(REGIONS), n)
+    rtype = rng.choice(len(TYPES), n, p=TYPE_P)
+    ids = np.char.mod("%09d", np.arange(n))
+    prefix = np.empty(n, dtype=object)
+    for t, name in enumerate(TYPES):
+        for a, account in enumerate(ACCOUNTS):
+            for r, region in enumerate(REGIONS):
+                sel = (rtype == t) & (acct == a) & (reg == r)
+                prefix[sel] = ARN_FMT[name][0].format(r=region, a=account)
+    arns = _concat(prefix, ids)
+    engine = np.where(rtype == 2, np.where(rng.random(n) < 0.7, "aurora-postgresql", "postgres"),
+                      np.where(rtype == 1, "postgres", None))
+    native = np.where((rtype == 1) | ((rtype == 3) & (rng.random(n) < 0.3)), 1, 0).astype(bool)
+    resources = pa.table({
+        "account_id": _str(np.array(ACCOUNTS, dtype=object)[acct]),
+        "region": _str(np.array(REGIONS, dtype=object)[reg]),
+        "resource_type": _str(TYPES[rtype].astype(object)),
+        "resource_arn": _str(arns),
+        "resource_id": _str(ids.astype(object)),
+        "name": pa.nulls(n, pa.string()),
+        "created_at": _ts(now - rng.integers(1, 1500, n) * day),
+        "size_bytes": pa.array(rng.integers(1, 2000, n) * 1024**3, type=pa.int64()),
+        "encrypted": pa.array(rng.random(n) < 0.9),
+        "kms_key_id": pa.nulls(n, pa.string()),
+        "state": _str(np.full(n, "available", dtype=object)),
+        "engine": _str(engine),
+        "parent_arn": pa.nulls(n, pa.string()),
+        "native_schedule": _str(np.where(native, np.where(rtype == 1, "rds-automated", "dynamodb-pitr"), None)),
+        "native_frequency_hours": pa.array(np.where(rtype == 1, 24.0, 0.0833), type=pa.float64(), mask=~native),
+        "native_retention_days": pa.array(np.full(n, 7), type=pa.int64(), mask=~native),
+    }, schema=SCHEMAS["resources"])
+
+    # Tags: backup (gold/silver/bronze/none/absent), env, team, app for some.
+    tag_arn, tag_key, tag_val = [], [], []
+    backup = rng.choice(np.array(["gold", "silver", "bronze", "none", ""], dtype=object), n, p=[0.2, 0.3, 0.2, 0.1, 0.2])
+    for key, values, share in (
+        ("backup", backup, 1.0),
+        ("env", rng.choice(np.array(["prod", "dev", "qa"], dtype=object), n), 0.9),
+        ("team", rng.choice(np.array(["payments", "search", "data", "platform", "web", "payroll"], dtype=object), n), 0.8),
+        ("app", rng.choice(np.array([f"app-{i}" for i in range(50)], dtype=object), n), 0.3),
+    ):
+        keep = (rng.random(n) < share) & (values != "")
+        tag_arn.append(arns[keep])
+        tag_key.append(np.full(keep.sum(), key, dtype=object))
+        tag_val.append(values[keep])
+    t_arn = np.concatenate(tag_arn)
+    tags = pa.table({
+        "account_id": pa.nulls(len(t_arn), pa.string()),
+        "region": pa.nulls(len(t_arn), pa.string()),
+        "arn": _str(t_arn),
+        "key": _str(np.concatenate(tag_key)),
+        "value": _str(np.concatenate(tag_val)),
+    }, schema=SCHEMAS["tags"])
+
+    # Recovery points: ~10 per resource, a few orphans, some copies to another region.
+    res_of = rng.integers(0, n, m)
+    orphan = rng.random(m) < 0.02
+    copy = (rng.random(m) < 0.05) & ~orphan
+    age = rng.exponential(20 * day, m).astype(np.int64) + rng.integers(0, day, m)
+    created = now - age
+    keep_days = rng.choice(np.array([7, 35, 120, 400]), m, p=[0.2, 0.5, 0.2, 0.1])
+    source_ab = rng.random(m) < 0.6
+    rp_region = np.where(copy, (reg[res_of] + 1) % len(REGIONS), reg[res_of])
+    rp_ids = np.char.mod("%010d", np.arange(m))
+    src_arn = np.where(orphan, _concat(np.array(["arn:aws:ec2:us-east-1:100000000000:volume/gone-"], dtype=object).repeat(m), rp_ids), arns[res_of])
+    status = rng.choice(np.array(["COMPLETED", "PARTIAL", "FAILED", "EXPIRED"], dtype=object), m, p=[0.95, 0.01, 0.02, 0.02])
+    rp_arn = _concat(np.where(source_ab, "arn:aws:backup:x:y:recovery-point:", "arn:aws:ec2:x::snapshot/snap-").astype(object), rp_ids)
+    vault = np.where(source_ab, rng.choice(np.array(["gold-vault", "silver-vault", "Default", "dr-vault"], dtype=object), m), None)
+    recovery_points = pa.table({
+        "account_id": _str(np.array(ACCOUNTS, dtype=object)[acct[res_of]]),
+        "region": _str(np.array(REGIONS, dtype=object)[rp_region]),
+        "recovery_point_arn": _str(rp_arn),
+        "resource_arn": _str(src_arn),
+        "resource_type": _str(TYPES[rtype[res_of]].astype(object)),
+        "backup_type": _str(np.full(m, "ebs-snapshot", dtype=object)),
+        "source": _str(np.where(source_ab, "aws-backup", "native").astype(object)),
+        "created_by": _str(np.where(source_ab, "aws-backup", "user").astype(object)),
+        "status": _str(status),
+        "created_at": _ts(created),
+        "completed_at": _ts(created + hour),
+        "size_bytes": pa.array(rng.integers(1, 500, m) * 1024**3, type=pa.int64()),
+        "size_basis": pa.nulls(m, pa.string()),
+        "storage_class": _str(np.where(age > 30 * day, "cold", "warm").astype(object)),
+        "delete_at": _ts(created + keep_days * day),
+        "move_to_cold_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
+        "encrypted": pa.array(rng.random(m) < 0.97),
+        "kms_key_arn": pa.nulls(m, pa.string()),
+        "vault_name": _str(vault),
+        "vault_arn": pa.nulls(m, pa.string()),
+        "backup_plan_id": pa.nulls(m, pa.string()),
+        "backup_rule_id": pa.nulls(m, pa.string()),
+        "copy_source_arn": _str(np.where(copy, "arn:aws:backup:src", None).astype(object)),
+    }, schema=SCHEMAS["recovery_points"])
+
+    # Deployed AWS Backup: 3 plans per account x region.
+    plans, rules, selections, vaults = [], [], [], []
+    for a in ACCOUNTS:
+        for r in REGIONS:
+            for name, sched, keep, sel in (
+                ("gold", "cron(0 5 ? * * *)", 35, {"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}]}),
+                ("silver", "cron(0 3 ? * SUN *)", 120, {"Resources": ["*"], "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}], "StringNotEquals": [{"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}]}}),
+                ("pay", "rate(12 hours)", 14, {"Resources": ["arn:aws:ec2:*:*:volume/*"], "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]}}),
+            ):
+                pid = f"{a}-{r}-{name}"
+                plans.append({"account_id": a, "region": r, "backup_plan_id": pid, "backup_plan_name": name})
+                rules.append({"account_id": a, "region": r, "backup_plan_id": pid, "rule_id": pid + "-r", "rule_name": name + "-rule",
+                              "target_vault_name": name + "-vault", "schedule_expression": sched, "delete_after_days": keep})
+                selections.append({"account_id": a, "region": r, "backup_plan_id": pid, "selection_id": pid + "-s",
+                                   "selection_name": name, "resources": json.dumps(sel.get("Resources", [])),
+                                   "not_resources": "[]", "list_of_tags": json.dumps(sel.get("ListOfTags", [])),
+                                   "conditions": json.dumps(sel.get("Conditions", {}))})
+            for v, locked in (("gold-vault", True), ("silver-vault", False), ("Default", False), ("dr-vault", True)):
+                vaults.append({"account_id": a, "region": r, "vault_name": v, "locked": locked,
+                               "min_retention_days": 7 if locked else None, "max_retention_days": 400 if locked else None})
+
+    from auditor.inventory import frame
+
+    small = {"backup_plans": plans, "backup_rules": rules, "backup_selections": selections, "vaults": vaults}
+    tables = {"resources": resources, "tags": tags, "recovery_points": recovery_points}
+    for name, rows in small.items():
+        tables[name] = pa.Table.from_pandas(frame(name, rows), schema=SCHEMAS[name], preserve_index=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name, schema in SCHEMAS.items():
+        table = tables.get(name, schema.empty_table())
+        counts[name] = table.num_rows
+        d = folder / name
+        d.mkdir(exist_ok=True)
+        pq.write_table(table, d / "part-0.parquet")
+    manifest = {"schema_version": 1, "program_version": "bench", "accounts": ACCOUNTS, "regions": REGIONS,
+                "collected_at": AS_OF.isoformat(), "tables": counts}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return counts
+
+
+POLICY = """
+version: 1
+scope:
+  exclude_tags: {backup: none}
+plans:
+"""
+
+
+def policy_text() -> str:
+    """20 plans over the synthetic tags: tags, conditions, types, copies, locks, cron and rate schedules."""
+    lines = [POLICY.strip("\n")]
+    combos = []
+    for tier, freq, keep in (("gold", "cron(0 5 ? * * *)", 35), ("silver", "7d", 90), ("bronze", "rate(2 days)", 14)):
+        for env in ("prod", "dev", "qa"):
+            combos.append((tier, env, freq, keep))
+    for i, (tier, env, freq, keep) in enumerate(combos):
+        lines += [
+            f"  - name: {tier}-{env}",
+            f"    select: {{tags: {{backup: {tier}}}, conditions: {{string_equals: {{env: {env}}}}}}}",
+            f"    frequency: '{freq}'",
+            "    grace: 4h",
+            f"    retention_days: {keep}",
+            "    max_retention_days: 400",
+            f"    encrypted: {'true' if tier == 'gold' else 'false'}",
+            f"    vault_lock: {'true' if tier == 'gold' and env == 'prod' else 'false'}",
+        ]
+        if tier == "gold" and env == "prod":
+            lines.append("    copy_to: {regions: [us-west-2, eu-west-1], accounts: ['100000001111']}")
+    extras = [
+        ("payments", "{conditions: {string_like: {team: 'pay*'}}, resource_types: [ebs-volume]}", "12h", 14, "[aws-backup]"),
+        ("databases", "{resource_types: [rds-instance, rds-cluster]}", "24h", 7, "[native, aws-backup]"),
+        ("dynamo", "{resource_types: [dynamodb-table], conditions: {string_not_equals: {env: dev}}}", "24h", 7, "[native]"),
+        ("efs", "{resource_types: [efs-filesystem]}", "24h", 35, "[aws-backup]"),
+        ("search", "{conditions: {string_equals: {team: search}, string_not_like: {app: 'app-1*'}}}", "24h", 30, "[aws-backup, native]"),
+        ("apps", "{tags: {app: [app-1, app-2, app-3]}}", "cron(0 */6 * * ? *)", 7, "[aws-backup, native]"),
+        ("sgw", "{resource_types: [storagegateway-volume]}", "24h", 14, "[native]"),
+        ("catchall-data", "{conditions: {string_equals: {team: data}}}", "7d", 30, "[aws-backup, native]"),
+        ("aurora", "{resource_types: [rds-cluster], conditions: {string_equals: {env: prod}}}", "24h", 7, "[aws-backup]"),
+        ("web-ebs", "{conditions: {string_equals: {team: web}}, resource_types: [ebs-volume]}", "24h", 7, "[aws-backup]"),
+        ("platform", "{conditions: {string_equals: {team: platform}}}", "24h", 7, "[aws-backup, native]"),
+    ]
+    for name, select, freq, keep, accept in extras:
+        lines += [f"  - name: {name}", f"    select: {select}", f"    frequency: '{freq}'", "    grace: 2h",
+                  f"    retention_days: {keep}", f"    accept: {accept}"]
+    return "\n".join(lines) + "\n"
+
+
+def child(folder: str, policy_path: str, write: bool) -> None:
+    """Timed part, in a fresh process: read, check (and optionally write findings)."""
+    from auditor.controls import check_inventory
+    from auditor.inventory import read_inventory
+    from auditor.policy import load_policies
+
+    t0 = time.perf_counter()
+    policies = load_policies(policy_path)
+    inventory = read_inventory(folder)
+    t1 = time.perf_counter()
+    findings = check_inventory(inventory, policies, AS_OF)
+    t2 = time.perf_counter()
+    out = {"read_s": round(t1 - t0, 2), "check_s": round(t2 - t1, 2), "findings": findings.summary["total"],
+           "plans": len(policies.plans), "resources": len(inventory.resources),
+           "recovery_points": len(inventory.recovery_points), "by_status": findings.summary["by_status"]}
+    if write:
+        from auditor.findings import write_findings
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t3 = time.perf_counter()
+            write_findings(findings, tmp)
+            out["write_s"] = round(time.perf_counter() - t3, 2)
+    out["rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, action="append", help="data scale (1 = 1M resources, 10M backups); repeatable")
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "auditor-bench-check"))
+    parser.add_argument("--write", action="store_true", help="also write findings.json/csv (timed separately)")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.write)
+        return
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    policy_path = cache / "policy.yaml"
+    policy_path.write_text(policy_text())
+    results = []
+    for scale in args.scale or [0.1, 1.0]:
+        folder = cache / f"inventory-{scale:g}"
+        if not (folder / "manifest.json").is_file():
+            t = time.perf_counter()
+            counts = generate(scale, folder)
+            print(f"generated scale {scale:g}: {counts['resources']:,} resources, {counts['recovery_points']:,} recovery points,"
+                  f" {counts['tags']:,} tags in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        cmd = [sys.executable, __file__, "--child", str(folder), str(policy_path)] + (["--write"] if args.write else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode:
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(proc.returncode)
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result["scale"] = scale
+        results.append(result)
+        print(f"scale {scale:g}: {result['resources']:,} resources, {result['recovery_points']:,} recovery points, "
+              f"{result['plans']} plans -> {result['findings']:,} findings | read {result['read_s']}s, "
+              f"check {result['check_s']}s" + (f", write {result['write_s']}s" if "write_s" in result else "")
+              + f", peak RSS {result['rss_gib']} GiB")
+    if len(results) > 1:
+        base = results[0]
+        for r in results[1:]:
+            ratio = r["check_s"] / base["check_s"] if base["check_s"] else float("nan")
+            print(f"check time x{r['scale'] / base['scale']:g} data: x{ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
