@@ -75,6 +75,13 @@ def _iso(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def exit_code_for(*, incomplete: bool, failed: bool, no_fail: bool) -> int:
+    """1 for an incomplete collection (even with --no-fail), else 3 for FAIL findings unless no_fail, else 0."""
+    if incomplete:
+        return EXIT_RUNTIME
+    return EXIT_NONCOMPLIANT if failed and not no_fail else EXIT_OK
+
+
 def copy_policies(policies: Path, out: Path) -> list[str]:
     """Copy the policy file, or the YAML files of the policy folder, into `out/policies/` (atomically)."""
     policies = Path(policies)
@@ -136,9 +143,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     manifest = inventory.manifest
     by_status = (findings.summary or {}).get("by_status", {})
     incomplete = len(errors) > 0
-    exit_code = EXIT_RUNTIME if incomplete else (
-        EXIT_NONCOMPLIANT if by_status.get("FAIL", 0) and not options.no_fail else EXIT_OK
-    )
+    exit_code = exit_code_for(incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail)
     run = {
         "program": "auditor",
         "program_version": __version__,
@@ -202,4 +207,4 @@ def summary_line(outcome: AuditOutcome) -> str:
     return "; ".join(parts) + f"; wrote {outcome.out}"
 
 
-__all__ = ["AuditOptions", "AuditOutcome", "run_audit", "copy_policies", "summary_line"]
+__all__ = ["AuditOptions", "AuditOutcome", "run_audit", "exit_code_for", "copy_policies", "summary_line"]
