@@ -165,8 +165,9 @@ class Selector:
         # (two templates may name the same table).
         keys = [f"r{i}" for i in range(len(items))]
         rows = [(keys[i], k, v) for i, (_, r) in enumerate(items) for k, v in (r.tags or {}).items()]
-        tags = pd.DataFrame(rows, columns=["arn", "key", "value"]).astype("str")
-        self.view = TagView(pd.Series(keys, dtype="str"), tags)
+        self._keys = pd.Series(keys, dtype="str")
+        self._tags = pd.DataFrame(rows, columns=["arn", "key", "value"]).astype("str")
+        self.view = TagView(self._keys, self._tags)
         self.plan_masks = self._plan_masks(policies)
         self.selection_verdicts = {id(sel): self._verdicts(sel) for sel in selections}
 
@@ -200,7 +201,7 @@ class Selector:
     def _verdicts(self, sel: DeployedSelection) -> list[bool | Unknown]:
         import pandas as pd
 
-        from auditor.policy.selection import aws_selection_mask
+        from auditor.policy.selection import TagView, aws_selection_mask
 
         if not self.items:
             return []
@@ -224,7 +225,9 @@ class Selector:
             if alt == self.arns:
                 continue
             frame = self.frame.assign(resource_arn=pd.Series(alt, dtype="str"))
-            other = aws_selection_mask(body, frame, None, view=self.view).to_numpy(dtype=bool)
+            # A view of its own: a view may cache column tests of the frame it was used with.
+            view = TagView(self._keys, self._tags)
+            other = aws_selection_mask(body, frame, None, view=view).to_numpy(dtype=bool)
             ambiguous = [a or bool(x != y) for a, x, y in zip(ambiguous, mask, other)]
         uses_tags = bool(sel.selection.get("ListOfTags") or sel.selection.get("Conditions"))
         out: list[bool | Unknown] = []
