@@ -396,6 +396,28 @@ def _index_in(values: pd.Series, value_set: pd.Series, pool: ThreadPoolExecutor 
     return np.concatenate([first.result(), second])
 
 
+def _take(series: pd.Series, idx: np.ndarray) -> pa.Array:
+    """Rows `idx` of an arrow-backed string column, without copying the whole column.
+
+    (`take` on a ChunkedArray concatenates its chunks first, an O(n) copy per call.)
+    """
+    arr = _arrow(series)
+    if isinstance(arr, pa.Array):
+        return arr.take(pa.array(idx, type=pa.int64()))
+    if arr.num_chunks == 1:
+        return arr.chunk(0).take(pa.array(idx, type=pa.int64()))
+    offsets = np.cumsum([0] + [len(c) for c in arr.chunks])
+    which = np.searchsorted(offsets, idx, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    pieces = []
+    for c in np.unique(which):
+        sel = order[which[order] == c]
+        pieces.append((sel, arr.chunk(int(c)).take(pa.array(idx[sel] - offsets[c], type=pa.int64()))))
+    merged = pa.concat_arrays([p for _, p in pieces]) if pieces else pa.array([], type=arr.type)
+    positions = np.concatenate([sel for sel, _ in pieces]) if pieces else np.zeros(0, np.int64)
+    return merged.take(pa.array(np.argsort(positions, kind="stable"), type=pa.int64()))
+
+
 _NAT = np.iinfo(np.int64).min
 
 
@@ -431,17 +453,20 @@ def _apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
 
 
 class _Clock:
-    """Seconds spent per phase; `lap(name)` closes the previous phase and opens `name`."""
+    """Seconds spent per phase, wall and CPU; `lap(name)` closes the previous phase, opens `name`."""
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._name = "start"
         self._t = time.perf_counter()
+        self._c = time.process_time()
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.laps[self._name] = self.laps.get(self._name, 0.0) + now - self._t
-        self._name, self._t = name, now
+        self.cpu[self._name] = self.cpu.get(self._name, 0.0) + cpu - self._c
+        self._name, self._t, self._c = name, now, cpu
 
 
 def _utc(value: datetime) -> datetime:
@@ -679,7 +704,7 @@ def meter(
     )
     df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
 
-    clock.lap('RDS free allowance, pooled per')
+    clock.lap('allowance')
     # -- RDS free allowance, pooled per (account, region, service)
     allowance = _rds_allowance(resources)
     df["free_gb_months"] = 0.0
@@ -712,7 +737,7 @@ def meter(
     if n_unsized:
         warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
 
-    clock.lap('per-backup cost rates')
+    clock.lap('rates')
     # -- per-backup cost rates (for allocations that need the backup, not the group)
     rate = np.zeros(K3)
     unp = np.zeros(K3)
@@ -759,7 +784,7 @@ def meter(
     rp_pairs = set(zip(df["account_id"], df["region"]))
     orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings)
 
-    clock.lap('output rows')
+    clock.lap('rows')
     # -- output rows
     frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
     frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
@@ -790,7 +815,7 @@ def meter(
 
     reconciliation = None
     if cur is not None:
-        reconciliation = reconcile(df, cur, as_of, inventory, warnings)
+        reconciliation = _reconcile(df, cur, as_of, inventory, warnings)
         totals["billed_usd"] = round(float(reconciliation["billed_usd"].sum()), 2)
         totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
         totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
@@ -807,7 +832,7 @@ def meter(
         period_start=m_start,
         period_end=m_end,
         prices=prices.meta(),
-        timings=clock.laps,
+        timings={**clock.laps, **{f'{k} (cpu)': v for k, v in clock.cpu.items()}},
     )
 
 
@@ -926,12 +951,13 @@ def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs,
     columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
                "storage_class", "size_gb", "size_basis", "created_at", "monthly_cost_usd"]
     cand = np.flatnonzero(valid & (res_idx < 0))
-    if len(cand):
-        cand = cand[rp["resource_arn"].iloc[cand].notna().to_numpy()]
     if not len(cand):
         return pd.DataFrame(columns=columns)
-    take = pa.array(cand)
-    arn = _arrow(rp["resource_arn"]).take(take).cast(pa.string())
+    arn = _take(rp["resource_arn"], cand).cast(pa.string())
+    present = pc.is_valid(arn).to_numpy(zero_copy_only=False)
+    cand, arn = cand[present], arn.filter(pa.array(present))
+    if not len(cand):
+        return pd.DataFrame(columns=columns)
     parsed = pc.extract_regex(arn, r"^arn:[^:]*:[^:]*:(?P<region>[^:]*):(?P<account>[^:]*):")
     src_region = pc.fill_null(pc.struct_field(parsed, "region"), "")
     src_acct = pc.fill_null(pc.struct_field(parsed, "account"), "")
@@ -946,7 +972,7 @@ def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs,
         for e in errors.itertuples(index=False):
             for t in str(e.affects or "*").split(","):
                 failed.add(f"{e.account_id}|{e.region}|{t.strip()}")
-        rtype = pc.fill_null(_arrow(rp["resource_type"]).take(take).cast(pa.string()), "")
+        rtype = pc.fill_null(_take(rp["resource_type"], cand).cast(pa.string()), "")
         failed_set = pa.array(sorted(failed), type=pa.string())
         hit = pc.or_(
             pc.is_in(pc.binary_join_element_wise(pair, rtype, "|").cast(pa.string()), value_set=failed_set),
@@ -967,7 +993,7 @@ def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs,
     service_of[first["_key"].to_numpy()] = first["service"].to_numpy()
     owner_of[first["_key"].to_numpy()] = first["billing_owner"].to_numpy()
     size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
-    sub = {name: rp[name].iloc[idx].to_numpy() for name in
+    sub = {name: pd.Series(_take(rp[name], idx), dtype="str") for name in
            ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "size_basis")}
     out = pd.DataFrame(
         {
@@ -981,7 +1007,8 @@ def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs,
             "monthly_cost_usd": np.round(size_gb * price, 2),
         }
     )
-    return out.sort_values(["monthly_cost_usd", "recovery_point_arn"], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
+    # Costliest first; ties keep inventory order (deterministic, and no string sort of many ARNs).
+    return out.sort_values("monthly_cost_usd", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1005,11 +1032,17 @@ def cur_backup_storage(cur: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory, warnings: list[str]) -> pd.DataFrame:
-    """Billed (CUR) vs estimated backup storage per account, region, billing owner and service."""
+def _reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory, warnings: list[str]) -> pd.DataFrame:
+    """Billed (CUR) vs estimated backup storage per account, region, billing owner and service.
+
+    `rows` is meter's internal row frame (with whole cents). The CUR is compared as billed: no
+    allowance is applied to it (RDS:ChargedBackupUsage is already net of it), so the estimate side
+    uses billable GB-months. Storage Gateway snapshots are compared under EBS (a CUR cannot tell
+    them apart).
+    """
     m_start, m_end = month_bounds(as_of)
     items = cur_backup_storage(cur)
-    if items["usage_start"].notna().any():
+    if "usage_start" in items.columns and items["usage_start"].notna().any():
         starts = items["usage_start"]
         in_month = starts.isna() | ((starts >= pd.Timestamp(m_start)) & (starts < pd.Timestamp(m_end)))
         dropped = int((~in_month).sum())
@@ -1099,7 +1132,6 @@ __all__ = [
     "load_prices",
     "meter",
     "month_bounds",
-    "reconcile",
     "cur_backup_storage",
     "write_metering",
     "run_meter",
