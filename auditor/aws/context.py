@@ -16,10 +16,11 @@ from typing import Any, Iterable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from auditor.aws.session import Sessions
+from auditor.aws.session import Sessions, partition_of
 
-# Minimum page sizes AWS accepts (a smaller test page size is raised to these).
+# Page sizes AWS accepts per service (a forced page size is clamped into these bounds).
 _MIN_PAGE = {"ec2": 5, "rds": 20}
+_MAX_PAGE = {"ec2": 500, "rds": 100, "dynamodb": 100, "resourcegroupstaggingapi": 100, "backup": 1000}
 
 BACKUP_WIDE = "*"
 
@@ -78,8 +79,8 @@ class Context:
 
     @property
     def partition(self) -> str:
-        """The ARN partition (aws, aws-cn, ...)."""
-        return self.target.partition
+        """The ARN partition of this region (aws, aws-cn, aws-us-gov, ...)."""
+        return partition_of(self.region)
 
     def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
         """Build an ARN in this account and region."""
@@ -132,7 +133,8 @@ class Context:
         client = self.client(service)
         config: dict[str, Any] = {}
         if self.page_size:
-            config["PageSize"] = max(self.page_size, _MIN_PAGE.get(service, 1))
+            size = max(self.page_size, _MIN_PAGE.get(service, 1))
+            config["PageSize"] = min(size, _MAX_PAGE.get(service, size))
         items: list[dict[str, Any]] = []
         try:
             paginator = client.get_paginator(method)

@@ -140,13 +140,15 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
         if col in ("size_bytes", "size_basis"):
             continue
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
-        out[col] = first.where(first.notna(), second) if first is not None else second
+        # object dtype: a side with no rows at all comes back as float NaN (frame() retypes below)
+        first, second = first.astype(object), second.astype(object)
+        out[col] = first.where(first.notna(), second)
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
     exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
     has_b = both["size_bytes_b"].notna()
     use_native = exact | ~has_b
-    out["size_bytes"] = both["size_bytes_n"].where(use_native, both["size_bytes_b"])
-    out["size_basis"] = both["size_basis_n"].where(use_native, both["size_basis_b"])
+    out["size_bytes"] = both["size_bytes_n"].astype(object).where(use_native, both["size_bytes_b"].astype(object))
+    out["size_basis"] = both["size_basis_n"].astype(object).where(use_native, both["size_basis_b"].astype(object))
     # Native sizes win only where they exist at all.
     no_native = use_native & both["size_bytes_n"].isna()
     out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]

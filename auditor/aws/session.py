@@ -157,6 +157,7 @@ def known_regions() -> frozenset[str]:
     return frozenset(r for r in regions if not r.endswith("-global"))
 
 
+@lru_cache(maxsize=None)
 def partition_of(region: str) -> str:
     """The ARN partition of `region` (aws, aws-cn, aws-us-gov, ...)."""
     data_dir = Path(botocore.__file__).parent / "data"
