@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.policy.schedule import ScheduleError, max_interval
+from auditor.policy.columns import codes_of
 from auditor.policy.selection import aws_selection_spec, spec_mask
 
 if TYPE_CHECKING:
@@ -78,6 +79,25 @@ def _opted_in(ctx: "Context") -> np.ndarray:
     return merged["opted_in"].fillna(True).to_numpy(dtype=bool)
 
 
+def _groups(ctx: "Context") -> dict:
+    """{(account_id, region): resource positions}, from dictionary codes (no string grouping)."""
+    acc, acc_names = codes_of(ctx.res["account_id"])
+    reg, reg_names = codes_of(ctx.res["region"])
+    if not ctx.n:
+        return {}
+    key = acc.astype(np.int64) * (len(reg_names) + 1) + reg
+    order = np.argsort(key, kind="stable")
+    uniq, starts = np.unique(key[order], return_index=True)
+    bounds = list(starts) + [len(order)]
+    out = {}
+    for i, k in enumerate(uniq):
+        a, r = divmod(int(k), len(reg_names) + 1)
+        if a < 0 or r >= len(reg_names) or acc[order[bounds[i]]] < 0 or reg[order[bounds[i]]] < 0:
+            continue
+        out[(acc_names[a], reg_names[r])] = order[bounds[i]:bounds[i + 1]]
+    return out
+
+
 def deployed_coverage(ctx: "Context") -> dict:
     """Per (resource, plan) pair: deployed AWS Backup coverage and the facts behind it."""
     n_pairs = len(ctx.pair_ridx)
@@ -104,7 +124,7 @@ def deployed_coverage(ctx: "Context") -> dict:
         key: grp.index.to_numpy()
         for key, grp in rules.groupby(["account_id", "region", "backup_plan_id"], sort=False, dropna=False)
     }
-    groups = {key: np.asarray(idx) for key, idx in ctx.res.groupby(["account_id", "region"], sort=False).indices.items()}
+    groups = _groups(ctx)
     plan_rows = [np.flatnonzero(ctx.pair_plan == p) for p in range(len(ctx.plans))]
     # Full-length per-plan arrays, filled selection by selection.
     match = {p: np.full(ctx.n, -1, dtype=np.int64) for p, pl in enumerate(ctx.plans) if "aws-backup" in pl.accept}
@@ -117,7 +137,7 @@ def deployed_coverage(ctx: "Context") -> dict:
             spec = aws_selection_spec(sel._asdict())
         except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
             continue  # an unreadable selection selects nothing we can prove
-        hit = positions[spec_mask(spec, ctx.res.iloc[positions], ctx.view, positions=positions)]
+        hit = positions[spec_mask(spec, ctx.res, ctx.view, positions=positions)]
         if not len(hit):
             continue
         rule_idx = rules_by_plan.get((sel.account_id, sel.region, sel.backup_plan_id), np.empty(0, np.int64))

@@ -184,6 +184,7 @@ class Context:
             "account_id": account_codes[keep],
             "created": created[keep],
         }
+        self.copies_all = {"region": region_codes, "account_id": account_codes}
         # One unencrypted example per (kind, resource): its row in `rp`, resolved to an ARN on output.
         self.unenc_example = np.full(2 * n, -1, dtype=np.int64)
         rows = keep[unencrypted]
@@ -513,7 +514,7 @@ def _apply_waivers(part: Part, ctx: Context) -> None:
     applied = np.full(len(f), -1, dtype=np.int64)
     expired = np.full(len(f), -1, dtype=np.int64)
     res_arn = ctx.res["resource_arn"].astype("str")
-    own_arns = [f[c].astype("str") for c in ("resource_arn", "ev.source_resource_arn") if c in f]
+    own_arns = [f[c].astype("str") for c in ("resource_arn", "source_arn") if c in f]
     plan_names = {p.name: i for i, p in enumerate(ctx.plans)}
     for w, waiver in enumerate(waivers):
         if waiver.controls and part.control_id not in waiver.controls:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls.engine import (
     FAIL,
@@ -18,6 +20,7 @@ from auditor.controls.engine import (
     NOT_APPLICABLE,
     NOT_ASSESSED,
     PASS,
+    WAIVED,
     US_PER_DAY,
     US_PER_HOUR,
     Context,
@@ -26,6 +29,7 @@ from auditor.controls.engine import (
 )
 from auditor.controls.registry import control
 from auditor.inventory import RESOURCE_TYPES
+from auditor.policy.columns import arrow_of, codes_of
 
 __all__: list[str] = []
 
@@ -459,6 +463,14 @@ def _rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
 # --- vault-lock -------------------------------------------------------------------------------------
 
 
+_LOCK_PROBLEMS = (
+    "Vault {v} is not in the inventory, so its lock cannot be confirmed",
+    "Vault {v} holds its recovery points but is not locked",
+    "Vault {v}'s lock allows at most {max} days, less than retention_days",
+    "Vault {v}'s lock forces at least {min} days, more than max_retention_days",
+)
+
+
 def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     vaults = _col(frame, "vaults")
@@ -470,26 +482,43 @@ def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     return pd.Series(texts, dtype=object)
 
 
-def _resource_vaults(ctx: Context) -> pd.DataFrame:
-    """(ridx, account, region, vault_name) for AWS Backup recovery points, joined with vault facts."""
+def _resource_vaults(ctx: Context) -> dict:
+    """Distinct (resource, vault) pairs of completed AWS Backup recovery points, with vault facts.
+
+    Vaults are identified by integer keys over (account, region, vault name) codes; the facts of
+    the few distinct vaults come from the `vaults` table.
+    """
     if "_vaults" in ctx.__dict__:
         return ctx.__dict__["_vaults"]
     rp = ctx.rp
-    keep = ctx.rp_completed & (ctx.rp_ridx >= 0) & (ctx.rp_kind == 0) & rp["vault_name"].notna().to_numpy()
-    rv = pd.DataFrame({
-        "ridx": ctx.rp_ridx[keep],
-        "account_id": rp["account_id"].to_numpy(dtype=object, na_value=None)[keep],
-        "region": rp["region"].to_numpy(dtype=object, na_value=None)[keep],
-        "vault_name": rp["vault_name"].to_numpy(dtype=object, na_value=None)[keep],
-    }).drop_duplicates()
-    vaults = ctx.inventory["vaults"][["account_id", "region", "vault_name", "locked", "min_retention_days",
-                                      "max_retention_days"]].astype({"account_id": object, "region": object, "vault_name": object})
-    vaults = vaults.drop_duplicates(["account_id", "region", "vault_name"], keep="last")
-    rv = rv.merge(vaults, on=["account_id", "region", "vault_name"], how="left", indicator=True)
-    rv["known"] = rv["_merge"].to_numpy() == "both"
-    rv = rv.drop(columns="_merge")
-    ctx.__dict__["_vaults"] = rv
-    return rv
+    vcode, vnames = codes_of(rp["vault_name"])
+    acc, reg = ctx.copies_all["account_id"], ctx.copies_all["region"]
+    keep = ctx.rp_completed & (ctx.rp_ridx >= 0) & (ctx.rp_kind == 0) & (vcode >= 0) & (acc >= 0) & (reg >= 0)
+    na, nr, nv = len(ctx.account_names), len(ctx.region_names), max(len(vnames), 1)
+    vkey = (acc[keep].astype(np.int64) * nr + reg[keep]) * nv + vcode[keep]
+    width = na * nr * nv
+    pair = np.sort(pd.unique(ctx.rp_ridx[keep].astype(np.int64) * width + vkey))
+    ridx, vk = pair // width, pair % width
+    used = np.sort(pd.unique(vk))
+    facts = {(r.account_id, r.region, r.vault_name): r for r in ctx.inventory["vaults"].itertuples(index=False)}
+    info = {}
+    for k in used:
+        rest, v = divmod(int(k), nv)
+        a, r = divmod(rest, nr)
+        name = (ctx.account_names[a], ctx.region_names[r], vnames[v])
+        row = facts.get(name)
+        info[int(k)] = {
+            "label": f"{vnames[v]} ({ctx.region_names[r]})",
+            "name": vnames[v],
+            "known": row is not None,
+            "locked": bool(row.locked) if row is not None and row.locked is not pd.NA and row.locked is not None else False,
+            "min": float(row.min_retention_days) if row is not None and not pd.isna(row.min_retention_days) else 0.0,
+            "max": float(row.max_retention_days) if row is not None and not pd.isna(row.max_retention_days) else np.inf,
+        }
+    starts = np.searchsorted(ridx, np.arange(ctx.n + 1))
+    out = {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
+    ctx.__dict__["_vaults"] = out
+    return out
 
 
 @control("vault-lock", "Recovery points are in a locked vault", "medium")
@@ -505,43 +534,63 @@ def vault_lock(ctx: Context) -> Part:
     n_pairs = len(ctx.pair_ridx)
     applies = ctx.plan_values(lambda p: p.vault_lock, dtype=bool)
     status = np.where(applies, FAIL, NOT_APPLICABLE)
-    vault_list = np.full(n_pairs, None, dtype=object)
-    problem = np.full(n_pairs, None, dtype=object)
     rows = np.flatnonzero(applies)
+    vault_bits = np.zeros(n_pairs, dtype=np.int64)
+    bad_vault = np.full(n_pairs, -1, dtype=np.int64)
+    bad_kind = np.full(n_pairs, -1, dtype=np.int64)
+    names: list[str] = []
     if len(rows):
-        problem[rows] = "None of its recovery points is in an AWS Backup vault"
         rv = _resource_vaults(ctx)
-        pairs = pd.DataFrame({"row": rows, "ridx": ctx.pair_ridx[rows], "plan": ctx.pair_plan[rows]})
-        joined = pairs.merge(rv, on="ridx", how="inner")
-        if len(joined):
-            keep = np.array([p.retention_days for p in ctx.plans], dtype=float)[joined["plan"].to_numpy()]
-            maxkeep = np.array([p.max_retention_days or np.inf for p in ctx.plans], dtype=float)[joined["plan"].to_numpy()]
-            locked = joined["locked"].to_numpy(dtype=bool, na_value=False)
-            vmax = joined["max_retention_days"].to_numpy(dtype=float, na_value=np.inf)
-            vmin = joined["min_retention_days"].to_numpy(dtype=float, na_value=0)
-            known = joined["known"].to_numpy()
-            name = joined["vault_name"].astype(str) + " (" + joined["region"].astype(str) + ")"
-            reason = np.select(
-                [~known, ~locked, vmax < keep, vmin > maxkeep],
-                ["Vault " + name + " is not in the inventory, so its lock cannot be confirmed",
-                 "Vault " + name + " holds its recovery points but is not locked",
-                 "Vault " + name + "'s lock allows at most " + pd.Series(vmax).map("{:g}".format) + " days, less than retention_days",
-                 "Vault " + name + "'s lock forces at least " + pd.Series(vmin).map("{:g}".format) + " days, more than max_retention_days"],
-                default=None,
-            )
-            joined = joined.assign(bad=pd.notna(reason), reason=reason, name=name)
-            per_row = joined.groupby("row", sort=False).agg(
-                bad=("bad", "any"),
-                vaults=("name", lambda v: ", ".join(sorted(set(v)))),
-            )
-            first_bad = joined[joined["bad"]].drop_duplicates("row").set_index("row")["reason"]
-            idx = per_row.index.to_numpy()
-            status[idx] = np.where(per_row["bad"].to_numpy(), FAIL, PASS)
-            vault_list[idx] = per_row["vaults"].to_numpy()
-            problem[idx] = None
-            problem[first_bad.index.to_numpy()] = first_bad.to_numpy()
-    frame = _pair_frame(ctx, status, vaults=vault_list, problem=problem)
-    return Part("vault-lock", frame, _describe_lock)
+        info = rv["info"]
+        keys = sorted(info)
+        pos = {k: i for i, k in enumerate(keys)}
+        names = [info[k]["label"] for k in keys]
+        r = ctx.pair_ridx[rows]
+        start, stop = rv["starts"][r], rv["starts"][r + 1]
+        count = stop - start
+        # Expand each pair row to one row per vault of its resource.
+        owner = np.repeat(np.arange(len(rows)), count)
+        at = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
+        vk = rv["vk"][at]
+        plan = ctx.pair_plan[rows][owner]
+        keep_days = np.array([p.retention_days for p in ctx.plans], dtype=float)[plan]
+        max_keep = np.array([p.max_retention_days or np.inf for p in ctx.plans], dtype=float)[plan]
+        known = np.array([info[int(k)]["known"] for k in keys], dtype=bool)
+        locked = np.array([info[int(k)]["locked"] for k in keys], dtype=bool)
+        vmin = np.array([info[int(k)]["min"] for k in keys], dtype=float)
+        vmax = np.array([info[int(k)]["max"] for k in keys], dtype=float)
+        vi = np.array([pos[int(k)] for k in vk], dtype=np.int64) if len(vk) < 4096 else np.searchsorted(np.array(keys), vk)
+        kind = np.select([~known[vi], ~locked[vi], vmax[vi] < keep_days, vmin[vi] > max_keep], [0, 1, 2, 3], default=-1)
+        bad = kind >= 0
+        any_bad = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
+        status[rows] = np.where(count == 0, FAIL, np.where(any_bad, FAIL, PASS))
+        first = np.flatnonzero(bad)
+        first = first[np.unique(owner[first], return_index=True)[1]]
+        bad_vault[rows[owner[first]]] = vi[first]
+        bad_kind[rows[owner[first]]] = kind[first]
+        if len(keys) <= 62:
+            np.bitwise_or.at(vault_bits, rows[owner], np.left_shift(1, vi).astype(np.int64))
+    frame = _pair_frame(ctx, status, vaults=_bits_to_labels(vault_bits, names))
+    frame["bad_vault"] = bad_vault
+    frame["bad_kind"] = bad_kind
+
+    def problems(f: pd.DataFrame, ctx: Context) -> dict:
+        rv = ctx.__dict__.get("_vaults")
+        keys = sorted(rv["info"]) if rv else []
+        out = np.full(len(f), None, dtype=object)
+        for i, (v, k, st) in enumerate(zip(f["bad_vault"].to_numpy(), f["bad_kind"].to_numpy(), f["status"].to_numpy())):
+            if k >= 0:
+                fact = rv["info"][keys[v]]
+                out[i] = _LOCK_PROBLEMS[k].format(v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}")
+            elif st in (FAIL, NOT_ASSESSED, WAIVED):
+                out[i] = "None of its recovery points is in an AWS Backup vault"
+        return {"problem": out}
+
+    def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
+        f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
+        return _describe_lock(f, ctx)
+
+    return Part("vault-lock", frame, describe, evidence_hook=problems)
 
 
 # --- cross-region-copy / cross-account-copy --------------------------------------------------------
@@ -558,7 +607,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     evidence = {}
     copies = ctx.copies
     targets = sorted({t for req in required for t in req})
-    collected = set(ctx.inventory.accounts) | set(ctx.res["account_id"].dropna()) if column == "account_id" else None
+    collected = set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1]) if column == "account_id" else None
     names = ctx.region_names if column == "region" else ctx.account_names
     where = copies[column]
     copy_key = copies["kind"].astype(np.int64) * ctx.n + copies["ridx"]
@@ -662,21 +711,28 @@ def backup_supported(ctx: Context) -> Part:
 
 
 def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
+    """(account, region) pairs that were collected: the manifest's, and any seen in the data."""
     manifest = ctx.inventory.manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     pairs = {(a, r) for a in accounts for r in regions}
-    for table in ("resources", "recovery_points"):
-        df = ctx.inventory[table]
-        if len(df):
-            pairs.update(map(tuple, df[["account_id", "region"]].drop_duplicates().astype(object).to_numpy()))
+    for frame in (ctx.res, ctx.rp):
+        if not len(frame):
+            continue
+        acc, acc_names = codes_of(frame["account_id"])
+        reg, reg_names = codes_of(frame["region"])
+        ok = (acc >= 0) & (reg >= 0)
+        for k in pd.unique(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]):
+            a, r = divmod(int(k), len(reg_names) + 1)
+            pairs.add((acc_names[a], reg_names[r]))
     return pairs
 
 
 def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
-    source = _col(frame, "source_resource_arn")
-    size = _fmt(_num(frame, "size_gb"), 2)
-    created = _ts_text(frame, "created_at")
+    rp = ctx.rp.iloc[frame["rp_row"].to_numpy()]
+    source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
+    size = _fmt(rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3, 2)
+    created = pd.to_datetime(rp["created_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC").to_numpy(dtype=object, na_value="?")
     texts = np.where(
         s == NOT_ASSESSED,
         "Not assessed: the source resource's account and region were not collected.",
@@ -721,14 +777,23 @@ def orphaned_backup(ctx: Context) -> Part:
         & ~status_col.isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
     )
     idx = np.flatnonzero(cand)
-    sub = rp.iloc[idx]
-    parts = sub["resource_arn"].astype("str").str.split(":", n=5, expand=True) if len(sub) else pd.DataFrame()
-    if len(sub) and parts.shape[1] < 5:
-        parts = parts.reindex(columns=range(6))
-    src_region = parts[3].fillna("").to_numpy(dtype=object) if len(sub) else np.empty(0, object)
-    src_account = parts[4].fillna("").to_numpy(dtype=object) if len(sub) else np.empty(0, object)
-    pairs = _collected_pairs(ctx)
-    known = np.array([(a, r) in pairs for a, r in zip(src_account, src_region)], dtype=bool)
+    sub = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region"]].iloc[idx]
+    src = arrow_of(sub["resource_arn"]).cast(pa.string())
+    pieces = pc.split_pattern(src, ":", max_splits=5)
+    src_region = pc.list_element(pieces, 3) if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4 else None
+    if src_region is None and len(sub):
+        # Some ARNs are malformed: pad every list so positions 3 and 4 exist.
+        safe = [p if p is not None and len(p) > 4 else ["", "", "", "", ""] for p in pieces.to_pylist()]
+        pieces = pa.array(safe, type=pa.list_(pa.string()))
+        src_region = pc.list_element(pieces, 3)
+    src_account = pc.list_element(pieces, 4) if len(sub) else pa.array([], pa.string())
+    if src_region is None:
+        src_region = pa.array([], pa.string())
+    located = pc.binary_join_element_wise(src_account, src_region, "|")
+    pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(ctx)), type=pa.string())
+    known = pc.is_in(located, value_set=pairs).fill_null(False).to_numpy(zero_copy_only=False)
+    src_account = np.asarray(src_account.to_numpy(zero_copy_only=False), dtype=object)
+    src_region = np.asarray(src_region.to_numpy(zero_copy_only=False), dtype=object)
     na_error = np.full(len(sub), -1, dtype=np.int64)
     rtype = sub["resource_type"].astype("str")
     for i, e in enumerate(ctx.errors.itertuples(index=False)):
@@ -742,28 +807,37 @@ def orphaned_backup(ctx: Context) -> Part:
             hit &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
         na_error[hit & (na_error < 0)] = i
     status = np.where(~known | (na_error >= 0), NOT_ASSESSED, FAIL)
-    size = sub["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3
     frame = pd.DataFrame({
         "ridx": np.full(len(sub), -1, dtype=np.int64),
         "plan": np.full(len(sub), -1, dtype=np.int16),
         "status": status.astype(np.int8),
-        "resource_arn": sub["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
-        "resource_type": sub["resource_type"].to_numpy(dtype=object, na_value=None),
-        "account_id": sub["account_id"].to_numpy(dtype=object, na_value=None),
-        "region": sub["region"].to_numpy(dtype=object, na_value=None),
+        "resource_arn": sub["recovery_point_arn"].to_numpy(),
+        "resource_type": sub["resource_type"].to_numpy(),
+        "account_id": sub["account_id"].to_numpy(),
+        "region": sub["region"].to_numpy(),
         "na_error": na_error,
-        "ev.recovery_point_arn": sub["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
-        "ev.source_resource_arn": sub["resource_arn"].to_numpy(dtype=object, na_value=None),
-        "ev.backup_type": sub["backup_type"].to_numpy(dtype=object, na_value=None),
-        "ev.source": np.array(KINDS, dtype=object)[ctx.rp_kind[idx]] if len(idx) else np.empty(0, object),
-        "ev.created_by": sub["created_by"].to_numpy(dtype=object, na_value=None),
-        "ev.status": sub["status"].to_numpy(dtype=object, na_value=None),
-        "ev.created_at": sub["created_at"].to_numpy(),
-        "ev.size_gb": size,
-        "ev.storage_class": sub["storage_class"].to_numpy(dtype=object, na_value=None),
-        "ev.vault_name": sub["vault_name"].to_numpy(dtype=object, na_value=None),
-        "ev.delete_at": sub["delete_at"].to_numpy(),
+        "source_arn": sub["resource_arn"].to_numpy(),
+        "rp_row": idx,
     })
-    frame["ev.created_at"] = pd.to_datetime(frame["ev.created_at"], utc=True)
-    frame["ev.delete_at"] = pd.to_datetime(frame["ev.delete_at"], utc=True)
-    return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_costs)
+    return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_evidence)
+
+
+def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The orphan's facts, read from its recovery_points row only when findings are written."""
+    rows = frame["rp_row"].to_numpy()
+    rp = ctx.rp.iloc[rows]
+    out = {
+        "recovery_point_arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
+        "source_resource_arn": rp["resource_arn"].to_numpy(dtype=object, na_value=None),
+        "backup_type": rp["backup_type"].to_numpy(dtype=object, na_value=None),
+        "source": np.array(KINDS, dtype=object)[ctx.rp_kind[rows]] if len(rows) else np.empty(0, object),
+        "created_by": rp["created_by"].to_numpy(dtype=object, na_value=None),
+        "status": rp["status"].to_numpy(dtype=object, na_value=None),
+        "created_at": pd.to_datetime(rp["created_at"], utc=True).reset_index(drop=True),
+        "size_gb": rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3,
+        "storage_class": rp["storage_class"].to_numpy(dtype=object, na_value=None),
+        "vault_name": rp["vault_name"].to_numpy(dtype=object, na_value=None),
+        "delete_at": pd.to_datetime(rp["delete_at"], utc=True).reset_index(drop=True),
+    }
+    out.update(_orphan_costs(frame, ctx))
+    return out

@@ -142,36 +142,56 @@ class TagView:
 
 def _arn_mask(arns: pd.Series, patterns: Iterable[str]) -> np.ndarray:
     result = np.zeros(len(arns), dtype=bool)
-    values = arns.astype("str")
     for pattern in patterns:
         if pattern == "*":
             return np.ones(len(arns), dtype=bool)
+        column = arrow_of(arns).cast(pa.string())
         if "*" not in pattern:
-            result |= (values == pattern).to_numpy(dtype=bool, na_value=False)
+            hit = pc.equal(column, pattern)
+        elif pattern.endswith("*") and "*" not in pattern[:-1]:
+            hit = pc.starts_with(column, pattern[:-1])
         else:
-            regex = wildcard_regex(pattern).pattern
-            result |= values.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False)
+            hit = pc.match_substring_regex(column, "^" + wildcard_regex(pattern).pattern + "$")
+        result |= hit.fill_null(False).to_numpy(zero_copy_only=False)
     return result
+
+
+def _cached(view: "TagView", key: tuple, compute) -> np.ndarray:
+    cache = view.__dict__.setdefault("_column_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
               positions: np.ndarray | None = None) -> np.ndarray:
-    """Boolean array over `resources`: the resources `spec` selects.
+    """Boolean array: the resources `spec` selects.
 
-    `resources` is aligned with `view`, or is the subset of the view's resources at `positions`.
+    `resources` is aligned with `view`. With `positions`, the answer covers only those rows (in that
+    order); column tests are computed once over all resources and cached on the view, so many
+    selections over subsets (one per account and region) cost little.
     """
-    n = len(resources)
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if positions is None else values[positions]
+
+    n = len(resources) if positions is None else len(positions)
     mask = np.ones(n, dtype=bool)
     if spec.resource_types:
-        mask &= resources["resource_type"].isin(list(spec.resource_types)).to_numpy(dtype=bool, na_value=False)
+        types = tuple(sorted(spec.resource_types))
+        mask &= take(_cached(view, ("types", types), lambda: resources["resource_type"].isin(list(types))
+                             .to_numpy(dtype=bool, na_value=False)))
     if spec.resources or spec.any_tags:
         # Resources and ListOfTags together are one union: matching any ARN or any tag selects.
-        base = _arn_mask(resources["resource_arn"], spec.resources) if spec.resources else np.zeros(n, dtype=bool)
+        base = np.zeros(n, dtype=bool)
+        if spec.resources:
+            pats = tuple(spec.resources)
+            base |= take(_cached(view, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
         for key, value in spec.any_tags:
             base |= view.value_in(key, lambda v, value=value: v == value, positions)
         mask &= base
     if spec.not_resources:
-        mask &= ~_arn_mask(resources["resource_arn"], spec.not_resources)
+        pats = tuple(spec.not_resources)
+        mask &= ~take(_cached(view, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
     for op, key, value in spec.conditions:
         if op in ("StringEquals", "StringNotEquals"):
             hit = view.value_in(key, lambda v, value=value: v == value, positions)
