@@ -1105,22 +1105,30 @@ def run_meter(
     return result
 
 
-def summary_table(result: MeteringResult, limit: int = 15):
-    """A short rich table of the largest rows, for the terminal."""
+def summary_table(result: MeteringResult):
+    """A short rich table for the terminal: the split by service, billing owner and storage class."""
     from rich.table import Table
 
-    table = Table(title=f"Backup storage, {result.period_start:%Y-%m} (estimate)", show_lines=False)
-    for name, justify in (("account", "left"), ("region", "left"), ("service", "left"), ("billed by", "left"),
-                          ("class", "left"), ("GB-months", "right"), ("USD", "right")):
+    title = f"Backup storage {result.period_start:%Y-%m} (estimate for the month, USD)"
+    table = Table(title=title)
+    for name, justify in (("service", "left"), ("billed by", "left"), ("class", "left"), ("backups", "right"),
+                          ("GB-months", "right"), ("USD", "right")):
         table.add_column(name, justify=justify)
-    frame = result.frame.sort_values("estimated_cost_usd", ascending=False, na_position="first")
-    for r in frame.head(limit).itertuples(index=False):
-        usd = "unpriced" if r.unpriced else f"{r.estimated_cost_usd:,.2f}"
-        table.add_row(r.account_id, r.region, r.service, r.billing_owner, r.storage_class, f"{r.gb_months:,.2f}", usd)
-    if len(frame) > limit:
-        table.add_row("…", f"{len(frame) - limit} more rows", "", "", "", "", "")
+    frame = result.frame
+    if len(frame):
+        frame = frame.assign(_usd=frame["estimated_cost_usd"].fillna(0.0))
+        grouped = frame.groupby(["service", "billing_owner", "storage_class"], sort=True).agg(
+            backups=("backups", "sum"), gb=("gb_months", "sum"), usd=("_usd", "sum"), unpriced=("unpriced", "any"))
+        for (service, owner, cls), r in grouped.iterrows():
+            usd = f"{r.usd:,.2f}" + (" + unpriced" if r.unpriced else "")
+            table.add_row(service, owner, cls, f"{int(r.backups):,}", f"{r.gb:,.2f}", usd)
     t = result.totals
-    table.add_row("total", "", "", "", "", f"{t['gb_months']:,.2f}", f"{t['estimated_cost_usd']:,.2f}", style="bold")
+    table.add_section()
+    table.add_row("AWS Backup-metered", "", "", "", "", f"{t['backup_metered_cost_usd']:,.2f}")
+    table.add_row("native-service billed", "", "", "", "", f"{t['native_cost_usd']:,.2f}")
+    table.add_row("total", "", "", f"{t['backups']:,}", f"{t['gb_months']:,.2f}", f"{t['estimated_cost_usd']:,.2f}", style="bold")
+    if "billed_usd" in t:
+        table.add_row("billed (CUR)", "", "", "", "", f"{t['billed_usd']:,.2f}")
     return table
 
 
