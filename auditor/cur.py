@@ -237,6 +237,8 @@ def _pick(raw: pd.DataFrame, aliases: tuple[str, ...]) -> pd.Series | None:
 
 
 def _numeric(series: pd.Series, path: Path, name: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series):  # Parquet: already numbers
+        return series.astype("float64").fillna(0.0)
     text = series.astype("str").str.strip()
     text = text.where(text.ne("") & text.notna(), "0")
     values = pd.to_numeric(text, errors="coerce")

@@ -126,3 +126,30 @@ def test_empty_inventory(mk, prices):
     assert len(result.frame) == 0
     assert result.totals["estimated_cost_usd"] == 0
     assert all(len(a) == 0 for a in result.allocations.values())
+
+
+def test_take_from_many_chunks_keeps_order():
+    import pandas as pd
+    import pyarrow as pa
+
+    from auditor.metering import _take
+
+    chunked = pa.chunked_array([pa.array(["a", "b", "c"]), pa.array(["d"]), pa.array(["e", "f"])])
+    series = pd.Series(pd.arrays.ArrowStringArray(chunked))
+    idx = np.array([5, 0, 3, 2, 4, 1])
+    assert _take(series, idx).to_pylist() == ["f", "a", "d", "c", "e", "b"]
+
+
+def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
+    from auditor.inventory import read_inventory, write_inventory
+
+    recs, resources = [], []
+    for account in ("111122223333", "444455556666", "777788889999"):
+        kept = mk.backup("ebs-snapshot", 10, account=account)
+        gone = mk.backup("ebs-snapshot", 20, account=account)
+        recs += [kept, gone]
+        resources.append(mk.resource_for(kept))
+    inv = read_inventory(write_inventory(mk.inventory(recs, resources=resources), tmp_path / "inv"))
+    result = meter(inv, prices, mk.AS_OF)
+    assert sorted(result.orphans["recovery_point_arn"]) == sorted(r["recovery_point_arn"] for r in recs[1::2])
+    assert (result.orphans["monthly_cost_usd"] == 1.0).all()
