@@ -36,7 +36,8 @@ def client_config() -> Config:
     except ValueError:
         attempts = 10
     return Config(
-        retries={"mode": "adaptive", "max_attempts": max(1, attempts)},
+        # total_max_attempts counts the first try, as AWS_MAX_ATTEMPTS does (max_attempts would not)
+        retries={"mode": "adaptive", "total_max_attempts": max(1, attempts)},
         connect_timeout=10,
         read_timeout=60,
         max_pool_connections=32,
