@@ -6,6 +6,8 @@ FAIL is a result of kind `fail` whose level follows the severity; NOT_ASSESSED i
 waiver's justification, so code-scanning tools show it as dismissed. PASS and NOT_APPLICABLE are
 left out: SARIF consumers list problems, and the pass counts are in the run's properties.
 Resources are not files, so each result names its resource as a logical location (the ARN).
+At most MAX_RESULTS results are written, worst first (GitHub code scanning rejects a run with more
+than 25,000); the run's properties then say how many were left out — every finding is in findings.csv.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from auditor import __version__
 from auditor.report.model import ControlInfo, Results, ordered, status_counts
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+MAX_RESULTS = 25_000
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 _SECURITY_SEVERITY = {"critical": "9.0", "high": "7.0", "medium": "5.0", "low": "3.0", "info": "1.0"}
 
@@ -36,6 +39,8 @@ def render(results: Results) -> str:
     df = ordered(results.findings)
     if len(df):
         df = df[df["status"].isin(["FAIL", "NOT_ASSESSED", "WAIVED"])]
+    total = len(df)
+    df = df.head(MAX_RESULTS)
     out = []
     for row in df.itertuples(index=False):
         cid = str(row.control_id)
@@ -84,7 +89,11 @@ def render(results: Results) -> str:
                 },
                 "automationDetails": {"id": f"auditor/{results.as_of}"},
                 "results": out,
-                "properties": {"as_of": results.as_of, "counts": status_counts(results.findings)},
+                "properties": {
+                    "as_of": results.as_of,
+                    "counts": status_counts(results.findings),
+                    **({"results_left_out": total - len(out), "note": "every finding is in findings.csv"} if total > len(out) else {}),
+                },
             }
         ],
     }

@@ -53,6 +53,15 @@ def test_sarif_is_valid_against_the_2_1_0_schema(results):
         assert run["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
 
 
+def test_sarif_caps_results_worst_first(results, monkeypatch):
+    from auditor.report import sarif
+
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 2)
+    run = json.loads(render(results, "sarif"))["runs"][0]
+    assert [r["properties"]["severity"] for r in run["results"]] == ["critical", "high"]
+    assert run["properties"]["results_left_out"] == 3
+
+
 def test_junit_has_one_testcase_per_finding_and_failures_for_fail(results):
     root = ET.fromstring(render(results, "junit").encode())
     cases = root.findall("./testsuite/testcase")
