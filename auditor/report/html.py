@@ -18,21 +18,23 @@ import pandas as pd
 from auditor import __version__
 from auditor.report import charts
 from auditor.report.model import (
-    resource_count,
     STATUSES,
     Results,
     breakdown,
     compliance_pct,
     cost_by,
     ordered,
+    resource_count,
     status_counts,
 )
 from auditor.report.templating import environment
+
 
 MAX_ROWS = 2000
 TIMELINE_DAYS = 90
 TIMELINE_POINTS = 120
 _ROW_COLUMNS = ("status", "severity", "control_id", "resource_arn", "resource_type", "account_id", "region", "plan", "detail")
+
 
 def _as_of(results: Results) -> pd.Timestamp | None:
     try:
@@ -40,6 +42,7 @@ def _as_of(results: Results) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         return None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
 
 def rows_payload(findings: pd.DataFrame, max_rows: int) -> list[list[Any]]:
     """The first `max_rows` findings in reading order as compact lists (columns: _ROW_COLUMNS + evidence)."""
@@ -51,6 +54,7 @@ def rows_payload(findings: pd.DataFrame, max_rows: int) -> list[list[Any]]:
     evidence = head["evidence"].map(lambda e: json.dumps(e or {}, sort_keys=True, default=str)[:4000])
     cols = cols.assign(evidence=evidence.to_numpy())
     return cols.to_numpy().tolist()
+
 
 def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
     """Each listed resource's backups in the last TIMELINE_DAYS days before as_of, from the inventory.
@@ -84,12 +88,14 @@ def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
         payload["resources"][arn] = group.drop(columns="arn").to_numpy().tolist()
     return payload
 
+
 def collection_errors(results: Results) -> list[dict[str, Any]]:
     """The inventory's failed calls (what became NOT_ASSESSED), first 200."""
     if results.inventory is None:
         return []
     errors = results.inventory.errors.head(200)
     return errors.astype(object).where(errors.notna(), "").to_dict("records")
+
 
 def _metering_info(results: Results) -> dict[str, Any]:
     """Period, totals, warnings, orphaned backups and CUR reconciliation from metering.json."""
@@ -167,6 +173,7 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         "controls": results.controls,
         "generated_note": f"auditor {__version__}",
     }
+
 
 def render(results: Results, max_rows: int = MAX_ROWS) -> str:
     """The HTML report as one string."""
