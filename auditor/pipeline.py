@@ -49,6 +49,8 @@ class AuditOptions:
     progress: bool = False
     command: str | None = None
     session_factory: Callable[..., Any] | None = None
+    # Further auditor.aws.CollectOptions fields (org, role_name, external_id, max_workers, ...).
+    collect_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,12 +122,13 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     policies = load_policies(options.policies, as_of=as_of)
     prices = load_prices(options.prices)
 
+    collect_kwargs: dict[str, Any] = {"accounts": list(options.accounts), **options.collect_extra}
     collect_options = CollectOptions(
         regions=list(options.regions),
         profile=options.profile,
-        accounts=list(options.accounts),
         progress=options.progress,
         as_of=as_of,
+        **collect_kwargs,
     )
     if options.session_factory is not None:
         collect_options.session_factory = options.session_factory
