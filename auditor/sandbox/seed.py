@@ -650,9 +650,7 @@ class _Region:
                     continue
             elif self.rng.random() < 0.01:
                 status = "PARTIAL"
-            in_cold = bool(cold) and age >= cold and r["resource_type"] in ("efs-filesystem", "ebs-volume") or (
-                bool(cold) and age >= cold and r["resource_type"] == "dynamodb-table" and self.managed["DynamoDB"]
-            )
+            in_cold = bool(cold) and age >= cold and self._cold_ok(r["resource_type"], self.managed["DynamoDB"])
             rp = self._point(r, plan, rule, t, status, in_cold, vault=rule["TargetBackupVaultName"], region=self.region)
             self._job(r, plan, rule, t, "COMPLETED" if status != "PARTIAL" else "PARTIAL", rp, job_id=self.last_job_id)
             for action in rule.get("CopyActions", []):
@@ -699,7 +697,7 @@ class _Region:
             "InitiationDate": t,
             "CompletionDate": t + timedelta(minutes=self.rng.randint(5, 90)),
             "BackupSizeInBytes": size,
-            "Lifecycle": dict(lc),
+            "Lifecycle": self._effective_lifecycle(lc, rtype, managed),
             "IsEncrypted": encrypted,
             "StorageClass": "COLD" if cold else "WARM",
             "ResourceName": r["name"],
@@ -725,6 +723,18 @@ class _Region:
             "job_id": job_id,
         })
         return rp
+
+    @staticmethod
+    def _cold_ok(rtype: str, dynamodb_managed: bool) -> bool:
+        """Whether AWS Backup moves this type to cold storage (EFS, EBS archive tier, DynamoDB when
+        fully managed); for other types it ignores the rule's cold transition."""
+        return rtype in ("efs-filesystem", "ebs-volume") or (rtype == "dynamodb-table" and dynamodb_managed)
+
+    def _effective_lifecycle(self, lc: dict[str, Any], rtype: str, managed: bool) -> dict[str, Any]:
+        out = dict(lc)
+        if not self._cold_ok(rtype, managed):
+            out.pop("MoveToColdStorageAfterDays", None)  # so no CalculatedLifecycle.MoveToColdStorageAt
+        return out
 
     @staticmethod
     def _backup_type(rtype: str, arn: str) -> str:
@@ -829,7 +839,8 @@ class _Region:
         else:
             age = (self.as_of - copy_t).days
             cold_after = (action.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
-            cold = bool(cold_after) and age >= cold_after and r["resource_type"] in ("efs-filesystem", "ebs-volume")
+            # Only reached for DynamoDB when its backups are fully managed (see above).
+            cold = bool(cold_after) and age >= cold_after and self._cold_ok(r["resource_type"], True)
             copy_rp = self._point(
                 r, plan, rule, copy_t, "COMPLETED", cold, vault=dest_vault, region=dest_region,
                 lifecycle=dict(action.get("Lifecycle") or {}), source_vault_arn=rp["BackupVaultArn"],
