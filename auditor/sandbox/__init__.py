@@ -44,7 +44,22 @@ DestinationRecoveryPointArn). ParentRecoveryPointArn is not set (AWS uses it for
 not copies). A copied EBS/RDS recovery point is also a native snapshot in the destination region.
 
 Not in ListRecoveryPointsByBackupVault (AWS's list shape lacks it): StorageClass — it is in
-DescribeRecoveryPoint; a list reader can derive it from CalculatedLifecycle.MoveToColdStorageAt.
+DescribeRecoveryPoint; a list reader can derive it from CalculatedLifecycle.MoveToColdStorageAt
+(set only for types AWS Backup moves to cold: EFS, EBS (archive tier), fully managed DynamoDB).
+
+Operations added to moto (in-process and server): AWS Backup Create/Get/List/DeleteBackupSelection,
+StartBackupJob, DescribeBackupJob, ListBackupJobs, ListCopyJobs, ListRecoveryPointsByBackupVault,
+ListRecoveryPointsByResource, DescribeRecoveryPoint, DeleteRecoveryPoint, ListProtectedResources,
+DescribeRegionSettings, UpdateRegionSettings (and ListBackupPlans/ListBackupVaults/DescribeBackupVault
+replaced to page and to report NumberOfRecoveryPoints and the vault key); Storage Gateway
+ListGateways, DescribeGatewayInformation, ListVolumes, DescribeCachediSCSIVolumes,
+DescribeStorediSCSIVolumes, ListTagsForResource, ActivateGateway, CreateCachediSCSIVolume,
+CreateStorediSCSIVolume, DeleteVolume, AddTagsToResource, RemoveTagsFromResource, CreateSnapshot
+(and its gateways/volumes in the Resource Groups Tagging API). Paging like AWS: EC2
+DescribeSnapshots (MaxResults 5..1000, default 1000) and DescribeVolumes (5..500, default 500), RDS
+DescribeDBSnapshots/DescribeDBClusterSnapshots (MaxRecords 20..100, default 100), DynamoDB
+ListBackups (Limit/ExclusiveStartBackupArn, BackupType, TimeRange), every AWS Backup list
+(MaxResults 1..1000, default 1000), Storage Gateway lists (Limit/Marker, default 100).
 """
 
 from __future__ import annotations
