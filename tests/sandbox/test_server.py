@@ -80,3 +80,32 @@ def test_storage_gateway_and_native_over_http(server, monkeypatch):
     page = ec2.describe_snapshots(OwnerIds=["self"], MaxResults=5)
     assert len(page["Snapshots"]) == 5 and page["NextToken"]
     assert session.client("dynamodb").list_backups(BackupType="ALL", Limit=3)["BackupSummaries"]
+
+
+def test_every_paged_listing_pages_over_http(server):
+    """Page tokens survive the server's request parsing (query keys, JSON bodies)."""
+    srv, estate = server
+    b = estate.backups[estate.backups.region == "us-east-1"]
+    ec2 = _client(srv, "ec2")
+    snaps = [s for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], PaginationConfig={"PageSize": 100}) for s in p["Snapshots"]]
+    assert len(snaps) == len(b[b.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])])
+    vols = [v for p in ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 5}) for v in p["Volumes"]]
+    assert len(vols) == len(estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "ebs-volume")])
+    rds = _client(srv, "rds")
+    db = [s for p in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType="awsbackup", PaginationConfig={"PageSize": 20}) for s in p["DBSnapshots"]]
+    assert len(db) == len(b[(b.backup_type == "rds-snapshot") & (b.source == "aws-backup")]) > 20
+    ddb = _client(srv, "dynamodb")
+    seen, start = 0, None
+    while True:
+        resp = ddb.list_backups(BackupType="ALL", Limit=10, **({"ExclusiveStartBackupArn": start} if start else {}))
+        seen += len(resp["BackupSummaries"])
+        start = resp.get("LastEvaluatedBackupArn")
+        if not start:
+            break
+    assert seen == len(b[(b.backup_type == "dynamodb-backup") & ~b.recovery_point_arn.str.contains(":recovery-point:")])
+    backup = _client(srv, "backup")
+    jobs = [j for p in backup.get_paginator("list_backup_jobs").paginate(PaginationConfig={"PageSize": 100}) for j in p["BackupJobs"]]
+    assert len(jobs) == len(estate.jobs[(estate.jobs.region == "us-east-1") & (estate.jobs.job_type == "backup")])
+    sgw = _client(srv, "storagegateway")
+    vols = [v for p in sgw.get_paginator("list_volumes").paginate(PaginationConfig={"PageSize": 1}) for v in p["VolumeInfos"]]
+    assert len(vols) == len(estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "storagegateway-volume")])
