@@ -103,19 +103,58 @@ def demo(
     run_demo(out=out, progress=show_progress(quiet), echo=typer.echo)
 
 
+_ORG_HELP = "Every ACTIVE account of the AWS Organization (organizations:ListAccounts; run from its management or a delegated admin account)."
+_ACCOUNT_HELP = "Account to gather by assuming --role-name into it (repeatable); default: the current account."
+_ACCOUNTS_FILE_HELP = "File of account ids (one or more a line; '#' starts a comment)."
+_ROLE_HELP = "Role assumed in each account."
+_EXTERNAL_ID_HELP = "External id the role's trust policy requires."
+_MAX_WORKERS_HELP = "Concurrent API calls: accounts × regions × services share one pool of this size."
+_DASK_HELP = "Run each account (collect, check) as a task on this Dask scheduler (tcp://host:8786), or 'local[:N]'."
+
+
+def _account_options(org: bool, account: List[str], accounts_file: Optional[Path], role_name: str,
+                     external_id: Optional[str], max_workers: int) -> dict:
+    """CollectOptions keyword arguments for the account options (UsageError, exit 2, when invalid)."""
+    from auditor.distributed import parse_account_ids, read_accounts_file
+
+    accounts = parse_account_ids(account)
+    if accounts_file is not None:
+        accounts += [a for a in read_accounts_file(accounts_file) if a not in accounts]
+    if max_workers < 1:
+        raise UsageError(f"--max-workers {max_workers}: must be at least 1")
+    if not role_name.strip():
+        raise UsageError("--role-name must not be empty")
+    return {"accounts": accounts, "org": org, "role_name": role_name.strip(), "external_id": external_id,
+            "max_workers": max_workers}
+
+
 @app.command()
 def collect(
     out: Path = typer.Option(..., "--out", help="Inventory folder to write (replaced atomically)."),
     region: List[str] = typer.Option([], "--region", help="Region to gather (repeatable); default: the session's."),
     profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
+    org: bool = typer.Option(False, "--org", help=_ORG_HELP),
+    account: List[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
+    accounts_file: Optional[Path] = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
+    role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
+    external_id: Optional[str] = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
+    max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", help=_DASK_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Gather resources and backups into an inventory folder (Parquet tables + manifest.json)."""
     from auditor.aws import CollectOptions, collect_inventory
     from auditor.inventory import write_inventory
 
-    options = CollectOptions(regions=region, profile=profile, progress=show_progress(quiet), as_of=parse_as_of(None))
-    inventory = collect_inventory(options)
+    accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
+    options = CollectOptions(regions=region, profile=profile, progress=show_progress(quiet), as_of=parse_as_of(None),
+                             **accounts)
+    if dask:
+        from auditor.distributed import collect_and_check
+
+        inventory, _ = collect_and_check(options, address=dask, progress=options.progress)
+    else:
+        inventory = collect_inventory(options)
     write_inventory(inventory, out)
     errors = inventory.errors
     summary = (
@@ -125,6 +164,8 @@ def collect(
     if len(errors):
         first = errors.iloc[0]
         where = first["region"] if isinstance(first["region"], str) else "every region"
+        if not isinstance(first["region"], str) and isinstance(first["account_id"], str):
+            where = f"account {first['account_id']}"  # e.g. AssumeRole into it was denied
         fail(
             f"collection incomplete: {summary}; {len(errors)} call(s) failed, e.g. {first['service']}:{first['operation']}"
             f" in {where}: {first['error_code']} (see {out}/errors)",
@@ -162,7 +203,8 @@ def check(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
 ) -> None:
-    """Evaluate an inventory against the declared plans offline (exit 3 when any finding FAILs)."""
+    """Evaluate an inventory against the declared plans offline (exit 3 when any finding FAILs,
+    1 when the inventory's collection was incomplete, even with --no-fail)."""
     from auditor.controls import run_check
     from auditor.errors import EXIT_NONCOMPLIANT
 
@@ -173,8 +215,26 @@ def check(
         + f"; wrote {out / 'findings.json'} and {out / 'findings.csv'}",
         err=True,
     )
+    failed_calls = _inventory_errors(inventory)
+    if failed_calls:  # DESIGN §3: an incomplete collection is exit 1, as in `audit`
+        fail(f"collection incomplete: {failed_calls} call(s) failed while collecting the inventory"
+             f" (see its errors table); what they would have gathered is NOT_ASSESSED", EXIT_RUNTIME)
     if findings.has_failures and not no_fail:
         raise typer.Exit(EXIT_NONCOMPLIANT)
+
+
+def _inventory_errors(folders: List[Path]) -> int:
+    """Failed collection calls recorded in the inventories (manifest counts, verified by read_inventory)."""
+    import json
+
+    total = 0
+    for folder in folders:
+        try:
+            tables = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("tables") or {}
+            total += int(tables.get("errors") or 0)
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return total
 
 
 @app.command()
