@@ -50,6 +50,13 @@ _COLD_AS = {
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
 
 
+_TIMESTAMPS = {f.name for f in SCHEMAS["recovery_points"] if str(f.type).startswith("timestamp")}
+
+
+def _utc(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, utc=True, format="ISO8601")
+
+
 def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
     """DESIGN §4 resource types for a Series of ARNs; else the lower-cased fallback (Backup's type)."""
     arns = arns.astype("str").fillna("")
@@ -140,8 +147,11 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
         if col in ("size_bytes", "size_basis"):
             continue
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
-        # object dtype: a side with no rows at all comes back as float NaN (frame() retypes below)
-        first, second = first.astype(object), second.astype(object)
+        if col in _TIMESTAMPS:
+            first, second = _utc(first), _utc(second)
+        else:
+            # object dtype: a side with no rows at all comes back as float NaN (frame() retypes below)
+            first, second = first.astype(object), second.astype(object)
         out[col] = first.where(first.notna(), second)
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
     exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)

@@ -12,12 +12,14 @@ import json
 import os
 import threading
 from collections import Counter
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
 import boto3
 import botocore
+import botocore.utils
 from botocore.config import Config
 
 from auditor.errors import UsageError
@@ -85,12 +87,29 @@ class CallCounter:
             return dict(sorted(self.counts.items()))
 
 
+def parse_timestamp_utc(value: Any) -> datetime:
+    """botocore timestamp parser returning UTC datetimes (stdlib `timezone.utc`).
+
+    botocore's default gives `dateutil.tz.tzlocal()` datetimes, which pandas converts one element
+    at a time through dateutil (seconds for 100,000 snapshots); UTC datetimes convert vectorised.
+    """
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        parsed = botocore.utils.parse_timestamp(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
 _LOADER_LOCK = threading.Lock()
 _SHARED_LOADER: Any = None
 
 
-def _share_loader(session: boto3.Session) -> None:
-    """Make `session` use one process-wide botocore data loader.
+def _prepare(session: boto3.Session) -> None:
+    """Share one process-wide data loader with `session` and make it parse timestamps to UTC.
 
     The loader only reads botocore's JSON models; sharing it saves re-parsing them for every
     account's session (~0.8 s each, EC2's model alone ~0.5 s).
@@ -99,6 +118,7 @@ def _share_loader(session: boto3.Session) -> None:
     core = getattr(session, "_session", None)
     if core is None:
         return
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp_utc)
     with _LOADER_LOCK:
         if _SHARED_LOADER is None:
             _SHARED_LOADER = core.get_component("data_loader")
@@ -125,7 +145,7 @@ class Sessions:
         """A new session from the factory (kwargs as for `boto3.Session`), with the counter attached."""
         with self._guard:
             session = self._factory(**kwargs)
-            _share_loader(session)
+            _prepare(session)
             session.events.register("before-call", self._counter)
             self._locks[id(session)] = threading.Lock()
         return session
