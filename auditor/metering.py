@@ -388,7 +388,7 @@ def _index_in(values: pd.Series, value_set: pd.Series, pool: ThreadPoolExecutor 
         out = pc.fill_null(pc.index_in(piece, value_set=vs), -1)
         return out.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
-    if pool is None or n < 200_000:
+    if pool is None or n < _PARALLEL_MIN_ROWS or n < 2:
         return one(arr)
     half = n // 2
     first = pool.submit(one, arr.slice(0, half))
@@ -419,6 +419,8 @@ def _take(series: pd.Series, idx: np.ndarray) -> pa.Array:
 
 
 _NAT = np.iinfo(np.int64).min
+# Below this many recovery points, splitting the work over two threads costs more than it saves.
+_PARALLEL_MIN_ROWS = 300_000
 
 
 def _ts_raw(series: pd.Series) -> np.ndarray:
@@ -533,6 +535,15 @@ def meter(
     def sizes():
         return rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
 
+    def halves(fn):
+        """fn(slice) over two halves of the rows, in parallel (numpy and arrow release the GIL)."""
+        if n < _PARALLEL_MIN_ROWS or n < 2:
+            return [fn(slice(0, n))]
+        mid = n // 2
+        first = pool.submit(fn, slice(0, mid))
+        second = fn(slice(mid, n))
+        return [first.result(), second]
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
             name: pool.submit(_codes, rp[name])
@@ -552,288 +563,331 @@ def meter(
         start, stop, dur = f_held.result()
         size = f_size.result()
 
-    clock.lap('sizes')
-    # -- which rows hold storage
-    valid = ~failed
-    unsized = np.isnan(size)
-    unsized &= valid
-    size[unsized | failed] = 0.0
+        clock.lap('sizes')
+        # -- which rows hold storage
+        valid = ~failed
+        unsized = np.isnan(size)
+        unsized &= valid
+        size[unsized | failed] = 0.0
 
-    clock.lap('storage class')
-    # -- storage class: 0 warm, 1 cold, 2 archive (unknown or missing -> warm, with a warning)
-    cls_map = np.zeros(len(cls_u), dtype=np.int64)
-    odd_classes = []
-    for i, value in enumerate(cls_u):
-        key = None if value is None else str(value).strip().lower()
-        if key in CLASSES:
-            cls_map[i] = CLASSES.index(key)
-        elif i:
-            odd_classes.append(str(value))
-    cls3 = cls_map[cls_c]
-    n_missing_class = int(np.count_nonzero(valid & (cls_c == 0)))
-    if n_missing_class:
-        warnings.append(f"{n_missing_class} backup(s) have no storage class; counted as warm")
-    if odd_classes:
-        warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
+        clock.lap('storage class')
+        # -- storage class: 0 warm, 1 cold, 2 archive (unknown or missing -> warm, with a warning)
+        cls_map = np.zeros(len(cls_u), dtype=np.int64)
+        odd_classes = []
+        for i, value in enumerate(cls_u):
+            key = None if value is None else str(value).strip().lower()
+            if key in CLASSES:
+                cls_map[i] = CLASSES.index(key)
+            elif i:
+                odd_classes.append(str(value))
+        cls3 = cls_map[cls_c]
+        n_missing_class = int(np.count_nonzero(valid & (cls_c == 0)))
+        if n_missing_class:
+            warnings.append(f"{n_missing_class} backup(s) have no storage class; counted as warm")
+        if odd_classes:
+            warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
 
-    clock.lap('time')
-    # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving to
-    # cold this month has two parts (warm until the move, cold after), others one.
-    per = size
-    per *= 1.0 / (GIB * float(me - ms))  # GB-months per microsecond held
-    del size
-    to_cold = _ts_raw(rp["move_to_cold_at"])
-    moving = (to_cold != _NAT) & (cls3 != 2)
-    if moving.any():
-        is_cold = cls3 == 1
-        # still warm at as_of: warm at least until then; already cold: cold from as_of at the latest
-        t = np.where(is_cold, np.clip(to_cold, ms, now), np.clip(to_cold, now, me))
-        t = np.where(moving, t, np.where(is_cold, ms, me))
-        warm_us = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
-        warm_us[cls3 == 2] = 0
-        parts = [(per * warm_us, np.zeros_like(cls3)), (per * (dur - warm_us), np.where(cls3 == 0, 1, cls3))]
-        del t, warm_us, is_cold
-    else:
-        parts = [(per * dur, cls3)]
-    del start, stop, dur, to_cold, moving, per
-
-    clock.lap('group')
-    # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
-    cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
-    flag = np.zeros(n, dtype=np.int64)
-    if cluster_code > 0 and len(resources):
-        engine = resources["engine"].astype("str").str.lower()
-        res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
-        found = (bt_c == cluster_code) & (res_idx >= 0)
-        flag[found] = res_non_aurora[res_idx[found]]
-
-    # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
-    A, R, B = len(acct_u), len(reg_u), len(bt_u)
-    key = acct_c * R
-    key += reg_c
-    key *= B
-    key += bt_c
-    key *= 2
-    key += flag
-    del flag
-    K = A * R * B * 2
-    if K > 5_000_000:  # too sparse for dense bincounts: compact the keys first
-        uniq_keys, key = np.unique(key, return_inverse=True)
-        K = len(uniq_keys)
-    else:
-        uniq_keys = None
-    K3 = K * 3
-    part_keys = [key * 3 + c for _, c in parts]
-
-    def bc(codes, weights, size):
-        return np.bincount(codes, weights=weights, minlength=size)[:size]
-
-    g_gbm = sum(bc(k3, w, K3) for k3, (w, _) in zip(part_keys, parts)).reshape(K, 3)
-    ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
-    if ub_basis.any():
-        upper = ub_basis[basis_c]
-        g_upper = sum(bc(k3, np.where(upper, w, 0.0), K3) for k3, (w, _) in zip(part_keys, parts)).reshape(K, 3)
-        del upper
-    else:
-        g_upper = np.zeros((K, 3))
-    key3 = part_keys[0] if len(parts) == 1 else key * 3 + cls3
-    g_count = bc(key3, valid.astype(np.float64), K3).reshape(K, 3)
-    g_unsized = bc(key3, unsized.astype(np.float64), K3).reshape(K, 3) if unsized.any() else np.zeros((K, 3))
-    del key3
-    NB = len(basis_u)
-    present = bc(key * NB + basis_c, valid.astype(np.float64), K * NB).reshape(K, NB)
-
-    live = np.flatnonzero(g_count.sum(axis=1) > 0)
-    if uniq_keys is not None:
-        dec = uniq_keys[live]
-    else:
-        dec = live
-    g_flag = dec % 2
-    rest = dec // 2
-    g_bt = rest % B
-    rest //= B
-    g_reg = rest % R
-    g_acct = rest // R
-
-    managed = _ddb_managed(inventory)
-    unknown_types = set()
-    rows = []
-    for j, gk in enumerate(live):
-        acct, region, btype = acct_u[g_acct[j]], reg_u[g_reg[j]], bt_u[g_bt[j]]
-        if btype in BACKUP_TYPES:
-            service, owner = BACKUP_TYPES[btype]
+        clock.lap('time')
+        # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving
+        # to cold this month has two parts (warm until the move, cold after), others one.
+        to_cold = _ts_raw(rp["move_to_cold_at"])
+        moving = (to_cold != _NAT) & (cls3 != 2)
+        scale = 1.0 / (GIB * float(me - ms))  # GB-months per byte-microsecond
+        if moving.any():
+            is_cold = cls3 == 1
+            # still warm at as_of: warm at least until then; already cold: cold from as_of at the latest
+            t = np.where(is_cold, np.clip(to_cold, ms, now), np.clip(to_cold, now, me))
+            t = np.where(moving, t, np.where(is_cold, ms, me))
+            warm_us = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
+            warm_us[cls3 == 2] = 0
+            per = size * scale
+            parts = [(per * warm_us, np.zeros_like(cls3)), (per * (dur - warm_us), np.where(cls3 == 0, 1, cls3))]
+            del t, warm_us, is_cold, per
         else:
-            service, owner = (btype or "(unknown)"), "(unknown)"
-            unknown_types.add(str(btype))
-        if btype == "rds-cluster-snapshot" and g_flag[j]:
-            service = "RDS"
-        if service == "DynamoDB" and (acct, region) in managed:
-            owner = "AWSBackup"
-        bases = "; ".join(sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk])))
-        for c, cls in enumerate(CLASSES):
-            count = int(g_count[gk, c])
-            gbm_c = float(g_gbm[gk, c])
-            if count == 0 and gbm_c == 0.0:
-                continue
-            usage_type = USAGE_TYPES.get((owner, service, cls))
-            price = prices.price(region, usage_type)
-            rows.append(
-                {
-                    "_key": int(gk),
-                    "_class": c,
-                    "account_id": acct if acct is not None else "(unknown)",
-                    "region": region if region is not None else "(unknown)",
-                    "service": service,
-                    "billing_owner": owner,
-                    "storage_class": cls,
-                    "usage_type": usage_type,
-                    "backups": count,
-                    "gb_months": gbm_c,
-                    "upper_bound_gb_months": float(g_upper[gk, c]),
-                    "unsized_backups": int(g_unsized[gk, c]),
-                    "size_basis": bases,
-                    "price_usd_per_gb_month": price,
-                }
+            gbm = np.empty(n)
+
+            def weigh(sl):
+                np.multiply(size[sl], dur[sl], out=gbm[sl])
+                gbm[sl] *= scale
+
+            halves(weigh)
+            parts = [(gbm, cls3)]
+        del start, stop, dur, to_cold, moving, size
+
+        clock.lap('group')
+        # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
+        cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
+        flag = None
+        if cluster_code > 0 and len(resources):
+            engine = resources["engine"].astype("str").str.lower()
+            res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
+            found = (bt_c == cluster_code) & (res_idx >= 0)
+            if res_non_aurora[res_idx[found]].any():
+                flag = np.zeros(n, dtype=np.int64)
+                flag[found] = res_non_aurora[res_idx[found]]
+
+        # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
+        A, R, B = len(acct_u), len(reg_u), len(bt_u)
+        K = A * R * B * 2
+        key = np.empty(n, dtype=np.int64)
+
+        def make_key(sl):
+            k = acct_c[sl] * R
+            k += reg_c[sl]
+            k *= B
+            k += bt_c[sl]
+            k *= 2
+            if flag is not None:
+                k += flag[sl]
+            key[sl] = k
+
+        halves(make_key)
+        if K > 5_000_000:  # too sparse for dense bincounts: compact the keys first
+            uniq_keys, key = np.unique(key, return_inverse=True)
+            K = len(uniq_keys)
+        else:
+            uniq_keys = None
+        K3 = K * 3
+        NB = len(basis_u)
+        ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
+        any_upper, any_unsized = bool(ub_basis.any()), bool(unsized.any())
+        part_keys = [np.empty(n, dtype=np.int64) for _ in parts]
+
+        def bc(codes, weights, size):
+            return np.bincount(codes, weights=weights, minlength=size)[:size]
+
+        def sums(sl):
+            g = np.zeros(K3)
+            gu = np.zeros(K3)
+            k = key[sl]
+            for pk, (w, c) in zip(part_keys, parts):
+                k3 = k * 3
+                k3 += c[sl]
+                pk[sl] = k3
+                g += bc(k3, w[sl], K3)
+                if any_upper:
+                    gu += bc(k3, np.where(ub_basis[basis_c[sl]], w[sl], 0.0), K3)
+            key3 = part_keys[0][sl] if len(parts) == 1 else k * 3 + cls3[sl]
+            v = valid[sl].astype(np.float64)
+            count = bc(key3, v, K3)
+            uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else 0.0
+            present = bc(k * NB + basis_c[sl], v, K * NB)
+            return g, gu, count, uns, present
+
+        partial = halves(sums)
+        g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
+        g_gbm, g_upper, g_count = g_gbm.reshape(K, 3), g_upper.reshape(K, 3), g_count.reshape(K, 3)
+        g_unsized = np.broadcast_to(g_unsized, (K3,)).reshape(K, 3) if any_unsized else np.zeros((K, 3))
+        present = present.reshape(K, NB)
+
+        live = np.flatnonzero(g_count.sum(axis=1) > 0)
+        if uniq_keys is not None:
+            dec = uniq_keys[live]
+        else:
+            dec = live
+        g_flag = dec % 2
+        rest = dec // 2
+        g_bt = rest % B
+        rest //= B
+        g_reg = rest % R
+        g_acct = rest // R
+
+        managed = _ddb_managed(inventory)
+        unknown_types = set()
+        rows = []
+        for j, gk in enumerate(live):
+            acct, region, btype = acct_u[g_acct[j]], reg_u[g_reg[j]], bt_u[g_bt[j]]
+            if btype in BACKUP_TYPES:
+                service, owner = BACKUP_TYPES[btype]
+            else:
+                service, owner = (btype or "(unknown)"), "(unknown)"
+                unknown_types.add(str(btype))
+            if btype == "rds-cluster-snapshot" and g_flag[j]:
+                service = "RDS"
+            if service == "DynamoDB" and (acct, region) in managed:
+                owner = "AWSBackup"
+            bases = "; ".join(sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk])))
+            for c, cls in enumerate(CLASSES):
+                count = int(g_count[gk, c])
+                gbm_c = float(g_gbm[gk, c])
+                if count == 0 and gbm_c == 0.0:
+                    continue
+                usage_type = USAGE_TYPES.get((owner, service, cls))
+                price = prices.price(region, usage_type)
+                rows.append(
+                    {
+                        "_key": int(gk),
+                        "_class": c,
+                        "account_id": acct if acct is not None else "(unknown)",
+                        "region": region if region is not None else "(unknown)",
+                        "service": service,
+                        "billing_owner": owner,
+                        "storage_class": cls,
+                        "usage_type": usage_type,
+                        "backups": count,
+                        "gb_months": gbm_c,
+                        "upper_bound_gb_months": float(g_upper[gk, c]),
+                        "unsized_backups": int(g_unsized[gk, c]),
+                        "size_basis": bases,
+                        "price_usd_per_gb_month": price,
+                    }
+                )
+        if unknown_types:
+            warnings.append(f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced")
+
+        df = pd.DataFrame(
+            rows,
+            columns=["_key", "_class", *[c for c in ROW_COLUMNS if c not in ("free_gb_months", "billable_gb_months", "estimated_cost_usd", "unpriced")]],
+        )
+        df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
+
+        clock.lap('allowance')
+        # -- RDS free allowance, pooled per (account, region, service)
+        allowance = _rds_allowance(resources)
+        df["free_gb_months"] = 0.0
+        rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
+        if rds_warm.any():
+            pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])["gb_months"].transform("sum")
+            allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
+            allow = np.asarray(allow, dtype=float)
+            share = np.where(pools.to_numpy() > 0, np.minimum(allow, pools.to_numpy()) / np.where(pools.to_numpy() > 0, pools.to_numpy(), 1.0), 0.0)
+            df.loc[rds_warm, "free_gb_months"] = df.loc[rds_warm, "gb_months"].to_numpy() * share
+        df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
+        df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
+        cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
+        total_float = float(cost_float.sum())
+        total_cents = int(round(total_float * 100))
+        cents = _apportion_cents(cost_float, total_cents)
+        cost = cents / 100.0
+        df["estimated_cost_usd"] = np.where(df["unpriced"].to_numpy(), np.nan, cost)
+        df["_cents"] = cents
+        df["_unpriced_gbm"] = np.where(df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0)
+
+        unpriced_rows = df[df["unpriced"]]
+        if len(unpriced_rows):
+            missing = sorted({f"{r.region}/{r.usage_type or f'{r.service} {r.storage_class}'}" for r in unpriced_rows.itertuples()})
+            warnings.append(
+                f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
+                f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
             )
-    if unknown_types:
-        warnings.append(f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced")
+        n_unsized = int(unsized.sum())
+        if n_unsized:
+            warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
 
-    df = pd.DataFrame(
-        rows,
-        columns=["_key", "_class", *[c for c in ROW_COLUMNS if c not in ("free_gb_months", "billable_gb_months", "estimated_cost_usd", "unpriced")]],
-    )
-    df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
+        clock.lap('rates')
+        # -- per-backup cost rates (for allocations that need the backup, not the group)
+        rate = np.zeros(K3)
+        unp = np.zeros(K3)
+        full_price = np.full(K3, np.nan)
+        rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
+        rprice = df["price_usd_per_gb_month"].to_numpy(dtype=float)
+        rgbm, rbill = df["gb_months"].to_numpy(dtype=float), df["billable_gb_months"].to_numpy(dtype=float)
+        factor = np.where(rgbm > 0, rbill / np.where(rgbm > 0, rgbm, 1.0), 1.0)
+        full_price[rk3] = rprice
+        unp[rk3] = df["unpriced"].to_numpy(dtype=float)
+        rate[rk3] = np.where(np.isnan(rprice), 0.0, rprice * factor)
+        any_unp = bool(unp.any())
 
-    clock.lap('allowance')
-    # -- RDS free allowance, pooled per (account, region, service)
-    allowance = _rds_allowance(resources)
-    df["free_gb_months"] = 0.0
-    rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
-    if rds_warm.any():
-        pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])["gb_months"].transform("sum")
-        allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
-        allow = np.asarray(allow, dtype=float)
-        share = np.where(pools.to_numpy() > 0, np.minimum(allow, pools.to_numpy()) / np.where(pools.to_numpy() > 0, pools.to_numpy(), 1.0), 0.0)
-        df.loc[rds_warm, "free_gb_months"] = df.loc[rds_warm, "gb_months"].to_numpy() * share
-    df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
-    df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
-    cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
-    total_float = float(cost_float.sum())
-    total_cents = int(round(total_float * 100))
-    cents = _apportion_cents(cost_float, total_cents)
-    cost = cents / 100.0
-    df["estimated_cost_usd"] = np.where(df["unpriced"].to_numpy(), np.nan, cost)
-    df["_cents"] = cents
-    df["_unpriced_gbm"] = np.where(df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0)
+        def by_code(codes, size):
+            """(GB-months, cost, unpriced GB-months, backups) per code, summed over the parts."""
 
-    unpriced_rows = df[df["unpriced"]]
-    if len(unpriced_rows):
-        missing = sorted({f"{r.region}/{r.usage_type or f'{r.service} {r.storage_class}'}" for r in unpriced_rows.itertuples()})
-        warnings.append(
-            f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
-            f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
+            def one(sl):
+                c = codes[sl]
+                gbm = np.zeros(size)
+                cost = np.zeros(size)
+                unpriced = np.zeros(size)
+                for pk, (w, _) in zip(part_keys, parts):
+                    ws = w[sl]
+                    gbm += bc(c, ws, size)
+                    cost += bc(c, ws * rate[pk[sl]], size)
+                    if any_unp:
+                        unpriced += bc(c, ws * unp[pk[sl]], size)
+                return gbm, cost, unpriced, np.bincount(c, minlength=size)[:size]
+
+            partial = halves(one)
+            return tuple(sum(p[i] for p in partial) for i in range(4))
+
+        clock.lap('allocations')
+        # -- allocations
+        allocations: dict[str, pd.DataFrame] = {}
+        for name, column in (
+            ("account", "account_id"),
+            ("region", "region"),
+            ("service", "service"),
+            ("billing_owner", "billing_owner"),
+            ("storage_class", "storage_class"),
+        ):
+            grouped = df.groupby(column, sort=True).agg(
+                gb_months=("gb_months", "sum"),
+                billable_gb_months=("billable_gb_months", "sum"),
+                _cents=("_cents", "sum"),
+                _unpriced=("_unpriced_gbm", "sum"),
+            )
+            allocations[name] = _allocation_frame(column, grouped.index.to_numpy(dtype=object), grouped["gb_months"].to_numpy(),
+                                                  grouped["_cents"].to_numpy().astype(float) / 100.0, grouped["_unpriced"].to_numpy(), total_cents)
+
+        plan_names = _plan_names(inventory, plan_u)
+        allocations["plan"] = _allocate_codes("plan", plan_names, by_code(plan_c, len(plan_names)), total_cents)
+
+        for tag_key in by_tags:
+            labels, codes = _tag_codes(inventory, rp, res_idx, tag_key)
+            allocations[f"tag:{tag_key}"] = _allocate_codes(f"tag:{tag_key}", labels, by_code(codes, len(labels)), total_cents)
+
+        clock.lap('orphans')
+        # -- orphans
+        rp_pairs = set(zip(df["account_id"], df["region"]))
+        orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings)
+
+        clock.lap('rows')
+        # -- output rows
+        frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
+        frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
+        for col in ("gb_months", "free_gb_months", "billable_gb_months", "upper_bound_gb_months"):
+            frame[col] = frame[col].round(6)
+        frame["backups"] = frame["backups"].astype("int64")
+        frame["unsized_backups"] = frame["unsized_backups"].astype("int64")
+        frame["unpriced"] = frame["unpriced"].astype(bool)
+
+        owner_cents = df.groupby("billing_owner")["_cents"].sum()
+        backup_cents = int(owner_cents.get("AWSBackup", 0))
+        totals: dict[str, Any] = {
+            "backups": int(valid.sum()),
+            "gb_months": round(float(df["gb_months"].sum()), 6),
+            "free_gb_months": round(float(df["free_gb_months"].sum()), 6),
+            "billable_gb_months": round(float(df["billable_gb_months"].sum()), 6),
+            "upper_bound_gb_months": round(float(df["upper_bound_gb_months"].sum()), 6),
+            "unpriced_gb_months": round(float(unpriced_rows["billable_gb_months"].sum()), 6),
+            "unpriced_rows": int(len(unpriced_rows)),
+            "unsized_backups": n_unsized,
+            "estimated_cost_usd": total_cents / 100.0,
+            "estimated_cost_cents": total_cents,
+            "backup_metered_cost_usd": backup_cents / 100.0,
+            "native_cost_usd": (total_cents - backup_cents) / 100.0,
+            "orphaned_backups": int(len(orphans)),
+            "orphaned_monthly_cost_usd": round(float(orphans["monthly_cost_usd"].fillna(0).sum()), 2) if len(orphans) else 0.0,
+        }
+
+        reconciliation = None
+        if cur is not None:
+            reconciliation = _reconcile(df, cur, as_of, inventory, warnings)
+            totals["billed_usd"] = round(float(reconciliation["billed_usd"].sum()), 2)
+            totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
+            totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
+
+        clock.lap("end")
+        return MeteringResult(
+            frame=frame,
+            allocations=allocations,
+            orphans=orphans,
+            reconciliation=reconciliation,
+            warnings=warnings,
+            totals=totals,
+            as_of=as_of,
+            period_start=m_start,
+            period_end=m_end,
+            prices=prices.meta(),
+            timings={**clock.laps, **{f'{k} (cpu)': v for k, v in clock.cpu.items()}},
         )
-    n_unsized = int(unsized.sum())
-    if n_unsized:
-        warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
-
-    clock.lap('rates')
-    # -- per-backup cost rates (for allocations that need the backup, not the group)
-    rate = np.zeros(K3)
-    unp = np.zeros(K3)
-    full_price = np.full(K3, np.nan)
-    rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
-    rprice = df["price_usd_per_gb_month"].to_numpy(dtype=float)
-    rgbm, rbill = df["gb_months"].to_numpy(dtype=float), df["billable_gb_months"].to_numpy(dtype=float)
-    factor = np.where(rgbm > 0, rbill / np.where(rgbm > 0, rgbm, 1.0), 1.0)
-    full_price[rk3] = rprice
-    unp[rk3] = df["unpriced"].to_numpy(dtype=float)
-    rate[rk3] = np.where(np.isnan(rprice), 0.0, rprice * factor)
-    row_gbm = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
-    row_cost = sum(w * rate[k3] for k3, (w, _) in zip(part_keys, parts))
-    row_unpriced = sum(w * unp[k3] for k3, (w, _) in zip(part_keys, parts)) if unp.any() else None
-
-    clock.lap('allocations')
-    # -- allocations
-    allocations: dict[str, pd.DataFrame] = {}
-    for name, column in (
-        ("account", "account_id"),
-        ("region", "region"),
-        ("service", "service"),
-        ("billing_owner", "billing_owner"),
-        ("storage_class", "storage_class"),
-    ):
-        grouped = df.groupby(column, sort=True).agg(
-            gb_months=("gb_months", "sum"),
-            billable_gb_months=("billable_gb_months", "sum"),
-            _cents=("_cents", "sum"),
-            _unpriced=("_unpriced_gbm", "sum"),
-        )
-        allocations[name] = _allocation_frame(column, grouped.index.to_numpy(dtype=object), grouped["gb_months"].to_numpy(),
-                                              grouped["_cents"].to_numpy().astype(float) / 100.0, grouped["_unpriced"].to_numpy(), total_cents)
-
-    plan_names = _plan_names(inventory, plan_u)
-    allocations["plan"] = _allocate_codes("plan", plan_c, plan_names, row_gbm, row_cost, row_unpriced, total_cents)
-
-    for tag_key in by_tags:
-        labels, codes = _tag_codes(inventory, rp, res_idx, tag_key)
-        allocations[f"tag:{tag_key}"] = _allocate_codes(f"tag:{tag_key}", codes, labels, row_gbm, row_cost, row_unpriced, total_cents)
-
-    clock.lap('orphans')
-    # -- orphans
-    rp_pairs = set(zip(df["account_id"], df["region"]))
-    orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings)
-
-    clock.lap('rows')
-    # -- output rows
-    frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
-    frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
-    for col in ("gb_months", "free_gb_months", "billable_gb_months", "upper_bound_gb_months"):
-        frame[col] = frame[col].round(6)
-    frame["backups"] = frame["backups"].astype("int64")
-    frame["unsized_backups"] = frame["unsized_backups"].astype("int64")
-    frame["unpriced"] = frame["unpriced"].astype(bool)
-
-    owner_cents = df.groupby("billing_owner")["_cents"].sum()
-    backup_cents = int(owner_cents.get("AWSBackup", 0))
-    totals: dict[str, Any] = {
-        "backups": int(valid.sum()),
-        "gb_months": round(float(df["gb_months"].sum()), 6),
-        "free_gb_months": round(float(df["free_gb_months"].sum()), 6),
-        "billable_gb_months": round(float(df["billable_gb_months"].sum()), 6),
-        "upper_bound_gb_months": round(float(df["upper_bound_gb_months"].sum()), 6),
-        "unpriced_gb_months": round(float(unpriced_rows["billable_gb_months"].sum()), 6),
-        "unpriced_rows": int(len(unpriced_rows)),
-        "unsized_backups": n_unsized,
-        "estimated_cost_usd": total_cents / 100.0,
-        "estimated_cost_cents": total_cents,
-        "backup_metered_cost_usd": backup_cents / 100.0,
-        "native_cost_usd": (total_cents - backup_cents) / 100.0,
-        "orphaned_backups": int(len(orphans)),
-        "orphaned_monthly_cost_usd": round(float(orphans["monthly_cost_usd"].fillna(0).sum()), 2) if len(orphans) else 0.0,
-    }
-
-    reconciliation = None
-    if cur is not None:
-        reconciliation = _reconcile(df, cur, as_of, inventory, warnings)
-        totals["billed_usd"] = round(float(reconciliation["billed_usd"].sum()), 2)
-        totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
-        totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
-
-    clock.lap("end")
-    return MeteringResult(
-        frame=frame,
-        allocations=allocations,
-        orphans=orphans,
-        reconciliation=reconciliation,
-        warnings=warnings,
-        totals=totals,
-        as_of=as_of,
-        period_start=m_start,
-        period_end=m_end,
-        prices=prices.meta(),
-        timings={**clock.laps, **{f'{k} (cpu)': v for k, v in clock.cpu.items()}},
-    )
 
 
 def _allocation_frame(column, labels, gbm, cost_float, unpriced_gbm, total_cents) -> pd.DataFrame:
@@ -851,13 +905,9 @@ def _allocation_frame(column, labels, gbm, cost_float, unpriced_gbm, total_cents
     return out.sort_values(["estimated_cost_usd", column], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
 
 
-def _allocate_codes(column, codes, labels, row_gbm, row_cost, row_unpriced, total_cents) -> pd.DataFrame:
-    """Allocation by a per-backup code (plan, tag value); labels may repeat (merged)."""
-    size = len(labels)
-    gbm = np.bincount(codes, weights=row_gbm, minlength=size)[:size]
-    cost = np.bincount(codes, weights=row_cost, minlength=size)[:size]
-    unpriced = np.bincount(codes, weights=row_unpriced, minlength=size)[:size] if row_unpriced is not None else np.zeros(size)
-    count = np.bincount(codes, minlength=size)[:size]
+def _allocate_codes(column, labels, sums, total_cents) -> pd.DataFrame:
+    """Allocation from per-code sums (plan, tag value); labels may repeat (merged)."""
+    gbm, cost, unpriced, count = sums
     tmp = pd.DataFrame({"label": list(labels), "gbm": gbm, "cost": cost, "unpriced": unpriced, "count": count})
     tmp = tmp[tmp["count"] > 0].groupby("label", sort=True).sum(numeric_only=True)
     return _allocation_frame(column, tmp.index.to_numpy(dtype=object), tmp["gbm"].to_numpy(), tmp["cost"].to_numpy(), tmp["unpriced"].to_numpy(), total_cents)
@@ -896,7 +946,7 @@ def _tag_codes(inventory, rp: pd.DataFrame, res_idx: np.ndarray, tag_key: str) -
     if len(own):
         todo = np.flatnonzero(codes == 0)
         if len(todo):
-            idx = _index_in(rp["recovery_point_arn"].iloc[todo], pd.Series(own.index, dtype="str"))
+            idx = _index_in(pd.Series(_take(rp["recovery_point_arn"], todo), dtype="str"), pd.Series(own.index, dtype="str"))
             hit = idx >= 0
             codes[todo[hit]] = own.to_numpy()[idx[hit]]
     return labels, codes

@@ -153,3 +153,19 @@ def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
     result = meter(inv, prices, mk.AS_OF)
     assert sorted(result.orphans["recovery_point_arn"]) == sorted(r["recovery_point_arn"] for r in recs[1::2])
     assert (result.orphans["monthly_cost_usd"] == 1.0).all()
+
+
+def test_two_thread_path_gives_the_same_result(mk, prices, monkeypatch):
+    import auditor.metering as metering
+
+    inv = _random_estate(mk, 11, n=300)
+    serial = meter(inv, prices, mk.AS_OF, by_tags=["team"])
+    monkeypatch.setattr(metering, "_PARALLEL_MIN_ROWS", 1)
+    parallel = meter(inv, prices, mk.AS_OF, by_tags=["team"])
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(serial.frame, parallel.frame)
+    for name in serial.allocations:
+        pd.testing.assert_frame_equal(serial.allocations[name], parallel.allocations[name])
+    pd.testing.assert_frame_equal(serial.orphans, parallel.orphans)
+    assert serial.totals == parallel.totals
