@@ -51,6 +51,9 @@ class AuditOptions:
     session_factory: Callable[..., Any] | None = None
     # Further auditor.aws.CollectOptions fields (org, role_name, external_id, max_workers, ...).
     collect_extra: dict[str, Any] = field(default_factory=dict)
+    # A Dask scheduler address ('local[:N]' for a local cluster): each account is collected and
+    # checked as one task there (auditor.distributed); None runs everything in this process.
+    dask: str | None = None
 
 
 @dataclass
@@ -85,10 +88,10 @@ def exit_code_for(*, incomplete: bool, failed: bool, no_fail: bool) -> int:
 
 
 def copy_policies(policies: Path, out: Path) -> list[str]:
-    """Copy the policy file, or the YAML files of the policy folder, into `out/policies/` (atomically)."""
+    """Copy the policy file, or the YAML files of the policy folder (what the loader reads), into `out/policies/`."""
     policies = Path(policies)
     if policies.is_dir():
-        files = sorted(p for p in policies.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
+        files = sorted(p for p in policies.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))  # as the loader reads them
         base = policies
     else:
         files, base = [policies], policies.parent
@@ -132,11 +135,19 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     )
     if options.session_factory is not None:
         collect_options.session_factory = options.session_factory
-    inventory = collect_inventory(collect_options)
+    findings = None
+    if options.dask:
+        from auditor.distributed import collect_and_check
+
+        inventory, findings = collect_and_check(collect_options, address=options.dask, policies=policies,
+                                                as_of=as_of, progress=options.progress)
+    else:
+        inventory = collect_inventory(collect_options)
     out.mkdir(parents=True, exist_ok=True)
     write_inventory(inventory, out / "inventory")
 
-    findings = check_inventory(inventory, policies, as_of)
+    if findings is None:
+        findings = check_inventory(inventory, policies, as_of, progress=options.progress)
     write_findings(findings, out)
     metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
     write_metering(metering, out)
