@@ -5,6 +5,8 @@ from __future__ import annotations
 from auditor.aws.context import Context
 
 GIB = 1024**3
+# What EC2 shows as the volume of a copied (or AMI-registered) snapshot: no known source.
+UNKNOWN_VOLUME = "vol-ffffffff"
 AFFECTS = ("ebs-volume", "storagegateway-volume")  # SGW volumes' backups are EBS snapshots
 
 SNAPSHOT_STATUS = {
@@ -69,11 +71,13 @@ def collect(ctx: Context) -> None:
             size = snap["VolumeSize"] * GIB if snap.get("VolumeSize") is not None else None
             basis, exact = ("VolumeSize(upper-bound)" if size is not None else None), False
         created_by = snapshot_creator(snap)
+        volume = snap.get("VolumeId")
+        if volume == UNKNOWN_VOLUME:
+            volume = None
         ctx.add(
             "recovery_points",
             recovery_point_arn=arn,
-            # vol-ffffffff is what EC2 shows for a copied snapshot: its source is unknown here.
-            resource_arn=ctx.arn("ec2", f"volume/{snap['VolumeId']}") if snap.get("VolumeId") else None,
+            resource_arn=ctx.arn("ec2", f"volume/{volume}") if volume else None,
             resource_type="ebs-volume",
             backup_type="ebs-snapshot",
             source="aws-backup" if created_by == "aws-backup" else "native",
@@ -87,6 +91,6 @@ def collect(ctx: Context) -> None:
             encrypted=snap.get("Encrypted"),
             kms_key_arn=snap.get("KmsKeyId"),
             _size_exact=exact,
-            _native_volume_id=snap.get("VolumeId"),
+            _native_volume_id=volume,
         )
         ctx.add_tags(arn, snap.get("Tags"))

@@ -24,6 +24,8 @@ SNAPSHOT_STATUS = {
     "incompatible-restore": "COMPLETED",
 }
 CREATED_BY = {"automated": "automated", "manual": "user", "awsbackup": "aws-backup"}
+# Engines the RDS API also lists that are other services (AWS Backup's DocumentDB and Neptune types).
+OTHER_SERVICES = {"docdb", "neptune"}
 
 
 def _native_schedule(retention: int | None) -> dict:
@@ -59,6 +61,8 @@ def collect(ctx: Context) -> None:
     retention: dict[str, int] = {}
     clusters = ctx.paginate("rds", "describe_db_clusters", "DBClusters", affects=("rds-cluster",))
     for c in clusters or ():
+        if c.get("Engine") in OTHER_SERVICES:
+            continue
         arn = c["DBClusterArn"]
         retention[c["DBClusterIdentifier"]] = c.get("BackupRetentionPeriod") or 0
         ctx.add(
@@ -79,6 +83,8 @@ def collect(ctx: Context) -> None:
 
     instances = ctx.paginate("rds", "describe_db_instances", "DBInstances", affects=("rds-instance",))
     for i in instances or ():
+        if i.get("Engine") in OTHER_SERVICES:
+            continue
         arn = i["DBInstanceArn"]
         cluster = i.get("DBClusterIdentifier")
         retention[i["DBInstanceIdentifier"]] = i.get("BackupRetentionPeriod") or 0
@@ -105,7 +111,7 @@ def collect(ctx: Context) -> None:
         snaps = ctx.paginate("rds", "describe_db_snapshots", "DBSnapshots", affects=("rds-instance",), **params)
         for s in snaps or ():
             arn = s["DBSnapshotArn"]
-            if arn in seen:
+            if arn in seen or s.get("Engine") in OTHER_SERVICES:
                 continue
             seen.add(arn)
             _add_snapshot(ctx, s, arn, s["DBSnapshotIdentifier"], s.get("DBInstanceIdentifier"), "db",
@@ -113,6 +119,8 @@ def collect(ctx: Context) -> None:
 
     csnaps = ctx.paginate("rds", "describe_db_cluster_snapshots", "DBClusterSnapshots", affects=("rds-cluster",))
     for s in csnaps or ():
+        if s.get("Engine") in OTHER_SERVICES:
+            continue
         arn = s["DBClusterSnapshotArn"]
         _add_snapshot(ctx, s, arn, s["DBClusterSnapshotIdentifier"], s.get("DBClusterIdentifier"), "cluster",
                       "rds-cluster", "rds-cluster-snapshot", s.get("StorageEncrypted"), retention)

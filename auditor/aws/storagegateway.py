@@ -15,6 +15,7 @@ from auditor.aws.context import Context
 
 AFFECTS = ("storagegateway-volume",)
 BATCH = 50
+VOLUME_GATEWAYS = {"CACHED", "STORED", ""}  # "" keeps a gateway whose type is not reported
 
 
 def collect(ctx: Context) -> None:
@@ -22,6 +23,9 @@ def collect(ctx: Context) -> None:
     gateways = ctx.paginate("storagegateway", "list_gateways", "Gateways", affects=AFFECTS)
     volumes: list[dict] = []
     for gw in gateways or ():
+        # Only volume gateways have volumes (file and tape gateways answer ListVolumes with an error).
+        if (gw.get("GatewayType") or "").upper() not in VOLUME_GATEWAYS:
+            continue
         listed = ctx.paginate("storagegateway", "list_volumes", "VolumeInfos", affects=AFFECTS,
                               GatewayARN=gw["GatewayARN"])
         volumes.extend(listed or ())

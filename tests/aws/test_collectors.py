@@ -139,8 +139,11 @@ def test_storage_gateway_volumes_and_their_snapshots(aws, collect):
     stored = sgw.create_stored_iscsi_volume(GatewayARN=gw, DiskId="disk-1", PreserveExistingData=False, TargetName="t2",
                                            NetworkInterfaceId="10.0.0.1")["VolumeARN"]
     snap = sgw.create_snapshot(VolumeARN=cached, SnapshotDescription="nightly")["SnapshotId"]
+    sgw.activate_gateway(ActivationKey="FFFFF-BBBBB-CCCCC-DDDDD-EEEEE", GatewayName="files", GatewayTimezone="GMT",
+                         GatewayRegion=R, GatewayType="FILE_S3")
     inv = collect()
     assert inv.errors.empty, inv.errors
+    assert inv.manifest["api_calls"]["storagegateway:ListVolumes"] == 1  # the file gateway has no volumes
     res = inv.resources.set_index("resource_arn")
     assert res.loc[cached, "resource_type"] == "storagegateway-volume" and res.loc[cached, "parent_arn"] == gw
     assert res.loc[cached, "size_bytes"] == 2 * 1024**4 and res.loc[cached, "name"] == "t1"
