@@ -268,9 +268,11 @@ def _normalise(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
         region = region.astype("str").str.strip()
         out["region"] = region.where(region.ne("") & region.notna(), prefix_region)
     item_type = _pick(raw, _OPTIONAL["line_item_type"])
-    out["line_item_type"] = (
-        item_type.astype("str").str.strip() if item_type is not None else pd.Series([None] * n, dtype="str")
-    )
+    if item_type is not None:
+        item_type = item_type.astype("str").str.strip()
+        out["line_item_type"] = item_type.where(item_type.ne("") & item_type.notna(), None)
+    else:
+        out["line_item_type"] = pd.Series([None] * n, dtype="str")
     start = _pick(raw, _OPTIONAL["usage_start"])
     if start is None:
         out["usage_start"] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")

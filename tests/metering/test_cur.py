@@ -60,7 +60,7 @@ def _cur2_table():
     )
 
 
-@pytest.fixture(params=["legacy-csv", "legacy-csv-gz", "cur2-parquet", "cur2-csv"])
+@pytest.fixture(params=["legacy-csv", "legacy-csv-gz", "legacy-csv-zip", "cur2-parquet", "cur2-csv"])
 def cur_file(request, tmp_path):
     kind = request.param
     if kind == "legacy-csv":
@@ -70,6 +70,12 @@ def cur_file(request, tmp_path):
         path = tmp_path / "cur-00001.csv.gz"
         with gzip.open(path, "wt", encoding="utf-8") as handle:
             _legacy_frame().to_csv(handle, index=False)
+    elif kind == "legacy-csv-zip":
+        import zipfile
+
+        path = tmp_path / "cur-00001.csv.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("cur-00001.csv", _legacy_frame().to_csv(index=False))
     elif kind == "cur2-parquet":
         path = tmp_path / "data.snappy.parquet"
         pq.write_table(_cur2_table(), path)
@@ -89,6 +95,13 @@ def test_read_cur_normalises_every_format(cur_file):
     assert cur["usage_amount"].sum() == pytest.approx(sum(l[3] for l in LINES))
     assert cur["unblended_cost"].sum() == pytest.approx(sum(l[4] for l in LINES))
     assert cur["usage_start"].notna().all()
+
+
+def test_region_from_prefix_when_the_report_has_no_region_column(tmp_path):
+    path = tmp_path / "noregion.csv"
+    _legacy_frame().drop(columns=["product/region"]).to_csv(path, index=False)
+    cur = read_cur(path)
+    assert cur["region"].tolist()[:5] == ["us-east-1", "us-west-2", "eu-west-1", "us-east-1", "ap-southeast-2"]
 
 
 def test_strip_region_prefix():
