@@ -281,6 +281,7 @@ class Findings:
         self._parts = parts or []
         self._ctx = ctx
         self._frame = frame
+        self._arrow = None
         self.summary = summary if summary is not None else self._summarise()
 
     def __len__(self) -> int:
@@ -361,8 +362,14 @@ class Findings:
     def frame(self) -> pd.DataFrame:
         """One row per finding with DESIGN §4's columns (built on first access)."""
         if self._frame is None:
-            self._frame = _materialise(self._parts, self._ctx)
+            self._frame = _materialise(self._parts, self._ctx, self.arrow())
         return self._frame
+
+    def arrow(self) -> pa.Table | None:
+        """The findings as an Arrow table (`evidence` as JSON text), or None when read back from disk."""
+        if self._arrow is None and self._ctx is not None:
+            self._arrow = materialise_arrow(self._parts, self._ctx)
+        return self._arrow
 
 
 def summarise_frame(frame: pd.DataFrame) -> dict:
@@ -388,104 +395,174 @@ def summarise_frame(frame: pd.DataFrame) -> dict:
     }
 
 
-def _evidence_records(ev: pd.DataFrame) -> list[dict]:
-    """Evidence columns -> one dict per row (nulls dropped, timestamps ISO, ``a.b`` nested)."""
+_CONTROL_CHARS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def json_quote(values: pa.Array) -> pa.Array:
+    """JSON string literals of a string array, vectorised (null -> null, not "null")."""
+    values = values.cast(pa.string())
+    values = pc.replace_substring(values, "\\", "\\\\")
+    values = pc.replace_substring(values, '"', '\\"')
+    values = pc.replace_substring(values, "\n", "\\n")
+    values = pc.replace_substring(values, "\r", "\\r")
+    values = pc.replace_substring(values, "\t", "\\t")
+    values = pc.replace_substring_regex(values, _CONTROL_CHARS, " ")
+    return pc.binary_join_element_wise('"', values, '"', "")
+
+
+def _json_values(col: pd.Series) -> pa.Array:
+    """A JSON value per row (as text; null where the value is missing) for one evidence column."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
+        stamps = pa.array(pd.to_datetime(col, utc=True).dt.tz_convert(None).astype("datetime64[s]"), from_pandas=True)
+        return json_quote(pc.strftime(stamps, "%Y-%m-%dT%H:%M:%SZ"))
+    if pd.api.types.is_bool_dtype(col.dtype):
+        arr = pa.array(col.astype("boolean"), type=pa.bool_(), from_pandas=True)
+        return pc.if_else(arr, "true", "false")
+    if pd.api.types.is_float_dtype(col.dtype):
+        vals = col.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(vals)
+        arr = pa.array(np.round(np.where(bad, 0.0, vals), 2), mask=bad)
+        return pc.cast(arr, pa.string())
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return pc.cast(pa.array(col, type=pa.int64(), from_pandas=True), pa.string())
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = pa.array([str(c) for c in col.cat.categories], type=pa.string())
+        codes = col.cat.codes.to_numpy()
+        text = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats).cast(pa.string()) if len(cats) else pa.nulls(len(col), pa.string())
+        return json_quote(text)
+    values = col.to_numpy(dtype=object, na_value=None)
+    if values.dtype == object and len(values) and any(isinstance(v, (bool, np.bool_)) for v in values[:1]):
+        return pc.if_else(pa.array(values, type=pa.bool_()), "true", "false")
+    return json_quote(pa.array([None if v is None else str(v) for v in values], type=pa.string())
+                      if len(values) and not isinstance(values[0], (str, type(None))) else pa.array(values, type=pa.string(), from_pandas=True))
+
+
+def evidence_json(ev: pd.DataFrame) -> pa.Array:
+    """One JSON object (text) per row from evidence columns (nulls dropped, ``a.b`` nested)."""
+    n = len(ev)
     if ev.shape[1] == 0:
-        return [{} for _ in range(len(ev))]
-    cols = {}
+        return pa.array(["{}"] * n, type=pa.string())
+    groups: dict[str, list[str]] = {}
     for name in ev.columns:
-        col = ev[name]
-        if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
-            text = col.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-            cols[name] = text.to_numpy(dtype=object, na_value=None)
-        elif pd.api.types.is_float_dtype(col.dtype):
-            vals = col.to_numpy(dtype=float, na_value=np.nan)
-            cols[name] = [None if math.isnan(v) or math.isinf(v) else round(float(v), 2) for v in vals]
+        head = name.split(".", 1)[0]
+        groups.setdefault(head, []).append(name)
+    fragments = []
+    for head, names in groups.items():
+        if names == [head]:
+            value = _json_values(ev[head])
         else:
-            vals = col.to_numpy(dtype=object, na_value=None)
-            cols[name] = [v.item() if isinstance(v, np.generic) else v for v in vals]
-    names = list(cols)
-    split = [name.split(".") for name in names]
-    out = []
-    for values in zip(*(cols[n] for n in names)):
-        record: dict = {}
-        for path, value in zip(split, values):
-            if value is None:
-                continue
-            slot = record
-            for step in path[:-1]:
-                slot = slot.setdefault(step, {})
-            slot[path[-1]] = value
-        out.append(record)
-    return out
+            inner = [pc.binary_join_element_wise(json_quote(pa.array([name.split(".", 1)[1]] * n)),
+                                                 _json_values(ev[name]), ": ") for name in names]
+            body = _join_skip(inner, n)
+            body = pc.if_else(pc.equal(body, ""), pa.nulls(n, pa.string()), body)
+            value = pc.binary_join_element_wise("{", body, "}", "")
+        fragments.append(pc.binary_join_element_wise(json_quote(pa.array([head] * n)), value, ": "))
+    return pc.binary_join_element_wise("{", _join_skip(fragments, n), "}", "")
 
 
-def _materialise(parts: list[Part], ctx: Context | None) -> pd.DataFrame:
+def _join_skip(arrays: list, n: int) -> pa.Array:
+    """Join string arrays row-wise with ", ", skipping nulls (all null -> "").
+
+    A trailing non-null marker keeps every row non-null: pyarrow 26's "skip" mode drops rows
+    whose inputs are all null. Values never contain the marker (json_quote removes control chars).
+    """
+    marker = pa.array(["\x00"] * n, type=pa.string())
+    joined = pc.binary_join_element_wise(*arrays, marker, ", ", null_handling="skip")
+    return pc.replace_substring(pc.replace_substring(joined, ", \x00", ""), "\x00", "")
+
+
+def _arrow_text(values) -> pa.Array:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.cast(pa.string())
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
+    """Every finding as an Arrow table: DESIGN §4 columns, `evidence` as JSON text, sorted."""
     from auditor.controls.registry import REGISTRY
 
-    frames = []
+    tables = []
+    waivers = ctx.policies.waivers if ctx else []
     for part in parts:
         f = part.frame
         if not len(f):
             continue
         ridx = f["ridx"].to_numpy()
-        has = ridx >= 0
-        safe = np.maximum(ridx, 0)
-        out = pd.DataFrame(index=range(len(f)))
+        has = pa.array(ridx >= 0)
+        safe = pa.array(np.maximum(ridx, 0))
+        cols = {}
         for col in ("resource_arn", "resource_type", "account_id", "region"):
-            from_res = ctx.res[col].to_numpy(dtype=object, na_value=None)[safe] if ctx is not None and ctx.n else np.full(len(f), None, dtype=object)
-            own = f[col].to_numpy(dtype=object, na_value=None) if col in f else np.full(len(f), None, dtype=object)
-            out[col] = np.where(has, from_res, own)
-        out["control_id"] = part.control_id
+            own = _arrow_text(f[col].to_numpy(dtype=object, na_value=None)) if col in f else pa.nulls(len(f), pa.string())
+            if ctx is not None and ctx.n:
+                cols[col] = pc.if_else(has, arrow_of(ctx.res[col]).cast(pa.string()).take(safe), own)
+            else:
+                cols[col] = own
         status = f["status"].to_numpy().astype(np.int64)
-        out["status"] = np.array(STATUSES, dtype=object)[status]
-        out["severity"] = REGISTRY[part.control_id].severity
-        names = np.array([p.name for p in ctx.plans] + [None], dtype=object) if ctx else np.array([None], dtype=object)
-        out["plan"] = names[f["plan"].to_numpy().astype(np.int64)]  # -1 -> None (last slot)
+        cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
+        cols["status"] = pa.DictionaryArray.from_arrays(pa.array(status.astype(np.int32)), pa.array(STATUSES)).cast(pa.string())
+        cols["severity"] = pa.array([REGISTRY[part.control_id].severity] * len(f), type=pa.string())
+        names = [p.name for p in ctx.plans] if ctx else []
+        plan = f["plan"].to_numpy().astype(np.int32)
+        cols["plan"] = (pa.DictionaryArray.from_arrays(pa.array(plan, mask=plan < 0), pa.array(names, type=pa.string())).cast(pa.string())
+                        if names else pa.nulls(len(f), pa.string()))
         detail = part.describe(f, ctx).to_numpy(dtype=object).copy()
         if "na_error" in f:
-            na = (status == NOT_ASSESSED) & (f["na_error"].to_numpy() >= 0)
+            err = f["na_error"].to_numpy()
+            na = (status == NOT_ASSESSED) & (err >= 0)
             if na.any():
-                texts = {i: ctx.error_text(i) for i in np.unique(f["na_error"].to_numpy()[na])}
-                detail[na] = [f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
-                              for i in f["na_error"].to_numpy()[na]]
+                texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
+                detail[na] = [f"Not assessed: {texts[i]}, so the data this control needs is incomplete." for i in err[na]]
         if "waiver" in f:
             w = f["waiver"].to_numpy()
             waived = (status == WAIVED) & (w >= 0)
             if waived.any():
-                detail[waived] = [
-                    f"{d} Waived until {ctx.policies.waivers[i].expires_text}: {ctx.policies.waivers[i].reason}"
-                    for d, i in zip(detail[waived], w[waived])
-                ]
-        out["detail"] = detail
-        ev_cols = [c for c in f.columns if c.startswith("ev.")]
-        ev = f[ev_cols].rename(columns=lambda c: c[3:]).reset_index(drop=True)
+                detail[waived] = [f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
+                                  for d, i in zip(detail[waived], w[waived])]
+        cols["detail"] = _arrow_text(detail)
+        ev = f[[c for c in f.columns if c.startswith("ev.")]].rename(columns=lambda c: c[3:]).reset_index(drop=True)
         if part.evidence_hook is not None:
             for name, values in part.evidence_hook(f, ctx).items():
-                ev[name] = values
+                ev[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
         if "na_error" in f:
-            ev["collection_error"] = pd.Series(
-                [ctx.error_text(i) if i >= 0 else None for i in f["na_error"].to_numpy()], dtype=object)
-        if "waiver" in f:
-            w = f["waiver"].to_numpy()
-            ws = ctx.policies.waivers if ctx else []
-            ev["waiver.reason"] = [ws[i].reason if i >= 0 else None for i in w]
-            ev["waiver.owner"] = [ws[i].owner if i >= 0 else None for i in w]
-            ev["waiver.expires"] = [ws[i].expires_text if i >= 0 else None for i in w]
-            ev["waiver.source"] = [f"{ws[i].source_file}:{ws[i].source_line}" if i >= 0 else None for i in w]
-        if "expired_waiver" in f:
-            w = f["expired_waiver"].to_numpy()
-            ws = ctx.policies.waivers if ctx else []
-            ev["expired_waiver"] = [f"expired {ws[i].expires_text}: {ws[i].reason}" if i >= 0 else None for i in w]
-        out["evidence"] = _evidence_records(ev)
-        frames.append(out)
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
-    frame = pd.concat(frames, ignore_index=True)
+            err = f["na_error"].to_numpy()
+            table = np.array([ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=object)
+            ev["collection_error"] = pd.Series(table[np.where(err >= 0, err, len(ctx.errors))], dtype=object)
+        for column, fields in (("waiver", ("reason", "owner", "expires", "source")), ("expired_waiver", None)):
+            if column not in f:
+                continue
+            w = f[column].to_numpy()
+            if fields is None:
+                table = np.array([f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None], dtype=object)
+                ev["expired_waiver"] = table[np.where(w >= 0, w, len(waivers))]
+                continue
+            for field in fields:
+                values = [
+                    {"reason": x.reason, "owner": x.owner, "expires": x.expires_text,
+                     "source": f"{x.source_file}:{x.source_line}"}[field] for x in waivers
+                ]
+                ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[np.where(w >= 0, w, len(waivers))]
+        cols["evidence"] = evidence_json(ev)
+        tables.append(pa.table(cols))
+    schema = pa.schema([(c, pa.string()) for c in FINDING_COLUMNS])
+    if not tables:
+        return schema.empty_table()
+    table = pa.concat_tables([t.select(list(FINDING_COLUMNS)).cast(schema) for t in tables])
     order = {cid: i for i, cid in enumerate(REGISTRY)}
-    frame["_c"] = frame["control_id"].map(order)
-    frame = frame.sort_values(["account_id", "region", "resource_arn", "_c", "plan"], na_position="first",
-                              kind="stable").drop(columns="_c").reset_index(drop=True)
+    control_rank = pc.index_in(table["control_id"], value_set=pa.array(list(order)))
+    table = table.append_column("_c", control_rank)
+    keys = [(name, "ascending", "at_start") for name in ("account_id", "region", "resource_arn", "_c", "plan")]
+    table = table.take(pc.sort_indices(table, sort_keys=keys))
+    return table.drop_columns(["_c"])
+
+
+def _materialise(parts: list[Part], ctx: Context | None, table: pa.Table | None = None) -> pd.DataFrame:
+    """The findings frame: strings as Python objects, `evidence` as dicts (parsed from the JSON text)."""
+    import json
+
+    table = materialise_arrow(parts, ctx) if table is None else table
+    frame = pd.DataFrame({c: table[c].to_numpy(zero_copy_only=False) for c in FINDING_COLUMNS if c != "evidence"})
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["evidence"] = [json.loads(x) for x in table["evidence"].to_pylist()]
     return frame[list(FINDING_COLUMNS)]
 
 

@@ -29,7 +29,7 @@ from auditor.controls.engine import (
 )
 from auditor.controls.registry import control
 from auditor.inventory import RESOURCE_TYPES
-from auditor.policy.columns import arrow_of, codes_of
+from auditor.policy.columns import arrow_of, codes_of, encode
 
 __all__: list[str] = []
 
@@ -491,13 +491,20 @@ def _resource_vaults(ctx: Context) -> dict:
     if "_vaults" in ctx.__dict__:
         return ctx.__dict__["_vaults"]
     rp = ctx.rp
-    vcode, vnames = codes_of(rp["vault_name"])
     acc, reg = ctx.copies_all["account_id"], ctx.copies_all["region"]
-    keep = ctx.rp_completed & (ctx.rp_ridx >= 0) & (ctx.rp_kind == 0) & (vcode >= 0) & (acc >= 0) & (reg >= 0)
+    needed = np.zeros(ctx.n + 1, dtype=bool)  # last slot: ridx -1
+    for p, pl in enumerate(ctx.plans):
+        if pl.vault_lock:
+            needed[:-1] |= ctx.plan_masks[p]
+    keep = (ctx.rp_completed & needed[ctx.rp_ridx] & (ctx.rp_kind == 0) & (acc >= 0) & (reg >= 0)
+            & rp["vault_name"].notna().to_numpy())
+    rows = np.flatnonzero(keep)
+    # Only the rows that matter are encoded (vault names of a few resources, not of every backup).
+    vcode, vnames = encode(arrow_of(rp["vault_name"]).take(pa.array(rows))) if len(rows) else (np.empty(0, np.int32), [])
     na, nr, nv = len(ctx.account_names), len(ctx.region_names), max(len(vnames), 1)
-    vkey = (acc[keep].astype(np.int64) * nr + reg[keep]) * nv + vcode[keep]
+    vkey = (acc[rows].astype(np.int64) * nr + reg[rows]) * nv + vcode
     width = na * nr * nv
-    pair = np.sort(pd.unique(ctx.rp_ridx[keep].astype(np.int64) * width + vkey))
+    pair = np.sort(pd.unique(ctx.rp_ridx[rows].astype(np.int64) * width + vkey))
     ridx, vk = pair // width, pair % width
     used = np.sort(pd.unique(vk))
     facts = {(r.account_id, r.region, r.vault_name): r for r in ctx.inventory["vaults"].itertuples(index=False)}
@@ -715,13 +722,12 @@ def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
     manifest = ctx.inventory.manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     pairs = {(a, r) for a in accounts for r in regions}
-    for frame in (ctx.res, ctx.rp):
-        if not len(frame):
-            continue
-        acc, acc_names = codes_of(frame["account_id"])
-        reg, reg_names = codes_of(frame["region"])
+    sources = [(ctx.copies_all["account_id"], ctx.account_names, ctx.copies_all["region"], ctx.region_names)]
+    if ctx.n:
+        sources.append((*codes_of(ctx.res["account_id"]), *codes_of(ctx.res["region"])))
+    for acc, acc_names, reg, reg_names in sources:
         ok = (acc >= 0) & (reg >= 0)
-        for k in pd.unique(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]):
+        for k in np.unique(np.bincount(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]).nonzero()[0]):
             a, r = divmod(int(k), len(reg_names) + 1)
             pairs.add((acc_names[a], reg_names[r]))
     return pairs

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.policy.columns import arrow_of, index_in
+from auditor.policy.columns import arrow_of, encode, index_in
 
 __all__ = [
     "SelectionSpec",
@@ -106,9 +106,9 @@ class TagView:
         if len(self._pos):
             sel = pc.equal(self._keys, key).fill_null(False).to_numpy(zero_copy_only=False) & (self._pos >= 0)
             if sel.any():
-                encoded = pc.dictionary_encode(self._values.filter(pa.array(sel)).fill_null(""))
-                codes[self._pos[sel]] = encoded.indices.to_numpy(zero_copy_only=False)
-                categories = np.array(encoded.dictionary.to_pylist(), dtype=object)
+                key_codes, names = encode(self._values.filter(pa.array(sel)).fill_null(""))
+                codes[self._pos[sel]] = key_codes
+                categories = np.array(names, dtype=object)
         self._cache[key] = (codes, categories)
         return codes, categories
 
