@@ -7,12 +7,15 @@ region × service tasks are queued. A task's failure is an `errors` row, never a
 
 from __future__ import annotations
 
+import queue
 import time
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
+
+from botocore.exceptions import ProfileNotFound
 
 from auditor import __version__
 from auditor.aws import backup, dynamodb, ebs, efs, rds, storagegateway
@@ -108,7 +111,10 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     """
     counter = CallCounter()
     sessions = Sessions(options.session_factory, counter)
-    base = sessions.session(profile_name=options.profile) if options.profile else sessions.session()
+    try:
+        base = sessions.session(profile_name=options.profile) if options.profile else sessions.session()
+    except ProfileNotFound:
+        raise UsageError(f"AWS profile {options.profile!r} not found in the AWS config files") from None
     regions = list(options.regions) or ([base.region_name] if base.region_name else [])
     if not regions:
         raise UsageError("no region given: pass --region (repeatable) or set AWS_REGION / a profile region")
@@ -125,21 +131,30 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     accounts_failed: list[str] = []
 
     def merge(part: dict) -> None:
+        """Add one task's records to the collection's."""
         for table, rows in part.items():
             records[table].extend(rows)
 
+    done: queue.Queue[tuple[str, Any, Future]] = queue.Queue()
+    outstanding = 0
     queued = 0
+
+    def submit(kind: str, key: Any, fn: Callable, *args: Any) -> None:
+        """Run `fn` on the pool; its future lands on `done` when finished."""
+        nonlocal outstanding
+        outstanding += 1
+        pool.submit(fn, *args).add_done_callback(lambda fut: done.put((kind, key, fut)))
+
     with Progress(options.progress) as bars, ThreadPoolExecutor(max_workers=max(1, options.max_workers)) as pool:
         gathered = bars.phase("gather accounts × regions × services", total=None)
-        pending: dict[Future, tuple[str, Any]] = {}
 
         def submit_account(target: Target) -> None:
+            """Queue every region × service of an entered account."""
             nonlocal queued
             accounts_seen.append(target.account_id)
             for region in regions:
                 for service in options.services:
-                    fut = pool.submit(_run_task, target, region, service, sessions, options)
-                    pending[fut] = ("task", None)
+                    submit("task", None, _run_task, target, region, service, sessions, options)
             queued += len(regions) * len(options.services)
             gathered.set_total(queued)
 
@@ -161,22 +176,22 @@ def collect_inventory(options: CollectOptions) -> Inventory:
             if account == caller:
                 submit_account(Target(account, base, partition))
             else:
-                fut = pool.submit(_assume, sessions, base, home, partition, account, options)
-                pending[fut] = ("account", account)
+                submit("account", account, _assume, sessions, base, home, partition, account, options)
 
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in done:
-                kind, account = pending.pop(fut)
-                if kind == "account":
-                    try:
-                        submit_account(fut.result())
-                    except Exception as exc:
-                        accounts_failed.append(account)
-                        merge({"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
-                else:
-                    merge(fut.result())
-                    gathered.advance()
+        # Completions arrive on a queue, so waiting costs nothing per pending task (thousands of
+        # them with many accounts), and entered accounts queue their tasks as soon as they are in.
+        while outstanding:
+            kind, account, fut = done.get()
+            outstanding -= 1
+            if kind == "account":
+                try:
+                    submit_account(fut.result())
+                except Exception as exc:
+                    accounts_failed.append(account)
+                    merge({"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
+            else:
+                merge(fut.result())
+                gathered.advance()
 
     tables = build_tables(records)
     manifest = {

@@ -56,3 +56,11 @@ def test_unreachable_endpoint_exits_1_with_one_line(tmp_path, monkeypatch):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "sts:GetCallerIdentity" in lines[0] and "EndpointConnection" in lines[0]
     assert read_inventory(tmp_path / "inv").errors.iloc[0]["affects"] == "*"
+
+
+def test_unknown_profile_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    result = _run("--profile", "nope", "--region", "us-east-1", "--out", str(tmp_path / "inv"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["auditor: error: AWS profile 'nope' not found in the AWS config files"]
