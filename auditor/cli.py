@@ -294,7 +294,13 @@ def audit(
     policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
     region: List[str] = typer.Option([], "--region", help="Region to audit (repeatable); default: the session's."),
     profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
-    account: List[str] = typer.Option([], "--account", help="Account to audit by assuming a role into it (repeatable)."),
+    org: bool = typer.Option(False, "--org", help=_ORG_HELP),
+    account: List[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
+    accounts_file: Optional[Path] = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
+    role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
+    external_id: Optional[str] = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
+    max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", help=_DASK_HELP),
     out: Path = typer.Option(Path("reports/latest"), "--out", help="Results folder (findings, metering, reports, inventory)."),
     format: List[str] = typer.Option([], "--format", help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
@@ -309,12 +315,14 @@ def audit(
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
+    accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
     outcome = run_audit(
         AuditOptions(
             policies=policies, out=out, as_of=parse_as_of(as_of), regions=region, profile=profile,
-            accounts=account, formats=[f.value for f in parse_formats(format or None)], history=history,
-            keep_history=not no_history, prices=prices, by_tags=by_tag, no_fail=no_fail,
+            accounts=accounts.pop("accounts"), formats=[f.value for f in parse_formats(format or None)],
+            history=history, keep_history=not no_history, prices=prices, by_tags=by_tag, no_fail=no_fail,
             progress=show_progress(quiet), command=" ".join(["auditor", *sys.argv[1:]]),
+            collect_extra=accounts, dask=dask,
         )
     )
     typer.echo(summary_line(outcome), err=True)

@@ -26,6 +26,7 @@ the run exits 1, while the other accounts still complete.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional
@@ -212,7 +213,10 @@ def run_on_dask(
     from distributed import as_completed
 
     try:
-        keys = [f"auditor-account-{w.account_id or 'current'}-{i}" for i, w in enumerate(works)]
+        # Unique per run: Dask returns a live result for a key it already holds, and a long-lived
+        # cluster may still hold the keys of an earlier run.
+        run_id = uuid.uuid4().hex[:12]
+        keys = [f"auditor-account-{w.account_id or 'current'}-{run_id}" for w in works]
         futures = client.map(run_account, works, key=keys, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Optional[AccountResult]] = [None] * len(works)

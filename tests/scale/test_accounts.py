@@ -36,8 +36,14 @@ def _key(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[cols].astype(str).sort_values(cols).reset_index(drop=True)
 
 
-def test_org_collection_enters_members_and_records_the_unassumable_one(org_estate):
-    inv = _collect(org=True)
+@pytest.fixture(scope="module")
+def org_inventory(org_estate):
+    """One `--org` collection of the estate, shared by the tests that only read it."""
+    return _collect(org=True)
+
+
+def test_org_collection_enters_members_and_records_the_unassumable_one(org_estate, org_inventory):
+    inv = org_inventory
 
     assert inv.manifest["accounts"] == sorted([MGMT, GOOD, BAD])
     assert inv.manifest["accounts_failed"] == [BAD]
@@ -56,10 +62,10 @@ def test_org_collection_enters_members_and_records_the_unassumable_one(org_estat
     ]
 
 
-def test_findings_of_the_unassumable_account_are_not_assessed(org_estate, policies):
+def test_findings_of_the_unassumable_account_are_not_assessed(org_inventory, policies):
     from auditor.controls import check_inventory
 
-    findings = check_inventory(_collect(org=True), policies, AS_OF).frame
+    findings = check_inventory(org_inventory, policies, AS_OF).frame
     bad = findings[findings["account_id"] == BAD]
     assert len(bad) >= 1
     assert set(bad["status"]) == {"NOT_ASSESSED"}
@@ -84,31 +90,51 @@ def test_collect_cli_with_named_accounts_exits_1_and_keeps_the_others(org_estate
     from auditor.inventory import read_inventory
 
     inv = read_inventory(out)
-    assert sorted(set(inv.resources["account_id"])) == [MGMT, GOOD]
+    assert sorted(set(inv.resources["account_id"])) == sorted([MGMT, GOOD])
     assert inv.errors["account_id"].tolist() == [BAD]
     # The inventory is partitioned by account on disk.
     assert (out / "resources" / f"account_id={GOOD}").is_dir()
     assert (out / "errors" / f"account_id={BAD}").is_dir()
 
 
-def test_check_cli_reads_several_inventory_folders_as_one(org_estate, tmp_path, policies_path):
-    from auditor.inventory import write_inventory
+def test_check_cli_reads_several_inventory_folders_as_one(org_inventory, tmp_path, policies_path):
+    from auditor.inventory import Inventory, write_inventory
 
     folders = []
-    for account in (MGMT, GOOD, BAD):
+    for account in (MGMT, GOOD, BAD):  # one inventory folder per account, as separate runs write them
+        tables = {name: df[df["account_id"] == account] for name, df in org_inventory.tables.items()}
+        manifest = dict(org_inventory.manifest, accounts=[account],
+                        accounts_failed=[a for a in org_inventory.manifest["accounts_failed"] if a == account])
         folder = tmp_path / f"inv-{account}"
-        write_inventory(_collect(accounts=[account]), folder)
+        write_inventory(Inventory(tables=tables, manifest=manifest), folder)
         folders.append(folder)
     args = ["check", "--policies", str(policies_path), "--out", str(tmp_path / "out"), "--as-of", AS_OF.isoformat(),
             "--no-fail"]
     for folder in folders:
         args += ["--inventory", str(folder)]
     result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # BAD's inventory records a failed collection
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     by_account = doc["summary"]["by_account"]
     assert set(by_account) == {MGMT, GOOD, BAD}
     assert set(by_account[BAD]) == {"NOT_ASSESSED"}
+
+
+def test_audit_cli_over_the_org_exits_1_with_the_member_not_assessed(org_estate, tmp_path, policies_path):
+    out = tmp_path / "results"
+    args = ["audit", "--org", "--policies", str(policies_path), "--out", str(out), "--as-of", AS_OF.isoformat(),
+            "--format", "json", "--no-history", "--max-workers", "4", "--quiet"]
+    for region in REGIONS:
+        args += ["--region", region]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    doc = json.loads((out / "findings.json").read_text())
+    by_account = doc["summary"]["by_account"]
+    assert set(by_account[BAD]) == {"NOT_ASSESSED"}
+    assert by_account[GOOD].get("PASS") and by_account[MGMT].get("PASS")
+    run = json.loads((out / "run.json").read_text())
+    assert run["collection"]["accounts_failed"] == [BAD]
+    assert run["scope"]["accounts"] == sorted([MGMT, GOOD, BAD])
 
 
 def test_external_id_is_required_by_the_role_trust(org_estate, make_role):

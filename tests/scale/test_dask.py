@@ -38,13 +38,20 @@ def _rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[cols].astype(str).sort_values(cols).reset_index(drop=True)
 
 
-def test_dask_run_gives_the_findings_of_a_plain_run(org_estate, policies, client):
+@pytest.fixture(scope="module")
+def plain_run(org_estate, policies):
+    """Collect and check in this process, without Dask: what every Dask run must equal."""
     from auditor.aws import collect_inventory
     from auditor.controls import check_inventory
+
+    inventory = collect_inventory(_options(org=True))
+    return inventory, check_inventory(inventory, policies, AS_OF)
+
+
+def test_dask_run_gives_the_findings_of_a_plain_run(org_estate, policies, client, plain_run):
     from auditor.distributed import collect_and_check
 
-    plain_inventory = collect_inventory(_options(org=True))
-    plain = check_inventory(plain_inventory, policies, AS_OF)
+    plain_inventory, plain = plain_run
 
     inventory, findings = collect_and_check(_options(org=True), client=client, policies=policies, as_of=AS_OF)
 
@@ -79,3 +86,25 @@ def test_a_task_that_dies_makes_only_its_account_not_assessed(org_estate, polici
     assert inventory.errors[["account_id", "service", "error_code", "affects"]].values.tolist() == [
         [GOOD, "dask", "RuntimeError", "*"]
     ]
+
+
+def test_audit_cli_with_dask_writes_the_plain_findings(org_estate, policies_path, client, plain_run, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    plain = plain_run[1].summary
+    out = tmp_path / "results"
+    args = ["audit", "--org", "--dask", client.scheduler.address, "--policies", str(policies_path), "--out", str(out),
+            "--as-of", AS_OF.isoformat(), "--format", "json", "--no-history", "--quiet"]
+    for region in REGIONS:
+        args += ["--region", region]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output  # BAD could not be entered
+    doc = json.loads((out / "findings.json").read_text())
+    assert doc["summary"]["by_status"] == plain["by_status"]
+    assert doc["summary"]["by_account"] == plain["by_account"]
+    run = json.loads((out / "run.json").read_text())
+    assert run["collection"]["accounts_failed"] == [BAD]
