@@ -15,6 +15,21 @@ from auditor.report.model import (
 from auditor.report.templating import environment
 
 TOP = 10
+ERRORS = 10
+
+
+def error_groups(results: Results):
+    """Failed collection calls grouped by (account, region, service, error code), with the operations."""
+    import pandas as pd
+
+    errors = results.inventory.errors if results.inventory is not None else None
+    if errors is None or not len(errors):
+        return pd.DataFrame(columns=["account_id", "region", "service", "error_code", "calls", "operations"])
+    keys = ["account_id", "region", "service", "error_code"]
+    e = errors[keys + ["operation"]].astype(object).where(errors[keys + ["operation"]].notna(), "")
+    grouped = e.groupby(keys, sort=True).agg(calls=("operation", "size"),
+                                             operations=("operation", lambda s: ", ".join(sorted(set(s)))))
+    return grouped.reset_index()
 
 
 def render(results: Results, top: int = TOP) -> str:
@@ -41,4 +56,8 @@ def render(results: Results, top: int = TOP) -> str:
         cost_owner=owner.to_dict("records"),
         cost_total=float(owner["estimated_cost_usd"].sum()) if results.metering is not None else None,
         changes=history.get("changes") or {},
+        # why findings are NOT_ASSESSED: the failed calls (report.html lists each one)
+        errors=error_groups(results).head(ERRORS).to_dict("records"),
+        error_groups=int(len(error_groups(results))),
+        error_count=int(len(results.inventory.errors)) if results.inventory is not None else 0,
     )

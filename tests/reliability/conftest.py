@@ -149,8 +149,8 @@ class Injector:
       than three times in a row for one request; the first request to each service is always
       throttled once, so every wire protocol's throttling error is exercised;
     - `fail(service, operation, code, status=..., region=..., message=...)`: every matching request;
-    - `reset_on_page(service, operation, page)`: the Nth request of that operation (per region)
-      raises a connection reset, i.e. the listing breaks half-way.
+    - `reset_on_page(service, operation, page)`: the Nth request of that operation (per region),
+      and each retry of it, raises a connection reset, i.e. the listing breaks half-way.
     `operations` records (service id, operation) of every request sent; `calls` every logical call
     (botocore's before-call), with its region.
     """
@@ -228,7 +228,7 @@ class Injector:
                 with self._lock:
                     self._count(rule["code"])
                 return error_response(service, request.url, rule["status"], rule["code"], rule["message"])
-            if rule["kind"] == "reset" and page == rule["page"] and attempt == 1:
+            if rule["kind"] == "reset" and page == rule["page"]:  # every retry of that page too
                 with self._lock:
                     self._count("ConnectionReset")
                 raise ConnectionClosedError(endpoint_url=request.url)
