@@ -421,6 +421,9 @@ def _take(series: pd.Series, idx: np.ndarray) -> pa.Array:
 _NAT = np.iinfo(np.int64).min
 # Below this many recovery points, splitting the work over two threads costs more than it saves.
 _PARALLEL_MIN_ROWS = 300_000
+# Bin-count sizes above which the grouping falls back to compacted keys / separate bincounts.
+_DENSE_KEYS_MAX = 5_000_000
+_FINE_BINS_MAX = 20_000_000
 
 
 def _ts_raw(series: pd.Series) -> np.ndarray:
@@ -642,7 +645,7 @@ def meter(
             key[sl] = k
 
         halves(make_key)
-        if K > 5_000_000:  # too sparse for dense bincounts: compact the keys first
+        if K > _DENSE_KEYS_MAX:  # too sparse for dense bincounts: compact the keys first
             uniq_keys, key = np.unique(key, return_inverse=True)
             K = len(uniq_keys)
         else:
@@ -656,28 +659,40 @@ def meter(
         def bc(codes, weights, size):
             return np.bincount(codes, weights=weights, minlength=size)[:size]
 
+        any_failed = bool((~valid).any())
+        fine = K3 * NB <= _FINE_BINS_MAX  # one bincount per (group, class, size basis) fits in memory
+
         def sums(sl):
-            g = np.zeros(K3)
-            gu = np.zeros(K3)
+            """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
             k = key[sl]
+            basis = basis_c[sl]
+            v = valid[sl] if any_failed else None
+            g = np.zeros(K3 * NB) if fine else np.zeros(K3)
+            gu = np.zeros(K3)
             for pk, (w, c) in zip(part_keys, parts):
                 k3 = k * 3
                 k3 += c[sl]
                 pk[sl] = k3
-                g += bc(k3, w[sl], K3)
-                if any_upper:
-                    gu += bc(k3, np.where(ub_basis[basis_c[sl]], w[sl], 0.0), K3)
+                if fine:
+                    g += bc(k3 * NB + basis, w[sl], K3 * NB)
+                else:
+                    g += bc(k3, w[sl], K3)
+                    if any_upper:
+                        gu += bc(k3, np.where(ub_basis[basis], w[sl], 0.0), K3)
             key3 = part_keys[0][sl] if len(parts) == 1 else k * 3 + cls3[sl]
-            v = valid[sl].astype(np.float64)
+            uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
+            if fine:
+                counts = bc(key3 * NB + basis, v, K3 * NB).reshape(K, 3, NB)
+                g = g.reshape(K, 3, NB)
+                return (g.sum(axis=2).ravel(), g[:, :, ub_basis].sum(axis=2).ravel(), counts.sum(axis=2).ravel(), uns,
+                        counts.sum(axis=1).ravel())
             count = bc(key3, v, K3)
-            uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else 0.0
-            present = bc(k * NB + basis_c[sl], v, K * NB)
+            present = bc(k * NB + basis, v, K * NB)
             return g, gu, count, uns, present
 
         partial = halves(sums)
         g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
-        g_gbm, g_upper, g_count = g_gbm.reshape(K, 3), g_upper.reshape(K, 3), g_count.reshape(K, 3)
-        g_unsized = np.broadcast_to(g_unsized, (K3,)).reshape(K, 3) if any_unsized else np.zeros((K, 3))
+        g_gbm, g_upper, g_count, g_unsized = (x.reshape(K, 3) for x in (g_gbm, g_upper, g_count, g_unsized))
         present = present.reshape(K, NB)
 
         live = np.flatnonzero(g_count.sum(axis=1) > 0)

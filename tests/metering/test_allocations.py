@@ -155,12 +155,14 @@ def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
     assert (result.orphans["monthly_cost_usd"] == 1.0).all()
 
 
-def test_two_thread_path_gives_the_same_result(mk, prices, monkeypatch):
+@pytest.mark.parametrize("knob", ["_PARALLEL_MIN_ROWS", "_DENSE_KEYS_MAX", "_FINE_BINS_MAX"])
+def test_alternative_code_paths_give_the_same_result(mk, prices, monkeypatch, knob):
+    """Two threads, compacted group keys, coarse bincounts: same numbers as the default path."""
     import auditor.metering as metering
 
     inv = _random_estate(mk, 11, n=300)
     serial = meter(inv, prices, mk.AS_OF, by_tags=["team"])
-    monkeypatch.setattr(metering, "_PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(metering, knob, 1 if knob == "_PARALLEL_MIN_ROWS" else 0)
     parallel = meter(inv, prices, mk.AS_OF, by_tags=["team"])
     import pandas as pd
 
