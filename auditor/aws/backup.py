@@ -1,6 +1,7 @@
 """AWS Backup: vaults (with lock), plans, rules, selections, recovery points, jobs, region settings.
 
-Every listing is paginated. The per-item calls are the ones AWS offers no bulk form for:
+Every listing is paginated. The per-item calls are the ones AWS offers no bulk form for (each
+run as spawned tasks the pool runs in parallel):
 GetBackupPlan and ListBackupSelections per plan, GetBackupSelection per selection, and
 ListRecoveryPointsByBackupVault per vault. A failure here makes Backup-wide data incomplete, so
 errors carry `affects="*"`.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 
 from auditor.aws.context import BACKUP_WIDE, Context
+
+PLANS_PER_TASK = 10
 
 RP_STATUS = {
     "COMPLETED": "COMPLETED",
@@ -64,37 +67,42 @@ def _vaults_and_points(ctx: Context) -> None:
             number_of_recovery_points=v.get("NumberOfRecoveryPoints"),
         )
     for v in vaults or ():
-        points = ctx.paginate("backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
-                              affects=BACKUP_WIDE, BackupVaultName=v["BackupVaultName"])
-        for rp in points or ():
-            life = rp.get("CalculatedLifecycle") or {}
-            cold_at = life.get("MoveToColdStorageAt")
-            creator = rp.get("CreatedBy") or {}
-            size = rp.get("BackupSizeInBytes")
-            ctx.add(
-                "recovery_points",
-                recovery_point_arn=rp["RecoveryPointArn"],
-                resource_arn=rp.get("ResourceArn"),
-                source="aws-backup",
-                created_by="aws-backup",
-                status=RP_STATUS.get(rp.get("Status", ""), "FAILED"),
-                created_at=rp.get("CreationDate"),
-                completed_at=rp.get("CompletionDate"),
-                size_bytes=size,
-                size_basis="BackupSizeInBytes" if size is not None else None,
-                # The listing has no StorageClass: the computed lifecycle says when it went cold.
-                storage_class="cold" if cold_at is not None and ctx.as_of is not None and cold_at <= ctx.as_of else "warm",
-                delete_at=life.get("DeleteAt"),
-                move_to_cold_at=cold_at,
-                encrypted=rp.get("IsEncrypted"),
-                kms_key_arn=rp.get("EncryptionKeyArn"),
-                vault_name=rp.get("BackupVaultName") or v["BackupVaultName"],
-                vault_arn=rp.get("BackupVaultArn") or v.get("BackupVaultArn"),
-                backup_plan_id=creator.get("BackupPlanId"),
-                backup_rule_id=creator.get("BackupRuleId"),
-                _backup_resource_type=rp.get("ResourceType"),
-                _origin="backup",
-            )
+        ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
+
+
+def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -> None:
+    """Every recovery point of one vault (a task of its own: a vault can hold 100,000s)."""
+    points = ctx.paginate("backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
+                          affects=BACKUP_WIDE, BackupVaultName=vault_name)
+    for rp in points or ():
+        life = rp.get("CalculatedLifecycle") or {}
+        cold_at = life.get("MoveToColdStorageAt")
+        creator = rp.get("CreatedBy") or {}
+        size = rp.get("BackupSizeInBytes")
+        ctx.add(
+            "recovery_points",
+            recovery_point_arn=rp["RecoveryPointArn"],
+            resource_arn=rp.get("ResourceArn"),
+            source="aws-backup",
+            created_by="aws-backup",
+            status=RP_STATUS.get(rp.get("Status", ""), "FAILED"),
+            created_at=rp.get("CreationDate"),
+            completed_at=rp.get("CompletionDate"),
+            size_bytes=size,
+            size_basis="BackupSizeInBytes" if size is not None else None,
+            # The listing has no StorageClass: the computed lifecycle says when it went cold.
+            storage_class="cold" if cold_at is not None and ctx.as_of is not None and cold_at <= ctx.as_of else "warm",
+            delete_at=life.get("DeleteAt"),
+            move_to_cold_at=cold_at,
+            encrypted=rp.get("IsEncrypted"),
+            kms_key_arn=rp.get("EncryptionKeyArn"),
+            vault_name=rp.get("BackupVaultName") or vault_name,
+            vault_arn=rp.get("BackupVaultArn") or vault_arn,
+            backup_plan_id=creator.get("BackupPlanId"),
+            backup_rule_id=creator.get("BackupRuleId"),
+            _backup_resource_type=rp.get("ResourceType"),
+            _origin="backup",
+        )
 
 
 def _plans(ctx: Context) -> None:
@@ -109,6 +117,14 @@ def _plans(ctx: Context) -> None:
             version_id=p.get("VersionId"),
             creation_date=p.get("CreationDate"),
         )
+    ids = [p["BackupPlanId"] for p in plans or ()]
+    for start in range(0, len(ids), PLANS_PER_TASK):
+        ctx.spawn(describe_plans, ids[start:start + PLANS_PER_TASK])
+
+
+def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
+    """Rules and selections of plans (GetBackupPlan, ListBackupSelections, GetBackupSelection)."""
+    for plan_id in plan_ids:
         detail = ctx.call("backup", "get_backup_plan", affects=BACKUP_WIDE, BackupPlanId=plan_id)
         for rule in ((detail or {}).get("BackupPlan") or {}).get("Rules", []):
             life = rule.get("Lifecycle") or {}

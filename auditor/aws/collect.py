@@ -61,16 +61,18 @@ class CollectOptions:
     services: tuple[str, ...] = tuple(COLLECTORS)
 
 
-def _run_task(target: Target, region: str, service: str, sessions: Sessions, options: CollectOptions) -> dict:
-    fn, affects = COLLECTORS[service]
+def _run_task(target: Target, region: str, service: str, sessions: Sessions, options: CollectOptions,
+              fn: Callable[..., None] | None = None, args: tuple = ()) -> tuple[dict, list]:
+    """Run one collector (or a piece of work it spawned); return its records and spawned work."""
+    collector, affects = COLLECTORS[service]
     ctx = Context(target, region, sessions, page_size=options.page_size, as_of=options.as_of)
     try:
-        fn(ctx)
+        (fn or collector)(ctx, *args)
     except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
         errors = ctx.records.get("errors", [])
         errors.append(error_row(target.account_id, region, service, "collect", exc, affects))
-        return {"errors": errors}
-    return ctx.records
+        return {"errors": errors}, []
+    return ctx.records, ctx.spawned
 
 
 def _caller_identity(sessions: Sessions, session, region: str) -> str:
@@ -154,7 +156,7 @@ def collect_inventory(options: CollectOptions) -> Inventory:
             accounts_seen.append(target.account_id)
             for region in regions:
                 for service in options.services:
-                    submit("task", None, _run_task, target, region, service, sessions, options)
+                    submit("task", (target, region, service), _run_task, target, region, service, sessions, options)
             queued += len(regions) * len(options.services)
             gathered.set_total(queued)
 
@@ -190,7 +192,13 @@ def collect_inventory(options: CollectOptions) -> Inventory:
                     accounts_failed.append(account)
                     merge({"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
             else:
-                merge(fut.result())
+                part, spawned = fut.result()
+                merge(part)
+                target, region, service = account
+                for fn, args in spawned:  # per-item work a collector split off: run it in parallel
+                    submit("task", account, _run_task, target, region, service, sessions, options, fn, args)
+                queued += len(spawned)
+                gathered.set_total(queued)
                 gathered.advance()
 
     tables = build_tables(records)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -71,6 +71,7 @@ class Context:
     page_size: int | None = None
     as_of: datetime | None = None
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    spawned: list[tuple[Callable[..., None], tuple]] = field(default_factory=list)
 
     @property
     def account_id(self) -> str:
@@ -110,6 +111,14 @@ class Context:
             self.records["tags"].append(
                 {"account_id": self.account_id, "region": self.region, "arn": arn, "key": key, "value": value}
             )
+
+    def spawn(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn(ctx, *args)` later as a task of its own (same account, region and service).
+
+        For per-item calls AWS has no bulk form of: the pool runs them in parallel instead of one
+        task making them all in a row. The spawned task's records join the collection like any.
+        """
+        self.spawned.append((fn, args))
 
     def fail(self, service: str, operation: str, exc: BaseException, affects: Iterable[str] | str) -> None:
         """Record a failed call."""

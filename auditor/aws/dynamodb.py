@@ -1,7 +1,8 @@
 """DynamoDB: tables, their PITR status, and on-demand/AWS Backup backups.
 
 AWS has no bulk form of DescribeTable or DescribeContinuousBackups, so those two are the only
-per-resource calls (one each per table). Tags come in bulk from the Resource Groups Tagging API.
+per-resource calls (one each per table), made by spawned tasks of TABLES_PER_TASK tables that the
+pool runs in parallel. Tags come in bulk from the Resource Groups Tagging API.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ CREATED_BY = {"USER": "user", "SYSTEM": "automated", "AWS_BACKUP": "aws-backup"}
 # PITR is continuous; AWS states restores up to about five minutes before now.
 PITR_FREQUENCY_HOURS = 5 / 60
 PITR_DEFAULT_DAYS = 35
+TABLES_PER_TASK = 25
 
 
-def collect(ctx: Context) -> None:
-    """Tables (resources with PITR as native schedule, tags) and backups (recovery points)."""
-    names = ctx.paginate("dynamodb", "list_tables", "TableNames", affects=AFFECTS)
-    for name in names or ():
+def describe_tables(ctx: Context, names: list[str]) -> None:
+    """Tables' descriptions and PITR status (two calls per table: AWS has no bulk form)."""
+    for name in names:
         desc = ctx.call("dynamodb", "describe_table", affects=AFFECTS, TableName=name)
         if desc is None:
             continue
@@ -49,6 +50,14 @@ def collect(ctx: Context) -> None:
             state=table.get("TableStatus"),
             **schedule,
         )
+
+
+def collect(ctx: Context) -> None:
+    """Tables (resources with PITR as native schedule, tags) and backups (recovery points)."""
+    names = ctx.paginate("dynamodb", "list_tables", "TableNames", affects=AFFECTS)
+    names = names or []
+    for start in range(0, len(names), TABLES_PER_TASK):
+        ctx.spawn(describe_tables, names[start:start + TABLES_PER_TASK])
 
     tagged = ctx.paginate("resourcegroupstaggingapi", "get_resources", "ResourceTagMappingList",
                           affects=AFFECTS, ResourceTypeFilters=["dynamodb:table"])
