@@ -29,6 +29,14 @@ the estimate only (never to the CUR side), and shared pro rata among that pool's
 
 Money: each row's cost is computed in floating point, then every split (rows, and each allocation)
 is rounded to whole cents by largest remainder so that every split sums exactly to the same total.
+
+Outputs (`write_metering`): metering.csv holds `MeteringResult.frame` (columns `ROW_COLUMNS`, one row
+per account, region, service, billing owner and storage class); metering.json holds
+`{schema_version, as_of, period{start,end}, currency, method, prices{path,retrieved,sources},
+totals{...}, rows[...], allocations{name: [...]}, orphans[...], reconciliation [...] | null,
+warnings[...]}`. Each allocation row is `{<dimension>: label, gb_months, unpriced_gb_months,
+estimated_cost_usd}` where the dimension is account_id, region, service, billing_owner,
+storage_class, plan or `tag:<key>`; `estimated_cost_usd` is null where only unpriced storage is.
 """
 
 from __future__ import annotations
