@@ -304,7 +304,8 @@ class _Region:
                 backup_retention_period=retention, master_username="admin",
                 master_user_password="not-a-secret-123", tags=[{"Key": k, "Value": v} for k, v in tags.items()],
             ))
-            db.created = _naive(created)
+            # moto reports instance_create_time, copied from the wall clock at creation.
+            db.created = db.instance_create_time = _naive(created)
             # moto snapshots every new instance once; the seeder makes the real history below.
             for key in [k for k, s in backend.database_snapshots.items() if s.database.db_instance_identifier == ident]:
                 del backend.database_snapshots[key]
@@ -333,7 +334,7 @@ class _Region:
                 backup_retention_period=retention, tags=[{"Key": k, "Value": v} for k, v in tags.items()],
             ))
             cluster.allocated_storage = size
-            cluster.created = _naive(created)
+            cluster.created = cluster.cluster_create_time = _naive(created)
             for key in [k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident]:
                 del backend.cluster_snapshots[key]
             self.add_resource(

@@ -39,3 +39,13 @@ def test_failed_dir_replace_keeps_previous(tmp_path: Path):
             raise RuntimeError("boom")
     assert (target / "x").read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["inv"]
+
+
+def test_outputs_get_ordinary_file_modes(tmp_path: Path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    target = write_text(tmp_path / "report.html", "<html>")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    with replace_dir(tmp_path / "inv") as staging:
+        (staging / "x").write_text("x")
+    assert (tmp_path / "inv").stat().st_mode & 0o777 == 0o777 & ~umask
