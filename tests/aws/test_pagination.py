@@ -43,20 +43,21 @@ def _estate(n: int, *, tables: int = 2, vaults: int = 1, plans: int = 1, rds: in
 
 def test_listings_beyond_one_page(aws, collect):
     n = 12
-    _estate(n, tables=7, vaults=7)
+    _estate(n, tables=27, vaults=7)  # 27 tables: two spawned describe tasks (25 tables each)
     inv = collect(page_size=5)
     assert inv.errors.empty, inv.errors
     calls = inv.manifest["api_calls"]
     types = inv.resources["resource_type"].value_counts()
     assert types["ebs-volume"] == n and types["efs-filesystem"] == n
-    assert types["dynamodb-table"] == 7
+    assert types["dynamodb-table"] == 27
     assert len(inv.tables["vaults"]) == 7
     pages = math.ceil(n / 5)
     assert calls["ec2:DescribeVolumes"] == pages
     # n native + n AWS Backup snapshots, all in EC2's listing
     assert calls["ec2:DescribeSnapshots"] == math.ceil(2 * n / 5)
     assert calls["elasticfilesystem:DescribeFileSystems"] >= pages
-    assert calls["dynamodb:ListTables"] >= 2
+    assert calls["dynamodb:ListTables"] == math.ceil(27 / 5)
+    assert calls["dynamodb:DescribeTable"] == calls["dynamodb:DescribeContinuousBackups"] == 27
     assert calls["backup:ListBackupVaults"] == 2
     # every backup job left a recovery point in v0: 12 of them, on 3 pages; 6 empty vaults: 1 each
     assert calls["backup:ListRecoveryPointsByBackupVault"] == pages + 6
