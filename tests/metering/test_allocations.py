@@ -34,7 +34,7 @@ def _random_estate(mk, seed, n=400):
     return mk.inventory(recs, resources=resources, tags=tags, backup_plans=plans)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(3))
 def test_every_split_sums_to_the_total_to_the_cent(mk, prices, seed):
     result = meter(_random_estate(mk, seed), prices, mk.AS_OF, by_tags=["team"])
     total = result.totals["estimated_cost_cents"]
