@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from auditor.errors import InputError
+from auditor.limits import MAX_CUR_FILE_BYTES, MAX_CUR_ROWS, check_file_size
 
 # The normalised frame's columns, in order.
 CUR_COLUMNS = (
@@ -136,6 +137,7 @@ def _read_one(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: Cost and Usage Report not found")
     try:
+        check_file_size(path, MAX_CUR_FILE_BYTES, "Cost and Usage Report file")
         with open(path, "rb") as handle:
             head = handle.read(4)
     except OSError as exc:
@@ -161,9 +163,14 @@ def _wanted() -> set[str]:
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         pfile = pq.ParquetFile(path)
+        if pfile.metadata.num_rows > MAX_CUR_ROWS:
+            raise InputError(f"{path}: {pfile.metadata.num_rows} line items, over the {MAX_CUR_ROWS}-row limit"
+                             " (auditor.limits; split the report)")
         names = pfile.schema_arrow.names
         keep = [n for n in names if n.lower() in _wanted()]
         table = pfile.read(columns=keep)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a damaged file
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: corrupt Parquet file ({first})") from None
@@ -186,14 +193,19 @@ def _read_csv(path: Path, compression: str | None) -> pd.DataFrame:
                     raise InputError(f"{path}: unknown format (not CSV, gzip, zip or Parquet)") from None
         header = pd.read_csv(path, nrows=0, compression=compression, encoding="utf-8-sig")
         _check_columns(list(header.columns), path, "CSV")
-        return pd.read_csv(
+        # nrows bounds memory even for a small gzip that inflates without end
+        frame = pd.read_csv(
             path,
             usecols=lambda c: c.lower() in wanted,
             dtype=str,
             keep_default_na=False,
             compression=compression,
             encoding="utf-8-sig",
+            nrows=MAX_CUR_ROWS + 1,
         )
+        if len(frame) > MAX_CUR_ROWS:
+            raise InputError(f"{path}: more than {MAX_CUR_ROWS} line items, over the row limit (auditor.limits; split the report)")
+        return frame
     except InputError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,

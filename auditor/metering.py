@@ -60,6 +60,7 @@ import yaml
 
 from auditor.atomic import write_text
 from auditor.errors import InputError
+from auditor.limits import MAX_PRICE_TABLE_BYTES, check_file_size, check_yaml_shape
 
 METERING_SCHEMA_VERSION = 1
 GIB = float(1 << 30)
@@ -179,6 +180,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         return default
     path = Path(path)
     try:
+        check_file_size(path, MAX_PRICE_TABLE_BYTES, "price table")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: price table not found") from None
@@ -201,8 +203,11 @@ _PRICE_KEYS = {"version", "currency", "unit", "retrieved", "sources", "notes", "
 
 
 def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
+    check_yaml_shape(text, name)  # a YAML bomb or a 50,000-deep nesting: refused before composing
     try:
         root = yaml.compose(text)
+    except RecursionError:
+        raise InputError(f"{name}:1: nested too deeply to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.limits import MAX_TEMPLATE_BYTES, MAX_TEMPLATE_YAML_ALIASES, check_yaml_shape
 from auditor.plancheck.model import (
     CFN_RESOURCE_TYPES,
     CopyAction,
@@ -37,8 +38,6 @@ from auditor.plancheck.model import (
 
 # cfn-lint logs parse problems at ERROR level; we report them ourselves as one line.
 logging.getLogger("cfnlint").addHandler(logging.NullHandler())
-
-MAX_TEMPLATE_BYTES = 10 * 1024 * 1024  # CloudFormation itself accepts at most 1 MB from S3
 
 # Intrinsic functions and condition functions CloudFormation knows (plus Fn::ForEach::<loop>).
 KNOWN_INTRINSICS = frozenset(
@@ -106,6 +105,9 @@ def decode_template(path: str, text: str) -> dict:
         if not isinstance(template, dict):
             raise InputError(f"{path}:1: not a CloudFormation template (the document is not an object)")
         return template
+    # Depth and aliases first, from parse events: libyaml's composer recurses in C and a template
+    # nested some 50,000 levels deep overflows the stack (a segfault, not an exception).
+    check_yaml_shape(text, path, max_aliases=MAX_TEMPLATE_YAML_ALIASES)
     try:
         template, matches = decode_str(text)
     except RecursionError:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.limits import MAX_PLAN_BYTES
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
     CopyAction,
@@ -38,7 +39,6 @@ from auditor.plancheck.model import (
     parse_arn,
 )
 
-MAX_PLAN_BYTES = 256 * 1024 * 1024
 SUPPORTED_MAJOR = 1
 BACKUP_TYPES = {"aws_backup_plan", "aws_backup_selection", "aws_backup_vault", "aws_backup_vault_lock_configuration"}
 

@@ -23,6 +23,7 @@ import jsonschema
 import yaml
 
 from auditor.errors import PolicyError
+from auditor.limits import MAX_POLICY_BYTES, MAX_YAML_ALIASES
 from auditor.inventory import RESOURCE_TYPES
 from auditor.policy.schedule import ScheduleError, max_interval, parse_duration
 from auditor.policy.selection import SelectionSpec, declared_spec
@@ -40,8 +41,8 @@ __all__ = [
     "MAX_FILE_BYTES",
 ]
 
-MAX_FILE_BYTES = 1 << 20
-MAX_ALIASES = 20
+MAX_FILE_BYTES = MAX_POLICY_BYTES  # shared limits: auditor.limits
+MAX_ALIASES = MAX_YAML_ALIASES
 ALL_SOURCES = ("aws-backup", "native")
 POLICY_KEYS = {"plans", "scope", "waivers"}
 
