@@ -616,13 +616,19 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     targets = sorted({t for req in required for t in req})
     collected = set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1]) if column == "account_id" else None
     names = ctx.region_names if column == "region" else ctx.account_names
-    where = copies[column]
-    copy_key = copies["kind"].astype(np.int64) * ctx.n + copies["ridx"]
+    needed = np.zeros(ctx.n, dtype=bool)
+    for p, pl in enumerate(ctx.plans):
+        if getter(pl):
+            needed |= ctx.plan_masks[p]
+    rows = np.flatnonzero(needed[copies["ridx"]]) if ctx.n and targets else np.empty(0, np.int64)
+    where = copies[column][rows]
+    copy_key = copies["kind"][rows].astype(np.int64) * ctx.n + copies["ridx"][rows]
+    copy_created = copies["created"][rows]
     for t, target in enumerate(targets[:62]):
         newest = np.full(2 * ctx.n, NONE_TS, dtype=np.int64)
         if target in names:
             hit = where == names.index(target)
-            np.maximum.at(newest, copy_key[hit], copies["created"][hit])
+            np.maximum.at(newest, copy_key[hit], copy_created[hit])
         best = np.full(n_pairs, NONE_TS, dtype=np.int64)
         for k, kind in enumerate(KINDS):
             best = np.maximum(best, np.where(ctx.accepts(kind), newest[k * ctx.n + ctx.pair_ridx] if ctx.n else NONE_TS, NONE_TS))
@@ -775,15 +781,16 @@ def orphaned_backup(ctx: Context) -> Part:
     may exist) or their listing failed.
     """
     rp = ctx.rp
-    status_col = rp["status"].astype("str")
-    cand = (
-        (ctx.rp_ridx < 0)
-        & rp["resource_arn"].notna().to_numpy()
-        & rp["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
-        & ~status_col.isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
+    # Only backups of no known resource can be orphans: narrow to those rows before any string work.
+    rows = np.flatnonzero(ctx.rp_ridx < 0)
+    cand = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]].iloc[rows]
+    ok = (
+        cand["resource_arn"].notna().to_numpy()
+        & cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
+        & ~cand["status"].isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
     )
-    idx = np.flatnonzero(cand)
-    sub = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region"]].iloc[idx]
+    idx = rows[ok]
+    sub = cand[ok]
     src = arrow_of(sub["resource_arn"]).cast(pa.string())
     pieces = pc.split_pattern(src, ":", max_splits=5)
     src_region = pc.list_element(pieces, 3) if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4 else None
