@@ -257,9 +257,13 @@ def frame(table: str, records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd
 
 
 def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
+    if series.isna().all():
+        return pa.nulls(len(series), type=typ)  # an undeclared-by-the-caller column: all null
     if pa.types.is_timestamp(typ):
         series = pd.to_datetime(series, utc=True, format="ISO8601")
     elif pa.types.is_string(typ):
+        if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+            return pa.Array.from_pandas(series, type=typ)  # already strings: no per-element pass
         series = series.astype(object).where(series.notna(), None)
         series = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
     elif pa.types.is_boolean(typ):
