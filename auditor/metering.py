@@ -549,7 +549,7 @@ def meter(
         return start, stop, dur
 
     def sizes():
-        return rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
+        return rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan, copy=True)
 
     def halves(fn):
         """fn(slice) over two halves of the rows, in parallel (numpy and arrow release the GIL)."""

@@ -111,3 +111,12 @@ def test_unknown_backup_type_is_unpriced_not_zero(mk, prices):
     assert row.billing_owner == "(unknown)" and row.unpriced
     assert row.estimated_cost_usd != row.estimated_cost_usd  # NaN: null, not 0
     assert any("unknown backup type" in w for w in result.warnings)
+
+
+def test_meter_does_not_modify_the_inventory(mk, prices):
+    inv = mk.inventory([mk.backup("ebs-snapshot", None), mk.backup("ebs-snapshot", 5, status="FAILED")])
+    before = inv.recovery_points.copy(deep=True)
+    meter(inv, prices, mk.AS_OF)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(inv.recovery_points, before)
