@@ -645,9 +645,17 @@ def meter(
         # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
         A, R, B = len(acct_u), len(reg_u), len(bt_u)
         K = A * R * B * 2
-        key = np.empty(n, dtype=np.int64)
+        K3 = K * 3
+        NB = len(basis_u)
+        ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
+        any_upper, any_unsized = bool(ub_basis.any()), bool(unsized.any())
+        any_failed = bool((~valid).any())
+        part_keys = [np.empty(n, dtype=np.int64) for _ in parts]
 
-        def make_key(sl):
+        def bc(codes, weights, size):
+            return np.bincount(codes, weights=weights, minlength=size)[:size]
+
+        def group_key(sl):
             k = acct_c[sl] * R
             k += reg_c[sl]
             k *= B
@@ -655,53 +663,68 @@ def meter(
             k *= 2
             if flag is not None:
                 k += flag[sl]
-            key[sl] = k
+            return k
 
-        halves(make_key)
-        if K > _DENSE_KEYS_MAX:  # too sparse for dense bincounts: compact the keys first
-            uniq_keys, key = np.unique(key, return_inverse=True)
-            K = len(uniq_keys)
-        else:
-            uniq_keys = None
-        K3 = K * 3
-        NB = len(basis_u)
-        ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
-        any_upper, any_unsized = bool(ub_basis.any()), bool(unsized.any())
-        part_keys = [np.empty(n, dtype=np.int64) for _ in parts]
+        # The common case (dense keys, one part per backup, few size bases) in one fused pass:
+        # one index per (group, class, size basis) gives GB-months, counts and bases at once.
+        fused = K <= _DENSE_KEYS_MAX and len(parts) == 1 and K3 * NB <= _FINE_BINS_MAX
+        uniq_keys = None
+        if fused:
+            w0, c0 = parts[0]
 
-        def bc(codes, weights, size):
-            return np.bincount(codes, weights=weights, minlength=size)[:size]
-
-        any_failed = bool((~valid).any())
-        fine = K3 * NB <= _FINE_BINS_MAX  # one bincount per (group, class, size basis) fits in memory
-
-        def sums(sl):
-            """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
-            k = key[sl]
-            basis = basis_c[sl]
-            v = valid[sl] if any_failed else None
-            g = np.zeros(K3 * NB) if fine else np.zeros(K3)
-            gu = np.zeros(K3)
-            for pk, (w, c) in zip(part_keys, parts):
-                k3 = k * 3
-                k3 += c[sl]
-                pk[sl] = k3
-                if fine:
-                    g += bc(k3 * NB + basis, w[sl], K3 * NB)
-                else:
-                    g += bc(k3, w[sl], K3)
-                    if any_upper:
-                        gu += bc(k3, np.where(ub_basis[basis], w[sl], 0.0), K3)
-            key3 = part_keys[0][sl] if len(parts) == 1 else k * 3 + cls3[sl]
-            uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
-            if fine:
-                counts = bc(key3 * NB + basis, v, K3 * NB).reshape(K, 3, NB)
-                g = g.reshape(K, 3, NB)
+            def sums(sl):
+                """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
+                k3 = group_key(sl)
+                k3 *= 3
+                k3 += c0[sl]
+                part_keys[0][sl] = k3
+                fine = k3 * NB
+                fine += basis_c[sl]
+                g = bc(fine, w0[sl], K3 * NB).reshape(K, 3, NB)
+                counts = bc(fine, valid[sl] if any_failed else None, K3 * NB).reshape(K, 3, NB)
+                uns = bc(k3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
                 return (g.sum(axis=2).ravel(), g[:, :, ub_basis].sum(axis=2).ravel(), counts.sum(axis=2).ravel(), uns,
                         counts.sum(axis=1).ravel())
-            count = bc(key3, v, K3)
-            present = bc(k * NB + basis, v, K * NB)
-            return g, gu, count, uns, present
+        else:
+            key = np.empty(n, dtype=np.int64)
+
+            def make_key(sl):
+                key[sl] = group_key(sl)
+
+            halves(make_key)
+            if K > _DENSE_KEYS_MAX:  # too sparse for dense bincounts: compact the keys first
+                uniq_keys, key = np.unique(key, return_inverse=True)
+                K = len(uniq_keys)
+                K3 = K * 3
+            fine = K3 * NB <= _FINE_BINS_MAX
+
+            def sums(sl):
+                """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
+                k = key[sl]
+                basis = basis_c[sl]
+                v = valid[sl] if any_failed else None
+                g = np.zeros(K3 * NB) if fine else np.zeros(K3)
+                gu = np.zeros(K3)
+                for pk, (w, c) in zip(part_keys, parts):
+                    k3 = k * 3
+                    k3 += c[sl]
+                    pk[sl] = k3
+                    if fine:
+                        g += bc(k3 * NB + basis, w[sl], K3 * NB)
+                    else:
+                        g += bc(k3, w[sl], K3)
+                        if any_upper:
+                            gu += bc(k3, np.where(ub_basis[basis], w[sl], 0.0), K3)
+                key3 = part_keys[0][sl] if len(parts) == 1 else k * 3 + cls3[sl]
+                uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
+                if fine:
+                    counts = bc(key3 * NB + basis, v, K3 * NB).reshape(K, 3, NB)
+                    g = g.reshape(K, 3, NB)
+                    return (g.sum(axis=2).ravel(), g[:, :, ub_basis].sum(axis=2).ravel(), counts.sum(axis=2).ravel(), uns,
+                            counts.sum(axis=1).ravel())
+                count = bc(key3, v, K3)
+                present = bc(k * NB + basis, v, K * NB)
+                return g, gu, count, uns, present
 
         partial = halves(sums)
         g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
@@ -864,7 +887,7 @@ def meter(
         clock.lap('orphans')
         # -- orphans
         rp_pairs = set(zip(df["account_id"], df["region"]))
-        orphans = _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings)
+        orphans = _orphans(inventory, rp, valid, res_idx, part_keys[0], cls3, full_price, df, rp_pairs, warnings)
 
         clock.lap('rows')
         # -- output rows
@@ -1023,7 +1046,7 @@ def _collected_pairs(inventory, rp_pairs) -> set[tuple[str, str]]:
     return pairs
 
 
-def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs, warnings) -> pd.DataFrame:
+def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs, warnings) -> pd.DataFrame:
     """Backups whose source resource is not in the inventory though its account and region were
     collected (and listing that resource type did not fail there), with their monthly cost."""
     columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
@@ -1063,7 +1086,7 @@ def _orphans(inventory, rp, valid, res_idx, key, cls3, full_price, df, rp_pairs,
     idx = cand[keep]
     if not len(idx):
         return pd.DataFrame(columns=columns)
-    k, c = key[idx], cls3[idx]
+    k, c = key3[idx] // 3, cls3[idx]
     price = full_price[k * 3 + c]
     first = df.drop_duplicates("_key")
     service_of = np.empty(len(full_price) // 3, dtype=object)
