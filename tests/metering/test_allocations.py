@@ -13,7 +13,7 @@ TYPES = ["ebs-snapshot", "storagegateway-snapshot", "rds-snapshot", "rds-cluster
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"]
 
 
-def _random_estate(mk, seed, n=400):
+def _random_estate(mk, seed, n=400, moving=False):
     rnd = random.Random(seed)
     recs = []
     for _ in range(n):
@@ -25,6 +25,7 @@ def _random_estate(mk, seed, n=400):
             bt, rnd.uniform(0.001, 900), region=rnd.choice(REGIONS), account=rnd.choice(["111122223333", "444455556666"]),
             storage_class=cls, created_at=f"2026-{rnd.randint(9, 11):02d}-{rnd.randint(1, 28):02d}T{rnd.randint(0, 23):02d}:17:00Z",
             backup_plan_id=rnd.choice([None, "plan-a", "plan-b", "plan-gone"]),
+            move_to_cold_at=(f"2026-11-{rnd.randint(1, 30):02d}T06:00:00Z" if moving and rnd.random() < 0.3 else None),
         ))
     resources = [mk.resource_for(r, size_bytes=rnd.randint(0, 200) * mk.GiB, engine="postgres") for r in recs if rnd.random() < 0.9]
     tags = [dict(account_id=r["account_id"], region=r["region"], arn=r["resource_arn"], key="team", value=rnd.choice(["a", "b", "c"]))
@@ -36,7 +37,7 @@ def _random_estate(mk, seed, n=400):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_every_split_sums_to_the_total_to_the_cent(mk, prices, seed):
-    result = meter(_random_estate(mk, seed), prices, mk.AS_OF, by_tags=["team"])
+    result = meter(_random_estate(mk, seed, moving=seed == 2), prices, mk.AS_OF, by_tags=["team"])
     total = result.totals["estimated_cost_cents"]
     assert total == round(result.totals["estimated_cost_usd"] * 100)
     assert mk.cents(result.frame["estimated_cost_usd"].fillna(0)) == total
@@ -155,12 +156,13 @@ def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
     assert (result.orphans["monthly_cost_usd"] == 1.0).all()
 
 
+@pytest.mark.parametrize("moving", [False, True])
 @pytest.mark.parametrize("knob", ["_PARALLEL_MIN_ROWS", "_DENSE_KEYS_MAX", "_FINE_BINS_MAX"])
-def test_alternative_code_paths_give_the_same_result(mk, prices, monkeypatch, knob):
+def test_alternative_code_paths_give_the_same_result(mk, prices, monkeypatch, knob, moving):
     """Two threads, compacted group keys, coarse bincounts: same numbers as the default path."""
     import auditor.metering as metering
 
-    inv = _random_estate(mk, 11, n=300)
+    inv = _random_estate(mk, 11, n=300, moving=moving)
     serial = meter(inv, prices, mk.AS_OF, by_tags=["team"])
     monkeypatch.setattr(metering, knob, 1 if knob == "_PARALLEL_MIN_ROWS" else 0)
     parallel = meter(inv, prices, mk.AS_OF, by_tags=["team"])
