@@ -419,7 +419,7 @@ def _json_values(col: pd.Series) -> pa.Array:
         arr = pa.array(col.astype("boolean"), type=pa.bool_(), from_pandas=True)
         return pc.if_else(arr, "true", "false")
     if pd.api.types.is_float_dtype(col.dtype):
-        vals = col.to_numpy(dtype=float, na_value=np.nan)
+        vals = col.to_numpy(dtype=float, na_value=np.nan)  # float32 evidence widens to float64 here
         bad = ~np.isfinite(vals)
         arr = pa.array(np.round(np.where(bad, 0.0, vals), 2), mask=bad)
         return pc.cast(arr, pa.string())

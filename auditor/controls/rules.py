@@ -40,6 +40,11 @@ __all__: list[str] = []
 def _pair_frame(ctx: Context, status: np.ndarray, **evidence) -> pd.DataFrame:
     data = {"ridx": ctx.pair_ridx, "plan": ctx.pair_plan, "status": status.astype(np.int8)}
     for name, values in evidence.items():
+        # Evidence is kept until findings are written: narrow types halve its memory on big estates.
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            values = values.astype(np.float32)
+        elif isinstance(values, np.ndarray) and values.dtype == np.int64:
+            values = values.astype(np.int32)
         data["ev." + name.replace("__", ".")] = values
     return pd.DataFrame(data)
 
