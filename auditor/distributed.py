@@ -173,13 +173,17 @@ def dask_client(address: str):
         try:
             workers = int(n) if n else 2
         except ValueError:
-            raise UsageError(f"--dask {address!r}: expected local or local:N (N workers)") from None
+            workers = 0
+        if workers < 1:
+            raise UsageError(f"--dask {address!r}: expected local or local:N (N workers, at least 1)")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
         client._auditor_cluster = cluster  # closed together with the client
         return client
     try:
         return Client(address, timeout="20s")
+    except ValueError as exc:  # not an address Dask understands
+        raise UsageError(f"--dask {address!r}: not a Dask scheduler address ({exc})") from None
     except (OSError, TimeoutError) as exc:
         raise CollectionError(f"--dask {address}: cannot reach the Dask scheduler ({exc})") from None
 
@@ -277,10 +281,13 @@ def collect_and_check(
 
 
 def split_options(options: Any, accounts: list[str]) -> list[Any]:
-    """One copy of `options` per account (org listing turned off: the accounts are already known)."""
+    """One copy of `options` per account (org listing turned off: the accounts are already known).
+
+    Progress is off inside tasks: the client shows one bar over the accounts instead.
+    """
     if not accounts:
-        return [options]
-    return [dataclasses.replace(options, accounts=[a], org=False) for a in accounts]
+        return [dataclasses.replace(options, progress=False)]
+    return [dataclasses.replace(options, accounts=[a], org=False, progress=False) for a in accounts]
 
 
 def parse_account_ids(values: Iterable[str], *, source: str = "--account") -> list[str]:

@@ -33,7 +33,8 @@ def test_accounts_file(tmp_path):
         read_accounts_file(bad)
 
 
-def test_bad_local_dask_address_is_a_usage_error():
+@pytest.mark.parametrize("address", ["local:many", "local:0"])
+def test_bad_local_dask_address_is_a_usage_error(address):
     pytest.importorskip("distributed")
     with pytest.raises(UsageError, match="local:N"):
-        dask_client("local:many")
+        dask_client(address)
