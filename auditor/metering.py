@@ -446,7 +446,7 @@ def _ts_raw(series: pd.Series) -> np.ndarray:
         s = pd.to_datetime(s, utc=True, format="ISO8601")
     if s.dt.unit != "us":
         s = s.dt.as_unit("us")
-    return np.array(s.array.asi8, dtype=np.int64, copy=True)
+    return np.asarray(s.array.asi8, dtype=np.int64)  # a view: callers must not write into it
 
 
 def _apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
