@@ -401,13 +401,18 @@ _CONTROL_CHARS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 def json_quote(values: pa.Array) -> pa.Array:
     """JSON string literals of a string array, vectorised (null -> null, not "null")."""
     values = values.cast(pa.string())
+    if len(values) and pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():
+        values = _escape(values)
+    return pc.binary_join_element_wise('"', values, '"', "")
+
+
+def _escape(values):
     values = pc.replace_substring(values, "\\", "\\\\")
     values = pc.replace_substring(values, '"', '\\"')
     values = pc.replace_substring(values, "\n", "\\n")
     values = pc.replace_substring(values, "\r", "\\r")
     values = pc.replace_substring(values, "\t", "\\t")
-    values = pc.replace_substring_regex(values, _CONTROL_CHARS, " ")
-    return pc.binary_join_element_wise('"', values, '"', "")
+    return pc.replace_substring_regex(values, _CONTROL_CHARS, " ")
 
 
 def _json_values(col: pd.Series) -> pa.Array:

@@ -83,3 +83,22 @@ def test_read_findings_rejects_bad_files(tmp_path):
         read_findings(tmp_path)
     with pytest.raises(InputError, match="no findings file"):
         read_findings(tmp_path / "nowhere")
+
+
+def test_findings_json_escapes_hostile_text(estate, policy, check, h, tmp_path):
+    arn = estate.resource('vol-"odd"\\name', tags=h.GOLD)
+    text = h.plan_text() + (
+        "waivers:\n  - resource: '*'\n    controls: [backup-recency]\n"
+        "    reason: \"says \\\"no\\\"\\n then\\ttabs \\u0007 bell\"\n    expires: 2030-01-01\n")
+    findings = check(estate, policy(text), ["backup-recency"])
+    json_path, csv_path = write_findings(findings, tmp_path)
+    doc = json.loads(json_path.read_text())
+    row = [f for f in doc["findings"] if f["resource_arn"] == arn][0]
+    assert row["status"] == "WAIVED"
+    assert row["evidence"]["waiver"]["reason"].startswith('says "no"\n then\ttabs')
+    frame_row = findings.frame.iloc[0].to_dict()
+    # control characters other than \n, \r, \t become spaces in the JSON file
+    assert row == {**frame_row, "detail": frame_row["detail"].replace("\x07", " ")}
+    rows = list(csv.DictReader(csv_path.open()))
+    assert rows[0]["resource_arn"] == arn
+    assert json.loads(rows[0]["evidence"]) == row["evidence"]
