@@ -66,8 +66,6 @@ def guard_assume_role(mp: pytest.MonkeyPatch) -> list[str]:
 
     Returns the list the refused role ARNs are appended to.
     """
-    import warnings
-
     from moto.iam.models import iam_backends
     from moto.sts.exceptions import STSClientError
     from moto.sts.models import STSBackend
@@ -95,8 +93,6 @@ def guard_assume_role(mp: pytest.MonkeyPatch) -> list[str]:
         return original(self, **kwargs)
 
     mp.setattr(STSBackend, "assume_role", guarded)
-    # moto warns that AccessDenied is not among STS's modelled errors; AWS does answer it.
-    warnings.filterwarnings("ignore", message=r".*AccessDenied does not match an error shape.*")
     return refused
 
 

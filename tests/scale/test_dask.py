@@ -18,6 +18,9 @@ MGMT, GOOD, BAD = "123456789012", "111111111111", "222222222222"
 
 distributed = pytest.importorskip("distributed")
 
+# moto warns that AccessDenied is not among STS's modelled errors; AWS does answer AssumeRole with it.
+pytestmark = pytest.mark.filterwarnings("ignore:.*AccessDenied does not match an error shape:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def client(org_estate):
