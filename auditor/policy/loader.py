@@ -401,11 +401,15 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
     for error in errors:
         path, text = _describe(error)
         result.error(_line_of(data, path), _subject(data, list(error.absolute_path)), text)
-    if errors:
+    # Meaning checks still run on every part the schema found no fault in, so one run of
+    # `auditor validate` lists every problem; a broken document shape stops here.
+    broken = {tuple(e.absolute_path)[:2] for e in errors}
+    if any(len(b) < 2 and b[:1] != ("scope",) for b in broken):
         return result
     known_types = set(RESOURCE_TYPES)
+    bad_scope = any(b[:1] == ("scope",) for b in broken)
 
-    scope = data.get("scope")
+    scope = data.get("scope") if not bad_scope else None
     if scope is not None:
         for i, rtype in enumerate(scope.get("resource_types") or []):
             if rtype not in known_types:
@@ -421,6 +425,8 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
         )
 
     for i, raw in enumerate(data.get("plans") or []):
+        if ("plans", i) in broken:
+            continue
         subject = f"plan '{raw['name']}'"
         line = getattr(raw, "line", 1)
         at = lambda *p: _line_of(data, ["plans", i, *p])  # noqa: E731 - local shorthand
@@ -480,6 +486,8 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
 
     known = _known_controls()
     for i, raw in enumerate(data.get("waivers") or []):
+        if ("waivers", i) in broken:
+            continue
         subject = f"waiver #{i + 1} ({raw['resource']})"
         at = lambda *p: _line_of(data, ["waivers", i, *p])  # noqa: E731
         bad = False
@@ -507,6 +515,8 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
                 source_line=getattr(raw, "line", 1),
             ))
     for i, rule in enumerate(data.get("aws_backup_support") or []):
+        if ("aws_backup_support", i) in broken:
+            continue
         if rule["resource_type"] not in known_types:
             result.error(_line_of(data, ["aws_backup_support", i, "resource_type"]), "aws_backup_support",
                          f"unknown resource type '{rule['resource_type']}'")

@@ -178,3 +178,10 @@ def test_missing_path_and_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(PolicyError, match="no policy files found"):
         load_policies(tmp_path / "empty")
+
+
+def test_lint_lists_problems_of_every_plan(tmp_path):
+    path = write(tmp_path, "version: 1\nplans:\n  - name: x\n    frequency: 24h\n    retention_days: 3\n    frequncy: 1\n"
+                           "  - name: y\n    frequency: 24h\n    retention_days: 30\n    max_retention_days: 2\n")
+    messages = lint_policies(path)
+    assert [(m.line, m.subject) for m in messages] == [(6, "plan 'x'"), (10, "plan 'y'")]
