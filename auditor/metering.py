@@ -745,6 +745,7 @@ def meter(
 
         managed = _ddb_managed(inventory)
         unknown_types = set()
+        cold_ddb: set[str] = set()
         rows = []
         for j, gk in enumerate(live):
             acct, region, btype = acct_u[g_acct[j]], reg_u[g_reg[j]], bt_u[g_bt[j]]
@@ -763,7 +764,13 @@ def meter(
                 gbm_c = float(g_gbm[gk, c])
                 if count == 0 and gbm_c == 0.0:
                     continue
-                usage_type = USAGE_TYPES.get((owner, service, cls))
+                row_owner = owner
+                if service == "DynamoDB" and cls == "cold" and owner != "AWSBackup":
+                    # Cold DynamoDB backups exist only under AWS Backup's advanced features, which
+                    # AWS Backup bills, whatever the region settings collected say.
+                    row_owner = "AWSBackup"
+                    cold_ddb.add(f"{acct}/{region}")
+                usage_type = USAGE_TYPES.get((row_owner, service, cls))
                 price = prices.price(region, usage_type)
                 rows.append(
                     {
@@ -772,7 +779,7 @@ def meter(
                         "account_id": acct if acct is not None else "(unknown)",
                         "region": region if region is not None else "(unknown)",
                         "service": service,
-                        "billing_owner": owner,
+                        "billing_owner": row_owner,
                         "storage_class": cls,
                         "usage_type": usage_type,
                         "backups": count,
@@ -783,6 +790,12 @@ def meter(
                         "price_usd_per_gb_month": price,
                     }
                 )
+        if cold_ddb:
+            warnings.append(
+                f"DynamoDB backups in cold storage in {', '.join(sorted(cold_ddb))}, where region settings do not show "
+                "full AWS Backup management: cold storage implies AWS Backup's advanced features, so they are counted "
+                "as AWSBackup-billed"
+            )
         if unknown_types:
             warnings.append(f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced")
 
@@ -816,7 +829,10 @@ def meter(
 
         unpriced_rows = df[df["unpriced"]]
         if len(unpriced_rows):
-            missing = sorted({f"{r.region}/{r.usage_type or f'{r.service} {r.storage_class}'}" for r in unpriced_rows.itertuples()})
+            missing = sorted({
+                f"{r.region}/{r.usage_type if isinstance(r.usage_type, str) else f'{r.service} {r.storage_class}'}"
+                for r in unpriced_rows.itertuples()
+            })
             warnings.append(
                 f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
                 f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
@@ -1088,19 +1104,20 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
         return pd.DataFrame(columns=columns)
     k, c = key3[idx] // 3, cls3[idx]
     price = full_price[k * 3 + c]
-    first = df.drop_duplicates("_key")
-    service_of = np.empty(len(full_price) // 3, dtype=object)
-    owner_of = np.empty(len(full_price) // 3, dtype=object)
-    service_of[first["_key"].to_numpy()] = first["service"].to_numpy()
-    owner_of[first["_key"].to_numpy()] = first["billing_owner"].to_numpy()
+    # service and owner per (group, class): a cold DynamoDB backup is billed by AWS Backup
+    service_of = np.empty(len(full_price), dtype=object)
+    owner_of = np.empty(len(full_price), dtype=object)
+    rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
+    service_of[rk3] = df["service"].to_numpy()
+    owner_of[rk3] = df["billing_owner"].to_numpy()
     size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
     sub = {name: pd.Series(_take(rp[name], idx), dtype="str") for name in
            ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "size_basis")}
     out = pd.DataFrame(
         {
             **{name: sub[name] for name in ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region")},
-            "service": service_of[k],
-            "billing_owner": owner_of[k],
+            "service": service_of[k * 3 + c],
+            "billing_owner": owner_of[k * 3 + c],
             "storage_class": np.array(CLASSES)[c],
             "size_gb": np.round(size_gb, 6),
             "size_basis": sub["size_basis"],

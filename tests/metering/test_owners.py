@@ -120,3 +120,28 @@ def test_meter_does_not_modify_the_inventory(mk, prices):
     import pandas as pd
 
     pd.testing.assert_frame_equal(inv.recovery_points, before)
+
+
+def test_cold_dynamodb_backups_are_aws_backup_billed(mk, prices):
+    warm = mk.backup("dynamodb-backup", 10, source="aws-backup", created_by="aws-backup")
+    cold = mk.backup("dynamodb-backup", 10, source="aws-backup", created_by="aws-backup", storage_class="cold")
+    result = meter(mk.inventory([warm, cold]), prices, mk.AS_OF)
+    by_class = result.frame.set_index("storage_class")
+    assert by_class.loc["cold", "billing_owner"] == "AWSBackup"
+    assert by_class.loc["cold", "usage_type"] == "ColdStorage-ByteHrs-DynamoDB"
+    assert not by_class.loc["cold", "unpriced"]
+    assert by_class.loc["warm", "billing_owner"] == "AmazonDynamoDB"
+    assert any("advanced features" in w for w in result.warnings)
+
+
+def test_unpriced_warning_names_the_missing_usage_type(mk, prices):
+    result = meter(mk.inventory([mk.backup("rds-snapshot", 10, storage_class="archive")]), prices, mk.AS_OF)
+    assert any("us-east-1/RDS archive" in w for w in result.warnings), result.warnings
+
+
+def test_orphan_owner_follows_its_storage_class(mk, prices):
+    cold = mk.backup("dynamodb-backup", 10, storage_class="cold")
+    warm = mk.backup("dynamodb-backup", 10)
+    result = meter(mk.inventory([cold, warm], resources=[]), prices, mk.AS_OF)
+    owners = result.orphans.set_index("storage_class")["billing_owner"].to_dict()
+    assert owners == {"cold": "AWSBackup", "warm": "AmazonDynamoDB"}
