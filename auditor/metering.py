@@ -10,7 +10,8 @@ Who bills what (DESIGN §1). A native backup stays billed by its service, whoeve
   taken as Aurora, by far the common case);
 - DynamoDB backups -> AmazonDynamoDB `TimedBackupStorage-ByteHrs`, unless the account's region
   settings put DynamoDB under full AWS Backup management (advanced features): then AWSBackup
-  `WarmStorage-ByteHrs-DynamoDB` / `ColdStorage-ByteHrs-DynamoDB`;
+  `WarmStorage-ByteHrs-DynamoDB` / `ColdStorage-ByteHrs-DynamoDB`. A cold DynamoDB backup is
+  AWSBackup-billed in any case (cold storage exists only under those advanced features);
 - EFS recovery points -> AWSBackup `WarmStorage-ByteHrs-EFS` / `ColdStorage-ByteHrs-EFS`.
 
 The estimate is for the calendar month (UTC) that contains `as_of`, as a whole month: each backup
