@@ -746,7 +746,7 @@ def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
 
 def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
-    rp = ctx.rp.iloc[frame["rp_row"].to_numpy()]
+    rp = _rp_rows(ctx, frame["rp_row"].to_numpy())
     source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
     size = _fmt(rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3, 2)
     created = pd.to_datetime(rp["created_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC").to_numpy(dtype=object, na_value="?")
@@ -787,8 +787,10 @@ def orphaned_backup(ctx: Context) -> Part:
     """
     rp = ctx.rp
     # Only backups of no known resource can be orphans: narrow to those rows before any string work.
-    rows = np.flatnonzero(ctx.rp_ridx < 0)
-    cand = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]].iloc[rows]
+    # A boolean mask filters Arrow columns chunk by chunk; positional take would first copy them whole.
+    unknown = ctx.rp_ridx < 0
+    rows = np.flatnonzero(unknown)
+    cand = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]][unknown]
     ok = (
         cand["resource_arn"].notna().to_numpy()
         & cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
@@ -840,10 +842,19 @@ def orphaned_backup(ctx: Context) -> Part:
     return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_evidence)
 
 
+def _rp_rows(ctx: Context, rows: np.ndarray) -> pd.DataFrame:
+    """Rows of recovery_points by position (ascending), filtered by mask to avoid whole-column copies."""
+    if len(rows) and np.all(np.diff(rows) > 0):
+        mask = np.zeros(len(ctx.rp), dtype=bool)
+        mask[rows] = True
+        return ctx.rp[mask]
+    return ctx.rp.iloc[rows]
+
+
 def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     """The orphan's facts, read from its recovery_points row only when findings are written."""
     rows = frame["rp_row"].to_numpy()
-    rp = ctx.rp.iloc[rows]
+    rp = _rp_rows(ctx, rows)
     out = {
         "recovery_point_arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
         "source_resource_arn": rp["resource_arn"].to_numpy(dtype=object, na_value=None),
