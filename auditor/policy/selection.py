@@ -156,11 +156,13 @@ def _arn_mask(arns: pd.Series, patterns: Iterable[str]) -> np.ndarray:
     return result
 
 
-def _cached(view: "TagView", key: tuple, compute) -> np.ndarray:
+def _cached(view: "TagView", resources: pd.DataFrame, key: tuple, compute) -> np.ndarray:
+    """A column test of `resources`, cached on the view for as long as it is used with that frame."""
     cache = view.__dict__.setdefault("_column_cache", {})
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
+    hit = cache.get(key)
+    if hit is None or hit[0] is not resources:  # holding the frame keeps its id from being reused
+        hit = cache[key] = (resources, compute())
+    return hit[1]
 
 
 def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
@@ -178,20 +180,20 @@ def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
     mask = np.ones(n, dtype=bool)
     if spec.resource_types:
         types = tuple(sorted(spec.resource_types))
-        mask &= take(_cached(view, ("types", types), lambda: resources["resource_type"].isin(list(types))
+        mask &= take(_cached(view, resources, ("types", types), lambda: resources["resource_type"].isin(list(types))
                              .to_numpy(dtype=bool, na_value=False)))
     if spec.resources or spec.any_tags:
         # Resources and ListOfTags together are one union: matching any ARN or any tag selects.
         base = np.zeros(n, dtype=bool)
         if spec.resources:
             pats = tuple(spec.resources)
-            base |= take(_cached(view, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
+            base |= take(_cached(view, resources, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
         for key, value in spec.any_tags:
             base |= view.value_in(key, lambda v, value=value: v == value, positions)
         mask &= base
     if spec.not_resources:
         pats = tuple(spec.not_resources)
-        mask &= ~take(_cached(view, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
+        mask &= ~take(_cached(view, resources, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
     for op, key, value in spec.conditions:
         if op in ("StringEquals", "StringNotEquals"):
             hit = view.value_in(key, lambda v, value=value: v == value, positions)
