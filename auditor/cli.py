@@ -7,6 +7,7 @@ Nothing here computes anything; each command imports its library module lazily s
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +19,15 @@ from typer.core import TyperGroup
 from auditor import __version__
 from auditor.errors import EXIT_RUNTIME, EXIT_USAGE, AuditorError, UsageError
 
+# Line breaks and other control characters (C0, DEL, C1, Unicode line/paragraph separators).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters (a newline in a YAML key...) escaped."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 class _Group(TyperGroup):
     """Click group that turns library errors into one stderr line and the documented exit code.
 
@@ -28,7 +38,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except AuditorError as exc:
-            typer.echo(f"auditor: error: {exc}", err=True)
+            typer.echo(f"auditor: error: {one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("auditor: interrupted", err=True)
@@ -39,7 +49,7 @@ class _Group(TyperGroup):
             if os.environ.get("AUDITOR_DEBUG") or getattr(exc, "__module__", "").startswith("click"):
                 raise
             typer.echo(
-                f"auditor: internal error: {type(exc).__name__}: {exc} (set AUDITOR_DEBUG=1 for a traceback)",
+                f"auditor: internal error: {type(exc).__name__}: {one_line(str(exc))} (set AUDITOR_DEBUG=1 for a traceback)",
                 err=True,
             )
             raise typer.Exit(EXIT_RUNTIME) from None
@@ -59,7 +69,7 @@ app.add_typer(evidence_app, name="evidence")
 
 def fail(message: str, code: int = EXIT_RUNTIME) -> None:
     """Print one line to stderr and exit with `code`."""
-    typer.echo(f"auditor: error: {message}", err=True)
+    typer.echo(f"auditor: error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 

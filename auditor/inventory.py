@@ -398,6 +398,7 @@ def _read_one(folder: Path) -> Inventory:
         raise InputError(
             f"{manifest_path}: inventory schema version {version!r}, this program reads {INVENTORY_SCHEMA_VERSION}"
         )
+    _check_manifest(manifest, manifest_path)
     tables = {}
     for name in TABLES:
         table_dir = folder / name
@@ -416,6 +417,27 @@ def _read_one(folder: Path) -> Inventory:
                 f"{folder / name}: {len(tables[name])} rows but manifest.json says {count} (incomplete copy?)"
             )
     return Inventory(tables=tables, manifest=manifest)
+
+
+# manifest key -> (what it must be, test); absent keys are fine (older or hand-made inventories)
+_MANIFEST_SHAPES = {
+    "accounts": ("a list of account ids", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "accounts_failed": ("a list of account ids", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "regions": ("a list of regions", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "services": ("a list of services", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "collected_at": ("an ISO 8601 time or null", lambda v: v is None or isinstance(v, str)),
+    "tables": ("an object of row counts", lambda v: isinstance(v, dict) and all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v.values())),
+    "api_calls": ("an object of call counts", lambda v: isinstance(v, dict) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in v.values())),
+}
+
+
+def _check_manifest(manifest: dict, path: Path) -> None:
+    """InputError naming the first manifest field whose type is wrong (later code relies on them)."""
+    for key, (what, ok) in _MANIFEST_SHAPES.items():
+        if key in manifest and not ok(manifest[key]):
+            raise InputError(f"{path}: corrupt manifest ('{key}' must be {what})")
 
 
 def _read_parquet(path: Path, table: str) -> pa.Table:

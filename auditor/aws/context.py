@@ -8,6 +8,7 @@ as if complete would make missing backups look deleted.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,25 @@ _MAX_PAGE = {"ec2": 500, "rds": 100, "dynamodb": 100, "resourcegroupstaggingapi"
 
 BACKUP_WIDE = "*"
 
+# Credentials an AWS error message can echo: SignatureDoesNotMatch quotes the canonical request,
+# whose x-amz-security-token header is the session token; access key ids appear in several.
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)(x-amz-security-token[:=]\s*)[^\s'\"&,;]+"), r"\1[redacted]"),
+    (re.compile(r"(?i)((?:x-amz-)?signature=)[0-9a-f]{16,}"), r"\1[redacted]"),
+    (re.compile(r"(?i)(aws_secret_access_key\s*[=:]\s*)\S+"), r"\1[redacted]"),
+    (re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\b"), "[redacted-access-key-id]"),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` without credentials: the given secret values, and anything shaped like one."""
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, "[redacted]")
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
 
 @dataclass
 class Target:
@@ -35,8 +55,8 @@ class Target:
 
 
 def error_row(account_id: str | None, region: str | None, service: str, operation: str,
-              exc: BaseException, affects: Iterable[str] | str) -> dict[str, Any]:
-    """An `errors` record for exception `exc` raised by `service:operation`."""
+              exc: BaseException, affects: Iterable[str] | str, secrets: Iterable[str | None] = ()) -> dict[str, Any]:
+    """An `errors` record for exception `exc` raised by `service:operation` (credentials redacted)."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "ClientError"))
@@ -47,7 +67,7 @@ def error_row(account_id: str | None, region: str | None, service: str, operatio
     else:
         code = type(exc).__name__
         message = str(exc) or type(exc).__name__
-    message = " ".join(message.split())[:300]
+    message = " ".join(redact(message, secrets).split())[:300]
     if not isinstance(affects, str):
         affects = ",".join(sorted(set(affects)))
     return {
@@ -121,8 +141,16 @@ class Context:
         self.spawned.append((fn, args))
 
     def fail(self, service: str, operation: str, exc: BaseException, affects: Iterable[str] | str) -> None:
-        """Record a failed call."""
-        self.records["errors"].append(error_row(self.account_id, self.region, service, operation, exc, affects))
+        """Record a failed call (the session's own credentials are redacted from the message)."""
+        secrets: tuple[str | None, ...] = ()
+        try:
+            creds = self.target.session.get_credentials()
+            if creds is not None:
+                frozen = creds.get_frozen_credentials()
+                secrets = (frozen.access_key, frozen.secret_key, frozen.token)
+        except Exception:  # a refresh that fails here must not hide the original error
+            pass
+        self.records["errors"].append(error_row(self.account_id, self.region, service, operation, exc, affects, secrets))
 
     def _api_name(self, client: Any, method: str) -> str:
         return client.meta.method_to_api_mapping.get(method, method)

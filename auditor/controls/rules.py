@@ -577,6 +577,9 @@ def vault_lock(ctx: Context) -> Part:
         any_bad = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
         status[rows] = np.where(count == 0, FAIL, np.where(any_bad, FAIL, PASS))
         first = np.flatnonzero(bad)
+        # Name the same vault whatever the encoding: the first bad one by its label.
+        rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+        first = first[np.lexsort((rank[vi[first]], owner[first]))]
         first = first[np.unique(owner[first], return_index=True)[1]]
         bad_vault[rows[owner[first]]] = vi[first]
         bad_kind[rows[owner[first]]] = kind[first]

@@ -15,6 +15,10 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
 
     Chunks are kept as they are: combining them would copy every string of a large table.
     """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        categories = pa.array([str(c) for c in series.cat.categories], type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
     arrow = getattr(series.array, "__arrow_array__", None)
     if arrow is not None:
         result = arrow()
@@ -41,6 +45,8 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, list]:
     """(int32 codes with -1 for null, distinct values) of a string column, via Arrow's dictionary encoding."""
     if not len(series):
         return np.empty(0, dtype=np.int32), []
+    if isinstance(series.dtype, pd.CategoricalDtype):  # already encoded (e.g. read as dictionary)
+        return series.cat.codes.to_numpy().astype(np.int32), [str(c) for c in series.cat.categories]
     return encode(arrow_of(series))
 
 

@@ -102,3 +102,24 @@ def test_findings_json_escapes_hostile_text(estate, policy, check, h, tmp_path):
     rows = list(csv.DictReader(csv_path.open()))
     assert rows[0]["resource_arn"] == arn
     assert json.loads(rows[0]["evidence"]) == row["evidence"]
+
+
+def test_dictionary_encoded_columns_give_the_same_findings(estate, plan_policy, check, h):
+    # An inventory read with low-cardinality columns as categoricals must not change any verdict.
+    for i in range(4):
+        arn = estate.resource(f"vol-{i}", tags={"backup": "gold", "env": "prod" if i % 2 else "dev"})
+        estate.backup(arn, age_hours=10 + 10 * i, encrypted=bool(i % 2), vault="vault-a" if i else "vault-b")
+    estate.vault("vault-a", locked=True)
+    estate.backup("arn:aws:ec2:us-east-1:111122223333:volume/gone", age_hours=5)
+    pol = plan_policy(vault_lock="true", encrypted="true", copy_to="{regions: [us-west-2]}")
+    inventory = estate.inventory()
+    from auditor.controls import check_inventory
+
+    plain = check_inventory(inventory, pol, h.AS_OF).frame
+    for table, cols in {"recovery_points": ["account_id", "region", "resource_type", "source", "created_by", "status",
+                                            "vault_name", "copy_source_arn"],
+                        "resources": ["account_id", "region", "resource_type"], "tags": ["key", "value"]}.items():
+        for col in cols:
+            inventory.tables[table][col] = inventory.tables[table][col].astype("category")
+    encoded = check_inventory(inventory, pol, h.AS_OF).frame
+    assert plain.to_dict("records") == encoded.to_dict("records")
