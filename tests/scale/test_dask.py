@@ -19,7 +19,11 @@ MGMT, GOOD, BAD = "123456789012", "111111111111", "222222222222"
 distributed = pytest.importorskip("distributed")
 
 # moto warns that AccessDenied is not among STS's modelled errors; AWS does answer AssumeRole with it.
-pytestmark = pytest.mark.filterwarnings("ignore:.*AccessDenied does not match an error shape:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*AccessDenied does not match an error shape:UserWarning"),
+    # Two test processes (xdist) each start a cluster; the second one's HTTP server moves port.
+    pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
