@@ -408,8 +408,11 @@ def _read_one(folder: Path) -> Inventory:
         if not files:
             raise InputError(f"{table_dir}: table '{name}' has no Parquet file")
         arrows = [_read_parquet(path, name) for path in files]
-        arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
-        tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
+        try:
+            arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
+            tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
+        except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{table_dir}: corrupt table '{name}' ({_first_line(exc)})") from None
     expected = manifest.get("tables") or {}
     for name, count in expected.items():
         if name in tables and len(tables[name]) != count:
@@ -443,10 +446,11 @@ def _check_manifest(manifest: dict, path: Path) -> None:
 def _read_parquet(path: Path, table: str) -> pa.Table:
     schema = SCHEMAS[table]
     try:
+        # Reading the whole table (not only the footer) decodes every page, so a damaged page
+        # fails here rather than later in a control.
         arrow = pq.read_table(path, partitioning=None)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: corrupt Parquet file ({first})") from None
+        raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
     missing = [n for n in schema.names if n not in arrow.column_names]
     if missing:
         raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(missing)}")
@@ -455,4 +459,14 @@ def _read_parquet(path: Path, table: str) -> pa.Table:
         actual = arrow.schema.field(fld.name).type
         if actual != fld.type and not (pa.types.is_null(actual)):
             raise InputError(f"{path}: column '{fld.name}' is {actual}, expected {fld.type}")
-    return arrow.cast(schema)
+    try:
+        arrow = arrow.cast(schema)
+        arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column
+    except (pa.ArrowException, ValueError) as exc:
+        raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
+    return arrow
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
