@@ -144,3 +144,9 @@ def test_no_usage_type_for_rds_cold_is_unpriced(mk, prices):
     row = meter(mk.inventory([mk.backup("rds-snapshot", 10, storage_class="cold")]), prices, mk.AS_OF).frame.iloc[0]
     assert row.usage_type is None or row.usage_type != row.usage_type
     assert bool(row.unpriced)
+
+
+def test_json_price_file_is_accepted(tmp_path):
+    f = tmp_path / "prices.json"
+    f.write_text('{"version": 1, "prices": {"us-east-1": {"EBS:SnapshotUsage": 0.042}}}')
+    assert load_prices(f).price("us-east-1", "EBS:SnapshotUsage") == 0.042
