@@ -212,13 +212,14 @@ def check(
     out: Path = typer.Option(Path("reports"), "--out", help="Folder for findings.json and findings.csv."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Evaluate an inventory against the declared plans offline (exit 3 when any finding FAILs,
     1 when the inventory's collection was incomplete, even with --no-fail)."""
     from auditor.controls import run_check
     from auditor.errors import EXIT_NONCOMPLIANT
 
-    findings = run_check(inventory, policies, out, parse_as_of(as_of))
+    findings = run_check(inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet))
     counts = findings.summary.get("by_status", {})
     typer.echo(
         "check: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE"))

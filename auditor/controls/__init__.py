@@ -39,7 +39,7 @@ def check_inventory(inventory, policies, as_of: datetime, controls: list[str] | 
     return run_controls(ctx, chosen, progress=progress)
 
 
-def run_check(inventories, policies_path, out, as_of: datetime) -> Findings:
+def run_check(inventories, policies_path, out, as_of: datetime, progress: bool = False) -> Findings:
     """`auditor check`: load the policies (first: a bad policy fails fast with exit 2), read the
     inventory folder(s) as one, evaluate, write findings.json and findings.csv into `out`."""
     from auditor.findings import write_findings
@@ -48,6 +48,6 @@ def run_check(inventories, policies_path, out, as_of: datetime) -> Findings:
 
     policies = load_policies(policies_path, as_of=as_of)
     inventory = read_inventory(*inventories)
-    findings = check_inventory(inventory, policies, as_of)
+    findings = check_inventory(inventory, policies, as_of, progress=progress)
     write_findings(findings, out)
     return findings
