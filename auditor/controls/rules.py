@@ -319,7 +319,6 @@ def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     shortest = _fmt(_num(frame, "shortest_lifecycle_days"))
     history = _fmt(_num(frame, "history_days"))
     life_fail = frame["ev.expires_too_soon"].to_numpy(dtype=bool, na_value=False)
-    depth_fail = frame["ev.history_too_short"].to_numpy(dtype=bool, na_value=False)
     has = frame["ev.oldest_backup"].notna().to_numpy()
     young = frame["ev.younger_than_window"].to_numpy(dtype=bool, na_value=False)
     texts = np.where(
@@ -333,7 +332,6 @@ def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
                           "Backup history reaches back only " + history + " days of the " + keep + " days the plan requires.",
                           "No backup history at all, though the resource is older than the " + keep + "-day retention window.")),
     )
-    del depth_fail
     return pd.Series(texts, dtype=object)
 
 
@@ -700,13 +698,11 @@ def cross_account_copy(ctx: Context) -> Part:
 def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     reason = _col(frame, "reason")
-    native = frame["ev.native_accepted"].to_numpy(dtype=bool, na_value=False)
     texts = _select([
         (s == NOT_APPLICABLE, "The plan accepts only native backups, so it does not rely on AWS Backup."),
         ((s == PASS) & (reason != None), np.array([f"{r}, but the plan also accepts native backups." for r in reason], dtype=object)),  # noqa: E711
         (s == PASS, "AWS Backup supports this resource type."),
     ], np.array([f"{r}, and the plan accepts only AWS Backup." for r in reason], dtype=object))
-    del native
     return pd.Series(texts, dtype=object)
 
 
