@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.controls.engine import (
+    _ts_us,
     FAIL,
     KINDS,
     NEVER_TS,
@@ -29,7 +30,7 @@ from auditor.controls.engine import (
 )
 from auditor.controls.registry import control
 from auditor.inventory import RESOURCE_TYPES
-from auditor.policy.columns import arrow_of, codes_of, encode
+from auditor.policy.columns import arrow_of, codes_of, encode, index_in
 
 __all__: list[str] = []
 
@@ -299,7 +300,33 @@ def backup_recency(ctx: Context) -> Part:
         backups_counted=count,
         resource_age_hours=_hours(res_age, ~created_known),
     )
-    return Part("backup-recency", frame, _describe_recency)
+    return Part("backup-recency", frame, _describe_recency, evidence_hook=_failed_jobs)
+
+
+def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The resource's most recent backup job that did not complete (AWS Backup's own record)."""
+    jobs = ctx.inventory["backup_jobs"]
+    if not len(jobs) or not len(frame):
+        return {}
+    bad = jobs["state"].isin(["FAILED", "EXPIRED", "ABORTED", "PARTIAL"]).to_numpy(dtype=bool, na_value=False)
+    bad = bad & (jobs["job_type"] != "copy").to_numpy(dtype=bool, na_value=True)
+    jobs = jobs[bad]
+    if not len(jobs):
+        return {}
+    ridx = index_in(jobs["resource_arn"], ctx.res["resource_arn"])
+    created = _ts_us(jobs["created_at"])
+    keep = (ridx >= 0) & (created != NONE_TS) & (created <= ctx.now)
+    order = np.argsort(created[keep], kind="stable")
+    latest = pd.DataFrame({"ridx": ridx[keep][order], "at": created[keep][order],
+                           "state": jobs["state"].to_numpy(dtype=object, na_value=None)[keep][order]})
+    latest = latest.drop_duplicates("ridx", keep="last").set_index("ridx")
+    rows = frame["ridx"].to_numpy()
+    at = latest["at"].reindex(rows).to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(at)
+    return {
+        "last_failed_job.state": latest["state"].reindex(rows).to_numpy(dtype=object, na_value=None),
+        "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
+    }
 
 
 def _res_created(ctx: Context) -> np.ndarray:

@@ -147,3 +147,14 @@ def test_max_retention_table(estate, plan_policy, check, h, max_days, backup, ex
     pol = plan_policy(max_retention_days=max_days)
     row = h.one(check(estate, pol, ["backup-max-retention"]), "backup-max-retention", arn)
     assert row["status"] == expected, row["detail"]
+
+
+def test_recency_evidence_names_the_last_failed_job(estate, plan_policy, check, h):
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=50)
+    for hours, state in ((30, "FAILED"), (6, "EXPIRED"), (3, "COMPLETED")):
+        estate.add("backup_jobs", account_id=h.ACCOUNT, region=h.REGION, job_id=f"j{hours}", job_type="backup",
+                   state=state, resource_arn=arn, created_at=h.AS_OF - h.timedelta(hours=hours))
+    row = h.one(check(estate, plan_policy(), ["backup-recency"]), "backup-recency", arn)
+    assert row["status"] == "FAIL"
+    assert row["evidence"]["last_failed_job"] == {"state": "EXPIRED", "at": "2026-11-26T06:00:00Z"}
