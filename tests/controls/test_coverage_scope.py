@@ -186,3 +186,14 @@ def test_summary_counts(estate, policy, check, h):
     assert s["by_account"] == {h.ACCOUNT: {"PASS": 1, "FAIL": 2}}
     assert s["by_region"] == {h.REGION: {"PASS": 1, "FAIL": 2}}
     assert findings.has_failures
+
+
+def test_scope_accounts_and_regions(estate, policy, check, h):
+    here = estate.resource("vol-here", tags=h.GOLD)
+    west = estate.resource("vol-west", tags=h.GOLD, region="eu-west-1")
+    other = estate.resource("vol-other", tags=h.GOLD, account=h.OTHER_ACCOUNT)
+    text = h.plan_text().replace("plans:", "scope:\n  accounts: ['111122223333']\n  regions: [us-east-1]\nplans:")
+    findings = check(estate, policy(text), ["resource-covered"])
+    assert h.verdicts(findings, "resource-covered") == {
+        (here, None): "PASS", (west, None): "NOT_APPLICABLE", (other, None): "NOT_APPLICABLE"}
+    assert "region is not in the policy's scope" in h.one(findings, "resource-covered", west, None)["detail"]
