@@ -647,7 +647,11 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     evidence = {}
     copies = ctx.copies
     targets = sorted({t for req in required for t in req})
-    collected = set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1]) if column == "account_id" else None
+    collected = None
+    if column == "account_id":
+        # Accounts whose role could not be assumed were not collected, whatever else lists them.
+        failed = set((ctx.inventory.manifest or {}).get("accounts_failed") or [])
+        collected = (set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1])) - failed
     names = ctx.region_names if column == "region" else ctx.account_names
     needed = np.zeros(ctx.n, dtype=bool)
     for p, pl in enumerate(ctx.plans):

@@ -200,3 +200,16 @@ def test_orphan_waiver_by_recovery_point(estate, policy, check, h):
     text = h.plan_text() + f"waivers:\n  - {{resource: '{rp}', controls: [orphaned-backup], reason: legal hold, expires: 2030-01-01}}\n"
     findings = check(estate, policy(text), ["orphaned-backup"])
     assert h.verdicts(findings, "orphaned-backup") == {(rp, None): "WAIVED"}
+
+
+def test_cross_account_copy_to_a_failed_account_is_not_assessed(estate, plan_policy, check, h):
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=2)
+    estate.accounts.add(h.OTHER_ACCOUNT)
+    inventory = estate.inventory()
+    inventory.manifest["accounts_failed"] = [h.OTHER_ACCOUNT]
+    from auditor.controls import check_inventory
+
+    findings = check_inventory(inventory, plan_policy(copy_to='{accounts: ["444455556666"]}'), h.AS_OF,
+                               controls=["cross-account-copy"])
+    assert h.one(findings, "cross-account-copy", arn)["status"] == "NOT_ASSESSED"
