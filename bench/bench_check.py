@@ -296,7 +296,7 @@ def child(folder: str, policy_path: str, write: bool) -> None:
 
     t0 = time.perf_counter()
     policies = load_policies(policy_path)
-    inventory = read_inventory(folder)
+    inventory = read_inventory(folder, compact=True)  # as `auditor check` reads it
     t1, c1 = time.perf_counter(), time.process_time()
     findings = check_inventory(inventory, policies, AS_OF)
     t2, c2 = time.perf_counter(), time.process_time()

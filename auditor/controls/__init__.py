@@ -47,7 +47,8 @@ def run_check(inventories, policies_path, out, as_of: datetime, progress: bool =
     from auditor.policy import load_policies
 
     policies = load_policies(policies_path, as_of=as_of)
-    inventory = read_inventory(*inventories)
+    # Categorical low-cardinality columns: the same verdicts in about half the memory.
+    inventory = read_inventory(*inventories, compact=True)
     findings = check_inventory(inventory, policies, as_of, progress=progress)
     write_findings(findings, out)
     return findings

@@ -125,3 +125,17 @@ def test_row_count_mismatch_detected(tmp_path: Path):
 def test_empty_frames_for_every_table():
     for name in TABLES:
         assert list(empty_frame(name).columns) == SCHEMAS[name].names
+
+
+def test_compact_read_gives_categoricals_with_same_values(tmp_path: Path):
+    inv = Inventory(tables={"resources": pd.concat([_resources("111122223333", 3), _resources("444455556666", 2)])})
+    out = write_inventory(inv, tmp_path / "inv")
+    plain = read_inventory(out)
+    compact = read_inventory(out, compact=True)
+    assert isinstance(compact.resources["region"].dtype, pd.CategoricalDtype)
+    assert isinstance(compact.resources["account_id"].dtype, pd.CategoricalDtype)
+    assert str(compact.resources["resource_arn"].dtype) == "str"
+    pd.testing.assert_frame_equal(
+        compact.resources.astype({c: plain.resources[c].dtype for c in plain.resources.columns}),
+        plain.resources,
+    )
