@@ -20,8 +20,34 @@ inventory is taken to exist at least until `as_of` (so an overdue `delete_at` do
 A warm backup with `move_to_cold_at` later in the month is split: warm until then, cold after; a
 cold one is cold from at most `as_of`. Backups deleted before the inventory was collected are not in
 it and so not counted; FAILED backups hold no storage and are skipped. GB means GiB (2^30 bytes) as
-AWS bills storage. Sizes come from the inventory's `size_bytes` with its `size_basis`; a basis that
-says `upper-bound` (e.g. the volume size) is summed separately in `upper_bound_gb_months`.
+AWS bills storage. Sizes come from the inventory's `size_bytes` with its `size_basis` (a basis that
+says `upper-bound`, e.g. the volume size, is already an upper bound of the backup).
+
+Incremental chains. The APIs give each snapshot's full size, but several services store a chain of
+backups of one source as one full copy plus the blocks changed since the previous backup, and bill
+that. Summing full sizes over a chain of daily snapshots overstates the bill many times over, so:
+- EBS snapshots (and Storage Gateway volume snapshots, which are EBS snapshots) are incremental:
+  `FullSnapshotSizeInBytes` "is not the incremental size" of a snapshot but all blocks written to
+  the volume (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html).
+- RDS DB and cluster snapshots: "The first snapshot of a DB instance contains the data for the full
+  database. Subsequent snapshots of the same DB instance are incremental"
+  (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html);
+  Aurora cluster snapshots are treated the same way.
+- Full copies, never chained: EBS snapshots in the archive tier ("When you archive a snapshot, it is
+  converted to a full snapshot", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotTier.html),
+  so only warm backups chain; DynamoDB backups ("Each time you create an on-demand backup, the entire
+  table data is backed up", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateBackup.html).
+- EFS: AWS Backup's BackupSizeInBytes "refers to the delta bytes transferred during a backup"
+  (BackupJob, https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/backup/aws.sdk.kotlin.services.backup.model/-backup-job/backup-size-in-bytes.html),
+  so EFS sizes are already incremental and are summed as they are.
+For a service listed in the price table's `assumptions.incremental_change_ratio` (data, overridable
+with `--prices`), the warm, valid backups of one chain - account, region where stored, source
+resource ARN, billing owner, storage class - count the largest full size once (on the backup that
+has it) and every other backup at `ratio x` its own full size; each backup is then pro-rated over
+the month as above. The ratio is an assumption (no API reports changed blocks per snapshot), so such
+rows say `<basis>(chain-estimate)` in `size_basis`, and `upper_bound_gb_months` (and the totals'
+`upper_bound_cost_usd`) keep the plain sum of full sizes: the bill lies between the two, and a CUR
+(`--cur`) shows where. Orphaned chains are chains too. A backup with no source ARN is counted full.
 
 RDS free allowance: backup storage up to the provisioned storage of the active (not stopped,
 deleting or failed) RDS instances and clusters in the same account and region costs nothing. It is
@@ -143,6 +169,9 @@ class PriceTable:
     retrieved: str | None = None
     sources: tuple[str, ...] = ()
     currency: str = "USD"
+    # service -> assumed fraction of a backup's full size that it adds to its chain (see `assumptions`
+    # in policies/prices.yaml); a service not listed is taken to store every backup in full.
+    change_ratio: dict[str, float] = field(default_factory=dict)
 
     def price(self, region: str | None, usage_type: str | None) -> float | None:
         """The price, or None when the table has none (the caller flags the row unpriced)."""
@@ -162,7 +191,8 @@ class PriceTable:
 
     def meta(self) -> dict[str, Any]:
         """Provenance for outputs."""
-        return {"path": self.path, "retrieved": self.retrieved, "sources": list(self.sources), "currency": self.currency}
+        return {"path": self.path, "retrieved": self.retrieved, "sources": list(self.sources), "currency": self.currency,
+                "assumptions": {"incremental_change_ratio": dict(sorted(self.change_ratio.items()))}}
 
 
 def default_prices_text() -> str:
@@ -197,10 +227,12 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         path=f"{path} (over the default table)",
         retrieved=user.retrieved or default.retrieved,
         sources=tuple(user.sources) + tuple(default.sources),
+        change_ratio={**default.change_ratio, **user.change_ratio},
     )
 
 
-_PRICE_KEYS = {"version", "currency", "unit", "retrieved", "sources", "notes", "replace", "prices"}
+_PRICE_KEYS = {"version", "currency", "unit", "retrieved", "sources", "notes", "replace", "assumptions", "prices"}
+_ASSUMPTION_KEYS = {"incremental_change_ratio"}
 
 
 def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
@@ -265,7 +297,34 @@ def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
         elif isinstance(node, yaml.ScalarNode):
             sources = (str(node.value),)
     replace = "replace" in top and str(top["replace"].value).lower() == "true"
-    return PriceTable(prices=prices, path=name, retrieved=retrieved, sources=sources), replace
+    change_ratio = _parse_assumptions(top["assumptions"], name) if "assumptions" in top else {}
+    return PriceTable(prices=prices, path=name, retrieved=retrieved, sources=sources, change_ratio=change_ratio), replace
+
+
+def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
+    """`assumptions: {incremental_change_ratio: {SERVICE: fraction in [0, 1]}}` -> {service: fraction}."""
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError(f"{name}:{line}: `assumptions` must be a mapping (incremental_change_ratio: {{SERVICE: fraction}})")
+    services = sorted({service for service, _ in BACKUP_TYPES.values()})
+    out: dict[str, float] = {}
+    for key_node, value_node in node.value:
+        where = f"{name}:{key_node.start_mark.line + 1}: assumptions.{key_node.value}"
+        if key_node.value not in _ASSUMPTION_KEYS:
+            raise InputError(f"{where}: unknown assumption (expected one of {', '.join(sorted(_ASSUMPTION_KEYS))})")
+        if not isinstance(value_node, yaml.MappingNode):
+            raise InputError(f"{where}: must map services to a fraction between 0 and 1")
+        for svc_node, ratio_node in value_node.value:
+            at = f"{name}:{svc_node.start_mark.line + 1}: assumptions.{key_node.value}.{svc_node.value}"
+            if not isinstance(svc_node, yaml.ScalarNode) or svc_node.value not in services:
+                raise InputError(f"{at}: unknown service (expected one of {', '.join(services)})")
+            ratio = _price_value(ratio_node)
+            if ratio is None or ratio > 1:
+                raise InputError(f"{at}: must be a fraction between 0 and 1, got {getattr(ratio_node, 'value', ratio_node)!r}")
+            if svc_node.value in out:
+                raise InputError(f"{at}: listed twice")
+            out[svc_node.value] = ratio
+    return out
 
 
 def _price_value(node: yaml.Node) -> float | None:
@@ -310,6 +369,9 @@ class MeteringResult:
             "method": (
                 "Estimate for the whole calendar month (UTC) containing as_of: each backup from "
                 "max(created_at, month start) to min(delete_at but at least as_of, month end); GB = GiB; "
+                "incremental snapshot chains (EBS, Storage Gateway, RDS, Aurora; warm only) count their largest "
+                "full size once and every other backup at prices.assumptions.incremental_change_ratio of its full size; "
+                "upper_bound_gb_months / upper_bound_cost_usd count every backup at its full size; "
                 "RDS free allowance applied to estimates only; costs rounded to cents by largest remainder."
             ),
             "prices": self.prices,
@@ -604,6 +666,23 @@ def meter(
         if odd_classes:
             warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
 
+        clock.lap('chains')
+        # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
+        cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
+        flag = None
+        if cluster_code > 0 and len(resources):
+            engine = resources["engine"].astype("str").str.lower()
+            res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
+            found = (bt_c == cluster_code) & (res_idx >= 0)
+            if res_non_aurora[res_idx[found]].any():
+                flag = np.zeros(n, dtype=np.int64)
+                flag[found] = res_non_aurora[res_idx[found]]
+
+        A, R, B = len(acct_u), len(reg_u), len(bt_u)
+        # -- incremental chains: the storage each backup is taken to add (see the module docstring)
+        eff, inc_idx = _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, len(resources),
+                                    prices.change_ratio, (A, R, B))
+
         clock.lap('time')
         # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving
         # to cold this month has two parts (warm until the move, cold after), others one.
@@ -618,38 +697,34 @@ def meter(
             warm_us = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), dur)
             warm_us[cls3 == 2] = 0
             per = size * scale
-            parts = [(per * warm_us, np.zeros_like(cls3)), (per * (dur - warm_us), np.where(cls3 == 0, 1, cls3))]
-            del t, warm_us, is_cold, per
+            per_eff = per if eff is None else eff * scale
+            # the warm part is the chain's; once cold (archived) a snapshot is a full copy
+            cold_part = per * (dur - warm_us)
+            parts = [(per_eff * warm_us, np.zeros_like(cls3), per * warm_us),
+                     (cold_part, np.where(cls3 == 0, 1, cls3), cold_part)]
+            del t, warm_us, is_cold, per, per_eff, cold_part
         else:
             gbm = np.empty(n)
+            full = gbm if eff is None else np.empty(n)
 
             def weigh(sl):
-                np.multiply(size[sl], dur[sl], out=gbm[sl])
+                np.multiply(size[sl] if eff is None else eff[sl], dur[sl], out=gbm[sl])
                 gbm[sl] *= scale
+                if eff is not None:
+                    np.multiply(size[sl], dur[sl], out=full[sl])
+                    full[sl] *= scale
 
             halves(weigh)
-            parts = [(gbm, cls3)]
-        del start, stop, dur, to_cold, moving, size
+            parts = [(gbm, cls3, full)]
+        stored = size if eff is None else eff  # per backup: the bytes it is taken to hold (orphans)
+        del start, stop, dur, to_cold, moving, size, eff
 
         clock.lap('group')
-        # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
-        cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
-        flag = None
-        if cluster_code > 0 and len(resources):
-            engine = resources["engine"].astype("str").str.lower()
-            res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
-            found = (bt_c == cluster_code) & (res_idx >= 0)
-            if res_non_aurora[res_idx[found]].any():
-                flag = np.zeros(n, dtype=np.int64)
-                flag[found] = res_non_aurora[res_idx[found]]
-
         # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
-        A, R, B = len(acct_u), len(reg_u), len(bt_u)
         K = A * R * B * 2
         K3 = K * 3
         NB = len(basis_u)
-        ub_basis = np.array([v is not None and "upper" in str(v).lower() for v in basis_u])
-        any_upper, any_unsized = bool(ub_basis.any()), bool(unsized.any())
+        any_unsized = bool(unsized.any())
         any_failed = bool((~valid).any())
         part_keys = [np.empty(n, dtype=np.int64) for _ in parts]
 
@@ -671,10 +746,10 @@ def meter(
         fused = K <= _DENSE_KEYS_MAX and len(parts) == 1 and K3 * NB <= _FINE_BINS_MAX
         uniq_keys = None
         if fused:
-            w0, c0 = parts[0]
+            w0, c0, f0 = parts[0]
 
             def sums(sl):
-                """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
+                """Per (group, class): GB-months, full-size GB-months, backups, unsized; bases per group."""
                 k3 = group_key(sl)
                 k3 *= 3
                 k3 += c0[sl]
@@ -684,8 +759,9 @@ def meter(
                 g = bc(fine, w0[sl], K3 * NB).reshape(K, 3, NB)
                 counts = bc(fine, valid[sl] if any_failed else None, K3 * NB).reshape(K, 3, NB)
                 uns = bc(k3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
-                return (g.sum(axis=2).ravel(), g[:, :, ub_basis].sum(axis=2).ravel(), counts.sum(axis=2).ravel(), uns,
-                        counts.sum(axis=1).ravel())
+                g = g.sum(axis=2).ravel()
+                gu = g if f0 is w0 else bc(k3, f0[sl], K3)
+                return g, gu, counts.sum(axis=2).ravel(), uns, counts.sum(axis=1).ravel()
         else:
             key = np.empty(n, dtype=np.int64)
 
@@ -700,13 +776,13 @@ def meter(
             fine = K3 * NB <= _FINE_BINS_MAX
 
             def sums(sl):
-                """Per (group, class): GB-months, upper-bound GB-months, backups, unsized; bases per group."""
+                """Per (group, class): GB-months, full-size GB-months, backups, unsized; bases per group."""
                 k = key[sl]
                 basis = basis_c[sl]
                 v = valid[sl] if any_failed else None
                 g = np.zeros(K3 * NB) if fine else np.zeros(K3)
                 gu = np.zeros(K3)
-                for pk, (w, c) in zip(part_keys, parts):
+                for pk, (w, c, wf) in zip(part_keys, parts):
                     k3 = k * 3
                     k3 += c[sl]
                     pk[sl] = k3
@@ -714,15 +790,13 @@ def meter(
                         g += bc(k3 * NB + basis, w[sl], K3 * NB)
                     else:
                         g += bc(k3, w[sl], K3)
-                        if any_upper:
-                            gu += bc(k3, np.where(ub_basis[basis], w[sl], 0.0), K3)
+                    gu += bc(k3, wf[sl], K3)
                 key3 = part_keys[0][sl] if len(parts) == 1 else k * 3 + cls3[sl]
                 uns = bc(key3, unsized[sl].astype(np.float64), K3) if any_unsized else np.zeros(K3)
                 if fine:
                     counts = bc(key3 * NB + basis, v, K3 * NB).reshape(K, 3, NB)
                     g = g.reshape(K, 3, NB)
-                    return (g.sum(axis=2).ravel(), g[:, :, ub_basis].sum(axis=2).ravel(), counts.sum(axis=2).ravel(), uns,
-                            counts.sum(axis=1).ravel())
+                    return g.sum(axis=2).ravel(), gu, counts.sum(axis=2).ravel(), uns, counts.sum(axis=1).ravel()
                 count = bc(key3, v, K3)
                 present = bc(k * NB + basis, v, K * NB)
                 return g, gu, count, uns, present
@@ -731,6 +805,8 @@ def meter(
         g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
         g_gbm, g_upper, g_count, g_unsized = (x.reshape(K, 3) for x in (g_gbm, g_upper, g_count, g_unsized))
         present = present.reshape(K, NB)
+        # backups counted as part of a chain, per (group, class): their rows' sizes are estimates
+        g_chained = (np.bincount(part_keys[0][inc_idx], minlength=K3)[:K3] if len(inc_idx) else np.zeros(K3)).reshape(K, 3)
 
         live = np.flatnonzero(g_count.sum(axis=1) > 0)
         if uniq_keys is not None:
@@ -759,7 +835,7 @@ def meter(
                 service = "RDS"
             if service == "DynamoDB" and (acct, region) in managed:
                 owner = "AWSBackup"
-            bases = "; ".join(sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk])))
+            bases = sorted(str(basis_u[b]) if b else "(none)" for b in np.flatnonzero(present[gk]))
             for c, cls in enumerate(CLASSES):
                 count = int(g_count[gk, c])
                 gbm_c = float(g_gbm[gk, c])
@@ -787,7 +863,8 @@ def meter(
                         "gb_months": gbm_c,
                         "upper_bound_gb_months": float(g_upper[gk, c]),
                         "unsized_backups": int(g_unsized[gk, c]),
-                        "size_basis": bases,
+                        "size_basis": "; ".join(f"{b}(chain-estimate)" if g_chained[gk, c] and b != "(none)" else b
+                                                for b in bases),
                         "price_usd_per_gb_month": price,
                     }
                 )
@@ -809,15 +886,24 @@ def meter(
         clock.lap('allowance')
         # -- RDS free allowance, pooled per (account, region, service)
         allowance = _rds_allowance(resources)
-        df["free_gb_months"] = 0.0
         rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
-        if rds_warm.any():
-            pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])["gb_months"].transform("sum")
-            allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
-            allow = np.asarray(allow, dtype=float)
-            share = np.where(pools.to_numpy() > 0, np.minimum(allow, pools.to_numpy()) / np.where(pools.to_numpy() > 0, pools.to_numpy(), 1.0), 0.0)
-            df.loc[rds_warm, "free_gb_months"] = df.loc[rds_warm, "gb_months"].to_numpy() * share
+
+        def free(column):
+            """Free GB-months per row: the pool's allowance shared pro rata over `column`."""
+            out = np.zeros(len(df))
+            if rds_warm.any():
+                pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])[column].transform("sum").to_numpy()
+                allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
+                allow = np.asarray(allow, dtype=float)
+                share = np.where(pools > 0, np.minimum(allow, pools) / np.where(pools > 0, pools, 1.0), 0.0)
+                out[rds_warm.to_numpy()] = df.loc[rds_warm, column].to_numpy() * share
+            return out
+
+        df["free_gb_months"] = free("gb_months")
         df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
+        # The same cost with every backup at its full listed size: the top of the range.
+        upper_cost = float(np.nansum(np.clip(df["upper_bound_gb_months"].to_numpy() - free("upper_bound_gb_months"), 0.0, None)
+                                     * df["price_usd_per_gb_month"].to_numpy()))
         df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
         cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
         total_float = float(cost_float.sum())
@@ -864,7 +950,7 @@ def meter(
                 gbm = np.zeros(size)
                 cost = np.zeros(size)
                 unpriced = np.zeros(size)
-                for pk, (w, _) in zip(part_keys, parts):
+                for pk, (w, _, _) in zip(part_keys, parts):
                     ws = w[sl]
                     gbm += bc(c, ws, size)
                     cost += bc(c, ws * rate[pk[sl]], size)
@@ -904,7 +990,7 @@ def meter(
         clock.lap('orphans')
         # -- orphans
         rp_pairs = set(zip(df["account_id"], df["region"]))
-        orphans = _orphans(inventory, rp, valid, res_idx, part_keys[0], cls3, full_price, df, rp_pairs, warnings)
+        orphans = _orphans(inventory, rp, valid, res_idx, part_keys[0], cls3, full_price, df, rp_pairs, warnings, stored)
 
         clock.lap('rows')
         # -- output rows
@@ -924,6 +1010,7 @@ def meter(
             "free_gb_months": round(float(df["free_gb_months"].sum()), 6),
             "billable_gb_months": round(float(df["billable_gb_months"].sum()), 6),
             "upper_bound_gb_months": round(float(df["upper_bound_gb_months"].sum()), 6),
+            "upper_bound_cost_usd": round(upper_cost, 2),
             "unpriced_gb_months": round(float(unpriced_rows["billable_gb_months"].sum()), 6),
             "unpriced_rows": int(len(unpriced_rows)),
             "unsized_backups": n_unsized,
@@ -956,6 +1043,63 @@ def meter(
             prices=prices.meta(),
             timings={**clock.laps, **{f'{k} (cpu)': v for k, v in clock.cpu.items()}},
         )
+
+
+def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, n_resources, ratios, dims):
+    """The bytes each backup is taken to add to its incremental chain, and the rows that are chained.
+
+    A chain is the warm, valid backups of one source resource of one incremental service, stored in
+    one account and region (so one billing owner and storage class). The largest full size in the
+    chain counts once; every other backup counts at `ratios[service]` times its full size. Returns
+    (None, empty) when nothing is chained. Backups with no source resource ARN are not chained.
+    """
+    A, R, B = dims
+    none = np.zeros(0, dtype=np.int64)
+    ratio_tab = np.full((B, 2), np.nan)
+    for b, btype in enumerate(bt_u):
+        service = BACKUP_TYPES.get(btype, (None, None))[0]
+        for f in (0, 1):
+            svc = "RDS" if (btype == "rds-cluster-snapshot" and f) else service
+            if svc in ratios:
+                ratio_tab[b, f] = ratios[svc]
+    if np.isnan(ratio_tab).all():
+        return None, none
+    row_ratio = ratio_tab[bt_c, 0 if flag is None else flag]
+    inc = valid & (cls3 == 0)
+    inc &= ~np.isnan(row_ratio)
+    # Source identity: its row in `resources`, or (gone resources) a code of its ARN.
+    rid = res_idx.copy()
+    gone = np.flatnonzero(inc & (res_idx < 0))
+    if len(gone):
+        codes, _ = pd.factorize(pd.Series(_take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True)
+        rid[gone] = np.where(codes >= 0, n_resources + codes, -1)
+        inc[gone[codes < 0]] = False
+    inc_idx = np.flatnonzero(inc)
+    if not len(inc_idx):
+        return None, none
+    group = acct_c[inc_idx] * R
+    group += reg_c[inc_idx]
+    group *= B
+    group += bt_c[inc_idx]
+    group *= 2
+    if flag is not None:
+        group += flag[inc_idx]
+    G = A * R * B * 2
+    if (int(rid.max()) + 1) * G < 2**62:
+        chain, _ = pd.factorize(rid[inc_idx] * G + group)
+    else:  # too many keys to combine into one int64: factorize the pair
+        chain = pd.MultiIndex.from_arrays([rid[inc_idx], group]).factorize()[0]
+    del group, rid
+    s = size[inc_idx]
+    top = np.full(int(chain.max()) + 1, -np.inf)
+    np.maximum.at(top, chain, s)
+    ties = np.flatnonzero(s >= top[chain])
+    _, first = np.unique(chain[ties], return_index=True)
+    full_copy = ties[first]  # one backup per chain holds the full copy
+    eff = size.copy()
+    eff[inc_idx] = s * row_ratio[inc_idx]
+    eff[inc_idx[full_copy]] = s[full_copy]
+    return eff, inc_idx
 
 
 def _allocation_frame(column, labels, gbm, cost_float, unpriced_gbm, total_cents) -> pd.DataFrame:
@@ -1063,11 +1207,15 @@ def _collected_pairs(inventory, rp_pairs) -> set[tuple[str, str]]:
     return pairs
 
 
-def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs, warnings) -> pd.DataFrame:
+def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs, warnings, stored) -> pd.DataFrame:
     """Backups whose source resource is not in the inventory though its account and region were
-    collected (and listing that resource type did not fail there), with their monthly cost."""
+    collected (and listing that resource type did not fail there), with their monthly cost.
+
+    `size_gb` is the backup's listed size; `stored_gb` what it is taken to hold (`stored`, bytes per
+    backup: an orphaned chain is one full copy plus increments, like any chain), which the monthly
+    cost is for."""
     columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
-               "storage_class", "size_gb", "size_basis", "created_at", "monthly_cost_usd"]
+               "storage_class", "size_gb", "stored_gb", "size_basis", "created_at", "monthly_cost_usd"]
     cand = np.flatnonzero(valid & (res_idx < 0))
     if not len(cand):
         return pd.DataFrame(columns=columns)
@@ -1112,6 +1260,7 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
     service_of[rk3] = df["service"].to_numpy()
     owner_of[rk3] = df["billing_owner"].to_numpy()
     size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
+    stored_gb = stored[idx] / GIB
     sub = {name: pd.Series(_take(rp[name], idx), dtype="str") for name in
            ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "size_basis")}
     out = pd.DataFrame(
@@ -1121,9 +1270,10 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
             "billing_owner": owner_of[k * 3 + c],
             "storage_class": np.array(CLASSES)[c],
             "size_gb": np.round(size_gb, 6),
+            "stored_gb": np.round(stored_gb, 6),
             "size_basis": sub["size_basis"],
             "created_at": rp["created_at"].iloc[idx].reset_index(drop=True),
-            "monthly_cost_usd": np.round(size_gb * price, 2),
+            "monthly_cost_usd": np.round(stored_gb * price, 2),
         }
     )
     # Costliest first; ties keep inventory order (deterministic, and no string sort of many ARNs).

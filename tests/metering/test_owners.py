@@ -93,16 +93,19 @@ def test_failed_backups_hold_no_storage(mk, prices):
 
 
 def test_sizes_keep_their_basis_and_upper_bounds_are_separate(mk, prices):
+    # three volumes, one snapshot each: each chain is one full copy, so estimate == plain sum
     exact = mk.backup("ebs-snapshot", 10, size_basis="FullSnapshotSizeInBytes")
     bound = mk.backup("ebs-snapshot", 30, size_basis="VolumeSize(upper-bound)")
     unsized = mk.backup("ebs-snapshot", None, size_basis=None)
     result = meter(mk.inventory([exact, bound, unsized]), prices, mk.AS_OF)
     row = result.frame.iloc[0]
     assert row.gb_months == 40
-    assert row.upper_bound_gb_months == 30
+    assert row.upper_bound_gb_months == 40
     assert row.unsized_backups == 1
-    assert row.size_basis == "(none); FullSnapshotSizeInBytes; VolumeSize(upper-bound)"
+    assert row.size_basis == "(none); FullSnapshotSizeInBytes(chain-estimate); VolumeSize(upper-bound)(chain-estimate)"
     assert any("no size" in w for w in result.warnings)
+    dynamo = meter(mk.inventory([mk.backup("dynamodb-backup", 5, size_basis="BackupSizeBytes")]), prices, mk.AS_OF)
+    assert dynamo.frame.iloc[0].size_basis == "BackupSizeBytes"  # full backups: no chain
 
 
 def test_unknown_backup_type_is_unpriced_not_zero(mk, prices):
