@@ -153,7 +153,8 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         "cost_service": service.to_dict("records"),
         "cost_total": float(owner["estimated_cost_usd"].sum()) if len(owner) else 0.0,
         "gb_total": float(owner["gb_months"].sum()) if len(owner) else 0.0,
-        "cost_chart": charts.bars([(r["billing_owner"], float(r["estimated_cost_usd"])) for r in owner.to_dict("records")], unit="USD"),
+        "cost_chart": charts.bars([(r["billing_owner"], float(r["estimated_cost_usd"])) for r in owner.to_dict("records")
+                                   if r["estimated_cost_usd"] == r["estimated_cost_usd"]], unit="USD"),
         "storage_chart": charts.bars([(r["billing_owner"], float(r["gb_months"])) for r in owner.to_dict("records")], unit="GB-mo"),
         "shown": len(rows),
         "max_rows": max_rows,

@@ -179,8 +179,9 @@ def metering_frame(rows: list[dict[str, Any]] | pd.DataFrame | None) -> pd.DataF
     for col in METERING_COLUMNS:
         if col not in df.columns:
             df[col] = None
-    for col in ("gb_months", "estimated_cost_usd"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype(float)
+    df["gb_months"] = pd.to_numeric(df["gb_months"], errors="coerce").fillna(0.0).astype(float)
+    # a null cost is unpriced storage (no price for its usage type), never $0: keep it null
+    df["estimated_cost_usd"] = pd.to_numeric(df["estimated_cost_usd"], errors="coerce").astype(float)
     others = [c for c in df.columns if c not in METERING_COLUMNS]
     return df[list(METERING_COLUMNS) + others].reset_index(drop=True)
 
@@ -190,7 +191,9 @@ def cost_by(metering: pd.DataFrame | None, by: str = "billing_owner") -> pd.Data
     if metering is None or not len(metering):
         return pd.DataFrame(columns=[by, "gb_months", "estimated_cost_usd"])
     keys = metering[by].astype("object").where(metering[by].notna(), "(none)").astype(str)
-    grouped = metering.groupby(keys)[["gb_months", "estimated_cost_usd"]].sum()
+    # null where the group holds only unpriced storage (as metering.json's allocations do)
+    grouped = metering.groupby(keys).agg(gb_months=("gb_months", "sum"),
+                                         estimated_cost_usd=("estimated_cost_usd", lambda s: s.sum(min_count=1)))
     grouped.index.name = by
     grouped = grouped.reset_index()
     return grouped.sort_values(["estimated_cost_usd", by], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -15,8 +15,10 @@ def md_cell(value) -> str:
 
 
 def money(value) -> str:
-    """Dollars with cents and thousands separators."""
-    return f"{float(value or 0):,.2f}"
+    """Dollars with cents and thousands separators; "unpriced" for a null (no price known), never 0."""
+    if value is None or value != value:
+        return "unpriced"
+    return f"{float(value):,.2f}"
 
 
 def number(value) -> str:
