@@ -1084,18 +1084,32 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     group *= 2
     if flag is not None:
         group += flag[inc_idx]
-    G = A * R * B * 2
-    if (int(rid.max()) + 1) * G < 2**62:
-        chain, _ = pd.factorize(rid[inc_idx] * G + group)
-    else:  # too many keys to combine into one int64: factorize the pair
-        chain = pd.MultiIndex.from_arrays([rid[inc_idx], group]).factorize()[0]
-    del group, rid
+    # A source's backups nearly always sit in one group (its account, region and type): the source
+    # code alone is then the chain, a dense code that needs no hashing. Only backups outside their
+    # source's "home" group (copies to another region, say) are hashed into chains of their own.
+    src = rid[inc_idx]
+    del rid
+    n_src = int(src.max()) + 1
+    home = np.full(n_src, -1, dtype=np.int64)
+    home[src] = group  # any one of each source's groups will do
+    away = np.flatnonzero(home[src] != group)
+    chain = src
+    if len(away):
+        G = A * R * B * 2
+        if n_src * G < 2**62:
+            extra, _ = pd.factorize(src[away] * G + group[away])
+        else:  # too many keys to combine into one int64: factorize the pair
+            extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
+        chain[away] = n_src + extra
+    del group, home, away
     s = size[inc_idx]
-    top = np.full(int(chain.max()) + 1, -np.inf)
+    n_chains = int(chain.max()) + 1
+    top = np.full(n_chains, -np.inf)
     np.maximum.at(top, chain, s)
     ties = np.flatnonzero(s >= top[chain])
-    _, first = np.unique(chain[ties], return_index=True)
-    full_copy = ties[first]  # one backup per chain holds the full copy
+    first = np.full(n_chains, len(s), dtype=np.int64)
+    np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
+    full_copy = first[first < len(s)]  # one backup per chain holds the full copy
     eff = size.copy()
     eff[inc_idx] = s * row_ratio[inc_idx]
     eff[inc_idx[full_copy]] = s[full_copy]
@@ -1396,6 +1410,10 @@ def summary_table(result: MeteringResult):
     table.add_row("AWS Backup-metered", "", "", "", "", f"{t['backup_metered_cost_usd']:,.2f}")
     table.add_row("native-service billed", "", "", "", "", f"{t['native_cost_usd']:,.2f}")
     table.add_row("total", "", "", f"{t['backups']:,}", f"{t['gb_months']:,.2f}", f"{t['estimated_cost_usd']:,.2f}", style="bold")
+    if t.get("upper_bound_gb_months", 0) > t["gb_months"] + 1e-6:
+        # incremental chains were estimated: show the other end of the range
+        table.add_row("if no block were shared", "", "", "", f"{t['upper_bound_gb_months']:,.2f}",
+                      f"{t.get('upper_bound_cost_usd', 0):,.2f}")
     if "billed_usd" in t:
         table.add_row("billed (CUR)", "", "", "", "", f"{t['billed_usd']:,.2f}")
     return table
