@@ -310,7 +310,7 @@ def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for key_node, value_node in node.value:
         where = f"{name}:{key_node.start_mark.line + 1}: assumptions.{key_node.value}"
-        if key_node.value not in _ASSUMPTION_KEYS:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.value not in _ASSUMPTION_KEYS:
             raise InputError(f"{where}: unknown assumption (expected one of {', '.join(sorted(_ASSUMPTION_KEYS))})")
         if not isinstance(value_node, yaml.MappingNode):
             raise InputError(f"{where}: must map services to a fraction between 0 and 1")
@@ -320,7 +320,8 @@ def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
                 raise InputError(f"{at}: unknown service (expected one of {', '.join(services)})")
             ratio = _price_value(ratio_node)
             if ratio is None or ratio > 1:
-                raise InputError(f"{at}: must be a fraction between 0 and 1, got {getattr(ratio_node, 'value', ratio_node)!r}")
+                got = ratio_node.value if isinstance(ratio_node, yaml.ScalarNode) else "a " + ratio_node.id
+                raise InputError(f"{at}: must be a fraction between 0 and 1, got {got!r}")
             if svc_node.value in out:
                 raise InputError(f"{at}: listed twice")
             out[svc_node.value] = ratio
