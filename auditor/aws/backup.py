@@ -173,9 +173,20 @@ def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
             )
 
 
+# A completed backup job is already its recovery point; only the jobs that left none (or a partial
+# one) add evidence. Asking for those states alone costs a few calls a region instead of paging
+# through every job AWS keeps (most of them COMPLETED), and far less memory.
+UNSUCCESSFUL_JOB_STATES = ("FAILED", "EXPIRED", "ABORTED", "PARTIAL")
+
+
 def _jobs(ctx: Context) -> None:
-    jobs = ctx.paginate("backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE)
-    for j in jobs or ():
+    jobs: list[dict] = []
+    for state in UNSUCCESSFUL_JOB_STATES:
+        listed = ctx.paginate("backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE, ByState=state)
+        if listed is None:
+            break  # recorded once in `errors`; the other states would fail the same way
+        jobs.extend(listed)
+    for j in jobs:
         creator = j.get("CreatedBy") or {}
         ctx.add(
             "backup_jobs",

@@ -61,7 +61,8 @@ def test_listings_beyond_one_page(aws, collect):
     assert calls["backup:ListBackupVaults"] == 2
     # every backup job left a recovery point in v0: 12 of them, on 3 pages; 6 empty vaults: 1 each
     assert calls["backup:ListRecoveryPointsByBackupVault"] == pages + 6
-    assert calls["backup:ListBackupJobs"] == pages
+    # completed jobs are their recovery points: one call per unsuccessful state, not pages of jobs
+    assert calls["backup:ListBackupJobs"] == 4
     rps = inv.recovery_points
     assert (rps["vault_name"] == "v0").sum() == n and len(rps[rps["backup_type"] == "ebs-snapshot"]) == 2 * n
 
