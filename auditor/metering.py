@@ -667,7 +667,7 @@ def meter(
         if odd_classes:
             warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
 
-        clock.lap('chains')
+        clock.lap('aurora')
         # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
         cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
         flag = None
@@ -679,6 +679,7 @@ def meter(
                 flag = np.zeros(n, dtype=np.int64)
                 flag[found] = res_non_aurora[res_idx[found]]
 
+        clock.lap('chains')
         A, R, B = len(acct_u), len(reg_u), len(bt_u)
         # -- incremental chains: the storage each backup is taken to add (see the module docstring)
         eff, inc_idx = _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, len(resources),
@@ -1068,32 +1069,31 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     row_ratio = ratio_tab[bt_c, 0 if flag is None else flag]
     inc = valid & (cls3 == 0)
     inc &= ~np.isnan(row_ratio)
-    # Source identity: its row in `resources`, or (gone resources) a code of its ARN.
-    rid = res_idx.copy()
+    # Source identity: its row in `resources`, or (gone resources) a code of its ARN; -1 = none.
+    # Whole-column elementwise passes below rather than gathers of the chained rows: faster.
+    src = np.where(inc, res_idx, -1)
     gone = np.flatnonzero(inc & (res_idx < 0))
     if len(gone):
         codes, _ = pd.factorize(pd.Series(_take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True)
-        rid[gone] = np.where(codes >= 0, n_resources + codes, -1)
-        inc[gone[codes < 0]] = False
-    inc_idx = np.flatnonzero(inc)
-    if not len(inc_idx):
-        return None, none
-    group = acct_c[inc_idx] * R
-    group += reg_c[inc_idx]
+        src[gone] = np.where(codes >= 0, n_resources + codes, -1)
+    inc = src >= 0
+    if not inc.any():
+        return None, np.zeros(0, dtype=np.int64)
+    group = acct_c * R
+    group += reg_c
     group *= B
-    group += bt_c[inc_idx]
+    group += bt_c
     group *= 2
     if flag is not None:
-        group += flag[inc_idx]
+        group += flag
     # A source's backups nearly always sit in one group (its account, region and type): the source
     # code alone is then the chain, a dense code that needs no hashing. Only backups outside their
     # source's "home" group (copies to another region, say) are hashed into chains of their own.
-    src = rid[inc_idx]
-    del rid
     n_src = int(src.max()) + 1
-    home = np.full(n_src, -1, dtype=np.int64)
+    src[~inc] = n_src  # one dummy chain for every row that is not chained
+    home = np.full(n_src + 1, -1, dtype=np.int64)
     home[src] = group  # any one of each source's groups will do
-    away = np.flatnonzero(home[src] != group)
+    away = np.flatnonzero((home[src] != group) & inc)
     chain = src
     if len(away):
         G = A * R * B * 2
@@ -1101,19 +1101,19 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
             extra, _ = pd.factorize(src[away] * G + group[away])
         else:  # too many keys to combine into one int64: factorize the pair
             extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
-        chain[away] = n_src + extra
+        chain[away] = n_src + 1 + extra
     del group, home, away
-    s = size[inc_idx]
+    n = len(size)
     n_chains = int(chain.max()) + 1
     top = np.full(n_chains, -np.inf)
-    np.maximum.at(top, chain, s)
-    ties = np.flatnonzero(s >= top[chain])
-    first = np.full(n_chains, len(s), dtype=np.int64)
+    np.maximum.at(top, chain, np.where(inc, size, -np.inf))
+    ties = np.flatnonzero((size >= top[chain]) & inc)
+    first = np.full(n_chains, n, dtype=np.int64)
     np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
-    full_copy = first[first < len(s)]  # one backup per chain holds the full copy
-    eff = size.copy()
-    eff[inc_idx] = s * row_ratio[inc_idx]
-    eff[inc_idx[full_copy]] = s[full_copy]
+    full_copy = first[first < n]  # one backup per chain holds the full copy
+    eff = np.where(inc, size * np.nan_to_num(row_ratio), size)
+    eff[full_copy] = size[full_copy]
+    inc_idx = np.flatnonzero(inc)
     return eff, inc_idx
 
 
