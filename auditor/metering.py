@@ -683,7 +683,7 @@ def meter(
         A, R, B = len(acct_u), len(reg_u), len(bt_u)
         # -- incremental chains: the storage each backup is taken to add (see the module docstring)
         eff, inc_idx = _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, len(resources),
-                                    prices.change_ratio, (A, R, B))
+                                    prices.change_ratio, (A, R, B), halves)
 
         clock.lap('time')
         # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving
@@ -1047,14 +1047,23 @@ def meter(
         )
 
 
-def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, n_resources, ratios, dims):
+def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, n_resources, ratios, dims, halves=None):
     """The bytes each backup is taken to add to its incremental chain, and the rows that are chained.
 
     A chain is the warm, valid backups of one source resource of one incremental service, stored in
     one account and region (so one billing owner and storage class). The largest full size in the
     chain counts once; every other backup counts at `ratios[service]` times its full size. Returns
     (None, empty) when nothing is chained. Backups with no source resource ARN are not chained.
+    `halves(fn)` runs fn(slice) over parts of the rows in parallel and returns the results in order.
     """
+    if halves is None:
+        def halves(fn):
+            return [fn(slice(0, len(size)))]
+
+    def rows_where(fn):
+        """Positions where the mask fn(slice) holds, computed per part."""
+        return np.concatenate(halves(lambda sl: np.flatnonzero(fn(sl)) + sl.start))
+
     A, R, B = dims
     none = np.zeros(0, dtype=np.int64)
     ratio_tab = np.full((B, 2), np.nan)
@@ -1093,7 +1102,7 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     src[~inc] = n_src  # one dummy chain for every row that is not chained
     home = np.full(n_src + 1, -1, dtype=np.int64)
     home[src] = group  # any one of each source's groups will do
-    away = np.flatnonzero((home[src] != group) & inc)
+    away = rows_where(lambda sl: (home[src[sl]] != group[sl]) & inc[sl])
     chain = src
     if len(away):
         G = A * R * B * 2
@@ -1107,11 +1116,18 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     n_chains = int(chain.max()) + 1
     top = np.full(n_chains, -np.inf)
     np.maximum.at(top, chain, np.where(inc, size, -np.inf))
-    ties = np.flatnonzero((size >= top[chain]) & inc)
+    ties = rows_where(lambda sl: (size[sl] >= top[chain[sl]]) & inc[sl])
     first = np.full(n_chains, n, dtype=np.int64)
     np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
     full_copy = first[first < n]  # one backup per chain holds the full copy
-    eff = np.where(inc, size * np.nan_to_num(row_ratio), size)
+
+    def scale(sl):  # in place: row_ratio becomes the effective size
+        r = row_ratio[sl]
+        r[~inc[sl]] = 1.0
+        r *= size[sl]
+
+    halves(scale)
+    eff = row_ratio
     eff[full_copy] = size[full_copy]
     inc_idx = np.flatnonzero(inc)
     return eff, inc_idx
