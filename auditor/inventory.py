@@ -466,6 +466,7 @@ def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
         # Reading the whole table (not only the footer) decodes every page, so a damaged page
         # fails here rather than later in a control.
         arrow = pq.read_table(path, partitioning=None, read_dictionary=dictionary_columns or None)
+        arrow.column_names  # noqa: B018 - decodes the names: a damaged schema has invalid UTF-8 here
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
     missing = [n for n in schema.names if n not in arrow.column_names]
