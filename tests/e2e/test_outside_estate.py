@@ -118,7 +118,8 @@ def ebs(tmp_path_factory):
                   .replace("{past}", (as_of - 30 * D).date().isoformat()))
         tmp = tmp_path_factory.mktemp("ebs")
         findings = collect_and_check(tmp, policy, as_of)
-        yield {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp}
+    # Leave moto before the tests run: the next module-scoped estate starts from empty backends.
+    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp}
 
 
 EBS_CASES = [
@@ -218,5 +219,123 @@ def test_api_snapshot_links_to_its_volume(ebs):
     assert len(mine) == 2
     assert set(mine["created_by"].astype(str)) == {"user"}
     assert set(mine["source"].astype(str)) == {"native"}
-    ages = sorted((inv.manifest and 0) or (mine["created_at"].max() - mine["created_at"]).dt.total_seconds())
+    ages = sorted((mine["created_at"].max() - mine["created_at"]).dt.total_seconds())
     assert ages == [0.0, (34 * D - 26 * H).total_seconds()]
+
+
+NATIVE_POLICY = """
+version: 1
+scope:
+  resource_types: [rds-instance, rds-cluster, dynamodb-table, efs-filesystem]
+plans:
+  - {name: db7, select: {tags: {backup: db7}}, frequency: 24h, grace: 2h, retention_days: 7, accept: [native, aws-backup]}
+  - {name: db14, select: {tags: {backup: db14}}, frequency: 24h, grace: 2h, retention_days: 14, accept: [native, aws-backup]}
+  - {name: ddb, select: {tags: {backup: ddb}}, frequency: 24h, grace: 2h, retention_days: 35, accept: [native, aws-backup]}
+  - {name: aurora-awsb, select: {tags: {backup: aurora}}, frequency: 24h, grace: 2h, retention_days: 7, accept: [aws-backup]}
+  - {name: aurora-any, select: {tags: {backup: aurora2}}, frequency: 24h, grace: 2h, retention_days: 7, accept: [native, aws-backup]}
+  - name: efs
+    select: {tags: {backup: efs}}
+    frequency: 24h
+    grace: 2h
+    retention_days: 30
+    accept: [aws-backup]
+    encrypted: true
+    vault_lock: true
+"""
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory):
+    """RDS, Aurora, DynamoDB and EFS created through the API; native schedules and AWS Backup jobs."""
+    auditor.sandbox.install()
+    with mock_aws():
+        as_of = as_of_now()
+        e = Estate(as_of)
+        arns = e.arns
+
+        def db(name, tag, retention):
+            out = e.rds.create_db_instance(
+                DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres", AllocatedStorage=20,
+                MasterUsername="u", MasterUserPassword="password123", BackupRetentionPeriod=retention,
+                Tags=[{"Key": "backup", "Value": tag}])
+            arns[name] = out["DBInstance"]["DBInstanceArn"]
+        db("db-a", "db7", 7)
+        db("db-b", "db14", 7)
+        db("db-c", "db14", 14)
+        for name, tag in (("aur-a", "aurora"), ("aur-b", "aurora2")):
+            out = e.rds.create_db_cluster(
+                DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="u",
+                MasterUserPassword="password123", BackupRetentionPeriod=7, Tags=[{"Key": "backup", "Value": tag}])
+            arns[name] = out["DBCluster"]["DBClusterArn"]
+
+        def table(name, pitr_days=None, backup=False):
+            out = e.ddb.create_table(
+                TableName=name, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], Tags=[{"Key": "backup", "Value": "ddb"}])
+            arns[name] = out["TableDescription"]["TableArn"]
+            if pitr_days:
+                e.ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+                    "PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": pitr_days})
+            if backup:
+                e.ddb.create_backup(TableName=name, BackupName=f"{name}-manual")
+        table("t-pitr", 35)
+        table("t-pitr-short", 10)
+        table("t-nopitr", backup=True)
+
+        e.vault("locked", {"MinRetentionDays": 1, "MaxRetentionDays": 400})
+        e.vault("plain")
+        for name in ("efs-locked", "efs-plain"):
+            fs = e.efs.create_file_system(CreationToken=name, Tags=[{"Key": "backup", "Value": "efs"}])
+            arns[name] = fs["FileSystemArn"]
+        e.deployed_plan("bp-efs", "cron(0 5 * * ? *)", 35, "locked", {
+            "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "efs"}]})
+        e.backup_job("efs-locked", "locked", 3 * H)
+        e.backup_job("efs-plain", "plain", 3 * H)
+        rp_ddb = e.backup_job("t-pitr-short", "plain", 3 * H)
+        tmp = tmp_path_factory.mktemp("native")
+        findings = collect_and_check(tmp, NATIVE_POLICY, as_of)
+    return {"findings": findings, "arns": arns, "tmp": tmp, "rp_ddb": rp_ddb}
+
+
+NATIVE_CASES = [
+    # plan-deployed: native schedules accepted when at least as frequent and as long-kept
+    ("db-a", "plan-deployed", "db7", "PASS"),
+    ("db-b", "plan-deployed", "db14", "FAIL"),
+    ("db-c", "plan-deployed", "db14", "PASS"),
+    ("t-pitr", "plan-deployed", "ddb", "PASS"),
+    ("t-pitr-short", "plan-deployed", "ddb", "FAIL"),
+    ("t-nopitr", "plan-deployed", "ddb", "FAIL"),
+    ("efs-locked", "plan-deployed", "efs", "PASS"),
+    # backup-supported: Aurora with an aws-backup-only plan
+    ("aur-a", "backup-supported", "aurora-awsb", "FAIL"),
+    ("aur-b", "backup-supported", "aurora-any", "PASS"),
+    ("db-a", "backup-supported", "db7", "PASS"),
+    ("aur-b", "plan-deployed", "aurora-any", "PASS"),  # its automated backups: 24h, 7 days
+    ("aur-a", "plan-deployed", "aurora-awsb", "FAIL"),
+    # recency from what the API made: RDS's automated snapshot at creation, a DynamoDB backup, jobs
+    ("db-a", "backup-recency", "db7", "PASS"),
+    ("t-nopitr", "backup-recency", "ddb", "PASS"),
+    ("t-pitr-short", "backup-recency", "ddb", "PASS"),
+    ("efs-locked", "backup-recency", "efs", "PASS"),
+    # vault lock and encryption of AWS Backup recovery points
+    ("efs-locked", "vault-lock", "efs", "PASS"),
+    ("efs-plain", "vault-lock", "efs", "FAIL"),
+    ("efs-locked", "backup-encrypted", "efs", "PASS"),
+]
+
+
+@pytest.mark.parametrize("name,control,plan,expected", NATIVE_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in NATIVE_CASES])
+def test_native_verdicts(native, name, control, plan, expected):
+    finding = native["findings"].get((native["arns"][name], control, plan))
+    assert finding is not None, f"no {control} finding for {name} under {plan}"
+    assert finding["status"] == expected, finding
+
+
+def test_dynamodb_backup_job_is_an_aws_backup_recovery_point(native):
+    from auditor.inventory import read_inventory
+
+    rp = read_inventory(native["tmp"] / "inv").recovery_points
+    row = rp[rp["recovery_point_arn"] == native["rp_ddb"]].iloc[0]
+    assert row["resource_arn"] == native["arns"]["t-pitr-short"]
+    assert row["created_by"] == "aws-backup" and row["status"] == "COMPLETED"
