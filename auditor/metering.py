@@ -1113,12 +1113,13 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
         chain[away] = n_src + 1 + extra
     del group, home, away
     n = len(size)
-    n_chains = int(chain.max()) + 1
+    n_chains = max(int(chain.max()), n_src) + 1
     top = np.full(n_chains, -np.inf)
-    np.maximum.at(top, chain, np.where(inc, size, -np.inf))
-    ties = rows_where(lambda sl: (size[sl] >= top[chain[sl]]) & inc[sl])
+    np.maximum.at(top, chain, size)  # rows not chained all sit in the dummy chain n_src
+    ties = rows_where(lambda sl: size[sl] >= top[chain[sl]])
     first = np.full(n_chains, n, dtype=np.int64)
     np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
+    first[n_src] = n
     full_copy = first[first < n]  # one backup per chain holds the full copy
 
     def scale(sl):  # in place: row_ratio becomes the effective size
