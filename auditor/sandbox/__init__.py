@@ -49,7 +49,8 @@ DescribeRecoveryPoint; a list reader can derive it from CalculatedLifecycle.Move
 
 Operations added to moto (in-process and server): AWS Backup Create/Get/List/DeleteBackupSelection,
 StartBackupJob, DescribeBackupJob, ListBackupJobs, ListCopyJobs, ListRecoveryPointsByBackupVault,
-ListRecoveryPointsByResource, DescribeRecoveryPoint, DeleteRecoveryPoint, ListProtectedResources,
+ListRecoveryPointsByResource, DescribeRecoveryPoint, DeleteRecoveryPoint, ListProtectedResources, StartCopyJob,
+DescribeCopyJob,
 DescribeRegionSettings, UpdateRegionSettings (and ListBackupPlans/ListBackupVaults/DescribeBackupVault
 replaced to page and to report NumberOfRecoveryPoints and the vault key); Storage Gateway
 ListGateways, DescribeGatewayInformation, ListVolumes, DescribeCachediSCSIVolumes,

@@ -22,8 +22,11 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole"
 
 
 def as_of_now() -> datetime:
-    """The check's "now": the wall clock to the second (API-created objects carry the wall clock)."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    """The check's "now": five minutes ahead of the wall clock, to the second.
+
+    Objects created through the API carry the wall clock; building the estate must finish before
+    `as_of`, or what it made would be in the future (and rightly not counted)."""
+    return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=5)
 
 
 def naive(dt: datetime) -> datetime:
@@ -65,10 +68,11 @@ class Estate:
         self.backdate_recovery_point(out["RecoveryPointArn"], self.as_of - age)
         return out["RecoveryPointArn"]
 
-    def backdate_recovery_point(self, rp_arn: str, when: datetime) -> None:
+    def backdate_recovery_point(self, rp_arn: str, when: datetime, region: str = REGION) -> None:
         from moto.backup.models import backup_backends
+        from moto.ec2.models import ec2_backends
 
-        be = backup_backends[ACCOUNT][REGION]
+        be = backup_backends[ACCOUNT][region]
         rp = be.recovery_points[rp_arn]
         shift = when - rp["CreationDate"]
         for key in ("CreationDate", "InitiationDate", "CompletionDate"):
@@ -81,17 +85,19 @@ class Estate:
                 for key in ("CreationDate", "InitiationDate", "CompletionDate"):
                     job[key] = job[key] + shift
         if ":snapshot/" in rp_arn:  # EBS: the native snapshot AWS Backup left
-            self._ec2().snapshots[rp_arn.rsplit("/", 1)[1]].start_time = when
+            ec2_backends[ACCOUNT][region].snapshots[rp_arn.rsplit("/", 1)[1]].start_time = when
 
     def _ec2(self):
         from moto.ec2.models import ec2_backends
 
         return ec2_backends[ACCOUNT][REGION]
 
-    def vault(self, name: str, lock: dict | None = None) -> None:
-        self.backup.create_backup_vault(BackupVaultName=name)
+    def vault(self, name: str, lock: dict | None = None, region: str = REGION) -> str:
+        client = boto3.client("backup", region_name=region)
+        arn = client.create_backup_vault(BackupVaultName=name)["BackupVaultArn"]
         if lock:
-            self.backup.put_backup_vault_lock_configuration(BackupVaultName=name, **lock)
+            client.put_backup_vault_lock_configuration(BackupVaultName=name, **lock)
+        return arn
 
     def deployed_plan(self, name: str, schedule: str, keep_days: int, vault: str, selection: dict) -> str:
         plan_id = self.backup.create_backup_plan(BackupPlan={
@@ -111,10 +117,10 @@ def run_cli(args: list[str]) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def collect_and_check(tmp: Path, policy: str, as_of: datetime) -> dict[tuple[str, str, str | None], dict]:
+def collect_and_check(tmp: Path, policy: str, as_of: datetime, regions=(REGION,)) -> dict[tuple[str, str, str | None], dict]:
     """`auditor collect` then `auditor check --as-of`; findings keyed (resource_arn, control_id, plan)."""
     (tmp / "policy.yaml").write_text(policy)
-    code, out = run_cli(["collect", "--region", REGION, "--out", str(tmp / "inv"), "-q"])
+    code, out = run_cli(["collect", *[a for r in regions for a in ("--region", r)], "--out", str(tmp / "inv"), "-q"])
     assert code == 0, out
     code, out = run_cli(["check", "--inventory", str(tmp / "inv"), "--policies", str(tmp / "policy.yaml"),
                          "--out", str(tmp / "out"), "--as-of", as_of.isoformat(), "--no-fail", "-q"])

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_estate import ACCOUNT, REGION, Estate, as_of_now, collect_and_check, run_cli  # noqa: E402
+from e2e_estate import ACCOUNT, REGION, ROLE, Estate, as_of_now, collect_and_check, run_cli  # noqa: E402
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -111,15 +111,21 @@ def ebs(tmp_path_factory):
         e.deployed_plan("bp-short", "cron(0 5 * * ? *)", 7, "locked", {
             "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "route", "ConditionValue": "short"}]})
         rp_ok = e.backup_job("s_ok", "locked", 2 * H)
+        # Copies count for vault-lock too (every vault holding its recovery points): lock this one.
+        west = e.vault("dr", {"MinRetentionDays": 1, "MaxRetentionDays": 400}, region="us-west-2")
+        copy_job = e.backup.start_copy_job(RecoveryPointArn=rp_ok, SourceBackupVaultName="locked",
+                                           DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
+        copy = e.backup.describe_copy_job(CopyJobId=copy_job)["CopyJob"]
+        e.backdate_recovery_point(copy["DestinationRecoveryPointArn"], as_of - H, region="us-west-2")
         e.backup_job("s_weekly", "plain", 2 * H)
         e.backup_job("s_short", "locked", 2 * H, lifecycle={"DeleteAfterDays": 7})
         policy = (EBS_POLICY.replace("{waived}", e.arns["waived"]).replace("{expired}", e.arns["expired"])
                   .replace("{future}", (as_of + 30 * D).date().isoformat())
                   .replace("{past}", (as_of - 30 * D).date().isoformat()))
         tmp = tmp_path_factory.mktemp("ebs")
-        findings = collect_and_check(tmp, policy, as_of)
+        findings = collect_and_check(tmp, policy, as_of, regions=(REGION, "us-west-2"))
     # Leave moto before the tests run: the next module-scoped estate starts from empty backends.
-    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp}
+    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp, "copy": copy}
 
 
 EBS_CASES = [
@@ -168,7 +174,8 @@ EBS_CASES = [
     ("s_ok", "vault-lock", "silver", "PASS"),
     ("s_weekly", "vault-lock", "silver", "FAIL"),
     ("s_notres", "vault-lock", "silver", "FAIL"),  # no recovery point in any vault
-    ("s_ok", "cross-region-copy", "silver", "FAIL"),
+    ("s_ok", "cross-region-copy", "silver", "PASS"),  # StartCopyJob to us-west-2
+    ("s_weekly", "cross-region-copy", "silver", "FAIL"),
     ("gold_ok", "cross-region-copy", "gold", "NOT_APPLICABLE"),
 ]
 
@@ -339,3 +346,16 @@ def test_dynamodb_backup_job_is_an_aws_backup_recovery_point(native):
     row = rp[rp["recovery_point_arn"] == native["rp_ddb"]].iloc[0]
     assert row["resource_arn"] == native["arns"]["t-pitr-short"]
     assert row["created_by"] == "aws-backup" and row["status"] == "COMPLETED"
+
+
+def test_copy_job_lands_in_destination_region(ebs):
+    from auditor.inventory import read_inventory
+
+    copy = ebs["copy"]
+    assert copy["State"] == "COMPLETED" and ":us-west-2:" in copy["DestinationBackupVaultArn"]
+    rp = read_inventory(ebs["tmp"] / "inv").recovery_points
+    row = rp[rp["recovery_point_arn"] == copy["DestinationRecoveryPointArn"]]
+    assert len(row) >= 1
+    assert set(row["region"].astype(str)) == {"us-west-2"}
+    assert set(row["resource_arn"].astype(str)) == {ebs["arns"]["s_ok"]}
+    assert set(row["copy_source_arn"].astype(str)) == {ebs["rp_ok"]}

@@ -1,7 +1,7 @@
 """AWS Backup operations moto lacks, added to moto's own backup backend and response class.
 
 Added: Create/List/Get/DeleteBackupSelection, StartBackupJob, ListBackupJobs, DescribeBackupJob,
-ListCopyJobs, ListRecoveryPointsByBackupVault, ListRecoveryPointsByResource, DescribeRecoveryPoint,
+ListCopyJobs, StartCopyJob, DescribeCopyJob, ListRecoveryPointsByBackupVault, ListRecoveryPointsByResource, DescribeRecoveryPoint,
 DeleteRecoveryPoint, ListProtectedResources, DescribeRegionSettings, UpdateRegionSettings.
 Replaced (to page like AWS and fill fields AWS always returns): ListBackupPlans, ListBackupVaults,
 DescribeBackupVault.
@@ -304,6 +304,78 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     return {"BackupJobId": job_id, "RecoveryPointArn": rp_arn, "CreationDate": now, "IsParent": False}
 
 
+def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any]:
+    """StartCopyJob: the copy completes at once into the destination vault (any region or account
+    of this sandbox), as a recovery point with `SourceBackupVaultArn` set and the same ResourceArn;
+    the copy job is recorded in THIS (the source) region, where ListCopyJobs lists it.
+
+    An EBS copy is also an EBS snapshot in the destination region (like a copied AWS Backup
+    snapshot); other types get an AWS Backup recovery point ARN there.
+    """
+    from moto.backup.models import backup_backends
+
+    from auditor.sandbox.moto_ext import native
+
+    source_vault = _vault_or_404(self, params["SourceBackupVaultName"])
+    source = self.recovery_points.get(params["RecoveryPointArn"])
+    if source is None or source["BackupVaultName"] != source_vault.backup_vault_name:
+        raise ResourceNotFoundException(msg=f"Recovery point {params['RecoveryPointArn']} was not found")
+    dest_arn = params["DestinationBackupVaultArn"]
+    parts = dest_arn.split(":")
+    if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
+        raise InvalidParameterValueException(msg=f"Invalid destination vault ARN {dest_arn}")
+    dest_region, dest_account, dest_name = parts[3], parts[4], parts[6]
+    dest = backup_backends[dest_account][dest_region]
+    if not hasattr(dest, "recovery_points"):
+        _init_ext(dest)
+    dest_vault = _vault_or_404(dest, dest_name)
+    job_id = str(uuid.uuid4()).upper()
+    now = _now()
+    size = int(source.get("BackupSizeInBytes") or 0)
+    rp_arn = native.create_backup_artifact(
+        dest_account, dest_region, source["ResourceArn"], job_id=job_id, created=now, size_bytes=size,
+        managed=dest.region_settings["ResourceTypeManagementPreference"].get(source["ResourceType"], False),
+        encrypted=True,
+    )
+    rp = {
+        "RecoveryPointArn": rp_arn,
+        "BackupVaultName": dest_vault.backup_vault_name,
+        "SourceBackupVaultArn": source_vault.backup_vault_arn,
+        "ResourceArn": source["ResourceArn"],
+        "ResourceType": source["ResourceType"],
+        "IamRoleArn": params["IamRoleArn"],
+        "Status": "COMPLETED",
+        "CreationDate": now,
+        "BackupSizeInBytes": size,
+        "ResourceName": source.get("ResourceName"),
+    }
+    if params.get("Lifecycle"):
+        rp["Lifecycle"] = params["Lifecycle"]
+    add_recovery_point(dest, rp)
+    job = {
+        "AccountId": self.account_id,
+        "CopyJobId": job_id,
+        "SourceBackupVaultArn": source_vault.backup_vault_arn,
+        "SourceRecoveryPointArn": source["RecoveryPointArn"],
+        "DestinationBackupVaultArn": dest_vault.backup_vault_arn,
+        "DestinationRecoveryPointArn": rp_arn,
+        "ResourceArn": source["ResourceArn"],
+        "ResourceType": source["ResourceType"],
+        "CreationDate": now,
+        "CompletionDate": rp["CompletionDate"],
+        "State": "COMPLETED",
+        "BackupSizeInBytes": size,
+        "IamRoleArn": params["IamRoleArn"],
+        "CreatedBy": {},
+        "ResourceName": source.get("ResourceName"),
+        "IsParent": False,
+    }
+    if params.get("Lifecycle"):
+        job["DestinationRecoveryPointLifecycle"] = params["Lifecycle"]
+    self.copy_jobs[job_id] = job
+    return {"CopyJobId": job_id, "CreationDate": now, "IsParent": False}
+
+
 def _in_range(value: datetime | None, after: datetime | None, before: datetime | None) -> bool:
     if after is None and before is None:
         return True
@@ -561,6 +633,18 @@ def r_list_backup_jobs(self: BackupResponse) -> ActionResult | str:
     return _result({"BackupJobs": chunk}, token)
 
 
+def r_start_copy_job(self: BackupResponse) -> ActionResult | str:
+    return ActionResult(start_copy_job(self.backup_backend, _p(self)))
+
+
+def r_describe_copy_job(self: BackupResponse) -> ActionResult | str:
+    job_id = _p(self).get("CopyJobId") or self.path.rstrip("/").rsplit("/", 1)[-1]
+    job = self.backup_backend.copy_jobs.get(job_id)
+    if job is None:
+        raise ResourceNotFoundException(msg=f"Copy job {job_id} not found")
+    return _dump({"CopyJob": job})
+
+
 def r_list_copy_jobs(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     rows = []
@@ -616,7 +700,9 @@ EXTRA_URL_PATHS = {
     "{0}/backup-jobs$": BackupResponse.dispatch,
     "{0}/backup-jobs/$": BackupResponse.dispatch,
     "{0}/backup-jobs/(?P<job>[^/]+)$": BackupResponse.dispatch,
+    "{0}/copy-jobs$": BackupResponse.dispatch,
     "{0}/copy-jobs/$": BackupResponse.dispatch,
+    "{0}/copy-jobs/(?P<job>[^/]+)$": BackupResponse.dispatch,
     "{0}/resources/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/account-settings$": BackupResponse.dispatch,
@@ -639,6 +725,8 @@ _HANDLERS = {
     "describe_backup_job": r_describe_backup_job,
     "list_backup_jobs": r_list_backup_jobs,
     "list_copy_jobs": r_list_copy_jobs,
+    "start_copy_job": r_start_copy_job,
+    "describe_copy_job": r_describe_copy_job,
     "describe_region_settings": r_describe_region_settings,
     "update_region_settings": r_update_region_settings,
 }
