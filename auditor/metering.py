@@ -1075,7 +1075,8 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
                 ratio_tab[b, f] = ratios[svc]
     if np.isnan(ratio_tab).all():
         return None, none
-    row_ratio = ratio_tab[bt_c, 0 if flag is None else flag]
+    # 1-d takes: far faster than ratio_tab[bt_c, flag] over millions of rows
+    row_ratio = np.take(ratio_tab[:, 0], bt_c) if flag is None else np.take(ratio_tab.ravel(), bt_c * 2 + flag)
     inc = valid & (cls3 == 0)
     inc &= ~np.isnan(row_ratio)
     # Source identity: its row in `resources`, or (gone resources) a code of its ARN; -1 = none.
