@@ -179,6 +179,11 @@ class Injector:
         self.rules.append({"kind": "reset", "service": service, "op": operation, "page": page, "region": region})
         return self
 
+    def unreachable(self, region: str) -> "Injector":
+        """Every request to `region` fails to connect (an endpoint that does not answer)."""
+        self.rules.append({"kind": "unreachable", "service": "*", "op": "*", "region": region})
+        return self
+
     def _count(self, name: str) -> None:
         self.injected[name] = self.injected.get(name, 0) + 1
 
@@ -187,7 +192,7 @@ class Injector:
             self.calls.append((model.service_model.service_id.hyphenize(), model.name, context.get("client_region")))
 
     def _before_send(self, request, event_name: str, **_: Any):
-        from botocore.exceptions import ConnectionClosedError
+        from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 
         _, service, op = event_name.split(".", 2)
         region = _region_of(request.url)
@@ -228,6 +233,10 @@ class Injector:
                 with self._lock:
                     self._count(rule["code"])
                 return error_response(service, request.url, rule["status"], rule["code"], rule["message"])
+            if rule["kind"] == "unreachable":
+                with self._lock:
+                    self._count("EndpointConnection")
+                raise EndpointConnectionError(endpoint_url=request.url)
             if rule["kind"] == "reset" and page == rule["page"]:  # every retry of that page too
                 with self._lock:
                     self._count("ConnectionReset")

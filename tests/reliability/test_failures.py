@@ -162,3 +162,20 @@ def test_connection_reset_mid_pagination(estate, injector, h, tmp_path):
     assert result.exit_code == 0, (result.stderr, result.exception)
     assert "ec2:DescribeSnapshots failed (ConnectionClosed)" in (out / "report.html").read_text()
     assert "| NOT_ASSESSED | " in (out / "report.md").read_text()
+
+
+def test_unreachable_region_endpoint(estate, injector, h, tmp_path):
+    """A region whose endpoints do not answer: its data is NOT_ASSESSED, the other region is judged."""
+    from auditor.controls import check_inventory
+    from auditor.policy import load_policies
+
+    injector.unreachable("eu-west-1")
+    inv = collect_inventory(CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=h.AS_OF, session_factory=injector))
+    errors = inv.errors
+    assert set(errors["region"]) == {"eu-west-1"} and set(errors["error_code"]) == {"EndpointConnection"}
+    assert not (inv.resources["region"] == "eu-west-1").any() and (inv.resources["region"] == "us-east-1").any()
+    findings = check_inventory(inv, load_policies(h.POLICIES, as_of=h.AS_OF), h.AS_OF).frame
+    eu = findings[findings["region"] == "eu-west-1"]
+    assert len(eu) and set(eu["status"]) == {"NOT_ASSESSED"}
+    assert eu["detail"].str.contains("EndpointConnection").all()
+    assert {"PASS", "FAIL"} <= set(findings.loc[findings["region"] == "us-east-1", "status"])
