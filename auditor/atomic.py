@@ -7,8 +7,10 @@ of one that looks complete.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +71,21 @@ def open_atomic(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         raise
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported.
+
+    Replacing a folder otherwise takes two renames, and a kill between them leaves no folder at all.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # no libc symbol (musl, old glibc)
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 @contextlib.contextmanager
 def replace_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary folder that replaces `path` as a whole when the block exits cleanly.
@@ -81,7 +98,9 @@ def replace_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield staging
         os.chmod(staging, _DIR_MODE)
-        if target.exists():
+        if target.exists() and exchange(staging, target):
+            shutil.rmtree(staging, ignore_errors=True)  # now the previous folder
+        elif target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)
             os.replace(staging, target)

@@ -209,3 +209,31 @@ def test_writer_raising_half_way_leaves_no_trace(results, h, monkeypatch):
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert _files(results) == before
+
+
+def test_folder_is_replaced_in_one_step(tmp_path, monkeypatch):
+    """An inventory folder is swapped with its replacement in one rename (no instant without it)."""
+    import auditor.atomic as atomic
+
+    probe_a, probe_b = tmp_path / "a", tmp_path / "b"
+    probe_a.mkdir()
+    probe_b.mkdir()
+    if not atomic.exchange(probe_a, probe_b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here; the two-rename fallback is used")
+    target = tmp_path / "inventory"
+    with atomic.replace_dir(target) as staging:
+        (staging / "manifest.json").write_text("old")
+    moved_away = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        if Path(src) == target:
+            moved_away.append(dst)  # the two-step path: target gone until the second rename
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", spy)
+    with atomic.replace_dir(target) as staging:
+        (staging / "manifest.json").write_text("new")
+    assert not moved_away
+    assert (target / "manifest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "inventory"]  # no leftovers
