@@ -42,6 +42,32 @@ NEVER_TS = np.iinfo(np.int64).max  # "no backup" in min-aggregates
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
 _WILDCARD_LOCATIONS = {None, "", "*", "global"}
+# Failed calls that gather backups only (native snapshot/backup listings, AWS Backup's recovery
+# points, jobs and vaults). A control that reads none of that data keeps its verdict when only
+# they failed: a volume's coverage does not depend on whether its snapshots could be listed.
+_BACKUP_DATA_CALLS = frozenset({
+    ("ec2", "DescribeSnapshots"), ("rds", "DescribeDBSnapshots"), ("rds", "DescribeDBClusterSnapshots"),
+    ("dynamodb", "ListBackups"), ("backup", "ListRecoveryPointsByBackupVault"),
+    ("backup", "ListRecoveryPointsByResource"), ("backup", "DescribeRecoveryPoint"),
+    ("backup", "ListBackupJobs"), ("backup", "ListCopyJobs"), ("backup", "ListBackupVaults"),
+    ("backup", "DescribeBackupVault"),
+})
+# AWS Backup's configuration (plans, rules, selections, opt-in settings): only plan-deployed reads it.
+_PLAN_CONFIG_CALLS = frozenset({
+    ("backup", "ListBackupPlans"), ("backup", "GetBackupPlan"), ("backup", "ListBackupSelections"),
+    ("backup", "GetBackupSelection"), ("backup", "DescribeRegionSettings"),
+})
+# What each control does NOT read (service, operation); errors of those calls leave it assessed.
+# resource-covered reads resources and tags; backup-supported the resource type; plan-deployed
+# also AWS Backup's plans, selections, region settings and the native schedules.
+IGNORED_ERRORS = {
+    "resource-covered": _BACKUP_DATA_CALLS | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
+    "backup-supported": _BACKUP_DATA_CALLS | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
+    "plan-deployed": _BACKUP_DATA_CALLS,
+    **{cid: _PLAN_CONFIG_CALLS for cid in ("backup-recency", "backup-retention", "backup-max-retention",
+                                           "backup-encrypted", "vault-lock", "cross-region-copy",
+                                           "cross-account-copy")},
+}
 
 
 def _ts_us(series: pd.Series) -> np.ndarray:
@@ -206,17 +232,40 @@ class Context:
         errors = self.inventory.errors.reset_index(drop=True)
         self.errors = errors
         self.na_error = np.full(self.n, -1, dtype=np.int64)
-        rtype = self.res["resource_type"].astype("str")
         for i, row in enumerate(errors.itertuples(index=False)):
-            mask = np.ones(self.n, dtype=bool)
-            if row.account_id not in _WILDCARD_LOCATIONS and isinstance(row.account_id, str):
-                mask &= (self.res["account_id"] == row.account_id).to_numpy(dtype=bool, na_value=False)
-            if row.region not in _WILDCARD_LOCATIONS and isinstance(row.region, str):
-                mask &= (self.res["region"] == row.region).to_numpy(dtype=bool, na_value=False)
-            affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
-            if "*" not in affects:
-                mask &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
-            self.na_error[mask & (self.na_error < 0)] = i
+            self.na_error[self._error_mask(row) & (self.na_error < 0)] = i
+
+    def na_error_for(self, control_id: str) -> np.ndarray:
+        """`na_error` counting only the failed calls whose data `control_id` reads."""
+        ignored = IGNORED_ERRORS.get(control_id)
+        if not ignored or not len(self.errors):
+            return self.na_error
+        cache = self.__dict__.setdefault("_na_by_control", {})
+        if control_id not in cache:
+            keep = np.array([
+                (str(s), str(o)) not in ignored and (str(s), "*") not in ignored
+                for s, o in zip(self.errors["service"], self.errors["operation"])
+            ], dtype=bool)
+            out = np.full(self.n, -1, dtype=np.int64)
+            if keep.any():
+                # Re-rank: the first relevant error per resource, as `_errors` does for all of them.
+                rows = list(self.errors.itertuples(index=False))
+                for i in np.flatnonzero(keep):
+                    out[self._error_mask(rows[i]) & (out < 0)] = i
+            cache[control_id] = out
+        return cache[control_id]
+
+    def _error_mask(self, row) -> np.ndarray:
+        """Resources a failed call may have left incomplete (its account, region and `affects` types)."""
+        mask = np.ones(self.n, dtype=bool)
+        if row.account_id not in _WILDCARD_LOCATIONS and isinstance(row.account_id, str):
+            mask &= (self.res["account_id"] == row.account_id).to_numpy(dtype=bool, na_value=False)
+        if row.region not in _WILDCARD_LOCATIONS and isinstance(row.region, str):
+            mask &= (self.res["region"] == row.region).to_numpy(dtype=bool, na_value=False)
+        affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
+        if "*" not in affects:
+            mask &= self.res["resource_type"].astype("str").isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
+        return mask
 
     def error_text(self, i: int) -> str:
         """One phrase naming a failed collection call."""
@@ -576,7 +625,8 @@ def _apply_errors(part: Part, ctx: Context) -> None:
     if not len(f) or not len(ctx.errors):
         return
     ridx = f["ridx"].to_numpy()
-    err = np.where(ridx >= 0, ctx.na_error[np.maximum(ridx, 0)] if ctx.n else -1, -1)
+    na_error = ctx.na_error_for(part.control_id)
+    err = np.where(ridx >= 0, na_error[np.maximum(ridx, 0)] if ctx.n else -1, -1)
     if "na_error" in f:
         err = np.where(err >= 0, err, f["na_error"].to_numpy())
     status = f["status"].to_numpy().copy()

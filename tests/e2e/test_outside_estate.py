@@ -8,7 +8,10 @@ Each expected status below was worked out from the contract, not from the code:
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+
+import boto3
 
 import pytest
 from moto import mock_aws
@@ -359,3 +362,54 @@ def test_copy_job_lands_in_destination_region(ebs):
     assert set(row["region"].astype(str)) == {"us-west-2"}
     assert set(row["resource_arn"].astype(str)) == {ebs["arns"]["s_ok"]}
     assert set(row["copy_source_arn"].astype(str)) == {ebs["rp_ok"]}
+
+
+DENY_POLICY = """
+version: 1
+scope: {resource_types: [ebs-volume]}
+plans:
+  - {name: gold, select: {tags: {backup: gold}}, frequency: 24h, grace: 2h, retention_days: 7}
+"""
+
+
+@pytest.mark.parametrize("service,operation,expected", [
+    # DescribeSnapshots denied: what reads snapshots is NOT_ASSESSED; coverage and plan-deployed are not
+    ("ec2", "DescribeSnapshots", {"resource-covered": "PASS", "plan-deployed": "FAIL", "backup-supported": "PASS",
+                                  "backup-recency": "NOT_ASSESSED", "backup-retention": "NOT_ASSESSED"}),
+    # ListBackupPlans denied: deployed plans unknown, backups known
+    ("backup", "ListBackupPlans", {"resource-covered": "PASS", "plan-deployed": "NOT_ASSESSED",
+                                   "backup-recency": "PASS"}),
+])
+def test_denied_call_is_not_assessed(tmp_path, service, operation, expected):
+    """A denied call (AccessDenied, as an IAM deny answers) makes only what it would gather NOT_ASSESSED."""
+    from botocore.exceptions import ClientError
+
+    from auditor.aws import CollectOptions, collect_inventory
+    from auditor.inventory import write_inventory
+
+    def factory(**kwargs):
+        session = boto3.Session(**kwargs)
+
+        def deny(**_):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "explicit deny"}}, operation)
+
+        session.events.register(f"before-call.{service}.{operation}", deny)
+        return session
+
+    auditor.sandbox.install()
+    with mock_aws():
+        as_of = as_of_now()
+        e = Estate(as_of)
+        vid = e.volume("v", {"backup": "gold"}, age_days=30)
+        e.snapshot(vid, 3 * H)
+        e.snapshot(vid, 10 * D)
+        inv = collect_inventory(CollectOptions(regions=[REGION], session_factory=factory, as_of=as_of))
+    assert len(inv.errors) == 1
+    write_inventory(inv, tmp_path / "inv")
+    (tmp_path / "p.yaml").write_text(DENY_POLICY)
+    code, out = run_cli(["check", "--inventory", str(tmp_path / "inv"), "--policies", str(tmp_path / "p.yaml"),
+                         "--out", str(tmp_path / "out"), "--as-of", as_of.isoformat(), "--no-fail", "-q"])
+    assert code == 1, out  # an incomplete collection exits 1 even with --no-fail
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    mine = {(f["control_id"]): f["status"] for f in doc["findings"] if f["resource_arn"] == e.arns["v"]}
+    assert {k: mine[k] for k in expected} == expected
