@@ -413,3 +413,55 @@ def test_denied_call_is_not_assessed(tmp_path, service, operation, expected):
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     mine = {(f["control_id"]): f["status"] for f in doc["findings"] if f["resource_arn"] == e.arns["v"]}
     assert {k: mine[k] for k in expected} == expected
+
+
+SGW_POLICY = """
+version: 1
+scope: {resource_types: [storagegateway-volume, ebs-volume]}
+plans:
+  - {name: sgw, select: {tags: {backup: sgw}}, frequency: 24h, grace: 2h, retention_days: 7, accept: [native]}
+  - {name: sgw-awsb, select: {tags: {backup: sgw-awsb}}, frequency: 24h, grace: 2h, retention_days: 7, accept: [aws-backup],
+     copy_to: {regions: [us-west-2]}}
+"""
+
+
+def test_storage_gateway_over_http(tmp_path, monkeypatch):
+    """The whole path over HTTP (SandboxServer + AWS_ENDPOINT_URL): Storage Gateway volumes and their
+    snapshots made through the emulated API, StartBackupJob and StartCopyJob on them, collect, check."""
+    from moto.backup.models import backup_backends
+
+    with auditor.sandbox.SandboxServer() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        as_of = as_of_now()
+        e = Estate(as_of)
+        sgw = boto3.client("storagegateway", region_name=REGION)
+        gw = sgw.activate_gateway(ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", GatewayName="gw",
+                                  GatewayTimezone="GMT", GatewayRegion=REGION, GatewayType="CACHED")["GatewayARN"]
+        vols = {}
+        for i, tag in enumerate(("sgw", "sgw", "sgw-awsb")):
+            vols[i] = sgw.create_cached_iscsi_volume(
+                GatewayARN=gw, VolumeSizeInBytes=100 * 1024**3, TargetName=f"t{i}", NetworkInterfaceId="10.0.0.1",
+                ClientToken=f"token-{i}", Tags=[{"Key": "backup", "Value": tag}])["VolumeARN"]
+        recent = sgw.create_snapshot(VolumeARN=vols[0], SnapshotDescription="nightly")["SnapshotId"]
+        stale = sgw.create_snapshot(VolumeARN=vols[1], SnapshotDescription="nightly")["SnapshotId"]
+        e._ec2().snapshots[recent].start_time = as_of - 26 * H
+        e._ec2().snapshots[stale].start_time = as_of - 26 * H - S
+        e.arns["awsb"] = vols[2]
+        e.vault("v")
+        west = e.vault("dr", region="us-west-2")
+        rp = e.backup_job("awsb", "v", 3 * H)
+        copy_id = e.backup.start_copy_job(RecoveryPointArn=rp, SourceBackupVaultName="v",
+                                          DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
+        dest = e.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["DestinationRecoveryPointArn"]
+        assert dest in backup_backends[ACCOUNT]["us-west-2"].recovery_points
+        e.backdate_recovery_point(dest, as_of - 2 * H, region="us-west-2")
+        findings = collect_and_check(tmp_path, SGW_POLICY, as_of, regions=(REGION, "us-west-2"))
+    expected = {
+        (vols[0], "resource-covered", None): "PASS",
+        (vols[0], "backup-recency", "sgw"): "PASS",   # exactly frequency + grace
+        (vols[1], "backup-recency", "sgw"): "FAIL",   # one second more
+        (vols[2], "backup-recency", "sgw-awsb"): "PASS",
+        (vols[2], "cross-region-copy", "sgw-awsb"): "PASS",
+    }
+    assert {k: findings[k]["status"] for k in expected} == expected
+    assert not [k for k, f in findings.items() if k[1] == "orphaned-backup"]
