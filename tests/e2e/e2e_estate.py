@@ -126,4 +126,8 @@ def collect_and_check(tmp: Path, policy: str, as_of: datetime, regions=(REGION,)
                          "--out", str(tmp / "out"), "--as-of", as_of.isoformat(), "--no-fail", "-q"])
     assert code == 0, out
     doc = json.loads((tmp / "out" / "findings.json").read_text())
-    return {(f["resource_arn"], f["control_id"], f["plan"]): f for f in doc["findings"]}
+    keyed = {(f["resource_arn"], f["control_id"], f["plan"]): f for f in doc["findings"]}
+    # One finding per (resource or backup, control, plan); null ARNs are failed collections.
+    named = [f for f in doc["findings"] if f["resource_arn"] is not None]
+    assert len({(f["resource_arn"], f["control_id"], f["plan"]) for f in named}) == len(named)
+    return keyed

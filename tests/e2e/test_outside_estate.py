@@ -91,6 +91,8 @@ def ebs(tmp_path_factory):
         vol("gold_unenc", {"backup": "gold"}, age_days=2, snaps=[H], encrypted=False)
         vol("gold_too_old", {"backup": "gold"}, age_days=600, snaps=[500 * D, H])
         vol("unselected", {"backup": "bronze"})
+        vol("gold_longlife", {"backup": "gold"}, age_days=None)
+        vol("gone_awsb", {"backup": "bronze"}, age_days=None)
         vol("excluded", {"backup": "none", "env": "prod"})
         vol("multi_ok", {"backup": "gold", "env": "prod"}, snaps=[34 * D, H])
         vol("multi_late", {"backup": "gold", "env": "prod"}, snaps=[40 * D, 3 * D])
@@ -114,6 +116,9 @@ def ebs(tmp_path_factory):
         e.deployed_plan("bp-short", "cron(0 5 * * ? *)", 7, "locked", {
             "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "route", "ConditionValue": "short"}]})
         rp_ok = e.backup_job("s_ok", "locked", 2 * H)
+        e.backup_job("gold_longlife", "plain", H, lifecycle={"DeleteAfterDays": 500})
+        orphan_rp = e.backup_job("gone_awsb", "plain", H)
+        e.ec2.delete_volume(VolumeId=e.arns["gone_awsb"].rsplit("/", 1)[1])
         # Copies count for vault-lock too (every vault holding its recovery points): lock this one.
         west = e.vault("dr", {"MinRetentionDays": 1, "MaxRetentionDays": 400}, region="us-west-2")
         copy_job = e.backup.start_copy_job(RecoveryPointArn=rp_ok, SourceBackupVaultName="locked",
@@ -128,7 +133,8 @@ def ebs(tmp_path_factory):
         tmp = tmp_path_factory.mktemp("ebs")
         findings = collect_and_check(tmp, policy, as_of, regions=(REGION, "us-west-2"))
     # Leave moto before the tests run: the next module-scoped estate starts from empty backends.
-    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp, "copy": copy}
+    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp, "copy": copy,
+            "orphan_rp": orphan_rp}
 
 
 EBS_CASES = [
@@ -155,6 +161,9 @@ EBS_CASES = [
     # backup-max-retention
     ("gold_too_old", "backup-max-retention", "gold", "FAIL"),
     ("gold_ok", "backup-max-retention", "gold", "PASS"),
+    ("gold_longlife", "backup-max-retention", "gold", "FAIL"),  # lifecycle keeps it 500 days > 400
+    ("gold_longlife", "backup-retention", "gold", "PASS"),
+    ("gold_longlife", "backup-recency", "gold", "PASS"),
     ("multi_ok", "backup-max-retention", "prod", "NOT_APPLICABLE"),
     # backup-encrypted
     ("gold_unenc", "backup-encrypted", "gold", "FAIL"),
@@ -199,8 +208,10 @@ def test_excluded_and_unselected_have_no_plan_findings(ebs):
 def test_orphaned_snapshot_reported_per_backup(ebs):
     orphans = {k[0]: f for k, f in ebs["findings"].items() if k[1] == "orphaned-backup"}
     arn = f"arn:aws:ec2:{REGION}::snapshot/{ebs['orphan_snap']}"
-    assert list(orphans) == [arn]
-    assert orphans[arn]["status"] == "FAIL"
+    # One finding per backup: the AWS Backup snapshot is listed by EC2 and by AWS Backup, reported once.
+    assert sorted(orphans) == sorted([arn, ebs["orphan_rp"]])
+    assert {f["status"] for f in orphans.values()} == {"FAIL"}
+    assert len([k for k in ebs["findings"] if k[1] == "orphaned-backup"]) == 2
 
 
 def test_start_backup_job_recovery_point_collected(ebs):
