@@ -104,7 +104,9 @@ def ebs(tmp_path_factory):
         # silver: AWS Backup only; deployed plans decide plan-deployed.
         e.vault("locked", {"MinRetentionDays": 1, "MaxRetentionDays": 400})
         e.vault("plain")
-        for name, route in (("s_ok", "daily"), ("s_weekly", "weekly"), ("s_short", "short"), ("s_notres", "daily")):
+        e.vault("tight", {"MinRetentionDays": 1, "MaxRetentionDays": 20})
+        for name, route in (("s_ok", "daily"), ("s_weekly", "weekly"), ("s_short", "short"), ("s_notres", "daily"),
+                            ("s_tight", "daily"), ("s_oldcopy", "daily")):
             vol(name, {"backup": "silver", "route": route}, age_days=None)
         e.deployed_plan("bp-daily", "cron(0 5 * * ? *)", 35, "locked", {
             "Resources": [f"arn:aws:ec2:*:{ACCOUNT}:volume/*"],
@@ -125,6 +127,12 @@ def ebs(tmp_path_factory):
                                            DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
         copy = e.backup.describe_copy_job(CopyJobId=copy_job)["CopyJob"]
         e.backdate_recovery_point(copy["DestinationRecoveryPointArn"], as_of - H, region="us-west-2")
+        e.backup_job("s_tight", "tight", 2 * H)
+        old_rp = e.backup_job("s_oldcopy", "locked", 2 * H)
+        old_copy = e.backup.start_copy_job(RecoveryPointArn=old_rp, SourceBackupVaultName="locked",
+                                           DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
+        e.backdate_recovery_point(e.backup.describe_copy_job(CopyJobId=old_copy)["CopyJob"]["DestinationRecoveryPointArn"],
+                                  as_of - 26 * H - S, region="us-west-2")
         e.backup_job("s_weekly", "plain", 2 * H)
         e.backup_job("s_short", "locked", 2 * H, lifecycle={"DeleteAfterDays": 7})
         policy = (EBS_POLICY.replace("{waived}", e.arns["waived"]).replace("{expired}", e.arns["expired"])
@@ -188,6 +196,9 @@ EBS_CASES = [
     ("s_notres", "vault-lock", "silver", "FAIL"),  # no recovery point in any vault
     ("s_ok", "cross-region-copy", "silver", "PASS"),  # StartCopyJob to us-west-2
     ("s_weekly", "cross-region-copy", "silver", "FAIL"),
+    ("s_oldcopy", "cross-region-copy", "silver", "FAIL"),  # newest copy 26h + 1s old
+    ("s_oldcopy", "backup-recency", "silver", "PASS"),  # the copy does not count; the original is 2h old
+    ("s_tight", "vault-lock", "silver", "FAIL"),  # locked, but at most 20 days < retention_days 30
     ("gold_ok", "cross-region-copy", "gold", "NOT_APPLICABLE"),
 ]
 
