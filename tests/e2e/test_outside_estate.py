@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_estate import ACCOUNT, REGION, ROLE, Estate, as_of_now, collect_and_check, run_cli  # noqa: E402
+from e2e_estate import ACCOUNT, REGION, ROLE, naive, Estate, as_of_now, collect_and_check, run_cli  # noqa: E402
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -294,6 +294,10 @@ def native(tmp_path_factory):
         db("db-a", "db7", 7)
         db("db-b", "db14", 7)
         db("db-c", "db14", 14)
+        db("db-off", "db7", 0)  # automated backups disabled: no snapshot at all
+        from moto.rds.models import rds_backends
+        off = rds_backends[ACCOUNT][REGION].databases["db-off"]
+        off.created = off.instance_create_time = naive(as_of - 100 * D)
         for name, tag in (("aur-a", "aurora"), ("aur-b", "aurora2")):
             out = e.rds.create_db_cluster(
                 DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="u",
@@ -347,6 +351,8 @@ NATIVE_CASES = [
     ("aur-a", "plan-deployed", "aurora-awsb", "FAIL"),
     # recency from what the API made: RDS's automated snapshot at creation, a DynamoDB backup, jobs
     ("db-a", "backup-recency", "db7", "PASS"),
+    ("db-off", "backup-recency", "db7", "FAIL"),  # retention 0: no automated snapshot, 100 days old
+    ("db-off", "plan-deployed", "db7", "FAIL"),
     ("t-nopitr", "backup-recency", "ddb", "PASS"),
     ("t-pitr-short", "backup-recency", "ddb", "PASS"),
     ("efs-locked", "backup-recency", "efs", "PASS"),

@@ -306,6 +306,26 @@ def _patch_table_size() -> None:
 ORIGINAL: dict[str, Any] = {}  # moto's own handlers, kept for tests that compare outputs
 
 
+def _patch_rds_automated_backups() -> None:
+    """No automated snapshot for an instance or cluster created with BackupRetentionPeriod 0.
+
+    moto always takes one at creation; on AWS a retention period of 0 disables automated backups
+    (RDS user guide, "Enabling automated backups"), so an estate built through the API would show a
+    backup that cannot exist.
+    """
+    from moto.rds.models import DBCluster, DBInstance
+
+    for cls in (DBInstance, DBCluster):
+        original = cls.save_automated_backup
+
+        def save_automated_backup(self: Any, _original=original) -> None:
+            if int(getattr(self, "backup_retention_period", 1) or 0) == 0:
+                return
+            _original(self)
+
+        cls.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch EC2, RDS and DynamoDB (idempotent)."""
     if getattr(TaggedEC2Resource, "_auditor_ext", False):
@@ -322,4 +342,5 @@ def install() -> None:
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
+    _patch_rds_automated_backups()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]
