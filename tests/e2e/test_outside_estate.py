@@ -329,9 +329,21 @@ def native(tmp_path_factory):
         e.backup_job("efs-locked", "locked", 3 * H)
         e.backup_job("efs-plain", "plain", 3 * H)
         rp_ddb = e.backup_job("t-pitr-short", "plain", 3 * H)
+        # Orphans of each kind: a DynamoDB backup, an EFS recovery point, a manual DB snapshot.
+        table("t-gone", backup=True)
+        gone_backup = e.ddb.list_backups(TableName="t-gone")["BackupSummaries"][0]["BackupArn"]
+        e.ddb.delete_table(TableName="t-gone")
+        fs = e.efs.create_file_system(CreationToken="efs-gone", Tags=[{"Key": "backup", "Value": "efs"}])
+        arns["efs-gone"] = fs["FileSystemArn"]
+        gone_rp = e.backup_job("efs-gone", "plain", H)
+        e.efs.delete_file_system(FileSystemId=fs["FileSystemId"])
+        db("db-gone", "db7", 1)
+        gone_snap = e.rds.create_db_snapshot(DBInstanceIdentifier="db-gone", DBSnapshotIdentifier="manual-1")["DBSnapshot"]["DBSnapshotArn"]
+        e.rds.delete_db_instance(DBInstanceIdentifier="db-gone", SkipFinalSnapshot=True)
         tmp = tmp_path_factory.mktemp("native")
         findings = collect_and_check(tmp, NATIVE_POLICY, as_of)
-    return {"findings": findings, "arns": arns, "tmp": tmp, "rp_ddb": rp_ddb}
+    return {"findings": findings, "arns": arns, "tmp": tmp, "rp_ddb": rp_ddb,
+            "orphans": sorted([gone_backup, gone_rp, gone_snap])}
 
 
 NATIVE_CASES = [
@@ -368,6 +380,11 @@ def test_native_verdicts(native, name, control, plan, expected):
     finding = native["findings"].get((native["arns"][name], control, plan))
     assert finding is not None, f"no {control} finding for {name} under {plan}"
     assert finding["status"] == expected, finding
+
+
+def test_orphans_of_every_kind(native):
+    orphans = {k[0]: f["status"] for k, f in native["findings"].items() if k[1] == "orphaned-backup"}
+    assert orphans == {arn: "FAIL" for arn in native["orphans"]}
 
 
 def test_dynamodb_backup_job_is_an_aws_backup_recovery_point(native):
