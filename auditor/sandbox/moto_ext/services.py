@@ -5,7 +5,8 @@
   MaxResults/NextToken (default page 1000 like AWS, MaxResults 5..1000 snapshots, 5..500 volumes).
 - RDS: DescribeDBSnapshots / DescribeDBClusterSnapshots honour MaxRecords/Marker (20..100, default
   100, as AWS documents), and, like AWS, return `awsbackup` snapshots only when asked for that
-  SnapshotType (or when a snapshot identifier is given).
+  SnapshotType (or when a snapshot identifier is given). An instance or cluster created with
+  BackupRetentionPeriod 0 gets no automated snapshot (moto took one; AWS has none).
 - DynamoDB: ListBackups honours BackupType (USER | SYSTEM | AWS_BACKUP | ALL, default USER like
   AWS), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
   size and expiry. `LightBackup` is a backup that does not deep-copy its table (speed).
