@@ -39,6 +39,22 @@ def check_file_size(path: str | os.PathLike, limit: int, what: str) -> int:
     return size
 
 
+def read_text_limited(path: str | os.PathLike, limit: int, what: str) -> str:
+    """The UTF-8 text of `path`, or InputError (exit 2) naming the file: missing, a folder, over
+    `limit` bytes, not UTF-8, unreadable."""
+    try:
+        check_file_size(path, limit, what)
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a {what}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def check_yaml_shape(text: str, name: str, *, max_aliases: int = MAX_YAML_ALIASES,
                      max_depth: int = MAX_NESTING) -> None:
     """Refuse YAML that nests deeper than `max_depth` or uses more than `max_aliases` aliases.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.limits import MAX_TEMPLATE_BYTES, MAX_TEMPLATE_YAML_ALIASES, check_yaml_shape
+from auditor.limits import MAX_TEMPLATE_BYTES, MAX_TEMPLATE_YAML_ALIASES, check_yaml_shape, read_text_limited
 from auditor.plancheck.model import (
     CFN_RESOURCE_TYPES,
     CopyAction,
@@ -519,20 +519,7 @@ def _extract(template: Template, resolver: Resolver, path: str, line: int, lid: 
 
 
 def _read(path: str) -> str:
-    file = Path(path)
-    try:
-        size = file.stat().st_size
-        if size > MAX_TEMPLATE_BYTES:
-            raise InputError(f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit")
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a template") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return read_text_limited(path, MAX_TEMPLATE_BYTES, "template")
 
 
 def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> TemplateResource:

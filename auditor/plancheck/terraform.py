@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.limits import MAX_PLAN_BYTES
+from auditor.limits import MAX_PLAN_BYTES, read_text_limited
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
     CopyAction,
@@ -125,20 +125,7 @@ class _Plan:
 
 
 def _read(path: str) -> str:
-    file = Path(path)
-    try:
-        size = file.stat().st_size
-        if size > MAX_PLAN_BYTES:
-            raise InputError(f"{path}:1: plan is {size} bytes, over the {MAX_PLAN_BYTES}-byte limit")
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a plan") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}:1: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return read_text_limited(path, MAX_PLAN_BYTES, "plan")
 
 
 def decode_plan(path: str, text: str) -> dict:
