@@ -256,10 +256,14 @@ def plan_deployed(ctx: Context) -> Part:
 
 def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
-    age = _fmt(_num(frame, "age_hours"))
+    hours = _num(frame, "age_hours")
+    age = _fmt(hours)
     allowed = _fmt(_num(frame, "allowed_hours"))
     created_age = _fmt(_num(frame, "resource_age_hours"))
     has = frame["ev.last_backup"].notna().to_numpy()
+    # Just past the limit, one decimal reads "170 hours old, more than the 170 hours": show more.
+    close = np.flatnonzero((s == FAIL) & has & (age == allowed))
+    age[close] = [f"{hours[i]:.4f}".rstrip("0").rstrip(".") for i in close]
     accept = _plan_attr(frame, ctx, lambda p: " or ".join(p.accept))
     texts = np.where(
         has,

@@ -510,3 +510,8 @@ def test_storage_gateway_over_http(tmp_path, monkeypatch):
     }
     assert {k: findings[k]["status"] for k in expected} == expected
     assert not [k for k, f in findings.items() if k[1] == "orphaned-backup"]
+
+
+def test_detail_just_past_the_limit_reads_right(ebs):
+    detail = ebs["findings"][(ebs["arns"]["gold_late"], "backup-recency", "gold")]["detail"]
+    assert detail == "Newest completed backup is 26.0003 hours old, more than the 26 hours the plan allows."
