@@ -12,7 +12,8 @@ class SandboxServer:
     """Context manager running moto's threaded server on a free loopback port.
 
     Use `.endpoint_url` as boto3's `endpoint_url` (or `AWS_ENDPOINT_URL`). The server runs in this
-    process, so `seed_estate()` fills the backends it serves.
+    process, so `seed_estate()` fills the backends it serves: seed after `start()`, which (like
+    `stop()`) empties moto's in-process backends so one server never sees another's estate.
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -24,6 +25,8 @@ class SandboxServer:
         """Install the additions (before the server builds its URL maps), then start serving."""
         install()
         from moto.server import ThreadedMotoServer
+
+        _reset_backends()  # a server is its own estate: nothing left over from earlier in-process work
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
@@ -37,9 +40,17 @@ class SandboxServer:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            _reset_backends()  # moto's backends outlive the server; later work starts empty
 
     def __enter__(self) -> "SandboxServer":
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def _reset_backends() -> None:
+    """Empty every moto backend of this process (what `mock_aws` does on entry and exit)."""
+    from moto.core.base_backend import BackendDict
+
+    BackendDict.reset()

@@ -610,25 +610,28 @@ def r_describe_backup_job(self: BackupResponse) -> ActionResult | str:
     return _dump(job)
 
 
+# ListBackupJobs / ListCopyJobs filters that compare one job field for equality, as AWS documents them.
+_BACKUP_JOB_FILTERS = {"ByResourceArn": "ResourceArn", "ByState": "State", "ByBackupVaultName": "BackupVaultName",
+                       "ByResourceType": "ResourceType", "ByAccountId": "AccountId"}
+_COPY_JOB_FILTERS = {"ByResourceArn": "ResourceArn", "ByState": "State", "ByResourceType": "ResourceType",
+                     "ByDestinationVaultArn": "DestinationBackupVaultArn",
+                     "BySourceRecoveryPointArn": "SourceRecoveryPointArn", "ByAccountId": "AccountId"}
+
+
+def _filter_jobs(jobs: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
+    """The jobs that pass every given equality filter and both time ranges (created, completed)."""
+    wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
+    return [
+        job for job in jobs
+        if all(job.get(field) == value for field, value in wanted.items())
+        and _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
+        and _in_range(job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore"))
+    ]
+
+
 def r_list_backup_jobs(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    rows = []
-    for job in self.backup_backend.backup_jobs.values():
-        if p.get("ByResourceArn") and job["ResourceArn"] != p["ByResourceArn"]:
-            continue
-        if p.get("ByState") and job["State"] != p["ByState"]:
-            continue
-        if p.get("ByBackupVaultName") and job["BackupVaultName"] != p["ByBackupVaultName"]:
-            continue
-        if p.get("ByResourceType") and job["ResourceType"] != p["ByResourceType"]:
-            continue
-        if p.get("ByAccountId") and job["AccountId"] != p["ByAccountId"]:
-            continue
-        if not _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore")):
-            continue
-        if not _in_range(job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore")):
-            continue
-        rows.append(job)
+    rows = _filter_jobs(self.backup_backend.backup_jobs.values(), p, _BACKUP_JOB_FILTERS)
     chunk, token = _paged(p, rows)
     return _result({"BackupJobs": chunk}, token)
 
@@ -647,25 +650,7 @@ def r_describe_copy_job(self: BackupResponse) -> ActionResult | str:
 
 def r_list_copy_jobs(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    rows = []
-    for job in self.backup_backend.copy_jobs.values():
-        if p.get("ByResourceArn") and job["ResourceArn"] != p["ByResourceArn"]:
-            continue
-        if p.get("ByState") and job["State"] != p["ByState"]:
-            continue
-        if p.get("ByResourceType") and job["ResourceType"] != p["ByResourceType"]:
-            continue
-        if p.get("ByDestinationVaultArn") and job["DestinationBackupVaultArn"] != p["ByDestinationVaultArn"]:
-            continue
-        if p.get("BySourceRecoveryPointArn") and job["SourceRecoveryPointArn"] != p["BySourceRecoveryPointArn"]:
-            continue
-        if p.get("ByAccountId") and job["AccountId"] != p["ByAccountId"]:
-            continue
-        if not _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore")):
-            continue
-        if not _in_range(job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore")):
-            continue
-        rows.append(job)
+    rows = _filter_jobs(self.backup_backend.copy_jobs.values(), p, _COPY_JOB_FILTERS)
     chunk, token = _paged(p, rows)
     return _result({"CopyJobs": chunk}, token)
 
