@@ -10,6 +10,7 @@ errors carry `affects="*"`.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from auditor.aws.context import BACKUP_WIDE, Context
 
@@ -187,38 +188,28 @@ def _jobs(ctx: Context) -> None:
             break  # recorded once in `errors`; the other states would fail the same way
         jobs.extend(listed)
     for j in jobs:
-        creator = j.get("CreatedBy") or {}
-        ctx.add(
-            "backup_jobs",
-            job_id=j["BackupJobId"],
-            job_type="backup",
-            state=j.get("State"),
-            resource_arn=j.get("ResourceArn"),
-            recovery_point_arn=j.get("RecoveryPointArn"),
-            vault_name=j.get("BackupVaultName"),
-            backup_plan_id=creator.get("BackupPlanId"),
-            backup_rule_id=creator.get("BackupRuleId"),
-            created_at=j.get("CreationDate"),
-            completed_at=j.get("CompletionDate"),
-            status_message=j.get("StatusMessage"),
-            _backup_resource_type=j.get("ResourceType"),
-        )
+        _add_job(ctx, j, job_id=j["BackupJobId"], job_type="backup", recovery_point_arn=j.get("RecoveryPointArn"),
+                 vault_name=j.get("BackupVaultName"))
     copies = ctx.paginate("backup", "list_copy_jobs", "CopyJobs", affects=BACKUP_WIDE)
     for j in copies or ():
-        creator = j.get("CreatedBy") or {}
-        ctx.add(
-            "backup_jobs",
-            job_id=j["CopyJobId"],
-            job_type="copy",
-            state=j.get("State"),
-            resource_arn=j.get("ResourceArn"),
-            recovery_point_arn=j.get("DestinationRecoveryPointArn"),
-            vault_name=_vault_name(j.get("DestinationBackupVaultArn")),
-            backup_plan_id=creator.get("BackupPlanId"),
-            backup_rule_id=creator.get("BackupRuleId"),
-            created_at=j.get("CreationDate"),
-            completed_at=j.get("CompletionDate"),
-            status_message=j.get("StatusMessage"),
-            _backup_resource_type=j.get("ResourceType"),
-            _copy_source_arn=j.get("SourceRecoveryPointArn"),
-        )
+        _add_job(ctx, j, job_id=j["CopyJobId"], job_type="copy",
+                 recovery_point_arn=j.get("DestinationRecoveryPointArn"),
+                 vault_name=_vault_name(j.get("DestinationBackupVaultArn")),
+                 _copy_source_arn=j.get("SourceRecoveryPointArn"))
+
+
+def _add_job(ctx: Context, job: dict, **fields: Any) -> None:
+    """One `backup_jobs` row from a BackupJob or CopyJob (the fields both shapes share, plus `fields`)."""
+    creator = job.get("CreatedBy") or {}
+    ctx.add(
+        "backup_jobs",
+        state=job.get("State"),
+        resource_arn=job.get("ResourceArn"),
+        backup_plan_id=creator.get("BackupPlanId"),
+        backup_rule_id=creator.get("BackupRuleId"),
+        created_at=job.get("CreationDate"),
+        completed_at=job.get("CompletionDate"),
+        status_message=job.get("StatusMessage"),
+        _backup_resource_type=job.get("ResourceType"),
+        **fields,
+    )
