@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -34,7 +33,7 @@ class _Group(TyperGroup):
     Doing it here (not only in `main`) keeps the mapping identical under Typer's test runner.
     """
 
-    def invoke(self, ctx):  # noqa: D102 - click API
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except AuditorError as exc:
@@ -46,7 +45,9 @@ class _Group(TyperGroup):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except Exception as exc:  # a bug: still one line, with a way to see the traceback
-            if os.environ.get("AUDITOR_DEBUG") or getattr(exc, "__module__", "").startswith("click"):
+            if os.environ.get("AUDITOR_DEBUG") or getattr(exc, "__module__", "").startswith(
+                "click"
+            ):
                 raise
             typer.echo(
                 f"auditor: internal error: {type(exc).__name__}: {one_line(str(exc))} (set AUDITOR_DEBUG=1 for a traceback)",
@@ -63,7 +64,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-evidence_app = typer.Typer(cls=_Group, help="Audit evidence bundles: export and verify.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    cls=_Group, help="Audit evidence bundles: export and verify.", no_args_is_help=True
+)
 app.add_typer(evidence_app, name="evidence")
 
 
@@ -73,15 +76,17 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> None:
     raise typer.Exit(code)
 
 
-def parse_as_of(value: Optional[str]) -> datetime:
+def parse_as_of(value: str | None) -> datetime:
     """Parse `--as-of` (ISO 8601, naive = UTC); without it, now. The only clock read in the program."""
     if value is None:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(UTC).replace(microsecond=0)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--as-of {value!r} is not an ISO 8601 date or time (e.g. 2026-11-26T00:00:00Z)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        raise UsageError(
+            f"--as-of {value!r} is not an ISO 8601 date or time (e.g. 2026-11-26T00:00:00Z)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def show_progress(quiet: bool) -> bool:
@@ -97,7 +102,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """Policy-as-code backup compliance and metering auditor for AWS."""
 
@@ -114,16 +121,26 @@ def demo(
 
 
 _ORG_HELP = "Every ACTIVE account of the AWS Organization (organizations:ListAccounts; run from its management or a delegated admin account)."
-_ACCOUNT_HELP = "Account to gather by assuming --role-name into it (repeatable); default: the current account."
+_ACCOUNT_HELP = (
+    "Account to gather by assuming --role-name into it (repeatable); default: the current account."
+)
 _ACCOUNTS_FILE_HELP = "File of account ids (one or more a line; '#' starts a comment)."
 _ROLE_HELP = "Role assumed in each account."
 _EXTERNAL_ID_HELP = "External id the role's trust policy requires."
-_MAX_WORKERS_HELP = "Concurrent API calls: accounts × regions × services share one pool of this size."
+_MAX_WORKERS_HELP = (
+    "Concurrent API calls: accounts × regions × services share one pool of this size."
+)
 _DASK_HELP = "Run each account (collect, check) as a task on this Dask scheduler (tcp://host:8786), or 'local[:N]'."
 
 
-def _account_options(org: bool, account: List[str], accounts_file: Optional[Path], role_name: str,
-                     external_id: Optional[str], max_workers: int) -> dict:
+def _account_options(
+    org: bool,
+    account: list[str],
+    accounts_file: Path | None,
+    role_name: str,
+    external_id: str | None,
+    max_workers: int,
+) -> dict:
     """CollectOptions keyword arguments for the account options (UsageError, exit 2, when invalid)."""
     from auditor.distributed import parse_account_ids, read_accounts_file
 
@@ -134,22 +151,29 @@ def _account_options(org: bool, account: List[str], accounts_file: Optional[Path
         raise UsageError(f"--max-workers {max_workers}: must be at least 1")
     if not role_name.strip():
         raise UsageError("--role-name must not be empty")
-    return {"accounts": accounts, "org": org, "role_name": role_name.strip(), "external_id": external_id,
-            "max_workers": max_workers}
+    return {
+        "accounts": accounts,
+        "org": org,
+        "role_name": role_name.strip(),
+        "external_id": external_id,
+        "max_workers": max_workers,
+    }
 
 
 @app.command()
 def collect(
     out: Path = typer.Option(..., "--out", help="Inventory folder to write (replaced atomically)."),
-    region: List[str] = typer.Option([], "--region", help="Region to gather (repeatable); default: the session's."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
+    region: list[str] = typer.Option(
+        [], "--region", help="Region to gather (repeatable); default: the session's."
+    ),
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile name."),
     org: bool = typer.Option(False, "--org", help=_ORG_HELP),
-    account: List[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
-    accounts_file: Optional[Path] = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
+    account: list[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
+    accounts_file: Path | None = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
     role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
-    external_id: Optional[str] = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
+    external_id: str | None = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
     max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
-    dask: Optional[str] = typer.Option(None, "--dask", help=_DASK_HELP),
+    dask: str | None = typer.Option(None, "--dask", help=_DASK_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Gather resources and backups into an inventory folder (Parquet tables + manifest.json)."""
@@ -157,8 +181,13 @@ def collect(
     from auditor.inventory import write_inventory
 
     accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
-    options = CollectOptions(regions=region, profile=profile, progress=show_progress(quiet), as_of=parse_as_of(None),
-                             **accounts)
+    options = CollectOptions(
+        regions=region,
+        profile=profile,
+        progress=show_progress(quiet),
+        as_of=parse_as_of(None),
+        **accounts,
+    )
     if dask:
         from auditor.distributed import collect_and_check
 
@@ -186,19 +215,37 @@ def collect(
 
 @app.command()
 def meter(
-    inventory: List[Path] = typer.Option(..., "--inventory", help="Inventory folder (repeatable; read as one)."),
-    out: Path = typer.Option(Path("reports"), "--out", help="Folder for metering.json and metering.csv."),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table merged over the default (policies/prices.yaml)."),
-    cur: Optional[Path] = typer.Option(None, "--cur", help="Cost and Usage Report (legacy CSV/gzip or CUR 2.0 Parquet/CSV, file or folder) to reconcile."),
-    by_tag: List[str] = typer.Option([], "--by-tag", help="Also allocate cost by this tag key of the source resource (repeatable)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time; the estimate covers its calendar month (UTC)."),
+    inventory: list[Path] = typer.Option(
+        ..., "--inventory", help="Inventory folder (repeatable; read as one)."
+    ),
+    out: Path = typer.Option(
+        Path("reports"), "--out", help="Folder for metering.json and metering.csv."
+    ),
+    prices: Path | None = typer.Option(
+        None, "--prices", help="Price table merged over the default (policies/prices.yaml)."
+    ),
+    cur: Path | None = typer.Option(
+        None,
+        "--cur",
+        help="Cost and Usage Report (legacy CSV/gzip or CUR 2.0 Parquet/CSV, file or folder) to reconcile.",
+    ),
+    by_tag: list[str] = typer.Option(
+        [],
+        "--by-tag",
+        help="Also allocate cost by this tag key of the source resource (repeatable).",
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="ISO 8601 time; the estimate covers its calendar month (UTC)."
+    ),
 ) -> None:
     """Split backup storage between native-service billing and AWS Backup metering, with cost."""
     from rich.console import Console
 
     from auditor.metering import run_meter, summary_table
 
-    result = run_meter(inventory, out, parse_as_of(as_of), prices_path=prices, cur_path=cur, by_tags=by_tag)
+    result = run_meter(
+        inventory, out, parse_as_of(as_of), prices_path=prices, cur_path=cur, by_tags=by_tag
+    )
     Console(width=max(Console().width, 100)).print(summary_table(result))
     for warning in result.warnings:
         typer.echo(f"auditor: warning: {warning}", err=True)
@@ -207,10 +254,16 @@ def meter(
 
 @app.command()
 def check(
-    inventory: List[Path] = typer.Option(..., "--inventory", help="Inventory folder (repeatable; read as one)."),
+    inventory: list[Path] = typer.Option(
+        ..., "--inventory", help="Inventory folder (repeatable; read as one)."
+    ),
     policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
-    out: Path = typer.Option(Path("reports"), "--out", help="Folder for findings.json and findings.csv."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
+    out: Path = typer.Option(
+        Path("reports"), "--out", help="Folder for findings.json and findings.csv."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
+    ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -219,29 +272,43 @@ def check(
     from auditor.controls import run_check
     from auditor.errors import EXIT_NONCOMPLIANT
 
-    findings = run_check(inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet))
+    findings = run_check(
+        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet)
+    )
     counts = findings.summary.get("by_status", {})
     typer.echo(
-        "check: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE"))
+        "check: "
+        + ", ".join(
+            f"{counts.get(s, 0)} {s}"
+            for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE")
+        )
         + f"; wrote {out / 'findings.json'} and {out / 'findings.csv'}",
         err=True,
     )
     failed_calls = _inventory_errors(inventory)
     if failed_calls:  # DESIGN §3: an incomplete collection is exit 1, as in `audit`
-        fail(f"collection incomplete: {failed_calls} call(s) failed while collecting the inventory"
-             f" (see its errors table); what they would have gathered is NOT_ASSESSED", EXIT_RUNTIME)
+        fail(
+            f"collection incomplete: {failed_calls} call(s) failed while collecting the inventory"
+            f" (see its errors table); what they would have gathered is NOT_ASSESSED",
+            EXIT_RUNTIME,
+        )
     if findings.has_failures and not no_fail:
         raise typer.Exit(EXIT_NONCOMPLIANT)
 
 
-def _inventory_errors(folders: List[Path]) -> int:
+def _inventory_errors(folders: list[Path]) -> int:
     """Failed collection calls recorded in the inventories (manifest counts, verified by read_inventory)."""
     import json
 
     total = 0
     for folder in folders:
         try:
-            tables = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("tables") or {}
+            tables = (
+                json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get(
+                    "tables"
+                )
+                or {}
+            )
             total += int(tables.get("errors") or 0)
         except (OSError, ValueError, AttributeError, TypeError):
             continue
@@ -251,7 +318,9 @@ def _inventory_errors(folders: List[Path]) -> int:
 @app.command()
 def validate(
     policies: Path = typer.Argument(..., help="Policy file or folder of policy files."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."
+    ),
 ) -> None:
     """Lint policy files without touching AWS (exit 2 on errors; warnings alone exit 0)."""
     from auditor.policy import lint_policies
@@ -262,20 +331,32 @@ def validate(
     errors = sum(1 for m in messages if m.level == "error")
     warnings = len(messages) - errors
     if errors:
-        typer.echo(f"auditor: error: {policies}: {errors} error(s), {warnings} warning(s)", err=True)
+        typer.echo(
+            f"auditor: error: {policies}: {errors} error(s), {warnings} warning(s)", err=True
+        )
         raise typer.Exit(EXIT_USAGE)
     typer.echo(f"{policies}: valid ({warnings} warning(s))", err=True)
 
 
 @app.command("plan-check")
 def plan_check_cmd(
-    templates: List[Path] = typer.Argument(..., help="CloudFormation templates (YAML/JSON) or `terraform show -json` plans."),
+    templates: list[Path] = typer.Argument(
+        ..., help="CloudFormation templates (YAML/JSON) or `terraform show -json` plans."
+    ),
     policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
     format: str = typer.Option("text", "--format", help="text, json, junit, sarif or md."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to FILE (atomically) instead of stdout."),
-    parameter: List[str] = typer.Option([], "--parameter", help="NAME=VALUE for a CloudFormation parameter or pseudo parameter (AWS::Region, AWS::AccountId); repeatable."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the report to FILE (atomically) instead of stdout."
+    ),
+    parameter: list[str] = typer.Option(
+        [],
+        "--parameter",
+        help="NAME=VALUE for a CloudFormation parameter or pseudo parameter (AWS::Region, AWS::AccountId); repeatable.",
+    ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."
+    ),
 ) -> None:
     """Check templates against the declared plans before deployment (exit 3 on FAIL findings)."""
     from auditor.atomic import write_text
@@ -294,8 +375,11 @@ def plan_check_cmd(
         write_text(out, report)
     s = result.summary
     if format.lower() != "text" or out is not None:
-        typer.echo(f"plan-check: {s['FAIL']} FAIL, {s['NOT_ASSESSED']} NOT_ASSESSED, {s['PASS']} PASS"
-                   + (f"; wrote {out}" if out else ""), err=True)
+        typer.echo(
+            f"plan-check: {s['FAIL']} FAIL, {s['NOT_ASSESSED']} NOT_ASSESSED, {s['PASS']} PASS"
+            + (f"; wrote {out}" if out else ""),
+            err=True,
+        )
     if result.failed and not no_fail:
         raise typer.Exit(EXIT_NONCOMPLIANT)
 
@@ -303,23 +387,47 @@ def plan_check_cmd(
 @app.command()
 def audit(
     policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
-    region: List[str] = typer.Option([], "--region", help="Region to audit (repeatable); default: the session's."),
-    profile: Optional[str] = typer.Option(None, "--profile", help="AWS profile name."),
+    region: list[str] = typer.Option(
+        [], "--region", help="Region to audit (repeatable); default: the session's."
+    ),
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile name."),
     org: bool = typer.Option(False, "--org", help=_ORG_HELP),
-    account: List[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
-    accounts_file: Optional[Path] = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
+    account: list[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
+    accounts_file: Path | None = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
     role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
-    external_id: Optional[str] = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
+    external_id: str | None = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
     max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
-    dask: Optional[str] = typer.Option(None, "--dask", help=_DASK_HELP),
-    out: Path = typer.Option(Path("reports/latest"), "--out", help="Results folder (findings, metering, reports, inventory)."),
-    format: List[str] = typer.Option([], "--format", help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."),
-    no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL (an incomplete collection still exits 1)."),
-    history: Optional[Path] = typer.Option(None, "--history", help="SQLite history store (default: history.sqlite beside --out)."),
-    no_history: bool = typer.Option(False, "--no-history", help="Do not record this run in a history store."),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table merged over the default (policies/prices.yaml)."),
-    by_tag: List[str] = typer.Option([], "--by-tag", help="Also allocate cost by this tag key (repeatable)."),
+    dask: str | None = typer.Option(None, "--dask", help=_DASK_HELP),
+    out: Path = typer.Option(
+        Path("reports/latest"),
+        "--out",
+        help="Results folder (findings, metering, reports, inventory).",
+    ),
+    format: list[str] = typer.Option(
+        [],
+        "--format",
+        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
+    ),
+    no_fail: bool = typer.Option(
+        False,
+        "--no-fail",
+        help="Exit 0 even when findings FAIL (an incomplete collection still exits 1).",
+    ),
+    history: Path | None = typer.Option(
+        None, "--history", help="SQLite history store (default: history.sqlite beside --out)."
+    ),
+    no_history: bool = typer.Option(
+        False, "--no-history", help="Do not record this run in a history store."
+    ),
+    prices: Path | None = typer.Option(
+        None, "--prices", help="Price table merged over the default (policies/prices.yaml)."
+    ),
+    by_tag: list[str] = typer.Option(
+        [], "--by-tag", help="Also allocate cost by this tag key (repeatable)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Collect, check, meter and report in one run (exit 3 on FAIL, 1 on incomplete collection)."""
@@ -329,11 +437,22 @@ def audit(
     accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
     outcome = run_audit(
         AuditOptions(
-            policies=policies, out=out, as_of=parse_as_of(as_of), regions=region, profile=profile,
-            accounts=accounts.pop("accounts"), formats=[f.value for f in parse_formats(format or None)],
-            history=history, keep_history=not no_history, prices=prices, by_tags=by_tag, no_fail=no_fail,
-            progress=show_progress(quiet), command=" ".join(["auditor", *sys.argv[1:]]),
-            collect_extra=accounts, dask=dask,
+            policies=policies,
+            out=out,
+            as_of=parse_as_of(as_of),
+            regions=region,
+            profile=profile,
+            accounts=accounts.pop("accounts"),
+            formats=[f.value for f in parse_formats(format or None)],
+            history=history,
+            keep_history=not no_history,
+            prices=prices,
+            by_tags=by_tag,
+            no_fail=no_fail,
+            progress=show_progress(quiet),
+            command=" ".join(["auditor", *sys.argv[1:]]),
+            collect_extra=accounts,
+            dask=dask,
         )
     )
     typer.echo(summary_line(outcome), err=True)
@@ -344,9 +463,17 @@ def audit(
 
 @app.command()
 def report(
-    results: Path = typer.Option(..., "--results", help="Results folder written by `auditor audit` or `auditor check`."),
-    format: List[str] = typer.Option([], "--format", help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the reports (default: the results folder)."),
+    results: Path = typer.Option(
+        ..., "--results", help="Results folder written by `auditor audit` or `auditor check`."
+    ),
+    format: list[str] = typer.Option(
+        [],
+        "--format",
+        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the reports (default: the results folder)."
+    ),
 ) -> None:
     """Render saved results again, in any of the report formats."""
     from auditor.report import load_results, parse_formats, write_reports
@@ -354,19 +481,28 @@ def report(
     formats = parse_formats(format or None)
     loaded = load_results(results)
     written = write_reports(loaded, out or results, formats, source=results)
-    typer.echo(f"report: wrote {', '.join(str(p) for p in written) or 'nothing new (json/csv are already there)'}", err=True)
+    typer.echo(
+        f"report: wrote {', '.join(str(p) for p in written) or 'nothing new (json/csv are already there)'}",
+        err=True,
+    )
 
 
 @evidence_app.command("export")
 def evidence_export(
     results: Path = typer.Option(..., "--results", help="Results folder to bundle."),
-    out: Path = typer.Option(..., "--out", help="Bundle file to write (a .zip, written atomically)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Bundle file to write (a .zip, written atomically)."
+    ),
 ) -> None:
     """Bundle a results folder with a manifest of SHA-256 hashes (audit evidence)."""
     from auditor.evidence import export_bundle
 
-    path, manifest, digest = export_bundle(results, out, command=" ".join(["auditor", *sys.argv[1:]]))
-    typer.echo(f"evidence: wrote {path} ({len(manifest['files'])} files; sha256 {digest})", err=True)
+    path, manifest, digest = export_bundle(
+        results, out, command=" ".join(["auditor", *sys.argv[1:]])
+    )
+    typer.echo(
+        f"evidence: wrote {path} ({len(manifest['files'])} files; sha256 {digest})", err=True
+    )
 
 
 @evidence_app.command("verify")
@@ -394,4 +530,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "main", "fail", "parse_as_of", "EXIT_USAGE"]
+__all__ = ["EXIT_USAGE", "app", "fail", "main", "parse_as_of"]

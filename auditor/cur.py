@@ -17,8 +17,8 @@ No boto3 here: the report is a file the user already has.
 from __future__ import annotations
 
 import gzip
-import zlib
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +127,9 @@ def read_cur(path: str | Path) -> pd.DataFrame:
             if p.is_file() and (p.suffix.lower() in {".parquet", ".csv", ".gz", ".zip"})
         )
         if not files:
-            raise InputError(f"{path}: no Cost and Usage Report files (*.parquet, *.csv, *.csv.gz, *.zip) in this folder")
+            raise InputError(
+                f"{path}: no Cost and Usage Report files (*.parquet, *.csv, *.csv.gz, *.zip) in this folder"
+            )
         frames = [_read_one(p) for p in files]
         return pd.concat(frames, ignore_index=True)
     return _read_one(path)
@@ -141,7 +143,9 @@ def _read_one(path: Path) -> pd.DataFrame:
         with open(path, "rb") as handle:
             head = handle.read(4)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read Cost and Usage Report ({exc.strerror or exc})") from None
+        raise InputError(
+            f"{path}: cannot read Cost and Usage Report ({exc.strerror or exc})"
+        ) from None
     if head == _PARQUET_MAGIC:
         raw = _read_parquet(path)
     elif head[:2] == _GZIP_MAGIC:
@@ -164,8 +168,10 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         pfile = pq.ParquetFile(path)
         if pfile.metadata.num_rows > MAX_CUR_ROWS:
-            raise InputError(f"{path}: {pfile.metadata.num_rows} line items, over the {MAX_CUR_ROWS}-row limit"
-                             " (auditor.limits; split the report)")
+            raise InputError(
+                f"{path}: {pfile.metadata.num_rows} line items, over the {MAX_CUR_ROWS}-row limit"
+                " (auditor.limits; split the report)"
+            )
         names = pfile.schema_arrow.names
         keep = [n for n in names if n.lower() in _wanted()]
         table = pfile.read(columns=keep)
@@ -190,7 +196,9 @@ def _read_csv(path: Path, compression: str | None) -> pd.DataFrame:
                 sample.decode("utf-8")
             except UnicodeDecodeError as exc:
                 if exc.start < len(sample) - 4:  # not merely a character cut at the sample's end
-                    raise InputError(f"{path}: unknown format (not CSV, gzip, zip or Parquet)") from None
+                    raise InputError(
+                        f"{path}: unknown format (not CSV, gzip, zip or Parquet)"
+                    ) from None
         header = pd.read_csv(path, nrows=0, compression=compression, encoding="utf-8-sig")
         _check_columns(list(header.columns), path, "CSV")
         # nrows bounds memory even for a small gzip that inflates without end
@@ -204,12 +212,23 @@ def _read_csv(path: Path, compression: str | None) -> pd.DataFrame:
             nrows=MAX_CUR_ROWS + 1,
         )
         if len(frame) > MAX_CUR_ROWS:
-            raise InputError(f"{path}: more than {MAX_CUR_ROWS} line items, over the row limit (auditor.limits; split the report)")
+            raise InputError(
+                f"{path}: more than {MAX_CUR_ROWS} line items, over the row limit (auditor.limits; split the report)"
+            )
         return frame
     except InputError:
         raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
-            zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, ValueError) as exc:
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        gzip.BadGzipFile,
+        zlib.error,
+        ValueError,
+    ) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read as a Cost and Usage Report CSV ({first})") from None
 
@@ -231,9 +250,13 @@ def _display(alias: str, columns: list[str]) -> str:
     """Name a missing column in the style (legacy or 2.0) the file uses."""
     legacy = any("/" in c for c in columns)
     if legacy:
-        return {"lineitem/usageaccountid": "lineItem/UsageAccountId", "lineitem/productcode": "lineItem/ProductCode",
-                "lineitem/usagetype": "lineItem/UsageType", "lineitem/usageamount": "lineItem/UsageAmount",
-                "lineitem/unblendedcost": "lineItem/UnblendedCost"}[alias]
+        return {
+            "lineitem/usageaccountid": "lineItem/UsageAccountId",
+            "lineitem/productcode": "lineItem/ProductCode",
+            "lineitem/usagetype": "lineItem/UsageType",
+            "lineitem/usageamount": "lineItem/UsageAmount",
+            "lineitem/unblendedcost": "lineItem/UnblendedCost",
+        }[alias]
     for name, aliases in _REQUIRED.items():
         if alias in aliases:
             return aliases[1]
@@ -257,7 +280,9 @@ def _numeric(series: pd.Series, path: Path, name: str) -> pd.Series:
     bad = values.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{path}: column {name}: {series.iloc[row]!r} is not a number (data row {row + 1})")
+        raise InputError(
+            f"{path}: column {name}: {series.iloc[row]!r} is not a number (data row {row + 1})"
+        )
     return values.astype("float64")
 
 
@@ -291,14 +316,19 @@ def _normalise(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     else:
         if not pd.api.types.is_datetime64_any_dtype(start):
             start = start.astype("str").str.strip().replace("", None)
-        out["usage_start"] = pd.to_datetime(start, utc=True, errors="coerce", format="ISO8601").dt.as_unit("us")
+        out["usage_start"] = pd.to_datetime(
+            start, utc=True, errors="coerce", format="ISO8601"
+        ).dt.as_unit("us")
     frame = pd.DataFrame({c: out[c].reset_index(drop=True) for c in CUR_COLUMNS})
     return frame
 
 
 def empty_cur() -> pd.DataFrame:
     """An empty normalised CUR frame (for callers that have no report)."""
-    return _normalise(pd.DataFrame({aliases[1]: pd.Series([], dtype="str") for aliases in _REQUIRED.values()}), Path("-"))
+    return _normalise(
+        pd.DataFrame({aliases[1]: pd.Series([], dtype="str") for aliases in _REQUIRED.values()}),
+        Path("-"),
+    )
 
 
-__all__ = ["CUR_COLUMNS", "REGION_PREFIXES", "read_cur", "strip_region_prefix", "empty_cur"]
+__all__ = ["CUR_COLUMNS", "REGION_PREFIXES", "empty_cur", "read_cur", "strip_region_prefix"]

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import pandas as pd
 
@@ -38,9 +39,9 @@ from auditor.inventory import Inventory, frame
 from auditor.progress import Progress
 
 __all__ = [
-    "AccountWork",
-    "AccountResult",
     "CROSS_ACCOUNT_CONTROLS",
+    "AccountResult",
+    "AccountWork",
     "collect_and_check",
     "combine",
     "dask_client",
@@ -69,9 +70,9 @@ class AccountWork:
     """
 
     options: Any  # auditor.aws.CollectOptions with accounts=[one id] (or [] for the current one)
-    account_id: Optional[str] = None
+    account_id: str | None = None
     policies: Any = None
-    as_of: Optional[datetime] = None
+    as_of: datetime | None = None
 
 
 @dataclass
@@ -79,8 +80,8 @@ class AccountResult:
     """What one account produced: its inventory and (when checked) its findings rows and summary."""
 
     inventory: Inventory
-    findings: Optional[pd.DataFrame] = None
-    summary: Optional[dict] = None
+    findings: pd.DataFrame | None = None
+    summary: dict | None = None
 
 
 def run_account(work: AccountWork) -> AccountResult:
@@ -101,7 +102,9 @@ def _check(inventory: Inventory, work: AccountWork) -> AccountResult:
     return AccountResult(inventory=inventory, findings=findings.frame, summary=findings.summary)
 
 
-def combine(results: Iterable[AccountResult], *, policies: Any = None, as_of: Optional[datetime] = None):
+def combine(
+    results: Iterable[AccountResult], *, policies: Any = None, as_of: datetime | None = None
+):
     """Combine per-account results: `(Inventory, Findings or None)`.
 
     Inventories are concatenated (`Inventory.concat`, keeping the union of failed accounts); the
@@ -121,12 +124,18 @@ def combine(results: Iterable[AccountResult], *, policies: Any = None, as_of: Op
     frames = [r.findings for r in results if r.findings is not None and len(r.findings)]
     if cross:
         frames.append(check_inventory(inventory, policies, as_of, controls=cross).frame)
-    frame = pd.concat(frames, ignore_index=True) if frames else check_inventory(Inventory(), policies, as_of).frame
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else check_inventory(Inventory(), policies, as_of).frame
+    )
     summary = summarise_frame(frame)
     # What the per-control summary of a plain run also says, in the registry's order.
     summary["by_control"] = {c: summary["by_control"].get(c, {}) for c in CONTROL_IDS}
     summary["resources"] = int(sum((r.summary or {}).get("resources", 0) for r in results))
-    summary["resources_in_scope"] = int(sum((r.summary or {}).get("resources_in_scope", 0) for r in results))
+    summary["resources_in_scope"] = int(
+        sum((r.summary or {}).get("resources_in_scope", 0) for r in results)
+    )
     first = next((r.summary for r in results if r.summary), {})
     summary["plans"] = list(first.get("plans", []))
     return inventory, Findings(as_of, frame=frame, summary=summary)
@@ -175,7 +184,9 @@ def dask_client(address: str):
         except ValueError:
             workers = 0
         if workers < 1:
-            raise UsageError(f"--dask {address!r}: expected local or local:N (N workers, at least 1)")
+            raise UsageError(
+                f"--dask {address!r}: expected local or local:N (N workers, at least 1)"
+            )
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
         client._auditor_cluster = cluster  # closed together with the client
@@ -185,7 +196,9 @@ def dask_client(address: str):
     except ValueError as exc:  # not an address Dask understands
         raise UsageError(f"--dask {address!r}: not a Dask scheduler address ({exc})") from None
     except (OSError, TimeoutError) as exc:
-        raise CollectionError(f"--dask {address}: cannot reach the Dask scheduler ({exc})") from None
+        raise CollectionError(
+            f"--dask {address}: cannot reach the Dask scheduler ({exc})"
+        ) from None
 
 
 def _close(client) -> None:
@@ -198,7 +211,7 @@ def _close(client) -> None:
 def run_on_dask(
     works: list[AccountWork],
     *,
-    address: Optional[str] = None,
+    address: str | None = None,
     client=None,
     progress: bool = False,
 ) -> list[AccountResult]:
@@ -223,7 +236,7 @@ def run_on_dask(
         keys = [f"auditor-account-{w.account_id or 'current'}-{run_id}" for w in works]
         futures = client.map(run_account, works, key=keys, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        results: list[Optional[AccountResult]] = [None] * len(works)
+        results: list[AccountResult | None] = [None] * len(works)
         with Progress(progress) as bars:
             phase = bars.phase("accounts collected and checked (Dask)", total=len(works))
             for future in as_completed(futures):
@@ -257,17 +270,19 @@ def resolve_accounts(options: Any) -> list[str]:
     try:
         listed = _org_accounts(sessions, base, region)
     except Exception as exc:  # no organization, not its management account, denied
-        raise CollectionError(f"--org: cannot list the organization's accounts ({type(exc).__name__}: {exc})") from None
+        raise CollectionError(
+            f"--org: cannot list the organization's accounts ({type(exc).__name__}: {exc})"
+        ) from None
     return accounts + [a for a in listed if a not in accounts]
 
 
 def collect_and_check(
     options: Any,
     *,
-    address: Optional[str] = None,
+    address: str | None = None,
     client=None,
     policies: Any = None,
-    as_of: Optional[datetime] = None,
+    as_of: datetime | None = None,
     progress: bool = False,
 ):
     """Collect (and, with `policies`, check) every account of `options` as Dask tasks.
@@ -316,15 +331,18 @@ def read_accounts_file(path: Any) -> list[str]:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--accounts-file {p}: cannot read it ({exc.__class__.__name__})") from None
+        raise UsageError(
+            f"--accounts-file {p}: cannot read it ({exc.__class__.__name__})"
+        ) from None
     ids = parse_account_ids([text], source=f"--accounts-file {p}")
     if not ids:
         raise UsageError(f"--accounts-file {p}: no account id in it")
     return ids
 
 
-def works_for(options: Any, accounts: list[str], *, policies: Any = None,
-              as_of: Optional[datetime] = None) -> list[AccountWork]:
+def works_for(
+    options: Any, accounts: list[str], *, policies: Any = None, as_of: datetime | None = None
+) -> list[AccountWork]:
     """The per-account tasks for `accounts` (one task for the caller's own account when empty)."""
     return [
         AccountWork(

@@ -94,12 +94,17 @@ def build_manifest(results_dir: str | Path, *, command: str | None = None) -> di
     if not root.is_dir():
         raise InputError(f"{root}: not a results folder (it does not exist)")
     if not (root / "findings.json").is_file():
-        raise InputError(f"{root}: not a results folder (no findings.json); run `auditor audit` first")
+        raise InputError(
+            f"{root}: not a results folder (no findings.json); run `auditor audit` first"
+        )
     findings = _load_json(root / "findings.json") or {}
     run = _load_json(root / "run.json") or {}
     inventory = _load_json(root / "inventory" / "manifest.json") or {}
     names = bundle_files(root)
-    files = {name: {"sha256": _sha256_file(root / name), "bytes": (root / name).stat().st_size} for name in names}
+    files = {
+        name: {"sha256": _sha256_file(root / name), "bytes": (root / name).stat().st_size}
+        for name in names
+    }
     scope = dict(run.get("scope") or {})
     scope.setdefault("accounts", inventory.get("accounts", []))
     scope.setdefault("regions", inventory.get("regions", []))
@@ -137,14 +142,18 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def export_bundle(results_dir: str | Path, out: str | Path, *, command: str | None = None) -> tuple[Path, dict[str, Any], str]:
+def export_bundle(
+    results_dir: str | Path, out: str | Path, *, command: str | None = None
+) -> tuple[Path, dict[str, Any], str]:
     """Zip `results_dir` with its manifest into `out` (atomically). Returns (path, manifest, bundle SHA-256)."""
     root = Path(results_dir)
     out = Path(out)
     manifest = build_manifest(root, command=command)
     with open_atomic(out, "wb") as handle:
         with zipfile.ZipFile(handle, "w", compression=_METHOD, allowZip64=True) as zf:
-            zf.writestr(_info(MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            zf.writestr(
+                _info(MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+            )
             for name in manifest["files"]:
                 with open(root / name, "rb") as src, zf.open(_info(name), "w") as dst:
                     for block in iter(lambda: src.read(1 << 20), b""):
@@ -152,7 +161,9 @@ def export_bundle(results_dir: str | Path, out: str | Path, *, command: str | No
     # Files that changed while being zipped would make a bundle that fails verification at once.
     check = verify_bundle(out)
     if not check.ok:
-        raise InputError(f"{root}: files changed while the bundle was written ({check.problems[0]}); export again")
+        raise InputError(
+            f"{root}: files changed while the bundle was written ({check.problems[0]}); export again"
+        )
     return out, manifest, check.bundle_sha256
 
 
@@ -168,7 +179,9 @@ def verify_bundle(path: str | Path) -> Verification:
     try:
         zf = zipfile.ZipFile(path)
     except Exception as exc:  # zipfile raises several types for damaged central directories
-        raise InputError(f"{path}: not an evidence bundle (not a readable zip file: {exc})") from None
+        raise InputError(
+            f"{path}: not an evidence bundle (not a readable zip file: {exc})"
+        ) from None
     result = Verification(path=path, ok=False, bundle_sha256=_sha256_file(path))
     problems = result.problems
     with zf:
@@ -184,7 +197,9 @@ def verify_bundle(path: str | Path) -> Verification:
             files = manifest["files"]
             if not isinstance(files, dict):
                 raise TypeError("files is not an object")
-        except Exception as exc:  # any damage to the manifest is a change, whatever the decoder says
+        except (
+            Exception
+        ) as exc:  # any damage to the manifest is a change, whatever the decoder says
             problems.append(f"changed: {MANIFEST} (unreadable: {type(exc).__name__})")
             manifest, files = {}, {}
         result.manifest = manifest
@@ -195,10 +210,14 @@ def verify_bundle(path: str | Path) -> Verification:
                 continue
             try:
                 data = zf.read(name)
-            except Exception as exc:  # CRC, inflate, header or flag damage: all mean the entry changed
+            except (
+                Exception
+            ) as exc:  # CRC, inflate, header or flag damage: all mean the entry changed
                 problems.append(f"changed: {name} (unreadable: {type(exc).__name__}: {exc})")
                 continue
-            if not isinstance(expected, dict) or hashlib.sha256(data).hexdigest() != expected.get("sha256"):
+            if not isinstance(expected, dict) or hashlib.sha256(data).hexdigest() != expected.get(
+                "sha256"
+            ):
                 problems.append(f"changed: {name} (SHA-256 differs from the manifest)")
             elif len(data) != expected.get("bytes"):
                 problems.append(f"changed: {name} (size differs from the manifest)")
@@ -259,13 +278,31 @@ def _structure_problems(path: Path, zf: zipfile.ZipFile) -> list[str]:
             name_bytes = handle.read(fields[10])
             local_extra = handle.read(fields[11])
             expected_local = (
-                b"PK\x03\x04", _VERSION, 0, flags, _METHOD, dos_time, dos_date,
-                info.CRC, info.compress_size, info.file_size, len(info.orig_filename.encode("utf-8")), 0,
+                b"PK\x03\x04",
+                _VERSION,
+                0,
+                flags,
+                _METHOD,
+                dos_time,
+                dos_date,
+                info.CRC,
+                info.compress_size,
+                info.file_size,
+                len(info.orig_filename.encode("utf-8")),
+                0,
             )
-            if fields != expected_local or name_bytes != info.orig_filename.encode("utf-8") or local_extra:
+            if (
+                fields != expected_local
+                or name_bytes != info.orig_filename.encode("utf-8")
+                or local_extra
+            ):
                 problems.append(f"zip structure changed: local header of {name}")
-            expected_offset = info.header_offset + _LOCAL.size + fields[10] + fields[11] + info.compress_size
-            central_size += 46 + len(info.orig_filename.encode("utf-8")) + len(info.extra) + len(info.comment)
+            expected_offset = (
+                info.header_offset + _LOCAL.size + fields[10] + fields[11] + info.compress_size
+            )
+            central_size += (
+                46 + len(info.orig_filename.encode("utf-8")) + len(info.extra) + len(info.comment)
+            )
         handle.seek(max(size - _EOCD.size, 0))
         tail = handle.read(_EOCD.size)
         # zipfile tolerates name/extra/comment lengths that run past the directory; the raw walk does not.
@@ -305,4 +342,11 @@ def _structure_problems(path: Path, zf: zipfile.ZipFile) -> list[str]:
     return problems
 
 
-__all__ = ["export_bundle", "verify_bundle", "build_manifest", "bundle_files", "Verification", "BUNDLE_FORMAT"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Verification",
+    "build_manifest",
+    "bundle_files",
+    "export_bundle",
+    "verify_bundle",
+]

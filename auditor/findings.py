@@ -16,7 +16,7 @@ import csv
 import io
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,25 @@ import pandas as pd
 from auditor.atomic import open_atomic
 from auditor.errors import InputError
 
-__all__ = ["FINDINGS_SCHEMA_VERSION", "write_findings", "read_findings", "findings_document"]
+__all__ = ["FINDINGS_SCHEMA_VERSION", "findings_document", "read_findings", "write_findings"]
 
 FINDINGS_SCHEMA_VERSION = 1
-COLUMNS = ("resource_arn", "resource_type", "account_id", "region", "control_id", "status", "severity",
-           "plan", "detail", "evidence")
+COLUMNS = (
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "control_id",
+    "status",
+    "severity",
+    "plan",
+    "detail",
+    "evidence",
+)
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _clean(value: Any) -> Any:
@@ -46,7 +56,13 @@ def _controls_meta() -> list[dict]:
     from auditor.controls import REGISTRY
 
     return [
-        {"id": c.id, "title": c.title, "severity": c.severity, "per": c.per, "description": c.description}
+        {
+            "id": c.id,
+            "title": c.title,
+            "severity": c.severity,
+            "per": c.per,
+            "description": c.description,
+        }
         for c in REGISTRY.values()
     ]
 
@@ -54,7 +70,10 @@ def _controls_meta() -> list[dict]:
 def findings_document(findings) -> dict:
     """The findings.json document as a dict (for small results and for tests)."""
     frame = findings.frame
-    records = [{c: _clean(v) for c, v in zip(COLUMNS, row)} for row in frame[list(COLUMNS)].itertuples(index=False, name=None)]
+    records = [
+        {c: _clean(v) for c, v in zip(COLUMNS, row)}
+        for row in frame[list(COLUMNS)].itertuples(index=False, name=None)
+    ]
     return {
         "schema_version": FINDINGS_SCHEMA_VERSION,
         "as_of": _iso(findings.as_of),
@@ -92,8 +111,11 @@ def write_findings(findings, out_dir: str | Path) -> tuple[Path, Path]:
         if table is not None:
             import pyarrow.csv as pacsv
 
-            pacsv.write_csv(table.select(list(COLUMNS)), handle,
-                            write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+            pacsv.write_csv(
+                table.select(list(COLUMNS)),
+                handle,
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+            )
         else:
             _write_csv_rows(handle, findings.frame[list(COLUMNS)])
     return json_path, csv_path
@@ -111,8 +133,14 @@ def _write_json_rows_arrow(handle, table) -> None:
         part = table.slice(start, batch)
         pieces = []
         for col in COLUMNS:
-            value = part[col].combine_chunks() if isinstance(part[col], pa.ChunkedArray) else part[col]
-            value = value.fill_null("{}") if col == "evidence" else pc.coalesce(json_quote(value), "null")
+            value = (
+                part[col].combine_chunks() if isinstance(part[col], pa.ChunkedArray) else part[col]
+            )
+            value = (
+                value.fill_null("{}")
+                if col == "evidence"
+                else pc.coalesce(json_quote(value), "null")
+            )
             pieces.append(pc.binary_join_element_wise(json.dumps(col) + ": ", value, ""))
         line = pc.binary_join_element_wise("{", pc.binary_join_element_wise(*pieces, ", "), "}", "")
         text = ",\n  ".join(line.to_pylist())
@@ -123,7 +151,9 @@ def _write_json_rows(handle, frame: pd.DataFrame) -> None:
     first = True
     for row in frame.itertuples(index=False, name=None):
         record = {c: _clean(v) for c, v in zip(COLUMNS, row)}
-        handle.write((("\n  " if first else ",\n  ") + json.dumps(record, default=str)).encode("utf-8"))
+        handle.write(
+            (("\n  " if first else ",\n  ") + json.dumps(record, default=str)).encode("utf-8")
+        )
         first = False
 
 
@@ -155,13 +185,18 @@ def read_findings(path: str | Path):
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a findings file ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict) or doc.get("schema_version") != FINDINGS_SCHEMA_VERSION:
-        raise InputError(f"{path}: findings schema version {doc.get('schema_version') if isinstance(doc, dict) else None!r}, "
-                         f"this program reads {FINDINGS_SCHEMA_VERSION}")
+        raise InputError(
+            f"{path}: findings schema version {doc.get('schema_version') if isinstance(doc, dict) else None!r}, "
+            f"this program reads {FINDINGS_SCHEMA_VERSION}"
+        )
     rows = doc.get("findings")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputError(f"{path}: 'findings' must be a list of objects")
-    frame = pd.DataFrame.from_records(rows, columns=list(COLUMNS)) if rows else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in COLUMNS})
+    frame = (
+        pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+        if rows
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+    )
     frame = frame.astype(object).where(frame.notna(), None)
     try:
         as_of = datetime.fromisoformat(str(doc.get("as_of")).replace("Z", "+00:00"))

@@ -49,7 +49,13 @@ CREATE TABLE IF NOT EXISTS run_resources (run_id INTEGER NOT NULL, resource_arn 
 CREATE INDEX IF NOT EXISTS run_failures_run ON run_failures (run_id);
 CREATE INDEX IF NOT EXISTS run_resources_run ON run_resources (run_id);
 """
-_COLUMNS = {"PASS": "pass", "FAIL": "fail", "WAIVED": "waived", "NOT_APPLICABLE": "not_applicable", "NOT_ASSESSED": "not_assessed"}
+_COLUMNS = {
+    "PASS": "pass",
+    "FAIL": "fail",
+    "WAIVED": "waived",
+    "NOT_APPLICABLE": "not_applicable",
+    "NOT_ASSESSED": "not_assessed",
+}
 
 
 def default_history_path(out: str | Path) -> Path:
@@ -67,14 +73,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
-def record_run(path: str | Path, results: Results, *, results_dir: str | Path | None = None) -> dict[str, Any]:
+def record_run(
+    path: str | Path, results: Results, *, results_dir: str | Path | None = None
+) -> dict[str, Any]:
     """Append (or replace, for the same as_of) this run's summary; return the history document."""
     path = Path(path)
     df = results.findings
     counts = status_counts(df)
-    fails = df.loc[df["status"] == "FAIL", ["resource_arn", "control_id"]].dropna().drop_duplicates() if len(df) else pd.DataFrame(columns=["resource_arn", "control_id"])
-    resources = df["resource_arn"].dropna().drop_duplicates() if len(df) else pd.Series(dtype=object)
-    cost = float(results.metering["estimated_cost_usd"].sum()) if results.metering is not None else None
+    fails = (
+        df.loc[df["status"] == "FAIL", ["resource_arn", "control_id"]].dropna().drop_duplicates()
+        if len(df)
+        else pd.DataFrame(columns=["resource_arn", "control_id"])
+    )
+    resources = (
+        df["resource_arn"].dropna().drop_duplicates() if len(df) else pd.Series(dtype=object)
+    )
+    cost = (
+        float(results.metering["estimated_cost_usd"].sum())
+        if results.metering is not None
+        else None
+    )
     with closing(_connect(path)) as con, con:
         old = con.execute("SELECT run_id FROM runs WHERE as_of = ?", (results.as_of,)).fetchone()
         if old:
@@ -86,9 +104,9 @@ def record_run(path: str | Path, results: Results, *, results_dir: str | Path | 
             (
                 results.as_of,
                 str(results_dir) if results_dir else None,
-                int(len(df)),
+                len(df),
                 *(counts[s] for s in ("PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED")),
-                int(len(resources)),
+                len(resources),
                 compliance_pct(counts),
                 cost,
             ),
@@ -102,13 +120,29 @@ def record_run(path: str | Path, results: Results, *, results_dir: str | Path | 
     return history_document(path, results.as_of)
 
 
-def load_trend(path: str | Path, *, until: str | None = None, limit: int = TREND_RUNS) -> pd.DataFrame:
+def load_trend(
+    path: str | Path, *, until: str | None = None, limit: int = TREND_RUNS
+) -> pd.DataFrame:
     """The last `limit` runs (up to `until`, an as_of) in time order, one row each."""
     path = Path(path)
     if not path.is_file():
-        return pd.DataFrame(columns=["run_id", "as_of", "total", *STATUSES, "resources", "compliance_pct", "cost_usd"])
+        return pd.DataFrame(
+            columns=[
+                "run_id",
+                "as_of",
+                "total",
+                *STATUSES,
+                "resources",
+                "compliance_pct",
+                "cost_usd",
+            ]
+        )
     with closing(_connect(path)) as con:
-        query = "SELECT * FROM runs" + (" WHERE as_of <= ?" if until else "") + " ORDER BY as_of DESC LIMIT ?"
+        query = (
+            "SELECT * FROM runs"
+            + (" WHERE as_of <= ?" if until else "")
+            + " ORDER BY as_of DESC LIMIT ?"
+        )
         rows = pd.read_sql_query(query, con, params=((until, limit) if until else (limit,)))
     rows = rows.rename(columns={v: k for k, v in _COLUMNS.items()})
     return rows.iloc[::-1].reset_index(drop=True)
@@ -121,7 +155,9 @@ def history_document(path: str | Path, as_of: str) -> dict[str, Any]:
         "trend": [
             {
                 "as_of": row["as_of"],
-                "compliance_pct": None if pd.isna(row["compliance_pct"]) else float(row["compliance_pct"]),
+                "compliance_pct": None
+                if pd.isna(row["compliance_pct"])
+                else float(row["compliance_pct"]),
                 **{s: int(row[s]) for s in STATUSES},
                 "resources": int(row["resources"]),
                 "cost_usd": None if pd.isna(row["cost_usd"]) else round(float(row["cost_usd"]), 2),
@@ -134,8 +170,16 @@ def history_document(path: str | Path, as_of: str) -> dict[str, Any]:
         return doc
     current, previous = int(trend.iloc[-1]["run_id"]), int(trend.iloc[-2]["run_id"])
     with closing(_connect(Path(path))) as con:
-        fails = pd.read_sql_query("SELECT run_id, resource_arn, control_id FROM run_failures WHERE run_id IN (?, ?)", con, params=(current, previous))
-        seen = pd.read_sql_query("SELECT run_id, resource_arn FROM run_resources WHERE run_id IN (?, ?)", con, params=(current, previous))
+        fails = pd.read_sql_query(
+            "SELECT run_id, resource_arn, control_id FROM run_failures WHERE run_id IN (?, ?)",
+            con,
+            params=(current, previous),
+        )
+        seen = pd.read_sql_query(
+            "SELECT run_id, resource_arn FROM run_resources WHERE run_id IN (?, ?)",
+            con,
+            params=(current, previous),
+        )
     new_fail = _only_in(fails, current, previous, ["resource_arn", "control_id"])
     resolved = _only_in(fails, previous, current, ["resource_arn", "control_id"])
     new_res = _only_in(seen, current, previous, ["resource_arn"])
@@ -143,13 +187,13 @@ def history_document(path: str | Path, as_of: str) -> dict[str, Any]:
     doc["changes"] = {
         "previous_as_of": trend.iloc[-2]["as_of"],
         "new_failures": new_fail.head(LIST_LIMIT).to_dict("records"),
-        "new_failures_count": int(len(new_fail)),
+        "new_failures_count": len(new_fail),
         "resolved": resolved.head(LIST_LIMIT).to_dict("records"),
-        "resolved_count": int(len(resolved)),
+        "resolved_count": len(resolved),
         "new_resources": new_res["resource_arn"].head(LIST_LIMIT).tolist(),
-        "new_resources_count": int(len(new_res)),
+        "new_resources_count": len(new_res),
         "removed_resources": gone["resource_arn"].head(LIST_LIMIT).tolist(),
-        "removed_resources_count": int(len(gone)),
+        "removed_resources_count": len(gone),
     }
     return doc
 
@@ -159,7 +203,9 @@ def _only_in(frame: pd.DataFrame, run: int, other: int, keys: list[str]) -> pd.D
     mine = frame.loc[frame["run_id"] == run, keys]
     theirs = frame.loc[frame["run_id"] == other, keys]
     merged = mine.merge(theirs, on=keys, how="left", indicator=True)
-    return merged.loc[merged["_merge"] == "left_only", keys].sort_values(keys).reset_index(drop=True)
+    return (
+        merged.loc[merged["_merge"] == "left_only", keys].sort_values(keys).reset_index(drop=True)
+    )
 
 
-__all__ = ["record_run", "load_trend", "history_document", "default_history_path"]
+__all__ = ["default_history_path", "history_document", "load_trend", "record_run"]

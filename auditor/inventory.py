@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -95,14 +96,20 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("recovery_point_arn", _S),
         ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
         ("resource_type", _S),
-        ("backup_type", _S),  # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, dynamodb-backup, efs-backup, storagegateway-snapshot
+        (
+            "backup_type",
+            _S,
+        ),  # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, dynamodb-backup, efs-backup, storagegateway-snapshot
         ("source", _S),  # aws-backup | native
         ("created_by", _S),  # aws-backup | user | automated | storage-gateway
         ("status", _S),  # COMPLETED | PARTIAL | FAILED | EXPIRED | CREATING | DELETING
         ("created_at", _TS),
         ("completed_at", _TS),
         ("size_bytes", _I),
-        ("size_basis", _S),  # which API field gave size_bytes, e.g. BackupSizeInBytes, VolumeSize(upper-bound)
+        (
+            "size_basis",
+            _S,
+        ),  # which API field gave size_bytes, e.g. BackupSizeInBytes, VolumeSize(upper-bound)
         ("storage_class", _S),  # warm | cold | archive
         ("delete_at", _TS),  # when lifecycle deletes it; null = kept forever
         ("move_to_cold_at", _TS),
@@ -211,14 +218,48 @@ TABLES = tuple(SCHEMAS)
 # dictionary-encoded (pandas categorical): at 10M recovery points that is several GiB less than
 # one Python-visible string per row, and comparisons/isin/groupby work on the small dictionary.
 LOW_CARDINALITY: dict[str, frozenset[str]] = {
-    "resources": frozenset({"account_id", "region", "resource_type", "state", "engine", "kms_key_id",
-                            "native_schedule"}),
+    "resources": frozenset(
+        {
+            "account_id",
+            "region",
+            "resource_type",
+            "state",
+            "engine",
+            "kms_key_id",
+            "native_schedule",
+        }
+    ),
     "tags": frozenset({"account_id", "region", "key", "value"}),
-    "recovery_points": frozenset({"account_id", "region", "resource_type", "backup_type", "source", "created_by",
-                                  "status", "size_basis", "storage_class", "kms_key_arn", "vault_name",
-                                  "vault_arn", "backup_plan_id", "backup_rule_id"}),
-    "backup_jobs": frozenset({"account_id", "region", "job_type", "state", "resource_type", "vault_name",
-                              "backup_plan_id", "backup_rule_id"}),
+    "recovery_points": frozenset(
+        {
+            "account_id",
+            "region",
+            "resource_type",
+            "backup_type",
+            "source",
+            "created_by",
+            "status",
+            "size_basis",
+            "storage_class",
+            "kms_key_arn",
+            "vault_name",
+            "vault_arn",
+            "backup_plan_id",
+            "backup_rule_id",
+        }
+    ),
+    "backup_jobs": frozenset(
+        {
+            "account_id",
+            "region",
+            "job_type",
+            "state",
+            "resource_type",
+            "vault_name",
+            "backup_plan_id",
+            "backup_rule_id",
+        }
+    ),
 }
 
 _PANDAS_TYPES = {
@@ -276,7 +317,9 @@ def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     if pa.types.is_timestamp(typ):
         series = pd.to_datetime(series, utc=True, format="ISO8601")
     elif pa.types.is_string(typ):
-        if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
+            series.dtype
+        ):
             return pa.Array.from_pandas(series, type=typ)  # already strings: no per-element pass
         series = series.astype(object).where(series.notna(), None)
         series = series.map(lambda v: v if v is None or isinstance(v, str) else str(v))
@@ -324,15 +367,13 @@ class Inventory:
         return sorted(set(self.resources["account_id"].dropna()))
 
     @classmethod
-    def concat(cls, parts: Iterable["Inventory"]) -> "Inventory":
+    def concat(cls, parts: Iterable[Inventory]) -> Inventory:
         """Merge several inventories (e.g. one per account) into one."""
         parts = list(parts)
         tables = {}
         for name in TABLES:
             frames = [p.tables[name] for p in parts if len(p.tables[name])]
-            tables[name] = (
-                pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
-            )
+            tables[name] = pd.concat(frames, ignore_index=True) if frames else empty_frame(name)
         manifest = merge_manifests([p.manifest for p in parts])
         return cls(tables=tables, manifest=manifest)
 
@@ -379,7 +420,9 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
         manifest.setdefault("schema_version", INVENTORY_SCHEMA_VERSION)
         manifest.setdefault("program_version", __version__)
         manifest["tables"] = counts
-        write_text(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        write_text(
+            staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str)
+        )
     return out
 
 
@@ -402,7 +445,9 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
     if not folder.is_dir():
         raise InputError(f"{folder}: not an inventory folder (it does not exist)")
     if not manifest_path.is_file():
-        raise InputError(f"{folder}: not an inventory folder (no manifest.json); run `auditor collect` first")
+        raise InputError(
+            f"{folder}: not an inventory folder (no manifest.json); run `auditor collect` first"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -440,15 +485,37 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
 
 # manifest key -> (what it must be, test); absent keys are fine (older or hand-made inventories)
 _MANIFEST_SHAPES = {
-    "accounts": ("a list of account ids", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
-    "accounts_failed": ("a list of account ids", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
-    "regions": ("a list of regions", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
-    "services": ("a list of services", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)),
+    "accounts": (
+        "a list of account ids",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
+    "accounts_failed": (
+        "a list of account ids",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
+    "regions": (
+        "a list of regions",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
+    "services": (
+        "a list of services",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
     "collected_at": ("an ISO 8601 time or null", lambda v: v is None or isinstance(v, str)),
-    "tables": ("an object of row counts", lambda v: isinstance(v, dict) and all(
-        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v.values())),
-    "api_calls": ("an object of call counts", lambda v: isinstance(v, dict) and all(
-        isinstance(n, int) and not isinstance(n, bool) for n in v.values())),
+    "tables": (
+        "an object of row counts",
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in v.values())
+        ),
+    ),
+    "api_calls": (
+        "an object of call counts",
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in v.values())
+        ),
+    ),
 }
 
 
@@ -480,10 +547,14 @@ def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
         if actual != fld.type and not (pa.types.is_null(actual)):
             raise InputError(f"{path}: column '{fld.name}' is {actual}, expected {fld.type}")
     if dictionary_columns:
-        schema = pa.schema([
-            pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in dictionary_columns else f
-            for f in schema
-        ])
+        schema = pa.schema(
+            [
+                pa.field(f.name, pa.dictionary(pa.int32(), f.type))
+                if f.name in dictionary_columns
+                else f
+                for f in schema
+            ]
+        )
     try:
         arrow = arrow.cast(schema)
         arrow.validate(full=True)  # e.g. invalid UTF-8 in a string column

@@ -23,7 +23,9 @@ MAX_POLICY_BYTES = 1 * MIB  # one policy file; a large estate's plans fit in a f
 MAX_PRICE_TABLE_BYTES = 1 * MIB
 MAX_TEMPLATE_BYTES = 10 * MIB  # CloudFormation itself accepts at most 1 MB (from S3)
 MAX_PLAN_BYTES = 256 * MIB  # `terraform show -json` of a very large workspace
-MAX_CUR_FILE_BYTES = 8 * 1024 * MIB  # one Cost and Usage Report file (AWS splits deliveries into parts)
+MAX_CUR_FILE_BYTES = (
+    8 * 1024 * MIB
+)  # one Cost and Usage Report file (AWS splits deliveries into parts)
 MAX_CUR_ROWS = 50_000_000  # line items read from one CUR file (bounds memory, also for a gzip bomb)
 
 MAX_YAML_ALIASES = 20  # policy files and price tables: anchors are for small repeated blocks
@@ -35,7 +37,9 @@ def check_file_size(path: str | os.PathLike, limit: int, what: str) -> int:
     """The size of `path`; InputError (`FILE:1: ...`, exit 2) when it is over `limit` bytes."""
     size = Path(path).stat().st_size
     if size > limit:
-        raise InputError(f"{path}:1: {what} is {size} bytes, over the {limit}-byte limit (auditor.limits)")
+        raise InputError(
+            f"{path}:1: {what} is {size} bytes, over the {limit}-byte limit (auditor.limits)"
+        )
     return size
 
 
@@ -55,8 +59,9 @@ def read_text_limited(path: str | os.PathLike, limit: int, what: str) -> str:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def check_yaml_shape(text: str, name: str, *, max_aliases: int = MAX_YAML_ALIASES,
-                     max_depth: int = MAX_NESTING) -> None:
+def check_yaml_shape(
+    text: str, name: str, *, max_aliases: int = MAX_YAML_ALIASES, max_depth: int = MAX_NESTING
+) -> None:
     """Refuse YAML that nests deeper than `max_depth` or uses more than `max_aliases` aliases.
 
     Reads parse events only (the parser is a state machine: no recursion, nothing is built), so it
@@ -70,7 +75,9 @@ def check_yaml_shape(text: str, name: str, *, max_aliases: int = MAX_YAML_ALIASE
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > max_depth:
-                    raise InputError(f"{name}:{_line(event)}: nested more than {max_depth} levels deep (refused; limit in auditor.limits)")
+                    raise InputError(
+                        f"{name}:{_line(event)}: nested more than {max_depth} levels deep (refused; limit in auditor.limits)"
+                    )
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
             elif isinstance(event, yaml.AliasEvent):
@@ -90,7 +97,15 @@ def _line(event: yaml.Event) -> int:
 
 
 __all__ = [
-    "MAX_POLICY_BYTES", "MAX_PRICE_TABLE_BYTES", "MAX_TEMPLATE_BYTES", "MAX_PLAN_BYTES", "MAX_CUR_FILE_BYTES",
-    "MAX_CUR_ROWS", "MAX_YAML_ALIASES", "MAX_TEMPLATE_YAML_ALIASES", "MAX_NESTING", "check_file_size",
+    "MAX_CUR_FILE_BYTES",
+    "MAX_CUR_ROWS",
+    "MAX_NESTING",
+    "MAX_PLAN_BYTES",
+    "MAX_POLICY_BYTES",
+    "MAX_PRICE_TABLE_BYTES",
+    "MAX_TEMPLATE_BYTES",
+    "MAX_TEMPLATE_YAML_ALIASES",
+    "MAX_YAML_ALIASES",
+    "check_file_size",
     "check_yaml_shape",
 ]

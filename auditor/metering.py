@@ -72,12 +72,13 @@ import json
 import math
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,14 @@ _CUR_SERVICE = {
 _CUR_BACKUP_RE = re.compile(r"^(?:Warm|Cold|Archive|LowCost)Storage-ByteHrs-(.+)$")
 _CUR_USAGE_ITEMS = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
 
-_INACTIVE_DB_STATES = {"stopped", "stopping", "deleting", "deleted", "failed", "inaccessible-encryption-credentials"}
+_INACTIVE_DB_STATES = {
+    "stopped",
+    "stopping",
+    "deleting",
+    "deleted",
+    "failed",
+    "inaccessible-encryption-credentials",
+}
 
 ROW_COLUMNS = (
     "account_id",
@@ -186,18 +194,30 @@ class PriceTable:
 
     def frame(self) -> pd.DataFrame:
         """The table as rows (region, usage_type, usd_per_gb_month)."""
-        rows = [{"region": r, "usage_type": u, "usd_per_gb_month": p} for (r, u), p in sorted(self.prices.items())]
+        rows = [
+            {"region": r, "usage_type": u, "usd_per_gb_month": p}
+            for (r, u), p in sorted(self.prices.items())
+        ]
         return pd.DataFrame(rows, columns=["region", "usage_type", "usd_per_gb_month"])
 
     def meta(self) -> dict[str, Any]:
         """Provenance for outputs."""
-        return {"path": self.path, "retrieved": self.retrieved, "sources": list(self.sources), "currency": self.currency,
-                "assumptions": {"incremental_change_ratio": dict(sorted(self.change_ratio.items()))}}
+        return {
+            "path": self.path,
+            "retrieved": self.retrieved,
+            "sources": list(self.sources),
+            "currency": self.currency,
+            "assumptions": {"incremental_change_ratio": dict(sorted(self.change_ratio.items()))},
+        }
 
 
 def default_prices_text() -> str:
     """The packaged default price table (auditor/data/prices.yaml; policies/prices.yaml is its copy)."""
-    return importlib_resources.files("auditor").joinpath("data/prices.yaml").read_text(encoding="utf-8")
+    return (
+        importlib_resources.files("auditor")
+        .joinpath("data/prices.yaml")
+        .read_text(encoding="utf-8")
+    )
 
 
 def load_prices(path: str | Path | None = None) -> PriceTable:
@@ -231,7 +251,17 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     )
 
 
-_PRICE_KEYS = {"version", "currency", "unit", "retrieved", "sources", "notes", "replace", "assumptions", "prices"}
+_PRICE_KEYS = {
+    "version",
+    "currency",
+    "unit",
+    "retrieved",
+    "sources",
+    "notes",
+    "replace",
+    "assumptions",
+    "prices",
+}
 _ASSUMPTION_KEYS = {"incremental_change_ratio"}
 
 
@@ -249,69 +279,99 @@ def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
     if root is None:
         raise InputError(f"{name}: empty price table")
     if not isinstance(root, yaml.MappingNode):
-        raise InputError(f"{name}:{root.start_mark.line + 1}: a price table is a mapping with `version` and `prices`")
+        raise InputError(
+            f"{name}:{root.start_mark.line + 1}: a price table is a mapping with `version` and `prices`"
+        )
     top = {}
     for key_node, value_node in root.value:
         key = key_node.value
         if key not in _PRICE_KEYS:
-            raise InputError(f"{name}:{key_node.start_mark.line + 1}: unknown key {key!r} (expected one of {', '.join(sorted(_PRICE_KEYS))})")
+            raise InputError(
+                f"{name}:{key_node.start_mark.line + 1}: unknown key {key!r} (expected one of {', '.join(sorted(_PRICE_KEYS))})"
+            )
         top[key] = value_node
     if "version" in top and top["version"].value not in ("1",):
         node = top["version"]
-        raise InputError(f"{name}:{node.start_mark.line + 1}: price table version {node.value!r}, this program reads 1")
+        raise InputError(
+            f"{name}:{node.start_mark.line + 1}: price table version {node.value!r}, this program reads 1"
+        )
     if "currency" in top and top["currency"].value != "USD":
         node = top["currency"]
-        raise InputError(f"{name}:{node.start_mark.line + 1}: currency {node.value!r}: only USD prices are supported")
+        raise InputError(
+            f"{name}:{node.start_mark.line + 1}: currency {node.value!r}: only USD prices are supported"
+        )
     if "prices" not in top:
         raise InputError(f"{name}: no `prices` mapping (region -> usage type -> USD per GB-month)")
     prices_node = top["prices"]
     if not isinstance(prices_node, yaml.MappingNode):
-        raise InputError(f"{name}:{prices_node.start_mark.line + 1}: `prices` must map regions to usage types")
+        raise InputError(
+            f"{name}:{prices_node.start_mark.line + 1}: `prices` must map regions to usage types"
+        )
     prices: dict[tuple[str, str], float] = {}
     for region_node, usage_node in prices_node.value:
         region = str(region_node.value)
         line = region_node.start_mark.line + 1
         if not isinstance(region_node, yaml.ScalarNode) or not _REGION_RE.match(region):
-            raise InputError(f"{name}:{line}: prices: {region!r} is not a region code (e.g. us-east-1)")
+            raise InputError(
+                f"{name}:{line}: prices: {region!r} is not a region code (e.g. us-east-1)"
+            )
         if not isinstance(usage_node, yaml.MappingNode):
-            raise InputError(f"{name}:{line}: prices.{region}: must map usage types to USD per GB-month")
+            raise InputError(
+                f"{name}:{line}: prices.{region}: must map usage types to USD per GB-month"
+            )
         for ut_node, value_node in usage_node.value:
             usage_type = str(ut_node.value)
             where = f"{name}:{ut_node.start_mark.line + 1}: prices.{region}.{usage_type}"
             if not isinstance(ut_node, yaml.ScalarNode) or not usage_type.strip():
                 raise InputError(f"{where}: a usage type must be a non-empty string")
             if _PREFIXED_RE.match(usage_type):
-                raise InputError(f"{where}: write the usage type without its region prefix (the region is the key above)")
+                raise InputError(
+                    f"{where}: write the usage type without its region prefix (the region is the key above)"
+                )
             value = _price_value(value_node)
             if value is None:
-                raise InputError(f"{where}: price must be a non-negative number of USD per GB-month, got {value_node.value!r}")
+                raise InputError(
+                    f"{where}: price must be a non-negative number of USD per GB-month, got {value_node.value!r}"
+                )
             if (region, usage_type) in prices:
                 raise InputError(f"{where}: listed twice")
             prices[(region, usage_type)] = value
-    retrieved = top["retrieved"].value if "retrieved" in top and isinstance(top["retrieved"], yaml.ScalarNode) else None
+    retrieved = (
+        top["retrieved"].value
+        if "retrieved" in top and isinstance(top["retrieved"], yaml.ScalarNode)
+        else None
+    )
     sources: tuple[str, ...] = ()
     if "sources" in top:
         node = top["sources"]
         if isinstance(node, yaml.SequenceNode):
-            sources = tuple(str(item.value) for item in node.value if isinstance(item, yaml.ScalarNode))
+            sources = tuple(
+                str(item.value) for item in node.value if isinstance(item, yaml.ScalarNode)
+            )
         elif isinstance(node, yaml.ScalarNode):
             sources = (str(node.value),)
     replace = "replace" in top and str(top["replace"].value).lower() == "true"
     change_ratio = _parse_assumptions(top["assumptions"], name) if "assumptions" in top else {}
-    return PriceTable(prices=prices, path=name, retrieved=retrieved, sources=sources, change_ratio=change_ratio), replace
+    return PriceTable(
+        prices=prices, path=name, retrieved=retrieved, sources=sources, change_ratio=change_ratio
+    ), replace
 
 
 def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
     """`assumptions: {incremental_change_ratio: {SERVICE: fraction in [0, 1]}}` -> {service: fraction}."""
     line = node.start_mark.line + 1
     if not isinstance(node, yaml.MappingNode):
-        raise InputError(f"{name}:{line}: `assumptions` must be a mapping (incremental_change_ratio: {{SERVICE: fraction}})")
+        raise InputError(
+            f"{name}:{line}: `assumptions` must be a mapping (incremental_change_ratio: {{SERVICE: fraction}})"
+        )
     services = sorted({service for service, _ in BACKUP_TYPES.values()})
     out: dict[str, float] = {}
     for key_node, value_node in node.value:
         where = f"{name}:{key_node.start_mark.line + 1}: assumptions.{key_node.value}"
         if not isinstance(key_node, yaml.ScalarNode) or key_node.value not in _ASSUMPTION_KEYS:
-            raise InputError(f"{where}: unknown assumption (expected one of {', '.join(sorted(_ASSUMPTION_KEYS))})")
+            raise InputError(
+                f"{where}: unknown assumption (expected one of {', '.join(sorted(_ASSUMPTION_KEYS))})"
+            )
         if not isinstance(value_node, yaml.MappingNode):
             raise InputError(f"{where}: must map services to a fraction between 0 and 1")
         for svc_node, ratio_node in value_node.value:
@@ -320,7 +380,11 @@ def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
                 raise InputError(f"{at}: unknown service (expected one of {', '.join(services)})")
             ratio = _price_value(ratio_node)
             if ratio is None or ratio > 1:
-                got = ratio_node.value if isinstance(ratio_node, yaml.ScalarNode) else "a " + ratio_node.id
+                got = (
+                    ratio_node.value
+                    if isinstance(ratio_node, yaml.ScalarNode)
+                    else "a " + ratio_node.id
+                )
                 raise InputError(f"{at}: must be a fraction between 0 and 1, got {got!r}")
             if svc_node.value in out:
                 raise InputError(f"{at}: listed twice")
@@ -329,7 +393,10 @@ def _parse_assumptions(node: yaml.Node, name: str) -> dict[str, float]:
 
 
 def _price_value(node: yaml.Node) -> float | None:
-    if not isinstance(node, yaml.ScalarNode) or node.tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+    if not isinstance(node, yaml.ScalarNode) or node.tag not in (
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+    ):
         return None
     try:
         value = float(node.value.replace("_", ""))
@@ -380,13 +447,15 @@ class MeteringResult:
             "rows": _records(self.frame),
             "allocations": {name: _records(df) for name, df in self.allocations.items()},
             "orphans": _records(self.orphans),
-            "reconciliation": None if self.reconciliation is None else _records(self.reconciliation),
+            "reconciliation": None
+            if self.reconciliation is None
+            else _records(self.reconciliation),
             "warnings": list(self.warnings),
         }
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -417,8 +486,12 @@ def _jsonable(value: Any) -> Any:
 def write_metering(result: MeteringResult, out_dir: str | Path) -> tuple[Path, Path]:
     """Write metering.json and metering.csv into `out_dir`, each atomically."""
     out_dir = Path(out_dir)
-    json_path = write_text(out_dir / "metering.json", json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-    csv_path = write_text(out_dir / "metering.csv", result.frame.to_csv(index=False, lineterminator="\n"))
+    json_path = write_text(
+        out_dir / "metering.json", json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+    )
+    csv_path = write_text(
+        out_dir / "metering.csv", result.frame.to_csv(index=False, lineterminator="\n")
+    )
     return json_path, csv_path
 
 
@@ -447,7 +520,9 @@ def _equals(series: pd.Series, value: str) -> np.ndarray:
     return pc.fill_null(pc.equal(arr, value), False).to_numpy(zero_copy_only=False)
 
 
-def _index_in(values: pd.Series, value_set: pd.Series, pool: ThreadPoolExecutor | None = None) -> np.ndarray:
+def _index_in(
+    values: pd.Series, value_set: pd.Series, pool: ThreadPoolExecutor | None = None
+) -> np.ndarray:
     """For each value, its position in `value_set` or -1 (hashing split over the pool's threads)."""
     n = len(values)
     if n == 0 or len(value_set) == 0:
@@ -489,7 +564,9 @@ def _take(series: pd.Series, idx: np.ndarray) -> pa.Array:
     pieces = []
     for c in np.unique(which):
         sel = order[which[order] == c]
-        pieces.append((sel, arr.chunk(int(c)).take(pa.array(idx[sel] - offsets[c], type=pa.int64()))))
+        pieces.append(
+            (sel, arr.chunk(int(c)).take(pa.array(idx[sel] - offsets[c], type=pa.int64())))
+        )
     merged = pa.concat_arrays([p for _, p in pieces]) if pieces else pa.array([], type=arr.type)
     positions = np.concatenate([sel for sel, _ in pieces]) if pieces else np.zeros(0, np.int64)
     return merged.take(pa.array(np.argsort(positions, kind="stable"), type=pa.int64()))
@@ -553,19 +630,23 @@ class _Clock:
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def month_bounds(as_of: datetime) -> tuple[datetime, datetime]:
     """The calendar month (UTC) containing `as_of`: [start, end)."""
     as_of = _utc(as_of)
     start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
     return start, end
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _us(value: datetime) -> int:
@@ -596,7 +677,7 @@ def meter(
     resources = inventory.resources
     n = len(rp)
 
-    clock.lap('encode')
+    clock.lap("encode")
     # -- encode the columns and compute the time each backup is held this month. This is the
     # expensive part on big inventories: arrow kernels and numpy release the GIL, so two threads
     # share it.
@@ -627,7 +708,14 @@ def meter(
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
             name: pool.submit(_codes, rp[name])
-            for name in ("account_id", "region", "backup_type", "storage_class", "size_basis", "backup_plan_id")
+            for name in (
+                "account_id",
+                "region",
+                "backup_type",
+                "storage_class",
+                "size_basis",
+                "backup_plan_id",
+            )
         }
         f_failed = pool.submit(_equals, rp["status"], "FAILED")
         f_held = pool.submit(held)
@@ -643,14 +731,14 @@ def meter(
         start, stop, dur = f_held.result()
         size = f_size.result()
 
-        clock.lap('sizes')
+        clock.lap("sizes")
         # -- which rows hold storage
         valid = ~failed
         unsized = np.isnan(size)
         unsized &= valid
         size[unsized | failed] = 0.0
 
-        clock.lap('storage class')
+        clock.lap("storage class")
         # -- storage class: 0 warm, 1 cold, 2 archive (unknown or missing -> warm, with a warning)
         cls_map = np.zeros(len(cls_u), dtype=np.int64)
         odd_classes = []
@@ -665,27 +753,45 @@ def meter(
         if n_missing_class:
             warnings.append(f"{n_missing_class} backup(s) have no storage class; counted as warm")
         if odd_classes:
-            warnings.append(f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm")
+            warnings.append(
+                f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm"
+            )
 
-        clock.lap('aurora')
+        clock.lap("aurora")
         # -- Aurora or not, for cluster snapshots (from the cluster's engine when it still exists)
         cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
         flag = None
         if cluster_code > 0 and len(resources):
             engine = resources["engine"].astype("str").str.lower()
-            res_non_aurora = (engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)).to_numpy(dtype=bool)
+            res_non_aurora = (
+                engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)
+            ).to_numpy(dtype=bool)
             found = (bt_c == cluster_code) & (res_idx >= 0)
             if res_non_aurora[res_idx[found]].any():
                 flag = np.zeros(n, dtype=np.int64)
                 flag[found] = res_non_aurora[res_idx[found]]
 
-        clock.lap('chains')
+        clock.lap("chains")
         A, R, B = len(acct_u), len(reg_u), len(bt_u)
         # -- incremental chains: the storage each backup is taken to add (see the module docstring)
-        eff, inc_idx = _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, len(resources),
-                                    prices.change_ratio, (A, R, B), halves)
+        eff, inc_idx = _chain_sizes(
+            rp,
+            size,
+            valid,
+            cls3,
+            bt_c,
+            bt_u,
+            flag,
+            acct_c,
+            reg_c,
+            res_idx,
+            len(resources),
+            prices.change_ratio,
+            (A, R, B),
+            halves,
+        )
 
-        clock.lap('time')
+        clock.lap("time")
         # -- GB-months. Each backup contributes "parts": (GB-months, storage class). A backup moving
         # to cold this month has two parts (warm until the move, cold after), others one.
         to_cold = _ts_raw(rp["move_to_cold_at"])
@@ -702,8 +808,10 @@ def meter(
             per_eff = per if eff is None else eff * scale
             # the warm part is the chain's; once cold (archived) a snapshot is a full copy
             cold_part = per * (dur - warm_us)
-            parts = [(per_eff * warm_us, np.zeros_like(cls3), per * warm_us),
-                     (cold_part, np.where(cls3 == 0, 1, cls3), cold_part)]
+            parts = [
+                (per_eff * warm_us, np.zeros_like(cls3), per * warm_us),
+                (cold_part, np.where(cls3 == 0, 1, cls3), cold_part),
+            ]
             del t, warm_us, is_cold, per, per_eff, cold_part
         else:
             gbm = np.empty(n)
@@ -721,7 +829,7 @@ def meter(
         stored = size if eff is None else eff  # per backup: the bytes it is taken to hold (orphans)
         del start, stop, dur, to_cold, moving, size, eff
 
-        clock.lap('group')
+        clock.lap("group")
         # -- group key: (account, region, backup type, non-aurora flag); x3 for the storage class
         K = A * R * B * 2
         K3 = K * 3
@@ -798,17 +906,27 @@ def meter(
                 if fine:
                     counts = bc(key3 * NB + basis, v, K3 * NB).reshape(K, 3, NB)
                     g = g.reshape(K, 3, NB)
-                    return g.sum(axis=2).ravel(), gu, counts.sum(axis=2).ravel(), uns, counts.sum(axis=1).ravel()
+                    return (
+                        g.sum(axis=2).ravel(),
+                        gu,
+                        counts.sum(axis=2).ravel(),
+                        uns,
+                        counts.sum(axis=1).ravel(),
+                    )
                 count = bc(key3, v, K3)
                 present = bc(k * NB + basis, v, K * NB)
                 return g, gu, count, uns, present
 
         partial = halves(sums)
         g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
-        g_gbm, g_upper, g_count, g_unsized = (x.reshape(K, 3) for x in (g_gbm, g_upper, g_count, g_unsized))
+        g_gbm, g_upper, g_count, g_unsized = (
+            x.reshape(K, 3) for x in (g_gbm, g_upper, g_count, g_unsized)
+        )
         present = present.reshape(K, NB)
         # backups counted as part of a chain, per (group, class): their rows' sizes are estimates
-        g_chained = (np.bincount(part_keys[0][inc_idx], minlength=K3)[:K3] if len(inc_idx) else np.zeros(K3)).reshape(K, 3)
+        g_chained = (
+            np.bincount(part_keys[0][inc_idx], minlength=K3)[:K3] if len(inc_idx) else np.zeros(K3)
+        ).reshape(K, 3)
 
         live = np.flatnonzero(g_count.sum(axis=1) > 0)
         if uniq_keys is not None:
@@ -865,8 +983,10 @@ def meter(
                         "gb_months": gbm_c,
                         "upper_bound_gb_months": float(g_upper[gk, c]),
                         "unsized_backups": int(g_unsized[gk, c]),
-                        "size_basis": "; ".join(f"{b}(chain-estimate)" if g_chained[gk, c] and b != "(none)" else b
-                                                for b in bases),
+                        "size_basis": "; ".join(
+                            f"{b}(chain-estimate)" if g_chained[gk, c] and b != "(none)" else b
+                            for b in bases
+                        ),
                         "price_usd_per_gb_month": price,
                     }
                 )
@@ -877,15 +997,31 @@ def meter(
                 "as AWSBackup-billed"
             )
         if unknown_types:
-            warnings.append(f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced")
+            warnings.append(
+                f"unknown backup type(s) {', '.join(sorted(unknown_types))}: owner unknown, left unpriced"
+            )
 
         df = pd.DataFrame(
             rows,
-            columns=["_key", "_class", *[c for c in ROW_COLUMNS if c not in ("free_gb_months", "billable_gb_months", "estimated_cost_usd", "unpriced")]],
+            columns=[
+                "_key",
+                "_class",
+                *[
+                    c
+                    for c in ROW_COLUMNS
+                    if c
+                    not in (
+                        "free_gb_months",
+                        "billable_gb_months",
+                        "estimated_cost_usd",
+                        "unpriced",
+                    )
+                ],
+            ],
         )
         df["price_usd_per_gb_month"] = df["price_usd_per_gb_month"].astype("float64")
 
-        clock.lap('allowance')
+        clock.lap("allowance")
         # -- RDS free allowance, pooled per (account, region, service)
         allowance = _rds_allowance(resources)
         rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
@@ -894,50 +1030,83 @@ def meter(
             """Free GB-months per row: the pool's allowance shared pro rata over `column`."""
             out = np.zeros(len(df))
             if rds_warm.any():
-                pools = df.loc[rds_warm].groupby(["account_id", "region", "service"])[column].transform("sum").to_numpy()
-                allow = [allowance.get(k, 0.0) for k in zip(df.loc[rds_warm, "account_id"], df.loc[rds_warm, "region"], df.loc[rds_warm, "service"])]
+                pools = (
+                    df.loc[rds_warm]
+                    .groupby(["account_id", "region", "service"])[column]
+                    .transform("sum")
+                    .to_numpy()
+                )
+                allow = [
+                    allowance.get(k, 0.0)
+                    for k in zip(
+                        df.loc[rds_warm, "account_id"],
+                        df.loc[rds_warm, "region"],
+                        df.loc[rds_warm, "service"],
+                    )
+                ]
                 allow = np.asarray(allow, dtype=float)
-                share = np.where(pools > 0, np.minimum(allow, pools) / np.where(pools > 0, pools, 1.0), 0.0)
+                share = np.where(
+                    pools > 0, np.minimum(allow, pools) / np.where(pools > 0, pools, 1.0), 0.0
+                )
                 out[rds_warm.to_numpy()] = df.loc[rds_warm, column].to_numpy() * share
             return out
 
         df["free_gb_months"] = free("gb_months")
         df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
         # The same cost with every backup at its full listed size: the top of the range.
-        upper_cost = float(np.nansum(np.clip(df["upper_bound_gb_months"].to_numpy() - free("upper_bound_gb_months"), 0.0, None)
-                                     * df["price_usd_per_gb_month"].to_numpy()))
+        upper_cost = float(
+            np.nansum(
+                np.clip(
+                    df["upper_bound_gb_months"].to_numpy() - free("upper_bound_gb_months"),
+                    0.0,
+                    None,
+                )
+                * df["price_usd_per_gb_month"].to_numpy()
+            )
+        )
         df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
-        cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
+        cost_float = (
+            (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
+        )
         total_float = float(cost_float.sum())
         total_cents = int(round(total_float * 100))
         cents = _apportion_cents(cost_float, total_cents)
         cost = cents / 100.0
         df["estimated_cost_usd"] = np.where(df["unpriced"].to_numpy(), np.nan, cost)
         df["_cents"] = cents
-        df["_unpriced_gbm"] = np.where(df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0)
+        df["_unpriced_gbm"] = np.where(
+            df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0
+        )
 
         unpriced_rows = df[df["unpriced"]]
         if len(unpriced_rows):
-            missing = sorted({
-                f"{r.region}/{r.usage_type if isinstance(r.usage_type, str) else f'{r.service} {r.storage_class}'}"
-                for r in unpriced_rows.itertuples()
-            })
+            missing = sorted(
+                {
+                    f"{r.region}/{r.usage_type if isinstance(r.usage_type, str) else f'{r.service} {r.storage_class}'}"
+                    for r in unpriced_rows.itertuples()
+                }
+            )
             warnings.append(
                 f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
                 f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
             )
         n_unsized = int(unsized.sum())
         if n_unsized:
-            warnings.append(f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)")
+            warnings.append(
+                f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)"
+            )
 
-        clock.lap('rates')
+        clock.lap("rates")
         # -- per-backup cost rates (for allocations that need the backup, not the group)
         rate = np.zeros(K3)
         unp = np.zeros(K3)
         full_price = np.full(K3, np.nan)
         rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
         rprice = df["price_usd_per_gb_month"].to_numpy(dtype=float)
-        rgbm, rbill = df["gb_months"].to_numpy(dtype=float), df["billable_gb_months"].to_numpy(dtype=float)
+        rgbm, rbill = (
+            df["gb_months"].to_numpy(dtype=float),
+            df["billable_gb_months"].to_numpy(dtype=float),
+        )
         factor = np.where(rgbm > 0, rbill / np.where(rgbm > 0, rgbm, 1.0), 1.0)
         full_price[rk3] = rprice
         unp[rk3] = df["unpriced"].to_numpy(dtype=float)
@@ -963,7 +1132,7 @@ def meter(
             partial = halves(one)
             return tuple(sum(p[i] for p in partial) for i in range(4))
 
-        clock.lap('allocations')
+        clock.lap("allocations")
         # -- allocations
         allocations: dict[str, pd.DataFrame] = {}
         for name, column in (
@@ -979,24 +1148,48 @@ def meter(
                 _cents=("_cents", "sum"),
                 _unpriced=("_unpriced_gbm", "sum"),
             )
-            allocations[name] = _allocation_frame(column, grouped.index.to_numpy(dtype=object), grouped["gb_months"].to_numpy(),
-                                                  grouped["_cents"].to_numpy().astype(float) / 100.0, grouped["_unpriced"].to_numpy(), total_cents)
+            allocations[name] = _allocation_frame(
+                column,
+                grouped.index.to_numpy(dtype=object),
+                grouped["gb_months"].to_numpy(),
+                grouped["_cents"].to_numpy().astype(float) / 100.0,
+                grouped["_unpriced"].to_numpy(),
+                total_cents,
+            )
 
         plan_names = _plan_names(inventory, plan_u)
-        allocations["plan"] = _allocate_codes("plan", plan_names, by_code(plan_c, len(plan_names)), total_cents)
+        allocations["plan"] = _allocate_codes(
+            "plan", plan_names, by_code(plan_c, len(plan_names)), total_cents
+        )
 
         for tag_key in by_tags:
             labels, codes = _tag_codes(inventory, rp, res_idx, tag_key)
-            allocations[f"tag:{tag_key}"] = _allocate_codes(f"tag:{tag_key}", labels, by_code(codes, len(labels)), total_cents)
+            allocations[f"tag:{tag_key}"] = _allocate_codes(
+                f"tag:{tag_key}", labels, by_code(codes, len(labels)), total_cents
+            )
 
-        clock.lap('orphans')
+        clock.lap("orphans")
         # -- orphans
         rp_pairs = set(zip(df["account_id"], df["region"]))
-        orphans = _orphans(inventory, rp, valid, res_idx, part_keys[0], cls3, full_price, df, rp_pairs, warnings, stored)
+        orphans = _orphans(
+            inventory,
+            rp,
+            valid,
+            res_idx,
+            part_keys[0],
+            cls3,
+            full_price,
+            df,
+            rp_pairs,
+            warnings,
+            stored,
+        )
 
-        clock.lap('rows')
+        clock.lap("rows")
         # -- output rows
-        frame = df.sort_values(["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable")
+        frame = df.sort_values(
+            ["account_id", "region", "service", "billing_owner", "storage_class"], kind="stable"
+        )
         frame = frame.loc[:, list(ROW_COLUMNS)].reset_index(drop=True)
         for col in ("gb_months", "free_gb_months", "billable_gb_months", "upper_bound_gb_months"):
             frame[col] = frame[col].round(6)
@@ -1014,22 +1207,35 @@ def meter(
             "upper_bound_gb_months": round(float(df["upper_bound_gb_months"].sum()), 6),
             "upper_bound_cost_usd": round(upper_cost, 2),
             "unpriced_gb_months": round(float(unpriced_rows["billable_gb_months"].sum()), 6),
-            "unpriced_rows": int(len(unpriced_rows)),
+            "unpriced_rows": len(unpriced_rows),
             "unsized_backups": n_unsized,
             "estimated_cost_usd": total_cents / 100.0,
             "estimated_cost_cents": total_cents,
             "backup_metered_cost_usd": backup_cents / 100.0,
             "native_cost_usd": (total_cents - backup_cents) / 100.0,
-            "orphaned_backups": int(len(orphans)),
-            "orphaned_monthly_cost_usd": round(float(orphans["monthly_cost_usd"].fillna(0).sum()), 2) if len(orphans) else 0.0,
+            "orphaned_backups": len(orphans),
+            "orphaned_monthly_cost_usd": round(
+                float(orphans["monthly_cost_usd"].fillna(0).sum()), 2
+            )
+            if len(orphans)
+            else 0.0,
         }
 
         reconciliation = None
         if cur is not None:
             reconciliation = _reconcile(df, cur, as_of, inventory, warnings)
             totals["billed_usd"] = round(float(reconciliation["billed_usd"].sum()), 2)
-            totals["billed_backup_metered_usd"] = round(float(reconciliation.loc[reconciliation["billing_owner"] == "AWSBackup", "billed_usd"].sum()), 2)
-            totals["billed_native_usd"] = round(totals["billed_usd"] - totals["billed_backup_metered_usd"], 2)
+            totals["billed_backup_metered_usd"] = round(
+                float(
+                    reconciliation.loc[
+                        reconciliation["billing_owner"] == "AWSBackup", "billed_usd"
+                    ].sum()
+                ),
+                2,
+            )
+            totals["billed_native_usd"] = round(
+                totals["billed_usd"] - totals["billed_backup_metered_usd"], 2
+            )
 
         clock.lap("end")
         return MeteringResult(
@@ -1043,11 +1249,26 @@ def meter(
             period_start=m_start,
             period_end=m_end,
             prices=prices.meta(),
-            timings={**clock.laps, **{f'{k} (cpu)': v for k, v in clock.cpu.items()}},
+            timings={**clock.laps, **{f"{k} (cpu)": v for k, v in clock.cpu.items()}},
         )
 
 
-def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx, n_resources, ratios, dims, halves=None):
+def _chain_sizes(
+    rp,
+    size,
+    valid,
+    cls3,
+    bt_c,
+    bt_u,
+    flag,
+    acct_c,
+    reg_c,
+    res_idx,
+    n_resources,
+    ratios,
+    dims,
+    halves=None,
+):
     """The bytes each backup is taken to add to its incremental chain, and the rows that are chained.
 
     A chain is the warm, valid backups of one source resource of one incremental service, stored in
@@ -1057,6 +1278,7 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     `halves(fn)` runs fn(slice) over parts of the rows in parallel and returns the results in order.
     """
     if halves is None:
+
         def halves(fn):
             return [fn(slice(0, len(size)))]
 
@@ -1076,7 +1298,11 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     if np.isnan(ratio_tab).all():
         return None, none
     # 1-d takes: far faster than ratio_tab[bt_c, flag] over millions of rows
-    row_ratio = np.take(ratio_tab[:, 0], bt_c) if flag is None else np.take(ratio_tab.ravel(), bt_c * 2 + flag)
+    row_ratio = (
+        np.take(ratio_tab[:, 0], bt_c)
+        if flag is None
+        else np.take(ratio_tab.ravel(), bt_c * 2 + flag)
+    )
     inc = valid & (cls3 == 0)
     inc &= ~np.isnan(row_ratio)
     # Source identity: its row in `resources`, or (gone resources) a code of its ARN; -1 = none.
@@ -1084,7 +1310,9 @@ def _chain_sizes(rp, size, valid, cls3, bt_c, bt_u, flag, acct_c, reg_c, res_idx
     src = np.where(inc, res_idx, -1)
     gone = np.flatnonzero(inc & (res_idx < 0))
     if len(gone):
-        codes, _ = pd.factorize(pd.Series(_take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True)
+        codes, _ = pd.factorize(
+            pd.Series(_take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True
+        )
         src[gone] = np.where(codes >= 0, n_resources + codes, -1)
     inc = src >= 0
     if not inc.any():
@@ -1147,15 +1375,26 @@ def _allocation_frame(column, labels, gbm, cost_float, unpriced_gbm, total_cents
             "estimated_cost_usd": np.where(only_unpriced, np.nan, cost),
         }
     )
-    return out.sort_values(["estimated_cost_usd", column], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["estimated_cost_usd", column], ascending=[False, True], na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
 def _allocate_codes(column, labels, sums, total_cents) -> pd.DataFrame:
     """Allocation from per-code sums (plan, tag value); labels may repeat (merged)."""
     gbm, cost, unpriced, count = sums
-    tmp = pd.DataFrame({"label": list(labels), "gbm": gbm, "cost": cost, "unpriced": unpriced, "count": count})
+    tmp = pd.DataFrame(
+        {"label": list(labels), "gbm": gbm, "cost": cost, "unpriced": unpriced, "count": count}
+    )
     tmp = tmp[tmp["count"] > 0].groupby("label", sort=True).sum(numeric_only=True)
-    return _allocation_frame(column, tmp.index.to_numpy(dtype=object), tmp["gbm"].to_numpy(), tmp["cost"].to_numpy(), tmp["unpriced"].to_numpy(), total_cents)
+    return _allocation_frame(
+        column,
+        tmp.index.to_numpy(dtype=object),
+        tmp["gbm"].to_numpy(),
+        tmp["cost"].to_numpy(),
+        tmp["unpriced"].to_numpy(),
+        total_cents,
+    )
 
 
 def _plan_names(inventory, plan_u: list) -> list[str]:
@@ -1165,14 +1404,16 @@ def _plan_names(inventory, plan_u: list) -> list[str]:
     for pid in plan_u:
         if pid is None or pid == "":
             out.append("(none)")
-        elif pid in names and names[pid]:
+        elif names.get(pid):
             out.append(str(names[pid]))
         else:
             out.append(f"{pid} (not deployed)")
     return out
 
 
-def _tag_codes(inventory, rp: pd.DataFrame, res_idx: np.ndarray, tag_key: str) -> tuple[list[str], np.ndarray]:
+def _tag_codes(
+    inventory, rp: pd.DataFrame, res_idx: np.ndarray, tag_key: str
+) -> tuple[list[str], np.ndarray]:
     """Per backup: code of the source resource's value for `tag_key` (else the backup's own tag)."""
     tags = inventory["tags"]
     tags = tags[tags["key"] == tag_key]
@@ -1184,14 +1425,23 @@ def _tag_codes(inventory, rp: pd.DataFrame, res_idx: np.ndarray, tag_key: str) -
     value_codes, value_u = pd.factorize(values.astype("str"), use_na_sentinel=True)
     labels += [str(v) for v in value_u]
     by_arn = pd.Series(value_codes + 1, index=values.index)
-    res_code = resources["resource_arn"].map(by_arn).fillna(0).to_numpy(dtype=np.int64) if len(resources) else np.zeros(0, np.int64)
-    codes = np.where(res_idx >= 0, res_code[np.clip(res_idx, 0, None)] if len(res_code) else 0, 0).astype(np.int64)
+    res_code = (
+        resources["resource_arn"].map(by_arn).fillna(0).to_numpy(dtype=np.int64)
+        if len(resources)
+        else np.zeros(0, np.int64)
+    )
+    codes = np.where(
+        res_idx >= 0, res_code[np.clip(res_idx, 0, None)] if len(res_code) else 0, 0
+    ).astype(np.int64)
     # A backup whose source is gone (or untagged) may carry the tag itself.
     own = by_arn[~by_arn.index.isin(resources["resource_arn"])]
     if len(own):
         todo = np.flatnonzero(codes == 0)
         if len(todo):
-            idx = _index_in(pd.Series(_take(rp["recovery_point_arn"], todo), dtype="str"), pd.Series(own.index, dtype="str"))
+            idx = _index_in(
+                pd.Series(_take(rp["recovery_point_arn"], todo), dtype="str"),
+                pd.Series(own.index, dtype="str"),
+            )
             hit = idx >= 0
             codes[todo[hit]] = own.to_numpy()[idx[hit]]
     return labels, codes
@@ -1201,7 +1451,9 @@ def _ddb_managed(inventory) -> set[tuple[str, str]]:
     rs = inventory["region_settings"]
     if not len(rs):
         return set()
-    mask = (rs["service"].astype("str").str.lower() == "dynamodb") & rs["full_management"].fillna(False).astype(bool)
+    mask = (rs["service"].astype("str").str.lower() == "dynamodb") & rs["full_management"].fillna(
+        False
+    ).astype(bool)
     return set(zip(rs.loc[mask, "account_id"], rs.loc[mask, "region"]))
 
 
@@ -1214,7 +1466,9 @@ def _rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]
     if not len(resources):
         return {}
     types = resources["resource_type"]
-    dbs = resources[(types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())]
+    dbs = resources[
+        (types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())
+    ]
     if not len(dbs):
         return {}
     state = dbs["state"].astype("str").fillna("").str.lower()
@@ -1224,7 +1478,14 @@ def _rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]
     engine = dbs["engine"].astype("str").fillna("").str.lower()
     service = np.where(engine.str.startswith("aurora"), "Aurora", "RDS")
     gib = dbs["size_bytes"].astype("float64").fillna(0.0) / GIB
-    grouped = pd.DataFrame({"a": dbs["account_id"].to_numpy(), "r": dbs["region"].to_numpy(), "s": service, "g": gib.to_numpy()})
+    grouped = pd.DataFrame(
+        {
+            "a": dbs["account_id"].to_numpy(),
+            "r": dbs["region"].to_numpy(),
+            "s": service,
+            "g": gib.to_numpy(),
+        }
+    )
     return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
 
 
@@ -1240,15 +1501,30 @@ def _collected_pairs(inventory, rp_pairs) -> set[tuple[str, str]]:
     return pairs
 
 
-def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs, warnings, stored) -> pd.DataFrame:
+def _orphans(
+    inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs, warnings, stored
+) -> pd.DataFrame:
     """Backups whose source resource is not in the inventory though its account and region were
     collected (and listing that resource type did not fail there), with their monthly cost.
 
     `size_gb` is the backup's listed size; `stored_gb` what it is taken to hold (`stored`, bytes per
     backup: an orphaned chain is one full copy plus increments, like any chain), which the monthly
     cost is for."""
-    columns = ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "service", "billing_owner",
-               "storage_class", "size_gb", "stored_gb", "size_basis", "created_at", "monthly_cost_usd"]
+    columns = [
+        "recovery_point_arn",
+        "resource_arn",
+        "resource_type",
+        "account_id",
+        "region",
+        "service",
+        "billing_owner",
+        "storage_class",
+        "size_gb",
+        "stored_gb",
+        "size_basis",
+        "created_at",
+        "monthly_cost_usd",
+    ]
     cand = np.flatnonzero(valid & (res_idx < 0))
     if not len(cand):
         return pd.DataFrame(columns=columns)
@@ -1262,7 +1538,9 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
     src_acct = pc.fill_null(pc.struct_field(parsed, "account"), "")
     pair = pc.binary_join_element_wise(src_acct, src_region, "|")
     # A source in an account/region that was not collected may well exist: not an orphan.
-    pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(inventory, rp_pairs)), type=pa.string())
+    pairs = pa.array(
+        sorted(f"{a}|{r}" for a, r in _collected_pairs(inventory, rp_pairs)), type=pa.string()
+    )
     keep = pc.is_in(pair.cast(pa.string()), value_set=pairs).to_numpy(zero_copy_only=False)
     # Nor one whose resource listing failed there.
     errors = inventory.errors
@@ -1274,12 +1552,19 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
         rtype = pc.fill_null(_take(rp["resource_type"], cand).cast(pa.string()), "")
         failed_set = pa.array(sorted(failed), type=pa.string())
         hit = pc.or_(
-            pc.is_in(pc.binary_join_element_wise(pair, rtype, "|").cast(pa.string()), value_set=failed_set),
-            pc.is_in(pc.binary_join_element_wise(pair, "*", "|").cast(pa.string()), value_set=failed_set),
+            pc.is_in(
+                pc.binary_join_element_wise(pair, rtype, "|").cast(pa.string()),
+                value_set=failed_set,
+            ),
+            pc.is_in(
+                pc.binary_join_element_wise(pair, "*", "|").cast(pa.string()), value_set=failed_set
+            ),
         ).to_numpy(zero_copy_only=False)
         uncertain = keep & hit
         if uncertain.any():
-            warnings.append(f"{int(uncertain.sum())} backup(s) whose source could not be listed (collection errors) not reported as orphaned")
+            warnings.append(
+                f"{int(uncertain.sum())} backup(s) whose source could not be listed (collection errors) not reported as orphaned"
+            )
         keep &= ~hit
     idx = cand[keep]
     if not len(idx):
@@ -1294,11 +1579,29 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
     owner_of[rk3] = df["billing_owner"].to_numpy()
     size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
     stored_gb = stored[idx] / GIB
-    sub = {name: pd.Series(_take(rp[name], idx), dtype="str") for name in
-           ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "size_basis")}
+    sub = {
+        name: pd.Series(_take(rp[name], idx), dtype="str")
+        for name in (
+            "recovery_point_arn",
+            "resource_arn",
+            "resource_type",
+            "account_id",
+            "region",
+            "size_basis",
+        )
+    }
     out = pd.DataFrame(
         {
-            **{name: sub[name] for name in ("recovery_point_arn", "resource_arn", "resource_type", "account_id", "region")},
+            **{
+                name: sub[name]
+                for name in (
+                    "recovery_point_arn",
+                    "resource_arn",
+                    "resource_type",
+                    "account_id",
+                    "region",
+                )
+            },
             "service": service_of[k * 3 + c],
             "billing_owner": owner_of[k * 3 + c],
             "storage_class": np.array(CLASSES)[c],
@@ -1310,7 +1613,9 @@ def _orphans(inventory, rp, valid, res_idx, key3, cls3, full_price, df, rp_pairs
         }
     )
     # Costliest first; ties keep inventory order (deterministic, and no string sort of many ARNs).
-    return out.sort_values("monthly_cost_usd", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        "monthly_cost_usd", ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1334,7 +1639,9 @@ def cur_backup_storage(cur: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory, warnings: list[str]) -> pd.DataFrame:
+def _reconcile(
+    rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory, warnings: list[str]
+) -> pd.DataFrame:
     """Billed (CUR) vs estimated backup storage per account, region, billing owner and service.
 
     `rows` is meter's internal row frame (with whole cents). The CUR is compared as billed: no
@@ -1346,10 +1653,14 @@ def _reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory
     items = cur_backup_storage(cur)
     if "usage_start" in items.columns and items["usage_start"].notna().any():
         starts = items["usage_start"]
-        in_month = starts.isna() | ((starts >= pd.Timestamp(m_start)) & (starts < pd.Timestamp(m_end)))
+        in_month = starts.isna() | (
+            (starts >= pd.Timestamp(m_start)) & (starts < pd.Timestamp(m_end))
+        )
         dropped = int((~in_month).sum())
         if dropped:
-            warnings.append(f"CUR: {dropped} backup-storage line(s) outside {m_start:%Y-%m} ignored")
+            warnings.append(
+                f"CUR: {dropped} backup-storage line(s) outside {m_start:%Y-%m} ignored"
+            )
         items = items[in_month]
     accounts = set(inventory.accounts) | set(rows["account_id"])
     other = ~items["account_id"].isin(accounts)
@@ -1360,26 +1671,47 @@ def _reconcile(rows: pd.DataFrame, cur: pd.DataFrame, as_of: datetime, inventory
         )
         items = items[~other]
     if not len(items):
-        warnings.append(f"CUR: no backup-storage line items for {m_start:%Y-%m} in the inventory's accounts")
+        warnings.append(
+            f"CUR: no backup-storage line items for {m_start:%Y-%m} in the inventory's accounts"
+        )
     keys = ["account_id", "region", "billing_owner", "service"]
-    billed = items.groupby(keys, dropna=False).agg(billed_gb_months=("usage_amount", "sum"), billed_usd=("unblended_cost", "sum"))
+    billed = items.groupby(keys, dropna=False).agg(
+        billed_gb_months=("usage_amount", "sum"), billed_usd=("unblended_cost", "sum")
+    )
     est = rows.assign(service=rows["service"].replace({"Storage Gateway": "EBS"}))
     est = est.assign(_usd=est["_cents"] / 100.0)
-    estimated = est.groupby(keys).agg(estimated_gb_months=("billable_gb_months", "sum"), estimated_usd=("_usd", "sum"))
+    estimated = est.groupby(keys).agg(
+        estimated_gb_months=("billable_gb_months", "sum"), estimated_usd=("_usd", "sum")
+    )
     out = billed.join(estimated, how="outer").reset_index()
     for col in ("billed_gb_months", "billed_usd", "estimated_gb_months", "estimated_usd"):
         out[col] = out[col].fillna(0.0)
     out["metered_by"] = np.where(out["billing_owner"] == "AWSBackup", "AWS Backup", "native")
     out["difference_usd"] = (out["billed_usd"] - out["estimated_usd"]).round(2)
     est_usd = out["estimated_usd"].to_numpy()
-    out["difference_pct"] = np.where(est_usd != 0, (out["billed_usd"] - out["estimated_usd"]) / np.where(est_usd != 0, est_usd, 1) * 100.0, np.nan)
+    out["difference_pct"] = np.where(
+        est_usd != 0,
+        (out["billed_usd"] - out["estimated_usd"]) / np.where(est_usd != 0, est_usd, 1) * 100.0,
+        np.nan,
+    )
     out["difference_pct"] = out["difference_pct"].round(2)
     for col in ("billed_usd", "estimated_usd"):
         out[col] = out[col].round(2)
     for col in ("billed_gb_months", "estimated_gb_months"):
         out[col] = out[col].round(6)
-    cols = ["account_id", "region", "billing_owner", "service", "metered_by", "billed_gb_months", "estimated_gb_months",
-            "billed_usd", "estimated_usd", "difference_usd", "difference_pct"]
+    cols = [
+        "account_id",
+        "region",
+        "billing_owner",
+        "service",
+        "metered_by",
+        "billed_gb_months",
+        "estimated_gb_months",
+        "billed_usd",
+        "estimated_usd",
+        "difference_usd",
+        "difference_pct",
+    ]
     return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
 
 
@@ -1413,14 +1745,24 @@ def summary_table(result: MeteringResult):
 
     title = f"Backup storage {result.period_start:%Y-%m} (estimate for the month, USD)"
     table = Table(title=title)
-    for name, justify in (("service", "left"), ("billed by", "left"), ("class", "left"), ("backups", "right"),
-                          ("GB-months", "right"), ("USD", "right")):
+    for name, justify in (
+        ("service", "left"),
+        ("billed by", "left"),
+        ("class", "left"),
+        ("backups", "right"),
+        ("GB-months", "right"),
+        ("USD", "right"),
+    ):
         table.add_column(name, justify=justify)
     frame = result.frame
     if len(frame):
         frame = frame.assign(_usd=frame["estimated_cost_usd"].fillna(0.0))
         grouped = frame.groupby(["service", "billing_owner", "storage_class"], sort=True).agg(
-            backups=("backups", "sum"), gb=("gb_months", "sum"), usd=("_usd", "sum"), unpriced=("unpriced", "any"))
+            backups=("backups", "sum"),
+            gb=("gb_months", "sum"),
+            usd=("_usd", "sum"),
+            unpriced=("unpriced", "any"),
+        )
         for (service, owner, cls), r in grouped.iterrows():
             usd = f"{r.usd:,.2f}" + (" + unpriced" if r.unpriced else "")
             table.add_row(service, owner, cls, f"{int(r.backups):,}", f"{r.gb:,.2f}", usd)
@@ -1428,11 +1770,25 @@ def summary_table(result: MeteringResult):
     table.add_section()
     table.add_row("AWS Backup-metered", "", "", "", "", f"{t['backup_metered_cost_usd']:,.2f}")
     table.add_row("native-service billed", "", "", "", "", f"{t['native_cost_usd']:,.2f}")
-    table.add_row("total", "", "", f"{t['backups']:,}", f"{t['gb_months']:,.2f}", f"{t['estimated_cost_usd']:,.2f}", style="bold")
+    table.add_row(
+        "total",
+        "",
+        "",
+        f"{t['backups']:,}",
+        f"{t['gb_months']:,.2f}",
+        f"{t['estimated_cost_usd']:,.2f}",
+        style="bold",
+    )
     if t.get("upper_bound_gb_months", 0) > t["gb_months"] + 1e-6:
         # incremental chains were estimated: show the other end of the range
-        table.add_row("if no block were shared", "", "", "", f"{t['upper_bound_gb_months']:,.2f}",
-                      f"{t.get('upper_bound_cost_usd', 0):,.2f}")
+        table.add_row(
+            "if no block were shared",
+            "",
+            "",
+            "",
+            f"{t['upper_bound_gb_months']:,.2f}",
+            f"{t.get('upper_bound_cost_usd', 0):,.2f}",
+        )
     if "billed_usd" in t:
         table.add_row("billed (CUR)", "", "", "", "", f"{t['billed_usd']:,.2f}")
     return table
@@ -1441,13 +1797,13 @@ def summary_table(result: MeteringResult):
 __all__ = [
     "BACKUP_TYPES",
     "USAGE_TYPES",
-    "PriceTable",
     "MeteringResult",
+    "PriceTable",
+    "cur_backup_storage",
     "load_prices",
     "meter",
     "month_bounds",
-    "cur_backup_storage",
-    "write_metering",
     "run_meter",
     "summary_table",
+    "write_metering",
 ]

@@ -20,10 +20,11 @@ that could not be gathered is NOT_ASSESSED), else 3 when any finding FAILs (0 wi
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from auditor import __version__
 from auditor.atomic import replace_dir, write_text
@@ -77,7 +78,7 @@ class AuditOutcome:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def exit_code_for(*, incomplete: bool, failed: bool, no_fail: bool) -> int:
@@ -91,7 +92,9 @@ def copy_policies(policies: Path, out: Path) -> list[str]:
     """Copy the policy file, or the YAML files of the policy folder (what the loader reads), into `out/policies/`."""
     policies = Path(policies)
     if policies.is_dir():
-        files = sorted(p for p in policies.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))  # as the loader reads them
+        files = sorted(
+            p for p in policies.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml")
+        )  # as the loader reads them
         base = policies
     else:
         files, base = [policies], policies.parent
@@ -139,8 +142,13 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     if options.dask:
         from auditor.distributed import collect_and_check
 
-        inventory, findings = collect_and_check(collect_options, address=options.dask, policies=policies,
-                                                as_of=as_of, progress=options.progress)
+        inventory, findings = collect_and_check(
+            collect_options,
+            address=options.dask,
+            policies=policies,
+            as_of=as_of,
+            progress=options.progress,
+        )
     else:
         inventory = collect_inventory(collect_options)
     out.mkdir(parents=True, exist_ok=True)
@@ -157,7 +165,9 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     manifest = inventory.manifest
     by_status = (findings.summary or {}).get("by_status", {})
     incomplete = len(errors) > 0
-    exit_code = exit_code_for(incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail)
+    exit_code = exit_code_for(
+        incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail
+    )
     run = {
         "program": "auditor",
         "program_version": __version__,
@@ -175,9 +185,9 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             "collected_at": manifest.get("collected_at"),
             "duration_seconds": manifest.get("duration_seconds"),
             "api_calls": int(sum((manifest.get("api_calls") or {}).values())),
-            "resources": int(len(inventory.resources)),
-            "backups": int(len(inventory.recovery_points)),
-            "errors": int(len(errors)),
+            "resources": len(inventory.resources),
+            "backups": len(inventory.recovery_points),
+            "errors": len(errors),
             "complete": not incomplete,
             "accounts_failed": list(manifest.get("accounts_failed", [])),
         },
@@ -191,16 +201,22 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     if options.keep_history:
         history_path = Path(options.history) if options.history else default_history_path(out)
         results.history = record_run(history_path, results, results_dir=out)
-        write_text(out / "history.json", json.dumps(results.history, indent=2, sort_keys=True, default=str) + "\n")
+        write_text(
+            out / "history.json",
+            json.dumps(results.history, indent=2, sort_keys=True, default=str) + "\n",
+        )
     written = write_reports(results, out, formats, skip_existing_data=True)
-    counts = {s: int(by_status.get(s, 0)) for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")}
+    counts = {
+        s: int(by_status.get(s, 0))
+        for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
+    }
     return AuditOutcome(
         out=out,
         exit_code=exit_code,
         counts=counts,
-        collection_errors=int(len(errors)),
-        resources=int(len(inventory.resources)),
-        backups=int(len(inventory.recovery_points)),
+        collection_errors=len(errors),
+        resources=len(inventory.resources),
+        backups=len(inventory.recovery_points),
         history_path=history_path,
         written=written,
         cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
@@ -217,8 +233,17 @@ def summary_line(outcome: AuditOutcome) -> str:
     if outcome.cost_usd is not None:
         parts.append(f"est. ${outcome.cost_usd:,.2f}/month backup storage")
     if outcome.collection_errors:
-        parts.append(f"collection incomplete: {outcome.collection_errors} call(s) failed (see {outcome.out / 'inventory' / 'errors'})")
+        parts.append(
+            f"collection incomplete: {outcome.collection_errors} call(s) failed (see {outcome.out / 'inventory' / 'errors'})"
+        )
     return "; ".join(parts) + f"; wrote {outcome.out}"
 
 
-__all__ = ["AuditOptions", "AuditOutcome", "run_audit", "exit_code_for", "copy_policies", "summary_line"]
+__all__ = [
+    "AuditOptions",
+    "AuditOutcome",
+    "copy_policies",
+    "exit_code_for",
+    "run_audit",
+    "summary_line",
+]

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Optional
 
-__all__ = ["Progress", "Phase"]
+__all__ = ["Phase", "Progress"]
 
 
 class Phase:
     """One bar: `advance(n)` moves it, `total` may be set later once known."""
 
-    def __init__(self, progress: Optional["Progress"], task_id=None) -> None:
+    def __init__(self, progress: Progress | None, task_id=None) -> None:
         self._progress = progress
         self._task_id = task_id
 
@@ -33,7 +32,7 @@ class Phase:
         if self._progress is not None and self._progress._rich is not None:
             self._progress._rich.advance(self._task_id, n)
 
-    def set_total(self, total: Optional[int]) -> None:
+    def set_total(self, total: int | None) -> None:
         """Set (or change) the number of units, once known."""
         if self._progress is not None and self._progress._rich is not None:
             self._progress._rich.update(self._task_id, total=total)
@@ -55,7 +54,7 @@ class Progress:
     the live display instead of starting a second one (rich allows one live display at a time).
     """
 
-    _active: Optional["Progress"] = None
+    _active: Progress | None = None
     _active_lock = threading.Lock()
 
     def __init__(self, enabled: bool = True, *, transient: bool = False) -> None:
@@ -64,7 +63,7 @@ class Progress:
         self._rich = None
         self._owner = False
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if not self.enabled:
             return self
         with Progress._active_lock:
@@ -97,7 +96,7 @@ class Progress:
         self._rich = None
         self._owner = False
 
-    def phase(self, description: str, total: Optional[int] = None) -> Phase:
+    def phase(self, description: str, total: int | None = None) -> Phase:
         """Start a bar for one phase (`total` units; None while unknown)."""
         if self._rich is None:
             return Phase(None)

@@ -42,25 +42,45 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale or args.resources / (RESOURCES_PER_SCALE_PER_REGION * len(regions))
     print(f"seeding scale={scale:.2f} over {len(regions)} regions ...", flush=True)
     server, estate, seed_seconds = seed(scale, regions)
-    print(f"seeded {len(estate.resources)} resources and {len(estate.backups)} backups in {seed_seconds:.1f} s",
-          flush=True)
+    print(
+        f"seeded {len(estate.resources)} resources and {len(estate.backups)} backups in {seed_seconds:.1f} s",
+        flush=True,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="bench-audit-"))
     out = workdir / "results"
-    cmd = [sys.executable, "-m", "auditor", "audit", "--quiet", "--policies", str(args.policies),
-           "--out", str(out), "--as-of", AS_OF.isoformat().replace("+00:00", "Z")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "auditor",
+        "audit",
+        "--quiet",
+        "--policies",
+        str(args.policies),
+        "--out",
+        str(out),
+        "--as-of",
+        AS_OF.isoformat().replace("+00:00", "Z"),
+    ]
     for region in regions:
         cmd += ["--region", region]
     try:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=_env(server.endpoint_url), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(server.endpoint_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         # wait4 gives this child's own rusage; communicate() would reap it first, so read the
         # pipes in threads and reap with wait4 ourselves.
         import threading
 
         streams: dict[str, str] = {}
-        readers = [threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
-                   for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))]
+        readers = [
+            threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
+            for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))
+        ]
         for t in readers:
             t.start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -73,16 +93,27 @@ def main(argv: list[str] | None = None) -> int:
         if (out / "findings.json").exists():
             findings = len(json.loads((out / "findings.json").read_text())["findings"])
         print(f"command: {' '.join(cmd[1:])}")
-        print(f"auditor audit: exit {proc.returncode}, {wall:.1f} s wall, peak RSS {peak_mib:.0f} MiB, "
-              f"{findings} findings")
+        print(
+            f"auditor audit: exit {proc.returncode}, {wall:.1f} s wall, peak RSS {peak_mib:.0f} MiB, "
+            f"{findings} findings"
+        )
         if proc.returncode not in (0, 1, 3):
             print(streams.get("stderr", "")[-2000:], file=sys.stderr)
         if args.json:
-            args.json.write_text(json.dumps({
-                "resources": len(estate.resources), "backups": len(estate.backups),
-                "exit_code": proc.returncode, "wall_seconds": wall, "peak_rss_mib": peak_mib,
-                "findings": findings, "command": " ".join(cmd[1:]),
-            }, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "resources": len(estate.resources),
+                        "backups": len(estate.backups),
+                        "exit_code": proc.returncode,
+                        "wall_seconds": wall,
+                        "peak_rss_mib": peak_mib,
+                        "findings": findings,
+                        "command": " ".join(cmd[1:]),
+                    },
+                    indent=2,
+                )
+            )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

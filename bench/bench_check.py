@@ -41,17 +41,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACCOUNTS = [f"{100000000000 + i * 1111:012d}" for i in range(10)]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
-TYPES = np.array(["ebs-volume", "rds-instance", "rds-cluster", "dynamodb-table", "efs-filesystem", "storagegateway-volume"])
+TYPES = np.array(
+    [
+        "ebs-volume",
+        "rds-instance",
+        "rds-cluster",
+        "dynamodb-table",
+        "efs-filesystem",
+        "storagegateway-volume",
+    ]
+)
 TYPE_P = [0.55, 0.12, 0.03, 0.15, 0.08, 0.07]
 ARN_FMT = {
     "ebs-volume": ("arn:aws:ec2:{r}:{a}:volume/vol-", ""),
@@ -78,7 +87,9 @@ def _concat(*parts) -> np.ndarray:
 def _dict(codes: np.ndarray, names, mask: np.ndarray | None = None) -> pa.Array:
     """A string column from small-integer codes into `names` (no Python object per row)."""
     indices = pa.array(np.asarray(codes, dtype=np.int32), mask=mask)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), type=pa.string())).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), type=pa.string())).cast(
+        pa.string()
+    )
 
 
 def _ts(us: np.ndarray) -> pa.Array:
@@ -92,7 +103,7 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
     rng = np.random.default_rng(seed)
     n = int(1_000_000 * scale)
     m = int(10_000_000 * scale)
-    now = int((AS_OF - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    now = int((AS_OF - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
     hour = 3_600_000_000
     day = 24 * hour
 
@@ -107,35 +118,58 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
                 sel = (rtype == t) & (acct == a) & (reg == r)
                 prefix[sel] = ARN_FMT[name][0].format(r=region, a=account)
     arns = _concat(prefix, ids)
-    engine = np.where(rtype == 2, np.where(rng.random(n) < 0.7, "aurora-postgresql", "postgres"),
-                      np.where(rtype == 1, "postgres", None))
+    engine = np.where(
+        rtype == 2,
+        np.where(rng.random(n) < 0.7, "aurora-postgresql", "postgres"),
+        np.where(rtype == 1, "postgres", None),
+    )
     native = np.where((rtype == 1) | ((rtype == 3) & (rng.random(n) < 0.3)), 1, 0).astype(bool)
-    resources = pa.table({
-        "account_id": _str(np.array(ACCOUNTS, dtype=object)[acct]),
-        "region": _str(np.array(REGIONS, dtype=object)[reg]),
-        "resource_type": _str(TYPES[rtype].astype(object)),
-        "resource_arn": _str(arns),
-        "resource_id": _str(ids.astype(object)),
-        "name": pa.nulls(n, pa.string()),
-        "created_at": _ts(now - rng.integers(1, 1500, n) * day),
-        "size_bytes": pa.array(rng.integers(1, 2000, n) * 1024**3, type=pa.int64()),
-        "encrypted": pa.array(rng.random(n) < 0.9),
-        "kms_key_id": pa.nulls(n, pa.string()),
-        "state": _str(np.full(n, "available", dtype=object)),
-        "engine": _str(engine),
-        "parent_arn": pa.nulls(n, pa.string()),
-        "native_schedule": _str(np.where(native, np.where(rtype == 1, "rds-automated", "dynamodb-pitr"), None)),
-        "native_frequency_hours": pa.array(np.where(rtype == 1, 24.0, 0.0833), type=pa.float64(), mask=~native),
-        "native_retention_days": pa.array(np.full(n, 7), type=pa.int64(), mask=~native),
-    }, schema=SCHEMAS["resources"])
+    resources = pa.table(
+        {
+            "account_id": _str(np.array(ACCOUNTS, dtype=object)[acct]),
+            "region": _str(np.array(REGIONS, dtype=object)[reg]),
+            "resource_type": _str(TYPES[rtype].astype(object)),
+            "resource_arn": _str(arns),
+            "resource_id": _str(ids.astype(object)),
+            "name": pa.nulls(n, pa.string()),
+            "created_at": _ts(now - rng.integers(1, 1500, n) * day),
+            "size_bytes": pa.array(rng.integers(1, 2000, n) * 1024**3, type=pa.int64()),
+            "encrypted": pa.array(rng.random(n) < 0.9),
+            "kms_key_id": pa.nulls(n, pa.string()),
+            "state": _str(np.full(n, "available", dtype=object)),
+            "engine": _str(engine),
+            "parent_arn": pa.nulls(n, pa.string()),
+            "native_schedule": _str(
+                np.where(native, np.where(rtype == 1, "rds-automated", "dynamodb-pitr"), None)
+            ),
+            "native_frequency_hours": pa.array(
+                np.where(rtype == 1, 24.0, 0.0833), type=pa.float64(), mask=~native
+            ),
+            "native_retention_days": pa.array(np.full(n, 7), type=pa.int64(), mask=~native),
+        },
+        schema=SCHEMAS["resources"],
+    )
 
     # Tags: backup (gold/silver/bronze/none/absent), env, team, app for some.
     tag_arn, tag_key, tag_val = [], [], []
-    backup = rng.choice(np.array(["gold", "silver", "bronze", "none", ""], dtype=object), n, p=[0.2, 0.3, 0.2, 0.1, 0.2])
+    backup = rng.choice(
+        np.array(["gold", "silver", "bronze", "none", ""], dtype=object),
+        n,
+        p=[0.2, 0.3, 0.2, 0.1, 0.2],
+    )
     for key, values, share in (
         ("backup", backup, 1.0),
         ("env", rng.choice(np.array(["prod", "dev", "qa"], dtype=object), n), 0.9),
-        ("team", rng.choice(np.array(["payments", "search", "data", "platform", "web", "payroll"], dtype=object), n), 0.8),
+        (
+            "team",
+            rng.choice(
+                np.array(
+                    ["payments", "search", "data", "platform", "web", "payroll"], dtype=object
+                ),
+                n,
+            ),
+            0.8,
+        ),
         ("app", rng.choice(np.array([f"app-{i}" for i in range(50)], dtype=object), n), 0.3),
     ):
         keep = (rng.random(n) < share) & (values != "")
@@ -143,13 +177,16 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
         tag_key.append(np.full(keep.sum(), key, dtype=object))
         tag_val.append(values[keep])
     t_arn = np.concatenate(tag_arn)
-    tags = pa.table({
-        "account_id": pa.nulls(len(t_arn), pa.string()),
-        "region": pa.nulls(len(t_arn), pa.string()),
-        "arn": _str(t_arn),
-        "key": _str(np.concatenate(tag_key)),
-        "value": _str(np.concatenate(tag_val)),
-    }, schema=SCHEMAS["tags"])
+    tags = pa.table(
+        {
+            "account_id": pa.nulls(len(t_arn), pa.string()),
+            "region": pa.nulls(len(t_arn), pa.string()),
+            "arn": _str(t_arn),
+            "key": _str(np.concatenate(tag_key)),
+            "value": _str(np.concatenate(tag_val)),
+        },
+        schema=SCHEMAS["tags"],
+    )
 
     # Recovery points: ~10 per resource, a few orphans, some copies to another region.
     res_of = rng.integers(0, n, m)
@@ -165,39 +202,52 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
     import pyarrow.compute as pc
 
     res_arn = pa.array(arns, type=pa.string()).take(pa.array(res_of))
-    gone = pc.binary_join_element_wise("arn:aws:ec2:us-east-1:100000000000:volume/gone-", rp_ids, "")
+    gone = pc.binary_join_element_wise(
+        "arn:aws:ec2:us-east-1:100000000000:volume/gone-", rp_ids, ""
+    )
     src_arn = pc.if_else(pa.array(orphan), gone, res_arn)
     del res_arn, gone
     rp_arn = pc.binary_join_element_wise(
-        _dict(source_ab.astype(np.int32), ["arn:aws:ec2:x::snapshot/snap-", "arn:aws:backup:x:y:recovery-point:"]), rp_ids, "")
+        _dict(
+            source_ab.astype(np.int32),
+            ["arn:aws:ec2:x::snapshot/snap-", "arn:aws:backup:x:y:recovery-point:"],
+        ),
+        rp_ids,
+        "",
+    )
     del rp_ids
     status = rng.choice(4, m, p=[0.95, 0.01, 0.02, 0.02])
     vault = rng.integers(0, 4, m)
-    recovery_points = pa.table({
-        "account_id": _dict(acct[res_of], ACCOUNTS),
-        "region": _dict(rp_region, REGIONS),
-        "recovery_point_arn": rp_arn,
-        "resource_arn": src_arn,
-        "resource_type": _dict(rtype[res_of], TYPES),
-        "backup_type": _dict(np.zeros(m), ["ebs-snapshot"]),
-        "source": _dict(source_ab.astype(np.int32), ["native", "aws-backup"]),
-        "created_by": _dict(source_ab.astype(np.int32), ["user", "aws-backup"]),
-        "status": _dict(status, ["COMPLETED", "PARTIAL", "FAILED", "EXPIRED"]),
-        "created_at": _ts(created),
-        "completed_at": _ts(created + hour),
-        "size_bytes": pa.array(rng.integers(1, 500, m) * 1024**3, type=pa.int64()),
-        "size_basis": pa.nulls(m, pa.string()),
-        "storage_class": _dict((now - created > 30 * day).astype(np.int32), ["warm", "cold"]),
-        "delete_at": _ts(created + keep_days * day),
-        "move_to_cold_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
-        "encrypted": pa.array(rng.random(m) < 0.97),
-        "kms_key_arn": pa.nulls(m, pa.string()),
-        "vault_name": _dict(vault, ["gold-vault", "silver-vault", "Default", "dr-vault"], mask=~source_ab),
-        "vault_arn": pa.nulls(m, pa.string()),
-        "backup_plan_id": pa.nulls(m, pa.string()),
-        "backup_rule_id": pa.nulls(m, pa.string()),
-        "copy_source_arn": _dict(np.zeros(m), ["arn:aws:backup:src"], mask=~copy),
-    }, schema=SCHEMAS["recovery_points"])
+    recovery_points = pa.table(
+        {
+            "account_id": _dict(acct[res_of], ACCOUNTS),
+            "region": _dict(rp_region, REGIONS),
+            "recovery_point_arn": rp_arn,
+            "resource_arn": src_arn,
+            "resource_type": _dict(rtype[res_of], TYPES),
+            "backup_type": _dict(np.zeros(m), ["ebs-snapshot"]),
+            "source": _dict(source_ab.astype(np.int32), ["native", "aws-backup"]),
+            "created_by": _dict(source_ab.astype(np.int32), ["user", "aws-backup"]),
+            "status": _dict(status, ["COMPLETED", "PARTIAL", "FAILED", "EXPIRED"]),
+            "created_at": _ts(created),
+            "completed_at": _ts(created + hour),
+            "size_bytes": pa.array(rng.integers(1, 500, m) * 1024**3, type=pa.int64()),
+            "size_basis": pa.nulls(m, pa.string()),
+            "storage_class": _dict((now - created > 30 * day).astype(np.int32), ["warm", "cold"]),
+            "delete_at": _ts(created + keep_days * day),
+            "move_to_cold_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
+            "encrypted": pa.array(rng.random(m) < 0.97),
+            "kms_key_arn": pa.nulls(m, pa.string()),
+            "vault_name": _dict(
+                vault, ["gold-vault", "silver-vault", "Default", "dr-vault"], mask=~source_ab
+            ),
+            "vault_arn": pa.nulls(m, pa.string()),
+            "backup_plan_id": pa.nulls(m, pa.string()),
+            "backup_rule_id": pa.nulls(m, pa.string()),
+            "copy_source_arn": _dict(np.zeros(m), ["arn:aws:backup:src"], mask=~copy),
+        },
+        schema=SCHEMAS["recovery_points"],
+    )
     del src_arn, rp_arn
 
     # Deployed AWS Backup: 3 plans per account x region.
@@ -205,28 +255,112 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
     for a in ACCOUNTS:
         for r in REGIONS:
             for name, sched, keep, sel in (
-                ("gold", "cron(0 5 ? * * *)", 35, {"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}]}),
-                ("silver", "cron(0 3 ? * SUN *)", 120, {"Resources": ["*"], "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}], "StringNotEquals": [{"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}]}}),
-                ("pay", "rate(12 hours)", 14, {"Resources": ["arn:aws:ec2:*:*:volume/*"], "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]}}),
+                (
+                    "gold",
+                    "cron(0 5 ? * * *)",
+                    35,
+                    {
+                        "ListOfTags": [
+                            {
+                                "ConditionType": "STRINGEQUALS",
+                                "ConditionKey": "backup",
+                                "ConditionValue": "gold",
+                            }
+                        ]
+                    },
+                ),
+                (
+                    "silver",
+                    "cron(0 3 ? * SUN *)",
+                    120,
+                    {
+                        "Resources": ["*"],
+                        "Conditions": {
+                            "StringEquals": [
+                                {
+                                    "ConditionKey": "aws:ResourceTag/backup",
+                                    "ConditionValue": "silver",
+                                }
+                            ],
+                            "StringNotEquals": [
+                                {"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}
+                            ],
+                        },
+                    },
+                ),
+                (
+                    "pay",
+                    "rate(12 hours)",
+                    14,
+                    {
+                        "Resources": ["arn:aws:ec2:*:*:volume/*"],
+                        "Conditions": {
+                            "StringLike": [
+                                {"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}
+                            ]
+                        },
+                    },
+                ),
             ):
                 pid = f"{a}-{r}-{name}"
-                plans.append({"account_id": a, "region": r, "backup_plan_id": pid, "backup_plan_name": name})
-                rules.append({"account_id": a, "region": r, "backup_plan_id": pid, "rule_id": pid + "-r", "rule_name": name + "-rule",
-                              "target_vault_name": name + "-vault", "schedule_expression": sched, "delete_after_days": keep})
-                selections.append({"account_id": a, "region": r, "backup_plan_id": pid, "selection_id": pid + "-s",
-                                   "selection_name": name, "resources": json.dumps(sel.get("Resources", [])),
-                                   "not_resources": "[]", "list_of_tags": json.dumps(sel.get("ListOfTags", [])),
-                                   "conditions": json.dumps(sel.get("Conditions", {}))})
-            for v, locked in (("gold-vault", True), ("silver-vault", False), ("Default", False), ("dr-vault", True)):
-                vaults.append({"account_id": a, "region": r, "vault_name": v, "locked": locked,
-                               "min_retention_days": 7 if locked else None, "max_retention_days": 400 if locked else None})
+                plans.append(
+                    {"account_id": a, "region": r, "backup_plan_id": pid, "backup_plan_name": name}
+                )
+                rules.append(
+                    {
+                        "account_id": a,
+                        "region": r,
+                        "backup_plan_id": pid,
+                        "rule_id": pid + "-r",
+                        "rule_name": name + "-rule",
+                        "target_vault_name": name + "-vault",
+                        "schedule_expression": sched,
+                        "delete_after_days": keep,
+                    }
+                )
+                selections.append(
+                    {
+                        "account_id": a,
+                        "region": r,
+                        "backup_plan_id": pid,
+                        "selection_id": pid + "-s",
+                        "selection_name": name,
+                        "resources": json.dumps(sel.get("Resources", [])),
+                        "not_resources": "[]",
+                        "list_of_tags": json.dumps(sel.get("ListOfTags", [])),
+                        "conditions": json.dumps(sel.get("Conditions", {})),
+                    }
+                )
+            for v, locked in (
+                ("gold-vault", True),
+                ("silver-vault", False),
+                ("Default", False),
+                ("dr-vault", True),
+            ):
+                vaults.append(
+                    {
+                        "account_id": a,
+                        "region": r,
+                        "vault_name": v,
+                        "locked": locked,
+                        "min_retention_days": 7 if locked else None,
+                        "max_retention_days": 400 if locked else None,
+                    }
+                )
 
     from auditor.inventory import frame
 
-    small = {"backup_plans": plans, "backup_rules": rules, "backup_selections": selections, "vaults": vaults}
+    small = {
+        "backup_plans": plans,
+        "backup_rules": rules,
+        "backup_selections": selections,
+        "vaults": vaults,
+    }
     tables = {"resources": resources, "tags": tags, "recovery_points": recovery_points}
     for name, rows in small.items():
-        tables[name] = pa.Table.from_pandas(frame(name, rows), schema=SCHEMAS[name], preserve_index=False)
+        tables[name] = pa.Table.from_pandas(
+            frame(name, rows), schema=SCHEMAS[name], preserve_index=False
+        )
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, schema in SCHEMAS.items():
@@ -235,8 +369,14 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
         d = folder / name
         d.mkdir(exist_ok=True)
         pq.write_table(table, d / "part-0.parquet")
-    manifest = {"schema_version": 1, "program_version": "bench", "accounts": ACCOUNTS, "regions": REGIONS,
-                "collected_at": AS_OF.isoformat(), "tables": counts}
+    manifest = {
+        "schema_version": 1,
+        "program_version": "bench",
+        "accounts": ACCOUNTS,
+        "regions": REGIONS,
+        "collected_at": AS_OF.isoformat(),
+        "tables": counts,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return counts
 
@@ -253,7 +393,11 @@ def policy_text() -> str:
     """20 plans over the synthetic tags: tags, conditions, types, copies, locks, cron and rate schedules."""
     lines = [POLICY.strip("\n")]
     combos = []
-    for tier, freq, keep in (("gold", "cron(0 5 ? * * *)", 35), ("silver", "7d", 90), ("bronze", "rate(2 days)", 14)):
+    for tier, freq, keep in (
+        ("gold", "cron(0 5 ? * * *)", 35),
+        ("silver", "7d", 90),
+        ("bronze", "rate(2 days)", 14),
+    ):
         for env in ("prod", "dev", "qa"):
             combos.append((tier, env, freq, keep))
     for i, (tier, env, freq, keep) in enumerate(combos):
@@ -268,23 +412,85 @@ def policy_text() -> str:
             f"    vault_lock: {'true' if tier == 'gold' and env == 'prod' else 'false'}",
         ]
         if tier == "gold" and env == "prod":
-            lines.append("    copy_to: {regions: [us-west-2, eu-west-1], accounts: ['100000001111']}")
+            lines.append(
+                "    copy_to: {regions: [us-west-2, eu-west-1], accounts: ['100000001111']}"
+            )
     extras = [
-        ("payments", "{conditions: {string_like: {team: 'pay*'}}, resource_types: [ebs-volume]}", "12h", 14, "[aws-backup]"),
-        ("databases", "{resource_types: [rds-instance, rds-cluster]}", "24h", 7, "[native, aws-backup]"),
-        ("dynamo", "{resource_types: [dynamodb-table], conditions: {string_not_equals: {env: dev}}}", "24h", 7, "[native]"),
+        (
+            "payments",
+            "{conditions: {string_like: {team: 'pay*'}}, resource_types: [ebs-volume]}",
+            "12h",
+            14,
+            "[aws-backup]",
+        ),
+        (
+            "databases",
+            "{resource_types: [rds-instance, rds-cluster]}",
+            "24h",
+            7,
+            "[native, aws-backup]",
+        ),
+        (
+            "dynamo",
+            "{resource_types: [dynamodb-table], conditions: {string_not_equals: {env: dev}}}",
+            "24h",
+            7,
+            "[native]",
+        ),
         ("efs", "{resource_types: [efs-filesystem]}", "24h", 35, "[aws-backup]"),
-        ("search", "{conditions: {string_equals: {team: search}, string_not_like: {app: 'app-1*'}}}", "24h", 30, "[aws-backup, native]"),
-        ("apps", "{tags: {app: [app-1, app-2, app-3]}}", "cron(0 */6 * * ? *)", 7, "[aws-backup, native]"),
+        (
+            "search",
+            "{conditions: {string_equals: {team: search}, string_not_like: {app: 'app-1*'}}}",
+            "24h",
+            30,
+            "[aws-backup, native]",
+        ),
+        (
+            "apps",
+            "{tags: {app: [app-1, app-2, app-3]}}",
+            "cron(0 */6 * * ? *)",
+            7,
+            "[aws-backup, native]",
+        ),
         ("sgw", "{resource_types: [storagegateway-volume]}", "24h", 14, "[native]"),
-        ("catchall-data", "{conditions: {string_equals: {team: data}}}", "7d", 30, "[aws-backup, native]"),
-        ("aurora", "{resource_types: [rds-cluster], conditions: {string_equals: {env: prod}}}", "24h", 7, "[aws-backup]"),
-        ("web-ebs", "{conditions: {string_equals: {team: web}}, resource_types: [ebs-volume]}", "24h", 7, "[aws-backup]"),
-        ("platform", "{conditions: {string_equals: {team: platform}}}", "24h", 7, "[aws-backup, native]"),
+        (
+            "catchall-data",
+            "{conditions: {string_equals: {team: data}}}",
+            "7d",
+            30,
+            "[aws-backup, native]",
+        ),
+        (
+            "aurora",
+            "{resource_types: [rds-cluster], conditions: {string_equals: {env: prod}}}",
+            "24h",
+            7,
+            "[aws-backup]",
+        ),
+        (
+            "web-ebs",
+            "{conditions: {string_equals: {team: web}}, resource_types: [ebs-volume]}",
+            "24h",
+            7,
+            "[aws-backup]",
+        ),
+        (
+            "platform",
+            "{conditions: {string_equals: {team: platform}}}",
+            "24h",
+            7,
+            "[aws-backup, native]",
+        ),
     ]
     for name, select, freq, keep, accept in extras:
-        lines += [f"  - name: {name}", f"    select: {select}", f"    frequency: '{freq}'", "    grace: 2h",
-                  f"    retention_days: {keep}", f"    accept: {accept}"]
+        lines += [
+            f"  - name: {name}",
+            f"    select: {select}",
+            f"    frequency: '{freq}'",
+            "    grace: 2h",
+            f"    retention_days: {keep}",
+            f"    accept: {accept}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -300,10 +506,16 @@ def child(folder: str, policy_path: str, write: bool) -> None:
     t1, c1 = time.perf_counter(), time.process_time()
     findings = check_inventory(inventory, policies, AS_OF)
     t2, c2 = time.perf_counter(), time.process_time()
-    out = {"read_s": round(t1 - t0, 2), "check_s": round(t2 - t1, 2), "check_cpu_s": round(c2 - c1, 2),
-           "findings": findings.summary["total"],
-           "plans": len(policies.plans), "resources": len(inventory.resources),
-           "recovery_points": len(inventory.recovery_points), "by_status": findings.summary["by_status"]}
+    out = {
+        "read_s": round(t1 - t0, 2),
+        "check_s": round(t2 - t1, 2),
+        "check_cpu_s": round(c2 - c1, 2),
+        "findings": findings.summary["total"],
+        "plans": len(policies.plans),
+        "resources": len(inventory.resources),
+        "recovery_points": len(inventory.recovery_points),
+        "by_status": findings.summary["by_status"],
+    }
     if write:
         from auditor.findings import write_findings
 
@@ -316,10 +528,21 @@ def child(folder: str, policy_path: str, write: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, action="append", help="data scale (1 = 1M resources, 10M backups); repeatable")
-    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "auditor-bench-check"))
-    parser.add_argument("--write", action="store_true", help="also write findings.json/csv (timed separately)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        action="append",
+        help="data scale (1 = 1M resources, 10M backups); repeatable",
+    )
+    parser.add_argument(
+        "--cache", default=os.path.join(tempfile.gettempdir(), "auditor-bench-check")
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="also write findings.json/csv (timed separately)"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -335,9 +558,14 @@ def main() -> None:
         if not (folder / "manifest.json").is_file():
             t = time.perf_counter()
             counts = generate(scale, folder)
-            print(f"generated scale {scale:g}: {counts['resources']:,} resources, {counts['recovery_points']:,} recovery points,"
-                  f" {counts['tags']:,} tags in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        cmd = [sys.executable, __file__, "--child", str(folder), str(policy_path)] + (["--write"] if args.write else [])
+            print(
+                f"generated scale {scale:g}: {counts['resources']:,} resources, {counts['recovery_points']:,} recovery points,"
+                f" {counts['tags']:,} tags in {time.perf_counter() - t:.1f}s",
+                file=sys.stderr,
+            )
+        cmd = [sys.executable, __file__, "--child", str(folder), str(policy_path)] + (
+            ["--write"] if args.write else []
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
             sys.stderr.write(proc.stderr)
@@ -345,10 +573,13 @@ def main() -> None:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         result["scale"] = scale
         results.append(result)
-        print(f"scale {scale:g}: {result['resources']:,} resources, {result['recovery_points']:,} recovery points, "
-              f"{result['plans']} plans -> {result['findings']:,} findings | read {result['read_s']}s, "
-              f"check {result['check_s']}s (CPU {result['check_cpu_s']}s)" + (f", write {result['write_s']}s" if "write_s" in result else "")
-              + f", peak RSS {result['rss_gib']} GiB")
+        print(
+            f"scale {scale:g}: {result['resources']:,} resources, {result['recovery_points']:,} recovery points, "
+            f"{result['plans']} plans -> {result['findings']:,} findings | read {result['read_s']}s, "
+            f"check {result['check_s']}s (CPU {result['check_cpu_s']}s)"
+            + (f", write {result['write_s']}s" if "write_s" in result else "")
+            + f", peak RSS {result['rss_gib']} GiB"
+        )
     if len(results) > 1:
         base = results[0]
         for r in results[1:]:

@@ -31,11 +31,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AS_OF = datetime(2026, 11, 26, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, tzinfo=UTC)
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
 RESOURCES_PER_SCALE_PER_REGION = 38  # what seed_estate builds per region at scale 1.0 (measured)
 
@@ -95,7 +95,9 @@ def run_auditor(endpoint: str, regions: list[str], workdir: Path, max_workers: i
     proc = subprocess.run(cmd, env=_env(endpoint), capture_output=True, text=True)
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1) or not (out / "manifest.json").exists():
-        raise SystemExit(f"auditor collect failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise SystemExit(
+            f"auditor collect failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
     manifest = json.loads((out / "manifest.json").read_text())
     return {
         "command": " ".join(cmd[1:]),
@@ -112,8 +114,17 @@ def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
     """Run Cloud Custodian's listing policies as a child process (bench/c7n/run_c7n.py)."""
     counts = workdir / "c7n-counts.json"
     output = workdir / "c7n-output"
-    cmd = [sys.executable, str(HERE / "c7n" / "run_c7n.py"), str(counts), "--", "run", "-s", str(output),
-           "--cache-period", "0"]
+    cmd = [
+        sys.executable,
+        str(HERE / "c7n" / "run_c7n.py"),
+        str(counts),
+        "--",
+        "run",
+        "-s",
+        str(output),
+        "--cache-period",
+        "0",
+    ]
     for region in regions:
         cmd += ["--region", region]
     cmd.append(str(HERE / "c7n" / "policies.yml"))
@@ -138,7 +149,9 @@ def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
 
 def _print_calls(title: str, calls: dict[str, int], resources: int) -> None:
     total = sum(calls.values())
-    print(f"\n{title}: {total} API calls, {1000 * total / max(resources, 1):.1f} per 1,000 resources")
+    print(
+        f"\n{title}: {total} API calls, {1000 * total / max(resources, 1):.1f} per 1,000 resources"
+    )
     for op, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {n:>7}  {op}")
 
@@ -146,14 +159,26 @@ def _print_calls(title: str, calls: dict[str, int], resources: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Seed, serve, run both tools, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--resources", type=int, default=10_000, help="approximate resources to seed (all regions)")
-    parser.add_argument("--scale", type=float, default=None, help="seed_estate scale (overrides --resources)")
+    parser.add_argument(
+        "--resources", type=int, default=10_000, help="approximate resources to seed (all regions)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=None, help="seed_estate scale (overrides --resources)"
+    )
     parser.add_argument("--regions", default=",".join(REGIONS))
-    parser.add_argument("--max-workers", type=int, default=0, help="auditor --max-workers (default: its own)")
+    parser.add_argument(
+        "--max-workers", type=int, default=0, help="auditor --max-workers (default: its own)"
+    )
     parser.add_argument("--skip-c7n", action="store_true")
-    parser.add_argument("--latency-ms", type=float, default=0,
-                        help="delay every request by this much, like a network round trip (default 0)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="delay every request by this much, like a network round trip (default 0)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the figures to this file"
+    )
     args = parser.parse_args(argv)
 
     regions = [r.strip() for r in args.regions.split(",") if r.strip()]
@@ -174,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             "regions": regions,
             "resources": resources,
             "backups": len(backups),
-            "backups_by_type": {k: int(v) for k, v in backups["backup_type"].value_counts().items()},
+            "backups_by_type": {
+                k: int(v) for k, v in backups["backup_type"].value_counts().items()
+            },
             "seed_seconds": seed_seconds,
         },
         "latency_ms": args.latency_ms,
@@ -194,12 +221,16 @@ def main(argv: list[str] | None = None) -> int:
             print("\nrunning custodian run ...", flush=True)
             theirs = run_c7n(server.endpoint_url, regions, workdir)
             figures["c7n"] = theirs
-            print(f"custodian run: {theirs['wall_seconds']:.1f} s wall ({theirs['inner_seconds']:.1f} s in run), "
-                  f"exit {theirs['exit_code']}; listed {theirs['resources_listed']}")
+            print(
+                f"custodian run: {theirs['wall_seconds']:.1f} s wall ({theirs['inner_seconds']:.1f} s in run), "
+                f"exit {theirs['exit_code']}; listed {theirs['resources_listed']}"
+            )
             _print_calls("custodian run", theirs["api_calls"], resources)
             ratio = ours["wall_seconds"] / theirs["wall_seconds"]
             figures["ratio_wall"] = ratio
-            print(f"\nratio auditor/c7n wall time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than c7n)")
+            print(
+                f"\nratio auditor/c7n wall time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than c7n)"
+            )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -47,8 +47,12 @@ def collect(ctx: Context) -> None:
     if settings is not None:
         managed = settings.get("ResourceTypeManagementPreference") or {}
         for service, opted in (settings.get("ResourceTypeOptInPreference") or {}).items():
-            ctx.add("region_settings", service=service, opted_in=opted,
-                    full_management=managed.get(service))
+            ctx.add(
+                "region_settings",
+                service=service,
+                opted_in=opted,
+                full_management=managed.get(service),
+            )
 
 
 def _vaults_and_points(ctx: Context) -> None:
@@ -73,8 +77,13 @@ def _vaults_and_points(ctx: Context) -> None:
 
 def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -> None:
     """Every recovery point of one vault (a task of its own: a vault can hold 100,000s)."""
-    points = ctx.paginate("backup", "list_recovery_points_by_backup_vault", "RecoveryPoints",
-                          affects=BACKUP_WIDE, BackupVaultName=vault_name)
+    points = ctx.paginate(
+        "backup",
+        "list_recovery_points_by_backup_vault",
+        "RecoveryPoints",
+        affects=BACKUP_WIDE,
+        BackupVaultName=vault_name,
+    )
     for rp in points or ():
         life = rp.get("CalculatedLifecycle") or {}
         cold_at = life.get("MoveToColdStorageAt")
@@ -92,7 +101,9 @@ def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -
             size_bytes=size,
             size_basis="BackupSizeInBytes" if size is not None else None,
             # The listing has no StorageClass: the computed lifecycle says when it went cold.
-            storage_class="cold" if cold_at is not None and ctx.as_of is not None and cold_at <= ctx.as_of else "warm",
+            storage_class="cold"
+            if cold_at is not None and ctx.as_of is not None and cold_at <= ctx.as_of
+            else "warm",
             delete_at=life.get("DeleteAt"),
             move_to_cold_at=cold_at,
             encrypted=rp.get("IsEncrypted"),
@@ -120,7 +131,7 @@ def _plans(ctx: Context) -> None:
         )
     ids = [p["BackupPlanId"] for p in plans or ()]
     for start in range(0, len(ids), PLANS_PER_TASK):
-        ctx.spawn(describe_plans, ids[start:start + PLANS_PER_TASK])
+        ctx.spawn(describe_plans, ids[start : start + PLANS_PER_TASK])
 
 
 def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
@@ -132,7 +143,9 @@ def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
             copies = [
                 {
                     "destination_vault_arn": c.get("DestinationBackupVaultArn"),
-                    "move_to_cold_after_days": (c.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays"),
+                    "move_to_cold_after_days": (c.get("Lifecycle") or {}).get(
+                        "MoveToColdStorageAfterDays"
+                    ),
                     "delete_after_days": (c.get("Lifecycle") or {}).get("DeleteAfterDays"),
                 }
                 for c in rule.get("CopyActions") or []
@@ -153,11 +166,21 @@ def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
                 continuous_backup=rule.get("EnableContinuousBackup"),
                 copy_actions=json.dumps(copies, sort_keys=True),
             )
-        selections = ctx.paginate("backup", "list_backup_selections", "BackupSelectionsList",
-                                  affects=BACKUP_WIDE, BackupPlanId=plan_id)
+        selections = ctx.paginate(
+            "backup",
+            "list_backup_selections",
+            "BackupSelectionsList",
+            affects=BACKUP_WIDE,
+            BackupPlanId=plan_id,
+        )
         for s in selections or ():
-            got = ctx.call("backup", "get_backup_selection", affects=BACKUP_WIDE,
-                           BackupPlanId=plan_id, SelectionId=s["SelectionId"])
+            got = ctx.call(
+                "backup",
+                "get_backup_selection",
+                affects=BACKUP_WIDE,
+                BackupPlanId=plan_id,
+                SelectionId=s["SelectionId"],
+            )
             if got is None:
                 continue
             sel = got.get("BackupSelection") or {}
@@ -183,19 +206,32 @@ UNSUCCESSFUL_JOB_STATES = ("FAILED", "EXPIRED", "ABORTED", "PARTIAL")
 def _jobs(ctx: Context) -> None:
     jobs: list[dict] = []
     for state in UNSUCCESSFUL_JOB_STATES:
-        listed = ctx.paginate("backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE, ByState=state)
+        listed = ctx.paginate(
+            "backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE, ByState=state
+        )
         if listed is None:
             break  # recorded once in `errors`; the other states would fail the same way
         jobs.extend(listed)
     for j in jobs:
-        _add_job(ctx, j, job_id=j["BackupJobId"], job_type="backup", recovery_point_arn=j.get("RecoveryPointArn"),
-                 vault_name=j.get("BackupVaultName"))
+        _add_job(
+            ctx,
+            j,
+            job_id=j["BackupJobId"],
+            job_type="backup",
+            recovery_point_arn=j.get("RecoveryPointArn"),
+            vault_name=j.get("BackupVaultName"),
+        )
     copies = ctx.paginate("backup", "list_copy_jobs", "CopyJobs", affects=BACKUP_WIDE)
     for j in copies or ():
-        _add_job(ctx, j, job_id=j["CopyJobId"], job_type="copy",
-                 recovery_point_arn=j.get("DestinationRecoveryPointArn"),
-                 vault_name=_vault_name(j.get("DestinationBackupVaultArn")),
-                 _copy_source_arn=j.get("SourceRecoveryPointArn"))
+        _add_job(
+            ctx,
+            j,
+            job_id=j["CopyJobId"],
+            job_type="copy",
+            recovery_point_arn=j.get("DestinationRecoveryPointArn"),
+            vault_name=_vault_name(j.get("DestinationBackupVaultArn")),
+            _copy_source_arn=j.get("SourceRecoveryPointArn"),
+        )
 
 
 def _add_job(ctx: Context, job: dict, **fields: Any) -> None:

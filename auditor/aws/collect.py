@@ -10,10 +10,11 @@ from __future__ import annotations
 import queue
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ProfileNotFound
 
@@ -21,7 +22,13 @@ from auditor import __version__
 from auditor.aws import backup, dynamodb, ebs, efs, rds, storagegateway
 from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row
 from auditor.aws.normalize import build_tables
-from auditor.aws.session import CallCounter, Sessions, SessionFactory, partition_of, validate_regions
+from auditor.aws.session import (
+    CallCounter,
+    SessionFactory,
+    Sessions,
+    partition_of,
+    validate_regions,
+)
 from auditor.errors import UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
 from auditor.progress import Progress
@@ -61,8 +68,15 @@ class CollectOptions:
     services: tuple[str, ...] = tuple(COLLECTORS)
 
 
-def _run_task(target: Target, region: str, service: str, sessions: Sessions, options: CollectOptions,
-              fn: Callable[..., None] | None = None, args: tuple = ()) -> tuple[dict, list]:
+def _run_task(
+    target: Target,
+    region: str,
+    service: str,
+    sessions: Sessions,
+    options: CollectOptions,
+    fn: Callable[..., None] | None = None,
+    args: tuple = (),
+) -> tuple[dict, list]:
     """Run one collector (or a piece of work it spawned); return its records and spawned work."""
     collector, affects = COLLECTORS[service]
     ctx = Context(target, region, sessions, page_size=options.page_size, as_of=options.as_of)
@@ -79,7 +93,9 @@ def _caller_identity(sessions: Sessions, session, region: str) -> str:
     return sessions.client(session, "sts", region).get_caller_identity()["Account"]
 
 
-def _assume(sessions: Sessions, base, region: str, partition: str, account: str, options: CollectOptions) -> Target:
+def _assume(
+    sessions: Sessions, base, region: str, partition: str, account: str, options: CollectOptions
+) -> Target:
     params: dict[str, Any] = {
         "RoleArn": f"arn:{partition}:iam::{account}:role/{options.role_name}",
         "RoleSessionName": "auditor-collect",
@@ -114,12 +130,20 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     counter = CallCounter()
     sessions = Sessions(options.session_factory, counter)
     try:
-        base = sessions.session(profile_name=options.profile) if options.profile else sessions.session()
+        base = (
+            sessions.session(profile_name=options.profile)
+            if options.profile
+            else sessions.session()
+        )
     except ProfileNotFound:
-        raise UsageError(f"AWS profile {options.profile!r} not found in the AWS config files") from None
+        raise UsageError(
+            f"AWS profile {options.profile!r} not found in the AWS config files"
+        ) from None
     regions = list(options.regions) or ([base.region_name] if base.region_name else [])
     if not regions:
-        raise UsageError("no region given: pass --region (repeatable) or set AWS_REGION / a profile region")
+        raise UsageError(
+            "no region given: pass --region (repeatable) or set AWS_REGION / a profile region"
+        )
     regions = validate_regions(regions)
     unknown = [s for s in options.services if s not in COLLECTORS]
     if unknown:
@@ -147,7 +171,10 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         outstanding += 1
         pool.submit(fn, *args).add_done_callback(lambda fut: done.put((kind, key, fut)))
 
-    with Progress(options.progress) as bars, ThreadPoolExecutor(max_workers=max(1, options.max_workers)) as pool:
+    with (
+        Progress(options.progress) as bars,
+        ThreadPoolExecutor(max_workers=max(1, options.max_workers)) as pool,
+    ):
         gathered = bars.phase("gather accounts × regions × services", total=None)
 
         def submit_account(target: Target) -> None:
@@ -156,7 +183,16 @@ def collect_inventory(options: CollectOptions) -> Inventory:
             accounts_seen.append(target.account_id)
             for region in regions:
                 for service in options.services:
-                    submit("task", (target, region, service), _run_task, target, region, service, sessions, options)
+                    submit(
+                        "task",
+                        (target, region, service),
+                        _run_task,
+                        target,
+                        region,
+                        service,
+                        sessions,
+                        options,
+                    )
             queued += len(regions) * len(options.services)
             gathered.set_total(queued)
 
@@ -171,14 +207,24 @@ def collect_inventory(options: CollectOptions) -> Inventory:
             try:
                 wanted += [a for a in _org_accounts(sessions, base, home) if a not in wanted]
             except Exception as exc:
-                merge({"errors": [error_row(caller, None, "organizations", "ListAccounts", exc, BACKUP_WIDE)]})
+                merge(
+                    {
+                        "errors": [
+                            error_row(
+                                caller, None, "organizations", "ListAccounts", exc, BACKUP_WIDE
+                            )
+                        ]
+                    }
+                )
         if not wanted and caller:
             wanted = [caller]
         for account in wanted:
             if account == caller:
                 submit_account(Target(account, base, partition))
             else:
-                submit("account", account, _assume, sessions, base, home, partition, account, options)
+                submit(
+                    "account", account, _assume, sessions, base, home, partition, account, options
+                )
 
         # Completions arrive on a queue, so waiting costs nothing per pending task (thousands of
         # them with many accounts), and entered accounts queue their tasks as soon as they are in.
@@ -190,13 +236,30 @@ def collect_inventory(options: CollectOptions) -> Inventory:
                     submit_account(fut.result())
                 except Exception as exc:
                     accounts_failed.append(account)
-                    merge({"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
+                    merge(
+                        {
+                            "errors": [
+                                error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)
+                            ]
+                        }
+                    )
             else:
                 part, spawned = fut.result()
                 merge(part)
                 target, region, service = account
                 for fn, args in spawned:  # per-item work a collector split off: run it in parallel
-                    submit("task", account, _run_task, target, region, service, sessions, options, fn, args)
+                    submit(
+                        "task",
+                        account,
+                        _run_task,
+                        target,
+                        region,
+                        service,
+                        sessions,
+                        options,
+                        fn,
+                        args,
+                    )
                 queued += len(spawned)
                 gathered.set_total(queued)
                 gathered.advance()
@@ -214,4 +277,3 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     return Inventory(tables=tables, manifest=manifest)
-

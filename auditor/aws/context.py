@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,7 +22,13 @@ from auditor.aws.session import Sessions, partition_of
 
 # Page sizes AWS accepts per service (a forced page size is clamped into these bounds).
 _MIN_PAGE = {"ec2": 5, "rds": 20}
-_MAX_PAGE = {"ec2": 500, "rds": 100, "dynamodb": 100, "resourcegroupstaggingapi": 100, "backup": 1000}
+_MAX_PAGE = {
+    "ec2": 500,
+    "rds": 100,
+    "dynamodb": 100,
+    "resourcegroupstaggingapi": 100,
+    "backup": 1000,
+}
 
 BACKUP_WIDE = "*"
 
@@ -54,12 +61,21 @@ class Target:
     partition: str = "aws"
 
 
-def error_row(account_id: str | None, region: str | None, service: str, operation: str,
-              exc: BaseException, affects: Iterable[str] | str, secrets: Iterable[str | None] = ()) -> dict[str, Any]:
+def error_row(
+    account_id: str | None,
+    region: str | None,
+    service: str,
+    operation: str,
+    exc: BaseException,
+    affects: Iterable[str] | str,
+    secrets: Iterable[str | None] = (),
+) -> dict[str, Any]:
     """An `errors` record for exception `exc` raised by `service:operation` (credentials redacted)."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        code = err.get("Code") or str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "ClientError"))
+        code = err.get("Code") or str(
+            exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "ClientError")
+        )
         message = err.get("Message") or str(exc)
     elif isinstance(exc, BotoCoreError):
         code = type(exc).__name__.removesuffix("Error") or "BotoCore"
@@ -103,7 +119,9 @@ class Context:
         """The ARN partition of this region (aws, aws-cn, aws-us-gov, ...)."""
         return partition_of(self.region)
 
-    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+    def arn(
+        self, service: str, resource: str, *, region: str | None = None, account: str | None = None
+    ) -> str:
         """Build an ARN in this account and region."""
         region = self.region if region is None else region
         account = self.account_id if account is None else account
@@ -129,7 +147,13 @@ class Context:
             items = ((t.get("Key", t.get("key")), t.get("Value", t.get("value"))) for t in tags)
         for key, value in items:
             self.records["tags"].append(
-                {"account_id": self.account_id, "region": self.region, "arn": arn, "key": key, "value": value}
+                {
+                    "account_id": self.account_id,
+                    "region": self.region,
+                    "arn": arn,
+                    "key": key,
+                    "value": value,
+                }
             )
 
     def spawn(self, fn: Callable[..., None], *args: Any) -> None:
@@ -140,7 +164,9 @@ class Context:
         """
         self.spawned.append((fn, args))
 
-    def fail(self, service: str, operation: str, exc: BaseException, affects: Iterable[str] | str) -> None:
+    def fail(
+        self, service: str, operation: str, exc: BaseException, affects: Iterable[str] | str
+    ) -> None:
         """Record a failed call (the session's own credentials are redacted from the message)."""
         secrets: tuple[str | None, ...] = ()
         try:
@@ -150,12 +176,16 @@ class Context:
                 secrets = (frozen.access_key, frozen.secret_key, frozen.token)
         except Exception:  # a refresh that fails here must not hide the original error
             pass
-        self.records["errors"].append(error_row(self.account_id, self.region, service, operation, exc, affects, secrets))
+        self.records["errors"].append(
+            error_row(self.account_id, self.region, service, operation, exc, affects, secrets)
+        )
 
     def _api_name(self, client: Any, method: str) -> str:
         return client.meta.method_to_api_mapping.get(method, method)
 
-    def call(self, service: str, method: str, *, affects: Iterable[str] | str, **params: Any) -> dict | None:
+    def call(
+        self, service: str, method: str, *, affects: Iterable[str] | str, **params: Any
+    ) -> dict | None:
         """One API call; None (and an `errors` row) when it fails."""
         client = self.client(service)
         try:
@@ -164,8 +194,9 @@ class Context:
             self.fail(service, self._api_name(client, method), exc, affects)
             return None
 
-    def paginate(self, service: str, method: str, key: str, *, affects: Iterable[str] | str,
-                 **params: Any) -> list[dict[str, Any]] | None:
+    def paginate(
+        self, service: str, method: str, key: str, *, affects: Iterable[str] | str, **params: Any
+    ) -> list[dict[str, Any]] | None:
         """Every item of a paginated listing, or None (and an `errors` row) if any page failed."""
         client = self.client(service)
         config: dict[str, Any] = {}

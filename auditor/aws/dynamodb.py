@@ -28,7 +28,9 @@ def describe_tables(ctx: Context, names: list[str]) -> None:
         pitr = ctx.call("dynamodb", "describe_continuous_backups", affects=AFFECTS, TableName=name)
         schedule = {}
         if pitr is not None:
-            p = pitr.get("ContinuousBackupsDescription", {}).get("PointInTimeRecoveryDescription", {})
+            p = pitr.get("ContinuousBackupsDescription", {}).get(
+                "PointInTimeRecoveryDescription", {}
+            )
             if p.get("PointInTimeRecoveryStatus") == "ENABLED":
                 schedule = {
                     "native_schedule": "dynamodb-pitr",
@@ -57,14 +59,21 @@ def collect(ctx: Context) -> None:
     names = ctx.paginate("dynamodb", "list_tables", "TableNames", affects=AFFECTS)
     names = names or []
     for start in range(0, len(names), TABLES_PER_TASK):
-        ctx.spawn(describe_tables, names[start:start + TABLES_PER_TASK])
+        ctx.spawn(describe_tables, names[start : start + TABLES_PER_TASK])
 
-    tagged = ctx.paginate("resourcegroupstaggingapi", "get_resources", "ResourceTagMappingList",
-                          affects=AFFECTS, ResourceTypeFilters=["dynamodb:table"])
+    tagged = ctx.paginate(
+        "resourcegroupstaggingapi",
+        "get_resources",
+        "ResourceTagMappingList",
+        affects=AFFECTS,
+        ResourceTypeFilters=["dynamodb:table"],
+    )
     for item in tagged or ():
         ctx.add_tags(item["ResourceARN"], item.get("Tags"))
 
-    backups = ctx.paginate("dynamodb", "list_backups", "BackupSummaries", affects=AFFECTS, BackupType="ALL")
+    backups = ctx.paginate(
+        "dynamodb", "list_backups", "BackupSummaries", affects=AFFECTS, BackupType="ALL"
+    )
     for b in backups or ():
         creator = CREATED_BY.get(b.get("BackupType", ""), "user")
         ctx.add(
@@ -77,11 +86,13 @@ def collect(ctx: Context) -> None:
             created_by=creator,
             status=BACKUP_STATUS.get(b.get("BackupStatus", ""), "FAILED"),
             created_at=b.get("BackupCreationDateTime"),
-            completed_at=b.get("BackupCreationDateTime") if b.get("BackupStatus") == "AVAILABLE" else None,
+            completed_at=b.get("BackupCreationDateTime")
+            if b.get("BackupStatus") == "AVAILABLE"
+            else None,
             size_bytes=b.get("BackupSizeBytes"),
             size_basis="BackupSizeBytes" if b.get("BackupSizeBytes") is not None else None,
             storage_class="warm",  # native DynamoDB backups have one storage class
-                delete_at=b.get("BackupExpiryDateTime"),
+            delete_at=b.get("BackupExpiryDateTime"),
             encrypted=True,  # DynamoDB backups are always encrypted at rest
             _size_exact=b.get("BackupSizeBytes") is not None,
         )

@@ -34,7 +34,9 @@ def snapshot_creator(snapshot: dict) -> str:
     """
     tags = snapshot.get("Tags") or []
     keys = {t.get("Key", "") for t in tags}
-    if any(k.startswith("aws:backup:") for k in keys) or "AWS Backup" in (snapshot.get("Description") or ""):
+    if any(k.startswith("aws:backup:") for k in keys) or "AWS Backup" in (
+        snapshot.get("Description") or ""
+    ):
         return "aws-backup"
     if any(k.startswith("aws:dlm:") for k in keys):
         return "automated"
@@ -60,7 +62,9 @@ def collect(ctx: Context) -> None:
         )
         ctx.add_tags(arn, vol.get("Tags"))
 
-    snapshots = ctx.paginate("ec2", "describe_snapshots", "Snapshots", affects=AFFECTS, OwnerIds=["self"])
+    snapshots = ctx.paginate(
+        "ec2", "describe_snapshots", "Snapshots", affects=AFFECTS, OwnerIds=["self"]
+    )
     for snap in snapshots or ():
         # EC2 snapshot ARNs carry no account (IAM's resource format, and what AWS Backup lists).
         arn = ctx.arn("ec2", f"snapshot/{snap['SnapshotId']}", account="")

@@ -7,7 +7,9 @@ from auditor.aws.context import Context
 
 def collect(ctx: Context) -> None:
     """File systems (resources, tags). Their backups exist only in AWS Backup vaults."""
-    systems = ctx.paginate("efs", "describe_file_systems", "FileSystems", affects=("efs-filesystem",))
+    systems = ctx.paginate(
+        "efs", "describe_file_systems", "FileSystems", affects=("efs-filesystem",)
+    )
     for fs in systems or ():
         fs_id = fs["FileSystemId"]
         arn = fs.get("FileSystemArn") or ctx.arn("elasticfilesystem", f"file-system/{fs_id}")

@@ -61,7 +61,9 @@ def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -
     """DESIGN §4 resource types for a Series of ARNs; else the lower-cased fallback (Backup's type)."""
     arns = arns.astype("str").fillna("")
     conditions = [arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _TYPE_PATTERNS]
-    picked = pd.Series(np.select(conditions, [t for _, t in _TYPE_PATTERNS], default=""), index=arns.index)
+    picked = pd.Series(
+        np.select(conditions, [t for _, t in _TYPE_PATTERNS], default=""), index=arns.index
+    )
     if fallback is not None:
         other = fallback.astype("str").str.lower().str.replace(" ", "-", regex=False)
         picked = picked.where(picked != "", other)
@@ -71,11 +73,17 @@ def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -
 def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
     """The backup type of recovery points from their ARN and source resource type."""
     arns = arns.astype("str").fillna("")
-    conditions = [arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _BACKUP_TYPE_PATTERNS]
-    picked = pd.Series(np.select(conditions, [t for _, t in _BACKUP_TYPE_PATTERNS], default=""), index=arns.index)
+    conditions = [
+        arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _BACKUP_TYPE_PATTERNS
+    ]
+    picked = pd.Series(
+        np.select(conditions, [t for _, t in _BACKUP_TYPE_PATTERNS], default=""), index=arns.index
+    )
     sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
     picked = picked.mask(sgw, "storagegateway-snapshot")
-    generic = resource_types.map(lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None)
+    generic = resource_types.map(
+        lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None
+    )
     return picked.where(picked != "", generic)
 
 
@@ -96,16 +104,28 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     """
     if points.empty or "_native_volume_id" not in points or resources.empty:
         return points
-    vols = resources.loc[resources["resource_type"] == "storagegateway-volume",
-                         ["account_id", "region", "resource_id", "resource_arn"]].dropna()
+    vols = resources.loc[
+        resources["resource_type"] == "storagegateway-volume",
+        ["account_id", "region", "resource_id", "resource_arn"],
+    ].dropna()
     if vols.empty:
         return points
     lookup = pd.Series(
         vols["resource_arn"].to_numpy(),
-        index=vols["account_id"].astype(str) + "|" + vols["region"].astype(str) + "|" + vols["resource_id"].str.lower(),
+        index=vols["account_id"].astype(str)
+        + "|"
+        + vols["region"].astype(str)
+        + "|"
+        + vols["resource_id"].str.lower(),
     )
     lookup = lookup[~lookup.index.duplicated()]
-    key = points["account_id"].astype(str) + "|" + points["region"].astype(str) + "|" + points["_native_volume_id"].astype("str").str.lower()
+    key = (
+        points["account_id"].astype(str)
+        + "|"
+        + points["region"].astype(str)
+        + "|"
+        + points["_native_volume_id"].astype("str").str.lower()
+    )
     gateway_arn = key.map(lookup)
     hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
     if not hit.any():
@@ -119,7 +139,9 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     return points
 
 
-def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None = None) -> pd.DataFrame:
+def merge_recovery_points(
+    points: pd.DataFrame, copy_sources: pd.Series | None = None
+) -> pd.DataFrame:
     """One row per recovery point: native and Backup listings of the same backup merged."""
     if points.empty:
         return empty_frame("recovery_points")
@@ -129,18 +151,23 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
             points[col] = None
     # Within one account only: RDS snapshot names (and so ARNs without their account) repeat
     # across accounts, and must not be merged into one backup.
-    points["_key"] = points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
+    points["_key"] = (
+        points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
+    )
     is_backup = (points["_origin"] == "backup").fillna(False)
     backup = points[is_backup].drop_duplicates("_key")
     native = points[~is_backup].drop_duplicates("_key")
     backup = backup.assign(
-        resource_type=resource_type_from_arn(backup["resource_arn"], backup["_backup_resource_type"])
+        resource_type=resource_type_from_arn(
+            backup["resource_arn"], backup["_backup_resource_type"]
+        )
     )
     cols = list(SCHEMAS["recovery_points"].names)
     # Same columns on both sides, so every one of them gets its _b/_n suffix.
     keep = cols + ["_size_exact", "_key"]
-    both = backup.reindex(columns=keep).merge(native.reindex(columns=keep), on="_key", how="outer",
-                                              suffixes=("_b", "_n"))
+    both = backup.reindex(columns=keep).merge(
+        native.reindex(columns=keep), on="_key", how="outer", suffixes=("_b", "_n")
+    )
     out = pd.DataFrame(index=both.index)
     for col in cols:
         b, n = both.get(f"{col}_b"), both.get(f"{col}_n")
@@ -157,8 +184,12 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
     exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
     has_b = both["size_bytes_b"].notna()
     use_native = exact | ~has_b
-    out["size_bytes"] = both["size_bytes_n"].astype(object).where(use_native, both["size_bytes_b"].astype(object))
-    out["size_basis"] = both["size_basis_n"].astype(object).where(use_native, both["size_basis_b"].astype(object))
+    out["size_bytes"] = (
+        both["size_bytes_n"].astype(object).where(use_native, both["size_bytes_b"].astype(object))
+    )
+    out["size_basis"] = (
+        both["size_basis_n"].astype(object).where(use_native, both["size_basis_b"].astype(object))
+    )
     # Native sizes win only where they exist at all.
     no_native = use_native & both["size_bytes_n"].isna()
     out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]
@@ -166,22 +197,27 @@ def merge_recovery_points(points: pd.DataFrame, copy_sources: pd.Series | None =
 
     missing = out["backup_type"].isna()
     if missing.any():
-        out.loc[missing, "backup_type"] = backup_type_from_arn(out.loc[missing, "recovery_point_arn"],
-                                                               out.loc[missing, "resource_type"])
+        out.loc[missing, "backup_type"] = backup_type_from_arn(
+            out.loc[missing, "recovery_point_arn"], out.loc[missing, "resource_type"]
+        )
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
     sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
     out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
     # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
     cold = (out["storage_class"] == "cold").fillna(False) & both["recovery_point_arn_n"].isna()
     native_cold = out["backup_type"].map(_COLD_AS)
-    native_cold = native_cold.mask(out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm")
+    native_cold = native_cold.mask(
+        out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm"
+    )
     fix = cold & native_cold.notna()
     out.loc[fix, "storage_class"] = native_cold[fix]
     storage = out["storage_class"].astype(object)
     out["storage_class"] = storage.where(storage.notna(), "warm")
     if copy_sources is not None and len(copy_sources):
         from_jobs = merge_key(out["recovery_point_arn"]).map(copy_sources)
-        out["copy_source_arn"] = out["copy_source_arn"].where(out["copy_source_arn"].notna(), from_jobs)
+        out["copy_source_arn"] = out["copy_source_arn"].where(
+            out["copy_source_arn"].notna(), from_jobs
+        )
     return frame("recovery_points", out[cols])
 
 
@@ -200,12 +236,17 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
     if not jobs.empty:
         if "_copy_source_arn" in jobs:
             src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
-            copy_sources = pd.Series(src["_copy_source_arn"].to_numpy(), index=merge_key(src["recovery_point_arn"]).to_numpy())
+            copy_sources = pd.Series(
+                src["_copy_source_arn"].to_numpy(),
+                index=merge_key(src["recovery_point_arn"]).to_numpy(),
+            )
             copy_sources = copy_sources[~copy_sources.index.duplicated()]
         fallback = jobs["_backup_resource_type"] if "_backup_resource_type" in jobs else None
         jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
         jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
-    tables["backup_jobs"] = frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
+    tables["backup_jobs"] = (
+        frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
+    )
 
     points = _records_frame(records.get("recovery_points", []))
     points = attribute_gateway_snapshots(points, tables["resources"])

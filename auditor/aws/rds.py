@@ -30,7 +30,11 @@ OTHER_SERVICES = {"docdb", "neptune"}
 
 def _native_schedule(retention: int | None) -> dict:
     if retention:
-        return {"native_schedule": "rds-automated", "native_frequency_hours": 24.0, "native_retention_days": int(retention)}
+        return {
+            "native_schedule": "rds-automated",
+            "native_frequency_hours": 24.0,
+            "native_retention_days": int(retention),
+        }
     return {}
 
 
@@ -72,7 +76,9 @@ def collect(ctx: Context) -> None:
             resource_id=c["DBClusterIdentifier"],
             name=c["DBClusterIdentifier"],
             created_at=c.get("ClusterCreateTime"),
-            size_bytes=c["AllocatedStorage"] * GIB if c.get("AllocatedStorage") is not None else None,
+            size_bytes=c["AllocatedStorage"] * GIB
+            if c.get("AllocatedStorage") is not None
+            else None,
             encrypted=c.get("StorageEncrypted"),
             kms_key_id=c.get("KmsKeyId"),
             state=c.get("Status"),
@@ -81,7 +87,9 @@ def collect(ctx: Context) -> None:
         )
         ctx.add_tags(arn, c.get("TagList"))
 
-    instances = ctx.paginate("rds", "describe_db_instances", "DBInstances", affects=("rds-instance",))
+    instances = ctx.paginate(
+        "rds", "describe_db_instances", "DBInstances", affects=("rds-instance",)
+    )
     for i in instances or ():
         if i.get("Engine") in OTHER_SERVICES:
             continue
@@ -95,7 +103,9 @@ def collect(ctx: Context) -> None:
             resource_id=i["DBInstanceIdentifier"],
             name=i["DBInstanceIdentifier"],
             created_at=i.get("InstanceCreateTime"),
-            size_bytes=i["AllocatedStorage"] * GIB if i.get("AllocatedStorage") is not None else None,
+            size_bytes=i["AllocatedStorage"] * GIB
+            if i.get("AllocatedStorage") is not None
+            else None,
             encrypted=i.get("StorageEncrypted"),
             kms_key_id=i.get("KmsKeyId"),
             state=i.get("DBInstanceStatus"),
@@ -108,26 +118,60 @@ def collect(ctx: Context) -> None:
 
     seen: set[str] = set()
     for params in ({}, {"SnapshotType": "awsbackup"}):
-        snaps = ctx.paginate("rds", "describe_db_snapshots", "DBSnapshots", affects=("rds-instance",), **params)
+        snaps = ctx.paginate(
+            "rds", "describe_db_snapshots", "DBSnapshots", affects=("rds-instance",), **params
+        )
         for s in snaps or ():
             arn = s["DBSnapshotArn"]
             if arn in seen or s.get("Engine") in OTHER_SERVICES:
                 continue
             seen.add(arn)
-            _add_snapshot(ctx, s, arn, s["DBSnapshotIdentifier"], s.get("DBInstanceIdentifier"), "db",
-                          "rds-instance", "rds-snapshot", s.get("Encrypted"), retention)
+            _add_snapshot(
+                ctx,
+                s,
+                arn,
+                s["DBSnapshotIdentifier"],
+                s.get("DBInstanceIdentifier"),
+                "db",
+                "rds-instance",
+                "rds-snapshot",
+                s.get("Encrypted"),
+                retention,
+            )
 
-    csnaps = ctx.paginate("rds", "describe_db_cluster_snapshots", "DBClusterSnapshots", affects=("rds-cluster",))
+    csnaps = ctx.paginate(
+        "rds", "describe_db_cluster_snapshots", "DBClusterSnapshots", affects=("rds-cluster",)
+    )
     for s in csnaps or ():
         if s.get("Engine") in OTHER_SERVICES:
             continue
         arn = s["DBClusterSnapshotArn"]
-        _add_snapshot(ctx, s, arn, s["DBClusterSnapshotIdentifier"], s.get("DBClusterIdentifier"), "cluster",
-                      "rds-cluster", "rds-cluster-snapshot", s.get("StorageEncrypted"), retention)
+        _add_snapshot(
+            ctx,
+            s,
+            arn,
+            s["DBClusterSnapshotIdentifier"],
+            s.get("DBClusterIdentifier"),
+            "cluster",
+            "rds-cluster",
+            "rds-cluster-snapshot",
+            s.get("StorageEncrypted"),
+            retention,
+        )
 
 
-def _add_snapshot(ctx: Context, s: dict, arn: str, ident: str, owner: str | None, kind: str,
-                  resource_type: str, backup_type: str, encrypted, retention: dict[str, int]) -> None:
+def _add_snapshot(
+    ctx: Context,
+    s: dict,
+    arn: str,
+    ident: str,
+    owner: str | None,
+    kind: str,
+    resource_type: str,
+    backup_type: str,
+    encrypted,
+    retention: dict[str, int],
+) -> None:
     creator = _creator(s.get("SnapshotType"), ident)
     size, basis, exact = _size(s)
     created = s.get("SnapshotCreateTime")

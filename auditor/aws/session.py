@@ -12,10 +12,11 @@ import json
 import os
 import threading
 from collections import Counter
-from datetime import datetime, timezone
-from functools import lru_cache
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import botocore
@@ -25,6 +26,7 @@ from botocore.config import Config
 from auditor.errors import UsageError
 
 SessionFactory = Callable[..., boto3.Session]
+
 
 def client_config() -> Config:
     """The botocore config of every client.
@@ -94,14 +96,14 @@ def parse_timestamp_utc(value: Any) -> datetime:
     at a time through dateutil (seconds for 100,000 snapshots); UTC datetimes convert vectorised.
     """
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (AttributeError, ValueError):
         parsed = botocore.utils.parse_timestamp(value)
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 _LOADER_LOCK = threading.Lock()
@@ -118,7 +120,9 @@ def _prepare(session: boto3.Session) -> None:
     core = getattr(session, "_session", None)
     if core is None:
         return
-    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp_utc)
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=parse_timestamp_utc
+    )
     with _LOADER_LOCK:
         if _SHARED_LOADER is None:
             _SHARED_LOADER = core.get_component("data_loader")
@@ -178,7 +182,7 @@ def known_regions() -> frozenset[str]:
     return frozenset(r for r in regions if not r.endswith("-global"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def partition_of(region: str) -> str:
     """The ARN partition of `region` (aws, aws-cn, aws-us-gov, ...)."""
     data_dir = Path(botocore.__file__).parent / "data"

@@ -26,8 +26,13 @@ def collect(ctx: Context) -> None:
         # Only volume gateways have volumes (file and tape gateways answer ListVolumes with an error).
         if (gw.get("GatewayType") or "").upper() not in VOLUME_GATEWAYS:
             continue
-        listed = ctx.paginate("storagegateway", "list_volumes", "VolumeInfos", affects=AFFECTS,
-                              GatewayARN=gw["GatewayARN"])
+        listed = ctx.paginate(
+            "storagegateway",
+            "list_volumes",
+            "VolumeInfos",
+            affects=AFFECTS,
+            GatewayARN=gw["GatewayARN"],
+        )
         volumes.extend(listed or ())
 
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -37,11 +42,14 @@ def collect(ctx: Context) -> None:
     details: dict[str, dict] = {}
     for (_, kind), arns in groups.items():
         method, key = (
-            ("describe_stored_iscsi_volumes", "StorediSCSIVolumes") if kind == "stored"
+            ("describe_stored_iscsi_volumes", "StorediSCSIVolumes")
+            if kind == "stored"
             else ("describe_cached_iscsi_volumes", "CachediSCSIVolumes")
         )
         for start in range(0, len(arns), BATCH):
-            resp = ctx.call("storagegateway", method, affects=AFFECTS, VolumeARNs=arns[start:start + BATCH])
+            resp = ctx.call(
+                "storagegateway", method, affects=AFFECTS, VolumeARNs=arns[start : start + BATCH]
+            )
             for d in (resp or {}).get(key, []):
                 details[d["VolumeARN"]] = d
 
@@ -62,7 +70,12 @@ def collect(ctx: Context) -> None:
             parent_arn=v.get("GatewayARN"),
         )
 
-    tagged = ctx.paginate("resourcegroupstaggingapi", "get_resources", "ResourceTagMappingList",
-                          affects=AFFECTS, ResourceTypeFilters=["storagegateway:volume"])
+    tagged = ctx.paginate(
+        "resourcegroupstaggingapi",
+        "get_resources",
+        "ResourceTagMappingList",
+        affects=AFFECTS,
+        ResourceTypeFilters=["storagegateway:volume"],
+    )
     for item in tagged or ():
         ctx.add_tags(item["ResourceARN"], item.get("Tags"))

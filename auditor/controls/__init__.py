@@ -13,22 +13,23 @@ from auditor.controls.engine import FINDING_COLUMNS, STATUSES, Context, Findings
 from auditor.controls.registry import CONTROL_IDS, REGISTRY, SEVERITIES, Control
 
 __all__ = [
-    "check_inventory",
-    "run_check",
-    "Findings",
-    "Context",
-    "Part",
-    "REGISTRY",
     "CONTROL_IDS",
+    "FINDING_COLUMNS",
+    "REGISTRY",
     "SEVERITIES",
     "STATUSES",
-    "FINDING_COLUMNS",
+    "Context",
     "Control",
+    "Findings",
+    "Part",
+    "check_inventory",
+    "run_check",
 ]
 
 
-def check_inventory(inventory, policies, as_of: datetime, controls: list[str] | None = None,
-                    progress: bool = False) -> Findings:
+def check_inventory(
+    inventory, policies, as_of: datetime, controls: list[str] | None = None, progress: bool = False
+) -> Findings:
     """Evaluate `policies` (a PolicySet) on `inventory` at the fixed time `as_of`.
 
     `controls` limits the run to those ids (default: all, in registry order); `progress` shows a

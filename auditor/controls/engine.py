@@ -12,11 +12,11 @@ verdicts and the summary of a million resources cost no string formatting.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,17 +24,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.inventory import Inventory
-from auditor.policy.loader import PolicySet
 from auditor.policy.columns import arrow_of, codes_of, index_in
+from auditor.policy.loader import PolicySet
 from auditor.policy.selection import TagView, spec_mask, wildcard_regex
 
-__all__ = ["STATUSES", "Context", "Part", "Findings", "run_controls", "FINDING_COLUMNS"]
+__all__ = ["FINDING_COLUMNS", "STATUSES", "Context", "Findings", "Part", "run_controls"]
 
 STATUSES = ("PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED")
 PASS, FAIL, WAIVED, NOT_APPLICABLE, NOT_ASSESSED = range(5)
 FINDING_COLUMNS = (
-    "resource_arn", "resource_type", "account_id", "region", "control_id", "status", "severity",
-    "plan", "detail", "evidence",
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "control_id",
+    "status",
+    "severity",
+    "plan",
+    "detail",
+    "evidence",
 )
 KINDS = ("aws-backup", "native")
 NONE_TS = np.iinfo(np.int64).min  # "no backup" in max-aggregates
@@ -45,28 +53,52 @@ _WILDCARD_LOCATIONS = {None, "", "*", "global"}
 # Failed calls that gather backups only (native snapshot/backup listings, AWS Backup's recovery
 # points, jobs and vaults). A control that reads none of that data keeps its verdict when only
 # they failed: a volume's coverage does not depend on whether its snapshots could be listed.
-_BACKUP_DATA_CALLS = frozenset({
-    ("ec2", "DescribeSnapshots"), ("rds", "DescribeDBSnapshots"), ("rds", "DescribeDBClusterSnapshots"),
-    ("dynamodb", "ListBackups"), ("backup", "ListRecoveryPointsByBackupVault"),
-    ("backup", "ListRecoveryPointsByResource"), ("backup", "DescribeRecoveryPoint"),
-    ("backup", "ListBackupJobs"), ("backup", "ListCopyJobs"), ("backup", "ListBackupVaults"),
-    ("backup", "DescribeBackupVault"),
-})
+_BACKUP_DATA_CALLS = frozenset(
+    {
+        ("ec2", "DescribeSnapshots"),
+        ("rds", "DescribeDBSnapshots"),
+        ("rds", "DescribeDBClusterSnapshots"),
+        ("dynamodb", "ListBackups"),
+        ("backup", "ListRecoveryPointsByBackupVault"),
+        ("backup", "ListRecoveryPointsByResource"),
+        ("backup", "DescribeRecoveryPoint"),
+        ("backup", "ListBackupJobs"),
+        ("backup", "ListCopyJobs"),
+        ("backup", "ListBackupVaults"),
+        ("backup", "DescribeBackupVault"),
+    }
+)
 # AWS Backup's configuration (plans, rules, selections, opt-in settings): only plan-deployed reads it.
-_PLAN_CONFIG_CALLS = frozenset({
-    ("backup", "ListBackupPlans"), ("backup", "GetBackupPlan"), ("backup", "ListBackupSelections"),
-    ("backup", "GetBackupSelection"), ("backup", "DescribeRegionSettings"),
-})
+_PLAN_CONFIG_CALLS = frozenset(
+    {
+        ("backup", "ListBackupPlans"),
+        ("backup", "GetBackupPlan"),
+        ("backup", "ListBackupSelections"),
+        ("backup", "GetBackupSelection"),
+        ("backup", "DescribeRegionSettings"),
+    }
+)
 # What each control does NOT read (service, operation); errors of those calls leave it assessed.
 # resource-covered reads resources and tags; backup-supported the resource type; plan-deployed
 # also AWS Backup's plans, selections, region settings and the native schedules.
 IGNORED_ERRORS = {
-    "resource-covered": _BACKUP_DATA_CALLS | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
-    "backup-supported": _BACKUP_DATA_CALLS | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
+    "resource-covered": _BACKUP_DATA_CALLS
+    | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
+    "backup-supported": _BACKUP_DATA_CALLS
+    | {("backup", "*"), ("dynamodb", "DescribeContinuousBackups")},
     "plan-deployed": _BACKUP_DATA_CALLS,
-    **{cid: _PLAN_CONFIG_CALLS for cid in ("backup-recency", "backup-retention", "backup-max-retention",
-                                           "backup-encrypted", "vault-lock", "cross-region-copy",
-                                           "cross-account-copy")},
+    **{
+        cid: _PLAN_CONFIG_CALLS
+        for cid in (
+            "backup-recency",
+            "backup-retention",
+            "backup-max-retention",
+            "backup-encrypted",
+            "vault-lock",
+            "cross-region-copy",
+            "cross-account-copy",
+        )
+    },
 }
 
 
@@ -97,9 +129,9 @@ class Part:
 
     control_id: str
     frame: pd.DataFrame
-    describe: Callable[[pd.DataFrame, "Context"], pd.Series]
+    describe: Callable[[pd.DataFrame, Context], pd.Series]
     # Optional: more evidence computed only when findings are materialised (e.g. costs).
-    evidence_hook: Callable[[pd.DataFrame, "Context"], dict] | None = None
+    evidence_hook: Callable[[pd.DataFrame, Context], dict] | None = None
 
 
 class Context:
@@ -107,9 +139,11 @@ class Context:
 
     def __init__(self, inventory: Inventory, policies: PolicySet, as_of: datetime):
         if as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=timezone.utc)
-        self.as_of = as_of.astimezone(timezone.utc)
-        self.now = (self.as_of - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+            as_of = as_of.replace(tzinfo=UTC)
+        self.as_of = as_of.astimezone(UTC)
+        self.now = (self.as_of - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+            microseconds=1
+        )
         self.inventory = inventory
         self.policies = policies
         self.plans = list(policies.plans)
@@ -145,9 +179,12 @@ class Context:
             excluded |= hit
         engine = res["engine"].astype("str")
         # An Aurora DB instance is backed up as part of its cluster, never on its own.
-        member = ((rtype == "rds-instance") & engine.str.startswith("aurora") & res["parent_arn"].notna()
-                  ).to_numpy(dtype=bool, na_value=False)
-        reason[member & (reason == None)] = "it is an Aurora instance, protected through its cluster"  # noqa: E711
+        member = (
+            (rtype == "rds-instance") & engine.str.startswith("aurora") & res["parent_arn"].notna()
+        ).to_numpy(dtype=bool, na_value=False)
+        reason[member & (reason == None)] = (
+            "it is an Aurora instance, protected through its cluster"
+        )
         self.in_scope = type_ok & ~excluded & ~member
         self.scope_reason = reason
 
@@ -160,10 +197,12 @@ class Context:
             hit = np.flatnonzero(mask)
             ridx.append(hit)
             plan.append(np.full(len(hit), p, dtype=np.int16))
-        self.pairs = pd.DataFrame({
-            "ridx": np.concatenate(ridx) if ridx else np.empty(0, np.int64),
-            "plan": np.concatenate(plan) if plan else np.empty(0, np.int16),
-        })
+        self.pairs = pd.DataFrame(
+            {
+                "ridx": np.concatenate(ridx) if ridx else np.empty(0, np.int64),
+                "plan": np.concatenate(plan) if plan else np.empty(0, np.int16),
+            }
+        )
         self.pair_ridx = self.pairs["ridx"].to_numpy()
         self.pair_plan = self.pairs["plan"].to_numpy()
 
@@ -180,12 +219,22 @@ class Context:
 
     def _recovery_points(self) -> None:
         rp = self.inventory.recovery_points
-        ridx = index_in(rp["resource_arn"], self.res["resource_arn"]) if len(rp) else np.empty(0, np.int64)
-        kind = ((rp["source"] == "aws-backup") | (rp["created_by"] == "aws-backup")).to_numpy(dtype=bool, na_value=False)
+        ridx = (
+            index_in(rp["resource_arn"], self.res["resource_arn"])
+            if len(rp)
+            else np.empty(0, np.int64)
+        )
+        kind = ((rp["source"] == "aws-backup") | (rp["created_by"] == "aws-backup")).to_numpy(
+            dtype=bool, na_value=False
+        )
         kind = np.where(kind, 0, 1).astype(np.int8)  # 0 aws-backup, 1 native
         created = _ts_us(rp["created_at"])
         delete = _ts_us(rp["delete_at"])
-        completed = (rp["status"] == "COMPLETED").to_numpy(dtype=bool, na_value=False) & (created != NONE_TS) & (created <= self.now)
+        completed = (
+            (rp["status"] == "COMPLETED").to_numpy(dtype=bool, na_value=False)
+            & (created != NONE_TS)
+            & (created <= self.now)
+        )
         primary = rp["copy_source_arn"].isna().to_numpy(dtype=bool)
         self.rp = rp
         self.rp_ridx = ridx
@@ -223,7 +272,9 @@ class Context:
         for k, kind in enumerate(KINDS):
             vals = arr[k * self.n + self.pair_ridx]
             vals = np.where(self.accepts(kind), vals, sentinel)
-            out = (np.maximum if how == "max" else np.minimum if how == "min" else np.add)(out, vals)
+            out = (np.maximum if how == "max" else np.minimum if how == "min" else np.add)(
+                out, vals
+            )
         return out
 
     # --- collection errors -------------------------------------------------------------------------
@@ -242,10 +293,13 @@ class Context:
             return self.na_error
         cache = self.__dict__.setdefault("_na_by_control", {})
         if control_id not in cache:
-            keep = np.array([
-                (str(s), str(o)) not in ignored and (str(s), "*") not in ignored
-                for s, o in zip(self.errors["service"], self.errors["operation"])
-            ], dtype=bool)
+            keep = np.array(
+                [
+                    (str(s), str(o)) not in ignored and (str(s), "*") not in ignored
+                    for s, o in zip(self.errors["service"], self.errors["operation"])
+                ],
+                dtype=bool,
+            )
             out = np.full(self.n, -1, dtype=np.int64)
             if keep.any():
                 # Re-rank: the first relevant error per resource, as `_errors` does for all of them.
@@ -264,13 +318,20 @@ class Context:
             mask &= (self.res["region"] == row.region).to_numpy(dtype=bool, na_value=False)
         affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
         if "*" not in affects:
-            mask &= self.res["resource_type"].astype("str").isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
+            mask &= (
+                self.res["resource_type"]
+                .astype("str")
+                .isin(sorted(affects))
+                .to_numpy(dtype=bool, na_value=False)
+            )
         return mask
 
     def error_text(self, i: int) -> str:
         """One phrase naming a failed collection call."""
         row = self.errors.iloc[int(i)]
-        where = ", ".join(str(x) for x in (row["account_id"], row["region"]) if isinstance(x, str) and x)
+        where = ", ".join(
+            str(x) for x in (row["account_id"], row["region"]) if isinstance(x, str) and x
+        )
         return f"{row['service']}:{row['operation']} failed ({row['error_code']}) in {where or 'every region'}"
 
     # --- deployed AWS Backup coverage (plan-deployed, vault-lock) ---------------------------------
@@ -283,8 +344,14 @@ class Context:
         return deployed_coverage(self)
 
 
-def _aggregate(key: np.ndarray, created: np.ndarray, primary: np.ndarray, life: np.ndarray,
-               unencrypted: np.ndarray, size: int) -> dict[str, np.ndarray]:
+def _aggregate(
+    key: np.ndarray,
+    created: np.ndarray,
+    primary: np.ndarray,
+    life: np.ndarray,
+    unencrypted: np.ndarray,
+    size: int,
+) -> dict[str, np.ndarray]:
     """Per key (kind * n + ridx): newest/oldest primary, lifecycle bounds, counts, unencrypted.
 
     Unbuffered ufunc.at / bincount: O(rows), no sort and no hash table.
@@ -317,15 +384,25 @@ def _aggregate(key: np.ndarray, created: np.ndarray, primary: np.ndarray, life: 
 
 
 def _status_counts(codes: np.ndarray) -> dict[str, int]:
-    counts = np.bincount(codes.astype(np.int64), minlength=len(STATUSES)) if len(codes) else np.zeros(len(STATUSES), int)
+    counts = (
+        np.bincount(codes.astype(np.int64), minlength=len(STATUSES))
+        if len(codes)
+        else np.zeros(len(STATUSES), int)
+    )
     return {STATUSES[i]: int(c) for i, c in enumerate(counts) if c}
 
 
 class Findings:
     """The verdicts of one check: `frame` (DESIGN §4 rows), `summary` (counts), `as_of`."""
 
-    def __init__(self, as_of: datetime, parts: list[Part] | None = None, ctx: Context | None = None,
-                 frame: pd.DataFrame | None = None, summary: dict | None = None):
+    def __init__(
+        self,
+        as_of: datetime,
+        parts: list[Part] | None = None,
+        ctx: Context | None = None,
+        frame: pd.DataFrame | None = None,
+        summary: dict | None = None,
+    ):
         self.as_of = as_of
         self._parts = parts or []
         self._ctx = ctx
@@ -346,7 +423,9 @@ class Findings:
             return summarise_frame(self._frame)
         ctx = self._ctx
         k = len(STATUSES)
-        acc_codes, acc_names = codes_of(ctx.res["account_id"]) if ctx.n else (np.empty(0, np.int32), [])
+        acc_codes, acc_names = (
+            codes_of(ctx.res["account_id"]) if ctx.n else (np.empty(0, np.int32), [])
+        )
         reg_codes, reg_names = codes_of(ctx.res["region"]) if ctx.n else (np.empty(0, np.int32), [])
         by_status = np.zeros(k, dtype=np.int64)
         by_plan = np.zeros((len(ctx.plans), k), dtype=np.int64)
@@ -364,18 +443,31 @@ class Findings:
             plan = f["plan"].to_numpy().astype(np.int64)
             has_plan = plan >= 0
             if has_plan.any():
-                by_plan += np.bincount(plan[has_plan] * k + status[has_plan], minlength=len(ctx.plans) * k).reshape(-1, k)
+                by_plan += np.bincount(
+                    plan[has_plan] * k + status[has_plan], minlength=len(ctx.plans) * k
+                ).reshape(-1, k)
             ridx = f["ridx"].to_numpy()
             own = ridx >= 0
-            for codes, names, table in ((acc_codes, acc_names, by_acc), (reg_codes, reg_names, by_reg)):
+            for codes, names, table in (
+                (acc_codes, acc_names, by_acc),
+                (reg_codes, reg_names, by_reg),
+            ):
                 c = codes[ridx[own]].astype(np.int64) if len(codes) else np.empty(0, np.int64)
                 c = np.where(c < 0, len(names), c)
-                table += np.bincount(c * k + status[own], minlength=(len(names) + 1) * k).reshape(-1, k)
+                table += np.bincount(c * k + status[own], minlength=(len(names) + 1) * k).reshape(
+                    -1, k
+                )
             if (~own).any():
                 for col, extra in (("account_id", extra_acc), ("region", extra_reg)):
-                    labels = f[col].to_numpy(dtype=object)[~own] if col in f else np.full((~own).sum(), None, object)
+                    labels = (
+                        f[col].to_numpy(dtype=object)[~own]
+                        if col in f
+                        else np.full((~own).sum(), None, object)
+                    )
                     for label, st in zip(labels, status[~own]):
-                        slot = extra.setdefault(label if isinstance(label, str) and label else "unknown", {})
+                        slot = extra.setdefault(
+                            label if isinstance(label, str) and label else "unknown", {}
+                        )
                         slot[STATUSES[st]] = slot.get(STATUSES[st], 0) + 1
 
         def table_dict(table, names, extra):
@@ -435,7 +527,7 @@ def summarise_frame(frame: pd.DataFrame) -> dict:
 
     by_status = frame["status"].value_counts().to_dict() if len(frame) else {}
     return {
-        "total": int(len(frame)),
+        "total": len(frame),
         "by_status": {s: int(by_status[s]) for s in STATUSES if s in by_status},
         "by_control": counts("control_id"),
         "by_plan": counts("plan") if len(frame) and frame["plan"].notna().any() else {},
@@ -467,7 +559,10 @@ def _escape(values):
 def _json_values(col: pd.Series) -> pa.Array:
     """A JSON value per row (as text; null where the value is missing) for one evidence column."""
     if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
-        stamps = pa.array(pd.to_datetime(col, utc=True).dt.tz_convert(None).astype("datetime64[s]"), from_pandas=True)
+        stamps = pa.array(
+            pd.to_datetime(col, utc=True).dt.tz_convert(None).astype("datetime64[s]"),
+            from_pandas=True,
+        )
         return json_quote(pc.strftime(stamps, "%Y-%m-%dT%H:%M:%SZ"))
     if pd.api.types.is_bool_dtype(col.dtype):
         arr = pa.array(col.astype("boolean"), type=pa.bool_(), from_pandas=True)
@@ -482,13 +577,24 @@ def _json_values(col: pd.Series) -> pa.Array:
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = pa.array([str(c) for c in col.cat.categories], type=pa.string())
         codes = col.cat.codes.to_numpy()
-        text = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats).cast(pa.string()) if len(cats) else pa.nulls(len(col), pa.string())
+        text = (
+            pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats).cast(pa.string())
+            if len(cats)
+            else pa.nulls(len(col), pa.string())
+        )
         return json_quote(text)
     values = col.to_numpy(dtype=object, na_value=None)
-    if values.dtype == object and len(values) and any(isinstance(v, (bool, np.bool_)) for v in values[:1]):
+    if (
+        values.dtype == object
+        and len(values)
+        and any(isinstance(v, (bool, np.bool_)) for v in values[:1])
+    ):
         return pc.if_else(pa.array(values, type=pa.bool_()), "true", "false")
-    return json_quote(pa.array([None if v is None else str(v) for v in values], type=pa.string())
-                      if len(values) and not isinstance(values[0], (str, type(None))) else pa.array(values, type=pa.string(), from_pandas=True))
+    return json_quote(
+        pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        if len(values) and not isinstance(values[0], (str, type(None)))
+        else pa.array(values, type=pa.string(), from_pandas=True)
+    )
 
 
 def evidence_json(ev: pd.DataFrame) -> pa.Array:
@@ -505,8 +611,12 @@ def evidence_json(ev: pd.DataFrame) -> pa.Array:
         if names == [head]:
             value = _json_values(ev[head])
         else:
-            inner = [pc.binary_join_element_wise(json_quote(pa.array([name.split(".", 1)[1]] * n)),
-                                                 _json_values(ev[name]), ": ") for name in names]
+            inner = [
+                pc.binary_join_element_wise(
+                    json_quote(pa.array([name.split(".", 1)[1]] * n)), _json_values(ev[name]), ": "
+                )
+                for name in names
+            ]
             body = _join_skip(inner, n)
             body = pc.if_else(pc.equal(body, ""), pa.nulls(n, pa.string()), body)
             value = pc.binary_join_element_wise("{", body, "}", "")
@@ -546,55 +656,96 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
         safe = pa.array(np.maximum(ridx, 0))
         cols = {}
         for col in ("resource_arn", "resource_type", "account_id", "region"):
-            own = _arrow_text(f[col].to_numpy(dtype=object, na_value=None)) if col in f else pa.nulls(len(f), pa.string())
+            own = (
+                _arrow_text(f[col].to_numpy(dtype=object, na_value=None))
+                if col in f
+                else pa.nulls(len(f), pa.string())
+            )
             if ctx is not None and ctx.n:
-                cols[col] = pc.if_else(has, arrow_of(ctx.res[col]).cast(pa.string()).take(safe), own)
+                cols[col] = pc.if_else(
+                    has, arrow_of(ctx.res[col]).cast(pa.string()).take(safe), own
+                )
             else:
                 cols[col] = own
         status = f["status"].to_numpy().astype(np.int64)
         cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
-        cols["status"] = pa.DictionaryArray.from_arrays(pa.array(status.astype(np.int32)), pa.array(STATUSES)).cast(pa.string())
+        cols["status"] = pa.DictionaryArray.from_arrays(
+            pa.array(status.astype(np.int32)), pa.array(STATUSES)
+        ).cast(pa.string())
         cols["severity"] = pa.array([REGISTRY[part.control_id].severity] * len(f), type=pa.string())
         names = [p.name for p in ctx.plans] if ctx else []
         plan = f["plan"].to_numpy().astype(np.int32)
-        cols["plan"] = (pa.DictionaryArray.from_arrays(pa.array(plan, mask=plan < 0), pa.array(names, type=pa.string())).cast(pa.string())
-                        if names else pa.nulls(len(f), pa.string()))
+        cols["plan"] = (
+            pa.DictionaryArray.from_arrays(
+                pa.array(plan, mask=plan < 0), pa.array(names, type=pa.string())
+            ).cast(pa.string())
+            if names
+            else pa.nulls(len(f), pa.string())
+        )
         detail = part.describe(f, ctx).to_numpy(dtype=object).copy()
         if "na_error" in f:
             err = f["na_error"].to_numpy()
             na = (status == NOT_ASSESSED) & (err >= 0)
             if na.any():
                 texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
-                detail[na] = [f"Not assessed: {texts[i]}, so the data this control needs is incomplete." for i in err[na]]
+                detail[na] = [
+                    f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
+                    for i in err[na]
+                ]
         if "waiver" in f:
             w = f["waiver"].to_numpy()
             waived = (status == WAIVED) & (w >= 0)
             if waived.any():
-                detail[waived] = [f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
-                                  for d, i in zip(detail[waived], w[waived])]
+                detail[waived] = [
+                    f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
+                    for d, i in zip(detail[waived], w[waived])
+                ]
         cols["detail"] = _arrow_text(detail)
-        ev = f[[c for c in f.columns if c.startswith("ev.")]].rename(columns=lambda c: c[3:]).reset_index(drop=True)
+        ev = (
+            f[[c for c in f.columns if c.startswith("ev.")]]
+            .rename(columns=lambda c: c[3:])
+            .reset_index(drop=True)
+        )
         if part.evidence_hook is not None:
             for name, values in part.evidence_hook(f, ctx).items():
-                ev[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+                ev[name] = (
+                    values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+                )
         if "na_error" in f:
             err = f["na_error"].to_numpy()
-            table = np.array([ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=object)
-            ev["collection_error"] = pd.Series(table[np.where(err >= 0, err, len(ctx.errors))], dtype=object)
-        for column, fields in (("waiver", ("reason", "owner", "expires", "source")), ("expired_waiver", None)):
+            table = np.array(
+                [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=object
+            )
+            ev["collection_error"] = pd.Series(
+                table[np.where(err >= 0, err, len(ctx.errors))], dtype=object
+            )
+        for column, fields in (
+            ("waiver", ("reason", "owner", "expires", "source")),
+            ("expired_waiver", None),
+        ):
             if column not in f:
                 continue
             w = f[column].to_numpy()
             if fields is None:
-                table = np.array([f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None], dtype=object)
+                table = np.array(
+                    [f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None],
+                    dtype=object,
+                )
                 ev["expired_waiver"] = table[np.where(w >= 0, w, len(waivers))]
                 continue
             for field in fields:
                 values = [
-                    {"reason": x.reason, "owner": x.owner, "expires": x.expires_text,
-                     "source": f"{x.source_file}:{x.source_line}"}[field] for x in waivers
+                    {
+                        "reason": x.reason,
+                        "owner": x.owner,
+                        "expires": x.expires_text,
+                        "source": f"{x.source_file}:{x.source_line}",
+                    }[field]
+                    for x in waivers
                 ]
-                ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[np.where(w >= 0, w, len(waivers))]
+                ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[
+                    np.where(w >= 0, w, len(waivers))
+                ]
         cols["evidence"] = evidence_json(ev)
         tables.append(pa.table(cols))
     schema = pa.schema([(c, pa.string()) for c in FINDING_COLUMNS])
@@ -604,17 +755,24 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
     order = {cid: i for i, cid in enumerate(REGISTRY)}
     control_rank = pc.index_in(table["control_id"], value_set=pa.array(list(order)))
     table = table.append_column("_c", control_rank)
-    keys = [(name, "ascending", "at_start") for name in ("account_id", "region", "resource_arn", "_c", "plan")]
+    keys = [
+        (name, "ascending", "at_start")
+        for name in ("account_id", "region", "resource_arn", "_c", "plan")
+    ]
     table = table.take(pc.sort_indices(table, sort_keys=keys))
     return table.drop_columns(["_c"])
 
 
-def _materialise(parts: list[Part], ctx: Context | None, table: pa.Table | None = None) -> pd.DataFrame:
+def _materialise(
+    parts: list[Part], ctx: Context | None, table: pa.Table | None = None
+) -> pd.DataFrame:
     """The findings frame: strings as Python objects, `evidence` as dicts (parsed from the JSON text)."""
     import json
 
     table = materialise_arrow(parts, ctx) if table is None else table
-    frame = pd.DataFrame({c: table[c].to_numpy(zero_copy_only=False) for c in FINDING_COLUMNS if c != "evidence"})
+    frame = pd.DataFrame(
+        {c: table[c].to_numpy(zero_copy_only=False) for c in FINDING_COLUMNS if c != "evidence"}
+    )
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) for x in table["evidence"].to_pylist()]
     return frame[list(FINDING_COLUMNS)]
@@ -652,7 +810,11 @@ def _apply_waivers(part: Part, ctx: Context) -> None:
         if waiver.controls and part.control_id not in waiver.controls:
             continue
         regex = wildcard_regex(waiver.resource).pattern
-        res_hit = res_arn.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False) if ctx.n else np.zeros(0, bool)
+        res_hit = (
+            res_arn.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False)
+            if ctx.n
+            else np.zeros(0, bool)
+        )
         hit = np.where(ridx >= 0, res_hit[np.maximum(ridx, 0)] if ctx.n else False, False)
         for arns in own_arns:
             hit |= arns.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False) & (ridx < 0)
@@ -696,5 +858,17 @@ def run_controls(ctx: Context, controls=None, progress: bool = False) -> Finding
     return Findings(ctx.as_of, parts=parts, ctx=ctx)
 
 
-__all__ += ["summarise_frame", "us_to_ts", "NONE_TS", "NEVER_TS", "US_PER_DAY", "US_PER_HOUR",
-            "PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED", "KINDS"]
+__all__ += [
+    "FAIL",
+    "KINDS",
+    "NEVER_TS",
+    "NONE_TS",
+    "NOT_APPLICABLE",
+    "NOT_ASSESSED",
+    "PASS",
+    "US_PER_DAY",
+    "US_PER_HOUR",
+    "WAIVED",
+    "summarise_frame",
+    "us_to_ts",
+]

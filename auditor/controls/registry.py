@@ -8,12 +8,12 @@ control means writing one function with the `control` decorator and one test.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from auditor.inventory import RESOURCE_TYPES
 
-__all__ = ["Control", "REGISTRY", "CONTROL_IDS", "SEVERITIES", "control"]
+__all__ = ["CONTROL_IDS", "REGISTRY", "SEVERITIES", "Control", "control"]
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
@@ -54,8 +54,13 @@ class Control:
 REGISTRY: dict[str, Control] = {}
 
 
-def control(id: str, title: str, severity: str, per: str = "plan",
-            resource_types: tuple[str, ...] = RESOURCE_TYPES) -> Callable:
+def control(
+    id: str,
+    title: str,
+    severity: str,
+    per: str = "plan",
+    resource_types: tuple[str, ...] = RESOURCE_TYPES,
+) -> Callable:
     """Register the decorated function as control `id`."""
     if severity not in SEVERITIES:
         raise ValueError(f"{id}: unknown severity {severity}")
@@ -65,8 +70,14 @@ def control(id: str, title: str, severity: str, per: str = "plan",
     def register(func: Callable) -> Callable:
         if id in REGISTRY:
             raise ValueError(f"control {id} registered twice")
-        REGISTRY[id] = Control(id=id, title=title, severity=severity, resource_types=tuple(resource_types),
-                               func=func, per=per)
+        REGISTRY[id] = Control(
+            id=id,
+            title=title,
+            severity=severity,
+            resource_types=tuple(resource_types),
+            func=func,
+            per=per,
+        )
         return func
 
     return register

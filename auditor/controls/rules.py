@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.controls.engine import (
-    _ts_us,
     FAIL,
     KINDS,
     NEVER_TS,
@@ -21,11 +20,12 @@ from auditor.controls.engine import (
     NOT_APPLICABLE,
     NOT_ASSESSED,
     PASS,
-    WAIVED,
     US_PER_DAY,
     US_PER_HOUR,
+    WAIVED,
     Context,
     Part,
+    _ts_us,
     us_to_ts,
 )
 from auditor.controls.registry import control
@@ -64,11 +64,17 @@ def _days(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 def _fmt(values: np.ndarray, digits: int = 1) -> np.ndarray:
     """Numbers as short text ('26', '30.5'); NaN -> '?'."""
-    return np.array(["?" if v != v else f"{round(float(v), digits):g}" for v in values], dtype=object)
+    return np.array(
+        ["?" if v != v else f"{round(float(v), digits):g}" for v in values], dtype=object
+    )
 
 
 def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return frame["ev." + name].to_numpy(dtype=object, na_value=None) if "ev." + name in frame else np.full(len(frame), None, dtype=object)
+    return (
+        frame["ev." + name].to_numpy(dtype=object, na_value=None)
+        if "ev." + name in frame
+        else np.full(len(frame), None, dtype=object)
+    )
 
 
 def _num(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -115,9 +121,13 @@ def _bits_to_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
 def _categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
     """A Categorical from integer codes into `labels` (None labels and codes < 0 become null)."""
     uniq = sorted({l for l in labels if l is not None})
-    remap = np.array([uniq.index(l) if l is not None else -1 for l in labels] + [-1], dtype=np.int64)
+    remap = np.array(
+        [uniq.index(l) if l is not None else -1 for l in labels] + [-1], dtype=np.int64
+    )
     codes = np.asarray(codes, dtype=np.int64)
-    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(labels))], categories=uniq)
+    return pd.Categorical.from_codes(
+        remap[np.where(codes >= 0, codes, len(labels))], categories=uniq
+    )
 
 
 # --- resource-covered -------------------------------------------------------------------------------
@@ -127,10 +137,19 @@ def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     plans = _col(frame, "matched_plans")
     reason = _col(frame, "out_of_scope")
-    text = _select([
-        (s == PASS, np.array([f"Selected by declared plan(s) {p}." for p in plans], dtype=object)),
-        (s == NOT_APPLICABLE, np.array([f"Not in the policy's scope: {r}." for r in reason], dtype=object)),
-    ], "In the policy's scope but no declared plan selects it.")
+    text = _select(
+        [
+            (
+                s == PASS,
+                np.array([f"Selected by declared plan(s) {p}." for p in plans], dtype=object),
+            ),
+            (
+                s == NOT_APPLICABLE,
+                np.array([f"Not in the policy's scope: {r}." for r in reason], dtype=object),
+            ),
+        ],
+        "In the policy's scope but no declared plan selects it.",
+    )
     return pd.Series(text)
 
 
@@ -150,30 +169,36 @@ def resource_covered(ctx: Context) -> Part:
         if p < 62:
             bits |= mask.astype(np.int64) << p
     uniq, inverse = np.unique(bits, return_inverse=True)
-    labels = [", ".join(pl.name for p, pl in enumerate(ctx.plans) if (u >> p) & 1) or None for u in uniq]
+    labels = [
+        ", ".join(pl.name for p, pl in enumerate(ctx.plans) if (u >> p) & 1) or None for u in uniq
+    ]
     names = np.array(labels, dtype=object)[inverse] if n else np.empty(0, dtype=object)
     status = np.where(ctx.in_scope, np.where(count > 0, PASS, FAIL), NOT_APPLICABLE)
-    frame = pd.DataFrame({
-        "ridx": np.arange(n, dtype=np.int64),
-        "plan": np.full(n, -1, dtype=np.int16),
-        "status": status.astype(np.int8),
-        "ev.matched_plans": pd.Categorical(names),
-        "ev.plans_matched": count,
-        "ev.out_of_scope": pd.Categorical(ctx.scope_reason),
-    })
+    frame = pd.DataFrame(
+        {
+            "ridx": np.arange(n, dtype=np.int64),
+            "plan": np.full(n, -1, dtype=np.int16),
+            "status": status.astype(np.int8),
+            "ev.matched_plans": pd.Categorical(names),
+            "ev.plans_matched": count,
+            "ev.out_of_scope": pd.Categorical(ctx.scope_reason),
+        }
+    )
     # Collections that failed outright (no resources to speak of) are findings of their own.
     errors = ctx.errors
     if len(errors):
-        extra = pd.DataFrame({
-            "ridx": np.full(len(errors), -1, dtype=np.int64),
-            "plan": np.full(len(errors), -1, dtype=np.int16),
-            "status": np.full(len(errors), NOT_ASSESSED, dtype=np.int8),
-            "resource_arn": None,
-            "resource_type": errors["affects"].astype(object).fillna("*").to_numpy(),
-            "account_id": errors["account_id"].astype(object).to_numpy(),
-            "region": errors["region"].astype(object).to_numpy(),
-            "na_error": np.arange(len(errors), dtype=np.int64),
-        })
+        extra = pd.DataFrame(
+            {
+                "ridx": np.full(len(errors), -1, dtype=np.int64),
+                "plan": np.full(len(errors), -1, dtype=np.int16),
+                "status": np.full(len(errors), NOT_ASSESSED, dtype=np.int8),
+                "resource_arn": None,
+                "resource_type": errors["affects"].astype(object).fillna("*").to_numpy(),
+                "account_id": errors["account_id"].astype(object).to_numpy(),
+                "region": errors["region"].astype(object).to_numpy(),
+                "na_error": np.arange(len(errors), dtype=np.int64),
+            }
+        )
         frame = pd.concat([frame, extra], ignore_index=True)
         if "na_error" in frame:
             frame["na_error"] = frame["na_error"].fillna(-1).astype(np.int64)
@@ -195,7 +220,9 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     texts = []
     for i in range(len(frame)):
         if s[i] == PASS:
-            texts.append(f"In force: {rule[i]}." if rule[i] else f"In force: native schedule {native[i]}.")
+            texts.append(
+                f"In force: {rule[i]}." if rule[i] else f"In force: native schedule {native[i]}."
+            )
             continue
         need = f"at least every {every[i]}h keeping {keep[i]} days"
         if not supported[i]:
@@ -232,14 +259,25 @@ def plan_deployed(ctx: Context) -> Part:
     keep_d = res["native_retention_days"].to_numpy(dtype=float, na_value=np.nan)[ctx.pair_ridx]
     need_h = ctx.plan_values(lambda p: p.interval.total_seconds() / 3600)
     need_d = ctx.plan_values(lambda p: p.retention_days)
-    has_native = np.array([v is not None for v in sched], dtype=bool) if len(sched) < 4096 else pd.notna(sched)
+    has_native = (
+        np.array([v is not None for v in sched], dtype=bool)
+        if len(sched) < 4096
+        else pd.notna(sched)
+    )
     native_ok = ctx.accepts("native") & has_native & (freq_h <= need_h + 1e-9) & (keep_d >= need_d)
     status = np.where(aws_ok | native_ok, PASS, FAIL)
     labels = np.array(list(d["labels"]) + [None], dtype=object)
     frame = _pair_frame(
-        ctx, status,
-        aws_rule=pd.Categorical(labels[d["match"]] if len(labels) > 1 else np.full(len(status), None, object)),
-        selected_by=pd.Categorical(np.where(d["match"] >= 0, None, labels[d["nearest"]]) if len(labels) > 1 else np.full(len(status), None, object)),
+        ctx,
+        status,
+        aws_rule=pd.Categorical(
+            labels[d["match"]] if len(labels) > 1 else np.full(len(status), None, object)
+        ),
+        selected_by=pd.Categorical(
+            np.where(d["match"] >= 0, None, labels[d["nearest"]])
+            if len(labels) > 1
+            else np.full(len(status), None, object)
+        ),
         aws_backup_supports_type=d["supported"],
         region_opted_in=d["opted_in"],
         native_schedule=pd.Categorical(sched),
@@ -267,12 +305,28 @@ def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     accept = _plan_attr(frame, ctx, lambda p: " or ".join(p.accept))
     texts = np.where(
         has,
-        np.where(s == PASS,
-                 "Newest completed backup is " + age + " hours old; the plan allows " + allowed + " hours.",
-                 "Newest completed backup is " + age + " hours old, more than the " + allowed + " hours the plan allows."),
-        np.where(s == PASS,
-                 "No completed backup yet, but the resource is only " + created_age + " hours old (first backup due within " + allowed + " hours).",
-                 "No completed " + accept.astype(str) + " backup of this resource exists."),
+        np.where(
+            s == PASS,
+            "Newest completed backup is "
+            + age
+            + " hours old; the plan allows "
+            + allowed
+            + " hours.",
+            "Newest completed backup is "
+            + age
+            + " hours old, more than the "
+            + allowed
+            + " hours the plan allows.",
+        ),
+        np.where(
+            s == PASS,
+            "No completed backup yet, but the resource is only "
+            + created_age
+            + " hours old (first backup due within "
+            + allowed
+            + " hours).",
+            "No completed " + accept.astype(str) + " backup of this resource exists.",
+        ),
     )
     return pd.Series(texts, dtype=object)
 
@@ -297,7 +351,8 @@ def backup_recency(ctx: Context) -> Part:
     ok = np.where(has, age <= allowed, created_known & (res_age <= allowed))
     status = np.where(ok, PASS, FAIL)
     frame = _pair_frame(
-        ctx, status,
+        ctx,
+        status,
         last_backup=us_to_ts(np.where(has, newest, NONE_TS)),
         age_hours=_hours(age, ~has),
         allowed_hours=allowed / US_PER_HOUR,
@@ -312,7 +367,11 @@ def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
     jobs = ctx.inventory["backup_jobs"]
     if not len(jobs) or not len(frame):
         return {}
-    bad = jobs["state"].isin(["FAILED", "EXPIRED", "ABORTED", "PARTIAL"]).to_numpy(dtype=bool, na_value=False)
+    bad = (
+        jobs["state"]
+        .isin(["FAILED", "EXPIRED", "ABORTED", "PARTIAL"])
+        .to_numpy(dtype=bool, na_value=False)
+    )
     bad = bad & (jobs["job_type"] != "copy").to_numpy(dtype=bool, na_value=True)
     jobs = jobs[bad]
     if not len(jobs):
@@ -321,14 +380,21 @@ def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
     created = _ts_us(jobs["created_at"])
     keep = (ridx >= 0) & (created != NONE_TS) & (created <= ctx.now)
     order = np.argsort(created[keep], kind="stable")
-    latest = pd.DataFrame({"ridx": ridx[keep][order], "at": created[keep][order],
-                           "state": jobs["state"].to_numpy(dtype=object, na_value=None)[keep][order]})
+    latest = pd.DataFrame(
+        {
+            "ridx": ridx[keep][order],
+            "at": created[keep][order],
+            "state": jobs["state"].to_numpy(dtype=object, na_value=None)[keep][order],
+        }
+    )
     latest = latest.drop_duplicates("ridx", keep="last").set_index("ridx")
     rows = frame["ridx"].to_numpy()
     at = latest["at"].reindex(rows).to_numpy(dtype=float, na_value=np.nan)
     has = ~np.isnan(at)
     return {
-        "last_failed_job.state": latest["state"].reindex(rows).to_numpy(dtype=object, na_value=None),
+        "last_failed_job.state": latest["state"]
+        .reindex(rows)
+        .to_numpy(dtype=object, na_value=None),
         "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
     }
 
@@ -354,14 +420,36 @@ def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     young = frame["ev.younger_than_window"].to_numpy(dtype=bool, na_value=False)
     texts = np.where(
         s == PASS,
-        np.where(young,
-                 "Backups are kept at least " + keep + " days; the resource is younger than the retention window.",
-                 "Backups are kept at least " + keep + " days and history reaches back " + history + " days."),
-        np.where(life_fail,
-                 "A backup is set to expire after " + shortest + " days, before the " + keep + " days the plan requires.",
-                 np.where(has,
-                          "Backup history reaches back only " + history + " days of the " + keep + " days the plan requires.",
-                          "No backup history at all, though the resource is older than the " + keep + "-day retention window.")),
+        np.where(
+            young,
+            "Backups are kept at least "
+            + keep
+            + " days; the resource is younger than the retention window.",
+            "Backups are kept at least "
+            + keep
+            + " days and history reaches back "
+            + history
+            + " days.",
+        ),
+        np.where(
+            life_fail,
+            "A backup is set to expire after "
+            + shortest
+            + " days, before the "
+            + keep
+            + " days the plan requires.",
+            np.where(
+                has,
+                "Backup history reaches back only "
+                + history
+                + " days of the "
+                + keep
+                + " days the plan requires.",
+                "No backup history at all, though the resource is older than the "
+                + keep
+                + "-day retention window.",
+            ),
+        ),
     )
     return pd.Series(texts, dtype=object)
 
@@ -389,7 +477,8 @@ def backup_retention(ctx: Context) -> Part:
     depth_fail = old & (~has | (oldest > need))
     status = np.where(life_fail | depth_fail, FAIL, PASS)
     frame = _pair_frame(
-        ctx, status,
+        ctx,
+        status,
         retention_days=keep_us / US_PER_DAY,
         shortest_lifecycle_days=_days(min_life, min_life == NEVER_TS),
         oldest_backup=us_to_ts(np.where(has, oldest, NONE_TS)),
@@ -411,12 +500,22 @@ def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     limit = _fmt(_num(frame, "max_retention_days"), 0)
     oldest = _fmt(_num(frame, "oldest_age_days"))
     longest = _fmt(_num(frame, "longest_lifecycle_days"))
-    too_old = frame["ev.kept_past_limit"].to_numpy(dtype=bool, na_value=False) if "ev.kept_past_limit" in frame else np.zeros(len(frame), bool)
-    texts = _select([
-        (s == NOT_APPLICABLE, "The plan sets no max_retention_days."),
-        (s == PASS, "No backup is kept past " + limit + " days (oldest is " + oldest + " days old)."),
-        (too_old, "A backup is " + oldest + " days old, past the " + limit + "-day maximum."),
-    ], "A backup is set to be kept " + longest + " days, past the " + limit + "-day maximum.")
+    too_old = (
+        frame["ev.kept_past_limit"].to_numpy(dtype=bool, na_value=False)
+        if "ev.kept_past_limit" in frame
+        else np.zeros(len(frame), bool)
+    )
+    texts = _select(
+        [
+            (s == NOT_APPLICABLE, "The plan sets no max_retention_days."),
+            (
+                s == PASS,
+                "No backup is kept past " + limit + " days (oldest is " + oldest + " days old).",
+            ),
+            (too_old, "A backup is " + oldest + " days old, past the " + limit + "-day maximum."),
+        ],
+        "A backup is set to be kept " + longest + " days, past the " + limit + "-day maximum.",
+    )
     return pd.Series(texts, dtype=object)
 
 
@@ -438,7 +537,8 @@ def backup_max_retention(ctx: Context) -> Part:
     too_long = (longest != NONE_TS) & (longest > limit)
     status = np.where(~applies, NOT_APPLICABLE, np.where(too_old | too_long, FAIL, PASS))
     frame = _pair_frame(
-        ctx, status,
+        ctx,
+        status,
         max_retention_days=np.where(applies, limit / US_PER_DAY, np.nan),
         oldest_backup=us_to_ts(np.where(has, oldest, NONE_TS)),
         oldest_age_days=_days(age, ~has),
@@ -456,10 +556,13 @@ def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     count = _fmt(_num(frame, "unencrypted_backups"), 0)
     checked = _fmt(_num(frame, "backups_checked"), 0)
     example = _rp_arns(ctx, frame["example_row"].to_numpy())
-    texts = _select([
-        (s == NOT_APPLICABLE, "The plan does not require encryption."),
-        (s == PASS, "All " + checked + " backups are encrypted."),
-    ], count + " of " + checked + " backups are unencrypted, e.g. " + example.astype(str) + ".")
+    texts = _select(
+        [
+            (s == NOT_APPLICABLE, "The plan does not require encryption."),
+            (s == PASS, "All " + checked + " backups are encrypted."),
+        ],
+        count + " of " + checked + " backups are unencrypted, e.g. " + example.astype(str) + ".",
+    )
     return pd.Series(texts, dtype=object)
 
 
@@ -481,8 +584,12 @@ def backup_encrypted(ctx: Context) -> Part:
     status = np.where(~applies, NOT_APPLICABLE, np.where(unenc > 0, FAIL, PASS))
     frame = _pair_frame(ctx, status, unencrypted_backups=unenc, backups_checked=checked)
     frame["example_row"] = np.where(applies, example, -1)
-    return Part("backup-encrypted", frame, _describe_encrypted,
-                evidence_hook=lambda f, ctx: {"example": _rp_arns(ctx, f["example_row"].to_numpy())})
+    return Part(
+        "backup-encrypted",
+        frame,
+        _describe_encrypted,
+        evidence_hook=lambda f, ctx: {"example": _rp_arns(ctx, f["example_row"].to_numpy())},
+    )
 
 
 def _rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
@@ -490,7 +597,9 @@ def _rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), None, dtype=object)
     has = rows >= 0
     if has.any():
-        out[has] = ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+        out[has] = (
+            ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+        )
     return out
 
 
@@ -509,10 +618,19 @@ def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     vaults = _col(frame, "vaults")
     problem = _col(frame, "problem")
-    texts = _select([
-        (s == NOT_APPLICABLE, "The plan does not require a locked vault."),
-        (s == PASS, np.array([f"Its recovery points are in locked vault(s) {v}." for v in vaults], dtype=object)),
-    ], np.array([f"{p}." for p in problem], dtype=object))
+    texts = _select(
+        [
+            (s == NOT_APPLICABLE, "The plan does not require a locked vault."),
+            (
+                s == PASS,
+                np.array(
+                    [f"Its recovery points are in locked vault(s) {v}." for v in vaults],
+                    dtype=object,
+                ),
+            ),
+        ],
+        np.array([f"{p}." for p in problem], dtype=object),
+    )
     return pd.Series(texts, dtype=object)
 
 
@@ -530,18 +648,31 @@ def _resource_vaults(ctx: Context) -> dict:
     for p, pl in enumerate(ctx.plans):
         if pl.vault_lock:
             needed[:-1] |= ctx.plan_masks[p]
-    keep = (ctx.rp_completed & needed[ctx.rp_ridx] & (ctx.rp_kind == 0) & (acc >= 0) & (reg >= 0)
-            & rp["vault_name"].notna().to_numpy())
+    keep = (
+        ctx.rp_completed
+        & needed[ctx.rp_ridx]
+        & (ctx.rp_kind == 0)
+        & (acc >= 0)
+        & (reg >= 0)
+        & rp["vault_name"].notna().to_numpy()
+    )
     rows = np.flatnonzero(keep)
     # Only the rows that matter are encoded (vault names of a few resources, not of every backup).
-    vcode, vnames = encode(arrow_of(rp["vault_name"]).take(pa.array(rows))) if len(rows) else (np.empty(0, np.int32), [])
+    vcode, vnames = (
+        encode(arrow_of(rp["vault_name"]).take(pa.array(rows)))
+        if len(rows)
+        else (np.empty(0, np.int32), [])
+    )
     na, nr, nv = len(ctx.account_names), len(ctx.region_names), max(len(vnames), 1)
     vkey = (acc[rows].astype(np.int64) * nr + reg[rows]) * nv + vcode
     width = na * nr * nv
     pair = np.sort(pd.unique(ctx.rp_ridx[rows].astype(np.int64) * width + vkey))
     ridx, vk = pair // width, pair % width
     used = np.sort(pd.unique(vk))
-    facts = {(r.account_id, r.region, r.vault_name): r for r in ctx.inventory["vaults"].itertuples(index=False)}
+    facts = {
+        (r.account_id, r.region, r.vault_name): r
+        for r in ctx.inventory["vaults"].itertuples(index=False)
+    }
     info = {}
     for k in used:
         rest, v = divmod(int(k), nv)
@@ -552,9 +683,15 @@ def _resource_vaults(ctx: Context) -> dict:
             "label": f"{vnames[v]} ({ctx.region_names[r]})",
             "name": vnames[v],
             "known": row is not None,
-            "locked": bool(row.locked) if row is not None and row.locked is not pd.NA and row.locked is not None else False,
-            "min": float(row.min_retention_days) if row is not None and not pd.isna(row.min_retention_days) else 0.0,
-            "max": float(row.max_retention_days) if row is not None and not pd.isna(row.max_retention_days) else np.inf,
+            "locked": bool(row.locked)
+            if row is not None and row.locked is not pd.NA and row.locked is not None
+            else False,
+            "min": float(row.min_retention_days)
+            if row is not None and not pd.isna(row.min_retention_days)
+            else 0.0,
+            "max": float(row.max_retention_days)
+            if row is not None and not pd.isna(row.max_retention_days)
+            else np.inf,
         }
     starts = np.searchsorted(ridx, np.arange(ctx.n + 1))
     out = {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
@@ -600,8 +737,16 @@ def vault_lock(ctx: Context) -> Part:
         locked = np.array([info[int(k)]["locked"] for k in keys], dtype=bool)
         vmin = np.array([info[int(k)]["min"] for k in keys], dtype=float)
         vmax = np.array([info[int(k)]["max"] for k in keys], dtype=float)
-        vi = np.array([pos[int(k)] for k in vk], dtype=np.int64) if len(vk) < 4096 else np.searchsorted(np.array(keys), vk)
-        kind = np.select([~known[vi], ~locked[vi], vmax[vi] < keep_days, vmin[vi] > max_keep], [0, 1, 2, 3], default=-1)
+        vi = (
+            np.array([pos[int(k)] for k in vk], dtype=np.int64)
+            if len(vk) < 4096
+            else np.searchsorted(np.array(keys), vk)
+        )
+        kind = np.select(
+            [~known[vi], ~locked[vi], vmax[vi] < keep_days, vmin[vi] > max_keep],
+            [0, 1, 2, 3],
+            default=-1,
+        )
         bad = kind >= 0
         any_bad = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
         status[rows] = np.where(count == 0, FAIL, np.where(any_bad, FAIL, PASS))
@@ -622,10 +767,14 @@ def vault_lock(ctx: Context) -> Part:
         rv = ctx.__dict__.get("_vaults")
         keys = sorted(rv["info"]) if rv else []
         out = np.full(len(f), None, dtype=object)
-        for i, (v, k, st) in enumerate(zip(f["bad_vault"].to_numpy(), f["bad_kind"].to_numpy(), f["status"].to_numpy())):
+        for i, (v, k, st) in enumerate(
+            zip(f["bad_vault"].to_numpy(), f["bad_kind"].to_numpy(), f["status"].to_numpy())
+        ):
             if k >= 0:
                 fact = rv["info"][keys[v]]
-                out[i] = _LOCK_PROBLEMS[k].format(v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}")
+                out[i] = _LOCK_PROBLEMS[k].format(
+                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}"
+                )
             elif st in (FAIL, NOT_ASSESSED, WAIVED):
                 out[i] = "None of its recovery points is in an AWS Backup vault"
         return {"problem": out}
@@ -672,7 +821,14 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
             np.maximum.at(newest, copy_key[hit], copy_created[hit])
         best = np.full(n_pairs, NONE_TS, dtype=np.int64)
         for k, kind in enumerate(KINDS):
-            best = np.maximum(best, np.where(ctx.accepts(kind), newest[k * ctx.n + ctx.pair_ridx] if ctx.n else NONE_TS, NONE_TS))
+            best = np.maximum(
+                best,
+                np.where(
+                    ctx.accepts(kind),
+                    newest[k * ctx.n + ctx.pair_ridx] if ctx.n else NONE_TS,
+                    NONE_TS,
+                ),
+            )
         needs = np.array([target in req for req in required] + [False], dtype=bool)[ctx.pair_plan]
         recent = (best != NONE_TS) & (ctx.now - best <= allowed)
         bad = needs & ~recent
@@ -695,11 +851,34 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
         miss = _col(frame, "missing")
         hours = _fmt(_num(frame, "allowed_age_hours"))
         gone = _col(frame, "not_collected")
-        texts = _select([
-            (s == NOT_APPLICABLE, f"The plan requires no {noun} copy."),
-            (s == PASS, np.array([f"A copy from the last {h} hours exists in {r}." for h, r in zip(hours, req)], dtype=object)),
-            (s == NOT_ASSESSED, np.array([f"Not assessed: {noun} {g} was not collected." for g in gone], dtype=object)),
-        ], np.array([f"No completed copy from the last {h} hours in {noun} {m}." for h, m in zip(hours, miss)], dtype=object))
+        texts = _select(
+            [
+                (s == NOT_APPLICABLE, f"The plan requires no {noun} copy."),
+                (
+                    s == PASS,
+                    np.array(
+                        [
+                            f"A copy from the last {h} hours exists in {r}."
+                            for h, r in zip(hours, req)
+                        ],
+                        dtype=object,
+                    ),
+                ),
+                (
+                    s == NOT_ASSESSED,
+                    np.array(
+                        [f"Not assessed: {noun} {g} was not collected." for g in gone], dtype=object
+                    ),
+                ),
+            ],
+            np.array(
+                [
+                    f"No completed copy from the last {h} hours in {noun} {m}."
+                    for h, m in zip(hours, miss)
+                ],
+                dtype=object,
+            ),
+        )
         return pd.Series(texts, dtype=object)
 
     return Part(control_id, frame, describe)
@@ -733,11 +912,23 @@ def cross_account_copy(ctx: Context) -> Part:
 def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = _status(frame)
     reason = _col(frame, "reason")
-    texts = _select([
-        (s == NOT_APPLICABLE, "The plan accepts only native backups, so it does not rely on AWS Backup."),
-        ((s == PASS) & (reason != None), np.array([f"{r}, but the plan also accepts native backups." for r in reason], dtype=object)),  # noqa: E711
-        (s == PASS, "AWS Backup supports this resource type."),
-    ], np.array([f"{r}, and the plan accepts only AWS Backup." for r in reason], dtype=object))
+    texts = _select(
+        [
+            (
+                s == NOT_APPLICABLE,
+                "The plan accepts only native backups, so it does not rely on AWS Backup.",
+            ),
+            (
+                (s == PASS) & (reason != None),
+                np.array(
+                    [f"{r}, but the plan also accepts native backups." for r in reason],
+                    dtype=object,
+                ),
+            ),
+            (s == PASS, "AWS Backup supports this resource type."),
+        ],
+        np.array([f"{r}, and the plan accepts only AWS Backup." for r in reason], dtype=object),
+    )
     return pd.Series(texts, dtype=object)
 
 
@@ -755,7 +946,9 @@ def backup_supported(ctx: Context) -> Part:
     native = ctx.accepts("native")
     status = np.where(~aws, NOT_APPLICABLE, np.where(d["supported"] | native, PASS, FAIL))
     reason = np.where(d["supported"], None, d["unsupported_reason"])
-    frame = _pair_frame(ctx, status, supported=d["supported"], reason=reason, native_accepted=native)
+    frame = _pair_frame(
+        ctx, status, supported=d["supported"], reason=reason, native_accepted=native
+    )
     return Part("backup-supported", frame, _describe_supported)
 
 
@@ -767,12 +960,21 @@ def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
     manifest = ctx.inventory.manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     pairs = {(a, r) for a in accounts for r in regions}
-    sources = [(ctx.copies_all["account_id"], ctx.account_names, ctx.copies_all["region"], ctx.region_names)]
+    sources = [
+        (
+            ctx.copies_all["account_id"],
+            ctx.account_names,
+            ctx.copies_all["region"],
+            ctx.region_names,
+        )
+    ]
     if ctx.n:
         sources.append((*codes_of(ctx.res["account_id"]), *codes_of(ctx.res["region"])))
     for acc, acc_names, reg, reg_names in sources:
         ok = (acc >= 0) & (reg >= 0)
-        for k in np.unique(np.bincount(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]).nonzero()[0]):
+        for k in np.unique(
+            np.bincount(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]).nonzero()[0]
+        ):
             a, r = divmod(int(k), len(reg_names) + 1)
             pairs.add((acc_names[a], reg_names[r]))
     return pairs
@@ -783,11 +985,21 @@ def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     rp = _rp_rows(ctx, frame["rp_row"].to_numpy())
     source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
     size = _fmt(rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3, 2)
-    created = pd.to_datetime(rp["created_at"], utc=True).dt.strftime("%Y-%m-%d %H:%M UTC").to_numpy(dtype=object, na_value="?")
+    created = (
+        pd.to_datetime(rp["created_at"], utc=True)
+        .dt.strftime("%Y-%m-%d %H:%M UTC")
+        .to_numpy(dtype=object, na_value="?")
+    )
     texts = np.where(
         s == NOT_ASSESSED,
         "Not assessed: the source resource's account and region were not collected.",
-        "Backup of " + source.astype(str) + ", which no longer exists (" + size + " GB, made " + created + ").",
+        "Backup of "
+        + source.astype(str)
+        + ", which no longer exists ("
+        + size
+        + " GB, made "
+        + created
+        + ").",
     )
     return pd.Series(texts, dtype=object)
 
@@ -802,10 +1014,16 @@ def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
         rp = ctx.rp[ctx.rp["recovery_point_arn"].isin(arns)]
         tables = dict(ctx.inventory.tables)
         tables["recovery_points"] = rp
-        result = meter(Inventory(tables=tables, manifest=ctx.inventory.manifest), load_prices(), ctx.as_of)
+        result = meter(
+            Inventory(tables=tables, manifest=ctx.inventory.manifest), load_prices(), ctx.as_of
+        )
         costs = result.orphans.set_index("recovery_point_arn")["monthly_cost_usd"]
         costs = costs[~costs.index.duplicated()]
-        return {"monthly_cost_usd": frame["resource_arn"].map(costs).to_numpy(dtype=float, na_value=np.nan)}
+        return {
+            "monthly_cost_usd": frame["resource_arn"]
+            .map(costs)
+            .to_numpy(dtype=float, na_value=np.nan)
+        }
     except Exception:  # pricing is an extra: a finding must never depend on it
         return {}
 
@@ -824,7 +1042,9 @@ def orphaned_backup(ctx: Context) -> Part:
     # A boolean mask filters Arrow columns chunk by chunk; positional take would first copy them whole.
     unknown = ctx.rp_ridx < 0
     rows = np.flatnonzero(unknown)
-    cand = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]][unknown]
+    cand = rp[
+        ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]
+    ][unknown]
     ok = (
         cand["resource_arn"].notna().to_numpy()
         & cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
@@ -834,10 +1054,16 @@ def orphaned_backup(ctx: Context) -> Part:
     sub = cand[ok]
     src = arrow_of(sub["resource_arn"]).cast(pa.string())
     pieces = pc.split_pattern(src, ":", max_splits=5)
-    src_region = pc.list_element(pieces, 3) if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4 else None
+    src_region = (
+        pc.list_element(pieces, 3)
+        if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4
+        else None
+    )
     if src_region is None and len(sub):
         # Some ARNs are malformed: pad every list so positions 3 and 4 exist.
-        safe = [p if p is not None and len(p) > 4 else ["", "", "", "", ""] for p in pieces.to_pylist()]
+        safe = [
+            p if p is not None and len(p) > 4 else ["", "", "", "", ""] for p in pieces.to_pylist()
+        ]
         pieces = pa.array(safe, type=pa.list_(pa.string()))
         src_region = pc.list_element(pieces, 3)
     src_account = pc.list_element(pieces, 4) if len(sub) else pa.array([], pa.string())
@@ -861,18 +1087,20 @@ def orphaned_backup(ctx: Context) -> Part:
             hit &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
         na_error[hit & (na_error < 0)] = i
     status = np.where(~known | (na_error >= 0), NOT_ASSESSED, FAIL)
-    frame = pd.DataFrame({
-        "ridx": np.full(len(sub), -1, dtype=np.int64),
-        "plan": np.full(len(sub), -1, dtype=np.int16),
-        "status": status.astype(np.int8),
-        "resource_arn": sub["recovery_point_arn"].to_numpy(),
-        "resource_type": sub["resource_type"].to_numpy(),
-        "account_id": sub["account_id"].to_numpy(),
-        "region": sub["region"].to_numpy(),
-        "na_error": na_error,
-        "source_arn": sub["resource_arn"].to_numpy(),
-        "rp_row": idx,
-    })
+    frame = pd.DataFrame(
+        {
+            "ridx": np.full(len(sub), -1, dtype=np.int64),
+            "plan": np.full(len(sub), -1, dtype=np.int16),
+            "status": status.astype(np.int8),
+            "resource_arn": sub["recovery_point_arn"].to_numpy(),
+            "resource_type": sub["resource_type"].to_numpy(),
+            "account_id": sub["account_id"].to_numpy(),
+            "region": sub["region"].to_numpy(),
+            "na_error": na_error,
+            "source_arn": sub["resource_arn"].to_numpy(),
+            "rp_row": idx,
+        }
+    )
     return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_evidence)
 
 
@@ -893,7 +1121,9 @@ def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
         "recovery_point_arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
         "source_resource_arn": rp["resource_arn"].to_numpy(dtype=object, na_value=None),
         "backup_type": rp["backup_type"].to_numpy(dtype=object, na_value=None),
-        "source": np.array(KINDS, dtype=object)[ctx.rp_kind[rows]] if len(rows) else np.empty(0, object),
+        "source": np.array(KINDS, dtype=object)[ctx.rp_kind[rows]]
+        if len(rows)
+        else np.empty(0, object),
         "created_by": rp["created_by"].to_numpy(dtype=object, na_value=None),
         "status": rp["status"].to_numpy(dtype=object, na_value=None),
         "created_at": pd.to_datetime(rp["created_at"], utc=True).reset_index(drop=True),

@@ -9,10 +9,10 @@ JSON, JUnit XML, SARIF 2.1.0 or Markdown.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 from auditor.errors import InputError, UsageError
 from auditor.plancheck.cloudformation import load_cloudformation
@@ -20,7 +20,7 @@ from auditor.plancheck.evaluate import FAIL, evaluate, summarize
 from auditor.plancheck.model import Template
 from auditor.plancheck.terraform import MAX_PLAN_BYTES, load_terraform
 
-__all__ = ["PlanCheckResult", "plan_check", "load_template", "detect_kind", "parse_parameters"]
+__all__ = ["PlanCheckResult", "detect_kind", "load_template", "parse_parameters", "plan_check"]
 
 
 @dataclass
@@ -88,7 +88,9 @@ def load_template(path: str | Path, parameters: dict[str, str] | None = None) ->
         from auditor.plancheck.cloudformation import MAX_TEMPLATE_BYTES
 
         if size > MAX_TEMPLATE_BYTES:
-            raise InputError(f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit")
+            raise InputError(
+                f"{path}:1: template is {size} bytes, over the {MAX_TEMPLATE_BYTES}-byte limit"
+            )
         return load_cloudformation(path, text, parameters)
     except RecursionError:
         raise InputError(f"{path}:1: the document nests too deeply to read") from None
@@ -105,8 +107,12 @@ def parse_parameters(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def plan_check(policies: str | Path, templates: Iterable[str | Path], as_of: datetime,
-               parameters: dict[str, str] | None = None) -> PlanCheckResult:
+def plan_check(
+    policies: str | Path,
+    templates: Iterable[str | Path],
+    as_of: datetime,
+    parameters: dict[str, str] | None = None,
+) -> PlanCheckResult:
     """Load the declared policies and every template, and judge them together."""
     from auditor.policy import load_policies
 
@@ -116,6 +122,17 @@ def plan_check(policies: str | Path, templates: Iterable[str | Path], as_of: dat
     policy_set = load_policies(policies, as_of=as_of)
     loaded = [load_template(p, parameters) for p in paths]
     findings = evaluate(policy_set, loaded, as_of)
-    order = {(r.file, r.logical_id): (index, r.line) for index, t in enumerate(loaded) for r in t.resources}
-    findings.sort(key=lambda f: (order.get((f["template_file"], f["resource"]), (len(paths), 0)), f["resource"], f["plan"] or "", f["control_id"]))
+    order = {
+        (r.file, r.logical_id): (index, r.line)
+        for index, t in enumerate(loaded)
+        for r in t.resources
+    }
+    findings.sort(
+        key=lambda f: (
+            order.get((f["template_file"], f["resource"]), (len(paths), 0)),
+            f["resource"],
+            f["plan"] or "",
+            f["control_id"],
+        )
+    )
     return PlanCheckResult(as_of=as_of, policies=str(policies), templates=loaded, findings=findings)

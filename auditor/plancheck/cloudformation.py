@@ -19,9 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.limits import MAX_TEMPLATE_BYTES, MAX_TEMPLATE_YAML_ALIASES, check_yaml_shape, read_text_limited
+from auditor.limits import (
+    MAX_TEMPLATE_BYTES,
+    MAX_TEMPLATE_YAML_ALIASES,
+    check_yaml_shape,
+    read_text_limited,
+)
 from auditor.plancheck.model import (
     CFN_RESOURCE_TYPES,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_REGION,
     CopyAction,
     DeployedPlan,
     DeployedRule,
@@ -29,8 +36,6 @@ from auditor.plancheck.model import (
     DeployedVault,
     Template,
     TemplateResource,
-    UNKNOWN_ACCOUNT,
-    UNKNOWN_REGION,
     Unknown,
     first_unknown,
     parse_arn,
@@ -42,15 +47,37 @@ logging.getLogger("cfnlint").addHandler(logging.NullHandler())
 # Intrinsic functions and condition functions CloudFormation knows (plus Fn::ForEach::<loop>).
 KNOWN_INTRINSICS = frozenset(
     {
-        "Fn::Base64", "Fn::Cidr", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs", "Fn::ImportValue",
-        "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Sub", "Fn::Transform", "Fn::And", "Fn::Equals",
-        "Fn::If", "Fn::Not", "Fn::Or", "Fn::ToJsonString", "Fn::Length", "Fn::GetStackOutput",
+        "Fn::Base64",
+        "Fn::Cidr",
+        "Fn::FindInMap",
+        "Fn::GetAtt",
+        "Fn::GetAZs",
+        "Fn::ImportValue",
+        "Fn::Join",
+        "Fn::Select",
+        "Fn::Split",
+        "Fn::Sub",
+        "Fn::Transform",
+        "Fn::And",
+        "Fn::Equals",
+        "Fn::If",
+        "Fn::Not",
+        "Fn::Or",
+        "Fn::ToJsonString",
+        "Fn::Length",
+        "Fn::GetStackOutput",
     }
 )
 PSEUDO_PARAMETERS = frozenset(
     {
-        "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region",
-        "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::NoValue",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
     }
 )
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
@@ -95,7 +122,9 @@ def decode_template(path: str, text: str) -> dict:
             template = cfn_json.loads(text)
         except cfn_json.JSONDecodeError as exc:
             match = exc.matches[0]
-            raise InputError(f"{path}:{match.linenumber}: not valid JSON: {match.message}") from None
+            raise InputError(
+                f"{path}:{match.linenumber}: not valid JSON: {match.message}"
+            ) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
         except RecursionError:
@@ -103,7 +132,9 @@ def decode_template(path: str, text: str) -> dict:
         except (ValueError, TypeError) as exc:
             raise InputError(f"{path}:1: not valid JSON: {exc}") from None
         if not isinstance(template, dict):
-            raise InputError(f"{path}:1: not a CloudFormation template (the document is not an object)")
+            raise InputError(
+                f"{path}:1: not a CloudFormation template (the document is not an object)"
+            )
         return template
     # Depth and aliases first, from parse events: libyaml's composer recurses in C and a template
     # nested some 50,000 levels deep overflows the stack (a segfault, not an exception).
@@ -112,7 +143,9 @@ def decode_template(path: str, text: str) -> dict:
         template, matches = decode_str(text)
     except RecursionError:
         raise InputError(f"{path}:1: template nests too deeply to read") from None
-    except Exception as exc:  # cfn-lint wraps most errors as matches; anything else is still bad input
+    except (
+        Exception
+    ) as exc:  # cfn-lint wraps most errors as matches; anything else is still bad input
         raise InputError(f"{path}:1: not valid YAML/JSON: {exc}") from None
     if matches:
         match = matches[0]
@@ -192,7 +225,10 @@ class Resolver:
         if name == "AWS::NoValue":
             return NO_VALUE
         if name in PSEUDO_PARAMETERS:
-            return Unknown(f"{name} is known only at deployment (pass --parameter {name}=...)", partial="${" + name + "}")
+            return Unknown(
+                f"{name} is known only at deployment (pass --parameter {name}=...)",
+                partial="${" + name + "}",
+            )
         if name in self.declared:
             decl = self.declared[name] if isinstance(self.declared[name], dict) else {}
             allowed = decl.get("AllowedValues")
@@ -234,14 +270,20 @@ class Resolver:
                 raise _fail(self.path, node, "Fn::Select needs [index, list]")
             index, items = self.value(args[0]), self.value(args[1])
             if isinstance(index, Unknown) or not isinstance(items, list):
-                return first_unknown([index, items]) or Unknown("Fn::Select over values known only at deployment")
+                return first_unknown([index, items]) or Unknown(
+                    "Fn::Select over values known only at deployment"
+                )
             try:
                 return items[int(index)]
             except (ValueError, TypeError, IndexError):
-                raise _fail(self.path, node, f"Fn::Select index {index!s} is out of range") from None
+                raise _fail(
+                    self.path, node, f"Fn::Select index {index!s} is out of range"
+                ) from None
         if fn == "Fn::FindInMap":
             if not isinstance(args, list) or len(args) < 3:
-                raise _fail(self.path, node, "Fn::FindInMap needs [MapName, TopLevelKey, SecondLevelKey]")
+                raise _fail(
+                    self.path, node, "Fn::FindInMap needs [MapName, TopLevelKey, SecondLevelKey]"
+                )
             keys = [self.value(a) for a in args[:3]]
             found = first_unknown(keys)
             if found:
@@ -251,7 +293,9 @@ class Resolver:
             except (KeyError, TypeError):
                 if len(args) > 3 and isinstance(args[3], dict) and "DefaultValue" in args[3]:
                     return self.value(args[3]["DefaultValue"])
-                raise _fail(self.path, node, f"Fn::FindInMap: no entry {keys[0]}/{keys[1]}/{keys[2]}") from None
+                raise _fail(
+                    self.path, node, f"Fn::FindInMap: no entry {keys[0]}/{keys[1]}/{keys[2]}"
+                ) from None
         if fn == "Fn::If":
             if not isinstance(args, list) or len(args) != 3:
                 raise _fail(self.path, node, "Fn::If needs [Condition, ValueIfTrue, ValueIfFalse]")
@@ -289,7 +333,12 @@ class Resolver:
             elif "." in name and name.split(".", 1)[0] in self.resources:
                 base, attribute = name.split(".", 1)
                 parts.append(ResourceRef(base, attribute))
-            elif name in self.parameters or name in PSEUDO_PARAMETERS or name in self.declared or name in self.resources:
+            elif (
+                name in self.parameters
+                or name in PSEUDO_PARAMETERS
+                or name in self.declared
+                or name in self.resources
+            ):
                 parts.append(self._ref(node, name))
             else:
                 raise _fail(self.path, node, f"Fn::Sub names ${{{name}}}, which is not defined")
@@ -364,7 +413,11 @@ def _concat(parts: list) -> Any:
     reasons = [p.reason for p in parts if isinstance(p, Unknown)]
     refs = [p for p in parts if isinstance(p, ResourceRef)]
     partial = "".join(
-        p if isinstance(p, str) else p.placeholder() if isinstance(p, ResourceRef) else (p.partial or "${?}")
+        p
+        if isinstance(p, str)
+        else p.placeholder()
+        if isinstance(p, ResourceRef)
+        else (p.partial or "${?}")
         for p in parts
     )
     if reasons:
@@ -404,7 +457,9 @@ def _str(value: Any) -> str | Unknown | None:
     if value is None or isinstance(value, (str, Unknown)):
         return value
     if isinstance(value, ResourceRef):
-        return Unknown(f"{value.placeholder()} is known only after deployment", partial=value.placeholder())
+        return Unknown(
+            f"{value.placeholder()} is known only after deployment", partial=value.placeholder()
+        )
     return str(value)
 
 
@@ -435,8 +490,10 @@ def _tags(value: Any) -> dict[str, str] | Unknown:
 
 def _region_account(arn_text: str) -> tuple[str | Unknown, str | Unknown]:
     """Region and account of a destination vault ARN, with `${AWS::Region}`-style parts as 'same'."""
-    marked = arn_text.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", "\x00region").replace(
-        "${AWS::AccountId}", "\x00account"
+    marked = (
+        arn_text.replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "\x00region")
+        .replace("${AWS::AccountId}", "\x00account")
     )
     parts = parse_arn(marked)
     if parts is None:
@@ -446,7 +503,9 @@ def _region_account(arn_text: str) -> tuple[str | Unknown, str | Unknown]:
         if text == "\x00" + pseudo:
             return "same"
         if "\x00" in text:
-            text = text.replace("\x00region", "${AWS::Region}").replace("\x00account", "${AWS::AccountId}")
+            text = text.replace("\x00region", "${AWS::Region}").replace(
+                "\x00account", "${AWS::AccountId}"
+            )
         if "${" in text:
             return Unknown(f"{text} in {arn_text} is known only at deployment")
         return text
@@ -454,7 +513,9 @@ def _region_account(arn_text: str) -> tuple[str | Unknown, str | Unknown]:
     return field(parts["region"], "region"), field(parts["account"], "account")
 
 
-def load_cloudformation(path: str | Path, text: str | None = None, parameters: dict[str, str] | None = None) -> Template:
+def load_cloudformation(
+    path: str | Path, text: str | None = None, parameters: dict[str, str] | None = None
+) -> Template:
     """Read one CloudFormation template (YAML or JSON) into a `Template`; bad input -> `InputError`."""
     path = str(path)
     if text is None:
@@ -476,8 +537,13 @@ def load_cloudformation(path: str | Path, text: str | None = None, parameters: d
         if lid.startswith("Fn::ForEach::"):
             template.resources.append(
                 TemplateResource(
-                    file=path, line=line_of(logical_id), logical_id=lid, source_type="Fn::ForEach",
-                    resource_type="", tags=Unknown("resources made by Fn::ForEach are not expanded"), encrypted=None,
+                    file=path,
+                    line=line_of(logical_id),
+                    logical_id=lid,
+                    source_type="Fn::ForEach",
+                    resource_type="",
+                    tags=Unknown("resources made by Fn::ForEach are not expanded"),
+                    encrypted=None,
                 )
             )
             continue
@@ -495,15 +561,27 @@ def load_cloudformation(path: str | Path, text: str | None = None, parameters: d
         try:
             _extract(template, resolver, path, line, lid, rtype, props_node)
         except RecursionError:
-            raise InputError(f"{path}:{line}: resource {lid}: properties nest too deeply to read") from None
+            raise InputError(
+                f"{path}:{line}: resource {lid}: properties nest too deeply to read"
+            ) from None
         except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
             raise InputError(
-                f"{path}:{line}: resource {lid}: a property has an unexpected shape ({type(exc).__name__}: {exc})"[:300]
+                f"{path}:{line}: resource {lid}: a property has an unexpected shape ({type(exc).__name__}: {exc})"[
+                    :300
+                ]
             ) from None
     return template
 
 
-def _extract(template: Template, resolver: Resolver, path: str, line: int, lid: str, rtype: str, props_node: dict) -> None:
+def _extract(
+    template: Template,
+    resolver: Resolver,
+    path: str,
+    line: int,
+    lid: str,
+    rtype: str,
+    props_node: dict,
+) -> None:
     """Add one resource of an interesting type to `template`."""
     if rtype in CFN_RESOURCE_TYPES:
         props = resolver.value(props_node)
@@ -511,11 +589,15 @@ def _extract(template: Template, resolver: Resolver, path: str, line: int, lid: 
     elif rtype == "AWS::Backup::BackupPlan":
         template.plans.append(_plan(path, line, lid, resolver.value(props_node), resolver))
     elif rtype == "AWS::Backup::BackupSelection":
-        template.selections.append(_selection(path, line, lid, resolver.value(props_node), resolver))
+        template.selections.append(
+            _selection(path, line, lid, resolver.value(props_node), resolver)
+        )
     elif rtype == "AWS::Backup::BackupVault":
         props = resolver.value(props_node)
         lock_key = next((k for k in props_node if k == "LockConfiguration"), None)
-        template.vaults.append(_vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None))
+        template.vaults.append(
+            _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
+        )
 
 
 def _read(path: str) -> str:
@@ -524,37 +606,57 @@ def _read(path: str) -> str:
 
 def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> TemplateResource:
     resource_type = CFN_RESOURCE_TYPES[rtype]
-    tags = _tags(props.get("FileSystemTags") if rtype == "AWS::EFS::FileSystem" else props.get("Tags"))
+    tags = _tags(
+        props.get("FileSystemTags") if rtype == "AWS::EFS::FileSystem" else props.get("Tags")
+    )
     native: dict[str, Any] = {}
     name: Any = None
     engine: Any = None
-    if rtype == "AWS::EC2::Volume":
-        encrypted = _bool(props.get("Encrypted", False))
-    elif rtype == "AWS::EFS::FileSystem":
+    if rtype == "AWS::EC2::Volume" or rtype == "AWS::EFS::FileSystem":
         encrypted = _bool(props.get("Encrypted", False))
     elif rtype == "AWS::DynamoDB::Table":
         encrypted = None  # DynamoDB encrypts every table at rest
         name = props.get("TableName")
         pitr = props.get("PointInTimeRecoverySpecification") or {}
-        enabled = _bool(pitr.get("PointInTimeRecoveryEnabled", False)) if isinstance(pitr, dict) else Unknown("PITR settings")
+        enabled = (
+            _bool(pitr.get("PointInTimeRecoveryEnabled", False))
+            if isinstance(pitr, dict)
+            else Unknown("PITR settings")
+        )
         if enabled:
             native = {
                 "kind": "dynamodb-pitr",
                 "enabled": enabled,
                 "interval_hours": 0,
-                "retention_days": _int(pitr.get("RecoveryPeriodInDays", 35)) if enabled is True else None,
+                "retention_days": _int(pitr.get("RecoveryPeriodInDays", 35))
+                if enabled is True
+                else None,
             }
     else:  # RDS instance or cluster
         engine = _str(props.get("Engine"))
-        name = props.get("DBClusterIdentifier" if rtype == "AWS::RDS::DBCluster" else "DBInstanceIdentifier")
+        name = props.get(
+            "DBClusterIdentifier" if rtype == "AWS::RDS::DBCluster" else "DBInstanceIdentifier"
+        )
         name = name.lower() if isinstance(name, str) else None
         encrypted = _bool(props.get("StorageEncrypted", False))
         retention = _int(props.get("BackupRetentionPeriod", 1))
-        native = {"kind": "rds-automated", "enabled": True if isinstance(retention, Unknown) else bool(retention),
-                  "interval_hours": 24, "retention_days": retention}
+        native = {
+            "kind": "rds-automated",
+            "enabled": True if isinstance(retention, Unknown) else bool(retention),
+            "interval_hours": 24,
+            "retention_days": retention,
+        }
     return TemplateResource(
-        file=path, line=line, logical_id=lid, source_type=rtype, resource_type=resource_type, tags=tags,
-        encrypted=encrypted, name=name if isinstance(name, str) else None, engine=engine, native=native,
+        file=path,
+        line=line,
+        logical_id=lid,
+        source_type=rtype,
+        resource_type=resource_type,
+        tags=tags,
+        encrypted=encrypted,
+        name=name if isinstance(name, str) else None,
+        engine=engine,
+        native=native,
     )
 
 
@@ -566,7 +668,9 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
     rules_in = body.get("BackupPlanRule")
     plan = DeployedPlan(path, line, lid, _str(body.get("BackupPlanName")), rules=[])
     if not isinstance(rules_in, list):
-        plan.unknown = rules_in if isinstance(rules_in, Unknown) else Unknown("BackupPlanRule is not a list")
+        plan.unknown = (
+            rules_in if isinstance(rules_in, Unknown) else Unknown("BackupPlanRule is not a list")
+        )
         return plan
     for rule in rules_in:
         if not isinstance(rule, dict):
@@ -577,11 +681,21 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
         copies = []
         for copy in rule.get("CopyActions") or []:
             if not isinstance(copy, dict):
-                copies.append(CopyAction(Unknown("copy action unknown"), Unknown("copy action unknown"), Unknown("copy action unknown")))
+                copies.append(
+                    CopyAction(
+                        Unknown("copy action unknown"),
+                        Unknown("copy action unknown"),
+                        Unknown("copy action unknown"),
+                    )
+                )
                 continue
             dest = copy.get("DestinationBackupVaultArn")
             copy_life = copy.get("Lifecycle") or {}
-            after = _int(copy_life.get("DeleteAfterDays")) if isinstance(copy_life, dict) else Unknown("copy lifecycle")
+            after = (
+                _int(copy_life.get("DeleteAfterDays"))
+                if isinstance(copy_life, dict)
+                else Unknown("copy lifecycle")
+            )
             if isinstance(dest, ResourceRef):  # a vault of this same stack: same region and account
                 copies.append(CopyAction(dest.placeholder(), "same", "same", after))
             elif isinstance(dest, str):
@@ -597,7 +711,9 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             DeployedRule(
                 name=str(rule.get("RuleName", "")),
                 schedule=_str(rule.get("ScheduleExpression")),
-                delete_after_days=_int(lifecycle.get("DeleteAfterDays")) if isinstance(lifecycle, dict) else Unknown(lifecycle.reason if isinstance(lifecycle, Unknown) else "lifecycle"),
+                delete_after_days=_int(lifecycle.get("DeleteAfterDays"))
+                if isinstance(lifecycle, dict)
+                else Unknown(lifecycle.reason if isinstance(lifecycle, Unknown) else "lifecycle"),
                 target_vault=target.logical_id if isinstance(target, ResourceRef) else _str(target),
                 target_vault_ref=target.logical_id if isinstance(target, ResourceRef) else None,
                 copies=copies,
@@ -610,7 +726,9 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
 _REF_IN_TEXT = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}")
 
 
-def _selection(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> DeployedSelection:
+def _selection(
+    path: str, line: int, lid: str, props: dict, resolver: Resolver
+) -> DeployedSelection:
     plan_id = props.get("BackupPlanId") if isinstance(props, dict) else None
     plan_ref, plan_unknown = None, None
     if isinstance(plan_id, ResourceRef):
@@ -622,15 +740,24 @@ def _selection(path: str, line: int, lid: str, props: dict, resolver: Resolver) 
     body = props.get("BackupSelection") if isinstance(props, dict) else None
     selection = DeployedSelection(path, line, lid, plan_ref, plan_unknown, selection={})
     if not isinstance(body, dict):
-        selection.unknown = body if isinstance(body, Unknown) else Unknown("BackupSelection is missing")
+        selection.unknown = (
+            body if isinstance(body, Unknown) else Unknown("BackupSelection is missing")
+        )
         return selection
-    clean: dict[str, Any] = {k: v for k, v in body.items() if k not in ("Resources", "NotResources")}
-    for key, refs in (("Resources", selection.resource_refs), ("NotResources", selection.not_resource_refs)):
+    clean: dict[str, Any] = {
+        k: v for k, v in body.items() if k not in ("Resources", "NotResources")
+    }
+    for key, refs in (
+        ("Resources", selection.resource_refs),
+        ("NotResources", selection.not_resource_refs),
+    ):
         items = body.get(key)
         if items is None:
             continue
         if not isinstance(items, list):
-            selection.unknown = selection.unknown or (items if isinstance(items, Unknown) else Unknown(f"{key} is not a list"))
+            selection.unknown = selection.unknown or (
+                items if isinstance(items, Unknown) else Unknown(f"{key} is not a list")
+            )
             continue
         literal: list[str] = []
         for item in items:
@@ -639,7 +766,9 @@ def _selection(path: str, line: int, lid: str, props: dict, resolver: Resolver) 
             elif isinstance(item, str):
                 literal.append(item)
             elif isinstance(item, Unknown):
-                named = [m for m in _REF_IN_TEXT.findall(item.partial or "") if m in resolver.resources]
+                named = [
+                    m for m in _REF_IN_TEXT.findall(item.partial or "") if m in resolver.resources
+                ]
                 pattern = _same_stack_pattern(item.partial, resolver.parameters)
                 if named:
                     refs.update(named)
@@ -677,19 +806,31 @@ def _check_selection_shape(path: str, line: int, lid: str, body: dict) -> None:
     tags = body.get("ListOfTags")
     if tags is not None:
         if not isinstance(tags, list) or not all(
-            isinstance(t, dict) and all(isinstance(t.get(k), (str, int, float, bool)) for k in ("ConditionKey", "ConditionValue"))
+            isinstance(t, dict)
+            and all(
+                isinstance(t.get(k), (str, int, float, bool))
+                for k in ("ConditionKey", "ConditionValue")
+            )
             for t in tags
         ):
             raise bad("ListOfTags entries need ConditionType, ConditionKey and ConditionValue")
     conditions = body.get("Conditions")
     if conditions is not None:
         if not isinstance(conditions, dict):
-            raise bad("Conditions must map StringEquals/StringNotEquals/StringLike/StringNotLike to lists")
+            raise bad(
+                "Conditions must map StringEquals/StringNotEquals/StringLike/StringNotLike to lists"
+            )
         for op, entries in conditions.items():
             if op not in _CONDITION_OPERATORS:
-                raise bad(f"Conditions has unknown operator {op} (use {', '.join(_CONDITION_OPERATORS)})")
+                raise bad(
+                    f"Conditions has unknown operator {op} (use {', '.join(_CONDITION_OPERATORS)})"
+                )
             if not isinstance(entries, list) or not all(
-                isinstance(e, dict) and all(isinstance(e.get(k), (str, int, float, bool)) for k in ("ConditionKey", "ConditionValue"))
+                isinstance(e, dict)
+                and all(
+                    isinstance(e.get(k), (str, int, float, bool))
+                    for k in ("ConditionKey", "ConditionValue")
+                )
                 for e in entries
             ):
                 raise bad(f"Conditions {op} entries need ConditionKey and ConditionValue")
@@ -713,7 +854,9 @@ def _same_stack_pattern(partial: str | None, parameters: dict[str, str]) -> str 
 
 def _vault(path: str, line: int, lid: str, props: dict, lock_line: int | None) -> DeployedVault:
     lock = props.get("LockConfiguration")
-    vault = DeployedVault(path, line, lid, _str(props.get("BackupVaultName")), _str(props.get("EncryptionKeyArn")))
+    vault = DeployedVault(
+        path, line, lid, _str(props.get("BackupVaultName")), _str(props.get("EncryptionKeyArn"))
+    )
     if isinstance(lock, dict):
         vault.locked = True
         vault.lock_min_days = _int(lock.get("MinRetentionDays"))

@@ -21,9 +21,10 @@ file of the same kind.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
@@ -39,17 +40,38 @@ from auditor.plancheck.model import (
     stand_in_arn,
 )
 
-PASS, FAIL, NOT_ASSESSED, NOT_APPLICABLE, WAIVED = "PASS", "FAIL", "NOT_ASSESSED", "NOT_APPLICABLE", "WAIVED"
+PASS, FAIL, NOT_ASSESSED, NOT_APPLICABLE, WAIVED = (
+    "PASS",
+    "FAIL",
+    "NOT_ASSESSED",
+    "NOT_APPLICABLE",
+    "WAIVED",
+)
 
 # Severity and one-line description of each control plan-check emits (the control registry's, when
 # it has the control, wins; see `control_info`).
 CONTROLS: dict[str, tuple[str, str]] = {
     "resource-covered": ("high", "A resource in the policy's scope matches no declared plan."),
-    "plan-deployed": ("high", "No backup plan in the templates selects the resource with a rule at least as frequent and as long-kept as the declared plan."),
-    "backup-encrypted": ("high", "The resource (and so its snapshots) is not encrypted while the plan requires encryption."),
-    "backup-supported": ("high", "The plan relies on AWS Backup for a type AWS Backup does not support."),
-    "backup-max-retention": ("medium", "A deployed rule keeps backups past the plan's max_retention_days."),
-    "vault-lock": ("medium", "The plan requires a locked vault and the rule's vault is not locked, or its lock bounds conflict with retention."),
+    "plan-deployed": (
+        "high",
+        "No backup plan in the templates selects the resource with a rule at least as frequent and as long-kept as the declared plan.",
+    ),
+    "backup-encrypted": (
+        "high",
+        "The resource (and so its snapshots) is not encrypted while the plan requires encryption.",
+    ),
+    "backup-supported": (
+        "high",
+        "The plan relies on AWS Backup for a type AWS Backup does not support.",
+    ),
+    "backup-max-retention": (
+        "medium",
+        "A deployed rule keeps backups past the plan's max_retention_days.",
+    ),
+    "vault-lock": (
+        "medium",
+        "The plan requires a locked vault and the rule's vault is not locked, or its lock bounds conflict with retention.",
+    ),
     "cross-region-copy": ("medium", "No copy action to a region the plan requires."),
     "cross-account-copy": ("medium", "No copy action to an account the plan requires."),
 }
@@ -67,7 +89,11 @@ def control_info() -> dict[str, tuple[str, str, str]]:
 
         for ctl in registry_controls():
             if ctl.control_id in info:
-                info[ctl.control_id] = (ctl.severity, info[ctl.control_id][1], ctl.description or info[ctl.control_id][2])
+                info[ctl.control_id] = (
+                    ctl.severity,
+                    info[ctl.control_id][1],
+                    ctl.description or info[ctl.control_id][2],
+                )
     except Exception:  # the registry is optional here; our own table is complete for our controls
         pass
     return info
@@ -87,7 +113,9 @@ class Context:
         """Template backup plans of one kind, by (file, key)."""
         cache = self.__dict__.setdefault("_plans", {})
         if kind not in cache:
-            cache[kind] = {(p.file, p.key): p for t in self.templates if t.kind == kind for p in t.plans}
+            cache[kind] = {
+                (p.file, p.key): p for t in self.templates if t.kind == kind for p in t.plans
+            }
         return cache[kind]
 
     def selections(self, kind: str) -> list[DeployedSelection]:
@@ -109,9 +137,18 @@ def _days(delta: timedelta) -> str:
     return f"{hours:g} hours"
 
 
-def _finding(ctx: Context, res: TemplateResource, template: Template, control: str, status: str,
-             plan: str | None, detail: str, evidence: dict | None = None, line: int | None = None,
-             file: str | None = None) -> dict:
+def _finding(
+    ctx: Context,
+    res: TemplateResource,
+    template: Template,
+    control: str,
+    status: str,
+    plan: str | None,
+    detail: str,
+    evidence: dict | None = None,
+    line: int | None = None,
+    file: str | None = None,
+) -> dict:
     severity = ctx.info.get(control, ("medium", "", ""))[0]
     return {
         "resource_arn": res.arn,
@@ -148,8 +185,13 @@ class Selector:
     selection, whatever the number of resources.
     """
 
-    def __init__(self, policies: Any, items: list[tuple[Template, TemplateResource]],
-                 selections: list[DeployedSelection], by_key: dict[tuple[str, str], TemplateResource]):
+    def __init__(
+        self,
+        policies: Any,
+        items: list[tuple[Template, TemplateResource]],
+        selections: list[DeployedSelection],
+        by_key: dict[tuple[str, str], TemplateResource],
+    ):
         import pandas as pd
 
         from auditor.policy.selection import TagView
@@ -159,12 +201,18 @@ class Selector:
         self.by_key = by_key
         self.region_of = {r.file: (t.region, t.account) for t, r in items}
         self.arns = [stand_in_arn(r, t.region, t.account) for t, r in items]
-        self.frame = pd.DataFrame({"resource_arn": pd.Series(self.arns, dtype="str"),
-                                   "resource_type": pd.Series([r.resource_type for _, r in items], dtype="str")})
+        self.frame = pd.DataFrame(
+            {
+                "resource_arn": pd.Series(self.arns, dtype="str"),
+                "resource_type": pd.Series([r.resource_type for _, r in items], dtype="str"),
+            }
+        )
         # Tags are looked up by position through a key of our own: stand-in ARNs need not be unique
         # (two templates may name the same table).
         keys = [f"r{i}" for i in range(len(items))]
-        rows = [(keys[i], k, v) for i, (_, r) in enumerate(items) for k, v in (r.tags or {}).items()]
+        rows = [
+            (keys[i], k, v) for i, (_, r) in enumerate(items) for k, v in (r.tags or {}).items()
+        ]
         self._keys = pd.Series(keys, dtype="str")
         self._tags = pd.DataFrame(rows, columns=["arn", "key", "value"]).astype("str")
         self.view = TagView(self._keys, self._tags)
@@ -176,7 +224,10 @@ class Selector:
 
         if not self.items:
             return {p.name: [] for p in policies.plans}
-        return {p.name: declared_mask(p, self.frame, None, view=self.view).to_numpy(dtype=bool) for p in policies.plans}
+        return {
+            p.name: declared_mask(p, self.frame, None, view=self.view).to_numpy(dtype=bool)
+            for p in policies.plans
+        }
 
     def declared(self, policies: Any, res: TemplateResource) -> list[Any]:
         """Declared plans that select `res` (DESIGN §6 semantics)."""
@@ -185,7 +236,10 @@ class Selector:
 
     def _body(self, sel: DeployedSelection) -> dict:
         body = dict(sel.selection)
-        for key, refs in (("Resources", sel.resource_refs), ("NotResources", sel.not_resource_refs)):
+        for key, refs in (
+            ("Resources", sel.resource_refs),
+            ("NotResources", sel.not_resource_refs),
+        ):
             if key not in body and not refs:
                 continue
             patterns = list(body.get(key) or [])
@@ -194,7 +248,9 @@ class Selector:
                 region, account = self.region_of.get(sel.file, (None, None))
                 # A reference to something that is not a protected resource still names one
                 # resource, just never one of these.
-                patterns.append(stand_in_arn(target, region, account) if target else f"ref:{sel.file}:{ref}")
+                patterns.append(
+                    stand_in_arn(target, region, account) if target else f"ref:{sel.file}:{ref}"
+                )
             body[key] = patterns
         return body
 
@@ -237,11 +293,17 @@ class Selector:
                 out.append(False)
             elif sel.unknown is not None:
                 out.append(sel.unknown)
-            elif sel.resources_unknown is not None and not (same_file and res.logical_id in sel.resource_refs):
+            elif sel.resources_unknown is not None and not (
+                same_file and res.logical_id in sel.resource_refs
+            ):
                 out.append(sel.resources_unknown)
             elif ambiguous[i]:
-                out.append(Unknown(f"selection {sel.key} names ARNs by region/account and the deploy region/account is not"
-                                   " known (pass --parameter AWS::Region=... --parameter AWS::AccountId=...)"))
+                out.append(
+                    Unknown(
+                        f"selection {sel.key} names ARNs by region/account and the deploy region/account is not"
+                        " known (pass --parameter AWS::Region=... --parameter AWS::AccountId=...)"
+                    )
+                )
             elif uses_tags and isinstance(res.tags, Unknown):
                 out.append(res.tags)
             else:
@@ -269,11 +331,17 @@ def _interval(schedule: Any, as_of: datetime) -> timedelta | Unknown:
 def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict:
     interval = _interval(rule.schedule, as_of)
     return {
-        "backup_plan": plan.key if plan.name is None or isinstance(plan.name, Unknown) else str(plan.name),
+        "backup_plan": plan.key
+        if plan.name is None or isinstance(plan.name, Unknown)
+        else str(plan.name),
         "rule": rule.name,
         "schedule": str(rule.schedule) if not isinstance(rule.schedule, Unknown) else None,
-        "max_interval_hours": None if isinstance(interval, Unknown) or interval == timedelta.max else interval.total_seconds() / 3600,
-        "delete_after_days": rule.delete_after_days if not isinstance(rule.delete_after_days, Unknown) else None,
+        "max_interval_hours": None
+        if isinstance(interval, Unknown) or interval == timedelta.max
+        else interval.total_seconds() / 3600,
+        "delete_after_days": rule.delete_after_days
+        if not isinstance(rule.delete_after_days, Unknown)
+        else None,
         "file": plan.file,
         "line": plan.line,
     }
@@ -289,21 +357,48 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
     for template in templates:
         for res in template.resources:
             if not res.resource_type:  # e.g. Fn::ForEach: not expanded here
-                findings.append(_finding(ctx, res, template, "resource-covered", NOT_ASSESSED, None,
-                                         f"{res.logical_id}: {res.tags.reason if isinstance(res.tags, Unknown) else 'not read'}."))
+                findings.append(
+                    _finding(
+                        ctx,
+                        res,
+                        template,
+                        "resource-covered",
+                        NOT_ASSESSED,
+                        None,
+                        f"{res.logical_id}: {res.tags.reason if isinstance(res.tags, Unknown) else 'not read'}.",
+                    )
+                )
                 continue
             if scope_types and res.resource_type not in scope_types:
                 continue
             if isinstance(res.tags, Unknown):
-                findings.append(_finding(ctx, res, template, "resource-covered", NOT_ASSESSED, None,
-                                         f"{res.logical_id}: its tags cannot be known before deployment ({res.tags.reason}), so which plan selects it is unknown.",
-                                         {"reason": res.tags.reason}))
+                findings.append(
+                    _finding(
+                        ctx,
+                        res,
+                        template,
+                        "resource-covered",
+                        NOT_ASSESSED,
+                        None,
+                        f"{res.logical_id}: its tags cannot be known before deployment ({res.tags.reason}), so which plan selects it is unknown.",
+                        {"reason": res.tags.reason},
+                    )
+                )
                 continue
             excluded = _excluded(policies, res.tags)
             if excluded:
-                findings.append(_finding(ctx, res, template, "resource-covered", NOT_APPLICABLE, None,
-                                         f"{res.logical_id} is excluded from scope by its tag {excluded[0]}={excluded[1]}.",
-                                         {"tags": res.tags}))
+                findings.append(
+                    _finding(
+                        ctx,
+                        res,
+                        template,
+                        "resource-covered",
+                        NOT_APPLICABLE,
+                        None,
+                        f"{res.logical_id} is excluded from scope by its tag {excluded[0]}={excluded[1]}.",
+                        {"tags": res.tags},
+                    )
+                )
                 continue
             judged.setdefault(template.kind, []).append((template, res))
     for kind, items in judged.items():
@@ -311,15 +406,34 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
         for template, res in items:
             selected = ctx.selector.declared(policies, res)
             if not selected:
-                findings.append(_finding(ctx, res, template, "resource-covered", FAIL, None,
-                                         f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
-                                         + ", ".join(p.name for p in policies.plans) + ".",
-                                         {"tags": res.tags}))
+                findings.append(
+                    _finding(
+                        ctx,
+                        res,
+                        template,
+                        "resource-covered",
+                        FAIL,
+                        None,
+                        f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
+                        + ", ".join(p.name for p in policies.plans)
+                        + ".",
+                        {"tags": res.tags},
+                    )
+                )
                 continue
             names = [p.name for p in selected]
-            findings.append(_finding(ctx, res, template, "resource-covered", PASS, names[0] if len(names) == 1 else None,
-                                     f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
-                                     {"tags": res.tags, "plans": names}))
+            findings.append(
+                _finding(
+                    ctx,
+                    res,
+                    template,
+                    "resource-covered",
+                    PASS,
+                    names[0] if len(names) == 1 else None,
+                    f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
+                    {"tags": res.tags, "plans": names},
+                )
+            )
             for plan in selected:
                 findings.extend(_judge_plan(ctx, template, res, plan))
     return _apply_waivers(policies, findings, as_of)
@@ -328,22 +442,43 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
 def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: Any) -> list[dict]:
     out: list[dict] = []
 
-    def add(control: str, status: str, detail: str, evidence: dict | None = None, line: int | None = None,
-            file: str | None = None) -> None:
-        out.append(_finding(ctx, res, template, control, status, plan.name, detail, evidence, line, file))
+    def add(
+        control: str,
+        status: str,
+        detail: str,
+        evidence: dict | None = None,
+        line: int | None = None,
+        file: str | None = None,
+    ) -> None:
+        out.append(
+            _finding(ctx, res, template, control, status, plan.name, detail, evidence, line, file)
+        )
 
     # backup-encrypted: snapshots and recovery points inherit the source's encryption.
     if plan.encrypted:
         if res.encrypted is None:
             add("backup-encrypted", PASS, f"{res.resource_type} is always encrypted at rest.", {})
         elif isinstance(res.encrypted, Unknown):
-            add("backup-encrypted", NOT_ASSESSED, f"{res.logical_id}: encryption is unknown before deployment ({res.encrypted.reason}).",
-                {"reason": res.encrypted.reason})
+            add(
+                "backup-encrypted",
+                NOT_ASSESSED,
+                f"{res.logical_id}: encryption is unknown before deployment ({res.encrypted.reason}).",
+                {"reason": res.encrypted.reason},
+            )
         elif res.encrypted:
-            add("backup-encrypted", PASS, f"{res.logical_id} is encrypted, so are its backups.", {"encrypted": True})
+            add(
+                "backup-encrypted",
+                PASS,
+                f"{res.logical_id} is encrypted, so are its backups.",
+                {"encrypted": True},
+            )
         else:
-            add("backup-encrypted", FAIL, f"{res.logical_id} is not encrypted, so its snapshots would not be; plan {plan.name} requires encryption.",
-                {"encrypted": False})
+            add(
+                "backup-encrypted",
+                FAIL,
+                f"{res.logical_id} is not encrypted, so its snapshots would not be; plan {plan.name} requires encryption.",
+                {"encrypted": False},
+            )
 
     # backup-supported: AWS Backup cannot protect some types (Aurora, by default).
     engine = res.engine if isinstance(res.engine, str) else None
@@ -355,11 +490,19 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     uses_native = "native" in plan.accept
     if not supported:
         if uses_native:
-            add("backup-supported", PASS, f"AWS Backup does not support {engine or res.resource_type}; plan {plan.name} accepts native backups.",
-                {"engine": engine})
+            add(
+                "backup-supported",
+                PASS,
+                f"AWS Backup does not support {engine or res.resource_type}; plan {plan.name} accepts native backups.",
+                {"engine": engine},
+            )
         else:
-            add("backup-supported", FAIL, f"{res.logical_id} ({engine or res.resource_type}) is not supported by AWS Backup, and plan {plan.name} accepts only AWS Backup.",
-                {"engine": engine})
+            add(
+                "backup-supported",
+                FAIL,
+                f"{res.logical_id} ({engine or res.resource_type}) is not supported by AWS Backup, and plan {plan.name} accepts only AWS Backup.",
+                {"engine": engine},
+            )
 
     # Which template selections select the resource.
     selecting: list[DeployedSelection] = []
@@ -374,47 +517,92 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
                 maybe.append((sel, verdict))
 
     deployed = _plans_of(ctx, template.kind, selecting)
-    outside = [s for s in selecting if s.plan_ref is None or (s.file, s.plan_ref) not in ctx.plans(template.kind)]
+    outside = [
+        s
+        for s in selecting
+        if s.plan_ref is None or (s.file, s.plan_ref) not in ctx.plans(template.kind)
+    ]
     rules = [(p, r) for p in deployed for r in p.rules]
     unknown_plans = [p for p in deployed if p.unknown is not None]
     native = _native(res, plan, ctx.as_of) if uses_native else None
 
     # plan-deployed
     good = [(p, r) for p, r in rules if _rule_satisfies(r, plan, ctx.as_of) is True]
-    evidence = {"selections": [f"{s.file}:{s.line} {s.key}" for s in selecting],
-                "rules": [_rule_facts(r, p, ctx.as_of) for p, r in rules]}
+    evidence = {
+        "selections": [f"{s.file}:{s.line} {s.key}" for s in selecting],
+        "rules": [_rule_facts(r, p, ctx.as_of) for p, r in rules],
+    }
     if good:
         p, r = good[0]
-        add("plan-deployed", PASS, f"backup plan {_name(p)} rule {r.name} selects {res.logical_id} and meets plan {plan.name}.",
-            evidence, line=p.line, file=p.file)
+        add(
+            "plan-deployed",
+            PASS,
+            f"backup plan {_name(p)} rule {r.name} selects {res.logical_id} and meets plan {plan.name}.",
+            evidence,
+            line=p.line,
+            file=p.file,
+        )
     elif native is not None and native[0] == PASS:
         add("plan-deployed", PASS, native[1], {**evidence, "native": native[2]})
     else:
-        reasons = [u for _, r in rules for u in [_rule_satisfies(r, plan, ctx.as_of)] if isinstance(u, Unknown)]
+        reasons = [
+            u
+            for _, r in rules
+            for u in [_rule_satisfies(r, plan, ctx.as_of)]
+            if isinstance(u, Unknown)
+        ]
         reasons += [p.unknown for p in unknown_plans]
-        reasons += [Unknown(s.plan_unknown or "its backup plan is not in the checked templates") for s in outside]
+        reasons += [
+            Unknown(s.plan_unknown or "its backup plan is not in the checked templates")
+            for s in outside
+        ]
         native_note = f" ({native[1]})" if native is not None and native[0] == FAIL else ""
         if reasons:  # a rule that cannot be read yet might meet the plan
-            add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
-                {**evidence, "reason": reasons[0].reason})
+            add(
+                "plan-deployed",
+                NOT_ASSESSED,
+                f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
+                {**evidence, "reason": reasons[0].reason},
+            )
         elif maybe:  # a selection that cannot be judged yet might select it
             sel, why = maybe[0]
-            add("plan-deployed", NOT_ASSESSED, f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
-                {**evidence, "selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason})
+            add(
+                "plan-deployed",
+                NOT_ASSESSED,
+                f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
+                {**evidence, "selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason},
+            )
         elif rules:
             p, r = rules[0]
-            add("plan-deployed", FAIL, _weaker(rules, plan, ctx.as_of, res), evidence, line=p.line, file=p.file)
+            add(
+                "plan-deployed",
+                FAIL,
+                _weaker(rules, plan, ctx.as_of, res),
+                evidence,
+                line=p.line,
+                file=p.file,
+            )
         elif native is not None and native[0] == NOT_ASSESSED:
             add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
         elif native is not None and native[0] == FAIL and not (uses_backup and supported):
             add("plan-deployed", FAIL, f"{native[1]}.", {"native": native[2]})
         elif not selections:
-            add("plan-deployed", NOT_ASSESSED,
+            add(
+                "plan-deployed",
+                NOT_ASSESSED,
                 f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account){native_note}.",
-                {"selections": [], **({"native": native[2]} if native else {})})
+                {"selections": [], **({"native": native[2]} if native else {})},
+            )
         else:
-            add("plan-deployed", FAIL, f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{native_note}.",
-                {"selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections], **({"native": native[2]} if native else {})})
+            add(
+                "plan-deployed",
+                FAIL,
+                f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{native_note}.",
+                {
+                    "selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections],
+                    **({"native": native[2]} if native else {}),
+                },
+            )
 
     if not rules:
         return out
@@ -463,17 +651,30 @@ def _rule_satisfies(rule: DeployedRule, plan: Any, as_of: datetime) -> bool | Un
     return rule.delete_after_days is None or rule.delete_after_days >= plan.retention_days
 
 
-def _weaker(rules: list[tuple[DeployedPlan, DeployedRule]], plan: Any, as_of: datetime, res: TemplateResource) -> str:
+def _weaker(
+    rules: list[tuple[DeployedPlan, DeployedRule]],
+    plan: Any,
+    as_of: datetime,
+    res: TemplateResource,
+) -> str:
     problems = []
     for p, r in rules:
         interval = _interval(r.schedule, as_of)
         parts = []
         if not isinstance(interval, Unknown) and interval > plan.interval:
-            parts.append(f"leaves gaps of up to {_days(interval)} between backups, plan {plan.name} needs one every {_days(plan.interval)}")
+            parts.append(
+                f"leaves gaps of up to {_days(interval)} between backups, plan {plan.name} needs one every {_days(plan.interval)}"
+            )
         if isinstance(r.delete_after_days, int) and r.delete_after_days < plan.retention_days:
-            parts.append(f"keeps backups {r.delete_after_days} days, plan {plan.name} needs {plan.retention_days}")
+            parts.append(
+                f"keeps backups {r.delete_after_days} days, plan {plan.name} needs {plan.retention_days}"
+            )
         problems.append(f"backup plan {_name(p)} rule {r.name} " + " and ".join(parts))
-    return f"{res.logical_id} is selected, but no rule meets plan {plan.name}: " + "; ".join(problems) + "."
+    return (
+        f"{res.logical_id} is selected, but no rule meets plan {plan.name}: "
+        + "; ".join(problems)
+        + "."
+    )
 
 
 def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str, dict] | None:
@@ -484,49 +685,121 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
     enabled = native.get("enabled")
     retention = native.get("retention_days")
     kind = native.get("kind")
-    label = "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
-    evidence = {"kind": kind, "retention_days": retention if not isinstance(retention, Unknown) else None}
+    label = (
+        "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
+    )
+    evidence = {
+        "kind": kind,
+        "retention_days": retention if not isinstance(retention, Unknown) else None,
+    }
     if isinstance(enabled, Unknown):
-        return NOT_ASSESSED, f"{res.logical_id}: whether {label} are on is unknown before deployment ({enabled.reason}).", evidence
+        return (
+            NOT_ASSESSED,
+            f"{res.logical_id}: whether {label} are on is unknown before deployment ({enabled.reason}).",
+            evidence,
+        )
     if not enabled:
         return FAIL, f"{label} are off for {res.logical_id}", evidence
     if isinstance(retention, Unknown):
-        return NOT_ASSESSED, f"{res.logical_id}: {label} retention is unknown before deployment ({retention.reason}).", evidence
+        return (
+            NOT_ASSESSED,
+            f"{res.logical_id}: {label} retention is unknown before deployment ({retention.reason}).",
+            evidence,
+        )
     interval = timedelta(hours=native.get("interval_hours") or 0)
     if interval > plan.interval:
-        return FAIL, f"{label} of {res.logical_id} run every {_days(interval)}, plan {plan.name} needs every {_days(plan.interval)}", evidence
+        return (
+            FAIL,
+            f"{label} of {res.logical_id} run every {_days(interval)}, plan {plan.name} needs every {_days(plan.interval)}",
+            evidence,
+        )
     if retention is not None and int(retention) < plan.retention_days:
-        return FAIL, f"{label} of {res.logical_id} keep {retention} days, plan {plan.name} needs {plan.retention_days}", evidence
-    return PASS, f"{label} of {res.logical_id} (kept {retention} days) meet plan {plan.name}.", evidence
+        return (
+            FAIL,
+            f"{label} of {res.logical_id} keep {retention} days, plan {plan.name} needs {plan.retention_days}",
+            evidence,
+        )
+    return (
+        PASS,
+        f"{label} of {res.logical_id} (kept {retention} days) meet plan {plan.name}.",
+        evidence,
+    )
 
 
-def _judge_rules(add, template: Template, res: TemplateResource, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]], ctx: Context) -> None:
+def _judge_rules(
+    add,
+    template: Template,
+    res: TemplateResource,
+    plan: Any,
+    rules: list[tuple[DeployedPlan, DeployedRule]],
+    ctx: Context,
+) -> None:
     """Max retention, copies and vault lock over the rules of the plans that select the resource."""
     first_plan = rules[0][0]
     facts = [_rule_facts(r, p, ctx.as_of) for p, r in rules]
 
     if plan.max_retention_days:
-        too_long = [(p, r) for p, r in rules if r.delete_after_days is None
-                    or (isinstance(r.delete_after_days, int) and r.delete_after_days > plan.max_retention_days)]
-        unknown = [r.delete_after_days for _, r in rules if isinstance(r.delete_after_days, Unknown)]
+        too_long = [
+            (p, r)
+            for p, r in rules
+            if r.delete_after_days is None
+            or (
+                isinstance(r.delete_after_days, int)
+                and r.delete_after_days > plan.max_retention_days
+            )
+        ]
+        unknown = [
+            r.delete_after_days for _, r in rules if isinstance(r.delete_after_days, Unknown)
+        ]
         if too_long:
             p, r = too_long[0]
-            kept = "forever (no DeleteAfterDays)" if r.delete_after_days is None else f"{r.delete_after_days} days"
-            add("backup-max-retention", FAIL, f"backup plan {_name(p)} rule {r.name} keeps backups {kept}, past plan {plan.name}'s max of {plan.max_retention_days} days.",
-                {"rules": facts}, line=p.line, file=p.file)
+            kept = (
+                "forever (no DeleteAfterDays)"
+                if r.delete_after_days is None
+                else f"{r.delete_after_days} days"
+            )
+            add(
+                "backup-max-retention",
+                FAIL,
+                f"backup plan {_name(p)} rule {r.name} keeps backups {kept}, past plan {plan.name}'s max of {plan.max_retention_days} days.",
+                {"rules": facts},
+                line=p.line,
+                file=p.file,
+            )
         elif unknown:
-            add("backup-max-retention", NOT_ASSESSED, f"retention of a deployed rule is unknown before deployment ({unknown[0].reason}).",
-                {"rules": facts}, line=first_plan.line, file=first_plan.file)
+            add(
+                "backup-max-retention",
+                NOT_ASSESSED,
+                f"retention of a deployed rule is unknown before deployment ({unknown[0].reason}).",
+                {"rules": facts},
+                line=first_plan.line,
+                file=first_plan.file,
+            )
         else:
-            add("backup-max-retention", PASS, f"every deployed rule keeps backups at most {plan.max_retention_days} days.", {"rules": facts},
-                line=first_plan.line, file=first_plan.file)
+            add(
+                "backup-max-retention",
+                PASS,
+                f"every deployed rule keeps backups at most {plan.max_retention_days} days.",
+                {"rules": facts},
+                line=first_plan.line,
+                file=first_plan.file,
+            )
 
     copies = [(p, r, c) for p, r in rules for c in r.copies]
-    copy_facts = [{"backup_plan": _name(p), "rule": r.name, "destination": str(c.destination),
-                   "region": c.region if isinstance(c.region, str) else None,
-                   "account": c.account if isinstance(c.account, str) else None} for p, r, c in copies]
-    for control, required, attr in (("cross-region-copy", plan.copy_to.regions, "region"),
-                                    ("cross-account-copy", plan.copy_to.accounts, "account")):
+    copy_facts = [
+        {
+            "backup_plan": _name(p),
+            "rule": r.name,
+            "destination": str(c.destination),
+            "region": c.region if isinstance(c.region, str) else None,
+            "account": c.account if isinstance(c.account, str) else None,
+        }
+        for p, r, c in copies
+    ]
+    for control, required, attr in (
+        ("cross-region-copy", plan.copy_to.regions, "region"),
+        ("cross-account-copy", plan.copy_to.accounts, "account"),
+    ):
         if not required:
             continue
         missing, unknown = [], []
@@ -539,13 +812,35 @@ def _judge_rules(add, template: Template, res: TemplateResource, plan: Any, rule
         evidence = {"required": [str(t) for t in required], "copies": copy_facts}
         where = {"line": first_plan.line, "file": first_plan.file}
         if missing:
-            add(control, FAIL, f"no copy action to {attr} {', '.join(m for m, _ in missing)} as plan {plan.name} requires"
-                + (f" (copies go to: {', '.join(str(f[attr] or '?') for f in copy_facts)})" if copy_facts else "") + ".",
-                evidence, **where)
+            add(
+                control,
+                FAIL,
+                f"no copy action to {attr} {', '.join(m for m, _ in missing)} as plan {plan.name} requires"
+                + (
+                    f" (copies go to: {', '.join(str(f[attr] or '?') for f in copy_facts)})"
+                    if copy_facts
+                    else ""
+                )
+                + ".",
+                evidence,
+                **where,
+            )
         elif unknown:
-            add(control, NOT_ASSESSED, f"the {attr} of a copy action is unknown before deployment ({unknown[0][1].reason}).", evidence, **where)
+            add(
+                control,
+                NOT_ASSESSED,
+                f"the {attr} of a copy action is unknown before deployment ({unknown[0][1].reason}).",
+                evidence,
+                **where,
+            )
         else:
-            add(control, PASS, f"copies go to every required {attr}: {', '.join(str(t) for t in required)}.", evidence, **where)
+            add(
+                control,
+                PASS,
+                f"copies go to every required {attr}: {', '.join(str(t) for t in required)}.",
+                evidence,
+                **where,
+            )
 
     if plan.vault_lock:
         vaults = ctx.vaults(template.kind)
@@ -556,45 +851,103 @@ def _judge_rules(add, template: Template, res: TemplateResource, plan: Any, rule
         pending = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
         chosen = fails[0] if fails else pending[0] if pending else verdicts[0]
         p, r, (status, detail, vault) = chosen
-        add("vault-lock", status, detail,
-            {"vault": vault.key if vault else (str(r.target_vault) if not isinstance(r.target_vault, Unknown) else None),
-             "lock_min_days": vault.lock_min_days if vault and isinstance(vault.lock_min_days, int) else None,
-             "lock_max_days": vault.lock_max_days if vault and isinstance(vault.lock_max_days, int) else None},
-            line=(vault.lock_line or vault.line) if vault else p.line, file=vault.file if vault else p.file)
+        add(
+            "vault-lock",
+            status,
+            detail,
+            {
+                "vault": vault.key
+                if vault
+                else (str(r.target_vault) if not isinstance(r.target_vault, Unknown) else None),
+                "lock_min_days": vault.lock_min_days
+                if vault and isinstance(vault.lock_min_days, int)
+                else None,
+                "lock_max_days": vault.lock_max_days
+                if vault and isinstance(vault.lock_max_days, int)
+                else None,
+            },
+            line=(vault.lock_line or vault.line) if vault else p.line,
+            file=vault.file if vault else p.file,
+        )
 
 
-def _vault_verdict(rule: DeployedRule, plan: DeployedPlan, declared: Any,
-                   vaults: list[DeployedVault]) -> tuple[str, str, DeployedVault | None]:
+def _vault_verdict(
+    rule: DeployedRule, plan: DeployedPlan, declared: Any, vaults: list[DeployedVault]
+) -> tuple[str, str, DeployedVault | None]:
     target = rule.target_vault
     if isinstance(target, Unknown) and rule.target_vault_ref is None:
-        return NOT_ASSESSED, f"the vault of rule {rule.name} is unknown before deployment ({target.reason}).", None
+        return (
+            NOT_ASSESSED,
+            f"the vault of rule {rule.name} is unknown before deployment ({target.reason}).",
+            None,
+        )
     vault = None
     for candidate in vaults:
         if candidate.file != plan.file and rule.target_vault_ref is not None:
             continue
-        if rule.target_vault_ref is not None and candidate.key == rule.target_vault_ref:
-            vault = candidate
-        elif rule.target_vault_ref is None and isinstance(candidate.name, str) and candidate.name == target:
+        if (rule.target_vault_ref is not None and candidate.key == rule.target_vault_ref) or (
+            rule.target_vault_ref is None
+            and isinstance(candidate.name, str)
+            and candidate.name == target
+        ):
             vault = candidate
     if vault is None:
-        return NOT_ASSESSED, f"vault {target!s} of rule {rule.name} is not defined in the checked templates, so its lock is unknown.", None
+        return (
+            NOT_ASSESSED,
+            f"vault {target!s} of rule {rule.name} is not defined in the checked templates, so its lock is unknown.",
+            None,
+        )
     if isinstance(vault.locked, Unknown):
-        return NOT_ASSESSED, f"whether vault {vault.key} is locked is unknown before deployment ({vault.locked.reason}).", vault
+        return (
+            NOT_ASSESSED,
+            f"whether vault {vault.key} is locked is unknown before deployment ({vault.locked.reason}).",
+            vault,
+        )
     if not vault.locked:
-        return FAIL, f"vault {vault.key} (rule {rule.name}) has no vault lock; plan {declared.name} requires one.", vault
+        return (
+            FAIL,
+            f"vault {vault.key} (rule {rule.name}) has no vault lock; plan {declared.name} requires one.",
+            vault,
+        )
     retention = rule.delete_after_days
     for bound in (vault.lock_min_days, vault.lock_max_days):
         if isinstance(bound, Unknown):
-            return NOT_ASSESSED, f"vault {vault.key}'s lock bounds are unknown before deployment ({bound.reason}).", vault
+            return (
+                NOT_ASSESSED,
+                f"vault {vault.key}'s lock bounds are unknown before deployment ({bound.reason}).",
+                vault,
+            )
     if isinstance(retention, Unknown):
-        return NOT_ASSESSED, f"retention of rule {rule.name} is unknown before deployment ({retention.reason}).", vault
+        return (
+            NOT_ASSESSED,
+            f"retention of rule {rule.name} is unknown before deployment ({retention.reason}).",
+            vault,
+        )
     if isinstance(vault.lock_max_days, int) and vault.lock_max_days < declared.retention_days:
-        return FAIL, f"vault {vault.key}'s lock allows at most {vault.lock_max_days} days, below plan {declared.name}'s {declared.retention_days}-day retention.", vault
-    if isinstance(vault.lock_max_days, int) and (retention is None or retention > vault.lock_max_days):
+        return (
+            FAIL,
+            f"vault {vault.key}'s lock allows at most {vault.lock_max_days} days, below plan {declared.name}'s {declared.retention_days}-day retention.",
+            vault,
+        )
+    if isinstance(vault.lock_max_days, int) and (
+        retention is None or retention > vault.lock_max_days
+    ):
         kept = "forever" if retention is None else f"{retention} days"
-        return FAIL, f"rule {rule.name} keeps backups {kept}, beyond vault {vault.key}'s lock maximum of {vault.lock_max_days} days (its jobs would fail).", vault
-    if isinstance(vault.lock_min_days, int) and retention is not None and retention < vault.lock_min_days:
-        return FAIL, f"rule {rule.name} keeps backups {retention} days, below vault {vault.key}'s lock minimum of {vault.lock_min_days} days (its jobs would fail).", vault
+        return (
+            FAIL,
+            f"rule {rule.name} keeps backups {kept}, beyond vault {vault.key}'s lock maximum of {vault.lock_max_days} days (its jobs would fail).",
+            vault,
+        )
+    if (
+        isinstance(vault.lock_min_days, int)
+        and retention is not None
+        and retention < vault.lock_min_days
+    ):
+        return (
+            FAIL,
+            f"rule {rule.name} keeps backups {retention} days, below vault {vault.key}'s lock minimum of {vault.lock_min_days} days (its jobs would fail).",
+            vault,
+        )
     return PASS, f"vault {vault.key} is locked with bounds that fit rule {rule.name}.", vault
 
 
@@ -606,8 +959,15 @@ def _apply_waivers(policies: Any, findings: list[dict], as_of: datetime) -> list
     for finding in findings:
         if finding["status"] != FAIL:
             continue
-        names = [n for n in (finding.get("resource_arn"), finding.get("resource"),
-                             f"{finding.get('file')}#{finding.get('resource')}") if n]
+        names = [
+            n
+            for n in (
+                finding.get("resource_arn"),
+                finding.get("resource"),
+                f"{finding.get('file')}#{finding.get('resource')}",
+            )
+            if n
+        ]
         for waiver in waivers:
             if waiver.controls and finding["control_id"] not in waiver.controls:
                 continue
@@ -615,9 +975,17 @@ def _apply_waivers(policies: Any, findings: list[dict], as_of: datetime) -> list
                 continue
             if any(fnmatch.fnmatchcase(n, waiver.resource.replace("[", "[[]")) for n in names):
                 finding["status"] = WAIVED
-                finding["evidence"] = {**finding["evidence"], "waiver": {"reason": waiver.reason, "owner": waiver.owner,
-                                                                         "expires": waiver.expires_text}}
-                finding["detail"] = f"{finding['detail']} Waived until {waiver.expires_text}: {waiver.reason}"
+                finding["evidence"] = {
+                    **finding["evidence"],
+                    "waiver": {
+                        "reason": waiver.reason,
+                        "owner": waiver.owner,
+                        "expires": waiver.expires_text,
+                    },
+                }
+                finding["detail"] = (
+                    f"{finding['detail']} Waived until {waiver.expires_text}: {waiver.reason}"
+                )
                 break
     return findings
 

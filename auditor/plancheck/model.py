@@ -62,7 +62,13 @@ def first_unknown(value: Any) -> Unknown | None:
     """The first `Unknown` found in `value` (depth first), or None."""
     if isinstance(value, Unknown):
         return value
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    items = (
+        value.values()
+        if isinstance(value, dict)
+        else value
+        if isinstance(value, (list, tuple))
+        else ()
+    )
     for item in items:
         found = first_unknown(item)
         if found is not None:
@@ -82,7 +88,9 @@ class TemplateResource:
     tags: dict[str, str] | Unknown
     encrypted: bool | Unknown | None  # None: the type is always encrypted at rest by AWS
     arn: str | None = None  # known only for Terraform resources that already exist
-    name: str | None = None  # a known physical name that is part of the ARN (table name, DB identifier)
+    name: str | None = (
+        None  # a known physical name that is part of the ARN (table name, DB identifier)
+    )
     engine: str | Unknown | None = None
     native: dict[str, Any] = field(default_factory=dict)  # native backup settings, see loaders
     module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
@@ -97,7 +105,7 @@ class DeployedRule:
     delete_after_days: int | Unknown | None  # None: kept until deleted by hand
     target_vault: str | Unknown | None  # vault name, or a template vault's key
     target_vault_ref: str | None  # logical id / address of a template vault it names
-    copies: list["CopyAction"] = field(default_factory=list)
+    copies: list[CopyAction] = field(default_factory=list)
     continuous: bool = False
 
 
@@ -173,14 +181,25 @@ def parse_arn(arn: str) -> dict[str, str] | None:
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":
         return None
-    return {"partition": parts[1], "service": parts[2], "region": parts[3], "account": parts[4], "resource": parts[5]}
+    return {
+        "partition": parts[1],
+        "service": parts[2],
+        "region": parts[3],
+        "account": parts[4],
+        "resource": parts[5],
+    }
 
 
 def stand_in_arn(resource: TemplateResource, region: str | None, account: str | None) -> str:
     """The resource's ARN if known, else one of the right shape with a placeholder id."""
     if resource.arn:
         return resource.arn
-    ident = resource.name or "plancheck-" + resource.logical_id.replace("*", "_").replace("?", "_").replace("[", "_")
+    ident = resource.name or "plancheck-" + resource.logical_id.replace("*", "_").replace(
+        "?", "_"
+    ).replace("[", "_")
     return ARN_FORMATS[resource.resource_type].format(
-        partition="aws", region=region or UNKNOWN_REGION, account=account or UNKNOWN_ACCOUNT, id=ident
+        partition="aws",
+        region=region or UNKNOWN_REGION,
+        account=account or UNKNOWN_ACCOUNT,
+        id=ident,
     )

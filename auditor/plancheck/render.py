@@ -17,17 +17,32 @@ import hashlib
 import json
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 from urllib.parse import quote
 
 from auditor import __version__
-from auditor.plancheck.evaluate import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, WAIVED, control_info
+from auditor.plancheck.evaluate import (
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_ASSESSED,
+    PASS,
+    WAIVED,
+    control_info,
+)
 
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 _ATTENTION = (FAIL, NOT_ASSESSED, WAIVED)
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
-_SECURITY_SEVERITY = {"critical": "9.0", "high": "7.0", "medium": "5.0", "low": "3.0", "info": "1.0"}
+_SECURITY_SEVERITY = {
+    "critical": "9.0",
+    "high": "7.0",
+    "medium": "5.0",
+    "low": "3.0",
+    "info": "1.0",
+}
 
 
 def _where(finding: dict) -> str:
@@ -69,10 +84,22 @@ def to_document(result) -> dict:
         "schema_version": 1,
         "as_of": result.as_of.isoformat().replace("+00:00", "Z"),
         "policies": result.policies,
-        "templates": [{"file": t.path, "kind": t.kind, "resources": len(t.resources), "backup_plans": len(t.plans),
-                       "backup_selections": len(t.selections), "backup_vaults": len(t.vaults)} for t in result.templates],
+        "templates": [
+            {
+                "file": t.path,
+                "kind": t.kind,
+                "resources": len(t.resources),
+                "backup_plans": len(t.plans),
+                "backup_selections": len(t.selections),
+                "backup_vaults": len(t.vaults),
+            }
+            for t in result.templates
+        ],
         "summary": result.summary,
-        "findings": [{k: _plain_evidence(v) for k, v in f.items() if k != "template_file"} for f in result.findings],
+        "findings": [
+            {k: _plain_evidence(v) for k, v in f.items() if k != "template_file"}
+            for f in result.findings
+        ],
     }
 
 
@@ -93,12 +120,22 @@ def render_junit(result) -> str:
         n_fail = n_skip = 0
         for finding in findings:
             plan = f" [{finding['plan']}]" if finding.get("plan") else ""
-            case = ET.SubElement(suite, "testcase", classname=path,
-                                 name=f"{finding['control_id']}{plan} {finding['resource']}",
-                                 file=finding["file"], line=str(finding["line"]))
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=path,
+                name=f"{finding['control_id']}{plan} {finding['resource']}",
+                file=finding["file"],
+                line=str(finding["line"]),
+            )
             if finding["status"] == FAIL:
                 n_fail += 1
-                failure = ET.SubElement(case, "failure", message=finding["detail"], type=str(finding.get("severity") or ""))
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=finding["detail"],
+                    type=str(finding.get("severity") or ""),
+                )
                 failure.text = f"{_where(finding)}: {finding['detail']}"
             elif finding["status"] in (NOT_ASSESSED, NOT_APPLICABLE):
                 n_skip += 1
@@ -115,7 +152,9 @@ def render_junit(result) -> str:
     suites.set("errors", "0")
     suites.set("skipped", str(skipped))
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
 
 
 def _uri(path: str) -> str:
@@ -126,7 +165,11 @@ def _uri(path: str) -> str:
             candidate = candidate.resolve().relative_to(Path(os.getcwd()).resolve())
         except ValueError:
             return candidate.resolve().as_uri()
-    return quote(str(PurePosixPath(*candidate.parts)), safe="/") if candidate.parts else quote(path, safe="/")
+    return (
+        quote(str(PurePosixPath(*candidate.parts)), safe="/")
+        if candidate.parts
+        else quote(path, safe="/")
+    )
 
 
 def render_sarif(result) -> str:
@@ -136,16 +179,23 @@ def render_sarif(result) -> str:
     index = {cid: i for i, cid in enumerate(rule_ids)}
     rules = []
     for cid in rule_ids:
-        severity, short, full = info.get(cid, ("medium", f"auditor control {cid}.", f"auditor control {cid}."))
-        rules.append({
-            "id": cid,
-            "name": "".join(part.capitalize() for part in cid.split("-")),
-            "shortDescription": {"text": short},
-            "fullDescription": {"text": full},
-            "defaultConfiguration": {"level": _LEVEL.get(severity.lower(), "warning")},
-            "properties": {"severity": severity.lower(), "security-severity": _SECURITY_SEVERITY.get(severity.lower(), "5.0"),
-                           "tags": ["backup", "policy-as-code"]},
-        })
+        severity, short, full = info.get(
+            cid, ("medium", f"auditor control {cid}.", f"auditor control {cid}.")
+        )
+        rules.append(
+            {
+                "id": cid,
+                "name": "".join(part.capitalize() for part in cid.split("-")),
+                "shortDescription": {"text": short},
+                "fullDescription": {"text": full},
+                "defaultConfiguration": {"level": _LEVEL.get(severity.lower(), "warning")},
+                "properties": {
+                    "severity": severity.lower(),
+                    "security-severity": _SECURITY_SEVERITY.get(severity.lower(), "5.0"),
+                    "tags": ["backup", "policy-as-code"],
+                },
+            }
+        )
     results = []
     for finding in result.findings:
         if finding["status"] not in _ATTENTION:
@@ -157,41 +207,70 @@ def render_sarif(result) -> str:
             "ruleIndex": index[cid],
             # SARIF 3.27.9/3.27.10: only kind "fail" takes a level other than "none".
             "kind": "open" if finding["status"] == NOT_ASSESSED else "fail",
-            "level": "none" if finding["status"] == NOT_ASSESSED else _LEVEL.get(severity, "warning"),
+            "level": "none"
+            if finding["status"] == NOT_ASSESSED
+            else _LEVEL.get(severity, "warning"),
             "message": {"text": f"{finding['resource']}: {finding['detail']}"},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": _uri(finding["file"])},
-                    "region": {"startLine": max(1, int(finding["line"]))},
-                },
-                "logicalLocations": [{"fullyQualifiedName": finding["resource"], "kind": "resource"}],
-            }],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(finding["file"])},
+                        "region": {"startLine": max(1, int(finding["line"]))},
+                    },
+                    "logicalLocations": [
+                        {"fullyQualifiedName": finding["resource"], "kind": "resource"}
+                    ],
+                }
+            ],
             "partialFingerprints": {
                 "auditorPlanCheck/v1": hashlib.sha256(
                     f"{finding['template_file']}|{finding['resource']}|{cid}|{finding.get('plan') or ''}".encode()
                 ).hexdigest()
             },
-            "properties": {"status": finding["status"], "plan": finding.get("plan"), "severity": severity,
-                           "resource_type": finding.get("resource_type"), "template_type": finding.get("template_type")},
+            "properties": {
+                "status": finding["status"],
+                "plan": finding.get("plan"),
+                "severity": severity,
+                "resource_type": finding.get("resource_type"),
+                "template_type": finding.get("template_type"),
+            },
         }
         if finding["status"] == WAIVED:
             waiver = (finding.get("evidence") or {}).get("waiver") or {}
-            item["suppressions"] = [{"kind": "external", "status": "accepted",
-                                     "justification": str(waiver.get("reason") or "waived")}]
+            item["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": str(waiver.get("reason") or "waived"),
+                }
+            ]
         results.append(item)
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "auditor", "semanticVersion": __version__, "version": __version__,
-                                "informationUri": "https://docs.aws.amazon.com/aws-backup/latest/devguide/",
-                                "rules": rules}},
-            "artifacts": [{"location": {"uri": _uri(t.path)}, "sourceLanguage": "yaml" if t.path.endswith((".yaml", ".yml")) else "json"}
-                          for t in result.templates],
-            "results": results,
-            "invocations": [{"executionSuccessful": True}],
-            "properties": {"summary": result.summary, "as_of": result.as_of.isoformat()},
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "auditor",
+                        "semanticVersion": __version__,
+                        "version": __version__,
+                        "informationUri": "https://docs.aws.amazon.com/aws-backup/latest/devguide/",
+                        "rules": rules,
+                    }
+                },
+                "artifacts": [
+                    {
+                        "location": {"uri": _uri(t.path)},
+                        "sourceLanguage": "yaml" if t.path.endswith((".yaml", ".yml")) else "json",
+                    }
+                    for t in result.templates
+                ],
+                "results": results,
+                "invocations": [{"executionSuccessful": True}],
+                "properties": {"summary": result.summary, "as_of": result.as_of.isoformat()},
+            }
+        ],
     }
     return json.dumps(log, indent=2) + "\n"
 
@@ -212,10 +291,15 @@ def render_md(result) -> str:
     ]
     attention = [f for f in result.findings if f["status"] in _ATTENTION]
     if attention:
-        lines += ["| status | control | plan | where | resource | detail |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| status | control | plan | where | resource | detail |",
+            "|---|---|---|---|---|---|",
+        ]
         for f in attention:
-            lines.append(f"| {f['status']} | {_md(f['control_id'])} | {_md(f.get('plan') or '')} | `{_md(_where(f))}` | "
-                         f"`{_md(f['resource'])}` | {_md(f['detail'])} |")
+            lines.append(
+                f"| {f['status']} | {_md(f['control_id'])} | {_md(f.get('plan') or '')} | `{_md(_where(f))}` | "
+                f"`{_md(f['resource'])}` | {_md(f['detail'])} |"
+            )
     else:
         lines.append("Every checked resource meets its declared plans.")
     return "\n".join(lines) + "\n"

@@ -40,10 +40,17 @@ from auditor.plancheck.model import (
 )
 
 SUPPORTED_MAJOR = 1
-BACKUP_TYPES = {"aws_backup_plan", "aws_backup_selection", "aws_backup_vault", "aws_backup_vault_lock_configuration"}
+BACKUP_TYPES = {
+    "aws_backup_plan",
+    "aws_backup_selection",
+    "aws_backup_vault",
+    "aws_backup_vault_lock_configuration",
+}
 
 _MODULE_SEGMENT = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\.')
-_BASE = re.compile(r"((?:data\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)(\[(?:\"(?:[^\"\\]|\\.)*\"|\d+)\])?")
+_BASE = re.compile(
+    r"((?:data\.)?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)(\[(?:\"(?:[^\"\\]|\\.)*\"|\d+)\])?"
+)
 _CONDITION_OPS = {
     "string_equals": "StringEquals",
     "string_not_equals": "StringNotEquals",
@@ -101,14 +108,18 @@ class _Plan:
                 self._index.setdefault((parts[0], parts[2]), []).append(inst)
         return self._index.get((module_instance, base), [])
 
-    def referenced(self, inst: _Instance, references: list[str], types: set[str] | None = None) -> list[_Instance]:
+    def referenced(
+        self, inst: _Instance, references: list[str], types: set[str] | None = None
+    ) -> list[_Instance]:
         """Template resource instances named by configuration `references` of `inst`."""
         module_instance = split_address(inst.address)[0]
         found: dict[str, _Instance] = {}
         indexed: dict[str, list[str]] = {}
         for ref in references:
             match = _BASE.match(ref)
-            if not match or ref.startswith(("var.", "local.", "module.", "data.", "each.", "count.", "path.", "self.")):
+            if not match or ref.startswith(
+                ("var.", "local.", "module.", "data.", "each.", "count.", "path.", "self.")
+            ):
                 continue
             base, key = match.group(1), match.group(2) or ""
             indexed.setdefault(base, [])
@@ -147,7 +158,9 @@ _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _COLON = re.compile(r"\s*:\s*")
 
 
-def key_lines(text: str, keys: tuple[str, ...] = ("address", "format_version")) -> dict[tuple[str, str], int]:
+def key_lines(
+    text: str, keys: tuple[str, ...] = ("address", "format_version")
+) -> dict[tuple[str, str], int]:
     """{(key, string value): first line} for `"key": "value"` pairs of a JSON text already known valid.
 
     In valid JSON every double quote outside a string opens a string, so scanning string tokens
@@ -163,7 +176,7 @@ def key_lines(text: str, keys: tuple[str, ...] = ("address", "format_version")) 
         if token.group(0) not in wanted:
             continue
         colon = _COLON.match(text, token.end())
-        if not colon or text[colon.end(): colon.end() + 1] != '"':
+        if not colon or text[colon.end() : colon.end() + 1] != '"':
             continue  # not a key, or its value is not a string (null, number...): not indexed
         value = next(tokens, None)
         if value is None:
@@ -182,41 +195,86 @@ _MODULE = {
     "type": "object",
     "properties": {
         "address": {"type": "string"},
-        "resources": {"type": "array", "items": {
-            "type": "object", "required": ["address"],
-            "properties": {"address": {"type": "string"}, "type": {"type": "string"}, "mode": {"type": "string"},
-                           "values": {"type": ["object", "null"]}}}},
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["address"],
+                "properties": {
+                    "address": {"type": "string"},
+                    "type": {"type": "string"},
+                    "mode": {"type": "string"},
+                    "values": {"type": ["object", "null"]},
+                },
+            },
+        },
         "child_modules": {"type": "array", "items": {"$ref": "#/$defs/module"}},
     },
 }
 _CONFIG_MODULE = {
     "type": "object",
     "properties": {
-        "resources": {"type": "array", "items": {
+        "resources": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "address": {"type": "string"},
+                    "expressions": {"type": "object"},
+                    "provider_config_key": {"type": "string"},
+                },
+            },
+        },
+        "module_calls": {
             "type": "object",
-            "properties": {"address": {"type": "string"}, "expressions": {"type": "object"},
-                           "provider_config_key": {"type": "string"}}}},
-        "module_calls": {"type": "object", "additionalProperties": {
-            "type": "object", "properties": {"module": {"$ref": "#/$defs/config_module"}}}},
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"module": {"$ref": "#/$defs/config_module"}},
+            },
+        },
     },
 }
 # The parts of `terraform show -json` this module reads, with the types it relies on.
 PLAN_SCHEMA = {
     "type": "object",
     "properties": {
-        "planned_values": {"type": "object", "properties": {"root_module": {"$ref": "#/$defs/module"}}},
-        "resource_changes": {"type": "array", "items": {
-            "type": "object", "required": ["address", "change"],
+        "planned_values": {
+            "type": "object",
+            "properties": {"root_module": {"$ref": "#/$defs/module"}},
+        },
+        "resource_changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["address", "change"],
+                "properties": {
+                    "address": {"type": "string"},
+                    "type": {"type": "string"},
+                    "mode": {"type": "string"},
+                    "change": {
+                        "type": "object",
+                        "properties": {
+                            "actions": {"type": "array", "items": {"type": "string"}},
+                            "after": {"type": ["object", "null"]},
+                            "after_unknown": {"type": ["object", "boolean"]},
+                        },
+                    },
+                },
+            },
+        },
+        "configuration": {
+            "type": "object",
             "properties": {
-                "address": {"type": "string"}, "type": {"type": "string"}, "mode": {"type": "string"},
-                "change": {"type": "object", "properties": {
-                    "actions": {"type": "array", "items": {"type": "string"}},
-                    "after": {"type": ["object", "null"]},
-                    "after_unknown": {"type": ["object", "boolean"]}}}}}},
-        "configuration": {"type": "object", "properties": {
-            "provider_config": {"type": "object", "additionalProperties": {
-                "type": "object", "properties": {"expressions": {"type": "object"}}}},
-            "root_module": {"$ref": "#/$defs/config_module"}}},
+                "provider_config": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {"expressions": {"type": "object"}},
+                    },
+                },
+                "root_module": {"$ref": "#/$defs/config_module"},
+            },
+        },
     },
     "$defs": {"module": _MODULE, "config_module": _CONFIG_MODULE},
 }
@@ -226,7 +284,9 @@ def check_structure(path: str, doc: dict, lines: dict[tuple[str, str], int]) -> 
     """Refuse a plan whose structure differs from what `terraform show -json` writes (one line)."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(PLAN_SCHEMA).iter_errors(doc))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(PLAN_SCHEMA).iter_errors(doc)
+    )
     if error is None:
         return
     where = "/".join(str(p) for p in error.absolute_path) or "(top)"
@@ -240,7 +300,9 @@ def check_structure(path: str, doc: dict, lines: dict[tuple[str, str], int]) -> 
         if isinstance(node, dict) and isinstance(node.get("address"), str):
             line = lines.get(("address", node["address"]), line)
     problem = error.message if len(error.message) <= 120 else error.message[:117] + "..."
-    raise InputError(f"{path}:{line}: not a Terraform plan as `terraform show -json` writes it: {where}: {problem}")
+    raise InputError(
+        f"{path}:{line}: not a Terraform plan as `terraform show -json` writes it: {where}: {problem}"
+    )
 
 
 def check_format(path: str, doc: dict, lines: dict[tuple[str, str], int] | None = None) -> None:
@@ -248,14 +310,18 @@ def check_format(path: str, doc: dict, lines: dict[tuple[str, str], int] | None 
     version = doc.get("format_version")
     line = (lines or {}).get(("format_version", str(version)), 1)
     if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+", version):
-        raise InputError(f"{path}:{line}: not a Terraform plan: format_version {version!r} is not 'MAJOR.MINOR'")
+        raise InputError(
+            f"{path}:{line}: not a Terraform plan: format_version {version!r} is not 'MAJOR.MINOR'"
+        )
     if int(version.split(".")[0]) != SUPPORTED_MAJOR:
         raise InputError(
             f"{path}:{line}: Terraform plan format_version {version} is not supported (this auditor reads {SUPPORTED_MAJOR}.x)"
         )
     if "planned_values" not in doc and "resource_changes" not in doc:
         kind = "a Terraform state" if "values" in doc else "not a Terraform plan"
-        raise InputError(f"{path}:1: {kind}: no planned_values or resource_changes (use `terraform show -json PLANFILE`)")
+        raise InputError(
+            f"{path}:1: {kind}: no planned_values or resource_changes (use `terraform show -json PLANFILE`)"
+        )
 
 
 def _walk_modules(module: Any, out: list, depth: int = 0) -> None:
@@ -299,7 +365,11 @@ def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
     changes: dict[str, dict] = {}
     deleted: set[str] = set()
     for change in doc.get("resource_changes") or []:
-        if not isinstance(change, dict) or not isinstance(change.get("address"), str) or change.get("deposed"):
+        if (
+            not isinstance(change, dict)
+            or not isinstance(change.get("address"), str)
+            or change.get("deposed")
+        ):
             continue
         address = str(change["address"])
         body = change.get("change") if isinstance(change.get("change"), dict) else {}
@@ -320,13 +390,21 @@ def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
         if address in deleted or modes.get(address) != "managed":
             continue
         body = changes.get(address)
-        after = body.get("after") if body and isinstance(body.get("after"), dict) else values.get(address, {})
+        after = (
+            body.get("after")
+            if body and isinstance(body.get("after"), dict)
+            else values.get(address, {})
+        )
         unknown = body.get("after_unknown") if body else {}
         _, module_path, base, _ = split_address(address)
         config_resource = config.get((module_path, base), {})
         plan.instances[address] = _Instance(
-            address=address, type=types.get(address, ""), line=lines.get(address, 1), values=after or {},
-            unknown=unknown if unknown is not None else {}, config=config_resource.get("expressions") or {},
+            address=address,
+            type=types.get(address, ""),
+            line=lines.get(address, 1),
+            values=after or {},
+            unknown=unknown if unknown is not None else {},
+            config=config_resource.get("expressions") or {},
             provider_key=config_resource.get("provider_config_key"),
         )
     return plan
@@ -362,7 +440,9 @@ def _get(inst: _Instance, *path: Any, default: Any = None) -> Any:
     """The planned value at `path`, or `Unknown` when Terraform knows it only after apply (parts of it
     that are unknown are left out, as in `after`; callers that need them whole check `_unknown_at`)."""
     if _unknown_at(inst.unknown, *path, nested=False):
-        return Unknown(f"{'.'.join(str(p) for p in path)} of {inst.address} is known only after apply")
+        return Unknown(
+            f"{'.'.join(str(p) for p in path)} of {inst.address} is known only after apply"
+        )
     node: Any = inst.values
     for step in path:
         if isinstance(node, dict):
@@ -439,7 +519,9 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
                 template.selections.append(_selection(plan, inst))
             elif inst.type == "aws_backup_vault":
                 template.vaults.append(
-                    DeployedVault(path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn"))
+                    DeployedVault(
+                        path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn")
+                    )
                 )
     for inst in plan.instances.values():
         if inst.type == "aws_backup_vault_lock_configuration":
@@ -458,15 +540,27 @@ def _values_of(path: str, inst: _Instance):
     try:
         yield
     except RecursionError:
-        raise InputError(f"{path}:{inst.line}: {inst.address}: values nest too deeply to read") from None
+        raise InputError(
+            f"{path}:{inst.line}: {inst.address}: values nest too deeply to read"
+        ) from None
     except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
-        raise InputError(f"{path}:{inst.line}: {inst.address}: an attribute has an unexpected shape ({type(exc).__name__}: {exc})"[:300]) from None
+        raise InputError(
+            f"{path}:{inst.line}: {inst.address}: an attribute has an unexpected shape ({type(exc).__name__}: {exc})"[
+                :300
+            ]
+        ) from None
 
 
 def _tags(inst: _Instance) -> dict[str, str] | Unknown:
     tags_all = _get(inst, "tags_all")
-    if isinstance(tags_all, Unknown) or _unknown_at(inst.unknown, "tags_all") or _unknown_at(inst.unknown, "tags"):
-        return Unknown(f"tags_all of {inst.address} (provider default_tags) is known only after apply")
+    if (
+        isinstance(tags_all, Unknown)
+        or _unknown_at(inst.unknown, "tags_all")
+        or _unknown_at(inst.unknown, "tags")
+    ):
+        return Unknown(
+            f"tags_all of {inst.address} (provider default_tags) is known only after apply"
+        )
     source = tags_all if isinstance(tags_all, dict) and tags_all else _get(inst, "tags")
     if isinstance(source, Unknown):
         return Unknown(f"tags of {inst.address} are known only after apply")
@@ -488,7 +582,9 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
     if inst.type in ("aws_ebs_volume", "aws_efs_file_system"):
         encrypted = _get(inst, "encrypted")
         if isinstance(encrypted, Unknown):
-            encrypted = Unknown(f"encrypted is not set on {inst.address}: decided at apply (account default)")
+            encrypted = Unknown(
+                f"encrypted is not set on {inst.address}: decided at apply (account default)"
+            )
         else:
             encrypted = bool(encrypted)
     elif inst.type == "aws_dynamodb_table":
@@ -496,8 +592,12 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         pitr = _get(inst, "point_in_time_recovery", 0, "enabled")
         if pitr:
             days = _int(_get(inst, "point_in_time_recovery", 0, "recovery_period_in_days"))
-            native = {"kind": "dynamodb-pitr", "enabled": pitr, "interval_hours": 0,
-                      "retention_days": days if days not in (None, 0) else 35}
+            native = {
+                "kind": "dynamodb-pitr",
+                "enabled": pitr,
+                "interval_hours": 0,
+                "retention_days": days if days not in (None, 0) else 35,
+            }
     elif inst.type in ("aws_db_instance", "aws_rds_cluster"):
         engine = _get(inst, "engine")
         name = _get(inst, "cluster_identifier" if inst.type == "aws_rds_cluster" else "identifier")
@@ -505,13 +605,25 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         retention = _int(_get(inst, "backup_retention_period"))
         if retention is None:
             retention = 1 if inst.type == "aws_rds_cluster" else 0
-        native = {"kind": "rds-automated", "enabled": True if isinstance(retention, Unknown) else bool(retention),
-                  "interval_hours": 24, "retention_days": retention}
+        native = {
+            "kind": "rds-automated",
+            "enabled": True if isinstance(retention, Unknown) else bool(retention),
+            "interval_hours": 24,
+            "retention_days": retention,
+        }
     arn = _get(inst, "arn")
     return TemplateResource(
-        file=path, line=inst.line, logical_id=inst.address, source_type=inst.type, resource_type=resource_type,
-        tags=_tags(inst), encrypted=encrypted, arn=arn if isinstance(arn, str) and arn else None,
-        name=name if isinstance(name, str) and name else None, engine=engine, native=native,
+        file=path,
+        line=inst.line,
+        logical_id=inst.address,
+        source_type=inst.type,
+        resource_type=resource_type,
+        tags=_tags(inst),
+        encrypted=encrypted,
+        arn=arn if isinstance(arn, str) and arn else None,
+        name=name if isinstance(name, str) and name else None,
+        engine=engine,
+        native=native,
         module=split_address(inst.address)[0],
     )
 
@@ -530,7 +642,10 @@ def _rule_config(inst: _Instance, rule_name: Any) -> dict:
     blocks = inst.config.get("rule")
     blocks = blocks if isinstance(blocks, list) else [blocks] if isinstance(blocks, dict) else []
     for block in blocks:
-        if isinstance(block, dict) and (block.get("rule_name") or {}).get("constant_value") == rule_name:
+        if (
+            isinstance(block, dict)
+            and (block.get("rule_name") or {}).get("constant_value") == rule_name
+        ):
             return block
     return blocks[0] if len(blocks) == 1 and isinstance(blocks[0], dict) else {}
 
@@ -549,7 +664,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
         target = _get(inst, "rule", index, "target_vault_name")
         target_ref = None
         if isinstance(target, Unknown):
-            vaults = plan.referenced(inst, _references(config, "target_vault_name"), {"aws_backup_vault"})
+            vaults = plan.referenced(
+                inst, _references(config, "target_vault_name"), {"aws_backup_vault"}
+            )
             if len(vaults) == 1:
                 target_ref = vaults[0].address
         copies = []
@@ -557,7 +674,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
             if not isinstance(copy, dict):
                 continue
             dest = _get(inst, "rule", index, "copy_action", c_index, "destination_vault_arn")
-            after = _int(_get(inst, "rule", index, "copy_action", c_index, "lifecycle", 0, "delete_after"))
+            after = _int(
+                _get(inst, "rule", index, "copy_action", c_index, "lifecycle", 0, "delete_after")
+            )
             after = None if after == 0 else after
             if isinstance(dest, str):
                 parts = parse_arn(dest)
@@ -568,18 +687,32 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                     copies.append(CopyAction(dest, parts["region"], parts["account"], after))
                 continue
             copy_blocks = config.get("copy_action") if isinstance(config, dict) else None
-            block = copy_blocks[c_index] if isinstance(copy_blocks, list) and c_index < len(copy_blocks) else {}
-            vaults = plan.referenced(inst, _references(block, "destination_vault_arn"), {"aws_backup_vault"})
+            block = (
+                copy_blocks[c_index]
+                if isinstance(copy_blocks, list) and c_index < len(copy_blocks)
+                else {}
+            )
+            vaults = plan.referenced(
+                inst, _references(block, "destination_vault_arn"), {"aws_backup_vault"}
+            )
             if len(vaults) == 1:
                 vault = vaults[0]
                 vault_region = _provider_region(plan, vault.provider_key)
-                region_value: Any = vault_region or Unknown(f"the region of {vault.address}'s provider is not a constant")
-                account: Any = "same" if _provider_same_account(plan, vault.provider_key) else Unknown(
-                    f"{vault.address} is created through another provider configuration (its account is known at apply)"
+                region_value: Any = vault_region or Unknown(
+                    f"the region of {vault.address}'s provider is not a constant"
+                )
+                account: Any = (
+                    "same"
+                    if _provider_same_account(plan, vault.provider_key)
+                    else Unknown(
+                        f"{vault.address} is created through another provider configuration (its account is known at apply)"
+                    )
                 )
                 copies.append(CopyAction(f"{vault.address}.arn", region_value, account, after))
             else:
-                reason = dest if isinstance(dest, Unknown) else Unknown("copy destination is not set")
+                reason = (
+                    dest if isinstance(dest, Unknown) else Unknown("copy destination is not set")
+                )
                 copies.append(CopyAction(reason, reason, reason, after))
         delete_after = _int(_get(inst, "rule", index, "lifecycle", 0, "delete_after"))
         deployed.rules.append(
@@ -603,14 +736,22 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
     if len(plans) == 1:
         plan_ref = plans[0].address
     elif isinstance(plan_id, str):
-        known = [p for p in plan.instances.values() if p.type == "aws_backup_plan" and _get(p, "id") == plan_id]
+        known = [
+            p
+            for p in plan.instances.values()
+            if p.type == "aws_backup_plan" and _get(p, "id") == plan_id
+        ]
         if known:
             plan_ref = known[0].address
         else:
             plan_unknown = f"its backup plan {plan_id} is not in the checked plans"
     else:
-        plan_unknown = f"its backup plan id is {plan_id.reason if isinstance(plan_id, Unknown) else 'not set'}"
-    selection = DeployedSelection(plan.path, inst.line, inst.address, plan_ref, plan_unknown, selection={})
+        plan_unknown = (
+            f"its backup plan id is {plan_id.reason if isinstance(plan_id, Unknown) else 'not set'}"
+        )
+    selection = DeployedSelection(
+        plan.path, inst.line, inst.address, plan_ref, plan_unknown, selection={}
+    )
     body: dict[str, Any] = {"SelectionName": _get(inst, "name")}
     for attr, key, refs in (
         ("resources", "Resources", selection.resource_refs),
@@ -620,10 +761,18 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
         literal: list[str] = []
         if isinstance(value, Unknown) or _unknown_at(inst.unknown, attr):
             known = inst.values.get(attr) if isinstance(inst.values.get(attr), list) else []
-            literal = [str(v) for i, v in enumerate(known) if isinstance(v, str) and not _unknown_at(inst.unknown, attr, i)]
+            literal = [
+                str(v)
+                for i, v in enumerate(known)
+                if isinstance(v, str) and not _unknown_at(inst.unknown, attr, i)
+            ]
             traced = plan.referenced(inst, _references(inst.config, attr))
             refs.update(t.address for t in traced)
-            other = [r for r in _references(inst.config, attr) if r.startswith(("var.", "local.", "module.", "data."))]
+            other = [
+                r
+                for r in _references(inst.config, attr)
+                if r.startswith(("var.", "local.", "module.", "data."))
+            ]
             if not traced or other:
                 reason = Unknown(f"{attr} of {inst.address} is known only after apply")
                 if key == "Resources":
@@ -639,9 +788,13 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
         selection.unknown = selection.unknown or tag_blocks
     elif tag_blocks:
         body["ListOfTags"] = [
-            {"ConditionType": str(t.get("type", "STRINGEQUALS")), "ConditionKey": str(t.get("key")),
-             "ConditionValue": str(t.get("value"))}
-            for t in tag_blocks if isinstance(t, dict)
+            {
+                "ConditionType": str(t.get("type", "STRINGEQUALS")),
+                "ConditionKey": str(t.get("key")),
+                "ConditionValue": str(t.get("value")),
+            }
+            for t in tag_blocks
+            if isinstance(t, dict)
         ]
     conditions = _get(inst, "condition")
     if isinstance(conditions, Unknown):
@@ -652,7 +805,10 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
             for tf_name, aws_name in _CONDITION_OPS.items():
                 for entry in (block or {}).get(tf_name) or []:
                     merged.setdefault(aws_name, []).append(
-                        {"ConditionKey": str(entry.get("key")), "ConditionValue": str(entry.get("value"))}
+                        {
+                            "ConditionKey": str(entry.get("key")),
+                            "ConditionValue": str(entry.get("value")),
+                        }
                     )
         if merged:
             body["Conditions"] = merged
@@ -662,7 +818,9 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
 
 def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:
     name = _get(inst, "backup_vault_name")
-    targets = plan.referenced(inst, _references(inst.config, "backup_vault_name"), {"aws_backup_vault"})
+    targets = plan.referenced(
+        inst, _references(inst.config, "backup_vault_name"), {"aws_backup_vault"}
+    )
     keys = {t.address for t in targets}
     for vault in template.vaults:
         if vault.key in keys or (isinstance(name, str) and vault.name == name):

@@ -26,21 +26,21 @@ from auditor.policy.selection import (
 from auditor.policy.support import SupportMatrix, load_support_matrix
 
 __all__ = [
-    "PolicyError",
     "CopyTo",
     "Message",
     "Plan",
+    "PolicyError",
     "PolicySet",
-    "Scope",
-    "Waiver",
-    "lint_policies",
-    "load_policies",
     "ScheduleError",
-    "max_interval",
+    "Scope",
+    "SupportMatrix",
+    "Waiver",
     "aws_selection_mask",
     "aws_selection_selects",
     "declared_mask",
     "declared_selects",
-    "SupportMatrix",
+    "lint_policies",
+    "load_policies",
     "load_support_matrix",
+    "max_interval",
 ]

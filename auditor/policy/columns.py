@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_of", "index_in", "codes_of", "encode"]
+__all__ = ["arrow_of", "codes_of", "encode", "index_in"]
 
 
 def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -23,7 +23,9 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     if arrow is not None:
         result = arrow()
     else:
-        result = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+        result = pa.array(
+            series.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True
+        )
     if isinstance(result, pa.ChunkedArray) and result.num_chunks == 1:
         result = result.chunk(0)
     return result
@@ -37,7 +39,9 @@ def index_in(values: pd.Series, lookup: pd.Series) -> np.ndarray:
     """Position of each value in `lookup` (first occurrence), -1 where absent or null."""
     if not len(values) or not len(lookup):
         return np.full(len(values), -1, dtype=np.int64)
-    found = pc.index_in(arrow_of(values).cast(pa.string()), value_set=_array(arrow_of(lookup).cast(pa.string())))
+    found = pc.index_in(
+        arrow_of(values).cast(pa.string()), value_set=_array(arrow_of(lookup).cast(pa.string()))
+    )
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -58,7 +62,9 @@ def encode(values) -> tuple[np.ndarray, list]:
             return np.empty(0, dtype=np.int32), []
         encoded = encoded.unify_dictionaries()
         dictionary = encoded.chunk(0).dictionary
-        codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks])
+        codes = np.concatenate(
+            [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        )
         return codes.astype(np.int32), dictionary.to_pylist()
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
     return codes, encoded.dictionary.to_pylist()

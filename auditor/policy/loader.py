@@ -12,33 +12,34 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
 import yaml
 
 from auditor.errors import PolicyError
-from auditor.limits import MAX_POLICY_BYTES, MAX_YAML_ALIASES
 from auditor.inventory import RESOURCE_TYPES
+from auditor.limits import MAX_POLICY_BYTES, MAX_YAML_ALIASES
 from auditor.policy.schedule import ScheduleError, max_interval, parse_duration
 from auditor.policy.selection import SelectionSpec, declared_spec
 from auditor.policy.support import SupportMatrix, load_support_matrix
 
 __all__ = [
-    "Message",
-    "Scope",
-    "CopyTo",
-    "Plan",
-    "Waiver",
-    "PolicySet",
-    "load_policies",
-    "lint_policies",
     "MAX_FILE_BYTES",
+    "CopyTo",
+    "Message",
+    "Plan",
+    "PolicySet",
+    "Scope",
+    "Waiver",
+    "lint_policies",
+    "load_policies",
 ]
 
 MAX_FILE_BYTES = MAX_POLICY_BYTES  # shared limits: auditor.limits
@@ -188,12 +189,15 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
 
-    def compose_node(self, parent, index):  # noqa: D102 - PyYAML API
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 mark = self.peek_event().start_mark
-                raise _YamlProblem(mark.line + 1, f"more than {MAX_ALIASES} YAML aliases (refused as a possible YAML bomb)")
+                raise _YamlProblem(
+                    mark.line + 1,
+                    f"more than {MAX_ALIASES} YAML aliases (refused as a possible YAML bomb)",
+                )
         return super().compose_node(parent, index)
 
 
@@ -206,7 +210,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
         try:
             hash(key)
         except TypeError:
-            raise _YamlProblem(key_node.start_mark.line + 1, "a mapping key must be a plain value") from None
+            raise _YamlProblem(
+                key_node.start_mark.line + 1, "a mapping key must be a plain value"
+            ) from None
         if key in out:
             raise _YamlProblem(key_node.start_mark.line + 1, f"duplicate key '{key}'")
         out[key] = loader.construct_object(value_node, deep=True)
@@ -239,7 +245,13 @@ def _read_yaml(path: Path) -> tuple[Any, Message | None]:
     except OSError as exc:
         return None, Message("error", name, 0, "", f"cannot read ({exc.strerror or exc})")
     if size > MAX_FILE_BYTES:
-        return None, Message("error", name, 1, "", f"file is {size} bytes; policy files are limited to {MAX_FILE_BYTES} bytes")
+        return None, Message(
+            "error",
+            name,
+            1,
+            "",
+            f"file is {size} bytes; policy files are limited to {MAX_FILE_BYTES} bytes",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -260,7 +272,13 @@ def _read_yaml(path: Path) -> tuple[Any, Message | None]:
         problem = exc.problem or exc.context or "invalid YAML"
         return None, Message("error", name, line, "", f"invalid YAML: {problem}")
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
-        return None, Message("error", name, 1, "", f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        return None, Message(
+            "error",
+            name,
+            1,
+            "",
+            f"invalid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+        )
     return data, None
 
 
@@ -269,7 +287,11 @@ def _read_yaml(path: Path) -> tuple[Any, Message | None]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
-    text = importlib_resources.files("auditor.policy").joinpath("schema.json").read_text(encoding="utf-8")
+    text = (
+        importlib_resources.files("auditor.policy")
+        .joinpath("schema.json")
+        .read_text(encoding="utf-8")
+    )
     schema = json.loads(text)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
@@ -324,18 +346,41 @@ def _describe(error: jsonschema.ValidationError) -> tuple[list[Any], str]:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return path, f"missing required field '{missing}'"
-    if error.validator == "type" and isinstance(error.instance, bool) and "string" in str(error.validator_value):
-        return path, f"'{name}' must be a string, got {str(error.instance).lower()} (quote it: YAML reads yes/no/on/off/true/false as booleans)"
-    if error.validator == "type" and error.validator_value == "string" and isinstance(error.instance, (int, float)):
+    if (
+        error.validator == "type"
+        and isinstance(error.instance, bool)
+        and "string" in str(error.validator_value)
+    ):
+        return (
+            path,
+            f"'{name}' must be a string, got {str(error.instance).lower()} (quote it: YAML reads yes/no/on/off/true/false as booleans)",
+        )
+    if (
+        error.validator == "type"
+        and error.validator_value == "string"
+        and isinstance(error.instance, (int, float))
+    ):
         return path, f"'{name}' must be a string, got {error.instance!r} (quote it)"
     if custom:
-        return path, f"'{name}': {custom}, got {error.instance!r}" if error.validator != "const" else custom
+        return (
+            path,
+            f"'{name}': {custom}, got {error.instance!r}" if error.validator != "const" else custom,
+        )
     if error.validator == "type":
-        return path, f"'{name}' must be {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+        return (
+            path,
+            f"'{name}' must be {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}",
+        )
     if error.validator == "enum":
-        return path, f"'{name}' must be one of {', '.join(map(str, error.validator_value))}, got {error.instance!r}"
+        return (
+            path,
+            f"'{name}' must be one of {', '.join(map(str, error.validator_value))}, got {error.instance!r}",
+        )
     if error.validator in ("minimum", "maximum", "exclusiveMinimum"):
-        return path, f"'{name}' must be {'>=' if error.validator == 'minimum' else '<='} {error.validator_value}, got {error.instance!r}"
+        return (
+            path,
+            f"'{name}' must be {'>=' if error.validator == 'minimum' else '<='} {error.validator_value}, got {error.instance!r}",
+        )
     if error.validator == "uniqueItems":
         return path, f"'{name}' lists the same value twice"
     if error.validator == "minItems":
@@ -352,9 +397,9 @@ def _parse_expiry(text: str) -> datetime:
     text = str(text).strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         day = date.fromisoformat(text)
-        return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _pairs(mapping: Any) -> tuple[tuple[str, str], ...]:
@@ -397,7 +442,9 @@ def _known_controls() -> set[str]:
 
 def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
     result = _FileResult(name)
-    errors = sorted(_validator().iter_errors(data), key=lambda e: _line_of(data, list(e.absolute_path)))
+    errors = sorted(
+        _validator().iter_errors(data), key=lambda e: _line_of(data, list(e.absolute_path))
+    )
     for error in errors:
         path, text = _describe(error)
         result.error(_line_of(data, path), _subject(data, list(error.absolute_path)), text)
@@ -413,8 +460,11 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
     if scope is not None:
         for i, rtype in enumerate(scope.get("resource_types") or []):
             if rtype not in known_types:
-                result.error(_line_of(data, ["scope", "resource_types", i]), "scope",
-                             f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})")
+                result.error(
+                    _line_of(data, ["scope", "resource_types", i]),
+                    "scope",
+                    f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
+                )
         result.scope = Scope(
             resource_types=tuple(scope.get("resource_types") or RESOURCE_TYPES),
             exclude_tags=_pairs(scope.get("exclude_tags")),
@@ -434,13 +484,20 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
         select = raw.get("select") or {}
         for j, rtype in enumerate(select.get("resource_types") or []):
             if rtype not in known_types:
-                result.error(at("select", "resource_types", j), subject,
-                             f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})")
+                result.error(
+                    at("select", "resource_types", j),
+                    subject,
+                    f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
+                )
                 ok = False
         try:
             interval = max_interval(raw["frequency"], start=as_of)
             if interval == timedelta.max:
-                result.warn(at("frequency"), subject, f"frequency {raw['frequency']!r} stops firing (its year field ends)")
+                result.warn(
+                    at("frequency"),
+                    subject,
+                    f"frequency {raw['frequency']!r} stops firing (its year field ends)",
+                )
         except ScheduleError as exc:
             result.error(at("frequency"), subject, f"frequency: {exc}")
             ok, interval = False, timedelta(0)
@@ -452,37 +509,52 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
         retention = raw["retention_days"]
         max_retention = raw.get("max_retention_days")
         if max_retention is not None and max_retention < retention:
-            result.error(at("max_retention_days"), subject,
-                         f"max_retention_days ({max_retention}) is below retention_days ({retention})")
+            result.error(
+                at("max_retention_days"),
+                subject,
+                f"max_retention_days ({max_retention}) is below retention_days ({retention})",
+            )
             ok = False
         cold = raw.get("cold_after_days")
         if cold is not None and retention - cold < 90:
-            result.error(at("cold_after_days"), subject,
-                         f"cold_after_days ({cold}) must be at least 90 days before deletion (retention_days {retention}); "
-                         "AWS keeps cold backups at least 90 days")
+            result.error(
+                at("cold_after_days"),
+                subject,
+                f"cold_after_days ({cold}) must be at least 90 days before deletion (retention_days {retention}); "
+                "AWS keeps cold backups at least 90 days",
+            )
             ok = False
         accept = tuple(raw.get("accept") or ALL_SOURCES)
         if raw.get("vault_lock") and "aws-backup" not in accept:
-            result.warn(at("vault_lock"), subject, "vault_lock has no effect on a plan that accepts only native backups")
+            result.warn(
+                at("vault_lock"),
+                subject,
+                "vault_lock has no effect on a plan that accepts only native backups",
+            )
         copy_to = raw.get("copy_to") or {}
         if ok:
-            result.plans.append(Plan(
-                name=raw["name"],
-                select=_plain(select),
-                frequency=str(raw["frequency"]),
-                interval=interval,
-                grace=grace,
-                retention_days=int(retention),
-                max_retention_days=max_retention,
-                accept=accept,
-                encrypted=bool(raw.get("encrypted", False)),
-                vault_lock=bool(raw.get("vault_lock", False)),
-                copy_to=CopyTo(regions=tuple(copy_to.get("regions") or ()), accounts=tuple(copy_to.get("accounts") or ())),
-                cold_after_days=cold,
-                description=raw.get("description"),
-                source_file=name,
-                source_line=line,
-            ))
+            result.plans.append(
+                Plan(
+                    name=raw["name"],
+                    select=_plain(select),
+                    frequency=str(raw["frequency"]),
+                    interval=interval,
+                    grace=grace,
+                    retention_days=int(retention),
+                    max_retention_days=max_retention,
+                    accept=accept,
+                    encrypted=bool(raw.get("encrypted", False)),
+                    vault_lock=bool(raw.get("vault_lock", False)),
+                    copy_to=CopyTo(
+                        regions=tuple(copy_to.get("regions") or ()),
+                        accounts=tuple(copy_to.get("accounts") or ()),
+                    ),
+                    cold_after_days=cold,
+                    description=raw.get("description"),
+                    source_file=name,
+                    source_line=line,
+                )
+            )
 
     known = _known_controls()
     for i, raw in enumerate(data.get("waivers") or []):
@@ -493,33 +565,46 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
         bad = False
         for j, control in enumerate(raw.get("controls") or []):
             if control not in known:
-                result.error(at("controls", j), subject, f"unknown control '{control}' (known: {', '.join(sorted(known))})")
+                result.error(
+                    at("controls", j),
+                    subject,
+                    f"unknown control '{control}' (known: {', '.join(sorted(known))})",
+                )
                 bad = True
         try:
             expires = _parse_expiry(raw["expires"])
         except ValueError:
-            result.error(at("expires"), subject, f"'expires' {raw['expires']!r} is not a valid date")
+            result.error(
+                at("expires"), subject, f"'expires' {raw['expires']!r} is not a valid date"
+            )
             continue
         if as_of is not None and as_of >= expires:
-            result.warn(at("expires"), subject, f"expired on {raw['expires']}; it no longer applies")
+            result.warn(
+                at("expires"), subject, f"expired on {raw['expires']}; it no longer applies"
+            )
         if not bad:
-            result.waivers.append(Waiver(
-                resource=raw["resource"],
-                controls=tuple(raw.get("controls") or ()),
-                reason=raw["reason"],
-                expires=expires,
-                expires_text=str(raw["expires"]),
-                owner=raw.get("owner"),
-                plan=raw.get("plan"),
-                source_file=name,
-                source_line=getattr(raw, "line", 1),
-            ))
+            result.waivers.append(
+                Waiver(
+                    resource=raw["resource"],
+                    controls=tuple(raw.get("controls") or ()),
+                    reason=raw["reason"],
+                    expires=expires,
+                    expires_text=str(raw["expires"]),
+                    owner=raw.get("owner"),
+                    plan=raw.get("plan"),
+                    source_file=name,
+                    source_line=getattr(raw, "line", 1),
+                )
+            )
     for i, rule in enumerate(data.get("aws_backup_support") or []):
         if ("aws_backup_support", i) in broken:
             continue
         if rule["resource_type"] not in known_types:
-            result.error(_line_of(data, ["aws_backup_support", i, "resource_type"]), "aws_backup_support",
-                         f"unknown resource type '{rule['resource_type']}'")
+            result.error(
+                _line_of(data, ["aws_backup_support", i, "resource_type"]),
+                "aws_backup_support",
+                f"unknown resource type '{rule['resource_type']}'",
+            )
         else:
             result.support_rules.append(_plain(rule))
     return result
@@ -527,8 +612,13 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
 
 def _policy_files(path: Path) -> tuple[list[Path], bool]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in (".yaml", ".yml")
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         return files, True
     return [path], False
 
@@ -552,37 +642,81 @@ def _parse(path: str | Path, as_of: datetime | None) -> tuple[PolicySet, list[Me
         if folder and not (isinstance(data, dict) and POLICY_KEYS & set(data)):
             continue  # another data file kept beside the policies (e.g. a price table)
         if not isinstance(data, dict):
-            messages.append(Message("error", str(file), getattr(data, "line", 1) or 1, "",
-                                    "a policy file must be a mapping with 'version' and 'plans'"))
+            messages.append(
+                Message(
+                    "error",
+                    str(file),
+                    getattr(data, "line", 1) or 1,
+                    "",
+                    "a policy file must be a mapping with 'version' and 'plans'",
+                )
+            )
             continue
         result = _check_file(str(file), data, as_of)
         messages.extend(result.messages)
         policy.source_files.append(str(file))
         if result.scope is not None:
             if scope_from is not None:
-                messages.append(Message("error", str(file), result.scope.source_line or 1, "scope",
-                                        f"scope is already defined in {scope_from}; define it in one file"))
+                messages.append(
+                    Message(
+                        "error",
+                        str(file),
+                        result.scope.source_line or 1,
+                        "scope",
+                        f"scope is already defined in {scope_from}; define it in one file",
+                    )
+                )
             else:
                 scope_from = f"{file}:{result.scope.source_line}"
                 policy.scope = result.scope
         for plan in result.plans:
             if plan.name in seen_plans:
                 first = seen_plans[plan.name]
-                messages.append(Message("error", str(file), plan.source_line or 1, f"plan '{plan.name}'",
-                                        f"plan name used twice (first at {first.source_file}:{first.source_line})"))
+                messages.append(
+                    Message(
+                        "error",
+                        str(file),
+                        plan.source_line or 1,
+                        f"plan '{plan.name}'",
+                        f"plan name used twice (first at {first.source_file}:{first.source_line})",
+                    )
+                )
                 continue
             seen_plans[plan.name] = plan
             policy.plans.append(plan)
         policy.waivers.extend(result.waivers)
         support_rules.extend(result.support_rules)
     if not policy.source_files and not any(m.level == "error" for m in messages):
-        messages.append(Message("error", str(root), 0, "", "no policy files found (YAML files with 'plans', 'scope' or 'waivers')"))
+        messages.append(
+            Message(
+                "error",
+                str(root),
+                0,
+                "",
+                "no policy files found (YAML files with 'plans', 'scope' or 'waivers')",
+            )
+        )
     for waiver in policy.waivers:
         if waiver.plan is not None and waiver.plan not in seen_plans:
-            messages.append(Message("error", waiver.source_file or "", waiver.source_line or 1, "waiver",
-                                    f"names plan '{waiver.plan}', which no policy file declares"))
+            messages.append(
+                Message(
+                    "error",
+                    waiver.source_file or "",
+                    waiver.source_line or 1,
+                    "waiver",
+                    f"names plan '{waiver.plan}', which no policy file declares",
+                )
+            )
     if policy.source_files and not policy.plans and not any(m.level == "error" for m in messages):
-        messages.append(Message("warning", policy.source_files[0], 1, "", "no plans declared: every resource in scope will fail resource-covered"))
+        messages.append(
+            Message(
+                "warning",
+                policy.source_files[0],
+                1,
+                "",
+                "no plans declared: every resource in scope will fail resource-covered",
+            )
+        )
     if support_rules:
         policy.support = load_support_matrix(extra_rules=support_rules)
     return policy, messages
@@ -602,6 +736,10 @@ def load_policies(path: str | Path, as_of: datetime | None = None) -> PolicySet:
     policy, messages = _parse(path, as_of)
     errors = [m for m in messages if m.level == "error"]
     if errors:
-        more = f" (and {len(errors) - 1} more error(s); run `auditor validate`)" if len(errors) > 1 else ""
+        more = (
+            f" (and {len(errors) - 1} more error(s); run `auditor validate`)"
+            if len(errors) > 1
+            else ""
+        )
         raise PolicyError(f"{errors[0]}{more}")
     return policy

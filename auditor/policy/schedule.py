@@ -16,15 +16,15 @@ catches month-end, leap-day and weekday irregularities. A cron that never fires 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from croniter import croniter
 from croniter.croniter import CroniterError
 
-__all__ = ["ScheduleError", "max_interval", "parse_duration", "aws_cron_to_croniter"]
+__all__ = ["ScheduleError", "aws_cron_to_croniter", "max_interval", "parse_duration"]
 
-_REFERENCE = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_REFERENCE = datetime(2025, 1, 1, tzinfo=UTC)
 _WINDOW = timedelta(days=731)
 _MAX_RUNS = 5000
 
@@ -57,7 +57,7 @@ def max_interval(expr: str, start: datetime | None = None) -> timedelta:
     """
     text = str(expr).strip()
     if _CRON.match(text):
-        begin = (start or _REFERENCE).astimezone(timezone.utc)
+        begin = (start or _REFERENCE).astimezone(UTC)
         begin = begin.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         gap = _cron_max_gap(text, begin)
         # A cron whose year field ends stops firing: its longest gap is unbounded.

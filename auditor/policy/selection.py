@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,13 +40,13 @@ from auditor.policy.columns import arrow_of, encode, index_in
 __all__ = [
     "SelectionSpec",
     "TagView",
-    "spec_mask",
-    "declared_spec",
+    "aws_selection_mask",
+    "aws_selection_selects",
     "aws_selection_spec",
     "declared_mask",
-    "aws_selection_mask",
     "declared_selects",
-    "aws_selection_selects",
+    "declared_spec",
+    "spec_mask",
     "wildcard_regex",
 ]
 
@@ -104,7 +105,9 @@ class TagView:
         codes = np.full(self.n, -1, dtype=np.int32)
         categories = np.empty(0, dtype=object)
         if len(self._pos):
-            sel = pc.equal(self._keys, key).fill_null(False).to_numpy(zero_copy_only=False) & (self._pos >= 0)
+            sel = pc.equal(self._keys, key).fill_null(False).to_numpy(zero_copy_only=False) & (
+                self._pos >= 0
+            )
             if sel.any():
                 key_codes, names = encode(self._values.filter(pa.array(sel)).fill_null(""))
                 codes[self._pos[sel]] = key_codes
@@ -122,7 +125,9 @@ class TagView:
             codes = codes[positions]
         if not len(categories):
             return np.zeros(len(codes), dtype=bool)
-        ok = np.fromiter((bool(predicate(v)) for v in categories), dtype=bool, count=len(categories))
+        ok = np.fromiter(
+            (bool(predicate(v)) for v in categories), dtype=bool, count=len(categories)
+        )
         lookup = np.append(ok, False)  # code -1 -> last slot -> False
         return lookup[codes]
 
@@ -156,7 +161,7 @@ def _arn_mask(arns: pd.Series, patterns: Iterable[str]) -> np.ndarray:
     return result
 
 
-def _cached(view: "TagView", resources: pd.DataFrame, key: tuple, compute) -> np.ndarray:
+def _cached(view: TagView, resources: pd.DataFrame, key: tuple, compute) -> np.ndarray:
     """A column test of `resources`, cached on the view for as long as it is used with that frame."""
     cache = view.__dict__.setdefault("_column_cache", {})
     hit = cache.get(key)
@@ -165,14 +170,16 @@ def _cached(view: "TagView", resources: pd.DataFrame, key: tuple, compute) -> np
     return hit[1]
 
 
-def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
-              positions: np.ndarray | None = None) -> np.ndarray:
+def spec_mask(
+    spec: SelectionSpec, resources: pd.DataFrame, view: TagView, positions: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean array: the resources `spec` selects.
 
     `resources` is aligned with `view`. With `positions`, the answer covers only those rows (in that
     order); column tests are computed once over all resources and cached on the view, so many
     selections over subsets (one per account and region) cost little.
     """
+
     def take(values: np.ndarray) -> np.ndarray:
         return values if positions is None else values[positions]
 
@@ -180,26 +187,49 @@ def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
     mask = np.ones(n, dtype=bool)
     if spec.resource_types:
         types = tuple(sorted(spec.resource_types))
-        mask &= take(_cached(view, resources, ("types", types), lambda: resources["resource_type"].isin(list(types))
-                             .to_numpy(dtype=bool, na_value=False)))
+        mask &= take(
+            _cached(
+                view,
+                resources,
+                ("types", types),
+                lambda: (
+                    resources["resource_type"]
+                    .isin(list(types))
+                    .to_numpy(dtype=bool, na_value=False)
+                ),
+            )
+        )
     if spec.resources or spec.any_tags:
         # Resources and ListOfTags together are one union: matching any ARN or any tag selects.
         base = np.zeros(n, dtype=bool)
         if spec.resources:
             pats = tuple(spec.resources)
-            base |= take(_cached(view, resources, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
+            base |= take(
+                _cached(
+                    view,
+                    resources,
+                    ("arns", pats),
+                    lambda: _arn_mask(resources["resource_arn"], pats),
+                )
+            )
         for key, value in spec.any_tags:
             base |= view.value_in(key, lambda v, value=value: v == value, positions)
         mask &= base
     if spec.not_resources:
         pats = tuple(spec.not_resources)
-        mask &= ~take(_cached(view, resources, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)))
+        mask &= ~take(
+            _cached(
+                view, resources, ("arns", pats), lambda: _arn_mask(resources["resource_arn"], pats)
+            )
+        )
     for op, key, value in spec.conditions:
         if op in ("StringEquals", "StringNotEquals"):
             hit = view.value_in(key, lambda v, value=value: v == value, positions)
         else:
             regex = wildcard_regex(value)
-            hit = view.value_in(key, lambda v, regex=regex: regex.fullmatch(v) is not None, positions)
+            hit = view.value_in(
+                key, lambda v, regex=regex: regex.fullmatch(v) is not None, positions
+            )
         # IAM semantics: a missing tag makes the positive operators false and the negated ones true.
         mask &= hit if op in ("StringEquals", "StringLike") else ~hit
     return mask
@@ -209,7 +239,7 @@ def spec_mask(spec: SelectionSpec, resources: pd.DataFrame, view: TagView,
 
 
 def _tag_key(key: str) -> str:
-    return key[len(_TAG_PREFIX):] if key.startswith(_TAG_PREFIX) else key
+    return key[len(_TAG_PREFIX) :] if key.startswith(_TAG_PREFIX) else key
 
 
 def _as_values(value: Any) -> list[str]:
@@ -269,7 +299,9 @@ def aws_selection_spec(selection: Mapping[str, Any]) -> SelectionSpec:
         if op not in OPERATORS:
             continue
         for entry in entries or ():
-            conditions.append((op, _tag_key(str(entry["ConditionKey"])), str(entry["ConditionValue"])))
+            conditions.append(
+                (op, _tag_key(str(entry["ConditionKey"])), str(entry["ConditionValue"]))
+            )
     return SelectionSpec(
         any_tags=tuple(any_tags),
         conditions=tuple(conditions),
@@ -287,37 +319,54 @@ def _plan_select(plan: Any) -> Mapping[str, Any]:
 # --- public masks and scalar helpers (one code path) ----------------------------------------------
 
 
-def declared_mask(plan: Any, resources: pd.DataFrame, tags: pd.DataFrame, view: TagView | None = None) -> pd.Series:
+def declared_mask(
+    plan: Any, resources: pd.DataFrame, tags: pd.DataFrame, view: TagView | None = None
+) -> pd.Series:
     """Which `resources` the declared `plan` (a Plan or a mapping with `select`) selects."""
     view = view or TagView(resources["resource_arn"], tags)
     spec = plan.spec if hasattr(plan, "spec") else declared_spec(_plan_select(plan))
     return pd.Series(spec_mask(spec, resources, view), index=resources.index)
 
 
-def aws_selection_mask(selection_row: Mapping[str, Any], resources: pd.DataFrame, tags: pd.DataFrame,
-                       view: TagView | None = None) -> pd.Series:
+def aws_selection_mask(
+    selection_row: Mapping[str, Any],
+    resources: pd.DataFrame,
+    tags: pd.DataFrame,
+    view: TagView | None = None,
+) -> pd.Series:
     """Which `resources` a deployed AWS Backup selection (inventory row or AWS shape) selects."""
     view = view or TagView(resources["resource_arn"], tags)
-    return pd.Series(spec_mask(aws_selection_spec(selection_row), resources, view), index=resources.index)
+    return pd.Series(
+        spec_mask(aws_selection_spec(selection_row), resources, view), index=resources.index
+    )
 
 
-def _one(resource_arn: str, resource_type: str, tags: Mapping[str, str]) -> tuple[pd.DataFrame, TagView]:
+def _one(
+    resource_arn: str, resource_type: str, tags: Mapping[str, str]
+) -> tuple[pd.DataFrame, TagView]:
     resources = pd.DataFrame({"resource_arn": [resource_arn], "resource_type": [resource_type]})
     tag_frame = pd.DataFrame(
-        {"arn": [resource_arn] * len(tags), "key": list(tags), "value": [str(v) for v in tags.values()]},
+        {
+            "arn": [resource_arn] * len(tags),
+            "key": list(tags),
+            "value": [str(v) for v in tags.values()],
+        },
         columns=["arn", "key", "value"],
     )
     return resources, TagView(resources["resource_arn"], tag_frame)
 
 
-def declared_selects(plan: Any, resource_type: str, tags: Mapping[str, str], resource_arn: str = "") -> bool:
+def declared_selects(
+    plan: Any, resource_type: str, tags: Mapping[str, str], resource_arn: str = ""
+) -> bool:
     """Scalar form of `declared_mask` for one resource (e.g. one resource of a template)."""
     resources, view = _one(resource_arn, resource_type, tags)
     return bool(declared_mask(plan, resources, view=view, tags=None).iloc[0])
 
 
-def aws_selection_selects(selection: Mapping[str, Any], resource_arn: str, resource_type: str,
-                          tags: Mapping[str, str]) -> bool:
+def aws_selection_selects(
+    selection: Mapping[str, Any], resource_arn: str, resource_type: str, tags: Mapping[str, str]
+) -> bool:
     """Scalar form of `aws_selection_mask`: does this AWS BackupSelection select this resource?"""
     resources, view = _one(resource_arn, resource_type, tags)
     return bool(aws_selection_mask(selection, resources, tags=None, view=view).iloc[0])

@@ -7,9 +7,10 @@ may add rules with ``aws_backup_support:``; they are checked before the defaults
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,11 @@ class SupportMatrix:
         supported = np.ones(n, dtype=bool)
         reason = np.full(n, None, dtype=object)
         rtype = resources["resource_type"].astype("str")
-        engine = resources["engine"].astype("str") if "engine" in resources else pd.Series([None] * n, dtype="str")
+        engine = (
+            resources["engine"].astype("str")
+            if "engine" in resources
+            else pd.Series([None] * n, dtype="str")
+        )
         for rule in self.rules:
             hit = (rtype == rule["resource_type"]).to_numpy(dtype=bool, na_value=False).copy()
             if rule.get("engine_like"):
@@ -56,13 +61,21 @@ class SupportMatrix:
         engine = resources["engine"].astype("str") if "engine" in resources else None
         if engine is not None:
             # A non-Aurora RDS cluster (Multi-AZ DB cluster) is opted in under "RDS".
-            not_aurora = (resources["resource_type"] == "rds-cluster") & ~engine.str.startswith("aurora").fillna(False)
+            not_aurora = (resources["resource_type"] == "rds-cluster") & ~engine.str.startswith(
+                "aurora"
+            ).fillna(False)
             service = service.where(~not_aurora.to_numpy(dtype=bool, na_value=False), "RDS")
         return service
 
 
 def load_support_matrix(extra_rules: Iterable[dict[str, Any]] = ()) -> SupportMatrix:
     """The default matrix, with `extra_rules` (from policies) checked first."""
-    text = importlib_resources.files("auditor.policy").joinpath("supported_types.json").read_text(encoding="utf-8")
+    text = (
+        importlib_resources.files("auditor.policy")
+        .joinpath("supported_types.json")
+        .read_text(encoding="utf-8")
+    )
     data = json.loads(text)
-    return SupportMatrix(rules=tuple(extra_rules) + tuple(data["rules"]), services=dict(data["services"]))
+    return SupportMatrix(
+        rules=tuple(extra_rules) + tuple(data["rules"]), services=dict(data["services"])
+    )

@@ -7,9 +7,9 @@ were loaded from a folder, those files are passed through byte for byte rather t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable
 
 from auditor.atomic import write_bytes, write_text
 from auditor.errors import UsageError
@@ -52,7 +52,10 @@ FILENAMES: dict[Format, str] = {
     Format.JUNIT: "junit.xml",
     Format.SARIF: "report.sarif",
 }
-METERING_RENDERERS = {Format.JSON: ("metering.json", structured.render_metering_json), Format.CSV: ("metering.csv", structured.render_metering_csv)}
+METERING_RENDERERS = {
+    Format.JSON: ("metering.json", structured.render_metering_json),
+    Format.CSV: ("metering.csv", structured.render_metering_csv),
+}
 DEFAULT_FORMATS = (Format.HTML, Format.MD, Format.JSON, Format.CSV, Format.JUNIT, Format.SARIF)
 
 
@@ -119,17 +122,17 @@ def write_reports(
 
 
 __all__ = [
-    "Format",
-    "RENDERERS",
-    "FILENAMES",
     "DEFAULT_FORMATS",
-    "Results",
+    "FILENAMES",
+    "RENDERERS",
     "ControlInfo",
-    "load_results",
+    "Format",
+    "Results",
     "findings_frame",
+    "load_results",
     "metering_frame",
-    "registry_controls",
     "parse_formats",
+    "registry_controls",
     "render",
     "write_reports",
 ]

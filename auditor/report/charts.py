@@ -18,7 +18,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def stacked_bars(rows: list[tuple[str, dict[str, int]]], *, width: int = 640, bar: int = 18) -> Markup:
+def stacked_bars(
+    rows: list[tuple[str, dict[str, int]]], *, width: int = 640, bar: int = 18
+) -> Markup:
     """Horizontal bars, one per label, split by status (counts). Empty string when no rows."""
     if not rows:
         return Markup("")
@@ -46,12 +48,16 @@ def stacked_bars(rows: list[tuple[str, dict[str, int]]], *, width: int = 640, ba
                 f"<title>{escape(label)}: {n} {status}</title></rect>"
             )
             x += w
-        parts.append(f'<text x="{label_w + plot_w + 6}" y="{y + bar - 5}" class="num">{sum(counts.values())}</text>')
+        parts.append(
+            f'<text x="{label_w + plot_w + 6}" y="{y + bar - 5}" class="num">{sum(counts.values())}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def bars(rows: list[tuple[str, float]], *, unit: str = "", width: int = 640, bar: int = 18) -> Markup:
+def bars(
+    rows: list[tuple[str, float]], *, unit: str = "", width: int = 640, bar: int = 18
+) -> Markup:
     """Horizontal bars of non-negative values with their formatted value at the end."""
     if not rows:
         return Markup("")

@@ -29,11 +29,20 @@ from auditor.report.model import (
 )
 from auditor.report.templating import environment
 
-
 MAX_ROWS = 2000
 TIMELINE_DAYS = 90
 TIMELINE_POINTS = 120
-_ROW_COLUMNS = ("status", "severity", "control_id", "resource_arn", "resource_type", "account_id", "region", "plan", "detail")
+_ROW_COLUMNS = (
+    "status",
+    "severity",
+    "control_id",
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "plan",
+    "detail",
+)
 
 
 def _as_of(results: Results) -> pd.Timestamp | None:
@@ -51,7 +60,9 @@ def rows_payload(findings: pd.DataFrame, max_rows: int) -> list[list[Any]]:
         return []
     cols = head[list(_ROW_COLUMNS)].astype(object)
     cols = cols.where(cols.notna(), "")
-    evidence = head["evidence"].map(lambda e: json.dumps(e or {}, sort_keys=True, default=str)[:4000])
+    evidence = head["evidence"].map(
+        lambda e: json.dumps(e or {}, sort_keys=True, default=str)[:4000]
+    )
     cols = cols.assign(evidence=evidence.to_numpy())
     return cols.to_numpy().tolist()
 
@@ -72,7 +83,11 @@ def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
     payload: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "resources": {}}
     if not len(rp):
         return payload
-    rp = rp.sort_values(["resource_arn", "created_at"]).groupby("resource_arn", sort=False).tail(TIMELINE_POINTS)
+    rp = (
+        rp.sort_values(["resource_arn", "created_at"])
+        .groupby("resource_arn", sort=False)
+        .tail(TIMELINE_POINTS)
+    )
     size = (rp["size_bytes"].astype("Float64") / 1e9).round(2)
     compact = pd.DataFrame(
         {
@@ -118,16 +133,22 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     """Everything the template shows (plain data plus pre-rendered, escaped SVG)."""
     df = results.findings
     counts = status_counts(df)
-    by = {dim: breakdown(df, dim) for dim in ("plan", "control_id", "account_id", "region", "resource_type")}
+    by = {
+        dim: breakdown(df, dim)
+        for dim in ("plan", "control_id", "account_id", "region", "resource_type")
+    }
     control_rows = [
-        (row["control_id"], {s: int(row[s]) for s in STATUSES}) for row in by["control_id"].to_dict("records")
+        (row["control_id"], {s: int(row[s]) for s in STATUSES})
+        for row in by["control_id"].to_dict("records")
     ]
     owner = cost_by(results.metering, "billing_owner")
     service = cost_by(results.metering, "service")
     rows = rows_payload(df, max_rows)
     arns = sorted({r[3] for r in rows if r[3]})
     history = results.history or {}
-    trend_points = [(str(p.get("as_of", "")), p.get("compliance_pct")) for p in history.get("trend", [])]
+    trend_points = [
+        (str(p.get("as_of", "")), p.get("compliance_pct")) for p in history.get("trend", [])
+    ]
     resources = resource_count(results)
     run = results.run or {}
     return {
@@ -139,23 +160,37 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         "counts": counts,
         "statuses": STATUSES,
         "colors": charts.STATUS_COLORS,
-        "total": int(len(df)),
+        "total": len(df),
         "resources": resources,
         "compliance": compliance_pct(counts),
-        "verdict": "NON-COMPLIANT" if counts["FAIL"] else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
+        "verdict": "NON-COMPLIANT"
+        if counts["FAIL"]
+        else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
         "breakdowns": {k: v.to_dict("records") for k, v in by.items()},
         "control_chart": charts.stacked_bars(control_rows),
         "account_chart": charts.stacked_bars(
-            [(r["account_id"], {s: int(r[s]) for s in STATUSES}) for r in by["account_id"].to_dict("records")][:30]
+            [
+                (r["account_id"], {s: int(r[s]) for s in STATUSES})
+                for r in by["account_id"].to_dict("records")
+            ][:30]
         ),
         "has_metering": results.metering is not None,
         "cost_owner": owner.to_dict("records"),
         "cost_service": service.to_dict("records"),
         "cost_total": float(owner["estimated_cost_usd"].sum()) if len(owner) else 0.0,
         "gb_total": float(owner["gb_months"].sum()) if len(owner) else 0.0,
-        "cost_chart": charts.bars([(r["billing_owner"], float(r["estimated_cost_usd"])) for r in owner.to_dict("records")
-                                   if r["estimated_cost_usd"] == r["estimated_cost_usd"]], unit="USD"),
-        "storage_chart": charts.bars([(r["billing_owner"], float(r["gb_months"])) for r in owner.to_dict("records")], unit="GB-mo"),
+        "cost_chart": charts.bars(
+            [
+                (r["billing_owner"], float(r["estimated_cost_usd"]))
+                for r in owner.to_dict("records")
+                if r["estimated_cost_usd"] == r["estimated_cost_usd"]
+            ],
+            unit="USD",
+        ),
+        "storage_chart": charts.bars(
+            [(r["billing_owner"], float(r["gb_months"])) for r in owner.to_dict("records")],
+            unit="GB-mo",
+        ),
         "shown": len(rows),
         "max_rows": max_rows,
         "data": {
@@ -167,7 +202,7 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         "metering_info": _metering_info(results),
         "waivers": results.waivers,
         "errors": collection_errors(results),
-        "error_count": int(len(results.inventory.errors)) if results.inventory is not None else 0,
+        "error_count": len(results.inventory.errors) if results.inventory is not None else 0,
         "history": history,
         "trend_chart": charts.trend(trend_points),
         "changes": history.get("changes") or {},
@@ -181,4 +216,4 @@ def render(results: Results, max_rows: int = MAX_ROWS) -> str:
     return environment().get_template("report.html.j2").render(**context(results, max_rows))
 
 
-__all__ = ["render", "context", "MAX_ROWS"]
+__all__ = ["MAX_ROWS", "context", "render"]

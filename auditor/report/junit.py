@@ -33,7 +33,9 @@ def render(results: Results) -> str:
             counts["tests"] += 1
             if row.status == "FAIL":
                 counts["failures"] += 1
-                failure = ET.SubElement(case, "failure", message=detail, type=str(row.severity or ""))
+                failure = ET.SubElement(
+                    case, "failure", message=detail, type=str(row.severity or "")
+                )
                 failure.text = _evidence(row)
             elif row.status == "NOT_ASSESSED":
                 counts["errors"] += 1

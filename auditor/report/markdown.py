@@ -24,11 +24,14 @@ def error_groups(results: Results):
 
     errors = results.inventory.errors if results.inventory is not None else None
     if errors is None or not len(errors):
-        return pd.DataFrame(columns=["account_id", "region", "service", "error_code", "calls", "operations"])
+        return pd.DataFrame(
+            columns=["account_id", "region", "service", "error_code", "calls", "operations"]
+        )
     keys = ["account_id", "region", "service", "error_code"]
     e = errors[keys + ["operation"]].astype(object).where(errors[keys + ["operation"]].notna(), "")
-    grouped = e.groupby(keys, sort=True).agg(calls=("operation", "size"),
-                                             operations=("operation", lambda s: ", ".join(sorted(set(s)))))
+    grouped = e.groupby(keys, sort=True).agg(
+        calls=("operation", "size"), operations=("operation", lambda s: ", ".join(sorted(set(s))))
+    )
     return grouped.reset_index()
 
 
@@ -37,27 +40,41 @@ def render(results: Results, top: int = TOP) -> str:
     df = results.findings
     counts = status_counts(df)
     controls = breakdown(df, "control_id")
-    failing = controls[(controls["FAIL"] > 0) | (controls["NOT_ASSESSED"] > 0)] if len(controls) else controls
+    failing = (
+        controls[(controls["FAIL"] > 0) | (controls["NOT_ASSESSED"] > 0)]
+        if len(controls)
+        else controls
+    )
     problems = ordered(df)
-    problems = problems[problems["status"].isin(["FAIL", "NOT_ASSESSED"])] if len(problems) else problems
+    problems = (
+        problems[problems["status"].isin(["FAIL", "NOT_ASSESSED"])] if len(problems) else problems
+    )
     owner = cost_by(results.metering, "billing_owner")
     history = results.history or {}
-    return environment().get_template("report.md.j2").render(
-        as_of=results.as_of,
-        verdict="NON-COMPLIANT" if counts["FAIL"] else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
-        resources=resource_count(results),
-        total=int(len(df)),
-        compliance=compliance_pct(counts),
-        counts=counts,
-        statuses=STATUSES,
-        failing_controls=failing.head(20).to_dict("records"),
-        top=problems.head(top).to_dict("records"),
-        problems=int(len(problems)),
-        cost_owner=owner.to_dict("records"),
-        cost_total=float(owner["estimated_cost_usd"].sum()) if results.metering is not None else None,
-        changes=history.get("changes") or {},
-        # why findings are NOT_ASSESSED: the failed calls (report.html lists each one)
-        errors=error_groups(results).head(ERRORS).to_dict("records"),
-        error_groups=int(len(error_groups(results))),
-        error_count=int(len(results.inventory.errors)) if results.inventory is not None else 0,
+    return (
+        environment()
+        .get_template("report.md.j2")
+        .render(
+            as_of=results.as_of,
+            verdict="NON-COMPLIANT"
+            if counts["FAIL"]
+            else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
+            resources=resource_count(results),
+            total=len(df),
+            compliance=compliance_pct(counts),
+            counts=counts,
+            statuses=STATUSES,
+            failing_controls=failing.head(20).to_dict("records"),
+            top=problems.head(top).to_dict("records"),
+            problems=len(problems),
+            cost_owner=owner.to_dict("records"),
+            cost_total=float(owner["estimated_cost_usd"].sum())
+            if results.metering is not None
+            else None,
+            changes=history.get("changes") or {},
+            # why findings are NOT_ASSESSED: the failed calls (report.html lists each one)
+            errors=error_groups(results).head(ERRORS).to_dict("records"),
+            error_groups=len(error_groups(results)),
+            error_count=len(results.inventory.errors) if results.inventory is not None else 0,
+        )
     )

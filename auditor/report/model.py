@@ -69,7 +69,9 @@ class Results:
     findings: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     metering: pd.DataFrame | None = None
-    metering_info: dict[str, Any] = field(default_factory=dict)  # metering.json besides its rows: totals, warnings, orphans...
+    metering_info: dict[str, Any] = field(
+        default_factory=dict
+    )  # metering.json besides its rows: totals, warnings, orphans...
     inventory: Any = None  # auditor.inventory.Inventory, when the folder holds one
     run: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] | None = None
@@ -113,7 +115,12 @@ def ordered(findings: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame(
         {
             "_s": findings["status"].map(STATUS_RANK).fillna(len(STATUSES)).astype(int),
-            "_v": findings["severity"].astype("object").str.lower().map(SEVERITY_RANK).fillna(9).astype(int),
+            "_v": findings["severity"]
+            .astype("object")
+            .str.lower()
+            .map(SEVERITY_RANK)
+            .fillna(9)
+            .astype(int),
             "_a": findings["resource_arn"].fillna("").astype(str),
             "_c": findings["control_id"].fillna("").astype(str),
         },
@@ -141,14 +148,18 @@ def compliance_pct(counts: dict[str, int]) -> float | None:
     return round(100.0 * (counts["PASS"] + counts["WAIVED"]) / judged, 1)
 
 
-def resource_count(results: "Results") -> int:
+def resource_count(results: Results) -> int:
     """Resources audited: from the run's collection statistics, else the inventory, else the findings
     (findings alone also count orphaned backups, whose rows name the backup)."""
-    collected = (results.run.get("collection") or {}).get("resources") if isinstance(results.run, dict) else None
+    collected = (
+        (results.run.get("collection") or {}).get("resources")
+        if isinstance(results.run, dict)
+        else None
+    )
     if isinstance(collected, int):
         return collected
     if results.inventory is not None and len(results.inventory.resources):
-        return int(len(results.inventory.resources))
+        return len(results.inventory.resources)
     df = results.findings
     return int(df["resource_arn"].nunique()) if len(df) else 0
 
@@ -168,20 +179,28 @@ def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
     table.index.name = by
     table = table.reset_index()
     table["_sort"] = pct.fillna(101.0).to_numpy()
-    return table.sort_values(["_sort", by], kind="stable").drop(columns="_sort").reset_index(drop=True)[columns]
+    return (
+        table.sort_values(["_sort", by], kind="stable")
+        .drop(columns="_sort")
+        .reset_index(drop=True)[columns]
+    )
 
 
 def metering_frame(rows: list[dict[str, Any]] | pd.DataFrame | None) -> pd.DataFrame:
     """Metering rows with the DESIGN §7 columns (numbers as floats)."""
-    df = pd.DataFrame(columns=list(METERING_COLUMNS)) if rows is None else (
-        rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    df = (
+        pd.DataFrame(columns=list(METERING_COLUMNS))
+        if rows is None
+        else (rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows))
     )
     for col in METERING_COLUMNS:
         if col not in df.columns:
             df[col] = None
     df["gb_months"] = pd.to_numeric(df["gb_months"], errors="coerce").fillna(0.0).astype(float)
     # a null cost is unpriced storage (no price for its usage type), never $0: keep it null
-    df["estimated_cost_usd"] = pd.to_numeric(df["estimated_cost_usd"], errors="coerce").astype(float)
+    df["estimated_cost_usd"] = pd.to_numeric(df["estimated_cost_usd"], errors="coerce").astype(
+        float
+    )
     others = [c for c in df.columns if c not in METERING_COLUMNS]
     return df[list(METERING_COLUMNS) + others].reset_index(drop=True)
 
@@ -192,11 +211,15 @@ def cost_by(metering: pd.DataFrame | None, by: str = "billing_owner") -> pd.Data
         return pd.DataFrame(columns=[by, "gb_months", "estimated_cost_usd"])
     keys = metering[by].astype("object").where(metering[by].notna(), "(none)").astype(str)
     # null where the group holds only unpriced storage (as metering.json's allocations do)
-    grouped = metering.groupby(keys).agg(gb_months=("gb_months", "sum"),
-                                         estimated_cost_usd=("estimated_cost_usd", lambda s: s.sum(min_count=1)))
+    grouped = metering.groupby(keys).agg(
+        gb_months=("gb_months", "sum"),
+        estimated_cost_usd=("estimated_cost_usd", lambda s: s.sum(min_count=1)),
+    )
     grouped.index.name = by
     grouped = grouped.reset_index()
-    return grouped.sort_values(["estimated_cost_usd", by], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return grouped.sort_values(
+        ["estimated_cost_usd", by], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,13 +251,19 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
     if not folder.is_dir():
         raise InputError(f"{folder}: not a results folder (it does not exist)")
     if not path.is_file():
-        raise InputError(f"{folder}: not a results folder (no findings.json); run `auditor audit` or `auditor check` first")
+        raise InputError(
+            f"{folder}: not a results folder (no findings.json); run `auditor audit` or `auditor check` first"
+        )
     doc = _read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
         raise InputError(f"{path}: not a findings file (expected an object with a 'findings' list)")
     if doc.get("schema_version", 1) != 1:
-        raise InputError(f"{path}: findings schema version {doc.get('schema_version')!r}, this program reads 1")
-    extra = {k: v for k, v in doc.items() if k not in ("schema_version", "as_of", "summary", "findings")}
+        raise InputError(
+            f"{path}: findings schema version {doc.get('schema_version')!r}, this program reads 1"
+        )
+    extra = {
+        k: v for k, v in doc.items() if k not in ("schema_version", "as_of", "summary", "findings")
+    }
     results = Results(
         as_of=str(doc.get("as_of") or ""),
         findings=findings_frame(doc["findings"]),
@@ -245,7 +274,9 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
         mdoc = _read_json(folder / "metering.json")
         results.metering = metering_frame(_metering_rows(mdoc, folder / "metering.json"))
         if isinstance(mdoc, dict):
-            results.metering_info = {k: v for k, v in mdoc.items() if k not in ("rows", "allocations")}
+            results.metering_info = {
+                k: v for k, v in mdoc.items() if k not in ("rows", "allocations")
+            }
     if (folder / "run.json").is_file():
         results.run = _read_json(folder / "run.json")
     if (folder / "history.json").is_file():
@@ -284,7 +315,9 @@ def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]
     import yaml
 
     waivers: list[dict[str, Any]] = []
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = sorted(
+        p for p in Path(folder).rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+    )
     for path in files:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -318,12 +351,22 @@ def registry_controls() -> list[ControlInfo]:
     items = REGISTRY.items() if isinstance(REGISTRY, dict) else ((None, c) for c in REGISTRY)
     controls = []
     for key, ctl in items:
-        get = ctl.get if isinstance(ctl, dict) else (lambda name, default=None, _c=ctl: getattr(_c, name, default))
+        get = (
+            ctl.get
+            if isinstance(ctl, dict)
+            else (lambda name, default=None, _c=ctl: getattr(_c, name, default))
+        )
         cid = get("control_id") or get("id") or key
         if not cid:
             continue
         func = get("func") or get("function") or get("check")
-        doc = get("description") or get("doc") or get("docstring") or (getattr(func, "__doc__", None) if func else None) or ""
+        doc = (
+            get("description")
+            or get("doc")
+            or get("docstring")
+            or (getattr(func, "__doc__", None) if func else None)
+            or ""
+        )
         controls.append(
             ControlInfo(
                 control_id=str(cid),

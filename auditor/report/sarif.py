@@ -18,15 +18,27 @@ import json
 from auditor import __version__
 from auditor.report.model import ControlInfo, Results, ordered, status_counts
 
-SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 MAX_RESULTS = 25_000
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
-_SECURITY_SEVERITY = {"critical": "9.0", "high": "7.0", "medium": "5.0", "low": "3.0", "info": "1.0"}
+_SECURITY_SEVERITY = {
+    "critical": "9.0",
+    "high": "7.0",
+    "medium": "5.0",
+    "low": "3.0",
+    "info": "1.0",
+}
 
 
 def _rules(results: Results) -> list[ControlInfo]:
     known = {c.control_id: c for c in results.controls}
-    seen = results.findings["control_id"].dropna().astype(str).unique() if len(results.findings) else []
+    seen = (
+        results.findings["control_id"].dropna().astype(str).unique()
+        if len(results.findings)
+        else []
+    )
     for cid in seen:
         known.setdefault(cid, ControlInfo(cid, cid, "medium", f"auditor control {cid}."))
     return [known[k] for k in sorted(known)]
@@ -60,7 +72,9 @@ def render(results: Results) -> str:
                 }
             ],
             "partialFingerprints": {
-                "auditorFinding/v1": hashlib.sha256(f"{row.resource_arn}|{cid}".encode()).hexdigest()
+                "auditorFinding/v1": hashlib.sha256(
+                    f"{row.resource_arn}|{cid}".encode()
+                ).hexdigest()
             },
             "properties": {
                 "status": row.status,
@@ -73,7 +87,13 @@ def render(results: Results) -> str:
             },
         }
         if row.status == "WAIVED":
-            result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": str(row.detail or "waived")}]
+            result["suppressions"] = [
+                {
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": str(row.detail or "waived"),
+                }
+            ]
         out.append(result)
     log = {
         "$schema": SCHEMA_URI,
@@ -92,7 +112,14 @@ def render(results: Results) -> str:
                 "properties": {
                     "as_of": results.as_of,
                     "counts": status_counts(results.findings),
-                    **({"results_left_out": total - len(out), "note": "every finding is in findings.csv"} if total > len(out) else {}),
+                    **(
+                        {
+                            "results_left_out": total - len(out),
+                            "note": "every finding is in findings.csv",
+                        }
+                        if total > len(out)
+                        else {}
+                    ),
                 },
             }
         ],
@@ -108,5 +135,8 @@ def _rule(rule: ControlInfo) -> dict:
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.description or rule.title},
         "defaultConfiguration": {"level": _LEVEL.get(severity, "warning")},
-        "properties": {"severity": severity, "security-severity": _SECURITY_SEVERITY.get(severity, "5.0")},
+        "properties": {
+            "severity": severity,
+            "security-severity": _SECURITY_SEVERITY.get(severity, "5.0"),
+        },
     }

@@ -49,5 +49,10 @@ def render_metering_csv(results: Results) -> str:
     """metering.csv: the metering rows, DESIGN §7 columns first."""
     rows = metering_frame(results.metering)
     buffer = io.StringIO()
-    rows.to_csv(buffer, index=False, lineterminator="\n", columns=list(METERING_COLUMNS) + [c for c in rows.columns if c not in METERING_COLUMNS])
+    rows.to_csv(
+        buffer,
+        index=False,
+        lineterminator="\n",
+        columns=list(METERING_COLUMNS) + [c for c in rows.columns if c not in METERING_COLUMNS],
+    )
     return buffer.getvalue()

@@ -31,7 +31,9 @@ def environment() -> Environment:
     """Shared environment: templates from auditor/report/templates; autoescape for *.html.j2."""
     env = Environment(
         loader=PackageLoader("auditor.report", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True, default=False),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=True, default=False
+        ),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

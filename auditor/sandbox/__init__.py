@@ -71,8 +71,8 @@ import os
 os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-from auditor.sandbox.moto_ext import install  # noqa: E402
-from auditor.sandbox.server import SandboxServer  # noqa: E402
+from auditor.sandbox.moto_ext import install
+from auditor.sandbox.server import SandboxServer
 
 
 def __getattr__(name: str):
@@ -84,4 +84,4 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["install", "SandboxServer", "seed_estate", "seed_organization", "Estate"]
+__all__ = ["Estate", "SandboxServer", "install", "seed_estate", "seed_organization"]

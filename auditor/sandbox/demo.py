@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
-DEMO_AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+DEMO_AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DEMO_SEED = 7
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
 DEMO_ACCOUNT = "123456789012"
@@ -38,8 +38,16 @@ def _sandbox_env(endpoint_url: str) -> Iterator[None]:
 
     Profiles and real credentials are hidden so nothing can reach a real account by accident.
     """
-    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-            "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION")
+    keys = (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+    )
     saved = {k: os.environ.get(k) for k in keys}
     try:
         for key in keys:
@@ -80,7 +88,9 @@ def run_demo(
     out = Path(out)
     policies = Path(policies) if policies else default_policies()
     if not policies.exists():
-        raise AuditorError(f"{policies}: example policies not found; run the demo from a clone of the repository")
+        raise AuditorError(
+            f"{policies}: example policies not found; run the demo from a clone of the repository"
+        )
 
     def say(message: str) -> None:
         try:
@@ -90,7 +100,9 @@ def run_demo(
 
     with SandboxServer() as server:
         assert server.endpoint_url
-        estate = seed_estate(DEMO_AS_OF, seed=DEMO_SEED, regions=DEMO_REGIONS, account_id=DEMO_ACCOUNT, scale=scale)
+        estate = seed_estate(
+            DEMO_AS_OF, seed=DEMO_SEED, regions=DEMO_REGIONS, account_id=DEMO_ACCOUNT, scale=scale
+        )
         say(
             f"demo: emulated AWS at {server.endpoint_url}: {len(estate.resources)} resources,"
             f" {len(estate.backups)} backups in {', '.join(DEMO_REGIONS)} (as of {DEMO_AS_OF:%Y-%m-%d %H:%M}Z)"
@@ -110,9 +122,11 @@ def run_demo(
     say(summary_line(outcome))
     bundle, _, digest = export_bundle(out, out / "evidence.zip", command=DEMO_COMMAND)
     check = verify_bundle(bundle)
-    say(f"demo: evidence bundle {bundle} ({'verified' if check.ok else 'NOT verified'}; sha256 {digest})")
+    say(
+        f"demo: evidence bundle {bundle} ({'verified' if check.ok else 'NOT verified'}; sha256 {digest})"
+    )
     say(f"demo: open {outcome.report_html.resolve()}")
     return 0
 
 
-__all__ = ["run_demo", "DEMO_AS_OF", "DEMO_SEED", "DEMO_REGIONS"]
+__all__ = ["DEMO_AS_OF", "DEMO_REGIONS", "DEMO_SEED", "run_demo"]

@@ -35,15 +35,19 @@ import json
 import math
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
-from auditor.sandbox.moto_ext import install
-from auditor.sandbox.moto_ext import native
-from auditor.sandbox.moto_ext.backup import aws_backup_key_arn, add_recovery_point, create_backup_selection
+from auditor.sandbox.moto_ext import install, native
+from auditor.sandbox.moto_ext.backup import (
+    add_recovery_point,
+    aws_backup_key_arn,
+    create_backup_selection,
+)
 
 GIB = 1024**3
 TEAMS = ("payments", "search", "data", "platform", "web")
@@ -61,7 +65,13 @@ BASE_COUNTS = {
     "storagegateway-volume": 4,
     "deleted": 2,
 }
-RDS_ENGINES = {"postgres": "16.4", "mysql": "8.0.39", "mariadb": "10.11.9", "oracle-se2": "19.0.0.0.ru-2024-10.rur-2024-10.r1", "sqlserver-se": "16.00.4150.1.v1"}
+RDS_ENGINES = {
+    "postgres": "16.4",
+    "mysql": "8.0.39",
+    "mariadb": "10.11.9",
+    "oracle-se2": "19.0.0.0.ru-2024-10.rur-2024-10.r1",
+    "sqlserver-se": "16.00.4150.1.v1",
+}
 AURORA_ENGINES = ("aurora-postgresql", "aurora-mysql")
 
 BACKUP_RESOURCE_TYPE = {
@@ -107,20 +117,31 @@ class Estate:
     region_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def concat(cls, parts: Sequence["Estate"]) -> "Estate":
+    def concat(cls, parts: Sequence[Estate]) -> Estate:
         """Merge estates seeded for several accounts into one ground truth."""
         first = parts[0]
         frames = {}
-        for name in ("resources", "deleted_resources", "backups", "jobs", "plans", "rules", "selections", "vaults"):
+        for name in (
+            "resources",
+            "deleted_resources",
+            "backups",
+            "jobs",
+            "plans",
+            "rules",
+            "selections",
+            "vaults",
+        ):
             frames[name] = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
         settings: dict[str, dict[str, Any]] = {}
         for p in parts:
             settings.update(p.region_settings)
         return cls(
-            as_of=first.as_of, seed=first.seed,
+            as_of=first.as_of,
+            seed=first.seed,
             account_ids=sorted({a for p in parts for a in p.account_ids}),
             regions=sorted({r for p in parts for r in p.regions}),
-            region_settings=settings, **frames,
+            region_settings=settings,
+            **frames,
         )
 
 
@@ -159,7 +180,7 @@ def selects(selection: dict[str, Any], arn: str, tags: dict[str, str]) -> bool:
 
 
 def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _naive(dt: datetime) -> datetime:
@@ -173,7 +194,7 @@ def _count(base: int, scale: float) -> int:
 class _Region:
     """Seeds one (account, region)."""
 
-    def __init__(self, estate: "_Builder", region: str, index: int) -> None:
+    def __init__(self, estate: _Builder, region: str, index: int) -> None:
         self.e = estate
         self.acct = estate.account_id
         self.region = region
@@ -233,7 +254,9 @@ class _Region:
             tags["backup"] = "silver"
         elif b < 0.66:
             tags["backup"] = "none"
-        tags["env"] = "prod" if self.rng.random() < (0.75 if tags.get("backup") == "gold" else 0.5) else "dev"
+        tags["env"] = (
+            "prod" if self.rng.random() < (0.75 if tags.get("backup") == "gold" else 0.5) else "dev"
+        )
         return tags
 
     # ---- resources
@@ -251,8 +274,10 @@ class _Region:
         self._aurora(_count(BASE_COUNTS["rds-cluster"], s))
         self._dynamodb(_count(BASE_COUNTS["dynamodb-table"], s))
         self._efs(_count(BASE_COUNTS["efs-filesystem"], s))
-        self._sgw(_count(BASE_COUNTS["storagegateway-gateway"] + (1 if self.index == 0 else 0), s),
-                  _count(BASE_COUNTS["storagegateway-volume"], s))
+        self._sgw(
+            _count(BASE_COUNTS["storagegateway-gateway"] + (1 if self.index == 0 else 0), s),
+            _count(BASE_COUNTS["storagegateway-volume"], s),
+        )
         self._deleted(_count(BASE_COUNTS["deleted"], s))
 
     def _ebs(self, n: int, *, deleted: bool = False) -> None:
@@ -267,15 +292,24 @@ class _Region:
             created = self.created_at()
             arn = f"arn:aws:ec2:{self.region}:{self.acct}:volume/{vid}"
             row = self.add_resource(
-                resource_type="ebs-volume", resource_arn=arn, resource_id=vid, name=name, tags=tags,
-                created_at=created, size_bytes=size * GIB, encrypted=encrypted, deleted=deleted,
+                resource_type="ebs-volume",
+                resource_arn=arn,
+                resource_id=vid,
+                name=name,
+                tags=tags,
+                created_at=created,
+                size_bytes=size * GIB,
+                encrypted=encrypted,
+                deleted=deleted,
                 kms_key_id=self.kms["data"] if encrypted else None,
             )
             row["used_bytes"] = int(size * GIB * self.rng.uniform(0.15, 0.9))
             if deleted:
                 continue
             vol = backend.create_volume(
-                size=size, zone_name=zone, encrypted=encrypted,
+                size=size,
+                zone_name=zone,
+                encrypted=encrypted,
                 kms_key_id=self.kms["data"] if encrypted else None,
                 volume_type=self.rng.choice(("gp3", "gp3", "gp2", "st1")),
             )
@@ -296,23 +330,43 @@ class _Region:
             size = self.rng.choice((20, 50, 100, 200, 500, 1000, 2000, 6000))
             retention = 0 if self.rng.random() < 0.1 else (7 if tags.get("env") == "prod" else 1)
             created = self.created_at()
-            db = backend.create_db_instance(dict(
-                db_instance_identifier=ident, engine=engine, engine_version=RDS_ENGINES[engine],
-                db_instance_class="db.m6g.large",
-                allocated_storage=size, storage_encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None,
-                backup_retention_period=retention, master_username="admin",
-                master_user_password="not-a-secret-123", tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-            ))
+            db = backend.create_db_instance(
+                dict(
+                    db_instance_identifier=ident,
+                    engine=engine,
+                    engine_version=RDS_ENGINES[engine],
+                    db_instance_class="db.m6g.large",
+                    allocated_storage=size,
+                    storage_encrypted=encrypted,
+                    kms_key_id=self.kms["data"] if encrypted else None,
+                    backup_retention_period=retention,
+                    master_username="admin",
+                    master_user_password="not-a-secret-123",
+                    tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+                )
+            )
             # moto reports instance_create_time, copied from the wall clock at creation.
             db.created = db.instance_create_time = _naive(created)
             # moto snapshots every new instance once; the seeder makes the real history below.
-            for key in [k for k, s in backend.database_snapshots.items() if s.database.db_instance_identifier == ident]:
+            for key in [
+                k
+                for k, s in backend.database_snapshots.items()
+                if s.database.db_instance_identifier == ident
+            ]:
                 del backend.database_snapshots[key]
             self.add_resource(
-                resource_type="rds-instance", resource_arn=db.arn, resource_id=ident, name=ident, tags=tags,
-                created_at=created, size_bytes=size * GIB, encrypted=encrypted, engine=engine,
-                deleted=deleted, retention=retention, obj=db,
+                resource_type="rds-instance",
+                resource_arn=db.arn,
+                resource_id=ident,
+                name=ident,
+                tags=tags,
+                created_at=created,
+                size_bytes=size * GIB,
+                encrypted=encrypted,
+                engine=engine,
+                deleted=deleted,
+                retention=retention,
+                obj=db,
             )
             if deleted:
                 backend.databases.pop(ident)
@@ -327,33 +381,58 @@ class _Region:
             size = self.rng.choice((10, 50, 200, 800, 3000))
             retention = 7 if tags.get("env") == "prod" else 1
             created = self.created_at()
-            cluster = backend.create_db_cluster(dict(
-                db_cluster_identifier=ident, engine=engine, master_username="admin",
-                master_user_password="not-a-secret-123", storage_encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None,
-                backup_retention_period=retention, tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-            ))
+            cluster = backend.create_db_cluster(
+                dict(
+                    db_cluster_identifier=ident,
+                    engine=engine,
+                    master_username="admin",
+                    master_user_password="not-a-secret-123",
+                    storage_encrypted=encrypted,
+                    kms_key_id=self.kms["data"] if encrypted else None,
+                    backup_retention_period=retention,
+                    tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+                )
+            )
             cluster.allocated_storage = size
             cluster.created = cluster.cluster_create_time = _naive(created)
-            for key in [k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident]:
+            for key in [
+                k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident
+            ]:
                 del backend.cluster_snapshots[key]
             self.add_resource(
-                resource_type="rds-cluster", resource_arn=cluster.arn, resource_id=ident, name=ident, tags=tags,
-                created_at=created, size_bytes=size * GIB, encrypted=encrypted, engine=engine,
-                retention=retention, obj=cluster,
+                resource_type="rds-cluster",
+                resource_arn=cluster.arn,
+                resource_id=ident,
+                name=ident,
+                tags=tags,
+                created_at=created,
+                size_bytes=size * GIB,
+                encrypted=encrypted,
+                engine=engine,
+                retention=retention,
+                obj=cluster,
             )
 
     def _dynamodb(self, n: int, *, deleted: bool = False) -> None:
         backend = native.dynamodb_backend(self.acct, self.region)
         for i in range(n):
-            name = f"{'old-' if deleted else ''}{self.rng.choice(TEAMS)}-table-{self.region}-{i:04d}"
+            name = (
+                f"{'old-' if deleted else ''}{self.rng.choice(TEAMS)}-table-{self.region}-{i:04d}"
+            )
             tags = self.tags("ddb", name)
             created = self.created_at()
             table = backend.create_table(
-                name, schema=[{"AttributeName": "pk", "KeyType": "HASH"}], throughput=None,
-                attr=[{"AttributeName": "pk", "AttributeType": "S"}], global_indexes=None, indexes=None,
-                streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None,
-                tags=[{"Key": k, "Value": v} for k, v in tags.items()], deletion_protection_enabled=False,
+                name,
+                schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                throughput=None,
+                attr=[{"AttributeName": "pk", "AttributeType": "S"}],
+                global_indexes=None,
+                indexes=None,
+                streams=None,
+                billing_mode="PAY_PER_REQUEST",
+                sse_specification=None,
+                tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+                deletion_protection_enabled=False,
                 warm_throughput=None,
             )
             table.created_at = _naive(created)
@@ -373,8 +452,16 @@ class _Region:
                     },
                 }
             self.add_resource(
-                resource_type="dynamodb-table", resource_arn=table.table_arn, resource_id=name, name=name,
-                tags=tags, created_at=created, size_bytes=size, encrypted=True, deleted=deleted, pitr=pitr,
+                resource_type="dynamodb-table",
+                resource_arn=table.table_arn,
+                resource_id=name,
+                name=name,
+                tags=tags,
+                created_at=created,
+                size_bytes=size,
+                encrypted=True,
+                deleted=deleted,
+                pitr=pitr,
                 obj=table,
             )
             if deleted:
@@ -393,22 +480,39 @@ class _Region:
             size = int(math.exp(self.rng.uniform(math.log(2 * GIB), math.log(40 * 1024 * GIB))))
             arn = f"arn:aws:elasticfilesystem:{self.region}:{self.acct}:file-system/{fsid}"
             self.add_resource(
-                resource_type="efs-filesystem", resource_arn=arn, resource_id=fsid, name=name, tags=tags,
-                created_at=created, size_bytes=size, encrypted=encrypted, deleted=deleted,
+                resource_type="efs-filesystem",
+                resource_arn=arn,
+                resource_id=fsid,
+                name=name,
+                tags=tags,
+                created_at=created,
+                size_bytes=size,
+                encrypted=encrypted,
+                deleted=deleted,
             )
             if deleted:
                 continue
             fs = FileSystem(
-                self.acct, self.region, f"token-{fsid}", fsid, context=backend,
-                performance_mode="generalPurpose", encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None, throughput_mode="bursting",
-                provisioned_throughput_in_mibps=None, availability_zone_name=None, backup=False,
+                self.acct,
+                self.region,
+                f"token-{fsid}",
+                fsid,
+                context=backend,
+                performance_mode="generalPurpose",
+                encrypted=encrypted,
+                kms_key_id=self.kms["data"] if encrypted else None,
+                throughput_mode="bursting",
+                provisioned_throughput_in_mibps=None,
+                availability_zone_name=None,
+                backup=False,
             )
             fs.creation_time = _utc(created).timestamp()
             fs._size_value = size
             backend.file_systems_by_id[fsid] = fs
             backend.creation_tokens.add(f"token-{fsid}")
-            backend.tagging_service.tag_resource(fsid, [{"Key": k, "Value": v} for k, v in tags.items()])
+            backend.tagging_service.tag_resource(
+                fsid, [{"Key": k, "Value": v} for k, v in tags.items()]
+            )
 
     def _sgw(self, n_gateways: int, n_volumes: int) -> None:
         from auditor.sandbox.moto_ext.storagegateway.models import storagegateway_backends
@@ -418,7 +522,9 @@ class _Region:
         for g in range(n_gateways):
             gtype = "STORED" if g % 2 == 1 else "CACHED"
             gw = backend.add_gateway(
-                f"sgw-{self.region}-{g:03d}", gtype, gateway_id=f"sgw-{self.hex(8).upper()}",
+                f"sgw-{self.region}-{g:03d}",
+                gtype,
+                gateway_id=f"sgw-{self.hex(8).upper()}",
                 tags={"team": self.rng.choice(TEAMS)},
             )
             gateways.append(gw)
@@ -430,14 +536,26 @@ class _Region:
             tags = self.tags("sgw", name)
             created = self.created_at()
             vol = backend.add_volume(
-                gw["GatewayARN"], vtype, size, target_name=f"target-{i:04d}", created=created,
-                used_bytes=int(size * self.rng.uniform(0.2, 0.85)), volume_id=f"vol-{self.hex(8).upper()}",
+                gw["GatewayARN"],
+                vtype,
+                size,
+                target_name=f"target-{i:04d}",
+                created=created,
+                used_bytes=int(size * self.rng.uniform(0.2, 0.85)),
+                volume_id=f"vol-{self.hex(8).upper()}",
                 tags=tags,
             )
             self.add_resource(
-                resource_type="storagegateway-volume", resource_arn=vol["VolumeARN"], resource_id=vol["VolumeId"],
-                name=name, tags=tags, created_at=created, size_bytes=size, encrypted=True,
-                parent_arn=gw["GatewayARN"], used_bytes=vol["VolumeUsedInBytes"],
+                resource_type="storagegateway-volume",
+                resource_arn=vol["VolumeARN"],
+                resource_id=vol["VolumeId"],
+                name=name,
+                tags=tags,
+                created_at=created,
+                size_bytes=size,
+                encrypted=True,
+                parent_arn=gw["GatewayARN"],
+                used_bytes=vol["VolumeUsedInBytes"],
             )
 
     def _deleted(self, n: int) -> None:
@@ -478,116 +596,227 @@ class _Region:
                 if lock == "compliance":
                     vault.changeable_for_days = 3
                     vault.lock_date = (plan_created - timedelta(days=20)).timestamp()
-            self.e.vaults.append({
-                "account_id": self.acct, "region": self.region, "vault_name": name,
-                "vault_arn": vault.backup_vault_arn,
-                "encryption_key_arn": key or aws_backup_key_arn(self.acct, self.region),
-                "customer_managed_key": key is not None, "locked": bool(lock),
-                "lock_mode": lock, "min_retention_days": 7 if lock else None,
-                "max_retention_days": 400 if lock else None,
-            })
+            self.e.vaults.append(
+                {
+                    "account_id": self.acct,
+                    "region": self.region,
+                    "vault_name": name,
+                    "vault_arn": vault.backup_vault_arn,
+                    "encryption_key_arn": key or aws_backup_key_arn(self.acct, self.region),
+                    "customer_managed_key": key is not None,
+                    "locked": bool(lock),
+                    "lock_mode": lock,
+                    "min_retention_days": 7 if lock else None,
+                    "max_retention_days": 400 if lock else None,
+                }
+            )
         peer_dr = f"arn:aws:backup:{peer}:{self.acct}:backup-vault:dr-vault" if peer else None
 
         gold_rules = [
-            {"RuleName": "gold-daily", "TargetBackupVaultName": "gold-vault",
-             "ScheduleExpression": "cron(0 5 ? * * *)", "StartWindowMinutes": 60,
-             "CompletionWindowMinutes": 480, "Lifecycle": {"DeleteAfterDays": 35}},
-            {"RuleName": "gold-monthly", "TargetBackupVaultName": "gold-vault",
-             "ScheduleExpression": "cron(0 5 1 * ? *)", "StartWindowMinutes": 60,
-             "CompletionWindowMinutes": 480,
-             "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}},
+            {
+                "RuleName": "gold-daily",
+                "TargetBackupVaultName": "gold-vault",
+                "ScheduleExpression": "cron(0 5 ? * * *)",
+                "StartWindowMinutes": 60,
+                "CompletionWindowMinutes": 480,
+                "Lifecycle": {"DeleteAfterDays": 35},
+            },
+            {
+                "RuleName": "gold-monthly",
+                "TargetBackupVaultName": "gold-vault",
+                "ScheduleExpression": "cron(0 5 1 * ? *)",
+                "StartWindowMinutes": 60,
+                "CompletionWindowMinutes": 480,
+                "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365},
+            },
         ]
         if peer_dr:
             gold_rules[1]["CopyActions"] = [
-                {"DestinationBackupVaultArn": peer_dr, "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}}
+                {
+                    "DestinationBackupVaultArn": peer_dr,
+                    "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365},
+                }
             ]
         plans = [
-            ("gold", gold_rules, {
-                "SelectionName": "gold-by-tag", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-                "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}],
-            }),
-            ("silver", [
-                {"RuleName": "silver-weekly", "TargetBackupVaultName": "silver-vault",
-                 "ScheduleExpression": "cron(0 3 ? * SUN *)", "StartWindowMinutes": 480,
-                 "CompletionWindowMinutes": 10080,
-                 "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120}},
-            ], {
-                "SelectionName": "silver-prod-by-conditions", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-                "Resources": ["*"],
-                "Conditions": {
-                    "StringEquals": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}],
-                    "StringNotEquals": [{"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}],
+            (
+                "gold",
+                gold_rules,
+                {
+                    "SelectionName": "gold-by-tag",
+                    "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                    "ListOfTags": [
+                        {
+                            "ConditionType": "STRINGEQUALS",
+                            "ConditionKey": "backup",
+                            "ConditionValue": "gold",
+                        }
+                    ],
                 },
-            }),
-            ("ebs-critical", [
-                {"RuleName": "ebs-critical-daily", "TargetBackupVaultName": "gold-vault",
-                 "ScheduleExpression": "cron(0 17 ? * * *)", "StartWindowMinutes": 60,
-                 "CompletionWindowMinutes": 240, "Lifecycle": {"DeleteAfterDays": 7}},
-            ], None),
+            ),
+            (
+                "silver",
+                [
+                    {
+                        "RuleName": "silver-weekly",
+                        "TargetBackupVaultName": "silver-vault",
+                        "ScheduleExpression": "cron(0 3 ? * SUN *)",
+                        "StartWindowMinutes": 480,
+                        "CompletionWindowMinutes": 10080,
+                        "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
+                    },
+                ],
+                {
+                    "SelectionName": "silver-prod-by-conditions",
+                    "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                    "Resources": ["*"],
+                    "Conditions": {
+                        "StringEquals": [
+                            {"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}
+                        ],
+                        "StringNotEquals": [
+                            {"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}
+                        ],
+                    },
+                },
+            ),
+            (
+                "ebs-critical",
+                [
+                    {
+                        "RuleName": "ebs-critical-daily",
+                        "TargetBackupVaultName": "gold-vault",
+                        "ScheduleExpression": "cron(0 17 ? * * *)",
+                        "StartWindowMinutes": 60,
+                        "CompletionWindowMinutes": 240,
+                        "Lifecycle": {"DeleteAfterDays": 7},
+                    },
+                ],
+                None,
+            ),
         ]
-        ebs_live = [r for r in self.resources if r["resource_type"] == "ebs-volume" and not r["deleted"]]
-        plans[2] = (plans[2][0], plans[2][1], {
-            "SelectionName": "payments-volumes", "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-            "Resources": ["arn:aws:ec2:*:*:volume/*"],
-            "NotResources": [ebs_live[0]["resource_arn"]] if ebs_live else [],
-            "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]},
-        })
+        ebs_live = [
+            r for r in self.resources if r["resource_type"] == "ebs-volume" and not r["deleted"]
+        ]
+        plans[2] = (
+            plans[2][0],
+            plans[2][1],
+            {
+                "SelectionName": "payments-volumes",
+                "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "Resources": ["arn:aws:ec2:*:*:volume/*"],
+                "NotResources": [ebs_live[0]["resource_arn"]] if ebs_live else [],
+                "Conditions": {
+                    "StringLike": [
+                        {"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}
+                    ]
+                },
+            },
+        )
         if self.index == 0:
-            picks = [r for r in self.resources if r["resource_type"] in ("rds-instance", "efs-filesystem")]
+            picks = [
+                r
+                for r in self.resources
+                if r["resource_type"] in ("rds-instance", "efs-filesystem")
+            ]
             arns = [r["resource_arn"] for r in picks[:3]]
             arns.append(f"arn:aws:rds:{self.region}:{self.acct}:db:decommissioned-db")
-            plans.append(("legacy", [
-                {"RuleName": "legacy-weekdays", "TargetBackupVaultName": "Default",
-                 "ScheduleExpression": "cron(0 2 ? * MON-FRI *)", "StartWindowMinutes": 480,
-                 "CompletionWindowMinutes": 10080, "Lifecycle": {"DeleteAfterDays": 30}},
-            ], {"SelectionName": "legacy-explicit", "IamRoleArn": IAM_ROLE.format(acct=self.acct), "Resources": arns}))
+            plans.append(
+                (
+                    "legacy",
+                    [
+                        {
+                            "RuleName": "legacy-weekdays",
+                            "TargetBackupVaultName": "Default",
+                            "ScheduleExpression": "cron(0 2 ? * MON-FRI *)",
+                            "StartWindowMinutes": 480,
+                            "CompletionWindowMinutes": 10080,
+                            "Lifecycle": {"DeleteAfterDays": 30},
+                        },
+                    ],
+                    {
+                        "SelectionName": "legacy-explicit",
+                        "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                        "Resources": arns,
+                    },
+                )
+            )
 
         self.deployed: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
         for name, rules, selection in plans:
-            plan = b.create_backup_plan({"BackupPlanName": name, "Rules": rules}, {"team": "platform"}, f"seed-{name}")
+            plan = b.create_backup_plan(
+                {"BackupPlanName": name, "Rules": rules}, {"team": "platform"}, f"seed-{name}"
+            )
             b.plans.pop(plan.backup_plan_id)
             plan.backup_plan_id = self.uuid()
-            plan.backup_plan_arn = f"arn:aws:backup:{self.region}:{self.acct}:backup-plan:{plan.backup_plan_id}"
+            plan.backup_plan_arn = (
+                f"arn:aws:backup:{self.region}:{self.acct}:backup-plan:{plan.backup_plan_id}"
+            )
             plan.version_id = self.hex(48)
             plan.creation_date = plan_created.timestamp()
             for rule in plan.backup_plan["Rules"]:
                 rule["RuleId"] = self.uuid()
             b.plans[plan.backup_plan_id] = plan
             sel = create_backup_selection(
-                b, plan.backup_plan_id, selection, f"seed-{selection['SelectionName']}",
-                creation_date=plan_created, selection_id=self.uuid(),
+                b,
+                plan.backup_plan_id,
+                selection,
+                f"seed-{selection['SelectionName']}",
+                creation_date=plan_created,
+                selection_id=self.uuid(),
             )
-            self.e.plans.append({
-                "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
-                "backup_plan_arn": plan.backup_plan_arn, "backup_plan_name": name,
-                "version_id": plan.version_id, "creation_date": plan_created,
-            })
+            self.e.plans.append(
+                {
+                    "account_id": self.acct,
+                    "region": self.region,
+                    "backup_plan_id": plan.backup_plan_id,
+                    "backup_plan_arn": plan.backup_plan_arn,
+                    "backup_plan_name": name,
+                    "version_id": plan.version_id,
+                    "creation_date": plan_created,
+                }
+            )
             for rule in plan.backup_plan["Rules"]:
                 lc = rule.get("Lifecycle") or {}
-                self.e.rules.append({
-                    "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
-                    "rule_id": rule["RuleId"], "rule_name": rule["RuleName"],
-                    "target_vault_name": rule["TargetBackupVaultName"],
-                    "schedule_expression": rule["ScheduleExpression"],
-                    "move_to_cold_after_days": lc.get("MoveToColdStorageAfterDays"),
-                    "delete_after_days": lc.get("DeleteAfterDays"),
-                    "copy_actions": json.dumps(rule.get("CopyActions", [])),
-                })
-            self.e.selections.append({
-                "account_id": self.acct, "region": self.region, "backup_plan_id": plan.backup_plan_id,
-                "selection_id": sel["SelectionId"], "selection_name": selection["SelectionName"],
-                "backup_selection": sel["BackupSelection"],
-            })
+                self.e.rules.append(
+                    {
+                        "account_id": self.acct,
+                        "region": self.region,
+                        "backup_plan_id": plan.backup_plan_id,
+                        "rule_id": rule["RuleId"],
+                        "rule_name": rule["RuleName"],
+                        "target_vault_name": rule["TargetBackupVaultName"],
+                        "schedule_expression": rule["ScheduleExpression"],
+                        "move_to_cold_after_days": lc.get("MoveToColdStorageAfterDays"),
+                        "delete_after_days": lc.get("DeleteAfterDays"),
+                        "copy_actions": json.dumps(rule.get("CopyActions", [])),
+                    }
+                )
+            self.e.selections.append(
+                {
+                    "account_id": self.acct,
+                    "region": self.region,
+                    "backup_plan_id": plan.backup_plan_id,
+                    "selection_id": sel["SelectionId"],
+                    "selection_name": selection["SelectionName"],
+                    "backup_selection": sel["BackupSelection"],
+                }
+            )
             self.deployed.append((plan, sel["BackupSelection"], plan.backup_plan["Rules"]))
 
     # ---- schedules
     @staticmethod
     def occurrences(expr: str, start: datetime, end: datetime) -> list[datetime]:
         """Run times of the seeder's cron expressions in [start, end)."""
-        fields = expr[len("cron("):-1].split()
-        minute, hour, dom, _month, dow = int(fields[0]), int(fields[1]), fields[2], fields[3], fields[4]
+        fields = expr[len("cron(") : -1].split()
+        minute, hour, dom, _month, dow = (
+            int(fields[0]),
+            int(fields[1]),
+            fields[2],
+            fields[3],
+            fields[4],
+        )
         out = []
-        day = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
+        day = datetime(start.year, start.month, start.day, tzinfo=UTC)
         while day < end:
             ok = True
             if dom not in ("?", "*"):
@@ -621,12 +850,18 @@ class _Region:
             if stop is not None:
                 end = min(end, stop)
             for plan, selection, rules in self.deployed:
-                if not selects(selection, r["resource_arn"], {f"aws:ResourceTag/{k}": v for k, v in r["tags"].items()} | r["tags"]):
+                if not selects(
+                    selection,
+                    r["resource_arn"],
+                    {f"aws:ResourceTag/{k}": v for k, v in r["tags"].items()} | r["tags"],
+                ):
                     continue
                 for rule in rules:
                     self._rule_points(r, plan, rule, max(plan_created, _utc(r["created_at"])), end)
 
-    def _rule_points(self, r: dict[str, Any], plan: Any, rule: dict[str, Any], start: datetime, end: datetime) -> None:
+    def _rule_points(
+        self, r: dict[str, Any], plan: Any, rule: dict[str, Any], start: datetime, end: datetime
+    ) -> None:
         lc = rule.get("Lifecycle") or {}
         keep = lc.get("DeleteAfterDays")
         cold = lc.get("MoveToColdStorageAfterDays")
@@ -641,7 +876,14 @@ class _Region:
             if roll < 0.03:
                 continue  # gap: no job at all (e.g. the plan's window was missed silently)
             if roll < 0.06:
-                self._job(r, plan, rule, t, self.rng.choice(("FAILED", "FAILED", "EXPIRED", "ABORTED")), None)
+                self._job(
+                    r,
+                    plan,
+                    rule,
+                    t,
+                    self.rng.choice(("FAILED", "FAILED", "EXPIRED", "ABORTED")),
+                    None,
+                )
                 continue
             status = "COMPLETED"
             if keep and age >= keep:
@@ -651,9 +893,30 @@ class _Region:
                     continue
             elif self.rng.random() < 0.01:
                 status = "PARTIAL"
-            in_cold = bool(cold) and age >= cold and self._cold_ok(r["resource_type"], self.managed["DynamoDB"])
-            rp = self._point(r, plan, rule, t, status, in_cold, vault=rule["TargetBackupVaultName"], region=self.region)
-            self._job(r, plan, rule, t, "COMPLETED" if status != "PARTIAL" else "PARTIAL", rp, job_id=self.last_job_id)
+            in_cold = (
+                bool(cold)
+                and age >= cold
+                and self._cold_ok(r["resource_type"], self.managed["DynamoDB"])
+            )
+            rp = self._point(
+                r,
+                plan,
+                rule,
+                t,
+                status,
+                in_cold,
+                vault=rule["TargetBackupVaultName"],
+                region=self.region,
+            )
+            self._job(
+                r,
+                plan,
+                rule,
+                t,
+                "COMPLETED" if status != "PARTIAL" else "PARTIAL",
+                rp,
+                job_id=self.last_job_id,
+            )
             for action in rule.get("CopyActions", []):
                 if status != "COMPLETED":
                     continue
@@ -664,22 +927,40 @@ class _Region:
         return int(base * self.rng.uniform(0.9, 1.1))
 
     def _point(
-        self, r: dict[str, Any], plan: Any, rule: dict[str, Any], t: datetime, status: str, cold: bool,
-        *, vault: str, region: str, lifecycle: dict[str, Any] | None = None, source_vault_arn: str | None = None,
+        self,
+        r: dict[str, Any],
+        plan: Any,
+        rule: dict[str, Any],
+        t: datetime,
+        status: str,
+        cold: bool,
+        *,
+        vault: str,
+        region: str,
+        lifecycle: dict[str, Any] | None = None,
+        source_vault_arn: str | None = None,
         copy_source: str | None = None,
     ) -> dict[str, Any]:
         rtype = r["resource_type"]
         size = self._size(r)
         job_id = self.uuid().upper()
         self.last_job_id = job_id
-        encrypted = bool(r["encrypted"]) or rtype in ("dynamodb-table", "efs-filesystem", "storagegateway-volume")
+        encrypted = bool(r["encrypted"]) or rtype in (
+            "dynamodb-table",
+            "efs-filesystem",
+            "storagegateway-volume",
+        )
         backend = self.backends(region)["backup"]
         vault_obj = backend.vaults[vault]
         key = vault_obj.encryption_key_arn or aws_backup_key_arn(self.acct, region)
-        managed = self.managed.get(BACKUP_RESOURCE_TYPE[rtype], False) if region == self.region else (
-            BACKUP_RESOURCE_TYPE[rtype] in ("EFS",) or (rtype == "dynamodb-table")
+        managed = (
+            self.managed.get(BACKUP_RESOURCE_TYPE[rtype], False)
+            if region == self.region
+            else (BACKUP_RESOURCE_TYPE[rtype] in ("EFS",) or (rtype == "dynamodb-table"))
         )
-        arn = self._artifact(r, region, job_id, t, size, managed, encrypted, cold, copy=copy_source is not None)
+        arn = self._artifact(
+            r, region, job_id, t, size, managed, encrypted, cold, copy=copy_source is not None
+        )
         lc = lifecycle if lifecycle is not None else (rule.get("Lifecycle") or {})
         rp = {
             "RecoveryPointArn": arn,
@@ -687,10 +968,14 @@ class _Region:
             "ResourceArn": r["resource_arn"],
             "ResourceType": BACKUP_RESOURCE_TYPE[rtype],
             "CreatedBy": {
-                "BackupPlanId": plan.backup_plan_id, "BackupPlanArn": plan.backup_plan_arn,
-                "BackupPlanVersion": plan.version_id, "BackupPlanName": plan.backup_plan["BackupPlanName"],
-                "BackupRuleId": rule["RuleId"], "BackupRuleName": rule["RuleName"],
-                "BackupRuleCron": rule["ScheduleExpression"], "BackupRuleTimezone": "Etc/UTC",
+                "BackupPlanId": plan.backup_plan_id,
+                "BackupPlanArn": plan.backup_plan_arn,
+                "BackupPlanVersion": plan.version_id,
+                "BackupPlanName": plan.backup_plan["BackupPlanName"],
+                "BackupRuleId": rule["RuleId"],
+                "BackupRuleName": rule["RuleName"],
+                "BackupRuleCron": rule["ScheduleExpression"],
+                "BackupRuleTimezone": "Etc/UTC",
             },
             "IamRoleArn": IAM_ROLE.format(acct=self.acct),
             "Status": status,
@@ -704,8 +989,10 @@ class _Region:
             "ResourceName": r["name"],
         }
         if encrypted:
-            rp["EncryptionKeyArn"] = key if "arn:aws:backup:" in arn or rtype in ("efs-filesystem",) else (
-                r.get("kms_key_id") or key
+            rp["EncryptionKeyArn"] = (
+                key
+                if "arn:aws:backup:" in arn or rtype in ("efs-filesystem",)
+                else (r.get("kms_key_id") or key)
             )
         if source_vault_arn:
             rp["SourceBackupVaultArn"] = source_vault_arn
@@ -714,90 +1001,165 @@ class _Region:
         add_recovery_point(backend, rp)
         delete_at = rp.get("CalculatedLifecycle", {}).get("DeleteAt")
         backup_type = self._backup_type(rtype, arn)
-        self.e.backups.append({
-            "account_id": self.acct, "region": region, "recovery_point_arn": arn,
-            "resource_arn": r["resource_arn"], "resource_type": rtype, "backup_type": backup_type,
-            "source": "aws-backup", "created_by": "aws-backup", "status": status,
-            "storage_class": ("archive" if rtype == "ebs-volume" else "cold") if cold else "warm",
-            "size_bytes": size, "created_at": t, "delete_at": delete_at, "encrypted": encrypted,
-            "vault_name": vault, "copy_source_arn": copy_source, "orphan": bool(r["deleted"]),
-            "job_id": job_id,
-        })
+        self.e.backups.append(
+            {
+                "account_id": self.acct,
+                "region": region,
+                "recovery_point_arn": arn,
+                "resource_arn": r["resource_arn"],
+                "resource_type": rtype,
+                "backup_type": backup_type,
+                "source": "aws-backup",
+                "created_by": "aws-backup",
+                "status": status,
+                "storage_class": ("archive" if rtype == "ebs-volume" else "cold")
+                if cold
+                else "warm",
+                "size_bytes": size,
+                "created_at": t,
+                "delete_at": delete_at,
+                "encrypted": encrypted,
+                "vault_name": vault,
+                "copy_source_arn": copy_source,
+                "orphan": bool(r["deleted"]),
+                "job_id": job_id,
+            }
+        )
         return rp
 
     @staticmethod
     def _cold_ok(rtype: str, dynamodb_managed: bool) -> bool:
         """Whether AWS Backup moves this type to cold storage (EFS, EBS archive tier, DynamoDB when
         fully managed); for other types it ignores the rule's cold transition."""
-        return rtype in ("efs-filesystem", "ebs-volume") or (rtype == "dynamodb-table" and dynamodb_managed)
+        return rtype in ("efs-filesystem", "ebs-volume") or (
+            rtype == "dynamodb-table" and dynamodb_managed
+        )
 
     def _effective_lifecycle(self, lc: dict[str, Any], rtype: str, managed: bool) -> dict[str, Any]:
         out = dict(lc)
         if not self._cold_ok(rtype, managed):
-            out.pop("MoveToColdStorageAfterDays", None)  # so no CalculatedLifecycle.MoveToColdStorageAt
+            out.pop(
+                "MoveToColdStorageAfterDays", None
+            )  # so no CalculatedLifecycle.MoveToColdStorageAt
         return out
 
     @staticmethod
     def _backup_type(rtype: str, arn: str) -> str:
         if ":recovery-point:" in arn:
-            return {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}.get(rtype, "aws-backup")
+            return {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}.get(
+                rtype, "aws-backup"
+            )
         return {
-            "ebs-volume": "ebs-snapshot", "storagegateway-volume": "storagegateway-snapshot",
-            "rds-instance": "rds-snapshot", "rds-cluster": "rds-cluster-snapshot",
+            "ebs-volume": "ebs-snapshot",
+            "storagegateway-volume": "storagegateway-snapshot",
+            "rds-instance": "rds-snapshot",
+            "rds-cluster": "rds-cluster-snapshot",
             "dynamodb-table": "dynamodb-backup",
         }[rtype]
 
     def _artifact(
-        self, r: dict[str, Any], region: str, job_id: str, t: datetime, size: int, managed: bool,
-        encrypted: bool, cold: bool, *, copy: bool,
+        self,
+        r: dict[str, Any],
+        region: str,
+        job_id: str,
+        t: datetime,
+        size: int,
+        managed: bool,
+        encrypted: bool,
+        cold: bool,
+        *,
+        copy: bool,
     ) -> str:
         rtype = r["resource_type"]
         if rtype in ("ebs-volume", "storagegateway-volume"):
             vol_id = r["resource_id"].lower()  # EC2 shows a gateway volume's id in lower case
             sid = native.add_ebs_snapshot(
-                self.acct, region, volume_id=vol_id, volume_size_gib=max(1, r["size_bytes"] // GIB),
-                created=_naive(t), description=native.AWS_BACKUP_EBS_DESCRIPTION, encrypted=encrypted,
+                self.acct,
+                region,
+                volume_id=vol_id,
+                volume_size_gib=max(1, r["size_bytes"] // GIB),
+                created=_naive(t),
+                description=native.AWS_BACKUP_EBS_DESCRIPTION,
+                encrypted=encrypted,
                 kms_key_id=r.get("kms_key_id") if encrypted else None,
-                tags={"aws:backup:source-resource": vol_id}, full_size_bytes=size,
-                storage_tier="archive" if cold else "standard", snapshot_id=f"snap-{self.hex(17)}",
+                tags={"aws:backup:source-resource": vol_id},
+                full_size_bytes=size,
+                storage_tier="archive" if cold else "standard",
+                snapshot_id=f"snap-{self.hex(17)}",
                 backend=self.backends(region)["ec2"],
             )
             return native.ebs_snapshot_arn(region, sid)
         if rtype == "rds-instance":
             prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
             return native.add_db_snapshot(
-                self.acct, region, r["obj"], snapshot_id=f"{prefix}{job_id.lower()}", snapshot_type="awsbackup",
-                created=_naive(t), backend=self.backends(region)["rds"],
+                self.acct,
+                region,
+                r["obj"],
+                snapshot_id=f"{prefix}{job_id.lower()}",
+                snapshot_type="awsbackup",
+                created=_naive(t),
+                backend=self.backends(region)["rds"],
             )
         if rtype == "dynamodb-table" and not managed:
             return native.add_dynamodb_backup(
-                self.acct, region, r["obj"], name=f"AwsBackup-{job_id.lower()}", backup_type="AWS_BACKUP",
-                created=_naive(t), size_bytes=size, rng=self.rng, backend=self.backends(region)["dynamodb"],
+                self.acct,
+                region,
+                r["obj"],
+                name=f"AwsBackup-{job_id.lower()}",
+                backup_type="AWS_BACKUP",
+                created=_naive(t),
+                size_bytes=size,
+                rng=self.rng,
+                backend=self.backends(region)["dynamodb"],
             )
         return f"arn:aws:backup:{region}:{self.acct}:recovery-point:{self.uuid().upper()}"
 
     def _job(
-        self, r: dict[str, Any], plan: Any, rule: dict[str, Any], t: datetime, state: str,
-        rp: dict[str, Any] | None, *, job_id: str | None = None,
+        self,
+        r: dict[str, Any],
+        plan: Any,
+        rule: dict[str, Any],
+        t: datetime,
+        state: str,
+        rp: dict[str, Any] | None,
+        *,
+        job_id: str | None = None,
     ) -> None:
         job_id = job_id or self.uuid().upper()
         vault = self.bb.vaults[rule["TargetBackupVaultName"]]
         job = {
-            "AccountId": self.acct, "BackupJobId": job_id, "BackupVaultName": vault.backup_vault_name,
-            "BackupVaultArn": vault.backup_vault_arn, "ResourceArn": r["resource_arn"],
-            "ResourceType": BACKUP_RESOURCE_TYPE[r["resource_type"]], "CreationDate": t, "State": state,
-            "IamRoleArn": IAM_ROLE.format(acct=self.acct), "ResourceName": r["name"], "InitiationDate": t,
+            "AccountId": self.acct,
+            "BackupJobId": job_id,
+            "BackupVaultName": vault.backup_vault_name,
+            "BackupVaultArn": vault.backup_vault_arn,
+            "ResourceArn": r["resource_arn"],
+            "ResourceType": BACKUP_RESOURCE_TYPE[r["resource_type"]],
+            "CreationDate": t,
+            "State": state,
+            "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+            "ResourceName": r["name"],
+            "InitiationDate": t,
             "StartBy": t + timedelta(minutes=rule.get("StartWindowMinutes", 480)),
-            "CreatedBy": {"BackupPlanId": plan.backup_plan_id, "BackupPlanArn": plan.backup_plan_arn,
-                          "BackupPlanVersion": plan.version_id, "BackupRuleId": rule["RuleId"]},
-            "IsParent": False, "BackupType": "",
+            "CreatedBy": {
+                "BackupPlanId": plan.backup_plan_id,
+                "BackupPlanArn": plan.backup_plan_arn,
+                "BackupPlanVersion": plan.version_id,
+                "BackupRuleId": rule["RuleId"],
+            },
+            "IsParent": False,
+            "BackupType": "",
         }
         if rp is not None:
-            job.update({
-                "RecoveryPointArn": rp["RecoveryPointArn"], "CompletionDate": rp["CompletionDate"],
-                "BackupSizeInBytes": rp["BackupSizeInBytes"], "PercentDone": "100.0",
-                "IsEncrypted": rp["IsEncrypted"], "RecoveryPointLifecycle": rp.get("Lifecycle") or {},
-            })
+            job.update(
+                {
+                    "RecoveryPointArn": rp["RecoveryPointArn"],
+                    "CompletionDate": rp["CompletionDate"],
+                    "BackupSizeInBytes": rp["BackupSizeInBytes"],
+                    "PercentDone": "100.0",
+                    "IsEncrypted": rp["IsEncrypted"],
+                    "RecoveryPointLifecycle": rp.get("Lifecycle") or {},
+                }
+            )
             if rp.get("EncryptionKeyArn"):
                 job["EncryptionKeyArn"] = rp["EncryptionKeyArn"]
         else:
@@ -809,14 +1171,30 @@ class _Region:
             if state != "EXPIRED":
                 job["CompletionDate"] = t + timedelta(minutes=30)
         self.bb.backup_jobs[job_id] = job
-        self.e.jobs.append({
-            "account_id": self.acct, "region": self.region, "job_id": job_id, "job_type": "backup",
-            "state": state, "resource_arn": r["resource_arn"], "resource_type": r["resource_type"],
-            "recovery_point_arn": rp["RecoveryPointArn"] if rp else None,
-            "vault_name": vault.backup_vault_name, "created_at": t,
-        })
+        self.e.jobs.append(
+            {
+                "account_id": self.acct,
+                "region": self.region,
+                "job_id": job_id,
+                "job_type": "backup",
+                "state": state,
+                "resource_arn": r["resource_arn"],
+                "resource_type": r["resource_type"],
+                "recovery_point_arn": rp["RecoveryPointArn"] if rp else None,
+                "vault_name": vault.backup_vault_name,
+                "created_at": t,
+            }
+        )
 
-    def _copy(self, r: dict[str, Any], plan: Any, rule: dict[str, Any], rp: dict[str, Any], action: dict[str, Any], t: datetime) -> None:
+    def _copy(
+        self,
+        r: dict[str, Any],
+        plan: Any,
+        rule: dict[str, Any],
+        rp: dict[str, Any],
+        action: dict[str, Any],
+        t: datetime,
+    ) -> None:
         if r["resource_type"] == "dynamodb-table" and not self.managed["DynamoDB"]:
             return  # cross-region copy of DynamoDB needs advanced features (full management)
         dest_arn = action["DestinationBackupVaultArn"]
@@ -826,11 +1204,19 @@ class _Region:
         job_id = self.uuid().upper()
         failed = self.rng.random() < 0.05
         job = {
-            "AccountId": self.acct, "CopyJobId": job_id, "SourceBackupVaultArn": rp["BackupVaultArn"],
-            "SourceRecoveryPointArn": rp["RecoveryPointArn"], "DestinationBackupVaultArn": dest_arn,
-            "ResourceArn": r["resource_arn"], "ResourceType": rp["ResourceType"], "CreationDate": copy_t,
-            "State": "FAILED" if failed else "COMPLETED", "BackupSizeInBytes": rp["BackupSizeInBytes"],
-            "IamRoleArn": rp["IamRoleArn"], "CreatedBy": rp["CreatedBy"], "ResourceName": r["name"],
+            "AccountId": self.acct,
+            "CopyJobId": job_id,
+            "SourceBackupVaultArn": rp["BackupVaultArn"],
+            "SourceRecoveryPointArn": rp["RecoveryPointArn"],
+            "DestinationBackupVaultArn": dest_arn,
+            "ResourceArn": r["resource_arn"],
+            "ResourceType": rp["ResourceType"],
+            "CreationDate": copy_t,
+            "State": "FAILED" if failed else "COMPLETED",
+            "BackupSizeInBytes": rp["BackupSizeInBytes"],
+            "IamRoleArn": rp["IamRoleArn"],
+            "CreatedBy": rp["CreatedBy"],
+            "ResourceName": r["name"],
             "DestinationRecoveryPointLifecycle": dict(action.get("Lifecycle") or {}),
             "IsParent": False,
         }
@@ -841,32 +1227,76 @@ class _Region:
             age = (self.as_of - copy_t).days
             cold_after = (action.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
             # Only reached for DynamoDB when its backups are fully managed (see above).
-            cold = bool(cold_after) and age >= cold_after and self._cold_ok(r["resource_type"], True)
+            cold = (
+                bool(cold_after) and age >= cold_after and self._cold_ok(r["resource_type"], True)
+            )
             copy_rp = self._point(
-                r, plan, rule, copy_t, "COMPLETED", cold, vault=dest_vault, region=dest_region,
-                lifecycle=dict(action.get("Lifecycle") or {}), source_vault_arn=rp["BackupVaultArn"],
+                r,
+                plan,
+                rule,
+                copy_t,
+                "COMPLETED",
+                cold,
+                vault=dest_vault,
+                region=dest_region,
+                lifecycle=dict(action.get("Lifecycle") or {}),
+                source_vault_arn=rp["BackupVaultArn"],
                 copy_source=rp["RecoveryPointArn"],
             )
             job["DestinationRecoveryPointArn"] = copy_rp["RecoveryPointArn"]
             job["CompletionDate"] = copy_rp["CompletionDate"]
         self.bb.copy_jobs[job_id] = job
-        self.e.jobs.append({
-            "account_id": self.acct, "region": self.region, "job_id": job_id, "job_type": "copy",
-            "state": job["State"], "resource_arn": r["resource_arn"], "resource_type": r["resource_type"],
-            "recovery_point_arn": copy_rp["RecoveryPointArn"] if copy_rp else None,
-            "vault_name": dest_vault, "created_at": copy_t,
-        })
+        self.e.jobs.append(
+            {
+                "account_id": self.acct,
+                "region": self.region,
+                "job_id": job_id,
+                "job_type": "copy",
+                "state": job["State"],
+                "resource_arn": r["resource_arn"],
+                "resource_type": r["resource_type"],
+                "recovery_point_arn": copy_rp["RecoveryPointArn"] if copy_rp else None,
+                "vault_name": dest_vault,
+                "created_at": copy_t,
+            }
+        )
 
     # ---- native backups
-    def _native_row(self, r: dict[str, Any], arn: str, backup_type: str, created_by: str, t: datetime,
-                    size: int, encrypted: bool, *, storage_class: str = "warm", delete_at: datetime | None = None) -> None:
-        self.e.backups.append({
-            "account_id": self.acct, "region": self.region, "recovery_point_arn": arn,
-            "resource_arn": r["resource_arn"], "resource_type": r["resource_type"], "backup_type": backup_type,
-            "source": "native", "created_by": created_by, "status": "COMPLETED", "storage_class": storage_class,
-            "size_bytes": size, "created_at": t, "delete_at": delete_at, "encrypted": encrypted,
-            "vault_name": None, "copy_source_arn": None, "orphan": bool(r["deleted"]), "job_id": None,
-        })
+    def _native_row(
+        self,
+        r: dict[str, Any],
+        arn: str,
+        backup_type: str,
+        created_by: str,
+        t: datetime,
+        size: int,
+        encrypted: bool,
+        *,
+        storage_class: str = "warm",
+        delete_at: datetime | None = None,
+    ) -> None:
+        self.e.backups.append(
+            {
+                "account_id": self.acct,
+                "region": self.region,
+                "recovery_point_arn": arn,
+                "resource_arn": r["resource_arn"],
+                "resource_type": r["resource_type"],
+                "backup_type": backup_type,
+                "source": "native",
+                "created_by": created_by,
+                "status": "COMPLETED",
+                "storage_class": storage_class,
+                "size_bytes": size,
+                "created_at": t,
+                "delete_at": delete_at,
+                "encrypted": encrypted,
+                "vault_name": None,
+                "copy_source_arn": None,
+                "orphan": bool(r["deleted"]),
+                "job_id": None,
+            }
+        )
 
     def seed_native(self) -> None:
         for r in self.resources:
@@ -874,82 +1304,171 @@ class _Region:
             end = r.get("deleted_at") or self.as_of
             start = _utc(r["created_at"])
             if kind == "ebs-volume":
-                n = self.rng.choice((0, 0, 0, 1, 2, 4)) if not r["deleted"] else self.rng.randint(1, 3)
+                n = (
+                    self.rng.choice((0, 0, 0, 1, 2, 4))
+                    if not r["deleted"]
+                    else self.rng.randint(1, 3)
+                )
                 for _ in range(n):
-                    t = end - timedelta(days=self.rng.uniform(0.5, min(300.0, max(1.0, (end - start).days))))
+                    t = end - timedelta(
+                        days=self.rng.uniform(0.5, min(300.0, max(1.0, (end - start).days)))
+                    )
                     t = t.replace(microsecond=0)
                     size = self._size(r)
-                    tier = "archive" if (self.as_of - t).days > 120 and self.rng.random() < 0.4 else "standard"
+                    tier = (
+                        "archive"
+                        if (self.as_of - t).days > 120 and self.rng.random() < 0.4
+                        else "standard"
+                    )
                     sid = native.add_ebs_snapshot(
-                        self.acct, self.region, volume_id=r["resource_id"],
-                        volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
-                        description=self.rng.choice(("pre-upgrade", "manual backup", "before resize", "")),
-                        encrypted=r["encrypted"], kms_key_id=r.get("kms_key_id"),
+                        self.acct,
+                        self.region,
+                        volume_id=r["resource_id"],
+                        volume_size_gib=r["size_bytes"] // GIB,
+                        created=_naive(t),
+                        description=self.rng.choice(
+                            ("pre-upgrade", "manual backup", "before resize", "")
+                        ),
+                        encrypted=r["encrypted"],
+                        kms_key_id=r.get("kms_key_id"),
                         tags={k: v for k, v in r["tags"].items() if k in ("team", "env")},
-                        full_size_bytes=size, storage_tier=tier, snapshot_id=f"snap-{self.hex(17)}",
+                        full_size_bytes=size,
+                        storage_tier=tier,
+                        snapshot_id=f"snap-{self.hex(17)}",
                         backend=self.backends(self.region)["ec2"],
                     )
-                    self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "ebs-snapshot", "user", t, size,
-                                     r["encrypted"], storage_class="archive" if tier == "archive" else "warm")
+                    self._native_row(
+                        r,
+                        native.ebs_snapshot_arn(self.region, sid),
+                        "ebs-snapshot",
+                        "user",
+                        t,
+                        size,
+                        r["encrypted"],
+                        storage_class="archive" if tier == "archive" else "warm",
+                    )
             elif kind == "storagegateway-volume":
                 # The gateway's daily snapshot schedule (kept 14 days here) plus a few weekly ones.
-                times = [end - timedelta(days=d) for d in range(14)] + [end - timedelta(days=14 + 7 * w) for w in range(1, 6)]
+                times = [end - timedelta(days=d) for d in range(14)] + [
+                    end - timedelta(days=14 + 7 * w) for w in range(1, 6)
+                ]
                 for t in times:
                     t = t.replace(hour=1, minute=self.rng.randint(0, 59), second=0, microsecond=0)
                     if t < start or t >= end or self.rng.random() < 0.04:
                         continue
                     size = self._size(r)
                     sid = native.add_ebs_snapshot(
-                        self.acct, self.region, volume_id=r["resource_id"].lower(),
-                        volume_size_gib=r["size_bytes"] // GIB, created=_naive(t),
-                        description=f"Scheduled snapshot of {r['resource_id']}", encrypted=True,
-                        full_size_bytes=size, snapshot_id=f"snap-{self.hex(17)}",
+                        self.acct,
+                        self.region,
+                        volume_id=r["resource_id"].lower(),
+                        volume_size_gib=r["size_bytes"] // GIB,
+                        created=_naive(t),
+                        description=f"Scheduled snapshot of {r['resource_id']}",
+                        encrypted=True,
+                        full_size_bytes=size,
+                        snapshot_id=f"snap-{self.hex(17)}",
                         backend=self.backends(self.region)["ec2"],
                     )
-                    self._native_row(r, native.ebs_snapshot_arn(self.region, sid), "storagegateway-snapshot",
-                                     "storage-gateway", t, size, True)
+                    self._native_row(
+                        r,
+                        native.ebs_snapshot_arn(self.region, sid),
+                        "storagegateway-snapshot",
+                        "storage-gateway",
+                        t,
+                        size,
+                        True,
+                    )
             elif kind == "rds-instance":
                 db = r["obj"]
                 retention = r.get("retention", 0)
                 if not r["deleted"]:
                     for d in range(retention):
-                        t = (end - timedelta(days=d + 1)).replace(hour=3, minute=self.rng.randint(0, 59), second=0, microsecond=0)
+                        t = (end - timedelta(days=d + 1)).replace(
+                            hour=3, minute=self.rng.randint(0, 59), second=0, microsecond=0
+                        )
                         if t < start:
                             break
                         ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                        arn = native.add_db_snapshot(self.acct, self.region, db, snapshot_id=ident,
-                                                     snapshot_type="automated", created=_naive(t))
-                        self._native_row(r, arn, "rds-snapshot", "automated", t, r["size_bytes"], r["encrypted"],
-                                         delete_at=t + timedelta(days=retention))
+                        arn = native.add_db_snapshot(
+                            self.acct,
+                            self.region,
+                            db,
+                            snapshot_id=ident,
+                            snapshot_type="automated",
+                            created=_naive(t),
+                        )
+                        self._native_row(
+                            r,
+                            arn,
+                            "rds-snapshot",
+                            "automated",
+                            t,
+                            r["size_bytes"],
+                            r["encrypted"],
+                            delete_at=t + timedelta(days=retention),
+                        )
                 n = self.rng.choice((0, 0, 1, 2, 3)) if not r["deleted"] else 1
                 for k in range(n):
-                    t = (end - timedelta(days=self.rng.uniform(1, 200) if not r["deleted"] else 0.01)).replace(microsecond=0)
+                    t = (
+                        end - timedelta(days=self.rng.uniform(1, 200) if not r["deleted"] else 0.01)
+                    ).replace(microsecond=0)
                     if t < start:
                         continue
                     ident = f"{'final' if r['deleted'] else 'manual'}-{r['resource_id']}-{k}"
-                    arn = native.add_db_snapshot(self.acct, self.region, db, snapshot_id=ident,
-                                                 snapshot_type="manual", created=_naive(t))
-                    self._native_row(r, arn, "rds-snapshot", "user", t, r["size_bytes"], r["encrypted"])
+                    arn = native.add_db_snapshot(
+                        self.acct,
+                        self.region,
+                        db,
+                        snapshot_id=ident,
+                        snapshot_type="manual",
+                        created=_naive(t),
+                    )
+                    self._native_row(
+                        r, arn, "rds-snapshot", "user", t, r["size_bytes"], r["encrypted"]
+                    )
             elif kind == "rds-cluster":
                 cluster = r["obj"]
                 retention = r.get("retention", 1)
                 for d in range(retention):
-                    t = (end - timedelta(days=d + 1)).replace(hour=4, minute=self.rng.randint(0, 59), second=0, microsecond=0)
+                    t = (end - timedelta(days=d + 1)).replace(
+                        hour=4, minute=self.rng.randint(0, 59), second=0, microsecond=0
+                    )
                     if t < start:
                         break
                     ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                    arn = native.add_cluster_snapshot(self.acct, self.region, cluster, snapshot_id=ident,
-                                                      snapshot_type="automated", created=_naive(t))
-                    self._native_row(r, arn, "rds-cluster-snapshot", "automated", t, r["size_bytes"], r["encrypted"],
-                                     delete_at=t + timedelta(days=retention))
+                    arn = native.add_cluster_snapshot(
+                        self.acct,
+                        self.region,
+                        cluster,
+                        snapshot_id=ident,
+                        snapshot_type="automated",
+                        created=_naive(t),
+                    )
+                    self._native_row(
+                        r,
+                        arn,
+                        "rds-cluster-snapshot",
+                        "automated",
+                        t,
+                        r["size_bytes"],
+                        r["encrypted"],
+                        delete_at=t + timedelta(days=retention),
+                    )
                 for k in range(self.rng.choice((0, 1, 2))):
                     t = (end - timedelta(days=self.rng.uniform(1, 150))).replace(microsecond=0)
                     if t < start:
                         continue
-                    arn = native.add_cluster_snapshot(self.acct, self.region, cluster,
-                                                      snapshot_id=f"manual-{r['resource_id']}-{k}",
-                                                      snapshot_type="manual", created=_naive(t))
-                    self._native_row(r, arn, "rds-cluster-snapshot", "user", t, r["size_bytes"], r["encrypted"])
+                    arn = native.add_cluster_snapshot(
+                        self.acct,
+                        self.region,
+                        cluster,
+                        snapshot_id=f"manual-{r['resource_id']}-{k}",
+                        snapshot_type="manual",
+                        created=_naive(t),
+                    )
+                    self._native_row(
+                        r, arn, "rds-cluster-snapshot", "user", t, r["size_bytes"], r["encrypted"]
+                    )
             elif kind == "dynamodb-table":
                 n = self.rng.choice((0, 0, 1, 2)) if not r["deleted"] else 2
                 for k in range(n):
@@ -958,8 +1477,14 @@ class _Region:
                         continue
                     size = int(r["size_bytes"] * self.rng.uniform(0.85, 1.0))
                     arn = native.add_dynamodb_backup(
-                        self.acct, self.region, r["obj"], name=f"{r['resource_id']}-manual-{k}",
-                        backup_type="USER", created=_naive(t), size_bytes=size, rng=self.rng,
+                        self.acct,
+                        self.region,
+                        r["obj"],
+                        name=f"{r['resource_id']}-manual-{k}",
+                        backup_type="USER",
+                        created=_naive(t),
+                        size_bytes=size,
+                        rng=self.rng,
                     )
                     self._native_row(r, arn, "dynamodb-backup", "user", t, size, True)
 
@@ -980,18 +1505,47 @@ class _Builder:
 
 
 _RESOURCE_COLUMNS = [
-    "account_id", "region", "resource_type", "resource_arn", "resource_id", "name", "tags",
-    "created_at", "size_bytes", "encrypted", "engine", "parent_arn",
+    "account_id",
+    "region",
+    "resource_type",
+    "resource_arn",
+    "resource_id",
+    "name",
+    "tags",
+    "created_at",
+    "size_bytes",
+    "encrypted",
+    "engine",
+    "parent_arn",
 ]
 _BACKUP_COLUMNS = [
-    "account_id", "region", "recovery_point_arn", "resource_arn", "resource_type", "backup_type",
-    "source", "created_by", "status", "storage_class", "size_bytes", "created_at", "delete_at",
-    "encrypted", "vault_name", "copy_source_arn", "orphan", "job_id",
+    "account_id",
+    "region",
+    "recovery_point_arn",
+    "resource_arn",
+    "resource_type",
+    "backup_type",
+    "source",
+    "created_by",
+    "status",
+    "storage_class",
+    "size_bytes",
+    "created_at",
+    "delete_at",
+    "encrypted",
+    "vault_name",
+    "copy_source_arn",
+    "orphan",
+    "job_id",
 ]
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows, columns=columns) if columns else pd.DataFrame.from_records(rows)
+    df = (
+        pd.DataFrame.from_records(rows, columns=columns)
+        if columns
+        else pd.DataFrame.from_records(rows)
+    )
     for col in ("created_at", "delete_at", "creation_date"):
         if col in df.columns:
             df[col] = pd.to_datetime(df[col], utc=True)
@@ -1033,18 +1587,29 @@ def seed_estate(
             row.update(account_id=account_id, region=s.region)
             (deleted if r["deleted"] else resources).append(row)
     settings = {
-        f"{account_id}/{s.region}": {k: dict(v) for k, v in s.bb.region_settings.items()} for s in seeders
+        f"{account_id}/{s.region}": {k: dict(v) for k, v in s.bb.region_settings.items()}
+        for s in seeders
     }
     return Estate(
-        as_of=b.as_of, seed=seed, account_ids=[account_id], regions=regions,
-        resources=_frame(resources, _RESOURCE_COLUMNS), deleted_resources=_frame(deleted, _RESOURCE_COLUMNS),
-        backups=_frame(b.backups, _BACKUP_COLUMNS), jobs=_frame(b.jobs), plans=_frame(b.plans),
-        rules=_frame(b.rules), selections=_frame(b.selections), vaults=_frame(b.vaults),
+        as_of=b.as_of,
+        seed=seed,
+        account_ids=[account_id],
+        regions=regions,
+        resources=_frame(resources, _RESOURCE_COLUMNS),
+        deleted_resources=_frame(deleted, _RESOURCE_COLUMNS),
+        backups=_frame(b.backups, _BACKUP_COLUMNS),
+        jobs=_frame(b.jobs),
+        plans=_frame(b.plans),
+        rules=_frame(b.rules),
+        selections=_frame(b.selections),
+        vaults=_frame(b.vaults),
         region_settings=settings,
     )
 
 
-def seed_organization(as_of: datetime, accounts: Sequence[str], *, management_account: str | None = None) -> dict[str, Any]:
+def seed_organization(
+    as_of: datetime, accounts: Sequence[str], *, management_account: str | None = None
+) -> dict[str, Any]:
     """Create an AWS Organization whose members are `accounts` (ids kept as given).
 
     The first account (or `management_account`) is the management account; the others are created

@@ -21,7 +21,7 @@ class SandboxServer:
         self._server: Any = None
         self.endpoint_url: str | None = None
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         """Install the additions (before the server builds its URL maps), then start serving."""
         install()
         from moto.server import ThreadedMotoServer
@@ -42,7 +42,7 @@ class SandboxServer:
             self._server = None
             _reset_backends()  # moto's backends outlive the server; later work starts empty
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -59,7 +59,12 @@ def main(argv: list[str]) -> int:
             resources[key] = n
     out.write_text(
         json.dumps(
-            {"exit_code": code, "seconds": elapsed, "api_calls": dict(sorted(calls.items())), "resources": resources},
+            {
+                "exit_code": code,
+                "seconds": elapsed,
+                "api_calls": dict(sorted(calls.items())),
+                "resources": resources,
+            },
             indent=2,
         )
     )

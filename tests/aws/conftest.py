@@ -3,18 +3,18 @@ and a session factory that injects failures through botocore event hooks (no pat
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
+import auditor.sandbox
 from auditor.aws import CollectOptions, collect_inventory
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 
 
@@ -53,21 +53,47 @@ class Hooks:
         self.params: list[tuple[str, str, dict]] = []
         self._seen: dict[tuple[str, str], int] = {}
 
-    def deny(self, service: str, operation: str, region: str | None = None, code: str = "AccessDenied",
-             status: int = 403, match=None):
+    def deny(
+        self,
+        service: str,
+        operation: str,
+        region: str | None = None,
+        code: str = "AccessDenied",
+        status: int = 403,
+        match=None,
+    ):
         """Fail matching calls ("*" matches any service/operation; `match(request)` narrows further;
         `request["body"]` holds the serialized parameters)."""
-        self.rules.append({"kind": "deny", "service": service, "op": operation, "region": region, "code": code,
-                           "status": status, "match": match})
+        self.rules.append(
+            {
+                "kind": "deny",
+                "service": service,
+                "op": operation,
+                "region": region,
+                "code": code,
+                "status": status,
+                "match": match,
+            }
+        )
         return self
 
     def respond(self, service: str, operation: str, parsed: dict, region: str | None = None):
         """Answer matching calls with `parsed` as a successful (HTTP 200) response."""
-        self.rules.append({"kind": "respond", "service": service, "op": operation, "region": region, "parsed": parsed})
+        self.rules.append(
+            {
+                "kind": "respond",
+                "service": service,
+                "op": operation,
+                "region": region,
+                "parsed": parsed,
+            }
+        )
         return self
 
     def fail_on_page(self, service: str, operation: str, page: int):
-        self.rules.append({"kind": "page", "service": service, "op": operation, "page": page, "region": None})
+        self.rules.append(
+            {"kind": "page", "service": service, "op": operation, "page": page, "region": None}
+        )
         return self
 
     def _handler(self, model, params, context, **_):
@@ -90,10 +116,17 @@ class Hooks:
                 return AWSResponse("https://ok.invalid", 200, {}, None), rule["parsed"]
             if rule["kind"] == "deny":
                 response = AWSResponse("https://denied.invalid", rule["status"], {}, None)
-                return response, {"Error": {"Code": rule["code"], "Message": f"User is not authorized to perform {model.name}"},
-                                  "ResponseMetadata": {"HTTPStatusCode": rule["status"]}}
+                return response, {
+                    "Error": {
+                        "Code": rule["code"],
+                        "Message": f"User is not authorized to perform {model.name}",
+                    },
+                    "ResponseMetadata": {"HTTPStatusCode": rule["status"]},
+                }
             if rule["kind"] == "page" and self._seen[key] == rule["page"]:
-                raise ConnectionClosedError(endpoint_url=f"https://{service}.{region}.amazonaws.com")
+                raise ConnectionClosedError(
+                    endpoint_url=f"https://{service}.{region}.amazonaws.com"
+                )
         return None
 
     def __call__(self, **kwargs: Any) -> boto3.Session:

@@ -15,10 +15,14 @@ def _run(*args):
 
 
 def test_unknown_region_is_a_usage_error(tmp_path):
-    result = _run("--region", "us-east-1", "--region", "mars-north-1", "--out", str(tmp_path / "inv"))
+    result = _run(
+        "--region", "us-east-1", "--region", "mars-north-1", "--out", str(tmp_path / "inv")
+    )
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == [lines[0]] and lines[0].startswith("auditor: error: unknown region 'mars-north-1'")
+    assert lines == [lines[0]] and lines[0].startswith(
+        "auditor: error: unknown region 'mars-north-1'"
+    )
     assert not (tmp_path / "inv").exists()
 
 
@@ -54,7 +58,9 @@ def test_unreachable_endpoint_exits_1_with_one_line(tmp_path, monkeypatch):
     result = _run("--region", "us-east-1", "--out", str(tmp_path / "inv"))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "sts:GetCallerIdentity" in lines[0] and "EndpointConnection" in lines[0]
+    assert (
+        len(lines) == 1 and "sts:GetCallerIdentity" in lines[0] and "EndpointConnection" in lines[0]
+    )
     assert read_inventory(tmp_path / "inv").errors.iloc[0]["affects"] == "*"
 
 
@@ -63,4 +69,6 @@ def test_unknown_profile_is_a_usage_error(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     result = _run("--profile", "nope", "--region", "us-east-1", "--out", str(tmp_path / "inv"))
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == ["auditor: error: AWS profile 'nope' not found in the AWS config files"]
+    assert result.stderr.strip().splitlines() == [
+        "auditor: error: AWS profile 'nope' not found in the AWS config files"
+    ]

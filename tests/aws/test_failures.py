@@ -10,7 +10,9 @@ ACCOUNT = "123456789012"
 
 def _volumes(region, n, size=1):
     ec2 = boto3.client("ec2", region)
-    return [ec2.create_volume(Size=size, AvailabilityZone=f"{region}a")["VolumeId"] for _ in range(n)]
+    return [
+        ec2.create_volume(Size=size, AvailabilityZone=f"{region}a")["VolumeId"] for _ in range(n)
+    ]
 
 
 def test_denied_call_in_one_service_and_region_is_an_error_row(aws, collect, hooks):
@@ -24,8 +26,13 @@ def test_denied_call_in_one_service_and_region_is_an_error_row(aws, collect, hoo
     errors = inv.errors
     assert len(errors) == 1
     row = errors.iloc[0]
-    assert (row["account_id"], row["region"], row["service"], row["operation"], row["error_code"]) == (
-        ACCOUNT, "eu-west-1", "ec2", "DescribeSnapshots", "AccessDenied")
+    assert (
+        row["account_id"],
+        row["region"],
+        row["service"],
+        row["operation"],
+        row["error_code"],
+    ) == (ACCOUNT, "eu-west-1", "ec2", "DescribeSnapshots", "AccessDenied")
     assert row["affects"] == "ebs-volume,storagegateway-volume"
     assert "not authorized" in row["message"]
     rp_ids = set(inv.recovery_points["recovery_point_arn"].str.rsplit("/", n=1).str[1])
@@ -39,7 +46,11 @@ def test_listing_failing_half_way_is_dropped_whole(aws, collect, hooks):
     inv = collect(session_factory=hooks, page_size=5)
     assert inv.resources[inv.resources["resource_type"] == "ebs-volume"].empty
     row = inv.errors.iloc[0]
-    assert (row["operation"], row["error_code"], row["affects"]) == ("DescribeVolumes", "ConnectionClosed", "ebs-volume")
+    assert (row["operation"], row["error_code"], row["affects"]) == (
+        "DescribeVolumes",
+        "ConnectionClosed",
+        "ebs-volume",
+    )
 
 
 def test_backup_denied_affects_everything(aws, collect, hooks):
@@ -56,7 +67,12 @@ def test_expired_token_is_recorded_not_raised(aws, collect, hooks):
     hooks.deny("sts", "GetCallerIdentity", code="ExpiredToken", status=400)
     inv = collect(session_factory=hooks)
     row = inv.errors.iloc[0]
-    assert (row["service"], row["operation"], row["error_code"], row["affects"]) == ("sts", "GetCallerIdentity", "ExpiredToken", "*")
+    assert (row["service"], row["operation"], row["error_code"], row["affects"]) == (
+        "sts",
+        "GetCallerIdentity",
+        "ExpiredToken",
+        "*",
+    )
     assert inv.resources.empty and inv.manifest["accounts"] == []
 
 
@@ -66,14 +82,18 @@ def test_region_not_enabled_leaves_other_regions_complete(aws, collect, hooks):
     inv = collect(regions=["us-east-1", "ap-east-1"], session_factory=hooks)
     assert len(inv.resources) == 2
     errs = inv.errors
-    assert set(errs["region"]) == {"ap-east-1"} and set(errs["error_code"]) == {"UnrecognizedClientException"}
+    assert set(errs["region"]) == {"ap-east-1"} and set(errs["error_code"]) == {
+        "UnrecognizedClientException"
+    }
     # every collector of that region reported its failure
     assert {"ec2", "rds", "dynamodb", "efs", "storagegateway", "backup"} <= set(errs["service"])
 
 
 def test_unexpected_response_shape_drops_that_collectors_rows(aws, collect, hooks):
     _volumes("us-east-1", 2)
-    hooks.respond("ec2", "DescribeSnapshots", {"Snapshots": [{"State": "completed"}]})  # no SnapshotId
+    hooks.respond(
+        "ec2", "DescribeSnapshots", {"Snapshots": [{"State": "completed"}]}
+    )  # no SnapshotId
     inv = collect(session_factory=hooks)
     assert inv.resources[inv.resources["resource_type"] == "ebs-volume"].empty
     row = inv.errors.iloc[0]
@@ -82,12 +102,18 @@ def test_unexpected_response_shape_drops_that_collectors_rows(aws, collect, hook
 
 
 def test_throttling_that_outlives_retries_is_an_error_row(aws, collect, hooks, monkeypatch):
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")  # keep the test fast; the default is 10 adaptive attempts
+    monkeypatch.setenv(
+        "AWS_MAX_ATTEMPTS", "2"
+    )  # keep the test fast; the default is 10 adaptive attempts
     _volumes("us-east-1", 1)
     hooks.deny("dynamodb", "ListTables", code="ThrottlingException", status=400)
     inv = collect(session_factory=hooks)
     row = inv.errors.iloc[0]
-    assert (row["operation"], row["error_code"], row["affects"]) == ("ListTables", "ThrottlingException", "dynamodb-table")
+    assert (row["operation"], row["error_code"], row["affects"]) == (
+        "ListTables",
+        "ThrottlingException",
+        "dynamodb-table",
+    )
     assert len(inv.resources) == 1
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -35,7 +35,7 @@ def _operations_made(hooks) -> set[str]:
 def test_policy_lists_exactly_the_actions_collection_calls(aws, collect, hooks):
     from auditor.sandbox import seed_estate
 
-    as_of = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    as_of = datetime(2026, 11, 26, tzinfo=UTC)
     seed_estate(as_of, regions=("us-east-1",))
     inv = collect(regions=["us-east-1"], session_factory=hooks, as_of=as_of)
     assert inv.errors.empty, inv.errors

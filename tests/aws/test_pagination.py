@@ -11,32 +11,61 @@ ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/backup"
 
 
-def _estate(n: int, *, tables: int = 2, vaults: int = 1, plans: int = 1, rds: int = 1, region: str = R):
-    R = region  # noqa: N806
+def _estate(
+    n: int, *, tables: int = 2, vaults: int = 1, plans: int = 1, rds: int = 1, region: str = R
+):
+    R = region
     ec2 = boto3.client("ec2", R)
     for _ in range(n):
-        vol = ec2.create_volume(Size=1, AvailabilityZone=f"{R}a",
-                                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "backup", "Value": "gold"}]}])
+        vol = ec2.create_volume(
+            Size=1,
+            AvailabilityZone=f"{R}a",
+            TagSpecifications=[
+                {"ResourceType": "volume", "Tags": [{"Key": "backup", "Value": "gold"}]}
+            ],
+        )
         ec2.create_snapshot(VolumeId=vol["VolumeId"])
     client = boto3.client("rds", R)
     for i in range(rds):
-        client.create_db_instance(DBInstanceIdentifier=f"db{i}", DBInstanceClass="db.t3.micro", Engine="postgres",
-                                  AllocatedStorage=20, BackupRetentionPeriod=1)
+        client.create_db_instance(
+            DBInstanceIdentifier=f"db{i}",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            BackupRetentionPeriod=1,
+        )
     efs = boto3.client("efs", R)
     for i in range(n):
         efs.create_file_system(CreationToken=f"fs{i}", Tags=[{"Key": "backup", "Value": "gold"}])
     ddb = boto3.client("dynamodb", R)
     for i in range(tables):
-        ddb.create_table(TableName=f"table{i}", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST", Tags=[{"Key": "backup", "Value": "gold"}])
+        ddb.create_table(
+            TableName=f"table{i}",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "backup", "Value": "gold"}],
+        )
     bk = boto3.client("backup", R)
     for i in range(vaults):
         bk.create_backup_vault(BackupVaultName=f"v{i}")
     for i in range(plans):
-        bk.create_backup_plan(BackupPlan={"BackupPlanName": f"p{i}", "Rules": [
-            {"RuleName": "r", "TargetBackupVaultName": "v0", "ScheduleExpression": "cron(0 5 ? * * *)"}]})
-    vol_arns = [f"arn:aws:ec2:{R}:{ACCOUNT}:volume/{v['VolumeId']}" for v in ec2.describe_volumes()["Volumes"]]
+        bk.create_backup_plan(
+            BackupPlan={
+                "BackupPlanName": f"p{i}",
+                "Rules": [
+                    {
+                        "RuleName": "r",
+                        "TargetBackupVaultName": "v0",
+                        "ScheduleExpression": "cron(0 5 ? * * *)",
+                    }
+                ],
+            }
+        )
+    vol_arns = [
+        f"arn:aws:ec2:{R}:{ACCOUNT}:volume/{v['VolumeId']}"
+        for v in ec2.describe_volumes()["Volumes"]
+    ]
     for arn in vol_arns if vaults else ():
         bk.start_backup_job(BackupVaultName="v0", ResourceArn=arn, IamRoleArn=ROLE)
 
@@ -64,7 +93,9 @@ def test_listings_beyond_one_page(aws, collect):
     # completed jobs are their recovery points: one call per unsuccessful state, not pages of jobs
     assert calls["backup:ListBackupJobs"] == 4
     rps = inv.recovery_points
-    assert (rps["vault_name"] == "v0").sum() == n and len(rps[rps["backup_type"] == "ebs-snapshot"]) == 2 * n
+    assert (rps["vault_name"] == "v0").sum() == n and len(
+        rps[rps["backup_type"] == "ebs-snapshot"]
+    ) == 2 * n
 
 
 def test_rds_listings_beyond_one_page(aws, collect):
@@ -81,7 +112,9 @@ def test_rds_listings_beyond_one_page(aws, collect):
 
 def _calls(collect, n, region, **kw):
     _estate(n, region=region, **kw)
-    inv = collect(regions=[region], page_size=100)  # one page each; moto's own defaults differ from AWS's
+    inv = collect(
+        regions=[region], page_size=100
+    )  # one page each; moto's own defaults differ from AWS's
     assert inv.errors.empty, inv.errors
     return inv.manifest["api_calls"]
 
@@ -101,5 +134,7 @@ def test_calls_do_not_grow_with_resources(aws, collect):
     big = _calls(collect, 30, "us-west-2", tables=2, vaults=1, plans=1, rds=3)
     assert set(small) == set(big)
     for action in small:
-        assert small[action] == big[action], f"{action}: {small[action]} calls for 3 resources, {big[action]} for 30"
+        assert small[action] == big[action], (
+            f"{action}: {small[action]} calls for 3 resources, {big[action]} for 30"
+        )
     assert small["dynamodb:DescribeTable"] == 2 and small["backup:GetBackupPlan"] == 1

@@ -40,9 +40,21 @@ def test_check_exit_codes(tmp_path, estate, h):
 
 def test_check_compliant_exits_zero(tmp_path, estate, h):
     inv, pol = _setup(tmp_path, estate, h, fresh=True)
-    pol.write_text(h.plan_text(accept="[aws-backup]", select="{tags: {backup: gold}}")
-                   + "waivers:\n  - {resource: '*', controls: [plan-deployed], reason: tested elsewhere, expires: 2030-01-01}\n")
-    result = _run("check", "--inventory", inv, "--policies", pol, "--out", tmp_path / "out", "--as-of", "2026-11-26T12:00:00Z")
+    pol.write_text(
+        h.plan_text(accept="[aws-backup]", select="{tags: {backup: gold}}")
+        + "waivers:\n  - {resource: '*', controls: [plan-deployed], reason: tested elsewhere, expires: 2030-01-01}\n"
+    )
+    result = _run(
+        "check",
+        "--inventory",
+        inv,
+        "--policies",
+        pol,
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        "2026-11-26T12:00:00Z",
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -54,7 +66,9 @@ def test_check_bad_inputs_exit_2(tmp_path, estate, h):
     assert result.exit_code == 2
     assert f"{bad}:3: plan 'x': missing required field 'retention_days'" in result.output
     assert "Traceback" not in result.output
-    result = _run("check", "--inventory", tmp_path / "nope", "--policies", pol, "--out", tmp_path / "o")
+    result = _run(
+        "check", "--inventory", tmp_path / "nope", "--policies", pol, "--out", tmp_path / "o"
+    )
     assert result.exit_code == 2 and "auditor: error:" in result.output
     result = _run("check", "--inventory", inv, "--policies", pol, "--as-of", "yesterday")
     assert result.exit_code == 2
@@ -62,7 +76,9 @@ def test_check_bad_inputs_exit_2(tmp_path, estate, h):
 
 def test_validate_exit_codes(tmp_path, h):
     good = tmp_path / "good.yaml"
-    good.write_text(h.plan_text() + "waivers:\n  - {resource: 'arn:x', reason: r, expires: 2020-01-01}\n")
+    good.write_text(
+        h.plan_text() + "waivers:\n  - {resource: 'arn:x', reason: r, expires: 2020-01-01}\n"
+    )
     result = _run("validate", good)
     assert result.exit_code == 0, result.output
     assert "warning: waiver #1" in result.output and "expired on 2020-01-01" in result.output
@@ -70,7 +86,9 @@ def test_validate_exit_codes(tmp_path, h):
     bad.write_text(h.plan_text(max_retention_days="10"))
     result = _run("validate", bad)
     assert result.exit_code == 2
-    assert f"{bad}:8: plan 'p': max_retention_days (10) is below retention_days (35)" in result.output
+    assert (
+        f"{bad}:8: plan 'p': max_retention_days (10) is below retention_days (35)" in result.output
+    )
 
 
 def test_example_policies_are_valid():

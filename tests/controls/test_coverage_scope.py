@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,8 +35,13 @@ def test_resource_covered_table(estate, policy, check, h):
     excluded = estate.resource("vol-none", tags={"backup": "none", "env": "prod"})
     wrong_case = estate.resource("vol-case", tags={"backup": "Gold"})
     table = estate.resource("tbl", rtype="dynamodb-table", tags={"backup": "gold"})
-    member = estate.resource("aurora-1", rtype="rds-instance", tags={"backup": "gold"}, engine="aurora-mysql",
-                             parent_arn="arn:aws:rds:us-east-1:111122223333:cluster:c1")
+    member = estate.resource(
+        "aurora-1",
+        rtype="rds-instance",
+        tags={"backup": "gold"},
+        engine="aurora-mysql",
+        parent_arn="arn:aws:rds:us-east-1:111122223333:cluster:c1",
+    )
     rds = estate.resource("pg-1", rtype="rds-instance", tags={"env": "prod"}, engine="postgres")
     findings = check(estate, policy(TWO_PLANS), ["resource-covered"])
     got = h.verdicts(findings, "resource-covered")
@@ -50,7 +55,9 @@ def test_resource_covered_table(estate, policy, check, h):
         (member, None): "NOT_APPLICABLE",  # Aurora instance: protected through its cluster
         (rds, None): "FAIL",  # prod plan narrows to ebs-volume
     }
-    assert h.one(findings, "resource-covered", both, None)["evidence"]["matched_plans"] == "gold, prod"
+    assert (
+        h.one(findings, "resource-covered", both, None)["evidence"]["matched_plans"] == "gold, prod"
+    )
     assert "backup=none" in h.one(findings, "resource-covered", excluded, None)["detail"]
 
 
@@ -72,11 +79,14 @@ def test_empty_select_takes_everything_in_scope(estate, policy, check, h):
     a = estate.resource("vol-a")
     b = estate.resource("vol-b", tags={"x": "y"})
     pol = policy("version: 1\nplans:\n  - name: all\n    frequency: 24h\n    retention_days: 1\n")
-    assert set(h.verdicts(check(estate, pol, ["resource-covered"]), "resource-covered").values()) == {"PASS"}
+    assert set(
+        h.verdicts(check(estate, pol, ["resource-covered"]), "resource-covered").values()
+    ) == {"PASS"}
     assert {a, b} <= set(check(estate, pol, ["backup-recency"]).frame["resource_arn"])
 
 
 # --- NOT_ASSESSED from the errors table ---------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "error, vol_status, db_status",
@@ -110,7 +120,11 @@ def test_failed_collection_is_a_finding_of_its_own(estate, plan_policy, check, h
     assert len(rows) == 1
     row = rows.iloc[0]
     assert (row["status"], row["resource_type"], row["account_id"], row["region"]) == (
-        "NOT_ASSESSED", "efs-filesystem", h.ACCOUNT, h.REGION)
+        "NOT_ASSESSED",
+        "efs-filesystem",
+        h.ACCOUNT,
+        h.REGION,
+    )
     assert "DescribeFileSystems" in row["detail"]
     assert not findings.has_failures
 
@@ -143,16 +157,57 @@ waivers:
 @pytest.mark.parametrize(
     "resource, controls, expires, as_of, expected",
     [
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[backup-recency]", "2027-01-31", None, "WAIVED"),
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[backup-recency]", "2026-11-25", None, "FAIL"),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[backup-recency]",
+            "2027-01-31",
+            None,
+            "WAIVED",
+        ),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[backup-recency]",
+            "2026-11-25",
+            None,
+            "FAIL",
+        ),
         # a date expires at the end of that day (UTC)
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[backup-recency]", "2026-11-26", None, "WAIVED"),
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[backup-recency]", "2026-11-26",
-         datetime(2026, 11, 27, tzinfo=timezone.utc), "FAIL"),
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[backup-retention]", "2027-01-31", None, "FAIL"),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[backup-recency]",
+            "2026-11-26",
+            None,
+            "WAIVED",
+        ),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[backup-recency]",
+            "2026-11-26",
+            datetime(2026, 11, 27, tzinfo=UTC),
+            "FAIL",
+        ),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[backup-retention]",
+            "2027-01-31",
+            None,
+            "FAIL",
+        ),
         ("arn:aws:ec2:*:*:volume/*", "[backup-recency]", "2027-01-31", None, "WAIVED"),
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-2", "[backup-recency]", "2027-01-31", None, "FAIL"),
-        ("arn:aws:ec2:us-east-1:111122223333:volume/vol-1", "[]", "2027-01-31", None, "WAIVED"),  # every control
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-2",
+            "[backup-recency]",
+            "2027-01-31",
+            None,
+            "FAIL",
+        ),
+        (
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-1",
+            "[]",
+            "2027-01-31",
+            None,
+            "WAIVED",
+        ),  # every control
     ],
 )
 def test_waivers(estate, policy, check, h, resource, controls, expires, as_of, expected):
@@ -171,7 +226,9 @@ def test_waivers(estate, policy, check, h, resource, controls, expires, as_of, e
 def test_waiver_never_hides_a_pass(estate, policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=1)
-    pol = policy(WAIVED_POLICY.format(resource=arn, controls="[backup-recency]", expires="2027-01-31"))
+    pol = policy(
+        WAIVED_POLICY.format(resource=arn, controls="[backup-recency]", expires="2027-01-31")
+    )
     assert h.one(check(estate, pol, ["backup-recency"]), "backup-recency", arn)["status"] == "PASS"
 
 
@@ -192,8 +249,16 @@ def test_scope_accounts_and_regions(estate, policy, check, h):
     here = estate.resource("vol-here", tags=h.GOLD)
     west = estate.resource("vol-west", tags=h.GOLD, region="eu-west-1")
     other = estate.resource("vol-other", tags=h.GOLD, account=h.OTHER_ACCOUNT)
-    text = h.plan_text().replace("plans:", "scope:\n  accounts: ['111122223333']\n  regions: [us-east-1]\nplans:")
+    text = h.plan_text().replace(
+        "plans:", "scope:\n  accounts: ['111122223333']\n  regions: [us-east-1]\nplans:"
+    )
     findings = check(estate, policy(text), ["resource-covered"])
     assert h.verdicts(findings, "resource-covered") == {
-        (here, None): "PASS", (west, None): "NOT_APPLICABLE", (other, None): "NOT_APPLICABLE"}
-    assert "region is not in the policy's scope" in h.one(findings, "resource-covered", west, None)["detail"]
+        (here, None): "PASS",
+        (west, None): "NOT_APPLICABLE",
+        (other, None): "NOT_APPLICABLE",
+    }
+    assert (
+        "region is not in the policy's scope"
+        in h.one(findings, "resource-covered", west, None)["detail"]
+    )

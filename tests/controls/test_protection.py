@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-
 # --- backup-encrypted ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "encrypted_flag, backups, accept, expected",
@@ -14,10 +14,25 @@ import pytest
         ("true", [dict(encrypted=True), dict(encrypted=True, age_hours=30)], None, "PASS"),
         ("true", [dict(encrypted=True), dict(encrypted=False, age_hours=30)], None, "FAIL"),
         # an unencrypted copy in another region is still an unencrypted backup
-        ("true", [dict(encrypted=True), dict(encrypted=False, region="us-west-2", copy_of="arn:x")], None, "FAIL"),
+        (
+            "true",
+            [dict(encrypted=True), dict(encrypted=False, region="us-west-2", copy_of="arn:x")],
+            None,
+            "FAIL",
+        ),
         # a native snapshot the plan does not count is not judged
-        ("true", [dict(encrypted=True), dict(encrypted=False, source="native")], "[aws-backup]", "PASS"),
-        ("true", [dict(encrypted=True), dict(encrypted=False, source="native")], "[aws-backup, native]", "FAIL"),
+        (
+            "true",
+            [dict(encrypted=True), dict(encrypted=False, source="native")],
+            "[aws-backup]",
+            "PASS",
+        ),
+        (
+            "true",
+            [dict(encrypted=True), dict(encrypted=False, source="native")],
+            "[aws-backup, native]",
+            "FAIL",
+        ),
         # failed backups hold no data
         ("true", [dict(encrypted=True), dict(encrypted=False, status="FAILED")], None, "PASS"),
     ],
@@ -27,7 +42,9 @@ def test_encrypted_table(estate, plan_policy, check, h, encrypted_flag, backups,
     for b in backups:
         b.setdefault("age_hours", 2)
         estate.backup(arn, **b)
-    findings = check(estate, plan_policy(encrypted=encrypted_flag, accept=accept), ["backup-encrypted"])
+    findings = check(
+        estate, plan_policy(encrypted=encrypted_flag, accept=accept), ["backup-encrypted"]
+    )
     row = h.one(findings, "backup-encrypted", arn)
     assert row["status"] == expected, row["detail"]
     if expected == "FAIL":
@@ -36,6 +53,7 @@ def test_encrypted_table(estate, plan_policy, check, h, encrypted_flag, backups,
 
 
 # --- vault-lock -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "vault, backup, max_retention, expected, words",
@@ -49,7 +67,9 @@ def test_encrypted_table(estate, plan_policy, check, h, encrypted_flag, backups,
         (dict(locked=True), dict(source="native"), "400", "FAIL", "None of its recovery points"),
     ],
 )
-def test_vault_lock_table(estate, plan_policy, check, h, vault, backup, max_retention, expected, words):
+def test_vault_lock_table(
+    estate, plan_policy, check, h, vault, backup, max_retention, expected, words
+):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.vault("vault-a", **vault)
     estate.backup(arn, age_hours=2, **backup)
@@ -62,7 +82,10 @@ def test_vault_lock_table(estate, plan_policy, check, h, vault, backup, max_rete
 def test_vault_lock_not_required(estate, plan_policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=2)
-    assert h.one(check(estate, plan_policy(), ["vault-lock"]), "vault-lock", arn)["status"] == "NOT_APPLICABLE"
+    assert (
+        h.one(check(estate, plan_policy(), ["vault-lock"]), "vault-lock", arn)["status"]
+        == "NOT_APPLICABLE"
+    )
 
 
 def test_vault_lock_one_bad_vault_fails(estate, plan_policy, check, h):
@@ -76,6 +99,7 @@ def test_vault_lock_one_bad_vault_fails(estate, plan_policy, check, h):
 
 
 # --- cross-region-copy / cross-account-copy ---------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "copies, expected",
@@ -92,7 +116,9 @@ def test_cross_region_table(estate, plan_policy, check, h, copies, expected):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=2)
     for c in copies:
-        estate.backup(arn, copy_of="arn:aws:backup:us-east-1:111122223333:recovery-point:src", vault="dr", **c)
+        estate.backup(
+            arn, copy_of="arn:aws:backup:us-east-1:111122223333:recovery-point:src", vault="dr", **c
+        )
     pol = plan_policy(copy_to="{regions: [us-west-2]}")
     row = h.one(check(estate, pol, ["cross-region-copy"]), "cross-region-copy", arn)
     assert row["status"] == expected, row["detail"]
@@ -113,7 +139,12 @@ def test_cross_region_two_regions_names_the_missing_one(estate, plan_policy, che
 
 def test_cross_region_not_required(estate, plan_policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
-    assert h.one(check(estate, plan_policy(), ["cross-region-copy"]), "cross-region-copy", arn)["status"] == "NOT_APPLICABLE"
+    assert (
+        h.one(check(estate, plan_policy(), ["cross-region-copy"]), "cross-region-copy", arn)[
+            "status"
+        ]
+        == "NOT_APPLICABLE"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,6 +170,7 @@ def test_cross_account_table(estate, plan_policy, check, h, copy_account, collec
 
 # --- backup-supported ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "rtype, engine, accept, expected",
     [
@@ -153,19 +185,23 @@ def test_cross_account_table(estate, plan_policy, check, h, copy_account, collec
 )
 def test_supported_table(estate, plan_policy, check, h, rtype, engine, accept, expected):
     arn = estate.resource("r1", rtype=rtype, tags=h.GOLD, engine=engine)
-    row = h.one(check(estate, plan_policy(accept=accept), ["backup-supported"]), "backup-supported", arn)
+    row = h.one(
+        check(estate, plan_policy(accept=accept), ["backup-supported"]), "backup-supported", arn
+    )
     assert row["status"] == expected, row["detail"]
 
 
 def test_supported_matrix_is_overridable(estate, policy, check, h):
     arn = estate.resource("c1", rtype="rds-cluster", tags=h.GOLD, engine="aurora-mysql")
     text = h.plan_text(accept="[aws-backup]") + (
-        "aws_backup_support:\n  - {resource_type: rds-cluster, engine_like: 'aurora*', supported: true}\n")
+        "aws_backup_support:\n  - {resource_type: rds-cluster, engine_like: 'aurora*', supported: true}\n"
+    )
     row = h.one(check(estate, policy(text), ["backup-supported"]), "backup-supported", arn)
     assert row["status"] == "PASS"
 
 
 # --- orphaned-backup ------------------------------------------------------------------------------
+
 
 def test_orphans_per_backup(estate, plan_policy, check, h):
     live = estate.resource("vol-live", tags=h.GOLD)
@@ -197,7 +233,10 @@ def test_orphans_not_assessed_when_source_listing_failed(estate, plan_policy, ch
 def test_orphan_waiver_by_recovery_point(estate, policy, check, h):
     gone = "arn:aws:ec2:us-east-1:111122223333:volume/vol-gone"
     rp = estate.backup(gone, age_hours=100)
-    text = h.plan_text() + f"waivers:\n  - {{resource: '{rp}', controls: [orphaned-backup], reason: legal hold, expires: 2030-01-01}}\n"
+    text = (
+        h.plan_text()
+        + f"waivers:\n  - {{resource: '{rp}', controls: [orphaned-backup], reason: legal hold, expires: 2030-01-01}}\n"
+    )
     findings = check(estate, policy(text), ["orphaned-backup"])
     assert h.verdicts(findings, "orphaned-backup") == {(rp, None): "WAIVED"}
 
@@ -210,6 +249,10 @@ def test_cross_account_copy_to_a_failed_account_is_not_assessed(estate, plan_pol
     inventory.manifest["accounts_failed"] = [h.OTHER_ACCOUNT]
     from auditor.controls import check_inventory
 
-    findings = check_inventory(inventory, plan_policy(copy_to='{accounts: ["444455556666"]}'), h.AS_OF,
-                               controls=["cross-account-copy"])
+    findings = check_inventory(
+        inventory,
+        plan_policy(copy_to='{accounts: ["444455556666"]}'),
+        h.AS_OF,
+        controls=["cross-account-copy"],
+    )
     assert h.one(findings, "cross-account-copy", arn)["status"] == "NOT_ASSESSED"

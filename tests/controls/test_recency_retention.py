@@ -10,6 +10,7 @@ ALLOWED = 26.0  # frequency 24h + grace 2h
 
 # --- backup-recency ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "backups, accept, expected",
     [
@@ -26,7 +27,11 @@ ALLOWED = 26.0  # frequency 24h + grace 2h
         # a native snapshot that AWS Backup created counts as aws-backup
         ([dict(age_hours=2, source="native", created_by="aws-backup")], "[aws-backup]", "PASS"),
         # a recent copy does not make up for an old primary backup
-        ([dict(age_hours=2, region="us-west-2", copy_of="arn:src"), dict(age_hours=40)], None, "FAIL"),
+        (
+            [dict(age_hours=2, region="us-west-2", copy_of="arn:src"), dict(age_hours=40)],
+            None,
+            "FAIL",
+        ),
         # a backup made after as_of is not evidence at as_of
         ([dict(age_hours=-5), dict(age_hours=30)], None, "FAIL"),
         ([], None, "FAIL"),
@@ -69,6 +74,7 @@ def test_recency_uses_cron_longest_gap(estate, policy, check, h):
 
 # --- backup-retention ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "setup, expected",
     [
@@ -83,10 +89,19 @@ def test_recency_uses_cron_longest_gap(estate, policy, check, h):
         # history too short for a resource older than the window: oldest is 20 days old
         (dict(days=20, keep=35), "FAIL"),
         # oldest must be at most 35 - 1 (one interval) = 34 days old: 34 days exactly passes
-        (dict(days=0, keep=None, extra=dict(age_hours=34 * 24, keep_days=None), recent=True), "PASS"),
-        (dict(days=0, keep=None, extra=dict(age_hours=34 * 24 - 1, keep_days=None), recent=True), "FAIL"),
+        (
+            dict(days=0, keep=None, extra=dict(age_hours=34 * 24, keep_days=None), recent=True),
+            "PASS",
+        ),
+        (
+            dict(days=0, keep=None, extra=dict(age_hours=34 * 24 - 1, keep_days=None), recent=True),
+            "FAIL",
+        ),
         # expired/failed backups are not history
-        (dict(days=0, keep=None, extra=dict(age_hours=40 * 24, status="EXPIRED"), recent=True), "FAIL"),
+        (
+            dict(days=0, keep=None, extra=dict(age_hours=40 * 24, status="EXPIRED"), recent=True),
+            "FAIL",
+        ),
     ],
 )
 def test_retention_table(estate, plan_policy, check, h, setup, expected):
@@ -105,11 +120,28 @@ def test_retention_accept_filter(estate, plan_policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.daily(arn, 40, keep_days=35)
     estate.backup(arn, age_hours=5, keep_days=3, source="native")
-    assert h.one(check(estate, plan_policy(accept="[aws-backup]"), ["backup-retention"]), "backup-retention", arn)["status"] == "PASS"
-    assert h.one(check(estate, plan_policy(accept="[aws-backup, native]"), ["backup-retention"]), "backup-retention", arn)["status"] == "FAIL"
+    assert (
+        h.one(
+            check(estate, plan_policy(accept="[aws-backup]"), ["backup-retention"]),
+            "backup-retention",
+            arn,
+        )["status"]
+        == "PASS"
+    )
+    assert (
+        h.one(
+            check(estate, plan_policy(accept="[aws-backup, native]"), ["backup-retention"]),
+            "backup-retention",
+            arn,
+        )["status"]
+        == "FAIL"
+    )
 
 
-@pytest.mark.parametrize("age_days, days, expected", [(10, 10, "PASS"), (10, 0, "PASS"), (35, 30, "PASS"), (36, 30, "FAIL")])
+@pytest.mark.parametrize(
+    "age_days, days, expected",
+    [(10, 10, "PASS"), (10, 0, "PASS"), (35, 30, "PASS"), (36, 30, "FAIL")],
+)
 def test_retention_young_resources(estate, plan_policy, check, h, age_days, days, expected):
     # Younger than the 35-day window: only the lifecycle is judged, not the depth of history.
     arn = estate.resource("vol-young", tags=h.GOLD, age_days=age_days)
@@ -127,6 +159,7 @@ def test_retention_no_history_detail(estate, plan_policy, check, h):
 
 
 # --- backup-max-retention -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "max_days, backup, expected",
@@ -153,8 +186,16 @@ def test_recency_evidence_names_the_last_failed_job(estate, plan_policy, check, 
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=50)
     for hours, state in ((30, "FAILED"), (6, "EXPIRED"), (3, "COMPLETED")):
-        estate.add("backup_jobs", account_id=h.ACCOUNT, region=h.REGION, job_id=f"j{hours}", job_type="backup",
-                   state=state, resource_arn=arn, created_at=h.AS_OF - h.timedelta(hours=hours))
+        estate.add(
+            "backup_jobs",
+            account_id=h.ACCOUNT,
+            region=h.REGION,
+            job_id=f"j{hours}",
+            job_type="backup",
+            state=state,
+            resource_arn=arn,
+            created_at=h.AS_OF - h.timedelta(hours=hours),
+        )
     row = h.one(check(estate, plan_policy(), ["backup-recency"]), "backup-recency", arn)
     assert row["status"] == "FAIL"
     assert row["evidence"]["last_failed_job"] == {"state": "EXPIRED", "at": "2026-11-26T06:00:00Z"}

@@ -9,18 +9,28 @@ from pathlib import Path
 import pytest
 
 from auditor.controls import CONTROL_IDS, REGISTRY, SEVERITIES
-from auditor.findings import read_findings, write_findings
 from auditor.errors import InputError
+from auditor.findings import read_findings, write_findings
 from auditor.inventory import RESOURCE_TYPES
 
-TEST_TEXT = "\n".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__file__).name)
+TEST_TEXT = "\n".join(
+    p.read_text() for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__file__).name
+)
 
 
 def test_registry_matches_design_ids():
     assert tuple(REGISTRY) == CONTROL_IDS
     assert set(CONTROL_IDS) == {
-        "resource-covered", "plan-deployed", "backup-recency", "backup-retention", "backup-max-retention",
-        "backup-encrypted", "vault-lock", "cross-region-copy", "cross-account-copy", "backup-supported",
+        "resource-covered",
+        "plan-deployed",
+        "backup-recency",
+        "backup-retention",
+        "backup-max-retention",
+        "backup-encrypted",
+        "vault-lock",
+        "cross-region-copy",
+        "cross-account-copy",
+        "backup-supported",
         "orphaned-backup",
     }
 
@@ -50,8 +60,18 @@ def test_findings_files_round_trip(estate, plan_policy, check, h, tmp_path):
     assert doc["summary"]["by_status"] == findings.summary["by_status"]
     assert [c["id"] for c in doc["controls"]] == list(CONTROL_IDS)
     first = doc["findings"][0]
-    assert set(first) == {"resource_arn", "resource_type", "account_id", "region", "control_id", "status",
-                          "severity", "plan", "detail", "evidence"}
+    assert set(first) == {
+        "resource_arn",
+        "resource_type",
+        "account_id",
+        "region",
+        "control_id",
+        "status",
+        "severity",
+        "plan",
+        "detail",
+        "evidence",
+    }
     assert len(doc["findings"]) == len(findings.frame) == findings.summary["total"]
     recency = [f for f in doc["findings"] if f["control_id"] == "backup-recency"][0]
     assert recency["evidence"]["age_hours"] == 30.0 and recency["status"] == "FAIL"
@@ -89,7 +109,8 @@ def test_findings_json_escapes_hostile_text(estate, policy, check, h, tmp_path):
     arn = estate.resource('vol-"odd"\\name', tags=h.GOLD)
     text = h.plan_text() + (
         "waivers:\n  - resource: '*'\n    controls: [backup-recency]\n"
-        "    reason: \"says \\\"no\\\"\\n then\\ttabs \\u0007 bell\"\n    expires: 2030-01-01\n")
+        '    reason: "says \\"no\\"\\n then\\ttabs \\u0007 bell"\n    expires: 2030-01-01\n'
+    )
     findings = check(estate, policy(text), ["backup-recency"])
     json_path, csv_path = write_findings(findings, tmp_path)
     doc = json.loads(json_path.read_text())
@@ -107,8 +128,12 @@ def test_findings_json_escapes_hostile_text(estate, policy, check, h, tmp_path):
 def test_dictionary_encoded_columns_give_the_same_findings(estate, plan_policy, check, h):
     # An inventory read with low-cardinality columns as categoricals must not change any verdict.
     for i in range(4):
-        arn = estate.resource(f"vol-{i}", tags={"backup": "gold", "env": "prod" if i % 2 else "dev"})
-        estate.backup(arn, age_hours=10 + 10 * i, encrypted=bool(i % 2), vault="vault-a" if i else "vault-b")
+        arn = estate.resource(
+            f"vol-{i}", tags={"backup": "gold", "env": "prod" if i % 2 else "dev"}
+        )
+        estate.backup(
+            arn, age_hours=10 + 10 * i, encrypted=bool(i % 2), vault="vault-a" if i else "vault-b"
+        )
     estate.vault("vault-a", locked=True)
     estate.backup("arn:aws:ec2:us-east-1:111122223333:volume/gone", age_hours=5)
     pol = plan_policy(vault_lock="true", encrypted="true", copy_to="{regions: [us-west-2]}")
@@ -116,9 +141,20 @@ def test_dictionary_encoded_columns_give_the_same_findings(estate, plan_policy, 
     from auditor.controls import check_inventory
 
     plain = check_inventory(inventory, pol, h.AS_OF).frame
-    for table, cols in {"recovery_points": ["account_id", "region", "resource_type", "source", "created_by", "status",
-                                            "vault_name", "copy_source_arn"],
-                        "resources": ["account_id", "region", "resource_type"], "tags": ["key", "value"]}.items():
+    for table, cols in {
+        "recovery_points": [
+            "account_id",
+            "region",
+            "resource_type",
+            "source",
+            "created_by",
+            "status",
+            "vault_name",
+            "copy_source_arn",
+        ],
+        "resources": ["account_id", "region", "resource_type"],
+        "tags": ["key", "value"],
+    }.items():
         for col in cols:
             inventory.tables[table][col] = inventory.tables[table][col].astype("category")
     encoded = check_inventory(inventory, pol, h.AS_OF).frame

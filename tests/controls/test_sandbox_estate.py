@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 from moto import mock_aws
 
+import auditor.sandbox
 from auditor.aws import CollectOptions, collect_inventory
 from auditor.controls import check_inventory
 from auditor.policy import load_policies
 from auditor.sandbox.seed import seed_estate
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 POLICY = """
 version: 1
 plans:
@@ -35,7 +34,11 @@ plans:
 
 @pytest.fixture(scope="module")
 def estate_check(tmp_path_factory):
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     mp = pytest.MonkeyPatch()
     for key, value in env.items():
         mp.setenv(key, value)
@@ -45,7 +48,9 @@ def estate_check(tmp_path_factory):
     try:
         with mock_aws():
             truth = seed_estate(AS_OF)
-            inventory = collect_inventory(CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=AS_OF))
+            inventory = collect_inventory(
+                CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=AS_OF)
+            )
     finally:
         mp.undo()
     path = tmp_path_factory.mktemp("policy") / "p.yaml"
@@ -55,14 +60,21 @@ def estate_check(tmp_path_factory):
 
 
 def _verdicts(frame, control, plan=None):
-    rows = frame[(frame["control_id"] == control) & ((frame["plan"] == plan) if plan else frame["plan"].isna())]
+    rows = frame[
+        (frame["control_id"] == control)
+        & ((frame["plan"] == plan) if plan else frame["plan"].isna())
+    ]
     return dict(zip(rows["resource_arn"], rows["status"]))
 
 
 def test_orphans_match_ground_truth(estate_check):
     truth, inventory, frame = estate_check
     backups = truth.backups
-    expected = set(backups[backups["orphan"].astype(bool) & ~backups["status"].isin(["FAILED", "DELETING"])]["recovery_point_arn"])
+    expected = set(
+        backups[backups["orphan"].astype(bool) & ~backups["status"].isin(["FAILED", "DELETING"])][
+            "recovery_point_arn"
+        ]
+    )
     got = _verdicts(frame, "orphaned-backup")
     assert set(got) == expected
     assert set(got.values()) <= {"FAIL", "NOT_ASSESSED"}
@@ -78,10 +90,18 @@ def test_plan_deployed_follows_aws_selection_semantics(estate_check):
     for row in res.itertuples(index=False):
         tags = row.tags or {}
         aurora = row.resource_type == "rds-cluster" and str(row.engine or "").startswith("aurora")
-        if tags.get("backup") == "gold" and row.resource_arn in gold and gold[row.resource_arn] != "NOT_ASSESSED":
+        if (
+            tags.get("backup") == "gold"
+            and row.resource_arn in gold
+            and gold[row.resource_arn] != "NOT_ASSESSED"
+        ):
             assert gold[row.resource_arn] == ("FAIL" if aurora else "PASS"), row.resource_arn
             checked += 1
-        if tags.get("backup") == "silver" and row.resource_arn in silver and silver[row.resource_arn] != "NOT_ASSESSED":
+        if (
+            tags.get("backup") == "silver"
+            and row.resource_arn in silver
+            and silver[row.resource_arn] != "NOT_ASSESSED"
+        ):
             # the deployed silver selection excludes env=dev (StringNotEquals)
             ok = tags.get("env") != "dev" and not aurora
             assert silver[row.resource_arn] == ("PASS" if ok else "FAIL"), row.resource_arn
@@ -92,6 +112,11 @@ def test_plan_deployed_follows_aws_selection_semantics(estate_check):
 def test_untagged_resources_are_uncovered(estate_check):
     truth, inventory, frame = estate_check
     covered = _verdicts(frame, "resource-covered")
-    untagged = [r.resource_arn for r in truth.resources.itertuples() if not (r.tags or {}).get("backup")
-                and r.resource_arn in covered and covered[r.resource_arn] != "NOT_ASSESSED"]
+    untagged = [
+        r.resource_arn
+        for r in truth.resources.itertuples()
+        if not (r.tags or {}).get("backup")
+        and r.resource_arn in covered
+        and covered[r.resource_arn] != "NOT_ASSESSED"
+    ]
     assert untagged and all(covered[a] == "FAIL" for a in untagged)

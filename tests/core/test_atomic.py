@@ -21,10 +21,9 @@ def test_write_text_replaces(tmp_path: Path):
 def test_failed_write_keeps_previous(tmp_path: Path):
     target = tmp_path / "findings.json"
     write_text(target, "previous")
-    with pytest.raises(RuntimeError):
-        with open_atomic(target, "w") as handle:
-            handle.write("half of a new fi")
-            raise RuntimeError("killed mid-write")
+    with pytest.raises(RuntimeError), open_atomic(target, "w") as handle:
+        handle.write("half of a new fi")
+        raise RuntimeError("killed mid-write")
     assert target.read_text() == "previous"
     assert os.listdir(tmp_path) == ["findings.json"]
 
@@ -33,10 +32,9 @@ def test_failed_dir_replace_keeps_previous(tmp_path: Path):
     target = tmp_path / "inv"
     with replace_dir(target) as staging:
         (staging / "x").write_text("old")
-    with pytest.raises(RuntimeError):
-        with replace_dir(target) as staging:
-            (staging / "x").write_text("new")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), replace_dir(target) as staging:
+        (staging / "x").write_text("new")
+        raise RuntimeError("boom")
     assert (target / "x").read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["inv"]
 

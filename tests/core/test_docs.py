@@ -18,7 +18,9 @@ def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Com
     found = []
     for name, command in group.commands.items():
         path = f"{prefix}{name}"
-        if getattr(command, "commands", None):  # a sub-app (Typer groups are not always click.Group)
+        if getattr(
+            command, "commands", None
+        ):  # a sub-app (Typer groups are not always click.Group)
             found += _commands(command, path + " ")
         else:
             found.append((path, command))
@@ -30,8 +32,18 @@ COMMANDS = _commands(typer.main.get_command(app))
 
 def test_every_design_command_exists():
     names = {name for name, _ in COMMANDS}
-    assert {"demo", "audit", "collect", "check", "meter", "report", "evidence export", "evidence verify",
-            "validate", "plan-check"} <= names
+    assert {
+        "demo",
+        "audit",
+        "collect",
+        "check",
+        "meter",
+        "report",
+        "evidence export",
+        "evidence verify",
+        "validate",
+        "plan-check",
+    } <= names
 
 
 @pytest.mark.parametrize("name, command", COMMANDS, ids=[n for n, _ in COMMANDS])
@@ -45,7 +57,9 @@ def test_command_has_help_and_is_documented(name: str, command: click.Command):
 def test_readme_quick_start_is_two_commands():
     quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
     block = quick.split("```sh", 1)[1].split("```", 1)[0]
-    commands = [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    commands = [
+        line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert len(commands) == 2
     assert "auditor demo" in commands[0] and "pytest" in commands[1]
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text(encoding="utf-8")

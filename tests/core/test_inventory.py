@@ -56,7 +56,9 @@ def test_frame_rejects_undeclared_column():
 
 def test_round_trip_partitions_by_account(tmp_path: Path):
     inv = Inventory(
-        tables={"resources": pd.concat([_resources("111122223333", 2), _resources("444455556666", 3)])},
+        tables={
+            "resources": pd.concat([_resources("111122223333", 2), _resources("444455556666", 3)])
+        },
         manifest={"accounts": ["111122223333", "444455556666"], "regions": ["us-east-1"]},
     )
     out = write_inventory(inv, tmp_path / "inv")
@@ -71,8 +73,20 @@ def test_round_trip_partitions_by_account(tmp_path: Path):
 
 
 def test_several_folders_read_as_one(tmp_path: Path):
-    a = write_inventory(Inventory(tables={"resources": _resources("111122223333", 2)}, manifest={"accounts": ["111122223333"]}), tmp_path / "a")
-    b = write_inventory(Inventory(tables={"resources": _resources("444455556666", 4)}, manifest={"accounts": ["444455556666"]}), tmp_path / "b")
+    a = write_inventory(
+        Inventory(
+            tables={"resources": _resources("111122223333", 2)},
+            manifest={"accounts": ["111122223333"]},
+        ),
+        tmp_path / "a",
+    )
+    b = write_inventory(
+        Inventory(
+            tables={"resources": _resources("444455556666", 4)},
+            manifest={"accounts": ["444455556666"]},
+        ),
+        tmp_path / "b",
+    )
     both = read_inventory(a, b)
     assert len(both.resources) == 6
     assert both.accounts == ["111122223333", "444455556666"]
@@ -91,7 +105,10 @@ def test_rewrite_replaces_folder_whole(tmp_path: Path):
     [
         (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
         (lambda d: (d / "manifest.json").write_text("{not json"), "corrupt manifest"),
-        (lambda d: next((d / "resources").rglob("*.parquet")).write_bytes(b"PAR1garbage"), "corrupt Parquet"),
+        (
+            lambda d: next((d / "resources").rglob("*.parquet")).write_bytes(b"PAR1garbage"),
+            "corrupt Parquet",
+        ),
         (lambda d: __import__("shutil").rmtree(d / "vaults"), "missing table 'vaults'"),
         (
             lambda d: pq.write_table(
@@ -106,7 +123,9 @@ def test_rewrite_replaces_folder_whole(tmp_path: Path):
     ],
 )
 def test_damaged_inventory_is_one_line_input_error(tmp_path: Path, damage, message):
-    out = write_inventory(Inventory(tables={"resources": _resources("111122223333", 2)}), tmp_path / "inv")
+    out = write_inventory(
+        Inventory(tables={"resources": _resources("111122223333", 2)}), tmp_path / "inv"
+    )
     damage(out)
     with pytest.raises(InputError, match=message) as info:
         read_inventory(out)
@@ -114,7 +133,9 @@ def test_damaged_inventory_is_one_line_input_error(tmp_path: Path, damage, messa
 
 
 def test_row_count_mismatch_detected(tmp_path: Path):
-    out = write_inventory(Inventory(tables={"resources": _resources("111122223333", 2)}), tmp_path / "inv")
+    out = write_inventory(
+        Inventory(tables={"resources": _resources("111122223333", 2)}), tmp_path / "inv"
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["tables"]["resources"] = 7
     (out / "manifest.json").write_text(json.dumps(manifest))
@@ -128,7 +149,11 @@ def test_empty_frames_for_every_table():
 
 
 def test_compact_read_gives_categoricals_with_same_values(tmp_path: Path):
-    inv = Inventory(tables={"resources": pd.concat([_resources("111122223333", 3), _resources("444455556666", 2)])})
+    inv = Inventory(
+        tables={
+            "resources": pd.concat([_resources("111122223333", 3), _resources("444455556666", 2)])
+        }
+    )
     out = write_inventory(inv, tmp_path / "inv")
     plain = read_inventory(out)
     compact = read_inventory(out, compact=True)

@@ -5,15 +5,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 import boto3
-import pytest
-from moto import mock_aws
 from typer.testing import CliRunner
 
+import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 from auditor.cli import app
 
 ACCOUNT = "123456789012"
@@ -26,11 +24,11 @@ def as_of_now() -> datetime:
 
     Objects created through the API carry the wall clock; building the estate must finish before
     `as_of`, or what it made would be in the future (and rightly not counted)."""
-    return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=5)
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 
 def naive(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.astimezone(UTC).replace(tzinfo=None)
 
 
 class Estate:
@@ -47,10 +45,21 @@ class Estate:
 
     # --- building ------------------------------------------------------------------------------
 
-    def volume(self, name: str, tags: dict[str, str], *, age_days: float | None = None, encrypted: bool = True) -> str:
+    def volume(
+        self,
+        name: str,
+        tags: dict[str, str],
+        *,
+        age_days: float | None = None,
+        encrypted: bool = True,
+    ) -> str:
         tag_list = [{"Key": k, "Value": v} for k, v in {"Name": name, **tags}.items()]
-        vid = self.ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=8, Encrypted=encrypted,
-                                     TagSpecifications=[{"ResourceType": "volume", "Tags": tag_list}])["VolumeId"]
+        vid = self.ec2.create_volume(
+            AvailabilityZone=f"{REGION}a",
+            Size=8,
+            Encrypted=encrypted,
+            TagSpecifications=[{"ResourceType": "volume", "Tags": tag_list}],
+        )["VolumeId"]
         if age_days is not None:
             self._ec2().volumes[vid].create_time = naive(self.as_of - timedelta(days=age_days))
         self.arns[name] = f"arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{vid}"
@@ -61,10 +70,14 @@ class Estate:
         self._ec2().snapshots[sid].start_time = self.as_of - age
         return sid
 
-    def backup_job(self, name: str, vault: str, age: timedelta, lifecycle: dict | None = None) -> str:
+    def backup_job(
+        self, name: str, vault: str, age: timedelta, lifecycle: dict | None = None
+    ) -> str:
         """StartBackupJob, then backdate its recovery point, job and native artifact."""
         kw = {"Lifecycle": lifecycle} if lifecycle else {}
-        out = self.backup.start_backup_job(BackupVaultName=vault, ResourceArn=self.arns[name], IamRoleArn=ROLE, **kw)
+        out = self.backup.start_backup_job(
+            BackupVaultName=vault, ResourceArn=self.arns[name], IamRoleArn=ROLE, **kw
+        )
         self.backdate_recovery_point(out["RecoveryPointArn"], self.as_of - age)
         return out["RecoveryPointArn"]
 
@@ -99,14 +112,26 @@ class Estate:
             client.put_backup_vault_lock_configuration(BackupVaultName=name, **lock)
         return arn
 
-    def deployed_plan(self, name: str, schedule: str, keep_days: int, vault: str, selection: dict) -> str:
-        plan_id = self.backup.create_backup_plan(BackupPlan={
-            "BackupPlanName": name,
-            "Rules": [{"RuleName": "r", "TargetBackupVaultName": vault, "ScheduleExpression": schedule,
-                       "Lifecycle": {"DeleteAfterDays": keep_days}}],
-        })["BackupPlanId"]
-        self.backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection={
-            "SelectionName": f"{name}-sel", "IamRoleArn": ROLE, **selection})
+    def deployed_plan(
+        self, name: str, schedule: str, keep_days: int, vault: str, selection: dict
+    ) -> str:
+        plan_id = self.backup.create_backup_plan(
+            BackupPlan={
+                "BackupPlanName": name,
+                "Rules": [
+                    {
+                        "RuleName": "r",
+                        "TargetBackupVaultName": vault,
+                        "ScheduleExpression": schedule,
+                        "Lifecycle": {"DeleteAfterDays": keep_days},
+                    }
+                ],
+            }
+        )["BackupPlanId"]
+        self.backup.create_backup_selection(
+            BackupPlanId=plan_id,
+            BackupSelection={"SelectionName": f"{name}-sel", "IamRoleArn": ROLE, **selection},
+        )
         return plan_id
 
 
@@ -117,13 +142,30 @@ def run_cli(args: list[str]) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def collect_and_check(tmp: Path, policy: str, as_of: datetime, regions=(REGION,)) -> dict[tuple[str, str, str | None], dict]:
+def collect_and_check(
+    tmp: Path, policy: str, as_of: datetime, regions=(REGION,)
+) -> dict[tuple[str, str, str | None], dict]:
     """`auditor collect` then `auditor check --as-of`; findings keyed (resource_arn, control_id, plan)."""
     (tmp / "policy.yaml").write_text(policy)
-    code, out = run_cli(["collect", *[a for r in regions for a in ("--region", r)], "--out", str(tmp / "inv"), "-q"])
+    code, out = run_cli(
+        ["collect", *[a for r in regions for a in ("--region", r)], "--out", str(tmp / "inv"), "-q"]
+    )
     assert code == 0, out
-    code, out = run_cli(["check", "--inventory", str(tmp / "inv"), "--policies", str(tmp / "policy.yaml"),
-                         "--out", str(tmp / "out"), "--as-of", as_of.isoformat(), "--no-fail", "-q"])
+    code, out = run_cli(
+        [
+            "check",
+            "--inventory",
+            str(tmp / "inv"),
+            "--policies",
+            str(tmp / "policy.yaml"),
+            "--out",
+            str(tmp / "out"),
+            "--as-of",
+            as_of.isoformat(),
+            "--no-fail",
+            "-q",
+        ]
+    )
     assert code == 0, out
     doc = json.loads((tmp / "out" / "findings.json").read_text())
     keyed = {(f["resource_arn"], f["control_id"], f["plan"]): f for f in doc["findings"]}

@@ -9,20 +9,18 @@ Each expected status below was worked out from the contract, not from the code:
 from __future__ import annotations
 
 import json
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import boto3
-
 import pytest
 from moto import mock_aws
 
 import auditor.sandbox
 
-import sys
-from pathlib import Path
-
 sys.path.insert(0, str(Path(__file__).parent))
-from e2e_estate import ACCOUNT, REGION, ROLE, naive, Estate, as_of_now, collect_and_check, run_cli  # noqa: E402
+from e2e_estate import ACCOUNT, REGION, ROLE, Estate, as_of_now, collect_and_check, naive, run_cli
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -76,11 +74,13 @@ def ebs(tmp_path_factory):
     with mock_aws():
         as_of = as_of_now()
         e = Estate(as_of)
+
         def vol(name, tags, age_days=100, snaps=(), **kw):
             vid = e.volume(name, tags, age_days=age_days, **kw)
             for age in snaps:
                 e.snapshot(vid, age)
             return vid
+
         # gold: 24h + 2h grace, 35 days kept; depth boundary is as_of - 35d + 24h = as_of - 34d.
         vol("gold_ok", {"backup": "gold"}, snaps=[34 * D, 26 * H])
         vol("gold_late", {"backup": "gold"}, snaps=[40 * D, 26 * H + S])
@@ -105,44 +105,111 @@ def ebs(tmp_path_factory):
         e.vault("locked", {"MinRetentionDays": 1, "MaxRetentionDays": 400})
         e.vault("plain")
         e.vault("tight", {"MinRetentionDays": 1, "MaxRetentionDays": 20})
-        for name, route in (("s_ok", "daily"), ("s_weekly", "weekly"), ("s_short", "short"), ("s_notres", "daily"),
-                            ("s_tight", "daily"), ("s_oldcopy", "daily")):
+        for name, route in (
+            ("s_ok", "daily"),
+            ("s_weekly", "weekly"),
+            ("s_short", "short"),
+            ("s_notres", "daily"),
+            ("s_tight", "daily"),
+            ("s_oldcopy", "daily"),
+        ):
             vol(name, {"backup": "silver", "route": route}, age_days=None)
-        e.deployed_plan("bp-daily", "cron(0 5 * * ? *)", 35, "locked", {
-            "Resources": [f"arn:aws:ec2:*:{ACCOUNT}:volume/*"],
-            "NotResources": [e.arns["s_notres"]],
-            "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/route", "ConditionValue": "daily"}]},
-        })
-        e.deployed_plan("bp-weekly", "cron(0 5 ? * 1 *)", 35, "locked", {
-            "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "route", "ConditionValue": "weekly"}]})
-        e.deployed_plan("bp-short", "cron(0 5 * * ? *)", 7, "locked", {
-            "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "route", "ConditionValue": "short"}]})
+        e.deployed_plan(
+            "bp-daily",
+            "cron(0 5 * * ? *)",
+            35,
+            "locked",
+            {
+                "Resources": [f"arn:aws:ec2:*:{ACCOUNT}:volume/*"],
+                "NotResources": [e.arns["s_notres"]],
+                "Conditions": {
+                    "StringEquals": [
+                        {"ConditionKey": "aws:ResourceTag/route", "ConditionValue": "daily"}
+                    ]
+                },
+            },
+        )
+        e.deployed_plan(
+            "bp-weekly",
+            "cron(0 5 ? * 1 *)",
+            35,
+            "locked",
+            {
+                "ListOfTags": [
+                    {
+                        "ConditionType": "STRINGEQUALS",
+                        "ConditionKey": "route",
+                        "ConditionValue": "weekly",
+                    }
+                ]
+            },
+        )
+        e.deployed_plan(
+            "bp-short",
+            "cron(0 5 * * ? *)",
+            7,
+            "locked",
+            {
+                "ListOfTags": [
+                    {
+                        "ConditionType": "STRINGEQUALS",
+                        "ConditionKey": "route",
+                        "ConditionValue": "short",
+                    }
+                ]
+            },
+        )
         rp_ok = e.backup_job("s_ok", "locked", 2 * H)
         e.backup_job("gold_longlife", "plain", H, lifecycle={"DeleteAfterDays": 500})
         orphan_rp = e.backup_job("gone_awsb", "plain", H)
         e.ec2.delete_volume(VolumeId=e.arns["gone_awsb"].rsplit("/", 1)[1])
         # Copies count for vault-lock too (every vault holding its recovery points): lock this one.
         west = e.vault("dr", {"MinRetentionDays": 1, "MaxRetentionDays": 400}, region="us-west-2")
-        copy_job = e.backup.start_copy_job(RecoveryPointArn=rp_ok, SourceBackupVaultName="locked",
-                                           DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
+        copy_job = e.backup.start_copy_job(
+            RecoveryPointArn=rp_ok,
+            SourceBackupVaultName="locked",
+            DestinationBackupVaultArn=west,
+            IamRoleArn=ROLE,
+        )["CopyJobId"]
         copy = e.backup.describe_copy_job(CopyJobId=copy_job)["CopyJob"]
-        e.backdate_recovery_point(copy["DestinationRecoveryPointArn"], as_of - H, region="us-west-2")
+        e.backdate_recovery_point(
+            copy["DestinationRecoveryPointArn"], as_of - H, region="us-west-2"
+        )
         e.backup_job("s_tight", "tight", 2 * H)
         old_rp = e.backup_job("s_oldcopy", "locked", 2 * H)
-        old_copy = e.backup.start_copy_job(RecoveryPointArn=old_rp, SourceBackupVaultName="locked",
-                                           DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
-        e.backdate_recovery_point(e.backup.describe_copy_job(CopyJobId=old_copy)["CopyJob"]["DestinationRecoveryPointArn"],
-                                  as_of - 26 * H - S, region="us-west-2")
+        old_copy = e.backup.start_copy_job(
+            RecoveryPointArn=old_rp,
+            SourceBackupVaultName="locked",
+            DestinationBackupVaultArn=west,
+            IamRoleArn=ROLE,
+        )["CopyJobId"]
+        e.backdate_recovery_point(
+            e.backup.describe_copy_job(CopyJobId=old_copy)["CopyJob"][
+                "DestinationRecoveryPointArn"
+            ],
+            as_of - 26 * H - S,
+            region="us-west-2",
+        )
         e.backup_job("s_weekly", "plain", 2 * H)
         e.backup_job("s_short", "locked", 2 * H, lifecycle={"DeleteAfterDays": 7})
-        policy = (EBS_POLICY.replace("{waived}", e.arns["waived"]).replace("{expired}", e.arns["expired"])
-                  .replace("{future}", (as_of + 30 * D).date().isoformat())
-                  .replace("{past}", (as_of - 30 * D).date().isoformat()))
+        policy = (
+            EBS_POLICY.replace("{waived}", e.arns["waived"])
+            .replace("{expired}", e.arns["expired"])
+            .replace("{future}", (as_of + 30 * D).date().isoformat())
+            .replace("{past}", (as_of - 30 * D).date().isoformat())
+        )
         tmp = tmp_path_factory.mktemp("ebs")
         findings = collect_and_check(tmp, policy, as_of, regions=(REGION, "us-west-2"))
     # Leave moto before the tests run: the next module-scoped estate starts from empty backends.
-    return {"findings": findings, "arns": e.arns, "orphan_snap": orphan_snap, "rp_ok": rp_ok, "tmp": tmp, "copy": copy,
-            "orphan_rp": orphan_rp}
+    return {
+        "findings": findings,
+        "arns": e.arns,
+        "orphan_snap": orphan_snap,
+        "rp_ok": rp_ok,
+        "tmp": tmp,
+        "copy": copy,
+        "orphan_rp": orphan_rp,
+    }
 
 
 EBS_CASES = [
@@ -188,7 +255,12 @@ EBS_CASES = [
     ("s_notres", "plan-deployed", "silver", "FAIL"),
     # AWS Backup recovery points made through StartBackupJob
     ("s_ok", "backup-recency", "silver", "PASS"),
-    ("s_notres", "backup-recency", "silver", "PASS"),  # created just now: young, first backup not yet due
+    (
+        "s_notres",
+        "backup-recency",
+        "silver",
+        "PASS",
+    ),  # created just now: young, first backup not yet due
     ("s_short", "backup-retention", "silver", "FAIL"),  # lifecycle 7 days < 30
     ("s_ok", "backup-retention", "silver", "PASS"),
     ("s_ok", "vault-lock", "silver", "PASS"),
@@ -197,13 +269,20 @@ EBS_CASES = [
     ("s_ok", "cross-region-copy", "silver", "PASS"),  # StartCopyJob to us-west-2
     ("s_weekly", "cross-region-copy", "silver", "FAIL"),
     ("s_oldcopy", "cross-region-copy", "silver", "FAIL"),  # newest copy 26h + 1s old
-    ("s_oldcopy", "backup-recency", "silver", "PASS"),  # the copy does not count; the original is 2h old
+    (
+        "s_oldcopy",
+        "backup-recency",
+        "silver",
+        "PASS",
+    ),  # the copy does not count; the original is 2h old
     ("s_tight", "vault-lock", "silver", "FAIL"),  # locked, but at most 20 days < retention_days 30
     ("gold_ok", "cross-region-copy", "gold", "NOT_APPLICABLE"),
 ]
 
 
-@pytest.mark.parametrize("name,control,plan,expected", EBS_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in EBS_CASES])
+@pytest.mark.parametrize(
+    "name,control,plan,expected", EBS_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in EBS_CASES]
+)
 def test_ebs_verdicts(ebs, name, control, plan, expected):
     finding = ebs["findings"].get((ebs["arns"][name], control, plan))
     assert finding is not None, f"no {control} finding for {name} under {plan}"
@@ -287,34 +366,56 @@ def native(tmp_path_factory):
 
         def db(name, tag, retention):
             out = e.rds.create_db_instance(
-                DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres", AllocatedStorage=20,
-                MasterUsername="u", MasterUserPassword="password123", BackupRetentionPeriod=retention,
-                Tags=[{"Key": "backup", "Value": tag}])
+                DBInstanceIdentifier=name,
+                DBInstanceClass="db.t3.micro",
+                Engine="postgres",
+                AllocatedStorage=20,
+                MasterUsername="u",
+                MasterUserPassword="password123",
+                BackupRetentionPeriod=retention,
+                Tags=[{"Key": "backup", "Value": tag}],
+            )
             arns[name] = out["DBInstance"]["DBInstanceArn"]
+
         db("db-a", "db7", 7)
         db("db-b", "db14", 7)
         db("db-c", "db14", 14)
         db("db-off", "db7", 0)  # automated backups disabled: no snapshot at all
         from moto.rds.models import rds_backends
+
         off = rds_backends[ACCOUNT][REGION].databases["db-off"]
         off.created = off.instance_create_time = naive(as_of - 100 * D)
         for name, tag in (("aur-a", "aurora"), ("aur-b", "aurora2")):
             out = e.rds.create_db_cluster(
-                DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="u",
-                MasterUserPassword="password123", BackupRetentionPeriod=7, Tags=[{"Key": "backup", "Value": tag}])
+                DBClusterIdentifier=name,
+                Engine="aurora-postgresql",
+                MasterUsername="u",
+                MasterUserPassword="password123",
+                BackupRetentionPeriod=7,
+                Tags=[{"Key": "backup", "Value": tag}],
+            )
             arns[name] = out["DBCluster"]["DBClusterArn"]
 
         def table(name, pitr_days=None, backup=False):
             out = e.ddb.create_table(
-                TableName=name, BillingMode="PAY_PER_REQUEST",
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
                 AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}], Tags=[{"Key": "backup", "Value": "ddb"}])
+                KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                Tags=[{"Key": "backup", "Value": "ddb"}],
+            )
             arns[name] = out["TableDescription"]["TableArn"]
             if pitr_days:
-                e.ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
-                    "PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": pitr_days})
+                e.ddb.update_continuous_backups(
+                    TableName=name,
+                    PointInTimeRecoverySpecification={
+                        "PointInTimeRecoveryEnabled": True,
+                        "RecoveryPeriodInDays": pitr_days,
+                    },
+                )
             if backup:
                 e.ddb.create_backup(TableName=name, BackupName=f"{name}-manual")
+
         table("t-pitr", 35)
         table("t-pitr-short", 10)
         table("t-nopitr", backup=True)
@@ -322,10 +423,25 @@ def native(tmp_path_factory):
         e.vault("locked", {"MinRetentionDays": 1, "MaxRetentionDays": 400})
         e.vault("plain")
         for name in ("efs-locked", "efs-plain"):
-            fs = e.efs.create_file_system(CreationToken=name, Tags=[{"Key": "backup", "Value": "efs"}])
+            fs = e.efs.create_file_system(
+                CreationToken=name, Tags=[{"Key": "backup", "Value": "efs"}]
+            )
             arns[name] = fs["FileSystemArn"]
-        e.deployed_plan("bp-efs", "cron(0 5 * * ? *)", 35, "locked", {
-            "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "efs"}]})
+        e.deployed_plan(
+            "bp-efs",
+            "cron(0 5 * * ? *)",
+            35,
+            "locked",
+            {
+                "ListOfTags": [
+                    {
+                        "ConditionType": "STRINGEQUALS",
+                        "ConditionKey": "backup",
+                        "ConditionValue": "efs",
+                    }
+                ]
+            },
+        )
         e.backup_job("efs-locked", "locked", 3 * H)
         e.backup_job("efs-plain", "plain", 3 * H)
         rp_ddb = e.backup_job("t-pitr-short", "plain", 3 * H)
@@ -333,17 +449,26 @@ def native(tmp_path_factory):
         table("t-gone", backup=True)
         gone_backup = e.ddb.list_backups(TableName="t-gone")["BackupSummaries"][0]["BackupArn"]
         e.ddb.delete_table(TableName="t-gone")
-        fs = e.efs.create_file_system(CreationToken="efs-gone", Tags=[{"Key": "backup", "Value": "efs"}])
+        fs = e.efs.create_file_system(
+            CreationToken="efs-gone", Tags=[{"Key": "backup", "Value": "efs"}]
+        )
         arns["efs-gone"] = fs["FileSystemArn"]
         gone_rp = e.backup_job("efs-gone", "plain", H)
         e.efs.delete_file_system(FileSystemId=fs["FileSystemId"])
         db("db-gone", "db7", 1)
-        gone_snap = e.rds.create_db_snapshot(DBInstanceIdentifier="db-gone", DBSnapshotIdentifier="manual-1")["DBSnapshot"]["DBSnapshotArn"]
+        gone_snap = e.rds.create_db_snapshot(
+            DBInstanceIdentifier="db-gone", DBSnapshotIdentifier="manual-1"
+        )["DBSnapshot"]["DBSnapshotArn"]
         e.rds.delete_db_instance(DBInstanceIdentifier="db-gone", SkipFinalSnapshot=True)
         tmp = tmp_path_factory.mktemp("native")
         findings = collect_and_check(tmp, NATIVE_POLICY, as_of)
-    return {"findings": findings, "arns": arns, "tmp": tmp, "rp_ddb": rp_ddb,
-            "orphans": sorted([gone_backup, gone_rp, gone_snap])}
+    return {
+        "findings": findings,
+        "arns": arns,
+        "tmp": tmp,
+        "rp_ddb": rp_ddb,
+        "orphans": sorted([gone_backup, gone_rp, gone_snap]),
+    }
 
 
 NATIVE_CASES = [
@@ -375,7 +500,9 @@ NATIVE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,control,plan,expected", NATIVE_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in NATIVE_CASES])
+@pytest.mark.parametrize(
+    "name,control,plan,expected", NATIVE_CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in NATIVE_CASES]
+)
 def test_native_verdicts(native, name, control, plan, expected):
     finding = native["findings"].get((native["arns"][name], control, plan))
     assert finding is not None, f"no {control} finding for {name} under {plan}"
@@ -383,7 +510,9 @@ def test_native_verdicts(native, name, control, plan, expected):
 
 
 def test_orphans_of_every_kind(native):
-    orphans = {k[0]: f["status"] for k, f in native["findings"].items() if k[1] == "orphaned-backup"}
+    orphans = {
+        k[0]: f["status"] for k, f in native["findings"].items() if k[1] == "orphaned-backup"
+    }
     assert orphans == {arn: "FAIL" for arn in native["orphans"]}
 
 
@@ -417,14 +546,29 @@ plans:
 """
 
 
-@pytest.mark.parametrize("service,operation,expected", [
-    # DescribeSnapshots denied: what reads snapshots is NOT_ASSESSED; coverage and plan-deployed are not
-    ("ec2", "DescribeSnapshots", {"resource-covered": "PASS", "plan-deployed": "FAIL", "backup-supported": "PASS",
-                                  "backup-recency": "NOT_ASSESSED", "backup-retention": "NOT_ASSESSED"}),
-    # ListBackupPlans denied: deployed plans unknown, backups known
-    ("backup", "ListBackupPlans", {"resource-covered": "PASS", "plan-deployed": "NOT_ASSESSED",
-                                   "backup-recency": "PASS"}),
-])
+@pytest.mark.parametrize(
+    "service,operation,expected",
+    [
+        # DescribeSnapshots denied: what reads snapshots is NOT_ASSESSED; coverage and plan-deployed are not
+        (
+            "ec2",
+            "DescribeSnapshots",
+            {
+                "resource-covered": "PASS",
+                "plan-deployed": "FAIL",
+                "backup-supported": "PASS",
+                "backup-recency": "NOT_ASSESSED",
+                "backup-retention": "NOT_ASSESSED",
+            },
+        ),
+        # ListBackupPlans denied: deployed plans unknown, backups known
+        (
+            "backup",
+            "ListBackupPlans",
+            {"resource-covered": "PASS", "plan-deployed": "NOT_ASSESSED", "backup-recency": "PASS"},
+        ),
+    ],
+)
 def test_denied_call_is_not_assessed(tmp_path, service, operation, expected):
     """A denied call (AccessDenied, as an IAM deny answers) makes only what it would gather NOT_ASSESSED."""
     from botocore.exceptions import ClientError
@@ -436,7 +580,9 @@ def test_denied_call_is_not_assessed(tmp_path, service, operation, expected):
         session = boto3.Session(**kwargs)
 
         def deny(**_):
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "explicit deny"}}, operation)
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "explicit deny"}}, operation
+            )
 
         session.events.register(f"before-call.{service}.{operation}", deny)
         return session
@@ -448,15 +594,32 @@ def test_denied_call_is_not_assessed(tmp_path, service, operation, expected):
         vid = e.volume("v", {"backup": "gold"}, age_days=30)
         e.snapshot(vid, 3 * H)
         e.snapshot(vid, 10 * D)
-        inv = collect_inventory(CollectOptions(regions=[REGION], session_factory=factory, as_of=as_of))
+        inv = collect_inventory(
+            CollectOptions(regions=[REGION], session_factory=factory, as_of=as_of)
+        )
     assert len(inv.errors) == 1
     write_inventory(inv, tmp_path / "inv")
     (tmp_path / "p.yaml").write_text(DENY_POLICY)
-    code, out = run_cli(["check", "--inventory", str(tmp_path / "inv"), "--policies", str(tmp_path / "p.yaml"),
-                         "--out", str(tmp_path / "out"), "--as-of", as_of.isoformat(), "--no-fail", "-q"])
+    code, out = run_cli(
+        [
+            "check",
+            "--inventory",
+            str(tmp_path / "inv"),
+            "--policies",
+            str(tmp_path / "p.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            as_of.isoformat(),
+            "--no-fail",
+            "-q",
+        ]
+    )
     assert code == 1, out  # an incomplete collection exits 1 even with --no-fail
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
-    mine = {(f["control_id"]): f["status"] for f in doc["findings"] if f["resource_arn"] == e.arns["v"]}
+    mine = {
+        (f["control_id"]): f["status"] for f in doc["findings"] if f["resource_arn"] == e.arns["v"]
+    }
     assert {k: mine[k] for k in expected} == expected
 
 
@@ -480,13 +643,23 @@ def test_storage_gateway_over_http(tmp_path, monkeypatch):
         as_of = as_of_now()
         e = Estate(as_of)
         sgw = boto3.client("storagegateway", region_name=REGION)
-        gw = sgw.activate_gateway(ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", GatewayName="gw",
-                                  GatewayTimezone="GMT", GatewayRegion=REGION, GatewayType="CACHED")["GatewayARN"]
+        gw = sgw.activate_gateway(
+            ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
+            GatewayName="gw",
+            GatewayTimezone="GMT",
+            GatewayRegion=REGION,
+            GatewayType="CACHED",
+        )["GatewayARN"]
         vols = {}
         for i, tag in enumerate(("sgw", "sgw", "sgw-awsb")):
             vols[i] = sgw.create_cached_iscsi_volume(
-                GatewayARN=gw, VolumeSizeInBytes=100 * 1024**3, TargetName=f"t{i}", NetworkInterfaceId="10.0.0.1",
-                ClientToken=f"token-{i}", Tags=[{"Key": "backup", "Value": tag}])["VolumeARN"]
+                GatewayARN=gw,
+                VolumeSizeInBytes=100 * 1024**3,
+                TargetName=f"t{i}",
+                NetworkInterfaceId="10.0.0.1",
+                ClientToken=f"token-{i}",
+                Tags=[{"Key": "backup", "Value": tag}],
+            )["VolumeARN"]
         recent = sgw.create_snapshot(VolumeARN=vols[0], SnapshotDescription="nightly")["SnapshotId"]
         stale = sgw.create_snapshot(VolumeARN=vols[1], SnapshotDescription="nightly")["SnapshotId"]
         e._ec2().snapshots[recent].start_time = as_of - 26 * H
@@ -495,16 +668,22 @@ def test_storage_gateway_over_http(tmp_path, monkeypatch):
         e.vault("v")
         west = e.vault("dr", region="us-west-2")
         rp = e.backup_job("awsb", "v", 3 * H)
-        copy_id = e.backup.start_copy_job(RecoveryPointArn=rp, SourceBackupVaultName="v",
-                                          DestinationBackupVaultArn=west, IamRoleArn=ROLE)["CopyJobId"]
-        dest = e.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"]["DestinationRecoveryPointArn"]
+        copy_id = e.backup.start_copy_job(
+            RecoveryPointArn=rp,
+            SourceBackupVaultName="v",
+            DestinationBackupVaultArn=west,
+            IamRoleArn=ROLE,
+        )["CopyJobId"]
+        dest = e.backup.describe_copy_job(CopyJobId=copy_id)["CopyJob"][
+            "DestinationRecoveryPointArn"
+        ]
         assert dest in backup_backends[ACCOUNT]["us-west-2"].recovery_points
         e.backdate_recovery_point(dest, as_of - 2 * H, region="us-west-2")
         findings = collect_and_check(tmp_path, SGW_POLICY, as_of, regions=(REGION, "us-west-2"))
     expected = {
         (vols[0], "resource-covered", None): "PASS",
-        (vols[0], "backup-recency", "sgw"): "PASS",   # exactly frequency + grace
-        (vols[1], "backup-recency", "sgw"): "FAIL",   # one second more
+        (vols[0], "backup-recency", "sgw"): "PASS",  # exactly frequency + grace
+        (vols[1], "backup-recency", "sgw"): "FAIL",  # one second more
         (vols[2], "backup-recency", "sgw-awsb"): "PASS",
         (vols[2], "cross-region-copy", "sgw-awsb"): "PASS",
     }
@@ -514,4 +693,7 @@ def test_storage_gateway_over_http(tmp_path, monkeypatch):
 
 def test_detail_just_past_the_limit_reads_right(ebs):
     detail = ebs["findings"][(ebs["arns"]["gold_late"], "backup-recency", "gold")]["detail"]
-    assert detail == "Newest completed backup is 26.0003 hours old, more than the 26 hours the plan allows."
+    assert (
+        detail
+        == "Newest completed backup is 26.0003 hours old, more than the 26 hours the plan allows."
+    )

@@ -25,7 +25,9 @@ def results_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def bundle(tmp_path, results_dir) -> Path:
-    path, _, _ = export_bundle(results_dir, tmp_path / "evidence.zip", command="auditor evidence export")
+    path, _, _ = export_bundle(
+        results_dir, tmp_path / "evidence.zip", command="auditor evidence export"
+    )
     return path
 
 
@@ -35,10 +37,19 @@ def test_manifest_lists_every_file_with_its_hash(results_dir, bundle):
         names = set(zf.namelist())
         for name, entry in manifest["files"].items():
             data = zf.read(name)
-            assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+            assert (
+                hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+            )
             assert data == (results_dir / name).read_bytes()
     assert names == set(manifest["files"]) | {"manifest.json"}
-    assert {"findings.json", "metering.json", "run.json", "history.json", "policies/waivers.yaml", "inventory/manifest.json"} <= names
+    assert {
+        "findings.json",
+        "metering.json",
+        "run.json",
+        "history.json",
+        "policies/waivers.yaml",
+        "inventory/manifest.json",
+    } <= names
     assert any(n.startswith("inventory/recovery_points/") and n.endswith(".parquet") for n in names)
     assert manifest["program_version"] == __version__
     assert manifest["as_of"] == AS_OF
@@ -56,13 +67,19 @@ def test_bundle_leaves_out_history_store_zips_and_temporaries(results_dir):
 
 
 def test_export_is_deterministic(tmp_path, results_dir, bundle):
-    again, _, _ = export_bundle(results_dir, tmp_path / "again.zip", command="auditor evidence export")
+    again, _, _ = export_bundle(
+        results_dir, tmp_path / "again.zip", command="auditor evidence export"
+    )
     assert again.read_bytes() == bundle.read_bytes()
 
 
 def test_untouched_bundle_verifies(bundle):
     check = verify_bundle(bundle)
-    assert check.ok and check.problems == [] and check.files == len(bundle_files(bundle.parent / "results"))
+    assert (
+        check.ok
+        and check.problems == []
+        and check.files == len(bundle_files(bundle.parent / "results"))
+    )
     assert check.bundle_sha256 == hashlib.sha256(bundle.read_bytes()).hexdigest()
 
 
@@ -77,7 +94,10 @@ def _rewrite(bundle: Path, change) -> None:
 
 
 def test_a_changed_file_is_named(bundle):
-    _rewrite(bundle, lambda name, data: data.replace(b'"FAIL"', b'"PASS"') if name == "findings.json" else data)
+    _rewrite(
+        bundle,
+        lambda name, data: data.replace(b'"FAIL"', b'"PASS"') if name == "findings.json" else data,
+    )
     check = verify_bundle(bundle)
     assert not check.ok
     assert check.problems == ["changed: findings.json (SHA-256 differs from the manifest)"]
@@ -97,7 +117,9 @@ def test_every_single_byte_change_fails_verification(tmp_path):
     """Flip one bit of each byte of a small bundle in turn: verification never passes."""
     folder = tmp_path / "tiny"
     folder.mkdir()
-    (folder / "findings.json").write_text(json.dumps({"schema_version": 1, "as_of": AS_OF, "summary": {}, "findings": []}))
+    (folder / "findings.json").write_text(
+        json.dumps({"schema_version": 1, "as_of": AS_OF, "summary": {}, "findings": []})
+    )
     (folder / "run.json").write_text('{"command": "auditor audit"}')
     path, _, _ = export_bundle(folder, tmp_path / "tiny.zip")
     raw = path.read_bytes()
@@ -139,7 +161,9 @@ def test_export_refuses_a_folder_without_findings(tmp_path):
 def test_cli_exit_codes(tmp_path, results_dir):
     runner = CliRunner()
     out = tmp_path / "cli.zip"
-    res = runner.invoke(app, ["evidence", "export", "--results", str(results_dir), "--out", str(out)])
+    res = runner.invoke(
+        app, ["evidence", "export", "--results", str(results_dir), "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "sha256" in res.output
     res = runner.invoke(app, ["evidence", "verify", str(out)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,13 +12,16 @@ from auditor.metering import load_prices
 
 GiB = 1 << 30
 ACCT = "111122223333"
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)  # November 2026: 30 days
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # November 2026: 30 days
 
 _ids = itertools.count(1)
 
 _ARN = {
     "ebs-snapshot": ("ebs-volume", "arn:aws:ec2:{r}:{a}:volume/vol-{i}"),
-    "storagegateway-snapshot": ("storagegateway-volume", "arn:aws:storagegateway:{r}:{a}:gateway/sgw-1/volume/vol-{i}"),
+    "storagegateway-snapshot": (
+        "storagegateway-volume",
+        "arn:aws:storagegateway:{r}:{a}:gateway/sgw-1/volume/vol-{i}",
+    ),
     "rds-snapshot": ("rds-instance", "arn:aws:rds:{r}:{a}:db:db-{i}"),
     "rds-cluster-snapshot": ("rds-cluster", "arn:aws:rds:{r}:{a}:cluster:cl-{i}"),
     "dynamodb-backup": ("dynamodb-table", "arn:aws:dynamodb:{r}:{a}:table/t-{i}"),
@@ -26,8 +29,18 @@ _ARN = {
 }
 
 
-def backup(backup_type="ebs-snapshot", gib=100, *, region="us-east-1", account=ACCT, resource_arn=None,
-           created_at="2026-10-01T00:00:00Z", storage_class="warm", status="COMPLETED", **kw):
+def backup(
+    backup_type="ebs-snapshot",
+    gib=100,
+    *,
+    region="us-east-1",
+    account=ACCT,
+    resource_arn=None,
+    created_at="2026-10-01T00:00:00Z",
+    storage_class="warm",
+    status="COMPLETED",
+    **kw,
+):
     """One recovery_points record; the source resource ARN is made up unless given."""
     i = next(_ids)
     rtype, pattern = _ARN.get(backup_type, ("unknown", "arn:aws:x:{r}:{a}:thing/{i}"))
@@ -64,7 +77,15 @@ def resource_for(rec, **kw):
     return out
 
 
-def inventory(backups=(), resources=None, tags=(), region_settings=(), backup_plans=(), errors=(), manifest=None):
+def inventory(
+    backups=(),
+    resources=None,
+    tags=(),
+    region_settings=(),
+    backup_plans=(),
+    errors=(),
+    manifest=None,
+):
     """An Inventory from records; by default every backup's source resource exists."""
     if resources is None:
         resources = [resource_for(b) for b in backups]
@@ -97,5 +118,11 @@ def mk():
     import types
 
     return types.SimpleNamespace(
-        backup=backup, resource_for=resource_for, inventory=inventory, cents=cents, GiB=GiB, ACCT=ACCT, AS_OF=AS_OF
+        backup=backup,
+        resource_for=resource_for,
+        inventory=inventory,
+        cents=cents,
+        GiB=GiB,
+        ACCT=ACCT,
+        AS_OF=AS_OF,
     )

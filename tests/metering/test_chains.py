@@ -17,25 +17,34 @@ def _chain(mk, backup_type, n, gib, resource_arn, **kw):
 
 
 def _by(result, service, cls="warm"):
-    rows = result.frame[(result.frame["service"] == service) & (result.frame["storage_class"] == cls)]
+    rows = result.frame[
+        (result.frame["service"] == service) & (result.frame["storage_class"] == cls)
+    ]
     assert len(rows) == 1, result.frame
     return rows.iloc[0]
 
 
-@pytest.mark.parametrize(("backup_type", "service", "price"), [
-    ("ebs-snapshot", "EBS", 0.05),
-    ("storagegateway-snapshot", "Storage Gateway", 0.05),
-    ("rds-snapshot", "RDS", 0.095),
-    ("rds-cluster-snapshot", "Aurora", 0.021),
-])
+@pytest.mark.parametrize(
+    ("backup_type", "service", "price"),
+    [
+        ("ebs-snapshot", "EBS", 0.05),
+        ("storagegateway-snapshot", "Storage Gateway", 0.05),
+        ("rds-snapshot", "RDS", 0.095),
+        ("rds-cluster-snapshot", "Aurora", 0.021),
+    ],
+)
 def test_chain_of_n_costs_full_plus_increments(mk, prices, backup_type, service, price):
     n, gib = 30, 100
     arn = mk.backup(backup_type)["resource_arn"].rsplit("-", 1)[0] + "-chain"
     recs = _chain(mk, backup_type, n, gib, arn)
     # size_bytes=0 on the source: no RDS free allowance in the way of the figure
-    result = meter(mk.inventory(recs, resources=[mk.resource_for(recs[0], size_bytes=0)]), prices, mk.AS_OF)
+    result = meter(
+        mk.inventory(recs, resources=[mk.resource_for(recs[0], size_bytes=0)]), prices, mk.AS_OF
+    )
     row = _by(result, service)
-    expected = gib + (n - 1) * RATIO * gib  # every backup exists the whole month (created in October)
+    expected = (
+        gib + (n - 1) * RATIO * gib
+    )  # every backup exists the whole month (created in October)
     assert row.gb_months == pytest.approx(expected)
     assert row.upper_bound_gb_months == pytest.approx(n * gib)
     assert row.backups == n
@@ -58,7 +67,9 @@ def test_chains_are_per_volume_region_and_class(mk, prices):
     recs = (
         _chain(mk, "ebs-snapshot", 3, 10, a)
         + _chain(mk, "ebs-snapshot", 2, 20, b)
-        + _chain(mk, "ebs-snapshot", 2, 10, a, region="us-west-2")  # a copy elsewhere: its own chain
+        + _chain(
+            mk, "ebs-snapshot", 2, 10, a, region="us-west-2"
+        )  # a copy elsewhere: its own chain
         + _chain(mk, "ebs-snapshot", 4, 10, a, storage_class="archive")  # archived: full each
     )
     resources = [mk.resource_for(recs[0]), mk.resource_for(recs[3])]
@@ -90,7 +101,9 @@ def test_archived_ebs_and_dynamodb_and_efs_are_counted_in_full(mk, prices):
 
 def test_failed_backups_are_not_part_of_a_chain(mk, prices):
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-f"
-    recs = _chain(mk, "ebs-snapshot", 2, 10, arn) + [mk.backup("ebs-snapshot", 500, resource_arn=arn, status="FAILED")]
+    recs = _chain(mk, "ebs-snapshot", 2, 10, arn) + [
+        mk.backup("ebs-snapshot", 500, resource_arn=arn, status="FAILED")
+    ]
     result = meter(mk.inventory(recs), prices, mk.AS_OF)
     assert _by(result, "EBS").gb_months == pytest.approx(10 + RATIO * 10)
 
@@ -110,7 +123,9 @@ def test_orphaned_chain_is_one_full_copy_plus_increments(mk, prices):
 def test_month_pro_rating_applies_per_backup(mk, prices):
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-p"
     full = mk.backup("ebs-snapshot", 100, resource_arn=arn)  # all month
-    late = mk.backup("ebs-snapshot", 100, resource_arn=arn, created_at="2026-11-16T00:00:00Z")  # half of November
+    late = mk.backup(
+        "ebs-snapshot", 100, resource_arn=arn, created_at="2026-11-16T00:00:00Z"
+    )  # half of November
     result = meter(mk.inventory([full, late]), prices, mk.AS_OF)
     # the first one found with the largest size holds the full copy; the other is an increment
     assert _by(result, "EBS").gb_months == pytest.approx(100 + RATIO * 100 * 0.5)
@@ -119,7 +134,9 @@ def test_month_pro_rating_applies_per_backup(mk, prices):
 def test_moving_to_cold_splits_chain_part_and_full_cold_part(mk, prices):
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-m"
     base = mk.backup("ebs-snapshot", 100, resource_arn=arn)
-    moving = mk.backup("ebs-snapshot", 100, resource_arn=arn, move_to_cold_at="2026-11-28T00:00:00Z")
+    moving = mk.backup(
+        "ebs-snapshot", 100, resource_arn=arn, move_to_cold_at="2026-11-28T00:00:00Z"
+    )
     result = meter(mk.inventory([base, moving]), prices, mk.AS_OF)
     warm, cold = _by(result, "EBS", "warm"), _by(result, "EBS", "cold")
     # `base` is the full copy (first of equal sizes); `moving` adds 5% while warm (27 of 30 days)
@@ -135,7 +152,9 @@ def test_splits_sum_to_the_total_to_the_cent(mk, prices):
         arn = f"arn:aws:ec2:us-east-1:111122223333:volume/vol-s{v}"
         recs += _chain(mk, "ebs-snapshot", 3 + v, 10 + 7.3 * v, arn, backup_plan_id=f"p{v % 3}")
     recs += _chain(mk, "rds-snapshot", 5, 33.3, "arn:aws:rds:us-east-1:111122223333:db:db-s")
-    recs += _chain(mk, "dynamodb-backup", 3, 1.7, "arn:aws:dynamodb:us-east-1:111122223333:table/t-s")
+    recs += _chain(
+        mk, "dynamodb-backup", 3, 1.7, "arn:aws:dynamodb:us-east-1:111122223333:table/t-s"
+    )
     resources = [mk.resource_for(r) for r in {r["resource_arn"]: r for r in recs}.values()]
     result = meter(mk.inventory(recs, resources=resources), prices, mk.AS_OF)
     total = result.totals["estimated_cost_cents"]
@@ -147,13 +166,15 @@ def test_splits_sum_to_the_total_to_the_cent(mk, prices):
 
 def test_ratio_is_data_and_overridable(mk, tmp_path):
     override = tmp_path / "p.yaml"
-    override.write_text(textwrap.dedent("""\
+    override.write_text(
+        textwrap.dedent("""\
         version: 1
         assumptions:
           incremental_change_ratio:
             EBS: 0.5
         prices: {}
-    """))
+    """)
+    )
     prices = load_prices(override)
     assert prices.change_ratio["EBS"] == 0.5 and prices.change_ratio["RDS"] == RATIO
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-o"
@@ -161,18 +182,25 @@ def test_ratio_is_data_and_overridable(mk, tmp_path):
     assert _by(result, "EBS").gb_months == pytest.approx(10 + 2 * 5)
     assert result.prices["assumptions"]["incremental_change_ratio"]["EBS"] == 0.5
     # a ratio of 1 turns the chain estimate back into the plain sum
-    override.write_text("version: 1\nassumptions: {incremental_change_ratio: {EBS: 1}}\nprices: {}\n")
-    result = meter(mk.inventory(_chain(mk, "ebs-snapshot", 3, 10, arn)), load_prices(override), mk.AS_OF)
+    override.write_text(
+        "version: 1\nassumptions: {incremental_change_ratio: {EBS: 1}}\nprices: {}\n"
+    )
+    result = meter(
+        mk.inventory(_chain(mk, "ebs-snapshot", 3, 10, arn)), load_prices(override), mk.AS_OF
+    )
     assert _by(result, "EBS").gb_months == pytest.approx(30)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("assumptions: {incremental_change_ratio: {EBS: 1.5}}", "between 0 and 1"),
-    ("assumptions: {incremental_change_ratio: {EBS: -0.1}}", "between 0 and 1"),
-    ("assumptions: {incremental_change_ratio: {S3: 0.1}}", "unknown service"),
-    ("assumptions: {change: {EBS: 0.1}}", "unknown assumption"),
-    ("assumptions: [1]", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("assumptions: {incremental_change_ratio: {EBS: 1.5}}", "between 0 and 1"),
+        ("assumptions: {incremental_change_ratio: {EBS: -0.1}}", "between 0 and 1"),
+        ("assumptions: {incremental_change_ratio: {S3: 0.1}}", "unknown service"),
+        ("assumptions: {change: {EBS: 0.1}}", "unknown assumption"),
+        ("assumptions: [1]", "must be a mapping"),
+    ],
+)
 def test_bad_assumptions_are_one_line_errors(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
     path.write_text(f"version: 1\n{body}\nprices: {{}}\n")

@@ -19,25 +19,67 @@ def _write(mk, tmp_path, name="inv", account=None):
     recs = [
         mk.backup("ebs-snapshot", 100, account=account),
         mk.backup("efs-backup", 30, account=account, backup_plan_id="p1"),
-        mk.backup("dynamodb-backup", 10, account=account, region="ap-northeast-1"),  # unpriced by default
+        mk.backup(
+            "dynamodb-backup", 10, account=account, region="ap-northeast-1"
+        ),  # unpriced by default
     ]
-    tags = [dict(account_id=account, region="us-east-1", arn=recs[0]["resource_arn"], key="team", value="red")]
-    inv = mk.inventory(recs, tags=tags, manifest={"accounts": [account], "regions": ["us-east-1", "ap-northeast-1"]})
+    tags = [
+        dict(
+            account_id=account,
+            region="us-east-1",
+            arn=recs[0]["resource_arn"],
+            key="team",
+            value="red",
+        )
+    ]
+    inv = mk.inventory(
+        recs,
+        tags=tags,
+        manifest={"accounts": [account], "regions": ["us-east-1", "ap-northeast-1"]},
+    )
     return write_inventory(inv, tmp_path / name)
 
 
 def test_meter_writes_json_and_csv(mk, tmp_path):
     inv = _write(mk, tmp_path)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["meter", "--inventory", str(inv), "--out", str(out), "--by-tag", "team",
-                              "--as-of", "2026-11-26T00:00:00Z"])
+    res = runner.invoke(
+        app,
+        [
+            "meter",
+            "--inventory",
+            str(inv),
+            "--out",
+            str(out),
+            "--by-tag",
+            "team",
+            "--as-of",
+            "2026-11-26T00:00:00Z",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metering.json").read_text())
     assert doc["schema_version"] == 1 and doc["as_of"] == "2026-11-26T00:00:00Z"
     assert doc["period"] == {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"}
-    assert {"rows", "allocations", "orphans", "reconciliation", "warnings", "totals", "prices"} <= set(doc)
+    assert {
+        "rows",
+        "allocations",
+        "orphans",
+        "reconciliation",
+        "warnings",
+        "totals",
+        "prices",
+    } <= set(doc)
     assert doc["reconciliation"] is None
-    assert set(doc["allocations"]) >= {"account", "region", "service", "billing_owner", "storage_class", "plan", "tag:team"}
+    assert set(doc["allocations"]) >= {
+        "account",
+        "region",
+        "service",
+        "billing_owner",
+        "storage_class",
+        "plan",
+        "tag:team",
+    }
     owners = {r["billing_owner"] for r in doc["rows"]}
     assert owners == {"AmazonEC2", "AWSBackup", "AmazonDynamoDB"}
     unpriced = [r for r in doc["rows"] if r["unpriced"]]
@@ -45,7 +87,15 @@ def test_meter_writes_json_and_csv(mk, tmp_path):
     assert doc["totals"]["estimated_cost_usd"] == 6.5
     rows = list(csv.DictReader((out / "metering.csv").open()))
     assert len(rows) == 3
-    assert list(rows[0])[:7] == ["account_id", "region", "service", "billing_owner", "storage_class", "usage_type", "backups"]
+    assert list(rows[0])[:7] == [
+        "account_id",
+        "region",
+        "service",
+        "billing_owner",
+        "storage_class",
+        "usage_type",
+        "backups",
+    ]
     assert "gb_months" in rows[0] and "estimated_cost_usd" in rows[0]
     assert "AmazonEC2" in res.stdout and "6.50" in res.stdout
     assert "no price for ap-northeast-1/TimedBackupStorage-ByteHrs" in res.stderr
@@ -55,19 +105,41 @@ def test_meter_reads_several_inventories_and_a_cur(mk, tmp_path):
     a = _write(mk, tmp_path, "a", "111122223333")
     b = _write(mk, tmp_path, "b", "444455556666")
     cur = tmp_path / "cur.csv"
-    pd.DataFrame({
-        "lineItem/UsageAccountId": ["111122223333"], "lineItem/ProductCode": ["AmazonEC2"],
-        "lineItem/UsageType": ["EBS:SnapshotUsage"], "lineItem/UsageAmount": [100], "lineItem/UnblendedCost": [5.0],
-    }).to_csv(cur, index=False)
+    pd.DataFrame(
+        {
+            "lineItem/UsageAccountId": ["111122223333"],
+            "lineItem/ProductCode": ["AmazonEC2"],
+            "lineItem/UsageType": ["EBS:SnapshotUsage"],
+            "lineItem/UsageAmount": [100],
+            "lineItem/UnblendedCost": [5.0],
+        }
+    ).to_csv(cur, index=False)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["meter", "--inventory", str(a), "--inventory", str(b), "--cur", str(cur), "--out", str(out),
-                              "--as-of", "2026-11-26"])
+    res = runner.invoke(
+        app,
+        [
+            "meter",
+            "--inventory",
+            str(a),
+            "--inventory",
+            str(b),
+            "--cur",
+            str(cur),
+            "--out",
+            str(out),
+            "--as-of",
+            "2026-11-26",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "metering.json").read_text())
     assert {r["account_id"] for r in doc["rows"]} == {"111122223333", "444455556666"}
     assert doc["totals"]["estimated_cost_usd"] == 13.0
     rec = {(r["account_id"], r["service"]): r for r in doc["reconciliation"]}
-    assert rec[("111122223333", "EBS")]["billed_usd"] == 5.0 and rec[("111122223333", "EBS")]["difference_usd"] == 0.0
+    assert (
+        rec[("111122223333", "EBS")]["billed_usd"] == 5.0
+        and rec[("111122223333", "EBS")]["difference_usd"] == 0.0
+    )
 
 
 def test_meter_bad_inputs_exit_2_with_one_line(mk, tmp_path):
@@ -82,11 +154,17 @@ def test_meter_bad_inputs_exit_2_with_one_line(mk, tmp_path):
         (["--as-of", "yesterday"], "--as-of 'yesterday'"),
     ]
     for extra, message in cases:
-        res = runner.invoke(app, ["meter", "--inventory", str(inv), "--out", str(tmp_path / "o"), *extra])
+        res = runner.invoke(
+            app, ["meter", "--inventory", str(inv), "--out", str(tmp_path / "o"), *extra]
+        )
         assert res.exit_code == 2, (extra, res.output)
         lines = res.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("auditor: error: ") and message in lines[0], res.stderr
-    res = runner.invoke(app, ["meter", "--inventory", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+        assert (
+            len(lines) == 1 and lines[0].startswith("auditor: error: ") and message in lines[0]
+        ), res.stderr
+    res = runner.invoke(
+        app, ["meter", "--inventory", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2 and "not an inventory folder" in res.stderr
     assert not (tmp_path / "o").exists()
 

@@ -21,10 +21,42 @@ LINES = [
     (ACCT, "USW2-EBS:SnapshotUsage", "AmazonEC2", 10.0, 0.50, "Usage", "us-west-2"),
     (ACCT, "EUW1-WarmStorage-ByteHrs-EFS", "AWSBackup", 30.0, 1.65, "Usage", "eu-west-1"),
     (ACCT, "USE1-TimedBackupStorage-ByteHrs", "AmazonDynamoDB", 20.0, 2.00, "Usage", "us-east-1"),
-    (ACCT, "APS2-RDS:ChargedBackupUsage", "AmazonRDS", 4.0, 0.38, "Usage", ""),  # empty region: from prefix
-    (ACCT, "EBS:SnapshotUsage", "AmazonEC2", 0.0, -1.00, "Credit", "us-east-1"),  # not usage: ignored
-    (ACCT, "USE1-BoxUsage:t3.micro", "AmazonEC2", 700.0, 7.28, "Usage", "us-east-1"),  # not backup storage
-    ("999999999999", "EBS:SnapshotUsage", "AmazonEC2", 50.0, 2.50, "Usage", "us-east-1"),  # not inventoried
+    (
+        ACCT,
+        "APS2-RDS:ChargedBackupUsage",
+        "AmazonRDS",
+        4.0,
+        0.38,
+        "Usage",
+        "",
+    ),  # empty region: from prefix
+    (
+        ACCT,
+        "EBS:SnapshotUsage",
+        "AmazonEC2",
+        0.0,
+        -1.00,
+        "Credit",
+        "us-east-1",
+    ),  # not usage: ignored
+    (
+        ACCT,
+        "USE1-BoxUsage:t3.micro",
+        "AmazonEC2",
+        700.0,
+        7.28,
+        "Usage",
+        "us-east-1",
+    ),  # not backup storage
+    (
+        "999999999999",
+        "EBS:SnapshotUsage",
+        "AmazonEC2",
+        50.0,
+        2.50,
+        "Usage",
+        "us-east-1",
+    ),  # not inventoried
 ]
 
 
@@ -47,10 +79,14 @@ def _legacy_frame():
 def _cur2_table():
     return pa.table(
         {
-            "bill_billing_period_start_date": pa.array([pd.Timestamp("2026-11-01", tz="UTC")] * len(LINES)),
+            "bill_billing_period_start_date": pa.array(
+                [pd.Timestamp("2026-11-01", tz="UTC")] * len(LINES)
+            ),
             "line_item_usage_account_id": [l[0] for l in LINES],
             "line_item_line_item_type": [l[5] for l in LINES],
-            "line_item_usage_start_date": pa.array([pd.Timestamp("2026-11-02", tz="UTC")] * len(LINES)),
+            "line_item_usage_start_date": pa.array(
+                [pd.Timestamp("2026-11-02", tz="UTC")] * len(LINES)
+            ),
             "line_item_product_code": [l[2] for l in LINES],
             "line_item_usage_type": [l[1] for l in LINES],
             "line_item_usage_amount": [l[3] for l in LINES],
@@ -83,7 +119,9 @@ def _write_cur(kind, tmp_path):
     return path
 
 
-@pytest.fixture(params=["legacy-csv", "legacy-csv-gz", "legacy-csv-zip", "cur2-parquet", "cur2-csv"])
+@pytest.fixture(
+    params=["legacy-csv", "legacy-csv-gz", "legacy-csv-zip", "cur2-parquet", "cur2-csv"]
+)
 def cur_file(request, tmp_path):
     return _write_cur(request.param, tmp_path)
 
@@ -98,8 +136,19 @@ def test_read_cur_normalises_every_format(cur_file):
     assert tuple(cur.columns) == CUR_COLUMNS
     assert len(cur) == len(LINES)
     assert cur["usage_type"].tolist()[:5] == [
-        "EBS:SnapshotUsage", "EBS:SnapshotUsage", "WarmStorage-ByteHrs-EFS", "TimedBackupStorage-ByteHrs", "RDS:ChargedBackupUsage"]
-    assert cur["region"].tolist()[:5] == ["us-east-1", "us-west-2", "eu-west-1", "us-east-1", "ap-southeast-2"]
+        "EBS:SnapshotUsage",
+        "EBS:SnapshotUsage",
+        "WarmStorage-ByteHrs-EFS",
+        "TimedBackupStorage-ByteHrs",
+        "RDS:ChargedBackupUsage",
+    ]
+    assert cur["region"].tolist()[:5] == [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "us-east-1",
+        "ap-southeast-2",
+    ]
     assert cur["usage_amount"].sum() == pytest.approx(sum(l[3] for l in LINES))
     assert cur["unblended_cost"].sum() == pytest.approx(sum(l[4] for l in LINES))
     assert cur["usage_start"].notna().all()
@@ -109,13 +158,34 @@ def test_region_from_prefix_when_the_report_has_no_region_column(tmp_path):
     path = tmp_path / "noregion.csv"
     _legacy_frame().drop(columns=["product/region"]).to_csv(path, index=False)
     cur = read_cur(path)
-    assert cur["region"].tolist()[:5] == ["us-east-1", "us-west-2", "eu-west-1", "us-east-1", "ap-southeast-2"]
+    assert cur["region"].tolist()[:5] == [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "us-east-1",
+        "ap-southeast-2",
+    ]
 
 
 def test_strip_region_prefix():
-    stripped, region = strip_region_prefix(pd.Series(
-        ["EUC1-EBS:SnapshotUsage", "EU-WarmStorage-ByteHrs-EFS", "EBS:SnapshotUsage", "APS3-Aurora:BackupUsage", "ZZZ9-Foo"]))
-    assert stripped.tolist() == ["EBS:SnapshotUsage", "WarmStorage-ByteHrs-EFS", "EBS:SnapshotUsage", "Aurora:BackupUsage", "Foo"]
+    stripped, region = strip_region_prefix(
+        pd.Series(
+            [
+                "EUC1-EBS:SnapshotUsage",
+                "EU-WarmStorage-ByteHrs-EFS",
+                "EBS:SnapshotUsage",
+                "APS3-Aurora:BackupUsage",
+                "ZZZ9-Foo",
+            ]
+        )
+    )
+    assert stripped.tolist() == [
+        "EBS:SnapshotUsage",
+        "WarmStorage-ByteHrs-EFS",
+        "EBS:SnapshotUsage",
+        "Aurora:BackupUsage",
+        "Foo",
+    ]
     assert region.tolist()[:4] == ["eu-central-1", "eu-west-1", "us-east-1", "ap-south-1"]
     assert pd.isna(region.iloc[4])
 
@@ -160,7 +230,12 @@ def test_cur_lines_outside_the_month_are_ignored(mk, prices, tmp_path):
     df["lineItem/UsageStartDate"] = "2026-10-05T00:00:00Z"
     path = tmp_path / "old.csv"
     df.to_csv(path, index=False)
-    result = meter(mk.inventory([mk.backup("ebs-snapshot", 1, account=ACCT)]), prices, mk.AS_OF, cur=read_cur(path))
+    result = meter(
+        mk.inventory([mk.backup("ebs-snapshot", 1, account=ACCT)]),
+        prices,
+        mk.AS_OF,
+        cur=read_cur(path),
+    )
     assert result.reconciliation["billed_usd"].sum() == 0
     assert any("outside 2026-11" in w for w in result.warnings)
 
@@ -168,16 +243,31 @@ def test_cur_lines_outside_the_month_are_ignored(mk, prices, tmp_path):
 @pytest.mark.parametrize(
     ("writer", "message"),
     [
-        (lambda p: _legacy_frame().drop(columns=["lineItem/UnblendedCost"]).to_csv(p, index=False),
-         "lacks column(s) lineItem/UnblendedCost"),
-        (lambda p: _cur2_table().drop_columns(["line_item_usage_type"]).to_pandas().to_parquet(p),
-         "lacks column(s) line_item_usage_type"),
+        (
+            lambda p: (
+                _legacy_frame().drop(columns=["lineItem/UnblendedCost"]).to_csv(p, index=False)
+            ),
+            "lacks column(s) lineItem/UnblendedCost",
+        ),
+        (
+            lambda p: (
+                _cur2_table().drop_columns(["line_item_usage_type"]).to_pandas().to_parquet(p)
+            ),
+            "lacks column(s) line_item_usage_type",
+        ),
         (lambda p: pd.DataFrame({"a": [1], "b": [2]}).to_csv(p, index=False), "unknown format"),
         (lambda p: p.write_bytes(b"\x00\x01\x02\x03binary junk\xff\xfe"), "unknown format"),
         (lambda p: p.write_bytes(b"PAR1" + b"\x00" * 50), "corrupt Parquet file"),
-        (lambda p: p.write_bytes(b"\x1f\x8b\x08\x00broken gzip"), "cannot read as a Cost and Usage Report CSV"),
-        (lambda p: _legacy_frame().assign(**{"lineItem/UsageAmount": "lots"}).to_csv(p, index=False),
-         "lineItem/UsageAmount: 'lots' is not a number (data row 1)"),
+        (
+            lambda p: p.write_bytes(b"\x1f\x8b\x08\x00broken gzip"),
+            "cannot read as a Cost and Usage Report CSV",
+        ),
+        (
+            lambda p: (
+                _legacy_frame().assign(**{"lineItem/UsageAmount": "lots"}).to_csv(p, index=False)
+            ),
+            "lineItem/UsageAmount: 'lots' is not a number (data row 1)",
+        ),
     ],
 )
 def test_bad_cur_is_one_line_naming_the_file(tmp_path, writer, message):

@@ -17,12 +17,36 @@ def _one(mk, prices, rec, **inv_kw):
     ("backup_type", "extra", "service", "owner", "usage_type"),
     [
         ("ebs-snapshot", {}, "EBS", "AmazonEC2", "EBS:SnapshotUsage"),
-        ("ebs-snapshot", {"source": "aws-backup", "created_by": "aws-backup"}, "EBS", "AmazonEC2", "EBS:SnapshotUsage"),
-        ("storagegateway-snapshot", {"created_by": "storage-gateway"}, "Storage Gateway", "AmazonEC2", "EBS:SnapshotUsage"),
+        (
+            "ebs-snapshot",
+            {"source": "aws-backup", "created_by": "aws-backup"},
+            "EBS",
+            "AmazonEC2",
+            "EBS:SnapshotUsage",
+        ),
+        (
+            "storagegateway-snapshot",
+            {"created_by": "storage-gateway"},
+            "Storage Gateway",
+            "AmazonEC2",
+            "EBS:SnapshotUsage",
+        ),
         ("rds-snapshot", {}, "RDS", "AmazonRDS", "RDS:ChargedBackupUsage"),
-        ("rds-snapshot", {"source": "aws-backup", "created_by": "aws-backup"}, "RDS", "AmazonRDS", "RDS:ChargedBackupUsage"),
+        (
+            "rds-snapshot",
+            {"source": "aws-backup", "created_by": "aws-backup"},
+            "RDS",
+            "AmazonRDS",
+            "RDS:ChargedBackupUsage",
+        ),
         ("dynamodb-backup", {}, "DynamoDB", "AmazonDynamoDB", "TimedBackupStorage-ByteHrs"),
-        ("efs-backup", {"source": "aws-backup", "created_by": "aws-backup"}, "EFS", "AWSBackup", "WarmStorage-ByteHrs-EFS"),
+        (
+            "efs-backup",
+            {"source": "aws-backup", "created_by": "aws-backup"},
+            "EFS",
+            "AWSBackup",
+            "WarmStorage-ByteHrs-EFS",
+        ),
     ],
 )
 def test_billing_owner_per_backup_type(mk, prices, backup_type, extra, service, owner, usage_type):
@@ -48,11 +72,25 @@ def test_aurora_cluster_snapshot_vs_multi_az_cluster(mk, prices):
 
 
 def test_dynamodb_under_full_aws_backup_management_is_backup_metered(mk, prices):
-    managed = mk.backup("dynamodb-backup", 10, region="us-east-1", source="aws-backup", created_by="aws-backup")
+    managed = mk.backup(
+        "dynamodb-backup", 10, region="us-east-1", source="aws-backup", created_by="aws-backup"
+    )
     native = mk.backup("dynamodb-backup", 10, region="us-west-2")
     settings = [
-        dict(account_id=mk.ACCT, region="us-east-1", service="DynamoDB", opted_in=True, full_management=True),
-        dict(account_id=mk.ACCT, region="us-west-2", service="DynamoDB", opted_in=True, full_management=False),
+        dict(
+            account_id=mk.ACCT,
+            region="us-east-1",
+            service="DynamoDB",
+            opted_in=True,
+            full_management=True,
+        ),
+        dict(
+            account_id=mk.ACCT,
+            region="us-west-2",
+            service="DynamoDB",
+            opted_in=True,
+            full_management=False,
+        ),
     ]
     result = meter(mk.inventory([managed, native], region_settings=settings), prices, mk.AS_OF)
     by_region = result.frame.set_index("region")
@@ -69,7 +107,9 @@ def test_storage_classes_map_to_their_usage_types(mk, prices):
         mk.backup("efs-backup", 40, storage_class="cold"),
     ]
     result = meter(mk.inventory(recs), prices, mk.AS_OF)
-    got = {(r.service, r.storage_class): (r.usage_type, r.gb_months) for r in result.frame.itertuples()}
+    got = {
+        (r.service, r.storage_class): (r.usage_type, r.gb_months) for r in result.frame.itertuples()
+    }
     assert got == {
         ("EBS", "warm"): ("EBS:SnapshotUsage", 10),
         ("EBS", "archive"): ("EBS:SnapshotArchiveStorage", 20),
@@ -79,9 +119,9 @@ def test_storage_classes_map_to_their_usage_types(mk, prices):
     costs = result.frame.set_index(["service", "storage_class"])["estimated_cost_usd"]
     assert costs[("EBS", "archive")] == pytest.approx(20 * 0.0125, abs=0.005)
     assert costs[("EFS", "cold")] == pytest.approx(40 * 0.01, abs=0.005)
-    assert result.allocations["storage_class"].set_index("storage_class")["gb_months"].to_dict() == {
-        "warm": 40, "cold": 40, "archive": 20
-    }
+    assert result.allocations["storage_class"].set_index("storage_class")[
+        "gb_months"
+    ].to_dict() == {"warm": 40, "cold": 40, "archive": 20}
 
 
 def test_failed_backups_hold_no_storage(mk, prices):
@@ -102,9 +142,16 @@ def test_sizes_keep_their_basis_and_upper_bounds_are_separate(mk, prices):
     assert row.gb_months == 40
     assert row.upper_bound_gb_months == 40
     assert row.unsized_backups == 1
-    assert row.size_basis == "(none); FullSnapshotSizeInBytes(chain-estimate); VolumeSize(upper-bound)(chain-estimate)"
+    assert (
+        row.size_basis
+        == "(none); FullSnapshotSizeInBytes(chain-estimate); VolumeSize(upper-bound)(chain-estimate)"
+    )
     assert any("no size" in w for w in result.warnings)
-    dynamo = meter(mk.inventory([mk.backup("dynamodb-backup", 5, size_basis="BackupSizeBytes")]), prices, mk.AS_OF)
+    dynamo = meter(
+        mk.inventory([mk.backup("dynamodb-backup", 5, size_basis="BackupSizeBytes")]),
+        prices,
+        mk.AS_OF,
+    )
     assert dynamo.frame.iloc[0].size_basis == "BackupSizeBytes"  # full backups: no chain
 
 
@@ -117,7 +164,9 @@ def test_unknown_backup_type_is_unpriced_not_zero(mk, prices):
 
 
 def test_meter_does_not_modify_the_inventory(mk, prices):
-    inv = mk.inventory([mk.backup("ebs-snapshot", None), mk.backup("ebs-snapshot", 5, status="FAILED")])
+    inv = mk.inventory(
+        [mk.backup("ebs-snapshot", None), mk.backup("ebs-snapshot", 5, status="FAILED")]
+    )
     before = inv.recovery_points.copy(deep=True)
     meter(inv, prices, mk.AS_OF)
     import pandas as pd
@@ -127,7 +176,9 @@ def test_meter_does_not_modify_the_inventory(mk, prices):
 
 def test_cold_dynamodb_backups_are_aws_backup_billed(mk, prices):
     warm = mk.backup("dynamodb-backup", 10, source="aws-backup", created_by="aws-backup")
-    cold = mk.backup("dynamodb-backup", 10, source="aws-backup", created_by="aws-backup", storage_class="cold")
+    cold = mk.backup(
+        "dynamodb-backup", 10, source="aws-backup", created_by="aws-backup", storage_class="cold"
+    )
     result = meter(mk.inventory([warm, cold]), prices, mk.AS_OF)
     by_class = result.frame.set_index("storage_class")
     assert by_class.loc["cold", "billing_owner"] == "AWSBackup"
@@ -138,7 +189,9 @@ def test_cold_dynamodb_backups_are_aws_backup_billed(mk, prices):
 
 
 def test_unpriced_warning_names_the_missing_usage_type(mk, prices):
-    result = meter(mk.inventory([mk.backup("rds-snapshot", 10, storage_class="archive")]), prices, mk.AS_OF)
+    result = meter(
+        mk.inventory([mk.backup("rds-snapshot", 10, storage_class="archive")]), prices, mk.AS_OF
+    )
     assert any("us-east-1/RDS archive" in w for w in result.warnings), result.warnings
 
 

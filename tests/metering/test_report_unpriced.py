@@ -9,12 +9,33 @@ from auditor.report.model import cost_by, metering_frame
 from auditor.report.sample import make_results
 
 ROWS = [
-    dict(account_id="111122223333", region="us-east-1", service="EBS", billing_owner="AmazonEC2", storage_class="warm",
-         gb_months=100.0, estimated_cost_usd=5.0),
-    dict(account_id="111122223333", region="xx-new-1", service="EBS", billing_owner="AmazonEC2", storage_class="warm",
-         gb_months=10.0, estimated_cost_usd=None),
-    dict(account_id="111122223333", region="us-east-1", service="fsx", billing_owner="(unknown)", storage_class="warm",
-         gb_months=7.0, estimated_cost_usd=None),
+    dict(
+        account_id="111122223333",
+        region="us-east-1",
+        service="EBS",
+        billing_owner="AmazonEC2",
+        storage_class="warm",
+        gb_months=100.0,
+        estimated_cost_usd=5.0,
+    ),
+    dict(
+        account_id="111122223333",
+        region="xx-new-1",
+        service="EBS",
+        billing_owner="AmazonEC2",
+        storage_class="warm",
+        gb_months=10.0,
+        estimated_cost_usd=None,
+    ),
+    dict(
+        account_id="111122223333",
+        region="us-east-1",
+        service="fsx",
+        billing_owner="(unknown)",
+        storage_class="warm",
+        gb_months=7.0,
+        estimated_cost_usd=None,
+    ),
 ]
 
 
@@ -23,7 +44,9 @@ def test_null_cost_stays_null_in_the_model():
     assert math.isnan(frame.loc[1, "estimated_cost_usd"])
     owners = cost_by(frame).set_index("billing_owner")
     assert owners.loc["AmazonEC2", "estimated_cost_usd"] == 5.0  # the priced part
-    assert math.isnan(owners.loc["(unknown)", "estimated_cost_usd"])  # only unpriced storage: null, not 0
+    assert math.isnan(
+        owners.loc["(unknown)", "estimated_cost_usd"]
+    )  # only unpriced storage: null, not 0
 
 
 def test_reports_say_unpriced_where_the_cost_would_be():

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from typer.testing import CliRunner
 
+import auditor.sandbox
 from auditor.cli import app
 from auditor.evidence import export_bundle, verify_bundle
 from auditor.pipeline import AuditOptions, exit_code_for, run_audit
 from auditor.report import load_results
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REGIONS = ["us-east-1", "eu-west-1"]
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -27,8 +27,12 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 def estate():
     """One seeded estate for the whole module (seeding is the costly part)."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
             mp.setenv(key, value)
         for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_MAX_ATTEMPTS"):
             mp.delenv(key, raising=False)
@@ -41,15 +45,30 @@ def estate():
 @pytest.fixture(scope="module")
 def audited(estate, tmp_path_factory):
     out = tmp_path_factory.mktemp("audit") / "results"
-    outcome = run_audit(AuditOptions(policies=POLICIES, out=out, as_of=AS_OF, regions=REGIONS, command="auditor audit"))
+    outcome = run_audit(
+        AuditOptions(
+            policies=POLICIES, out=out, as_of=AS_OF, regions=REGIONS, command="auditor audit"
+        )
+    )
     return outcome
 
 
 def test_audit_writes_every_output(audited):
     out = audited.out
-    for name in ("findings.json", "findings.csv", "metering.json", "metering.csv", "report.html", "report.md",
-                 "junit.xml", "report.sarif", "run.json", "history.json", "inventory/manifest.json",
-                 "policies/backup-plans.yaml"):
+    for name in (
+        "findings.json",
+        "findings.csv",
+        "metering.json",
+        "metering.csv",
+        "report.html",
+        "report.md",
+        "junit.xml",
+        "report.sarif",
+        "run.json",
+        "history.json",
+        "inventory/manifest.json",
+        "policies/backup-plans.yaml",
+    ):
         assert (out / name).is_file(), name
     assert audited.exit_code == 3 and audited.counts["FAIL"] > 0
     assert audited.history_path == out.resolve().parent / "history.sqlite"
@@ -64,7 +83,18 @@ def test_audit_writes_every_output(audited):
 
 
 def test_report_command_renders_the_same_reports_again(audited, tmp_path):
-    res = CliRunner().invoke(app, ["report", "--results", str(audited.out), "--out", str(tmp_path), "--format", "md,junit,sarif,html"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--results",
+            str(audited.out),
+            "--out",
+            str(tmp_path),
+            "--format",
+            "md,junit,sarif,html",
+        ],
+    )
     assert res.exit_code == 0, res.output
     for name in ("report.md", "junit.xml", "report.sarif", "report.html"):
         assert (tmp_path / name).read_text() == (audited.out / name).read_text(), name
@@ -78,13 +108,31 @@ def test_evidence_of_an_audit_verifies(audited, tmp_path):
 
 
 def test_no_fail_and_formats(estate, tmp_path):
-    res = CliRunner().invoke(app, [
-        "audit", "--policies", str(POLICIES), "--region", "us-east-1", "--out", str(tmp_path / "r"),
-        "--format", "md", "--as-of", AS_OF.isoformat(), "--no-fail", "--no-history", "-q"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--policies",
+            str(POLICIES),
+            "--region",
+            "us-east-1",
+            "--out",
+            str(tmp_path / "r"),
+            "--format",
+            "md",
+            "--as-of",
+            AS_OF.isoformat(),
+            "--no-fail",
+            "--no-history",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in (tmp_path / "r").iterdir())
     assert "report.md" in names and "report.html" not in names and "junit.xml" not in names
-    assert "findings.json" in names and "metering.json" in names  # the data files are always written
+    assert (
+        "findings.json" in names and "metering.json" in names
+    )  # the data files are always written
     assert not (tmp_path / "history.sqlite").exists()
 
 
@@ -93,13 +141,24 @@ def test_incomplete_collection_exits_1_and_shows_not_assessed(estate, tmp_path):
         session = boto3.Session(**kwargs)
 
         def deny(**_):
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "ListBackups")
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+                "ListBackups",
+            )
 
         session.events.register("before-call.dynamodb.ListBackups", deny)
         return session
 
-    outcome = run_audit(AuditOptions(policies=POLICIES, out=tmp_path / "r", as_of=AS_OF, regions=REGIONS,
-                                     session_factory=factory, keep_history=False))
+    outcome = run_audit(
+        AuditOptions(
+            policies=POLICIES,
+            out=tmp_path / "r",
+            as_of=AS_OF,
+            regions=REGIONS,
+            session_factory=factory,
+            keep_history=False,
+        )
+    )
     assert outcome.exit_code == 1 and outcome.collection_errors > 0
     assert outcome.counts["NOT_ASSESSED"] > 0
     assert (tmp_path / "r" / "findings.json").is_file()
@@ -111,7 +170,9 @@ def test_exit_codes():
     assert exit_code_for(incomplete=False, failed=False, no_fail=False) == 0
     assert exit_code_for(incomplete=False, failed=True, no_fail=False) == 3
     assert exit_code_for(incomplete=False, failed=True, no_fail=True) == 0
-    assert exit_code_for(incomplete=True, failed=True, no_fail=True) == 1  # --no-fail never hides it
+    assert (
+        exit_code_for(incomplete=True, failed=True, no_fail=True) == 1
+    )  # --no-fail never hides it
 
 
 def test_history_across_runs(audited):
@@ -134,6 +195,9 @@ def test_history_across_runs(audited):
 def test_bad_policy_fails_fast_with_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nplans:\n  - name: x\n    frequency: sometimes\n")
-    res = CliRunner().invoke(app, ["audit", "--policies", str(bad), "--out", str(tmp_path / "r"), "--region", "us-east-1"])
+    res = CliRunner().invoke(
+        app,
+        ["audit", "--policies", str(bad), "--out", str(tmp_path / "r"), "--region", "us-east-1"],
+    )
     assert res.exit_code == 2
     assert not (tmp_path / "r").exists()

@@ -19,8 +19,13 @@ from auditor.sandbox.demo import DEMO_AS_OF
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.run([sys.executable, "-m", "auditor", "demo", "--out", str(out)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return out, proc
 
 
@@ -34,9 +39,22 @@ def test_demo_exits_0_and_says_where_the_report_is(demo):
 
 def test_demo_writes_every_output(demo):
     out, _ = demo
-    for name in ("report.html", "report.md", "findings.json", "findings.csv", "metering.json", "metering.csv",
-                 "junit.xml", "report.sarif", "run.json", "history.json", "history.sqlite", "evidence.zip",
-                 "inventory/manifest.json", "policies/backup-plans.yaml"):
+    for name in (
+        "report.html",
+        "report.md",
+        "findings.json",
+        "findings.csv",
+        "metering.json",
+        "metering.csv",
+        "junit.xml",
+        "report.sarif",
+        "run.json",
+        "history.json",
+        "history.sqlite",
+        "evidence.zip",
+        "inventory/manifest.json",
+        "policies/backup-plans.yaml",
+    ):
         assert (out / name).is_file(), name
     findings = json.loads((out / "findings.json").read_text())
     assert findings["as_of"].startswith(DEMO_AS_OF.strftime("%Y-%m-%dT%H:%M"))
@@ -63,7 +81,9 @@ def test_demo_evidence_verifies_and_a_changed_byte_fails(demo, tmp_path):
 
 def test_demo_results_render_again(demo, tmp_path):
     out, _ = demo
-    res = CliRunner().invoke(app, ["report", "--results", str(out), "--out", str(tmp_path), "--format", "md,sarif"])
+    res = CliRunner().invoke(
+        app, ["report", "--results", str(out), "--out", str(tmp_path), "--format", "md,sarif"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "report.md").read_text() == (out / "report.md").read_text()
     assert (tmp_path / "report.sarif").read_text() == (out / "report.sarif").read_text()
@@ -77,9 +97,24 @@ def test_demo_html_opens_in_chromium(demo, tmp_path):
         pytest.skip("headless Chromium is not installed")
     out, _ = demo
     proc = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", (out / "report.html").resolve().as_uri()],
-        capture_output=True, text=True, timeout=90)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            (out / "report.html").resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     root = proc.stdout[: proc.stdout.find(">", proc.stdout.find("<html")) + 1]
     assert 'data-report-ready="1"' in root and "data-report-error" not in root

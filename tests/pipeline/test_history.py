@@ -31,16 +31,24 @@ def test_changes_since_the_previous_run(tmp_path):
     record_run(db, _results("2026-11-01T00:00:00Z", FINDINGS))
     later = [dict(f) for f in FINDINGS if f["resource_arn"] != EFS]  # the EFS file system is gone
     later[0]["status"] = "PASS"  # VOL1 backup-recency resolved
-    later.append(dict(FINDINGS[1], resource_arn=VOL1 + "-new", status="FAIL"))  # a new resource, failing
+    later.append(
+        dict(FINDINGS[1], resource_arn=VOL1 + "-new", status="FAIL")
+    )  # a new resource, failing
     doc = record_run(db, _results("2026-11-02T00:00:00Z", later))
     changes = doc["changes"]
     assert changes["previous_as_of"] == "2026-11-01T00:00:00Z"
-    assert changes["new_failures"] == [{"resource_arn": VOL1 + "-new", "control_id": "resource-covered"}]
+    assert changes["new_failures"] == [
+        {"resource_arn": VOL1 + "-new", "control_id": "resource-covered"}
+    ]
     assert {(r["resource_arn"], r["control_id"]) for r in changes["resolved"]} == {
-        (VOL1, "backup-recency"), (EFS, "backup-retention")}
+        (VOL1, "backup-recency"),
+        (EFS, "backup-retention"),
+    }
     assert changes["new_resources"] == [VOL1 + "-new"] and changes["removed_resources"] == [EFS]
     assert [p["as_of"] for p in doc["trend"]] == ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"]
-    assert VOL2 not in {r["resource_arn"] for r in changes["new_failures"]}  # still failing: not new
+    assert VOL2 not in {
+        r["resource_arn"] for r in changes["new_failures"]
+    }  # still failing: not new
 
 
 def test_same_as_of_replaces_the_run(tmp_path):
@@ -64,7 +72,10 @@ def test_an_older_as_of_reads_history_up_to_it(tmp_path):
 
 
 def test_default_path_is_beside_the_output(tmp_path):
-    assert default_history_path(tmp_path / "reports" / "prod") == (tmp_path / "reports" / "history.sqlite").resolve()
+    assert (
+        default_history_path(tmp_path / "reports" / "prod")
+        == (tmp_path / "reports" / "history.sqlite").resolve()
+    )
 
 
 def test_not_a_history_store(tmp_path):

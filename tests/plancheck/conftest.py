@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +10,7 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POLICIES = FIXTURES / "policies"
-AS_OF = datetime(2026, 11, 26, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def check(*names: str, parameters: dict | None = None, policies: Path = POLICIES):
@@ -36,8 +36,14 @@ def line_of_text(path: Path, needle: str) -> int:
 @pytest.fixture
 def pc() -> SimpleNamespace:
     """Helpers and constants for plan-check tests (tests import nothing from conftest)."""
-    return SimpleNamespace(FIXTURES=FIXTURES, POLICIES=POLICIES, AS_OF=AS_OF, check=check, verdicts=verdicts,
-                           line_of_text=line_of_text)
+    return SimpleNamespace(
+        FIXTURES=FIXTURES,
+        POLICIES=POLICIES,
+        AS_OF=AS_OF,
+        check=check,
+        verdicts=verdicts,
+        line_of_text=line_of_text,
+    )
 
 
 @pytest.fixture

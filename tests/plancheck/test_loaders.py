@@ -12,12 +12,19 @@ from auditor.plancheck.cloudformation import load_cloudformation
 from auditor.plancheck.model import Unknown
 from auditor.plancheck.terraform import key_lines, load_terraform, split_address
 
-
 # --- line numbers -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["cfn/covered.yaml", "cfn/uncovered.yaml", "cfn/weak-schedule.json",
-                                  "cfn/short-retention.yaml", "cfn/unknown.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cfn/covered.yaml",
+        "cfn/uncovered.yaml",
+        "cfn/weak-schedule.json",
+        "cfn/short-retention.yaml",
+        "cfn/unknown.yaml",
+    ],
+)
 def test_cloudformation_lines_are_the_logical_id_lines(pc, name):
     path = pc.FIXTURES / name
     template = load_template(path)
@@ -41,16 +48,35 @@ def test_terraform_lines_are_the_address_lines(pc, name):
 
 
 def test_key_lines_ignore_lookalikes_inside_strings():
-    text = json.dumps({
-        "format_version": "1.2",
-        "planned_values": {"root_module": {"resources": [
-            {"address": "aws_ebs_volume.a", "values": {"description": 'say "address": "aws_ebs_volume.b" here',
-                                                       "address": None}},
-            {"address": "aws_ebs_volume.b", "values": {"note": "\\\"address\\\": \\\"x\\\""}},
-        ]}},
-    }, indent=1)
+    text = json.dumps(
+        {
+            "format_version": "1.2",
+            "planned_values": {
+                "root_module": {
+                    "resources": [
+                        {
+                            "address": "aws_ebs_volume.a",
+                            "values": {
+                                "description": 'say "address": "aws_ebs_volume.b" here',
+                                "address": None,
+                            },
+                        },
+                        {
+                            "address": "aws_ebs_volume.b",
+                            "values": {"note": '\\"address\\": \\"x\\"'},
+                        },
+                    ]
+                }
+            },
+        },
+        indent=1,
+    )
     lines = key_lines(text)
-    expected_b = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip() == '"address": "aws_ebs_volume.b",')
+    expected_b = next(
+        i
+        for i, l in enumerate(text.splitlines(), 1)
+        if l.strip() == '"address": "aws_ebs_volume.b",'
+    )
     assert lines[("address", "aws_ebs_volume.b")] == expected_b
     assert ("address", "x") not in lines
     assert lines[("format_version", "1.2")] == 2
@@ -58,7 +84,11 @@ def test_key_lines_ignore_lookalikes_inside_strings():
 
 def test_split_address():
     assert split_address('module.a["x.y"].module.b[0].aws_ebs_volume.v["k"]') == (
-        'module.a["x.y"].module.b[0]', "module.a.module.b", "aws_ebs_volume.v", '["k"]')
+        'module.a["x.y"].module.b[0]',
+        "module.a.module.b",
+        "aws_ebs_volume.v",
+        '["k"]',
+    )
     assert split_address("aws_backup_plan.p") == ("", "", "aws_backup_plan.p", "")
 
 
@@ -66,7 +96,9 @@ def test_split_address():
 
 
 def test_intrinsics_resolve_as_far_as_known(write):
-    path = write("t.yaml", """
+    path = write(
+        "t.yaml",
+        """
 Parameters:
   Env: {Type: String, Default: prod}
   Team: {Type: String, AllowedValues: [storage]}
@@ -93,12 +125,22 @@ Resources:
     Type: AWS::EC2::Volume
     Condition: IsProd
     Properties: {Tags: [{Key: backup, Value: gold}]}
-""")
+""",
+    )
     template = load_cloudformation(path)
     a, b, c = template.resources
-    assert a.tags == {"backup": "gold", "team": "storage", "name": "app-storage-y", "sub": "storage-${Literal}"}
+    assert a.tags == {
+        "backup": "gold",
+        "team": "storage",
+        "name": "app-storage-y",
+        "sub": "storage-${Literal}",
+    }
     assert a.encrypted is True  # Or with one known-true branch is true whatever Env is
-    assert isinstance(b.tags, Unknown) and "parameter Env" in b.tags.reason and "default prod" in b.tags.reason
+    assert (
+        isinstance(b.tags, Unknown)
+        and "parameter Env" in b.tags.reason
+        and "default prod" in b.tags.reason
+    )
     assert c.logical_id == "C"  # created or not depends on Env: still judged
 
     given = load_cloudformation(path, parameters={"Env": "dev"})
@@ -107,7 +149,9 @@ Resources:
 
 
 def test_efs_filesystem_tags_and_rds_defaults(write):
-    path = write("t.yaml", """
+    path = write(
+        "t.yaml",
+        """
 Resources:
   Fs:
     Type: AWS::EFS::FileSystem
@@ -120,11 +164,23 @@ Resources:
     Properties:
       TableName: t1
       PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 10}
-""")
+""",
+    )
     fs, db, table = load_cloudformation(path).resources
-    assert fs.tags == {"backup": "gold"} and fs.encrypted is False and fs.resource_type == "efs-filesystem"
-    assert db.name == "orders" and db.native["retention_days"] == 1  # CloudFormation's default retention
-    assert table.native == {"kind": "dynamodb-pitr", "enabled": True, "interval_hours": 0, "retention_days": 10}
+    assert (
+        fs.tags == {"backup": "gold"}
+        and fs.encrypted is False
+        and fs.resource_type == "efs-filesystem"
+    )
+    assert (
+        db.name == "orders" and db.native["retention_days"] == 1
+    )  # CloudFormation's default retention
+    assert table.native == {
+        "kind": "dynamodb-pitr",
+        "enabled": True,
+        "interval_hours": 0,
+        "retention_days": 10,
+    }
     assert table.encrypted is None and table.tags == {}
 
 
@@ -138,7 +194,9 @@ def test_selection_references_and_plan_links(pc):
 
 
 def test_fn_foreach_is_not_assessed(write, pc):
-    path = write("t.yaml", """
+    path = write(
+        "t.yaml",
+        """
 Transform: AWS::LanguageExtensions
 Resources:
   Fn::ForEach::Volumes:
@@ -147,7 +205,8 @@ Resources:
     - Vol${Name}:
         Type: AWS::EC2::Volume
         Properties: {Size: 1}
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     result = plan_check(pc.POLICIES, [path], pc.AS_OF)
@@ -159,8 +218,18 @@ Resources:
 
 def test_terraform_child_modules_unknowns_and_deletes(pc, tmp_path):
     doc = json.loads((pc.FIXTURES / "tf/covered.json").read_text())
-    gone = {"address": "aws_ebs_volume.old", "mode": "managed", "type": "aws_ebs_volume", "name": "old",
-            "change": {"actions": ["delete"], "before": {"tags": {}}, "after": None, "after_unknown": {}}}
+    gone = {
+        "address": "aws_ebs_volume.old",
+        "mode": "managed",
+        "type": "aws_ebs_volume",
+        "name": "old",
+        "change": {
+            "actions": ["delete"],
+            "before": {"tags": {}},
+            "after": None,
+            "after_unknown": {},
+        },
+    }
     doc["resource_changes"].append(gone)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(doc, indent=2))
@@ -168,9 +237,16 @@ def test_terraform_child_modules_unknowns_and_deletes(pc, tmp_path):
     addresses = [r.logical_id for r in template.resources]
     assert addresses == ["aws_ebs_volume.data", "module.db.aws_db_instance.main"]
     db = template.resources[1]
-    assert db.module == "module.db" and db.tags == {"backup": "silver"} and db.native["retention_days"] == 7
+    assert (
+        db.module == "module.db"
+        and db.tags == {"backup": "silver"}
+        and db.native["retention_days"] == 7
+    )
     vol = template.resources[0]
-    assert vol.tags == {"backup": "gold", "team": "storage"}  # tags_all (provider default_tags) wins
+    assert vol.tags == {
+        "backup": "gold",
+        "team": "storage",
+    }  # tags_all (provider default_tags) wins
     (plan,) = template.plans
     rule = plan.rules[0]
     assert rule.schedule == "cron(0 5 * * ? *)" and rule.delete_after_days == 35
@@ -178,9 +254,14 @@ def test_terraform_child_modules_unknowns_and_deletes(pc, tmp_path):
     assert template.region == "us-east-1"
     (selection,) = template.selections
     assert selection.plan_ref == "aws_backup_plan.gold"
-    assert selection.selection["ListOfTags"] == [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}]
+    assert selection.selection["ListOfTags"] == [
+        {"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}
+    ]
     vaults = {v.key: v for v in template.vaults}
-    assert vaults["aws_backup_vault.main"].locked is True and vaults["aws_backup_vault.main"].lock_max_days == 365
+    assert (
+        vaults["aws_backup_vault.main"].locked is True
+        and vaults["aws_backup_vault.main"].lock_max_days == 365
+    )
     assert vaults["aws_backup_vault.dr"].locked is False
 
 
@@ -216,11 +297,20 @@ def test_bad_fixture_input(pc, name, line, words):
         ("[1, 2]\n", "not a CloudFormation template"),
         ("Description: x\n", "no Resources mapping"),
         ("Resources:\n  A: {Properties: {}}\n", "has no Type"),
-        ("Resources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties: {Size: !Ref Nope}\n", "Ref to Nope"),
-        ("Resources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties: {Size: !GetAtt Nope.Arn}\n", "Nope"),
+        (
+            "Resources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties: {Size: !Ref Nope}\n",
+            "Ref to Nope",
+        ),
+        (
+            "Resources:\n  A:\n    Type: AWS::EC2::Volume\n    Properties: {Size: !GetAtt Nope.Arn}\n",
+            "Nope",
+        ),
         ('{"format_version": "1.0", "values": {}}', "a Terraform state"),
         ('{"format_version": "one", "planned_values": {}}', "format_version"),
-        ('{"format_version": "1.2", "planned_values": {"root_module": {"resources": [}}}', "not valid JSON"),
+        (
+            '{"format_version": "1.2", "planned_values": {"root_module": {"resources": [}}}',
+            "not valid JSON",
+        ),
         ("Resources:\n  A: &a\n    Type: AWS::EC2::Volume\n  B: *a\n  A: x\n", "Duplicate"),
         ("\x00\x01", "not valid"),
     ],
@@ -242,8 +332,23 @@ def test_missing_file_and_folder(tmp_path):
 
 # --- hostile input: any mutation of a fixture gives a result or one InputError line, never a crash ---
 
-_JUNK = [None, 1, "x", [], {}, True, [1], {"a": 1}, "cron(bad)", -5, {"Ref": "X"}, {"Fn::GetAtt": ["A"]},
-         {"Fn::Sub": 3}, [None], {"Fn::If": [1, 2]}]
+_JUNK = [
+    None,
+    1,
+    "x",
+    [],
+    {},
+    True,
+    [1],
+    {"a": 1},
+    "cron(bad)",
+    -5,
+    {"Ref": "X"},
+    {"Fn::GetAtt": ["A"]},
+    {"Fn::Sub": 3},
+    [None],
+    {"Fn::If": [1, 2]},
+]
 
 
 def _mutate(node, rng, rate):
@@ -269,7 +374,9 @@ def _plain(node):
     return str(node) if isinstance(node, str) else node
 
 
-@pytest.mark.parametrize("name", ["cfn/covered.yaml", "cfn/short-retention.yaml", "tf/covered.json", "tf/weak.json"])
+@pytest.mark.parametrize(
+    "name", ["cfn/covered.yaml", "cfn/short-retention.yaml", "tf/covered.json", "tf/weak.json"]
+)
 def test_mutated_templates_never_crash(pc, tmp_path, name):
     import random
 
@@ -294,14 +401,32 @@ def test_mutated_templates_never_crash(pc, tmp_path, name):
 @pytest.mark.parametrize(
     "name, text",
     [
-        ("deep.yaml", "Resources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: " + "[" * 900 + "]" * 900 + "\n"),
-        ("deep-cfn.json", '{"Resources":{"V":{"Type":"AWS::EC2::Volume","Properties":{"Size":' + "[" * 800 + "]" * 800 + "}}}}"),
-        ("deep-plan.json", '{"format_version":"1.2","planned_values":{"root_module":{"resources":[{"address":"a.b",'
-                           '"type":"aws_ebs_volume","values":{"tags":' + "[" * 700 + "]" * 700 + "}}]}}}"),
-        ("bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-                      "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-                      "Resources: {V: {Type: AWS::EC2::Volume, Properties: {Size: *f}}}\n"),
+        (
+            "deep.yaml",
+            "Resources:\n  V:\n    Type: AWS::EC2::Volume\n    Properties:\n      Size: "
+            + "[" * 900
+            + "]" * 900
+            + "\n",
+        ),
+        (
+            "deep-cfn.json",
+            '{"Resources":{"V":{"Type":"AWS::EC2::Volume","Properties":{"Size":'
+            + "[" * 800
+            + "]" * 800
+            + "}}}}",
+        ),
+        (
+            "deep-plan.json",
+            '{"format_version":"1.2","planned_values":{"root_module":{"resources":[{"address":"a.b",'
+            '"type":"aws_ebs_volume","values":{"tags":' + "[" * 700 + "]" * 700 + "}}]}}}",
+        ),
+        (
+            "bomb.yaml",
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+            "Resources: {V: {Type: AWS::EC2::Volume, Properties: {Size: *f}}}\n",
+        ),
     ],
 )
 def test_hostile_documents_are_refused_in_one_line(write, name, text):

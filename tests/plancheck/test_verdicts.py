@@ -61,7 +61,11 @@ EXPECTED = {
         ("GoldVolume", "resource-covered", "gold"): P,
         ("GoldVolume", "backup-encrypted", "gold"): NA,
         ("GoldVolume", "plan-deployed", "gold"): NA,
-        ("GoldVolume", "backup-max-retention", "gold"): P,  # AllowedValues [35]: the only possible value
+        (
+            "GoldVolume",
+            "backup-max-retention",
+            "gold",
+        ): P,  # AllowedValues [35]: the only possible value
         ("GoldVolume", "cross-region-copy", "gold"): NA,
         ("GoldVolume", "vault-lock", "gold"): NA,
     },
@@ -70,8 +74,16 @@ EXPECTED = {
         ("aws_ebs_volume.data", "plan-deployed", "gold"): P,
         ("aws_ebs_volume.data", "backup-encrypted", "gold"): P,
         ("aws_ebs_volume.data", "backup-max-retention", "gold"): P,
-        ("aws_ebs_volume.data", "cross-region-copy", "gold"): P,  # to aws_backup_vault.dr via provider aws.dr
-        ("aws_ebs_volume.data", "vault-lock", "gold"): P,  # aws_backup_vault_lock_configuration.main
+        (
+            "aws_ebs_volume.data",
+            "cross-region-copy",
+            "gold",
+        ): P,  # to aws_backup_vault.dr via provider aws.dr
+        (
+            "aws_ebs_volume.data",
+            "vault-lock",
+            "gold",
+        ): P,  # aws_backup_vault_lock_configuration.main
         ("module.db.aws_db_instance.main", "resource-covered", "silver"): P,
         ("module.db.aws_db_instance.main", "plan-deployed", "silver"): P,
     },
@@ -84,8 +96,16 @@ EXPECTED = {
         ("aws_ebs_volume.logs", "vault-lock", "gold"): F,
         ("aws_dynamodb_table.orders", "resource-covered", "gold"): P,
         ("aws_dynamodb_table.orders", "backup-encrypted", "gold"): P,
-        ("aws_dynamodb_table.orders", "plan-deployed", "gold"): F,  # the selection lists only the volume
-        ("aws_efs_file_system.shared", "resource-covered", None): NA,  # tags_all (known after apply)
+        (
+            "aws_dynamodb_table.orders",
+            "plan-deployed",
+            "gold",
+        ): F,  # the selection lists only the volume
+        (
+            "aws_efs_file_system.shared",
+            "resource-covered",
+            None,
+        ): NA,  # tags_all (known after apply)
         ("aws_storagegateway_cached_iscsi_volume.scratch", "resource-covered", None): F,
     },
 }
@@ -100,7 +120,11 @@ def test_unknown_values_are_never_pass(pc):
     result = pc.check("cfn/unknown.yaml", "tf/weak.json")
     for finding in result.findings:
         if finding["status"] == "NOT_ASSESSED":
-            assert "unknown" in finding["detail"] or "known only" in finding["detail"] or "cannot be known" in finding["detail"]
+            assert (
+                "unknown" in finding["detail"]
+                or "known only" in finding["detail"]
+                or "cannot be known" in finding["detail"]
+            )
             assert finding["detail"].strip()
 
 
@@ -115,13 +139,18 @@ def test_parameters_make_unknowns_known(pc):
 
 def test_templates_are_judged_together(pc, write):
     """A central backup stack selecting by tag covers the resources of an application stack."""
-    app = write("app.yaml", """
+    app = write(
+        "app.yaml",
+        """
 Resources:
   Vol:
     Type: AWS::EC2::Volume
     Properties: {Size: 1, Encrypted: true, Tags: [{Key: backup, Value: silver}]}
-""")
-    backup = write("backup.yaml", """
+""",
+    )
+    backup = write(
+        "backup.yaml",
+        """
 Resources:
   Plan:
     Type: AWS::Backup::BackupPlan
@@ -138,19 +167,26 @@ Resources:
         SelectionName: silver
         IamRoleArn: arn:aws:iam::111122223333:role/b
         ListOfTags: [{ConditionType: STRINGEQUALS, ConditionKey: backup, ConditionValue: silver}]
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     alone = pc.verdicts(plan_check(pc.POLICIES, [app], pc.AS_OF))
-    assert alone[("Vol", "plan-deployed", "silver")] == NA  # no selection anywhere: maybe deployed elsewhere
+    assert (
+        alone[("Vol", "plan-deployed", "silver")] == NA
+    )  # no selection anywhere: maybe deployed elsewhere
     together = plan_check(pc.POLICIES, [app, backup], pc.AS_OF)
     assert pc.verdicts(together)[("Vol", "plan-deployed", "silver")] == P
     deployed = [f for f in together.findings if f["control_id"] == "plan-deployed"][0]
-    assert deployed["file"] == str(backup) and deployed["line"] == 3  # points at the plan that does it
+    assert (
+        deployed["file"] == str(backup) and deployed["line"] == 3
+    )  # points at the plan that does it
 
 
 def test_cross_account_copy(pc, write):
-    policies = write("pol/p.yaml", """
+    policies = write(
+        "pol/p.yaml",
+        """
 version: 1
 plans:
   - name: vaulted
@@ -158,21 +194,30 @@ plans:
     frequency: 24h
     retention_days: 7
     copy_to: {regions: [us-west-2], accounts: ["444455556666", "999999999999"]}
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     got = plan_check(policies.parent, [pc.FIXTURES / "cfn/short-retention.yaml"], pc.AS_OF)
     by = {(f["resource"], f["control_id"]): f for f in got.findings}
     assert by[("AppVolume", "cross-region-copy")]["status"] == P
     failing = by[("AppVolume", "cross-account-copy")]
-    assert failing["status"] == F and "999999999999" in failing["detail"] and "444455556666" not in failing["detail"].split("requires")[0]
+    assert (
+        failing["status"] == F
+        and "999999999999" in failing["detail"]
+        and "444455556666" not in failing["detail"].split("requires")[0]
+    )
     # a copy to the stack's own account (${AWS::AccountId}) never satisfies a cross-account copy
     got = plan_check(policies.parent, [pc.FIXTURES / "cfn/covered.yaml"], pc.AS_OF)
-    assert {(f["resource"], f["control_id"]): f["status"] for f in got.findings}[("DataVolume", "cross-account-copy")] == F
+    assert {(f["resource"], f["control_id"]): f["status"] for f in got.findings}[
+        ("DataVolume", "cross-account-copy")
+    ] == F
 
 
 def test_waiver_turns_fail_into_waived(pc, write):
-    policy = write("pol/p.yaml", """
+    policy = write(
+        "pol/p.yaml",
+        """
 version: 1
 plans:
   - name: gold
@@ -189,7 +234,8 @@ waivers:
     controls: [resource-covered]
     reason: expired
     expires: 2026-01-01
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     result = plan_check(policy.parent, [pc.FIXTURES / "cfn/uncovered.yaml"], pc.AS_OF)
@@ -200,7 +246,9 @@ waivers:
 
 
 def test_region_specific_selection_needs_the_deploy_region(pc, write):
-    template = write("t.yaml", """
+    template = write(
+        "t.yaml",
+        """
 Resources:
   Vol:
     Type: AWS::EC2::Volume
@@ -219,22 +267,36 @@ Resources:
         SelectionName: east-volumes
         IamRoleArn: arn:aws:iam::111122223333:role/b
         Resources: ["arn:aws:ec2:us-east-1:*:volume/*"]
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     key = ("Vol", "plan-deployed", "silver")
     assert pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF))[key] == NA
-    assert pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF, {"AWS::Region": "us-east-1"}))[key] == P
-    assert pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF, {"AWS::Region": "eu-west-1"}))[key] == F
+    assert (
+        pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF, {"AWS::Region": "us-east-1"}))[
+            key
+        ]
+        == P
+    )
+    assert (
+        pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF, {"AWS::Region": "eu-west-1"}))[
+            key
+        ]
+        == F
+    )
 
 
 def test_aurora_relying_on_aws_backup_is_unsupported(pc, write):
-    template = write("t.yaml", """
+    template = write(
+        "t.yaml",
+        """
 Resources:
   Cluster:
     Type: AWS::RDS::DBCluster
     Properties: {Engine: aurora-postgresql, StorageEncrypted: true, Tags: [{Key: backup, Value: gold}]}
-""")
+""",
+    )
     from auditor.plancheck import plan_check
 
     got = pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF))
@@ -247,20 +309,42 @@ def _tf_plan(resources, config_resources, providers=None):
     planned, changes = [], []
     for address, rtype, after, unknown, actions in resources:
         name = address.rsplit(".", 1)[-1]
-        planned.append({"address": address, "mode": "managed", "type": rtype, "name": name, "values": after})
-        changes.append({"address": address, "mode": "managed", "type": rtype, "name": name,
-                        "change": {"actions": actions, "before": None, "after": after, "after_unknown": unknown}})
+        planned.append(
+            {"address": address, "mode": "managed", "type": rtype, "name": name, "values": after}
+        )
+        changes.append(
+            {
+                "address": address,
+                "mode": "managed",
+                "type": rtype,
+                "name": name,
+                "change": {
+                    "actions": actions,
+                    "before": None,
+                    "after": after,
+                    "after_unknown": unknown,
+                },
+            }
+        )
     return {
         "format_version": "1.2",
         "planned_values": {"root_module": {"resources": planned}},
         "resource_changes": changes,
-        "configuration": {"provider_config": providers or {"aws": {"name": "aws", "expressions": {"region": {"constant_value": "us-east-1"}}}},
-                          "root_module": {"resources": config_resources}},
+        "configuration": {
+            "provider_config": providers
+            or {"aws": {"name": "aws", "expressions": {"region": {"constant_value": "us-east-1"}}}},
+            "root_module": {"resources": config_resources},
+        },
     }
 
 
-_RULE = {"rule_name": "daily", "schedule": "cron(0 5 * * ? *)", "target_vault_name": "v",
-         "lifecycle": [{"delete_after": 10}], "copy_action": []}
+_RULE = {
+    "rule_name": "daily",
+    "schedule": "cron(0 5 * * ? *)",
+    "target_vault_name": "v",
+    "lifecycle": [{"delete_after": 10}],
+    "copy_action": [],
+}
 
 
 def test_terraform_existing_resources_and_literal_arns(pc, write):
@@ -268,17 +352,53 @@ def test_terraform_existing_resources_and_literal_arns(pc, write):
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-0abc"
     doc = _tf_plan(
         [
-            ("aws_ebs_volume.old", "aws_ebs_volume", {"arn": arn, "encrypted": True, "tags": {"backup": "silver"},
-                                                     "tags_all": {"backup": "silver"}}, {}, ["no-op"]),
-            ("aws_ebs_volume.new", "aws_ebs_volume", {"encrypted": True, "tags": {"backup": "silver"},
-                                                     "tags_all": {"backup": "silver"}}, {"arn": True}, ["create"]),
-            ("aws_backup_plan.p", "aws_backup_plan", {"name": "p", "rule": [_RULE]}, {"id": True}, ["no-op"]),
-            ("aws_backup_selection.s", "aws_backup_selection",
-             {"name": "s", "plan_id": "plan-123", "resources": [arn, "arn:aws:ec2:*:*:volume/vol-9*"]},
-             {"id": True}, ["create"]),
+            (
+                "aws_ebs_volume.old",
+                "aws_ebs_volume",
+                {
+                    "arn": arn,
+                    "encrypted": True,
+                    "tags": {"backup": "silver"},
+                    "tags_all": {"backup": "silver"},
+                },
+                {},
+                ["no-op"],
+            ),
+            (
+                "aws_ebs_volume.new",
+                "aws_ebs_volume",
+                {"encrypted": True, "tags": {"backup": "silver"}, "tags_all": {"backup": "silver"}},
+                {"arn": True},
+                ["create"],
+            ),
+            (
+                "aws_backup_plan.p",
+                "aws_backup_plan",
+                {"name": "p", "rule": [_RULE]},
+                {"id": True},
+                ["no-op"],
+            ),
+            (
+                "aws_backup_selection.s",
+                "aws_backup_selection",
+                {
+                    "name": "s",
+                    "plan_id": "plan-123",
+                    "resources": [arn, "arn:aws:ec2:*:*:volume/vol-9*"],
+                },
+                {"id": True},
+                ["create"],
+            ),
         ],
-        [{"address": "aws_backup_selection.s", "type": "aws_backup_selection",
-          "expressions": {"plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]}}}],
+        [
+            {
+                "address": "aws_backup_selection.s",
+                "type": "aws_backup_selection",
+                "expressions": {
+                    "plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]}
+                },
+            }
+        ],
     )
     path = write("plan.json", json.dumps(doc, indent=2))
     from auditor.plancheck import plan_check
@@ -295,13 +415,38 @@ def test_terraform_partly_unknown_resources(pc, write):
         [
             ("aws_ebs_volume.a", "aws_ebs_volume", vol, {"arn": True}, ["create"]),
             ("aws_ebs_volume.b", "aws_ebs_volume", vol, {"arn": True}, ["create"]),
-            ("aws_backup_plan.p", "aws_backup_plan", {"name": "p", "rule": [_RULE]}, {"id": True}, ["create"]),
-            ("aws_backup_selection.s", "aws_backup_selection", {"name": "s", "resources": [None, None]},
-             {"id": True, "plan_id": True, "resources": [True, True]}, ["create"]),
+            (
+                "aws_backup_plan.p",
+                "aws_backup_plan",
+                {"name": "p", "rule": [_RULE]},
+                {"id": True},
+                ["create"],
+            ),
+            (
+                "aws_backup_selection.s",
+                "aws_backup_selection",
+                {"name": "s", "resources": [None, None]},
+                {"id": True, "plan_id": True, "resources": [True, True]},
+                ["create"],
+            ),
         ],
-        [{"address": "aws_backup_selection.s", "type": "aws_backup_selection",
-          "expressions": {"plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]},
-                          "resources": {"references": ["aws_ebs_volume.a.arn", "aws_ebs_volume.a", "module.x.arn", "module.x"]}}}],
+        [
+            {
+                "address": "aws_backup_selection.s",
+                "type": "aws_backup_selection",
+                "expressions": {
+                    "plan_id": {"references": ["aws_backup_plan.p.id", "aws_backup_plan.p"]},
+                    "resources": {
+                        "references": [
+                            "aws_ebs_volume.a.arn",
+                            "aws_ebs_volume.a",
+                            "module.x.arn",
+                            "module.x",
+                        ]
+                    },
+                },
+            }
+        ],
     )
     path = write("plan.json", json.dumps(doc, indent=2))
     from auditor.plancheck import plan_check
@@ -315,7 +460,10 @@ def test_json_template_unknown_intrinsic_line(write):
     from auditor.errors import InputError
     from auditor.plancheck import load_template
 
-    path = write("t.json", '{\n  "Resources": {\n    "V": {\n      "Type": "AWS::EC2::Volume",\n'
-                           '      "Properties": {"Size": {"Fn::Nope": 1}}\n    }\n  }\n}\n')
+    path = write(
+        "t.json",
+        '{\n  "Resources": {\n    "V": {\n      "Type": "AWS::EC2::Volume",\n'
+        '      "Properties": {"Size": {"Fn::Nope": 1}}\n    }\n  }\n}\n',
+    )
     with pytest.raises(InputError, match=r"t\.json:5: unknown intrinsic function Fn::Nope"):
         load_template(path)

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from croniter import croniter
 
-from auditor.policy.schedule import ScheduleError, aws_cron_to_croniter, max_interval, parse_duration
+from auditor.policy.schedule import (
+    ScheduleError,
+    aws_cron_to_croniter,
+    max_interval,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(
     "expr, hours",
     [
-        ("24h", 24), ("12h", 12), ("7d", 168), ("30m", 0.5), ("1w", 168), ("1.5h", 1.5),
-        ("rate(12 hours)", 12), ("rate(1 hour)", 1), ("rate(1 day)", 24), ("rate(30 minutes)", 0.5),
+        ("24h", 24),
+        ("12h", 12),
+        ("7d", 168),
+        ("30m", 0.5),
+        ("1w", 168),
+        ("1.5h", 1.5),
+        ("rate(12 hours)", 12),
+        ("rate(1 hour)", 1),
+        ("rate(1 day)", 24),
+        ("rate(30 minutes)", 0.5),
         ("cron(0 5 ? * * *)", 24),
         ("cron(0 5 * * ? *)", 24),
         ("cron(0 */6 * * ? *)", 6),
@@ -36,10 +49,13 @@ def test_max_interval(expr, hours):
 
 def test_aws_day_of_week_numbering_means_sunday_first():
     spec = aws_cron_to_croniter("cron(0 3 ? * 1 *)")
-    runs = croniter(spec, datetime(2025, 1, 1, tzinfo=timezone.utc))
+    runs = croniter(spec, datetime(2025, 1, 1, tzinfo=UTC))
     assert {runs.get_next(datetime).strftime("%a") for _ in range(5)} == {"Sun"}
     spec = aws_cron_to_croniter("cron(0 3 ? * 7 *)")
-    assert croniter(spec, datetime(2025, 1, 1, tzinfo=timezone.utc)).get_next(datetime).strftime("%a") == "Sat"
+    assert (
+        croniter(spec, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime).strftime("%a")
+        == "Sat"
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,12 +76,15 @@ def test_aws_day_of_week_numbering_means_sunday_first():
 )
 def test_bad_schedules(expr, message):
     with pytest.raises(ScheduleError, match=message):
-        max_interval(expr, start=datetime(2026, 11, 26, tzinfo=timezone.utc))
+        max_interval(expr, start=datetime(2026, 11, 26, tzinfo=UTC))
 
 
 def test_year_field_that_ends_is_unbounded():
     # fires during 2026 only: judged from 2026 the gap after the last run is unbounded
-    assert max_interval("cron(0 5 ? * * 2026)", start=datetime(2026, 3, 1, tzinfo=timezone.utc)) == timedelta.max
+    assert (
+        max_interval("cron(0 5 ? * * 2026)", start=datetime(2026, 3, 1, tzinfo=UTC))
+        == timedelta.max
+    )
 
 
 def test_parse_duration():

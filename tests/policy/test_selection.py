@@ -31,11 +31,26 @@ def cond(key, value):
     "selection, arn, tags, expected",
     [
         # ListOfTags: any entry matches
-        ({"ListOfTags": [tags_eq("backup", "gold"), tags_eq("tier", "1")]}, VOL, {"tier": "1"}, True),
+        (
+            {"ListOfTags": [tags_eq("backup", "gold"), tags_eq("tier", "1")]},
+            VOL,
+            {"tier": "1"},
+            True,
+        ),
         ({"ListOfTags": [tags_eq("backup", "gold")]}, VOL, {"backup": "silver"}, False),
-        ({"ListOfTags": [tags_eq("backup", "gold")]}, VOL, {"backup": "GOLD"}, False),  # case-sensitive
+        (
+            {"ListOfTags": [tags_eq("backup", "gold")]},
+            VOL,
+            {"backup": "GOLD"},
+            False,
+        ),  # case-sensitive
         ({"ListOfTags": [tags_eq("Backup", "gold")]}, VOL, {"backup": "gold"}, False),  # keys too
-        ({"ListOfTags": [tags_eq("aws:ResourceTag/backup", "gold")]}, VOL, {"backup": "gold"}, True),
+        (
+            {"ListOfTags": [tags_eq("aws:ResourceTag/backup", "gold")]},
+            VOL,
+            {"backup": "gold"},
+            True,
+        ),
         # Resources: ARNs with wildcards, any matches
         ({"Resources": ["arn:aws:ec2:*:*:volume/*"]}, VOL, {}, True),
         ({"Resources": ["arn:aws:ec2:*:*:volume/*"]}, DB, {}, False),
@@ -43,30 +58,119 @@ def cond(key, value):
         ({"Resources": [VOL]}, VOL, {}, True),
         ({"Resources": ["arn:aws:rds:us-east-1:111122223333:db:ord*"]}, DB, {}, True),
         # Resources OR ListOfTags: one union
-        ({"Resources": [DB], "ListOfTags": [tags_eq("backup", "gold")]}, VOL, {"backup": "gold"}, True),
+        (
+            {"Resources": [DB], "ListOfTags": [tags_eq("backup", "gold")]},
+            VOL,
+            {"backup": "gold"},
+            True,
+        ),
         ({"Resources": [DB], "ListOfTags": [tags_eq("backup", "gold")]}, DB, {}, True),
         # NotResources excludes
         ({"Resources": ["*"], "NotResources": [VOL]}, VOL, {}, False),
-        ({"ListOfTags": [tags_eq("backup", "gold")], "NotResources": ["arn:aws:ec2:*"]}, VOL, {"backup": "gold"}, False),
+        (
+            {"ListOfTags": [tags_eq("backup", "gold")], "NotResources": ["arn:aws:ec2:*"]},
+            VOL,
+            {"backup": "gold"},
+            False,
+        ),
         # Conditions: all must hold
-        ({"Resources": ["*"], "Conditions": {"StringEquals": [cond("backup", "gold"), cond("env", "prod")]}},
-         VOL, {"backup": "gold", "env": "prod"}, True),
-        ({"Resources": ["*"], "Conditions": {"StringEquals": [cond("backup", "gold"), cond("env", "prod")]}},
-         VOL, {"backup": "gold", "env": "dev"}, False),
-        ({"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}}, VOL, {"env": "prod"}, True),
-        ({"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}}, VOL, {"env": "dev"}, False),
-        ({"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}}, VOL, {}, True),  # missing tag
-        ({"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}}, VOL, {"team": "payments"}, True),
-        ({"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "*ment*")]}}, VOL, {"team": "payments"}, True),
-        ({"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}}, VOL, {"team": "Payments"}, False),
-        ({"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}}, VOL, {}, False),
-        ({"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}}, VOL, {"team": "search"}, True),
-        ({"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}}, VOL, {"team": "payroll"}, False),
-        ({"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}}, VOL, {}, True),
+        (
+            {
+                "Resources": ["*"],
+                "Conditions": {"StringEquals": [cond("backup", "gold"), cond("env", "prod")]},
+            },
+            VOL,
+            {"backup": "gold", "env": "prod"},
+            True,
+        ),
+        (
+            {
+                "Resources": ["*"],
+                "Conditions": {"StringEquals": [cond("backup", "gold"), cond("env", "prod")]},
+            },
+            VOL,
+            {"backup": "gold", "env": "dev"},
+            False,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}},
+            VOL,
+            {"env": "prod"},
+            True,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}},
+            VOL,
+            {"env": "dev"},
+            False,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotEquals": [cond("env", "dev")]}},
+            VOL,
+            {},
+            True,
+        ),  # missing tag
+        (
+            {"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}},
+            VOL,
+            {"team": "payments"},
+            True,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "*ment*")]}},
+            VOL,
+            {"team": "payments"},
+            True,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}},
+            VOL,
+            {"team": "Payments"},
+            False,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "pay*")]}},
+            VOL,
+            {},
+            False,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}},
+            VOL,
+            {"team": "search"},
+            True,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}},
+            VOL,
+            {"team": "payroll"},
+            False,
+        ),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotLike": [cond("team", "pay*")]}},
+            VOL,
+            {},
+            True,
+        ),
         # literal characters are literal (no regex leaks)
-        ({"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "a.c")]}}, VOL, {"team": "abc"}, False),
+        (
+            {"Resources": ["*"], "Conditions": {"StringLike": [cond("team", "a.c")]}},
+            VOL,
+            {"team": "abc"},
+            False,
+        ),
         # empty lists and conditions: "all supported resources"
-        ({"Resources": [], "ListOfTags": [], "NotResources": [], "Conditions": {"StringEquals": []}}, VOL, {}, True),
+        (
+            {
+                "Resources": [],
+                "ListOfTags": [],
+                "NotResources": [],
+                "Conditions": {"StringEquals": []},
+            },
+            VOL,
+            {},
+            True,
+        ),
         ({"Conditions": {"StringEquals": [cond("env", "prod")]}}, VOL, {"env": "prod"}, True),
     ],
 )
@@ -81,7 +185,9 @@ def test_aws_semantics(selection, arn, tags, expected):
         "conditions": json.dumps(selection.get("Conditions", {})),
     }
     resources = pd.DataFrame({"resource_arn": [arn], "resource_type": [rtype]})
-    tag_frame = pd.DataFrame({"arn": [arn] * len(tags), "key": list(tags), "value": list(tags.values())})
+    tag_frame = pd.DataFrame(
+        {"arn": [arn] * len(tags), "key": list(tags), "value": list(tags.values())}
+    )
     assert aws_selection_mask(row, resources, tag_frame).tolist() == [expected]
 
 
@@ -91,9 +197,18 @@ def test_aws_semantics(selection, arn, tags, expected):
         ({"tags": {"backup": "gold"}}, "ebs-volume", {"backup": "gold"}, True),
         ({"tags": {"backup": ["gold", "silver"]}}, "ebs-volume", {"backup": "silver"}, True),
         ({"tags": {"backup": "gold", "tier": "1"}}, "ebs-volume", {"tier": "1"}, True),  # any entry
-        ({"tags": {"backup": "gold"}, "conditions": {"string_equals": {"env": "prod"}}}, "ebs-volume",
-         {"backup": "gold", "env": "dev"}, False),
-        ({"tags": {"backup": "gold"}, "resource_types": ["rds-instance"]}, "ebs-volume", {"backup": "gold"}, False),
+        (
+            {"tags": {"backup": "gold"}, "conditions": {"string_equals": {"env": "prod"}}},
+            "ebs-volume",
+            {"backup": "gold", "env": "dev"},
+            False,
+        ),
+        (
+            {"tags": {"backup": "gold"}, "resource_types": ["rds-instance"]},
+            "ebs-volume",
+            {"backup": "gold"},
+            False,
+        ),
         ({"conditions": {"string_not_like": {"team": "pay*"}}}, "ebs-volume", {}, True),
         ({}, "efs-filesystem", {}, True),
     ],
@@ -104,11 +219,19 @@ def test_declared_semantics(select, rtype, tags, expected):
 
 def test_vectorised_mask_equals_scalar_form():
     rng = random.Random(3)
-    values = {"backup": ["gold", "silver", "none"], "env": ["prod", "dev"], "team": ["payments", "search", "pay"]}
+    values = {
+        "backup": ["gold", "silver", "none"],
+        "env": ["prod", "dev"],
+        "team": ["payments", "search", "pay"],
+    }
     arns, types, tag_rows, tag_dicts = [], [], [], []
     for i in range(300):
         rtype = rng.choice(["ebs-volume", "rds-instance"])
-        arn = (f"arn:aws:ec2:us-east-1:1:volume/vol-{i}" if rtype == "ebs-volume" else f"arn:aws:rds:us-east-1:1:db:db{i}")
+        arn = (
+            f"arn:aws:ec2:us-east-1:1:volume/vol-{i}"
+            if rtype == "ebs-volume"
+            else f"arn:aws:rds:us-east-1:1:db:db{i}"
+        )
         tags = {k: rng.choice(v) for k, v in values.items() if rng.random() < 0.7}
         arns.append(arn)
         types.append(rtype)
@@ -120,13 +243,21 @@ def test_vectorised_mask_equals_scalar_form():
         "Resources": ["arn:aws:ec2:*"],
         "ListOfTags": [tags_eq("backup", "gold")],
         "NotResources": ["arn:aws:ec2:us-east-1:1:volume/vol-1*"],
-        "Conditions": {"StringNotEquals": [cond("env", "dev")], "StringLike": [cond("team", "pay*")]},
+        "Conditions": {
+            "StringNotEquals": [cond("env", "dev")],
+            "StringLike": [cond("team", "pay*")],
+        },
     }
     mask = aws_selection_mask(selection, resources, tag_frame).tolist()
     scalar = [aws_selection_selects(selection, a, t, d) for a, t, d in zip(arns, types, tag_dicts)]
     assert mask == scalar and 10 < sum(mask) < 290
-    plan = {"select": {"tags": {"backup": ["gold", "silver"]}, "conditions": {"string_equals": {"env": "prod"}},
-                       "resource_types": ["ebs-volume"]}}
+    plan = {
+        "select": {
+            "tags": {"backup": ["gold", "silver"]},
+            "conditions": {"string_equals": {"env": "prod"}},
+            "resource_types": ["ebs-volume"],
+        }
+    }
     mask = declared_mask(plan, resources, tag_frame).tolist()
     scalar = [declared_selects(plan, t, d) for t, d in zip(types, tag_dicts)]
     assert mask == scalar and 5 < sum(mask) < 295

@@ -13,18 +13,19 @@ import hashlib
 import json
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import auditor.sandbox  # noqa: F401  (sets MOTO_EC2_LOAD_DEFAULT_AMIS before moto loads)
 import boto3
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+import auditor.sandbox
+
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")
 ACCOUNT = "123456789012"
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +37,14 @@ _ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-_UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_MAX_ATTEMPTS", "AUDITOR_DEBUG")
+_UNSET = (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_MAX_ATTEMPTS",
+    "AUDITOR_DEBUG",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +80,9 @@ def no_retry_sleep(monkeypatch):
     from botocore.retries import adaptive, standard
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
-    monkeypatch.setattr(adaptive.ClientRateLimiter, "on_sending_request", lambda self, request, **kw: None)
+    monkeypatch.setattr(
+        adaptive.ClientRateLimiter, "on_sending_request", lambda self, request, **kw: None
+    )
 
 
 # --- wire-format error responses ----------------------------------------------------------------------
@@ -81,8 +91,17 @@ def no_retry_sleep(monkeypatch):
 def _protocols() -> dict[str, str]:
     session = botocore.session.get_session()
     out = {}
-    for name in ("ec2", "rds", "sts", "dynamodb", "backup", "efs", "storagegateway", "resourcegroupstaggingapi",
-                 "organizations"):
+    for name in (
+        "ec2",
+        "rds",
+        "sts",
+        "dynamodb",
+        "backup",
+        "efs",
+        "storagegateway",
+        "resourcegroupstaggingapi",
+        "organizations",
+    ):
         model = session.get_service_model(name)
         # the protocol botocore really speaks (tagging lists CBOR first but botocore resolves JSON)
         out[model.service_id.hyphenize()] = model.resolved_protocol
@@ -102,7 +121,9 @@ def _cbor_text(text: str) -> bytes:
 
 
 def _cbor_map(mapping: dict[str, str]) -> bytes:
-    return bytes([0xA0 | len(mapping)]) + b"".join(_cbor_text(k) + _cbor_text(v) for k, v in mapping.items())
+    return bytes([0xA0 | len(mapping)]) + b"".join(
+        _cbor_text(k) + _cbor_text(v) for k, v in mapping.items()
+    )
 
 
 class _Raw:
@@ -118,19 +139,25 @@ def error_response(service_id: str, url: str, status: int, code: str, message: s
     protocol = PROTOCOLS[service_id]
     headers = {"x-amzn-RequestId": "00000000-0000-0000-0000-000000000000"}
     if protocol == "ec2":
-        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
-                f"<Message>{message}</Message></Error></Errors><RequestID>r-1</RequestID></Response>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+        ).encode()
         headers["Content-Type"] = "text/xml;charset=UTF-8"
     elif protocol == "query":
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-                f"</Error><RequestId>r-1</RequestId></ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            f"</Error><RequestId>r-1</RequestId></ErrorResponse>"
+        ).encode()
         headers["Content-Type"] = "text/xml"
     elif protocol == "smithy-rpc-v2-cbor":
         body = _cbor_map({"__type": code, "message": message})
         headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
     else:  # json, rest-json
         body = json.dumps({"__type": code, "message": message}).encode()
-        headers.update({"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": f"{code}:"})
+        headers.update(
+            {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": f"{code}:"}
+        )
     return AWSResponse(url, status, headers, _Raw(body))
 
 
@@ -165,21 +192,51 @@ class Injector:
         self._throttled_services: set[str] = set()
         self._lock = threading.Lock()
 
-    def throttle(self, rate: float, seed: int = 0) -> "Injector":
-        self.rules.append({"kind": "throttle", "rate": rate, "seed": seed, "service": "*", "op": "*", "region": None})
+    def throttle(self, rate: float, seed: int = 0) -> Injector:
+        self.rules.append(
+            {
+                "kind": "throttle",
+                "rate": rate,
+                "seed": seed,
+                "service": "*",
+                "op": "*",
+                "region": None,
+            }
+        )
         return self
 
-    def fail(self, service: str, operation: str, code: str, *, status: int = 400, region: str | None = None,
-             message: str | None = None) -> "Injector":
-        self.rules.append({"kind": "fail", "service": service, "op": operation, "region": region, "code": code,
-                           "status": status, "message": message or f"{code} injected by the test"})
+    def fail(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        *,
+        status: int = 400,
+        region: str | None = None,
+        message: str | None = None,
+    ) -> Injector:
+        self.rules.append(
+            {
+                "kind": "fail",
+                "service": service,
+                "op": operation,
+                "region": region,
+                "code": code,
+                "status": status,
+                "message": message or f"{code} injected by the test",
+            }
+        )
         return self
 
-    def reset_on_page(self, service: str, operation: str, page: int, region: str | None = None) -> "Injector":
-        self.rules.append({"kind": "reset", "service": service, "op": operation, "page": page, "region": region})
+    def reset_on_page(
+        self, service: str, operation: str, page: int, region: str | None = None
+    ) -> Injector:
+        self.rules.append(
+            {"kind": "reset", "service": service, "op": operation, "page": page, "region": region}
+        )
         return self
 
-    def unreachable(self, region: str) -> "Injector":
+    def unreachable(self, region: str) -> Injector:
         """Every request to `region` fails to connect (an endpoint that does not answer)."""
         self.rules.append({"kind": "unreachable", "service": "*", "op": "*", "region": region})
         return self
@@ -189,7 +246,13 @@ class Injector:
 
     def _before_call(self, model, context, **_: Any) -> None:
         with self._lock:
-            self.calls.append((model.service_model.service_id.hyphenize(), model.name, context.get("client_region")))
+            self.calls.append(
+                (
+                    model.service_model.service_id.hyphenize(),
+                    model.name,
+                    context.get("client_region"),
+                )
+            )
 
     def _before_send(self, request, event_name: str, **_: Any):
         from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
@@ -203,8 +266,17 @@ class Injector:
         with self._lock:
             self.sent.append((service, op, region))
             # the attempt number of this very request (retries repeat the same body)
-            key = hashlib.sha256(b"|".join([service.encode(), op.encode(), str(region).encode(),
-                                            request.url.encode(), body])).hexdigest()
+            key = hashlib.sha256(
+                b"|".join(
+                    [
+                        service.encode(),
+                        op.encode(),
+                        str(region).encode(),
+                        request.url.encode(),
+                        body,
+                    ]
+                )
+            ).hexdigest()
             attempt = self._attempts[key] = self._attempts.get(key, 0) + 1
             page_key = (service, op, region)
             if attempt == 1:
@@ -225,14 +297,20 @@ class Injector:
                 if not first and int.from_bytes(digest[:4], "big") / 2**32 >= rule["rate"]:
                     continue
                 protocol = PROTOCOLS[service]
-                code = {"ec2": "RequestLimitExceeded", "query": "Throttling"}.get(protocol, "ThrottlingException")
+                code = {"ec2": "RequestLimitExceeded", "query": "Throttling"}.get(
+                    protocol, "ThrottlingException"
+                )
                 with self._lock:
                     self._count(code)
-                return error_response(service, request.url, 400 if protocol != "ec2" else 503, code, "Rate exceeded")
+                return error_response(
+                    service, request.url, 400 if protocol != "ec2" else 503, code, "Rate exceeded"
+                )
             if rule["kind"] == "fail":
                 with self._lock:
                     self._count(rule["code"])
-                return error_response(service, request.url, rule["status"], rule["code"], rule["message"])
+                return error_response(
+                    service, request.url, rule["status"], rule["code"], rule["message"]
+                )
             if rule["kind"] == "unreachable":
                 with self._lock:
                     self._count("EndpointConnection")
@@ -285,7 +363,11 @@ def one_line_error(result: Any, code: int = 2) -> str:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (relative path -> bytes)."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def sorted_frame(df):

@@ -55,23 +55,36 @@ CHILD = textwrap.dedent("""
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _visible(files: dict[str, bytes]) -> dict[str, bytes]:
-    return {k: v for k, v in files.items() if not any(part.startswith(".") for part in k.split("/"))}
+    return {
+        k: v for k, v in files.items() if not any(part.startswith(".") for part in k.split("/"))
+    }
 
 
 def _kill_while_writing(args: list[str], pause_at: str, tmp_path: Path) -> None:
     marker = tmp_path / "paused"
     env = dict(os.environ, PAUSE_AT=pause_at, MARKER=str(marker))
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, *map(str, args)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
             if proc.poll() is not None:
-                pytest.fail(f"the child ended before writing {pause_at}: {proc.stderr.read().decode()[-2000:]}")
+                pytest.fail(
+                    f"the child ended before writing {pause_at}: {proc.stderr.read().decode()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"the child never wrote {pause_at}")
             time.sleep(0.02)
@@ -83,10 +96,16 @@ def _kill_while_writing(args: list[str], pause_at: str, tmp_path: Path) -> None:
         proc.stderr.close()
 
 
-def _assert_old_or_new(after: dict[str, bytes], before: dict[str, bytes], complete: dict[str, bytes], target: str):
-    assert after[target] == before[target], f"{target} changed although the run was killed before renaming it"
+def _assert_old_or_new(
+    after: dict[str, bytes], before: dict[str, bytes], complete: dict[str, bytes], target: str
+):
+    assert after[target] == before[target], (
+        f"{target} changed although the run was killed before renaming it"
+    )
     for name, data in _visible(after).items():
-        assert data in (before.get(name), complete.get(name)), f"{name} is neither its old nor its new version"
+        assert data in (before.get(name), complete.get(name)), (
+            f"{name} is neither its old nor its new version"
+        )
     leftovers = sorted(set(after) - set(_visible(after)))
     assert leftovers, "the kill was expected to leave the hidden temporary"
     for name in leftovers:
@@ -117,8 +136,13 @@ def test_report_killed_mid_write_keeps_previous_reports(results, tmp_path, targe
     complete_dir = tmp_path / "complete"
     shutil.copytree(results, complete_dir)
     args = ["report", "--results", "{}", "--format", "html,md,junit,sarif"]
-    res = subprocess.run([sys.executable, "-m", "auditor", *[a.format(complete_dir) for a in args]],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "auditor", *[a.format(complete_dir) for a in args]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     complete = _files(complete_dir)
     before = _files(results)
@@ -134,21 +158,50 @@ def test_report_killed_mid_write_keeps_previous_reports(results, tmp_path, targe
 def test_check_killed_mid_write_keeps_previous_findings(tmp_path):
     """`auditor check` killed while writing findings.csv: findings.json/csv stay a matching old pair
     or findings.json alone is new -- never a half file."""
-    from auditor.report.sample import inventory
     from auditor.inventory import write_inventory
+    from auditor.report.sample import inventory
 
     inv = write_inventory(_clean(inventory()), tmp_path / "inv")
     out = tmp_path / "out"
     policies = ROOT / "policies"
-    base = ["check", "--inventory", inv, "--policies", policies, "--out", out, "--as-of", AS_OF, "-q"]
+    base = [
+        "check",
+        "--inventory",
+        inv,
+        "--policies",
+        policies,
+        "--out",
+        out,
+        "--as-of",
+        AS_OF,
+        "-q",
+    ]
     out.mkdir()
     (out / "findings.json").write_text('{"previous": "run"}\n')  # what an earlier run left
     (out / "findings.csv").write_text("previous,run\n")
     before = _files(out)
     complete_dir = tmp_path / "complete"
-    res = subprocess.run([sys.executable, "-m", "auditor", "check", "--inventory", str(inv), "--policies", str(policies),
-                          "--out", str(complete_dir), "--as-of", AS_OF, "-q"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auditor",
+            "check",
+            "--inventory",
+            str(inv),
+            "--policies",
+            str(policies),
+            "--out",
+            str(complete_dir),
+            "--as-of",
+            AS_OF,
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode in (0, 3), res.stderr
     complete = _files(complete_dir)
 
@@ -219,7 +272,9 @@ def test_folder_is_replaced_in_one_step(tmp_path, monkeypatch):
     probe_a.mkdir()
     probe_b.mkdir()
     if not atomic.exchange(probe_a, probe_b):
-        pytest.skip("renameat2(RENAME_EXCHANGE) is not available here; the two-rename fallback is used")
+        pytest.skip(
+            "renameat2(RENAME_EXCHANGE) is not available here; the two-rename fallback is used"
+        )
     target = tmp_path / "inventory"
     with atomic.replace_dir(target) as staging:
         (staging / "manifest.json").write_text("old")

@@ -5,6 +5,7 @@ that breaks half-way contributes no rows at all."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import pandas as pd
 import pytest
@@ -13,8 +14,19 @@ import auditor.aws.session
 from auditor.aws import CollectOptions, collect_inventory
 from auditor.inventory import read_inventory, write_inventory
 
+
 def _audit(h, out, regions, *extra):
-    args = ["audit", "--policies", h.POLICIES, "--out", out, "--as-of", "2026-11-26T12:00:00Z", "--no-history", "-q"]
+    args = [
+        "audit",
+        "--policies",
+        h.POLICIES,
+        "--out",
+        out,
+        "--as-of",
+        "2026-11-26T12:00:00Z",
+        "--no-history",
+        "-q",
+    ]
     for region in regions:
         args += ["--region", region]
     return h.invoke(args + list(extra))
@@ -28,16 +40,31 @@ def _findings(out) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def complete(estate, tmp_path_factory):
     """An audit of the same estate with nothing failing (what the failing runs are compared with)."""
+    from datetime import datetime
+
     from auditor.pipeline import AuditOptions, run_audit
-    from datetime import datetime, timezone
 
     out = tmp_path_factory.mktemp("complete") / "r"
-    as_of = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    as_of = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     # moto settles new databases on their first description; audit twice so both runs see the same
-    run_audit(AuditOptions(policies=_policies(), out=out, as_of=as_of, regions=["us-east-1", "eu-west-1"],
-                           keep_history=False))
-    outcome = run_audit(AuditOptions(policies=_policies(), out=out, as_of=as_of,
-                                     regions=["us-east-1", "eu-west-1"], keep_history=False))
+    run_audit(
+        AuditOptions(
+            policies=_policies(),
+            out=out,
+            as_of=as_of,
+            regions=["us-east-1", "eu-west-1"],
+            keep_history=False,
+        )
+    )
+    outcome = run_audit(
+        AuditOptions(
+            policies=_policies(),
+            out=out,
+            as_of=as_of,
+            regions=["us-east-1", "eu-west-1"],
+            keep_history=False,
+        )
+    )
     assert outcome.collection_errors == 0
     return out
 
@@ -50,11 +77,24 @@ def _policies():
 
 def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_path, monkeypatch):
     """AccessDenied on RDS in eu-west-1, and ap-east-1 not enabled for the account, via `auditor audit`."""
-    injector.fail("rds", "*", "AccessDenied", status=403, region="eu-west-1",
-                  message="User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: rds:Describe*")
-    injector.fail("ec2", "*", "AuthFailure", status=401, region="ap-east-1")  # EC2's answer in a disabled region
-    injector.fail("*", "*", "UnrecognizedClientException", region="ap-east-1",
-                  message="The security token included in the request is invalid")
+    injector.fail(
+        "rds",
+        "*",
+        "AccessDenied",
+        status=403,
+        region="eu-west-1",
+        message="User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: rds:Describe*",
+    )
+    injector.fail(
+        "ec2", "*", "AuthFailure", status=401, region="ap-east-1"
+    )  # EC2's answer in a disabled region
+    injector.fail(
+        "*",
+        "*",
+        "UnrecognizedClientException",
+        region="ap-east-1",
+        message="The security token included in the request is invalid",
+    )
     monkeypatch.setattr(auditor.aws.session, "default_session_factory", injector)
     out = tmp_path / "r"
     result = _audit(h, out, ["us-east-1", "eu-west-1", "ap-east-1"])
@@ -73,23 +113,36 @@ def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_p
     assert not (inv["region"] == "ap-east-1").any()
 
     findings = _findings(out)
-    denied = (findings["region"] == "eu-west-1") & findings["resource_type"].str.contains("rds-", na=False)
+    denied = (findings["region"] == "eu-west-1") & findings["resource_type"].str.contains(
+        "rds-", na=False
+    )
     disabled = findings["region"] == "ap-east-1"
     # nothing that depends on the missing data is PASS (or FAIL): it is NOT_ASSESSED, with the reason
     assert set(findings.loc[denied | disabled, "status"]) == {"NOT_ASSESSED"}
-    assert findings.loc[denied, "detail"].str.contains("rds:DescribeDBInstances failed \\(AccessDenied\\)").any()
+    assert (
+        findings.loc[denied, "detail"]
+        .str.contains("rds:DescribeDBInstances failed \\(AccessDenied\\)")
+        .any()
+    )
     assert findings.loc[disabled, "detail"].str.contains("AuthFailure").any()
     assert findings.loc[disabled, "detail"].str.contains("UnrecognizedClientException").any()
     # every RDS resource of eu-west-1 the complete run judged is still named, and not PASS
     ref_findings = _findings(complete)
-    ref_rds = set(ref_findings.loc[(ref_findings["region"] == "eu-west-1")
-                                   & ref_findings["resource_type"].str.startswith("rds-", na=False), "resource_arn"].dropna())
+    ref_rds = set(
+        ref_findings.loc[
+            (ref_findings["region"] == "eu-west-1")
+            & ref_findings["resource_type"].str.startswith("rds-", na=False),
+            "resource_arn",
+        ].dropna()
+    )
     judged = findings[findings["resource_arn"].isin(ref_rds)]
     assert not (judged["status"] == "PASS").any()
     # us-east-1's verdicts are unchanged
     key = ["resource_arn", "control_id", "plan"]
     us = findings[findings["region"] == "us-east-1"].set_index(key)["status"].sort_index()
-    ref_us = ref_findings[ref_findings["region"] == "us-east-1"].set_index(key)["status"].sort_index()
+    ref_us = (
+        ref_findings[ref_findings["region"] == "us-east-1"].set_index(key)["status"].sort_index()
+    )
     pd.testing.assert_series_equal(us, ref_us)
 
     for report in ("report.html", "report.md"):
@@ -101,8 +154,19 @@ def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_p
 
 def test_expired_token(estate, injector, h, tmp_path, monkeypatch):
     """The session token expired: nothing could be gathered, so nothing is compliant and the run exits 1."""
-    injector.fail("sts", "*", "ExpiredToken", region=None, message="The security token included in the request is expired")
-    injector.fail("*", "*", "ExpiredTokenException", message="The security token included in the request is expired")
+    injector.fail(
+        "sts",
+        "*",
+        "ExpiredToken",
+        region=None,
+        message="The security token included in the request is expired",
+    )
+    injector.fail(
+        "*",
+        "*",
+        "ExpiredTokenException",
+        message="The security token included in the request is expired",
+    )
     monkeypatch.setattr(auditor.aws.session, "default_session_factory", injector)
     out = tmp_path / "r"
     result = _audit(h, out, ["us-east-1"])
@@ -117,45 +181,76 @@ def test_expired_token(estate, injector, h, tmp_path, monkeypatch):
 
 def test_token_expiring_half_way(estate, injector, h, tmp_path, monkeypatch):
     """Only the DynamoDB calls fail: DynamoDB tables are NOT_ASSESSED, the other services are judged."""
-    injector.fail("dynamodb", "*", "ExpiredTokenException", message="The security token included in the request is expired")
+    injector.fail(
+        "dynamodb",
+        "*",
+        "ExpiredTokenException",
+        message="The security token included in the request is expired",
+    )
     monkeypatch.setattr(auditor.aws.session, "default_session_factory", injector)
     out = tmp_path / "r"
     result = _audit(h, out, ["us-east-1"], "--no-fail")
-    assert result.exit_code == 1, (result.stderr, result.exception)  # --no-fail never hides an incomplete run
+    assert result.exit_code == 1, (
+        result.stderr,
+        result.exception,
+    )  # --no-fail never hides an incomplete run
     findings = _findings(out)
     tables = findings["resource_type"].str.contains("dynamodb-table", na=False)
     assert tables.any() and set(findings.loc[tables, "status"]) == {"NOT_ASSESSED"}
-    assert {"PASS", "FAIL"} <= set(findings.loc[findings["resource_type"] == "ebs-volume", "status"])
+    assert {"PASS", "FAIL"} <= set(
+        findings.loc[findings["resource_type"] == "ebs-volume", "status"]
+    )
 
 
 def test_connection_reset_mid_pagination(estate, injector, h, tmp_path):
     """DescribeSnapshots' second page fails in us-east-1: no snapshot of that listing is kept, the EBS
     verdicts that need them are NOT_ASSESSED, `auditor check` exits 1 and the reports say why."""
     injector.reset_on_page("ec2", "DescribeSnapshots", page=2, region="us-east-1")
-    inv = collect_inventory(CollectOptions(regions=["us-east-1"], as_of=h.AS_OF, page_size=5, session_factory=injector))
+    inv = collect_inventory(
+        CollectOptions(regions=["us-east-1"], as_of=h.AS_OF, page_size=5, session_factory=injector)
+    )
     sent = [s for s in injector.sent if s == ("ec2", "DescribeSnapshots", "us-east-1")]
     # page 1 arrived; page 2 broke on every attempt botocore made (10)
     assert injector.injected == {"ConnectionReset": 10} and len(sent) == 11
 
     errors = inv.errors
-    assert list(errors["operation"]) == ["DescribeSnapshots"] and errors.iloc[0]["region"] == "us-east-1"
+    assert (
+        list(errors["operation"]) == ["DescribeSnapshots"]
+        and errors.iloc[0]["region"] == "us-east-1"
+    )
     rps = inv.recovery_points
     snaps = rps[(rps["backup_type"] == "ebs-snapshot") & (rps["source"] == "native")]
     assert snaps.empty, "half a listing was kept"
 
     write_inventory(inv, tmp_path / "inv")
     out = tmp_path / "results"
-    result = h.invoke(["check", "--inventory", tmp_path / "inv", "--policies", h.POLICIES, "--out", out,
-                       "--as-of", "2026-11-26T12:00:00Z"])
+    result = h.invoke(
+        [
+            "check",
+            "--inventory",
+            tmp_path / "inv",
+            "--policies",
+            h.POLICIES,
+            "--out",
+            out,
+            "--as-of",
+            "2026-11-26T12:00:00Z",
+        ]
+    )
     assert result.exit_code == 1, (result.stderr, result.exception)
     assert "Traceback" not in result.stderr and "incomplete" in result.stderr
     findings = _findings(out)
     ebs = findings["resource_type"] == "ebs-volume"
-    needs_snapshots = ebs & findings["control_id"].isin(["backup-recency", "backup-retention", "backup-encrypted"])
+    needs_snapshots = ebs & findings["control_id"].isin(
+        ["backup-recency", "backup-retention", "backup-encrypted"]
+    )
     assert needs_snapshots.any()
     assert not (findings.loc[needs_snapshots, "status"] == "PASS").any()
-    assert findings.loc[needs_snapshots & (findings["status"] == "NOT_ASSESSED"), "detail"].str.contains(
-        "ec2:DescribeSnapshots failed").any()
+    assert (
+        findings.loc[needs_snapshots & (findings["status"] == "NOT_ASSESSED"), "detail"]
+        .str.contains("ec2:DescribeSnapshots failed")
+        .any()
+    )
 
     # check writes no inventory beside the findings: the reports show the reasons the findings carry
     result = h.invoke(["report", "--results", out, "--format", "html,md"])
@@ -170,10 +265,17 @@ def test_unreachable_region_endpoint(estate, injector, h, tmp_path):
     from auditor.policy import load_policies
 
     injector.unreachable("eu-west-1")
-    inv = collect_inventory(CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=h.AS_OF, session_factory=injector))
+    inv = collect_inventory(
+        CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=h.AS_OF, session_factory=injector)
+    )
     errors = inv.errors
-    assert set(errors["region"]) == {"eu-west-1"} and set(errors["error_code"]) == {"EndpointConnection"}
-    assert not (inv.resources["region"] == "eu-west-1").any() and (inv.resources["region"] == "us-east-1").any()
+    assert set(errors["region"]) == {"eu-west-1"} and set(errors["error_code"]) == {
+        "EndpointConnection"
+    }
+    assert (
+        not (inv.resources["region"] == "eu-west-1").any()
+        and (inv.resources["region"] == "us-east-1").any()
+    )
     findings = check_inventory(inv, load_policies(h.POLICIES, as_of=h.AS_OF), h.AS_OF).frame
     eu = findings[findings["region"] == "eu-west-1"]
     assert len(eu) and set(eu["status"]) == {"NOT_ASSESSED"}

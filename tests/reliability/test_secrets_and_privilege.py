@@ -43,9 +43,25 @@ def _policy_actions() -> set[str]:
 def _service_names() -> dict[str, str]:
     """botocore service id (as in event names) -> service name."""
     session = botocore.session.get_session()
-    return {session.get_service_model(name).service_id.hyphenize(): name
-            for name in ("ec2", "rds", "sts", "dynamodb", "backup", "efs", "storagegateway",
-                         "resourcegroupstaggingapi", "organizations", "iam", "pricing", "ce", "s3", "cur")}
+    return {
+        session.get_service_model(name).service_id.hyphenize(): name
+        for name in (
+            "ec2",
+            "rds",
+            "sts",
+            "dynamodb",
+            "backup",
+            "efs",
+            "storagegateway",
+            "resourcegroupstaggingapi",
+            "organizations",
+            "iam",
+            "pricing",
+            "ce",
+            "s3",
+            "cur",
+        )
+    }
 
 
 @pytest.fixture
@@ -71,30 +87,66 @@ def audited(estate, requests_seen, injector, h, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
     # (shortened: the token must fall inside the 300 characters an errors row keeps)
-    canonical = (f"Signature mismatch. Canonical String: 'POST / x-amz-security-token:{SESSION_TOKEN} "
-                 f"Credential={ACCESS_KEY}/20261126/eu-west-1/ec2/aws4_request'")
-    injector.fail("ec2", "DescribeVolumes", "SignatureDoesNotMatch", status=403, region="eu-west-1", message=canonical)
+    canonical = (
+        f"Signature mismatch. Canonical String: 'POST / x-amz-security-token:{SESSION_TOKEN} "
+        f"Credential={ACCESS_KEY}/20261126/eu-west-1/ec2/aws4_request'"
+    )
+    injector.fail(
+        "ec2",
+        "DescribeVolumes",
+        "SignatureDoesNotMatch",
+        status=403,
+        region="eu-west-1",
+        message=canonical,
+    )
     monkeypatch.setattr(auditor.aws.session, "default_session_factory", injector)
     base = tmp_path_factory.mktemp("secrets")
     out, history, bundle = base / "results", base / "history.sqlite", base / "evidence.zip"
-    audit = h.invoke(["audit", "--policies", h.POLICIES, "--region", "us-east-1", "--region", "eu-west-1",
-                      "--out", out, "--history", history, "--as-of", "2026-11-26T12:00:00Z"])
+    audit = h.invoke(
+        [
+            "audit",
+            "--policies",
+            h.POLICIES,
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--out",
+            out,
+            "--history",
+            history,
+            "--as-of",
+            "2026-11-26T12:00:00Z",
+        ]
+    )
     export = h.invoke(["evidence", "export", "--results", out, "--out", bundle])
-    return {"audit": audit, "export": export, "out": out, "history": history, "bundle": bundle,
-            "requests": list(requests_seen)}
+    return {
+        "audit": audit,
+        "export": export,
+        "out": out,
+        "history": history,
+        "bundle": bundle,
+        "requests": list(requests_seen),
+    }
 
 
 def test_audit_makes_only_listed_read_only_calls(audited):
-    assert audited["audit"].exit_code == 1, audited["audit"].stderr  # the injected failure: incomplete
+    assert audited["audit"].exit_code == 1, audited[
+        "audit"
+    ].stderr  # the injected failure: incomplete
     made = set(audited["requests"])
     listed = _policy_actions()
     assert made, "no request was recorded"
     assert not made - listed, f"called but missing from {POLICY.name}: {sorted(made - listed)}"
     for action in made:
-        assert action.split(":", 1)[1].startswith(READ_ONLY) or action in ENTER_ACCOUNTS, f"not read-only: {action}"
+        assert action.split(":", 1)[1].startswith(READ_ONLY) or action in ENTER_ACCOUNTS, (
+            f"not read-only: {action}"
+        )
     # a single-account audit uses every listed action but those that enter other accounts (and the
     # stored-volume description, which only a gateway with stored volumes needs; this small estate has none)
-    assert listed - made <= ENTER_ACCOUNTS | {"storagegateway:DescribeStorediSCSIVolumes"}, sorted(listed - made)
+    assert listed - made <= ENTER_ACCOUNTS | {"storagegateway:DescribeStorediSCSIVolumes"}, sorted(
+        listed - made
+    )
 
 
 def test_no_credentials_in_any_output(audited):
@@ -131,4 +183,8 @@ def test_no_credentials_in_any_output(audited):
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pandas as pd
 import pytest
 
@@ -11,8 +13,11 @@ from auditor.inventory import TABLES
 
 
 def _collect(h, factory, **kwargs):
-    return collect_inventory(CollectOptions(regions=list(h.REGIONS), as_of=h.AS_OF, session_factory=factory,
-                                            page_size=5, **kwargs))
+    return collect_inventory(
+        CollectOptions(
+            regions=list(h.REGIONS), as_of=h.AS_OF, session_factory=factory, page_size=5, **kwargs
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +27,14 @@ def baseline(estate):
     Collected twice: moto moves a new database from `creating` to `available` when it is first
     described, so only the second look is the settled state every later run sees.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    options = CollectOptions(regions=["us-east-1", "eu-west-1"], page_size=5, services=("rds", "efs"),
-                             as_of=datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc))
+    options = CollectOptions(
+        regions=["us-east-1", "eu-west-1"],
+        page_size=5,
+        services=("rds", "efs"),
+        as_of=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+    )
     collect_inventory(options)
     options.services = CollectOptions(regions=[]).services
     return collect_inventory(options)
@@ -41,15 +50,20 @@ def test_throttled_run_collects_the_same_inventory(estate, baseline, injector, h
     assert 0.1 < throttles / sent < 0.3, (throttles, sent)
     assert injector.injected.get("RequestLimitExceeded", 0) > 0  # EC2
     assert injector.injected.get("Throttling", 0) > 0  # RDS (query protocol)
-    assert injector.injected.get("ThrottlingException", 0) > 0  # DynamoDB, Backup, EFS, tagging (JSON)
+    assert (
+        injector.injected.get("ThrottlingException", 0) > 0
+    )  # DynamoDB, Backup, EFS, tagging (JSON)
     assert len(injector.calls) < sent  # retries were sent again
 
     assert throttled.errors.empty, throttled.errors
     assert baseline.errors.empty
     assert len(baseline.resources) > 10 and len(baseline.recovery_points) > 50
     for table in TABLES:
-        pd.testing.assert_frame_equal(h.sorted_frame(throttled.tables[table]), h.sorted_frame(baseline.tables[table]),
-                                      obj=table)
+        pd.testing.assert_frame_equal(
+            h.sorted_frame(throttled.tables[table]),
+            h.sorted_frame(baseline.tables[table]),
+            obj=table,
+        )
     # the manifest counts logical calls, not retries
     assert throttled.manifest["api_calls"] == baseline.manifest["api_calls"]
 
@@ -57,15 +71,22 @@ def test_throttled_run_collects_the_same_inventory(estate, baseline, injector, h
 def test_throttling_beyond_the_retry_budget_is_an_error_not_a_gap(estate, injector, h, monkeypatch):
     """When retries run out, the listing is an `errors` row (NOT_ASSESSED later), never silently empty."""
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    injector.fail("ec2", "DescribeSnapshots", "RequestLimitExceeded", status=503, region="eu-west-1")
+    injector.fail(
+        "ec2", "DescribeSnapshots", "RequestLimitExceeded", status=503, region="eu-west-1"
+    )
     inv = _collect(h, injector)
     errors = inv.errors
     assert list(errors["operation"]) == ["DescribeSnapshots"]
-    assert errors.iloc[0]["error_code"] == "RequestLimitExceeded" and errors.iloc[0]["region"] == "eu-west-1"
+    assert (
+        errors.iloc[0]["error_code"] == "RequestLimitExceeded"
+        and errors.iloc[0]["region"] == "eu-west-1"
+    )
     # retried once (2 attempts) for every request of that listing, then given up
     attempts = [s for s in injector.sent if s == ("ec2", "DescribeSnapshots", "eu-west-1")]
     assert len(attempts) == 2
-    eu_snaps = inv.recovery_points[(inv.recovery_points["region"] == "eu-west-1")
-                                   & (inv.recovery_points["backup_type"] == "ebs-snapshot")
-                                   & (inv.recovery_points["source"] == "native")]
+    eu_snaps = inv.recovery_points[
+        (inv.recovery_points["region"] == "eu-west-1")
+        & (inv.recovery_points["backup_type"] == "ebs-snapshot")
+        & (inv.recovery_points["source"] == "native")
+    ]
     assert eu_snaps.empty

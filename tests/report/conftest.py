@@ -31,7 +31,9 @@ def _check_golden(name: str, text: str) -> None:
         return
     if not path.exists():
         pytest.fail(f"golden file {path} is missing; run with AUDITOR_UPDATE_GOLDEN=1 to create it")
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file (AUDITOR_UPDATE_GOLDEN=1 to accept)"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from its golden file (AUDITOR_UPDATE_GOLDEN=1 to accept)"
+    )
 
 
 @pytest.fixture
@@ -44,6 +46,3 @@ def golden():
 def S():
     """The sample module (constants and builders)."""
     return sample
-
-
-

@@ -12,19 +12,33 @@ import pytest
 
 from auditor.report import render
 
-CHROMIUM = shutil.which("chromium") or (Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM = shutil.which("chromium") or (
+    Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None
+)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (CI installs Debian's chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="headless Chromium is not installed (CI installs Debian's chromium)",
+    ),
 ]
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", *args,
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=90)
 
@@ -57,7 +71,13 @@ def test_report_renders_in_chromium(tmp_path, page):
     assert first == "FAIL"
 
     shot = tmp_path / "report.png"
-    result = _chromium(tmp_path, "--window-size=1400,2200", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri())
+    result = _chromium(
+        tmp_path,
+        "--window-size=1400,2200",
+        "--hide-scrollbars",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
@@ -75,7 +95,9 @@ def test_report_interactions_in_chromium(tmp_path, page):
 
 def test_a_script_error_is_detected(tmp_path, page):
     """The detector itself works: a page whose script throws is reported as such."""
-    broken = page.read_text(encoding="utf-8").replace('var rows = data.rows', 'var rows = data.rows.nope.nope', 1)
+    broken = page.read_text(encoding="utf-8").replace(
+        "var rows = data.rows", "var rows = data.rows.nope.nope", 1
+    )
     page.write_text(broken, encoding="utf-8")
     dom = _chromium(tmp_path, "--dump-dom", page.as_uri())
     root = _root_tag(dom.stdout)

@@ -13,13 +13,28 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.errors import InputError, UsageError
+from auditor.report import (
+    FILENAMES,
+    Format,
+    Results,
+    findings_frame,
+    load_results,
+    parse_formats,
+    render,
+    write_reports,
+)
 from auditor.report.sample import AS_OF, FINDINGS, make_results
-from auditor.report import FILENAMES, Format, Results, findings_frame, load_results, parse_formats, render, write_reports
 
 
 @pytest.mark.parametrize(
     "fmt, golden_name",
-    [("md", "report.md"), ("json", "findings.json"), ("csv", "findings.csv"), ("junit", "junit.xml"), ("sarif", "report.sarif")],
+    [
+        ("md", "report.md"),
+        ("json", "findings.json"),
+        ("csv", "findings.csv"),
+        ("junit", "junit.xml"),
+        ("sarif", "report.sarif"),
+    ],
 )
 def test_golden(results, fmt, golden_name, golden):
     golden(golden_name, render(results, fmt))
@@ -80,7 +95,10 @@ def test_markdown_is_short_and_escapes_table_cells(results):
     assert "NON-COMPLIANT" in md and "compliance **42.9%**" in md
     assert "\\|" in md and "<b>" not in md  # a pipe in a detail cannot break the table
     big = make_results()
-    rows = [dict(FINDINGS[0], resource_arn=f"arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:05d}") for i in range(5000)]
+    rows = [
+        dict(FINDINGS[0], resource_arn=f"arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:05d}")
+        for i in range(5000)
+    ]
     big.findings = findings_frame(rows)
     md = render(big, "md")
     assert len(md) < 10_000 and "4990 more" in md
@@ -93,9 +111,13 @@ def test_html_escapes_data_and_embeds_no_network(results):
     html = render(results, "html")
     assert evil not in html and "<b>plan</b>" not in html
     assert "&lt;b&gt;plan&lt;/b&gt;" in html  # server-side rendered cells are escaped
-    data = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S).group(1)
+    data = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
+    ).group(1)
     assert "<" not in data  # tojson escapes < > & ' inside the script element
-    assert json.loads(data)["rows"][0][8] == evil or any(r[8] == evil for r in json.loads(data)["rows"])
+    assert json.loads(data)["rows"][0][8] == evil or any(
+        r[8] == evil for r in json.loads(data)["rows"]
+    )
     # Self-contained: no external resource of any kind.
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', html)
     assert "@import" not in html and "url(" not in html
@@ -104,13 +126,29 @@ def test_html_escapes_data_and_embeds_no_network(results):
 
 def test_html_sections(results):
     html = render(results, "html")
-    for section in ("summary", "history", "findings", "compliance-breakdown", "cost", "waivers", "collection-errors", "controls"):
+    for section in (
+        "summary",
+        "history",
+        "findings",
+        "compliance-breakdown",
+        "cost",
+        "waivers",
+        "collection-errors",
+        "controls",
+    ):
         assert f'id="{section}"' in html, section
-    assert "dba@example.com" in html and "2027-01-31" in html and "expired (no longer applies)" in html
+    assert (
+        "dba@example.com" in html and "2027-01-31" in html and "expired (no longer applies)" in html
+    )
     assert "AccessDeniedException" in html  # collection error listed as not assessed
     assert "AWSBackup" in html and "AmazonEC2" in html
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
-    assert [r[0] for r in data["rows"]][:4] == ["FAIL", "FAIL", "FAIL", "NOT_ASSESSED"]  # failing first
+    assert [r[0] for r in data["rows"]][:4] == [
+        "FAIL",
+        "FAIL",
+        "FAIL",
+        "NOT_ASSESSED",
+    ]  # failing first
     vol1 = data["timelines"]["resources"]["arn:aws:ec2:us-east-1:111122223333:volume/vol-0001"]
     assert len(vol1) == 37 and vol1 == sorted(vol1)
 
@@ -141,7 +179,9 @@ def test_load_results_round_trip(results_dir):
     loaded = load_results(results_dir)
     assert loaded.as_of == AS_OF
     assert len(loaded.findings) == len(FINDINGS)
-    assert loaded.metering is not None and loaded.metering["estimated_cost_usd"].sum() == pytest.approx(11.33)
+    assert loaded.metering is not None and loaded.metering[
+        "estimated_cost_usd"
+    ].sum() == pytest.approx(11.33)
     assert loaded.inventory is not None and len(loaded.inventory.recovery_points) == 38
     assert [w["active"] for w in loaded.waivers] == [True, False]
     assert loaded.history["changes"]["new_failures_count"] == 1
@@ -174,7 +214,9 @@ def test_write_reports_passes_data_files_through(results_dir, tmp_path):
 def test_report_command(results_dir, tmp_path):
     runner = CliRunner()
     out = tmp_path / "out"
-    res = runner.invoke(app, ["report", "--results", str(results_dir), "--format", "md,sarif", "--out", str(out)])
+    res = runner.invoke(
+        app, ["report", "--results", str(results_dir), "--format", "md,sarif", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["report.md", "report.sarif"]
     res = runner.invoke(app, ["report", "--results", str(results_dir), "--format", "pdf"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 
 from auditor.sandbox import install, seed_estate
 
-AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
 
 
@@ -27,6 +27,7 @@ def aws(monkeypatch):
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(var, raising=False)
     with mock_aws():
+
         def client(service: str, region: str = "us-east-1"):
             return boto3.client(service, region_name=region)
 

@@ -12,7 +12,13 @@ def _plan(backup, name="p", vault="v1"):
     return backup.create_backup_plan(
         BackupPlan={
             "BackupPlanName": name,
-            "Rules": [{"RuleName": "daily", "TargetBackupVaultName": vault, "ScheduleExpression": "cron(0 5 ? * * *)"}],
+            "Rules": [
+                {
+                    "RuleName": "daily",
+                    "TargetBackupVaultName": vault,
+                    "ScheduleExpression": "cron(0 5 ? * * *)",
+                }
+            ],
         }
     )["BackupPlanId"]
 
@@ -28,8 +34,16 @@ def test_selection_create_get_list_delete(aws):
             "IamRoleArn": ROLE,
             "Resources": ["arn:aws:ec2:*:*:volume/*"],
             "NotResources": ["arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0"],
-            "ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}],
-            "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]},
+            "ListOfTags": [
+                {
+                    "ConditionType": "STRINGEQUALS",
+                    "ConditionKey": "backup",
+                    "ConditionValue": "gold",
+                }
+            ],
+            "Conditions": {
+                "StringLike": [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]
+            },
         },
     )
     assert created["BackupPlanId"] == plan_id
@@ -39,9 +53,13 @@ def test_selection_create_get_list_delete(aws):
     sel = got["BackupSelection"]
     assert sel["SelectionName"] == "by-tags"
     assert sel["Resources"] == ["arn:aws:ec2:*:*:volume/*"]
-    assert sel["NotResources"] == ["arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0"]
+    assert sel["NotResources"] == [
+        "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123456789abcdef0"
+    ]
     assert sel["ListOfTags"][0]["ConditionValue"] == "gold"
-    assert sel["Conditions"]["StringLike"] == [{"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}]
+    assert sel["Conditions"]["StringLike"] == [
+        {"ConditionKey": "aws:ResourceTag/team", "ConditionValue": "pay*"}
+    ]
     assert sel["Conditions"]["StringEquals"] == []
 
     listed = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
@@ -67,7 +85,9 @@ def test_start_backup_job_leaves_a_marked_snapshot_and_a_recovery_point(aws):
     backup.create_backup_vault(BackupVaultName="v1")
     vol = ec2.create_volume(Size=10, AvailabilityZone="us-east-1a")
     arn = f"arn:aws:ec2:us-east-1:123456789012:volume/{vol['VolumeId']}"
-    job = backup.start_backup_job(BackupVaultName="v1", ResourceArn=arn, IamRoleArn=ROLE, Lifecycle={"DeleteAfterDays": 7})
+    job = backup.start_backup_job(
+        BackupVaultName="v1", ResourceArn=arn, IamRoleArn=ROLE, Lifecycle={"DeleteAfterDays": 7}
+    )
     rp_arn = job["RecoveryPointArn"]
     assert rp_arn.startswith("arn:aws:ec2:us-east-1::snapshot/snap-")
 
@@ -100,10 +120,18 @@ def test_start_backup_job_for_missing_vault_or_resource(aws):
     backup = aws("backup")
     backup.create_backup_vault(BackupVaultName="v1")
     with pytest.raises(ClientError) as err:
-        backup.start_backup_job(BackupVaultName="nope", ResourceArn="arn:aws:ec2:us-east-1:123456789012:volume/vol-1", IamRoleArn=ROLE)
+        backup.start_backup_job(
+            BackupVaultName="nope",
+            ResourceArn="arn:aws:ec2:us-east-1:123456789012:volume/vol-1",
+            IamRoleArn=ROLE,
+        )
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
     with pytest.raises(ClientError) as err:
-        backup.start_backup_job(BackupVaultName="v1", ResourceArn="arn:aws:ec2:us-east-1:123456789012:volume/vol-1", IamRoleArn=ROLE)
+        backup.start_backup_job(
+            BackupVaultName="v1",
+            ResourceArn="arn:aws:ec2:us-east-1:123456789012:volume/vol-1",
+            IamRoleArn=ROLE,
+        )
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
@@ -112,7 +140,10 @@ def test_missing_vault_is_resource_not_found(aws):
     for call in (
         lambda: backup.list_recovery_points_by_backup_vault(BackupVaultName="missing"),
         lambda: backup.describe_backup_vault(BackupVaultName="missing"),
-        lambda: backup.describe_recovery_point(BackupVaultName="missing", RecoveryPointArn="arn:aws:backup:us-east-1:123456789012:recovery-point:X"),
+        lambda: backup.describe_recovery_point(
+            BackupVaultName="missing",
+            RecoveryPointArn="arn:aws:backup:us-east-1:123456789012:recovery-point:X",
+        ),
     ):
         with pytest.raises(ClientError) as err:
             call()
@@ -123,8 +154,12 @@ def test_missing_vault_is_resource_not_found(aws):
 def test_vaults_report_key_count_and_lock(aws):
     backup = aws("backup")
     backup.create_backup_vault(BackupVaultName="plain")
-    backup.create_backup_vault(BackupVaultName="cmk", EncryptionKeyArn="arn:aws:kms:us-east-1:123456789012:key/abc")
-    backup.put_backup_vault_lock_configuration(BackupVaultName="cmk", MinRetentionDays=7, MaxRetentionDays=365)
+    backup.create_backup_vault(
+        BackupVaultName="cmk", EncryptionKeyArn="arn:aws:kms:us-east-1:123456789012:key/abc"
+    )
+    backup.put_backup_vault_lock_configuration(
+        BackupVaultName="cmk", MinRetentionDays=7, MaxRetentionDays=365
+    )
     vaults = {v["BackupVaultName"]: v for v in backup.list_backup_vaults()["BackupVaultList"]}
     assert vaults["plain"]["EncryptionKeyArn"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
     assert vaults["cmk"]["EncryptionKeyArn"] == "arn:aws:kms:us-east-1:123456789012:key/abc"
@@ -142,7 +177,12 @@ def test_region_settings_roundtrip(aws):
     backup.update_region_settings(ResourceTypeManagementPreference={"DynamoDB": True})
     assert backup.describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"] is True
     # Other regions keep their own settings.
-    assert aws("backup", "eu-west-1").describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"] is False
+    assert (
+        aws("backup", "eu-west-1").describe_region_settings()["ResourceTypeManagementPreference"][
+            "DynamoDB"
+        ]
+        is False
+    )
     with pytest.raises(ClientError) as err:
         backup.update_region_settings(ResourceTypeManagementPreference={"EBS": True})
     assert err.value.response["Error"]["Code"] == "InvalidParameterValueException"
@@ -155,8 +195,12 @@ def test_delete_recovery_point_respects_vault_lock(aws):
     backup.put_backup_vault_lock_configuration(BackupVaultName="locked", MinRetentionDays=7)
     vol = ec2.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
     arn = f"arn:aws:ec2:us-east-1:123456789012:volume/{vol}"
-    open_rp = backup.start_backup_job(BackupVaultName="open", ResourceArn=arn, IamRoleArn=ROLE)["RecoveryPointArn"]
-    locked_rp = backup.start_backup_job(BackupVaultName="locked", ResourceArn=arn, IamRoleArn=ROLE)["RecoveryPointArn"]
+    open_rp = backup.start_backup_job(BackupVaultName="open", ResourceArn=arn, IamRoleArn=ROLE)[
+        "RecoveryPointArn"
+    ]
+    locked_rp = backup.start_backup_job(BackupVaultName="locked", ResourceArn=arn, IamRoleArn=ROLE)[
+        "RecoveryPointArn"
+    ]
     backup.delete_recovery_point(BackupVaultName="open", RecoveryPointArn=open_rp)
     with pytest.raises(ClientError) as err:
         backup.describe_recovery_point(BackupVaultName="open", RecoveryPointArn=open_rp)

@@ -11,12 +11,24 @@ def test_tagged_ec2_listing_is_fast_at_scale(aws):
 
     t0 = datetime(2026, 1, 1)
     for i in range(6000):
-        native.add_ebs_snapshot("123456789012", "us-east-1", volume_id=f"vol-{i:017x}", volume_size_gib=8,
-                                created=t0, tags={"team": "data", "n": str(i)})
+        native.add_ebs_snapshot(
+            "123456789012",
+            "us-east-1",
+            volume_id=f"vol-{i:017x}",
+            volume_size_gib=8,
+            created=t0,
+            tags={"team": "data", "n": str(i)},
+        )
     ec2 = aws("ec2")
-    items = [s for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]) for s in p["Snapshots"]]
+    items = [
+        s
+        for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"])
+        for s in p["Snapshots"]
+    ]
     assert len(items) == 6000
     assert {t["Key"] for t in items[123]["Tags"]} == {"team", "n"}
     tagging = aws("resourcegroupstaggingapi")
-    resp = tagging.get_resources(TagFilters=[{"Key": "n", "Values": ["5999"]}], ResourceTypeFilters=["ec2:snapshot"])
+    resp = tagging.get_resources(
+        TagFilters=[{"Key": "n", "Values": ["5999"]}], ResourceTypeFilters=["ec2:snapshot"]
+    )
     assert len(resp["ResourceTagMappingList"]) == 1

@@ -55,7 +55,11 @@ def test_every_backup_list_pages(estate, api):
         assert len(full) >= 2, op
         first = getattr(backup, op)(MaxResults=1, **kwargs)
         assert len(first[key]) == 1 and first["NextToken"], op
-        pages = list(backup.get_paginator(op).paginate(PaginationConfig={"PageSize": max(1, len(full) // 3)}, **kwargs))
+        pages = list(
+            backup.get_paginator(op).paginate(
+                PaginationConfig={"PageSize": max(1, len(full) // 3)}, **kwargs
+            )
+        )
         assert len(pages) >= 3, op
         assert sum(len(p[key]) for p in pages) == len(full), op
 
@@ -63,7 +67,9 @@ def test_every_backup_list_pages(estate, api):
 def test_bad_token_is_rejected(estate, api):
     backup = api("backup")
     with pytest.raises(ClientError) as err:
-        backup.list_recovery_points_by_backup_vault(BackupVaultName="gold-vault", NextToken="garbage")
+        backup.list_recovery_points_by_backup_vault(
+            BackupVaultName="gold-vault", NextToken="garbage"
+        )
     assert err.value.response["Error"]["Code"] == "InvalidParameterValueException"
     token = backup.list_backup_jobs(MaxResults=1)["NextToken"]
     with pytest.raises(ClientError):  # a token from another listing
@@ -75,9 +81,13 @@ def test_filters_on_jobs_and_recovery_points(estate, api, as_of):
     failed = backup.list_backup_jobs(ByState="FAILED")["BackupJobs"]
     assert failed and all(j["State"] == "FAILED" and "RecoveryPointArn" not in j for j in failed)
     since = as_of - timedelta(days=10)
-    recent = backup.list_recovery_points_by_backup_vault(BackupVaultName="gold-vault", ByCreatedAfter=since)["RecoveryPoints"]
+    recent = backup.list_recovery_points_by_backup_vault(
+        BackupVaultName="gold-vault", ByCreatedAfter=since
+    )["RecoveryPoints"]
     assert recent and all(r["CreationDate"] >= since for r in recent)
-    ebs = backup.list_recovery_points_by_backup_vault(BackupVaultName="gold-vault", ByResourceType="EBS")["RecoveryPoints"]
+    ebs = backup.list_recovery_points_by_backup_vault(
+        BackupVaultName="gold-vault", ByResourceType="EBS"
+    )["RecoveryPoints"]
     assert ebs and {r["ResourceType"] for r in ebs} == {"EBS"}
 
 
@@ -85,12 +95,15 @@ def test_describe_snapshots_pages(estate, api):
     ec2 = api("ec2")
     full = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
     expected = estate.backups[
-        (estate.backups.region == "us-east-1") & estate.backups.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])
+        (estate.backups.region == "us-east-1")
+        & estate.backups.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])
     ]
     assert len(full) == len(expected) > 100
     first = ec2.describe_snapshots(OwnerIds=["self"], MaxResults=5)
     assert len(first["Snapshots"]) == 5 and first["NextToken"]
-    pages, items = _all(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"], PaginationConfig={"PageSize": 50})
+    pages, items = _all(
+        ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"], PaginationConfig={"PageSize": 50}
+    )
     assert len(pages) == -(-len(full) // 50)
     assert [s["SnapshotId"] for s in items] == [s["SnapshotId"] for s in full]
     with pytest.raises(ClientError) as err:
@@ -135,8 +148,20 @@ def test_rds_snapshots_page_and_hide_awsbackup_by_default(estate, api):
     assert {s["SnapshotType"] for s in default} <= {"manual", "automated"}
     awsbackup = rds.describe_db_snapshots(SnapshotType="awsbackup")["DBSnapshots"]
     assert awsbackup and all(s["DBSnapshotIdentifier"].startswith("awsbackup:") for s in awsbackup)
-    pages, items = _all(rds, "describe_db_snapshots", "DBSnapshots", SnapshotType="awsbackup", PaginationConfig={"PageSize": 20})
-    total = len(estate.backups[(estate.backups.region == "us-east-1") & (estate.backups.backup_type == "rds-snapshot") & (estate.backups.source == "aws-backup")])
+    pages, items = _all(
+        rds,
+        "describe_db_snapshots",
+        "DBSnapshots",
+        SnapshotType="awsbackup",
+        PaginationConfig={"PageSize": 20},
+    )
+    total = len(
+        estate.backups[
+            (estate.backups.region == "us-east-1")
+            & (estate.backups.backup_type == "rds-snapshot")
+            & (estate.backups.source == "aws-backup")
+        ]
+    )
     assert len(items) == total
     assert len(pages) == -(-total // 20) or total > 100
     first = rds.describe_db_snapshots(SnapshotType="awsbackup", MaxRecords=20)
@@ -144,7 +169,12 @@ def test_rds_snapshots_page_and_hide_awsbackup_by_default(estate, api):
     with pytest.raises(ClientError) as err:
         rds.describe_db_snapshots(MaxRecords=5)
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
-    cl_pages, cl_items = _all(rds, "describe_db_cluster_snapshots", "DBClusterSnapshots", PaginationConfig={"PageSize": 20})
+    cl_pages, cl_items = _all(
+        rds,
+        "describe_db_cluster_snapshots",
+        "DBClusterSnapshots",
+        PaginationConfig={"PageSize": 20},
+    )
     assert {s["SnapshotType"] for s in cl_items} <= {"manual", "automated"}
 
 
@@ -169,29 +199,41 @@ def test_dynamodb_list_backups_types_ranges_and_paging(estate, api, as_of):
             break
     b = estate.backups
     # DynamoDB backups in DynamoDB's own list; fully managed ones (AWS Backup ARNs) are not there.
-    expected = b[(b.region == "us-east-1") & (b.backup_type == "dynamodb-backup") & ~b.recovery_point_arn.str.contains(":recovery-point:")]
+    expected = b[
+        (b.region == "us-east-1")
+        & (b.backup_type == "dynamodb-backup")
+        & ~b.recovery_point_arn.str.contains(":recovery-point:")
+    ]
     assert len(seen) == len(set(seen)) == len(expected) > 7
     assert set(seen) == set(expected.recovery_point_arn)
     assert len(everything["BackupSummaries"]) == min(100, len(expected))
 
     lower = as_of - timedelta(days=10)
-    recent = ddb.list_backups(BackupType="ALL", TimeRangeLowerBound=lower, TimeRangeUpperBound=as_of)["BackupSummaries"]
+    recent = ddb.list_backups(
+        BackupType="ALL", TimeRangeLowerBound=lower, TimeRangeUpperBound=as_of
+    )["BackupSummaries"]
     assert recent and all(lower <= b["BackupCreationDateTime"] < as_of for b in recent)
     table = aws_backup[0]["TableName"]
-    assert {b["TableName"] for b in ddb.list_backups(TableName=table, BackupType="ALL")["BackupSummaries"]} == {table}
+    assert {
+        b["TableName"]
+        for b in ddb.list_backups(TableName=table, BackupType="ALL")["BackupSummaries"]
+    } == {table}
 
 
 def test_table_reports_seeded_size_and_pitr(estate, api):
     ddb = api("dynamodb")
-    rows = estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "dynamodb-table")]
+    rows = estate.resources[
+        (estate.resources.region == "us-east-1")
+        & (estate.resources.resource_type == "dynamodb-table")
+    ]
     sizes = {}
     for name in rows.resource_id:
         sizes[name] = ddb.describe_table(TableName=name)["Table"]["TableSizeBytes"]
     assert sizes == dict(zip(rows.resource_id, rows.size_bytes))
     statuses = {
-        ddb.describe_continuous_backups(TableName=n)["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+        ddb.describe_continuous_backups(TableName=n)["ContinuousBackupsDescription"][
+            "PointInTimeRecoveryDescription"
+        ]["PointInTimeRecoveryStatus"]
         for n in rows.resource_id
     }
     assert statuses <= {"ENABLED", "DISABLED"}
-
-

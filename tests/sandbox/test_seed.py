@@ -11,7 +11,9 @@ REGIONS = ("us-east-1", "eu-west-1")
 def _vault_points(backup):
     out = {}
     for vault in backup.list_backup_vaults()["BackupVaultList"]:
-        pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(BackupVaultName=vault["BackupVaultName"])
+        pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=vault["BackupVaultName"]
+        )
         for p in pages:
             for rp in p["RecoveryPoints"]:
                 out[rp["RecoveryPointArn"]] = rp
@@ -22,7 +24,12 @@ def test_estate_has_every_kind_of_thing(estate):
     r, b = estate.resources, estate.backups
     assert set(r.region) == set(REGIONS)
     assert set(r.resource_type) == {
-        "ebs-volume", "rds-instance", "rds-cluster", "dynamodb-table", "efs-filesystem", "storagegateway-volume"
+        "ebs-volume",
+        "rds-instance",
+        "rds-cluster",
+        "dynamodb-table",
+        "efs-filesystem",
+        "storagegateway-volume",
     }
     assert 60 <= len(r) <= 150
     backup_values = {t.get("backup") for t in r.tags}
@@ -41,13 +48,17 @@ def test_estate_has_every_kind_of_thing(estate):
     ages = (estate.as_of - b.created_at).dt.days
     assert ages.max() >= 85
     assert len(estate.deleted_resources) > 0
-    assert set(estate.vaults.locked) == {True, False} and set(estate.vaults.customer_managed_key) == {True, False}
+    assert set(estate.vaults.locked) == {True, False} and set(
+        estate.vaults.customer_managed_key
+    ) == {True, False}
 
 
 def test_vault_listings_equal_the_aws_backup_ground_truth(estate, api):
     for region in REGIONS:
         listed = _vault_points(api("backup", region))
-        truth = estate.backups[(estate.backups.region == region) & (estate.backups.source == "aws-backup")]
+        truth = estate.backups[
+            (estate.backups.region == region) & (estate.backups.source == "aws-backup")
+        ]
         assert set(listed) == set(truth.recovery_point_arn)
         sizes = {a: rp["BackupSizeInBytes"] for a, rp in listed.items()}
         assert sizes == dict(zip(truth.recovery_point_arn, truth.size_bytes))
@@ -57,23 +68,45 @@ def test_native_listings_equal_the_native_ground_truth(estate, api):
     for region in REGIONS:
         b = estate.backups[estate.backups.region == region]
         ec2 = api("ec2", region)
-        snaps = {s["SnapshotId"]: s for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"]) for s in p["Snapshots"]}
+        snaps = {
+            s["SnapshotId"]: s
+            for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"])
+            for s in p["Snapshots"]
+        }
         ebs = b[b.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])]
         assert {f"arn:aws:ec2:{region}::snapshot/{i}" for i in snaps} == set(ebs.recovery_point_arn)
         rds = api("rds", region)
-        db = [s for t in ("manual", "automated", "awsbackup") for p in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType=t) for s in p["DBSnapshots"]]
-        assert {s["DBSnapshotArn"] for s in db} == set(b[b.backup_type == "rds-snapshot"].recovery_point_arn)
-        cl = [s for p in rds.get_paginator("describe_db_cluster_snapshots").paginate() for s in p["DBClusterSnapshots"]]
-        assert {s["DBClusterSnapshotArn"] for s in cl} == set(b[b.backup_type == "rds-cluster-snapshot"].recovery_point_arn)
+        db = [
+            s
+            for t in ("manual", "automated", "awsbackup")
+            for p in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType=t)
+            for s in p["DBSnapshots"]
+        ]
+        assert {s["DBSnapshotArn"] for s in db} == set(
+            b[b.backup_type == "rds-snapshot"].recovery_point_arn
+        )
+        cl = [
+            s
+            for p in rds.get_paginator("describe_db_cluster_snapshots").paginate()
+            for s in p["DBClusterSnapshots"]
+        ]
+        assert {s["DBClusterSnapshotArn"] for s in cl} == set(
+            b[b.backup_type == "rds-cluster-snapshot"].recovery_point_arn
+        )
         ddb = api("dynamodb", region)
         arns, start = set(), None
         while True:
-            resp = ddb.list_backups(BackupType="ALL", **({"ExclusiveStartBackupArn": start} if start else {}))
+            resp = ddb.list_backups(
+                BackupType="ALL", **({"ExclusiveStartBackupArn": start} if start else {})
+            )
             arns |= {x["BackupArn"] for x in resp["BackupSummaries"]}
             start = resp.get("LastEvaluatedBackupArn")
             if not start:
                 break
-        native_ddb = b[(b.backup_type == "dynamodb-backup") & ~b.recovery_point_arn.str.contains(":recovery-point:")]
+        native_ddb = b[
+            (b.backup_type == "dynamodb-backup")
+            & ~b.recovery_point_arn.str.contains(":recovery-point:")
+        ]
         assert arns == set(native_ddb.recovery_point_arn)
 
 
@@ -81,16 +114,26 @@ def test_resources_are_listed_and_deleted_ones_are_not(estate, api):
     for region in REGIONS:
         r = estate.resources[estate.resources.region == region]
         gone = estate.deleted_resources[estate.deleted_resources.region == region]
-        vols = {v["VolumeId"] for p in api("ec2", region).get_paginator("describe_volumes").paginate() for v in p["Volumes"]}
+        vols = {
+            v["VolumeId"]
+            for p in api("ec2", region).get_paginator("describe_volumes").paginate()
+            for v in p["Volumes"]
+        }
         assert vols == set(r[r.resource_type == "ebs-volume"].resource_id)
-        dbs = {d["DBInstanceArn"] for d in api("rds", region).describe_db_instances()["DBInstances"]}
+        dbs = {
+            d["DBInstanceArn"] for d in api("rds", region).describe_db_instances()["DBInstances"]
+        }
         assert dbs == set(r[r.resource_type == "rds-instance"].resource_arn)
-        clusters = {c["DBClusterArn"]: c for c in api("rds", region).describe_db_clusters()["DBClusters"]}
+        clusters = {
+            c["DBClusterArn"]: c for c in api("rds", region).describe_db_clusters()["DBClusters"]
+        }
         assert set(clusters) == set(r[r.resource_type == "rds-cluster"].resource_arn)
         assert {c["Engine"] for c in clusters.values()} <= {"aurora-mysql", "aurora-postgresql"}
         tables = set(api("dynamodb", region).list_tables()["TableNames"])
         assert tables == set(r[r.resource_type == "dynamodb-table"].resource_id)
-        efs = {f["FileSystemId"]: f for f in api("efs", region).describe_file_systems()["FileSystems"]}
+        efs = {
+            f["FileSystemId"]: f for f in api("efs", region).describe_file_systems()["FileSystems"]
+        }
         assert set(efs) == set(r[r.resource_type == "efs-filesystem"].resource_id)
         efs_truth = r[r.resource_type == "efs-filesystem"].set_index("resource_id").size_bytes
         assert {k: v["SizeInBytes"]["Value"] for k, v in efs.items()} == efs_truth.to_dict()
@@ -103,7 +146,9 @@ def test_aws_backup_made_natives_are_marked_like_aws(estate, api):
     b = estate.backups
     ab = b[(b.source == "aws-backup") & (b.region == "us-east-1")]
     ec2 = api("ec2")
-    ebs_ids = [a.rsplit("/", 1)[1] for a in ab[ab.backup_type == "ebs-snapshot"].recovery_point_arn[:50]]
+    ebs_ids = [
+        a.rsplit("/", 1)[1] for a in ab[ab.backup_type == "ebs-snapshot"].recovery_point_arn[:50]
+    ]
     for snap in ec2.describe_snapshots(SnapshotIds=ebs_ids)["Snapshots"]:
         assert snap["Description"] == "This snapshot is created by the AWS Backup service."
         assert {t["Key"] for t in snap["Tags"]} == {"aws:backup:source-resource"}
@@ -112,27 +157,52 @@ def test_aws_backup_made_natives_are_marked_like_aws(estate, api):
     assert rds and all(s["DBSnapshotIdentifier"].startswith("awsbackup:job-") for s in rds)
     # us-east-1: DynamoDB without advanced features -> AWS_BACKUP backups; eu-west-1: managed.
     own = ab[(ab.resource_type == "dynamodb-table") & ab.copy_source_arn.isna()]
-    assert own.recovery_point_arn.str.contains(":table/").all()  # copies from eu-west-1 stay managed
-    eu = b[(b.source == "aws-backup") & (b.region == "eu-west-1") & (b.resource_type == "dynamodb-table")]
+    assert own.recovery_point_arn.str.contains(
+        ":table/"
+    ).all()  # copies from eu-west-1 stay managed
+    eu = b[
+        (b.source == "aws-backup")
+        & (b.region == "eu-west-1")
+        & (b.resource_type == "dynamodb-table")
+    ]
     assert eu.recovery_point_arn.str.contains(":recovery-point:").all()
-    assert api("backup", "eu-west-1").describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"] is True
+    assert (
+        api("backup", "eu-west-1").describe_region_settings()["ResourceTypeManagementPreference"][
+            "DynamoDB"
+        ]
+        is True
+    )
     efs = b[(b.source == "aws-backup") & (b.resource_type == "efs-filesystem")]
-    assert efs.recovery_point_arn.str.match(r"arn:aws:backup:[a-z0-9-]+:\d{12}:recovery-point:[0-9A-F-]{36}$").all()
+    assert efs.recovery_point_arn.str.match(
+        r"arn:aws:backup:[a-z0-9-]+:\d{12}:recovery-point:[0-9A-F-]{36}$"
+    ).all()
     assert b[b.resource_type == "rds-cluster"].source.eq("native").all()
 
 
 def test_storage_gateway_snapshots_link_by_volume_id(estate, api):
     b = estate.backups
     # Copies from another region point at that region's gateway volume: left out here.
-    sg = b[(b.backup_type == "storagegateway-snapshot") & (b.region == "us-east-1") & b.copy_source_arn.isna()]
-    vols = {v["VolumeId"].lower(): v["VolumeARN"] for v in api("storagegateway").list_volumes()["VolumeInfos"]}
+    sg = b[
+        (b.backup_type == "storagegateway-snapshot")
+        & (b.region == "us-east-1")
+        & b.copy_source_arn.isna()
+    ]
+    vols = {
+        v["VolumeId"].lower(): v["VolumeARN"]
+        for v in api("storagegateway").list_volumes()["VolumeInfos"]
+    }
     ids = [a.rsplit("/", 1)[1] for a in sg.recovery_point_arn]
-    snaps = {s["SnapshotId"]: s for s in api("ec2").describe_snapshots(SnapshotIds=ids)["Snapshots"]}
+    snaps = {
+        s["SnapshotId"]: s for s in api("ec2").describe_snapshots(SnapshotIds=ids)["Snapshots"]
+    }
     for arn, resource, created_by in zip(sg.recovery_point_arn, sg.resource_arn, sg.created_by):
         snap = snaps[arn.rsplit("/", 1)[1]]
         assert vols[snap["VolumeId"]] == resource
         if created_by == "storage-gateway":
-            assert snap["Description"] == f"Scheduled snapshot of {snap['VolumeId'].upper().replace('VOL-', 'vol-')}"
+            assert (
+                snap["Description"]
+                == f"Scheduled snapshot of {snap['VolumeId'].upper().replace('VOL-', 'vol-')}"
+            )
 
 
 def test_copies_carry_their_origin(estate, api):
@@ -146,11 +216,15 @@ def test_copies_carry_their_origin(estate, api):
         backup = api("backup", region)
         jobs = {
             j["DestinationRecoveryPointArn"]: j
-            for p in api("backup", src_region[region]).get_paginator("list_copy_jobs").paginate(ByState="COMPLETED")
+            for p in api("backup", src_region[region])
+            .get_paginator("list_copy_jobs")
+            .paginate(ByState="COMPLETED")
             for j in p["CopyJobs"]
         }
         for row in here.head(10).itertuples():
-            rp = backup.describe_recovery_point(BackupVaultName=row.vault_name, RecoveryPointArn=row.recovery_point_arn)
+            rp = backup.describe_recovery_point(
+                BackupVaultName=row.vault_name, RecoveryPointArn=row.recovery_point_arn
+            )
             assert rp["SourceBackupVaultArn"].startswith(f"arn:aws:backup:{src_region[region]}:")
             assert rp["ResourceArn"] == row.resource_arn
             assert jobs[row.recovery_point_arn]["SourceRecoveryPointArn"] == row.copy_source_arn
@@ -160,10 +234,15 @@ def test_selections_follow_aws_semantics(estate, api):
     from auditor.sandbox.seed import selects
 
     backup = api("backup")
-    plans = {p["BackupPlanName"]: p["BackupPlanId"] for p in backup.list_backup_plans()["BackupPlansList"]}
+    plans = {
+        p["BackupPlanName"]: p["BackupPlanId"]
+        for p in backup.list_backup_plans()["BackupPlansList"]
+    }
     assert {"gold", "silver", "ebs-critical", "legacy"} <= set(plans)
     silver_id = plans["silver"]
-    sel_id = backup.list_backup_selections(BackupPlanId=silver_id)["BackupSelectionsList"][0]["SelectionId"]
+    sel_id = backup.list_backup_selections(BackupPlanId=silver_id)["BackupSelectionsList"][0][
+        "SelectionId"
+    ]
     sel = backup.get_backup_selection(BackupPlanId=silver_id, SelectionId=sel_id)["BackupSelection"]
     assert sel["Resources"] == ["*"] and sel["Conditions"]["StringNotEquals"]
     b = estate.backups
@@ -173,14 +252,20 @@ def test_selections_follow_aws_semantics(estate, api):
     for arn in set(silver_rp.resource_arn):
         t = tags[arn]
         assert t.get("backup") == "silver" and t.get("env") != "dev"
-    assert selects(sel, "arn:aws:ec2:us-east-1:1:volume/vol-1", {"aws:ResourceTag/backup": "silver"})
+    assert selects(
+        sel, "arn:aws:ec2:us-east-1:1:volume/vol-1", {"aws:ResourceTag/backup": "silver"}
+    )
     assert not selects(sel, "x", {"aws:ResourceTag/backup": "silver", "aws:ResourceTag/env": "dev"})
     ebs_id = plans["ebs-critical"]
-    sid = backup.list_backup_selections(BackupPlanId=ebs_id)["BackupSelectionsList"][0]["SelectionId"]
+    sid = backup.list_backup_selections(BackupPlanId=ebs_id)["BackupSelectionsList"][0][
+        "SelectionId"
+    ]
     ebs_sel = backup.get_backup_selection(BackupPlanId=ebs_id, SelectionId=sid)["BackupSelection"]
     assert ebs_sel["NotResources"] and ebs_sel["Resources"] == ["arn:aws:ec2:*:*:volume/*"]
     excluded = ebs_sel["NotResources"][0]
-    ebs_plan_points = b[b.vault_name.eq("gold-vault") & b.resource_arn.eq(excluded) & (b.created_at.dt.hour == 17)]
+    ebs_plan_points = b[
+        b.vault_name.eq("gold-vault") & b.resource_arn.eq(excluded) & (b.created_at.dt.hour == 17)
+    ]
     assert ebs_plan_points.empty  # NotResources wins over the Resources wildcard
 
 
@@ -188,9 +273,14 @@ def test_tagging_api_serves_dynamodb_tables(estate, api):
     tagging = api("resourcegroupstaggingapi")
     found = {
         m["ResourceARN"]: {t["Key"]: t["Value"] for t in m["Tags"]}
-        for p in tagging.get_paginator("get_resources").paginate(ResourceTypeFilters=["dynamodb:table"])
+        for p in tagging.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=["dynamodb:table"]
+        )
         for m in p["ResourceTagMappingList"]
     }
-    r = estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "dynamodb-table")]
+    r = estate.resources[
+        (estate.resources.region == "us-east-1")
+        & (estate.resources.resource_type == "dynamodb-table")
+    ]
     truth = {a: t for a, t in zip(r.resource_arn, r.tags) if t}
     assert found == truth

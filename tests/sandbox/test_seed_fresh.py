@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pandas as pd
@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from auditor.sandbox import install, seed_estate, seed_organization
 
-AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def _seed(**kwargs):
@@ -32,21 +32,34 @@ def test_several_accounts_and_an_organization():
     accounts = ["123456789012", "111122223333"]
     with mock_aws():
         org = seed_organization(AS_OF, accounts)
-        parts = [seed_estate(AS_OF, account_id=a, regions=["us-east-1"], scale=0.5) for a in accounts]
-        listed = {a["Id"] for a in boto3.client("organizations", region_name="us-east-1").list_accounts()["Accounts"]}
+        parts = [
+            seed_estate(AS_OF, account_id=a, regions=["us-east-1"], scale=0.5) for a in accounts
+        ]
+        listed = {
+            a["Id"]
+            for a in boto3.client("organizations", region_name="us-east-1").list_accounts()[
+                "Accounts"
+            ]
+        }
         assert listed == set(accounts)
         creds = boto3.client("sts", region_name="us-east-1").assume_role(
             RoleArn=f"arn:aws:iam::{accounts[1]}:role/{org['role_name']}", RoleSessionName="auditor"
         )["Credentials"]
         member = boto3.client(
-            "backup", region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+            "backup",
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
         )
         arns = {v["BackupVaultArn"] for v in member.list_backup_vaults()["BackupVaultList"]}
         assert arns and all(f":{accounts[1]}:" in a for a in arns)
     merged = type(parts[0]).concat(parts)
     assert set(merged.resources.account_id) == set(accounts)
-    assert all(f":{acct}:" in arn for acct, arn in zip(merged.resources.account_id, merged.resources.resource_arn))
+    assert all(
+        f":{acct}:" in arn
+        for acct, arn in zip(merged.resources.account_id, merged.resources.resource_arn)
+    )
 
 
 def test_scaled_estate_builds():

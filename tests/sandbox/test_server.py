@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from auditor.sandbox import SandboxServer, seed_estate
 
-AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,11 @@ def server():
 
 def _client(srv, service, region="us-east-1"):
     return boto3.client(
-        service, region_name=region, endpoint_url=srv.endpoint_url,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        service,
+        region_name=region,
+        endpoint_url=srv.endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -46,19 +49,32 @@ def test_backup_over_http(server):
         )
         for rp in p["RecoveryPoints"]
     ]
-    truth = estate.backups[(estate.backups.region == "us-east-1") & (estate.backups.vault_name == "gold-vault")]
+    truth = estate.backups[
+        (estate.backups.region == "us-east-1") & (estate.backups.vault_name == "gold-vault")
+    ]
     assert {r["RecoveryPointArn"] for r in rps} == set(truth.recovery_point_arn)
     # ARNs with "/" inside the path (EBS snapshots) survive the HTTP round trip.
     ebs = next(r for r in rps if r["RecoveryPointArn"].startswith("arn:aws:ec2:"))
-    described = backup.describe_recovery_point(BackupVaultName="gold-vault", RecoveryPointArn=ebs["RecoveryPointArn"])
+    described = backup.describe_recovery_point(
+        BackupVaultName="gold-vault", RecoveryPointArn=ebs["RecoveryPointArn"]
+    )
     assert described["StorageClass"] in ("WARM", "COLD")
-    by_resource = backup.list_recovery_points_by_resource(ResourceArn=ebs["ResourceArn"])["RecoveryPoints"]
+    by_resource = backup.list_recovery_points_by_resource(ResourceArn=ebs["ResourceArn"])[
+        "RecoveryPoints"
+    ]
     assert ebs["RecoveryPointArn"] in {r["RecoveryPointArn"] for r in by_resource}
     plan_id = backup.list_backup_plans()["BackupPlansList"][0]["BackupPlanId"]
     sel = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"][0]
-    assert backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=sel["SelectionId"])["BackupSelection"]
-    assert backup.list_copy_jobs()["CopyJobs"] and backup.list_backup_jobs(ByState="FAILED")["BackupJobs"]
-    assert backup.describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"] is False
+    assert backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=sel["SelectionId"])[
+        "BackupSelection"
+    ]
+    assert (
+        backup.list_copy_jobs()["CopyJobs"]
+        and backup.list_backup_jobs(ByState="FAILED")["BackupJobs"]
+    )
+    assert (
+        backup.describe_region_settings()["ResourceTypeManagementPreference"]["DynamoDB"] is False
+    )
     assert backup.list_protected_resources()["Results"]
     with pytest.raises(ClientError) as err:
         backup.describe_backup_vault(BackupVaultName="missing")
@@ -68,13 +84,20 @@ def test_backup_over_http(server):
 def test_storage_gateway_and_native_over_http(server, monkeypatch):
     srv, estate = server
     monkeypatch.setenv("AWS_ENDPOINT_URL", srv.endpoint_url)
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
+    )
     sgw = session.client("storagegateway")
     vols = sgw.list_volumes()["VolumeInfos"]
-    truth = estate.resources[(estate.resources.region == "eu-west-1") & (estate.resources.resource_type == "storagegateway-volume")]
+    truth = estate.resources[
+        (estate.resources.region == "eu-west-1")
+        & (estate.resources.resource_type == "storagegateway-volume")
+    ]
     assert {v["VolumeARN"] for v in vols} == set(truth.resource_arn)
     with pytest.raises(ClientError) as err:
-        sgw.describe_gateway_information(GatewayARN="arn:aws:storagegateway:eu-west-1:123456789012:gateway/sgw-00000000")
+        sgw.describe_gateway_information(
+            GatewayARN="arn:aws:storagegateway:eu-west-1:123456789012:gateway/sgw-00000000"
+        )
     assert err.value.response["Error"]["Code"] == "InvalidGatewayRequestException"
     ec2 = session.client("ec2")
     page = ec2.describe_snapshots(OwnerIds=["self"], MaxResults=5)
@@ -87,25 +110,70 @@ def test_every_paged_listing_pages_over_http(server):
     srv, estate = server
     b = estate.backups[estate.backups.region == "us-east-1"]
     ec2 = _client(srv, "ec2")
-    snaps = [s for p in ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], PaginationConfig={"PageSize": 100}) for s in p["Snapshots"]]
+    snaps = [
+        s
+        for p in ec2.get_paginator("describe_snapshots").paginate(
+            OwnerIds=["self"], PaginationConfig={"PageSize": 100}
+        )
+        for s in p["Snapshots"]
+    ]
     assert len(snaps) == len(b[b.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])])
-    vols = [v for p in ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 5}) for v in p["Volumes"]]
-    assert len(vols) == len(estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "ebs-volume")])
+    vols = [
+        v
+        for p in ec2.get_paginator("describe_volumes").paginate(PaginationConfig={"PageSize": 5})
+        for v in p["Volumes"]
+    ]
+    assert len(vols) == len(
+        estate.resources[
+            (estate.resources.region == "us-east-1")
+            & (estate.resources.resource_type == "ebs-volume")
+        ]
+    )
     rds = _client(srv, "rds")
-    db = [s for p in rds.get_paginator("describe_db_snapshots").paginate(SnapshotType="awsbackup", PaginationConfig={"PageSize": 20}) for s in p["DBSnapshots"]]
+    db = [
+        s
+        for p in rds.get_paginator("describe_db_snapshots").paginate(
+            SnapshotType="awsbackup", PaginationConfig={"PageSize": 20}
+        )
+        for s in p["DBSnapshots"]
+    ]
     assert len(db) == len(b[(b.backup_type == "rds-snapshot") & (b.source == "aws-backup")]) > 20
     ddb = _client(srv, "dynamodb")
     seen, start = 0, None
     while True:
-        resp = ddb.list_backups(BackupType="ALL", Limit=10, **({"ExclusiveStartBackupArn": start} if start else {}))
+        resp = ddb.list_backups(
+            BackupType="ALL", Limit=10, **({"ExclusiveStartBackupArn": start} if start else {})
+        )
         seen += len(resp["BackupSummaries"])
         start = resp.get("LastEvaluatedBackupArn")
         if not start:
             break
-    assert seen == len(b[(b.backup_type == "dynamodb-backup") & ~b.recovery_point_arn.str.contains(":recovery-point:")])
+    assert seen == len(
+        b[
+            (b.backup_type == "dynamodb-backup")
+            & ~b.recovery_point_arn.str.contains(":recovery-point:")
+        ]
+    )
     backup = _client(srv, "backup")
-    jobs = [j for p in backup.get_paginator("list_backup_jobs").paginate(PaginationConfig={"PageSize": 100}) for j in p["BackupJobs"]]
-    assert len(jobs) == len(estate.jobs[(estate.jobs.region == "us-east-1") & (estate.jobs.job_type == "backup")])
+    jobs = [
+        j
+        for p in backup.get_paginator("list_backup_jobs").paginate(
+            PaginationConfig={"PageSize": 100}
+        )
+        for j in p["BackupJobs"]
+    ]
+    assert len(jobs) == len(
+        estate.jobs[(estate.jobs.region == "us-east-1") & (estate.jobs.job_type == "backup")]
+    )
     sgw = _client(srv, "storagegateway")
-    vols = [v for p in sgw.get_paginator("list_volumes").paginate(PaginationConfig={"PageSize": 1}) for v in p["VolumeInfos"]]
-    assert len(vols) == len(estate.resources[(estate.resources.region == "us-east-1") & (estate.resources.resource_type == "storagegateway-volume")])
+    vols = [
+        v
+        for p in sgw.get_paginator("list_volumes").paginate(PaginationConfig={"PageSize": 1})
+        for v in p["VolumeInfos"]
+    ]
+    assert len(vols) == len(
+        estate.resources[
+            (estate.resources.region == "us-east-1")
+            & (estate.resources.resource_type == "storagegateway-volume")
+        ]
+    )

@@ -10,8 +10,11 @@ GIB = 1024**3
 
 def _gateway(sgw, name="gw", gtype="CACHED"):
     return sgw.activate_gateway(
-        ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", GatewayName=name, GatewayTimezone="GMT",
-        GatewayRegion="us-east-1", GatewayType=gtype,
+        ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
+        GatewayName=name,
+        GatewayTimezone="GMT",
+        GatewayRegion="us-east-1",
+        GatewayType=gtype,
     )["GatewayARN"]
 
 
@@ -21,11 +24,18 @@ def test_gateways_volumes_and_tags(aws):
     cached = _gateway(sgw, "cached-gw", "CACHED")
     stored = _gateway(sgw, "stored-gw", "STORED")
     v1 = sgw.create_cached_iscsi_volume(
-        GatewayARN=cached, VolumeSizeInBytes=2 * 1024 * GIB, TargetName="t1", NetworkInterfaceId="10.0.0.1",
-        ClientToken="token-1", Tags=[{"Key": "backup", "Value": "gold"}],
+        GatewayARN=cached,
+        VolumeSizeInBytes=2 * 1024 * GIB,
+        TargetName="t1",
+        NetworkInterfaceId="10.0.0.1",
+        ClientToken="token-1",
+        Tags=[{"Key": "backup", "Value": "gold"}],
     )["VolumeARN"]
     v2 = sgw.create_stored_iscsi_volume(
-        GatewayARN=stored, DiskId="pci-0000:03:00.0-scsi-0:0:0:0", PreserveExistingData=False, TargetName="t2",
+        GatewayARN=stored,
+        DiskId="pci-0000:03:00.0-scsi-0:0:0:0",
+        PreserveExistingData=False,
+        TargetName="t2",
         NetworkInterfaceId="10.0.0.1",
     )["VolumeARN"]
     assert v1.startswith(cached + "/volume/vol-")
@@ -45,12 +55,16 @@ def test_gateways_volumes_and_tags(aws):
     stored_desc = sgw.describe_stored_iscsi_volumes(VolumeARNs=[v2])["StorediSCSIVolumes"][0]
     assert stored_desc["VolumeType"] == "STORED iSCSI" and stored_desc["VolumeDiskId"]
 
-    assert sgw.list_tags_for_resource(ResourceARN=v1)["Tags"] == [{"Key": "backup", "Value": "gold"}]
+    assert sgw.list_tags_for_resource(ResourceARN=v1)["Tags"] == [
+        {"Key": "backup", "Value": "gold"}
+    ]
     sgw.add_tags_to_resource(ResourceARN=v2, Tags=[{"Key": "env", "Value": "prod"}])
     tagging = aws("resourcegroupstaggingapi")
     found = {
         m["ResourceARN"]
-        for p in tagging.get_paginator("get_resources").paginate(ResourceTypeFilters=["storagegateway:volume"])
+        for p in tagging.get_paginator("get_resources").paginate(
+            ResourceTypeFilters=["storagegateway:volume"]
+        )
         for m in p["ResourceTagMappingList"]
     }
     assert found == {v1, v2}
@@ -60,7 +74,11 @@ def test_volume_snapshot_is_an_ebs_snapshot(aws):
     sgw, ec2 = aws("storagegateway"), aws("ec2")
     gw = _gateway(sgw)
     vol = sgw.create_cached_iscsi_volume(
-        GatewayARN=gw, VolumeSizeInBytes=100 * GIB, TargetName="t", NetworkInterfaceId="10.0.0.1", ClientToken="token-2",
+        GatewayARN=gw,
+        VolumeSizeInBytes=100 * GIB,
+        TargetName="t",
+        NetworkInterfaceId="10.0.0.1",
+        ClientToken="token-2",
     )["VolumeARN"]
     snap_id = sgw.create_snapshot(VolumeARN=vol, SnapshotDescription="nightly")["SnapshotId"]
     snap = ec2.describe_snapshots(SnapshotIds=[snap_id])["Snapshots"][0]
@@ -91,14 +109,19 @@ def test_volume_lists_page_with_markers(aws):
     gw = _gateway(sgw)
     arns = [
         sgw.create_cached_iscsi_volume(
-            GatewayARN=gw, VolumeSizeInBytes=10 * GIB, TargetName=f"t{i}", NetworkInterfaceId="10.0.0.1",
+            GatewayARN=gw,
+            VolumeSizeInBytes=10 * GIB,
+            TargetName=f"t{i}",
+            NetworkInterfaceId="10.0.0.1",
             ClientToken=f"token-{i:03d}",
         )["VolumeARN"]
         for i in range(7)
     ]
     first = sgw.list_volumes(GatewayARN=gw, Limit=3)
     assert len(first["VolumeInfos"]) == 3 and first["Marker"]
-    pages = list(sgw.get_paginator("list_volumes").paginate(GatewayARN=gw, PaginationConfig={"PageSize": 3}))
+    pages = list(
+        sgw.get_paginator("list_volumes").paginate(GatewayARN=gw, PaginationConfig={"PageSize": 3})
+    )
     assert [len(p["VolumeInfos"]) for p in pages] == [3, 3, 1]
     assert [v["VolumeARN"] for p in pages for v in p["VolumeInfos"]] == arns
     with pytest.raises(ClientError) as err:

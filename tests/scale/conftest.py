@@ -11,13 +11,13 @@ external id, that the caller passed it. Works in-process and for the threaded sa
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 ROLE = "OrganizationAccountAccessRole"
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")
 MGMT, GOOD, BAD = "123456789012", "111111111111", "222222222222"
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -34,7 +34,11 @@ def create_role(account_id: str, role_name: str = ROLE, external_id: str | None 
     from moto.iam.models import iam_backends
 
     condition = {"StringEquals": {"sts:ExternalId": external_id}} if external_id else {}
-    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"}, "Action": "sts:AssumeRole"}
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{MGMT}:root"},
+        "Action": "sts:AssumeRole",
+    }
     if condition:
         statement["Condition"] = condition
     role = iam_backends[account_id]["global"].create_role(
@@ -103,8 +107,9 @@ def org_estate():
     Module-scoped (seeding and moto state are shared by the module's tests, which only read).
     Yields the combined ground truth (`Estate`).
     """
-    import auditor.sandbox
     from moto import mock_aws
+
+    import auditor.sandbox
 
     with pytest.MonkeyPatch.context() as mp:
         for key, value in ENV.items():
@@ -116,7 +121,9 @@ def org_estate():
             guard_assume_role(mp)
             auditor.sandbox.seed_organization(AS_OF, [MGMT, GOOD, BAD])
             parts = [
-                auditor.sandbox.seed_estate(AS_OF, seed=seed, regions=REGIONS, account_id=account, scale=0.1)
+                auditor.sandbox.seed_estate(
+                    AS_OF, seed=seed, regions=REGIONS, account_id=account, scale=0.1
+                )
                 for seed, account in ((7, MGMT), (8, GOOD), (9, BAD))
             ]
             # Organizations creates the role in every member (moto too); BAD's was deleted since.

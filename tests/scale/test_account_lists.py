@@ -9,11 +9,14 @@ from auditor.errors import UsageError
 
 
 def test_ids_keep_order_drop_duplicates_and_comments():
-    assert parse_account_ids(["222222222222,111111111111", "222222222222 # again", "333333333333"]) == [
-        "222222222222", "111111111111", "333333333333"]
+    assert parse_account_ids(
+        ["222222222222,111111111111", "222222222222 # again", "333333333333"]
+    ) == ["222222222222", "111111111111", "333333333333"]
 
 
-@pytest.mark.parametrize("bad", ["12345678901", "1234567890123", "12345678901a", "arn:aws:iam::123456789012:root"])
+@pytest.mark.parametrize(
+    "bad", ["12345678901", "1234567890123", "12345678901a", "arn:aws:iam::123456789012:root"]
+)
 def test_a_bad_id_is_a_usage_error_naming_it(bad):
     with pytest.raises(UsageError, match="not a 12-digit AWS account id"):
         parse_account_ids([bad])

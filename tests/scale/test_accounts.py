@@ -9,7 +9,7 @@ NOT_ASSESSED, the run must exit 1, and the other two accounts must still be comp
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -18,14 +18,16 @@ from typer.testing import CliRunner
 from auditor.cli import app
 
 # The same values as conftest.py's (importlib import mode: conftest is not importable).
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")
 MGMT, GOOD, BAD = "123456789012", "111111111111", "222222222222"
 
 runner = CliRunner()
 
 # moto warns that AccessDenied is not among STS's modelled errors; AWS does answer AssumeRole with it.
-pytestmark = pytest.mark.filterwarnings("ignore:.*AccessDenied does not match an error shape:UserWarning")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*AccessDenied does not match an error shape:UserWarning"
+)
 
 
 def _collect(**kwargs):
@@ -60,9 +62,9 @@ def test_org_collection_enters_members_and_records_the_unassumable_one(org_estat
     )
     assert set(inv.resources["region"]) == set(REGIONS)
     errors = inv.errors
-    assert errors[["account_id", "service", "operation", "error_code", "affects"]].values.tolist() == [
-        [BAD, "sts", "AssumeRole", "AccessDenied", "*"]
-    ]
+    assert errors[
+        ["account_id", "service", "operation", "error_code", "affects"]
+    ].values.tolist() == [[BAD, "sts", "AssumeRole", "AccessDenied", "*"]]
 
 
 def test_findings_of_the_unassumable_account_are_not_assessed(org_inventory, policies):
@@ -83,7 +85,16 @@ def test_collect_cli_with_named_accounts_exits_1_and_keeps_the_others(org_estate
     out = tmp_path / "inv"
     accounts_file = tmp_path / "accounts.txt"
     accounts_file.write_text(f"# members\n{GOOD}  # payments\n{BAD}\n")
-    args = ["collect", "--out", str(out), "--accounts-file", str(accounts_file), "--account", MGMT, "--quiet"]
+    args = [
+        "collect",
+        "--out",
+        str(out),
+        "--accounts-file",
+        str(accounts_file),
+        "--account",
+        MGMT,
+        "--quiet",
+    ]
     for region in REGIONS:
         args += ["--region", region]
     result = runner.invoke(app, args)
@@ -104,15 +115,32 @@ def test_check_cli_reads_several_inventory_folders_as_one(org_inventory, tmp_pat
     from auditor.inventory import Inventory, write_inventory
 
     folders = []
-    for account in (MGMT, GOOD, BAD):  # one inventory folder per account, as separate runs write them
-        tables = {name: df[df["account_id"] == account] for name, df in org_inventory.tables.items()}
-        manifest = dict(org_inventory.manifest, accounts=[account],
-                        accounts_failed=[a for a in org_inventory.manifest["accounts_failed"] if a == account])
+    for account in (
+        MGMT,
+        GOOD,
+        BAD,
+    ):  # one inventory folder per account, as separate runs write them
+        tables = {
+            name: df[df["account_id"] == account] for name, df in org_inventory.tables.items()
+        }
+        manifest = dict(
+            org_inventory.manifest,
+            accounts=[account],
+            accounts_failed=[a for a in org_inventory.manifest["accounts_failed"] if a == account],
+        )
         folder = tmp_path / f"inv-{account}"
         write_inventory(Inventory(tables=tables, manifest=manifest), folder)
         folders.append(folder)
-    args = ["check", "--policies", str(policies_path), "--out", str(tmp_path / "out"), "--as-of", AS_OF.isoformat(),
-            "--no-fail"]
+    args = [
+        "check",
+        "--policies",
+        str(policies_path),
+        "--out",
+        str(tmp_path / "out"),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--no-fail",
+    ]
     for folder in folders:
         args += ["--inventory", str(folder)]
     result = runner.invoke(app, args)
@@ -123,10 +151,26 @@ def test_check_cli_reads_several_inventory_folders_as_one(org_inventory, tmp_pat
     assert set(by_account[BAD]) == {"NOT_ASSESSED"}
 
 
-def test_audit_cli_over_the_org_exits_1_with_the_member_not_assessed(org_estate, tmp_path, policies_path):
+def test_audit_cli_over_the_org_exits_1_with_the_member_not_assessed(
+    org_estate, tmp_path, policies_path
+):
     out = tmp_path / "results"
-    args = ["audit", "--org", "--policies", str(policies_path), "--out", str(out), "--as-of", AS_OF.isoformat(),
-            "--format", "json", "--no-history", "--max-workers", "4", "--quiet"]
+    args = [
+        "audit",
+        "--org",
+        "--policies",
+        str(policies_path),
+        "--out",
+        str(out),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--format",
+        "json",
+        "--no-history",
+        "--max-workers",
+        "4",
+        "--quiet",
+    ]
     for region in REGIONS:
         args += ["--region", region]
     result = runner.invoke(app, args)
@@ -157,6 +201,8 @@ def test_external_id_is_required_by_the_role_trust(org_estate, make_role):
     ],
 )
 def test_bad_account_options_exit_2(tmp_path, args, message):
-    result = runner.invoke(app, ["collect", "--out", str(tmp_path / "inv"), "--region", "us-east-1", *args])
+    result = runner.invoke(
+        app, ["collect", "--out", str(tmp_path / "inv"), "--region", "us-east-1", *args]
+    )
     assert result.exit_code == 2, result.output
     assert message in result.output

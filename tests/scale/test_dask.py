@@ -7,12 +7,12 @@ sandbox server endpoint (`AWS_ENDPOINT_URL`); that is what the benchmarks and `-
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
-AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")
 MGMT, GOOD, BAD = "123456789012", "111111111111", "222222222222"
 
@@ -28,8 +28,12 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def client(org_estate):
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -40,8 +44,17 @@ def _options(**kwargs):
 
 
 def _rows(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = ["account_id", "region", "resource_arn", "resource_type", "control_id", "plan", "status", "severity",
-            "detail"]
+    cols = [
+        "account_id",
+        "region",
+        "resource_arn",
+        "resource_type",
+        "control_id",
+        "plan",
+        "status",
+        "severity",
+        "detail",
+    ]
     return frame[cols].astype(str).sort_values(cols).reset_index(drop=True)
 
 
@@ -60,21 +73,33 @@ def test_dask_run_gives_the_findings_of_a_plain_run(org_estate, policies, client
 
     plain_inventory, plain = plain_run
 
-    inventory, findings = collect_and_check(_options(org=True), client=client, policies=policies, as_of=AS_OF)
+    inventory, findings = collect_and_check(
+        _options(org=True), client=client, policies=policies, as_of=AS_OF
+    )
 
     pd.testing.assert_frame_equal(_rows(findings.frame), _rows(plain.frame))
     assert findings.summary["by_status"] == plain.summary["by_status"]
     assert findings.summary["by_account"] == plain.summary["by_account"]
-    assert set(findings.frame.loc[findings.frame["account_id"] == BAD, "status"]) == {"NOT_ASSESSED"}
+    assert set(findings.frame.loc[findings.frame["account_id"] == BAD, "status"]) == {
+        "NOT_ASSESSED"
+    }
     # The combined inventory holds the same rows as the plain one.
     for table in ("resources", "recovery_points", "errors"):
-        key = "recovery_point_arn" if table == "recovery_points" else ("resource_arn" if table == "resources" else "account_id")
-        assert sorted(inventory[table][key].astype(str)) == sorted(plain_inventory[table][key].astype(str)), table
+        key = (
+            "recovery_point_arn"
+            if table == "recovery_points"
+            else ("resource_arn" if table == "resources" else "account_id")
+        )
+        assert sorted(inventory[table][key].astype(str)) == sorted(
+            plain_inventory[table][key].astype(str)
+        ), table
     assert inventory.manifest["accounts"] == sorted([MGMT, GOOD, BAD])
     assert inventory.manifest["accounts_failed"] == [BAD]
 
 
-def test_a_task_that_dies_makes_only_its_account_not_assessed(org_estate, policies, client, monkeypatch):
+def test_a_task_that_dies_makes_only_its_account_not_assessed(
+    org_estate, policies, client, monkeypatch
+):
     import auditor.distributed as d
 
     real = d.run_account
@@ -86,7 +111,9 @@ def test_a_task_that_dies_makes_only_its_account_not_assessed(org_estate, polici
 
     monkeypatch.setattr(d, "run_account", flaky)
     works = d.works_for(_options(), [MGMT, GOOD], policies=policies, as_of=AS_OF)
-    inventory, findings = d.combine(d.run_on_dask(works, client=client), policies=policies, as_of=AS_OF)
+    inventory, findings = d.combine(
+        d.run_on_dask(works, client=client), policies=policies, as_of=AS_OF
+    )
     frame = findings.frame
     assert set(frame.loc[frame["account_id"] == GOOD, "status"]) == {"NOT_ASSESSED"}
     assert "PASS" in set(frame.loc[frame["account_id"] == MGMT, "status"])
@@ -95,7 +122,9 @@ def test_a_task_that_dies_makes_only_its_account_not_assessed(org_estate, polici
     ]
 
 
-def test_audit_cli_with_dask_writes_the_plain_findings(org_estate, policies_path, client, plain_run, tmp_path):
+def test_audit_cli_with_dask_writes_the_plain_findings(
+    org_estate, policies_path, client, plain_run, tmp_path
+):
     import json
 
     from typer.testing import CliRunner
@@ -104,8 +133,22 @@ def test_audit_cli_with_dask_writes_the_plain_findings(org_estate, policies_path
 
     plain = plain_run[1].summary
     out = tmp_path / "results"
-    args = ["audit", "--org", "--dask", client.scheduler.address, "--policies", str(policies_path), "--out", str(out),
-            "--as-of", AS_OF.isoformat(), "--format", "json", "--no-history", "--quiet"]
+    args = [
+        "audit",
+        "--org",
+        "--dask",
+        client.scheduler.address,
+        "--policies",
+        str(policies_path),
+        "--out",
+        str(out),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--format",
+        "json",
+        "--no-history",
+        "--quiet",
+    ]
     for region in REGIONS:
         args += ["--region", region]
     result = CliRunner().invoke(app, args)

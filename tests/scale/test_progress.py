@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC
 
 from auditor.progress import Progress
 
@@ -55,14 +56,14 @@ def test_cli_progress_only_on_a_terminal(monkeypatch):
 
 
 def test_check_inventory_shows_the_controls_phase(capsys):
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     from auditor.controls import REGISTRY, check_inventory
     from auditor.inventory import Inventory
     from auditor.policy import load_policies
 
-    as_of = datetime(2026, 11, 26, tzinfo=timezone.utc)
+    as_of = datetime(2026, 11, 26, tzinfo=UTC)
     policies = load_policies(Path(__file__).resolve().parents[2] / "policies", as_of=as_of)
     check_inventory(Inventory(), policies, as_of, progress=True)
     err = capsys.readouterr().err

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.backup import urls as backup_urls
@@ -41,8 +41,21 @@ MAX_PAGE = 1000
 
 # AWS Backup's names for the resource types it protects (ResourceType in its API).
 RESOURCE_TYPES = (
-    "Aurora", "CloudFormation", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune",
-    "RDS", "Redshift", "S3", "SAP HANA on Amazon EC2", "Storage Gateway", "Timestream",
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "Timestream",
     "VirtualMachine",
 )
 # Services whose backups AWS Backup fully manages (recovery point ARNs are AWS Backup ARNs) by
@@ -51,7 +64,7 @@ DEFAULT_MANAGEMENT = {"DynamoDB": False, "EFS": True}
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aws_backup_key_arn(account_id: str, region: str) -> str:
@@ -105,21 +118,26 @@ def _init_ext(self: BackupBackend) -> None:
 def _vault_or_404(self: BackupBackend, name: str) -> Vault:
     vault = self.vaults.get(name)
     if vault is None:
-        raise ResourceNotFoundException(msg=f"Backup vault {name} does not exist in account {self.account_id}")
+        raise ResourceNotFoundException(
+            msg=f"Backup vault {name} does not exist in account {self.account_id}"
+        )
     return vault
 
 
 def _plan_or_404(self: BackupBackend, plan_id: str) -> Plan:
     plan = self.plans.get(plan_id)
     if plan is None or plan.deletion_date is not None:
-        raise ResourceNotFoundException(msg=f"Failed reading Backup plan with provided version: {plan_id}")
+        raise ResourceNotFoundException(
+            msg=f"Failed reading Backup plan with provided version: {plan_id}"
+        )
     return plan
 
 
 def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
     """A vault in ListBackupVaults/DescribeBackupVault shape, with the fields real AWS always has."""
     count = sum(
-        1 for rp in self.recovery_points.values()
+        1
+        for rp in self.recovery_points.values()
         if rp["BackupVaultName"] == vault.backup_vault_name and rp["Status"] not in ("DELETING",)
     )
     d: dict[str, Any] = {
@@ -128,7 +146,8 @@ def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
         "VaultType": "BACKUP_VAULT",
         "VaultState": "AVAILABLE",
         "CreationDate": _ts(vault.creation_date),
-        "EncryptionKeyArn": vault.encryption_key_arn or aws_backup_key_arn(self.account_id, self.region_name),
+        "EncryptionKeyArn": vault.encryption_key_arn
+        or aws_backup_key_arn(self.account_id, self.region_name),
         "NumberOfRecoveryPoints": count,
         "Locked": bool(vault.locked),
     }
@@ -147,21 +166,31 @@ def _ts(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), tz=UTC)
 
 
 def create_backup_selection(
-    self: BackupBackend, plan_id: str, selection: dict[str, Any], creator_request_id: str | None,
-    *, creation_date: datetime | None = None, selection_id: str | None = None,
+    self: BackupBackend,
+    plan_id: str,
+    selection: dict[str, Any],
+    creator_request_id: str | None,
+    *,
+    creation_date: datetime | None = None,
+    selection_id: str | None = None,
 ) -> dict[str, Any]:
     """Store a selection (GetBackupSelection shape) under its plan and return it."""
     _plan_or_404(self, plan_id)
     if not selection.get("SelectionName") or not selection.get("IamRoleArn"):
         raise InvalidParameterValueException(msg="SelectionName and IamRoleArn are required")
     existing = self.selections.setdefault(plan_id, {})
-    if any(s["BackupSelection"]["SelectionName"] == selection["SelectionName"] for s in existing.values()):
-        raise InvalidParameterValueException(msg=f"Selection {selection['SelectionName']} already exists")
+    if any(
+        s["BackupSelection"]["SelectionName"] == selection["SelectionName"]
+        for s in existing.values()
+    ):
+        raise InvalidParameterValueException(
+            msg=f"Selection {selection['SelectionName']} already exists"
+        )
     sid = selection_id or str(uuid.uuid4())
     stored = {
         "BackupSelection": _clean_selection(selection),
@@ -206,7 +235,10 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
         )
     rp.setdefault("VaultType", "BACKUP_VAULT")
     rp.setdefault("IsParent", False)
-    rp.setdefault("IamRoleArn", f"arn:aws:iam::{self.account_id}:role/service-role/AWSBackupDefaultServiceRole")
+    rp.setdefault(
+        "IamRoleArn",
+        f"arn:aws:iam::{self.account_id}:role/service-role/AWSBackupDefaultServiceRole",
+    )
     created = rp.setdefault("CreationDate", _now())
     rp.setdefault("InitiationDate", created)
     if rp["Status"] in ("COMPLETED", "EXPIRED", "PARTIAL", "AVAILABLE"):
@@ -214,7 +246,9 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
     lifecycle = rp.get("Lifecycle") or {}
     calc = {}
     if lifecycle.get("MoveToColdStorageAfterDays"):
-        calc["MoveToColdStorageAt"] = created + timedelta(days=int(lifecycle["MoveToColdStorageAfterDays"]))
+        calc["MoveToColdStorageAt"] = created + timedelta(
+            days=int(lifecycle["MoveToColdStorageAfterDays"])
+        )
     if lifecycle.get("DeleteAfterDays"):
         calc["DeleteAt"] = created + timedelta(days=int(lifecycle["DeleteAfterDays"]))
     if calc:
@@ -223,7 +257,9 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
     return rp
 
 
-def _created_by(self: BackupBackend, plan_id: str | None, rule_id: str | None) -> dict[str, Any] | None:
+def _created_by(
+    self: BackupBackend, plan_id: str | None, rule_id: str | None
+) -> dict[str, Any] | None:
     if not plan_id:
         return None
     plan = self.plans.get(plan_id)
@@ -260,8 +296,13 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     if size is None:
         raise ResourceNotFoundException(msg=f"Resource {resource_arn} was not found")
     rp_arn = native.create_backup_artifact(
-        self.account_id, self.region_name, resource_arn, job_id=job_id, created=now,
-        size_bytes=size, managed=self.region_settings["ResourceTypeManagementPreference"].get(rtype, False),
+        self.account_id,
+        self.region_name,
+        resource_arn,
+        job_id=job_id,
+        created=now,
+        size_bytes=size,
+        managed=self.region_settings["ResourceTypeManagementPreference"].get(rtype, False),
         encrypted=True,
     )
     lifecycle = params.get("Lifecycle") or None
@@ -301,7 +342,12 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     if lifecycle:
         job["RecoveryPointLifecycle"] = lifecycle
     self.backup_jobs[job_id] = job
-    return {"BackupJobId": job_id, "RecoveryPointArn": rp_arn, "CreationDate": now, "IsParent": False}
+    return {
+        "BackupJobId": job_id,
+        "RecoveryPointArn": rp_arn,
+        "CreationDate": now,
+        "IsParent": False,
+    }
 
 
 def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +365,9 @@ def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any
     source_vault = _vault_or_404(self, params["SourceBackupVaultName"])
     source = self.recovery_points.get(params["RecoveryPointArn"])
     if source is None or source["BackupVaultName"] != source_vault.backup_vault_name:
-        raise ResourceNotFoundException(msg=f"Recovery point {params['RecoveryPointArn']} was not found")
+        raise ResourceNotFoundException(
+            msg=f"Recovery point {params['RecoveryPointArn']} was not found"
+        )
     dest_arn = params["DestinationBackupVaultArn"]
     parts = dest_arn.split(":")
     if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
@@ -333,8 +381,15 @@ def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any
     now = _now()
     size = int(source.get("BackupSizeInBytes") or 0)
     rp_arn = native.create_backup_artifact(
-        dest_account, dest_region, source["ResourceArn"], job_id=job_id, created=now, size_bytes=size,
-        managed=dest.region_settings["ResourceTypeManagementPreference"].get(source["ResourceType"], False),
+        dest_account,
+        dest_region,
+        source["ResourceArn"],
+        job_id=job_id,
+        created=now,
+        size_bytes=size,
+        managed=dest.region_settings["ResourceTypeManagementPreference"].get(
+            source["ResourceType"], False
+        ),
         encrypted=True,
     )
     rp = {
@@ -400,13 +455,20 @@ def _p(self: BackupResponse) -> dict[str, Any]:
 
 
 def _scope(params: dict[str, Any]) -> str:
-    return repr(sorted((k, str(v)) for k, v in params.items() if k not in ("NextToken", "MaxResults")))
+    return repr(
+        sorted((k, str(v)) for k, v in params.items() if k not in ("NextToken", "MaxResults"))
+    )
 
 
 def _paged(params: dict[str, Any], items: list[Any]) -> tuple[list[Any], str | None]:
     return page(
-        items, params.get("NextToken"), params.get("MaxResults"),
-        default=DEFAULT_PAGE, maximum=MAX_PAGE, scope=_scope(params), bad_token=_bad_token,
+        items,
+        params.get("NextToken"),
+        params.get("MaxResults"),
+        default=DEFAULT_PAGE,
+        maximum=MAX_PAGE,
+        scope=_scope(params),
+        bad_token=_bad_token,
     )
 
 
@@ -437,7 +499,11 @@ def r_create_backup_selection(self: BackupResponse) -> ActionResult | str:
         self.backup_backend, p["BackupPlanId"], p["BackupSelection"], p.get("CreatorRequestId")
     )
     return ActionResult(
-        {"SelectionId": stored["SelectionId"], "BackupPlanId": stored["BackupPlanId"], "CreationDate": stored["CreationDate"]}
+        {
+            "SelectionId": stored["SelectionId"],
+            "BackupPlanId": stored["BackupPlanId"],
+            "CreationDate": stored["CreationDate"],
+        }
     )
 
 
@@ -523,9 +589,15 @@ def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult
             continue
         if p.get("ByResourceType") and rp["ResourceType"] != p["ByResourceType"]:
             continue
-        if p.get("ByBackupPlanId") and (rp.get("CreatedBy") or {}).get("BackupPlanId") != p["ByBackupPlanId"]:
+        if (
+            p.get("ByBackupPlanId")
+            and (rp.get("CreatedBy") or {}).get("BackupPlanId") != p["ByBackupPlanId"]
+        ):
             continue
-        if p.get("ByParentRecoveryPointArn") and rp.get("ParentRecoveryPointArn") != p["ByParentRecoveryPointArn"]:
+        if (
+            p.get("ByParentRecoveryPointArn")
+            and rp.get("ParentRecoveryPointArn") != p["ByParentRecoveryPointArn"]
+        ):
             continue
         if not _in_range(rp["CreationDate"], after, before):
             continue
@@ -611,21 +683,34 @@ def r_describe_backup_job(self: BackupResponse) -> ActionResult | str:
 
 
 # ListBackupJobs / ListCopyJobs filters that compare one job field for equality, as AWS documents them.
-_BACKUP_JOB_FILTERS = {"ByResourceArn": "ResourceArn", "ByState": "State", "ByBackupVaultName": "BackupVaultName",
-                       "ByResourceType": "ResourceType", "ByAccountId": "AccountId"}
-_COPY_JOB_FILTERS = {"ByResourceArn": "ResourceArn", "ByState": "State", "ByResourceType": "ResourceType",
-                     "ByDestinationVaultArn": "DestinationBackupVaultArn",
-                     "BySourceRecoveryPointArn": "SourceRecoveryPointArn", "ByAccountId": "AccountId"}
+_BACKUP_JOB_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByState": "State",
+    "ByBackupVaultName": "BackupVaultName",
+    "ByResourceType": "ResourceType",
+    "ByAccountId": "AccountId",
+}
+_COPY_JOB_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByState": "State",
+    "ByResourceType": "ResourceType",
+    "ByDestinationVaultArn": "DestinationBackupVaultArn",
+    "BySourceRecoveryPointArn": "SourceRecoveryPointArn",
+    "ByAccountId": "AccountId",
+}
 
 
 def _filter_jobs(jobs: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
     """The jobs that pass every given equality filter and both time ranges (created, completed)."""
     wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
     return [
-        job for job in jobs
+        job
+        for job in jobs
         if all(job.get(field) == value for field, value in wanted.items())
         and _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
-        and _in_range(job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore"))
+        and _in_range(
+            job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore")
+        )
     ]
 
 
@@ -667,7 +752,9 @@ def r_update_region_settings(self: BackupResponse) -> EmptyResult:
     for key in ("ResourceTypeOptInPreference", "ResourceTypeManagementPreference"):
         for rtype, value in (p.get(key) or {}).items():
             if key == "ResourceTypeManagementPreference" and rtype not in ("DynamoDB", "EFS"):
-                raise InvalidParameterValueException(msg=f"Full management is not available for {rtype}")
+                raise InvalidParameterValueException(
+                    msg=f"Full management is not available for {rtype}"
+                )
             rs[key][rtype] = bool(value)
     return EmptyResult()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -141,7 +141,9 @@ def add_cluster_snapshot(
     from moto.rds.models import DBClusterSnapshot
 
     backend = backend or rds_backend(account_id, region)
-    snap = DBClusterSnapshot(backend, cluster, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
+    snap = DBClusterSnapshot(
+        backend, cluster, snapshot_id, snapshot_type=snapshot_type, tags=tags or []
+    )
     snap.created = created
     if allocated_storage is not None:
         snap.allocated_storage = allocated_storage
@@ -168,7 +170,9 @@ def add_dynamodb_backup(
 
     backend = backend or dynamodb_backend(account_id, region)
     ident = f"{int(created.timestamp() * 1000):014d}-{_rand_hex(rng, 8)}"
-    backup = LightBackup(account_id, region, name, table, backup_type, created, size_bytes, ident, expiry, status)
+    backup = LightBackup(
+        account_id, region, name, table, backup_type, created, size_bytes, ident, expiry, status
+    )
     backend.backups[backup.arn] = backup
     return backup.arn
 
@@ -223,11 +227,17 @@ def create_backup_artifact(
         vol_id = rest.split("/", 1)[1]
         vol = ec2_backend(account_id, region).volumes.get(vol_id)
         sid = add_ebs_snapshot(
-            account_id, region, volume_id=vol_id,
+            account_id,
+            region,
+            volume_id=vol_id,
             volume_size_gib=vol.size if vol else max(1, size_bytes // GIB),
-            created=created, description=AWS_BACKUP_EBS_DESCRIPTION, encrypted=encrypted,
-            kms_key_id=kms_key_id, tags={"aws:backup:source-resource": vol_id},
-            full_size_bytes=size_bytes, rng=rng,
+            created=created,
+            description=AWS_BACKUP_EBS_DESCRIPTION,
+            encrypted=encrypted,
+            kms_key_id=kms_key_id,
+            tags={"aws:backup:source-resource": vol_id},
+            full_size_bytes=size_bytes,
+            rng=rng,
         )
         return ebs_snapshot_arn(region, sid)
     if service == "storagegateway" and "/volume/" in rest:
@@ -237,9 +247,17 @@ def create_backup_artifact(
         vol_id = resource_arn.rsplit("/", 1)[1].lower()  # EC2 writes gateway ids in lower case
         gib = int(vol["VolumeSizeInBytes"]) // GIB if vol else max(1, size_bytes // GIB)
         sid = add_ebs_snapshot(
-            account_id, region, volume_id=vol_id, volume_size_gib=gib, created=created,
-            description=AWS_BACKUP_EBS_DESCRIPTION, encrypted=encrypted, kms_key_id=kms_key_id,
-            tags={"aws:backup:source-resource": vol_id}, full_size_bytes=size_bytes, rng=rng,
+            account_id,
+            region,
+            volume_id=vol_id,
+            volume_size_gib=gib,
+            created=created,
+            description=AWS_BACKUP_EBS_DESCRIPTION,
+            encrypted=encrypted,
+            kms_key_id=kms_key_id,
+            tags={"aws:backup:source-resource": vol_id},
+            full_size_bytes=size_bytes,
+            rng=rng,
         )
         return ebs_snapshot_arn(region, sid)
     if service == "rds" and rest.startswith("db:"):
@@ -247,28 +265,46 @@ def create_backup_artifact(
         db = backend.databases.get(rest[3:])
         if db is not None:
             return add_db_snapshot(
-                account_id, region, db, snapshot_id=f"awsbackup:job-{job_id.lower()}",
-                snapshot_type="awsbackup", created=created,
+                account_id,
+                region,
+                db,
+                snapshot_id=f"awsbackup:job-{job_id.lower()}",
+                snapshot_type="awsbackup",
+                created=created,
             )
     if service == "rds" and rest.startswith("cluster:"):
         backend = rds_backend(account_id, region)
         cluster = backend.clusters.get(rest[8:])
         if cluster is not None:
             return add_cluster_snapshot(
-                account_id, region, cluster, snapshot_id=f"awsbackup:job-{job_id.lower()}",
-                snapshot_type="awsbackup", created=created,
+                account_id,
+                region,
+                cluster,
+                snapshot_id=f"awsbackup:job-{job_id.lower()}",
+                snapshot_type="awsbackup",
+                created=created,
             )
     if service == "dynamodb" and not managed:
         table = dynamodb_backend(account_id, region).tables.get(rest.split("/", 1)[1])
         if table is not None:
             return add_dynamodb_backup(
-                account_id, region, table, name=f"AwsBackup-{job_id.lower()}", backup_type="AWS_BACKUP",
-                created=created, size_bytes=size_bytes, rng=rng,
+                account_id,
+                region,
+                table,
+                name=f"AwsBackup-{job_id.lower()}",
+                backup_type="AWS_BACKUP",
+                created=created,
+                size_bytes=size_bytes,
+                rng=rng,
             )
-    rp_id = str(uuid.UUID(int=(rng or random).getrandbits(128), version=4)).upper() if rng else str(uuid.uuid4()).upper()
+    rp_id = (
+        str(uuid.UUID(int=(rng or random).getrandbits(128), version=4)).upper()
+        if rng
+        else str(uuid.uuid4()).upper()
+    )
     return f"arn:aws:backup:{region}:{account_id}:recovery-point:{rp_id}"
 
 
 def utc(dt: datetime) -> datetime:
     """`dt` as an aware UTC datetime."""
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

@@ -14,13 +14,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb.models.table import Backup
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
-from moto.core.responses import ActionResult
 
 from auditor.sandbox.moto_ext.paging import page
 
@@ -36,7 +36,9 @@ def _get_tags_by_id(self: Any) -> list[dict[str, str]]:
     from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 
     rtype = EC2_PREFIX_TO_RESOURCE.get(get_prefix(rid), "")
-    return [{"resource_id": rid, "key": k, "value": v, "resource_type": rtype} for k, v in tags.items()]
+    return [
+        {"resource_id": rid, "key": k, "value": v, "resource_type": rtype} for k, v in tags.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------- EC2
@@ -49,7 +51,13 @@ def _ec2_bad_token(message: str) -> Exception:
 
 
 def _ec2_scope(self: Any) -> str:
-    return repr(sorted((k, v) for k, v in self.querystring.items() if k not in ("NextToken", "MaxResults", "Action", "Version")))
+    return repr(
+        sorted(
+            (k, v)
+            for k, v in self.querystring.items()
+            if k not in ("NextToken", "MaxResults", "Action", "Version")
+        )
+    )
 
 
 def describe_snapshots(self: Any) -> ActionResult:
@@ -67,14 +75,20 @@ def describe_snapshots(self: Any) -> ActionResult:
 
         raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 1000")
     chunk, nxt = page(
-        snapshots, token, max_results, default=1000, maximum=1000, scope=_ec2_scope(self), bad_token=_ec2_bad_token
+        snapshots,
+        token,
+        max_results,
+        default=1000,
+        maximum=1000,
+        scope=_ec2_scope(self),
+        bad_token=_ec2_bad_token,
     )
     return _snapshots_xml(chunk, nxt)
 
 
 def _iso(dt: datetime) -> str:
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -82,14 +96,29 @@ def _snapshots_xml(snapshots: list[Any], next_token: str | None) -> str:
     """DescribeSnapshots' EC2 XML, written directly: moto's model-driven serializer costs ~1 ms a
     snapshot, too slow for the 100,000-snapshot benchmark estate. Element names are the locationNames
     of botocore's `Snapshot` shape; tests compare the parsed result with moto's own serializer."""
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n<DescribeSnapshotsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
-           "<requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId><snapshotSet>"]
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<DescribeSnapshotsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+        "<requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId><snapshotSet>"
+    ]
     for snap in snapshots:
         parts = [
-            "<item><snapshotId>", snap.id, "</snapshotId><volumeId>", _x(snap.volume.id), "</volumeId><status>",
-            snap.status, "</status><startTime>", _iso(snap.start_time), "</startTime><progress>100%</progress><ownerId>",
-            snap.owner_id, "</ownerId><volumeSize>", str(snap.volume.size), "</volumeSize><description>",
-            _x(snap.description or ""), "</description><encrypted>", "true" if snap.encrypted else "false", "</encrypted>",
+            "<item><snapshotId>",
+            snap.id,
+            "</snapshotId><volumeId>",
+            _x(snap.volume.id),
+            "</volumeId><status>",
+            snap.status,
+            "</status><startTime>",
+            _iso(snap.start_time),
+            "</startTime><progress>100%</progress><ownerId>",
+            snap.owner_id,
+            "</ownerId><volumeSize>",
+            str(snap.volume.size),
+            "</volumeSize><description>",
+            _x(snap.description or ""),
+            "</description><encrypted>",
+            "true" if snap.encrypted else "false",
+            "</encrypted>",
         ]
         if snap.kms_key_id:
             parts += ["<kmsKeyId>", _x(snap.kms_key_id), "</kmsKeyId>"]
@@ -128,7 +157,13 @@ def describe_volumes(self: Any) -> ActionResult:
 
         raise InvalidParameterValueError(f"MaxResults={max_results}: must be between 5 and 1000")
     chunk, nxt = page(
-        volumes, token, max_results, default=500, maximum=500, scope=_ec2_scope(self), bad_token=_ec2_bad_token
+        volumes,
+        token,
+        max_results,
+        default=500,
+        maximum=500,
+        scope=_ec2_scope(self),
+        bad_token=_ec2_bad_token,
     )
     body: dict[str, Any] = {"Volumes": chunk}
     if nxt:
@@ -148,11 +183,23 @@ def _rds_bad_token(message: str) -> Exception:
 def _rds_page(self: Any, items: list[Any], key: str) -> ActionResult:
     max_records = self.params.get("MaxRecords")
     if max_records is not None and not 20 <= int(max_records) <= 100:
-        raise _rds_bad_token(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+        raise _rds_bad_token(
+            f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100"
+        )
     # Server mode also carries the lower-cased query keys (e.g. "marker"): ignore them case-blind.
-    scope = repr(sorted((k, str(v)) for k, v in self.params.items() if k.lower() not in ("marker", "maxrecords")))
+    scope = repr(
+        sorted(
+            (k, str(v)) for k, v in self.params.items() if k.lower() not in ("marker", "maxrecords")
+        )
+    )
     chunk, nxt = page(
-        items, self.params.get("Marker"), max_records, default=100, maximum=100, scope=scope, bad_token=_rds_bad_token
+        items,
+        self.params.get("Marker"),
+        max_records,
+        default=100,
+        maximum=100,
+        scope=scope,
+        bad_token=_rds_bad_token,
     )
     body: dict[str, Any] = {key: chunk}
     if nxt:
@@ -172,7 +219,9 @@ def describe_db_snapshots(self: Any) -> ActionResult:
     ident = self.params.get("DBSnapshotIdentifier")
     stype = self.params.get("SnapshotType")
     filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
-    snaps = self.backend.describe_db_snapshots(self.params.get("DBInstanceIdentifier"), ident, stype, filters)
+    snaps = self.backend.describe_db_snapshots(
+        self.params.get("DBInstanceIdentifier"), ident, stype, filters
+    )
     return _rds_page(self, _visible(list(snaps), stype, ident), "DBSnapshots")
 
 
@@ -180,7 +229,9 @@ def describe_db_cluster_snapshots(self: Any) -> ActionResult:
     ident = self.params.get("DBClusterSnapshotIdentifier")
     stype = self.params.get("SnapshotType")
     filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", [])}
-    snaps = self.backend.describe_db_cluster_snapshots(self.params.get("DBClusterIdentifier"), ident, stype, filters)
+    snaps = self.backend.describe_db_cluster_snapshots(
+        self.params.get("DBClusterIdentifier"), ident, stype, filters
+    )
     return _rds_page(self, _visible(list(snaps), stype, ident), "DBClusterSnapshots")
 
 
@@ -191,8 +242,17 @@ class LightBackup(Backup):
     """A DynamoDB backup with a real size, type and expiry, that shares (not copies) its table."""
 
     def __init__(
-        self, account_id: str, region_name: str, name: str, table: Any, type_: str,
-        created: datetime, size_bytes: int, identifier: str, expiry: datetime | None, status: str,
+        self,
+        account_id: str,
+        region_name: str,
+        name: str,
+        table: Any,
+        type_: str,
+        created: datetime,
+        size_bytes: int,
+        identifier: str,
+        expiry: datetime | None,
+        status: str,
     ) -> None:
         self.region_name = region_name
         self.account_id = account_id
@@ -239,8 +299,8 @@ def _to_dt(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(float(value), tz=UTC)
 
 
 def list_backups(self: Any) -> ActionResult:
@@ -255,7 +315,9 @@ def list_backups(self: Any) -> ActionResult:
     limit = body.get("Limit")
     start = body.get("ExclusiveStartBackupArn")
     if limit is not None and not 1 <= int(limit) <= 100:
-        raise MockValidationException("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 100")
+        raise MockValidationException(
+            "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+        )
     backups = self.dynamodb_backend.list_backups(None)
     rows = []
     for b in backups:
@@ -336,8 +398,8 @@ def install() -> None:
     ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
     ElasticBlockStore.describe_volumes = describe_volumes  # type: ignore[method-assign]
 
-    from moto.rds.responses import RDSResponse
     from moto.dynamodb.responses import DynamoHandler
+    from moto.rds.responses import RDSResponse
 
     RDSResponse.describe_db_snapshots = describe_db_snapshots  # type: ignore[method-assign]
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]

@@ -9,8 +9,9 @@ snapshots are EBS snapshots whose VolumeId is the volume id in lower case (see a
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
@@ -22,7 +23,9 @@ class InvalidGatewayRequestException(ServiceException):
 
     code = "InvalidGatewayRequestException"
 
-    def __init__(self, message: str, error_code: str, details: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, error_code: str, details: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.error = {"errorCode": error_code, "errorDetails": details or {}}
 
@@ -45,9 +48,15 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
 
     # -- creation (API and direct seeding)
     def add_gateway(
-        self, name: str, gateway_type: str = "CACHED", *, timezone_name: str = "GMT",
-        gateway_id: str | None = None, tags: dict[str, str] | None = None,
-        host_environment: str = "VMWARE", rng: random.Random | None = None,
+        self,
+        name: str,
+        gateway_type: str = "CACHED",
+        *,
+        timezone_name: str = "GMT",
+        gateway_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        host_environment: str = "VMWARE",
+        rng: random.Random | None = None,
     ) -> dict[str, Any]:
         gid = gateway_id or f"sgw-{_hex8(rng)}"
         arn = f"arn:aws:storagegateway:{self.region_name}:{self.account_id}:gateway/{gid}"
@@ -78,10 +87,19 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
         return gw
 
     def add_volume(
-        self, gateway_arn: str, volume_type: str, size_bytes: int, *, target_name: str,
-        created: datetime | None = None, used_bytes: int | None = None, volume_id: str | None = None,
-        kms_key: str | None = None, source_snapshot_id: str | None = None,
-        tags: dict[str, str] | None = None, rng: random.Random | None = None,
+        self,
+        gateway_arn: str,
+        volume_type: str,
+        size_bytes: int,
+        *,
+        target_name: str,
+        created: datetime | None = None,
+        used_bytes: int | None = None,
+        volume_id: str | None = None,
+        kms_key: str | None = None,
+        source_snapshot_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        rng: random.Random | None = None,
     ) -> dict[str, Any]:
         gw = self.gateway(gateway_arn)
         vid = volume_id or f"vol-{_hex8(rng)}"
@@ -103,7 +121,7 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
                 "LunNumber": 0,
                 "ChapEnabled": False,
             },
-            "CreatedDate": created or datetime.now(timezone.utc),
+            "CreatedDate": created or datetime.now(UTC),
             "VolumeUsedInBytes": int(used_bytes if used_bytes is not None else size_bytes // 3),
             "TargetName": target_name,
         }
@@ -136,9 +154,13 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
     # Resource Groups Tagging API
     def iter_tagged_resources(self) -> Iterator[TaggedResource]:
         for arn in self.gateways:
-            yield TaggedResource(arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:gateway")
+            yield TaggedResource(
+                arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:gateway"
+            )
         for arn in self.volumes:
-            yield TaggedResource(arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:volume")
+            yield TaggedResource(
+                arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:volume"
+            )
 
     def tag_resource(self, arn: str, tags: dict[str, str]) -> None:  # type: ignore[override]
         self.resource_tags(arn).update(tags)

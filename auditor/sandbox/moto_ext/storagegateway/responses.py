@@ -8,7 +8,7 @@ VolumeNotFound, InvalidParameters).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult, BaseResponse
@@ -22,11 +22,21 @@ from auditor.sandbox.moto_ext.storagegateway.models import (
 )
 
 _LIST_FIELDS = (
-    "GatewayId", "GatewayARN", "GatewayType", "GatewayOperationalState", "GatewayName",
-    "HostEnvironment", "SoftwareVersion",
+    "GatewayId",
+    "GatewayARN",
+    "GatewayType",
+    "GatewayOperationalState",
+    "GatewayName",
+    "HostEnvironment",
+    "SoftwareVersion",
 )
 _VOLUME_INFO_FIELDS = (
-    "VolumeARN", "VolumeId", "GatewayARN", "GatewayId", "VolumeType", "VolumeSizeInBytes",
+    "VolumeARN",
+    "VolumeId",
+    "GatewayARN",
+    "GatewayId",
+    "VolumeType",
+    "VolumeSizeInBytes",
     "VolumeAttachmentStatus",
 )
 
@@ -48,8 +58,13 @@ class StorageGatewayResponse(BaseResponse):
 
     def _paged(self, items: list[Any], scope: str) -> tuple[list[Any], str | None]:
         return page(
-            items, self.params.get("Marker"), self.params.get("Limit"),
-            default=100, maximum=100, scope=scope, bad_token=_bad_marker,
+            items,
+            self.params.get("Marker"),
+            self.params.get("Limit"),
+            default=100,
+            maximum=100,
+            scope=scope,
+            bad_token=_bad_marker,
         )
 
     def list_gateways(self) -> ActionResult:
@@ -63,7 +78,9 @@ class StorageGatewayResponse(BaseResponse):
     def describe_gateway_information(self) -> ActionResult:
         gw = dict(self.backend.gateway(self.params["GatewayARN"]))
         gw.pop("GatewayOperationalState", None)
-        gw["Tags"] = [{"Key": k, "Value": v} for k, v in self.backend.tags.get(gw["GatewayARN"], {}).items()]
+        gw["Tags"] = [
+            {"Key": k, "Value": v} for k, v in self.backend.tags.get(gw["GatewayARN"], {}).items()
+        ]
         return ActionResult(gw)
 
     def list_volumes(self) -> ActionResult:
@@ -87,7 +104,9 @@ class StorageGatewayResponse(BaseResponse):
             vol = self.backend.volume(arn)
             if vol["VolumeType"] != volume_type:
                 raise InvalidGatewayRequestException(
-                    f"The specified volume is not a {volume_type} volume.", "InvalidParameters", {"VolumeARN": arn}
+                    f"The specified volume is not a {volume_type} volume.",
+                    "InvalidParameters",
+                    {"VolumeARN": arn},
                 )
             out.append(vol)
         return ActionResult({key: out})
@@ -111,9 +130,13 @@ class StorageGatewayResponse(BaseResponse):
     def activate_gateway(self) -> ActionResult:
         p = self.params
         if p.get("GatewayRegion") and p["GatewayRegion"] != self.region:
-            raise InvalidGatewayRequestException("GatewayRegion does not match the endpoint.", "InvalidParameters")
+            raise InvalidGatewayRequestException(
+                "GatewayRegion does not match the endpoint.", "InvalidParameters"
+            )
         gw = self.backend.add_gateway(
-            p["GatewayName"], p.get("GatewayType", "STORED"), timezone_name=p["GatewayTimezone"],
+            p["GatewayName"],
+            p.get("GatewayType", "STORED"),
+            timezone_name=p["GatewayTimezone"],
             tags={t["Key"]: t["Value"] for t in p.get("Tags", [])},
         )
         return ActionResult({"GatewayARN": gw["GatewayARN"]})
@@ -124,11 +147,17 @@ class StorageGatewayResponse(BaseResponse):
         if size is None:  # a stored volume takes the size of its local disk
             size = 1024**4
         vol = self.backend.add_volume(
-            p["GatewayARN"], volume_type, int(size), target_name=p["TargetName"],
-            kms_key=p.get("KMSKey"), source_snapshot_id=p.get("SnapshotId"),
+            p["GatewayARN"],
+            volume_type,
+            int(size),
+            target_name=p["TargetName"],
+            kms_key=p.get("KMSKey"),
+            source_snapshot_id=p.get("SnapshotId"),
             tags={t["Key"]: t["Value"] for t in p.get("Tags", [])},
         )
-        return ActionResult({"VolumeARN": vol["VolumeARN"], "TargetARN": vol["VolumeiSCSIAttributes"]["TargetARN"]})
+        return ActionResult(
+            {"VolumeARN": vol["VolumeARN"], "TargetARN": vol["VolumeiSCSIAttributes"]["TargetARN"]}
+        )
 
     def create_cached_iscsi_volume(self) -> ActionResult:
         return self._create_volume("CACHED iSCSI")
@@ -159,10 +188,14 @@ class StorageGatewayResponse(BaseResponse):
 
         vol = self.backend.volume(self.params["VolumeARN"])
         sid = add_ebs_snapshot(
-            self.current_account, self.region, volume_id=vol["VolumeId"].lower(),
+            self.current_account,
+            self.region,
+            volume_id=vol["VolumeId"].lower(),
             volume_size_gib=max(1, vol["VolumeSizeInBytes"] // 1024**3),
-            created=datetime.now(timezone.utc), description=self.params["SnapshotDescription"],
-            encrypted=True, kms_key_id=vol.get("KMSKey"),
+            created=datetime.now(UTC),
+            description=self.params["SnapshotDescription"],
+            encrypted=True,
+            kms_key_id=vol.get("KMSKey"),
             tags={t["Key"]: t["Value"] for t in self.params.get("Tags", [])},
         )
         return ActionResult({"VolumeARN": vol["VolumeARN"], "SnapshotId": sid})
