@@ -263,3 +263,28 @@ def test_the_scan_would_catch_a_hard_coded_list():
     source = 'X = (("^a", "ebs-volume"), ("^b", "rds-instance"), ("^c", "efs-filesystem"))'
     node = ast.parse(source).body[0].value
     assert _type_ids_in(node, known) == {"ebs-volume", "rds-instance", "efs-filesystem"}
+
+
+def test_every_price_names_its_provenance():
+    """Each price line says [v] DATE KEY (KEY opening an entry of `sources`) or [r] (recalled)."""
+    text = PRICES.read_text(encoding="utf-8")
+    keys = {
+        match.group(1)
+        for source in yaml.safe_load(text)["sources"]
+        if (match := re.match(r"\[([A-Z0-9-]+)\]", source))
+    }
+    in_prices = False
+    checked = 0
+    for line in text.splitlines():
+        if line.startswith("prices:"):
+            in_prices = True
+            continue
+        if not in_prices or not line.startswith("    "):
+            continue
+        checked += 1
+        mark = line.split("#", 1)[1].strip() if "#" in line else ""
+        verified = re.match(r"\[v\] (\d{4}-\d{2}-\d{2}) ([A-Z0-9-]+)", mark)
+        assert verified or mark.startswith("[r]"), line
+        if verified:
+            assert verified.group(2) in keys, f"{line}: no source [{verified.group(2)}]"
+    assert checked >= 45
