@@ -97,8 +97,8 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/ebs/pricing/",
     ),
-    # A Storage Gateway volume's snapshot is an EBS snapshot, billed as one ("AWS Storage Gateway
-    # pricing", https://aws.amazon.com/storagegateway/pricing/: snapshots are charged at EBS rates).
+    # A Storage Gateway volume's snapshots "are stored and billed as Amazon EBS snapshots"
+    # ("AWS Storage Gateway FAQs", https://aws.amazon.com/storagegateway/faqs/).
     BackupKind(
         kind="storagegateway-snapshot",
         service="Storage Gateway",
@@ -111,7 +111,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_format=_PART + ":ec2:{region}:{account}:snapshot/{id}",
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:snapshot/",
         arn_names_kind=False,  # the same ARN as an EBS snapshot; its source volume decides
-        pricing_page="https://aws.amazon.com/storagegateway/pricing/",
+        pricing_page="https://aws.amazon.com/ebs/pricing/",
     ),
     # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/ (backup storage).
     BackupKind(
@@ -311,8 +311,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         iam_actions=(),
         seeder="",
     ),
-    # S3 bucket ARNs have no region or account ("Amazon S3 resources",
-    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-arn-format.html).
+    # S3 bucket ARNs have no region or account ("Actions, resources, and condition keys for
+    # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
     ResourceType(
         type_id="s3-bucket",
         collected=False,
