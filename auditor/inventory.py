@@ -34,18 +34,13 @@ import pyarrow.parquet as pq
 
 from auditor import __version__
 from auditor.atomic import replace_dir, write_text
+from auditor.catalog import collected_type_ids
 from auditor.errors import InputError
 
 INVENTORY_SCHEMA_VERSION = 1
 
-RESOURCE_TYPES = (
-    "ebs-volume",
-    "rds-instance",
-    "rds-cluster",
-    "dynamodb-table",
-    "efs-filesystem",
-    "storagegateway-volume",
-)
+# The resource types collection gathers today (auditor/catalog.py holds their facts).
+RESOURCE_TYPES = collected_type_ids()
 
 _TS = pa.timestamp("us", tz="UTC")
 _S = pa.string()
