@@ -6,8 +6,12 @@
 
 Each finding has DESIGN §4's fields (`resource_arn`, `resource_type`, `account_id`, `region`,
 `control_id`, `status`, `severity`, `plan`, `detail`, `evidence`). `controls` lists every registered
-control (id, title, severity, description) so reports need no code to describe them.
-``findings.csv`` holds the same rows; its `evidence` column is the JSON text of the object.
+control (id, title, severity, description) so reports need no code to describe them. When the
+audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file
+as given and its copy under `policies/`), which the SARIF report turns into file locations.
+``findings.csv`` holds the same rows; its `evidence` column is the JSON text of the object. Both
+files are written from one table in one canonical row order, so the same verdicts give the same
+bytes however they were computed.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 
 from auditor import jsonsafe
 from auditor.atomic import open_atomic
 from auditor.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "FINDINGS_SCHEMA_VERSION",
@@ -68,7 +75,7 @@ def _controls_meta() -> list[dict]:
     ]
 
 
-def findings_document(findings, *, plans: list[dict] | None = None) -> dict:
+def findings_document(findings: Any, *, plans: list[dict] | None = None) -> dict:
     """The findings.json document as a dict (for small results and for tests)."""
     return json.loads(_document_text(findings, plans))
 
@@ -101,7 +108,7 @@ def plan_locations(policies: Any, policy_path: str | Path | None = None) -> list
     return out
 
 
-def _head(findings, plans: list[dict] | None) -> dict[str, Any]:
+def _head(findings: Any, plans: list[dict] | None) -> dict[str, Any]:
     head: dict[str, Any] = {
         "schema_version": FINDINGS_SCHEMA_VERSION,
         "as_of": _iso(findings.as_of),
@@ -113,14 +120,14 @@ def _head(findings, plans: list[dict] | None) -> dict[str, Any]:
     return head
 
 
-def _document_text(findings, plans: list[dict] | None) -> str:
+def _document_text(findings: Any, plans: list[dict] | None) -> str:
     buffer = io.BytesIO()
     _write_json(buffer, findings, canonical_table(findings), plans)
     return buffer.getvalue().decode("utf-8")
 
 
 def write_findings(
-    findings,
+    findings: Any,
     out_dir: str | Path,
     *,
     policies: Any = None,
@@ -145,7 +152,9 @@ def write_findings(
     return json_path, csv_path
 
 
-def _write_json(handle, findings, table, plans: list[dict] | None) -> None:
+def _write_json(
+    handle: IO[bytes], findings: Any, table: pa.Table, plans: list[dict] | None
+) -> None:
     # The head goes through the strict serializer; the rows are JSON built by Arrow kernels
     # (quoted strings, nulls as null, evidence as the engine's JSON text), so no NaN can get in.
     text = jsonsafe.dumps(_head(findings, plans), indent=1, newline=False)
@@ -154,7 +163,7 @@ def _write_json(handle, findings, table, plans: list[dict] | None) -> None:
     handle.write(b"\n ]\n}\n")
 
 
-def _write_csv(handle, table) -> None:
+def _write_csv(handle: IO[bytes], table: pa.Table) -> None:
     import pyarrow.csv as pacsv
 
     pacsv.write_csv(
@@ -179,7 +188,7 @@ _SORT_COLUMNS = (
 )
 
 
-def canonical_table(findings):
+def canonical_table(findings: Any) -> pa.Table:
     """The findings as an Arrow table of strings (`evidence` as JSON text) in the canonical order.
 
     The order is account, region, resource ARN, control (in the registry's order), plan, then the
@@ -203,7 +212,7 @@ def canonical_table(findings):
     return table.take(order)
 
 
-def _table_from_frame(frame: pd.DataFrame):
+def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
     """Arrow strings from a findings frame (rows read back from disk, or Dask tasks' rows).
 
     Missing values (None, NaN, pd.NA) become null; `evidence` dicts become the same compact JSON
@@ -239,7 +248,7 @@ def _evidence_text(value: Any) -> str:
     return jsonsafe.dumps(value, indent=None, newline=False)
 
 
-def _write_json_rows_arrow(handle, table) -> None:
+def _write_json_rows_arrow(handle: IO[bytes], table: pa.Table) -> None:
     """One JSON object per finding, built column-wise with Arrow string kernels, in batches."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -303,7 +312,7 @@ def read_findings(path: str | Path):
     return Findings(as_of, frame=frame, summary=summary)
 
 
-def findings_csv_text(findings) -> str:
+def findings_csv_text(findings: Any) -> str:
     """findings.csv's text (the bytes `write_findings` writes), for small results and tests."""
     buffer = io.BytesIO()
     _write_csv(buffer, canonical_table(findings))
