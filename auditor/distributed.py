@@ -129,16 +129,47 @@ def combine(
         if frames
         else check_inventory(Inventory(), policies, as_of).frame
     )
-    summary = summarise_frame(frame)
-    # What the per-control summary of a plain run also says, in the registry's order.
-    summary["by_control"] = {c: summary["by_control"].get(c, {}) for c in CONTROL_IDS}
+    first = next((r.summary for r in results if r.summary), {})
+    summary = _summary_of_plain_run(summarise_frame(frame), frame, list(first.get("plans", [])))
     summary["resources"] = int(sum((r.summary or {}).get("resources", 0) for r in results))
     summary["resources_in_scope"] = int(
         sum((r.summary or {}).get("resources_in_scope", 0) for r in results)
     )
-    first = next((r.summary for r in results if r.summary), {})
     summary["plans"] = list(first.get("plans", []))
     return inventory, Findings(as_of, frame=frame, summary=summary)
+
+
+def _summary_of_plain_run(summary: dict, frame: pd.DataFrame, plans: list[str]) -> dict:
+    """`summary` (counted from the combined rows) shaped exactly as a one-process check's.
+
+    A plain run counts statuses in the engine's status order, controls in the registry's order,
+    and plans in the policies' order, leaving out findings that name no plan; findings.json must
+    be byte-identical whichever way the run was made, so the combined summary follows suit.
+    """
+    from auditor.controls import CONTROL_IDS
+    from auditor.controls.engine import STATUSES
+
+    def ordered(counts: dict) -> dict:
+        return {s: int(counts[s]) for s in STATUSES if counts.get(s)}
+
+    def each(table: dict) -> dict:
+        return {key: ordered(counts) for key, counts in table.items()}
+
+    by_plan: dict[str, dict] = {}
+    with_plan = frame[frame["plan"].notna()] if len(frame) else frame
+    if len(with_plan):
+        for (plan, status), count in with_plan.groupby(["plan", "status"]).size().items():
+            by_plan.setdefault(str(plan), {})[status] = count
+    rank = {name: i for i, name in enumerate(plans)}
+    plan_order = sorted(by_plan, key=lambda name: (rank.get(name, len(rank)), name))
+    return {
+        **summary,
+        "by_status": ordered(summary.get("by_status", {})),
+        "by_control": {c: ordered(summary["by_control"].get(c, {})) for c in CONTROL_IDS},
+        "by_plan": {name: ordered(by_plan[name]) for name in plan_order},
+        "by_account": each(summary.get("by_account", {})),
+        "by_region": each(summary.get("by_region", {})),
+    }
 
 
 def failed_account(work: AccountWork, exc: BaseException) -> AccountResult:

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from auditor import __version__
+from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.catalog import collected_type_ids
 from auditor.errors import InputError
@@ -416,7 +416,7 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
         manifest.setdefault("program_version", __version__)
         manifest["tables"] = counts
         write_text(
-            staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str)
+            staging / "manifest.json", jsonsafe.dumps(manifest, sort_keys=True, newline=False)
         )
     return out
 

@@ -68,7 +68,6 @@ storage_class, plan or `tag:<key>`; `estimated_cost_usd` is null where only unpr
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -86,6 +85,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from auditor import jsonsafe
 from auditor.atomic import write_text
 from auditor.errors import InputError
 from auditor.limits import MAX_PRICE_TABLE_BYTES, check_file_size, check_yaml_shape
@@ -486,9 +486,7 @@ def _jsonable(value: Any) -> Any:
 def write_metering(result: MeteringResult, out_dir: str | Path) -> tuple[Path, Path]:
     """Write metering.json and metering.csv into `out_dir`, each atomically."""
     out_dir = Path(out_dir)
-    json_path = write_text(
-        out_dir / "metering.json", json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
-    )
+    json_path = write_text(out_dir / "metering.json", jsonsafe.dumps(result.to_dict()))
     csv_path = write_text(
         out_dir / "metering.csv", result.frame.to_csv(index=False, lineterminator="\n")
     )
