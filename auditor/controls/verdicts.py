@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from auditor.policy.selection import wildcard_regex
-
 if TYPE_CHECKING:
     from auditor.controls.context import Context
 
@@ -65,7 +63,11 @@ def apply_errors(part: Part, ctx: Context, reads: frozenset[str]) -> None:
 
 
 def apply_waivers(part: Part, ctx: Context) -> None:
-    """FAIL -> WAIVED where a waiver in force matches; an expired one is noted as evidence."""
+    """FAIL -> WAIVED where a waiver in force matches; an expired one is noted as evidence.
+
+    Whether a waiver matches is the `Waiver`'s decision (`covers` the control and plan, `names`
+    the ARN, `active` at `as_of`: together `Waiver.matches`), applied here to whole columns.
+    """
     f = part.frame
     waivers = ctx.policies.waivers
     if not len(f) or not waivers:
@@ -74,24 +76,19 @@ def apply_waivers(part: Part, ctx: Context) -> None:
     status = f["status"].to_numpy().copy()
     applied = np.full(len(f), -1, dtype=np.int64)
     expired = np.full(len(f), -1, dtype=np.int64)
-    res_arn = ctx.res["resource_arn"].astype("str")
-    own_arns = [f[c].astype("str") for c in ("resource_arn", "source_arn") if c in f]
-    plan_names = {p.name: i for i, p in enumerate(ctx.plans)}
+    res_arn = ctx.res["resource_arn"]
+    own_arns = [f[c] for c in ("resource_arn", "source_arn") if c in f]
+    plan_codes = f["plan"].to_numpy().astype(np.int64)
+    plan_names = [p.name for p in ctx.plans] + [None]  # code -1 -> None (no plan)
     for w, waiver in enumerate(waivers):
-        if waiver.controls and part.control_id not in waiver.controls:
+        covered = np.array([waiver.covers(part.control_id, name) for name in plan_names])
+        if not covered.any():
             continue
-        regex = wildcard_regex(waiver.resource).pattern
-        res_hit = (
-            res_arn.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False)
-            if ctx.n
-            else np.zeros(0, bool)
-        )
+        res_hit = waiver.names(res_arn) if ctx.n else np.zeros(0, bool)
         hit = np.where(ridx >= 0, res_hit[np.maximum(ridx, 0)] if ctx.n else False, False)
         for arns in own_arns:
-            hit |= arns.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False) & (ridx < 0)
-        if waiver.plan is not None:
-            hit &= f["plan"].to_numpy() == plan_names.get(waiver.plan, -2)
-        hit &= status == FAIL
+            hit |= waiver.names(arns) & (ridx < 0)
+        hit &= covered[plan_codes] & (status == FAIL)
         if waiver.active(ctx.as_of):
             applied[hit & (applied < 0)] = w
         else:

@@ -938,11 +938,8 @@ def _apply_waivers(policies: Any, findings: list[dict], as_of: datetime) -> list
             if n
         ]
         for waiver in waivers:
-            if waiver.controls and finding["control_id"] not in waiver.controls:
-                continue
-            if waiver.plan and finding.get("plan") not in (None, waiver.plan):
-                continue
-            if any(fnmatch.fnmatchcase(n, waiver.resource.replace("[", "[[]")) for n in names):
+            control, plan = finding["control_id"], finding.get("plan")
+            if any(waiver.matches(n, control, as_of, plan) for n in names):
                 finding["status"] = WAIVED
                 finding["evidence"] = {
                     **finding["evidence"],
