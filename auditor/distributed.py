@@ -5,8 +5,9 @@ local thread pool (`auditor.aws`), and nothing here is used. With `--dask ADDRES
 becomes one task on the cluster — the scheduler is Dask's, not ours — that collects the account
 and checks it; the client combines the results: `Inventory.concat` for the inventories and
 concatenation for the findings rows, which is sound because the inventory is partitioned by
-account and controls judge each resource on its own. The two controls that can look across
-accounts (`CROSS_ACCOUNT_CONTROLS`) are evaluated once more over the combined inventory, so the
+account and controls judge each resource on its own. The controls that can look across
+accounts (registered with `scope="cross-account"`: a copy kept in another account, a backup whose
+source lives in another account) are evaluated once more over the combined inventory, so the
 findings equal a plain run's.
 
 Metering runs once, over the combined inventory, in the client: it is cheap vectorised pandas,
@@ -39,7 +40,6 @@ from auditor.inventory import Inventory, frame
 from auditor.progress import Progress
 
 __all__ = [
-    "CROSS_ACCOUNT_CONTROLS",
     "AccountResult",
     "AccountWork",
     "collect_and_check",
@@ -52,13 +52,6 @@ __all__ = [
     "run_on_dask",
     "works_for",
 ]
-
-
-# Controls whose verdict for one account can depend on another account's inventory: a copy kept in
-# another account (cross-account-copy), and a backup whose source resource lives in another account
-# (orphaned-backup). They are evaluated once more over the combined inventory, so a Dask run gives
-# exactly the findings of a plain run.
-CROSS_ACCOUNT_CONTROLS = ("cross-account-copy", "orphaned-backup")
 
 
 @dataclass
@@ -95,8 +88,10 @@ def _check(inventory: Inventory, work: AccountWork) -> AccountResult:
     if work.policies is None:
         return AccountResult(inventory=inventory)
     from auditor.controls import CONTROL_IDS, check_inventory
+    from auditor.controls.registry import cross_account_ids
 
-    local = [c for c in CONTROL_IDS if c not in CROSS_ACCOUNT_CONTROLS]
+    cross = cross_account_ids()
+    local = [c for c in CONTROL_IDS if c not in cross]
     findings = check_inventory(inventory, work.policies, work.as_of, controls=local)
     # Materialised here, in the worker: the Findings object holds the whole evaluation context.
     return AccountResult(inventory=inventory, findings=findings.frame, summary=findings.summary)
@@ -119,8 +114,9 @@ def combine(
         return inventory, None
     from auditor.controls import CONTROL_IDS, check_inventory
     from auditor.controls.engine import Findings, summarise_frame
+    from auditor.controls.registry import cross_account_ids
 
-    cross = [c for c in CONTROL_IDS if c in CROSS_ACCOUNT_CONTROLS]
+    cross = list(cross_account_ids())
     frames = [r.findings for r in results if r.findings is not None and len(r.findings)]
     if cross:
         frames.append(check_inventory(inventory, policies, as_of, controls=cross).frame)
