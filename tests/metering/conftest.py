@@ -104,7 +104,7 @@ def inventory(
 
 def cents(values) -> int:
     """Sum of money values in whole cents (exact)."""
-    return sum(int(round(v * 100)) for v in values)
+    return sum(round(v * 100) for v in values)
 
 
 @pytest.fixture(scope="session")

@@ -213,12 +213,12 @@ def test_bad_assumptions_are_one_line_errors(tmp_path, body, message):
 def test_summary_shows_the_full_size_end_of_the_range(mk, prices):
     from rich.console import Console
 
-    from auditor.metering import summary_table
+    from auditor.terminal import metering_table
 
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-t"
     result = meter(mk.inventory(_chain(mk, "ebs-snapshot", 10, 100, arn)), prices, mk.AS_OF)
     console = Console(record=True, width=120)
-    console.print(summary_table(result))
+    console.print(metering_table(result))
     text = console.export_text()
     assert "145.00" in text and "7.25" in text  # 100 + 9 x 5 GB-months
     assert "if no block were shared" in text and "1,000.00" in text and "50.00" in text
