@@ -6,10 +6,14 @@ A native backup stays billed by its service, whoever created it:
 - RDS DB snapshots and non-Aurora cluster snapshots -> AmazonRDS `RDS:ChargedBackupUsage`; Aurora
   cluster snapshots -> AmazonRDS `Aurora:BackupUsage` (a cluster snapshot whose cluster is gone is
   taken as Aurora, by far the common case);
-- DynamoDB backups -> AmazonDynamoDB `TimedBackupStorage-ByteHrs`, unless the account's region
-  settings put DynamoDB under full AWS Backup management (advanced features): then AWSBackup
-  `WarmStorage-ByteHrs-DynamoDB` / `ColdStorage-ByteHrs-DynamoDB`. A cold DynamoDB backup is
-  AWSBackup-billed in any case (cold storage exists only under those advanced features);
+- DynamoDB backups: the backup's ARN decides, not the region's setting (see `encode.variants`).
+  AWS Backup recovery points (`arn:aws:backup:...`, made with AWS Backup's advanced features on)
+  -> AWSBackup `WarmStorage-ByteHrs-DynamoDB` / `ColdStorage-ByteHrs-DynamoDB`; DynamoDB's own
+  backups (`arn:aws:dynamodb:...`, including those AWS Backup started without advanced features)
+  -> AmazonDynamoDB `TimedBackupStorage-ByteHrs`. A cold DynamoDB backup is AWSBackup-billed in any
+  case (cold storage exists only under those advanced features). SYSTEM backups are free
+  (`allowance`);
+- DynamoDB point-in-time recovery -> AmazonDynamoDB `TimedPITRStorage-ByteHrs` (`pitr`);
 - EFS recovery points -> AWSBackup `WarmStorage-ByteHrs-EFS` / `ColdStorage-ByteHrs-EFS`.
 """
 
@@ -36,6 +40,7 @@ BACKUP_TYPES: dict[str, tuple[str, str]] = {
     "rds-cluster-snapshot": ("Aurora", "AmazonRDS"),
     "dynamodb-backup": ("DynamoDB", "AmazonDynamoDB"),
     "efs-backup": ("EFS", "AWSBackup"),
+    "dynamodb-pitr": ("DynamoDB PITR", "AmazonDynamoDB"),
 }
 
 # (billing owner, service, storage class) -> usage type (without region prefix).
@@ -53,6 +58,7 @@ USAGE_TYPES: dict[tuple[str, str, str], str] = {
     ("AWSBackup", "DynamoDB", "cold"): "ColdStorage-ByteHrs-DynamoDB",
     ("AWSBackup", "EFS", "warm"): "WarmStorage-ByteHrs-EFS",
     ("AWSBackup", "EFS", "cold"): "ColdStorage-ByteHrs-EFS",
+    ("AmazonDynamoDB", "DynamoDB PITR", "warm"): "TimedPITRStorage-ByteHrs",
 }
 
 # Columns of the row frame before the allowance and the cost are added (`_key`, `_class` locate
@@ -75,32 +81,23 @@ _GROUP_ROW_COLUMNS = (
 )
 
 
-def ddb_managed(inventory: Any) -> set[tuple[str, str]]:
-    """(account, region) pairs whose region settings put DynamoDB under full AWS Backup management."""
-    rs = inventory["region_settings"]
-    if not len(rs):
-        return set()
-    mask = (rs["service"].astype("str").str.lower() == "dynamodb") & rs["full_management"].fillna(
-        False
-    ).astype(bool)
-    return set(zip(rs.loc[mask, "account_id"], rs.loc[mask, "region"]))
-
-
-def _service_and_owner(btype: Any, non_aurora: bool, unknown_types: set[str]) -> tuple[str, str]:
+def _service_and_owner(btype: Any, variant: bool, unknown_types: set[str]) -> tuple[str, str]:
+    """(service, billing owner) of a backup type; `variant` is `Encoded.flag`'s second variant."""
     if btype in BACKUP_TYPES:
         service, owner = BACKUP_TYPES[btype]
     else:
         service, owner = (btype or "(unknown)"), "(unknown)"
         unknown_types.add(str(btype))
-    if btype == "rds-cluster-snapshot" and non_aurora:
+    if btype == "rds-cluster-snapshot" and variant:
         service = "RDS"
+    if btype == "dynamodb-backup" and variant:
+        owner = "AWSBackup"
     return service, owner
 
 
 def billed_rows(
     groups: Groups,
     enc: Encoded,
-    managed: set[tuple[str, str]],
     prices: PriceTable,
     warnings: list[str],
 ) -> pd.DataFrame:
@@ -112,8 +109,6 @@ def billed_rows(
         acct, region = enc.acct_u[groups.acct[j]], enc.reg_u[groups.reg[j]]
         btype = enc.bt_u[groups.bt[j]]
         service, owner = _service_and_owner(btype, bool(groups.flag[j]), unknown_types)
-        if service == "DynamoDB" and (acct, region) in managed:
-            owner = "AWSBackup"
         bases = sorted(
             str(enc.basis_u[b]) if b else "(none)" for b in np.flatnonzero(groups.present[gk])
         )
@@ -152,9 +147,9 @@ def billed_rows(
             )
     if cold_ddb:
         warnings.append(
-            f"DynamoDB backups in cold storage in {', '.join(sorted(cold_ddb))}, where region settings do not show "
-            "full AWS Backup management: cold storage implies AWS Backup's advanced features, so they are counted "
-            "as AWSBackup-billed"
+            f"DynamoDB backups in cold storage in {', '.join(sorted(cold_ddb))} with a DynamoDB ARN: "
+            "cold storage exists only under AWS Backup's advanced features, so they are counted as "
+            "AWSBackup-billed"
         )
     if unknown_types:
         warnings.append(

@@ -6,10 +6,13 @@ over a chain of daily snapshots overstates the bill many times over, so:
 - EBS snapshots (and Storage Gateway volume snapshots, which are EBS snapshots) are incremental:
   `FullSnapshotSizeInBytes` "is not the incremental size" of a snapshot but all blocks written to
   the volume (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html).
-- RDS DB snapshots: "The first snapshot of a DB instance contains the data for the full database.
-  Subsequent snapshots of the same DB instance are incremental"
-  (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html).
-- Full copies, never chained: EBS snapshots in the archive tier ("When you archive a snapshot, it is
+- RDS DB snapshots (and snapshots of Multi-AZ DB clusters): "The first snapshot of a DB instance
+  contains the data for the full database. Subsequent snapshots of the same DB instance are
+  incremental" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html).
+- Full copies, never chained, whatever the price table's assumptions say: Aurora cluster snapshots
+  (billed as full backups of the cluster volume once outside the retention window: "Understanding
+  Amazon Aurora backup storage usage",
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-storage-backup.html); EBS snapshots in the archive tier ("When you archive a snapshot, it is
   converted to a full snapshot", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotTier.html),
   so only warm backups chain; DynamoDB backups ("Each time you create an on-demand backup, the entire
   table data is backed up", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateBackup.html).
@@ -36,15 +39,18 @@ from auditor.metering.billing import BACKUP_TYPES
 from auditor.metering.encode import Encoded, Halves
 from auditor.policy.columns import take
 
+# Services whose backups are full copies: a ratio for them in the price table is not applied.
+FULL_COPIES = frozenset({"Aurora", "DynamoDB", "DynamoDB PITR"})
+
 
 def _ratio_table(bt_u: list, ratios: dict[str, float]) -> np.ndarray:
-    """Change ratio per (backup type code, non-Aurora flag); NaN where the type does not chain."""
+    """Change ratio per (backup type code, variant flag); NaN where the type does not chain."""
     ratio_tab = np.full((len(bt_u), 2), np.nan)
     for b, btype in enumerate(bt_u):
         service = BACKUP_TYPES.get(btype, (None, None))[0]
         for f in (0, 1):
             svc = "RDS" if (btype == "rds-cluster-snapshot" and f) else service
-            if svc in ratios:
+            if svc in ratios and svc not in FULL_COPIES:
                 ratio_tab[b, f] = ratios[svc]
     return ratio_tab
 
@@ -62,7 +68,7 @@ def _largest(size: np.ndarray, top: np.ndarray, chain: np.ndarray, sl: slice) ->
 
 
 def _group_of(enc: Encoded, n_regions: int, n_types: int) -> np.ndarray:
-    """Per row, the code of its (account, region, backup type, non-Aurora flag) group."""
+    """Per row, the code of its (account, region, backup type, variant flag) group."""
     group = enc.acct_c * n_regions
     group += enc.reg_c
     group *= n_types

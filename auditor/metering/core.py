@@ -11,22 +11,26 @@ from typing import Any
 import pandas as pd
 
 from auditor.metering.allocate import allocations
-from auditor.metering.billing import billed_rows, ddb_managed
+from auditor.metering.allowance import backup_free
+from auditor.metering.billing import billed_rows
 from auditor.metering.chains import chain_sizes
 from auditor.metering.costs import price_rows
 from auditor.metering.encode import Halves, Window, encode
 from auditor.metering.estimate import gb_month_parts, group_sums
 from auditor.metering.orphans import orphan_rows
 from auditor.metering.period import Clock, micros, month_bounds, utc
+from auditor.metering.pitr import with_pitr
 from auditor.metering.prices import PriceTable, load_prices
 from auditor.metering.reconcile import reconcile
 from auditor.metering.result import (
     MeteringResult,
     add_billed_totals,
     output_frame,
+    price_trust,
     totals_of,
     write_metering,
 )
+from auditor.metering.sizes import settle_sizes
 
 
 def meter(
@@ -45,12 +49,14 @@ def meter(
     as_of = utc(as_of)
     m_start, m_end = month_bounds(as_of)
     window = Window(micros(m_start), micros(m_end), micros(as_of))
-    warnings: list[str] = []
-    rp, resources = inventory.recovery_points, inventory.resources
+    warnings: list[str] = list(prices.warnings)
+    resources = inventory.resources
+    rp, n_pitr = with_pitr(inventory.recovery_points, resources)
     with ThreadPoolExecutor(max_workers=2) as pool:
         halves = Halves(pool, len(rp))
         clock.lap("encode")
         enc = encode(rp, resources, window, pool, warnings)
+        settle_sizes(enc, resources, warnings)
         clock.lap("chains")
         eff, chained = chain_sizes(enc, rp, len(resources), prices.change_ratio, halves)
         clock.lap("time")
@@ -59,9 +65,10 @@ def meter(
         stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
         clock.lap("group")
         groups = group_sums(enc, parts, chained, halves)
-        df = billed_rows(groups, enc, ddb_managed(inventory), prices, warnings)
+        df = billed_rows(groups, enc, prices, warnings)
         clock.lap("allowance")
-        costs = price_rows(df, resources, enc.unsized, warnings)
+        free = backup_free(enc, resources, parts, groups)
+        costs = price_rows(df, resources, enc.unsized, free, warnings)
         clock.lap("allocations")
         allocated = allocations(
             df, costs.total_cents, inventory, rp, enc, parts, groups, by_tags, halves
@@ -71,13 +78,14 @@ def meter(
         clock.lap("rows")
         totals = totals_of(
             df,
-            int(enc.valid.sum()),
+            int(enc.valid.sum()) - n_pitr,
             costs.total_cents,
             costs.upper_cost,
             costs.unpriced_rows,
             costs.n_unsized,
             orphans,
         )
+        totals.update(price_trust(df, prices))
         reconciliation = None
         if cur is not None:
             reconciliation = reconcile(df, cur, as_of, inventory, warnings)

@@ -1,9 +1,4 @@
-"""From GB-months to money: the RDS free allowance, prices, and whole cents that add up.
-
-RDS free allowance: backup storage up to the provisioned storage of the active (not stopped,
-deleting or failed) RDS instances and clusters in the same account and region costs nothing. It is
-pooled per account, region and service (RDS and Aurora apart), applied to warm AmazonRDS rows of
-the estimate only (never to the CUR side), and shared pro rata among that pool's rows.
+"""From GB-months to money: free storage subtracted, prices, and whole cents that add up.
 
 Money: each row's cost is computed in floating point, then every split (rows, and each allocation)
 is rounded to whole cents by largest remainder so that every split sums exactly to the same total.
@@ -16,16 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditor.metering.billing import GIB
-
-_INACTIVE_DB_STATES = {
-    "stopped",
-    "stopping",
-    "deleting",
-    "deleted",
-    "failed",
-    "inaccessible-encryption-credentials",
-}
+from auditor.metering.allowance import pooled_free, rds_allowance
 
 
 def apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
@@ -49,60 +35,6 @@ def apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
     return floor
 
 
-def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
-    """Free backup GB-months per (account, region, service): provisioned GiB of active DBs.
-
-    Counted: clusters, and instances that are not cluster members (a member's storage is its
-    cluster's). The DBs are taken to exist the whole month.
-    """
-    if not len(resources):
-        return {}
-    types = resources["resource_type"]
-    dbs = resources[
-        (types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())
-    ]
-    if not len(dbs):
-        return {}
-    state = dbs["state"].astype("str").fillna("").str.lower()
-    dbs = dbs[~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")]
-    if not len(dbs):
-        return {}
-    engine = dbs["engine"].astype("str").fillna("").str.lower()
-    service = np.where(engine.str.startswith("aurora"), "Aurora", "RDS")
-    gib = dbs["size_bytes"].astype("float64").fillna(0.0) / GIB
-    grouped = pd.DataFrame(
-        {
-            "a": dbs["account_id"].to_numpy(),
-            "r": dbs["region"].to_numpy(),
-            "s": service,
-            "g": gib.to_numpy(),
-        }
-    )
-    return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
-
-
-def _free(
-    df: pd.DataFrame, allowance: dict[tuple[str, str, str], float], column: str
-) -> np.ndarray:
-    """Free GB-months per row: the pool's allowance shared pro rata over `column`."""
-    out = np.zeros(len(df))
-    rds_warm = (df["billing_owner"] == "AmazonRDS") & (df["storage_class"] == "warm")
-    if not rds_warm.any():
-        return out
-    pooled = df.loc[rds_warm]
-    pools = pooled.groupby(["account_id", "region", "service"])[column].transform("sum").to_numpy()
-    allow = np.asarray(
-        [
-            allowance.get(k, 0.0)
-            for k in zip(pooled["account_id"], pooled["region"], pooled["service"])
-        ],
-        dtype=float,
-    )
-    share = np.where(pools > 0, np.minimum(allow, pools) / np.where(pools > 0, pools, 1.0), 0.0)
-    out[rds_warm.to_numpy()] = pooled[column].to_numpy() * share
-    return out
-
-
 @dataclass
 class Costs:
     """The money side of the estimate (the row frame gains its columns in place)."""
@@ -114,20 +46,28 @@ class Costs:
 
 
 def price_rows(
-    df: pd.DataFrame, resources: pd.DataFrame, unsized: np.ndarray, warnings: list[str]
+    df: pd.DataFrame,
+    resources: pd.DataFrame,
+    unsized: np.ndarray,
+    backup_free: tuple[np.ndarray, np.ndarray],
+    warnings: list[str],
 ) -> Costs:
-    """Add free/billable GB-months, `unpriced`, cost (whole cents) to the row frame."""
+    """Add free/billable GB-months, `unpriced`, cost (whole cents) to the row frame.
+
+    `backup_free` is the free GB-months (counted, at full size) per group * 3 + class that the
+    backups themselves bring (Aurora's per-cluster allowance, DynamoDB SYSTEM backups).
+    """
     allowance = rds_allowance(resources)
-    df["free_gb_months"] = _free(df, allowance, "gb_months")
+    rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
+    free, free_upper = (f[rk3] if len(rk3) else np.zeros(0) for f in backup_free)
+    df["free_gb_months"] = np.minimum(
+        pooled_free(df, allowance, "gb_months") + free, df["gb_months"].to_numpy()
+    )
     df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
+    upper_free = pooled_free(df, allowance, "upper_bound_gb_months") + free_upper
     upper_cost = float(
         np.nansum(
-            np.clip(
-                df["upper_bound_gb_months"].to_numpy()
-                - _free(df, allowance, "upper_bound_gb_months"),
-                0.0,
-                None,
-            )
+            np.clip(df["upper_bound_gb_months"].to_numpy() - upper_free, 0.0, None)
             * df["price_usd_per_gb_month"].to_numpy()
         )
     )

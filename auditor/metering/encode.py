@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from auditor.metering.billing import CLASSES
 from auditor.metering.period import NAT, micros_of
-from auditor.policy.columns import codes_of, equals, index_in
+from auditor.policy.columns import arrow_of, codes_of, equals, index_in
 
 # Below this many recovery points, splitting the work over two threads costs more than it saves.
 _PARALLEL_MIN_ROWS = 300_000
@@ -75,7 +76,11 @@ class Encoded:
     stop: np.ndarray  # ... until
     dur: np.ndarray  # stop - start, at least 0
     cls3: np.ndarray  # storage class: 0 warm, 1 cold, 2 archive
-    flag: np.ndarray | None  # 1 for a cluster snapshot of a non-Aurora cluster; None when none is
+    # The second variant of a backup type (None when no backup is one): a cluster snapshot of a
+    # non-Aurora cluster (billed as RDS), or a DynamoDB backup that AWS Backup made with its
+    # advanced features on (billed by AWS Backup).
+    flag: np.ndarray | None
+    system: np.ndarray | None  # DynamoDB SYSTEM backups (free); None when there is none
 
     def release_times(self) -> None:
         """Free the per-backup times once the GB-months are computed (3 x 8 bytes a backup)."""
@@ -88,6 +93,12 @@ def _coded(series: pd.Series) -> tuple[np.ndarray, list]:
     codes = codes.astype(np.int64)
     codes += 1
     return codes, [None, *uniques]
+
+
+def _contains(series: pd.Series, text: str) -> np.ndarray:
+    """Boolean mask: the string contains `text` (null -> False)."""
+    found = pc.match_substring(arrow_of(series), text)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _held(rp: pd.DataFrame, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,6 +123,10 @@ def encode(
     """Encode the recovery points (columns on two threads); warn about odd storage classes."""
     futures: dict[str, Any] = {name: pool.submit(_coded, rp[name]) for name in _CODED}
     f_failed = pool.submit(equals, rp["status"], "FAILED")
+    # An AWS Backup recovery point's ARN is arn:<partition>:backup:...; DynamoDB's own backups are
+    # arn:<partition>:dynamodb:...:table/NAME/backup/ID, and a table name has no colon.
+    f_backup_arn = pool.submit(_contains, rp["recovery_point_arn"], ":backup:")
+    f_automated = pool.submit(equals, rp["created_by"], "automated")
     f_held = pool.submit(_held, rp, window)
     f_size = pool.submit(
         lambda: rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan, copy=True)
@@ -127,6 +142,9 @@ def encode(
     size[unsized | failed] = 0.0
     cls_c, cls_u = coded["storage_class"]
     bt_c, bt_u = coded["backup_type"]
+    flag, system = variants(
+        bt_c, bt_u, res_idx, resources, f_backup_arn.result(), f_automated.result()
+    )
     return Encoded(
         n=len(rp),
         acct_c=coded["account_id"][0],
@@ -147,7 +165,8 @@ def encode(
         stop=stop,
         dur=dur,
         cls3=storage_classes(cls_c, cls_u, valid, warnings),
-        flag=non_aurora_flag(bt_c, bt_u, res_idx, resources),
+        flag=flag,
+        system=system,
     )
 
 
@@ -173,21 +192,56 @@ def storage_classes(
     return cls_map[cls_c]
 
 
-def non_aurora_flag(
-    bt_c: np.ndarray, bt_u: list, res_idx: np.ndarray, resources: pd.DataFrame
-) -> np.ndarray | None:
-    """1 for cluster snapshots whose cluster still exists and is not Aurora (e.g. Multi-AZ DB
-    clusters), else 0; None when there is no such snapshot (a gone cluster is taken as Aurora)."""
-    cluster_code = bt_u.index("rds-cluster-snapshot") if "rds-cluster-snapshot" in bt_u else -1
-    if cluster_code <= 0 or not len(resources):
-        return None
-    engine = resources["engine"].astype("str").str.lower()
-    res_non_aurora = (
-        engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)
-    ).to_numpy(dtype=bool)
-    found = (bt_c == cluster_code) & (res_idx >= 0)
-    if not res_non_aurora[res_idx[found]].any():
-        return None
-    flag = np.zeros(len(bt_c), dtype=np.int64)
-    flag[found] = res_non_aurora[res_idx[found]]
-    return flag
+def _code(values: list, value: str) -> int:
+    """The code of `value` among the distinct values (0 = null), or -1."""
+    return values.index(value) if value in values else -1
+
+
+def variants(
+    bt_c: np.ndarray,
+    bt_u: list,
+    res_idx: np.ndarray,
+    resources: pd.DataFrame,
+    backup_arn: np.ndarray,
+    automated: np.ndarray,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(second-variant flag, SYSTEM mask) per backup; each None when no backup has it.
+
+    - A cluster snapshot whose cluster still exists and is not Aurora (e.g. a Multi-AZ DB cluster)
+      is billed as RDS; a gone cluster is taken as Aurora, by far the common case.
+    - A DynamoDB backup's ARN says who bills it: "Backup resource names (ARNs) will change from
+      arn:aws:dynamodb to arn:aws:backup" and "Backups of DynamoDB tables with AWS Backup features
+      are billed from AWS Backup" (DynamoDB developer guide, "Usage notes",
+      https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/UsageNotesAWS.html). A backup
+      AWS Backup made without its advanced features keeps DynamoDB's ARN and billing; the region's
+      setting applies only to new backups ("Advanced DynamoDB backup",
+      https://docs.aws.amazon.com/aws-backup/latest/devguide/advanced-ddb-backup.html).
+    - A SYSTEM backup (ListBackups: "If you delete a table with point-in-time recovery enabled, a
+      SYSTEM backup is automatically created and is retained for 35 days (at no additional cost)",
+      https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BackupSummary.html) is the
+      collector's created_by "automated".
+    """
+    flag = None
+    cluster_code = _code(bt_u, "rds-cluster-snapshot")
+    if cluster_code > 0 and len(resources):
+        engine = resources["engine"].astype("str").str.lower()
+        res_non_aurora = (
+            engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)
+        ).to_numpy(dtype=bool)
+        found = (bt_c == cluster_code) & (res_idx >= 0)
+        if res_non_aurora[res_idx[found]].any():
+            flag = np.zeros(len(bt_c), dtype=np.int64)
+            flag[found] = res_non_aurora[res_idx[found]]
+    system = None
+    ddb_code = _code(bt_u, "dynamodb-backup")
+    if ddb_code > 0:
+        ddb = bt_c == ddb_code
+        by_backup = ddb & backup_arn
+        if by_backup.any():
+            if flag is None:
+                flag = np.zeros(len(bt_c), dtype=np.int64)
+            flag[by_backup] = 1
+        ddb &= automated
+        if ddb.any():
+            system = ddb
+    return flag, system

@@ -53,7 +53,9 @@ def orphan_rows(
     collected = collected_pairs(
         inventory.manifest, inventory.resources, pairs=zip(df["account_id"], df["region"])
     )
-    found = find_orphans(rp, enc.res_idx, collected, inventory.errors, eligible=enc.valid)
+    # a DynamoDB SYSTEM backup of a deleted table is kept free for 35 days: nothing to pay for
+    eligible = enc.valid if enc.system is None else enc.valid & ~enc.system
+    found = find_orphans(rp, enc.res_idx, collected, inventory.errors, eligible=eligible)
     uncertain = int(np.count_nonzero(found.verdict == SOURCE_LISTING_FAILED))
     if uncertain:
         warnings.append(

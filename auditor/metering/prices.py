@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_fields
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from auditor.metering.billing import BACKUP_TYPES
 
 _REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-[0-9]+$")
 _PREFIXED_RE = re.compile(r"^(?:[A-Z]{3,4}[0-9]|EU)-")
+# A price checked against its source carries `# [v]` on its line (`# [r]`: recalled, unchecked).
+_VERIFIED_RE = re.compile(r"#\s*\[v\]")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class PriceTable:
     # service -> assumed fraction of a backup's full size that it adds to its chain (see `assumptions`
     # in policies/prices.yaml); a service not listed is taken to store every backup in full.
     change_ratio: dict[str, float] = field(default_factory=dict)
+    # (region, usage type) of the prices checked against a source: the file marks them `# [v]`
+    verified: frozenset[tuple[str, str]] = frozenset()
+    warnings: tuple[str, ...] = ()  # what reading the table found worth saying (meter repeats it)
 
     def price(self, region: str | None, usage_type: str | None) -> float | None:
         """The price, or None when the table has none (the caller flags the row unpriced)."""
@@ -56,10 +62,16 @@ class PriceTable:
         ]
         return pd.DataFrame(rows, columns=["region", "usage_type", "usd_per_gb_month"])
 
+    def is_verified(self, region: str | None, usage_type: str | None) -> bool:
+        """Whether the price of (region, usage type) was checked against a source."""
+        return (region, usage_type) in self.verified
+
     def meta(self) -> dict[str, Any]:
         """Provenance for outputs."""
         return {
             "path": self.path,
+            "prices": len(self.prices),
+            "verified_prices": len(self.verified & self.prices.keys()),
             "retrieved": self.retrieved,
             "sources": list(self.sources),
             "currency": self.currency,
@@ -95,7 +107,15 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         raise InputError(f"{path}: cannot read price table ({exc})") from None
     user, replace = _parse_prices(text, str(path))
     if replace:
-        return user
+        dropped = sorted(set(default.change_ratio) - set(user.change_ratio))
+        if not dropped:
+            return user
+        warning = (
+            f"{path}: `replace: true` drops the incremental-change assumption for "
+            f"{', '.join(dropped)} (assumptions.incremental_change_ratio): every snapshot of those "
+            "services is counted at its full size, the upper bound of its chain"
+        )
+        return replace_fields(user, warnings=(*user.warnings, warning))
     merged = dict(default.prices)
     merged.update(user.prices)
     return PriceTable(
@@ -104,6 +124,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
         retrieved=user.retrieved or default.retrieved,
         sources=tuple(user.sources) + tuple(default.sources),
         change_ratio={**default.change_ratio, **user.change_ratio},
+        verified=(default.verified - user.prices.keys()) | user.verified,
     )
 
 
@@ -164,6 +185,8 @@ def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
             f"{name}:{prices_node.start_mark.line + 1}: `prices` must map regions to usage types"
         )
     prices: dict[tuple[str, str], float] = {}
+    verified: set[tuple[str, str]] = set()
+    lines = text.splitlines()
     for region_node, usage_node in prices_node.value:
         region = str(region_node.value)
         line = region_node.start_mark.line + 1
@@ -192,6 +215,8 @@ def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
             if (region, usage_type) in prices:
                 raise InputError(f"{where}: listed twice")
             prices[(region, usage_type)] = value
+            if _VERIFIED_RE.search(lines[value_node.start_mark.line]):
+                verified.add((region, usage_type))
     retrieved = (
         top["retrieved"].value
         if "retrieved" in top and isinstance(top["retrieved"], yaml.ScalarNode)
@@ -209,7 +234,12 @@ def _parse_prices(text: str, name: str) -> tuple[PriceTable, bool]:
     replace = "replace" in top and str(top["replace"].value).lower() == "true"
     change_ratio = _parse_assumptions(top["assumptions"], name) if "assumptions" in top else {}
     return PriceTable(
-        prices=prices, path=name, retrieved=retrieved, sources=sources, change_ratio=change_ratio
+        prices=prices,
+        path=name,
+        retrieved=retrieved,
+        sources=sources,
+        change_ratio=change_ratio,
+        verified=frozenset(verified),
     ), replace
 
 

@@ -185,3 +185,28 @@ def add_billed_totals(totals: dict[str, Any], reconciliation: pd.DataFrame) -> N
     totals["billed_native_usd"] = round(
         totals["billed_usd"] - totals["billed_backup_metered_usd"], 2
     )
+
+
+def price_trust(df: pd.DataFrame, prices: Any) -> dict[str, Any]:
+    """How far the priced rows' prices were checked against a source.
+
+    `prices_used`: distinct (region, usage type) prices behind a cost; `prices_verified`: how many
+    of them the price table marks as checked; `verified_price_share` their ratio (null when no
+    price was used); `verified_cost_share` the share of the estimated cost priced by them.
+    """
+    priced = df[df["price_usd_per_gb_month"].notna() & (df["billable_gb_months"] > 0)]
+    keys = set(zip(priced["region"], priced["usage_type"]))
+    verified = {k for k in keys if prices.is_verified(*k)}
+    checked = np.fromiter(
+        (prices.is_verified(r, u) for r, u in zip(priced["region"], priced["usage_type"])),
+        dtype=bool,
+        count=len(priced),
+    )
+    cents = priced["_cents"].to_numpy()
+    total = int(cents.sum())
+    return {
+        "prices_used": len(keys),
+        "prices_verified": len(verified),
+        "verified_price_share": round(len(verified) / len(keys), 4) if keys else None,
+        "verified_cost_share": round(int(cents[checked].sum()) / total, 4) if total else None,
+    }

@@ -9,7 +9,7 @@ import pytest
 from auditor.errors import InputError
 from auditor.metering import load_prices, meter
 
-RATIO = 0.05  # the default table's incremental_change_ratio for EBS, Storage Gateway, RDS, Aurora
+RATIO = 0.05  # the default table's incremental_change_ratio for EBS, Storage Gateway, RDS
 
 
 def _chain(mk, backup_type, n, gib, resource_arn, **kw):
@@ -30,7 +30,6 @@ def _by(result, service, cls="warm"):
         ("ebs-snapshot", "EBS", 0.05),
         ("storagegateway-snapshot", "Storage Gateway", 0.05),
         ("rds-snapshot", "RDS", 0.095),
-        ("rds-cluster-snapshot", "Aurora", 0.021),
     ],
 )
 def test_chain_of_n_costs_full_plus_increments(mk, prices, backup_type, service, price):
