@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor.policy.columns import codes_of, take
+from auditor.policy.columns import codes_of, equals, take
 
 __all__ = [
     "ORPHAN",
@@ -27,6 +27,7 @@ __all__ = [
     "OrphanCandidates",
     "collected_pairs",
     "find_orphans",
+    "free_system_backups",
 ]
 
 # Verdicts per candidate.
@@ -135,3 +136,17 @@ def find_orphans(
         ~known, SOURCE_NOT_COLLECTED, np.where(error >= 0, SOURCE_LISTING_FAILED, ORPHAN)
     ).astype(np.int8)
     return OrphanCandidates(rows, account, region, verdict, error)
+
+
+def free_system_backups(recovery_points: pd.DataFrame) -> np.ndarray:
+    """Per backup: a DynamoDB SYSTEM backup, which costs nothing and is no orphan to pay for.
+
+    "If you delete a table with point-in-time recovery enabled, a SYSTEM backup is automatically
+    created and is retained for 35 days (at no additional cost)" (DynamoDB API reference,
+    BackupSummary, https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BackupSummary.html);
+    the collector records BackupType SYSTEM as created_by "automated". Pass `~free_system_backups(rp)`
+    as `find_orphans`'s `eligible` to leave them out.
+    """
+    return equals(recovery_points["backup_type"], "dynamodb-backup") & equals(
+        recovery_points["created_by"], "automated"
+    )

@@ -23,6 +23,8 @@ _CUR_SERVICE = {
     "RDS:ChargedBackupUsage": "RDS",
     "Aurora:BackupUsage": "Aurora",
     "TimedBackupStorage-ByteHrs": "DynamoDB",
+    # DynamoDB point-in-time recovery storage (https://aws.amazon.com/dynamodb/pricing/on-demand/)
+    "TimedPITRStorage-ByteHrs": "DynamoDB PITR",
 }
 _CUR_BACKUP_RE = re.compile(r"^(?:Warm|Cold|Archive|LowCost)Storage-ByteHrs-(.+)$")
 _CUR_USAGE_ITEMS = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}

@@ -134,6 +134,30 @@ def test_dynamodb_pitr_is_metered_at_the_table_size(mk, prices):
     assert len(result.orphans) == 0
 
 
+def test_pitr_usage_type_in_a_cur_is_backup_storage_of_dynamodb_pitr(mk, prices):
+    import pandas as pd
+
+    from auditor.cur import empty_cur
+    from auditor.metering import cur_backup_storage
+
+    line = {c: None for c in empty_cur().columns}
+    line.update(
+        account_id=mk.ACCT,
+        region="us-east-1",
+        product_code="AmazonDynamoDB",
+        usage_type="TimedPITRStorage-ByteHrs",
+        usage_type_raw="USE1-TimedPITRStorage-ByteHrs",
+        line_item_type="Usage",
+        usage_amount=50.0,
+        unblended_cost=10.0,
+    )
+    cur = pd.DataFrame([line])
+    items = cur_backup_storage(cur)
+    assert items[["service", "billing_owner", "metered_by"]].values.tolist() == [
+        ["DynamoDB PITR", "AmazonDynamoDB", "native"]
+    ]
+
+
 def test_pitr_price_is_in_the_default_table():
     assert load_prices().price("us-east-1", "TimedPITRStorage-ByteHrs") == 0.20
 
