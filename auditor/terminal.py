@@ -60,6 +60,10 @@ def metering_table(result: MeteringResult) -> Table:
             f"{t['upper_bound_gb_months']:,.2f}",
             f"{t.get('upper_bound_cost_usd', 0):,.2f}",
         )
+    share = t.get("verified_price_share")
+    if share is not None:
+        # how far the prices behind the figures above were checked against AWS's pages
+        table.add_row("prices verified", "", "", "", "", f"{share:.0%}")
     if "billed_usd" in t:
         table.add_row("billed (CUR)", "", "", "", "", f"{t['billed_usd']:,.2f}")
     return table

@@ -227,3 +227,19 @@ def test_cost_range_and_verified_share(mk, prices, tmp_path):
     doc = result.to_dict()
     assert doc["totals"]["verified_price_share"] == 0.5
     assert doc["prices"]["verified_prices"] == len(prices.verified)
+
+
+def test_terminal_table_shows_the_range_and_the_verified_share(mk, prices):
+    from rich.console import Console
+
+    from auditor.terminal import metering_table
+
+    arn = f"arn:aws:ec2:us-east-1:{mk.ACCT}:volume/vol-a"
+    recs = [mk.backup("ebs-snapshot", 100, resource_arn=arn) for _ in range(2)]
+    recs.append(mk.backup("rds-snapshot", 100))
+    result = meter(mk.inventory(recs, resources=[mk.resource_for(recs[0])]), prices, mk.AS_OF)
+    console = Console(width=120, record=True)
+    console.print(metering_table(result))
+    text = console.export_text()
+    assert "if no block were shared" in text
+    assert "prices verified" in text and "50%" in text
