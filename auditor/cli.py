@@ -241,12 +241,13 @@ def meter(
     """Split backup storage between native-service billing and AWS Backup metering, with cost."""
     from rich.console import Console
 
-    from auditor.metering import run_meter, summary_table
+    from auditor.metering import run_meter
+    from auditor.terminal import metering_table
 
     result = run_meter(
         inventory, out, parse_as_of(as_of), prices_path=prices, cur_path=cur, by_tags=by_tag
     )
-    Console(width=max(Console().width, 100)).print(summary_table(result))
+    Console(width=max(Console().width, 100)).print(metering_table(result))
     for warning in result.warnings:
         typer.echo(f"auditor: warning: {warning}", err=True)
     typer.echo(f"wrote {out / 'metering.json'} and {out / 'metering.csv'}", err=True)
