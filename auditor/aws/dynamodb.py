@@ -49,7 +49,7 @@ def describe_tables(ctx: Context, names: list[str]) -> None:
         for_each(
             ctx,
             [desc.get("Table") or {"TableName": name}],
-            lambda table: _add_table(ctx, table, pitr),
+            lambda table, pitr=pitr: _add_table(ctx, table, pitr),
             service="dynamodb",
             operation="DescribeTable",
             ident_key="TableName",
