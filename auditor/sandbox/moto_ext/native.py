@@ -151,6 +151,34 @@ def add_cluster_snapshot(
     return snap.arn
 
 
+def cloudwatch_backend(account_id: str, region: str):
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account_id][region]
+
+
+def add_aurora_volume_bytes(
+    account_id: str, region: str, cluster_id: str, value: int, at: datetime
+) -> None:
+    """Record the `AWS/RDS` `VolumeBytesUsed` datapoint Aurora publishes for a cluster.
+
+    Written into moto's CloudWatch backend directly: PutMetricData refuses namespaces starting with
+    "AWS/" (CloudWatch API reference, PutMetricData), which only AWS services publish to.
+    """
+    from moto.cloudwatch.models import MetricDatum
+
+    cloudwatch_backend(account_id, region).metric_data.append(
+        MetricDatum(
+            namespace="AWS/RDS",
+            name="VolumeBytesUsed",
+            value=float(value),
+            dimensions=[{"Name": "DBClusterIdentifier", "Value": cluster_id}],
+            timestamp=utc(at).replace(tzinfo=None),
+            unit="Bytes",
+        )
+    )
+
+
 def add_dynamodb_backup(
     account_id: str,
     region: str,
@@ -188,7 +216,12 @@ def resource_size_bytes(account_id: str, region: str, resource_arn: str) -> int 
         backend = rds_backend(account_id, region)
         kind, _, ident = rest.partition(":")
         obj = (backend.databases if kind == "db" else backend.clusters).get(ident)
-        return None if obj is None else int(obj.allocated_storage or 1) * GIB
+        if obj is None:
+            return None
+        # An Aurora cluster's AllocatedStorage is always 1 (RDS API reference, DBCluster): its
+        # backups are the size of the cluster volume the seeder gave it.
+        volume = getattr(obj, "_sandbox_volume_bytes", None)
+        return int(volume) if volume else int(obj.allocated_storage or 1) * GIB
     if service == "dynamodb":
         table = dynamodb_backend(account_id, region).tables.get(rest.split("/", 1)[1])
         return None if table is None else int(getattr(table, "_sandbox_size", 0) or 0)

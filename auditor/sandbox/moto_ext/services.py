@@ -8,7 +8,7 @@
   SnapshotType (or when a snapshot identifier is given). An instance or cluster created with
   BackupRetentionPeriod 0 gets no automated snapshot (moto took one; AWS has none).
 - DynamoDB: ListBackups honours BackupType (USER | SYSTEM | AWS_BACKUP | ALL, default USER like
-  AWS), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
+  AWS; ALL is USER and SYSTEM only, as AWS documents), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
   size and expiry. `LightBackup` is a backup that does not deep-copy its table (speed).
 """
 
@@ -325,7 +325,9 @@ def list_backups(self: Any) -> ActionResult:
         tarn = getattr(b, "table_arn", None) or b.table.table_arn
         if table_name and table_name not in (tname, tarn):
             continue
-        if backup_type != "ALL" and b.type != backup_type:
+        # "ALL - All types of on-demand backups (USER and SYSTEM)": AWS Backup's backups are only
+        # listed when asked for by AWS_BACKUP (DynamoDB API reference, ListBackups BackupType).
+        if b.type not in (("USER", "SYSTEM") if backup_type == "ALL" else (backup_type,)):
             continue
         created = _to_dt(b.creation_date_time)
         # AWS: lower bound inclusive, upper bound exclusive.
