@@ -368,6 +368,7 @@ def _patch_table_size() -> None:
     Table.describe = describe  # type: ignore[method-assign]
 
 
+EFS_AUTOMATIC_BACKUP_TAG = "aws:elasticfilesystem:default-backup"
 ORIGINAL: dict[str, Any] = {}  # moto's own handlers, kept for tests that compare outputs
 
 
@@ -391,6 +392,97 @@ def _patch_rds_automated_backups() -> None:
         cls.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
 
 
+def _other_region_source(backend: Any, source: str) -> tuple[Any, str] | None:
+    """(source region's backend, snapshot name) when `source` is another region's or account's ARN."""
+    from moto.rds.models import rds_backends
+
+    parts = source.split(":", 6)
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "rds":
+        return None
+    region, account = parts[3], parts[4]
+    if (region, account) == (backend.region_name, backend.account_id):
+        return None
+    return rds_backends[account][region], parts[6]
+
+
+def _patch_rds_cross_region_copies() -> None:
+    """CopyDBSnapshot / CopyDBClusterSnapshot from another region's (or account's) snapshot ARN.
+
+    moto only copies within one region. AWS copies across Regions and records the source: a DB
+    snapshot copy carries SourceRegion ("The Amazon Web Services Region that the DB snapshot was
+    created in or copied from") and SourceDBSnapshotIdentifier ("The DB snapshot ARN that the DB
+    snapshot was copied from. It only has a value in the case of a cross-account or cross-Region
+    copy"), keeps OriginalSnapshotCreateTime ("Doesn't change when the snapshot is copied"); a
+    cluster snapshot copy carries SourceDBClusterSnapshotArn (RDS API reference, DBSnapshot,
+    DBClusterSnapshot).
+    """
+    from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend
+
+    copy_db, copy_cluster = RDSBackend.copy_db_snapshot, RDSBackend.copy_db_cluster_snapshot
+
+    def copy_db_snapshot(self: Any, source_db_snapshot_identifier: str, *args: Any, **kw: Any):
+        other = _other_region_source(self, source_db_snapshot_identifier)
+        if other is None:
+            return copy_db(self, source_db_snapshot_identifier, *args, **kw)
+        src_backend, name = other
+        source = src_backend.get_db_snapshot(name.removeprefix("snapshot:"))
+        target = kw.get("target_db_snapshot_identifier") or args[0]
+        snap = DBSnapshot(
+            self,
+            source.database,
+            target,
+            tags=kw.get("tags") or (source.tags if kw.get("copy_tags") else []),
+            kms_key_id=kw.get("kms_key_id"),
+            original_created_at=source.original_snapshot_create_time,
+        )
+        snap.source_region = src_backend.region_name
+        snap.source_db_snapshot_identifier = source_db_snapshot_identifier
+        self.database_snapshots[target] = snap
+        return snap
+
+    def copy_db_cluster_snapshot(
+        self: Any, source_db_cluster_snapshot_identifier: str, *args: Any, **kw: Any
+    ):
+        other = _other_region_source(self, source_db_cluster_snapshot_identifier)
+        if other is None:
+            return copy_cluster(self, source_db_cluster_snapshot_identifier, *args, **kw)
+        src_backend, name = other
+        source = src_backend.get_db_cluster_snapshot(name.removeprefix("cluster-snapshot:"))
+        target = kw.get("target_db_cluster_snapshot_identifier") or args[0]
+        snap = DBClusterSnapshot(
+            self,
+            source.cluster,
+            target,
+            tags=kw.get("tags") or (source.tags if kw.get("copy_tags") else []),
+            kms_key_id=kw.get("kms_key_id"),
+        )
+        snap.source_db_cluster_snapshot_arn = source_db_cluster_snapshot_identifier
+        self.cluster_snapshots[target] = snap
+        return snap
+
+    RDSBackend.copy_db_snapshot = copy_db_snapshot  # type: ignore[method-assign]
+    RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot  # type: ignore[method-assign]
+
+
+def _patch_efs_automatic_backup_tag() -> None:
+    """EFS tags a file system `aws:elasticfilesystem:default-backup`=`enabled` while automatic
+    backups are on ("Managing automatic backups of EFS file systems", EFS user guide); moto does not.
+    """
+    from moto.efs.models import FileSystem
+
+    original = FileSystem.info_json
+
+    def info_json(self: Any) -> dict[str, Any]:
+        info = original(self)
+        tags = [t for t in info.get("Tags") or [] if t["Key"] != EFS_AUTOMATIC_BACKUP_TAG]
+        if getattr(self, "_backup", False):
+            tags.append({"Key": EFS_AUTOMATIC_BACKUP_TAG, "Value": "enabled"})
+        info["Tags"] = tags
+        return info
+
+    FileSystem.info_json = info_json  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch EC2, RDS and DynamoDB (idempotent)."""
     if getattr(TaggedEC2Resource, "_auditor_ext", False):
@@ -408,4 +500,6 @@ def install() -> None:
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
     _patch_rds_automated_backups()
+    _patch_rds_cross_region_copies()
+    _patch_efs_automatic_backup_tag()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]
