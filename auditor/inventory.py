@@ -107,10 +107,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("recovery_point_arn", _S),
         ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
         ("resource_type", _S),
-        (
-            "backup_type",
-            _S,
-        ),  # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, dynamodb-backup, efs-backup, storagegateway-snapshot
+        # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, rds-automated-backup (replicated from
+        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot
+        ("backup_type", _S),
         ("source", _S),  # aws-backup | native
         ("created_by", _S),  # aws-backup | user | automated | storage-gateway
         ("status", _S),  # COMPLETED | PARTIAL | FAILED | EXPIRED | CREATING | DELETING

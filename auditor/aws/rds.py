@@ -42,6 +42,8 @@ OTHER_SERVICES = {"docdb", "neptune"}
 SIZE_ALLOCATED = "AllocatedStorage"
 SIZE_VOLUME_BYTES = "VolumeBytesUsed"
 SIZE_UNKNOWN = "unknown"
+# Automated backups replicated from another Region (system snapshots and transaction logs).
+AUTOMATED_BACKUP = "rds-automated-backup"
 
 
 @dataclass(frozen=True)
@@ -358,8 +360,81 @@ def _collect_snapshots(ctx: Context, retention: dict[str, int]) -> None:
     )
 
 
+def replicated_backup_row(ctx: Context, backup: dict) -> dict[str, Any]:
+    """The `recovery_points` row of automated backups replicated into this Region from another.
+
+    They are the source instance's continuous backup kept in a second Region, restorable up to
+    RestoreWindow.LatestTime: a cross-Region copy of that instance, newest at LatestTime.
+    """
+    arn = backup["DBInstanceAutomatedBackupsArn"]
+    window = backup.get("RestoreWindow") or {}
+    latest = window.get("LatestTime")
+    ident = backup["DBInstanceIdentifier"]
+    source = backup.get("DBInstanceArn") or ctx.arn("rds", f"db:{ident}", region=backup["Region"])
+    days = backup.get("BackupRetentionPeriod")
+    retained = backup.get("Status") == "retained"
+    storage = backup.get("AllocatedStorage")
+    return {
+        "recovery_point_arn": arn,
+        "resource_arn": source,
+        "resource_type": "rds-instance",
+        "backup_type": AUTOMATED_BACKUP,
+        "source": "native",
+        "created_by": "automated",
+        "status": "CREATING" if backup.get("Status") == "creating" else "COMPLETED",
+        "created_at": latest,
+        "completed_at": latest,
+        "size_bytes": storage * GIB if storage is not None else None,
+        "size_basis": "AllocatedStorage(upper-bound)" if storage is not None else None,
+        "storage_class": "warm",
+        # Retained backups "live as long their last system snapshot would have done" (RDS user
+        # guide, "Retaining automated backups"); replicating ones roll forward.
+        "delete_at": latest + timedelta(days=int(days)) if retained and latest and days else None,
+        "encrypted": backup.get("Encrypted"),
+        "kms_key_arn": backup.get("KmsKeyId"),
+        "copy_source_arn": source,
+        "source_created_at": latest,
+        "_size_exact": False,
+    }
+
+
+def _collect_automated_backups(ctx: Context, retention: dict[str, int]) -> None:
+    """Retained automated backups (of deleted instances; still billed) and ones replicated here.
+
+    A retained backup's system snapshots stay listed as automated DB snapshots (RDS user guide,
+    "Viewing retained backups"); this listing gives them the deleted instance's retention period,
+    hence their expiry. Backups replicated from another Region are recovery points of their own.
+    """
+    backups = ctx.paginate(
+        "rds",
+        "describe_db_instance_automated_backups",
+        "DBInstanceAutomatedBackups",
+        affects=("rds-instance",),
+    )
+
+    def build(backup: dict) -> None:
+        if backup.get("Engine") in OTHER_SERVICES:
+            return
+        if backup.get("Region") and backup["Region"] != ctx.region:
+            ctx.add("recovery_points", **replicated_backup_row(ctx, backup))
+        elif backup.get("Status") == "retained" and backup.get("BackupRetentionPeriod"):
+            retention.setdefault(backup["DBInstanceIdentifier"], backup["BackupRetentionPeriod"])
+
+    for_each(
+        ctx,
+        backups,
+        build,
+        service="rds",
+        operation="DescribeDBInstanceAutomatedBackups",
+        ident_key="DBInstanceIdentifier",
+        affects="rds-instance",
+    )
+
+
 def collect(ctx: Context) -> None:
-    """Instances and clusters (resources, tags) and their snapshots (recovery points)."""
+    """Instances and clusters (resources, tags), their snapshots and replicated automated backups
+    (recovery points)."""
     retention: dict[str, int] = {}
     _collect_databases(ctx, retention)
+    _collect_automated_backups(ctx, retention)
     _collect_snapshots(ctx, retention)

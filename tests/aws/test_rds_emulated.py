@@ -145,3 +145,66 @@ def test_efs_automatic_backups_show_as_the_system_tag(aws, collect):
     res = inv.resources.set_index("resource_id")
     assert tagged[["arn", "value"]].values.tolist() == [[res.loc[on, "resource_arn"], "enabled"]]
     assert off in res.index
+
+
+def test_retained_automated_backups_give_the_deleted_instance_snapshots_an_expiry(aws, collect):
+    rds = boto3.client("rds", "us-east-1")
+    rds.create_db_instance(
+        DBInstanceIdentifier="gone",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        BackupRetentionPeriod=5,
+    )
+    rds.delete_db_instance(
+        DBInstanceIdentifier="gone", SkipFinalSnapshot=True, DeleteAutomatedBackups=False
+    )
+    listed = rds.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"]
+    assert [
+        (b["DBInstanceIdentifier"], b["Status"], b["BackupRetentionPeriod"]) for b in listed
+    ] == [("gone", "retained", 5)]
+    assert listed[0]["DBInstanceAutomatedBackupsArn"].startswith(
+        f"arn:aws:rds:us-east-1:{ACCOUNT}:auto-backup:ab-"
+    )
+    inv = collect(as_of=AS_OF)
+    rps = inv.recovery_points
+    kept = rps[rps["resource_arn"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:db:gone"]
+    assert len(kept) >= 1 and set(kept["created_by"]) == {"automated"}
+    # Still billed, and gone 5 days after it was taken (the deleted instance's retention).
+    assert (kept["delete_at"] - kept["created_at"]).dt.days.eq(5).all()
+    assert inv.errors.empty, inv.errors
+
+
+def test_automated_backups_replicated_to_another_region_are_its_cross_region_copy(aws, collect):
+    rds = boto3.client("rds", "us-east-1")
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=30,
+        BackupRetentionPeriod=7,
+    )
+    arn = native.add_replicated_automated_backup(
+        ACCOUNT,
+        "us-east-1",
+        "orders",
+        "us-west-2",
+        retention_days=7,
+        earliest=AS_OF - timedelta(days=7),
+        latest=AS_OF - timedelta(minutes=10),
+    )
+    source = rds.describe_db_instance_automated_backups()["DBInstanceAutomatedBackups"][0]
+    assert source["DBInstanceAutomatedBackupsReplications"] == [
+        {"DBInstanceAutomatedBackupsArn": arn}
+    ]
+    inv = collect(regions=("us-east-1", "us-west-2"), as_of=AS_OF)
+    rps = inv.recovery_points.set_index("recovery_point_arn")
+    row = rps.loc[arn]
+    assert row["region"] == "us-west-2"
+    assert row["resource_arn"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:db:orders"
+    assert row["backup_type"] == "rds-automated-backup"
+    assert row["created_at"] == pd.Timestamp(AS_OF - timedelta(minutes=10))
+    assert row["copy_source_arn"] == row["resource_arn"] and pd.isna(row["delete_at"])
+    # The source Region's own active automated backups are the instance's schedule, no row.
+    assert (inv.recovery_points["backup_type"] == "rds-automated-backup").sum() == 1
+    assert inv.errors.empty, inv.errors

@@ -110,6 +110,11 @@ def _rds_responses(sessions: _StubbedSessions) -> None:
     )
     rds_stub.add_response("describe_db_instances", _fixture("rds-describe-db-instances.json"), {})
     rds_stub.add_response(
+        "describe_db_instance_automated_backups",
+        _fixture("rds-describe-db-instance-automated-backups-us-east-2.json"),
+        {},
+    )
+    rds_stub.add_response(
         "describe_db_snapshots", _fixture("rds-describe-db-snapshots-us-east-2.json"), {}
     )
     rds_stub.add_response(
@@ -184,9 +189,10 @@ def test_a_malformed_snapshot_costs_one_error_row_not_the_region(stubbed):
     # The old-format snapshot is kept under the ARN AWS's format gives it.
     derived = f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:billing-final-2019"
     assert derived in set(rps["recovery_point_arn"])
-    # Everything else of the region is there: 5 DB resources, 4 DB + 2 cluster snapshots.
+    # Everything else of the region is there: 5 DB resources, 5 DB + 2 cluster snapshots and
+    # one replicated automated backup.
     assert len(tables["resources"]) == 5
-    assert len(rps) == 6
+    assert len(rps) == 8
     errors = tables["errors"]
     assert (errors["error_code"] == MALFORMED).all() and len(errors) == 2
     derived_row = errors[errors["message"].str.startswith("billing-final-2019:")]
@@ -223,6 +229,9 @@ def test_aurora_size_unknown_when_cloudwatch_has_no_value_or_refuses(stubbed):
     rds_stub.add_response("describe_db_clusters", _fixture("rds-describe-db-clusters.json"), {})
     cw.add_client_error("get_metric_data", "AccessDenied", http_status_code=403)
     rds_stub.add_response("describe_db_instances", {"DBInstances": []}, {})
+    rds_stub.add_response(
+        "describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": []}, {}
+    )
     rds_stub.add_response("describe_db_snapshots", {"DBSnapshots": []}, {})
     rds_stub.add_response(
         "describe_db_snapshots", {"DBSnapshots": []}, {"SnapshotType": "awsbackup"}
@@ -294,3 +303,20 @@ def test_efs_automatic_backup_tag_and_an_older_record_without_its_arn(stubbed):
         [res.loc["fs-028d2a86fa813320a", "resource_arn"], "enabled"]
     ]
     assert tables["errors"].empty
+
+
+def test_retained_and_replicated_automated_backups(stubbed):
+    ctx, sessions = stubbed
+    _rds_responses(sessions)
+    rds.collect(ctx)
+    rps = _tables(ctx)["recovery_points"].set_index("recovery_point_arn")
+    # A deleted instance's retained automated snapshot expires after that instance's retention.
+    kept = rps.loc[f"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:rds:legacy-db-2026-11-20-02-00"]
+    assert kept["delete_at"] == pd.Timestamp("2026-11-30T02:00:11Z")
+    # Automated backups replicated here from us-east-1: the source instance's cross-Region copy.
+    replica = rps.loc[f"arn:aws:rds:{REGION}:{ACCOUNT}:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE"]
+    assert replica["resource_arn"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:db:payments"
+    assert replica["backup_type"] == "rds-automated-backup" and replica["region"] == REGION
+    assert replica["created_at"] == pd.Timestamp("2026-11-26T11:50:00Z")
+    # This Region's own active and retained automated backups are no rows of their own.
+    assert (rps["backup_type"] == "rds-automated-backup").sum() == 1

@@ -179,6 +179,52 @@ def add_aurora_volume_bytes(
     )
 
 
+def add_replicated_automated_backup(
+    account_id: str,
+    source_region: str,
+    instance_id: str,
+    dest_region: str,
+    *,
+    retention_days: int,
+    earliest: datetime,
+    latest: datetime,
+    status: str = "active",
+) -> str:
+    """Replicate an instance's automated backups into `dest_region` (what
+    StartDBInstanceAutomatedBackupsReplication does); returns the replicated backups' ARN.
+
+    The destination lists them with the source's Region, instance ARN and identifier; the source
+    instance's automated backups name the replica in DBInstanceAutomatedBackupsReplications (RDS
+    API reference, DBInstanceAutomatedBackup; RDS user guide, "Replicating automated backups to
+    another AWS Region").
+    """
+    from auditor.sandbox.moto_ext.services import automated_backups_arn
+
+    src = rds_backend(account_id, source_region)
+    dest = rds_backend(account_id, dest_region)
+    db = src.databases[instance_id]
+    arn = automated_backups_arn(dest_region, account_id, db.db_instance_arn)
+    if not hasattr(dest, "auditor_replicated_backups"):
+        dest.auditor_replicated_backups = {}
+    dest.auditor_replicated_backups[arn] = {
+        "DBInstanceArn": db.db_instance_arn,
+        "DbiResourceId": db.dbi_resource_id,
+        "Region": source_region,
+        "DBInstanceIdentifier": instance_id,
+        "RestoreWindow": {"EarliestTime": utc(earliest), "LatestTime": utc(latest)},
+        "AllocatedStorage": db.allocated_storage,
+        "Status": status,
+        "Engine": db.engine,
+        "Encrypted": bool(db.storage_encrypted),
+        "BackupRetentionPeriod": retention_days,
+        "DBInstanceAutomatedBackupsArn": arn,
+    }
+    if not hasattr(src, "auditor_replications"):
+        src.auditor_replications = {}
+    src.auditor_replications.setdefault(db.db_instance_arn, []).append(arn)
+    return arn
+
+
 def add_dynamodb_backup(
     account_id: str,
     region: str,

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -233,6 +235,71 @@ def describe_db_cluster_snapshots(self: Any) -> ActionResult:
         self.params.get("DBClusterIdentifier"), ident, stype, filters
     )
     return _rds_page(self, _visible(list(snaps), stype, ident), "DBClusterSnapshots")
+
+
+def automated_backups_arn(region: str, account_id: str, instance_arn: str) -> str:
+    """An `auto-backup` ARN, shaped like the RDS API reference's example
+    (arn:aws:rds:us-east-1:123456789012:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE), stable per
+    source instance and Region."""
+    digest = hashlib.sha256(f"{instance_arn}|{region}".encode()).digest()
+    ident = base64.b32encode(digest).decode()[:26]
+    return f"arn:aws:rds:{region}:{account_id}:auto-backup:ab-{ident}"
+
+
+def _automated_backup(backend: Any, db: Any, status: str, snaps: list[Any]) -> dict[str, Any]:
+    times = [s.created for s in snaps]
+    latest = max(times) if status == "retained" and times else db.latest_restorable_time
+    return {
+        "DBInstanceArn": db.db_instance_arn,
+        "DbiResourceId": db.dbi_resource_id,
+        "Region": backend.region_name,
+        "DBInstanceIdentifier": db.db_instance_identifier,
+        "RestoreWindow": {
+            "EarliestTime": min(times) if times else db.created,
+            "LatestTime": latest,
+        },
+        "AllocatedStorage": db.allocated_storage,
+        "Status": status,
+        "InstanceCreateTime": db.created,
+        "Engine": db.engine,
+        "Encrypted": bool(db.storage_encrypted),
+        "KmsKeyId": db.kms_key_id if db.storage_encrypted else None,
+        "BackupRetentionPeriod": db.backup_retention_period,
+        "DBInstanceAutomatedBackupsArn": automated_backups_arn(
+            backend.region_name, backend.account_id, db.db_instance_arn
+        ),
+        "DBInstanceAutomatedBackupsReplications": [
+            {"DBInstanceAutomatedBackupsArn": arn}
+            for arn in getattr(backend, "auditor_replications", {}).get(db.db_instance_arn, [])
+        ],
+    }
+
+
+def describe_db_instance_automated_backups(self: Any) -> ActionResult:
+    """Automated backups as AWS lists them: `active` ones of current instances with a retention
+    period above 0, `retained` ones of deleted instances whose automated snapshots remain, and
+    automated backups replicated into this Region (RDS API reference,
+    DescribeDBInstanceAutomatedBackups: "Displays backups for both current and deleted instances";
+    DBInstanceAutomatedBackup.Status: active | retained | creating). moto's own answer has only
+    identifier and status."""
+    backend = self.backend
+    by_owner: dict[str, list[Any]] = {}
+    for snap in backend.database_snapshots.values():
+        if snap.snapshot_type == "automated":
+            by_owner.setdefault(snap.database.db_instance_identifier, []).append(snap)
+    rows = []
+    for ident, db in backend.databases.items():
+        if int(db.backup_retention_period or 0) > 0:
+            rows.append(_automated_backup(backend, db, "active", by_owner.get(ident, [])))
+    for ident, snaps in by_owner.items():
+        if ident not in backend.databases:
+            rows.append(_automated_backup(backend, snaps[0].database, "retained", snaps))
+    rows += list(getattr(backend, "auditor_replicated_backups", {}).values())
+    wanted = self.params.get("DBInstanceIdentifier")
+    if wanted:
+        rows = [r for r in rows if r["DBInstanceIdentifier"] == wanted]
+    rows = [{k: v for k, v in r.items() if v is not None} for r in rows]
+    return _rds_page(self, rows, "DBInstanceAutomatedBackups")
 
 
 # ----------------------------------------------------------------------------------- DynamoDB
@@ -497,6 +564,7 @@ def install() -> None:
 
     RDSResponse.describe_db_snapshots = describe_db_snapshots  # type: ignore[method-assign]
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
+    RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
     _patch_rds_automated_backups()
