@@ -93,8 +93,15 @@ def collect(ctx: Context) -> None:
         affects=AFFECTS,
         ResourceTypeFilters=["dynamodb:table"],
     )
-    for item in tagged or ():
-        ctx.add_tags(item["ResourceARN"], item.get("Tags"))
+    for_each(
+        ctx,
+        tagged,
+        lambda item: ctx.add_tags(item["ResourceARN"], item.get("Tags")),
+        service="resourcegroupstaggingapi",
+        operation="GetResources",
+        ident_key="ResourceARN",
+        affects=AFFECTS[0],
+    )
 
     # ListBackups' BackupType ALL is "All types of on-demand backups (USER and SYSTEM)"; backups
     # AWS Backup made need BackupType AWS_BACKUP (DynamoDB API reference, ListBackups). Both
