@@ -347,6 +347,7 @@ class _Region:
             )
             # moto reports instance_create_time, copied from the wall clock at creation.
             db.created = db.instance_create_time = _naive(created)
+            db._sandbox_latest_restorable = _naive(self.as_of - timedelta(minutes=5))
             # moto snapshots every new instance once; the seeder makes the real history below.
             for key in [
                 k
@@ -401,6 +402,7 @@ class _Region:
                 self.acct, self.region, ident, size * GIB, self.as_of - timedelta(hours=1)
             )
             cluster.created = cluster.cluster_create_time = _naive(created)
+            cluster._sandbox_latest_restorable = _naive(self.as_of - timedelta(minutes=5))
             for key in [
                 k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident
             ]:

@@ -99,6 +99,7 @@ def _protocols() -> dict[str, str]:
         "backup",
         "efs",
         "storagegateway",
+        "cloudwatch",
         "resourcegroupstaggingapi",
         "organizations",
     ):

@@ -550,6 +550,22 @@ def _patch_efs_automatic_backup_tag() -> None:
     FileSystem.info_json = info_json  # type: ignore[method-assign]
 
 
+def _patch_rds_latest_restorable_time() -> None:
+    """LatestRestorableTime as AWS reports it: absent while automated backups are off (retention 0
+    disables them, RDS user guide "Enabling automated backups"), else the seeder's point (a few
+    minutes before the estate's as-of) rather than the wall clock, so collections repeat exactly."""
+    from moto.core.utils import utcnow
+    from moto.rds.models import DBCluster, DBInstance
+
+    def latest_restorable_time(self: Any) -> datetime | None:
+        if int(getattr(self, "backup_retention_period", 1) or 0) == 0:
+            return None
+        return getattr(self, "_sandbox_latest_restorable", None) or utcnow()
+
+    for cls in (DBInstance, DBCluster):
+        cls.latest_restorable_time = property(latest_restorable_time)  # type: ignore[assignment,method-assign]
+
+
 def install() -> None:
     """Patch EC2, RDS and DynamoDB (idempotent)."""
     if getattr(TaggedEC2Resource, "_auditor_ext", False):
@@ -569,5 +585,6 @@ def install() -> None:
     _patch_table_size()
     _patch_rds_automated_backups()
     _patch_rds_cross_region_copies()
+    _patch_rds_latest_restorable_time()
     _patch_efs_automatic_backup_tag()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]
