@@ -124,6 +124,21 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/rds/pricing/",
     ),
+    # Automated backups replicated to another Region: their snapshots and logs are RDS backup
+    # storage in the destination Region ("Replicating automated backups to another AWS Region",
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html ;
+    # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/). ARN form from
+    # DescribeDBInstanceAutomatedBackups' DBInstanceAutomatedBackupsArn.
+    BackupKind(
+        kind="rds-automated-backup",
+        service="RDS",
+        billing_owner="AmazonRDS",
+        usage_types=(("AmazonRDS", "warm", "RDS:ChargedBackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:auto-backup:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:auto-backup:",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/rds/pricing/",
+    ),
     # "Amazon Aurora pricing", https://aws.amazon.com/rds/aurora/pricing/ (backup storage).
     BackupKind(
         kind="rds-cluster-snapshot",
@@ -222,7 +237,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         arn_names_type=True,
         backup_service="RDS",
         support_key="rds-instance",
-        backup_kinds=("rds-snapshot",),
+        backup_kinds=("rds-snapshot", "rds-automated-backup"),
         cloudformation_types=("AWS::RDS::DBInstance",),
         terraform_types=("aws_db_instance",),
         collector="rds",
