@@ -237,7 +237,8 @@ def run_document(
             "collected_at": manifest.get("collected_at"),
             "duration_seconds": manifest.get("duration_seconds"),
             "api_calls": int(sum((manifest.get("api_calls") or {}).values())),
-            "resources": len(inventory.resources),
+            # counted as the history's trend counts them (distinct resources in scope)
+            "resources": int(inventory.resources["resource_arn"].nunique()),
             "backups": len(inventory.recovery_points),
             "errors": len(errors),
             "complete": len(errors) == 0,
