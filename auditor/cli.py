@@ -63,12 +63,27 @@ def _plain_metavars(params: list[Any]) -> list[Any]:
     return params
 
 
+def _with_context(exc: BaseException, ctx: Any) -> None:
+    """Attach the command's context to a click error raised without one (e.g. "Option '--out'
+    requires an argument"), so click prints the command's usage line with it."""
+    if getattr(exc, "ctx", False) is None:
+        exc.ctx = ctx  # type: ignore[attr-defined]
+
+
 class _Command(TyperCommand):
     """Click command whose help shows plain metavars (see `_plain_metavars`)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         """The command's parameters, with help-friendly metavars."""
         return _plain_metavars(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's, with the context on every usage error."""
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK_EXCEPTIONS as exc:
+            _with_context(exc, ctx)
+            raise
 
 
 class _Group(TyperGroup):
@@ -82,6 +97,14 @@ class _Group(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         """The group's parameters, with help-friendly metavars."""
         return _plain_metavars(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's, with the context on every usage error."""
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK_EXCEPTIONS as exc:
+            _with_context(exc, ctx)
+            raise
 
     def invoke(self, ctx: Any) -> Any:
         """Run the chosen command, mapping every failure to one stderr line and an exit code."""

@@ -128,13 +128,6 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
     as_of = options.as_of
-    if options.keep_history and options.history is not None:
-        inside = Path(options.history).resolve()
-        if inside.is_relative_to(out.resolve()):
-            raise UsageError(
-                f"--history {options.history}: inside --out {out}, which each run replaces as a"
-                " whole; keep the history store beside it (the default)"
-            )
     # Fail fast, before touching AWS: a bad policy or price table is exit 2.
     policies = load_policies(options.policies, as_of=as_of)
     prices = load_prices(options.prices)
@@ -260,7 +253,14 @@ def _report(
     history_path = None
     if options.keep_history:
         history_path = Path(options.history) if options.history else default_history_path(out)
-        results.history = record_run(history_path, results, results_dir=out.resolve())
+        store = history_path
+        if history_path.resolve().is_relative_to(out.resolve()):
+            # A store inside `out` is carried into the new folder and swapped in with it.
+            store = staging / history_path.resolve().relative_to(out.resolve())
+            if history_path.is_file():
+                store.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(history_path, store)
+        results.history = record_run(store, results, results_dir=out.resolve())
         write_text(staging / "history.json", _json(results.history))
     step = bars.phase("write reports", total=len(formats))
     written = []
