@@ -93,10 +93,12 @@ def _run_task(
 
 
 # sts:GetCallerIdentity is the first call: when it fails (no or expired credentials, unreachable
-# endpoint) every later call would fail the same way, so it gets one retry and short timeouts and
-# the run stops at once instead of spending the adaptive retry budget of every region and service.
+# endpoint) every later call would fail the same way, so the run stops at once instead of spending
+# the retry budget of every region and service. Standard retry mode ("Retry behavior", AWS SDKs and
+# Tools Reference Guide) still retries throttling and transient errors, with exponential backoff
+# capped here by few attempts and short timeouts: at most ~20 s for an endpoint that never answers.
 _IDENTITY_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=10
+    retries={"mode": "standard", "total_max_attempts": 4}, connect_timeout=3, read_timeout=10
 )
 
 
