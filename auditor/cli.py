@@ -157,7 +157,7 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> None:
 
 
 def parse_as_of(value: str | None) -> datetime:
-    """Parse `--as-of` (ISO 8601, naive = UTC); without it, now. The only clock read in the program."""
+    """Parse `--as-of` (ISO 8601, naive = UTC); without it, now (the instant every age is measured from)."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0)
     try:

@@ -1,19 +1,22 @@
 """`auditor audit`: collect → check → meter → report (+ history), the job a scheduler runs.
 
-Everything lands in one results folder (`out`), each file written atomically::
+Everything lands in one results folder (`out`), built in a temporary folder beside it and swapped
+in as a whole at the end (a run that stops early leaves the previous results untouched)::
 
     inventory/                 what was collected (Parquet + manifest.json)
     policies/                  the policy files as evaluated (copied)
     findings.json/.csv         verdicts (auditor.findings)
     metering.json/.csv         storage split and cost (auditor.metering)
-    run.json                   command, as_of, scope, collection statistics, exit code
+    run.json                   command, as_of (instant judged), collected_at (when the calls ran),
+                               scope, collection statistics, exit code
     history.json               trend and changes since the previous run (when history is kept)
     report.html report.md junit.xml report.sarif    the chosen report formats
 
 The history store (SQLite) defaults to `history.sqlite` beside `out` (`reports/prod` →
 `reports/history.sqlite`), so successive runs into the same or sibling folders share one trend.
 
-Exit codes (DESIGN §3): 1 when collection was incomplete (findings are still written, the data
+Exit codes: 1 when collection could not start (sts:GetCallerIdentity failed: nothing is written)
+or was incomplete (findings are still written, the data
 that could not be gathered is NOT_ASSESSED), else 3 when any finding FAILs (0 with `no_fail`), else 0.
 """
 
