@@ -104,6 +104,16 @@ def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_p
     assert "collection incomplete" in result.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["exit_code"] == 1 and run["collection"]["complete"] is False
+    # the failed calls are named on stderr: at most 10, then how many more
+    failed = read_inventory(out / "inventory").errors
+    lines = [line for line in result.stderr.splitlines() if line.startswith("auditor: failed: ")]
+    assert len(lines) == min(10, len(failed))
+    assert (
+        any(" region eu-west-1 rds:" in line and " AccessDenied: " in line for line in lines)
+        or len(failed) > 10
+    )
+    if len(failed) > 10:
+        assert f"auditor: ... and {len(failed) - 10} more" in result.stderr
 
     # the rest is collected: everything but eu-west-1's RDS matches the complete run
     inv = read_inventory(out / "inventory").resources
