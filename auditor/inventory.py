@@ -393,8 +393,11 @@ def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
         "api_calls": {},
         "duration_seconds": max((m.get("duration_seconds", 0) for m in manifests), default=0),
     }
+    # collected_at: when the first part's calls began (real clock); as_of: the instant judged
     stamps = [m["collected_at"] for m in manifests if m.get("collected_at")]
-    merged["collected_at"] = max(stamps) if stamps else None
+    merged["collected_at"] = min(stamps) if stamps else None
+    judged = [m["as_of"] for m in manifests if m.get("as_of")]
+    merged["as_of"] = judged[0] if judged else None
     for m in manifests:
         for op, n in m.get("api_calls", {}).items():
             merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n
