@@ -79,6 +79,12 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("native_schedule", _S),
         ("native_frequency_hours", _F),
         ("native_retention_days", _I),
+        # Continuous backup: DynamoDB PITR LatestRestorableDateTime or RDS LatestRestorableTime
+        # (null without one), and its window (PITR RecoveryPeriodInDays, RDS BackupRetentionPeriod).
+        ("latest_restorable_at", _TS),
+        ("continuous_window_days", _I),
+        ("read_replica_source", _S),  # RDS ReadReplicaSourceDBInstanceIdentifier (ARN or id)
+        ("deletion_protection", _B),
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -120,6 +126,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("backup_plan_id", _S),
         ("backup_rule_id", _S),
         ("copy_source_arn", _S),  # for a copy: the recovery point it was copied from
+        # For a copy: when its source was created (RDS OriginalSnapshotCreateTime, the source
+        # recovery point of an AWS Backup copy); null when unknown.
+        ("source_created_at", _TS),
+        ("continuous", _B),  # an AWS Backup continuous recovery point
+        ("latest_restorable_at", _TS),  # for continuous recovery points
     ),
     "backup_plans": _schema(
         ("account_id", _S),

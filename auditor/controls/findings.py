@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
-from auditor.controls.verdicts import NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.controls.verdicts import NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
 from auditor.policy.columns import arrow_of, codes_of
 
 __all__ = ["FINDING_COLUMNS", "Findings", "materialise_arrow", "summarise_frame"]
@@ -221,6 +221,10 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
             else pa.nulls(len(f), pa.string())
         )
         detail = np.array(part.describe(f, ctx), dtype=object)  # a Series or an array
+        if "na_reason" in f:
+            about = f["na_reason"].to_numpy()
+            na = (status == NOT_APPLICABLE) & (about >= 0)
+            detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
         if "na_error" in f:
             err = f["na_error"].to_numpy()
             na = (status == NOT_ASSESSED) & (err >= 0)
