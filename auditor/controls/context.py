@@ -228,8 +228,7 @@ class Context:
         )
         restorable = ts_us(optional_column(rp, "latest_restorable_at", "timestamp"))
         restorable = np.where(restorable != NONE_TS, np.minimum(restorable, self.now), created)
-        window = np.where(delete != NONE_TS, delete - created, MAX_CONTINUOUS_US)
-        window = np.clip(window, 0, MAX_CONTINUOUS_US)
+        window = self._continuous_window(rp, continuous, created, delete)
         copy_time = np.where(source_created != NONE_TS, source_created, NONE_TS)
         recency = np.where(primary, np.where(continuous, restorable, created), copy_time)
         history = np.where(
@@ -239,6 +238,31 @@ class Context:
         )
         history_all = np.where(continuous, np.maximum(created, restorable - window), created)
         return {"recency": recency, "history": history, "history_all": history_all}, continuous
+
+    def _continuous_window(
+        self, rp: pd.DataFrame, continuous: np.ndarray, created: np.ndarray, delete: np.ndarray
+    ) -> np.ndarray:
+        """Per recovery point, how far back a continuous one restores (µs, at most 35 days).
+
+        Its rule's lifecycle (DeleteAfterDays) when the rule is in the inventory, else its own
+        delete_at - created, else the 35-day maximum.
+        """
+        window = np.where(delete != NONE_TS, delete - created, MAX_CONTINUOUS_US)
+        rules = self.inventory["backup_rules"]
+        if continuous.any() and len(rules) and "backup_rule_id" in rp:
+            days = (
+                rules.dropna(subset=["rule_id"])
+                .drop_duplicates("rule_id")
+                .set_index("rule_id")["delete_after_days"]
+            )
+            rule_days = rp["backup_rule_id"].astype(object).map(days)
+            known = rule_days.notna().to_numpy() & continuous
+            window = np.where(
+                known,
+                rule_days.to_numpy(dtype="float64", na_value=0.0).astype(np.int64) * US_PER_DAY,
+                window,
+            )
+        return np.clip(window, 0, MAX_CONTINUOUS_US)
 
     def _add_resource_continuous(self) -> None:
         """DynamoDB PITR and RDS automated backups: native continuous backups of the resource.

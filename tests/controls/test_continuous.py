@@ -160,3 +160,26 @@ def test_older_inventory_without_the_new_columns(estate, plan_policy, check, h):
 
     findings = check_inventory(inventory, _plan(plan_policy, "[aws-backup]"), h.AS_OF)
     assert h.one(findings, "backup-recency", arn)["status"] == "PASS"
+
+
+def test_continuous_point_restores_back_over_its_rule_lifecycle(estate, plan_policy, check, h):
+    arn = estate.resource("v", tags=h.GOLD)
+    estate.backup(arn, age_hours=24 * 100)
+    estate.rows["recovery_points"][-1].update(
+        continuous=True,
+        latest_restorable_at=h.AS_OF - timedelta(hours=1),
+        backup_rule_id="rule-7",
+    )
+    estate.add(
+        "backup_rules",
+        account_id=h.ACCOUNT,
+        region=h.REGION,
+        backup_plan_id="plan-1",
+        rule_id="rule-7",
+        rule_name="pitr",
+        continuous_backup=True,
+        delete_after_days=7,
+    )
+    row = h.one(check(estate, _plan(plan_policy, "[aws-backup]")), "backup-retention", arn)
+    assert row["status"] == "FAIL"  # 7 days of history, the plan needs 35
+    assert row["evidence"]["history_days"] == pytest.approx(7 + 1 / 24, abs=0.01)
