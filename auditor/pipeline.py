@@ -55,6 +55,8 @@ class AuditOptions:
     # A Dask scheduler address ('local[:N]' for a local cluster): each account is collected and
     # checked as one task there (auditor.distributed); None runs everything in this process.
     dask: str | None = None
+    # An auditor.frameworks.Framework: the reports also judge its requirements.
+    framework: Any = None
 
 
 @dataclass
@@ -204,7 +206,9 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             out / "history.json",
             jsonsafe.dumps(results.history, sort_keys=True),
         )
-    written = write_reports(results, out, formats, skip_existing_data=True)
+    written = write_reports(
+        results, out, formats, skip_existing_data=True, framework=options.framework
+    )
     counts = {
         s: int(by_status.get(s, 0))
         for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
