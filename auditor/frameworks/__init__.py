@@ -100,14 +100,6 @@ class Framework:
     path: Path
     title: str = ""
 
-    def served_by(self) -> dict[str, list[str]]:
-        """Control id -> the requirement ids it gives evidence for, in file order."""
-        out: dict[str, list[str]] = {}
-        for req in self.requirements:
-            for ref in req.controls:
-                out.setdefault(ref.id, []).append(req.id)
-        return out
-
     def mapping(self) -> pd.DataFrame:
         """One row per (requirement_id, control_id) pair, with the partial note."""
         rows = [(r.id, c.id, c.partial) for r in self.requirements for c in r.controls]
@@ -223,7 +215,8 @@ def _joined(framework: Framework, findings: pd.DataFrame) -> pd.DataFrame:
     mapping = framework.mapping()[["requirement_id", "control_id"]]
     if not len(findings) or not len(mapping):
         return findings.head(0).assign(requirement_id=pd.Series(dtype=object))
-    frame = findings.copy()
+    # evidence (a dict per row) is not shown in the view: leave it out of the copy
+    frame = findings[[c for c in findings.columns if c != "evidence"]].copy()
     frame["control_id"] = frame["control_id"].astype(object).astype(str)
     frame["status"] = frame["status"].astype(object)
     return mapping.merge(frame, on="control_id", how="inner")
