@@ -222,13 +222,29 @@ def _joined(framework: Framework, findings: pd.DataFrame) -> pd.DataFrame:
     return mapping.merge(frame, on="control_id", how="inner")
 
 
+def _counts_per_control(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings per (control_id, status): one pass over the findings, a few dozen rows out."""
+    if not len(findings):
+        return pd.DataFrame(columns=["control_id", "status", "n"])
+    sizes = findings.groupby(["control_id", "status"], observed=True, sort=False).size()
+    counts = sizes[sizes > 0].rename("n").reset_index()
+    counts["control_id"] = counts["control_id"].astype(object).astype(str)
+    counts["status"] = counts["status"].astype(object).astype(str)
+    return counts
+
+
 def requirement_status(framework: Framework, findings: pd.DataFrame) -> pd.DataFrame:
     """One row per requirement, in file order: requirement_id, title, status, coverage, controls,
     a count per finding status, and total (see the module doc for the rules)."""
     ids = [r.id for r in framework.requirements]
-    joined = _joined(framework, findings)
-    if len(joined):
-        counts = pd.crosstab(joined["requirement_id"], joined["status"])
+    # Count per control first, then add the counts up per requirement: the findings are read once.
+    per_control = framework.mapping()[["requirement_id", "control_id"]].merge(
+        _counts_per_control(findings), on="control_id", how="inner"
+    )
+    if len(per_control):
+        counts = per_control.pivot_table(
+            index="requirement_id", columns="status", values="n", aggfunc="sum", fill_value=0
+        )
     else:
         counts = pd.DataFrame()
     counts = counts.reindex(index=ids, columns=list(FINDING_STATUSES), fill_value=0).astype(int)
@@ -267,10 +283,12 @@ def requirement_findings(
     first and worst severity first within each requirement."""
     from auditor.report.model import ordered
 
-    joined = _joined(framework, findings)
+    # Pick the few listed findings before the join: most findings PASS or are not applicable.
+    chosen = findings[findings["status"].astype(object).isin(list(statuses)).to_numpy()]
+    joined = _joined(framework, chosen)
     if not len(joined):
         return joined
-    picked = ordered(joined[joined["status"].isin(list(statuses))])
+    picked = ordered(joined)
     order = {rid: i for i, rid in enumerate(r.id for r in framework.requirements)}
     rank = picked["requirement_id"].map(order)
     return picked.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)

@@ -9,6 +9,7 @@ ones, so a reader sees what was waived.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,9 @@ def render_json(view: FrameworkView) -> str:
         "summary": view.summary,
         "requirements": requirement_records(view),
     }
-    return jsonsafe.dumps(doc)
+    # Every value is JSON-ready already (jsonsafe.records made the findings so): skip a second
+    # walk over what can be a large document; allow_nan=False still refuses NaN.
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def render_csv(view: FrameworkView) -> str:
