@@ -58,6 +58,8 @@ class AuditOptions:
     # A Dask scheduler address ('local[:N]' for a local cluster): each account is collected and
     # checked as one task there (auditor.distributed); None runs everything in this process.
     dask: str | None = None
+    # An auditor.frameworks.Framework: the reports also judge its requirements.
+    framework: Any = None
 
 
 @dataclass
@@ -267,7 +269,9 @@ def _report(
     step = bars.phase("write reports", total=len(formats))
     written = []
     for fmt in formats:
-        written += write_reports(results, staging, [fmt], skip_existing_data=True)
+        written += write_reports(
+            results, staging, [fmt], skip_existing_data=True, framework=options.framework
+        )
         step.advance()
     return history_path, written
 
