@@ -85,7 +85,7 @@ class TemplateResource:
     logical_id: str  # CloudFormation logical id, or Terraform resource address
     source_type: str  # AWS::EC2::Volume / aws_ebs_volume
     resource_type: str  # DESIGN §4 value
-    tags: dict[str, str] | Unknown
+    tags: dict[str, str] | Unknown  # Unknown: even the keys are known only at deployment
     encrypted: bool | Unknown | None  # None: the type is always encrypted at rest by AWS
     arn: str | None = None  # known only for Terraform resources that already exist
     name: str | None = (
@@ -94,6 +94,8 @@ class TemplateResource:
     engine: str | Unknown | None = None
     native: dict[str, Any] = field(default_factory=dict)  # native backup settings, see loaders
     module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
+    # Tags whose key is known and whose value is known only at deployment: {key: reason}.
+    unknown_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
