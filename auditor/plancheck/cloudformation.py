@@ -701,7 +701,7 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             dest = copy.get("DestinationBackupVaultArn")
             copy_life = copy.get("Lifecycle") or {}
             after = (
-                _int(copy_life.get("DeleteAfterDays"))
+                _kept_days(_int(copy_life.get("DeleteAfterDays")))
                 if isinstance(copy_life, dict)
                 else Unknown("copy lifecycle")
             )
@@ -720,7 +720,8 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             DeployedRule(
                 name=str(rule.get("RuleName", "")),
                 schedule=_str(rule.get("ScheduleExpression")),
-                delete_after_days=_int(lifecycle.get("DeleteAfterDays"))
+                timezone=_str(rule.get("ScheduleExpressionTimezone")),
+                delete_after_days=_kept_days(_int(lifecycle.get("DeleteAfterDays")))
                 if isinstance(lifecycle, dict)
                 else Unknown(lifecycle.reason if isinstance(lifecycle, Unknown) else "lifecycle"),
                 target_vault=target.logical_id if isinstance(target, ResourceRef) else _str(target),
@@ -730,6 +731,11 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             )
         )
     return plan
+
+
+def _kept_days(days: Any) -> Any:
+    """DeleteAfterDays as plan-check reads it: -1 means kept forever, like no value at all."""
+    return None if days == -1 else days
 
 
 _REF_IN_TEXT = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}")

@@ -374,27 +374,34 @@ class Selector:
         return self.selection_verdicts[id(sel)][self.position[(res.file, res.logical_id)]]
 
 
-def _interval(schedule: Any, as_of: datetime) -> timedelta | Unknown:
-    from auditor.policy.schedule import ScheduleError, max_interval
+def _interval(rule: DeployedRule, as_of: datetime) -> timedelta | Unknown:
+    """The longest gap between the rule's runs, in its time zone; no schedule = AWS's default."""
+    from auditor.policy.schedule import DEFAULT_SCHEDULE, ScheduleError, max_interval
 
+    schedule, zone = rule.schedule, rule.timezone
     if isinstance(schedule, Unknown):
         return Unknown(f"schedule: {schedule.reason}")
+    if isinstance(zone, Unknown):
+        return Unknown(f"schedule time zone: {zone.reason}")
     if not schedule:
-        return Unknown("the rule has no schedule expression (runs on AWS Backup's default)")
+        schedule = DEFAULT_SCHEDULE  # AWS Backup API reference, BackupRuleInput.ScheduleExpression
     try:
-        return max_interval(str(schedule), start=as_of)
+        return max_interval(str(schedule), start=as_of, timezone=zone or None)
     except (ScheduleError, ValueError) as exc:
         return Unknown(f"schedule {schedule!s} cannot be read ({exc})")
 
 
 def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict:
-    interval = _interval(rule.schedule, as_of)
+    interval = _interval(rule, as_of)
     return {
         "backup_plan": plan.key
         if plan.name is None or isinstance(plan.name, Unknown)
         else str(plan.name),
         "rule": rule.name,
-        "schedule": str(rule.schedule) if not isinstance(rule.schedule, Unknown) else None,
+        "schedule": None
+        if isinstance(rule.schedule, Unknown)
+        else str(rule.schedule or "cron(0 5 ? * * *) (AWS Backup's default)"),
+        "timezone": rule.timezone if isinstance(rule.timezone, str) else None,
         "max_interval_hours": None
         if isinstance(interval, Unknown) or interval == timedelta.max
         else interval.total_seconds() / 3600,
@@ -732,7 +739,7 @@ def _plans_of(ctx: Context, kind: str, selecting: list[DeployedSelection]) -> li
 
 
 def _rule_satisfies(rule: DeployedRule, plan: Any, as_of: datetime) -> bool | Unknown:
-    interval = _interval(rule.schedule, as_of)
+    interval = _interval(rule, as_of)
     if isinstance(interval, Unknown):
         return interval
     if isinstance(rule.delete_after_days, Unknown):
@@ -750,7 +757,7 @@ def _weaker(
 ) -> str:
     problems = []
     for p, r in rules:
-        interval = _interval(r.schedule, as_of)
+        interval = _interval(r, as_of)
         parts = []
         if not isinstance(interval, Unknown) and interval > plan.interval:
             parts.append(

@@ -104,11 +104,14 @@ class DeployedRule:
 
     name: str
     schedule: str | Unknown | None
-    delete_after_days: int | Unknown | None  # None: kept until deleted by hand
+    # None: kept until deleted by hand (no DeleteAfterDays, or -1: AWS Backup API reference,
+    # "Lifecycle": specify -1 ... to keep your recovery points indefinitely)
+    delete_after_days: int | Unknown | None
     target_vault: str | Unknown | None  # vault name, or a template vault's key
     target_vault_ref: str | None  # logical id / address of a template vault it names
     copies: list[CopyAction] = field(default_factory=list)
     continuous: bool = False
+    timezone: str | Unknown | None = None  # ScheduleExpressionTimezone (None: UTC)
 
 
 @dataclass

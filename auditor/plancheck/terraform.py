@@ -752,7 +752,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
             DeployedRule(
                 name=str(rule_name or ""),
                 schedule=_get(inst, "rule", index, "schedule"),
-                delete_after_days=None if delete_after == 0 else delete_after,
+                timezone=_get(inst, "rule", index, "schedule_expression_timezone"),
+                # 0 (the provider's "not set") and -1 both keep backups forever.
+                delete_after_days=None if delete_after in (0, -1) else delete_after,
                 target_vault=target_ref if target_ref else target,
                 target_vault_ref=target_ref,
                 copies=copies,

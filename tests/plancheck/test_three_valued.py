@@ -165,3 +165,72 @@ def test_terraform_unknown_tag_value_that_decides(pc, write):
 
     got = pc.verdicts(plan_check(pc.POLICIES, [path], pc.AS_OF))
     assert got == {("aws_ebs_volume.data", "resource-covered", None): NA}
+
+
+# --- rule semantics in templates (AWS Backup API reference: BackupRuleInput, Lifecycle) -----------
+
+RULES = """
+Resources:
+  Vol:
+    Type: AWS::EC2::Volume
+    Properties: {{Encrypted: true, Tags: [{{Key: backup, Value: silver}}]}}
+  Plan:
+    Type: AWS::Backup::BackupPlan
+    Properties:
+      BackupPlan:
+        BackupPlanName: p
+        BackupPlanRule:
+          - RuleName: r
+            TargetBackupVault: v
+{rule}
+  Sel:
+    Type: AWS::Backup::BackupSelection
+    Properties:
+      BackupPlanId: !Ref Plan
+      BackupSelection:
+        SelectionName: s
+        IamRoleArn: arn:aws:iam::111122223333:role/backup
+        Resources: [!Sub "arn:aws:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{Vol}}"]
+"""
+
+DAILY_POLICY = """
+version: 1
+plans:
+  - name: silver
+    select: {tags: {backup: silver}}
+    frequency: 24h
+    retention_days: 7
+    max_retention_days: 400
+    accept: [aws-backup]
+"""
+
+
+def _rules(pc, write, rule: str) -> dict:
+    from auditor.plancheck import plan_check
+
+    policy = write("pol/p.yaml", DAILY_POLICY)
+    template = write("t.yaml", RULES.format(rule=rule))
+    return pc.verdicts(plan_check(policy.parent, [template], pc.AS_OF))
+
+
+def test_rule_without_schedule_runs_daily_at_aws_default(pc, write):
+    got = _rules(pc, write, "            Lifecycle: {DeleteAfterDays: 35}")
+    assert got[("Vol", "plan-deployed", "silver")] == P  # cron(0 5 ? * * *) every 24 hours
+
+
+def test_rule_time_zone_with_dst_leaves_a_25_hour_gap(pc, write):
+    rule = (
+        "            ScheduleExpression: cron(0 5 ? * * *)\n"
+        "            ScheduleExpressionTimezone: Europe/Berlin\n"
+        "            Lifecycle: {DeleteAfterDays: 35}"
+    )
+    assert _rules(pc, write, rule)[("Vol", "plan-deployed", "silver")] == F
+    utc = rule.replace("Europe/Berlin", "Etc/UTC")
+    assert _rules(pc, write, utc)[("Vol", "plan-deployed", "silver")] == P
+
+
+def test_lifecycle_minus_one_keeps_forever(pc, write):
+    rule = "            ScheduleExpression: cron(0 5 ? * * *)\n            Lifecycle: {DeleteAfterDays: -1}"
+    got = _rules(pc, write, rule)
+    assert got[("Vol", "plan-deployed", "silver")] == P  # forever satisfies any minimum
+    assert got[("Vol", "backup-max-retention", "silver")] == F  # and exceeds any maximum
