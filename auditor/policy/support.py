@@ -33,6 +33,7 @@ __all__ = [
     "PROFILES",
     "SupportMatrix",
     "load_support_matrix",
+    "pair_feature_gaps",
     "plan_feature_needs",
     "plan_support_gaps",
 ]
@@ -279,6 +280,53 @@ def plan_support_gaps(
                 )
             )
     return gaps
+
+
+def pair_feature_gaps(
+    matrix: SupportMatrix,
+    resources: pd.DataFrame,
+    plans: list[Any],
+    pair_ridx: np.ndarray,
+    pair_plan: np.ndarray,
+    full_management: np.ndarray | None = None,
+    deployed_needs: Mapping[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (resource, plan) pair: does the plan ask AWS Backup for something the type lacks?
+
+    What a plan asks: backup itself, and the features its fields need (`plan_feature_needs`);
+    `deployed_needs` adds features the deployed rules selecting a resource use ({feature: per
+    resource bool}, e.g. a rule moving it to cold storage, which AWS would ignore for a type without
+    cold storage). `full_management` (per resource) says where DynamoDB's advanced features are on.
+    Returns (lacking, reason) arrays over the pairs; whether the plan relies on AWS Backup alone is
+    the caller's to decide.
+    """
+    n_pairs = len(pair_ridx)
+    lacking = np.zeros(n_pairs, dtype=bool)
+    reason = np.full(n_pairs, None, dtype=object)
+    needs: dict[tuple[str, str], np.ndarray] = {}
+    plan_needs = [plan_feature_needs(p) for p in plans]
+    for feature, field_name in {pair for row in plan_needs for pair in row}:
+        wanted = np.array([(feature, field_name) in row for row in plan_needs] + [False])
+        needs[(feature, field_name)] = wanted[pair_plan]
+    for feature, per_resource in (deployed_needs or {}).items():
+        needs[(feature, "deployed rule")] = np.asarray(per_resource, dtype=bool)[pair_ridx]
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for (feature, field_name), wanted in sorted(needs.items()):
+        if not wanted.any():
+            continue
+        if feature not in cache:
+            cache[feature] = matrix.feature_mask(resources, feature, full_management)
+        offered, why = cache[feature]
+        gap = wanted & ~offered[pair_ridx]
+        text = (f"{field_name}: " + pd.Series(why[pair_ridx], dtype=object).astype(str)).to_numpy(
+            dtype=object
+        )
+        both = gap & lacking
+        reason[both] = reason[both] + "; " + text[both]
+        first = gap & ~lacking
+        reason[first] = text[first]
+        lacking |= gap
+    return lacking, reason
 
 
 def _sample_engine(row: Mapping[str, Any]) -> str | None:

@@ -134,3 +134,37 @@ def test_no_warning_when_native_backups_count(tmp_path):
         "accept: [aws-backup]", "accept: [aws-backup, native]"
     )
     assert lint_policies(_write(tmp_path, text)) == []
+
+
+def test_pair_gaps_from_plans_and_deployed_rules():
+    from types import SimpleNamespace
+
+    from auditor.policy.support import pair_feature_gaps
+
+    frame = pd.DataFrame(
+        {
+            "resource_type": ["rds-instance", "efs-filesystem", "dynamodb-table", "rds-cluster"],
+            "engine": ["postgres", None, None, "aurora-mysql"],
+        }
+    )
+    cold = SimpleNamespace(
+        accept=("aws-backup",), cold_after_days=30, copy_to=SimpleNamespace(regions=(), accounts=())
+    )
+    plain = SimpleNamespace(
+        accept=("aws-backup",),
+        cold_after_days=None,
+        copy_to=SimpleNamespace(regions=(), accounts=()),
+    )
+    lacking, reason = pair_feature_gaps(
+        load_support_matrix(),
+        frame,
+        [cold, plain],
+        np.array([0, 1, 2, 2, 3]),
+        np.array([0, 0, 0, 1, 1]),
+        full_management=np.array([False, False, True, False]),
+        deployed_needs={"cold_storage": np.array([False, False, False, True])},
+    )
+    # RDS: no cold storage; EFS: yes; DynamoDB: yes with advanced features on; a deployed rule
+    # moving Aurora to cold storage asks what Aurora lacks.
+    assert list(lacking) == [True, False, False, False, True]
+    assert reason[0].startswith("cold_after_days:") and reason[4].startswith("deployed rule:")
