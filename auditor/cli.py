@@ -241,12 +241,13 @@ def meter(
     """Split backup storage between native-service billing and AWS Backup metering, with cost."""
     from rich.console import Console
 
-    from auditor.metering import run_meter, summary_table
+    from auditor.metering import run_meter
+    from auditor.terminal import metering_table
 
     result = run_meter(
         inventory, out, parse_as_of(as_of), prices_path=prices, cur_path=cur, by_tags=by_tag
     )
-    Console(width=max(Console().width, 100)).print(summary_table(result))
+    Console(width=max(Console().width, 100)).print(metering_table(result))
     for warning in result.warnings:
         typer.echo(f"auditor: warning: {warning}", err=True)
     typer.echo(f"wrote {out / 'metering.json'} and {out / 'metering.csv'}", err=True)
@@ -508,15 +509,21 @@ def evidence_export(
 @evidence_app.command("verify")
 def evidence_verify(
     bundle: Path = typer.Argument(..., help="Evidence bundle (.zip) to verify."),
+    expect_sha256: str | None = typer.Option(
+        None,
+        "--expect-sha256",
+        metavar="HEX",
+        help="The bundle's SHA-256 recorded at export: fail when the bundle's own hash differs.",
+    ),
 ) -> None:
     """Exit 0 when nothing in the bundle changed; otherwise name what changed and exit 1."""
     from auditor.evidence import verify_bundle
 
-    check = verify_bundle(bundle)
+    check = verify_bundle(bundle, expect_sha256=expect_sha256)
     if not check.ok:
         for problem in check.problems:
             typer.echo(f"evidence: {problem}", err=True)
-        fail(f"{bundle}: verification FAILED: {len(check.problems)} change(s) found", EXIT_RUNTIME)
+        fail(check.failure(), EXIT_RUNTIME)
     m = check.manifest
     typer.echo(
         f"evidence: {bundle}: OK, {check.files} files unchanged (as_of {m.get('as_of')},"

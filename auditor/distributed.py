@@ -5,8 +5,9 @@ local thread pool (`auditor.aws`), and nothing here is used. With `--dask ADDRES
 becomes one task on the cluster — the scheduler is Dask's, not ours — that collects the account
 and checks it; the client combines the results: `Inventory.concat` for the inventories and
 concatenation for the findings rows, which is sound because the inventory is partitioned by
-account and controls judge each resource on its own. The two controls that can look across
-accounts (`CROSS_ACCOUNT_CONTROLS`) are evaluated once more over the combined inventory, so the
+account and controls judge each resource on its own. The controls that can look across
+accounts (registered with `scope="cross-account"`: a copy kept in another account, a backup whose
+source lives in another account) are evaluated once more over the combined inventory, so the
 findings equal a plain run's.
 
 Metering runs once, over the combined inventory, in the client: it is cheap vectorised pandas,
@@ -39,7 +40,6 @@ from auditor.inventory import Inventory, frame
 from auditor.progress import Progress
 
 __all__ = [
-    "CROSS_ACCOUNT_CONTROLS",
     "AccountResult",
     "AccountWork",
     "collect_and_check",
@@ -52,13 +52,6 @@ __all__ = [
     "run_on_dask",
     "works_for",
 ]
-
-
-# Controls whose verdict for one account can depend on another account's inventory: a copy kept in
-# another account (cross-account-copy), and a backup whose source resource lives in another account
-# (orphaned-backup). They are evaluated once more over the combined inventory, so a Dask run gives
-# exactly the findings of a plain run.
-CROSS_ACCOUNT_CONTROLS = ("cross-account-copy", "orphaned-backup")
 
 
 @dataclass
@@ -95,8 +88,10 @@ def _check(inventory: Inventory, work: AccountWork) -> AccountResult:
     if work.policies is None:
         return AccountResult(inventory=inventory)
     from auditor.controls import CONTROL_IDS, check_inventory
+    from auditor.controls.registry import cross_account_ids
 
-    local = [c for c in CONTROL_IDS if c not in CROSS_ACCOUNT_CONTROLS]
+    cross = cross_account_ids()
+    local = [c for c in CONTROL_IDS if c not in cross]
     findings = check_inventory(inventory, work.policies, work.as_of, controls=local)
     # Materialised here, in the worker: the Findings object holds the whole evaluation context.
     return AccountResult(inventory=inventory, findings=findings.frame, summary=findings.summary)
@@ -119,8 +114,9 @@ def combine(
         return inventory, None
     from auditor.controls import CONTROL_IDS, check_inventory
     from auditor.controls.engine import Findings, summarise_frame
+    from auditor.controls.registry import cross_account_ids
 
-    cross = [c for c in CONTROL_IDS if c in CROSS_ACCOUNT_CONTROLS]
+    cross = list(cross_account_ids())
     frames = [r.findings for r in results if r.findings is not None and len(r.findings)]
     if cross:
         frames.append(check_inventory(inventory, policies, as_of, controls=cross).frame)
@@ -129,16 +125,47 @@ def combine(
         if frames
         else check_inventory(Inventory(), policies, as_of).frame
     )
-    summary = summarise_frame(frame)
-    # What the per-control summary of a plain run also says, in the registry's order.
-    summary["by_control"] = {c: summary["by_control"].get(c, {}) for c in CONTROL_IDS}
+    first = next((r.summary for r in results if r.summary), {})
+    summary = _summary_of_plain_run(summarise_frame(frame), frame, list(first.get("plans", [])))
     summary["resources"] = int(sum((r.summary or {}).get("resources", 0) for r in results))
     summary["resources_in_scope"] = int(
         sum((r.summary or {}).get("resources_in_scope", 0) for r in results)
     )
-    first = next((r.summary for r in results if r.summary), {})
     summary["plans"] = list(first.get("plans", []))
     return inventory, Findings(as_of, frame=frame, summary=summary)
+
+
+def _summary_of_plain_run(summary: dict, frame: pd.DataFrame, plans: list[str]) -> dict:
+    """`summary` (counted from the combined rows) shaped exactly as a one-process check's.
+
+    A plain run counts statuses in the engine's status order, controls in the registry's order,
+    and plans in the policies' order, leaving out findings that name no plan; findings.json must
+    be byte-identical whichever way the run was made, so the combined summary follows suit.
+    """
+    from auditor.controls import CONTROL_IDS
+    from auditor.controls.engine import STATUSES
+
+    def ordered(counts: dict) -> dict:
+        return {s: int(counts[s]) for s in STATUSES if counts.get(s)}
+
+    def each(table: dict) -> dict:
+        return {key: ordered(counts) for key, counts in table.items()}
+
+    by_plan: dict[str, dict] = {}
+    with_plan = frame[frame["plan"].notna()] if len(frame) else frame
+    if len(with_plan):
+        for (plan, status), count in with_plan.groupby(["plan", "status"]).size().items():
+            by_plan.setdefault(str(plan), {})[status] = count
+    rank = {name: i for i, name in enumerate(plans)}
+    plan_order = sorted(by_plan, key=lambda name: (rank.get(name, len(rank)), name))
+    return {
+        **summary,
+        "by_status": ordered(summary.get("by_status", {})),
+        "by_control": {c: ordered(summary["by_control"].get(c, {})) for c in CONTROL_IDS},
+        "by_plan": {name: ordered(by_plan[name]) for name in plan_order},
+        "by_account": each(summary.get("by_account", {})),
+        "by_region": each(summary.get("by_region", {})),
+    }
 
 
 def failed_account(work: AccountWork, exc: BaseException) -> AccountResult:

@@ -2,8 +2,10 @@
 
 `export_bundle(results_dir, out_zip)` writes one zip holding every file of the results folder (the
 inventory, the policies as evaluated, findings, metering, reports, run and history summaries) and
-`manifest.json`: program version, command, as_of, scope, collection statistics and the SHA-256 and
-size of every file.
+`manifest.json`: program version, command, `as_of` (the instant the controls judged) and
+`collected_at` (the real clock time when the AWS calls were made; the two differ whenever
+`--as-of` names another instant), scope, collection statistics and the SHA-256 and size of every
+file.
 
 The zip is written canonically (entries stored uncompressed in sorted order, fixed timestamps and
 attributes, no comments or extra fields), so `verify_bundle` can hold *every byte* of it to account: file contents against
@@ -11,22 +13,25 @@ the manifest's hashes (and the zip's CRCs), and the zip's own structure (local h
 directory, end record, layout with no gaps) against what the exporter writes. A bundle that was
 changed anywhere therefore fails verification. What no hash inside a file can prove is that
 nobody rebuilt the whole bundle with a new manifest: record the bundle's SHA-256 (printed by
-both commands) somewhere the auditee cannot write.
+both commands) somewhere the auditee cannot write, and give it back to `verify_bundle`
+(`auditor evidence verify BUNDLE --expect-sha256 HEX`), which then also fails when the bundle's
+own hash differs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, jsonsafe
 from auditor.atomic import open_atomic
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -41,11 +46,16 @@ _LOCAL = struct.Struct("<4s2B4HL2L2H")
 _EOCD = struct.Struct("<4s4H2LH")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _EXCLUDED_SUFFIXES = (".zip", ".sqlite", ".sqlite-journal", ".sqlite-wal", ".sqlite-shm", ".tmp")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass
 class Verification:
-    """Outcome of `verify_bundle`: `ok` only when no file and no byte of the zip changed."""
+    """Outcome of `verify_bundle`: `ok` only when no file and no byte of the zip changed.
+
+    With an expected bundle hash, `ok` also needs the bundle's own SHA-256 to equal it
+    (`expected_sha256`; `sha256_matches` is None when no hash was expected).
+    """
 
     path: Path
     ok: bool
@@ -53,6 +63,38 @@ class Verification:
     manifest: dict[str, Any] = field(default_factory=dict)
     files: int = 0
     bundle_sha256: str = ""
+    expected_sha256: str | None = None
+
+    @property
+    def sha256_matches(self) -> bool | None:
+        """Whether the bundle's SHA-256 is the expected one (None when none was given)."""
+        if self.expected_sha256 is None:
+            return None
+        return self.bundle_sha256 == self.expected_sha256
+
+    def failure(self) -> str:
+        """The one line that says why verification failed ("" when it did not)."""
+        if self.ok:
+            return ""
+        parts = []
+        if self.problems:
+            parts.append(f"{len(self.problems)} change(s) found")
+        if self.sha256_matches is False:
+            parts.append(
+                f"bundle SHA-256 {self.bundle_sha256} differs from the expected {self.expected_sha256}"
+            )
+        return f"{self.path}: verification FAILED: {'; '.join(parts)}"
+
+
+def parse_sha256(value: str) -> str:
+    """A SHA-256 given by the user, as 64 lowercase hex digits; UsageError (exit 2) otherwise."""
+    text = str(value).strip().lower()
+    if not _SHA256_HEX.fullmatch(text):
+        raise UsageError(
+            f"--expect-sha256 {value!r}: expected 64 hexadecimal digits "
+            "(the sha256 that `auditor evidence export` printed)"
+        )
+    return text
 
 
 def _sha256_file(path: Path) -> str:
@@ -127,11 +169,27 @@ def build_manifest(results_dir: str | Path, *, command: str | None = None) -> di
         "command": run.get("command"),
         "export_command": command,
         "as_of": findings.get("as_of") or run.get("as_of"),
+        "collected_at": _collected_at(run, inventory),
         "scope": scope,
         "summary": findings.get("summary"),
         "collection": collection,
         "files": files,
     }
+
+
+def _collected_at(run: dict[str, Any], inventory: dict[str, Any]) -> str | None:
+    """When collection really ran: run.json's `collected_at`, else the inventory manifest's.
+
+    Never `as_of`: that is the instant judged, which a back-dated audit sets to another time.
+    """
+    for value in (
+        run.get("collected_at"),
+        (run.get("collection") or {}).get("collected_at"),
+        inventory.get("collected_at"),
+    ):
+        if value:
+            return str(value)
+    return None
 
 
 def _info(name: str) -> zipfile.ZipInfo:
@@ -149,15 +207,15 @@ def export_bundle(
     root = Path(results_dir)
     out = Path(out)
     manifest = build_manifest(root, command=command)
-    with open_atomic(out, "wb") as handle:
-        with zipfile.ZipFile(handle, "w", compression=_METHOD, allowZip64=True) as zf:
-            zf.writestr(
-                _info(MANIFEST), json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-            )
-            for name in manifest["files"]:
-                with open(root / name, "rb") as src, zf.open(_info(name), "w") as dst:
-                    for block in iter(lambda: src.read(1 << 20), b""):
-                        dst.write(block)
+    with (
+        open_atomic(out, "wb") as handle,
+        zipfile.ZipFile(handle, "w", compression=_METHOD, allowZip64=True) as zf,
+    ):
+        zf.writestr(_info(MANIFEST), jsonsafe.dumps(manifest, sort_keys=True))
+        for name in manifest["files"]:
+            with open(root / name, "rb") as src, zf.open(_info(name), "w") as dst:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    dst.write(block)
     # Files that changed while being zipped would make a bundle that fails verification at once.
     check = verify_bundle(out)
     if not check.ok:
@@ -167,12 +225,16 @@ def export_bundle(
     return out, manifest, check.bundle_sha256
 
 
-def verify_bundle(path: str | Path) -> Verification:
+def verify_bundle(path: str | Path, *, expect_sha256: str | None = None) -> Verification:
     """Check every file against the manifest and every byte of the zip's structure.
 
-    Raises InputError (exit 2) when `path` is not an evidence bundle at all (not a zip, or no
-    manifest.json); otherwise returns a Verification naming each change.
+    With `expect_sha256` (the bundle hash recorded at export), the bundle's own SHA-256 must
+    equal it too: the one check that also catches a bundle rebuilt with a new manifest.
+    Raises UsageError (exit 2) for a malformed `expect_sha256`, InputError (exit 2) when `path` is
+    not an evidence bundle at all (not a zip, or no manifest.json); otherwise returns a
+    Verification naming each change.
     """
+    expected = parse_sha256(expect_sha256) if expect_sha256 is not None else None
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such bundle file")
@@ -182,7 +244,9 @@ def verify_bundle(path: str | Path) -> Verification:
         raise InputError(
             f"{path}: not an evidence bundle (not a readable zip file: {exc})"
         ) from None
-    result = Verification(path=path, ok=False, bundle_sha256=_sha256_file(path))
+    result = Verification(
+        path=path, ok=False, bundle_sha256=_sha256_file(path), expected_sha256=expected
+    )
     problems = result.problems
     with zf:
         names = [info.filename for info in zf.infolist()]
@@ -225,7 +289,7 @@ def verify_bundle(path: str | Path) -> Verification:
             if files or manifest:
                 problems.append(f"added: {name} (not in the manifest)")
         result.files = len(files)
-    result.ok = not problems
+    result.ok = not problems and result.sha256_matches is not False
     return result
 
 
@@ -348,5 +412,6 @@ __all__ = [
     "build_manifest",
     "bundle_files",
     "export_bundle",
+    "parse_sha256",
     "verify_bundle",
 ]

@@ -32,20 +32,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from auditor import __version__
+from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
+from auditor.catalog import collected_type_ids
 from auditor.errors import InputError
 
 INVENTORY_SCHEMA_VERSION = 1
 
-RESOURCE_TYPES = (
-    "ebs-volume",
-    "rds-instance",
-    "rds-cluster",
-    "dynamodb-table",
-    "efs-filesystem",
-    "storagegateway-volume",
-)
+# The resource types collection gathers today (auditor/catalog.py holds their facts).
+RESOURCE_TYPES = collected_type_ids()
 
 _TS = pa.timestamp("us", tz="UTC")
 _S = pa.string()
@@ -79,6 +74,17 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("native_schedule", _S),
         ("native_frequency_hours", _F),
         ("native_retention_days", _I),
+        # Continuous backup: the newest point a point-in-time restore reaches (RDS
+        # LatestRestorableTime, DynamoDB PITR LatestRestorableDateTime) and how many days back.
+        ("latest_restorable_at", _TS),
+        ("continuous_window_days", _I),
+        ("read_replica_source", _S),  # a read replica's source (what must be backed up instead)
+        ("deletion_protection", _B),
+        ("copy_tags_to_snapshot", _B),
+        (
+            "size_basis",
+            _S,
+        ),  # which field gave size_bytes (AllocatedStorage, VolumeBytesUsed, unknown)
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -96,10 +102,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("recovery_point_arn", _S),
         ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
         ("resource_type", _S),
-        (
-            "backup_type",
-            _S,
-        ),  # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, dynamodb-backup, efs-backup, storagegateway-snapshot
+        # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, rds-automated-backup (replicated from
+        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot
+        ("backup_type", _S),
         ("source", _S),  # aws-backup | native
         ("created_by", _S),  # aws-backup | user | automated | storage-gateway
         ("status", _S),  # COMPLETED | PARTIAL | FAILED | EXPIRED | CREATING | DELETING
@@ -120,6 +125,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("backup_plan_id", _S),
         ("backup_rule_id", _S),
         ("copy_source_arn", _S),  # for a copy: the recovery point it was copied from
+        ("source_created_at", _TS),  # for a copy: when its source backup was taken
     ),
     "backup_plans": _schema(
         ("account_id", _S),
@@ -421,7 +427,7 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
         manifest.setdefault("program_version", __version__)
         manifest["tables"] = counts
         write_text(
-            staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str)
+            staging / "manifest.json", jsonsafe.dumps(manifest, sort_keys=True, newline=False)
         )
     return out
 

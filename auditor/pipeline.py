@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
 
@@ -108,7 +108,6 @@ def copy_policies(policies: Path, out: Path) -> list[str]:
 
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Run the whole job (see module doc) and return its outcome; raises AuditorError on failure."""
-    import json
 
     from auditor.aws import CollectOptions, collect_inventory
     from auditor.controls import check_inventory
@@ -156,7 +155,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
 
     if findings is None:
         findings = check_inventory(inventory, policies, as_of, progress=options.progress)
-    write_findings(findings, out)
+    write_findings(findings, out, policies=policies, policy_path=options.policies)
     metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
     write_metering(metering, out)
     policy_files = copy_policies(Path(options.policies), out)
@@ -193,7 +192,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         },
         "exit_code": exit_code,
     }
-    write_text(out / "run.json", json.dumps(run, indent=2, sort_keys=True, default=str) + "\n")
+    write_text(out / "run.json", jsonsafe.dumps(run, sort_keys=True))
 
     results = load_results(out, with_inventory=False)
     results.inventory = inventory
@@ -203,7 +202,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         results.history = record_run(history_path, results, results_dir=out)
         write_text(
             out / "history.json",
-            json.dumps(results.history, indent=2, sort_keys=True, default=str) + "\n",
+            jsonsafe.dumps(results.history, sort_keys=True),
         )
     written = write_reports(results, out, formats, skip_existing_data=True)
     counts = {

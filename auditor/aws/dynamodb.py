@@ -7,7 +7,10 @@ pool runs in parallel. Tags come in bulk from the Resource Groups Tagging API.
 
 from __future__ import annotations
 
+from typing import Any
+
 from auditor.aws.context import Context
+from auditor.aws.items import for_each
 
 AFFECTS = ("dynamodb-table",)
 BACKUP_STATUS = {"AVAILABLE": "COMPLETED", "CREATING": "CREATING", "DELETED": "DELETING"}
@@ -18,40 +21,62 @@ PITR_DEFAULT_DAYS = 35
 TABLES_PER_TASK = 25
 
 
+def _pitr_fields(pitr: dict | None) -> dict[str, Any]:
+    p = ((pitr or {}).get("ContinuousBackupsDescription") or {}).get(
+        "PointInTimeRecoveryDescription"
+    ) or {}
+    if p.get("PointInTimeRecoveryStatus") != "ENABLED":
+        return {}
+    days = p.get("RecoveryPeriodInDays") or PITR_DEFAULT_DAYS
+    return {
+        "native_schedule": "dynamodb-pitr",
+        "native_frequency_hours": PITR_FREQUENCY_HOURS,
+        "native_retention_days": days,
+        # "LatestRestorableDateTime is typically 5 minutes before the current time" (DynamoDB API
+        # reference, PointInTimeRecoveryDescription).
+        "latest_restorable_at": p.get("LatestRestorableDateTime"),
+        "continuous_window_days": days,
+    }
+
+
 def describe_tables(ctx: Context, names: list[str]) -> None:
     """Tables' descriptions and PITR status (two calls per table: AWS has no bulk form)."""
     for name in names:
         desc = ctx.call("dynamodb", "describe_table", affects=AFFECTS, TableName=name)
         if desc is None:
             continue
-        table = desc["Table"]
         pitr = ctx.call("dynamodb", "describe_continuous_backups", affects=AFFECTS, TableName=name)
-        schedule = {}
-        if pitr is not None:
-            p = pitr.get("ContinuousBackupsDescription", {}).get(
-                "PointInTimeRecoveryDescription", {}
-            )
-            if p.get("PointInTimeRecoveryStatus") == "ENABLED":
-                schedule = {
-                    "native_schedule": "dynamodb-pitr",
-                    "native_frequency_hours": PITR_FREQUENCY_HOURS,
-                    "native_retention_days": p.get("RecoveryPeriodInDays") or PITR_DEFAULT_DAYS,
-                }
-        sse = table.get("SSEDescription") or {}
-        ctx.add(
-            "resources",
-            resource_type="dynamodb-table",
-            resource_arn=table["TableArn"],
-            resource_id=table.get("TableId") or name,
-            name=name,
-            created_at=table.get("CreationDateTime"),
-            size_bytes=table.get("TableSizeBytes"),
-            # DynamoDB encrypts every table at rest; SSEDescription only appears for KMS keys.
-            encrypted=True,
-            kms_key_id=sse.get("KMSMasterKeyArn"),
-            state=table.get("TableStatus"),
-            **schedule,
+        for_each(
+            ctx,
+            [desc.get("Table") or {"TableName": name}],
+            lambda table, pitr=pitr: _add_table(ctx, table, pitr),
+            service="dynamodb",
+            operation="DescribeTable",
+            ident_key="TableName",
+            affects=AFFECTS[0],
         )
+
+
+def _add_table(ctx: Context, table: dict, pitr: dict | None) -> None:
+    name = table["TableName"]
+    sse = table.get("SSEDescription") or {}
+    size = table.get("TableSizeBytes")
+    ctx.add(
+        "resources",
+        resource_type="dynamodb-table",
+        resource_arn=table["TableArn"],
+        resource_id=table.get("TableId") or name,
+        name=name,
+        created_at=table.get("CreationDateTime"),
+        size_bytes=size,
+        size_basis="TableSizeBytes" if size is not None else "unknown",
+        # DynamoDB encrypts every table at rest; SSEDescription only appears for KMS keys.
+        encrypted=True,
+        kms_key_id=sse.get("KMSMasterKeyArn"),
+        state=table.get("TableStatus"),
+        deletion_protection=table.get("DeletionProtectionEnabled"),
+        **_pitr_fields(pitr),
+    )
 
 
 def collect(ctx: Context) -> None:
@@ -68,31 +93,60 @@ def collect(ctx: Context) -> None:
         affects=AFFECTS,
         ResourceTypeFilters=["dynamodb:table"],
     )
-    for item in tagged or ():
-        ctx.add_tags(item["ResourceARN"], item.get("Tags"))
-
-    backups = ctx.paginate(
-        "dynamodb", "list_backups", "BackupSummaries", affects=AFFECTS, BackupType="ALL"
+    for_each(
+        ctx,
+        tagged,
+        lambda item: ctx.add_tags(item["ResourceARN"], item.get("Tags")),
+        service="resourcegroupstaggingapi",
+        operation="GetResources",
+        ident_key="ResourceARN",
+        affects=AFFECTS[0],
     )
-    for b in backups or ():
-        creator = CREATED_BY.get(b.get("BackupType", ""), "user")
-        ctx.add(
-            "recovery_points",
-            recovery_point_arn=b["BackupArn"],
-            resource_arn=b.get("TableArn"),
-            resource_type="dynamodb-table",
-            backup_type="dynamodb-backup",
-            source="aws-backup" if creator == "aws-backup" else "native",
-            created_by=creator,
-            status=BACKUP_STATUS.get(b.get("BackupStatus", ""), "FAILED"),
-            created_at=b.get("BackupCreationDateTime"),
-            completed_at=b.get("BackupCreationDateTime")
-            if b.get("BackupStatus") == "AVAILABLE"
-            else None,
-            size_bytes=b.get("BackupSizeBytes"),
-            size_basis="BackupSizeBytes" if b.get("BackupSizeBytes") is not None else None,
-            storage_class="warm",  # native DynamoDB backups have one storage class
-            delete_at=b.get("BackupExpiryDateTime"),
-            encrypted=True,  # DynamoDB backups are always encrypted at rest
-            _size_exact=b.get("BackupSizeBytes") is not None,
+
+    # ListBackups' BackupType ALL is "All types of on-demand backups (USER and SYSTEM)"; backups
+    # AWS Backup made need BackupType AWS_BACKUP (DynamoDB API reference, ListBackups). Both
+    # listings, each backup once (AWS Backup's also come from its vaults; the inventory merges them).
+    seen: set[str] = set()
+    for backup_type in ("ALL", "AWS_BACKUP"):
+        backups = ctx.paginate(
+            "dynamodb",
+            "list_backups",
+            "BackupSummaries",
+            affects=AFFECTS,
+            BackupType=backup_type,
         )
+        fresh = [b for b in backups or () if b.get("BackupArn") not in seen]
+        seen.update(b.get("BackupArn") for b in fresh)
+        for_each(
+            ctx,
+            fresh,
+            lambda b: ctx.add("recovery_points", **backup_row(b)),
+            service="dynamodb",
+            operation="ListBackups",
+            ident_key="BackupName",
+            affects=AFFECTS[0],
+        )
+
+
+def backup_row(b: dict) -> dict[str, Any]:
+    """The `recovery_points` row of one ListBackups summary (raises on a malformed one)."""
+    creator = CREATED_BY.get(b.get("BackupType", ""), "user")
+    return dict(
+        recovery_point_arn=b["BackupArn"],
+        resource_arn=b.get("TableArn"),
+        resource_type="dynamodb-table",
+        backup_type="dynamodb-backup",
+        source="aws-backup" if creator == "aws-backup" else "native",
+        created_by=creator,
+        status=BACKUP_STATUS.get(b.get("BackupStatus", ""), "FAILED"),
+        created_at=b.get("BackupCreationDateTime"),
+        completed_at=b.get("BackupCreationDateTime")
+        if b.get("BackupStatus") == "AVAILABLE"
+        else None,
+        size_bytes=b.get("BackupSizeBytes"),
+        size_basis="BackupSizeBytes" if b.get("BackupSizeBytes") is not None else None,
+        storage_class="warm",  # native DynamoDB backups have one storage class
+        delete_at=b.get("BackupExpiryDateTime"),
+        encrypted=True,  # DynamoDB backups are always encrypted at rest
+        _size_exact=b.get("BackupSizeBytes") is not None,
+    )

@@ -14,26 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor import catalog
 from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
 
-# Regexes over a resource ARN, in order, giving DESIGN §4's resource_type.
-_TYPE_PATTERNS = (
-    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:volume/", "ebs-volume"),
-    (r"^arn:[^:]+:rds:[^:]*:[^:]*:db:", "rds-instance"),
-    (r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:", "rds-cluster"),
-    (r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/", "dynamodb-table"),
-    (r"^arn:[^:]+:elasticfilesystem:[^:]*:[^:]*:file-system/", "efs-filesystem"),
-    (r"^arn:[^:]+:storagegateway:[^:]*:[^:]*:gateway/[^/]+/volume/", "storagegateway-volume"),
-    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:instance/", "ec2-instance"),
-)
+# Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
+_TYPE_PATTERNS = catalog.arn_type_patterns()
 # Backup type by recovery point ARN (the resource type decides for generic Backup ARNs).
-_BACKUP_TYPE_PATTERNS = (
-    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:snapshot/", "ebs-snapshot"),
-    (r"^arn:[^:]+:ec2:[^:]*:[^:]*:image/", "ec2-image"),
-    (r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster-snapshot:", "rds-cluster-snapshot"),
-    (r"^arn:[^:]+:rds:[^:]*:[^:]*:snapshot:", "rds-snapshot"),
-    (r"^arn:[^:]+:dynamodb:", "dynamodb-backup"),
-)
+_BACKUP_TYPE_PATTERNS = catalog.backup_kind_patterns()
 _GENERIC_BACKUP_TYPE = {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}
 
 # What AWS Backup's "cold" means for a recovery point held as a native snapshot: EBS's cold tier is
@@ -241,7 +228,7 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
                 index=merge_key(src["recovery_point_arn"]).to_numpy(),
             )
             copy_sources = copy_sources[~copy_sources.index.duplicated()]
-        fallback = jobs["_backup_resource_type"] if "_backup_resource_type" in jobs else None
+        fallback = jobs.get("_backup_resource_type")
         jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
         jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
     tables["backup_jobs"] = (

@@ -1,16 +1,17 @@
-"""Controls: one registry (`REGISTRY`), pure vectorised functions, and `check_inventory`.
+"""Controls: a registry of plug-in controls (`REGISTRY`), pure vectorised functions, `check_inventory`.
 
-`check_inventory(inventory, policies, as_of)` evaluates every control of DESIGN §5 and returns
-`Findings` (`.frame` with DESIGN §4's columns, `.summary`, `.as_of`).
+`check_inventory(inventory, policies, as_of)` evaluates every registered control and returns
+`Findings` (`.frame` with one row per finding, `.summary`, `.as_of`). `REGISTRY` and `CONTROL_IDS`
+are computed on first use (see `auditor.controls.registry`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from auditor.controls import rules as _rules  # noqa: F401 - registers the controls
 from auditor.controls.engine import FINDING_COLUMNS, STATUSES, Context, Findings, Part, run_controls
-from auditor.controls.registry import CONTROL_IDS, REGISTRY, SEVERITIES, Control
+from auditor.controls.registry import SEVERITIES, Control, discover
 
 __all__ = [
     "CONTROL_IDS",
@@ -27,6 +28,15 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    # Lazy, like auditor.controls.registry: discovery imports every control module on first use.
+    if name in ("REGISTRY", "CONTROL_IDS"):
+        from auditor.controls import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def check_inventory(
     inventory, policies, as_of: datetime, controls: list[str] | None = None, progress: bool = False
 ) -> Findings:
@@ -36,7 +46,8 @@ def check_inventory(
     "controls evaluated" bar.
     """
     ctx = Context(inventory, policies, as_of)
-    chosen = [REGISTRY[c] for c in controls] if controls else None
+    registry = discover()
+    chosen = [registry[c] for c in controls] if controls else None
     return run_controls(ctx, chosen, progress=progress)
 
 

@@ -50,55 +50,24 @@ PASS, FAIL, NOT_ASSESSED, NOT_APPLICABLE, WAIVED = (
     "WAIVED",
 )
 
-# Severity and one-line description of each control plan-check emits (the control registry's, when
-# it has the control, wins; see `control_info`).
-CONTROLS: dict[str, tuple[str, str]] = {
-    "resource-covered": ("high", "A resource in the policy's scope matches no declared plan."),
-    "plan-deployed": (
-        "high",
-        "No backup plan in the templates selects the resource with a rule at least as frequent and as long-kept as the declared plan.",
-    ),
-    "backup-encrypted": (
-        "high",
-        "The resource (and so its snapshots) is not encrypted while the plan requires encryption.",
-    ),
-    "backup-supported": (
-        "high",
-        "The plan relies on AWS Backup for a type AWS Backup does not support.",
-    ),
-    "backup-max-retention": (
-        "medium",
-        "A deployed rule keeps backups past the plan's max_retention_days.",
-    ),
-    "vault-lock": (
-        "medium",
-        "The plan requires a locked vault and the rule's vault is not locked, or its lock bounds conflict with retention.",
-    ),
-    "cross-region-copy": ("medium", "No copy action to a region the plan requires."),
-    "cross-account-copy": ("medium", "No copy action to an account the plan requires."),
-}
-
 
 def control_info() -> dict[str, tuple[str, str, str]]:
     """{control_id: (severity, pre-deployment description, full description)}.
 
-    Severity and the full description come from the control registry where it has the control (so
-    plan-check and `auditor check` agree); the short description says what plan-check judges.
+    Derived from the control registry: the controls registered with `pre_deploy=` (the short
+    description of what plan-check judges), with the registry's severity and full description, so
+    plan-check and `auditor check` agree.
     """
-    info = {cid: (severity, text, text) for cid, (severity, text) in CONTROLS.items()}
-    try:
-        from auditor.report.model import registry_controls
+    from auditor.controls.registry import pre_deploy_controls
 
-        for ctl in registry_controls():
-            if ctl.control_id in info:
-                info[ctl.control_id] = (
-                    ctl.severity,
-                    info[ctl.control_id][1],
-                    ctl.description or info[ctl.control_id][2],
-                )
-    except Exception:  # the registry is optional here; our own table is complete for our controls
-        pass
-    return info
+    return {
+        cid: (
+            ctl.severity,
+            str(ctl.pre_deploy),
+            " ".join(ctl.description.split()) or str(ctl.pre_deploy),
+        )
+        for cid, ctl in pre_deploy_controls().items()
+    }
 
 
 @dataclass
@@ -1067,11 +1036,8 @@ def _apply_waivers(policies: Any, findings: list[dict], as_of: datetime) -> list
             if n
         ]
         for waiver in waivers:
-            if waiver.controls and finding["control_id"] not in waiver.controls:
-                continue
-            if waiver.plan and finding.get("plan") not in (None, waiver.plan):
-                continue
-            if any(fnmatch.fnmatchcase(n, waiver.resource.replace("[", "[[]")) for n in names):
+            control, plan = finding["control_id"], finding.get("plan")
+            if any(waiver.matches(n, control, as_of, plan) for n in names):
                 finding["status"] = WAIVED
                 finding["evidence"] = {
                     **finding["evidence"],

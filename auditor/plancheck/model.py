@@ -10,35 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Template resource types in scope, mapped to DESIGN §4's resource_type values. Data, so a new type is
-# one line here.
-CFN_RESOURCE_TYPES = {
-    "AWS::EC2::Volume": "ebs-volume",
-    "AWS::RDS::DBInstance": "rds-instance",
-    "AWS::RDS::DBCluster": "rds-cluster",
-    "AWS::DynamoDB::Table": "dynamodb-table",
-    "AWS::EFS::FileSystem": "efs-filesystem",
-}
-TF_RESOURCE_TYPES = {
-    "aws_ebs_volume": "ebs-volume",
-    "aws_db_instance": "rds-instance",
-    "aws_rds_cluster": "rds-cluster",
-    "aws_dynamodb_table": "dynamodb-table",
-    "aws_efs_file_system": "efs-filesystem",
-    "aws_storagegateway_cached_iscsi_volume": "storagegateway-volume",
-}
+from auditor import catalog
 
-# How each resource_type's ARN is shaped; used to build a stand-in ARN for a resource that does not
-# exist yet, so that wildcard ARN patterns in a backup selection (`arn:aws:ec2:*:*:volume/*`) are
-# judged with AWS's own matching.
-ARN_FORMATS = {
-    "ebs-volume": "arn:{partition}:ec2:{region}:{account}:volume/{id}",
-    "rds-instance": "arn:{partition}:rds:{region}:{account}:db:{id}",
-    "rds-cluster": "arn:{partition}:rds:{region}:{account}:cluster:{id}",
-    "dynamodb-table": "arn:{partition}:dynamodb:{region}:{account}:table/{id}",
-    "efs-filesystem": "arn:{partition}:elasticfilesystem:{region}:{account}:file-system/{id}",
-    "storagegateway-volume": "arn:{partition}:storagegateway:{region}:{account}:gateway/{id}/volume/{id}",
-}
+# Template resource types in scope, mapped to the inventory's resource_type values, and how each
+# resource_type's ARN is shaped (to build a stand-in ARN for a resource that does not exist yet, so
+# that wildcard ARN patterns in a backup selection, `arn:aws:ec2:*:*:volume/*`, are judged with
+# AWS's own matching). All three come from the resource-type catalogue.
+CFN_RESOURCE_TYPES = catalog.cloudformation_types()
+TF_RESOURCE_TYPES = catalog.terraform_types()
+ARN_FORMATS = catalog.arn_formats()
 
 # Stand-ins for the deploy region/account when the caller did not give them (`--parameter
 # AWS::Region=...`). They never equal a real region or account, so a pattern naming a specific one
@@ -207,4 +187,5 @@ def stand_in_arn(resource: TemplateResource, region: str | None, account: str | 
         region=region or UNKNOWN_REGION,
         account=account or UNKNOWN_ACCOUNT,
         id=ident,
+        gateway_id=ident,  # a Storage Gateway volume's ARN also names its gateway
     )

@@ -1,13 +1,18 @@
-"""Fast column helpers on Arrow-backed pandas columns (shared by selection and the controls)."""
+"""Fast column helpers on Arrow-backed pandas columns (shared by selection, the controls and metering)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_of", "codes_of", "encode", "index_in"]
+__all__ = ["arrow_of", "codes_of", "encode", "equals", "index_in", "take"]
+
+# Below this many values, hashing them on two threads costs more than it saves.
+PARALLEL_MIN_ROWS = 300_000
 
 
 def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -35,14 +40,71 @@ def _array(values) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def index_in(values: pd.Series, lookup: pd.Series) -> np.ndarray:
-    """Position of each value in `lookup` (first occurrence), -1 where absent or null."""
-    if not len(values) or not len(lookup):
-        return np.full(len(values), -1, dtype=np.int64)
-    found = pc.index_in(
-        arrow_of(values).cast(pa.string()), value_set=_array(arrow_of(lookup).cast(pa.string()))
-    )
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+def _is_string(values) -> bool:
+    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+
+
+def index_in(
+    values: pd.Series,
+    lookup: pd.Series,
+    pool: ThreadPoolExecutor | None = None,
+    parallel_min_rows: int = PARALLEL_MIN_ROWS,
+) -> np.ndarray:
+    """Position of each value in `lookup` (first occurrence), -1 where absent or null.
+
+    With a `pool`, the values are hashed in two halves on two threads (Arrow releases the GIL) once
+    there are at least `parallel_min_rows` of them.
+    """
+    n = len(values)
+    if not n or not len(lookup):
+        return np.full(n, -1, dtype=np.int64)
+    found_in = arrow_of(values)
+    if not _is_string(found_in):
+        found_in = found_in.cast(pa.string())
+    value_set = _array(arrow_of(lookup))
+    if value_set.type != found_in.type:
+        value_set = value_set.cast(found_in.type)
+
+    def positions(piece) -> np.ndarray:
+        found = pc.index_in(piece, value_set=value_set).fill_null(-1)
+        return found.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+    if pool is None or n < max(parallel_min_rows, 2):
+        return positions(found_in)
+    half = n // 2
+    first = pool.submit(positions, found_in.slice(0, half))
+    second = positions(found_in.slice(half))
+    return np.concatenate([first.result(), second])
+
+
+def equals(series: pd.Series, value: str) -> np.ndarray:
+    """Boolean mask series == value (null -> False)."""
+    return pc.fill_null(pc.equal(arrow_of(series), value), False).to_numpy(zero_copy_only=False)
+
+
+def take(series: pd.Series, idx: np.ndarray) -> pa.Array:
+    """Rows `idx` of a string column as an Arrow array, without copying the whole column.
+
+    (`take` on a ChunkedArray concatenates its chunks first, an O(n) copy per call.)
+    """
+    arr = arrow_of(series)
+    positions = pa.array(idx, type=pa.int64())
+    if isinstance(arr, pa.Array):
+        return arr.take(positions)
+    if arr.num_chunks == 1:
+        return arr.chunk(0).take(positions)
+    offsets = np.cumsum([0] + [len(c) for c in arr.chunks])
+    which = np.searchsorted(offsets, idx, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    pieces = []
+    for c in np.unique(which):
+        sel = order[which[order] == c]
+        pieces.append(
+            (sel, arr.chunk(int(c)).take(pa.array(idx[sel] - offsets[c], type=pa.int64())))
+        )
+    merged = pa.concat_arrays([p for _, p in pieces]) if pieces else pa.array([], type=arr.type)
+    where = np.concatenate([sel for sel, _ in pieces]) if pieces else np.zeros(0, np.int64)
+    return merged.take(pa.array(np.argsort(where, kind="stable"), type=pa.int64()))
 
 
 def codes_of(series: pd.Series) -> tuple[np.ndarray, list]:

@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
+import pandas as pd
 import yaml
 
 from auditor.errors import PolicyError
 from auditor.inventory import RESOURCE_TYPES
 from auditor.limits import MAX_POLICY_BYTES, MAX_YAML_ALIASES
 from auditor.policy.schedule import ScheduleError, max_interval, parse_duration
-from auditor.policy.selection import SelectionSpec, declared_spec
+from auditor.policy.selection import SelectionSpec, declared_spec, wildcard_regex
 from auditor.policy.support import SupportMatrix, load_support_matrix, plan_support_gaps
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "PolicySet",
     "Scope",
     "Waiver",
+    "expiry_instant",
     "lint_policies",
     "load_policies",
 ]
@@ -121,9 +124,15 @@ class Plan:
 
 @dataclass(frozen=True)
 class Waiver:
-    """An accepted exception: FAIL becomes WAIVED for matching resources/controls until `expires`."""
+    """An accepted exception: FAIL becomes WAIVED for matching resources/controls until `expires`.
 
-    resource: str  # ARN, `*` wildcards allowed
+    `expires` is the first instant at which the waiver no longer applies: a date
+    (``expires: 2027-01-31``) applies through the end of that day UTC (until 2027-02-01T00:00Z);
+    a time (``2027-01-31T12:00:00Z``, UTC when no offset) applies until that instant, exclusive.
+    The engine, plan-check and the report all decide through `matches` / `active`.
+    """
+
+    resource: str  # ARN (or, in plan-check, a template's logical id), `*` wildcards allowed
     controls: tuple[str, ...]  # empty = every control
     reason: str
     expires: datetime  # first instant at which the waiver no longer applies
@@ -134,8 +143,51 @@ class Waiver:
     source_line: int | None = None
 
     def active(self, as_of: datetime) -> bool:
-        """True while `as_of` is before the expiry (a date expires at the end of that day, UTC)."""
-        return as_of < self.expires
+        """True while `as_of` is before the expiry instant."""
+        return _utc(as_of) < self.expires
+
+    def names(self, resource_arn: Any) -> Any:
+        """Does `resource` (``*`` = any characters, the rest literal) name the ARN(s)?
+
+        `resource_arn` is one string (-> bool) or a pandas Series (-> boolean NumPy array).
+        """
+        regex = wildcard_regex(self.resource)
+        if isinstance(resource_arn, pd.Series):
+            return (
+                resource_arn.astype("str")
+                .str.fullmatch(regex.pattern, flags=regex.flags)
+                .to_numpy(dtype=bool, na_value=False)
+            )
+        return resource_arn is not None and regex.fullmatch(str(resource_arn)) is not None
+
+    def covers(self, control_id: str, plan: str | None = None) -> bool:
+        """Does the waiver apply to `control_id` (and, when it names a plan, to findings of `plan`)?"""
+        if self.controls and control_id not in self.controls:
+            return False
+        return self.plan is None or plan == self.plan
+
+    def matches(
+        self, resource_arn: Any, control_id: str, as_of: datetime, plan: str | None = None
+    ) -> Any:
+        """True where the waiver is in force at `as_of` for this resource, control and plan.
+
+        A waiver that names a plan applies only to findings about that plan. `resource_arn` may be
+        a pandas Series (vectorised: a boolean array).
+        """
+        if not (self.covers(control_id, plan) and self.active(as_of)):
+            if isinstance(resource_arn, pd.Series):
+                return np.zeros(len(resource_arn), dtype=bool)
+            return False
+        return self.names(resource_arn)
+
+
+def expiry_instant(text: Any) -> datetime:
+    """The first instant at which a waiver with ``expires: text`` no longer applies (see `Waiver`)."""
+    return _parse_expiry(str(text))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -480,7 +532,7 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
             continue
         subject = f"plan '{raw['name']}'"
         line = getattr(raw, "line", 1)
-        at = lambda *p: _line_of(data, ["plans", i, *p])  # noqa: E731 - local shorthand
+        at = lambda *p, i=i: _line_of(data, ["plans", i, *p])  # noqa: E731 - local shorthand
         ok = True
         select = raw.get("select") or {}
         for j, rtype in enumerate(select.get("resource_types") or []):
@@ -562,7 +614,7 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
         if ("waivers", i) in broken:
             continue
         subject = f"waiver #{i + 1} ({raw['resource']})"
-        at = lambda *p: _line_of(data, ["waivers", i, *p])  # noqa: E731
+        at = lambda *p, i=i: _line_of(data, ["waivers", i, *p])  # noqa: E731
         bad = False
         for j, control in enumerate(raw.get("controls") or []):
             if control not in known:

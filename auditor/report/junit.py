@@ -1,4 +1,9 @@
-"""JUnit XML for CI dashboards: one testsuite per control, one testcase per resource × control.
+"""JUnit XML for CI dashboards: one testsuite per control, one testcase per finding.
+
+A finding is one resource judged by one control against one plan, so the testcase name is the
+resource ARN followed by the plan (`ARN (plan gold)`); a resource two plans select gets one
+testcase per plan, and CI dashboards, which key test results by (classname, name), keep each
+verdict instead of merging a PASS with a SKIP.
 
 FAIL is a `<failure>`, NOT_ASSESSED an `<error>` (the check could not run), WAIVED and
 NOT_APPLICABLE are `<skipped>` with the reason; PASS is a plain testcase.
@@ -6,9 +11,10 @@ NOT_APPLICABLE are `<skipped>` with the reason; PASS is a plain testcase.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
+from auditor import jsonsafe
 from auditor.report.model import Results, ordered
 
 
@@ -26,7 +32,7 @@ def render(results: Results) -> str:
                 suite,
                 "testcase",
                 classname=f"{control_id}.{row.resource_type or 'resource'}",
-                name=str(row.resource_arn or ""),
+                name=_case_name(row),
                 time="0",
             )
             detail = str(row.detail or "")
@@ -53,7 +59,13 @@ def render(results: Results) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _evidence(row) -> str:
-    plan = f"plan: {row.plan}\n" if row.plan else ""
-    facts = json.dumps(row.evidence or {}, indent=2, sort_keys=True, default=str)
+def _case_name(row: Any) -> str:
+    arn = row.resource_arn if isinstance(row.resource_arn, str) else ""
+    return f"{arn} (plan {row.plan})" if isinstance(row.plan, str) and row.plan else arn
+
+
+def _evidence(row: Any) -> str:
+    plan = f"plan: {row.plan}\n" if isinstance(row.plan, str) and row.plan else ""
+    evidence = row.evidence if isinstance(row.evidence, dict) else {}
+    facts = jsonsafe.dumps(evidence, sort_keys=True, newline=False)
     return f"{row.account_id} {row.region} {row.resource_type}\n{plan}evidence: {facts}"

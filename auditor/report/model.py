@@ -327,7 +327,7 @@ def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]
             if not isinstance(waiver, dict):
                 continue
             expires = str(waiver.get("expires") or "")
-            active = not expires or not as_of or expires >= as_of[:10]
+            active = _waiver_active(expires, as_of)
             waivers.append(
                 {
                     "resource": str(waiver.get("resource") or ""),
@@ -340,6 +340,21 @@ def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]
                 }
             )
     return waivers
+
+
+def _waiver_active(expires: str, as_of: str) -> bool:
+    """The policy loader's rule (`Waiver.active`): a date applies through that day, UTC."""
+    from datetime import UTC, datetime
+
+    from auditor.policy.loader import expiry_instant
+
+    if not expires or not as_of:
+        return True
+    try:
+        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) < expiry_instant(expires)
+    except ValueError:
+        return expires >= as_of[:10]  # unreadable dates: compare the text as before
 
 
 def registry_controls() -> list[ControlInfo]:

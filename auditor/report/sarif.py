@@ -5,7 +5,11 @@ FAIL is a result of kind `fail` whose level follows the severity; NOT_ASSESSED i
 (the check could not be made); WAIVED is a `fail` carrying an external suppression with the
 waiver's justification, so code-scanning tools show it as dismissed. PASS and NOT_APPLICABLE are
 left out: SARIF consumers list problems, and the pass counts are in the run's properties.
-Resources are not files, so each result names its resource as a logical location (the ARN).
+Each result names its resource as a logical location (the ARN). When the finding is judged
+against a plan whose declaration findings.json records (`plans`: file and line, as the policy
+loader read them), the result also carries a physical location: the policy file as given on the
+command line, at the plan's line, which code-scanning UIs open in the repository, and, as a
+related location, the copy of that file in the results folder (`policies/...`).
 At most MAX_RESULTS results are written, worst first (GitHub code scanning rejects a run with more
 than 25,000); the run's properties then say how many were left out — every finding is in findings.csv.
 """
@@ -13,9 +17,10 @@ than 25,000); the run's properties then say how many were left out — every fin
 from __future__ import annotations
 
 import hashlib
-import json
+from pathlib import PurePosixPath
+from typing import Any
 
-from auditor import __version__
+from auditor import __version__, jsonsafe
 from auditor.report.model import ControlInfo, Results, ordered, status_counts
 
 SCHEMA_URI = (
@@ -23,6 +28,10 @@ SCHEMA_URI = (
 )
 MAX_RESULTS = 25_000
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# The results folder holding report.sarif: the base of the policy copies' URIs.
+RESULTS_BASE = "RESULTS"
+# The folder the audit ran from (usually the repository root): the base of the policies as given.
+SOURCE_BASE = "%SRCROOT%"
 _SECURITY_SEVERITY = {
     "critical": "9.0",
     "high": "7.0",
@@ -53,6 +62,7 @@ def render(results: Results) -> str:
         df = df[df["status"].isin(["FAIL", "NOT_ASSESSED", "WAIVED"])]
     total = len(df)
     df = df.head(MAX_RESULTS)
+    plans = _plans(results)
     out = []
     for row in df.itertuples(index=False):
         cid = str(row.control_id)
@@ -64,13 +74,7 @@ def render(results: Results) -> str:
             "kind": "open" if row.status == "NOT_ASSESSED" else "fail",
             "level": "none" if row.status == "NOT_ASSESSED" else _LEVEL.get(severity, "warning"),
             "message": {"text": str(row.detail or cid)},
-            "locations": [
-                {
-                    "logicalLocations": [
-                        {"fullyQualifiedName": str(row.resource_arn), "kind": "resource"}
-                    ]
-                }
-            ],
+            "locations": [_location(row, plans)],
             "partialFingerprints": {
                 "auditorFinding/v1": hashlib.sha256(
                     f"{row.resource_arn}|{cid}".encode()
@@ -83,9 +87,12 @@ def render(results: Results) -> str:
                 "accountId": row.account_id,
                 "region": row.region,
                 "plan": row.plan,
-                "evidence": row.evidence or {},
+                "evidence": row.evidence if isinstance(row.evidence, dict) else {},
             },
         }
+        related = _policy_copy(row, plans)
+        if related:
+            result["relatedLocations"] = [related]
         if row.status == "WAIVED":
             result["suppressions"] = [
                 {
@@ -108,6 +115,11 @@ def render(results: Results) -> str:
                     }
                 },
                 "automationDetails": {"id": f"auditor/{results.as_of}"},
+                "originalUriBaseIds": {
+                    RESULTS_BASE: {
+                        "description": {"text": "The results folder that holds this log."}
+                    }
+                },
                 "results": out,
                 "properties": {
                     "as_of": results.as_of,
@@ -124,7 +136,7 @@ def render(results: Results) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+    return jsonsafe.dumps(log)
 
 
 def _rule(rule: ControlInfo) -> dict:
@@ -138,5 +150,57 @@ def _rule(rule: ControlInfo) -> dict:
         "properties": {
             "severity": severity,
             "security-severity": _SECURITY_SEVERITY.get(severity, "5.0"),
+        },
+    }
+
+
+def _plans(results: Results) -> dict[str, dict[str, Any]]:
+    """Declared plans by name, from findings.json's `plans` list (empty when it has none)."""
+    items = results.extra.get("plans")
+    if not isinstance(items, list):
+        return {}
+    return {
+        str(item["name"]): item
+        for item in items
+        if isinstance(item, dict) and item.get("name") and isinstance(item.get("line"), int)
+    }
+
+
+def _text(value: Any) -> str:
+    """A cell as text, "" when missing (None, or the NaN pandas puts in text columns)."""
+    return value if isinstance(value, str) else ""
+
+
+def _artifact(path: str, base: str) -> dict[str, str]:
+    """An artifactLocation: a relative path against `base`, an absolute one as a file URI."""
+    posix = PurePosixPath(path)
+    if posix.is_absolute():
+        return {"uri": posix.as_uri()}
+    return {"uri": posix.as_posix(), "uriBaseId": base}
+
+
+def _location(row: Any, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "logicalLocations": [{"fullyQualifiedName": str(row.resource_arn), "kind": "resource"}]
+    }
+    plan = plans.get(_text(row.plan))
+    if plan and plan.get("source"):
+        location["physicalLocation"] = {
+            "artifactLocation": _artifact(str(plan["source"]), SOURCE_BASE),
+            "region": {"startLine": plan["line"]},
+        }
+    return location
+
+
+def _policy_copy(row: Any, plans: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    plan = plans.get(_text(row.plan))
+    if not plan or not plan.get("file"):
+        return None
+    return {
+        "id": 0,
+        "message": {"text": f"Plan {row.plan} as evaluated (the copy kept in the results folder)"},
+        "physicalLocation": {
+            "artifactLocation": _artifact(str(plan["file"]), RESULTS_BASE),
+            "region": {"startLine": plan["line"]},
         },
     }

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import pandas as pd
 
+from auditor import jsonsafe
 from auditor.report.model import METERING_COLUMNS, Results, metering_frame, status_counts
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with nulls as None (not NaN), so the JSON is valid."""
-    clean = df.astype(object).where(df.notna(), None)
-    return clean.to_dict("records")
+    return jsonsafe.records(df)
 
 
 def _dumps(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
+    return jsonsafe.dumps(doc)
 
 
 def render_json(results: Results) -> str:
@@ -33,7 +32,9 @@ def render_csv(results: Results) -> str:
     """findings.csv: the same rows as findings.json, `evidence` as a JSON object in one cell."""
     df = results.findings.copy()
     if len(df):
-        df["evidence"] = df["evidence"].map(lambda e: json.dumps(e, sort_keys=True, default=str))
+        df["evidence"] = df["evidence"].map(
+            lambda e: jsonsafe.dumps(e, indent=None, sort_keys=True, newline=False)
+        )
     buffer = io.StringIO()
     df.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()

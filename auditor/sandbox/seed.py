@@ -395,7 +395,13 @@ class _Region:
                     tags=[{"Key": k, "Value": v} for k, v in tags.items()],
                 )
             )
-            cluster.allocated_storage = size
+            # AWS reports AllocatedStorage 1 for every Aurora cluster (moto does too); the volume
+            # size is CloudWatch's VolumeBytesUsed, published hourly (Aurora user guide, "Amazon
+            # CloudWatch metrics for Amazon Aurora").
+            cluster._sandbox_volume_bytes = size * GIB
+            native.add_aurora_volume_bytes(
+                self.acct, self.region, ident, size * GIB, self.as_of - timedelta(hours=1)
+            )
             cluster.created = cluster.cluster_create_time = _naive(created)
             for key in [
                 k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident
@@ -1273,7 +1279,7 @@ class _Region:
         backup_type: str,
         created_by: str,
         t: datetime,
-        size: int,
+        size: int | None,
         encrypted: bool,
         *,
         storage_class: str = "warm",
@@ -1448,13 +1454,14 @@ class _Region:
                         snapshot_type="automated",
                         created=_naive(t),
                     )
+                    # An Aurora cluster snapshot reports no size (AllocatedStorage 0 or 1).
                     self._native_row(
                         r,
                         arn,
                         "rds-cluster-snapshot",
                         "automated",
                         t,
-                        r["size_bytes"],
+                        None,
                         r["encrypted"],
                         delete_at=t + timedelta(days=retention),
                     )
@@ -1471,7 +1478,7 @@ class _Region:
                         created=_naive(t),
                     )
                     self._native_row(
-                        r, arn, "rds-cluster-snapshot", "user", t, r["size_bytes"], r["encrypted"]
+                        r, arn, "rds-cluster-snapshot", "user", t, None, r["encrypted"]
                     )
             elif kind == "dynamodb-table":
                 n = self.rng.choice((0, 0, 1, 2)) if not r["deleted"] else 2

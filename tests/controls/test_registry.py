@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from auditor.controls import CONTROL_IDS, REGISTRY, SEVERITIES
+from auditor.controls.reads import DATA
 from auditor.errors import InputError
 from auditor.findings import read_findings, write_findings
-from auditor.inventory import RESOURCE_TYPES
 
 TEST_TEXT = "\n".join(
     p.read_text() for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__file__).name
@@ -42,8 +42,10 @@ def test_every_control_is_complete_and_tested(control_id):
     assert control.severity in SEVERITIES
     assert control.title
     assert len(control.description) > 40 and "FAIL" in control.description
-    assert set(control.resource_types) <= set(RESOURCE_TYPES)
     assert control.per in ("resource", "plan", "backup")
+    assert control.scope in ("account", "cross-account")
+    assert control.reads and control.reads <= set(DATA)
+    assert control.remediation
     # at least one test in tests/controls runs this control by id
     assert f'"{control_id}"' in TEST_TEXT
 
@@ -73,7 +75,7 @@ def test_findings_files_round_trip(estate, plan_policy, check, h, tmp_path):
         "evidence",
     }
     assert len(doc["findings"]) == len(findings.frame) == findings.summary["total"]
-    recency = [f for f in doc["findings"] if f["control_id"] == "backup-recency"][0]
+    recency = next(f for f in doc["findings"] if f["control_id"] == "backup-recency")
     assert recency["evidence"]["age_hours"] == 30.0 and recency["status"] == "FAIL"
     rows = list(csv.DictReader(csv_path.open()))
     assert len(rows) == len(doc["findings"])
@@ -114,7 +116,7 @@ def test_findings_json_escapes_hostile_text(estate, policy, check, h, tmp_path):
     findings = check(estate, policy(text), ["backup-recency"])
     json_path, csv_path = write_findings(findings, tmp_path)
     doc = json.loads(json_path.read_text())
-    row = [f for f in doc["findings"] if f["resource_arn"] == arn][0]
+    row = next(f for f in doc["findings"] if f["resource_arn"] == arn)
     assert row["status"] == "WAIVED"
     assert row["evidence"]["waiver"]["reason"].startswith('says "no"\n then\ttabs')
     frame_row = findings.frame.iloc[0].to_dict()

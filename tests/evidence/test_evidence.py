@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from auditor import __version__
 from auditor.cli import app
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 from auditor.evidence import bundle_files, export_bundle, verify_bundle
 from auditor.report.sample import AS_OF, write_results_folder
 
@@ -147,14 +147,14 @@ def test_not_a_bundle(tmp_path):
     plain = tmp_path / "plain.zip"
     with zipfile.ZipFile(plain, "w") as zf:
         zf.writestr("hello.txt", "hi")
-    with pytest.raises(InputError, match="no manifest.json"):
+    with pytest.raises(InputError, match=r"no manifest\.json"):
         verify_bundle(plain)
     with pytest.raises(InputError, match="no such bundle"):
         verify_bundle(tmp_path / "missing.zip")
 
 
 def test_export_refuses_a_folder_without_findings(tmp_path):
-    with pytest.raises(InputError, match="no findings.json"):
+    with pytest.raises(InputError, match=r"no findings\.json"):
         export_bundle(tmp_path, tmp_path / "b.zip")
 
 
@@ -178,3 +178,70 @@ def test_cli_exit_codes(tmp_path, results_dir):
     (tmp_path / "nope.zip").write_text("nope")
     res = runner.invoke(app, ["evidence", "verify", str(tmp_path / "nope.zip")])
     assert res.exit_code == 2 and "not an evidence bundle" in res.output
+
+
+def test_manifest_keeps_the_instant_judged_and_the_collection_time_apart(tmp_path, results_dir):
+    # A back-dated audit: judged as of AS_OF, but the AWS calls were made days later.
+    run = json.loads((results_dir / "run.json").read_text())
+    run["collected_at"] = "2026-11-30T09:15:02Z"
+    (results_dir / "run.json").write_text(json.dumps(run))
+    path, manifest, _ = export_bundle(results_dir, tmp_path / "b.zip")
+    assert manifest["as_of"] == AS_OF
+    assert manifest["collected_at"] == "2026-11-30T09:15:02Z"
+    with zipfile.ZipFile(path) as zf:
+        inside = json.loads(zf.read("manifest.json"))
+    assert (inside["as_of"], inside["collected_at"]) == (AS_OF, "2026-11-30T09:15:02Z")
+
+
+def test_manifest_falls_back_to_the_inventory_collection_time(tmp_path, results_dir):
+    inventory = json.loads((results_dir / "inventory" / "manifest.json").read_text())
+    inventory["collected_at"] = "2026-11-29T08:00:00Z"
+    (results_dir / "inventory" / "manifest.json").write_text(json.dumps(inventory))
+    (results_dir / "run.json").write_text(json.dumps({"command": "auditor check", "as_of": AS_OF}))
+    _, manifest, _ = export_bundle(results_dir, tmp_path / "b.zip")
+    assert manifest["collected_at"] == "2026-11-29T08:00:00Z"
+    assert manifest["as_of"] == AS_OF
+
+
+def test_verify_against_the_recorded_bundle_hash(tmp_path, results_dir):
+    path, _, digest = export_bundle(results_dir, tmp_path / "b.zip")
+    assert verify_bundle(path, expect_sha256=digest).ok
+    assert verify_bundle(path, expect_sha256=f"  {digest.upper()} ").ok  # as copied from a log
+    other = hashlib.sha256(b"another bundle").hexdigest()
+    check = verify_bundle(path, expect_sha256=other)
+    # Every file still matches its manifest: only the bundle's own hash tells the difference.
+    assert not check.ok and check.problems == [] and check.sha256_matches is False
+    assert check.failure() == (
+        f"{path}: verification FAILED: bundle SHA-256 {digest} differs from the expected {other}"
+    )
+    with pytest.raises(UsageError, match="64 hexadecimal digits"):
+        verify_bundle(path, expect_sha256="abc123")
+
+
+def test_cli_expect_sha256(tmp_path, results_dir):
+    import subprocess
+    import sys
+
+    path, _, digest = export_bundle(results_dir, tmp_path / "b.zip")
+
+    def verify(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "auditor", "evidence", "verify", str(path), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ok = verify("--expect-sha256", digest)
+    assert ok.returncode == 0, ok.stderr
+    assert digest in ok.stderr
+    wrong = verify("--expect-sha256", "0" * 64)
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines() == [
+        f"auditor: error: {path}: verification FAILED: bundle SHA-256 {digest} differs from the"
+        f" expected {'0' * 64}"
+    ]
+    malformed = verify("--expect-sha256", "not-a-hash")
+    assert malformed.returncode == 2
+    assert "--expect-sha256 'not-a-hash': expected 64 hexadecimal digits" in malformed.stderr
+    assert "Traceback" not in malformed.stderr

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
-from auditor.inventory import Inventory, frame
+from auditor.inventory import SCHEMAS, Inventory, frame
 from auditor.metering import load_prices
 
 GiB = 1 << 30
@@ -39,19 +40,27 @@ def backup(
     created_at="2026-10-01T00:00:00Z",
     storage_class="warm",
     status="COMPLETED",
+    source="native",
     **kw,
 ):
     """One recovery_points record; the source resource ARN is made up unless given."""
     i = next(_ids)
     rtype, pattern = _ARN.get(backup_type, ("unknown", "arn:aws:x:{r}:{a}:thing/{i}"))
+    source_arn = resource_arn or pattern.format(r=region, a=account, i=i)
+    # DynamoDB's own backups (not AWS Backup's advanced ones) have a DynamoDB ARN under the table
+    rp_arn = (
+        f"{source_arn}/backup/0176{i:09d}-ab12cd34"
+        if backup_type == "dynamodb-backup" and source == "native"
+        else f"arn:aws:backup:{region}:{account}:recovery-point:rp-{i}"
+    )
     rec = dict(
         account_id=account,
         region=region,
-        recovery_point_arn=f"arn:aws:backup:{region}:{account}:recovery-point:rp-{i}",
-        resource_arn=resource_arn or pattern.format(r=region, a=account, i=i),
+        recovery_point_arn=rp_arn,
+        resource_arn=source_arn,
         resource_type=rtype,
         backup_type=backup_type,
-        source="native",
+        source=source,
         created_by="user",
         status=status,
         created_at=created_at,
@@ -92,7 +101,7 @@ def inventory(
     return Inventory(
         tables={
             "recovery_points": frame("recovery_points", list(backups)),
-            "resources": frame("resources", list(resources)),
+            "resources": _resources(list(resources)),
             "tags": frame("tags", list(tags)),
             "region_settings": frame("region_settings", list(region_settings)),
             "backup_plans": frame("backup_plans", list(backup_plans)),
@@ -102,9 +111,21 @@ def inventory(
     )
 
 
+def _resources(records):
+    """The resources frame; `size_basis` (where the size came from) is kept even on an inventory
+    schema that does not declare it yet."""
+    if "size_basis" in SCHEMAS["resources"].names:
+        return frame("resources", records)
+    bases = [r.get("size_basis") for r in records]
+    df = frame("resources", [{k: v for k, v in r.items() if k != "size_basis"} for r in records])
+    if any(b is not None for b in bases):
+        df["size_basis"] = pd.Series(bases, dtype="str")
+    return df
+
+
 def cents(values) -> int:
     """Sum of money values in whole cents (exact)."""
-    return sum(int(round(v * 100)) for v in values)
+    return sum(round(v * 100) for v in values)
 
 
 @pytest.fixture(scope="session")

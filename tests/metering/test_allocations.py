@@ -7,7 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from auditor.metering import _apportion_cents, meter
+from auditor.metering import meter
+from auditor.metering.costs import apportion_cents
 
 TYPES = [
     "ebs-snapshot",
@@ -112,7 +113,7 @@ def test_apportion_keeps_the_total_and_stays_within_a_cent():
     rnd = np.random.default_rng(3)
     values = rnd.uniform(0, 5, 1000) / 3
     total = round(values.sum() * 100)
-    cents = _apportion_cents(values, total)
+    cents = apportion_cents(values, total)
     assert cents.sum() == total
     assert np.all(np.abs(cents - values * 100) < 1.0)
 
@@ -227,12 +228,12 @@ def test_take_from_many_chunks_keeps_order():
     import pandas as pd
     import pyarrow as pa
 
-    from auditor.metering import _take
+    from auditor.policy.columns import take
 
     chunked = pa.chunked_array([pa.array(["a", "b", "c"]), pa.array(["d"]), pa.array(["e", "f"])])
     series = pd.Series(pd.arrays.ArrowStringArray(chunked))
     idx = np.array([5, 0, 3, 2, 4, 1])
-    assert _take(series, idx).to_pylist() == ["f", "a", "d", "c", "e", "b"]
+    assert take(series, idx).to_pylist() == ["f", "a", "d", "c", "e", "b"]
 
 
 def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
@@ -256,11 +257,12 @@ def test_orphans_on_an_inventory_read_back_from_parquet(mk, prices, tmp_path):
 @pytest.mark.parametrize("knob", ["_PARALLEL_MIN_ROWS", "_DENSE_KEYS_MAX", "_FINE_BINS_MAX"])
 def test_alternative_code_paths_give_the_same_result(mk, prices, monkeypatch, knob, moving):
     """Two threads, compacted group keys, coarse bincounts: same numbers as the default path."""
-    import auditor.metering as metering
+    from auditor.metering import encode, estimate
 
     inv = _random_estate(mk, 11, n=300, moving=moving)
     serial = meter(inv, prices, mk.AS_OF, by_tags=["team"])
-    monkeypatch.setattr(metering, knob, 1 if knob == "_PARALLEL_MIN_ROWS" else 0)
+    module = encode if knob == "_PARALLEL_MIN_ROWS" else estimate
+    monkeypatch.setattr(module, knob, 1 if knob == "_PARALLEL_MIN_ROWS" else 0)
     parallel = meter(inv, prices, mk.AS_OF, by_tags=["team"])
     import pandas as pd
 

@@ -92,7 +92,13 @@ def test_allowance_does_not_touch_other_services(mk, prices):
 def test_aurora_pool_is_separate_from_rds(mk, prices):
     cl = mk.backup("rds-cluster-snapshot", 100)
     resources = [
-        mk.resource_for(cl, engine="aurora-mysql", size_bytes=30 * mk.GiB, state="available"),
+        mk.resource_for(
+            cl,
+            engine="aurora-mysql",
+            size_bytes=30 * mk.GiB,
+            size_basis="VolumeBytesUsed",
+            state="available",
+        ),
         dict(
             account_id=mk.ACCT,
             region="us-east-1",

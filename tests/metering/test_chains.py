@@ -9,7 +9,7 @@ import pytest
 from auditor.errors import InputError
 from auditor.metering import load_prices, meter
 
-RATIO = 0.05  # the default table's incremental_change_ratio for EBS, Storage Gateway, RDS, Aurora
+RATIO = 0.05  # the default table's incremental_change_ratio for EBS, Storage Gateway, RDS
 
 
 def _chain(mk, backup_type, n, gib, resource_arn, **kw):
@@ -30,7 +30,6 @@ def _by(result, service, cls="warm"):
         ("ebs-snapshot", "EBS", 0.05),
         ("storagegateway-snapshot", "Storage Gateway", 0.05),
         ("rds-snapshot", "RDS", 0.095),
-        ("rds-cluster-snapshot", "Aurora", 0.021),
     ],
 )
 def test_chain_of_n_costs_full_plus_increments(mk, prices, backup_type, service, price):
@@ -213,12 +212,12 @@ def test_bad_assumptions_are_one_line_errors(tmp_path, body, message):
 def test_summary_shows_the_full_size_end_of_the_range(mk, prices):
     from rich.console import Console
 
-    from auditor.metering import summary_table
+    from auditor.terminal import metering_table
 
     arn = "arn:aws:ec2:us-east-1:111122223333:volume/vol-t"
     result = meter(mk.inventory(_chain(mk, "ebs-snapshot", 10, 100, arn)), prices, mk.AS_OF)
     console = Console(record=True, width=120)
-    console.print(summary_table(result))
+    console.print(metering_table(result))
     text = console.export_text()
     assert "145.00" in text and "7.25" in text  # 100 + 9 x 5 GB-months
     assert "if no block were shared" in text and "1,000.00" in text and "50.00" in text

@@ -64,14 +64,14 @@ def _legacy_frame():
     return pd.DataFrame(
         {
             "identity/LineItemId": [f"id{i}" for i in range(len(LINES))],
-            "lineItem/UsageAccountId": [l[0] for l in LINES],
-            "lineItem/LineItemType": [l[5] for l in LINES],
+            "lineItem/UsageAccountId": [line[0] for line in LINES],
+            "lineItem/LineItemType": [line[5] for line in LINES],
             "lineItem/UsageStartDate": ["2026-11-01T00:00:00Z"] * len(LINES),
-            "lineItem/ProductCode": [l[2] for l in LINES],
-            "lineItem/UsageType": [l[1] for l in LINES],
-            "lineItem/UsageAmount": [str(l[3]) for l in LINES],
-            "lineItem/UnblendedCost": [str(l[4]) for l in LINES],
-            "product/region": [l[6] for l in LINES],
+            "lineItem/ProductCode": [line[2] for line in LINES],
+            "lineItem/UsageType": [line[1] for line in LINES],
+            "lineItem/UsageAmount": [str(line[3]) for line in LINES],
+            "lineItem/UnblendedCost": [str(line[4]) for line in LINES],
+            "product/region": [line[6] for line in LINES],
         }
     )
 
@@ -82,16 +82,16 @@ def _cur2_table():
             "bill_billing_period_start_date": pa.array(
                 [pd.Timestamp("2026-11-01", tz="UTC")] * len(LINES)
             ),
-            "line_item_usage_account_id": [l[0] for l in LINES],
-            "line_item_line_item_type": [l[5] for l in LINES],
+            "line_item_usage_account_id": [line[0] for line in LINES],
+            "line_item_line_item_type": [line[5] for line in LINES],
             "line_item_usage_start_date": pa.array(
                 [pd.Timestamp("2026-11-02", tz="UTC")] * len(LINES)
             ),
-            "line_item_product_code": [l[2] for l in LINES],
-            "line_item_usage_type": [l[1] for l in LINES],
-            "line_item_usage_amount": [l[3] for l in LINES],
-            "line_item_unblended_cost": [l[4] for l in LINES],
-            "product_region_code": [l[6] for l in LINES],
+            "line_item_product_code": [line[2] for line in LINES],
+            "line_item_usage_type": [line[1] for line in LINES],
+            "line_item_usage_amount": [line[3] for line in LINES],
+            "line_item_unblended_cost": [line[4] for line in LINES],
+            "product_region_code": [line[6] for line in LINES],
         }
     )
 
@@ -149,8 +149,8 @@ def test_read_cur_normalises_every_format(cur_file):
         "us-east-1",
         "ap-southeast-2",
     ]
-    assert cur["usage_amount"].sum() == pytest.approx(sum(l[3] for l in LINES))
-    assert cur["unblended_cost"].sum() == pytest.approx(sum(l[4] for l in LINES))
+    assert cur["usage_amount"].sum() == pytest.approx(sum(line[3] for line in LINES))
+    assert cur["unblended_cost"].sum() == pytest.approx(sum(line[4] for line in LINES))
     assert cur["usage_start"].notna().all()
 
 

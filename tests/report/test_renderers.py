@@ -85,7 +85,14 @@ def test_junit_has_one_testcase_per_finding_and_failures_for_fail(results):
     assert root.get("failures") == "3" and len(root.findall(".//failure")) == 3
     assert root.get("errors") == "1" and root.get("skipped") == "2"
     names = {(c.get("classname").split(".")[0], c.get("name")) for c in cases}
-    assert names == {(f["control_id"], f["resource_arn"]) for f in FINDINGS}
+    # The plan is part of the name: one resource judged against two plans is two testcases.
+    assert names == {
+        (
+            f["control_id"],
+            f"{f['resource_arn']} (plan {f['plan']})" if f["plan"] else f["resource_arn"],
+        )
+        for f in FINDINGS
+    }
     for suite in root.findall("testsuite"):
         assert int(suite.get("tests")) == len(suite.findall("testcase"))
 
@@ -190,7 +197,7 @@ def test_load_results_round_trip(results_dir):
 def test_load_results_errors(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_results(tmp_path / "nope")
-    with pytest.raises(InputError, match="no findings.json"):
+    with pytest.raises(InputError, match=r"no findings\.json"):
         load_results(tmp_path)
     (tmp_path / "findings.json").write_text("{not json")
     with pytest.raises(InputError, match="not valid JSON"):

@@ -169,7 +169,7 @@ def test_rds_snapshots_page_and_hide_awsbackup_by_default(estate, api):
     with pytest.raises(ClientError) as err:
         rds.describe_db_snapshots(MaxRecords=5)
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
-    cl_pages, cl_items = _all(
+    _cl_pages, cl_items = _all(
         rds,
         "describe_db_cluster_snapshots",
         "DBClusterSnapshots",
@@ -187,36 +187,42 @@ def test_dynamodb_list_backups_types_ranges_and_paging(estate, api, as_of):
     assert aws_backup and all(b["BackupType"] == "AWS_BACKUP" for b in aws_backup)
     assert all(b["BackupSizeBytes"] > 1000 for b in aws_backup)
 
-    seen, start = [], None
-    while True:
-        kwargs = {"BackupType": "ALL", "Limit": 7}
-        if start:
-            kwargs["ExclusiveStartBackupArn"] = start
-        resp = ddb.list_backups(**kwargs)
-        seen += [b["BackupArn"] for b in resp["BackupSummaries"]]
-        start = resp.get("LastEvaluatedBackupArn")
-        if not start:
-            break
+    def listed(backup_type: str) -> list[str]:
+        arns, start = [], None
+        while True:
+            kwargs = {"BackupType": backup_type, "Limit": 2}
+            if start:
+                kwargs["ExclusiveStartBackupArn"] = start
+            resp = ddb.list_backups(**kwargs)
+            arns += [b["BackupArn"] for b in resp["BackupSummaries"]]
+            start = resp.get("LastEvaluatedBackupArn")
+            if not start:
+                return arns
+
+    # ALL means USER and SYSTEM only (DynamoDB API reference): AWS Backup's need AWS_BACKUP.
+    seen, backed_up = listed("ALL"), listed("AWS_BACKUP")
     b = estate.backups
     # DynamoDB backups in DynamoDB's own list; fully managed ones (AWS Backup ARNs) are not there.
-    expected = b[
+    native = b[
         (b.region == "us-east-1")
         & (b.backup_type == "dynamodb-backup")
         & ~b.recovery_point_arn.str.contains(":recovery-point:")
     ]
-    assert len(seen) == len(set(seen)) == len(expected) > 7
+    expected = native[native.source != "aws-backup"]
+    assert len(seen) == len(set(seen)) == len(expected) > 2
     assert set(seen) == set(expected.recovery_point_arn)
+    assert set(backed_up) == set(native[native.source == "aws-backup"].recovery_point_arn)
     assert len(everything["BackupSummaries"]) == min(100, len(expected))
 
     lower = as_of - timedelta(days=10)
     recent = ddb.list_backups(
-        BackupType="ALL", TimeRangeLowerBound=lower, TimeRangeUpperBound=as_of
+        BackupType="AWS_BACKUP", TimeRangeLowerBound=lower, TimeRangeUpperBound=as_of
     )["BackupSummaries"]
     assert recent and all(lower <= b["BackupCreationDateTime"] < as_of for b in recent)
     table = aws_backup[0]["TableName"]
     assert {
         b["TableName"]
-        for b in ddb.list_backups(TableName=table, BackupType="ALL")["BackupSummaries"]
+        for b in ddb.list_backups(TableName=table, BackupType="AWS_BACKUP")["BackupSummaries"]
     } == {table}
 
 

@@ -94,15 +94,19 @@ def test_native_listings_equal_the_native_ground_truth(estate, api):
             b[b.backup_type == "rds-cluster-snapshot"].recovery_point_arn
         )
         ddb = api("dynamodb", region)
-        arns, start = set(), None
-        while True:
-            resp = ddb.list_backups(
-                BackupType="ALL", **({"ExclusiveStartBackupArn": start} if start else {})
-            )
-            arns |= {x["BackupArn"] for x in resp["BackupSummaries"]}
-            start = resp.get("LastEvaluatedBackupArn")
-            if not start:
-                break
+        arns = set()
+        # ALL lists USER and SYSTEM backups; AWS Backup's need AWS_BACKUP (as on AWS).
+        for backup_type in ("ALL", "AWS_BACKUP"):
+            start = None
+            while True:
+                resp = ddb.list_backups(
+                    BackupType=backup_type,
+                    **({"ExclusiveStartBackupArn": start} if start else {}),
+                )
+                arns |= {x["BackupArn"] for x in resp["BackupSummaries"]}
+                start = resp.get("LastEvaluatedBackupArn")
+                if not start:
+                    break
         native_ddb = b[
             (b.backup_type == "dynamodb-backup")
             & ~b.recovery_point_arn.str.contains(":recovery-point:")

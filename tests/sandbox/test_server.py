@@ -139,15 +139,20 @@ def test_every_paged_listing_pages_over_http(server):
     ]
     assert len(db) == len(b[(b.backup_type == "rds-snapshot") & (b.source == "aws-backup")]) > 20
     ddb = _client(srv, "dynamodb")
-    seen, start = 0, None
-    while True:
-        resp = ddb.list_backups(
-            BackupType="ALL", Limit=10, **({"ExclusiveStartBackupArn": start} if start else {})
-        )
-        seen += len(resp["BackupSummaries"])
-        start = resp.get("LastEvaluatedBackupArn")
-        if not start:
-            break
+    seen = 0
+    # ALL lists USER and SYSTEM backups; AWS Backup's need AWS_BACKUP (as on AWS).
+    for backup_type in ("ALL", "AWS_BACKUP"):
+        start = None
+        while True:
+            resp = ddb.list_backups(
+                BackupType=backup_type,
+                Limit=10,
+                **({"ExclusiveStartBackupArn": start} if start else {}),
+            )
+            seen += len(resp["BackupSummaries"])
+            start = resp.get("LastEvaluatedBackupArn")
+            if not start:
+                break
     assert seen == len(
         b[
             (b.backup_type == "dynamodb-backup")

@@ -151,6 +151,80 @@ def add_cluster_snapshot(
     return snap.arn
 
 
+def cloudwatch_backend(account_id: str, region: str):
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    return cloudwatch_backends[account_id][region]
+
+
+def add_aurora_volume_bytes(
+    account_id: str, region: str, cluster_id: str, value: int, at: datetime
+) -> None:
+    """Record the `AWS/RDS` `VolumeBytesUsed` datapoint Aurora publishes for a cluster.
+
+    Written into moto's CloudWatch backend directly: PutMetricData refuses namespaces starting with
+    "AWS/" (CloudWatch API reference, PutMetricData), which only AWS services publish to.
+    """
+    from moto.cloudwatch.models import MetricDatum
+
+    cloudwatch_backend(account_id, region).metric_data.append(
+        MetricDatum(
+            namespace="AWS/RDS",
+            name="VolumeBytesUsed",
+            value=float(value),
+            dimensions=[{"Name": "DBClusterIdentifier", "Value": cluster_id}],
+            timestamp=utc(at).replace(tzinfo=None),
+            unit="Bytes",
+        )
+    )
+
+
+def add_replicated_automated_backup(
+    account_id: str,
+    source_region: str,
+    instance_id: str,
+    dest_region: str,
+    *,
+    retention_days: int,
+    earliest: datetime,
+    latest: datetime,
+    status: str = "active",
+) -> str:
+    """Replicate an instance's automated backups into `dest_region` (what
+    StartDBInstanceAutomatedBackupsReplication does); returns the replicated backups' ARN.
+
+    The destination lists them with the source's Region, instance ARN and identifier; the source
+    instance's automated backups name the replica in DBInstanceAutomatedBackupsReplications (RDS
+    API reference, DBInstanceAutomatedBackup; RDS user guide, "Replicating automated backups to
+    another AWS Region").
+    """
+    from auditor.sandbox.moto_ext.services import automated_backups_arn
+
+    src = rds_backend(account_id, source_region)
+    dest = rds_backend(account_id, dest_region)
+    db = src.databases[instance_id]
+    arn = automated_backups_arn(dest_region, account_id, db.db_instance_arn)
+    if not hasattr(dest, "auditor_replicated_backups"):
+        dest.auditor_replicated_backups = {}
+    dest.auditor_replicated_backups[arn] = {
+        "DBInstanceArn": db.db_instance_arn,
+        "DbiResourceId": db.dbi_resource_id,
+        "Region": source_region,
+        "DBInstanceIdentifier": instance_id,
+        "RestoreWindow": {"EarliestTime": utc(earliest), "LatestTime": utc(latest)},
+        "AllocatedStorage": db.allocated_storage,
+        "Status": status,
+        "Engine": db.engine,
+        "Encrypted": bool(db.storage_encrypted),
+        "BackupRetentionPeriod": retention_days,
+        "DBInstanceAutomatedBackupsArn": arn,
+    }
+    if not hasattr(src, "auditor_replications"):
+        src.auditor_replications = {}
+    src.auditor_replications.setdefault(db.db_instance_arn, []).append(arn)
+    return arn
+
+
 def add_dynamodb_backup(
     account_id: str,
     region: str,
@@ -188,7 +262,12 @@ def resource_size_bytes(account_id: str, region: str, resource_arn: str) -> int 
         backend = rds_backend(account_id, region)
         kind, _, ident = rest.partition(":")
         obj = (backend.databases if kind == "db" else backend.clusters).get(ident)
-        return None if obj is None else int(obj.allocated_storage or 1) * GIB
+        if obj is None:
+            return None
+        # An Aurora cluster's AllocatedStorage is always 1 (RDS API reference, DBCluster): its
+        # backups are the size of the cluster volume the seeder gave it.
+        volume = getattr(obj, "_sandbox_volume_bytes", None)
+        return int(volume) if volume else int(obj.allocated_storage or 1) * GIB
     if service == "dynamodb":
         table = dynamodb_backend(account_id, region).tables.get(rest.split("/", 1)[1])
         return None if table is None else int(getattr(table, "_sandbox_size", 0) or 0)

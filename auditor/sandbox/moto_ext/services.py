@@ -8,12 +8,14 @@
   SnapshotType (or when a snapshot identifier is given). An instance or cluster created with
   BackupRetentionPeriod 0 gets no automated snapshot (moto took one; AWS has none).
 - DynamoDB: ListBackups honours BackupType (USER | SYSTEM | AWS_BACKUP | ALL, default USER like
-  AWS), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
+  AWS; ALL is USER and SYSTEM only, as AWS documents), TimeRangeLowerBound/UpperBound, Limit and ExclusiveStartBackupArn; backups carry a real
   size and expiry. `LightBackup` is a backup that does not deep-copy its table (speed).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -235,6 +237,71 @@ def describe_db_cluster_snapshots(self: Any) -> ActionResult:
     return _rds_page(self, _visible(list(snaps), stype, ident), "DBClusterSnapshots")
 
 
+def automated_backups_arn(region: str, account_id: str, instance_arn: str) -> str:
+    """An `auto-backup` ARN, shaped like the RDS API reference's example
+    (arn:aws:rds:us-east-1:123456789012:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE), stable per
+    source instance and Region."""
+    digest = hashlib.sha256(f"{instance_arn}|{region}".encode()).digest()
+    ident = base64.b32encode(digest).decode()[:26]
+    return f"arn:aws:rds:{region}:{account_id}:auto-backup:ab-{ident}"
+
+
+def _automated_backup(backend: Any, db: Any, status: str, snaps: list[Any]) -> dict[str, Any]:
+    times = [s.created for s in snaps]
+    latest = max(times) if status == "retained" and times else db.latest_restorable_time
+    return {
+        "DBInstanceArn": db.db_instance_arn,
+        "DbiResourceId": db.dbi_resource_id,
+        "Region": backend.region_name,
+        "DBInstanceIdentifier": db.db_instance_identifier,
+        "RestoreWindow": {
+            "EarliestTime": min(times) if times else db.created,
+            "LatestTime": latest,
+        },
+        "AllocatedStorage": db.allocated_storage,
+        "Status": status,
+        "InstanceCreateTime": db.created,
+        "Engine": db.engine,
+        "Encrypted": bool(db.storage_encrypted),
+        "KmsKeyId": db.kms_key_id if db.storage_encrypted else None,
+        "BackupRetentionPeriod": db.backup_retention_period,
+        "DBInstanceAutomatedBackupsArn": automated_backups_arn(
+            backend.region_name, backend.account_id, db.db_instance_arn
+        ),
+        "DBInstanceAutomatedBackupsReplications": [
+            {"DBInstanceAutomatedBackupsArn": arn}
+            for arn in getattr(backend, "auditor_replications", {}).get(db.db_instance_arn, [])
+        ],
+    }
+
+
+def describe_db_instance_automated_backups(self: Any) -> ActionResult:
+    """Automated backups as AWS lists them: `active` ones of current instances with a retention
+    period above 0, `retained` ones of deleted instances whose automated snapshots remain, and
+    automated backups replicated into this Region (RDS API reference,
+    DescribeDBInstanceAutomatedBackups: "Displays backups for both current and deleted instances";
+    DBInstanceAutomatedBackup.Status: active | retained | creating). moto's own answer has only
+    identifier and status."""
+    backend = self.backend
+    by_owner: dict[str, list[Any]] = {}
+    for snap in backend.database_snapshots.values():
+        if snap.snapshot_type == "automated":
+            by_owner.setdefault(snap.database.db_instance_identifier, []).append(snap)
+    rows = []
+    for ident, db in backend.databases.items():
+        if int(db.backup_retention_period or 0) > 0:
+            rows.append(_automated_backup(backend, db, "active", by_owner.get(ident, [])))
+    for ident, snaps in by_owner.items():
+        if ident not in backend.databases:
+            rows.append(_automated_backup(backend, snaps[0].database, "retained", snaps))
+    rows += list(getattr(backend, "auditor_replicated_backups", {}).values())
+    wanted = self.params.get("DBInstanceIdentifier")
+    if wanted:
+        rows = [r for r in rows if r["DBInstanceIdentifier"] == wanted]
+    rows = [{k: v for k, v in r.items() if v is not None} for r in rows]
+    return _rds_page(self, rows, "DBInstanceAutomatedBackups")
+
+
 # ----------------------------------------------------------------------------------- DynamoDB
 
 
@@ -325,7 +392,9 @@ def list_backups(self: Any) -> ActionResult:
         tarn = getattr(b, "table_arn", None) or b.table.table_arn
         if table_name and table_name not in (tname, tarn):
             continue
-        if backup_type != "ALL" and b.type != backup_type:
+        # "ALL - All types of on-demand backups (USER and SYSTEM)": AWS Backup's backups are only
+        # listed when asked for by AWS_BACKUP (DynamoDB API reference, ListBackups BackupType).
+        if b.type not in (("USER", "SYSTEM") if backup_type == "ALL" else (backup_type,)):
             continue
         created = _to_dt(b.creation_date_time)
         # AWS: lower bound inclusive, upper bound exclusive.
@@ -366,6 +435,7 @@ def _patch_table_size() -> None:
     Table.describe = describe  # type: ignore[method-assign]
 
 
+EFS_AUTOMATIC_BACKUP_TAG = "aws:elasticfilesystem:default-backup"
 ORIGINAL: dict[str, Any] = {}  # moto's own handlers, kept for tests that compare outputs
 
 
@@ -389,6 +459,97 @@ def _patch_rds_automated_backups() -> None:
         cls.save_automated_backup = save_automated_backup  # type: ignore[method-assign]
 
 
+def _other_region_source(backend: Any, source: str) -> tuple[Any, str] | None:
+    """(source region's backend, snapshot name) when `source` is another region's or account's ARN."""
+    from moto.rds.models import rds_backends
+
+    parts = source.split(":", 6)
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "rds":
+        return None
+    region, account = parts[3], parts[4]
+    if (region, account) == (backend.region_name, backend.account_id):
+        return None
+    return rds_backends[account][region], parts[6]
+
+
+def _patch_rds_cross_region_copies() -> None:
+    """CopyDBSnapshot / CopyDBClusterSnapshot from another region's (or account's) snapshot ARN.
+
+    moto only copies within one region. AWS copies across Regions and records the source: a DB
+    snapshot copy carries SourceRegion ("The Amazon Web Services Region that the DB snapshot was
+    created in or copied from") and SourceDBSnapshotIdentifier ("The DB snapshot ARN that the DB
+    snapshot was copied from. It only has a value in the case of a cross-account or cross-Region
+    copy"), keeps OriginalSnapshotCreateTime ("Doesn't change when the snapshot is copied"); a
+    cluster snapshot copy carries SourceDBClusterSnapshotArn (RDS API reference, DBSnapshot,
+    DBClusterSnapshot).
+    """
+    from moto.rds.models import DBClusterSnapshot, DBSnapshot, RDSBackend
+
+    copy_db, copy_cluster = RDSBackend.copy_db_snapshot, RDSBackend.copy_db_cluster_snapshot
+
+    def copy_db_snapshot(self: Any, source_db_snapshot_identifier: str, *args: Any, **kw: Any):
+        other = _other_region_source(self, source_db_snapshot_identifier)
+        if other is None:
+            return copy_db(self, source_db_snapshot_identifier, *args, **kw)
+        src_backend, name = other
+        source = src_backend.get_db_snapshot(name.removeprefix("snapshot:"))
+        target = kw.get("target_db_snapshot_identifier") or args[0]
+        snap = DBSnapshot(
+            self,
+            source.database,
+            target,
+            tags=kw.get("tags") or (source.tags if kw.get("copy_tags") else []),
+            kms_key_id=kw.get("kms_key_id"),
+            original_created_at=source.original_snapshot_create_time,
+        )
+        snap.source_region = src_backend.region_name
+        snap.source_db_snapshot_identifier = source_db_snapshot_identifier
+        self.database_snapshots[target] = snap
+        return snap
+
+    def copy_db_cluster_snapshot(
+        self: Any, source_db_cluster_snapshot_identifier: str, *args: Any, **kw: Any
+    ):
+        other = _other_region_source(self, source_db_cluster_snapshot_identifier)
+        if other is None:
+            return copy_cluster(self, source_db_cluster_snapshot_identifier, *args, **kw)
+        src_backend, name = other
+        source = src_backend.get_db_cluster_snapshot(name.removeprefix("cluster-snapshot:"))
+        target = kw.get("target_db_cluster_snapshot_identifier") or args[0]
+        snap = DBClusterSnapshot(
+            self,
+            source.cluster,
+            target,
+            tags=kw.get("tags") or (source.tags if kw.get("copy_tags") else []),
+            kms_key_id=kw.get("kms_key_id"),
+        )
+        snap.source_db_cluster_snapshot_arn = source_db_cluster_snapshot_identifier
+        self.cluster_snapshots[target] = snap
+        return snap
+
+    RDSBackend.copy_db_snapshot = copy_db_snapshot  # type: ignore[method-assign]
+    RDSBackend.copy_db_cluster_snapshot = copy_db_cluster_snapshot  # type: ignore[method-assign]
+
+
+def _patch_efs_automatic_backup_tag() -> None:
+    """EFS tags a file system `aws:elasticfilesystem:default-backup`=`enabled` while automatic
+    backups are on ("Managing automatic backups of EFS file systems", EFS user guide); moto does not.
+    """
+    from moto.efs.models import FileSystem
+
+    original = FileSystem.info_json
+
+    def info_json(self: Any) -> dict[str, Any]:
+        info = original(self)
+        tags = [t for t in info.get("Tags") or [] if t["Key"] != EFS_AUTOMATIC_BACKUP_TAG]
+        if getattr(self, "_backup", False):
+            tags.append({"Key": EFS_AUTOMATIC_BACKUP_TAG, "Value": "enabled"})
+        info["Tags"] = tags
+        return info
+
+    FileSystem.info_json = info_json  # type: ignore[method-assign]
+
+
 def install() -> None:
     """Patch EC2, RDS and DynamoDB (idempotent)."""
     if getattr(TaggedEC2Resource, "_auditor_ext", False):
@@ -403,7 +564,10 @@ def install() -> None:
 
     RDSResponse.describe_db_snapshots = describe_db_snapshots  # type: ignore[method-assign]
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
+    RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
     _patch_rds_automated_backups()
+    _patch_rds_cross_region_copies()
+    _patch_efs_automatic_backup_tag()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]

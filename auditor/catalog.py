@@ -1,0 +1,469 @@
+"""The resource-type catalogue: every fact auditor keeps about a resource type, in one record.
+
+One frozen `ResourceType` per protectable resource type and one `BackupKind` per kind of backup.
+Every per-type table elsewhere (the inventory's list of types, plan-check's template types and ARN
+shapes, the ARN-to-type regexes, AWS Backup's service names, metering's billing owners and usage
+types) is derived from these records, so adding a type means adding its records here plus its
+collector, its seeder and its prices. `tests/core/test_catalog.py` checks that each collected type
+has all of them.
+
+Types marked `collected=False` are declared ahead of the issue that adds their collector: their
+identity (ARN shape, AWS Backup name, template types) is settled, but nothing derives them into the
+tables collection, controls or metering use yet.
+
+Sources, for the facts as a whole:
+- AWS Backup's `ResourceType` names: "GetSupportedResourceTypes",
+  https://docs.aws.amazon.com/aws-backup/latest/devguide/API_GetSupportedResourceTypes.html, and
+  "Feature availability by resource",
+  https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-feature-availability.html
+- ARN shapes: the "Actions, resources, and condition keys" page of each service in the Service
+  Authorization Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/
+- Billing owners are the AWS Price List offer codes (AmazonEC2, AmazonRDS, AmazonDynamoDB,
+  AWSBackup), https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/price-changes.html ;
+  usage types as a Cost and Usage Report writes them, on each service's pricing page (cited on
+  each `BackupKind`).
+- CloudFormation types: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-template-resource-type-ref.html ;
+  Terraform types: https://registry.terraform.io/providers/hashicorp/aws/latest/docs
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Storage classes a backup can be billed in: AWS Backup's warm and cold tiers, and EBS's snapshot
+# archive tier (what AWS Backup's "cold" means for an EBS snapshot).
+STORAGE_CLASSES = ("warm", "cold", "archive")
+
+
+@dataclass(frozen=True)
+class BackupKind:
+    """One kind of backup: who bills its storage and under which usage types."""
+
+    kind: str  # the inventory's backup_type, e.g. "ebs-snapshot"
+    service: str  # metering's service label (and the key of its incremental-change ratio)
+    billing_owner: str  # offer code that bills the backup when its own service made it
+    # (billing owner, storage class, usage type as a CUR writes it without the region prefix)
+    usage_types: tuple[tuple[str, str, str], ...]
+    arn_format: str  # how its ARN is built; placeholders {partition} {region} {account} {id} ...
+    arn_regex: str  # recognises the ARN (a prefix match)
+    arn_names_kind: bool  # the ARN alone tells this kind (False: shared with another kind)
+    pricing_page: str = ""
+
+    def usage_type(self, owner: str, storage_class: str) -> str | None:
+        """The usage type this kind is billed under by `owner` in `storage_class`, or None."""
+        for row_owner, row_class, usage in self.usage_types:
+            if (row_owner, row_class) == (owner, storage_class):
+                return usage
+        return None
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """One protectable resource type and everything auditor needs to know about it."""
+
+    type_id: str  # the inventory's resource_type value
+    collected: bool  # False: declared for a coming collector, derived into no table yet
+    arn_format: str  # placeholders {partition} {region} {account} {id} (and {gateway_id})
+    arn_regex: str  # recognises the ARN (a prefix match)
+    arn_names_type: bool  # an ARN matching `arn_regex` is of this type (False: shared shape)
+    backup_service: str  # AWS Backup's ResourceType string
+    support_key: str  # the key the AWS Backup support matrix lists the type under
+    backup_kinds: tuple[str, ...]  # native backup kinds, `BackupKind.kind`
+    cloudformation_types: tuple[str, ...]
+    terraform_types: tuple[str, ...]
+    collector: str  # module auditor/aws/<collector>.py
+    iam_actions: tuple[str, ...]  # read actions its collection needs (besides AWS Backup's own)
+    seeder: str  # method of auditor.sandbox.seed._Region that seeds it ("" if none yet)
+
+
+_PART = "arn:{partition}"
+_ANY = "[^:]*"  # one ARN field (region or account), possibly empty
+
+BACKUP_KINDS: tuple[BackupKind, ...] = (
+    # EBS snapshots bill under Amazon EC2 ("Amazon EBS pricing", https://aws.amazon.com/ebs/pricing/);
+    # AWS Backup's cold tier for EBS is the snapshot archive tier
+    # (https://docs.aws.amazon.com/ebs/latest/userguide/snapshot-archive-pricing.html).
+    BackupKind(
+        kind="ebs-snapshot",
+        service="EBS",
+        billing_owner="AmazonEC2",
+        usage_types=(
+            ("AmazonEC2", "warm", "EBS:SnapshotUsage"),
+            ("AmazonEC2", "cold", "EBS:SnapshotArchiveStorage"),
+            ("AmazonEC2", "archive", "EBS:SnapshotArchiveStorage"),
+        ),
+        arn_format=_PART + ":ec2:{region}:{account}:snapshot/{id}",
+        arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:snapshot/",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/ebs/pricing/",
+    ),
+    # A Storage Gateway volume's snapshots "are stored and billed as Amazon EBS snapshots"
+    # ("AWS Storage Gateway FAQs", https://aws.amazon.com/storagegateway/faqs/).
+    BackupKind(
+        kind="storagegateway-snapshot",
+        service="Storage Gateway",
+        billing_owner="AmazonEC2",
+        usage_types=(
+            ("AmazonEC2", "warm", "EBS:SnapshotUsage"),
+            ("AmazonEC2", "cold", "EBS:SnapshotArchiveStorage"),
+            ("AmazonEC2", "archive", "EBS:SnapshotArchiveStorage"),
+        ),
+        arn_format=_PART + ":ec2:{region}:{account}:snapshot/{id}",
+        arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:snapshot/",
+        arn_names_kind=False,  # the same ARN as an EBS snapshot; its source volume decides
+        pricing_page="https://aws.amazon.com/ebs/pricing/",
+    ),
+    # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/ (backup storage).
+    BackupKind(
+        kind="rds-snapshot",
+        service="RDS",
+        billing_owner="AmazonRDS",
+        usage_types=(("AmazonRDS", "warm", "RDS:ChargedBackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:snapshot:",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/rds/pricing/",
+    ),
+    # "Amazon Aurora pricing", https://aws.amazon.com/rds/aurora/pricing/ (backup storage).
+    BackupKind(
+        kind="rds-cluster-snapshot",
+        service="Aurora",
+        billing_owner="AmazonRDS",
+        usage_types=(("AmazonRDS", "warm", "Aurora:BackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:cluster-snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/rds/aurora/pricing/",
+    ),
+    # "Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ (on-demand backup);
+    # under AWS Backup's advanced DynamoDB features AWS Backup bills it
+    # ("AWS Backup pricing", https://aws.amazon.com/backup/pricing/).
+    BackupKind(
+        kind="dynamodb-backup",
+        service="DynamoDB",
+        billing_owner="AmazonDynamoDB",
+        usage_types=(
+            ("AmazonDynamoDB", "warm", "TimedBackupStorage-ByteHrs"),
+            ("AWSBackup", "warm", "WarmStorage-ByteHrs-DynamoDB"),
+            ("AWSBackup", "cold", "ColdStorage-ByteHrs-DynamoDB"),
+        ),
+        arn_format=_PART + ":dynamodb:{region}:{account}:table/{table}/backup/{id}",
+        arn_regex=r"^arn:[^:]+:dynamodb:",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/dynamodb/pricing/",
+    ),
+    # EFS backups exist only in AWS Backup, which bills them
+    # ("AWS Backup pricing", https://aws.amazon.com/backup/pricing/).
+    BackupKind(
+        kind="efs-backup",
+        service="EFS",
+        billing_owner="AWSBackup",
+        usage_types=(
+            ("AWSBackup", "warm", "WarmStorage-ByteHrs-EFS"),
+            ("AWSBackup", "cold", "ColdStorage-ByteHrs-EFS"),
+        ),
+        arn_format=_PART + ":backup:{region}:{account}:recovery-point:{id}",
+        arn_regex=rf"^arn:[^:]+:backup:{_ANY}:{_ANY}:recovery-point:",
+        arn_names_kind=False,  # AWS Backup's generic recovery point ARN; its resource decides
+        pricing_page="https://aws.amazon.com/backup/pricing/",
+    ),
+    # An AMI, AWS Backup's recovery point of an EC2 instance; its storage is the EBS snapshots
+    # behind it ("Amazon EBS pricing"). Declared for the EC2 collector: not priced yet.
+    BackupKind(
+        kind="ec2-image",
+        service="EC2",
+        billing_owner="AmazonEC2",
+        usage_types=(),
+        arn_format=_PART + ":ec2:{region}:{account}:image/{id}",
+        arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:image/",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/ebs/pricing/",
+    ),
+)
+
+# Read actions shared by the types a collector lists through the tagging API.
+_TAGS = "tag:GetResources"
+
+RESOURCE_TYPES: tuple[ResourceType, ...] = (
+    ResourceType(
+        type_id="ebs-volume",
+        collected=True,
+        arn_format=_PART + ":ec2:{region}:{account}:volume/{id}",
+        arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:volume/",
+        arn_names_type=True,
+        backup_service="EBS",
+        support_key="ebs-volume",
+        backup_kinds=("ebs-snapshot",),
+        cloudformation_types=("AWS::EC2::Volume",),
+        terraform_types=("aws_ebs_volume",),
+        collector="ebs",
+        iam_actions=("ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
+        seeder="_ebs",
+    ),
+    ResourceType(
+        type_id="rds-instance",
+        collected=True,
+        arn_format=_PART + ":rds:{region}:{account}:db:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:db:",
+        arn_names_type=True,
+        backup_service="RDS",
+        support_key="rds-instance",
+        backup_kinds=("rds-snapshot",),
+        cloudformation_types=("AWS::RDS::DBInstance",),
+        terraform_types=("aws_db_instance",),
+        collector="rds",
+        iam_actions=("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"),
+        seeder="_rds",
+    ),
+    # An RDS cluster: Aurora, or a Multi-AZ DB cluster. AWS Backup names Aurora "Aurora".
+    ResourceType(
+        type_id="rds-cluster",
+        collected=True,
+        arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
+        arn_names_type=True,
+        backup_service="Aurora",
+        support_key="rds-cluster",
+        backup_kinds=("rds-cluster-snapshot",),
+        cloudformation_types=("AWS::RDS::DBCluster",),
+        terraform_types=("aws_rds_cluster",),
+        collector="rds",
+        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        seeder="_aurora",
+    ),
+    ResourceType(
+        type_id="dynamodb-table",
+        collected=True,
+        arn_format=_PART + ":dynamodb:{region}:{account}:table/{id}",
+        arn_regex=rf"^arn:[^:]+:dynamodb:{_ANY}:{_ANY}:table/",
+        arn_names_type=True,
+        backup_service="DynamoDB",
+        support_key="dynamodb-table",
+        backup_kinds=("dynamodb-backup",),
+        cloudformation_types=("AWS::DynamoDB::Table",),
+        terraform_types=("aws_dynamodb_table",),
+        collector="dynamodb",
+        iam_actions=(
+            "dynamodb:ListTables",
+            "dynamodb:DescribeTable",
+            "dynamodb:DescribeContinuousBackups",
+            "dynamodb:ListBackups",
+            _TAGS,
+        ),
+        seeder="_dynamodb",
+    ),
+    ResourceType(
+        type_id="efs-filesystem",
+        collected=True,
+        arn_format=_PART + ":elasticfilesystem:{region}:{account}:file-system/{id}",
+        arn_regex=rf"^arn:[^:]+:elasticfilesystem:{_ANY}:{_ANY}:file-system/",
+        arn_names_type=True,
+        backup_service="EFS",
+        support_key="efs-filesystem",
+        backup_kinds=("efs-backup",),
+        cloudformation_types=("AWS::EFS::FileSystem",),
+        terraform_types=("aws_efs_file_system",),
+        collector="efs",
+        iam_actions=("elasticfilesystem:DescribeFileSystems",),
+        seeder="_efs",
+    ),
+    # AWS's volume ARN names its gateway: arn:aws:storagegateway:us-east-2:111122223333:
+    # gateway/sgw-12A3456B/volume/vol-1122AABB ("DescribeCachediSCSIVolumes",
+    # https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_DescribeCachediSCSIVolumes.html).
+    # CloudFormation has no Storage Gateway volume resource.
+    ResourceType(
+        type_id="storagegateway-volume",
+        collected=True,
+        arn_format=_PART + ":storagegateway:{region}:{account}:gateway/{gateway_id}/volume/{id}",
+        arn_regex=rf"^arn:[^:]+:storagegateway:{_ANY}:{_ANY}:gateway/[^/]+/volume/",
+        arn_names_type=True,
+        backup_service="Storage Gateway",
+        support_key="storagegateway-volume",
+        backup_kinds=("storagegateway-snapshot",),
+        cloudformation_types=(),
+        terraform_types=("aws_storagegateway_cached_iscsi_volume",),
+        collector="storagegateway",
+        iam_actions=(
+            "storagegateway:ListGateways",
+            "storagegateway:ListVolumes",
+            "storagegateway:DescribeCachediSCSIVolumes",
+            "storagegateway:DescribeStorediSCSIVolumes",
+            "ec2:DescribeSnapshots",  # its snapshots are listed by EC2
+            _TAGS,
+        ),
+        seeder="_sgw",
+    ),
+    # Declared for the next collectors (not collected yet).
+    # An EC2 instance's recovery points are AMIs in AWS Backup vaults; they are typed from their
+    # source ARN already.
+    ResourceType(
+        type_id="ec2-instance",
+        collected=False,
+        arn_format=_PART + ":ec2:{region}:{account}:instance/{id}",
+        arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:instance/",
+        arn_names_type=True,
+        backup_service="EC2",
+        support_key="ec2-instance",
+        backup_kinds=("ec2-image",),
+        cloudformation_types=("AWS::EC2::Instance",),
+        terraform_types=("aws_instance",),
+        collector="ec2",
+        iam_actions=(),
+        seeder="",
+    ),
+    # S3 bucket ARNs have no region or account ("Actions, resources, and condition keys for
+    # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    ResourceType(
+        type_id="s3-bucket",
+        collected=False,
+        arn_format=_PART + ":s3:::{id}",
+        arn_regex=r"^arn:[^:]+:s3:::[^/]+$",
+        arn_names_type=False,  # until collected, S3 recovery points keep AWS Backup's own name
+        backup_service="S3",
+        support_key="s3-bucket",
+        backup_kinds=(),
+        cloudformation_types=("AWS::S3::Bucket",),
+        terraform_types=("aws_s3_bucket",),
+        collector="s3",
+        iam_actions=(),
+        seeder="",
+    ),
+    ResourceType(
+        type_id="fsx-filesystem",
+        collected=False,
+        arn_format=_PART + ":fsx:{region}:{account}:file-system/{id}",
+        arn_regex=rf"^arn:[^:]+:fsx:{_ANY}:{_ANY}:file-system/",
+        arn_names_type=False,  # until collected, FSx recovery points keep AWS Backup's own name
+        backup_service="FSx",
+        support_key="fsx-filesystem",
+        backup_kinds=(),
+        cloudformation_types=("AWS::FSx::FileSystem",),
+        terraform_types=(
+            "aws_fsx_lustre_file_system",
+            "aws_fsx_windows_file_system",
+            "aws_fsx_ontap_file_system",
+            "aws_fsx_openzfs_file_system",
+        ),
+        collector="fsx",
+        iam_actions=(),
+        seeder="",
+    ),
+    # DocumentDB and Neptune clusters have RDS cluster ARNs: only the engine tells them apart
+    # ("Amazon DocumentDB ARNs", https://docs.aws.amazon.com/documentdb/latest/developerguide/documentdb-arns.html).
+    ResourceType(
+        type_id="docdb-cluster",
+        collected=False,
+        arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
+        arn_names_type=False,
+        backup_service="DocumentDB",
+        support_key="docdb-cluster",
+        backup_kinds=(),
+        cloudformation_types=("AWS::DocDB::DBCluster",),
+        terraform_types=("aws_docdb_cluster",),
+        collector="docdb",
+        iam_actions=(),
+        seeder="",
+    ),
+    ResourceType(
+        type_id="neptune-cluster",
+        collected=False,
+        arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
+        arn_names_type=False,
+        backup_service="Neptune",
+        support_key="neptune-cluster",
+        backup_kinds=(),
+        cloudformation_types=("AWS::Neptune::DBCluster",),
+        terraform_types=("aws_neptune_cluster",),
+        collector="neptune",
+        iam_actions=(),
+        seeder="",
+    ),
+)
+
+_BY_TYPE = {record.type_id: record for record in RESOURCE_TYPES}
+_BY_KIND = {record.kind: record for record in BACKUP_KINDS}
+
+
+def resource_type(type_id: str) -> ResourceType:
+    """The record of `type_id`; KeyError names the known types when there is none."""
+    try:
+        return _BY_TYPE[type_id]
+    except KeyError:
+        raise KeyError(
+            f"unknown resource type {type_id!r} (known: {', '.join(_BY_TYPE)})"
+        ) from None
+
+
+def backup_kind(kind: str) -> BackupKind:
+    """The record of backup kind `kind`; KeyError when there is none."""
+    try:
+        return _BY_KIND[kind]
+    except KeyError:
+        raise KeyError(f"unknown backup kind {kind!r} (known: {', '.join(_BY_KIND)})") from None
+
+
+def collected_types() -> tuple[ResourceType, ...]:
+    """The records of the types collection gathers today, in catalogue order."""
+    return tuple(record for record in RESOURCE_TYPES if record.collected)
+
+
+def collected_type_ids() -> tuple[str, ...]:
+    """The resource_type values collection gathers today, in catalogue order."""
+    return tuple(record.type_id for record in collected_types())
+
+
+def backup_service_name(type_id: str) -> str:
+    """AWS Backup's `ResourceType` string for `type_id` (e.g. "Aurora" for rds-cluster)."""
+    return resource_type(type_id).backup_service
+
+
+def cloudformation_types() -> dict[str, str]:
+    """CloudFormation resource type -> resource_type, for the collected types."""
+    return {cfn: rec.type_id for rec in collected_types() for cfn in rec.cloudformation_types}
+
+
+def terraform_types() -> dict[str, str]:
+    """Terraform resource type -> resource_type, for the collected types."""
+    return {tf: rec.type_id for rec in collected_types() for tf in rec.terraform_types}
+
+
+def arn_formats() -> dict[str, str]:
+    """resource_type -> ARN format string, for every catalogued type."""
+    return {record.type_id: record.arn_format for record in RESOURCE_TYPES}
+
+
+def arn_type_patterns() -> tuple[tuple[str, str], ...]:
+    """(regex, resource_type) for every type whose ARN shape alone names it, in catalogue order."""
+    return tuple((rec.arn_regex, rec.type_id) for rec in RESOURCE_TYPES if rec.arn_names_type)
+
+
+def backup_kind_patterns() -> tuple[tuple[str, str], ...]:
+    """(regex, backup kind) for every kind whose ARN shape alone names it, in catalogue order."""
+    return tuple((kind.arn_regex, kind.kind) for kind in BACKUP_KINDS if kind.arn_names_kind)
+
+
+def collected_backup_kinds() -> tuple[BackupKind, ...]:
+    """The backup kinds of the collected types, in catalogue order."""
+    kinds = [kind for rec in collected_types() for kind in rec.backup_kinds]
+    return tuple(_BY_KIND[kind] for kind in dict.fromkeys(kinds))
+
+
+def backup_billing() -> dict[str, tuple[str, str]]:
+    """backup kind -> (service label, billing owner), for the collected types' kinds."""
+    return {kind.kind: (kind.service, kind.billing_owner) for kind in collected_backup_kinds()}
+
+
+def usage_types() -> dict[tuple[str, str, str], str]:
+    """(billing owner, service label, storage class) -> usage type, for the collected kinds."""
+    return {
+        (owner, kind.service, storage_class): usage
+        for kind in collected_backup_kinds()
+        for owner, storage_class, usage in kind.usage_types
+    }
+
+
+def iam_actions() -> set[str]:
+    """Every IAM read action the collected types' collectors need (AWS Backup's own aside)."""
+    return {action for rec in collected_types() for action in rec.iam_actions}

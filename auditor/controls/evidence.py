@@ -1,0 +1,115 @@
+"""Evidence as JSON text, built column-wise with Arrow (no per-row Python on large results)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["arrow_text", "evidence_json", "json_quote"]
+
+_CONTROL_CHARS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+
+
+def json_quote(values: pa.Array) -> pa.Array:
+    """JSON string literals of a string array, vectorised (null -> null, not "null")."""
+    values = values.cast(pa.string())
+    if len(values) and pc.any(pc.match_substring_regex(values, '["\\\\\\x00-\\x1f]')).as_py():
+        values = _escape(values)
+    return pc.binary_join_element_wise('"', values, '"', "")
+
+
+def _escape(values):
+    values = pc.replace_substring(values, "\\", "\\\\")
+    values = pc.replace_substring(values, '"', '\\"')
+    values = pc.replace_substring(values, "\n", "\\n")
+    values = pc.replace_substring(values, "\r", "\\r")
+    values = pc.replace_substring(values, "\t", "\\t")
+    return pc.replace_substring_regex(values, _CONTROL_CHARS, " ")
+
+
+def _json_values(col: pd.Series) -> pa.Array:
+    """A JSON value per row (as text; null where the value is missing) for one evidence column."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
+        stamps = pa.array(
+            pd.to_datetime(col, utc=True).dt.tz_convert(None).astype("datetime64[s]"),
+            from_pandas=True,
+        )
+        return json_quote(pc.strftime(stamps, "%Y-%m-%dT%H:%M:%SZ"))
+    if pd.api.types.is_bool_dtype(col.dtype):
+        arr = pa.array(col.astype("boolean"), type=pa.bool_(), from_pandas=True)
+        return pc.if_else(arr, "true", "false")
+    if pd.api.types.is_float_dtype(col.dtype):
+        vals = col.to_numpy(dtype=float, na_value=np.nan)  # float32 evidence widens to float64 here
+        bad = ~np.isfinite(vals)
+        arr = pa.array(np.round(np.where(bad, 0.0, vals), 2), mask=bad)
+        return pc.cast(arr, pa.string())
+    if pd.api.types.is_integer_dtype(col.dtype):
+        return pc.cast(pa.array(col, type=pa.int64(), from_pandas=True), pa.string())
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = pa.array([str(c) for c in col.cat.categories], type=pa.string())
+        codes = col.cat.codes.to_numpy()
+        text = (
+            pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats).cast(pa.string())
+            if len(cats)
+            else pa.nulls(len(col), pa.string())
+        )
+        return json_quote(text)
+    values = col.to_numpy(dtype=object, na_value=None)
+    if (
+        values.dtype == object
+        and len(values)
+        and any(isinstance(v, (bool, np.bool_)) for v in values[:1])
+    ):
+        return pc.if_else(pa.array(values, type=pa.bool_()), "true", "false")
+    return json_quote(
+        pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        if len(values) and not isinstance(values[0], (str, type(None)))
+        else pa.array(values, type=pa.string(), from_pandas=True)
+    )
+
+
+def evidence_json(ev: pd.DataFrame) -> pa.Array:
+    """One JSON object (text) per row from evidence columns (nulls dropped, ``a.b`` nested)."""
+    n = len(ev)
+    if ev.shape[1] == 0:
+        return pa.array(["{}"] * n, type=pa.string())
+    groups: dict[str, list[str]] = {}
+    for name in ev.columns:
+        head = name.split(".", 1)[0]
+        groups.setdefault(head, []).append(name)
+    fragments = []
+    for head, names in groups.items():
+        if names == [head]:
+            value = _json_values(ev[head])
+        else:
+            inner = [
+                pc.binary_join_element_wise(
+                    json_quote(pa.array([name.split(".", 1)[1]] * n)), _json_values(ev[name]), ": "
+                )
+                for name in names
+            ]
+            body = _join_skip(inner, n)
+            body = pc.if_else(pc.equal(body, ""), pa.nulls(n, pa.string()), body)
+            value = pc.binary_join_element_wise("{", body, "}", "")
+        fragments.append(pc.binary_join_element_wise(json_quote(pa.array([head] * n)), value, ": "))
+    return pc.binary_join_element_wise("{", _join_skip(fragments, n), "}", "")
+
+
+def _join_skip(arrays: list, n: int) -> pa.Array:
+    """Join string arrays row-wise with ", ", skipping nulls (all null -> "").
+
+    A trailing non-null marker keeps every row non-null: pyarrow 26's "skip" mode drops rows
+    whose inputs are all null. Values never contain the marker (json_quote removes control chars).
+    """
+    marker = pa.array(["\x00"] * n, type=pa.string())
+    joined = pc.binary_join_element_wise(*arrays, marker, ", ", null_handling="skip")
+    return pc.replace_substring(pc.replace_substring(joined, ", \x00", ""), "\x00", "")
+
+
+def arrow_text(values) -> pa.Array:
+    """Values (Arrow or NumPy/pandas, nulls allowed) as an Arrow string array."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.cast(pa.string())
+    return pa.array(values, type=pa.string(), from_pandas=True)

@@ -1,0 +1,138 @@
+"""Building blocks for controls: evidence frames, unit conversions, short texts, label columns.
+
+Shared by the built-in controls and open to plug-in controls. Everything works on whole columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls.context import US_PER_DAY, US_PER_HOUR, Context
+
+__all__ = [
+    "bits_to_labels",
+    "categorical",
+    "col",
+    "days",
+    "fmt",
+    "hours",
+    "num",
+    "pair_frame",
+    "plan_attr",
+    "rp_arns",
+    "rp_rows",
+    "select",
+    "status_of",
+]
+
+
+def pair_frame(ctx: Context, status: np.ndarray, **evidence) -> pd.DataFrame:
+    """One row per (resource, plan) pair with its status and `ev.` evidence columns."""
+    data = {"ridx": ctx.pair_ridx, "plan": ctx.pair_plan, "status": status.astype(np.int8)}
+    for name, values in evidence.items():
+        # Evidence is kept until findings are written: narrow types halve its memory on big estates.
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            values = values.astype(np.float32)
+        elif isinstance(values, np.ndarray) and values.dtype == np.int64:
+            values = values.astype(np.int32)
+        data["ev." + name.replace("__", ".")] = values
+    return pd.DataFrame(data)
+
+
+def hours(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """µs as hours (NaN where `missing`)."""
+    out = us.astype(float) / US_PER_HOUR
+    out[missing] = np.nan
+    return out
+
+
+def days(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """µs as days (NaN where `missing`)."""
+    out = us.astype(float) / US_PER_DAY
+    out[missing] = np.nan
+    return out
+
+
+def fmt(values: np.ndarray, digits: int = 1) -> np.ndarray:
+    """Numbers as short text ('26', '30.5'); NaN -> '?'."""
+    return np.array(
+        ["?" if v != v else f"{round(float(v), digits):g}" for v in values], dtype=object
+    )
+
+
+def col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Evidence column `name` as objects (None where absent)."""
+    return (
+        frame["ev." + name].to_numpy(dtype=object, na_value=None)
+        if "ev." + name in frame
+        else np.full(len(frame), None, dtype=object)
+    )
+
+
+def num(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Evidence column `name` as floats."""
+    return frame["ev." + name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def status_of(frame: pd.DataFrame) -> np.ndarray:
+    """The status codes of a part's frame."""
+    return frame["status"].to_numpy()
+
+
+def select(conditions: list[tuple[np.ndarray, object]], default) -> np.ndarray:
+    """Per row, the value of the first condition that holds (`default` otherwise)."""
+    out = np.full(len(conditions[0][0]) if conditions else 0, None, dtype=object)
+    done = np.zeros(len(out), dtype=bool)
+    for cond, value in conditions:
+        take = cond & ~done
+        out[take] = value[take] if isinstance(value, np.ndarray) else value
+        done |= take
+    rest = ~done
+    out[rest] = default[rest] if isinstance(default, np.ndarray) else default
+    return out
+
+
+def plan_attr(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
+    """Per row, an attribute of its plan (None for rows without a plan)."""
+    table = np.array([getter(p) for p in ctx.plans] + [None], dtype=object)
+    return table[frame["plan"].to_numpy().astype(np.int64)]
+
+
+def bits_to_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
+    """Per row, the names whose bit is set, comma-joined (None when no bit is set)."""
+    uniq, inverse = np.unique(bits, return_inverse=True)
+    labels = [", ".join(n for i, n in enumerate(names[:62]) if (u >> i) & 1) or None for u in uniq]
+    return categorical(inverse.reshape(-1), labels)
+
+
+def categorical(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """A Categorical from integer codes into `labels` (None labels and codes < 0 become null)."""
+    uniq = sorted({label for label in labels if label is not None})
+    remap = np.array(
+        [uniq.index(label) if label is not None else -1 for label in labels] + [-1], dtype=np.int64
+    )
+    codes = np.asarray(codes, dtype=np.int64)
+    return pd.Categorical.from_codes(
+        remap[np.where(codes >= 0, codes, len(labels))], categories=uniq
+    )
+
+
+def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
+    """Recovery point ARNs of rows of the recovery_points table (-1 -> None)."""
+    out = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    if has.any():
+        out[has] = (
+            ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+        )
+    return out
+
+
+def rp_rows(ctx: Context, rows: np.ndarray) -> pd.DataFrame:
+    """Rows of recovery_points by position (ascending), filtered by mask to avoid whole-column copies."""
+    if len(rows) and np.all(np.diff(rows) > 0):
+        mask = np.zeros(len(ctx.rp), dtype=bool)
+        mask[rows] = True
+        return ctx.rp[mask]
+    return ctx.rp.iloc[rows]

@@ -1,0 +1,70 @@
+"""backup-encrypted: every backup of the resource is encrypted when the plan requires it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    KINDS,
+    Context,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    NOT_APPLICABLE,
+    PASS,
+    Part,
+)
+
+
+def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    count = fr.fmt(fr.num(frame, "unencrypted_backups"), 0)
+    checked = fr.fmt(fr.num(frame, "backups_checked"), 0)
+    example = fr.rp_arns(ctx, frame["example_row"].to_numpy())
+    texts = fr.select(
+        [
+            (s == NOT_APPLICABLE, "The plan does not require encryption."),
+            (s == PASS, "All " + checked + " backups are encrypted."),
+        ],
+        count + " of " + checked + " backups are unencrypted, e.g. " + example.astype(str) + ".",
+    )
+    return pd.Series(texts, dtype=object)
+
+
+@control(
+    "backup-encrypted",
+    "Backups are encrypted",
+    "high",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation="Encrypt the resource (its snapshots inherit it) or copy its backups with a KMS key.",
+    pre_deploy=(
+        "The resource (and so its snapshots) is not encrypted while the plan requires encryption."
+    ),
+    order=60,
+)
+def backup_encrypted(ctx: Context) -> Part:
+    """Every backup (recovery point or snapshot, copies included) must be encrypted when the plan says `encrypted: true`.
+
+    FAIL when any completed backup of a kind the plan accepts is unencrypted. NOT_APPLICABLE when
+    the plan does not require encryption.
+    """
+    applies = ctx.plan_values(lambda p: p.encrypted, dtype=bool)
+    unenc = ctx.combine("unencrypted", "sum", 0)
+    checked = ctx.combine("count_all", "sum", 0)
+    example = np.full(len(unenc), -1, dtype=np.int64)
+    for k, kind in enumerate(KINDS):
+        cand = ctx.unenc_example[k * ctx.n + ctx.pair_ridx] if ctx.n else example
+        take = (example < 0) & ctx.accepts(kind)
+        example[take] = cand[take]
+    status = np.where(~applies, NOT_APPLICABLE, np.where(unenc > 0, FAIL, PASS))
+    frame = fr.pair_frame(ctx, status, unencrypted_backups=unenc, backups_checked=checked)
+    frame["example_row"] = np.where(applies, example, -1)
+    return Part(
+        "backup-encrypted",
+        frame,
+        _describe_encrypted,
+        evidence_hook=lambda f, ctx: {"example": fr.rp_arns(ctx, f["example_row"].to_numpy())},
+    )

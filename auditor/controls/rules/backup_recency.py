@@ -1,0 +1,136 @@
+"""backup-recency: the newest completed backup is no older than the plan allows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    NONE_TS,
+    US_PER_HOUR,
+    Context,
+    ts_us,
+    us_to_ts,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    PASS,
+    Part,
+)
+from auditor.policy.columns import index_in
+
+
+def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    hours = fr.num(frame, "age_hours")
+    age = fr.fmt(hours)
+    allowed = fr.fmt(fr.num(frame, "allowed_hours"))
+    created_age = fr.fmt(fr.num(frame, "resource_age_hours"))
+    has = frame["ev.last_backup"].notna().to_numpy()
+    # Just past the limit, one decimal reads "170 hours old, more than the 170 hours": show more.
+    close = np.flatnonzero((s == FAIL) & has & (age == allowed))
+    age[close] = [f"{hours[i]:.4f}".rstrip("0").rstrip(".") for i in close]
+    accept = fr.plan_attr(frame, ctx, lambda p: " or ".join(p.accept))
+    texts = np.where(
+        has,
+        np.where(
+            s == PASS,
+            "Newest completed backup is "
+            + age
+            + " hours old; the plan allows "
+            + allowed
+            + " hours.",
+            "Newest completed backup is "
+            + age
+            + " hours old, more than the "
+            + allowed
+            + " hours the plan allows.",
+        ),
+        np.where(
+            s == PASS,
+            "No completed backup yet, but the resource is only "
+            + created_age
+            + " hours old (first backup due within "
+            + allowed
+            + " hours).",
+            "No completed " + accept.astype(str) + " backup of this resource exists.",
+        ),
+    )
+    return pd.Series(texts, dtype=object)
+
+
+@control(
+    "backup-recency",
+    "Newest backup is recent enough",
+    "high",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation="Find why backups stopped (failed jobs, a changed selection) and take a backup now.",
+    order=30,
+)
+def backup_recency(ctx: Context) -> Part:
+    """The newest completed backup must be no older than the plan's frequency plus its grace.
+
+    Only COMPLETED backups of the kinds the plan accepts count (`accept`: aws-backup and/or native; a
+    native snapshot AWS Backup created counts as aws-backup); copies in other regions or accounts do
+    not. FAIL when the newest is older than frequency + grace (exactly at the limit passes), or when
+    there is none and the resource is older than frequency + grace.
+    """
+    newest = ctx.combine("newest", "max", NONE_TS)
+    count = ctx.combine("count", "sum", 0)
+    has = newest != NONE_TS
+    allowed = ctx.plan_values(lambda p: p.allowed_age.total_seconds() * 1e6)
+    age = np.where(has, ctx.now - newest, 0)
+    created = ctx.created_us[ctx.pair_ridx]
+    created_known = created != NONE_TS
+    res_age = np.where(created_known, ctx.now - created, 0)
+    ok = np.where(has, age <= allowed, created_known & (res_age <= allowed))
+    status = np.where(ok, PASS, FAIL)
+    frame = fr.pair_frame(
+        ctx,
+        status,
+        last_backup=us_to_ts(np.where(has, newest, NONE_TS)),
+        age_hours=fr.hours(age, ~has),
+        allowed_hours=allowed / US_PER_HOUR,
+        backups_counted=count,
+        resource_age_hours=fr.hours(res_age, ~created_known),
+    )
+    return Part("backup-recency", frame, _describe_recency, evidence_hook=_failed_jobs)
+
+
+def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The resource's most recent backup job that did not complete (AWS Backup's own record)."""
+    jobs = ctx.inventory["backup_jobs"]
+    if not len(jobs) or not len(frame):
+        return {}
+    bad = (
+        jobs["state"]
+        .isin(["FAILED", "EXPIRED", "ABORTED", "PARTIAL"])
+        .to_numpy(dtype=bool, na_value=False)
+    )
+    bad = bad & (jobs["job_type"] != "copy").to_numpy(dtype=bool, na_value=True)
+    jobs = jobs[bad]
+    if not len(jobs):
+        return {}
+    ridx = index_in(jobs["resource_arn"], ctx.res["resource_arn"])
+    created = ts_us(jobs["created_at"])
+    keep = (ridx >= 0) & (created != NONE_TS) & (created <= ctx.now)
+    order = np.argsort(created[keep], kind="stable")
+    latest = pd.DataFrame(
+        {
+            "ridx": ridx[keep][order],
+            "at": created[keep][order],
+            "state": jobs["state"].to_numpy(dtype=object, na_value=None)[keep][order],
+        }
+    )
+    latest = latest.drop_duplicates("ridx", keep="last").set_index("ridx")
+    rows = frame["ridx"].to_numpy()
+    at = latest["at"].reindex(rows).to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(at)
+    return {
+        "last_failed_job.state": latest["state"]
+        .reindex(rows)
+        .to_numpy(dtype=object, na_value=None),
+        "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
+    }

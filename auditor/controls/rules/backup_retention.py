@@ -1,0 +1,110 @@
+"""backup-retention: backups are kept long enough and the history reaches back that far."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    NEVER_TS,
+    NONE_TS,
+    US_PER_DAY,
+    Context,
+    us_to_ts,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    PASS,
+    Part,
+)
+
+
+def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    keep = fr.fmt(fr.num(frame, "retention_days"), 0)
+    shortest = fr.fmt(fr.num(frame, "shortest_lifecycle_days"))
+    history = fr.fmt(fr.num(frame, "history_days"))
+    life_fail = frame["ev.expires_too_soon"].to_numpy(dtype=bool, na_value=False)
+    has = frame["ev.oldest_backup"].notna().to_numpy()
+    young = frame["ev.younger_than_window"].to_numpy(dtype=bool, na_value=False)
+    texts = np.where(
+        s == PASS,
+        np.where(
+            young,
+            "Backups are kept at least "
+            + keep
+            + " days; the resource is younger than the retention window.",
+            "Backups are kept at least "
+            + keep
+            + " days and history reaches back "
+            + history
+            + " days.",
+        ),
+        np.where(
+            life_fail,
+            "A backup is set to expire after "
+            + shortest
+            + " days, before the "
+            + keep
+            + " days the plan requires.",
+            np.where(
+                has,
+                "Backup history reaches back only "
+                + history
+                + " days of the "
+                + keep
+                + " days the plan requires.",
+                "No backup history at all, though the resource is older than the "
+                + keep
+                + "-day retention window.",
+            ),
+        ),
+    )
+    return pd.Series(texts, dtype=object)
+
+
+@control(
+    "backup-retention",
+    "Backups are kept long enough",
+    "medium",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation="Keep backups at least retention_days (the rule's lifecycle DeleteAfterDays).",
+    order=40,
+)
+def backup_retention(ctx: Context) -> Part:
+    """Backups must be kept for `retention_days`, and the history must really reach back that far.
+
+    FAIL when a completed backup the plan accepts is set to be deleted (lifecycle `delete_at`) less
+    than `retention_days` after it was made, or, for a resource older than the retention window, when
+    its oldest kept backup is more recent than `as_of - retention_days + one frequency interval`
+    (no backup at all counts as no history). Younger resources are judged on the lifecycle only.
+    """
+    keep_us = ctx.plan_values(lambda p: p.retention_days * US_PER_DAY, dtype=np.int64)
+    interval_us = ctx.plan_values(lambda p: int(p.interval.total_seconds() * 1e6), dtype=np.int64)
+    min_life = ctx.combine("min_life", "min", NEVER_TS)
+    oldest = ctx.combine("oldest", "min", NEVER_TS)
+    life_fail = (min_life != NEVER_TS) & (min_life < keep_us)
+    created = ctx.created_us[ctx.pair_ridx]
+    created_known = created != NONE_TS
+    res_age = np.where(created_known, ctx.now - created, 0)
+    old = ~created_known | (res_age > keep_us)
+    has = oldest != NEVER_TS
+    need = ctx.now - keep_us + interval_us
+    depth_fail = old & (~has | (oldest > need))
+    status = np.where(life_fail | depth_fail, FAIL, PASS)
+    frame = fr.pair_frame(
+        ctx,
+        status,
+        retention_days=keep_us / US_PER_DAY,
+        shortest_lifecycle_days=fr.days(min_life, min_life == NEVER_TS),
+        oldest_backup=us_to_ts(np.where(has, oldest, NONE_TS)),
+        history_days=fr.days(np.where(has, ctx.now - oldest, 0), ~has),
+        oldest_required_by=us_to_ts(np.where(old, need, NONE_TS)),
+        resource_age_days=fr.days(res_age, ~created_known),
+        younger_than_window=~old,
+        expires_too_soon=life_fail,
+        history_too_short=depth_fail,
+    )
+    return Part("backup-retention", frame, _describe_retention)

@@ -1,0 +1,159 @@
+"""cross-region-copy and cross-account-copy: a recent copy exists in every required region or account."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    KINDS,
+    NONE_TS,
+    US_PER_HOUR,
+    Context,
+    us_to_ts,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_ASSESSED,
+    PASS,
+    Part,
+)
+from auditor.policy.columns import codes_of
+
+
+def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
+    n_pairs = len(ctx.pair_ridx)
+    required = [tuple(getter(p)) for p in ctx.plans]
+    applies = ctx.plan_values(lambda p: bool(getter(p)), dtype=bool)
+    status = np.where(applies, PASS, NOT_APPLICABLE)
+    missing = np.zeros(n_pairs, dtype=np.int64)  # bit t set = targets[t] lacks a recent copy
+    not_collected = np.zeros(n_pairs, dtype=np.int64)
+    allowed = ctx.plan_values(lambda p: p.allowed_age.total_seconds() * 1e6)
+    evidence = {}
+    copies = ctx.copies
+    targets = sorted({t for req in required for t in req})
+    collected = None
+    if column == "account_id":
+        # Accounts whose role could not be assumed were not collected, whatever else lists them.
+        failed = set((ctx.inventory.manifest or {}).get("accounts_failed") or [])
+        collected = (set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1])) - failed
+    names = ctx.region_names if column == "region" else ctx.account_names
+    needed = np.zeros(ctx.n, dtype=bool)
+    for p, pl in enumerate(ctx.plans):
+        if getter(pl):
+            needed |= ctx.plan_masks[p]
+    rows = np.flatnonzero(needed[copies["ridx"]]) if ctx.n and targets else np.empty(0, np.int64)
+    where = copies[column][rows]
+    copy_key = copies["kind"][rows].astype(np.int64) * ctx.n + copies["ridx"][rows]
+    copy_created = copies["created"][rows]
+    for t, target in enumerate(targets[:62]):
+        newest = np.full(2 * ctx.n, NONE_TS, dtype=np.int64)
+        if target in names:
+            hit = where == names.index(target)
+            np.maximum.at(newest, copy_key[hit], copy_created[hit])
+        best = np.full(n_pairs, NONE_TS, dtype=np.int64)
+        for k, kind in enumerate(KINDS):
+            best = np.maximum(
+                best,
+                np.where(
+                    ctx.accepts(kind),
+                    newest[k * ctx.n + ctx.pair_ridx] if ctx.n else NONE_TS,
+                    NONE_TS,
+                ),
+            )
+        needs = np.array([target in req for req in required] + [False], dtype=bool)[ctx.pair_plan]
+        recent = (best != NONE_TS) & (ctx.now - best <= allowed)
+        bad = needs & ~recent
+        if collected is not None and target not in collected:
+            not_collected |= needs.astype(np.int64) << t
+        missing |= bad.astype(np.int64) << t
+        status = np.where(bad & (status == PASS), FAIL, status)
+        evidence[f"newest_copy__{target}"] = us_to_ts(np.where(needs, best, NONE_TS))
+    status = np.where((not_collected != 0) & (status == FAIL), NOT_ASSESSED, status)
+    evidence["required"] = fr.categorical(ctx.pair_plan, [", ".join(r) or None for r in required])
+    evidence["missing"] = fr.bits_to_labels(missing, targets)
+    evidence["allowed_age_hours"] = allowed / US_PER_HOUR
+    evidence["not_collected"] = fr.bits_to_labels(not_collected, targets)
+    frame = fr.pair_frame(ctx, status, **evidence)
+    noun = "region" if column == "region" else "account"
+
+    def describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+        s = fr.status_of(frame)
+        req = fr.col(frame, "required")
+        miss = fr.col(frame, "missing")
+        hours = fr.fmt(fr.num(frame, "allowed_age_hours"))
+        gone = fr.col(frame, "not_collected")
+        texts = fr.select(
+            [
+                (s == NOT_APPLICABLE, f"The plan requires no {noun} copy."),
+                (
+                    s == PASS,
+                    np.array(
+                        [
+                            f"A copy from the last {h} hours exists in {r}."
+                            for h, r in zip(hours, req)
+                        ],
+                        dtype=object,
+                    ),
+                ),
+                (
+                    s == NOT_ASSESSED,
+                    np.array(
+                        [f"Not assessed: {noun} {g} was not collected." for g in gone], dtype=object
+                    ),
+                ),
+            ],
+            np.array(
+                [
+                    f"No completed copy from the last {h} hours in {noun} {m}."
+                    for h, m in zip(hours, miss)
+                ],
+                dtype=object,
+            ),
+        )
+        return pd.Series(texts, dtype=object)
+
+    return Part(control_id, frame, describe)
+
+
+@control(
+    "cross-region-copy",
+    "Recent copy in each required region",
+    "medium",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation="Add a copy action to a vault in each required region to the backup rule.",
+    pre_deploy="No copy action to a region the plan requires.",
+    order=80,
+)
+def cross_region_copy(ctx: Context) -> Part:
+    """A recent copy must exist in every region of the plan's `copy_to.regions`.
+
+    PASS when, for each required region, a COMPLETED recovery point of the resource (of a kind the
+    plan accepts) is stored in that region and is no older than frequency + grace. FAIL naming the
+    regions without one. NOT_APPLICABLE when the plan requires no region copy.
+    """
+    return _copy_part(ctx, "cross-region-copy", "region", lambda p: p.copy_to.regions)
+
+
+@control(
+    "cross-account-copy",
+    "Recent copy in each required account",
+    "medium",
+    # The copies live in other accounts: judged over the combined inventory.
+    scope="cross-account",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation="Add a copy action to a vault in each required account to the backup rule.",
+    pre_deploy="No copy action to an account the plan requires.",
+    order=90,
+)
+def cross_account_copy(ctx: Context) -> Part:
+    """A recent copy must exist in every account of the plan's `copy_to.accounts`.
+
+    PASS when, for each required account, a COMPLETED recovery point of the resource is stored in
+    that account no older than frequency + grace. FAIL naming the accounts without one;
+    NOT_ASSESSED when a required account was not collected; NOT_APPLICABLE when none is required.
+    """
+    return _copy_part(ctx, "cross-account-copy", "account_id", lambda p: p.copy_to.accounts)

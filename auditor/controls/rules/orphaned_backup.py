@@ -1,0 +1,204 @@
+"""orphaned-backup: a backup whose source resource no longer exists, one finding per backup."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    KINDS,
+    Context,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    NOT_ASSESSED,
+    Part,
+)
+from auditor.inventory import RESOURCE_TYPES
+from auditor.policy.columns import arrow_of, codes_of
+
+
+def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
+    """(account, region) pairs that were collected: the manifest's, and any seen in the data."""
+    manifest = ctx.inventory.manifest or {}
+    accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
+    pairs = {(a, r) for a in accounts for r in regions}
+    sources = [
+        (
+            ctx.copies_all["account_id"],
+            ctx.account_names,
+            ctx.copies_all["region"],
+            ctx.region_names,
+        )
+    ]
+    if ctx.n:
+        sources.append((*codes_of(ctx.res["account_id"]), *codes_of(ctx.res["region"])))
+    for acc, acc_names, reg, reg_names in sources:
+        ok = (acc >= 0) & (reg >= 0)
+        for k in np.unique(
+            np.bincount(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]).nonzero()[0]
+        ):
+            a, r = divmod(int(k), len(reg_names) + 1)
+            pairs.add((acc_names[a], reg_names[r]))
+    return pairs
+
+
+def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    rp = fr.rp_rows(ctx, frame["rp_row"].to_numpy())
+    source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
+    size = fr.fmt(rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3, 2)
+    created = (
+        pd.to_datetime(rp["created_at"], utc=True)
+        .dt.strftime("%Y-%m-%d %H:%M UTC")
+        .to_numpy(dtype=object, na_value="?")
+    )
+    texts = np.where(
+        s == NOT_ASSESSED,
+        "Not assessed: the source resource's account and region were not collected.",
+        "Backup of "
+        + source.astype(str)
+        + ", which no longer exists ("
+        + size
+        + " GB, made "
+        + created
+        + ").",
+    )
+    return pd.Series(texts, dtype=object)
+
+
+def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
+    """Monthly cost per orphaned backup, from the metering module's price table (best effort)."""
+    try:
+        from auditor.inventory import Inventory
+        from auditor.metering import load_prices, meter
+
+        arns = set(frame["resource_arn"].dropna())
+        rp = ctx.rp[ctx.rp["recovery_point_arn"].isin(arns)]
+        tables = dict(ctx.inventory.tables)
+        tables["recovery_points"] = rp
+        result = meter(
+            Inventory(tables=tables, manifest=ctx.inventory.manifest), load_prices(), ctx.as_of
+        )
+        costs = result.orphans.set_index("recovery_point_arn")["monthly_cost_usd"]
+        costs = costs[~costs.index.duplicated()]
+        return {
+            "monthly_cost_usd": frame["resource_arn"]
+            .map(costs)
+            .to_numpy(dtype=float, na_value=np.nan)
+        }
+    except Exception:  # pricing is an extra: a finding must never depend on it
+        return {}
+
+
+@control(
+    "orphaned-backup",
+    "Backup of a resource that no longer exists",
+    "low",
+    per="backup",
+    # The source may live in another account: judged over the combined inventory.
+    scope="cross-account",
+    reads=("resources", "recovery_points"),
+    remediation="Delete the backup if nobody needs it any more, or waive it with a reason.",
+    order=110,
+)
+def orphaned_backup(ctx: Context) -> Part:
+    """A backup whose source resource no longer exists is reported, one finding per backup.
+
+    FAIL for every kept backup (any status but FAILED or DELETING) of a resource type the inventory
+    collects whose source ARN is not among the collected resources, with its size and estimated
+    monthly cost. NOT_ASSESSED when the source's account and region were not collected (the source
+    may exist) or their listing failed.
+    """
+    rp = ctx.rp
+    # Only backups of no known resource can be orphans: narrow to those rows before any string work.
+    # A boolean mask filters Arrow columns chunk by chunk; positional take would first copy them whole.
+    unknown = ctx.rp_ridx < 0
+    rows = np.flatnonzero(unknown)
+    cand = rp[
+        ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]
+    ][unknown]
+    ok = (
+        cand["resource_arn"].notna().to_numpy()
+        & cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
+        & ~cand["status"].isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
+    )
+    idx = rows[ok]
+    sub = cand[ok]
+    src = arrow_of(sub["resource_arn"]).cast(pa.string())
+    pieces = pc.split_pattern(src, ":", max_splits=5)
+    src_region = (
+        pc.list_element(pieces, 3)
+        if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4
+        else None
+    )
+    if src_region is None and len(sub):
+        # Some ARNs are malformed: pad every list so positions 3 and 4 exist.
+        safe = [
+            p if p is not None and len(p) > 4 else ["", "", "", "", ""] for p in pieces.to_pylist()
+        ]
+        pieces = pa.array(safe, type=pa.list_(pa.string()))
+        src_region = pc.list_element(pieces, 3)
+    src_account = pc.list_element(pieces, 4) if len(sub) else pa.array([], pa.string())
+    if src_region is None:
+        src_region = pa.array([], pa.string())
+    located = pc.binary_join_element_wise(src_account, src_region, "|")
+    pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(ctx)), type=pa.string())
+    known = pc.is_in(located, value_set=pairs).fill_null(False).to_numpy(zero_copy_only=False)
+    src_account = np.asarray(src_account.to_numpy(zero_copy_only=False), dtype=object)
+    src_region = np.asarray(src_region.to_numpy(zero_copy_only=False), dtype=object)
+    na_error = np.full(len(sub), -1, dtype=np.int64)
+    rtype = sub["resource_type"].astype("str")
+    for i, e in enumerate(ctx.errors.itertuples(index=False)):
+        hit = np.ones(len(sub), dtype=bool)
+        if isinstance(e.account_id, str) and e.account_id not in ("", "*", "global"):
+            hit &= src_account == e.account_id
+        if isinstance(e.region, str) and e.region not in ("", "*", "global"):
+            hit &= src_region == e.region
+        affects = {a.strip() for a in str(e.affects or "*").split(",") if a.strip()}
+        if "*" not in affects:
+            hit &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
+        na_error[hit & (na_error < 0)] = i
+    status = np.where(~known | (na_error >= 0), NOT_ASSESSED, FAIL)
+    frame = pd.DataFrame(
+        {
+            "ridx": np.full(len(sub), -1, dtype=np.int64),
+            "plan": np.full(len(sub), -1, dtype=np.int16),
+            "status": status.astype(np.int8),
+            "resource_arn": sub["recovery_point_arn"].to_numpy(),
+            "resource_type": sub["resource_type"].to_numpy(),
+            "account_id": sub["account_id"].to_numpy(),
+            "region": sub["region"].to_numpy(),
+            "na_error": na_error,
+            "source_arn": sub["resource_arn"].to_numpy(),
+            "rp_row": idx,
+        }
+    )
+    return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_evidence)
+
+
+def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The orphan's facts, read from its recovery_points row only when findings are written."""
+    rows = frame["rp_row"].to_numpy()
+    rp = fr.rp_rows(ctx, rows)
+    out = {
+        "recovery_point_arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
+        "source_resource_arn": rp["resource_arn"].to_numpy(dtype=object, na_value=None),
+        "backup_type": rp["backup_type"].to_numpy(dtype=object, na_value=None),
+        "source": np.array(KINDS, dtype=object)[ctx.rp_kind[rows]]
+        if len(rows)
+        else np.empty(0, object),
+        "created_by": rp["created_by"].to_numpy(dtype=object, na_value=None),
+        "status": rp["status"].to_numpy(dtype=object, na_value=None),
+        "created_at": pd.to_datetime(rp["created_at"], utc=True).reset_index(drop=True),
+        "size_gb": rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3,
+        "storage_class": rp["storage_class"].to_numpy(dtype=object, na_value=None),
+        "vault_name": rp["vault_name"].to_numpy(dtype=object, na_value=None),
+        "delete_at": pd.to_datetime(rp["delete_at"], utc=True).reset_index(drop=True),
+    }
+    out.update(_orphan_costs(frame, ctx))
+    return out

@@ -1,0 +1,121 @@
+"""plan-deployed: the declared plan is really in force for the resource (AWS Backup or native)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    Context,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    PASS,
+    Part,
+)
+
+
+def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    rule = fr.col(frame, "aws_rule")
+    nearest = fr.col(frame, "selected_by")
+    native = fr.col(frame, "native_schedule")
+    every = fr.fmt(fr.num(frame, "required_every_hours"))
+    keep = fr.fmt(fr.num(frame, "required_retention_days"), 0)
+    supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)
+    opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)
+    texts = []
+    for i in range(len(frame)):
+        if s[i] == PASS:
+            texts.append(
+                f"In force: {rule[i]}." if rule[i] else f"In force: native schedule {native[i]}."
+            )
+            continue
+        need = f"at least every {every[i]}h keeping {keep[i]} days"
+        if not supported[i]:
+            why = "AWS Backup does not support this resource type"
+        elif not opted[i]:
+            why = "its service is not opted in to AWS Backup in this region"
+        elif nearest[i]:
+            why = f"{nearest[i]} selects it but runs less often or keeps backups for less than required ({need})"
+        else:
+            why = f"no deployed AWS Backup plan selects it with a rule {need}"
+        if native[i]:
+            why += f", and its native schedule {native[i]} does not meet the plan"
+        texts.append(f"Not in force: {why}.")
+    return pd.Series(texts, dtype=object)
+
+
+@control(
+    "plan-deployed",
+    "Declared plan is deployed",
+    "high",
+    # What AWS Backup and the services run: plans, rules, selections, opt-in, native schedules.
+    reads=(
+        "resources",
+        "tags",
+        "continuous_backups",
+        "backup_plans",
+        "backup_rules",
+        "backup_selections",
+        "region_settings",
+    ),
+    remediation=(
+        "Deploy an AWS Backup plan whose selection picks the resource with a rule at least as "
+        "frequent and as long-kept as the declared plan, or a native schedule that does."
+    ),
+    pre_deploy=(
+        "No backup plan in the templates selects the resource with a rule at least as frequent "
+        "and as long-kept as the declared plan."
+    ),
+    order=20,
+)
+def plan_deployed(ctx: Context) -> Part:
+    """The declared plan must really be in force for the resource.
+
+    PASS when a deployed AWS Backup selection picks the resource (AWS semantics: Resources and
+    NotResources ARNs with wildcards, ListOfTags any-of, Conditions all-of, same account and region)
+    and its backup plan has a rule at least as frequent (the longest gap of its schedule is no longer
+    than the plan's frequency) and keeping backups at least `retention_days` — for a type AWS Backup
+    supports and a service opted in for the region — or, where the plan accepts native backups, when
+    the resource's own native schedule (RDS automated backups, DynamoDB PITR, a DLM policy) runs at
+    least as often and keeps backups as long. FAIL otherwise.
+    """
+    d = ctx.deployed
+    aws_ok = d["aws_ok"] & ctx.accepts("aws-backup")
+    res = ctx.res
+    sched = res["native_schedule"].to_numpy(dtype=object, na_value=None)[ctx.pair_ridx]
+    freq_h = res["native_frequency_hours"].to_numpy(dtype=float, na_value=np.nan)[ctx.pair_ridx]
+    keep_d = res["native_retention_days"].to_numpy(dtype=float, na_value=np.nan)[ctx.pair_ridx]
+    need_h = ctx.plan_values(lambda p: p.interval.total_seconds() / 3600)
+    need_d = ctx.plan_values(lambda p: p.retention_days)
+    has_native = (
+        np.array([v is not None for v in sched], dtype=bool)
+        if len(sched) < 4096
+        else pd.notna(sched)
+    )
+    native_ok = ctx.accepts("native") & has_native & (freq_h <= need_h + 1e-9) & (keep_d >= need_d)
+    status = np.where(aws_ok | native_ok, PASS, FAIL)
+    labels = np.array(list(d["labels"]) + [None], dtype=object)
+    frame = fr.pair_frame(
+        ctx,
+        status,
+        aws_rule=pd.Categorical(
+            labels[d["match"]] if len(labels) > 1 else np.full(len(status), None, object)
+        ),
+        selected_by=pd.Categorical(
+            np.where(d["match"] >= 0, None, labels[d["nearest"]])
+            if len(labels) > 1
+            else np.full(len(status), None, object)
+        ),
+        aws_backup_supports_type=d["supported"],
+        region_opted_in=d["opted_in"],
+        native_schedule=pd.Categorical(sched),
+        native_frequency_hours=freq_h,
+        native_retention_days=keep_d,
+        required_every_hours=need_h,
+        required_retention_days=need_d.astype(float),
+    )
+    return Part("plan-deployed", frame, _describe_deployed)

@@ -1,0 +1,100 @@
+"""resource-covered: every resource in the policy's scope is selected by a declared plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    Context,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_ASSESSED,
+    PASS,
+    Part,
+)
+
+
+def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    plans = fr.col(frame, "matched_plans")
+    reason = fr.col(frame, "out_of_scope")
+    text = fr.select(
+        [
+            (
+                s == PASS,
+                np.array([f"Selected by declared plan(s) {p}." for p in plans], dtype=object),
+            ),
+            (
+                s == NOT_APPLICABLE,
+                np.array([f"Not in the policy's scope: {r}." for r in reason], dtype=object),
+            ),
+        ],
+        "In the policy's scope but no declared plan selects it.",
+    )
+    return pd.Series(text)
+
+
+@control(
+    "resource-covered",
+    "Resource is covered by a declared plan",
+    "high",
+    per="resource",
+    reads=("resources", "tags"),
+    remediation="Tag the resource so a declared plan selects it, or exclude it from the policy's scope.",
+    pre_deploy="A resource in the policy's scope matches no declared plan.",
+    order=10,
+)
+def resource_covered(ctx: Context) -> Part:
+    """A resource in the policy's scope must be selected by at least one declared plan.
+
+    FAIL when a resource in scope matches no plan's selection (tags any-of, conditions all-of,
+    resource types). Resources outside the scope (type not listed, an `exclude_tags` tag, an Aurora
+    instance protected through its cluster) are NOT_APPLICABLE.
+    """
+    n = ctx.n
+    bits = np.zeros(n, dtype=np.int64)
+    count = np.zeros(n, dtype=np.int64)
+    for p, mask in enumerate(ctx.plan_masks):
+        count += mask
+        if p < 62:
+            bits |= mask.astype(np.int64) << p
+    uniq, inverse = np.unique(bits, return_inverse=True)
+    labels = [
+        ", ".join(pl.name for p, pl in enumerate(ctx.plans) if (u >> p) & 1) or None for u in uniq
+    ]
+    names = np.array(labels, dtype=object)[inverse] if n else np.empty(0, dtype=object)
+    status = np.where(ctx.in_scope, np.where(count > 0, PASS, FAIL), NOT_APPLICABLE)
+    frame = pd.DataFrame(
+        {
+            "ridx": np.arange(n, dtype=np.int64),
+            "plan": np.full(n, -1, dtype=np.int16),
+            "status": status.astype(np.int8),
+            "ev.matched_plans": pd.Categorical(names),
+            "ev.plans_matched": count,
+            "ev.out_of_scope": pd.Categorical(ctx.scope_reason),
+        }
+    )
+    # Collections that failed outright (no resources to speak of) are findings of their own.
+    errors = ctx.errors
+    if len(errors):
+        extra = pd.DataFrame(
+            {
+                "ridx": np.full(len(errors), -1, dtype=np.int64),
+                "plan": np.full(len(errors), -1, dtype=np.int16),
+                "status": np.full(len(errors), NOT_ASSESSED, dtype=np.int8),
+                "resource_arn": None,
+                "resource_type": errors["affects"].astype(object).fillna("*").to_numpy(),
+                "account_id": errors["account_id"].astype(object).to_numpy(),
+                "region": errors["region"].astype(object).to_numpy(),
+                "na_error": np.arange(len(errors), dtype=np.int64),
+            }
+        )
+        frame = pd.concat([frame, extra], ignore_index=True)
+        if "na_error" in frame:
+            frame["na_error"] = frame["na_error"].fillna(-1).astype(np.int64)
+    return Part("resource-covered", frame, _describe_covered)

@@ -1,0 +1,148 @@
+"""vault-lock: the vaults holding the resource's recovery points are locked as the plan requires."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from auditor.controls import frames as fr
+from auditor.controls.context import (
+    Context,
+)
+from auditor.controls.registry import control
+from auditor.controls.verdicts import (
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_ASSESSED,
+    PASS,
+    WAIVED,
+    Part,
+)
+
+_LOCK_PROBLEMS = (
+    "Vault {v} is not in the inventory, so its lock cannot be confirmed",
+    "Vault {v} holds its recovery points but is not locked",
+    "Vault {v}'s lock allows at most {max} days, less than retention_days",
+    "Vault {v}'s lock forces at least {min} days, more than max_retention_days",
+)
+
+
+def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    s = fr.status_of(frame)
+    vaults = fr.col(frame, "vaults")
+    problem = fr.col(frame, "problem")
+    texts = fr.select(
+        [
+            (s == NOT_APPLICABLE, "The plan does not require a locked vault."),
+            (
+                s == PASS,
+                np.array(
+                    [f"Its recovery points are in locked vault(s) {v}." for v in vaults],
+                    dtype=object,
+                ),
+            ),
+        ],
+        np.array([f"{p}." for p in problem], dtype=object),
+    )
+    return pd.Series(texts, dtype=object)
+
+
+@control(
+    "vault-lock",
+    "Recovery points are in a locked vault",
+    "medium",
+    reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
+    remediation=(
+        "Lock the vaults that hold its recovery points (AWS Backup Vault Lock) with retention "
+        "bounds that fit the plan."
+    ),
+    pre_deploy=(
+        "The plan requires a locked vault and the rule's vault is not locked, or its lock bounds "
+        "conflict with retention."
+    ),
+    order=70,
+)
+def vault_lock(ctx: Context) -> Part:
+    """When the plan says `vault_lock: true`, the vaults holding its recovery points must be locked.
+
+    FAIL when any vault holding the resource's AWS Backup recovery points is not locked (or is
+    unknown to the inventory), when the lock's bounds conflict with the plan (the vault's maximum
+    retention is below `retention_days`, or its minimum above `max_retention_days`), or when no
+    recovery point of the resource is in a vault at all. NOT_APPLICABLE when the plan does not ask
+    for a lock.
+    """
+    n_pairs = len(ctx.pair_ridx)
+    applies = ctx.plan_values(lambda p: p.vault_lock, dtype=bool)
+    status = np.where(applies, FAIL, NOT_APPLICABLE)
+    rows = np.flatnonzero(applies)
+    vault_bits = np.zeros(n_pairs, dtype=np.int64)
+    bad_vault = np.full(n_pairs, -1, dtype=np.int64)
+    bad_kind = np.full(n_pairs, -1, dtype=np.int64)
+    names: list[str] = []
+    if len(rows):
+        rv = ctx.resource_vaults
+        info = rv["info"]
+        keys = sorted(info)
+        pos = {k: i for i, k in enumerate(keys)}
+        names = [info[k]["label"] for k in keys]
+        r = ctx.pair_ridx[rows]
+        start, stop = rv["starts"][r], rv["starts"][r + 1]
+        count = stop - start
+        # Expand each pair row to one row per vault of its resource.
+        owner = np.repeat(np.arange(len(rows)), count)
+        at = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
+        vk = rv["vk"][at]
+        plan = ctx.pair_plan[rows][owner]
+        keep_days = np.array([p.retention_days for p in ctx.plans], dtype=float)[plan]
+        max_keep = np.array([p.max_retention_days or np.inf for p in ctx.plans], dtype=float)[plan]
+        known = np.array([info[int(k)]["known"] for k in keys], dtype=bool)
+        locked = np.array([info[int(k)]["locked"] for k in keys], dtype=bool)
+        vmin = np.array([info[int(k)]["min"] for k in keys], dtype=float)
+        vmax = np.array([info[int(k)]["max"] for k in keys], dtype=float)
+        vi = (
+            np.array([pos[int(k)] for k in vk], dtype=np.int64)
+            if len(vk) < 4096
+            else np.searchsorted(np.array(keys), vk)
+        )
+        kind = np.select(
+            [~known[vi], ~locked[vi], vmax[vi] < keep_days, vmin[vi] > max_keep],
+            [0, 1, 2, 3],
+            default=-1,
+        )
+        bad = kind >= 0
+        any_bad = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
+        status[rows] = np.where(count == 0, FAIL, np.where(any_bad, FAIL, PASS))
+        first = np.flatnonzero(bad)
+        # Name the same vault whatever the encoding: the first bad one by its label.
+        rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+        first = first[np.lexsort((rank[vi[first]], owner[first]))]
+        first = first[np.unique(owner[first], return_index=True)[1]]
+        bad_vault[rows[owner[first]]] = vi[first]
+        bad_kind[rows[owner[first]]] = kind[first]
+        if len(keys) <= 62:
+            np.bitwise_or.at(vault_bits, rows[owner], np.left_shift(1, vi).astype(np.int64))
+    frame = fr.pair_frame(ctx, status, vaults=fr.bits_to_labels(vault_bits, names))
+    frame["bad_vault"] = bad_vault
+    frame["bad_kind"] = bad_kind
+
+    def problems(f: pd.DataFrame, ctx: Context) -> dict:
+        rv = ctx.resource_vaults
+        keys = sorted(rv["info"])
+        out = np.full(len(f), None, dtype=object)
+        for i, (v, k, st) in enumerate(
+            zip(f["bad_vault"].to_numpy(), f["bad_kind"].to_numpy(), f["status"].to_numpy())
+        ):
+            if k >= 0:
+                fact = rv["info"][keys[v]]
+                out[i] = _LOCK_PROBLEMS[k].format(
+                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}"
+                )
+            elif st in (FAIL, NOT_ASSESSED, WAIVED):
+                out[i] = "None of its recovery points is in an AWS Backup vault"
+        return {"problem": out}
+
+    def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
+        f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
+        return _describe_lock(f, ctx)
+
+    return Part("vault-lock", frame, describe, evidence_hook=problems)

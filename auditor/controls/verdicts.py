@@ -1,0 +1,101 @@
+"""Verdicts: status codes, a control's compact `Part`, and the failed calls and waivers applied to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from auditor.controls.context import Context
+
+__all__ = [
+    "FAIL",
+    "NOT_APPLICABLE",
+    "NOT_ASSESSED",
+    "PASS",
+    "STATUSES",
+    "WAIVED",
+    "Part",
+    "apply_errors",
+    "apply_waivers",
+]
+
+STATUSES = ("PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED")
+PASS, FAIL, WAIVED, NOT_APPLICABLE, NOT_ASSESSED = range(5)
+
+
+@dataclass
+class Part:
+    """One control's verdicts, compact.
+
+    `frame` has ``ridx`` (resource number, -1 for rows about something else, which then carry
+    ``resource_arn``, ``resource_type``, ``account_id``, ``region`` themselves), ``plan`` (plan
+    number or -1), ``status`` (index into STATUSES) and evidence columns named ``ev.<name>``
+    (``ev.a.b`` nests). `describe(frame, ctx)` returns the one-sentence detail per row.
+    """
+
+    control_id: str
+    frame: pd.DataFrame
+    describe: Callable[[pd.DataFrame, Context], pd.Series]
+    # Optional: more evidence computed only when findings are materialised (e.g. costs).
+    evidence_hook: Callable[[pd.DataFrame, Context], dict] | None = None
+
+
+def apply_errors(part: Part, ctx: Context, reads: frozenset[str]) -> None:
+    """PASS/FAIL -> NOT_ASSESSED where a failed call filled data in `reads` for the resource."""
+    f = part.frame
+    if not len(f) or not len(ctx.errors):
+        return
+    ridx = f["ridx"].to_numpy()
+    na_error = ctx.na_error_for(reads)
+    err = np.where(ridx >= 0, na_error[np.maximum(ridx, 0)] if ctx.n else -1, -1)
+    if "na_error" in f:
+        err = np.where(err >= 0, err, f["na_error"].to_numpy())
+    status = f["status"].to_numpy().copy()
+    hit = (err >= 0) & ((status == PASS) | (status == FAIL))
+    status[hit] = NOT_ASSESSED
+    f["status"] = status
+    f["na_error"] = np.where(hit | (status == NOT_ASSESSED), err, -1)
+
+
+def apply_waivers(part: Part, ctx: Context) -> None:
+    """FAIL -> WAIVED where a waiver in force matches; an expired one is noted as evidence.
+
+    Whether a waiver matches is the `Waiver`'s decision (`covers` the control and plan, `names`
+    the ARN, `active` at `as_of`: together `Waiver.matches`), applied here to whole columns.
+    """
+    f = part.frame
+    waivers = ctx.policies.waivers
+    if not len(f) or not waivers:
+        return
+    ridx = f["ridx"].to_numpy()
+    status = f["status"].to_numpy().copy()
+    applied = np.full(len(f), -1, dtype=np.int64)
+    expired = np.full(len(f), -1, dtype=np.int64)
+    res_arn = ctx.res["resource_arn"]
+    own_arns = [f[c] for c in ("resource_arn", "source_arn") if c in f]
+    plan_codes = f["plan"].to_numpy().astype(np.int64)
+    plan_names = [p.name for p in ctx.plans] + [None]  # code -1 -> None (no plan)
+    for w, waiver in enumerate(waivers):
+        covered = np.array([waiver.covers(part.control_id, name) for name in plan_names])
+        if not covered.any():
+            continue
+        res_hit = waiver.names(res_arn) if ctx.n else np.zeros(0, bool)
+        hit = np.where(ridx >= 0, res_hit[np.maximum(ridx, 0)] if ctx.n else False, False)
+        for arns in own_arns:
+            hit |= waiver.names(arns) & (ridx < 0)
+        hit &= covered[plan_codes] & (status == FAIL)
+        if waiver.active(ctx.as_of):
+            applied[hit & (applied < 0)] = w
+        else:
+            expired[hit & (expired < 0)] = w
+    status[applied >= 0] = WAIVED
+    f["status"] = status
+    if (applied >= 0).any():
+        f["waiver"] = applied
+    if ((expired >= 0) & (status == FAIL)).any():
+        f["expired_waiver"] = np.where(status == FAIL, expired, -1)

@@ -1,0 +1,168 @@
+"""Incremental chains: the storage each backup is taken to add to the chain of its source.
+
+The APIs give each snapshot's full size, but several services store a chain of backups of one source
+as one full copy plus the blocks changed since the previous backup, and bill that. Summing full sizes
+over a chain of daily snapshots overstates the bill many times over, so:
+- EBS snapshots (and Storage Gateway volume snapshots, which are EBS snapshots) are incremental:
+  `FullSnapshotSizeInBytes` "is not the incremental size" of a snapshot but all blocks written to
+  the volume (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Snapshot.html).
+- RDS DB snapshots (and snapshots of Multi-AZ DB clusters): "The first snapshot of a DB instance
+  contains the data for the full database. Subsequent snapshots of the same DB instance are
+  incremental" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html).
+- Full copies, never chained, whatever the price table's assumptions say: Aurora cluster snapshots
+  (billed as full backups of the cluster volume once outside the retention window: "Understanding
+  Amazon Aurora backup storage usage",
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-storage-backup.html); EBS snapshots in the archive tier ("When you archive a snapshot, it is
+  converted to a full snapshot", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotTier.html),
+  so only warm backups chain; DynamoDB backups ("Each time you create an on-demand backup, the entire
+  table data is backed up", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateBackup.html).
+- EFS: AWS Backup's BackupSizeInBytes "refers to the delta bytes transferred during a backup"
+  (BackupJob, https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/backup/aws.sdk.kotlin.services.backup.model/-backup-job/backup-size-in-bytes.html),
+  so EFS sizes are already incremental and are summed as they are.
+For a service listed in the price table's `assumptions.incremental_change_ratio` (data, overridable
+with `--prices`), the warm, valid backups of one chain - account, region where stored, source
+resource ARN, billing owner, storage class - count the largest full size once (on the backup that
+has it) and every other backup at `ratio x` its own full size. The ratio is an assumption (no API
+reports changed blocks per snapshot), so such rows say `<basis>(chain-estimate)` in `size_basis`,
+and the upper bound keeps the plain sum of full sizes: the bill lies between the two, and a CUR
+(`--cur`) shows where. Orphaned chains are chains too. A backup with no source ARN is counted full.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from auditor.metering.billing import BACKUP_TYPES
+from auditor.metering.encode import Encoded, Halves
+from auditor.policy.columns import take
+
+# Services whose backups are full copies: a ratio for them in the price table is not applied.
+FULL_COPIES = frozenset({"Aurora", "DynamoDB", "DynamoDB PITR"})
+
+
+def _ratio_table(bt_u: list, ratios: dict[str, float]) -> np.ndarray:
+    """Change ratio per (backup type code, variant flag); NaN where the type does not chain."""
+    ratio_tab = np.full((len(bt_u), 2), np.nan)
+    for b, btype in enumerate(bt_u):
+        service = BACKUP_TYPES.get(btype, (None, None))[0]
+        for f in (0, 1):
+            svc = "RDS" if (btype == "rds-cluster-snapshot" and f) else service
+            if svc in ratios and svc not in FULL_COPIES:
+                ratio_tab[b, f] = ratios[svc]
+    return ratio_tab
+
+
+def _away(
+    home: np.ndarray, src: np.ndarray, group: np.ndarray, inc: np.ndarray, sl: slice
+) -> np.ndarray:
+    """Chained rows stored outside their source's home group (copies to another region, say)."""
+    return (home[src[sl]] != group[sl]) & inc[sl]
+
+
+def _largest(size: np.ndarray, top: np.ndarray, chain: np.ndarray, sl: slice) -> np.ndarray:
+    """Rows whose size is their chain's largest."""
+    return size[sl] >= top[chain[sl]]
+
+
+def _group_of(enc: Encoded, n_regions: int, n_types: int) -> np.ndarray:
+    """Per row, the code of its (account, region, backup type, variant flag) group."""
+    group = enc.acct_c * n_regions
+    group += enc.reg_c
+    group *= n_types
+    group += enc.bt_c
+    group *= 2
+    if enc.flag is not None:
+        group += enc.flag
+    return group
+
+
+def _sources(enc: Encoded, rp: pd.DataFrame, inc: np.ndarray, n_resources: int) -> np.ndarray:
+    """Source identity per chained row: its row in `resources`, or (gone resources) a code of its
+    ARN; -1 = none. Whole-column elementwise passes rather than gathers of the chained rows: faster."""
+    src = np.where(inc, enc.res_idx, -1)
+    gone = np.flatnonzero(inc & (enc.res_idx < 0))
+    if len(gone):
+        codes, _ = pd.factorize(
+            pd.Series(take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True
+        )
+        src[gone] = np.where(codes >= 0, n_resources + codes, -1)
+    return src
+
+
+def chain_sizes(
+    enc: Encoded,
+    rp: pd.DataFrame,
+    n_resources: int,
+    ratios: dict[str, float],
+    halves: Halves | None = None,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The bytes each backup is taken to add to its incremental chain, and the rows that are chained.
+
+    A chain is the warm, valid backups of one source resource of one incremental service, stored in
+    one account and region (so one billing owner and storage class). The largest full size in the
+    chain counts once; every other backup counts at `ratios[service]` times its full size. Returns
+    (None, empty) when nothing is chained. Backups with no source resource ARN are not chained.
+    """
+    split = halves or Halves(None, enc.n)
+
+    def rows_where(mask) -> np.ndarray:
+        """Positions where mask(slice) holds, computed per part."""
+        return np.concatenate(split(lambda sl: np.flatnonzero(mask(sl)) + sl.start))
+
+    size = enc.size
+    n_regions, n_types = len(enc.reg_u), len(enc.bt_u)
+    ratio_tab = _ratio_table(enc.bt_u, ratios)
+    if np.isnan(ratio_tab).all():
+        return None, np.zeros(0, dtype=np.int64)
+    # 1-d takes: far faster than ratio_tab[bt_c, flag] over millions of rows
+    row_ratio = (
+        np.take(ratio_tab[:, 0], enc.bt_c)
+        if enc.flag is None
+        else np.take(ratio_tab.ravel(), enc.bt_c * 2 + enc.flag)
+    )
+    inc = enc.valid & (enc.cls3 == 0)
+    inc &= ~np.isnan(row_ratio)
+    src = _sources(enc, rp, inc, n_resources)
+    inc = src >= 0
+    if not inc.any():
+        return None, np.zeros(0, dtype=np.int64)
+    group = _group_of(enc, n_regions, n_types)
+    # A source's backups nearly always sit in one group (its account, region and type): the source
+    # code alone is then the chain, a dense code that needs no hashing. Only backups outside their
+    # source's "home" group are hashed into chains of their own.
+    n_src = int(src.max()) + 1
+    src[~inc] = n_src  # one dummy chain for every row that is not chained
+    home = np.full(n_src + 1, -1, dtype=np.int64)
+    home[src] = group  # any one of each source's groups will do
+    away = rows_where(partial(_away, home, src, group, inc))
+    chain = src
+    if len(away):
+        n_groups = len(enc.acct_u) * n_regions * n_types * 2
+        if n_src * n_groups < 2**62:
+            extra, _ = pd.factorize(src[away] * n_groups + group[away])
+        else:  # too many keys to combine into one int64: factorize the pair
+            extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
+        chain[away] = n_src + 1 + extra
+    del group, home, away
+    n = len(size)
+    n_chains = max(int(chain.max()), n_src) + 1
+    top = np.full(n_chains, -np.inf)
+    np.maximum.at(top, chain, size)  # rows not chained all sit in the dummy chain n_src
+    ties = rows_where(partial(_largest, size, top, chain))
+    first = np.full(n_chains, n, dtype=np.int64)
+    np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
+    first[n_src] = n
+    full_copy = first[first < n]  # one backup per chain holds the full copy
+
+    def scale(sl: slice) -> None:  # in place: row_ratio becomes the effective size
+        r = row_ratio[sl]
+        r[~inc[sl]] = 1.0
+        r *= size[sl]
+
+    split(scale)
+    eff = row_ratio
+    eff[full_copy] = size[full_copy]
+    return eff, np.flatnonzero(inc)

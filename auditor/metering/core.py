@@ -1,0 +1,126 @@
+"""`meter`: the phases of metering, in order, and `run_meter` for the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from auditor.metering.allocate import allocations
+from auditor.metering.allowance import backup_free
+from auditor.metering.billing import billed_rows
+from auditor.metering.chains import chain_sizes
+from auditor.metering.costs import price_rows
+from auditor.metering.encode import Halves, Window, encode
+from auditor.metering.estimate import gb_month_parts, group_sums
+from auditor.metering.orphans import orphan_rows
+from auditor.metering.period import Clock, micros, month_bounds, utc
+from auditor.metering.pitr import with_pitr
+from auditor.metering.prices import PriceTable, load_prices
+from auditor.metering.reconcile import reconcile
+from auditor.metering.result import (
+    MeteringResult,
+    add_billed_totals,
+    output_frame,
+    price_trust,
+    totals_of,
+    write_metering,
+)
+from auditor.metering.sizes import settle_sizes
+
+
+def meter(
+    inventory: Any,
+    prices: PriceTable,
+    as_of: datetime,
+    by_tags: Sequence[str] = (),
+    cur: pd.DataFrame | None = None,
+) -> MeteringResult:
+    """Split backup storage by billing owner, estimate GB-months and cost for `as_of`'s month.
+
+    `inventory` is an `auditor.inventory.Inventory`; `cur` a frame from `auditor.cur.read_cur`.
+    See the package docstring for the method.
+    """
+    clock = Clock()
+    as_of = utc(as_of)
+    m_start, m_end = month_bounds(as_of)
+    window = Window(micros(m_start), micros(m_end), micros(as_of))
+    warnings: list[str] = list(prices.warnings)
+    resources = inventory.resources
+    rp, n_pitr = with_pitr(inventory.recovery_points, resources)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        halves = Halves(pool, len(rp))
+        clock.lap("encode")
+        enc = encode(rp, resources, window, pool, warnings)
+        settle_sizes(enc, resources, warnings)
+        clock.lap("chains")
+        eff, chained = chain_sizes(enc, rp, len(resources), prices.change_ratio, halves)
+        clock.lap("time")
+        parts = gb_month_parts(enc, rp, eff, window, halves)
+        enc.release_times()
+        stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
+        clock.lap("group")
+        groups = group_sums(enc, parts, chained, halves)
+        df = billed_rows(groups, enc, prices, warnings)
+        clock.lap("allowance")
+        free = backup_free(enc, resources, parts, groups)
+        costs = price_rows(df, resources, enc.unsized, free, warnings)
+        clock.lap("allocations")
+        allocated = allocations(
+            df, costs.total_cents, inventory, rp, enc, parts, groups, by_tags, halves
+        )
+        clock.lap("orphans")
+        orphans = orphan_rows(inventory, rp, enc, groups, df, stored, warnings)
+        clock.lap("rows")
+        totals = totals_of(
+            df,
+            int(enc.valid.sum()) - n_pitr,
+            costs.total_cents,
+            costs.upper_cost,
+            costs.unpriced_rows,
+            costs.n_unsized,
+            orphans,
+        )
+        totals.update(price_trust(df, prices))
+        reconciliation = None
+        if cur is not None:
+            reconciliation = reconcile(df, cur, as_of, inventory, warnings)
+            add_billed_totals(totals, reconciliation)
+        clock.lap("end")
+    return MeteringResult(
+        frame=output_frame(df),
+        allocations=allocated,
+        orphans=orphans,
+        reconciliation=reconciliation,
+        warnings=warnings,
+        totals=totals,
+        as_of=as_of,
+        period_start=m_start,
+        period_end=m_end,
+        prices=prices.meta(),
+        timings=clock.timings(),
+    )
+
+
+def run_meter(
+    inventories: Sequence[str | Path],
+    out: str | Path,
+    as_of: datetime,
+    prices_path: str | Path | None = None,
+    cur_path: str | Path | None = None,
+    by_tags: Sequence[str] = (),
+) -> MeteringResult:
+    """`auditor meter`: read the inventory (and CUR), meter, write metering.json/.csv into `out`."""
+    from auditor.cur import read_cur
+    from auditor.inventory import read_inventory
+
+    prices = load_prices(prices_path)
+    cur = read_cur(cur_path) if cur_path is not None else None
+    inventory = read_inventory(*inventories)
+    result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)
+    write_metering(result, out)
+    return result

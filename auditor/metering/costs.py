@@ -1,0 +1,100 @@
+"""From GB-months to money: free storage subtracted, prices, and whole cents that add up.
+
+Money: each row's cost is computed in floating point, then every split (rows, and each allocation)
+is rounded to whole cents by largest remainder so that every split sums exactly to the same total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditor.metering.allowance import pooled_free, rds_allowance
+
+
+def apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
+    """Round `values` (USD) to whole cents so they sum exactly to `total_cents` (largest remainder)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    scaled = values * 100.0
+    floor = np.floor(scaled + 1e-9).astype(np.int64)
+    rest = int(total_cents - floor.sum())
+    frac = scaled - floor
+    if rest > 0:
+        order = np.argsort(-frac, kind="stable")
+        for i in range(rest):
+            floor[order[i % len(order)]] += 1
+    elif rest < 0:
+        order = np.argsort(frac, kind="stable")
+        candidates = [i for i in order if floor[i] > 0] or list(order)
+        for i in range(-rest):
+            floor[candidates[i % len(candidates)]] -= 1
+    return floor
+
+
+@dataclass
+class Costs:
+    """The money side of the estimate (the row frame gains its columns in place)."""
+
+    total_cents: int
+    upper_cost: float  # USD with every backup at its full listed size: the top of the range
+    unpriced_rows: pd.DataFrame
+    n_unsized: int
+
+
+def price_rows(
+    df: pd.DataFrame,
+    resources: pd.DataFrame,
+    unsized: np.ndarray,
+    backup_free: tuple[np.ndarray, np.ndarray],
+    warnings: list[str],
+) -> Costs:
+    """Add free/billable GB-months, `unpriced`, cost (whole cents) to the row frame.
+
+    `backup_free` is the free GB-months (counted, at full size) per group * 3 + class that the
+    backups themselves bring (Aurora's per-cluster allowance, DynamoDB SYSTEM backups).
+    """
+    allowance = rds_allowance(resources)
+    rk3 = df["_key"].to_numpy(dtype=np.int64) * 3 + df["_class"].to_numpy(dtype=np.int64)
+    free, free_upper = (f[rk3] if len(rk3) else np.zeros(0) for f in backup_free)
+    df["free_gb_months"] = np.minimum(
+        pooled_free(df, allowance, "gb_months") + free, df["gb_months"].to_numpy()
+    )
+    df["billable_gb_months"] = (df["gb_months"] - df["free_gb_months"]).clip(lower=0.0)
+    upper_free = pooled_free(df, allowance, "upper_bound_gb_months") + free_upper
+    upper_cost = float(
+        np.nansum(
+            np.clip(df["upper_bound_gb_months"].to_numpy() - upper_free, 0.0, None)
+            * df["price_usd_per_gb_month"].to_numpy()
+        )
+    )
+    df["unpriced"] = df["price_usd_per_gb_month"].isna() & (df["billable_gb_months"] > 0)
+    cost_float = (df["billable_gb_months"] * df["price_usd_per_gb_month"]).fillna(0.0).to_numpy()
+    total_cents = round(float(cost_float.sum()) * 100)
+    cents = apportion_cents(cost_float, total_cents)
+    df["estimated_cost_usd"] = np.where(df["unpriced"].to_numpy(), np.nan, cents / 100.0)
+    df["_cents"] = cents
+    df["_unpriced_gbm"] = np.where(
+        df["unpriced"].to_numpy(), df["billable_gb_months"].to_numpy(), 0.0
+    )
+    unpriced_rows = df[df["unpriced"]]
+    if len(unpriced_rows):
+        missing = sorted(
+            {
+                f"{r.region}/{r.usage_type if isinstance(r.usage_type, str) else f'{r.service} {r.storage_class}'}"
+                for r in unpriced_rows.itertuples()
+            }
+        )
+        warnings.append(
+            f"no price for {', '.join(missing)}: {len(unpriced_rows)} row(s), "
+            f"{unpriced_rows['billable_gb_months'].sum():.3f} GB-months left unpriced (cost null, not zero)"
+        )
+    n_unsized = int(unsized.sum())
+    if n_unsized:
+        warnings.append(
+            f"{n_unsized} backup(s) have no size: they add no GB-months (see unsized_backups)"
+        )
+    return Costs(total_cents, upper_cost, unpriced_rows, n_unsized)

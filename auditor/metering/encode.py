@@ -1,0 +1,247 @@
+"""Encode the recovery points' columns once: integer codes, sizes, time held this month, classes.
+
+This is the expensive part on big inventories. Arrow kernels and numpy release the GIL, so the
+columns are encoded on two threads (`Halves` splits a per-row job the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from auditor.metering.billing import CLASSES
+from auditor.metering.period import NAT, micros_of
+from auditor.policy.columns import arrow_of, codes_of, equals, index_in
+
+# Below this many recovery points, splitting the work over two threads costs more than it saves.
+_PARALLEL_MIN_ROWS = 300_000
+
+T = TypeVar("T")
+
+_CODED = ("account_id", "region", "backup_type", "storage_class", "size_basis", "backup_plan_id")
+
+
+class Halves:
+    """Runs fn(slice) over the rows, in two halves on two threads when there are enough rows."""
+
+    def __init__(self, pool: ThreadPoolExecutor | None, n: int) -> None:
+        self.pool, self.n = pool, n
+
+    def __call__(self, fn: Callable[[slice], T]) -> list[T]:
+        """fn over each part, results in row order."""
+        n = self.n
+        if self.pool is None or n < _PARALLEL_MIN_ROWS or n < 2:
+            return [fn(slice(0, n))]
+        mid = n // 2
+        first = self.pool.submit(fn, slice(0, mid))
+        second = fn(slice(mid, n))
+        return [first.result(), second]
+
+
+@dataclass
+class Window:
+    """The metered month and `as_of`, in microseconds since the epoch."""
+
+    start: int
+    end: int
+    now: int
+
+
+@dataclass
+class Encoded:
+    """Per recovery point: codes (0 = null) into the `*_u` lists of distinct values, and numbers."""
+
+    n: int
+    acct_c: np.ndarray
+    acct_u: list
+    reg_c: np.ndarray
+    reg_u: list
+    bt_c: np.ndarray
+    bt_u: list
+    basis_c: np.ndarray
+    basis_u: list
+    plan_c: np.ndarray
+    plan_u: list
+    res_idx: np.ndarray  # row of the source resource in `resources`, -1 when not there
+    valid: np.ndarray  # holds storage (not FAILED)
+    unsized: np.ndarray  # valid, with no size
+    size: np.ndarray  # bytes; 0 for failed and unsized backups
+    start: np.ndarray  # held this month from (microseconds) ...
+    stop: np.ndarray  # ... until
+    dur: np.ndarray  # stop - start, at least 0
+    cls3: np.ndarray  # storage class: 0 warm, 1 cold, 2 archive
+    # The second variant of a backup type (None when no backup is one): a cluster snapshot of a
+    # non-Aurora cluster (billed as RDS), or a DynamoDB backup that AWS Backup made with its
+    # advanced features on (billed by AWS Backup).
+    flag: np.ndarray | None
+    system: np.ndarray | None  # DynamoDB SYSTEM backups (free); None when there is none
+
+    def release_times(self) -> None:
+        """Free the per-backup times once the GB-months are computed (3 x 8 bytes a backup)."""
+        self.start = self.stop = self.dur = np.empty(0, dtype=np.int64)
+
+
+def _coded(series: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (0 = null) and the distinct values ([None, ...])."""
+    codes, uniques = codes_of(series)
+    codes = codes.astype(np.int64)
+    codes += 1
+    return codes, [None, *uniques]
+
+
+def _contains(series: pd.Series, text: str) -> np.ndarray:
+    """Boolean mask: the string contains `text` (null -> False)."""
+    found = pc.match_substring(arrow_of(series), text)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def _held(rp: pd.DataFrame, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, stop, duration) each backup is held within the month, in microseconds."""
+    start = np.maximum(micros_of(rp["created_at"]), window.start)  # null -> month start
+    deleted = micros_of(rp["delete_at"])
+    # present at as_of, so it existed at least until then
+    stop = np.clip(deleted, window.now, window.end)
+    stop[deleted == NAT] = window.end
+    dur = stop - start
+    np.maximum(dur, 0, out=dur)
+    return start, stop, dur
+
+
+def encode(
+    rp: pd.DataFrame,
+    resources: pd.DataFrame,
+    window: Window,
+    pool: ThreadPoolExecutor,
+    warnings: list[str],
+) -> Encoded:
+    """Encode the recovery points (columns on two threads); warn about odd storage classes."""
+    futures: dict[str, Any] = {name: pool.submit(_coded, rp[name]) for name in _CODED}
+    f_failed = pool.submit(equals, rp["status"], "FAILED")
+    # An AWS Backup recovery point's ARN is arn:<partition>:backup:...; DynamoDB's own backups are
+    # arn:<partition>:dynamodb:...:table/NAME/backup/ID, and a table name has no colon.
+    f_backup_arn = pool.submit(_contains, rp["recovery_point_arn"], ":backup:")
+    f_automated = pool.submit(equals, rp["created_by"], "automated")
+    f_held = pool.submit(_held, rp, window)
+    f_size = pool.submit(
+        lambda: rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+    )
+    res_idx = index_in(rp["resource_arn"], resources["resource_arn"], pool, _PARALLEL_MIN_ROWS)
+    coded = {name: future.result() for name, future in futures.items()}
+    failed = f_failed.result()
+    start, stop, dur = f_held.result()
+    size = f_size.result()
+    valid = ~failed
+    unsized = np.isnan(size)
+    unsized &= valid
+    size[unsized | failed] = 0.0
+    cls_c, cls_u = coded["storage_class"]
+    bt_c, bt_u = coded["backup_type"]
+    flag, system = variants(
+        bt_c, bt_u, res_idx, resources, f_backup_arn.result(), f_automated.result()
+    )
+    return Encoded(
+        n=len(rp),
+        acct_c=coded["account_id"][0],
+        acct_u=coded["account_id"][1],
+        reg_c=coded["region"][0],
+        reg_u=coded["region"][1],
+        bt_c=bt_c,
+        bt_u=bt_u,
+        basis_c=coded["size_basis"][0],
+        basis_u=coded["size_basis"][1],
+        plan_c=coded["backup_plan_id"][0],
+        plan_u=coded["backup_plan_id"][1],
+        res_idx=res_idx,
+        valid=valid,
+        unsized=unsized,
+        size=size,
+        start=start,
+        stop=stop,
+        dur=dur,
+        cls3=storage_classes(cls_c, cls_u, valid, warnings),
+        flag=flag,
+        system=system,
+    )
+
+
+def storage_classes(
+    cls_c: np.ndarray, cls_u: list, valid: np.ndarray, warnings: list[str]
+) -> np.ndarray:
+    """0 warm, 1 cold, 2 archive per backup (unknown or missing -> warm, with a warning)."""
+    cls_map = np.zeros(len(cls_u), dtype=np.int64)
+    odd_classes = []
+    for i, value in enumerate(cls_u):
+        key = None if value is None else str(value).strip().lower()
+        if key in CLASSES:
+            cls_map[i] = CLASSES.index(key)
+        elif i:
+            odd_classes.append(str(value))
+    n_missing_class = int(np.count_nonzero(valid & (cls_c == 0)))
+    if n_missing_class:
+        warnings.append(f"{n_missing_class} backup(s) have no storage class; counted as warm")
+    if odd_classes:
+        warnings.append(
+            f"unknown storage class(es) {', '.join(sorted(odd_classes))} counted as warm"
+        )
+    return cls_map[cls_c]
+
+
+def _code(values: list, value: str) -> int:
+    """The code of `value` among the distinct values (0 = null), or -1."""
+    return values.index(value) if value in values else -1
+
+
+def variants(
+    bt_c: np.ndarray,
+    bt_u: list,
+    res_idx: np.ndarray,
+    resources: pd.DataFrame,
+    backup_arn: np.ndarray,
+    automated: np.ndarray,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(second-variant flag, SYSTEM mask) per backup; each None when no backup has it.
+
+    - A cluster snapshot whose cluster still exists and is not Aurora (e.g. a Multi-AZ DB cluster)
+      is billed as RDS; a gone cluster is taken as Aurora, by far the common case.
+    - A DynamoDB backup's ARN says who bills it: "Backup resource names (ARNs) will change from
+      arn:aws:dynamodb to arn:aws:backup" and "Backups of DynamoDB tables with AWS Backup features
+      are billed from AWS Backup" (DynamoDB developer guide, "Usage notes",
+      https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/UsageNotesAWS.html). A backup
+      AWS Backup made without its advanced features keeps DynamoDB's ARN and billing; the region's
+      setting applies only to new backups ("Advanced DynamoDB backup",
+      https://docs.aws.amazon.com/aws-backup/latest/devguide/advanced-ddb-backup.html).
+    - A SYSTEM backup (ListBackups: "If you delete a table with point-in-time recovery enabled, a
+      SYSTEM backup is automatically created and is retained for 35 days (at no additional cost)",
+      https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BackupSummary.html) is the
+      collector's created_by "automated".
+    """
+    flag = None
+    cluster_code = _code(bt_u, "rds-cluster-snapshot")
+    if cluster_code > 0 and len(resources):
+        engine = resources["engine"].astype("str").str.lower()
+        res_non_aurora = (
+            engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)
+        ).to_numpy(dtype=bool)
+        found = (bt_c == cluster_code) & (res_idx >= 0)
+        if res_non_aurora[res_idx[found]].any():
+            flag = np.zeros(len(bt_c), dtype=np.int64)
+            flag[found] = res_non_aurora[res_idx[found]]
+    system = None
+    ddb_code = _code(bt_u, "dynamodb-backup")
+    if ddb_code > 0:
+        ddb = bt_c == ddb_code
+        by_backup = ddb & backup_arn
+        if by_backup.any():
+            if flag is None:
+                flag = np.zeros(len(bt_c), dtype=np.int64)
+            flag[by_backup] = 1
+        ddb &= automated
+        if ddb.any():
+            system = ddb
+    return flag, system
