@@ -248,7 +248,7 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
     # AWS Backup API reference, "Lifecycle": -1 (or no value) keeps the point indefinitely, and
     # types that cannot move to cold storage ignore MoveToColdStorageAfterDays.
     cold_days = lifecycle.get("MoveToColdStorageAfterDays")
-    if cold_days and int(cold_days) > 0 and _can_go_cold(self, rp["ResourceType"]):
+    if cold_days and int(cold_days) > 0 and _can_go_cold(self, rp):
         calc["MoveToColdStorageAt"] = created + timedelta(days=int(cold_days))
     delete_days = lifecycle.get("DeleteAfterDays")
     if delete_days and int(delete_days) > 0:
@@ -259,19 +259,23 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
     return rp
 
 
-def _can_go_cold(self: BackupBackend, resource_type: str) -> bool:
-    """Does AWS Backup move this ResourceType (EBS, Aurora, DynamoDB, ...) to cold storage here?
+def _can_go_cold(self: BackupBackend, rp: dict[str, Any]) -> bool:
+    """Does AWS Backup move this recovery point's type (EBS, Aurora, DynamoDB, ...) to cold storage?
 
-    From the same "Feature availability by resource" matrix the controls use; DynamoDB only with
-    its advanced features on (ResourceTypeManagementPreference).
+    From the same "Feature availability by resource" matrix the controls use. DynamoDB only with its
+    advanced features on: a point with an AWS Backup ARN was made with them; otherwise the region's
+    ResourceTypeManagementPreference says.
     """
     from auditor.policy.support import ADVANCED, load_support_matrix
 
+    resource_type = rp["ResourceType"]
     matrix = load_support_matrix()
     row = next((r for r in matrix.rows if r.get("service") == resource_type), None)
     value = row.get("cold_storage", False) if row else False
     if value == ADVANCED:
-        return bool(self.region_settings["ResourceTypeManagementPreference"].get(resource_type))
+        return str(rp["RecoveryPointArn"]).startswith("arn:aws:backup:") or bool(
+            self.region_settings["ResourceTypeManagementPreference"].get(resource_type)
+        )
     return bool(value)
 
 
