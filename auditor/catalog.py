@@ -148,8 +148,22 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
             ("AWSBackup", "cold", "ColdStorage-ByteHrs-DynamoDB"),
         ),
         arn_format=_PART + ":dynamodb:{region}:{account}:table/{table}/backup/{id}",
-        arn_regex=r"^arn:[^:]+:dynamodb:",
+        arn_regex=r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+/backup/",
         arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/dynamodb/pricing/",
+    ),
+    # DynamoDB point-in-time recovery: continuous backups billed by DynamoDB per GB-month of the
+    # table's size ("Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ ,
+    # "Continuous backups with point-in-time recovery"). Metering adds one row per table with PITR
+    # on; it has no ARN of its own (the table's ARN names it).
+    BackupKind(
+        kind="dynamodb-pitr",
+        service="DynamoDB PITR",
+        billing_owner="AmazonDynamoDB",
+        usage_types=(("AmazonDynamoDB", "warm", "TimedPITRStorage-ByteHrs"),),
+        arn_format=_PART + ":dynamodb:{region}:{account}:table/{id}",
+        arn_regex=r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+$",
+        arn_names_kind=False,
         pricing_page="https://aws.amazon.com/dynamodb/pricing/",
     ),
     # EFS backups exist only in AWS Backup, which bills them
@@ -212,7 +226,12 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::RDS::DBInstance",),
         terraform_types=("aws_db_instance",),
         collector="rds",
-        iam_actions=("rds:DescribeDBInstances", "rds:DescribeDBSnapshots"),
+        iam_actions=(
+            "rds:DescribeDBInstances",
+            "rds:DescribeDBSnapshots",
+            # retained automated backups outlive their instance and are still billed
+            "rds:DescribeDBInstanceAutomatedBackups",
+        ),
         seeder="_rds",
     ),
     # An RDS cluster: Aurora, or a Multi-AZ DB cluster. AWS Backup names Aurora "Aurora".
@@ -228,7 +247,12 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::RDS::DBCluster",),
         terraform_types=("aws_rds_cluster",),
         collector="rds",
-        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        iam_actions=(
+            "rds:DescribeDBClusters",
+            "rds:DescribeDBClusterSnapshots",
+            # Aurora's AllocatedStorage is always 1: its size is CloudWatch's VolumeBytesUsed
+            "cloudwatch:GetMetricData",
+        ),
         seeder="_aurora",
     ),
     ResourceType(
@@ -239,7 +263,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         arn_names_type=True,
         backup_service="DynamoDB",
         support_key="dynamodb-table",
-        backup_kinds=("dynamodb-backup",),
+        backup_kinds=("dynamodb-backup", "dynamodb-pitr"),
         cloudformation_types=("AWS::DynamoDB::Table",),
         terraform_types=("aws_dynamodb_table",),
         collector="dynamodb",

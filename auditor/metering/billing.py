@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from auditor import catalog
+
 if TYPE_CHECKING:
     from auditor.metering.encode import Encoded
     from auditor.metering.estimate import Groups
@@ -32,34 +34,11 @@ if TYPE_CHECKING:
 GIB = float(1 << 30)
 CLASSES = ("warm", "cold", "archive")
 
-# backup_type -> (service, billing owner). Data, so a new native backup type is one line.
-BACKUP_TYPES: dict[str, tuple[str, str]] = {
-    "ebs-snapshot": ("EBS", "AmazonEC2"),
-    "storagegateway-snapshot": ("Storage Gateway", "AmazonEC2"),
-    "rds-snapshot": ("RDS", "AmazonRDS"),
-    "rds-cluster-snapshot": ("Aurora", "AmazonRDS"),
-    "dynamodb-backup": ("DynamoDB", "AmazonDynamoDB"),
-    "efs-backup": ("EFS", "AWSBackup"),
-    "dynamodb-pitr": ("DynamoDB PITR", "AmazonDynamoDB"),
-}
-
-# (billing owner, service, storage class) -> usage type (without region prefix).
-USAGE_TYPES: dict[tuple[str, str, str], str] = {
-    ("AmazonEC2", "EBS", "warm"): "EBS:SnapshotUsage",
-    ("AmazonEC2", "EBS", "cold"): "EBS:SnapshotArchiveStorage",
-    ("AmazonEC2", "EBS", "archive"): "EBS:SnapshotArchiveStorage",
-    ("AmazonEC2", "Storage Gateway", "warm"): "EBS:SnapshotUsage",
-    ("AmazonEC2", "Storage Gateway", "cold"): "EBS:SnapshotArchiveStorage",
-    ("AmazonEC2", "Storage Gateway", "archive"): "EBS:SnapshotArchiveStorage",
-    ("AmazonRDS", "RDS", "warm"): "RDS:ChargedBackupUsage",
-    ("AmazonRDS", "Aurora", "warm"): "Aurora:BackupUsage",
-    ("AmazonDynamoDB", "DynamoDB", "warm"): "TimedBackupStorage-ByteHrs",
-    ("AWSBackup", "DynamoDB", "warm"): "WarmStorage-ByteHrs-DynamoDB",
-    ("AWSBackup", "DynamoDB", "cold"): "ColdStorage-ByteHrs-DynamoDB",
-    ("AWSBackup", "EFS", "warm"): "WarmStorage-ByteHrs-EFS",
-    ("AWSBackup", "EFS", "cold"): "ColdStorage-ByteHrs-EFS",
-    ("AmazonDynamoDB", "DynamoDB PITR", "warm"): "TimedPITRStorage-ByteHrs",
-}
+# backup_type -> (service, billing owner) and (billing owner, service, storage class) -> usage type
+# (without region prefix): both from the resource-type catalogue, where each kind cites its pricing
+# page.
+BACKUP_TYPES: dict[str, tuple[str, str]] = catalog.backup_billing()
+USAGE_TYPES: dict[tuple[str, str, str], str] = catalog.usage_types()
 
 # Columns of the row frame before the allowance and the cost are added (`_key`, `_class` locate
 # the row's group and class in `Groups`).
