@@ -256,19 +256,26 @@ def plan_support_gaps(
         for row in matrix.rows:
             if row["resource_type"] not in types:
                 continue
-            value = matrix.feature_value(row["resource_type"], feature, _sample_engine(row))
+            engine = _sample_engine(row)
+            if feature != "backup" and not matrix.is_supported(row["resource_type"], engine):
+                continue  # already warned about: AWS Backup does not back it up at all
+            value = matrix.feature_value(row["resource_type"], feature, engine)
             if value == ADVANCED:
                 advanced.append(row.get("label", row["resource_type"]))
             elif not value:
                 lacking.append(row.get("label", row["resource_type"]))
         what = _data()["features"][feature]
         if lacking:
+            asked = (
+                "accepts only AWS Backup, which does not back up"
+                if feature == "backup"
+                else f"relies on AWS Backup for {what}, which AWS Backup does not offer for"
+            )
             gaps.append(
                 (
                     field_name,
-                    f"relies on AWS Backup for {what}, which AWS Backup does not offer for "
-                    f"{', '.join(lacking)} (profile '{matrix.profile}'); backup-supported will "
-                    "FAIL such resources the plan selects",
+                    f"{asked} {', '.join(lacking)} (profile '{matrix.profile}'); backup-supported "
+                    "will FAIL such resources the plan selects",
                 )
             )
         if advanced:
