@@ -365,7 +365,7 @@ class Resolver:
                 return self.condition(str(args), node)
             if key in ("Fn::And", "Fn::Or") and isinstance(args, list):
                 values = [self._cond(a) for a in args]
-                decisive = False if key == "Fn::And" else True
+                decisive = key != "Fn::And"
                 if any(v is decisive for v in values):
                     return decisive
                 unknown = next((v for v in values if isinstance(v, Unknown)), None)
@@ -463,29 +463,37 @@ def _str(value: Any) -> str | Unknown | None:
     return str(value)
 
 
-def _tags(value: Any) -> dict[str, str] | Unknown:
-    """CloudFormation `Tags: [{Key, Value}]` (also EFS `FileSystemTags`) -> dict, or Unknown."""
+def _tags(value: Any) -> tuple[dict[str, str] | Unknown, dict[str, str]]:
+    """CloudFormation `Tags: [{Key, Value}]` (also EFS `FileSystemTags`) -> (tags, unknown values).
+
+    A tag whose key is written out and whose value is known only at deployment (``!Ref Env``) goes
+    into the second dict ({key: reason}); the tags are Unknown as a whole only when a key is.
+    """
     if value is None:
-        return {}
+        return {}, {}
     if isinstance(value, Unknown):
-        return Unknown(f"tags: {value.reason}")
+        return Unknown(f"tags: {value.reason}"), {}
     if isinstance(value, dict):  # a few types take a plain map
         items = [{"Key": k, "Value": v} for k, v in value.items()]
     elif isinstance(value, list):
         items = value
     else:
-        return Unknown("tags are not a list of Key/Value")
+        return Unknown("tags are not a list of Key/Value"), {}
     tags: dict[str, str] = {}
+    unknown: dict[str, str] = {}
     for item in items:
         if not isinstance(item, dict):
-            return Unknown("tags are not a list of Key/Value")
+            return Unknown("tags are not a list of Key/Value"), {}
         key, val = _str(item.get("Key")), _str(item.get("Value", ""))
-        if isinstance(key, Unknown) or isinstance(val, Unknown):
-            bad = key if isinstance(key, Unknown) else val
-            return Unknown(f"tag {item.get('Key')!s}: {bad.reason}")
+        if isinstance(key, Unknown):
+            return Unknown(f"tag {item.get('Key')!s}: {key.reason}"), {}
+        if isinstance(val, Unknown):
+            if key is not None:
+                unknown[key] = val.reason
+            continue
         if key is not None:
             tags[key] = "" if val is None else val
-    return tags
+    return tags, unknown
 
 
 def _region_account(arn_text: str) -> tuple[str | Unknown, str | Unknown]:
@@ -606,7 +614,7 @@ def _read(path: str) -> str:
 
 def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> TemplateResource:
     resource_type = CFN_RESOURCE_TYPES[rtype]
-    tags = _tags(
+    tags, unknown_tags = _tags(
         props.get("FileSystemTags") if rtype == "AWS::EFS::FileSystem" else props.get("Tags")
     )
     native: dict[str, Any] = {}
@@ -657,6 +665,7 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
         name=name if isinstance(name, str) else None,
         engine=engine,
         native=native,
+        unknown_tags=unknown_tags,
     )
 
 
@@ -692,7 +701,7 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             dest = copy.get("DestinationBackupVaultArn")
             copy_life = copy.get("Lifecycle") or {}
             after = (
-                _int(copy_life.get("DeleteAfterDays"))
+                _kept_days(_int(copy_life.get("DeleteAfterDays")))
                 if isinstance(copy_life, dict)
                 else Unknown("copy lifecycle")
             )
@@ -711,7 +720,8 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             DeployedRule(
                 name=str(rule.get("RuleName", "")),
                 schedule=_str(rule.get("ScheduleExpression")),
-                delete_after_days=_int(lifecycle.get("DeleteAfterDays"))
+                timezone=_str(rule.get("ScheduleExpressionTimezone")),
+                delete_after_days=_kept_days(_int(lifecycle.get("DeleteAfterDays")))
                 if isinstance(lifecycle, dict)
                 else Unknown(lifecycle.reason if isinstance(lifecycle, Unknown) else "lifecycle"),
                 target_vault=target.logical_id if isinstance(target, ResourceRef) else _str(target),
@@ -721,6 +731,11 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
             )
         )
     return plan
+
+
+def _kept_days(days: Any) -> Any:
+    """DeleteAfterDays as plan-check reads it: -1 means kept forever, like no value at all."""
+    return None if days == -1 else days
 
 
 _REF_IN_TEXT = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[^}]*)?\}")
@@ -804,16 +819,16 @@ def _check_selection_shape(path: str, line: int, lid: str, body: dict) -> None:
         if any(not isinstance(item, str) for item in body.get(key) or []):
             raise bad(f"{key} entries must be ARN strings")
     tags = body.get("ListOfTags")
-    if tags is not None:
-        if not isinstance(tags, list) or not all(
-            isinstance(t, dict)
-            and all(
-                isinstance(t.get(k), (str, int, float, bool))
-                for k in ("ConditionKey", "ConditionValue")
-            )
-            for t in tags
-        ):
-            raise bad("ListOfTags entries need ConditionType, ConditionKey and ConditionValue")
+    well_formed = isinstance(tags, list) and all(
+        isinstance(t, dict)
+        and all(
+            isinstance(t.get(k), (str, int, float, bool))
+            for k in ("ConditionKey", "ConditionValue")
+        )
+        for t in tags
+    )
+    if tags is not None and not well_formed:
+        raise bad("ListOfTags entries need ConditionType, ConditionKey and ConditionValue")
     conditions = body.get("Conditions")
     if conditions is not None:
         if not isinstance(conditions, dict):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
@@ -139,9 +141,10 @@ def _finding(
     }
 
 
-def _excluded(policies: Any, tags: dict[str, str]) -> tuple[str, str] | None:
+def _excluded(policies: Any, tags: Any) -> tuple[str, str] | None:
+    """The exclude_tags entry a resource's known tags match, if any."""
     for key, value in policies.scope.exclude_tags:
-        if tags.get(key) == value:
+        if isinstance(tags, dict) and tags.get(key) == value:
             return key, value
     return None
 
@@ -149,9 +152,11 @@ def _excluded(policies: Any, tags: dict[str, str]) -> tuple[str, str] | None:
 class Selector:
     """Which declared plans and which template selections select each template resource.
 
-    Built once per kind of template over every resource whose tags are known, with the policy
-    package's vectorised masks (`declared_mask`, `aws_selection_mask`): one pass per plan and per
-    selection, whatever the number of resources.
+    Built once per kind of template with the policy package's vectorised masks (`declared_mask`,
+    `aws_selection_mask`): one pass per plan and per selection, whatever the number of resources.
+    Tags known only at deployment are read in three-valued logic (`auditor.plancheck.scenarios`):
+    each resource stands for one row per possible tag set, and a verdict is True or False when all
+    its rows agree, Unknown (with the reason) when the unknown value decides.
     """
 
     def __init__(
@@ -163,45 +168,91 @@ class Selector:
     ):
         import pandas as pd
 
-        from auditor.policy.selection import TagView
+        from auditor.plancheck.scenarios import candidates, expand
+        from auditor.policy.selection import SelectionSpec, aws_selection_spec
 
         self.items = items
         self.position = {(r.file, r.logical_id): i for i, (_, r) in enumerate(items)}
         self.by_key = by_key
         self.region_of = {r.file: (t.region, t.account) for t, r in items}
         self.arns = [stand_in_arn(r, t.region, t.account) for t, r in items]
+        self.bodies = {id(sel): self._body(sel) for sel in selections}
+        self.exclude_spec = SelectionSpec(any_tags=tuple(policies.scope.exclude_tags))
+        specs = [p.spec for p in policies.plans] + [self.exclude_spec]
+        specs += [aws_selection_spec(body) for body in self.bodies.values()]
+        self.expansion = expand([r for _, r in items], candidates(specs))
+        owner = self.expansion.owner
         self.frame = pd.DataFrame(
             {
-                "resource_arn": pd.Series(self.arns, dtype="str"),
-                "resource_type": pd.Series([r.resource_type for _, r in items], dtype="str"),
+                "resource_arn": pd.Series([self.arns[i] for i in owner], dtype="str"),
+                "resource_type": pd.Series([items[i][1].resource_type for i in owner], dtype="str"),
             }
         )
-        # Tags are looked up by position through a key of our own: stand-in ARNs need not be unique
-        # (two templates may name the same table).
-        keys = [f"r{i}" for i in range(len(items))]
+        # Tags are looked up by row through a key of our own: stand-in ARNs need not be unique
+        # (two templates may name the same table), and one resource has a row per possible tag set.
+        keys = [f"r{row}" for row in range(len(owner))]
         rows = [
-            (keys[i], k, v) for i, (_, r) in enumerate(items) for k, v in (r.tags or {}).items()
+            (keys[row], k, v)
+            for row, tags in enumerate(self.expansion.tags)
+            for k, v in tags.items()
         ]
         self._keys = pd.Series(keys, dtype="str")
         self._tags = pd.DataFrame(rows, columns=["arn", "key", "value"]).astype("str")
-        self.view = TagView(self._keys, self._tags)
+        self.view = self._new_view()
         self.plan_masks = self._plan_masks(policies)
+        # No exclude_tags excludes nothing (an empty selection would select everything).
+        self.excluded_verdicts: list[bool | Unknown] = (
+            self._reduce(self._spec_rows(self.exclude_spec))
+            if self.exclude_spec.any_tags
+            else [False] * len(items)
+        )
         self.selection_verdicts = {id(sel): self._verdicts(sel) for sel in selections}
 
-    def _plan_masks(self, policies: Any) -> dict[str, Any]:
+    def _new_view(self) -> Any:
+        from auditor.policy.selection import TagView
+
+        return TagView(self._keys, self._tags)
+
+    def _reduce(self, mask: Any) -> list[bool | Unknown]:
+        from auditor.plancheck.scenarios import reduce
+
+        return reduce(self.expansion, mask, len(self.items))
+
+    def _spec_rows(self, spec: Any) -> Any:
+        from auditor.policy.selection import spec_mask
+
+        return spec_mask(spec, self.frame, self.view)
+
+    def _plan_masks(self, policies: Any) -> dict[str, list[bool | Unknown]]:
         from auditor.policy.selection import declared_mask
 
         if not self.items:
             return {p.name: [] for p in policies.plans}
         return {
-            p.name: declared_mask(p, self.frame, None, view=self.view).to_numpy(dtype=bool)
+            p.name: self._reduce(
+                declared_mask(p, self.frame, None, view=self.view).to_numpy(dtype=bool)
+            )
             for p in policies.plans
         }
 
+    def excluded(self, res: TemplateResource) -> bool | Unknown:
+        """Is `res` excluded from scope by an `exclude_tags` entry? True/False or Unknown."""
+        return self.excluded_verdicts[self.position[(res.file, res.logical_id)]]
+
     def declared(self, policies: Any, res: TemplateResource) -> list[Any]:
-        """Declared plans that select `res` (DESIGN §6 semantics)."""
+        """Declared plans that certainly select `res` (DESIGN §6 semantics)."""
         i = self.position[(res.file, res.logical_id)]
-        return [p for p in policies.plans if self.plan_masks[p.name][i]]
+        return [p for p in policies.plans if self.plan_masks[p.name][i] is True]
+
+    def declared_unknown(self, policies: Any, res: TemplateResource) -> list[tuple[Any, Unknown]]:
+        """Declared plans that may select `res`, depending on a value known only at deployment."""
+        i = self.position[(res.file, res.logical_id)]
+        return [
+            (p, v)
+            for p in policies.plans
+            for v in [self.plan_masks[p.name][i]]
+            if isinstance(v, Unknown)
+        ]
 
     def _body(self, sel: DeployedSelection) -> dict:
         body = dict(sel.selection)
@@ -223,16 +274,14 @@ class Selector:
             body[key] = patterns
         return body
 
-    def _verdicts(self, sel: DeployedSelection) -> list[bool | Unknown]:
+    def _ambiguous(self, body: dict, mask: Any) -> list[bool]:
+        """Per resource: could a pattern naming a region/account change the verdict once known?"""
         import pandas as pd
 
-        from auditor.policy.selection import TagView, aws_selection_mask
+        from auditor.policy.selection import aws_selection_mask
 
-        if not self.items:
-            return []
-        body = self._body(sel)
-        mask = aws_selection_mask(body, self.frame, None, view=self.view).to_numpy(dtype=bool)
         ambiguous = [False] * len(self.items)
+        owner = self.expansion.owner
         # A literal pattern naming a region/account could match once the deploy region/account is
         # known: try the resources' ARNs with the pattern's region/account in place of the stand-ins.
         for pattern in list(body.get("Resources") or []) + list(body.get("NotResources") or []):
@@ -249,12 +298,24 @@ class Selector:
                     alt[i] = alt[i].replace(f":{UNKNOWN_ACCOUNT}:", f":{parts['account']}:", 1)
             if alt == self.arns:
                 continue
-            frame = self.frame.assign(resource_arn=pd.Series(alt, dtype="str"))
+            frame = self.frame.assign(resource_arn=pd.Series([alt[i] for i in owner], dtype="str"))
             # A view of its own: a view may cache column tests of the frame it was used with.
-            view = TagView(self._keys, self._tags)
-            other = aws_selection_mask(body, frame, None, view=view).to_numpy(dtype=bool)
-            ambiguous = [a or bool(x != y) for a, x, y in zip(ambiguous, mask, other)]
-        uses_tags = bool(sel.selection.get("ListOfTags") or sel.selection.get("Conditions"))
+            other = aws_selection_mask(body, frame, None, view=self._new_view()).to_numpy(
+                dtype=bool
+            )
+            for row in np.flatnonzero(mask != other):
+                ambiguous[owner[row]] = True
+        return ambiguous
+
+    def _verdicts(self, sel: DeployedSelection) -> list[bool | Unknown]:
+        from auditor.policy.selection import aws_selection_mask
+
+        if not self.items:
+            return []
+        body = self.bodies[id(sel)]
+        mask = aws_selection_mask(body, self.frame, None, view=self.view).to_numpy(dtype=bool)
+        ambiguous = self._ambiguous(body, mask)
+        tagged = self._reduce(mask)
         out: list[bool | Unknown] = []
         for i, (_, res) in enumerate(self.items):
             same_file = sel.file == res.file
@@ -273,10 +334,8 @@ class Selector:
                         " known (pass --parameter AWS::Region=... --parameter AWS::AccountId=...)"
                     )
                 )
-            elif uses_tags and isinstance(res.tags, Unknown):
-                out.append(res.tags)
             else:
-                out.append(bool(mask[i]))
+                out.append(tagged[i])
         return out
 
     def selects(self, sel: DeployedSelection, res: TemplateResource) -> bool | Unknown:
@@ -284,27 +343,34 @@ class Selector:
         return self.selection_verdicts[id(sel)][self.position[(res.file, res.logical_id)]]
 
 
-def _interval(schedule: Any, as_of: datetime) -> timedelta | Unknown:
-    from auditor.policy.schedule import ScheduleError, max_interval
+def _interval(rule: DeployedRule, as_of: datetime) -> timedelta | Unknown:
+    """The longest gap between the rule's runs, in its time zone; no schedule = AWS's default."""
+    from auditor.policy.schedule import DEFAULT_SCHEDULE, ScheduleError, max_interval
 
+    schedule, zone = rule.schedule, rule.timezone
     if isinstance(schedule, Unknown):
         return Unknown(f"schedule: {schedule.reason}")
+    if isinstance(zone, Unknown):
+        return Unknown(f"schedule time zone: {zone.reason}")
     if not schedule:
-        return Unknown("the rule has no schedule expression (runs on AWS Backup's default)")
+        schedule = DEFAULT_SCHEDULE  # AWS Backup API reference, BackupRuleInput.ScheduleExpression
     try:
-        return max_interval(str(schedule), start=as_of)
+        return max_interval(str(schedule), start=as_of, timezone=zone or None)
     except (ScheduleError, ValueError) as exc:
         return Unknown(f"schedule {schedule!s} cannot be read ({exc})")
 
 
 def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict:
-    interval = _interval(rule.schedule, as_of)
+    interval = _interval(rule, as_of)
     return {
         "backup_plan": plan.key
         if plan.name is None or isinstance(plan.name, Unknown)
         else str(plan.name),
         "rule": rule.name,
-        "schedule": str(rule.schedule) if not isinstance(rule.schedule, Unknown) else None,
+        "schedule": None
+        if isinstance(rule.schedule, Unknown)
+        else str(rule.schedule or "cron(0 5 ? * * *) (AWS Backup's default)"),
+        "timezone": rule.timezone if isinstance(rule.timezone, str) else None,
         "max_interval_hours": None
         if isinstance(interval, Unknown) or interval == timedelta.max
         else interval.total_seconds() / 3600,
@@ -340,72 +406,86 @@ def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[
                 continue
             if scope_types and res.resource_type not in scope_types:
                 continue
-            if isinstance(res.tags, Unknown):
-                findings.append(
-                    _finding(
-                        ctx,
-                        res,
-                        template,
-                        "resource-covered",
-                        NOT_ASSESSED,
-                        None,
-                        f"{res.logical_id}: its tags cannot be known before deployment ({res.tags.reason}), so which plan selects it is unknown.",
-                        {"reason": res.tags.reason},
-                    )
-                )
-                continue
-            excluded = _excluded(policies, res.tags)
-            if excluded:
-                findings.append(
-                    _finding(
-                        ctx,
-                        res,
-                        template,
-                        "resource-covered",
-                        NOT_APPLICABLE,
-                        None,
-                        f"{res.logical_id} is excluded from scope by its tag {excluded[0]}={excluded[1]}.",
-                        {"tags": res.tags},
-                    )
-                )
-                continue
             judged.setdefault(template.kind, []).append((template, res))
     for kind, items in judged.items():
         ctx.selector = Selector(policies, items, ctx.selections(kind), by_key)
         for template, res in items:
-            selected = ctx.selector.declared(policies, res)
-            if not selected:
-                findings.append(
-                    _finding(
-                        ctx,
-                        res,
-                        template,
-                        "resource-covered",
-                        FAIL,
-                        None,
-                        f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
-                        + ", ".join(p.name for p in policies.plans)
-                        + ".",
-                        {"tags": res.tags},
-                    )
-                )
-                continue
-            names = [p.name for p in selected]
-            findings.append(
-                _finding(
-                    ctx,
-                    res,
-                    template,
-                    "resource-covered",
-                    PASS,
-                    names[0] if len(names) == 1 else None,
-                    f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
-                    {"tags": res.tags, "plans": names},
-                )
-            )
-            for plan in selected:
-                findings.extend(_judge_plan(ctx, template, res, plan))
+            findings.extend(_cover(ctx, policies, template, res))
     return _apply_waivers(policies, findings, as_of)
+
+
+def _tag_evidence(res: TemplateResource) -> dict[str, Any]:
+    """The tags as far as they are known (unknown values listed by key)."""
+    if isinstance(res.tags, Unknown):
+        return {"tags_unknown": res.tags.reason}
+    out: dict[str, Any] = {"tags": dict(res.tags)}
+    if res.unknown_tags:
+        out["tags_unknown"] = dict(res.unknown_tags)
+    return out
+
+
+def _cover(ctx: Context, policies: Any, template: Template, res: TemplateResource) -> list[dict]:
+    """resource-covered for one resource, then the controls of each plan that certainly selects it."""
+
+    def finding(status: str, plan: str | None, detail: str, evidence: dict) -> dict:
+        return _finding(ctx, res, template, "resource-covered", status, plan, detail, evidence)
+
+    excluded = ctx.selector.excluded(res)
+    if isinstance(excluded, Unknown):
+        return [
+            finding(
+                NOT_ASSESSED,
+                None,
+                f"{res.logical_id}: whether exclude_tags take it out of scope is unknown before deployment ({excluded.reason}).",
+                {**_tag_evidence(res), "reason": excluded.reason},
+            )
+        ]
+    if excluded:
+        key, value = _excluded(policies, res.tags) or ("", "")
+        return [
+            finding(
+                NOT_APPLICABLE,
+                None,
+                f"{res.logical_id} is excluded from scope by its tag {key}={value}.",
+                _tag_evidence(res),
+            )
+        ]
+    selected = ctx.selector.declared(policies, res)
+    maybe = ctx.selector.declared_unknown(policies, res)
+    out: list[dict] = []
+    if not selected and not maybe:
+        return [
+            finding(
+                FAIL,
+                None,
+                f"{res.logical_id} ({res.resource_type}) matches no declared plan; tag it for one of: "
+                + ", ".join(p.name for p in policies.plans)
+                + ".",
+                _tag_evidence(res),
+            )
+        ]
+    if selected:
+        names = [p.name for p in selected]
+        out.append(
+            finding(
+                PASS,
+                names[0] if len(names) == 1 else None,
+                f"{res.logical_id} is selected by declared plan(s) {', '.join(names)}.",
+                {**_tag_evidence(res), "plans": names},
+            )
+        )
+    for plan, why in maybe:
+        out.append(
+            finding(
+                NOT_ASSESSED,
+                plan.name,
+                f"{res.logical_id}: whether declared plan {plan.name} selects it is unknown before deployment ({why.reason}).",
+                {**_tag_evidence(res), "reason": why.reason},
+            )
+        )
+    for plan in selected:
+        out.extend(_judge_plan(ctx, template, res, plan))
+    return out
 
 
 def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: Any) -> list[dict]:
@@ -449,29 +529,20 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
                 {"encrypted": False},
             )
 
-    # backup-supported: AWS Backup cannot protect some types (Aurora, by default).
+    # backup-supported: what the plan asks of AWS Backup for this type (the support matrix).
     engine = res.engine if isinstance(res.engine, str) else None
-    cache = ctx.__dict__.setdefault("_supported", {})
-    if (res.resource_type, engine) not in cache:
-        cache[(res.resource_type, engine)] = _supported(ctx.policies, res.resource_type, engine)
-    supported = cache[(res.resource_type, engine)]
+    supported = _supported(ctx.policies, res.resource_type, engine)
     uses_backup = "aws-backup" in plan.accept
     uses_native = "native" in plan.accept
-    if not supported:
-        if uses_native:
-            add(
-                "backup-supported",
-                PASS,
-                f"AWS Backup does not support {engine or res.resource_type}; plan {plan.name} accepts native backups.",
-                {"engine": engine},
-            )
-        else:
-            add(
-                "backup-supported",
-                FAIL,
-                f"{res.logical_id} ({engine or res.resource_type}) is not supported by AWS Backup, and plan {plan.name} accepts only AWS Backup.",
-                {"engine": engine},
-            )
+    if not supported and uses_native:
+        add(
+            "backup-supported",
+            PASS,
+            f"AWS Backup does not support {engine or res.resource_type}; plan {plan.name} accepts native backups.",
+            {"engine": engine},
+        )
+    elif uses_backup and not uses_native:
+        _judge_features(add, ctx, res, plan, engine)
 
     # Which template selections select the resource.
     selecting: list[DeployedSelection] = []
@@ -579,21 +650,48 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     return out
 
 
+def _judge_features(
+    add: Any, ctx: Context, res: TemplateResource, plan: Any, engine: str | None
+) -> None:
+    """backup-supported for a plan relying on AWS Backup alone: every feature it asks is offered."""
+    from auditor.policy.support import ADVANCED, plan_feature_needs
+
+    matrix = ctx.policies.support
+    gaps, pending = [], []
+    for feature, field_name in plan_feature_needs(plan):
+        value = matrix.feature_value(res.resource_type, feature, engine)
+        if value == ADVANCED:
+            pending.append(
+                f"{field_name}: {matrix.reason_lacking(res.resource_type, feature, engine)}"
+            )
+        elif not value:
+            gaps.append(
+                f"{field_name}: {matrix.reason_lacking(res.resource_type, feature, engine)}"
+            )
+    evidence = {"engine": engine, "profile": matrix.profile}
+    if gaps:
+        add(
+            "backup-supported",
+            FAIL,
+            f"{res.logical_id} ({engine or res.resource_type}): plan {plan.name} accepts only AWS Backup, and "
+            + "; ".join(gaps)
+            + ".",
+            {**evidence, "lacking": gaps},
+        )
+    elif pending:
+        add(
+            "backup-supported",
+            NOT_ASSESSED,
+            f"{res.logical_id}: whether the region has AWS Backup's advanced DynamoDB features on is unknown before deployment ("
+            + "; ".join(pending)
+            + ").",
+            {**evidence, "reason": pending[0]},
+        )
+
+
 def _supported(policies: Any, resource_type: str, engine: str | None) -> bool:
-    """The policy's supported-type matrix for one resource (first matching rule decides)."""
-    matrix = policies.support
-    try:
-        return matrix.is_supported(resource_type, engine)
-    except ValueError:
-        # Scalar reading of the same rules, for a matrix whose vectorised form cannot take one row.
-        for rule in matrix.rules:
-            if rule.get("resource_type") != resource_type:
-                continue
-            pattern = rule.get("engine_like")
-            if pattern and not (engine and fnmatch.fnmatchcase(engine, pattern)):
-                continue
-            return bool(rule.get("supported"))
-        return True
+    """The policy's support matrix for one resource (its override rules first, then its profile)."""
+    return policies.support.is_supported(resource_type, engine)
 
 
 def _name(plan: DeployedPlan) -> str:
@@ -610,7 +708,7 @@ def _plans_of(ctx: Context, kind: str, selecting: list[DeployedSelection]) -> li
 
 
 def _rule_satisfies(rule: DeployedRule, plan: Any, as_of: datetime) -> bool | Unknown:
-    interval = _interval(rule.schedule, as_of)
+    interval = _interval(rule, as_of)
     if isinstance(interval, Unknown):
         return interval
     if isinstance(rule.delete_after_days, Unknown):
@@ -628,7 +726,7 @@ def _weaker(
 ) -> str:
     problems = []
     for p, r in rules:
-        interval = _interval(r.schedule, as_of)
+        interval = _interval(r, as_of)
         parts = []
         if not isinstance(interval, Unknown) and interval > plan.interval:
             parts.append(

@@ -65,7 +65,7 @@ class TemplateResource:
     logical_id: str  # CloudFormation logical id, or Terraform resource address
     source_type: str  # AWS::EC2::Volume / aws_ebs_volume
     resource_type: str  # DESIGN §4 value
-    tags: dict[str, str] | Unknown
+    tags: dict[str, str] | Unknown  # Unknown: even the keys are known only at deployment
     encrypted: bool | Unknown | None  # None: the type is always encrypted at rest by AWS
     arn: str | None = None  # known only for Terraform resources that already exist
     name: str | None = (
@@ -74,6 +74,8 @@ class TemplateResource:
     engine: str | Unknown | None = None
     native: dict[str, Any] = field(default_factory=dict)  # native backup settings, see loaders
     module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
+    # Tags whose key is known and whose value is known only at deployment: {key: reason}.
+    unknown_tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,11 +84,14 @@ class DeployedRule:
 
     name: str
     schedule: str | Unknown | None
-    delete_after_days: int | Unknown | None  # None: kept until deleted by hand
+    # None: kept until deleted by hand (no DeleteAfterDays, or -1: AWS Backup API reference,
+    # "Lifecycle": specify -1 ... to keep your recovery points indefinitely)
+    delete_after_days: int | Unknown | None
     target_vault: str | Unknown | None  # vault name, or a template vault's key
     target_vault_ref: str | None  # logical id / address of a template vault it names
     copies: list[CopyAction] = field(default_factory=list)
     continuous: bool = False
+    timezone: str | Unknown | None = None  # ScheduleExpressionTimezone (None: UTC)
 
 
 @dataclass

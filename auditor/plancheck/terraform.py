@@ -551,20 +551,51 @@ def _values_of(path: str, inst: _Instance):
         ) from None
 
 
-def _tags(inst: _Instance) -> dict[str, str] | Unknown:
-    tags_all = _get(inst, "tags_all")
-    if (
-        isinstance(tags_all, Unknown)
-        or _unknown_at(inst.unknown, "tags_all")
-        or _unknown_at(inst.unknown, "tags")
-    ):
-        return Unknown(
-            f"tags_all of {inst.address} (provider default_tags) is known only after apply"
+def _tags(inst: _Instance) -> tuple[dict[str, str] | Unknown, dict[str, str]]:
+    """(tags, {key: reason} of tags whose value is known only after apply) of an instance.
+
+    `tags_all` (the resource's tags merged with the provider's `default_tags`) is what AWS sees. When
+    Terraform marks single values unknown, the keys are still known; when it marks `tags_all` unknown
+    as a whole, the resource's own tags are still certain (they win over default tags) and any other
+    key is open (the "*" entry of the second dict).
+    """
+    later = "is known only after apply"
+    whole = Unknown(f"tags_all of {inst.address} (provider default_tags) {later}")
+    unknown_all = inst.unknown.get("tags_all") if isinstance(inst.unknown, dict) else inst.unknown
+    unknown_tags = inst.unknown.get("tags") if isinstance(inst.unknown, dict) else inst.unknown
+    if inst.unknown is True or unknown_tags is True:
+        return Unknown(f"tags of {inst.address} are {later}"), {}
+    open_keys: dict[str, str] = {}
+    if unknown_all is True:
+        # The resource's own tags win over default tags, so their keys and values stay certain;
+        # any other key may come from the provider's default tags.
+        open_keys = {"*": whole.reason}
+        node, source = unknown_tags, inst.values.get("tags")
+    elif _any_true(unknown_all):
+        # tags_all holds the known values of both; the resource's own tags win where both speak.
+        node = (
+            {**(unknown_tags or {}), **unknown_all}
+            if isinstance(unknown_tags, dict)
+            else unknown_all
         )
-    source = tags_all if isinstance(tags_all, dict) and tags_all else _get(inst, "tags")
-    if isinstance(source, Unknown):
-        return Unknown(f"tags of {inst.address} are known only after apply")
-    return {str(k): "" if v is None else str(v) for k, v in (source or {}).items()}
+        source = {**(inst.values.get("tags_all") or {}), **(inst.values.get("tags") or {})}
+    elif _any_true(unknown_tags):
+        node, source = unknown_tags, inst.values.get("tags")
+    else:
+        tags_all = inst.values.get("tags_all")
+        source = tags_all if isinstance(tags_all, dict) and tags_all else inst.values.get("tags")
+        node = None
+    if source is not None and not isinstance(source, dict):
+        raise TypeError(f"tags must be a map, not {type(source).__name__}")
+    known = {str(k): "" if v is None else str(v) for k, v in (source or {}).items()}
+    pending = {
+        str(k): f"tag {k} of {inst.address} {later}"
+        for k, v in (node or {}).items()
+        if _any_true(v)
+    }
+    for key in pending:
+        known.pop(key, None)
+    return known, {**pending, **open_keys}
 
 
 def _bool(value: Any, default: bool | None) -> bool | Unknown | None:
@@ -575,6 +606,7 @@ def _bool(value: Any, default: bool | None) -> bool | Unknown | None:
 
 def _protected(path: str, inst: _Instance) -> TemplateResource:
     resource_type = TF_RESOURCE_TYPES[inst.type]
+    tags, unknown_tags = _tags(inst)
     encrypted: Any = None
     native: dict[str, Any] = {}
     name: Any = None
@@ -618,7 +650,8 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         logical_id=inst.address,
         source_type=inst.type,
         resource_type=resource_type,
-        tags=_tags(inst),
+        tags=tags,
+        unknown_tags=unknown_tags,
         encrypted=encrypted,
         arn=arn if isinstance(arn, str) and arn else None,
         name=name if isinstance(name, str) and name else None,
@@ -719,7 +752,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
             DeployedRule(
                 name=str(rule_name or ""),
                 schedule=_get(inst, "rule", index, "schedule"),
-                delete_after_days=None if delete_after == 0 else delete_after,
+                timezone=_get(inst, "rule", index, "schedule_expression_timezone"),
+                # 0 (the provider's "not set") and -1 both keep backups forever.
+                delete_after_days=None if delete_after in (0, -1) else delete_after,
                 target_vault=target_ref if target_ref else target,
                 target_vault_ref=target_ref,
                 copies=copies,

@@ -30,7 +30,7 @@ from auditor.inventory import RESOURCE_TYPES
 from auditor.limits import MAX_POLICY_BYTES, MAX_YAML_ALIASES
 from auditor.policy.schedule import ScheduleError, max_interval, parse_duration
 from auditor.policy.selection import SelectionSpec, declared_spec, wildcard_regex
-from auditor.policy.support import SupportMatrix, load_support_matrix
+from auditor.policy.support import SupportMatrix, load_support_matrix, plan_support_gaps
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -489,6 +489,7 @@ class _FileResult:
         self.plans: list[Plan] = []
         self.waivers: list[Waiver] = []
         self.support_rules: list[dict] = []
+        self.support_profile: tuple[str, int] | None = None  # (profile, line)
 
     def error(self, line: int, subject: str, text: str) -> None:
         self.messages.append(Message("error", self.name, line, subject, text))
@@ -670,6 +671,9 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
             )
         else:
             result.support_rules.append(_plain(rule))
+    profile = data.get("aws_backup_support_profile")
+    if profile is not None and ("aws_backup_support_profile",) not in broken:
+        result.support_profile = (str(profile), _line_of(data, ["aws_backup_support_profile"]))
     return result
 
 
@@ -696,6 +700,7 @@ def _parse(path: str | Path, as_of: datetime | None) -> tuple[PolicySet, list[Me
     files, folder = _policy_files(root)
     seen_plans: dict[str, Plan] = {}
     support_rules: list[dict] = []
+    profile_from: tuple[str, str] | None = None  # (profile, FILE:LINE)
     scope_from: str | None = None
     for file in files:
         data, problem = _read_yaml(file)
@@ -749,6 +754,21 @@ def _parse(path: str | Path, as_of: datetime | None) -> tuple[PolicySet, list[Me
             policy.plans.append(plan)
         policy.waivers.extend(result.waivers)
         support_rules.extend(result.support_rules)
+        if result.support_profile is not None:
+            name, line = result.support_profile
+            if profile_from is not None and profile_from[0] != name:
+                messages.append(
+                    Message(
+                        "error",
+                        str(file),
+                        line,
+                        "aws_backup_support_profile",
+                        f"'{name}' contradicts '{profile_from[0]}' set in {profile_from[1]}; "
+                        "set one profile",
+                    )
+                )
+            elif profile_from is None:
+                profile_from = (name, f"{file}:{line}")
     if not policy.source_files and not any(m.level == "error" for m in messages):
         messages.append(
             Message(
@@ -780,9 +800,30 @@ def _parse(path: str | Path, as_of: datetime | None) -> tuple[PolicySet, list[Me
                 "no plans declared: every resource in scope will fail resource-covered",
             )
         )
-    if support_rules:
-        policy.support = load_support_matrix(extra_rules=support_rules)
+    if support_rules or profile_from is not None:
+        policy.support = load_support_matrix(
+            extra_rules=support_rules, profile=profile_from[0] if profile_from else None
+        )
+    messages.extend(_support_warnings(policy))
     return policy, messages
+
+
+def _support_warnings(policy: PolicySet) -> list[Message]:
+    """Warn, without any inventory, about plans relying on AWS Backup for what it does not offer."""
+    out = []
+    for plan in policy.plans:
+        types = plan.select.get("resource_types") or policy.scope.resource_types
+        for field_name, text in plan_support_gaps(plan, types, policy.support):
+            out.append(
+                Message(
+                    "warning",
+                    plan.source_file or "",
+                    plan.source_line or 1,
+                    f"plan '{plan.name}'",
+                    f"{field_name}: {text}",
+                )
+            )
+    return out
 
 
 def lint_policies(path: str | Path, as_of: datetime | None = None) -> list[Message]:

@@ -11,6 +11,13 @@ Cron expressions are evaluated with croniter (after translating AWS's numbering)
 measured over a representative window (two years from a reference date, at most 5,000 runs), which
 catches month-end, leap-day and weekday irregularities. A cron that never fires raises
 `ScheduleError`.
+
+A cron runs in UTC unless a time zone is given (AWS Backup's ``ScheduleExpressionTimezone``, an IANA
+name); in a zone with daylight saving time a daily cron's runs are 23 or 25 hours apart twice a
+year, and the longest gap is measured in real (UTC) time. A backup rule without a schedule runs at
+AWS Backup's default, `DEFAULT_SCHEDULE` (AWS Backup API reference, "BackupRuleInput":
+"When no CRON expression is provided, AWS Backup will use the default expression
+cron(0 5 ? * * *)"; "ScheduleExpressionTimezone: ... By default, ScheduleExpressions are in UTC").
 """
 
 from __future__ import annotations
@@ -18,11 +25,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from croniter.croniter import CroniterError
 
-__all__ = ["ScheduleError", "aws_cron_to_croniter", "max_interval", "parse_duration"]
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "ScheduleError",
+    "aws_cron_to_croniter",
+    "max_interval",
+    "parse_duration",
+    "zone_of",
+]
+
+# What AWS Backup runs a rule on when it has no ScheduleExpression (API reference, BackupRuleInput).
+DEFAULT_SCHEDULE = "cron(0 5 ? * * *)"
 
 _REFERENCE = datetime(2025, 1, 1, tzinfo=UTC)
 _WINDOW = timedelta(days=731)
@@ -48,16 +66,31 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
-def max_interval(expr: str, start: datetime | None = None) -> timedelta:
+def zone_of(timezone: str | None) -> ZoneInfo | None:
+    """The IANA zone named `timezone` (None or empty: UTC, as AWS Backup defaults)."""
+    if timezone is None or not str(timezone).strip() or str(timezone).strip().upper() == "UTC":
+        return None
+    try:
+        return ZoneInfo(str(timezone).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"'{timezone}' is not a time zone (use an IANA name such as Europe/Berlin)"
+        ) from None
+
+
+def max_interval(
+    expr: str, start: datetime | None = None, timezone: str | None = None
+) -> timedelta:
     """The longest time between two consecutive runs of `expr` (duration, rate(...) or cron(...)).
 
     `start` is where the representative window for a cron begins (default 2025-01-01 UTC); pass
     the audit's `as_of` to judge a cron with a year field against the present (a cron whose years
-    are all past then "never fires").
+    are all past then "never fires"). `timezone` is the zone a cron runs in (default UTC).
     """
     text = str(expr).strip()
     if _CRON.match(text):
-        begin = (start or _REFERENCE).astimezone(UTC)
+        zone = zone_of(timezone)
+        begin = (start or _REFERENCE).astimezone(zone or UTC)
         begin = begin.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         gap = _cron_max_gap(text, begin)
         # A cron whose year field ends stops firing: its longest gap is unbounded.
@@ -135,12 +168,13 @@ def _cron_max_gap(expr: str, begin: datetime) -> float:
         it = croniter(spec, begin)
     except (CroniterError, ValueError, KeyError) as exc:
         raise ScheduleError(f"'{expr}' is not a valid cron expression ({exc})") from None
-    end = begin + _WINDOW
+    end = (begin + _WINDOW).astimezone(UTC)
     previous = None
     longest = 0.0
     try:
         for _ in range(_MAX_RUNS):
-            run = it.get_next(datetime)
+            # Gaps in real time: aware datetimes of one zone subtract by wall clock, so go to UTC.
+            run = it.get_next(datetime).astimezone(UTC)
             if previous is not None:
                 longest = max(longest, (run - previous).total_seconds())
             if run > end:

@@ -46,6 +46,7 @@ __all__ = [
     "declared_mask",
     "declared_selects",
     "declared_spec",
+    "named_mask",
     "spec_mask",
     "wildcard_regex",
 ]
@@ -233,6 +234,29 @@ def spec_mask(
         # IAM semantics: a missing tag makes the positive operators false and the negated ones true.
         mask &= hit if op in ("StringEquals", "StringLike") else ~hit
     return mask
+
+
+def named_mask(
+    spec: SelectionSpec, resources: pd.DataFrame, view: TagView, positions: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean array: the resources `spec` selects by naming them (an ARN or ARN pattern, not ``*``).
+
+    AWS Backup applies a region's service opt-in only to resources assigned by tag or by ``*``; a
+    resource type or ARN named in the assignment is backed up whatever the opt-in (except Aurora,
+    Neptune and DocumentDB; see `auditor.policy.support`). AWS Backup Developer Guide, "Working with
+    supported services" / "Getting started: service opt-in":
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/working-with-supported-services.html
+    """
+    named = tuple(p for p in spec.resources if p != "*")
+    n = len(resources) if positions is None else len(positions)
+    if not named:
+        return np.zeros(n, dtype=bool)
+    hit = _cached(
+        view, resources, ("arns", named), lambda: _arn_mask(resources["resource_arn"], named)
+    )
+    return spec_mask(spec, resources, view, positions) & (
+        hit if positions is None else hit[positions]
+    )
 
 
 # --- building specs -------------------------------------------------------------------------------

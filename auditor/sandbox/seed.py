@@ -42,6 +42,8 @@ from typing import Any
 
 import pandas as pd
 
+from auditor.policy.schedule import DEFAULT_SCHEDULE
+from auditor.policy.support import ADVANCED, load_support_matrix
 from auditor.sandbox.moto_ext import install, native
 from auditor.sandbox.moto_ext.backup import (
     add_recovery_point,
@@ -870,13 +872,17 @@ class _Region:
         self, r: dict[str, Any], plan: Any, rule: dict[str, Any], start: datetime, end: datetime
     ) -> None:
         lc = rule.get("Lifecycle") or {}
-        keep = lc.get("DeleteAfterDays")
+        # -1 (or no value) keeps points forever (AWS Backup API reference, "Lifecycle").
+        keep = lc.get("DeleteAfterDays") if (lc.get("DeleteAfterDays") or 0) > 0 else None
         cold = lc.get("MoveToColdStorageAfterDays")
+        cold = cold if (cold or 0) > 0 else None
         window_start = start
         if keep:
             # Points older than the retention were deleted by the lifecycle, except a few EXPIRED.
             window_start = max(start, self.as_of - timedelta(days=keep + 3))
-        for t in self.occurrences(rule["ScheduleExpression"], window_start, end):
+        # A rule without a schedule runs at AWS Backup's default (API reference, BackupRuleInput).
+        schedule = rule.get("ScheduleExpression") or DEFAULT_SCHEDULE
+        for t in self.occurrences(schedule, window_start, end):
             t = t + timedelta(minutes=self.rng.randint(0, 40))
             age = (self.as_of - t).days
             roll = self.rng.random()
@@ -981,7 +987,7 @@ class _Region:
                 "BackupPlanName": plan.backup_plan["BackupPlanName"],
                 "BackupRuleId": rule["RuleId"],
                 "BackupRuleName": rule["RuleName"],
-                "BackupRuleCron": rule["ScheduleExpression"],
+                "BackupRuleCron": rule.get("ScheduleExpression"),
                 "BackupRuleTimezone": "Etc/UTC",
             },
             "IamRoleArn": IAM_ROLE.format(acct=self.acct),
@@ -1036,11 +1042,10 @@ class _Region:
 
     @staticmethod
     def _cold_ok(rtype: str, dynamodb_managed: bool) -> bool:
-        """Whether AWS Backup moves this type to cold storage (EFS, EBS archive tier, DynamoDB when
-        fully managed); for other types it ignores the rule's cold transition."""
-        return rtype in ("efs-filesystem", "ebs-volume") or (
-            rtype == "dynamodb-table" and dynamodb_managed
-        )
+        """Whether AWS Backup moves this type to cold storage (the "Feature availability by resource"
+        matrix: EFS, EBS, DynamoDB when fully managed); other types ignore the rule's cold transition."""
+        value = load_support_matrix().feature_value(rtype, "cold_storage")
+        return dynamodb_managed if value == ADVANCED else bool(value)
 
     def _effective_lifecycle(self, lc: dict[str, Any], rtype: str, managed: bool) -> dict[str, Any]:
         out = dict(lc)

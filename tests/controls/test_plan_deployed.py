@@ -151,16 +151,19 @@ def test_deployed_weaker_rule_is_named_in_the_failure(estate, plan_policy, check
 
 
 @pytest.mark.parametrize(
-    "engine, accept, expected",
+    "engine, profile, expected",
     [
-        ("aurora-mysql", "[aws-backup]", "FAIL"),  # AWS Backup does not back up Aurora
-        ("postgres", "[aws-backup]", "PASS"),
+        # AWS Backup has backed up Aurora clusters since 2020 ("Feature availability by resource")
+        ("aurora-mysql", "", "PASS"),
+        ("aurora-mysql", "aws_backup_support_profile: guide\n", "FAIL"),  # the founding guide
+        ("postgres", "", "PASS"),
     ],
 )
-def test_deployed_needs_a_supported_type(estate, plan_policy, check, h, engine, accept, expected):
+def test_deployed_needs_a_supported_type(estate, policy, check, h, engine, profile, expected):
     arn = estate.resource("c1", rtype="rds-cluster", tags=h.GOLD, engine=engine)
     estate.deployed(GOLD_TAGS, DAILY_35)
-    row = h.one(check(estate, plan_policy(accept=accept), ["plan-deployed"]), "plan-deployed", arn)
+    pol = policy(h.plan_text(accept="[aws-backup]") + profile)
+    row = h.one(check(estate, pol, ["plan-deployed"]), "plan-deployed", arn)
     assert row["status"] == expected, row["detail"]
 
 
@@ -259,3 +262,79 @@ def test_deployed_each_plan_judged_on_its_own(estate, policy, check, h):
         (arn, "daily"): "PASS",
         (arn, "hourly"): "FAIL",
     }
+
+
+# --- service opt-in: tag and "*" assignments only (AWS Backup Developer Guide, "Working with
+# supported services": a resource type assigned explicitly is backed up even if not opted in,
+# except Aurora, Neptune and Amazon DocumentDB) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rtype, engine, service, selection, expected",
+    [
+        ("efs-filesystem", None, "EFS", "named", "PASS"),
+        ("efs-filesystem", None, "EFS", "type", "PASS"),  # every EFS file system, by ARN pattern
+        ("efs-filesystem", None, "EFS", "tags", "FAIL"),
+        ("efs-filesystem", None, "EFS", "star", "FAIL"),  # "*": all opted-in resources
+        ("rds-cluster", "aurora-postgresql", "Aurora", "named", "FAIL"),  # Aurora: opt-in always
+        ("ebs-volume", None, "EBS", "named", "PASS"),
+    ],
+)
+def test_opt_in_limits_only_tag_and_star_assignments(
+    estate, plan_policy, check, h, rtype, engine, service, selection, expected
+):
+    arn = estate.resource("r1", rtype=rtype, tags=h.GOLD, **({"engine": engine} if engine else {}))
+    pattern = arn.rsplit("/", 1)[0] + "/*" if "/" in arn else arn.rsplit(":", 1)[0] + ":*"
+    body = {
+        "named": {"Resources": [arn]},
+        "type": {"Resources": [pattern]},
+        "tags": GOLD_TAGS,
+        "star": {"Resources": ["*"]},
+    }[selection]
+    estate.deployed(body, DAILY_35)
+    estate.add(
+        "region_settings", account_id=h.ACCOUNT, region=h.REGION, service=service, opted_in=False
+    )
+    pol = plan_policy(accept="[aws-backup]")
+    row = h.one(check(estate, pol, ["plan-deployed"]), "plan-deployed", arn)
+    assert row["status"] == expected, row["detail"]
+
+
+# --- rule semantics (AWS Backup API reference, "BackupRuleInput" and "Lifecycle") ------------------
+
+
+@pytest.mark.parametrize(
+    "rule, expected, text",
+    [
+        # no ScheduleExpression: AWS runs cron(0 5 ? * * *) (the API may omit it on read)
+        (dict(delete_after_days=35), "PASS", "every 24h"),
+        # no DeleteAfterDays, or -1: kept forever, which satisfies any minimum
+        (dict(schedule_expression="cron(0 5 ? * * *)", delete_after_days=-1), "PASS", "forever"),
+        (dict(schedule_expression="cron(0 5 ? * * *)"), "PASS", "forever"),
+        # the cron's zone: 05:00 Berlin leaves a 25-hour gap at the autumn change
+        (
+            dict(
+                schedule_expression="cron(0 5 ? * * *)",
+                schedule_timezone="Europe/Berlin",
+                delete_after_days=35,
+            ),
+            "FAIL",
+            "every 25h Europe/Berlin",
+        ),
+        (
+            dict(
+                schedule_expression="cron(0 5 ? * * *)",
+                schedule_timezone="Etc/UTC",
+                delete_after_days=35,
+            ),
+            "PASS",
+            "every 24h",
+        ),
+    ],
+)
+def test_rule_semantics(estate, plan_policy, check, h, rule, expected, text):
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.deployed(GOLD_TAGS, [rule], plan_id="p")
+    row = h.one(check(estate, plan_policy(), ["plan-deployed"]), "plan-deployed", arn)
+    assert row["status"] == expected, row["detail"]
+    assert text in row["detail"]

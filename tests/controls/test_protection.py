@@ -174,7 +174,9 @@ def test_cross_account_table(estate, plan_policy, check, h, copy_account, collec
 @pytest.mark.parametrize(
     "rtype, engine, accept, expected",
     [
-        ("rds-cluster", "aurora-postgresql", "[aws-backup]", "FAIL"),
+        # AWS Backup has backed up Aurora clusters since 2020 ("Feature availability by resource")
+        ("rds-cluster", "aurora-postgresql", "[aws-backup]", "PASS"),
+        ("rds-instance", "aurora-postgresql", "[aws-backup]", "FAIL"),  # Aurora: per cluster
         ("rds-cluster", "aurora-mysql", "[aws-backup, native]", "PASS"),
         ("rds-cluster", "aurora-mysql", "[native]", "NOT_APPLICABLE"),
         ("rds-cluster", "postgres", "[aws-backup]", "PASS"),  # Multi-AZ DB cluster
@@ -188,6 +190,61 @@ def test_supported_table(estate, plan_policy, check, h, rtype, engine, accept, e
     row = h.one(
         check(estate, plan_policy(accept=accept), ["backup-supported"]), "backup-supported", arn
     )
+    assert row["status"] == expected, row["detail"]
+
+
+def test_guide_profile_does_not_support_aurora(estate, policy, check, h):
+    arn = estate.resource("c1", rtype="rds-cluster", tags=h.GOLD, engine="aurora-mysql")
+    text = h.plan_text(accept="[aws-backup]") + "aws_backup_support_profile: guide\n"
+    row = h.one(check(estate, policy(text), ["backup-supported"]), "backup-supported", arn)
+    assert row["status"] == "FAIL" and "Aurora" in row["detail"]
+
+
+@pytest.mark.parametrize(
+    "rtype, fields, rule, managed, expected",
+    [
+        # RDS backups never go cold (API reference, "Lifecycle": other types ignore the setting)
+        ("rds-instance", {"cold_after_days": "30", "retention_days": "365"}, None, None, "FAIL"),
+        ("efs-filesystem", {"cold_after_days": "30", "retention_days": "365"}, None, None, "PASS"),
+        # DynamoDB: cold storage and cross-account copy only with advanced features on
+        ("dynamodb-table", {"cold_after_days": "30", "retention_days": "365"}, None, False, "FAIL"),
+        ("dynamodb-table", {"cold_after_days": "30", "retention_days": "365"}, None, True, "PASS"),
+        ("dynamodb-table", {"copy_to": '{accounts: ["444455556666"]}'}, None, False, "FAIL"),
+        # a deployed rule moving a type without cold storage to cold
+        (
+            "rds-instance",
+            {},
+            {"move_to_cold_after_days": 30, "delete_after_days": 365},
+            None,
+            "FAIL",
+        ),
+        ("ebs-volume", {}, {"move_to_cold_after_days": 30, "delete_after_days": 365}, None, "PASS"),
+        # continuous backup: RDS yes, EFS no
+        ("rds-instance", {}, {"continuous_backup": True, "delete_after_days": 35}, None, "PASS"),
+        ("efs-filesystem", {}, {"continuous_backup": True, "delete_after_days": 35}, None, "FAIL"),
+    ],
+)
+def test_supported_features(estate, plan_policy, check, h, rtype, fields, rule, managed, expected):
+    engine = {"engine": "postgres"} if rtype == "rds-instance" else {}
+    arn = estate.resource("r1", rtype=rtype, tags=h.GOLD, **engine)
+    if rule is not None:
+        tags = [
+            {"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "gold"}
+        ]
+        estate.deployed(
+            {"ListOfTags": tags}, [dict(schedule_expression="cron(0 5 ? * * *)", **rule)]
+        )
+    if managed is not None:
+        estate.add(
+            "region_settings",
+            account_id=h.ACCOUNT,
+            region=h.REGION,
+            service="DynamoDB",
+            opted_in=True,
+            full_management=managed,
+        )
+    pol = plan_policy(accept="[aws-backup]", **fields)
+    row = h.one(check(estate, pol, ["backup-supported"]), "backup-supported", arn)
     assert row["status"] == expected, row["detail"]
 
 

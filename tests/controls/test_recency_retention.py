@@ -165,7 +165,12 @@ def test_retention_no_history_detail(estate, plan_policy, check, h):
     "max_days, backup, expected",
     [
         (None, dict(age_hours=2, keep_days=35), "NOT_APPLICABLE"),
-        ("400", dict(age_hours=400 * 24, keep_days=None), "PASS"),
+        # exactly at the limit, kept no longer: passes
+        ("400", dict(age_hours=400 * 24, keep_days=400), "PASS"),
+        ("400", dict(age_hours=400 * 24 + 1, keep_days=400), "FAIL"),
+        # no planned deletion is kept forever, past any maximum, however young (judged like a
+        # backup with a lifecycle: AWS Backup API reference, "Lifecycle", -1 = indefinitely)
+        ("400", dict(age_hours=2, keep_days=None), "FAIL"),
         ("400", dict(age_hours=400 * 24 + 1, keep_days=None), "FAIL"),
         ("400", dict(age_hours=2, keep_days=400), "PASS"),
         ("400", dict(age_hours=2, keep_days=401), "FAIL"),

@@ -235,7 +235,8 @@ EBS_CASES = [
     ("gold_new_nobackup", "backup-retention", "gold", "PASS"),
     # backup-max-retention
     ("gold_too_old", "backup-max-retention", "gold", "FAIL"),
-    ("gold_ok", "backup-max-retention", "gold", "PASS"),
+    # manual snapshots nothing expires are kept forever, past any maximum
+    ("gold_ok", "backup-max-retention", "gold", "FAIL"),
     ("gold_longlife", "backup-max-retention", "gold", "FAIL"),  # lifecycle keeps it 500 days > 400
     ("gold_longlife", "backup-retention", "gold", "PASS"),
     ("gold_longlife", "backup-recency", "gold", "PASS"),
@@ -480,8 +481,8 @@ NATIVE_CASES = [
     ("t-pitr-short", "plan-deployed", "ddb", "FAIL"),
     ("t-nopitr", "plan-deployed", "ddb", "FAIL"),
     ("efs-locked", "plan-deployed", "efs", "PASS"),
-    # backup-supported: Aurora with an aws-backup-only plan
-    ("aur-a", "backup-supported", "aurora-awsb", "FAIL"),
+    # backup-supported: Aurora with an aws-backup-only plan (supported since 2020)
+    ("aur-a", "backup-supported", "aurora-awsb", "PASS"),
     ("aur-b", "backup-supported", "aurora-any", "PASS"),
     ("db-a", "backup-supported", "db7", "PASS"),
     ("aur-b", "plan-deployed", "aurora-any", "PASS"),  # its automated backups: 24h, 7 days

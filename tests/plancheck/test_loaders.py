@@ -9,7 +9,6 @@ import pytest
 from auditor.errors import InputError
 from auditor.plancheck import detect_kind, load_template
 from auditor.plancheck.cloudformation import load_cloudformation
-from auditor.plancheck.model import Unknown
 from auditor.plancheck.terraform import key_lines, load_terraform, split_address
 
 # --- line numbers -------------------------------------------------------------------------------
@@ -74,8 +73,8 @@ def test_key_lines_ignore_lookalikes_inside_strings():
     lines = key_lines(text)
     expected_b = next(
         i
-        for i, l in enumerate(text.splitlines(), 1)
-        if l.strip() == '"address": "aws_ebs_volume.b",'
+        for i, row in enumerate(text.splitlines(), 1)
+        if row.strip() == '"address": "aws_ebs_volume.b",'
     )
     assert lines[("address", "aws_ebs_volume.b")] == expected_b
     assert ("address", "x") not in lines
@@ -136,11 +135,10 @@ Resources:
         "sub": "storage-${Literal}",
     }
     assert a.encrypted is True  # Or with one known-true branch is true whatever Env is
-    assert (
-        isinstance(b.tags, Unknown)
-        and "parameter Env" in b.tags.reason
-        and "default prod" in b.tags.reason
-    )
+    # The key is written out, only the value waits for deployment: the key stays known.
+    assert b.tags == {}
+    assert "parameter Env" in b.unknown_tags["backup"]
+    assert "default prod" in b.unknown_tags["backup"]
     assert c.logical_id == "C"  # created or not depends on Env: still judged
 
     given = load_cloudformation(path, parameters={"Env": "dev"})

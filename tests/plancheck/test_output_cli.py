@@ -49,7 +49,7 @@ def test_bad_template_exits_2_with_one_line(pc, name):
         app, ["plan-check", "--policies", str(pc.POLICIES), str(pc.FIXTURES / name)]
     )
     assert result.exit_code == 2
-    lines = [l for l in result.output.splitlines() if l.strip()]
+    lines = [row for row in result.output.splitlines() if row.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"auditor: error: {pc.FIXTURES / name}:")
 
 
@@ -190,12 +190,14 @@ def test_junit_and_markdown(pc, tmp_path):
     root = ET.parse(out).getroot()
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == names
-    assert int(root.get("failures")) == 2 + 5
+    # weak.json: 6 FAILs, one of them the EFS file system whose own tag backup=gold is certain
+    # even though tags_all is known only after apply.
+    assert int(root.get("failures")) == 2 + 6
     assert root.find(".//testcase[@name='resource-covered ScratchVolume']/failure") is not None
     assert root.find(".//testcase[@name='resource-covered TempVolume']/skipped") is not None
     md = run("--policies", str(pc.POLICIES), "--format", "md", *names).stdout
     assert (
         md.startswith("## auditor plan-check")
         and "| FAIL | resource-covered |" in md
-        and "**7 FAIL**" in md
+        and "**8 FAIL**" in md
     )

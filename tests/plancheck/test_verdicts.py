@@ -101,11 +101,11 @@ EXPECTED = {
             "plan-deployed",
             "gold",
         ): F,  # the selection lists only the volume
-        (
-            "aws_efs_file_system.shared",
-            "resource-covered",
-            None,
-        ): NA,  # tags_all (known after apply)
+        # tags_all is known only after apply, but the resource's own tag backup=gold wins over any
+        # default tag, so plan gold certainly selects it; no selection in the plan names it.
+        ("aws_efs_file_system.shared", "resource-covered", "gold"): P,
+        ("aws_efs_file_system.shared", "backup-encrypted", "gold"): P,
+        ("aws_efs_file_system.shared", "plan-deployed", "gold"): F,
         ("aws_storagegateway_cached_iscsi_volume.scratch", "resource-covered", None): F,
     },
 }
@@ -177,7 +177,7 @@ Resources:
     )  # no selection anywhere: maybe deployed elsewhere
     together = plan_check(pc.POLICIES, [app, backup], pc.AS_OF)
     assert pc.verdicts(together)[("Vol", "plan-deployed", "silver")] == P
-    deployed = [f for f in together.findings if f["control_id"] == "plan-deployed"][0]
+    deployed = next(f for f in together.findings if f["control_id"] == "plan-deployed")
     assert (
         deployed["file"] == str(backup) and deployed["line"] == 3
     )  # points at the plan that does it
@@ -287,7 +287,9 @@ Resources:
     )
 
 
-def test_aurora_relying_on_aws_backup_is_unsupported(pc, write):
+def test_aurora_support_follows_the_profile(pc, write):
+    # AWS Backup has backed up Aurora clusters since 2020 (AWS Backup Developer Guide, "Feature
+    # availability by resource"); the founding guide's profile says it does not.
     template = write(
         "t.yaml",
         """
@@ -300,8 +302,64 @@ Resources:
     from auditor.plancheck import plan_check
 
     got = pc.verdicts(plan_check(pc.POLICIES, [template], pc.AS_OF))
-    assert got[("Cluster", "backup-supported", "gold")] == F  # gold accepts only aws-backup
+    assert ("Cluster", "backup-supported", "gold") not in got  # nothing the plan asks is lacking
     assert got[("Cluster", "plan-deployed", "gold")] == NA  # no selection anywhere in the templates
+
+    guide = write(
+        "guide/p.yaml",
+        (pc.POLICIES / "backup.yaml").read_text() + "aws_backup_support_profile: guide\n",
+    )
+    got = pc.verdicts(plan_check(guide.parent, [template], pc.AS_OF))
+    assert got[("Cluster", "backup-supported", "gold")] == F  # gold accepts only aws-backup
+
+
+def test_features_the_type_lacks_fail(pc, write):
+    # AWS Backup moves no RDS backup to cold storage (it ignores the setting: API reference,
+    # "Lifecycle"), and DynamoDB's cold storage needs its advanced features, unknown before deployment.
+    policy = write(
+        "pol/p.yaml",
+        """
+version: 1
+plans:
+  - name: archive
+    select: {tags: {backup: archive}}
+    frequency: 24h
+    retention_days: 365
+    cold_after_days: 30
+    accept: [aws-backup]
+""",
+    )
+    template = write(
+        "t.yaml",
+        """
+Resources:
+  Db:
+    Type: AWS::RDS::DBInstance
+    Properties: {Engine: postgres, StorageEncrypted: true, Tags: [{Key: backup, Value: archive}]}
+  Fs:
+    Type: AWS::EFS::FileSystem
+    Properties: {Encrypted: true, FileSystemTags: [{Key: backup, Value: archive}]}
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      Tags: [{Key: backup, Value: archive}]
+""",
+    )
+    from auditor.plancheck import plan_check
+
+    result = plan_check(policy.parent, [template], pc.AS_OF)
+    got = pc.verdicts(result)
+    assert got[("Db", "backup-supported", "archive")] == F
+    assert ("Fs", "backup-supported", "archive") not in got  # EFS backups can go cold
+    assert got[("Table", "backup-supported", "archive")] == NA
+    detail = next(
+        f["detail"]
+        for f in result.findings
+        if f["resource"] == "Db" and f["control_id"] == "backup-supported"
+    )
+    assert "cold_after_days" in detail and "cold storage" in detail
 
 
 def _tf_plan(resources, config_resources, providers=None):

@@ -53,8 +53,7 @@ def test_aws_day_of_week_numbering_means_sunday_first():
     assert {runs.get_next(datetime).strftime("%a") for _ in range(5)} == {"Sun"}
     spec = aws_cron_to_croniter("cron(0 3 ? * 7 *)")
     assert (
-        croniter(spec, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime).strftime("%a")
-        == "Sat"
+        croniter(spec, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime).strftime("%a") == "Sat"
     )
 
 
@@ -92,3 +91,38 @@ def test_parse_duration():
     assert parse_duration(" 7d ") == timedelta(days=7)
     with pytest.raises(ScheduleError):
         parse_duration("two hours")
+
+
+# --- time zones and AWS Backup's default schedule ----------------------------------------------------
+
+
+def test_default_schedule_is_aws_backups():
+    # AWS Backup API reference, BackupRuleInput: "When no CRON expression is provided, AWS Backup
+    # will use the default expression cron(0 5 ? * * *)".
+    from auditor.policy.schedule import DEFAULT_SCHEDULE
+
+    assert DEFAULT_SCHEDULE == "cron(0 5 ? * * *)"
+    assert max_interval(DEFAULT_SCHEDULE) == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    "zone, expected",
+    [
+        (None, timedelta(hours=24)),  # UTC: every day 24 hours apart
+        ("Asia/Tokyo", timedelta(hours=24)),  # no daylight saving time
+        ("Europe/Berlin", timedelta(hours=25)),  # the autumn night is an hour longer
+        ("America/New_York", timedelta(hours=25)),
+    ],
+)
+def test_daily_cron_in_a_zone_with_dst(zone, expected):
+    assert max_interval("cron(0 5 ? * * *)", timezone=zone) == expected
+
+
+def test_twice_daily_cron_in_new_york():
+    # 05:00 and 17:00 local: 12 h apart, 13 h across the autumn change.
+    assert max_interval("cron(0 5,17 ? * * *)", timezone="America/New_York") == timedelta(hours=13)
+
+
+def test_bad_zone_is_a_schedule_error():
+    with pytest.raises(ScheduleError, match="not a time zone"):
+        max_interval("cron(0 5 ? * * *)", timezone="Mars/Olympus")

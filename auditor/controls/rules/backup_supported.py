@@ -1,4 +1,9 @@
-"""backup-supported: a plan that relies on AWS Backup selects only types AWS Backup supports."""
+"""backup-supported: a plan relying on AWS Backup asks it only for what it offers for the type.
+
+What AWS Backup offers per type follows AWS's "Feature availability by resource" table
+(https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-feature-availability.html), as data
+in `auditor/policy/aws_backup_support.json`.
+"""
 
 from __future__ import annotations
 
@@ -34,9 +39,9 @@ def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pd.Series:
                     dtype=object,
                 ),
             ),
-            (s == PASS, "AWS Backup supports this resource type."),
+            (s == PASS, "AWS Backup offers everything the plan asks for this resource type."),
         ],
-        np.array([f"{r}, and the plan accepts only AWS Backup." for r in reason], dtype=object),
+        np.array([f"{r}; the plan accepts only AWS Backup." for r in reason], dtype=object),
     )
     return pd.Series(texts, dtype=object)
 
@@ -45,25 +50,46 @@ def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     "backup-supported",
     "AWS Backup supports the resource",
     "high",
-    reads=("resources", "tags"),
-    remediation="Accept native backups for this type in the plan, or protect it another way.",
-    pre_deploy="The plan relies on AWS Backup for a type AWS Backup does not support.",
+    reads=(
+        "resources",
+        "tags",
+        "backup_plans",
+        "backup_rules",
+        "backup_selections",
+        "region_settings",
+    ),
+    remediation=(
+        "Accept native backups for this type in the plan, drop the feature AWS Backup does not "
+        "offer for it (cold storage, copies, continuous backup), or protect it another way."
+    ),
+    pre_deploy="The plan relies on AWS Backup for a type, or a feature of a type, it does not offer.",
     order=100,
 )
 def backup_supported(ctx: Context) -> Part:
-    """A plan that relies on AWS Backup must not select a type AWS Backup does not support.
+    """A plan relying on AWS Backup must not ask it for what it does not offer for the type.
 
-    The supported-type matrix is data (`auditor/policy/supported_types.json`, overridable with
-    `aws_backup_support:` in a policy); by default every type is supported except Aurora. FAIL when
-    the plan accepts only aws-backup backups and the resource is unsupported; PASS when supported or
-    when the plan also accepts native backups; NOT_APPLICABLE when it accepts only native ones.
+    A policy picks the `aws` (AWS today) or `guide` (no Aurora) profile of the matrix and may
+    override it with `aws_backup_support:`. FAIL when the plan accepts only aws-backup backups and
+    the type is unsupported, or the plan (cold_after_days, copy_to) or a deployed rule selecting the
+    resource (a move to cold storage, which AWS ignores for such a type; continuous backup) uses a
+    feature the type lacks; PASS when everything is offered or the plan also accepts native
+    backups; NOT_APPLICABLE when it accepts only native ones.
     """
     d = ctx.deployed
     aws = ctx.accepts("aws-backup")
     native = ctx.accepts("native")
-    status = np.where(~aws, NOT_APPLICABLE, np.where(d["supported"] | native, PASS, FAIL))
-    reason = np.where(d["supported"], None, d["unsupported_reason"])
+    ok = d["supported"] & ~d["feature_gap"]
+    status = np.where(~aws, NOT_APPLICABLE, np.where(ok | native, PASS, FAIL))
+    reason = np.where(
+        d["supported"],
+        np.where(d["feature_gap"], d["feature_reason"], None),
+        d["unsupported_reason"],
+    )
     frame = fr.pair_frame(
-        ctx, status, supported=d["supported"], reason=reason, native_accepted=native
+        ctx,
+        status,
+        supported=d["supported"],
+        reason=reason,
+        native_accepted=native,
     )
     return Part("backup-supported", frame, _describe_supported)

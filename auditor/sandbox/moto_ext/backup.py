@@ -245,16 +245,38 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
         rp.setdefault("CompletionDate", created + timedelta(minutes=20))
     lifecycle = rp.get("Lifecycle") or {}
     calc = {}
-    if lifecycle.get("MoveToColdStorageAfterDays"):
-        calc["MoveToColdStorageAt"] = created + timedelta(
-            days=int(lifecycle["MoveToColdStorageAfterDays"])
-        )
-    if lifecycle.get("DeleteAfterDays"):
-        calc["DeleteAt"] = created + timedelta(days=int(lifecycle["DeleteAfterDays"]))
+    # AWS Backup API reference, "Lifecycle": -1 (or no value) keeps the point indefinitely, and
+    # types that cannot move to cold storage ignore MoveToColdStorageAfterDays.
+    cold_days = lifecycle.get("MoveToColdStorageAfterDays")
+    if cold_days and int(cold_days) > 0 and _can_go_cold(self, rp):
+        calc["MoveToColdStorageAt"] = created + timedelta(days=int(cold_days))
+    delete_days = lifecycle.get("DeleteAfterDays")
+    if delete_days and int(delete_days) > 0:
+        calc["DeleteAt"] = created + timedelta(days=int(delete_days))
     if calc:
         rp.setdefault("CalculatedLifecycle", calc)
     self.recovery_points[rp["RecoveryPointArn"]] = rp
     return rp
+
+
+def _can_go_cold(self: BackupBackend, rp: dict[str, Any]) -> bool:
+    """Does AWS Backup move this recovery point's type (EBS, Aurora, DynamoDB, ...) to cold storage?
+
+    From the same "Feature availability by resource" matrix the controls use. DynamoDB only with its
+    advanced features on: a point with an AWS Backup ARN was made with them; otherwise the region's
+    ResourceTypeManagementPreference says.
+    """
+    from auditor.policy.support import ADVANCED, load_support_matrix
+
+    resource_type = rp["ResourceType"]
+    matrix = load_support_matrix()
+    row = next((r for r in matrix.rows if r.get("service") == resource_type), None)
+    value = row.get("cold_storage", False) if row else False
+    if value == ADVANCED:
+        return str(rp["RecoveryPointArn"]).startswith("arn:aws:backup:") or bool(
+            self.region_settings["ResourceTypeManagementPreference"].get(resource_type)
+        )
+    return bool(value)
 
 
 def _created_by(
@@ -439,9 +461,7 @@ def _in_range(value: datetime | None, after: datetime | None, before: datetime |
     value, after, before = _ts(value), _ts(after), _ts(before)
     if after is not None and value < after:
         return False
-    if before is not None and value > before:
-        return False
-    return True
+    return not (before is not None and value > before)
 
 
 # --------------------------------------------------------------------------------------------
