@@ -188,7 +188,7 @@ def _naive(dt: datetime) -> datetime:
 
 
 def _count(base: int, scale: float) -> int:
-    return max(1, int(round(base * scale)))
+    return max(1, round(base * scale))
 
 
 class _Region:
@@ -836,7 +836,6 @@ class _Region:
         return out
 
     def seed_recovery_points(self) -> None:
-        b = self.bb
         plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
         for r in self.resources:
             rtype = BACKUP_RESOURCE_TYPE[r["resource_type"]]
@@ -1091,7 +1090,7 @@ class _Region:
             return native.ebs_snapshot_arn(region, sid)
         if rtype == "rds-instance":
             prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
-            return native.add_db_snapshot(
+            return native.add_rds_snapshot(
                 self.acct,
                 region,
                 r["obj"],
@@ -1389,7 +1388,7 @@ class _Region:
                         if t < start:
                             break
                         ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                        arn = native.add_db_snapshot(
+                        arn = native.add_rds_snapshot(
                             self.acct,
                             self.region,
                             db,
@@ -1415,7 +1414,7 @@ class _Region:
                     if t < start:
                         continue
                     ident = f"{'final' if r['deleted'] else 'manual'}-{r['resource_id']}-{k}"
-                    arn = native.add_db_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         db,
@@ -1436,7 +1435,7 @@ class _Region:
                     if t < start:
                         break
                     ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                    arn = native.add_cluster_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         cluster,
@@ -1458,7 +1457,7 @@ class _Region:
                     t = (end - timedelta(days=self.rng.uniform(1, 150))).replace(microsecond=0)
                     if t < start:
                         continue
-                    arn = native.add_cluster_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         cluster,

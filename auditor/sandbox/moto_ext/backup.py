@@ -439,9 +439,7 @@ def _in_range(value: datetime | None, after: datetime | None, before: datetime |
     value, after, before = _ts(value), _ts(after), _ts(before)
     if after is not None and value < after:
         return False
-    if before is not None and value > before:
-        return False
-    return True
+    return not (before is not None and value > before)
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,33 +573,48 @@ def r_describe_backup_vault(self: BackupResponse) -> ActionResult | str:
     return _dump(vault_dict(backend, _vault_or_404(backend, p["BackupVaultName"])))
 
 
+# ListRecoveryPointsByBackupVault filters that compare one recovery point field for equality
+# (AWS Backup API reference, ListRecoveryPointsByBackupVault request parameters).
+_VAULT_RECOVERY_POINT_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByResourceType": "ResourceType",
+    "ByBackupPlanId": "CreatedBy.BackupPlanId",
+    "ByParentRecoveryPointArn": "ParentRecoveryPointArn",
+}
+
+
+def _field(item: dict, path: str) -> Any:
+    """`item`'s value at a dotted `path` (None where a level is missing)."""
+    value: Any = item
+    for part in path.split("."):
+        value = (value or {}).get(part)
+    return value
+
+
+def _filter_by(items: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
+    """The items whose field equals the request's value for every equality filter given."""
+    wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
+    return [i for i in items if all(_field(i, f) == v for f, v in wanted.items())]
+
+
 def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     backend = self.backup_backend
     vault = _vault_or_404(backend, p["BackupVaultName"])
-    name = vault.backup_vault_name
-    after, before = p.get("ByCreatedAfter"), p.get("ByCreatedBefore")
-    rows = []
-    for rp in backend.recovery_points.values():
-        if rp["BackupVaultName"] != name:
-            continue
-        if p.get("ByResourceArn") and rp["ResourceArn"] != p["ByResourceArn"]:
-            continue
-        if p.get("ByResourceType") and rp["ResourceType"] != p["ByResourceType"]:
-            continue
-        if (
-            p.get("ByBackupPlanId")
-            and (rp.get("CreatedBy") or {}).get("BackupPlanId") != p["ByBackupPlanId"]
-        ):
-            continue
-        if (
-            p.get("ByParentRecoveryPointArn")
-            and rp.get("ParentRecoveryPointArn") != p["ByParentRecoveryPointArn"]
-        ):
-            continue
-        if not _in_range(rp["CreationDate"], after, before):
-            continue
-        rows.append(rp)
+    rows = _filter_by(
+        (
+            rp
+            for rp in backend.recovery_points.values()
+            if rp["BackupVaultName"] == vault.backup_vault_name
+        ),
+        p,
+        _VAULT_RECOVERY_POINT_FILTERS,
+    )
+    rows = [
+        rp
+        for rp in rows
+        if _in_range(rp["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
+    ]
     chunk, token = _paged(p, rows)
     return _result({"RecoveryPoints": chunk}, token)
 
@@ -702,12 +715,10 @@ _COPY_JOB_FILTERS = {
 
 def _filter_jobs(jobs: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
     """The jobs that pass every given equality filter and both time ranges (created, completed)."""
-    wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
     return [
         job
-        for job in jobs
-        if all(job.get(field) == value for field, value in wanted.items())
-        and _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
+        for job in _filter_by(jobs, p, equal_filters)
+        if _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
         and _in_range(
             job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore")
         )

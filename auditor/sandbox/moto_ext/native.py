@@ -100,10 +100,10 @@ def ebs_snapshot_arn(region: str, snapshot_id: str) -> str:
     return f"arn:aws:ec2:{region}::snapshot/{snapshot_id}"
 
 
-def add_db_snapshot(
+def add_rds_snapshot(
     account_id: str,
     region: str,
-    database: Any,
+    source: Any,
     *,
     snapshot_id: str,
     snapshot_type: str,
@@ -112,42 +112,26 @@ def add_db_snapshot(
     allocated_storage: int | None = None,
     backend: Any = None,
 ) -> str:
-    """Insert a DB instance snapshot (manual | automated | awsbackup); returns its ARN."""
-    from moto.rds.models import DBSnapshot
+    """Insert a snapshot (manual | automated | awsbackup) of a DB instance or cluster; its ARN.
+
+    `source` is a moto DBInstance or DBCluster: a cluster gets a DB cluster snapshot, an instance
+    a DB snapshot.
+    """
+    from moto.rds.models import DBCluster, DBClusterSnapshot, DBSnapshot
 
     backend = backend or rds_backend(account_id, region)
-    snap = DBSnapshot(backend, database, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
+    is_cluster = isinstance(source, DBCluster)
+    cls = DBClusterSnapshot if is_cluster else DBSnapshot
+    snap = cls(backend, source, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
     snap.created = created
-    snap.original_snapshot_create_time = created
+    if not is_cluster:
+        snap.original_snapshot_create_time = created
     if allocated_storage is not None:
         snap.allocated_storage = allocated_storage
-    backend.database_snapshots[snap.db_snapshot_identifier] = snap
-    return snap.arn
-
-
-def add_cluster_snapshot(
-    account_id: str,
-    region: str,
-    cluster: Any,
-    *,
-    snapshot_id: str,
-    snapshot_type: str,
-    created: datetime,
-    tags: list[dict[str, str]] | None = None,
-    allocated_storage: int | None = None,
-    backend: Any = None,
-) -> str:
-    """Insert a DB cluster snapshot (manual | automated | awsbackup); returns its ARN."""
-    from moto.rds.models import DBClusterSnapshot
-
-    backend = backend or rds_backend(account_id, region)
-    snap = DBClusterSnapshot(
-        backend, cluster, snapshot_id, snapshot_type=snapshot_type, tags=tags or []
-    )
-    snap.created = created
-    if allocated_storage is not None:
-        snap.allocated_storage = allocated_storage
-    backend.cluster_snapshots[snap.db_cluster_snapshot_identifier] = snap
+    if is_cluster:
+        backend.cluster_snapshots[snap.db_cluster_snapshot_identifier] = snap
+    else:
+        backend.database_snapshots[snap.db_snapshot_identifier] = snap
     return snap.arn
 
 
@@ -264,7 +248,7 @@ def create_backup_artifact(
         backend = rds_backend(account_id, region)
         db = backend.databases.get(rest[3:])
         if db is not None:
-            return add_db_snapshot(
+            return add_rds_snapshot(
                 account_id,
                 region,
                 db,
@@ -276,7 +260,7 @@ def create_backup_artifact(
         backend = rds_backend(account_id, region)
         cluster = backend.clusters.get(rest[8:])
         if cluster is not None:
-            return add_cluster_snapshot(
+            return add_rds_snapshot(
                 account_id,
                 region,
                 cluster,
