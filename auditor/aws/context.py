@@ -20,15 +20,39 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.aws.session import Sessions, partition_of
 
-# Page sizes AWS accepts per service (a forced page size is clamped into these bounds).
-_MIN_PAGE = {"ec2": 5, "rds": 20}
-_MAX_PAGE = {
+# The page size every listing sends (the largest each API reference allows), by service or by
+# (service, operation). Without one EC2 answers DescribeSnapshots/DescribeVolumes with everything
+# in one response, which large accounts see throttled or timed out (the AWS CLI sends 1000 for
+# exactly these). A forced smaller `page_size` is clamped into [_MIN_PAGE, this].
+# EC2 API reference: DescribeSnapshots and ListSnapshotsInRecycleBin MaxResults 5..1000,
+# DescribeVolumes 5..500 (larger values return 500). RDS MaxRecords 20..100. DynamoDB
+# ListTables/ListBackups Limit 1..100. Tagging API GetResources ResourcesPerPage 1..100. AWS Backup
+# MaxResults 1..1000. Organizations ListAccounts 1..20. Account ListRegions 1..50. Storage Gateway
+# Limit and EFS MaxItems have no documented maximum (EFS's default is 100): 100.
+_MAX_PAGE: dict[str | tuple[str, str], int] = {
     "ec2": 500,
+    ("ec2", "describe_snapshots"): 1000,
+    ("ec2", "list_snapshots_in_recycle_bin"): 1000,
     "rds": 100,
     "dynamodb": 100,
     "resourcegroupstaggingapi": 100,
     "backup": 1000,
+    "organizations": 20,
+    "account": 50,
+    "storagegateway": 100,
+    "efs": 100,
 }
+_MIN_PAGE = {"ec2": 5, "rds": 20}
+_FALLBACK_PAGE = 100
+
+
+def page_size_for(service: str, method: str, forced: int | None = None) -> int:
+    """The page size a listing sends: `forced` clamped into AWS's bounds, else AWS's maximum."""
+    largest = _MAX_PAGE.get((service, method), _MAX_PAGE.get(service, _FALLBACK_PAGE))
+    if not forced:
+        return largest
+    return min(max(forced, _MIN_PAGE.get(service, 1)), largest)
+
 
 BACKUP_WIDE = "*"
 
@@ -199,13 +223,13 @@ class Context:
     ) -> list[dict[str, Any]] | None:
         """Every item of a paginated listing, or None (and an `errors` row) if any page failed."""
         client = self.client(service)
+        paginator = client.get_paginator(method)
         config: dict[str, Any] = {}
-        if self.page_size:
-            size = max(self.page_size, _MIN_PAGE.get(service, 1))
-            config["PageSize"] = min(size, _MAX_PAGE.get(service, size))
+        # botocore refuses PageSize on a listing without a limit key (e.g. DescribeRegions).
+        if getattr(paginator, "_pagination_cfg", {}).get("limit_key"):
+            config["PageSize"] = page_size_for(service, method, self.page_size)
         items: list[dict[str, Any]] = []
         try:
-            paginator = client.get_paginator(method)
             for page in paginator.paginate(**params, PaginationConfig=config):
                 items.extend(page.get(key) or [])
         except (ClientError, BotoCoreError) as exc:

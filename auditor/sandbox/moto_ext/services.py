@@ -171,6 +171,76 @@ def describe_volumes(self: Any) -> ActionResult:
     return ActionResult(body)
 
 
+# Regions launched before 20 March 2019 are enabled in every account; later ones are opt-in (AWS
+# Account Management guide, "Enable or disable AWS Regions in your account"). moto lists
+# af-south-1, eu-south-1 and ap-southeast-3 as opt-in-not-required and ignores AllRegions.
+DEFAULT_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+)
+
+
+def _opted_in(account_id: str) -> set[str]:
+    """The opt-in regions `account_id` has enabled (kept on a backend, so moto's reset clears it)."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[account_id]["us-east-1"]
+    if not hasattr(backend, "_auditor_opted_in"):
+        backend._auditor_opted_in = set()
+    return backend._auditor_opted_in
+
+
+def set_region_enabled(account_id: str, region: str, enabled: bool = True) -> None:
+    """Opt `account_id` in to (or out of) an opt-in region, as account:EnableRegion would."""
+    regions = _opted_in(account_id)
+    (regions.add if enabled else regions.discard)(region)
+
+
+def region_opt_in_status(account_id: str, region: str) -> str:
+    """EC2 DescribeRegions' OptInStatus of `region` for `account_id`."""
+    if region in DEFAULT_REGIONS:
+        return "opt-in-not-required"
+    return "opted-in" if region in _opted_in(account_id) else "not-opted-in"
+
+
+def describe_regions(self: Any) -> ActionResult:
+    """EC2 DescribeRegions as its API reference documents it: only the account's enabled regions
+    unless AllRegions=true, each with its OptInStatus; RegionNames and the region-name and
+    opt-in-status filters narrow the answer."""
+    names = self._get_param("RegionNames", [])
+    all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
+    filters = {name: set(values) for name, values in self._filters_from_querystring().items()}
+    account = self.current_account
+    rows = []
+    for region in self.ec2_backend.describe_regions(names):
+        status = region_opt_in_status(account, region.name)
+        if status == "not-opted-in" and not (all_regions or names):
+            continue
+        if "region-name" in filters and region.name not in filters["region-name"]:
+            continue
+        if "opt-in-status" in filters and status not in filters["opt-in-status"]:
+            continue
+        rows.append({"RegionName": region.name, "Endpoint": region.endpoint, "OptInStatus": status})
+    return ActionResult({"Regions": rows})
+
+
 # ---------------------------------------------------------------------------------------- RDS
 
 
@@ -397,6 +467,9 @@ def install() -> None:
     ORIGINAL["describe_snapshots"] = ElasticBlockStore.describe_snapshots
     ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
     ElasticBlockStore.describe_volumes = describe_volumes  # type: ignore[method-assign]
+    from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
+
+    AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]
 
     from moto.dynamodb.responses import DynamoHandler
     from moto.rds.responses import RDSResponse
