@@ -55,6 +55,19 @@ def page_size_for(service: str, method: str, forced: int | None = None) -> int:
 
 
 BACKUP_WIDE = "*"
+# What `Context.call` answers for an item that no longer exists (compare with `is`).
+GONE: dict[str, Any] = {}
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of `exc`."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def not_found(*codes: str) -> Callable[[ClientError], bool]:
+    """A `gone` predicate: the error code is one of `codes`."""
+    return lambda exc: error_code(exc) in codes
+
 
 # Credentials an AWS error message can echo: SignatureDoesNotMatch quotes the canonical request,
 # whose x-amz-security-token header is the session token; access key ids appear in several.
@@ -208,13 +221,28 @@ class Context:
         return client.meta.method_to_api_mapping.get(method, method)
 
     def call(
-        self, service: str, method: str, *, affects: Iterable[str] | str, **params: Any
+        self,
+        service: str,
+        method: str,
+        *,
+        affects: Iterable[str] | str,
+        gone: Callable[[ClientError], bool] | None = None,
+        **params: Any,
     ) -> dict | None:
-        """One API call; None (and an `errors` row) when it fails."""
+        """One API call; None (and an `errors` row) when it fails.
+
+        `gone(exc)` says whether an error means the item no longer exists (deleted between the
+        listing and this call): then the answer is GONE and no error is recorded.
+        """
         client = self.client(service)
         try:
             return getattr(client, method)(**params)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if gone is not None and gone(exc):
+                return GONE
+            self.fail(service, self._api_name(client, method), exc, affects)
+            return None
+        except BotoCoreError as exc:
             self.fail(service, self._api_name(client, method), exc, affects)
             return None
 

@@ -7,7 +7,7 @@ pool runs in parallel. Tags come in bulk from the Resource Groups Tagging API.
 
 from __future__ import annotations
 
-from auditor.aws.context import Context
+from auditor.aws.context import GONE, Context, not_found
 
 AFFECTS = ("dynamodb-table",)
 BACKUP_STATUS = {"AVAILABLE": "COMPLETED", "CREATING": "CREATING", "DELETED": "DELETING"}
@@ -16,16 +16,29 @@ CREATED_BY = {"USER": "user", "SYSTEM": "automated", "AWS_BACKUP": "aws-backup"}
 PITR_FREQUENCY_HOURS = 5 / 60
 PITR_DEFAULT_DAYS = 35
 TABLES_PER_TASK = 25
+_TABLE_GONE = not_found("ResourceNotFoundException", "TableNotFoundException")
 
 
 def describe_tables(ctx: Context, names: list[str]) -> None:
     """Tables' descriptions and PITR status (two calls per table: AWS has no bulk form)."""
     for name in names:
-        desc = ctx.call("dynamodb", "describe_table", affects=AFFECTS, TableName=name)
-        if desc is None:
+        # A table deleted since ListTables answers ResourceNotFoundException: gone, not a failure
+        # (DynamoDB API reference, DescribeTable errors).
+        desc = ctx.call(
+            "dynamodb", "describe_table", affects=AFFECTS, gone=_TABLE_GONE, TableName=name
+        )
+        if desc is None or desc is GONE:
             continue
         table = desc["Table"]
-        pitr = ctx.call("dynamodb", "describe_continuous_backups", affects=AFFECTS, TableName=name)
+        pitr = ctx.call(
+            "dynamodb",
+            "describe_continuous_backups",
+            affects=AFFECTS,
+            gone=_TABLE_GONE,
+            TableName=name,
+        )
+        if pitr is GONE:
+            continue
         schedule = {}
         if pitr is not None:
             p = pitr.get("ContinuousBackupsDescription", {}).get(

@@ -141,9 +141,7 @@ class Context:
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         self.as_of = as_of.astimezone(UTC)
-        self.now = (self.as_of - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
-            microseconds=1
-        )
+        self.now = (self.as_of - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
         self.inventory = inventory
         self.policies = policies
         self.plans = list(policies.plans)

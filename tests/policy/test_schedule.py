@@ -53,8 +53,7 @@ def test_aws_day_of_week_numbering_means_sunday_first():
     assert {runs.get_next(datetime).strftime("%a") for _ in range(5)} == {"Sun"}
     spec = aws_cron_to_croniter("cron(0 3 ? * 7 *)")
     assert (
-        croniter(spec, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime).strftime("%a")
-        == "Sat"
+        croniter(spec, datetime(2025, 1, 1, tzinfo=UTC)).get_next(datetime).strftime("%a") == "Sat"
     )
 
 

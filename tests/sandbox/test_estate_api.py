@@ -169,7 +169,7 @@ def test_rds_snapshots_page_and_hide_awsbackup_by_default(estate, api):
     with pytest.raises(ClientError) as err:
         rds.describe_db_snapshots(MaxRecords=5)
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
-    cl_pages, cl_items = _all(
+    _cl_pages, cl_items = _all(
         rds,
         "describe_db_cluster_snapshots",
         "DBClusterSnapshots",
