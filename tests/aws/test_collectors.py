@@ -460,3 +460,40 @@ def test_table_deleted_after_listing_is_gone_not_an_error(aws, collect, hooks):
     inv = collect(session_factory=hooks, services=("dynamodb",))
     assert inv.errors.empty, inv.errors
     assert list(inv.resources["name"]) == ["kept"]
+
+
+def test_logically_air_gapped_vault_and_rules_targeting_it(aws, collect):
+    bk = boto3.client("backup", R)
+    bk.create_backup_vault(BackupVaultName="primary")
+    lag = bk.create_logically_air_gapped_backup_vault(
+        BackupVaultName="airgap", MinRetentionDays=7, MaxRetentionDays=365
+    )["BackupVaultArn"]
+    plan = bk.create_backup_plan(
+        BackupPlan={
+            "BackupPlanName": "p",
+            "Rules": [
+                {
+                    "RuleName": "daily",
+                    "TargetBackupVaultName": "primary",
+                    "TargetLogicallyAirGappedBackupVaultArn": lag,
+                    "ScheduleExpression": "cron(0 5 ? * * *)",
+                },
+                {
+                    "RuleName": "weekly",
+                    "TargetBackupVaultName": "primary",
+                    "ScheduleExpression": "cron(0 5 ? * 1 *)",
+                },
+            ],
+        }
+    )["BackupPlanId"]
+    inv = collect(services=("backup",))
+    assert inv.errors.empty, inv.errors
+    vaults = inv.tables["vaults"].set_index("vault_name")
+    assert vaults.loc["airgap", "vault_type"] == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    assert vaults.loc["airgap", "vault_state"] == "AVAILABLE"
+    assert bool(vaults.loc["airgap", "locked"]) and vaults.loc["airgap", "min_retention_days"] == 7
+    assert vaults.loc["primary", "vault_type"] == "BACKUP_VAULT"
+    rules = inv.tables["backup_rules"].set_index("rule_name")
+    assert (rules["backup_plan_id"] == plan).all()
+    assert rules.loc["daily", "target_air_gapped_vault_arn"] == lag
+    assert pd.isna(rules.loc["weekly", "target_air_gapped_vault_arn"])

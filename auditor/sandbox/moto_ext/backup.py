@@ -143,7 +143,7 @@ def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
     d: dict[str, Any] = {
         "BackupVaultName": vault.backup_vault_name,
         "BackupVaultArn": vault.backup_vault_arn,
-        "VaultType": "BACKUP_VAULT",
+        "VaultType": getattr(vault, "vault_type", "BACKUP_VAULT"),
         "VaultState": "AVAILABLE",
         "CreationDate": _ts(vault.creation_date),
         "EncryptionKeyArn": vault.encryption_key_arn
@@ -770,6 +770,34 @@ def r_update_region_settings(self: BackupResponse) -> EmptyResult:
     return EmptyResult()
 
 
+def r_create_logically_air_gapped_backup_vault(self: BackupResponse) -> ActionResult | str:
+    """CreateLogicallyAirGappedBackupVault (AWS Backup API reference): a vault of type
+    LOGICALLY_AIR_GAPPED_BACKUP_VAULT, locked from creation with the given Min/MaxRetentionDays
+    (both required), its key owned by AWS Backup. AWS reports VaultState CREATING until it is
+    ready; the emulator makes it AVAILABLE at once."""
+    p = _p(self)
+    name = p.get("BackupVaultName") or self.path.rstrip("/").rsplit("/", 1)[-1]
+    vault = self.backup_backend.create_backup_vault(
+        backup_vault_name=name,
+        backup_vault_tags=p.get("BackupVaultTags") or {},
+        encryption_key_arn="",
+        creator_request_id=p.get("CreatorRequestId") or "",
+    )
+    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    vault.locked = True
+    vault.min_retention_days = int(p["MinRetentionDays"])
+    vault.max_retention_days = int(p["MaxRetentionDays"])
+    vault.lock_date = vault.creation_date
+    return ActionResult(
+        {
+            "BackupVaultName": name,
+            "BackupVaultArn": vault.backup_vault_arn,
+            "CreationDate": _ts(vault.creation_date),
+            "VaultState": "AVAILABLE",
+        }
+    )
+
+
 # Extra URL patterns, written with exactly the trailing slash (or none) of the real API paths:
 # moto's server turns them into Flask rules, where `/?` would be dropped and a request ending in
 # `/` would 404. ARNs inside paths are percent-encoded by botocore; the server may decode `%2F`,
@@ -789,6 +817,7 @@ EXTRA_URL_PATHS = {
     "{0}/resources/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/account-settings$": BackupResponse.dispatch,
+    "{0}/logically-air-gapped-backup-vaults/(?P<name>[^/]+)$": BackupResponse.dispatch,
 }
 
 _HANDLERS = {
@@ -812,6 +841,7 @@ _HANDLERS = {
     "describe_copy_job": r_describe_copy_job,
     "describe_region_settings": r_describe_region_settings,
     "update_region_settings": r_update_region_settings,
+    "create_logically_air_gapped_backup_vault": r_create_logically_air_gapped_backup_vault,
 }
 
 
