@@ -8,7 +8,9 @@ as if complete would make missing backups look deleted.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -55,6 +57,44 @@ def page_size_for(service: str, method: str, forced: int | None = None) -> int:
 
 
 BACKUP_WIDE = "*"
+
+# botocore's retry quota is per client and shared by every thread using it: under sustained
+# throttling it runs dry (a throttled retry costs 5, a success after retries gives back 5, one
+# without retries 1; at 50 % throttling a call costs ~2 on average, so ~250 calls empty the 500)
+# and calls then fail on their first throttle (botocore marks them RetryQuotaReached). Such a call
+# or page is asked again here, after a back-off that doubles from 1 s (capped at 20 s, with
+# jitter), up to THROTTLE_ROUNDS times; only then is it an `errors` row. A call that used all its
+# attempts (AWS_MAX_ATTEMPTS) is not: the attempt limit stays the user's.
+THROTTLE_ROUNDS = 20
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+    }
+)
+
+
+def is_throttling(exc: ClientError) -> bool:
+    """Whether `exc` is a throttle botocore gave up on only because its retry quota ran dry."""
+    metadata = exc.response.get("ResponseMetadata") or {}
+    return error_code(exc) in _THROTTLING_CODES and bool(metadata.get("RetryQuotaReached"))
+
+
+def throttle_pause(round_: int) -> None:
+    """Sleep before the next round of a throttled call: 1, 2, 4 ... 20 s, with jitter."""
+    _sleep(random.uniform(0.5, 1.0) * min(20.0, 2.0**round_))
+
+
+_sleep = time.sleep  # tests replace it to keep the logic without the waiting
 # What `Context.call` answers for an item that no longer exists (compare with `is`).
 GONE: dict[str, Any] = {}
 
@@ -232,35 +272,64 @@ class Context:
         """One API call; None (and an `errors` row) when it fails.
 
         `gone(exc)` says whether an error means the item no longer exists (deleted between the
-        listing and this call): then the answer is GONE and no error is recorded.
+        listing and this call): then the answer is GONE and no error is recorded. A call still
+        throttled after botocore's retries is tried again after a back-off (see THROTTLE_ROUNDS).
         """
         client = self.client(service)
-        try:
-            return getattr(client, method)(**params)
-        except ClientError as exc:
-            if gone is not None and gone(exc):
-                return GONE
-            self.fail(service, self._api_name(client, method), exc, affects)
-            return None
-        except BotoCoreError as exc:
-            self.fail(service, self._api_name(client, method), exc, affects)
-            return None
+        for round_ in range(THROTTLE_ROUNDS + 1):
+            try:
+                return getattr(client, method)(**params)
+            except ClientError as exc:
+                if gone is not None and gone(exc):
+                    return GONE
+                if is_throttling(exc) and round_ < THROTTLE_ROUNDS:
+                    throttle_pause(round_)
+                    continue
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+            except BotoCoreError as exc:
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+        return None  # not reached: the last round returns or records
 
     def paginate(
         self, service: str, method: str, key: str, *, affects: Iterable[str] | str, **params: Any
     ) -> list[dict[str, Any]] | None:
-        """Every item of a paginated listing, or None (and an `errors` row) if any page failed."""
+        """Every item of a paginated listing, or None (and an `errors` row) if any page failed.
+
+        A page still throttled after botocore's retries is asked again after a back-off, resuming
+        from the last page received (not from the start), up to THROTTLE_ROUNDS times a page.
+        """
         client = self.client(service)
         paginator = client.get_paginator(method)
+        model = getattr(paginator, "_pagination_cfg", {})
         config: dict[str, Any] = {}
         # botocore refuses PageSize on a listing without a limit key (e.g. DescribeRegions).
-        if getattr(paginator, "_pagination_cfg", {}).get("limit_key"):
+        if model.get("limit_key"):
             config["PageSize"] = page_size_for(service, method, self.page_size)
+        output_token = model.get("output_token")
+        resumable = isinstance(output_token, str) and "." not in output_token
         items: list[dict[str, Any]] = []
-        try:
-            for page in paginator.paginate(**params, PaginationConfig=config):
-                items.extend(page.get(key) or [])
-        except (ClientError, BotoCoreError) as exc:
-            self.fail(service, self._api_name(client, method), exc, affects)
-            return None
-        return items
+        next_token: str | None = None
+        failures = 0  # throttled rounds in a row since the last page received
+        while True:
+            start = dict(config, StartingToken=next_token) if next_token else config
+            try:
+                for page in paginator.paginate(**params, PaginationConfig=start):
+                    items.extend(page.get(key) or [])
+                    failures = 0
+                    if resumable:
+                        next_token = page.get(output_token)
+                return items
+            except ClientError as exc:
+                if is_throttling(exc) and failures < THROTTLE_ROUNDS:
+                    if not (resumable and next_token):  # resume where it stopped, or restart
+                        items, next_token = [], None
+                    throttle_pause(failures)
+                    failures += 1
+                    continue
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+            except BotoCoreError as exc:
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import pytest
 
 from auditor.pipeline import AuditOptions, run_audit
 
-from .conftest import AS_OF
+AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 REGIONS = ["us-east-1", "eu-west-1"]

@@ -220,6 +220,22 @@ def _clean_selection(selection: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def backup_encrypted(account_id: str, region: str, resource_arn: str, managed: bool) -> bool:
+    """Whether AWS Backup's backup of `resource_arn` is encrypted.
+
+    "Backups of resource types that are not fully managed by AWS Backup typically inherit the
+    encryption settings from their source resource" (AWS Backup developer guide, "Encryption for
+    backups in AWS Backup"): an unencrypted EBS volume or RDS database gives an unencrypted
+    snapshot. Fully managed types (EFS; DynamoDB with advanced features) are encrypted with the
+    vault's key whatever the source.
+    """
+    from auditor.sandbox.moto_ext import native
+
+    if managed or resource_type_of(resource_arn) == "EFS":
+        return True
+    return native.resource_encrypted(account_id, region, resource_arn)
+
+
 def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any]:
     """Register a recovery point (DescribeRecoveryPoint shape) in this region; fills defaults."""
     vault = _vault_or_404(self, rp["BackupVaultName"])
@@ -295,6 +311,8 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     size = native.resource_size_bytes(self.account_id, self.region_name, resource_arn)
     if size is None:
         raise ResourceNotFoundException(msg=f"Resource {resource_arn} was not found")
+    managed = self.region_settings["ResourceTypeManagementPreference"].get(rtype, False)
+    encrypted = backup_encrypted(self.account_id, self.region_name, resource_arn, managed)
     rp_arn = native.create_backup_artifact(
         self.account_id,
         self.region_name,
@@ -302,8 +320,8 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
         job_id=job_id,
         created=now,
         size_bytes=size,
-        managed=self.region_settings["ResourceTypeManagementPreference"].get(rtype, False),
-        encrypted=True,
+        managed=managed,
+        encrypted=encrypted,
     )
     lifecycle = params.get("Lifecycle") or None
     rp = {
@@ -316,6 +334,7 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
         "CreationDate": now,
         "BackupSizeInBytes": size,
         "ResourceName": resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
+        "IsEncrypted": encrypted,
     }
     if lifecycle:
         rp["Lifecycle"] = lifecycle
@@ -597,6 +616,15 @@ def _filter_by(items: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]
     return [i for i in items if all(_field(i, f) == v for f, v in wanted.items())]
 
 
+def _shaped(rows: list[dict[str, Any]], shape: str) -> list[dict[str, Any]]:
+    """`rows` with only the members of AWS Backup's `shape` (a listing returns fewer fields than
+    DescribeRecoveryPoint: e.g. no StorageClass in ListRecoveryPointsByBackupVault)."""
+    from auditor.sandbox.moto_ext.paging import model_members
+
+    members = model_members("backup", shape)
+    return [{k: v for k, v in row.items() if k in members} for row in rows]
+
+
 def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     backend = self.backup_backend
@@ -616,7 +644,7 @@ def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult
         if _in_range(rp["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
     ]
     chunk, token = _paged(p, rows)
-    return _result({"RecoveryPoints": chunk}, token)
+    return _result({"RecoveryPoints": _shaped(chunk, "RecoveryPointByBackupVault")}, token)
 
 
 def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | str:
@@ -632,7 +660,7 @@ def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | s
         row["BackupSizeBytes"] = rp.get("BackupSizeInBytes")
         rows.append(row)
     chunk, token = _paged(p, rows)
-    return _result({"RecoveryPoints": chunk}, token)
+    return _result({"RecoveryPoints": _shaped(chunk, "RecoveryPointByResource")}, token)
 
 
 def r_describe_recovery_point(self: BackupResponse) -> ActionResult | str:

@@ -74,6 +74,7 @@ def add_ebs_snapshot(
     tags: dict[str, str] | None = None,
     full_size_bytes: int | None = None,
     storage_tier: str = "standard",
+    completed: datetime | None = None,
     snapshot_id: str | None = None,
     rng: random.Random | None = None,
     backend: Any = None,
@@ -86,6 +87,7 @@ def add_ebs_snapshot(
     sid = snapshot_id or f"snap-{_rand_hex(rng, 17)}"
     snap = Snapshot(backend, sid, volume, description, encrypted=encrypted, kms_key_id=kms_key_id)
     snap.start_time = created
+    snap.completion_time = completed or created
     snap.storage_tier = storage_tier
     if full_size_bytes is not None:
         snap.full_snapshot_size_in_bytes = int(full_size_bytes)
@@ -185,6 +187,22 @@ def resource_size_bytes(account_id: str, region: str, resource_arn: str) -> int 
         vol = storagegateway_backends[account_id][region].volumes.get(resource_arn)
         return None if vol is None else int(vol["VolumeSizeInBytes"])
     return None
+
+
+def resource_encrypted(account_id: str, region: str, resource_arn: str) -> bool:
+    """Whether an existing resource is encrypted at rest (True for types always encrypted)."""
+    parts = resource_arn.split(":", 5)
+    service, rest = parts[2], parts[5] if len(parts) > 5 else ""
+    if service == "ec2" and rest.startswith("volume/"):
+        vol = ec2_backend(account_id, region).volumes.get(rest.split("/", 1)[1])
+        return bool(vol is not None and vol.encrypted)
+    if service == "rds":
+        backend = rds_backend(account_id, region)
+        kind, _, ident = rest.partition(":")
+        obj = (backend.databases if kind == "db" else backend.clusters).get(ident)
+        return bool(obj is not None and getattr(obj, "storage_encrypted", False))
+    # DynamoDB tables, EFS file systems and gateway volumes are always encrypted at rest.
+    return True
 
 
 def create_backup_artifact(

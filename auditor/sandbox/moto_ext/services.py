@@ -70,6 +70,16 @@ def describe_snapshots(self: Any) -> ActionResult:
 
         raise InvalidParameterCombination("Cannot specify MaxResults together with SnapshotIds")
     snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
+    # OwnerIds: "self", "amazon" or account ids (EC2 API reference, DescribeSnapshots); moto
+    # ignores the parameter.
+    owners = self._get_param("OwnerIds", [])
+    if owners:
+        wanted = {self.current_account if o == "self" else o for o in owners}
+        snapshots = [
+            s
+            for s in snapshots
+            if s.owner_id in wanted or ("amazon" in wanted and getattr(s, "owner_alias", None))
+        ]
     if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError
 
@@ -123,6 +133,10 @@ def _snapshots_xml(snapshots: list[Any], next_token: str | None) -> str:
         if snap.kms_key_id:
             parts += ["<kmsKeyId>", _x(snap.kms_key_id), "</kmsKeyId>"]
         parts += ["<storageTier>", snap.storage_tier or "standard", "</storageTier>"]
+        # "The time stamp when the snapshot was completed" (EC2 API reference, Snapshot).
+        if snap.status == "completed":
+            done = getattr(snap, "completion_time", None) or snap.start_time
+            parts += ["<completionTime>", _iso(done), "</completionTime>"]
         full = getattr(snap, "full_snapshot_size_in_bytes", None)
         if full is not None:
             parts += ["<fullSnapshotSizeInBytes>", str(int(full)), "</fullSnapshotSizeInBytes>"]
@@ -143,6 +157,43 @@ def _snapshots_xml(snapshots: list[Any], next_token: str | None) -> str:
 
 def _x(value: str) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# "Snapshots that you create by copying another snapshot have an arbitrary volume ID that you
+# should not use for any purpose" (EC2 API reference, CopySnapshot); EC2 shows vol-ffffffff.
+COPIED_SNAPSHOT_VOLUME = "vol-ffffffff"
+
+
+def _patch_efs_description() -> None:
+    """DescribeFileSystems answers FileSystemDescription members only (moto adds its internal
+    LifecyclePolicies and FileSystemPolicy, which AWS returns from other calls)."""
+    from moto.efs.models import FileSystem
+
+    from auditor.sandbox.moto_ext.paging import model_members
+
+    original = FileSystem.info_json
+
+    def info_json(self: Any) -> dict[str, Any]:
+        members = model_members("efs", "FileSystemDescription")
+        return {k: v for k, v in original(self).items() if k in members}
+
+    FileSystem.info_json = info_json  # type: ignore[method-assign]
+
+
+def _patch_copy_snapshot() -> None:
+    """CopySnapshot's copy carries the arbitrary volume id, not the source's (moto keeps it)."""
+    from types import SimpleNamespace
+
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    original = EBSBackend.copy_snapshot
+
+    def copy_snapshot(self: Any, *args: Any, **kwargs: Any) -> Any:
+        snapshot = original(self, *args, **kwargs)
+        snapshot.volume = SimpleNamespace(id=COPIED_SNAPSHOT_VOLUME, size=snapshot.volume.size)
+        return snapshot
+
+    EBSBackend.copy_snapshot = copy_snapshot  # type: ignore[method-assign]
 
 
 def describe_volumes(self: Any) -> ActionResult:
@@ -478,5 +529,7 @@ def install() -> None:
     RDSResponse.describe_db_cluster_snapshots = describe_db_cluster_snapshots  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
+    _patch_copy_snapshot()
+    _patch_efs_description()
     _patch_rds_automated_backups()
     TaggedEC2Resource._auditor_ext = True  # type: ignore[attr-defined]
