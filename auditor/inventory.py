@@ -162,6 +162,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("continuous_backup", _B),
         # JSON list: [{"destination_vault_arn", "move_to_cold_after_days", "delete_after_days"}]
         ("copy_actions", _S),
+        # ARN of the logically air-gapped vault the rule backs up into (None: the target vault)
+        ("target_air_gapped_vault_arn", _S),
     ),
     "backup_selections": _schema(
         ("account_id", _S),
@@ -188,6 +190,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("lock_date", _TS),
         ("creation_date", _TS),
         ("number_of_recovery_points", _I),
+        ("vault_state", _S),  # CREATING | AVAILABLE | FAILED
     ),
     # AWS Backup jobs (backup and copy): failed, expired or aborted ones leave no recovery point but
     # are evidence that a scheduled backup did not happen.

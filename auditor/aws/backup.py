@@ -70,6 +70,8 @@ def _vaults_and_points(ctx: Context) -> None:
             lock_date=v.get("LockDate"),
             creation_date=v.get("CreationDate"),
             number_of_recovery_points=v.get("NumberOfRecoveryPoints"),
+            # CREATING | AVAILABLE | FAILED: an air-gapped vault is usable once AVAILABLE
+            vault_state=v.get("VaultState"),
         )
     for v in vaults or ():
         ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
@@ -165,6 +167,10 @@ def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
                 opt_in_to_archive=life.get("OptInToArchiveForSupportedResources"),
                 continuous_backup=rule.get("EnableContinuousBackup"),
                 copy_actions=json.dumps(copies, sort_keys=True),
+                # Set, supported resources back up straight into this logically air-gapped vault
+                # (others snapshot into TargetBackupVaultName, then copy): AWS Backup API
+                # reference, BackupRule.TargetLogicallyAirGappedBackupVaultArn.
+                target_air_gapped_vault_arn=rule.get("TargetLogicallyAirGappedBackupVaultArn"),
             )
         selections = ctx.paginate(
             "backup",

@@ -7,6 +7,7 @@ region × service tasks are queued. A task's failure is an `errors` row, never a
 
 from __future__ import annotations
 
+import heapq
 import queue
 import time
 from collections import defaultdict
@@ -21,7 +22,7 @@ from botocore.exceptions import ProfileNotFound
 
 from auditor import __version__
 from auditor.aws import backup, dynamodb, ebs, efs, rds, storagegateway
-from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row
+from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row, page_size_for
 from auditor.aws.normalize import build_tables
 from auditor.aws.session import (
     CallCounter,
@@ -119,36 +120,143 @@ def _caller_identity(sessions: Sessions, session, region: str) -> str:
 def _assume(
     sessions: Sessions, base, region: str, partition: str, account: str, options: CollectOptions
 ) -> Target:
+    """Enter `account` by assuming `role_name` there, with credentials that renew themselves.
+
+    AssumeRole credentials last at most an hour when roles are chained, and an `--org` run can
+    last longer: botocore's refreshable credentials call `refresh` again before they expire
+    (15 minutes ahead, blocking from 10 minutes ahead), so later calls never carry an expired
+    token. The first AssumeRole is made here, so an account that cannot be entered fails now.
+    """
+    from botocore.credentials import RefreshableCredentials
+
     params: dict[str, Any] = {
         "RoleArn": f"arn:{partition}:iam::{account}:role/{options.role_name}",
         "RoleSessionName": "auditor-collect",
     }
     if options.external_id:
         params["ExternalId"] = options.external_id
-    creds = sessions.client(base, "sts", region).assume_role(**params)["Credentials"]
-    session = sessions.session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
+    sts = sessions.client(base, "sts", region)
+
+    def refresh() -> dict[str, str]:
+        creds = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=refresh(), refresh_using=refresh, method="assume-role"
     )
+    session = sessions.session()
+    # boto3 takes only static keys as arguments; refreshable credentials go on its botocore session
+    # (the documented way to give a session its own credential source).
+    session._session._credentials = credentials
     return Target(account, session, partition)
+
+
+def enabled_regions(sessions: Sessions, target: Target, home: str, wanted: list[str]) -> list[str]:
+    """The regions of `wanted` that `target`'s account can use.
+
+    Regions launched after 20 March 2019 are disabled until an account opts in (AWS Account
+    Management guide, "Enable or disable AWS Regions in your account"); a call there fails. EC2
+    DescribeRegions with AllRegions=true reports each region's OptInStatus
+    (opt-in-not-required | opted-in | not-opted-in; EC2 API reference, DescribeRegions). When it
+    cannot be asked, every wanted region is tried (a disabled one then shows as a failed call).
+    """
+    try:
+        answer = sessions.client(target.session, "ec2", home).describe_regions(AllRegions=True)
+    except Exception:  # no ec2:DescribeRegions: fall back to trying every region
+        return list(wanted)
+    disabled = {
+        r["RegionName"] for r in answer.get("Regions", []) if r.get("OptInStatus") == "not-opted-in"
+    }
+    return [r for r in wanted if r not in disabled]
 
 
 def _org_accounts(sessions: Sessions, base, region: str) -> list[str]:
     client = sessions.client(base, "organizations", region)
     accounts: list[str] = []
-    for page in client.get_paginator("list_accounts").paginate():
+    pages = client.get_paginator("list_accounts").paginate(
+        PaginationConfig={"PageSize": page_size_for("organizations", "list_accounts")}
+    )
+    for page in pages:
         for acct in page.get("Accounts", []):
             if (acct.get("State") or acct.get("Status")) == "ACTIVE":
                 accounts.append(acct["Id"])
     return accounts
 
 
+def _enter(
+    sessions: Sessions,
+    base,
+    caller: str | None,
+    home: str,
+    partition: str,
+    account: str,
+    options: CollectOptions,
+    regions: list[str],
+) -> tuple[Target, list[str]]:
+    """Enter one account (its own session for the caller, else by role); its usable regions."""
+    if account == caller:
+        target = Target(account, base, partition)
+    else:
+        target = _assume(sessions, base, home, partition, account, options)
+    return target, enabled_regions(sessions, target, home, regions)
+
+
+class _Scheduler:
+    """A bounded thread pool fed in account order.
+
+    Work is queued with its account's position; the pool is only ever given `workers * 2` items,
+    always the earliest account's first. An account's follow-up work (per vault, per table) thus
+    runs before later accounts are even entered, so each account finishes soon after it starts
+    (with thousands of accounts, first-in-first-out would enter all of them before finishing any,
+    and credentials and memory would be held for the whole run).
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers)
+        self._window = workers * 2
+        self._waiting: list[tuple[int, int, str, Any, Callable, tuple]] = []
+        self._done: queue.Queue[tuple[int, str, Any, Future]] = queue.Queue()
+        self._running = 0
+        self._seq = 0
+
+    def __enter__(self) -> _Scheduler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, order: int, kind: str, key: Any, fn: Callable, *args: Any) -> None:
+        """Queue `fn(*args)` for the account at position `order`."""
+        self._seq += 1
+        heapq.heappush(self._waiting, (order, self._seq, kind, key, fn, args))
+        self._fill()
+
+    def _fill(self) -> None:
+        while self._waiting and self._running < self._window:
+            order, _, kind, key, fn, args = heapq.heappop(self._waiting)
+            self._running += 1
+            self._pool.submit(fn, *args).add_done_callback(
+                lambda fut, o=order, k=kind, kk=key: self._done.put((o, k, kk, fut))
+            )
+
+    def completed(self):
+        """Yield (order, kind, key, future) as work finishes, until nothing is left."""
+        while self._running or self._waiting:
+            item = self._done.get()
+            self._running -= 1
+            yield item
+            self._fill()
+
+
 def collect_inventory(options: CollectOptions) -> Inventory:
     """Collect every configured account × region × service into one Inventory.
 
-    Raises UsageError for an unknown region or when no region is given or configured, and
-    CollectionError when sts:GetCallerIdentity fails (nothing could be gathered). Other failed calls
+    Raises UsageError for an unknown region or when no region is given or configured. Failed calls
     do not raise: they are rows of the inventory's `errors` table.
     """
     counter = CallCounter()
@@ -186,37 +294,32 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         for table, rows in part.items():
             records[table].extend(rows)
 
-    done: queue.Queue[tuple[str, Any, Future]] = queue.Queue()
-    outstanding = 0
+    scheduler = _Scheduler(max(1, options.max_workers))
+    not_enabled: dict[str, list[str]] = {}
 
-    def submit(kind: str, key: Any, fn: Callable, *args: Any) -> None:
-        """Run `fn` on the pool; its future lands on `done` when finished."""
-        nonlocal outstanding
-        outstanding += 1
-        pool.submit(fn, *args).add_done_callback(lambda fut: done.put((kind, key, fut)))
-
-    with (
-        Progress(options.progress) as bars,
-        ThreadPoolExecutor(max_workers=max(1, options.max_workers)) as pool,
-    ):
+    with Progress(options.progress) as bars, scheduler:
         gathered = bars.phase("gather accounts × regions × services", total=None)
+        # A unit is one account × region × service, done when its task and every piece it split
+        # off are done: the bar's total is set once, when the accounts are known, and never grows.
+        units_per_account = len(regions) * len(options.services)
+        pieces: dict[tuple[str, str, str], int] = defaultdict(int)
 
-        def submit_account(target: Target) -> None:
-            """Queue every region × service of an entered account."""
-            accounts_seen.append(target.account_id)
-            for region in regions:
-                for service in options.services:
-                    pieces[(target.account_id, region, service)] += 1
-                    submit(
-                        "task",
-                        (target, region, service),
-                        _run_task,
-                        target,
-                        region,
-                        service,
-                        sessions,
-                        options,
-                    )
+        def queue_tasks(order: int, target: Target, region: str, service: str, work) -> None:
+            """Queue collector tasks (or the pieces one split off) of one account."""
+            for fn, args in work:
+                scheduler.submit(
+                    order,
+                    "task",
+                    (target, region, service),
+                    _run_task,
+                    target,
+                    region,
+                    service,
+                    sessions,
+                    options,
+                    fn,
+                    args,
+                )
 
         caller = _caller_identity(sessions, base, home)
 
@@ -236,54 +339,47 @@ def collect_inventory(options: CollectOptions) -> Inventory:
                 )
         if not wanted and caller:
             wanted = [caller]
-        # Sized once, when the work is known, so the bar never runs backwards; a unit is one
-        # account × region × service, done when its task and the work it split off are done.
-        units_per_account = len(regions) * len(options.services)
         gathered.set_total(len(wanted) * units_per_account)
-        pieces: dict[tuple[str, str, str], int] = defaultdict(int)
-        for account in wanted:
-            if account == caller:
-                submit_account(Target(account, base, partition))
-            else:
-                submit(
-                    "account", account, _assume, sessions, base, home, partition, account, options
-                )
+        for order, account in enumerate(wanted):
+            scheduler.submit(
+                order,
+                "account",
+                account,
+                _enter,
+                sessions,
+                base,
+                caller,
+                home,
+                partition,
+                account,
+                options,
+                regions,
+            )
 
-        # Completions arrive on a queue, so waiting costs nothing per pending task (thousands of
-        # them with many accounts), and entered accounts queue their tasks as soon as they are in.
-        while outstanding:
-            kind, account, fut = done.get()
-            outstanding -= 1
+        for order, kind, key, fut in scheduler.completed():
             if kind == "account":
                 try:
-                    submit_account(fut.result())
+                    target, usable = fut.result()
                 except Exception as exc:
-                    accounts_failed.append(account)
+                    accounts_failed.append(key)
                     gathered.advance(units_per_account)
-                    merge(
-                        {
-                            "errors": [
-                                error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)
-                            ]
-                        }
-                    )
+                    merge({"errors": [error_row(key, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
+                    continue
+                accounts_seen.append(target.account_id)
+                skipped = [r for r in regions if r not in usable]
+                if skipped:
+                    not_enabled[target.account_id] = skipped
+                    gathered.advance(len(skipped) * len(options.services))
+                for region in usable:
+                    for service in options.services:
+                        pieces[(target.account_id, region, service)] += 1
+                        queue_tasks(order, target, region, service, [(None, ())])
             else:
                 part, spawned = fut.result()
                 merge(part)
-                target, region, service = account
-                for fn, args in spawned:  # per-item work a collector split off: run it in parallel
-                    submit(
-                        "task",
-                        account,
-                        _run_task,
-                        target,
-                        region,
-                        service,
-                        sessions,
-                        options,
-                        fn,
-                        args,
-                    )
+                target, region, service = key
+                # per-item work a collector split off: same account, so it runs before later accounts
+                queue_tasks(order, target, region, service, spawned)
                 unit = (target.account_id, region, service)
                 pieces[unit] += len(spawned) - 1
                 if pieces[unit] == 0:
@@ -298,6 +394,8 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         "as_of": options.as_of.isoformat() if options.as_of else None,
         "accounts": sorted(set(accounts_seen) | set(accounts_failed)),
         "accounts_failed": sorted(accounts_failed),
+        # account -> requested regions it has not enabled (opt-in regions): not applicable there
+        "regions_not_enabled": dict(sorted(not_enabled.items())),
         "regions": regions,
         "services": list(options.services),
         "api_calls": counter.as_dict(),

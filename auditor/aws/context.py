@@ -8,7 +8,9 @@ as if complete would make missing backups look deleted.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,17 +22,92 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from auditor.aws.session import Sessions, partition_of
 
-# Page sizes AWS accepts per service (a forced page size is clamped into these bounds).
-_MIN_PAGE = {"ec2": 5, "rds": 20}
-_MAX_PAGE = {
+# The page size every listing sends (the largest each API reference allows), by service or by
+# (service, operation). Without one EC2 answers DescribeSnapshots/DescribeVolumes with everything
+# in one response, which large accounts see throttled or timed out (the AWS CLI sends 1000 for
+# exactly these). A forced smaller `page_size` is clamped into [_MIN_PAGE, this].
+# EC2 API reference: DescribeSnapshots and ListSnapshotsInRecycleBin MaxResults 5..1000,
+# DescribeVolumes 5..500 (larger values return 500). RDS MaxRecords 20..100. DynamoDB
+# ListTables/ListBackups Limit 1..100. Tagging API GetResources ResourcesPerPage 1..100. AWS Backup
+# MaxResults 1..1000. Organizations ListAccounts 1..20. Account ListRegions 1..50. Storage Gateway
+# Limit and EFS MaxItems have no documented maximum (EFS's default is 100): 100.
+_MAX_PAGE: dict[str | tuple[str, str], int] = {
     "ec2": 500,
+    ("ec2", "describe_snapshots"): 1000,
+    ("ec2", "list_snapshots_in_recycle_bin"): 1000,
     "rds": 100,
     "dynamodb": 100,
     "resourcegroupstaggingapi": 100,
     "backup": 1000,
+    "organizations": 20,
+    "account": 50,
+    "storagegateway": 100,
+    "efs": 100,
 }
+_MIN_PAGE = {"ec2": 5, "rds": 20}
+_FALLBACK_PAGE = 100
+
+
+def page_size_for(service: str, method: str, forced: int | None = None) -> int:
+    """The page size a listing sends: `forced` clamped into AWS's bounds, else AWS's maximum."""
+    largest = _MAX_PAGE.get((service, method), _MAX_PAGE.get(service, _FALLBACK_PAGE))
+    if not forced:
+        return largest
+    return min(max(forced, _MIN_PAGE.get(service, 1)), largest)
+
 
 BACKUP_WIDE = "*"
+
+# botocore's retry quota is per client and shared by every thread using it: under sustained
+# throttling it runs dry (a throttled retry costs 5, a success after retries gives back 5, one
+# without retries 1; at 50 % throttling a call costs ~2 on average, so ~250 calls empty the 500)
+# and calls then fail on their first throttle (botocore marks them RetryQuotaReached). Such a call
+# or page is asked again here, after a back-off that doubles from 1 s (capped at 20 s, with
+# jitter), up to THROTTLE_ROUNDS times; only then is it an `errors` row. A call that used all its
+# attempts (AWS_MAX_ATTEMPTS) is not: the attempt limit stays the user's.
+THROTTLE_ROUNDS = 20
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+    }
+)
+
+
+def is_throttling(exc: ClientError) -> bool:
+    """Whether `exc` is a throttle botocore gave up on only because its retry quota ran dry."""
+    metadata = exc.response.get("ResponseMetadata") or {}
+    return error_code(exc) in _THROTTLING_CODES and bool(metadata.get("RetryQuotaReached"))
+
+
+def throttle_pause(round_: int) -> None:
+    """Sleep before the next round of a throttled call: 1, 2, 4 ... 20 s, with jitter."""
+    _sleep(random.uniform(0.5, 1.0) * min(20.0, 2.0**round_))
+
+
+_sleep = time.sleep  # tests replace it to keep the logic without the waiting
+# What `Context.call` answers for an item that no longer exists (compare with `is`).
+GONE: dict[str, Any] = {}
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of `exc`."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def not_found(*codes: str) -> Callable[[ClientError], bool]:
+    """A `gone` predicate: the error code is one of `codes`."""
+    return lambda exc: error_code(exc) in codes
+
 
 # Credentials an AWS error message can echo: SignatureDoesNotMatch quotes the canonical request,
 # whose x-amz-security-token header is the session token; access key ids appear in several.
@@ -184,31 +261,75 @@ class Context:
         return client.meta.method_to_api_mapping.get(method, method)
 
     def call(
-        self, service: str, method: str, *, affects: Iterable[str] | str, **params: Any
+        self,
+        service: str,
+        method: str,
+        *,
+        affects: Iterable[str] | str,
+        gone: Callable[[ClientError], bool] | None = None,
+        **params: Any,
     ) -> dict | None:
-        """One API call; None (and an `errors` row) when it fails."""
+        """One API call; None (and an `errors` row) when it fails.
+
+        `gone(exc)` says whether an error means the item no longer exists (deleted between the
+        listing and this call): then the answer is GONE and no error is recorded. A call still
+        throttled after botocore's retries is tried again after a back-off (see THROTTLE_ROUNDS).
+        """
         client = self.client(service)
-        try:
-            return getattr(client, method)(**params)
-        except (ClientError, BotoCoreError) as exc:
-            self.fail(service, self._api_name(client, method), exc, affects)
-            return None
+        for round_ in range(THROTTLE_ROUNDS + 1):
+            try:
+                return getattr(client, method)(**params)
+            except ClientError as exc:
+                if gone is not None and gone(exc):
+                    return GONE
+                if is_throttling(exc) and round_ < THROTTLE_ROUNDS:
+                    throttle_pause(round_)
+                    continue
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+            except BotoCoreError as exc:
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+        return None  # not reached: the last round returns or records
 
     def paginate(
         self, service: str, method: str, key: str, *, affects: Iterable[str] | str, **params: Any
     ) -> list[dict[str, Any]] | None:
-        """Every item of a paginated listing, or None (and an `errors` row) if any page failed."""
+        """Every item of a paginated listing, or None (and an `errors` row) if any page failed.
+
+        A page still throttled after botocore's retries is asked again after a back-off, resuming
+        from the last page received (not from the start), up to THROTTLE_ROUNDS times a page.
+        """
         client = self.client(service)
+        paginator = client.get_paginator(method)
+        model = getattr(paginator, "_pagination_cfg", {})
         config: dict[str, Any] = {}
-        if self.page_size:
-            size = max(self.page_size, _MIN_PAGE.get(service, 1))
-            config["PageSize"] = min(size, _MAX_PAGE.get(service, size))
+        # botocore refuses PageSize on a listing without a limit key (e.g. DescribeRegions).
+        if model.get("limit_key"):
+            config["PageSize"] = page_size_for(service, method, self.page_size)
+        output_token = model.get("output_token")
+        resumable = isinstance(output_token, str) and "." not in output_token
         items: list[dict[str, Any]] = []
-        try:
-            paginator = client.get_paginator(method)
-            for page in paginator.paginate(**params, PaginationConfig=config):
-                items.extend(page.get(key) or [])
-        except (ClientError, BotoCoreError) as exc:
-            self.fail(service, self._api_name(client, method), exc, affects)
-            return None
-        return items
+        next_token: str | None = None
+        failures = 0  # throttled rounds in a row since the last page received
+        while True:
+            start = dict(config, StartingToken=next_token) if next_token else config
+            try:
+                for page in paginator.paginate(**params, PaginationConfig=start):
+                    items.extend(page.get(key) or [])
+                    failures = 0
+                    if resumable:
+                        next_token = page.get(output_token)
+                return items
+            except ClientError as exc:
+                if is_throttling(exc) and failures < THROTTLE_ROUNDS:
+                    if not (resumable and next_token):  # resume where it stopped, or restart
+                        items, next_token = [], None
+                    throttle_pause(failures)
+                    failures += 1
+                    continue
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None
+            except BotoCoreError as exc:
+                self.fail(service, self._api_name(client, method), exc, affects)
+                return None

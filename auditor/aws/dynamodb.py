@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.aws.context import Context
+from auditor.aws.context import GONE, Context, not_found
 from auditor.aws.items import for_each
 
 AFFECTS = ("dynamodb-table",)
@@ -19,6 +19,7 @@ CREATED_BY = {"USER": "user", "SYSTEM": "automated", "AWS_BACKUP": "aws-backup"}
 PITR_FREQUENCY_HOURS = 5 / 60
 PITR_DEFAULT_DAYS = 35
 TABLES_PER_TASK = 25
+_TABLE_GONE = not_found("ResourceNotFoundException", "TableNotFoundException")
 
 
 def _pitr_fields(pitr: dict | None) -> dict[str, Any]:
@@ -42,10 +43,22 @@ def _pitr_fields(pitr: dict | None) -> dict[str, Any]:
 def describe_tables(ctx: Context, names: list[str]) -> None:
     """Tables' descriptions and PITR status (two calls per table: AWS has no bulk form)."""
     for name in names:
-        desc = ctx.call("dynamodb", "describe_table", affects=AFFECTS, TableName=name)
-        if desc is None:
+        # A table deleted since ListTables answers ResourceNotFoundException: gone, not a failure
+        # (DynamoDB API reference, DescribeTable errors).
+        desc = ctx.call(
+            "dynamodb", "describe_table", affects=AFFECTS, gone=_TABLE_GONE, TableName=name
+        )
+        if desc is None or desc is GONE:
             continue
-        pitr = ctx.call("dynamodb", "describe_continuous_backups", affects=AFFECTS, TableName=name)
+        pitr = ctx.call(
+            "dynamodb",
+            "describe_continuous_backups",
+            affects=AFFECTS,
+            gone=_TABLE_GONE,
+            TableName=name,
+        )
+        if pitr is GONE:
+            continue
         for_each(
             ctx,
             [desc.get("Table") or {"TableName": name}],

@@ -1103,7 +1103,7 @@ class _Region:
             return native.ebs_snapshot_arn(region, sid)
         if rtype == "rds-instance":
             prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
-            return native.add_db_snapshot(
+            return native.add_rds_snapshot(
                 self.acct,
                 region,
                 r["obj"],
@@ -1401,7 +1401,7 @@ class _Region:
                         if t < start:
                             break
                         ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                        arn = native.add_db_snapshot(
+                        arn = native.add_rds_snapshot(
                             self.acct,
                             self.region,
                             db,
@@ -1427,7 +1427,7 @@ class _Region:
                     if t < start:
                         continue
                     ident = f"{'final' if r['deleted'] else 'manual'}-{r['resource_id']}-{k}"
-                    arn = native.add_db_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         db,
@@ -1448,7 +1448,7 @@ class _Region:
                     if t < start:
                         break
                     ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                    arn = native.add_cluster_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         cluster,
@@ -1471,7 +1471,7 @@ class _Region:
                     t = (end - timedelta(days=self.rng.uniform(1, 150))).replace(microsecond=0)
                     if t < start:
                         continue
-                    arn = native.add_cluster_snapshot(
+                    arn = native.add_rds_snapshot(
                         self.acct,
                         self.region,
                         cluster,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
@@ -402,3 +403,101 @@ def test_manifest_counts_calls_by_iam_action(aws, collect):
     assert m["api_calls"]["elasticfilesystem:DescribeFileSystems"] == 2
     assert m["api_calls"]["sts:GetCallerIdentity"] == 1
     assert m["schema_version"] == 1 and m["duration_seconds"] >= 0
+
+
+def test_detached_or_deleted_gateway_volume_does_not_blank_the_gateway(aws, collect, hooks):
+    """A detached volume is kept from its listing (state DETACHED, not in a describe batch); one
+    deleted between ListVolumes and the describe is gone, not a failure of its neighbours."""
+    sgw = boto3.client("storagegateway", R)
+    gw = sgw.activate_gateway(
+        ActivationKey="AAAAA-BBBBB-CCCCC-DDDDD-EEEEE",
+        GatewayName="gw",
+        GatewayTimezone="GMT",
+        GatewayRegion=R,
+        GatewayType="CACHED",
+    )["GatewayARN"]
+    arns = [
+        sgw.create_cached_iscsi_volume(
+            GatewayARN=gw,
+            VolumeSizeInBytes=1024**3,
+            TargetName=f"t{i}",
+            NetworkInterfaceId="10.0.0.1",
+            ClientToken=f"token-{i}",
+            Tags=[{"Key": "n", "Value": str(i)}],
+        )["VolumeARN"]
+        for i in range(4)
+    ]
+    sgw.detach_volume(VolumeARN=arns[0])
+
+    def delete_after_listing(params):  # the volume disappears once ListVolumes has answered
+        with contextlib.suppress(Exception):  # already deleted by an earlier describe
+            sgw.delete_volume(VolumeARN=arns[1])
+        return False
+
+    hooks.deny("storagegateway", "DescribeCachediSCSIVolumes", match=delete_after_listing)
+    inv = collect(session_factory=hooks)
+    assert inv.errors.empty, inv.errors
+    res = inv.resources.set_index("resource_arn")
+    assert set(res.index) == {arns[0], arns[2], arns[3]}
+    assert res.loc[arns[0], "state"] == "DETACHED"
+    assert res.loc[arns[2], "state"] == "AVAILABLE" and res.loc[arns[2], "name"] == "t2"
+    # tags come from Storage Gateway's ListTagsForResource, per volume
+    assert _tags(inv, arns[3]) == {"n": "3"}
+
+
+def test_table_deleted_after_listing_is_gone_not_an_error(aws, collect, hooks):
+    ddb = boto3.client("dynamodb", R)
+    for name in ("kept", "dropped"):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def drop_table(params):  # deleted between ListTables and DescribeTable
+        with contextlib.suppress(Exception):
+            ddb.delete_table(TableName="dropped")
+        return False
+
+    hooks.deny("dynamodb", "DescribeTable", match=drop_table)
+    inv = collect(session_factory=hooks, services=("dynamodb",))
+    assert inv.errors.empty, inv.errors
+    assert list(inv.resources["name"]) == ["kept"]
+
+
+def test_logically_air_gapped_vault_and_rules_targeting_it(aws, collect):
+    bk = boto3.client("backup", R)
+    bk.create_backup_vault(BackupVaultName="primary")
+    lag = bk.create_logically_air_gapped_backup_vault(
+        BackupVaultName="airgap", MinRetentionDays=7, MaxRetentionDays=365
+    )["BackupVaultArn"]
+    plan = bk.create_backup_plan(
+        BackupPlan={
+            "BackupPlanName": "p",
+            "Rules": [
+                {
+                    "RuleName": "daily",
+                    "TargetBackupVaultName": "primary",
+                    "TargetLogicallyAirGappedBackupVaultArn": lag,
+                    "ScheduleExpression": "cron(0 5 ? * * *)",
+                },
+                {
+                    "RuleName": "weekly",
+                    "TargetBackupVaultName": "primary",
+                    "ScheduleExpression": "cron(0 5 ? * 1 *)",
+                },
+            ],
+        }
+    )["BackupPlanId"]
+    inv = collect(services=("backup",))
+    assert inv.errors.empty, inv.errors
+    vaults = inv.tables["vaults"].set_index("vault_name")
+    assert vaults.loc["airgap", "vault_type"] == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    assert vaults.loc["airgap", "vault_state"] == "AVAILABLE"
+    assert bool(vaults.loc["airgap", "locked"]) and vaults.loc["airgap", "min_retention_days"] == 7
+    assert vaults.loc["primary", "vault_type"] == "BACKUP_VAULT"
+    rules = inv.tables["backup_rules"].set_index("rule_name")
+    assert (rules["backup_plan_id"] == plan).all()
+    assert rules.loc["daily", "target_air_gapped_vault_arn"] == lag
+    assert pd.isna(rules.loc["weekly", "target_air_gapped_vault_arn"])

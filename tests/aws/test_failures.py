@@ -74,11 +74,27 @@ def test_expired_token_stops_collection_naming_the_call(aws, collect, hooks):
     assert str(caught.value).startswith("sts:GetCallerIdentity ExpiredToken: ")
 
 
-def test_region_not_enabled_leaves_other_regions_complete(aws, collect, hooks):
+def test_region_not_enabled_is_not_applicable_not_an_error(aws, collect, hooks):
+    """An opt-in region the account has not enabled is skipped and listed, not called."""
     _volumes("us-east-1", 2)
+    # AWS answers calls into a disabled region with an invalid-token error
     hooks.deny("*", "*", region="ap-east-1", code="UnrecognizedClientException", status=400)
     inv = collect(regions=["us-east-1", "ap-east-1"], session_factory=hooks)
     assert len(inv.resources) == 2
+    assert inv.errors.empty, inv.errors
+    assert inv.manifest["regions_not_enabled"] == {"123456789012": ["ap-east-1"]}
+    assert not [c for c in hooks.calls if c[2] == "ap-east-1"]
+
+
+def test_enabled_region_failing_leaves_other_regions_complete(aws, collect, hooks):
+    from auditor.sandbox.moto_ext.services import set_region_enabled
+
+    _volumes("us-east-1", 2)
+    set_region_enabled("123456789012", "ap-east-1")
+    hooks.deny("*", "*", region="ap-east-1", code="UnrecognizedClientException", status=400)
+    inv = collect(regions=["us-east-1", "ap-east-1"], session_factory=hooks)
+    assert len(inv.resources) == 2
+    assert inv.manifest["regions_not_enabled"] == {}
     errs = inv.errors
     assert set(errs["region"]) == {"ap-east-1"} and set(errs["error_code"]) == {
         "UnrecognizedClientException"

@@ -193,12 +193,15 @@ class Injector:
         self._throttled_services: set[str] = set()
         self._lock = threading.Lock()
 
-    def throttle(self, rate: float, seed: int = 0) -> Injector:
+    def throttle(self, rate: float, seed: int = 0, sustained: bool = False) -> Injector:
+        """Throttle `rate` of requests; `sustained`: every attempt independently, with no cap on
+        how often one request is throttled in a row (else at most three times)."""
         self.rules.append(
             {
                 "kind": "throttle",
                 "rate": rate,
                 "seed": seed,
+                "sustained": sustained,
                 "service": "*",
                 "op": "*",
                 "region": None,
@@ -289,7 +292,7 @@ class Injector:
             if rule["region"] and rule["region"] != region:
                 continue
             if rule["kind"] == "throttle":
-                if attempt > 3:
+                if attempt > 3 and not rule.get("sustained"):
                     continue
                 digest = hashlib.sha256(f"{rule['seed']}|{key}|{attempt}".encode()).digest()
                 with self._lock:

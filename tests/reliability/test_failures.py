@@ -96,8 +96,15 @@ def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_p
         message="The security token included in the request is invalid",
     )
     monkeypatch.setattr(auditor.aws.session, "default_session_factory", injector)
+    # enabled for the account (a region it has not enabled is skipped, not called), yet failing
+    from auditor.sandbox.moto_ext.services import set_region_enabled
+
+    set_region_enabled("123456789012", "ap-east-1")
     out = tmp_path / "r"
-    result = _audit(h, out, ["us-east-1", "eu-west-1", "ap-east-1"])
+    try:
+        result = _audit(h, out, ["us-east-1", "eu-west-1", "ap-east-1"])
+    finally:
+        set_region_enabled("123456789012", "ap-east-1", enabled=False)
 
     assert result.exit_code == 1, (result.stderr, result.exception)
     assert "Traceback" not in result.stderr

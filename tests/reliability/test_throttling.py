@@ -90,3 +90,65 @@ def test_throttling_beyond_the_retry_budget_is_an_error_not_a_gap(estate, inject
         & (inv.recovery_points["source"] == "native")
     ]
     assert eu_snaps.empty
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5])
+def test_sustained_throttling_collects_the_same_inventory(
+    estate, baseline, injector, h, monkeypatch, rate
+):
+    """Throttling that does not let up (any attempt, however often in a row) at 20 % and 50 %.
+
+    botocore's per-client retry quota runs dry under sustained 50 % throttling; the collectors
+    then ask again after a back-off (waiting patched out here), so nothing is lost.
+    """
+    import auditor.aws.context
+
+    monkeypatch.setattr(auditor.aws.context, "_sleep", lambda seconds: None)
+    injector.throttle(rate=rate, seed=21, sustained=True)
+    throttled = _collect(h, injector)
+    sent = len(injector.sent)
+    throttles = sum(injector.injected.values())
+    assert rate - 0.1 < throttles / sent < rate + 0.1, (throttles, sent)
+    assert throttled.errors.empty, throttled.errors[["service", "operation", "error_code"]]
+    for table in TABLES:
+        pd.testing.assert_frame_equal(
+            h.sorted_frame(throttled.tables[table]),
+            h.sorted_frame(baseline.tables[table]),
+            obj=table,
+        )
+
+
+def test_sustained_throttling_outlasts_the_clients_retry_quota(estate, injector, monkeypatch):
+    """One client making ~700 calls under sustained 50 % throttling: botocore's per-client retry
+    quota (500 units; a throttled retry costs 5, a call gives back 1 or 5) runs dry part-way, after
+    which botocore stops retrying; the collector's own back-off rounds still get every page."""
+    from datetime import datetime
+
+    import auditor.aws.context
+    from auditor.sandbox.moto_ext import native
+
+    monkeypatch.setattr(auditor.aws.context, "_sleep", lambda seconds: None)
+    region, count = "us-west-2", 3500
+    created = datetime(2026, 11, 1)
+    for i in range(count):
+        native.add_ebs_snapshot(
+            "123456789012",
+            region,
+            volume_id=f"vol-{i:017x}",
+            volume_size_gib=1,
+            created=created,
+            snapshot_id=f"snap-{i:017x}",
+        )
+    injector.throttle(rate=0.5, seed=5, sustained=True)
+    inv = collect_inventory(
+        CollectOptions(
+            regions=[region],
+            services=("ebs",),
+            page_size=5,
+            as_of=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+            session_factory=injector,
+        )
+    )
+    assert inv.errors.empty, inv.errors[["operation", "error_code"]]
+    assert len(inv.recovery_points) == count
+    assert inv.manifest["api_calls"]["ec2:DescribeSnapshots"] >= count // 5

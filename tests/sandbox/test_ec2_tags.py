@@ -32,3 +32,14 @@ def test_tagged_ec2_listing_is_fast_at_scale(aws):
         TagFilters=[{"Key": "n", "Values": ["5999"]}], ResourceTypeFilters=["ec2:snapshot"]
     )
     assert len(resp["ResourceTagMappingList"]) == 1
+
+
+def test_describe_snapshots_honours_owner_ids(aws):
+    """OwnerIds=['self'] and the account id return the account's snapshots; another owner none."""
+    ec2 = aws("ec2")
+    vol = ec2.create_volume(Size=1, AvailabilityZone="us-east-1a")["VolumeId"]
+    snap = ec2.create_snapshot(VolumeId=vol)["SnapshotId"]
+    mine = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    assert [s["SnapshotId"] for s in mine] == [snap]
+    assert ec2.describe_snapshots(OwnerIds=["123456789012"])["Snapshots"] == mine
+    assert ec2.describe_snapshots(OwnerIds=["999999999999"])["Snapshots"] == []

@@ -59,15 +59,46 @@ def test_gateways_volumes_and_tags(aws):
         {"Key": "backup", "Value": "gold"}
     ]
     sgw.add_tags_to_resource(ResourceARN=v2, Tags=[{"Key": "env", "Value": "prod"}])
+    assert sgw.list_tags_for_resource(ResourceARN=v2)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    # The tagging API is not documented to list gateway volumes: only the gateway is there.
+    sgw.add_tags_to_resource(ResourceARN=cached, Tags=[{"Key": "site", "Value": "dc1"}])
     tagging = aws("resourcegroupstaggingapi")
     found = {
         m["ResourceARN"]
         for p in tagging.get_paginator("get_resources").paginate(
-            ResourceTypeFilters=["storagegateway:volume"]
+            ResourceTypeFilters=["storagegateway"]
         )
         for m in p["ResourceTagMappingList"]
     }
-    assert found == {v1, v2}
+    assert found == {cached}
+
+
+def test_describe_batches_fail_whole_on_a_detached_or_deleted_volume(aws):
+    """Describe*iSCSIVolumes take volumes of one gateway; a detached or missing one fails the call."""
+    sgw = aws("storagegateway")
+    gw = _gateway(sgw)
+    arns = [
+        sgw.create_cached_iscsi_volume(
+            GatewayARN=gw,
+            VolumeSizeInBytes=GIB,
+            TargetName=f"t{i}",
+            NetworkInterfaceId="10.0.0.1",
+            ClientToken=f"token-c{i}",
+        )["VolumeARN"]
+        for i in range(3)
+    ]
+    assert len(sgw.describe_cached_iscsi_volumes(VolumeARNs=arns)["CachediSCSIVolumes"]) == 3
+    sgw.detach_volume(VolumeARN=arns[0])
+    listed = {v["VolumeARN"]: v for v in sgw.list_volumes(GatewayARN=gw)["VolumeInfos"]}
+    assert listed[arns[0]]["VolumeAttachmentStatus"] == "DETACHED"
+    with pytest.raises(ClientError) as err:
+        sgw.describe_cached_iscsi_volumes(VolumeARNs=arns)
+    assert err.value.response["Error"]["Code"] == "InvalidGatewayRequestException"
+    assert len(sgw.describe_cached_iscsi_volumes(VolumeARNs=arns[1:])["CachediSCSIVolumes"]) == 2
+    sgw.delete_volume(VolumeARN=arns[1])
+    with pytest.raises(ClientError) as err:
+        sgw.describe_cached_iscsi_volumes(VolumeARNs=arns[1:])
+    assert err.value.response["error"]["errorCode"] == "VolumeNotFound"
 
 
 def test_volume_snapshot_is_an_ebs_snapshot(aws):

@@ -143,7 +143,7 @@ def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
     d: dict[str, Any] = {
         "BackupVaultName": vault.backup_vault_name,
         "BackupVaultArn": vault.backup_vault_arn,
-        "VaultType": "BACKUP_VAULT",
+        "VaultType": getattr(vault, "vault_type", "BACKUP_VAULT"),
         "VaultState": "AVAILABLE",
         "CreationDate": _ts(vault.creation_date),
         "EncryptionKeyArn": vault.encryption_key_arn
@@ -218,6 +218,22 @@ def _clean_selection(selection: dict[str, Any]) -> dict[str, Any]:
             for k in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
         },
     }
+
+
+def backup_encrypted(account_id: str, region: str, resource_arn: str, managed: bool) -> bool:
+    """Whether AWS Backup's backup of `resource_arn` is encrypted.
+
+    "Backups of resource types that are not fully managed by AWS Backup typically inherit the
+    encryption settings from their source resource" (AWS Backup developer guide, "Encryption for
+    backups in AWS Backup"): an unencrypted EBS volume or RDS database gives an unencrypted
+    snapshot. Fully managed types (EFS; DynamoDB with advanced features) are encrypted with the
+    vault's key whatever the source.
+    """
+    from auditor.sandbox.moto_ext import native
+
+    if managed or resource_type_of(resource_arn) == "EFS":
+        return True
+    return native.resource_encrypted(account_id, region, resource_arn)
 
 
 def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any]:
@@ -317,6 +333,8 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     size = native.resource_size_bytes(self.account_id, self.region_name, resource_arn)
     if size is None:
         raise ResourceNotFoundException(msg=f"Resource {resource_arn} was not found")
+    managed = self.region_settings["ResourceTypeManagementPreference"].get(rtype, False)
+    encrypted = backup_encrypted(self.account_id, self.region_name, resource_arn, managed)
     rp_arn = native.create_backup_artifact(
         self.account_id,
         self.region_name,
@@ -324,8 +342,8 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
         job_id=job_id,
         created=now,
         size_bytes=size,
-        managed=self.region_settings["ResourceTypeManagementPreference"].get(rtype, False),
-        encrypted=True,
+        managed=managed,
+        encrypted=encrypted,
     )
     lifecycle = params.get("Lifecycle") or None
     rp = {
@@ -338,6 +356,7 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
         "CreationDate": now,
         "BackupSizeInBytes": size,
         "ResourceName": resource_arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
+        "IsEncrypted": encrypted,
     }
     if lifecycle:
         rp["Lifecycle"] = lifecycle
@@ -595,35 +614,59 @@ def r_describe_backup_vault(self: BackupResponse) -> ActionResult | str:
     return _dump(vault_dict(backend, _vault_or_404(backend, p["BackupVaultName"])))
 
 
+# ListRecoveryPointsByBackupVault filters that compare one recovery point field for equality
+# (AWS Backup API reference, ListRecoveryPointsByBackupVault request parameters).
+_VAULT_RECOVERY_POINT_FILTERS = {
+    "ByResourceArn": "ResourceArn",
+    "ByResourceType": "ResourceType",
+    "ByBackupPlanId": "CreatedBy.BackupPlanId",
+    "ByParentRecoveryPointArn": "ParentRecoveryPointArn",
+}
+
+
+def _field(item: dict, path: str) -> Any:
+    """`item`'s value at a dotted `path` (None where a level is missing)."""
+    value: Any = item
+    for part in path.split("."):
+        value = (value or {}).get(part)
+    return value
+
+
+def _filter_by(items: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
+    """The items whose field equals the request's value for every equality filter given."""
+    wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
+    return [i for i in items if all(_field(i, f) == v for f, v in wanted.items())]
+
+
+def _shaped(rows: list[dict[str, Any]], shape: str) -> list[dict[str, Any]]:
+    """`rows` with only the members of AWS Backup's `shape` (a listing returns fewer fields than
+    DescribeRecoveryPoint: e.g. no StorageClass in ListRecoveryPointsByBackupVault)."""
+    from auditor.sandbox.moto_ext.paging import model_members
+
+    members = model_members("backup", shape)
+    return [{k: v for k, v in row.items() if k in members} for row in rows]
+
+
 def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     backend = self.backup_backend
     vault = _vault_or_404(backend, p["BackupVaultName"])
-    name = vault.backup_vault_name
-    after, before = p.get("ByCreatedAfter"), p.get("ByCreatedBefore")
-    rows = []
-    for rp in backend.recovery_points.values():
-        if rp["BackupVaultName"] != name:
-            continue
-        if p.get("ByResourceArn") and rp["ResourceArn"] != p["ByResourceArn"]:
-            continue
-        if p.get("ByResourceType") and rp["ResourceType"] != p["ByResourceType"]:
-            continue
-        if (
-            p.get("ByBackupPlanId")
-            and (rp.get("CreatedBy") or {}).get("BackupPlanId") != p["ByBackupPlanId"]
-        ):
-            continue
-        if (
-            p.get("ByParentRecoveryPointArn")
-            and rp.get("ParentRecoveryPointArn") != p["ByParentRecoveryPointArn"]
-        ):
-            continue
-        if not _in_range(rp["CreationDate"], after, before):
-            continue
-        rows.append(rp)
+    rows = _filter_by(
+        (
+            rp
+            for rp in backend.recovery_points.values()
+            if rp["BackupVaultName"] == vault.backup_vault_name
+        ),
+        p,
+        _VAULT_RECOVERY_POINT_FILTERS,
+    )
+    rows = [
+        rp
+        for rp in rows
+        if _in_range(rp["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
+    ]
     chunk, token = _paged(p, rows)
-    return _result({"RecoveryPoints": chunk}, token)
+    return _result({"RecoveryPoints": _shaped(chunk, "RecoveryPointByBackupVault")}, token)
 
 
 def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | str:
@@ -639,7 +682,7 @@ def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | s
         row["BackupSizeBytes"] = rp.get("BackupSizeInBytes")
         rows.append(row)
     chunk, token = _paged(p, rows)
-    return _result({"RecoveryPoints": chunk}, token)
+    return _result({"RecoveryPoints": _shaped(chunk, "RecoveryPointByResource")}, token)
 
 
 def r_describe_recovery_point(self: BackupResponse) -> ActionResult | str:
@@ -722,12 +765,10 @@ _COPY_JOB_FILTERS = {
 
 def _filter_jobs(jobs: Any, p: dict, equal_filters: dict[str, str]) -> list[dict]:
     """The jobs that pass every given equality filter and both time ranges (created, completed)."""
-    wanted = {field: p[param] for param, field in equal_filters.items() if p.get(param)}
     return [
         job
-        for job in jobs
-        if all(job.get(field) == value for field, value in wanted.items())
-        and _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
+        for job in _filter_by(jobs, p, equal_filters)
+        if _in_range(job["CreationDate"], p.get("ByCreatedAfter"), p.get("ByCreatedBefore"))
         and _in_range(
             job.get("CompletionDate"), p.get("ByCompleteAfter"), p.get("ByCompleteBefore")
         )
@@ -779,6 +820,34 @@ def r_update_region_settings(self: BackupResponse) -> EmptyResult:
     return EmptyResult()
 
 
+def r_create_logically_air_gapped_backup_vault(self: BackupResponse) -> ActionResult | str:
+    """CreateLogicallyAirGappedBackupVault (AWS Backup API reference): a vault of type
+    LOGICALLY_AIR_GAPPED_BACKUP_VAULT, locked from creation with the given Min/MaxRetentionDays
+    (both required), its key owned by AWS Backup. AWS reports VaultState CREATING until it is
+    ready; the emulator makes it AVAILABLE at once."""
+    p = _p(self)
+    name = p.get("BackupVaultName") or self.path.rstrip("/").rsplit("/", 1)[-1]
+    vault = self.backup_backend.create_backup_vault(
+        backup_vault_name=name,
+        backup_vault_tags=p.get("BackupVaultTags") or {},
+        encryption_key_arn="",
+        creator_request_id=p.get("CreatorRequestId") or "",
+    )
+    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    vault.locked = True
+    vault.min_retention_days = int(p["MinRetentionDays"])
+    vault.max_retention_days = int(p["MaxRetentionDays"])
+    vault.lock_date = vault.creation_date
+    return ActionResult(
+        {
+            "BackupVaultName": name,
+            "BackupVaultArn": vault.backup_vault_arn,
+            "CreationDate": _ts(vault.creation_date),
+            "VaultState": "AVAILABLE",
+        }
+    )
+
+
 # Extra URL patterns, written with exactly the trailing slash (or none) of the real API paths:
 # moto's server turns them into Flask rules, where `/?` would be dropped and a request ending in
 # `/` would 404. ARNs inside paths are percent-encoded by botocore; the server may decode `%2F`,
@@ -798,6 +867,7 @@ EXTRA_URL_PATHS = {
     "{0}/resources/$": BackupResponse.dispatch,
     "{0}/resources/(?P<arn>.+)/recovery-points/$": BackupResponse.dispatch,
     "{0}/account-settings$": BackupResponse.dispatch,
+    "{0}/logically-air-gapped-backup-vaults/(?P<name>[^/]+)$": BackupResponse.dispatch,
 }
 
 _HANDLERS = {
@@ -821,6 +891,7 @@ _HANDLERS = {
     "describe_copy_job": r_describe_copy_job,
     "describe_region_settings": r_describe_region_settings,
     "update_region_settings": r_update_region_settings,
+    "create_logically_air_gapped_backup_vault": r_create_logically_air_gapped_backup_vault,
 }
 
 

@@ -74,6 +74,7 @@ def add_ebs_snapshot(
     tags: dict[str, str] | None = None,
     full_size_bytes: int | None = None,
     storage_tier: str = "standard",
+    completed: datetime | None = None,
     snapshot_id: str | None = None,
     rng: random.Random | None = None,
     backend: Any = None,
@@ -86,6 +87,7 @@ def add_ebs_snapshot(
     sid = snapshot_id or f"snap-{_rand_hex(rng, 17)}"
     snap = Snapshot(backend, sid, volume, description, encrypted=encrypted, kms_key_id=kms_key_id)
     snap.start_time = created
+    snap.completion_time = completed or created
     snap.storage_tier = storage_tier
     if full_size_bytes is not None:
         snap.full_snapshot_size_in_bytes = int(full_size_bytes)
@@ -100,10 +102,10 @@ def ebs_snapshot_arn(region: str, snapshot_id: str) -> str:
     return f"arn:aws:ec2:{region}::snapshot/{snapshot_id}"
 
 
-def add_db_snapshot(
+def add_rds_snapshot(
     account_id: str,
     region: str,
-    database: Any,
+    source: Any,
     *,
     snapshot_id: str,
     snapshot_type: str,
@@ -112,42 +114,26 @@ def add_db_snapshot(
     allocated_storage: int | None = None,
     backend: Any = None,
 ) -> str:
-    """Insert a DB instance snapshot (manual | automated | awsbackup); returns its ARN."""
-    from moto.rds.models import DBSnapshot
+    """Insert a snapshot (manual | automated | awsbackup) of a DB instance or cluster; its ARN.
+
+    `source` is a moto DBInstance or DBCluster: a cluster gets a DB cluster snapshot, an instance
+    a DB snapshot.
+    """
+    from moto.rds.models import DBCluster, DBClusterSnapshot, DBSnapshot
 
     backend = backend or rds_backend(account_id, region)
-    snap = DBSnapshot(backend, database, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
+    is_cluster = isinstance(source, DBCluster)
+    cls = DBClusterSnapshot if is_cluster else DBSnapshot
+    snap = cls(backend, source, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
     snap.created = created
-    snap.original_snapshot_create_time = created
+    if not is_cluster:
+        snap.original_snapshot_create_time = created
     if allocated_storage is not None:
         snap.allocated_storage = allocated_storage
-    backend.database_snapshots[snap.db_snapshot_identifier] = snap
-    return snap.arn
-
-
-def add_cluster_snapshot(
-    account_id: str,
-    region: str,
-    cluster: Any,
-    *,
-    snapshot_id: str,
-    snapshot_type: str,
-    created: datetime,
-    tags: list[dict[str, str]] | None = None,
-    allocated_storage: int | None = None,
-    backend: Any = None,
-) -> str:
-    """Insert a DB cluster snapshot (manual | automated | awsbackup); returns its ARN."""
-    from moto.rds.models import DBClusterSnapshot
-
-    backend = backend or rds_backend(account_id, region)
-    snap = DBClusterSnapshot(
-        backend, cluster, snapshot_id, snapshot_type=snapshot_type, tags=tags or []
-    )
-    snap.created = created
-    if allocated_storage is not None:
-        snap.allocated_storage = allocated_storage
-    backend.cluster_snapshots[snap.db_cluster_snapshot_identifier] = snap
+    if is_cluster:
+        backend.cluster_snapshots[snap.db_cluster_snapshot_identifier] = snap
+    else:
+        backend.database_snapshots[snap.db_snapshot_identifier] = snap
     return snap.arn
 
 
@@ -282,6 +268,22 @@ def resource_size_bytes(account_id: str, region: str, resource_arn: str) -> int 
     return None
 
 
+def resource_encrypted(account_id: str, region: str, resource_arn: str) -> bool:
+    """Whether an existing resource is encrypted at rest (True for types always encrypted)."""
+    parts = resource_arn.split(":", 5)
+    service, rest = parts[2], parts[5] if len(parts) > 5 else ""
+    if service == "ec2" and rest.startswith("volume/"):
+        vol = ec2_backend(account_id, region).volumes.get(rest.split("/", 1)[1])
+        return bool(vol is not None and vol.encrypted)
+    if service == "rds":
+        backend = rds_backend(account_id, region)
+        kind, _, ident = rest.partition(":")
+        obj = (backend.databases if kind == "db" else backend.clusters).get(ident)
+        return bool(obj is not None and getattr(obj, "storage_encrypted", False))
+    # DynamoDB tables, EFS file systems and gateway volumes are always encrypted at rest.
+    return True
+
+
 def create_backup_artifact(
     account_id: str,
     region: str,
@@ -343,7 +345,7 @@ def create_backup_artifact(
         backend = rds_backend(account_id, region)
         db = backend.databases.get(rest[3:])
         if db is not None:
-            return add_db_snapshot(
+            return add_rds_snapshot(
                 account_id,
                 region,
                 db,
@@ -355,7 +357,7 @@ def create_backup_artifact(
         backend = rds_backend(account_id, region)
         cluster = backend.clusters.get(rest[8:])
         if cluster is not None:
-            return add_cluster_snapshot(
+            return add_rds_snapshot(
                 account_id,
                 region,
                 cluster,

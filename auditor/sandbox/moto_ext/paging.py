@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -54,3 +55,12 @@ def page(
     chunk = list(items[start : start + n])
     nxt = encode_token(start + n, scope) if start + n < len(items) else None
     return chunk, nxt
+
+
+@cache
+def model_members(service: str, shape: str) -> frozenset[str]:
+    """The member names of `shape` in botocore's model of `service` (what AWS may answer)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return frozenset(model.shape_for(shape).members)

@@ -72,6 +72,16 @@ def describe_snapshots(self: Any) -> ActionResult:
 
         raise InvalidParameterCombination("Cannot specify MaxResults together with SnapshotIds")
     snapshots = self.ec2_backend.describe_snapshots(snapshot_ids=snapshot_ids, filters=filters)
+    # OwnerIds: "self", "amazon" or account ids (EC2 API reference, DescribeSnapshots); moto
+    # ignores the parameter.
+    owners = self._get_param("OwnerIds", [])
+    if owners:
+        wanted = {self.current_account if o == "self" else o for o in owners}
+        snapshots = [
+            s
+            for s in snapshots
+            if s.owner_id in wanted or ("amazon" in wanted and getattr(s, "owner_alias", None))
+        ]
     if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError
 
@@ -125,6 +135,10 @@ def _snapshots_xml(snapshots: list[Any], next_token: str | None) -> str:
         if snap.kms_key_id:
             parts += ["<kmsKeyId>", _x(snap.kms_key_id), "</kmsKeyId>"]
         parts += ["<storageTier>", snap.storage_tier or "standard", "</storageTier>"]
+        # "The time stamp when the snapshot was completed" (EC2 API reference, Snapshot).
+        if snap.status == "completed":
+            done = getattr(snap, "completion_time", None) or snap.start_time
+            parts += ["<completionTime>", _iso(done), "</completionTime>"]
         full = getattr(snap, "full_snapshot_size_in_bytes", None)
         if full is not None:
             parts += ["<fullSnapshotSizeInBytes>", str(int(full)), "</fullSnapshotSizeInBytes>"]
@@ -145,6 +159,43 @@ def _snapshots_xml(snapshots: list[Any], next_token: str | None) -> str:
 
 def _x(value: str) -> str:
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# "Snapshots that you create by copying another snapshot have an arbitrary volume ID that you
+# should not use for any purpose" (EC2 API reference, CopySnapshot); EC2 shows vol-ffffffff.
+COPIED_SNAPSHOT_VOLUME = "vol-ffffffff"
+
+
+def _patch_efs_description() -> None:
+    """DescribeFileSystems answers FileSystemDescription members only (moto adds its internal
+    LifecyclePolicies and FileSystemPolicy, which AWS returns from other calls)."""
+    from moto.efs.models import FileSystem
+
+    from auditor.sandbox.moto_ext.paging import model_members
+
+    original = FileSystem.info_json
+
+    def info_json(self: Any) -> dict[str, Any]:
+        members = model_members("efs", "FileSystemDescription")
+        return {k: v for k, v in original(self).items() if k in members}
+
+    FileSystem.info_json = info_json  # type: ignore[method-assign]
+
+
+def _patch_copy_snapshot() -> None:
+    """CopySnapshot's copy carries the arbitrary volume id, not the source's (moto keeps it)."""
+    from types import SimpleNamespace
+
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    original = EBSBackend.copy_snapshot
+
+    def copy_snapshot(self: Any, *args: Any, **kwargs: Any) -> Any:
+        snapshot = original(self, *args, **kwargs)
+        snapshot.volume = SimpleNamespace(id=COPIED_SNAPSHOT_VOLUME, size=snapshot.volume.size)
+        return snapshot
+
+    EBSBackend.copy_snapshot = copy_snapshot  # type: ignore[method-assign]
 
 
 def describe_volumes(self: Any) -> ActionResult:
@@ -171,6 +222,76 @@ def describe_volumes(self: Any) -> ActionResult:
     if nxt:
         body["NextToken"] = nxt
     return ActionResult(body)
+
+
+# Regions launched before 20 March 2019 are enabled in every account; later ones are opt-in (AWS
+# Account Management guide, "Enable or disable AWS Regions in your account"). moto lists
+# af-south-1, eu-south-1 and ap-southeast-3 as opt-in-not-required and ignores AllRegions.
+DEFAULT_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+)
+
+
+def _opted_in(account_id: str) -> set[str]:
+    """The opt-in regions `account_id` has enabled (kept on a backend, so moto's reset clears it)."""
+    from moto.ec2.models import ec2_backends
+
+    backend = ec2_backends[account_id]["us-east-1"]
+    if not hasattr(backend, "_auditor_opted_in"):
+        backend._auditor_opted_in = set()
+    return backend._auditor_opted_in
+
+
+def set_region_enabled(account_id: str, region: str, enabled: bool = True) -> None:
+    """Opt `account_id` in to (or out of) an opt-in region, as account:EnableRegion would."""
+    regions = _opted_in(account_id)
+    (regions.add if enabled else regions.discard)(region)
+
+
+def region_opt_in_status(account_id: str, region: str) -> str:
+    """EC2 DescribeRegions' OptInStatus of `region` for `account_id`."""
+    if region in DEFAULT_REGIONS:
+        return "opt-in-not-required"
+    return "opted-in" if region in _opted_in(account_id) else "not-opted-in"
+
+
+def describe_regions(self: Any) -> ActionResult:
+    """EC2 DescribeRegions as its API reference documents it: only the account's enabled regions
+    unless AllRegions=true, each with its OptInStatus; RegionNames and the region-name and
+    opt-in-status filters narrow the answer."""
+    names = self._get_param("RegionNames", [])
+    all_regions = str(self._get_param("AllRegions", False)).lower() == "true"
+    filters = {name: set(values) for name, values in self._filters_from_querystring().items()}
+    account = self.current_account
+    rows = []
+    for region in self.ec2_backend.describe_regions(names):
+        status = region_opt_in_status(account, region.name)
+        if status == "not-opted-in" and not (all_regions or names):
+            continue
+        if "region-name" in filters and region.name not in filters["region-name"]:
+            continue
+        if "opt-in-status" in filters and status not in filters["opt-in-status"]:
+            continue
+        rows.append({"RegionName": region.name, "Endpoint": region.endpoint, "OptInStatus": status})
+    return ActionResult({"Regions": rows})
 
 
 # ---------------------------------------------------------------------------------------- RDS
@@ -574,6 +695,9 @@ def install() -> None:
     ORIGINAL["describe_snapshots"] = ElasticBlockStore.describe_snapshots
     ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
     ElasticBlockStore.describe_volumes = describe_volumes  # type: ignore[method-assign]
+    from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
+
+    AvailabilityZonesAndRegions.describe_regions = describe_regions  # type: ignore[method-assign]
 
     from moto.dynamodb.responses import DynamoHandler
     from moto.rds.responses import RDSResponse
@@ -583,6 +707,8 @@ def install() -> None:
     RDSResponse.describe_db_instance_automated_backups = describe_db_instance_automated_backups  # type: ignore[method-assign]
     DynamoHandler.list_backups = list_backups  # type: ignore[method-assign]
     _patch_table_size()
+    _patch_copy_snapshot()
+    _patch_efs_description()
     _patch_rds_automated_backups()
     _patch_rds_cross_region_copies()
     _patch_rds_latest_restorable_time()

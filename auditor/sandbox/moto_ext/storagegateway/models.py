@@ -151,15 +151,13 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
             )
         return self.tags[arn]
 
-    # Resource Groups Tagging API
+    # Resource Groups Tagging API. Volume tags are read with Storage Gateway's own
+    # ListTagsForResource (the API its reference documents for storage volumes' tags); the tagging
+    # API is not documented to return volumes, so only gateways are listed there.
     def iter_tagged_resources(self) -> Iterator[TaggedResource]:
         for arn in self.gateways:
             yield TaggedResource(
                 arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:gateway"
-            )
-        for arn in self.volumes:
-            yield TaggedResource(
-                arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:volume"
             )
 
     def tag_resource(self, arn: str, tags: dict[str, str]) -> None:  # type: ignore[override]

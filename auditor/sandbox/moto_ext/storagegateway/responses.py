@@ -99,6 +99,10 @@ class StorageGatewayResponse(BaseResponse):
         return ActionResult(body)
 
     def _describe_volumes(self, volume_type: str, key: str) -> ActionResult:
+        # "All of the specified ... volumes must be from the same gateway" (Storage Gateway API
+        # reference, DescribeCachediSCSIVolumes / DescribeStorediSCSIVolumes): a detached volume
+        # is on no gateway, so a batch holding one, or volumes of two gateways, fails as a whole,
+        # as does a batch naming a volume that does not exist (VolumeNotFound).
         out = []
         for arn in self.params["VolumeARNs"]:
             vol = self.backend.volume(arn)
@@ -109,7 +113,14 @@ class StorageGatewayResponse(BaseResponse):
                     {"VolumeARN": arn},
                 )
             out.append(vol)
-        return ActionResult({key: out})
+        gateways = {
+            v["GatewayARN"] if v["VolumeAttachmentStatus"] != "DETACHED" else None for v in out
+        }
+        if len(gateways) > 1 or (None in gateways and len(out) > 1):
+            raise InvalidGatewayRequestException(
+                "Cannot describe volumes of multiple gateways.", "InvalidParameters"
+            )
+        return ActionResult({key: sorted(out, key=lambda v: v["VolumeARN"])})
 
     def describe_cached_iscsi_volumes(self) -> ActionResult:
         return self._describe_volumes("CACHED iSCSI", "CachediSCSIVolumes")
@@ -164,6 +175,12 @@ class StorageGatewayResponse(BaseResponse):
 
     def create_stored_iscsi_volume(self) -> ActionResult:
         return self._create_volume("STORED iSCSI")
+
+    def detach_volume(self) -> ActionResult:
+        """DetachVolume: the volume leaves its gateway (VolumeAttachmentStatus DETACHED)."""
+        arn = self.params["VolumeARN"]
+        self.backend.volume(arn)["VolumeAttachmentStatus"] = "DETACHED"
+        return ActionResult({"VolumeARN": arn})
 
     def delete_volume(self) -> ActionResult:
         arn = self.params["VolumeARN"]
