@@ -28,6 +28,8 @@ AS_OF = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACCOUNT = "210987654321"
 REGION = "us-east-2"
 GIB = 1024**3
+# Listings send AWS's maximum page size (auditor.aws.context.page_size_for).
+PAGED_RDS = {"MaxRecords": ANY}
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -80,7 +82,9 @@ def stubbed():
 def _rds_responses(sessions: _StubbedSessions) -> None:
     rds_stub = sessions.stub("rds")
     cw = sessions.stub("cloudwatch")
-    rds_stub.add_response("describe_db_clusters", _fixture("rds-describe-db-clusters.json"), {})
+    rds_stub.add_response(
+        "describe_db_clusters", _fixture("rds-describe-db-clusters.json"), PAGED_RDS
+    )
     # One bulk GetMetricData for the Aurora cluster(s), VolumeBytesUsed per DBClusterIdentifier.
     cw.add_response(
         "get_metric_data",
@@ -108,22 +112,26 @@ def _rds_responses(sessions: _StubbedSessions) -> None:
             "ScanBy": "TimestampDescending",
         },
     )
-    rds_stub.add_response("describe_db_instances", _fixture("rds-describe-db-instances.json"), {})
+    rds_stub.add_response(
+        "describe_db_instances", _fixture("rds-describe-db-instances.json"), PAGED_RDS
+    )
     rds_stub.add_response(
         "describe_db_instance_automated_backups",
         _fixture("rds-describe-db-instance-automated-backups-us-east-2.json"),
-        {},
+        PAGED_RDS,
     )
     rds_stub.add_response(
-        "describe_db_snapshots", _fixture("rds-describe-db-snapshots-us-east-2.json"), {}
+        "describe_db_snapshots", _fixture("rds-describe-db-snapshots-us-east-2.json"), PAGED_RDS
     )
     rds_stub.add_response(
-        "describe_db_snapshots", {"DBSnapshots": []}, {"SnapshotType": "awsbackup"}
+        "describe_db_snapshots",
+        {"DBSnapshots": []},
+        {"SnapshotType": "awsbackup", "MaxRecords": ANY},
     )
     rds_stub.add_response(
         "describe_db_cluster_snapshots",
         _fixture("rds-describe-db-cluster-snapshots-us-east-2.json"),
-        {},
+        PAGED_RDS,
     )
 
 
@@ -226,17 +234,21 @@ def test_aurora_size_unknown_when_cloudwatch_has_no_value_or_refuses(stubbed):
     ctx, sessions = stubbed
     rds_stub = sessions.stub("rds")
     cw = sessions.stub("cloudwatch")
-    rds_stub.add_response("describe_db_clusters", _fixture("rds-describe-db-clusters.json"), {})
+    rds_stub.add_response(
+        "describe_db_clusters", _fixture("rds-describe-db-clusters.json"), PAGED_RDS
+    )
     cw.add_client_error("get_metric_data", "AccessDenied", http_status_code=403)
-    rds_stub.add_response("describe_db_instances", {"DBInstances": []}, {})
+    rds_stub.add_response("describe_db_instances", {"DBInstances": []}, PAGED_RDS)
     rds_stub.add_response(
-        "describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": []}, {}
+        "describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": []}, PAGED_RDS
     )
-    rds_stub.add_response("describe_db_snapshots", {"DBSnapshots": []}, {})
+    rds_stub.add_response("describe_db_snapshots", {"DBSnapshots": []}, PAGED_RDS)
     rds_stub.add_response(
-        "describe_db_snapshots", {"DBSnapshots": []}, {"SnapshotType": "awsbackup"}
+        "describe_db_snapshots",
+        {"DBSnapshots": []},
+        {"SnapshotType": "awsbackup", "MaxRecords": ANY},
     )
-    rds_stub.add_response("describe_db_cluster_snapshots", {"DBClusterSnapshots": []}, {})
+    rds_stub.add_response("describe_db_cluster_snapshots", {"DBClusterSnapshots": []}, PAGED_RDS)
     rds.collect(ctx)
     tables = _tables(ctx)
     res = tables["resources"].set_index("resource_id")
@@ -251,15 +263,17 @@ def test_dynamodb_pitr_protection_and_backups_of_every_type(stubbed):
     ctx, sessions = stubbed
     ddb = sessions.stub("dynamodb")
     tag = sessions.stub("resourcegroupstaggingapi")
-    ddb.add_response("list_tables", {"TableNames": ["carts"]}, {})
+    ddb.add_response("list_tables", {"TableNames": ["carts"]}, {"Limit": ANY})
     tag.add_response("get_resources", {"ResourceTagMappingList": []}, None)
     ddb.add_response(
-        "list_backups", _fixture("dynamodb-list-backups-all.json"), {"BackupType": "ALL"}
+        "list_backups",
+        _fixture("dynamodb-list-backups-all.json"),
+        {"BackupType": "ALL", "Limit": ANY},
     )
     ddb.add_response(
         "list_backups",
         _fixture("dynamodb-list-backups-aws-backup.json"),
-        {"BackupType": "AWS_BACKUP"},
+        {"BackupType": "AWS_BACKUP", "Limit": ANY},
     )
     ddb.add_response(
         "describe_table", _fixture("dynamodb-describe-table.json"), {"TableName": "carts"}
@@ -288,7 +302,7 @@ def test_dynamodb_pitr_protection_and_backups_of_every_type(stubbed):
 def test_efs_automatic_backup_tag_and_an_older_record_without_its_arn(stubbed):
     ctx, sessions = stubbed
     sessions.stub("efs").add_response(
-        "describe_file_systems", _fixture("efs-describe-file-systems.json"), {}
+        "describe_file_systems", _fixture("efs-describe-file-systems.json"), {"MaxItems": ANY}
     )
     efs.collect(ctx)
     tables = _tables(ctx)
