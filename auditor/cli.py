@@ -259,7 +259,12 @@ def check(
     ),
     policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
     out: Path = typer.Option(
-        Path("reports"), "--out", help="Folder for findings.json and findings.csv."
+        Path("reports"), "--out", help="Folder for the findings files (findings.parquet and more)."
+    ),
+    format: list[str] = typer.Option(
+        [],
+        "--format",
+        help="Findings files besides findings.parquet, comma-separated or repeated: json,csv,jsonl (default: json,csv).",
     ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
@@ -271,10 +276,13 @@ def check(
     1 when the inventory's collection was incomplete, even with --no-fail)."""
     from auditor.controls import run_check
     from auditor.errors import EXIT_NONCOMPLIANT
+    from auditor.findings import FINDINGS_FORMATS, parse_findings_formats
 
+    formats = parse_findings_formats(format)
     findings = run_check(
-        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet)
+        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet), formats=formats
     )
+    files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
     typer.echo(
         "check: "
@@ -282,7 +290,7 @@ def check(
             f"{counts.get(s, 0)} {s}"
             for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE")
         )
-        + f"; wrote {out / 'findings.json'} and {out / 'findings.csv'}",
+        + f"; wrote {', '.join(str(out / name) for name in files)}",
         err=True,
     )
     failed_calls = _inventory_errors(inventory)
@@ -406,7 +414,7 @@ def audit(
     format: list[str] = typer.Option(
         [],
         "--format",
-        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
     ),
     as_of: str | None = typer.Option(
         None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
@@ -469,7 +477,7 @@ def report(
     format: list[str] = typer.Option(
         [],
         "--format",
-        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
     ),
     out: Path | None = typer.Option(
         None, "--out", help="Folder for the reports (default: the results folder)."

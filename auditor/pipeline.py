@@ -155,7 +155,11 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
 
     if findings is None:
         findings = check_inventory(inventory, policies, as_of, progress=options.progress)
-    write_findings(findings, out, policies=policies, policy_path=options.policies)
+    # findings.json/.csv always (reports read them), findings.jsonl when chosen, .parquet always
+    data_formats = ["json", "csv"] + (["jsonl"] if "jsonl" in formats else [])
+    write_findings(
+        findings, out, policies=policies, policy_path=options.policies, formats=data_formats
+    )
     metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
     write_metering(metering, out)
     policy_files = copy_policies(Path(options.policies), out)
