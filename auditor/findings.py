@@ -276,27 +276,60 @@ _SORT_COLUMNS = (
 
 
 def canonical_table(findings: Any) -> pa.Table:
-    """The findings as an Arrow table of strings (`evidence` as JSON text) in the canonical order.
+    """The findings as an Arrow table (`evidence` as JSON text) in the canonical order.
 
     The order is account, region, resource ARN, control (in the registry's order), plan, then the
     remaining columns as tie-breakers, nulls first: a total order that does not depend on how the
     rows were produced (one process, or per-account Dask tasks gathered in completion order).
+    The long text columns are large strings (millions of findings pass 2 GiB of text); the
+    columns of few values are dictionary-encoded, which the writers' bytes do not depend on.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from auditor.controls import REGISTRY
 
+    table = _findings_table(findings).select(list(COLUMNS))
+    columns = {
+        c: table[c].cast(pa.string() if c in _DICTIONARY_COLUMNS else pa.large_string())
+        for c in COLUMNS
+    }
+    del table  # when nothing else holds the rows, each column is freed once it is sorted
+    order = None
+    if len(columns["control_id"]) > 1:
+        rank = pc.index_in(columns["control_id"], value_set=pa.array(list(REGISTRY), pa.string()))
+        keyed = pa.table({**columns, "_control": rank})
+        keys = [(c, "ascending", "at_start") for c in _SORT_COLUMNS]
+        order = pc.sort_indices(keyed, sort_keys=keys)
+        del keyed, rank
+    out = {}
+    for name in COLUMNS:
+        column = columns.pop(name)
+        if order is not None:
+            column = column.take(order)
+        if name in _DICTIONARY_COLUMNS:
+            column = pc.dictionary_encode(column)
+        out[name] = column
+        del column
+    return pa.table(out)
+
+
+def _findings_table(findings: Any) -> pa.Table:
+    """The engine's findings as Arrow strings, without keeping a copy on `findings` if possible.
+
+    A table the engine has already built is reused; else it is built here and not cached, so
+    the only full copy of the rows is the sorted one.
+    """
+    cached = getattr(findings, "_arrow", None)
+    if cached is not None:
+        return cached
+    parts, ctx = getattr(findings, "_parts", None), getattr(findings, "_ctx", None)
+    if parts and ctx is not None:
+        from auditor.controls.engine import materialise_arrow
+
+        return materialise_arrow(parts, ctx)
     table = findings.arrow() if hasattr(findings, "arrow") else None
-    if table is None:
-        table = _table_from_frame(findings.frame)
-    table = table.select(list(COLUMNS)).cast(pa.schema([(c, pa.string()) for c in COLUMNS]))
-    if table.num_rows < 2:
-        return table
-    rank = pc.index_in(table["control_id"], value_set=pa.array(list(REGISTRY), pa.string()))
-    keyed = table.append_column("_control", rank)
-    order = pc.sort_indices(keyed, sort_keys=[(c, "ascending", "at_start") for c in _SORT_COLUMNS])
-    return table.take(order)
+    return table if table is not None else _table_from_frame(findings.frame)
 
 
 def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
@@ -341,6 +374,7 @@ def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes]
     Each object is built column-wise with Arrow string kernels; a batch's bytes are its string
     array's data buffer as it is, so no Python object per row is ever made.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from auditor.controls.engine import json_quote
@@ -349,7 +383,7 @@ def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes]
         part = table.slice(start, BATCH_ROWS)
         pieces = []
         for col in COLUMNS:
-            value = part[col].combine_chunks()
+            value = part[col].combine_chunks().cast(pa.string())
             value = (
                 value.fill_null("{}")
                 if col == "evidence"

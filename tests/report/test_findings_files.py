@@ -85,6 +85,21 @@ def test_check_always_writes_parquet_with_the_rows_of_json_and_csv(checked):
     assert list(csv["status"]) == list(rows["status"])
 
 
+# sha256 of findings.json and findings.csv of this estate as written before the writers streamed
+# from Arrow buffers (the list-of-lines JSON writer): the bytes must not change.
+BEFORE = {
+    "findings.json": "996deac9f4152b1dbaec440ab71a9ab2a88afc61cc283bed65ac1c47831e1a61",
+    "findings.csv": "d5b4e1dde313f46dab1f13e52aadfdcd0f71ca5a4b217296d956db8e6c162c03",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_json_and_csv_bytes_are_unchanged(checked, name):
+    import hashlib
+
+    assert hashlib.sha256((checked / name).read_bytes()).hexdigest() == BEFORE[name]
+
+
 def test_parquet_metadata_carries_the_rest_of_the_json_document(checked):
     doc = json.loads((checked / "findings.json").read_text())
     head = findings_files.read_parquet_head(checked / "findings.parquet")
