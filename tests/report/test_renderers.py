@@ -171,7 +171,8 @@ def test_html_stays_small_with_100000_findings(results):
     assert len(html) < 3_000_000
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
     assert len(data["rows"]) == 2000
-    assert "first 2000 of 100000 findings" in html and "all rows are in findings.csv" in html
+    assert "first 2000 of 100000 findings" in html and "all rows are in findings.parquet" in html
+    assert "findings.csv" in html
 
 
 def test_parse_formats():
