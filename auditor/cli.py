@@ -467,7 +467,16 @@ def check(
         ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
     ),
     out: Path = typer.Option(
-        Path("reports"), "--out", metavar="DIR", help="Folder for findings.json and findings.csv."
+        Path("reports"),
+        "--out",
+        metavar="DIR",
+        help="Folder for the findings files (findings.parquet and more).",
+    ),
+    format: list[str] = typer.Option(
+        [],
+        "--format",
+        metavar="FORMAT",
+        help="Findings files besides findings.parquet, comma-separated or repeated: json,csv,jsonl (default: json,csv).",
     ),
     as_of: str | None = typer.Option(
         None,
@@ -482,10 +491,13 @@ def check(
     1 when the inventory's collection was incomplete, even with --no-fail)."""
     from auditor.controls import run_check
     from auditor.errors import EXIT_NONCOMPLIANT
+    from auditor.findings import FINDINGS_FORMATS, parse_findings_formats
 
+    formats = parse_findings_formats(format)
     findings = run_check(
-        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet)
+        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet), formats=formats
     )
+    files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
     typer.echo(
         "check: "
@@ -493,7 +505,7 @@ def check(
             f"{counts.get(s, 0)} {s}"
             for s in ("FAIL", "WAIVED", "NOT_ASSESSED", "PASS", "NOT_APPLICABLE")
         )
-        + f"; wrote {out / 'findings.json'} and {out / 'findings.csv'}",
+        + f"; wrote {', '.join(str(out / name) for name in files)}",
         err=True,
     )
     failed_calls = _inventory_errors(inventory)
@@ -620,7 +632,7 @@ def audit(
         [],
         "--format",
         metavar="FORMAT",
-        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
     ),
     as_of: str | None = typer.Option(
         None,
@@ -702,7 +714,7 @@ def report(
         [],
         "--format",
         metavar="FORMAT",
-        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
+        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
     ),
     out: Path | None = typer.Option(
         None, "--out", metavar="DIR", help="Folder for the reports (default: the results folder)."

@@ -135,11 +135,16 @@ def build_manifest(results_dir: str | Path, *, command: str | None = None) -> di
     root = Path(results_dir)
     if not root.is_dir():
         raise InputError(f"{root}: not a results folder (it does not exist)")
-    if not (root / "findings.json").is_file():
+    if (root / "findings.json").is_file():
+        findings = _load_json(root / "findings.json") or {}
+    elif (root / "findings.parquet").is_file():  # `check --format jsonl` writes no findings.json
+        from auditor.findings import read_parquet_head
+
+        findings = read_parquet_head(root / "findings.parquet")
+    else:
         raise InputError(
-            f"{root}: not a results folder (no findings.json); run `auditor audit` first"
+            f"{root}: not a results folder (no findings.json or findings.parquet); run `auditor audit` first"
         )
-    findings = _load_json(root / "findings.json") or {}
     run = _load_json(root / "run.json") or {}
     inventory = _load_json(root / "inventory" / "manifest.json") or {}
     names = bundle_files(root)

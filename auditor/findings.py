@@ -1,4 +1,4 @@
-"""Findings files (DESIGN §4): `findings.json` and `findings.csv`, written atomically, read back.
+"""Findings files: `findings.parquet` always, `findings.json`, `.csv`, `.jsonl` as chosen; read back.
 
 ``findings.json``::
 
@@ -9,8 +9,14 @@ Each finding has DESIGN §4's fields (`resource_arn`, `resource_type`, `account_
 control (id, title, severity, description) so reports need no code to describe them. When the
 audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file
 as given and its copy under `policies/`), which the SARIF report turns into file locations.
-``findings.csv`` holds the same rows; its `evidence` column is the JSON text of the object. Both
-files are written from one table in one canonical row order, so the same verdicts give the same
+``findings.csv`` holds the same rows; its `evidence` column is the JSON text of the object.
+``findings.jsonl`` (JSON Lines, chosen with `--format jsonl`) holds one finding object per line
+and nothing else: for estates whose findings.json would be too large to parse as one document.
+``findings.parquet`` is always written: the complete rows, typed (strings, `evidence` as JSON
+text), for DuckDB, pandas and BI tools; its schema metadata (key `auditor.findings`) carries the
+rest of findings.json (schema version, as_of, summary, controls, plans), so reports and evidence
+bundles can be made from it alone. Every file is written from one Arrow table in one canonical
+row order, batch by batch (no list of row objects in memory), so the same verdicts give the same
 bytes however they were computed.
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -26,22 +33,43 @@ import pandas as pd
 
 from auditor import jsonsafe
 from auditor.atomic import open_atomic
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "FINDINGS_FORMATS",
     "FINDINGS_SCHEMA_VERSION",
+    "PARQUET_METADATA_KEY",
     "canonical_table",
     "findings_csv_text",
     "findings_document",
+    "findings_jsonl_bytes",
+    "parse_findings_formats",
     "plan_locations",
     "read_findings",
+    "read_parquet_head",
     "write_findings",
 ]
 
 FINDINGS_SCHEMA_VERSION = 1
+# Text formats `write_findings` can add to findings.parquet, and the file each one writes.
+FINDINGS_FORMATS = {"json": "findings.json", "csv": "findings.csv", "jsonl": "findings.jsonl"}
+PARQUET_FILE = "findings.parquet"
+PARQUET_METADATA_KEY = b"auditor.findings"
+# Rows per step when writing: bounds the memory of each formatting step, not the result.
+BATCH_ROWS = 262_144
+# Columns with few distinct values: dictionary-encoded in Parquet (small, fast to read back).
+_DICTIONARY_COLUMNS = [
+    "resource_type",
+    "account_id",
+    "region",
+    "control_id",
+    "status",
+    "severity",
+    "plan",
+]
 COLUMNS = (
     "resource_arn",
     "resource_type",
@@ -122,8 +150,23 @@ def _head(findings: Any, plans: list[dict] | None) -> dict[str, Any]:
 
 def _document_text(findings: Any, plans: list[dict] | None) -> str:
     buffer = io.BytesIO()
-    _write_json(buffer, findings, canonical_table(findings), plans)
+    _write_json(buffer, canonical_table(findings), _head(findings, plans))
     return buffer.getvalue().decode("utf-8")
+
+
+def parse_findings_formats(values: Iterable[str]) -> tuple[str, ...]:
+    """`["json,csv", "jsonl"]` -> ("json", "csv", "jsonl"); empty -> ("json", "csv").
+
+    Raises UsageError (exit 2) on a name that is not in `FINDINGS_FORMATS`.
+    """
+    names = [n.strip().lower() for item in values for n in str(item).split(",") if n.strip()]
+    for name in names:
+        if name not in FINDINGS_FORMATS:
+            raise UsageError(
+                f"--format {name!r} is not one of {', '.join(FINDINGS_FORMATS)}"
+                " (findings.parquet is always written)"
+            )
+    return tuple(dict.fromkeys(names)) or ("json", "csv")
 
 
 def write_findings(
@@ -132,44 +175,88 @@ def write_findings(
     *,
     policies: Any = None,
     policy_path: str | Path | None = None,
-) -> tuple[Path, Path]:
-    """Write `findings.json` and `findings.csv` into `out_dir` (each atomically); return both paths.
+    formats: Iterable[str] = ("json", "csv"),
+) -> tuple[Path, ...]:
+    """Write findings.parquet and each chosen text format into `out_dir`, each file atomically.
 
-    Both files are written from one Arrow table in one canonical row order (`canonical_table`),
+    `formats` picks among `FINDINGS_FORMATS` (json, csv, jsonl); the paths of those files are
+    returned in that order (findings.parquet, always written, is `out_dir/findings.parquet`).
+    Every file is written from one Arrow table in one canonical row order (`canonical_table`),
     whichever engine produced the findings, so the same verdicts always give the same bytes.
-    With `policies` (and `policy_path`, the policy file or folder as given), findings.json also
-    lists where each plan is declared (`plan_locations`), which SARIF turns into file locations.
+    With `policies` (and `policy_path`, the policy file or folder as given), findings.json and the
+    Parquet metadata also list where each plan is declared (`plan_locations`), which SARIF turns
+    into file locations.
     """
+    chosen = parse_findings_formats(formats) if formats else ()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out / "findings.json", out / "findings.csv"
     table = canonical_table(findings)
     plans = plan_locations(policies, policy_path) if policies is not None else None
-    with open_atomic(json_path, "wb") as handle:
-        _write_json(handle, findings, table, plans)
-    with open_atomic(csv_path, "wb") as handle:
-        _write_csv(handle, table)
-    return json_path, csv_path
+    head = _head(findings, plans)
+    with open_atomic(out / PARQUET_FILE, "wb") as handle:
+        _write_parquet(handle, table, head)
+    writers = {"json": _write_json, "csv": _write_csv, "jsonl": _write_jsonl}
+    written = []
+    for name in FINDINGS_FORMATS:
+        if name in chosen:
+            path = out / FINDINGS_FORMATS[name]
+            with open_atomic(path, "wb") as handle:
+                writers[name](handle, table, head)
+            written.append(path)
+    return tuple(written)
 
 
-def _write_json(
-    handle: IO[bytes], findings: Any, table: pa.Table, plans: list[dict] | None
-) -> None:
+def _write_parquet(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
+    """The rows as Parquet, the document's head (as_of, summary, controls...) in its metadata."""
+    import pyarrow.parquet as pq
+
+    meta = {PARQUET_METADATA_KEY: jsonsafe.dumps(head, indent=None, newline=False).encode()}
+    table = table.replace_schema_metadata(meta)
+    pq.write_table(
+        table,
+        handle,
+        row_group_size=1 << 20,
+        use_dictionary=_DICTIONARY_COLUMNS,
+        compression="snappy",
+    )
+
+
+def _write_json(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
     # The head goes through the strict serializer; the rows are JSON built by Arrow kernels
     # (quoted strings, nulls as null, evidence as the engine's JSON text), so no NaN can get in.
-    text = jsonsafe.dumps(_head(findings, plans), indent=1, newline=False)
+    text = jsonsafe.dumps(head, indent=1, newline=False)
     handle.write((text[:-2] + ',\n "findings": [').encode("utf-8"))
-    _write_json_rows_arrow(handle, table)
+    first = True
+    for lines in _json_rows(table, ",\n  "):
+        # every row is preceded by ",\n  ", the first one by "\n  " alone
+        handle.write(lines[1:] if first else lines)
+        first = False
     handle.write(b"\n ]\n}\n")
 
 
-def _write_csv(handle: IO[bytes], table: pa.Table) -> None:
+def _write_jsonl(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
+    """One finding object per line (the objects of findings.json, same order), nothing else."""
+    for lines in _json_rows(table, "", "\n"):
+        handle.write(lines)
+
+
+def findings_jsonl_bytes(findings: Any) -> bytes:
+    """findings.jsonl's bytes (what `write_findings` writes for jsonl), for reports and tests."""
+    buffer = io.BytesIO()
+    _write_jsonl(buffer, canonical_table(findings), {})
+    return buffer.getvalue()
+
+
+def _write_csv(handle: IO[bytes], table: pa.Table, head: dict[str, Any] | None = None) -> None:
+    """The rows as CSV (header first), written by Arrow's CSV writer batch by batch."""
     import pyarrow.csv as pacsv
 
     pacsv.write_csv(
         table,
         handle,
-        write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+        write_options=pacsv.WriteOptions(
+            include_header=True, quoting_style="needed", batch_size=BATCH_ROWS
+        ),
     )
 
 
@@ -189,27 +276,60 @@ _SORT_COLUMNS = (
 
 
 def canonical_table(findings: Any) -> pa.Table:
-    """The findings as an Arrow table of strings (`evidence` as JSON text) in the canonical order.
+    """The findings as an Arrow table (`evidence` as JSON text) in the canonical order.
 
     The order is account, region, resource ARN, control (in the registry's order), plan, then the
     remaining columns as tie-breakers, nulls first: a total order that does not depend on how the
     rows were produced (one process, or per-account Dask tasks gathered in completion order).
+    The long text columns are large strings (millions of findings pass 2 GiB of text); the
+    columns of few values are dictionary-encoded, which the writers' bytes do not depend on.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from auditor.controls import REGISTRY
 
+    table = _findings_table(findings).select(list(COLUMNS))
+    columns = {
+        c: table[c].cast(pa.string() if c in _DICTIONARY_COLUMNS else pa.large_string())
+        for c in COLUMNS
+    }
+    del table  # when nothing else holds the rows, each column is freed once it is sorted
+    order = None
+    if len(columns["control_id"]) > 1:
+        rank = pc.index_in(columns["control_id"], value_set=pa.array(list(REGISTRY), pa.string()))
+        keyed = pa.table({**columns, "_control": rank})
+        keys = [(c, "ascending", "at_start") for c in _SORT_COLUMNS]
+        order = pc.sort_indices(keyed, sort_keys=keys)
+        del keyed, rank
+    out = {}
+    for name in COLUMNS:
+        column = columns.pop(name)
+        if order is not None:
+            column = column.take(order)
+        if name in _DICTIONARY_COLUMNS:
+            column = pc.dictionary_encode(column)
+        out[name] = column
+        del column
+    return pa.table(out)
+
+
+def _findings_table(findings: Any) -> pa.Table:
+    """The engine's findings as Arrow strings, without keeping a copy on `findings` if possible.
+
+    A table the engine has already built is reused; else it is built here and not cached, so
+    the only full copy of the rows is the sorted one.
+    """
+    cached = getattr(findings, "_arrow", None)
+    if cached is not None:
+        return cached
+    parts, ctx = getattr(findings, "_parts", None), getattr(findings, "_ctx", None)
+    if parts and ctx is not None:
+        from auditor.controls.engine import materialise_arrow
+
+        return materialise_arrow(parts, ctx)
     table = findings.arrow() if hasattr(findings, "arrow") else None
-    if table is None:
-        table = _table_from_frame(findings.frame)
-    table = table.select(list(COLUMNS)).cast(pa.schema([(c, pa.string()) for c in COLUMNS]))
-    if table.num_rows < 2:
-        return table
-    rank = pc.index_in(table["control_id"], value_set=pa.array(list(REGISTRY), pa.string()))
-    keyed = table.append_column("_control", rank)
-    order = pc.sort_indices(keyed, sort_keys=[(c, "ascending", "at_start") for c in _SORT_COLUMNS])
-    return table.take(order)
+    return table if table is not None else _table_from_frame(findings.frame)
 
 
 def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
@@ -248,53 +368,90 @@ def _evidence_text(value: Any) -> str:
     return jsonsafe.dumps(value, indent=None, newline=False)
 
 
-def _write_json_rows_arrow(handle: IO[bytes], table: pa.Table) -> None:
-    """One JSON object per finding, built column-wise with Arrow string kernels, in batches."""
+def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes]:
+    """The findings as JSON objects, `before` + object + `after` each, as bytes per batch of rows.
+
+    Each object is built column-wise with Arrow string kernels; a batch's bytes are its string
+    array's data buffer as it is, so no Python object per row is ever made.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from auditor.controls.engine import json_quote
 
-    batch = 200_000
-    for start in range(0, table.num_rows, batch):
-        part = table.slice(start, batch)
+    for start in range(0, table.num_rows, BATCH_ROWS):
+        part = table.slice(start, BATCH_ROWS)
         pieces = []
         for col in COLUMNS:
-            value = (
-                part[col].combine_chunks() if isinstance(part[col], pa.ChunkedArray) else part[col]
-            )
+            value = part[col].combine_chunks().cast(pa.string())
             value = (
                 value.fill_null("{}")
                 if col == "evidence"
                 else pc.coalesce(json_quote(value), "null")
             )
             pieces.append(pc.binary_join_element_wise(json.dumps(col) + ": ", value, ""))
-        line = pc.binary_join_element_wise("{", pc.binary_join_element_wise(*pieces, ", "), "}", "")
-        text = ",\n  ".join(line.to_pylist())
-        handle.write((("\n  " if start == 0 else ",\n  ") + text).encode("utf-8"))
+        body = pc.binary_join_element_wise(*pieces, ", ")
+        lines = pc.binary_join_element_wise(before + "{", body, "}" + after, "")
+        yield _string_bytes(lines)
+
+
+def _string_bytes(values: pa.Array) -> memoryview:
+    """The concatenation of a null-free string array's values: a view of its data buffer."""
+    import numpy as np
+    import pyarrow as pa
+
+    _, offsets, data = values.buffers()
+    if data is None:
+        return memoryview(b"")
+    wide = pa.types.is_large_string(values.type)
+    ends = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
+    return memoryview(data)[ends[values.offset] : ends[values.offset + len(values)]]
 
 
 def read_findings(path: str | Path):
-    """Read `findings.json` (or a folder holding it) back into a `Findings` object.
+    """Read findings back into a `Findings` object: findings.json, findings.parquet, or a folder.
 
-    Raises InputError naming the file when it is missing, not JSON, or of another schema version.
+    A folder is read through its findings.json, else its findings.parquet (what `check` always
+    writes). Raises InputError naming the file when it is missing, unreadable, or of another
+    schema version.
     """
     from auditor.controls.engine import Findings
 
     path = Path(path)
     if path.is_dir():
-        path = path / "findings.json"
+        path = path / "findings.json" if (path / "findings.json").is_file() else path / PARQUET_FILE
+    if path.suffix == ".parquet":
+        head, frame = read_parquet_head(path), _parquet_frame(path)
+    else:
+        head, frame = _read_json_document(path)
+    try:
+        as_of = datetime.fromisoformat(str(head.get("as_of")).replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{path}: 'as_of' is not an ISO 8601 time") from None
+    summary = head.get("summary") if isinstance(head.get("summary"), dict) else None
+    return Findings(as_of, frame=frame, summary=summary)
+
+
+def _missing(path: Path) -> InputError:
+    return InputError(f"{path}: no findings file (run `auditor check` first)")
+
+
+def _check_version(path: Path, doc: Any) -> None:
+    if not isinstance(doc, dict) or doc.get("schema_version") != FINDINGS_SCHEMA_VERSION:
+        found = doc.get("schema_version") if isinstance(doc, dict) else None
+        raise InputError(
+            f"{path}: findings schema version {found!r}, this program reads {FINDINGS_SCHEMA_VERSION}"
+        )
+
+
+def _read_json_document(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path}: no findings file (run `auditor check` first)") from None
+        raise _missing(path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a findings file ({str(exc).splitlines()[0]})") from None
-    if not isinstance(doc, dict) or doc.get("schema_version") != FINDINGS_SCHEMA_VERSION:
-        raise InputError(
-            f"{path}: findings schema version {doc.get('schema_version') if isinstance(doc, dict) else None!r}, "
-            f"this program reads {FINDINGS_SCHEMA_VERSION}"
-        )
+    _check_version(path, doc)
     rows = doc.get("findings")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputError(f"{path}: 'findings' must be a list of objects")
@@ -303,17 +460,55 @@ def read_findings(path: str | Path):
         if rows
         else pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
     )
-    frame = frame.astype(object).where(frame.notna(), None)
+    return doc, frame.astype(object).where(frame.notna(), None)
+
+
+def read_parquet_head(path: str | Path) -> dict[str, Any]:
+    """findings.parquet's document head (schema_version, as_of, summary, controls, plans).
+
+    Reads only the file's footer. Raises InputError naming the file when it is missing, not
+    Parquet, carries no findings metadata, or is of another schema version.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
     try:
-        as_of = datetime.fromisoformat(str(doc.get("as_of")).replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{path}: 'as_of' is not an ISO 8601 time") from None
-    summary = doc.get("summary") if isinstance(doc.get("summary"), dict) else None
-    return Findings(as_of, frame=frame, summary=summary)
+        schema = pq.read_schema(path)
+    except FileNotFoundError:
+        raise _missing(path) from None
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a findings file ({str(exc).splitlines()[0]})") from None
+    raw = (schema.metadata or {}).get(PARQUET_METADATA_KEY)
+    try:
+        head = json.loads(raw) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        head = None
+    if not isinstance(head, dict) or not set(COLUMNS) <= set(schema.names):
+        raise InputError(f"{path}: not a findings file (no auditor findings metadata or columns)")
+    _check_version(path, head)
+    return head
+
+
+def _parquet_frame(path: Path) -> pd.DataFrame:
+    """The rows of findings.parquet as a frame of Python strings, `evidence` parsed to dicts."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=list(COLUMNS))
+    frame = pd.DataFrame(
+        {
+            c: table[c].cast("string").to_numpy(zero_copy_only=False)
+            for c in COLUMNS
+            if c != "evidence"
+        }
+    )
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame["evidence"] = [json.loads(x) if x else {} for x in table["evidence"].to_pylist()]
+    return frame[list(COLUMNS)]
 
 
 def findings_csv_text(findings: Any) -> str:
     """findings.csv's text (the bytes `write_findings` writes), for small results and tests."""
     buffer = io.BytesIO()
-    _write_csv(buffer, canonical_table(findings))
+    _write_csv(buffer, canonical_table(findings), {})
     return buffer.getvalue().decode("utf-8")

@@ -154,7 +154,15 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             from auditor.inventory import write_inventory
 
             write_inventory(inventory, staging / "inventory")
-            write_findings(findings, staging, policies=policies, policy_path=options.policies)
+            # findings.json/.csv always (reports read them), findings.jsonl when chosen, .parquet always
+            data_formats = ["json", "csv"] + (["jsonl"] if "jsonl" in formats else [])
+            write_findings(
+                findings,
+                staging,
+                policies=policies,
+                policy_path=options.policies,
+                formats=data_formats,
+            )
             write_metering(metering, staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)

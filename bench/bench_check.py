@@ -10,12 +10,25 @@ that reads it with `read_inventory` and evaluates every control, and reports:
     check_s    check_inventory: every control, verdicts and summary for every resource
     rss_gib    peak resident memory of that child process
 
-With --write, the child also builds the findings rows and writes findings.json/findings.csv
-(`write_s`, reported separately: it is output formatting, not evaluation).
+With --write, the child then writes every findings file the way `check` does, each from the
+same canonical table, and beside each its floor on that same table in the same process (so a
+loaded machine slows both alike and the ratio stays meaningful):
+
+    sort_s         the canonical row order (`auditor.findings.canonical_table`)
+    parquet_s      findings.parquet            floor: pyarrow.parquet.write_table, defaults
+    csv_s          findings.csv                floor: pyarrow.csv.write_csv, defaults
+                                               (and pandas to_csv of the first 1M rows)
+    json_s         findings.json, jsonl_s findings.jsonl (shown against the CSV's time)
+    e2e_s          read + check + sort + Parquet: what `check` needs before any text file
+    e2e_rss_gib    peak RSS up to there; write_rss_gib: peak with every file written
+    verdicts       sha256 of (account, region, resource, control, plan, status) of every
+                   finding in canonical order, compared with the hash recorded for that scale
 
     python bench/bench_check.py --scale 0.1 --scale 1 [--scale 2] [--cache /tmp/auditor-bench]
 
-Issue target: check <= 20 s and <= 6 GiB at scale 1 on 2 cores; 2x the data <= 2.2x the time.
+Issue targets at scale 1 (15.3M findings) on 2 cores: check <= 20 s and <= 6 GiB; 2x the data <=
+2.2x the time; Parquet <= 10 s, CSV <= 40 s, the whole check with every file <= 6 GiB; read +
+check + Parquet <= 25 s and <= 5 GiB. Each figure is printed with its limit.
 
 Measured 2026-11-26 on the 2-core build machine while other jobs loaded it (load average 5-9, so
 wall times are inflated; CPU times are the process's own):
@@ -28,7 +41,7 @@ wall times are inflated; CPU times are the process's own):
 Of the 6.75 GiB peak, 5.6 GiB is the inventory itself as read by `read_inventory` (10M backups as
 pandas large_string columns); the evaluation adds about 1.1 GiB. Reading the Parquet inventory
 took 16-20 s wall at scale 1 under that load. Writing findings is output formatting, measured
-apart with --write: 1.53M findings in about 37 s (scale 0.1).
+apart with --write (figures in bench/README.md).
 """
 
 from __future__ import annotations
@@ -400,7 +413,7 @@ def policy_text() -> str:
     ):
         for env in ("prod", "dev", "qa"):
             combos.append((tier, env, freq, keep))
-    for i, (tier, env, freq, keep) in enumerate(combos):
+    for tier, env, freq, keep in combos:
         lines += [
             f"  - name: {tier}-{env}",
             f"    select: {{tags: {{backup: {tier}}}, conditions: {{string_equals: {{env: {env}}}}}}}",
@@ -494,13 +507,109 @@ def policy_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+# sha256 of the verdicts (`verdict_hash`) of the code before the findings writers changed, per
+# scale: the bench says whether today's verdicts are the same rows, byte for byte.
+EXPECTED_VERDICTS: dict[str, str] = {
+    "0.001": "b500ef1661c7867d0e54ede341ddad6071993776654aec1f041389c70ce133ca",
+}
+# Issue targets at scale 1 (15.3M findings): seconds and GiB.
+LIMITS = {"parquet_s": 10.0, "csv_s": 40.0, "write_rss_gib": 6.0, "e2e_s": 25.0, "e2e_rss_gib": 5.0}
+
+
+def _peak_gib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
+
+
+def verdict_hash(table: pa.Table) -> str:
+    """sha256 of (account, region, resource, control, plan, status) of every finding, in order."""
+    import hashlib
+
+    import pyarrow.compute as pc
+
+    from auditor.findings import BATCH_ROWS, _string_bytes
+
+    digest = hashlib.sha256()
+    cols = ["account_id", "region", "resource_arn", "control_id", "plan", "status"]
+    for start in range(0, table.num_rows, BATCH_ROWS):
+        part = table.slice(start, BATCH_ROWS)
+        values = [pc.fill_null(part[c].combine_chunks().cast(pa.string()), "\x00") for c in cols]
+        line = pc.binary_join_element_wise(*values, pa.scalar("\x1f"))
+        digest.update(_string_bytes(pc.binary_join_element_wise(line, "\n", "")))
+    return digest.hexdigest()
+
+
+def _timed(fn, *args) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    t, c = time.perf_counter(), time.process_time()
+    fn(*args)
+    return round(time.perf_counter() - t, 2), round(time.process_time() - c, 2)
+
+
+def _progress(out: dict) -> None:
+    """The figures so far, on stderr: a run stopped half way still says what it measured."""
+    print(json.dumps(out), file=sys.stderr, flush=True)
+
+
+def _write_to(writer, path: Path, table: pa.Table, head: dict) -> None:
+    from auditor.atomic import open_atomic
+
+    with open_atomic(path, "wb") as handle:
+        writer(handle, table, head)
+
+
+def measure_writes(findings, out: dict, t_start: float, c_start: float) -> None:
+    """Write every findings file as `check` does, each beside its floor on the same table."""
+    from auditor import findings as fw
+
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        table = fw.canonical_table(findings)
+        head = fw._head(findings, None)
+        out["sort_s"] = round(time.perf_counter() - t, 2)
+        out["parquet_s"], out["parquet_cpu_s"] = _timed(
+            _write_to, fw._write_parquet, folder / "findings.parquet", table, head
+        )
+        # read + evaluate + write Parquet: what `check` needs before any text file
+        out["e2e_s"] = round(time.perf_counter() - t_start, 2)
+        out["e2e_cpu_s"] = round(time.process_time() - c_start, 2)
+        out["e2e_rss_gib"] = _peak_gib()
+        out["parquet_mib"] = round((folder / "findings.parquet").stat().st_size / 2**20, 1)
+        _progress(out)
+        for name, writer in (
+            ("csv", fw._write_csv),
+            ("json", fw._write_json),
+            ("jsonl", fw._write_jsonl),
+        ):
+            path = folder / f"findings.{name}"
+            out[f"{name}_s"], out[f"{name}_cpu_s"] = _timed(_write_to, writer, path, table, head)
+            out[f"{name}_mib"] = round(path.stat().st_size / 2**20, 1)
+            path.unlink()
+            _progress(out)
+        out["write_rss_gib"] = _peak_gib()  # every file `check` writes, and the evaluation before
+        out["verdicts_sha256"] = verdict_hash(table)
+        _progress(out)
+        # Floors, after the peak was taken: the same table written by plain pyarrow defaults.
+        floor = folder / "floor"
+        out["parquet_floor_s"], _ = _timed(pq.write_table, table, floor)
+        floor.unlink()
+        import pyarrow.csv as pacsv
+
+        out["csv_floor_s"], _ = _timed(pacsv.write_csv, table, floor)
+        floor.unlink()
+        sample = table.slice(0, min(table.num_rows, 1_000_000))
+        frame = sample.to_pandas()
+        pandas_s, _ = _timed(lambda: frame.to_csv(floor, index=False))
+        out["csv_pandas_floor_1m_s"] = pandas_s  # pandas to_csv of the first 1M rows only
+
+
 def child(folder: str, policy_path: str, write: bool) -> None:
     """Timed part, in a fresh process: read, check (and optionally write findings)."""
     from auditor.controls import check_inventory
     from auditor.inventory import read_inventory
     from auditor.policy import load_policies
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     policies = load_policies(policy_path)
     inventory = read_inventory(folder, compact=True)  # as `auditor check` reads it
     t1, c1 = time.perf_counter(), time.process_time()
@@ -516,15 +625,59 @@ def child(folder: str, policy_path: str, write: bool) -> None:
         "recovery_points": len(inventory.recovery_points),
         "by_status": findings.summary["by_status"],
     }
+    out["rss_gib"] = _peak_gib()
+    _progress(out)
     if write:
-        from auditor.findings import write_findings
-
-        with tempfile.TemporaryDirectory() as tmp:
-            t3 = time.perf_counter()
-            write_findings(findings, tmp)
-            out["write_s"] = round(time.perf_counter() - t3, 2)
-    out["rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
+        measure_writes(findings, out, t0, c0)
     print(json.dumps(out))
+
+
+def _limit(result: dict, key: str, unit: str, floor_key: str | None = None) -> str:
+    """`figure (limit L, ratio to limit R; floor F, x ratio)` for one measured figure."""
+    value, limit = result[key], LIMITS.get(key)
+    text = f"{value}{unit}"
+    if limit is not None and result["scale"] == 1:
+        text += f" (limit {limit:g}{unit}: {value / limit:.2f} of it)"
+    elif limit is not None:
+        text += f" (limit at scale 1: {limit:g}{unit})"
+    if floor_key and result.get(floor_key):
+        text += f", floor {result[floor_key]}{unit} -> x{value / result[floor_key]:.2f}"
+    return text
+
+
+def print_writes(result: dict) -> None:
+    """The --write figures, each with its limit and its floor."""
+    print(f"  sort into canonical order {result['sort_s']}s")
+    print(
+        f"  Parquet  {_limit(result, 'parquet_s', 's', 'parquet_floor_s')} (CPU {result['parquet_cpu_s']}s,"
+        f" {result['parquet_mib']} MiB; floor: pyarrow.parquet.write_table of the same table)"
+    )
+    print(
+        f"  CSV      {_limit(result, 'csv_s', 's', 'csv_floor_s')} (CPU {result['csv_cpu_s']}s,"
+        f" {result['csv_mib']} MiB; floor: pyarrow.csv.write_csv of the same table;"
+        f" pandas to_csv of 1M of the rows: {result['csv_pandas_floor_1m_s']}s)"
+    )
+    for name in ("json", "jsonl"):
+        print(
+            f"  {name.upper():8} {result[f'{name}_s']}s (CPU {result[f'{name}_cpu_s']}s, {result[f'{name}_mib']} MiB,"
+            f" x{result[f'{name}_s'] / result['csv_s']:.2f} the CSV's time)"
+        )
+    print(
+        f"  end to end (read + check + sort + Parquet) {_limit(result, 'e2e_s', 's')} (CPU {result['e2e_cpu_s']}s)"
+    )
+    print(f"  peak RSS up to Parquet {_limit(result, 'e2e_rss_gib', ' GiB')}")
+    print(f"  peak RSS with every file {_limit(result, 'write_rss_gib', ' GiB')}")
+    expected = EXPECTED_VERDICTS.get(f"{result['scale']:g}")
+    verdict = (
+        "no recorded hash for this scale"
+        if expected is None
+        else (
+            "identical to the recorded verdicts"
+            if expected == result["verdicts_sha256"]
+            else "DIFFERENT from the recorded verdicts"
+        )
+    )
+    print(f"  verdicts sha256 {result['verdicts_sha256'][:16]}...: {verdict}")
 
 
 def main() -> None:
@@ -541,7 +694,9 @@ def main() -> None:
         "--cache", default=os.path.join(tempfile.gettempdir(), "auditor-bench-check")
     )
     parser.add_argument(
-        "--write", action="store_true", help="also write findings.json/csv (timed separately)"
+        "--write",
+        action="store_true",
+        help="also write every findings file (Parquet, CSV, JSON, JSON Lines), each beside its floor",
     )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -577,9 +732,10 @@ def main() -> None:
             f"scale {scale:g}: {result['resources']:,} resources, {result['recovery_points']:,} recovery points, "
             f"{result['plans']} plans -> {result['findings']:,} findings | read {result['read_s']}s, "
             f"check {result['check_s']}s (CPU {result['check_cpu_s']}s)"
-            + (f", write {result['write_s']}s" if "write_s" in result else "")
             + f", peak RSS {result['rss_gib']} GiB"
         )
+        if args.write:
+            print_writes(result)
     if len(results) > 1:
         base = results[0]
         for r in results[1:]:

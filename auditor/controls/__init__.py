@@ -51,9 +51,17 @@ def check_inventory(
     return run_controls(ctx, chosen, progress=progress)
 
 
-def run_check(inventories, policies_path, out, as_of: datetime, progress: bool = False) -> Findings:
+def run_check(
+    inventories,
+    policies_path,
+    out,
+    as_of: datetime,
+    progress: bool = False,
+    formats: tuple[str, ...] = ("json", "csv"),
+) -> Findings:
     """`auditor check`: load the policies (first: a bad policy fails fast with exit 2), read the
-    inventory folder(s) as one, evaluate, write findings.json and findings.csv into `out`."""
+    inventory folder(s) as one, evaluate, write findings.parquet and the `formats` (json, csv,
+    jsonl) into `out`."""
     from auditor.findings import write_findings
     from auditor.inventory import read_inventory
     from auditor.policy import load_policies
@@ -62,5 +70,5 @@ def run_check(inventories, policies_path, out, as_of: datetime, progress: bool =
     # Categorical low-cardinality columns: the same verdicts in about half the memory.
     inventory = read_inventory(*inventories, compact=True)
     findings = check_inventory(inventory, policies, as_of, progress=progress)
-    write_findings(findings, out)
+    write_findings(findings, out, formats=formats)
     return findings

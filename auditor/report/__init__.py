@@ -28,7 +28,7 @@ from auditor.report.model import (
 )
 
 
-class Format(str, Enum):
+class Format(str, Enum):  # noqa: UP042 (a str mixin: formats compare equal to their names)
     """Report formats of `auditor report --format` / `auditor audit --format`."""
 
     HTML = "html"
@@ -37,6 +37,16 @@ class Format(str, Enum):
     CSV = "csv"
     JUNIT = "junit"
     SARIF = "sarif"
+    JSONL = "jsonl"  # findings as JSON Lines: chosen explicitly, for very large estates
+
+
+def _render_jsonl(results: Results) -> str:
+    """findings.jsonl from loaded results (one finding object per line, canonical order)."""
+    from types import SimpleNamespace
+
+    from auditor.findings import findings_jsonl_bytes
+
+    return findings_jsonl_bytes(SimpleNamespace(frame=results.findings)).decode("utf-8")
 
 
 RENDERERS: dict[Format, Callable[[Results], str]] = {
@@ -46,6 +56,7 @@ RENDERERS: dict[Format, Callable[[Results], str]] = {
     Format.CSV: structured.render_csv,
     Format.JUNIT: junit.render,
     Format.SARIF: sarif.render,
+    Format.JSONL: _render_jsonl,
 }
 
 FILENAMES: dict[Format, str] = {
@@ -55,6 +66,7 @@ FILENAMES: dict[Format, str] = {
     Format.CSV: "findings.csv",
     Format.JUNIT: "junit.xml",
     Format.SARIF: "report.sarif",
+    Format.JSONL: "findings.jsonl",
 }
 METERING_RENDERERS = {
     Format.JSON: ("metering.json", structured.render_metering_json),
@@ -119,7 +131,7 @@ def write_reports(
             targets.append(METERING_RENDERERS[fmt])
         for name, renderer in targets:
             path = out / name
-            is_data = fmt in (Format.JSON, Format.CSV)
+            is_data = fmt in (Format.JSON, Format.CSV, Format.JSONL)
             if is_data and skip_existing_data and path.exists():
                 continue
             if is_data and source is not None and (Path(source) / name).is_file():

@@ -10,7 +10,8 @@ A *results folder* is what `auditor audit` (or `check` + `meter`) writes (DESIGN
     policies/                          the policy files as evaluated (optional)
 
 `load_results` reads such a folder into `Results`; renderers are pure functions of `Results`.
-Only findings.json is required: every other part is optional and its section is left out.
+Only the findings are required (findings.json, else findings.parquet, which `check` always writes):
+every other part is optional and its section is left out.
 """
 
 from __future__ import annotations
@@ -263,18 +264,27 @@ def _metering_rows(doc: Any, path: Path) -> list[dict[str, Any]]:
     raise InputError(f"{path}: no metering rows found (expected a list of rows)")
 
 
+def _parquet_document(path: Path) -> dict[str, Any]:
+    """findings.parquet as the findings.json document it stands for: its head, and its rows."""
+    from auditor.findings import read_findings, read_parquet_head
+
+    return {**read_parquet_head(path), "findings": read_findings(path).frame}
+
+
 def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
     """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file."""
     folder = Path(folder)
     path = folder / "findings.json"
     if not folder.is_dir():
         raise InputError(f"{folder}: not a results folder (it does not exist)")
+    if not path.is_file() and (folder / "findings.parquet").is_file():
+        path = folder / "findings.parquet"
     if not path.is_file():
         raise InputError(
-            f"{folder}: not a results folder (no findings.json); run `auditor audit` or `auditor check` first"
+            f"{folder}: not a results folder (no findings.json or findings.parquet); run `auditor audit` or `auditor check` first"
         )
-    doc = _read_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
+    doc = _read_json(path) if path.suffix == ".json" else _parquet_document(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list | pd.DataFrame):
         raise InputError(f"{path}: not a findings file (expected an object with a 'findings' list)")
     if doc.get("schema_version", 1) != 1:
         raise InputError(

@@ -1,0 +1,181 @@
+"""The findings files at scale: Parquet always, CSV/JSON/JSON Lines streamed, reports from Parquet.
+
+The inventory is the benchmark's synthetic estate at a small scale (1,000 resources, 10,000
+recovery points, 20 plans; about 15,000 findings), written as `auditor collect` writes one, so
+`auditor check` runs on it offline exactly as on a collected inventory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from auditor import findings as findings_files
+from auditor.cli import app
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_check.py"
+AS_OF = "2026-11-26T12:00:00Z"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_check_for_tests", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory):
+    """(inventory folder, policy file) of the synthetic estate at scale 0.001."""
+    bench = _bench()
+    root = tmp_path_factory.mktemp("estate")
+    bench.generate(0.001, root / "inventory")
+    policy = root / "policy.yaml"
+    policy.write_text(bench.policy_text())
+    return root / "inventory", policy
+
+
+def _check(estate, out: Path, *formats: str):
+    inventory, policy = estate
+    args = ["check", "--inventory", inventory, "--policies", policy, "--out", out]
+    args += ["--as-of", AS_OF, "--no-fail", "-q"]
+    for fmt in formats:
+        args += ["--format", fmt]
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def checked(estate, tmp_path_factory):
+    """A results folder of `check --format json,csv,jsonl` on the estate."""
+    out = tmp_path_factory.mktemp("checked")
+    result = _check(estate, out, "json,csv", "jsonl")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _refuse(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_check_always_writes_parquet_with_the_rows_of_json_and_csv(checked):
+    doc = json.loads((checked / "findings.json").read_text(), parse_constant=_refuse)
+    rows = pd.DataFrame(doc["findings"])
+    assert len(rows) > 10_000  # more than one writing batch would hold at small BATCH_ROWS
+    table = pq.read_table(checked / "findings.parquet")
+    assert table.num_rows == len(rows) == doc["summary"]["total"]
+    parquet = table.to_pandas()
+    for col in findings_files.COLUMNS:
+        if col == "evidence":
+            assert [json.loads(t) for t in parquet[col]] == list(rows[col])
+        else:
+            expected = rows[col].astype(object).where(rows[col].notna(), None)
+            assert list(parquet[col].astype(object).where(parquet[col].notna(), None)) == list(
+                expected
+            ), col
+    csv = pd.read_csv(checked / "findings.csv", dtype=str, keep_default_na=False, na_values=[])
+    assert list(csv["resource_arn"]) == list(rows["resource_arn"])
+    assert list(csv["status"]) == list(rows["status"])
+
+
+# sha256 of findings.json and findings.csv of this estate as written before the writers streamed
+# from Arrow buffers (the list-of-lines JSON writer): the bytes must not change.
+BEFORE = {
+    "findings.json": "996deac9f4152b1dbaec440ab71a9ab2a88afc61cc283bed65ac1c47831e1a61",
+    "findings.csv": "d5b4e1dde313f46dab1f13e52aadfdcd0f71ca5a4b217296d956db8e6c162c03",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_json_and_csv_bytes_are_unchanged(checked, name):
+    import hashlib
+
+    assert hashlib.sha256((checked / name).read_bytes()).hexdigest() == BEFORE[name]
+
+
+def test_parquet_metadata_carries_the_rest_of_the_json_document(checked):
+    doc = json.loads((checked / "findings.json").read_text())
+    head = findings_files.read_parquet_head(checked / "findings.parquet")
+    assert head == {k: v for k, v in doc.items() if k != "findings"}
+    assert head["as_of"] == AS_OF
+
+
+def test_json_lines_are_the_objects_of_findings_json_in_order(checked):
+    doc = json.loads((checked / "findings.json").read_text())
+    lines = (checked / "findings.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b""  # every line ends with a newline, the file too
+    assert [json.loads(line, parse_constant=_refuse) for line in lines[:-1]] == doc["findings"]
+
+
+def test_batched_writing_gives_the_same_bytes(checked, monkeypatch):
+    findings = findings_files.read_findings(checked / "findings.parquet")
+    monkeypatch.setattr(findings_files, "BATCH_ROWS", 997)  # many batches, one partly filled
+    out = checked.parent / "small-batches"
+    findings_files.write_findings(findings, out, formats=("json", "csv", "jsonl"))
+    for name in ("findings.json", "findings.csv", "findings.jsonl"):
+        assert (out / name).read_bytes() == (checked / name).read_bytes(), name
+    assert pq.read_table(out / "findings.parquet").equals(
+        pq.read_table(checked / "findings.parquet")
+    )
+
+
+def test_read_findings_from_parquet_equals_from_json(checked):
+    from_json = findings_files.read_findings(checked / "findings.json")
+    from_parquet = findings_files.read_findings(checked / "findings.parquet")
+    assert from_parquet.as_of == from_json.as_of
+    assert from_parquet.summary == from_json.summary
+    pd.testing.assert_frame_equal(from_parquet.frame, from_json.frame)
+
+
+def test_jsonl_only_check_then_report_and_evidence_from_parquet(estate, tmp_path):
+    out = tmp_path / "r"
+    result = _check(estate, out, "jsonl")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["findings.jsonl", "findings.parquet"]
+    assert "findings.parquet" in result.output
+    report = CliRunner().invoke(app, ["report", "--results", str(out), "--format", "html,md,json"])
+    assert report.exit_code == 0, report.output
+    html = (out / "report.html").read_text()
+    total = pq.read_metadata(out / "findings.parquet").num_rows
+    # a big estate: aggregates for all, rows only for the first findings (failing first)
+    assert f"of {total} findings" in html and "all rows are in findings.parquet" in html
+    doc = json.loads((out / "findings.json").read_text(), parse_constant=_refuse)
+    assert len(doc["findings"]) == total
+    bundle = CliRunner().invoke(
+        app, ["evidence", "export", "--results", str(out), "--out", str(tmp_path / "e.zip")]
+    )
+    assert bundle.exit_code == 0, bundle.output
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "e.zip") as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert "findings.parquet" in manifest["files"]
+    assert manifest["as_of"] == AS_OF and manifest["summary"]["total"] == total
+
+
+def test_unknown_findings_format_is_a_usage_error(estate, tmp_path):
+    result = _check(estate, tmp_path / "x", "xml")
+    assert result.exit_code == 2
+    assert "'xml'" in result.output and "jsonl" in result.output
+    assert not (tmp_path / "x").exists()  # refused before reading anything
+
+
+def test_a_results_folder_without_findings_names_both_files(tmp_path):
+    result = CliRunner().invoke(app, ["report", "--results", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "findings.parquet" in result.output
+
+
+def test_a_parquet_file_that_is_not_findings_is_refused(tmp_path):
+    import pyarrow as pa
+
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "findings.parquet")
+    with pytest.raises(findings_files.InputError, match="not a findings file"):
+        findings_files.read_findings(tmp_path)
