@@ -1,9 +1,9 @@
 """report.html: one self-contained page (inline CSS, SVG and script; no network, autoescaped).
 
-Big estates stay fast because the page carries aggregates for everything but rows only for the
-first `max_rows` findings in reading order (failing first); the page says so and points at
-findings.csv, which has every row. The inline script filters, sorts and pages those rows and shows
-each resource's backups timeline; it marks `<html data-report-ready="1">` when it has run and
+The top of the page answers at a glance (compliance, FAILs by severity, failing resources, why
+anything is NOT_ASSESSED, cost as a range, a control/plan by account matrix). Every finding is in
+the page as compact dictionary-encoded JSON; the inline script filters, sorts and pages over all of
+them, says how many match, and shows each resource's backups timeline; it marks `<html data-report-ready="1">` when it has run and
 records any script error in `#script-error`, which the browser test reads.
 """
 
@@ -14,25 +14,37 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from markupsafe import Markup
 
 from auditor import __version__
 from auditor.report import charts
+from auditor.report.markdown import error_groups
 from auditor.report.model import (
+    BACKUP_CONTROLS,
     STATUSES,
     Results,
     breakdown,
     compliance_pct,
     cost_by,
+    failing_resource_count,
+    fails_by_severity,
     ordered,
     resource_count,
     status_counts,
 )
 from auditor.report.templating import environment
 
-MAX_ROWS = 2000
 TIMELINE_DAYS = 90
 TIMELINE_POINTS = 120
-_ROW_COLUMNS = (
+# Evidence is the bulky part of a finding: the page keeps it for the first findings (failing
+# first) up to this many characters, each finding's up to EVIDENCE_CHARS; findings.json has all.
+EVIDENCE_BUDGET = 3_000_000
+EVIDENCE_CHARS = 2000
+MATRIX_ACCOUNTS = 12
+TIMELINE_RESOURCES = 2000
+ROW_COLUMNS = (
     "status",
     "severity",
     "control_id",
@@ -42,7 +54,10 @@ _ROW_COLUMNS = (
     "region",
     "plan",
     "detail",
+    "evidence",
 )
+# Shown when the findings carry them (remediation and owner tags come with newer findings files).
+OPTIONAL_COLUMNS = ("remediation", "resource_name", "owner", "team", "application")
 
 
 def _as_of(results: Results) -> pd.Timestamp | None:
@@ -53,18 +68,83 @@ def _as_of(results: Results) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def rows_payload(findings: pd.DataFrame, max_rows: int) -> list[list[Any]]:
-    """The first `max_rows` findings in reading order as compact lists (columns: _ROW_COLUMNS + evidence)."""
-    head = ordered(findings).head(max_rows)
-    if not len(head):
-        return []
-    cols = head[list(_ROW_COLUMNS)].astype(object)
-    cols = cols.where(cols.notna(), "")
-    evidence = head["evidence"].map(
-        lambda e: json.dumps(e or {}, sort_keys=True, default=str)[:4000]
+def _dictionary(values: pd.Series | pa.Array) -> tuple[list[int], list[Any]]:
+    """A column as (codes, distinct values): repeated strings are sent once (null becomes "")."""
+    array = (
+        values
+        if isinstance(values, pa.Array)
+        else pa.array(values.astype(object), from_pandas=True)
     )
-    cols = cols.assign(evidence=evidence.to_numpy())
-    return cols.to_numpy().tolist()
+    if not pa.types.is_string(array.type):
+        array = pc.cast(array, pa.string())
+    encoded = pc.dictionary_encode(pc.fill_null(array, ""))
+    return encoded.indices.to_numpy().tolist(), encoded.dictionary.to_pylist()
+
+
+def _evidence_column(evidence: pd.Series, budget: int) -> tuple[list[int], list[str]]:
+    """Evidence as JSON text, dictionary-encoded, kept in reading order until `budget` characters.
+
+    Serialising stops once the budget is spent (the rest are -1: findings.json has them); the same
+    evidence object repeated is serialised once.
+    """
+    codes = [-1] * len(evidence)
+    uniques: list[str] = []
+    index_of: dict[str, int] = {}
+    text_of: dict[int, str] = {}
+    spent, full = 0, False
+    for row, value in enumerate(evidence.tolist()):
+        text = text_of.get(id(value))
+        if text is None:
+            if full:
+                continue
+            text = json.dumps(value or {}, sort_keys=True, default=str)[:EVIDENCE_CHARS]
+            text_of[id(value)] = text
+        code = index_of.get(text)
+        if code is None:
+            if full or spent + len(text) > budget:
+                full = True
+                continue
+            spent += len(text)
+            code = index_of[text] = len(uniques)
+            uniques.append(text)
+        codes[row] = code
+    return codes, uniques
+
+
+def findings_payload(rows: pd.DataFrame, evidence_budget: int = EVIDENCE_BUDGET) -> dict[str, Any]:
+    """Every finding of `rows` (already in reading order) as dictionary-encoded columns.
+
+    `{"n", "columns", "codes": {col: [int]}, "values": {col: [str]}}`; a row's value of `col` is
+    `values[col][codes[col][i]]` (-1: left out). A resource ARN is split at its last "/" or ":"
+    into a shared head and a tail, so an account's many ARNs share their prefix. Evidence is kept
+    for the first findings (failing first) until `evidence_budget` characters; findings.json has it all.
+    """
+    payload: dict[str, Any] = {"n": len(rows), "columns": [], "codes": {}, "values": {}}
+    if not len(rows):
+        return payload
+    columns = [c for c in ROW_COLUMNS if c in rows.columns and c != "resource_arn"]
+    columns += [c for c in OPTIONAL_COLUMNS if c in rows.columns and rows[c].notna().any()]
+    arn = pa.array(rows["resource_arn"].astype(object), type=pa.string(), from_pandas=True)
+    parts = pc.extract_regex(pc.fill_null(arn, ""), r"^(?P<head>.*[/:])?(?P<tail>[^/:]*)$")
+    frame: dict[str, Any] = {
+        "arn_head": pc.fill_null(parts.field("head"), ""),
+        "arn_tail": pc.fill_null(parts.field("tail"), ""),
+        **{c: rows[c] for c in columns if c != "evidence"},
+    }
+    for name, column in frame.items():
+        payload["codes"][name], payload["values"][name] = _dictionary(column)
+    payload["codes"]["evidence"], payload["values"]["evidence"] = _evidence_column(
+        rows["evidence"], evidence_budget
+    )
+    payload["columns"] = ["resource_arn", *columns]
+    return payload
+
+
+def script_json(value: Any) -> Markup:
+    """JSON safe inside a <script> element: no "</" (nor any "<", ">" or "&") can close it."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
@@ -129,7 +209,91 @@ def _metering_info(results: Results) -> dict[str, Any]:
     }
 
 
-def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
+def status_matrix(findings: pd.DataFrame, max_accounts: int = MATRIX_ACCOUNTS) -> dict[str, Any]:
+    """FAILs and compliance per control and per plan (rows) and per account (columns).
+
+    Accounts with the most FAILs first, at most `max_accounts` of them (the "all" column counts
+    every account). Each cell is `[fails, compliance_pct or None]`, or None where nothing was judged.
+    """
+    judged_statuses = ["PASS", "WAIVED", "FAIL", "NOT_ASSESSED"]
+    df = findings[findings["status"].isin(judged_statuses)] if len(findings) else findings
+    if not len(df):
+        return {"accounts": [], "sections": []}
+    frame = pd.DataFrame(
+        {
+            "account": df["account_id"].astype(object).fillna("(none)").astype(str),
+            "control": df["control_id"].astype(object).fillna("(none)").astype(str),
+            "plan": df["plan"].astype(object).fillna("(no plan)").astype(str),
+            "fail": (df["status"] == "FAIL").astype(int),
+            "ok": df["status"].isin(["PASS", "WAIVED"]).astype(int),
+            "judged": 1,
+        }
+    )
+    by_account = frame.groupby("account")["fail"].sum().sort_values(ascending=False, kind="stable")
+    accounts = sorted(by_account.index[:max_accounts], key=lambda a: (-by_account[a], a))
+    sections = []
+    for dim, label in (("control", "Control"), ("plan", "Plan")):
+        grouped = frame.groupby([dim, "account"])[["fail", "ok", "judged"]].sum()
+        overall = frame.groupby(dim)[["fail", "ok", "judged"]].sum()
+        overall = overall.sort_values(["fail", "judged"], ascending=[False, False], kind="stable")
+        rows = []
+        for key, total in overall.iterrows():
+            cells = [
+                _cell(grouped.loc[(key, a)] if (key, a) in grouped.index else None)
+                for a in accounts
+            ]
+            rows.append({"label": key, "all": _cell(total), "cells": cells})
+        sections.append({"label": label, "rows": rows})
+    return {
+        "accounts": accounts,
+        "more_accounts": max(0, len(by_account) - len(accounts)),
+        "sections": sections,
+    }
+
+
+def _cell(counts: pd.Series | None) -> list[Any] | None:
+    if counts is None or not counts["judged"]:
+        return None
+    return [int(counts["fail"]), round(100.0 * counts["ok"] / counts["judged"], 1)]
+
+
+def cost_range(results: Results) -> dict[str, Any] | None:
+    """Monthly cost as a range: the estimate, the upper bound and the share of verified prices."""
+    totals = (results.metering_info or {}).get("totals") or {}
+    low, high = totals.get("estimated_cost_usd"), totals.get("upper_bound_cost_usd")
+    if low is None and results.metering is not None:
+        low = float(results.metering["estimated_cost_usd"].sum())
+    if low is None:
+        return None
+    share = totals.get("verified_price_share")
+    return {
+        "low": low,
+        "high": high if isinstance(high, int | float) and high > low else None,
+        "verified_pct": round(100.0 * share) if isinstance(share, int | float) else None,
+    }
+
+
+def at_a_glance(results: Results, counts: dict[str, int]) -> dict[str, Any]:
+    """What the top of the page answers: how compliant, how bad, how many resources, why unknown, cost."""
+    df = results.findings
+    groups = error_groups(results)
+    return {
+        "fails_by_severity": fails_by_severity(df),
+        "failing_resources": failing_resource_count(df),
+        "failing_backups": int(
+            ((df["status"] == "FAIL") & df["control_id"].isin(BACKUP_CONTROLS)).sum()
+        )
+        if len(df)
+        else 0,
+        "not_assessed": counts["NOT_ASSESSED"],
+        "error_causes": groups.head(3).to_dict("records"),
+        "error_cause_more": max(0, len(groups) - 3),
+        "cost": cost_range(results),
+        "matrix": status_matrix(df),
+    }
+
+
+def context(results: Results) -> dict[str, Any]:
     """Everything the template shows (plain data plus pre-rendered, escaped SVG)."""
     df = results.findings
     counts = status_counts(df)
@@ -143,8 +307,12 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     ]
     owner = cost_by(results.metering, "billing_owner")
     service = cost_by(results.metering, "service")
-    rows = rows_payload(df, max_rows)
-    arns = sorted({r[3] for r in rows if r[3]})
+    reading = ordered(df)
+    findings = findings_payload(reading)
+    # timelines for the resources read first (failing first): one per resource of a big estate
+    # would outgrow the page; findings past them say the timeline is in the inventory
+    first = pd.unique(reading["resource_arn"].dropna().astype(str)) if len(df) else []
+    arns = sorted(first[:TIMELINE_RESOURCES])
     history = results.history or {}
     trend_points = [
         (str(p.get("as_of", "")), p.get("compliance_pct")) for p in history.get("trend", [])
@@ -169,6 +337,7 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
         "verdict": "NON-COMPLIANT"
         if counts["FAIL"]
         else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
+        "glance": at_a_glance(results, counts),
         "breakdowns": {k: v.to_dict("records") for k, v in by.items()},
         "control_chart": charts.stacked_bars(control_rows),
         "account_chart": charts.stacked_bars(
@@ -194,14 +363,13 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
             [(r["billing_owner"], float(r["gb_months"])) for r in owner.to_dict("records")],
             unit="GB-mo",
         ),
-        "shown": len(rows),
-        "max_rows": max_rows,
-        "data": {
-            "columns": list(_ROW_COLUMNS) + ["evidence"],
-            "rows": rows,
-            "timelines": timelines_payload(results, arns),
-            "colors": charts.STATUS_COLORS,
-        },
+        "data_json": script_json(
+            {
+                "findings": findings,
+                "timelines": timelines_payload(results, arns),
+                "colors": charts.STATUS_COLORS,
+            }
+        ),
         "metering_info": _metering_info(results),
         "waivers": results.waivers,
         "errors": collection_errors(results),
@@ -214,10 +382,10 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     }
 
 
-def render(results: Results, max_rows: int = MAX_ROWS, framework_view: Any = None) -> str:
+def render(results: Results, framework_view: Any = None) -> str:
     """The HTML report as one string; with `framework_view` (auditor.report.framework), it has a
     section on that framework's requirements."""
-    ctx = context(results, max_rows)
+    ctx = context(results)
     if framework_view is not None:
         from auditor.report.framework import html_context
 
@@ -225,4 +393,4 @@ def render(results: Results, max_rows: int = MAX_ROWS, framework_view: Any = Non
     return environment().get_template("report.html.j2").render(**ctx)
 
 
-__all__ = ["MAX_ROWS", "context", "render"]
+__all__ = ["context", "findings_payload", "render", "script_json"]

@@ -184,6 +184,24 @@ def resource_count(results: Results) -> int:
     return len(resource_arns(results))
 
 
+def fails_by_severity(findings: pd.DataFrame) -> dict[str, int]:
+    """FAIL findings per severity, worst first (only severities that occur)."""
+    if not len(findings):
+        return {}
+    fails = findings.loc[findings["status"] == "FAIL", "severity"].astype(object)
+    counts = fails.fillna("unknown").str.lower().value_counts()
+    order = sorted(counts.index, key=lambda s: (SEVERITY_RANK.get(s, 9), s))
+    return {s: int(counts[s]) for s in order}
+
+
+def failing_resource_count(findings: pd.DataFrame) -> int:
+    """Resources with at least one FAIL (findings about a backup, which name the backup, left out)."""
+    if not len(findings):
+        return 0
+    fails = findings[(findings["status"] == "FAIL") & ~findings["control_id"].isin(BACKUP_CONTROLS)]
+    return int(fails["resource_arn"].dropna().nunique())
+
+
 def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
     """Status counts and compliance per value of column `by` (null shown as "(none)"), worst first."""
     columns = [by, *STATUSES, "total", "compliance_pct"]

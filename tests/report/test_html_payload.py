@@ -1,0 +1,108 @@
+"""report.html's embedded data: every finding, dictionary-encoded, safe inside <script>, evidence
+within its budget; the at-a-glance numbers (cost range, account matrix)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from auditor.report import findings_frame, render
+from auditor.report.html import cost_range, findings_payload, script_json, status_matrix
+from auditor.report.model import ordered
+
+
+def _decode(payload: dict) -> list[dict]:
+    codes, values = payload["codes"], payload["values"]
+    rows = []
+    for i in range(payload["n"]):
+        row = {
+            col: (values[col][codes[col][i]] if codes[col][i] >= 0 else None)
+            for col in codes
+            if col not in ("arn_head", "arn_tail")
+        }
+        row["resource_arn"] = (
+            values["arn_head"][codes["arn_head"][i]] + values["arn_tail"][codes["arn_tail"][i]]
+        )
+        rows.append(row)
+    return rows
+
+
+def test_payload_round_trips_every_finding_in_reading_order(results):
+    payload = findings_payload(ordered(results.findings))
+    rows = _decode(payload)
+    expected = ordered(results.findings)
+    assert [r["resource_arn"] for r in rows] == list(expected["resource_arn"])
+    assert [r["status"] for r in rows] == list(expected["status"])
+    assert [r["plan"] for r in rows] == list(expected["plan"].fillna(""))
+    assert json.loads(rows[0]["evidence"]) == expected["evidence"].iloc[0]
+    # ARNs of one account share their head: sent once
+    assert "arn:aws:ec2:us-east-1:111122223333:volume/" in payload["values"]["arn_head"]
+
+
+def test_script_json_cannot_close_the_script_element():
+    text = str(script_json({"x": "</script><script>alert(1)</script>", "y": "a & b > c \u2028"}))
+    assert "</" not in text and "<" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"x": "</script><script>alert(1)</script>", "y": "a & b > c \u2028"}
+
+
+def test_evidence_is_kept_failing_first_within_its_budget(results):
+    rows = ordered(results.findings)
+    sizes = [len(json.dumps(e, sort_keys=True)) for e in rows["evidence"]]
+    budget = sizes[0] + sizes[1]
+    decoded = _decode(findings_payload(rows, evidence_budget=budget))
+    kept = [r["evidence"] is not None for r in decoded]
+    assert kept[:2] == [True, True] and not any(kept[2:])
+
+
+def test_remediation_and_owner_columns_travel_when_present(results):
+    results.findings["remediation"] = "aws backup put-backup-vault-lock-configuration"
+    results.findings["owner"] = None
+    payload = findings_payload(ordered(results.findings))
+    assert "remediation" in payload["columns"] and "owner" not in payload["columns"]
+
+
+def test_cost_range_and_verified_share(results):
+    results.metering_info["totals"] = {
+        "estimated_cost_usd": 10.0,
+        "upper_bound_cost_usd": 25.0,
+        "verified_price_share": 0.8333,
+    }
+    assert cost_range(results) == {"low": 10.0, "high": 25.0, "verified_pct": 83}
+    results.metering_info["totals"] = {"estimated_cost_usd": 10.0, "upper_bound_cost_usd": 10.0}
+    assert cost_range(results) == {"low": 10.0, "high": None, "verified_pct": None}
+
+
+def test_matrix_counts_fails_per_control_and_account():
+    df = findings_frame(
+        [
+            dict(resource_arn=f"arn:{i}", account_id=acct, control_id=ctl, plan="gold", status=st)
+            for i, (acct, ctl, st) in enumerate(
+                [
+                    ("A", "c1", "FAIL"),
+                    ("A", "c1", "PASS"),
+                    ("B", "c1", "FAIL"),
+                    ("B", "c1", "FAIL"),
+                    ("B", "c2", "PASS"),
+                    ("A", "c2", "NOT_APPLICABLE"),
+                ]
+            )
+        ]
+    )
+    matrix = status_matrix(df)
+    assert matrix["accounts"] == ["B", "A"]  # most FAILs first
+    control = {r["label"]: r for r in matrix["sections"][0]["rows"]}
+    assert control["c1"]["all"] == [3, 25.0]
+    assert control["c1"]["cells"] == [[2, 0.0], [1, 50.0]]
+    assert control["c2"]["cells"] == [[0, 100.0], None]  # NOT_APPLICABLE is not judged
+    plan = matrix["sections"][1]["rows"]
+    assert plan == [{"label": "gold", "all": [3, 40.0], "cells": [[2, 33.3], [1, 50.0]]}]
+
+
+def test_page_lists_every_finding_count(results):
+    big = pd.concat([results.findings] * 500, ignore_index=True)
+    results.findings = findings_frame(big)
+    html = render(results, "html")
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    assert data["findings"]["n"] == 4000 and "All 4000 findings" in html
