@@ -238,6 +238,16 @@ class ScopeArgs:
         }
 
 
+_FRAMEWORK_HELP = (
+    "Also judge each requirement of this compliance framework (see `auditor controls"
+    " --framework`): framework-NAME.json/.csv/.md and a section in report.html."
+)
+_FRAMEWORKS_HELP = (
+    "Folder of extra framework files NAME.yaml (repeatable); a file there replaces the shipped"
+    " framework of the same name."
+)
+
+
 # Each shared option is declared here once; `with_scope_options` adds them to a command.
 _SCOPE_OPTIONS: list[tuple[str, Any, Any]] = [
     (
@@ -709,14 +719,18 @@ def audit(
     skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
     baseline: BaselineOption = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
+    frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
 ) -> None:
     """Collect, check, meter and report in one run (exit 3 when a FAIL counts under the gating
     options, 1 on incomplete collection)."""
+    from auditor.frameworks import load_framework
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
     fields = scope.collect_fields()
     gate = gate_of(fail_on, skip_control, baseline, no_fail)
+    chosen_framework = load_framework(framework, frameworks) if framework else None
     outcome = run_audit(
         AuditOptions(
             policies=policies,
@@ -736,6 +750,7 @@ def audit(
             collect_extra=fields,
             dask=scope.dask,
             gate=gate,
+            framework=chosen_framework,
         )
     )
     print_failed_calls(outcome.failed_calls)
@@ -762,17 +777,42 @@ def report(
     out: Path | None = typer.Option(
         None, "--out", metavar="DIR", help="Folder for the reports (default: the results folder)."
     ),
+    framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
+    frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
 ) -> None:
     """Render saved results again, in any of the report formats."""
+    from auditor.frameworks import load_framework
     from auditor.report import load_results, parse_formats, write_reports
 
     formats = parse_formats(format or None)
+    chosen_framework = load_framework(framework, frameworks) if framework else None
     loaded = load_results(results)
-    written = write_reports(loaded, out or results, formats, source=results)
+    written = write_reports(
+        loaded, out or results, formats, source=results, framework=chosen_framework
+    )
     typer.echo(
         f"report: wrote {', '.join(str(p) for p in written) or 'nothing new (json/csv are already there)'}",
         err=True,
     )
+
+
+@app.command("controls")
+def controls_cmd(
+    framework: str | None = typer.Option(
+        None,
+        "--framework",
+        metavar="NAME",
+        help="Also show which requirements of this framework each control serves.",
+    ),
+    frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
+    format: str = typer.Option("text", "--format", metavar="FORMAT", help="text, md or json."),
+) -> None:
+    """List every control (id, title, severity, what it checks) and the requirements it serves."""
+    from auditor.frameworks import load_framework
+    from auditor.frameworks.catalog import render_catalog
+
+    chosen_framework = load_framework(framework, frameworks) if framework else None
+    typer.echo(render_catalog(format, chosen_framework), nl=False)
 
 
 @evidence_app.command("export")

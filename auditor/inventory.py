@@ -130,7 +130,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("backup_plan_id", _S),
         ("backup_rule_id", _S),
         ("copy_source_arn", _S),  # for a copy: the recovery point it was copied from
-        ("source_created_at", _TS),  # for a copy: when its source backup was taken
+        # For a copy: when its source was created (RDS OriginalSnapshotCreateTime, the source
+        # recovery point of an AWS Backup copy); null when unknown.
+        ("source_created_at", _TS),
+        ("continuous", _B),  # an AWS Backup continuous recovery point
+        ("latest_restorable_at", _TS),  # for continuous recovery points
     ),
     "backup_plans": _schema(
         ("account_id", _S),

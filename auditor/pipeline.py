@@ -63,6 +63,8 @@ class AuditOptions:
     dask: str | None = None
     # CI gating (--fail-on, --skip-control, --baseline): which FAILs decide exit 3.
     gate: Gate | None = None
+    # An auditor.frameworks.Framework: the reports also judge its requirements.
+    framework: Any = None
 
 
 @dataclass
@@ -282,7 +284,9 @@ def _report(
     step = bars.phase("write reports", total=len(formats))
     written = []
     for fmt in formats:
-        written += write_reports(results, staging, [fmt], skip_existing_data=True)
+        written += write_reports(
+            results, staging, [fmt], skip_existing_data=True, framework=options.framework
+        )
         step.advance()
     return history_path, written
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from enum import Enum
+from functools import partial
 from pathlib import Path
 
 from auditor.atomic import write_bytes, write_text
 from auditor.errors import UsageError
+from auditor.frameworks import Framework
 from auditor.report import html, junit, markdown, sarif, structured
+from auditor.report.framework import RENDERERS as FRAMEWORK_RENDERERS
+from auditor.report.framework import build_view as build_framework_view
 from auditor.report.model import (
     ControlInfo,
     Results,
@@ -93,17 +97,24 @@ def write_reports(
     *,
     source: str | Path | None = None,
     skip_existing_data: bool = False,
+    framework: Framework | None = None,
 ) -> list[Path]:
     """Write each format's file into `out` (atomically); return the paths written.
 
     `source` is the results folder the results came from: its findings/metering files are copied as
     they are for json/csv. With `skip_existing_data`, json/csv files already in `out` are left alone
     (the pipeline has just written them through the findings and metering writers).
+    With `framework`, report.html gains a section on its requirements and md/json/csv each write
+    a framework-NAME file beside the others.
     """
     out = Path(out)
     written: list[Path] = []
-    for fmt in (Format(f) for f in formats):
+    chosen = [Format(f) for f in formats]
+    view = build_framework_view(results, framework) if framework is not None else None
+    for fmt in chosen:
         targets = [(FILENAMES[fmt], RENDERERS[fmt])]
+        if fmt is Format.HTML and view is not None:
+            targets = [(FILENAMES[fmt], partial(html.render, framework_view=view))]
         if fmt in METERING_RENDERERS and (results.metering is not None):
             targets.append(METERING_RENDERERS[fmt])
         for name, renderer in targets:
@@ -118,6 +129,12 @@ def write_reports(
             else:
                 write_text(path, renderer(results))
             written.append(path)
+    if view is not None:
+        for fmt in chosen:
+            if fmt.value in FRAMEWORK_RENDERERS:
+                path = out / f"{view.stem}.{fmt.value}"
+                write_text(path, FRAMEWORK_RENDERERS[fmt.value](view))
+                written.append(path)
     return written
 
 

@@ -214,9 +214,15 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     }
 
 
-def render(results: Results, max_rows: int = MAX_ROWS) -> str:
-    """The HTML report as one string."""
-    return environment().get_template("report.html.j2").render(**context(results, max_rows))
+def render(results: Results, max_rows: int = MAX_ROWS, framework_view: Any = None) -> str:
+    """The HTML report as one string; with `framework_view` (auditor.report.framework), it has a
+    section on that framework's requirements."""
+    ctx = context(results, max_rows)
+    if framework_view is not None:
+        from auditor.report.framework import html_context
+
+        ctx["framework"] = html_context(framework_view)
+    return environment().get_template("report.html.j2").render(**ctx)
 
 
 __all__ = ["MAX_ROWS", "context", "render"]
