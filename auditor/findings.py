@@ -53,6 +53,7 @@ COLUMNS = (
     "plan",
     "detail",
     "evidence",
+    "remediation",  # what to change (FAIL, WAIVED and NOT_ASSESSED rows; null otherwise)
 )
 
 

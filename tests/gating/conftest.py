@@ -82,3 +82,9 @@ def g():
     from types import SimpleNamespace
 
     return SimpleNamespace(AS_OF=AS_OF, run_cli=run_cli, write_estate=write_estate)
+
+
+# The control tests' builder fixtures, for the remediation tests.
+estate = pytest.fixture(builder.estate.__wrapped__)
+policy = pytest.fixture(builder.policy.__wrapped__)
+h = pytest.fixture(builder.h.__wrapped__)
