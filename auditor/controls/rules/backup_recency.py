@@ -151,7 +151,8 @@ def _remediate_recency(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         frame,
         ctx,
         lambda p: (
-            f"Plan {p.name} needs a completed backup every {p.frequency} (plus {p.grace} grace): "
+            f"Plan {p.name} needs a completed backup every {p.frequency} (plus "
+            f"{p.grace.total_seconds() / 3600:g} hours' grace): "
             "find why backups stopped (`aws backup list-backup-jobs --by-resource-arn ARN "
             "--by-state FAILED`; a changed selection or tag) and take one now (`aws backup "
             "start-backup-job --backup-vault-name VAULT --resource-arn ARN --iam-role-arn ROLE`)."
