@@ -54,6 +54,7 @@ COLUMNS = (
     "detail",
     "evidence",
     "remediation",  # what to change (FAIL, WAIVED and NOT_ASSESSED rows; null otherwise)
+    "resource_name",  # the resource's Name tag (null without one)
 )
 
 

@@ -33,6 +33,7 @@ FINDING_COLUMNS = (
     "detail",
     "evidence",
     "remediation",
+    "resource_name",
 )
 # Statuses that call for a change, and so carry a remediation (other rows leave it null).
 _ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
@@ -208,6 +209,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
                 )
             else:
                 cols[col] = own
+        cols["resource_name"] = _resource_names(ctx, ridx)
         status = f["status"].to_numpy().astype(np.int64)
         cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
         cols["status"] = pa.DictionaryArray.from_arrays(
@@ -316,6 +318,18 @@ def _details(part: Part, status: np.ndarray, ctx: Context | None) -> np.ndarray:
                 for d, i in zip(detail[waived], w[waived])
             ]
     return detail
+
+
+def _resource_names(ctx: Context | None, ridx: np.ndarray) -> pa.Array:
+    """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
+    if ctx is None or not ctx.n:
+        return pa.nulls(len(ridx), pa.string())
+    codes, categories = ctx.view.codes("Name")  # factorised once per check (TagView caches)
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(list(categories), pa.string())
+    )
+    taken = names.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
+    return pc.if_else(pa.array(ridx >= 0), taken, pa.nulls(len(ridx), pa.string()))
 
 
 # What to do about a finding that could not be assessed: the data is missing, not the protection.
