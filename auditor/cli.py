@@ -379,6 +379,46 @@ def with_scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# CI gating options, shared by `audit`, `check` and `plan-check` (auditor.gating).
+FailOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        metavar="SEVERITY",
+        help="Exit 3 only for FAILs of this severity or graver (critical > high > medium > low).",
+    ),
+]
+SkipControlOption = Annotated[
+    list[str],
+    typer.Option(
+        "--skip-control",
+        metavar="ID",
+        help="Do not evaluate this control (repeatable); the run summary lists it.",
+    ),
+]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="FINDINGS.json",
+        help="Exit 3 only for FAILs not already FAILing in this earlier findings.json"
+        " (same resource ARN, control and plan).",
+    ),
+]
+
+
+def gate_of(
+    fail_on: str | None, skip_control: list[str], baseline: Path | None, no_fail: bool
+) -> Any:
+    """The validated gating options (UsageError, exit 2, on an unknown severity or control id,
+    or a baseline that is not a findings.json)."""
+    from auditor.gating import Gate
+
+    return Gate.from_options(
+        fail_on=fail_on, skip_controls=skip_control, baseline=baseline, no_fail=no_fail
+    )
+
+
 def print_failed_calls(errors: Any) -> None:
     """Each failed collection call on stderr (at most a screenful, then how many more)."""
     from auditor.pipeline import failed_call_lines
@@ -485,17 +525,27 @@ def check(
         help="ISO 8601 time every age is measured from (default: now).",
     ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
+    fail_on: FailOnOption = None,
+    skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
+    baseline: BaselineOption = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Evaluate an inventory against the declared plans offline (exit 3 when any finding FAILs,
-    1 when the inventory's collection was incomplete, even with --no-fail)."""
+    """Evaluate an inventory against the declared plans offline (exit 3 when a FAIL counts under
+    the gating options, 1 when the inventory's collection was incomplete, even with --no-fail)."""
     from auditor.controls import run_check
-    from auditor.errors import EXIT_NONCOMPLIANT
     from auditor.findings import FINDINGS_FORMATS, parse_findings_formats
+    from auditor.gating import failed_rows
 
     formats = parse_findings_formats(format)
+    gate = gate_of(fail_on, skip_control, baseline, no_fail)
     findings = run_check(
-        inventory, policies, out, parse_as_of(as_of), progress=show_progress(quiet), formats=formats
+        inventory,
+        policies,
+        out,
+        parse_as_of(as_of),
+        progress=show_progress(quiet),
+        formats=formats,
+        skip_controls=gate.skip_controls,
     )
     files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
@@ -509,14 +559,16 @@ def check(
         err=True,
     )
     failed_calls = _inventory_errors(inventory)
+    decision = gate.decide(failed_rows(findings), incomplete=failed_calls > 0)
+    if decision.describe():
+        typer.echo(f"check: {decision.describe()}", err=True)
     if failed_calls:  # DESIGN §3: an incomplete collection is exit 1, as in `audit`
         fail(
             f"collection incomplete: {failed_calls} call(s) failed while collecting the inventory"
             f" (see its errors table); what they would have gathered is NOT_ASSESSED",
             EXIT_RUNTIME,
         )
-    if findings.has_failures and not no_fail:
-        raise typer.Exit(EXIT_NONCOMPLIANT)
+    raise typer.Exit(decision.exit_code)
 
 
 def _inventory_errors(folders: list[Path]) -> int:
@@ -585,20 +637,31 @@ def plan_check_cmd(
         help="NAME=VALUE for a CloudFormation parameter or pseudo parameter (AWS::Region, AWS::AccountId); repeatable.",
     ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
+    fail_on: FailOnOption = None,
+    skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
+    baseline: BaselineOption = None,
     as_of: str | None = typer.Option(
         None, "--as-of", metavar="TIME", help="ISO 8601 time for waiver expiry (default: now)."
     ),
 ) -> None:
-    """Check templates against the declared plans before deployment (exit 3 on FAIL findings)."""
+    """Check templates against the declared plans before deployment (exit 3 when a FAIL counts
+    under the gating options)."""
     from auditor.atomic import write_text
-    from auditor.errors import EXIT_NONCOMPLIANT
+    from auditor.gating import failed_rows
     from auditor.plancheck import parse_parameters, plan_check
     from auditor.plancheck.render import RENDERERS
 
     renderer = RENDERERS.get(format.lower())
     if renderer is None:
         raise UsageError(f"--format {format!r} is not one of {', '.join(RENDERERS)}")
-    result = plan_check(policies, templates, parse_as_of(as_of), parse_parameters(parameter))
+    gate = gate_of(fail_on, skip_control, baseline, no_fail)
+    result = plan_check(
+        policies,
+        templates,
+        parse_as_of(as_of),
+        parse_parameters(parameter),
+        skip_controls=gate.skip_controls,
+    )
     report = renderer(result)
     if out is None:
         typer.echo(report, nl=False)
@@ -611,8 +674,10 @@ def plan_check_cmd(
             + (f"; wrote {out}" if out else ""),
             err=True,
         )
-    if result.failed and not no_fail:
-        raise typer.Exit(EXIT_NONCOMPLIANT)
+    decision = gate.decide(failed_rows(result.findings))
+    if decision.describe():
+        typer.echo(f"plan-check: {decision.describe()}", err=True)
+    raise typer.Exit(decision.exit_code)
 
 
 @app.command()
@@ -663,16 +728,21 @@ def audit(
     by_tag: list[str] = typer.Option(
         [], "--by-tag", metavar="KEY", help="Also allocate cost by this tag key (repeatable)."
     ),
+    fail_on: FailOnOption = None,
+    skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
+    baseline: BaselineOption = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
     frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
 ) -> None:
-    """Collect, check, meter and report in one run (exit 3 on FAIL, 1 on incomplete collection)."""
+    """Collect, check, meter and report in one run (exit 3 when a FAIL counts under the gating
+    options, 1 on incomplete collection)."""
     from auditor.frameworks import load_framework
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
     fields = scope.collect_fields()
+    gate = gate_of(fail_on, skip_control, baseline, no_fail)
     chosen_framework = load_framework(framework, frameworks) if framework else None
     outcome = run_audit(
         AuditOptions(
@@ -692,6 +762,7 @@ def audit(
             command=" ".join(["auditor", *sys.argv[1:]]),
             collect_extra=fields,
             dask=scope.dask,
+            gate=gate,
             framework=chosen_framework,
         )
     )

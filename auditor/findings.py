@@ -81,6 +81,8 @@ COLUMNS = (
     "plan",
     "detail",
     "evidence",
+    "remediation",  # what to change (FAIL, WAIVED and NOT_ASSESSED rows; null otherwise)
+    "resource_name",  # the resource's Name tag (null without one)
 )
 
 

@@ -17,11 +17,13 @@ The history store (SQLite) defaults to `history.sqlite` beside `out` (`reports/p
 
 Exit codes: 1 when collection could not start (sts:GetCallerIdentity failed: nothing is written)
 or was incomplete (findings are still written, the data
-that could not be gathered is NOT_ASSESSED), else 3 when any finding FAILs (0 with `no_fail`), else 0.
+that could not be gathered is NOT_ASSESSED), else 3 when a FAIL counts under the gating options
+(`auditor.gating`: --fail-on, --skip-control, --baseline; 0 with `no_fail`), else 0.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from typing import Any
 from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
+from auditor.gating import Gate, GateDecision
 
 
 @dataclass
@@ -58,6 +61,8 @@ class AuditOptions:
     # A Dask scheduler address ('local[:N]' for a local cluster): each account is collected and
     # checked as one task there (auditor.distributed); None runs everything in this process.
     dask: str | None = None
+    # CI gating (--fail-on, --skip-control, --baseline): which FAILs decide exit 3.
+    gate: Gate | None = None
     # An auditor.frameworks.Framework: the reports also judge its requirements.
     framework: Any = None
 
@@ -76,6 +81,7 @@ class AuditOutcome:
     written: list[Path] = field(default_factory=list)
     cost_usd: float | None = None
     failed_calls: Any = None  # the inventory's errors table (a DataFrame)
+    gating: GateDecision | None = None
 
     @property
     def report_html(self) -> Path:
@@ -122,7 +128,8 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     Every output is built in a temporary folder beside `out` that replaces `out` as a whole at the
     end, so a run that stops early (no credentials, a crash) leaves the previous results as they were.
     """
-    from auditor.controls import check_inventory
+    from auditor.controls import CONTROL_IDS, check_inventory
+    from auditor.gating import failed_rows, without_controls
     from auditor.metering import load_prices, meter, write_metering
     from auditor.policy import load_policies
     from auditor.progress import Progress
@@ -136,19 +143,25 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     # Fail fast, before touching AWS: a bad policy or price table is exit 2.
     policies = load_policies(options.policies, as_of=as_of)
     prices = load_prices(options.prices)
+    gate = options.gate or Gate()
+    if options.no_fail:
+        gate = dataclasses.replace(gate, no_fail=True)
 
     with Progress(options.progress) as bars:
         inventory, findings = _collect(options, policies)
         if findings is None:
-            findings = check_inventory(inventory, policies, as_of, progress=options.progress)
+            chosen = gate.controls_to_run(CONTROL_IDS) if gate.skip_controls else None
+            findings = check_inventory(
+                inventory, policies, as_of, controls=chosen, progress=options.progress
+            )
+        findings = without_controls(findings, gate.skip_controls)
         metering_step = bars.phase("meter backup storage", total=1)
         metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
         metering_step.advance()
         by_status = (findings.summary or {}).get("by_status", {})
         incomplete = len(inventory.errors) > 0
-        exit_code = exit_code_for(
-            incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail
-        )
+        decision = gate.decide(failed_rows(findings), incomplete=incomplete)
+        exit_code = decision.exit_code
         with replace_dir(out) as staging:
             from auditor.findings import write_findings
             from auditor.inventory import write_inventory
@@ -166,6 +179,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             write_metering(metering, staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)
+            run["gating"] = decision.to_dict()
             write_text(staging / "run.json", _json(run))
             history_path, written = _report(options, staging, out, inventory, formats, bars)
     counts = {
@@ -183,6 +197,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         written=[out / p.relative_to(staging) for p in written],
         cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
         failed_calls=inventory.errors,
+        gating=decision,
     )
 
 
@@ -350,6 +365,8 @@ def summary_line(outcome: AuditOutcome) -> str:
         parts.append(
             f"collection incomplete: {outcome.collection_errors} call(s) failed (see {outcome.out / 'inventory' / 'errors'})"
         )
+    if outcome.gating is not None and outcome.gating.describe():
+        parts.append(outcome.gating.describe())
     return "; ".join(parts) + f"; wrote {outcome.out}"
 
 

@@ -47,7 +47,7 @@ def check_inventory(
     """
     ctx = Context(inventory, policies, as_of)
     registry = discover()
-    chosen = [registry[c] for c in controls] if controls else None
+    chosen = [registry[c] for c in controls] if controls is not None else None
     return run_controls(ctx, chosen, progress=progress)
 
 
@@ -58,10 +58,12 @@ def run_check(
     as_of: datetime,
     progress: bool = False,
     formats: tuple[str, ...] = ("json", "csv"),
+    skip_controls: tuple[str, ...] = (),
 ) -> Findings:
     """`auditor check`: load the policies (first: a bad policy fails fast with exit 2), read the
-    inventory folder(s) as one, evaluate, write findings.parquet and the `formats` (json, csv,
-    jsonl) into `out`."""
+    inventory folder(s) as one, evaluate every control but `skip_controls` (listed in the
+    summary instead), write findings.parquet and the `formats` (json, csv, jsonl) into `out`."""
+    from auditor.controls.registry import discover
     from auditor.findings import write_findings
     from auditor.inventory import read_inventory
     from auditor.policy import load_policies
@@ -69,6 +71,9 @@ def run_check(
     policies = load_policies(policies_path, as_of=as_of)
     # Categorical low-cardinality columns: the same verdicts in about half the memory.
     inventory = read_inventory(*inventories, compact=True)
-    findings = check_inventory(inventory, policies, as_of, progress=progress)
-    write_findings(findings, out, formats=formats)
+    chosen = [cid for cid in discover() if cid not in skip_controls] if skip_controls else None
+    findings = check_inventory(inventory, policies, as_of, controls=chosen, progress=progress)
+    if skip_controls:
+        findings.summary["skipped_controls"] = list(skip_controls)
+    write_findings(findings, out, policies=policies, policy_path=policies_path, formats=formats)
     return findings

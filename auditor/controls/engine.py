@@ -73,7 +73,7 @@ def run_controls(
     from auditor.controls.registry import discover
     from auditor.progress import Progress
 
-    chosen = list(controls or discover().values())
+    chosen = list(discover().values() if controls is None else controls)
     parts = []
     with Progress(progress) as bars:
         evaluated = bars.phase("controls evaluated", total=len(chosen))

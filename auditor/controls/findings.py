@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
-from auditor.controls.verdicts import NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
 from auditor.policy.columns import arrow_of, codes_of
 
 __all__ = ["FINDING_COLUMNS", "Findings", "materialise_arrow", "summarise_frame"]
@@ -32,7 +32,11 @@ FINDING_COLUMNS = (
     "plan",
     "detail",
     "evidence",
+    "remediation",
+    "resource_name",
 )
+# Statuses that call for a change, and so carry a remediation (other rows leave it null).
+_ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
 
 
 class Findings:
@@ -205,6 +209,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
                 )
             else:
                 cols[col] = own
+        cols["resource_name"] = _resource_names(ctx, ridx)
         status = f["status"].to_numpy().astype(np.int64)
         cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
         cols["status"] = pa.DictionaryArray.from_arrays(
@@ -268,6 +273,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
                     np.where(w >= 0, w, len(waivers))
                 ]
         cols["evidence"] = evidence_json(ev)
+        cols["remediation"] = _remediation(part, ctx, status)
         tables.append(pa.table(cols))
     schema = pa.schema([(c, pa.string()) for c in FINDING_COLUMNS])
     if not tables:
@@ -312,6 +318,42 @@ def _details(part: Part, status: np.ndarray, ctx: Context | None) -> np.ndarray:
                 for d, i in zip(detail[waived], w[waived])
             ]
     return detail
+
+
+def _resource_names(ctx: Context | None, ridx: np.ndarray) -> pa.Array:
+    """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
+    if ctx is None or not ctx.n:
+        return pa.nulls(len(ridx), pa.string())
+    codes, categories = ctx.view.codes("Name")  # factorised once per check (TagView caches)
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(list(categories), pa.string())
+    )
+    taken = names.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
+    return pc.if_else(pa.array(ridx >= 0), taken, pa.nulls(len(ridx), pa.string()))
+
+
+# What to do about a finding that could not be assessed: the data is missing, not the protection.
+_NOT_ASSESSED_REMEDIATION = (
+    "Grant the auditing role the permission the failed call needs (see evidence.collection_error),"
+    " or fix the account or region it failed in, then run again."
+)
+
+
+def _remediation(part: Part, ctx: Context | None, status: np.ndarray) -> pa.Array:
+    """Per row: the control's own text for this situation (`Part.remediate`), else the
+    registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
+    that need no change (PASS, NOT_APPLICABLE)."""
+    from auditor.controls.registry import REGISTRY
+
+    default = REGISTRY[part.control_id].remediation
+    text = pa.array(np.full(len(status), default, dtype=object), pa.string())
+    if part.remediate is not None and ctx is not None:
+        own = arrow_text(np.asarray(part.remediate(part.frame, ctx), dtype=object))
+        text = pc.coalesce(own, text)
+    text = pc.if_else(pa.array(status == NOT_ASSESSED), _NOT_ASSESSED_REMEDIATION, text)
+    return pc.if_else(
+        pa.array(np.isin(status, _ACTIONABLE)), text, pa.nulls(len(status), pa.string())
+    )
 
 
 def _materialise(

@@ -64,6 +64,8 @@ class Control:
     remediation: str  # a short default text: what to change so the control passes
     pre_deploy: str | None  # what plan-check judges before deployment; None = not judged there
     order: int  # rank in findings and summaries (built-ins 10, 20, ...; plug-ins default 1000)
+    # The AWS Backup Audit Manager control / AWS Config managed rule that checks the same (or None).
+    equivalent: str | None = None
 
     @property
     def description(self) -> str:
@@ -88,6 +90,7 @@ def control(
     scope: str = "account",
     pre_deploy: str | None = None,
     order: int = 1000,
+    equivalent: str | None = None,
 ) -> Callable:
     """Register the decorated function as control `id` (facts checked here, once)."""
     problems = []
@@ -121,6 +124,7 @@ def control(
                 remediation=remediation,
                 pre_deploy=pre_deploy,
                 order=order,
+                equivalent=equivalent,
             )
             if _discovered:
                 _sort()

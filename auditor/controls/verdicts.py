@@ -44,6 +44,9 @@ class Part:
     describe: Callable[[pd.DataFrame, Context], pd.Series]
     # Optional: more evidence computed only when findings are materialised (e.g. costs).
     evidence_hook: Callable[[pd.DataFrame, Context], dict] | None = None
+    # Optional: what to change, per row (text or None), for the rows that need action; without
+    # it (or where it gives None) they get the registration's default remediation.
+    remediate: Callable[[pd.DataFrame, Context], object] | None = None
 
 
 def apply_replicas(part: Part, ctx: Context) -> None:

@@ -1,5 +1,8 @@
-"""`auditor controls`: every control (id, title, severity, description) and, for a chosen
-framework, the requirements each one gives evidence for; rendered as text, Markdown or JSON."""
+"""`auditor controls`: every control (id, title, severity, what it checks and when it FAILs, the
+remediation, the AWS Backup Audit Manager / AWS Config equivalent) and, for a chosen framework,
+the requirements each one gives evidence for; rendered as text, Markdown or JSON.
+
+`docs/controls.md` is this command's Markdown output (`auditor controls --format md`)."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ def control_catalog(framework: Framework | None = None) -> list[dict[str, Any]]:
             "title": control.title,
             "severity": control.severity,
             "description": " ".join(control.description.split()),
+            "remediation": control.remediation,
+            "equivalent": control.equivalent,
         }
         if framework is not None:
             item["requirements"] = served.get(control.id, [])
@@ -80,6 +85,9 @@ def _text(items: list[dict[str, Any]], framework: Framework | None) -> str:
     for item in items:
         lines.append(f"{item['id']}  [{item['severity']}]  {item['title']}")
         lines.append(f"    {item['description']}")
+        lines.append(f"    remediation: {item['remediation']}")
+        if item["equivalent"]:
+            lines.append(f"    equivalent: {item['equivalent']}")
         if framework is not None:
             lines.append(f"    serves {framework.name}: {_served_text(item)}")
         lines.append("")
@@ -93,8 +101,10 @@ def _text(items: list[dict[str, Any]], framework: Framework | None) -> str:
 def _markdown(items: list[dict[str, Any]], framework: Framework | None) -> str:
     from auditor.report.templating import md_cell
 
-    head = "| Control | Severity | Title | Description |"
-    rule = "|---|---|---|---|"
+    head = (
+        "| Control | Severity | Title | Checks, and when it FAILs | Remediation | AWS equivalent |"
+    )
+    rule = "|---|---|---|---|---|---|"
     if framework is not None:
         head += f" {md_cell(framework.name)} requirements |"
         rule += "---|"
@@ -109,7 +119,8 @@ def _markdown(items: list[dict[str, Any]], framework: Framework | None) -> str:
     for item in items:
         row = (
             f"| `{item['id']}` | {item['severity']} | {md_cell(item['title'])}"
-            f" | {md_cell(item['description'])} |"
+            f" | {md_cell(item['description'])} | {md_cell(item['remediation'])}"
+            f" | {md_cell(item['equivalent'] or '(none)')} |"
         )
         if framework is not None:
             row += f" {md_cell(_served_text(item))} |"

@@ -31,11 +31,16 @@ class PlanCheckResult:
     policies: str
     templates: list[Template]
     findings: list[dict] = field(default_factory=list)
+    # Controls left out with --skip-control: listed in the summary, so none goes unseen.
+    skipped_controls: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> dict:
-        """Counts per status."""
-        return summarize(self.findings)
+        """Counts per status (and the skipped controls, when any)."""
+        counts = summarize(self.findings)
+        if self.skipped_controls:
+            counts["skipped_controls"] = list(self.skipped_controls)
+        return counts
 
     @property
     def failed(self) -> bool:
@@ -112,8 +117,10 @@ def plan_check(
     templates: Iterable[str | Path],
     as_of: datetime,
     parameters: dict[str, str] | None = None,
+    skip_controls: Iterable[str] = (),
 ) -> PlanCheckResult:
-    """Load the declared policies and every template, and judge them together."""
+    """Load the declared policies and every template, and judge them together (leaving out the
+    findings of `skip_controls`)."""
     from auditor.policy import load_policies
 
     paths = [str(t) for t in templates]
@@ -121,7 +128,8 @@ def plan_check(
         raise UsageError("plan-check needs at least one TEMPLATE")
     policy_set = load_policies(policies, as_of=as_of)
     loaded = [load_template(p, parameters) for p in paths]
-    findings = evaluate(policy_set, loaded, as_of)
+    skipped = list(skip_controls)
+    findings = [f for f in evaluate(policy_set, loaded, as_of) if f["control_id"] not in skipped]
     order = {
         (r.file, r.logical_id): (index, r.line)
         for index, t in enumerate(loaded)
@@ -135,4 +143,10 @@ def plan_check(
             f["control_id"],
         )
     )
-    return PlanCheckResult(as_of=as_of, policies=str(policies), templates=loaded, findings=findings)
+    return PlanCheckResult(
+        as_of=as_of,
+        policies=str(policies),
+        templates=loaded,
+        findings=findings,
+        skipped_controls=skipped,
+    )

@@ -73,6 +73,8 @@ def test_findings_files_round_trip(estate, plan_policy, check, h, tmp_path):
         "plan",
         "detail",
         "evidence",
+        "remediation",
+        "resource_name",
     }
     assert len(doc["findings"]) == len(findings.frame) == findings.summary["total"]
     recency = next(f for f in doc["findings"] if f["control_id"] == "backup-recency")

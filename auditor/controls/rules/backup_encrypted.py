@@ -44,6 +44,8 @@ def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         "The resource (and so its snapshots) is not encrypted while the plan requires encryption."
     ),
     order=60,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_RECOVERY_POINT_ENCRYPTED; AWS Config rule backup-recovery-point-encrypted",
 )
 def backup_encrypted(ctx: Context) -> Part:
     """Every backup (recovery point or snapshot, copies included) must be encrypted when the plan says `encrypted: true`.

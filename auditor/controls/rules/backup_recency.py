@@ -68,6 +68,8 @@ def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
     remediation="Find why backups stopped (failed jobs, a changed selection) and take a backup now.",
     order=30,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_LAST_RECOVERY_POINT_CREATED",
 )
 def backup_recency(ctx: Context) -> Part:
     """The newest completed backup must be no older than the plan's frequency plus its grace.
@@ -96,7 +98,13 @@ def backup_recency(ctx: Context) -> Part:
         backups_counted=count,
         resource_age_hours=fr.hours(res_age, ~created_known),
     )
-    return Part("backup-recency", frame, _describe_recency, evidence_hook=_failed_jobs)
+    return Part(
+        "backup-recency",
+        frame,
+        _describe_recency,
+        evidence_hook=_failed_jobs,
+        remediate=_remediate_recency,
+    )
 
 
 def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
@@ -134,3 +142,19 @@ def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
         .to_numpy(dtype=object, na_value=None),
         "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
     }
+
+
+def _remediate_recency(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """What the plan needs, built once per plan (the rows index it)."""
+    # AWS Backup API Reference, StartBackupJob (on-demand backup); ListBackupJobs --by-state FAILED.
+    return fr.plan_attr(
+        frame,
+        ctx,
+        lambda p: (
+            f"Plan {p.name} needs a completed backup every {p.frequency} (plus "
+            f"{p.grace.total_seconds() / 3600:g} hours' grace): "
+            "find why backups stopped (`aws backup list-backup-jobs --by-resource-arn ARN "
+            "--by-state FAILED`; a changed selection or tag) and take one now (`aws backup "
+            "start-backup-job --backup-vault-name VAULT --resource-arn ARN --iam-role-arn ROLE`)."
+        ),
+    )

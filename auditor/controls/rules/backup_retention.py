@@ -72,6 +72,8 @@ def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
     remediation="Keep backups at least retention_days (the rule's lifecycle DeleteAfterDays).",
     order=40,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK; AWS Config rule backup-recovery-point-minimum-retention-check",
 )
 def backup_retention(ctx: Context) -> Part:
     """Backups must be kept for `retention_days`, and the history must really reach back that far.
@@ -107,4 +109,19 @@ def backup_retention(ctx: Context) -> Part:
         expires_too_soon=life_fail,
         history_too_short=depth_fail,
     )
-    return Part("backup-retention", frame, _describe_retention)
+    return Part("backup-retention", frame, _describe_retention, remediate=_remediate_retention)
+
+
+def _remediate_retention(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """The lifecycle the plan needs, built once per plan (the rows index it)."""
+    # AWS Backup API Reference, BackupRuleInput: Lifecycle.DeleteAfterDays.
+    return fr.plan_attr(
+        frame,
+        ctx,
+        lambda p: (
+            f"Set the backup rule's lifecycle DeleteAfterDays to at least {p.retention_days} "
+            f"(plan {p.name}'s retention_days) with `aws backup update-backup-plan`; history "
+            "already deleted cannot come back, so the finding clears once backups have been kept "
+            "that long."
+        ),
+    )

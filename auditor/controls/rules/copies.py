@@ -116,7 +116,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
         )
         return pd.Series(texts, dtype=object)
 
-    return Part(control_id, frame, describe)
+    return Part(control_id, frame, describe, remediate=_remediate_copies(control_id))
 
 
 @control(
@@ -127,6 +127,8 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     remediation="Add a copy action to a vault in each required region to the backup rule.",
     pre_deploy="No copy action to a region the plan requires.",
     order=80,
+    # AWS Backup Developer Guide, "Choosing your controls".
+    equivalent="AWS Backup Audit Manager BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION",
 )
 def cross_region_copy(ctx: Context) -> Part:
     """A recent copy must exist in every region of the plan's `copy_to.regions`.
@@ -148,6 +150,8 @@ def cross_region_copy(ctx: Context) -> Part:
     remediation="Add a copy action to a vault in each required account to the backup rule.",
     pre_deploy="No copy action to an account the plan requires.",
     order=90,
+    # AWS Backup Developer Guide, "Choosing your controls".
+    equivalent="AWS Backup Audit Manager BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT",
 )
 def cross_account_copy(ctx: Context) -> Part:
     """A recent copy must exist in every account of the plan's `copy_to.accounts`.
@@ -157,3 +161,29 @@ def cross_account_copy(ctx: Context) -> Part:
     NOT_ASSESSED when a required account was not collected; NOT_APPLICABLE when none is required.
     """
     return _copy_part(ctx, "cross-account-copy", "account_id", lambda p: p.copy_to.accounts)
+
+
+def _remediate_copies(control_id: str):
+    """What the rule's CopyActions must add, built once per plan (the rows index it)."""
+    # AWS Backup API Reference, BackupRuleInput: CopyActions[].DestinationBackupVaultArn.
+    where = "region" if control_id == "cross-region-copy" else "account"
+
+    def remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+        return fr.plan_attr(
+            frame,
+            ctx,
+            lambda p: (
+                f"Add a CopyActions entry to the backup rule of plan {p.name} with a "
+                f"DestinationBackupVaultArn in each {where} of "
+                f"{', '.join(p.copy_to.regions if where == 'region' else p.copy_to.accounts)} "
+                "(`aws backup update-backup-plan`)"
+                + (
+                    "; the destination vault's access policy must allow backup:CopyIntoBackupVault"
+                    " from this account."
+                    if where == "account"
+                    else "."
+                )
+            ),
+        )
+
+    return remediate

@@ -71,6 +71,8 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         "and as long-kept as the declared plan."
     ),
     order=20,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN and BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK; AWS Config rule backup-plan-min-frequency-and-min-retention-check",
 )
 def plan_deployed(ctx: Context) -> Part:
     """The declared plan must really be in force for the resource.

@@ -56,6 +56,8 @@ def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     remediation="Tag the resource so a declared plan selects it, or exclude it from the policy's scope.",
     pre_deploy="A resource in the policy's scope matches no declared plan.",
     order=10,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN (against the declared plans)",
 )
 def resource_covered(ctx: Context) -> Part:
     """A resource in the policy's scope must be selected by at least one declared plan.
@@ -106,4 +108,21 @@ def resource_covered(ctx: Context) -> Part:
         frame = pd.concat([frame, extra], ignore_index=True)
         if "na_error" in frame:
             frame["na_error"] = frame["na_error"].fillna(-1).astype(np.int64)
-    return Part("resource-covered", frame, _describe_covered)
+    return Part("resource-covered", frame, _describe_covered, remediate=_remediate_covered)
+
+
+def _remediate_covered(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """One text for every uncovered resource: what each declared plan selects."""
+    import json
+
+    selects = "; ".join(
+        f"plan {p.name} selects {json.dumps(p.select, sort_keys=True, default=str)}"
+        for p in ctx.plans
+    )
+    text = (
+        f"Tag the resource so a declared plan selects it ({selects}), or exclude it from the "
+        "policy's scope (scope.exclude_tags)."
+        if selects
+        else "Declare a plan that selects the resource, or exclude it from the policy's scope."
+    )
+    return np.full(len(frame), text, dtype=object)

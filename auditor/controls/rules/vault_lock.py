@@ -73,6 +73,8 @@ def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         "conflict with retention."
     ),
     order=70,
+    # AWS Backup Developer Guide, "Choosing your controls"; AWS Config managed rules.
+    equivalent="AWS Backup Audit Manager BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK",
 )
 def vault_lock(ctx: Context) -> Part:
     """When the plan sets `vault_lock`, the vaults holding its recovery points must be locked.
@@ -182,4 +184,59 @@ def vault_lock(ctx: Context) -> Part:
         f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
         return _describe_lock(f, ctx)
 
-    return Part("vault-lock", frame, describe, evidence_hook=problems)
+    return Part("vault-lock", frame, describe, evidence_hook=problems, remediate=_remediate)
+
+
+# AWS Backup API Reference, PutBackupVaultLockConfiguration: MinRetentionDays and MaxRetentionDays
+# bound the retention of recovery points in the vault; ChangeableForDays (at least 3) sets the lock
+# date, after which the lock is in compliance mode and cannot be changed or removed.
+# https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html
+_LOCK_COMMAND = (
+    "aws backup put-backup-vault-lock-configuration --region {region} --backup-vault-name {vault}"
+    " --min-retention-days {min_days}{max_days}{changeable}"
+)
+_REMEDIES = {
+    0: "Collect the account and region of vault {label} too (it is not in the inventory), so its "
+    "lock can be checked.",
+    1: "Lock vault {label} (AWS Backup Vault Lock): `{command}`.",
+    2: "Raise the lock's maximum retention of vault {label} to at least {keep} days (plan {plan}'s "
+    "retention_days): `{command}` (possible only before its lock date).",
+    3: "Lower the lock's minimum retention of vault {label} to at most {max_keep} days (plan "
+    "{plan}'s max_retention_days): `{command}` (possible only before its lock date).",
+    4: "Put vault {label} in compliance mode: `{command}` (the lock becomes immutable after 3 days).",
+}
+
+
+def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """The vault to lock and the CLI command, built once per (vault, problem, plan) group."""
+    out = np.full(len(frame), None, dtype=object)
+    kind = frame["bad_kind"].to_numpy()
+    rows = np.flatnonzero(kind >= 0)
+    if not len(rows):
+        return out
+    info = ctx.resource_vaults["info"]
+    keys = sorted(info)
+    groups = np.stack(
+        [frame["bad_vault"].to_numpy()[rows], kind[rows], frame["plan"].to_numpy()[rows]]
+    ).astype(np.int64)
+    unique, inverse = np.unique(groups, axis=1, return_inverse=True)
+    texts = []
+    for vault, problem, plan_code in unique.T:
+        fact = info[keys[vault]]
+        plan = ctx.plans[plan_code]
+        keep = int(plan.retention_days or 1)
+        max_keep = plan.max_retention_days
+        command = _LOCK_COMMAND.format(
+            region=fact["label"].rsplit("(", 1)[-1].rstrip(")"),
+            vault=fact["name"],
+            min_days=keep,
+            max_days=f" --max-retention-days {int(max_keep)}" if max_keep else "",
+            changeable=" --changeable-for-days 3" if problem == 4 else "",
+        )
+        texts.append(
+            _REMEDIES[int(problem)].format(
+                label=fact["label"], keep=keep, max_keep=max_keep, plan=plan.name, command=command
+            )
+        )
+    out[rows] = np.array(texts, dtype=object)[inverse.ravel()]
+    return out
