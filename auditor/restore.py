@@ -78,12 +78,6 @@ class JsonText(str):
     """A value that already is JSON text: evidence writes it as it is, not as a quoted string."""
 
 
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in frame:
-        return np.full(len(frame), None, dtype=object)
-    return frame[name].astype(object).where(frame[name].notna(), None).to_numpy(dtype=object)
-
-
 def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """`template` with each {field} replaced by that row's value, as an object array of str."""
     out = np.full(n, "", dtype=object)
