@@ -6,14 +6,20 @@ Nothing here computes anything; each command imports its library module lazily s
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 import os
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from auditor import __version__
 from auditor.errors import EXIT_RUNTIME, EXIT_USAGE, AuditorError, UsageError
@@ -27,13 +33,81 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
 
 
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    """Click's exception base classes, wherever this Typer gets click from.
+
+    Typer 0.29 vendors its own click (`typer._click`); older Typer uses the `click` package. Both
+    may be importable at once, and a usage error is an instance of whichever one parsed the line.
+    """
+    found: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_CLICK_EXCEPTIONS = _click_exception_types()
+
+
+def _plain_metavars(params: list[Any]) -> list[Any]:
+    """Show flags as plain flags and values by name (REGION, ID) instead of Typer 0.29's `<bool>`."""
+    for param in params:
+        if param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""  # a flag takes no value: show none
+        elif param.name:
+            param.metavar = param.name.upper()
+    return params
+
+
+def _with_context(exc: BaseException, ctx: Any) -> None:
+    """Attach the command's context to a click error raised without one (e.g. "Option '--out'
+    requires an argument"), so click prints the command's usage line with it."""
+    if getattr(exc, "ctx", False) is None:
+        exc.ctx = ctx  # type: ignore[attr-defined]
+
+
+class _Command(TyperCommand):
+    """Click command whose help shows plain metavars (see `_plain_metavars`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters, with help-friendly metavars."""
+        return _plain_metavars(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's, with the context on every usage error."""
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK_EXCEPTIONS as exc:
+            _with_context(exc, ctx)
+            raise
+
+
 class _Group(TyperGroup):
     """Click group that turns library errors into one stderr line and the documented exit code.
 
     Doing it here (not only in `main`) keeps the mapping identical under Typer's test runner.
+    Click's own exceptions (a usage error: unknown command or option, missing or malformed value)
+    pass through, so click prints its usage line and exits 2.
     """
 
-    def invoke(self, ctx):
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters, with help-friendly metavars."""
+        return _plain_metavars(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """As click's, with the context on every usage error."""
+        try:
+            return super().parse_args(ctx, args)
+        except _CLICK_EXCEPTIONS as exc:
+            _with_context(exc, ctx)
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the chosen command, mapping every failure to one stderr line and an exit code."""
         try:
             return super().invoke(ctx)
         except AuditorError as exc:
@@ -42,12 +116,10 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("auditor: interrupted", err=True)
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, SystemExit, *_CLICK_EXCEPTIONS):
             raise
         except Exception as exc:  # a bug: still one line, with a way to see the traceback
-            if os.environ.get("AUDITOR_DEBUG") or getattr(exc, "__module__", "").startswith(
-                "click"
-            ):
+            if os.environ.get("AUDITOR_DEBUG"):
                 raise
             typer.echo(
                 f"auditor: internal error: {type(exc).__name__}: {one_line(str(exc))} (set AUDITOR_DEBUG=1 for a traceback)",
@@ -56,7 +128,15 @@ class _Group(TyperGroup):
             raise typer.Exit(EXIT_RUNTIME) from None
 
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """Typer app whose commands use `_Command` (plain metavars in `--help`)."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        """As `typer.Typer.command`, defaulting the command class to `_Command`."""
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _App(
     cls=_Group,
     name="auditor",
     help="Policy-as-code backup compliance and metering auditor for AWS.",
@@ -64,7 +144,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-evidence_app = typer.Typer(
+evidence_app = _App(
     cls=_Group, help="Audit evidence bundles: export and verify.", no_args_is_help=True
 )
 app.add_typer(evidence_app, name="evidence")
@@ -77,7 +157,7 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> None:
 
 
 def parse_as_of(value: str | None) -> datetime:
-    """Parse `--as-of` (ISO 8601, naive = UTC); without it, now. The only clock read in the program."""
+    """Parse `--as-of` (ISO 8601, naive = UTC); without it, now (the instant every age is measured from)."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0)
     try:
@@ -111,7 +191,9 @@ def _root(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("reports/demo"), "--out", help="Folder for every output."),
+    out: Path = typer.Option(
+        Path("reports/demo"), "--out", metavar="DIR", help="Folder for every output."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run the whole job on the embedded emulated AWS estate and write every output to OUT."""
@@ -120,122 +202,235 @@ def demo(
     run_demo(out=out, progress=show_progress(quiet), echo=typer.echo)
 
 
-_ORG_HELP = "Every ACTIVE account of the AWS Organization (organizations:ListAccounts; run from its management or a delegated admin account)."
-_ACCOUNT_HELP = (
-    "Account to gather by assuming --role-name into it (repeatable); default: the current account."
-)
-_ACCOUNTS_FILE_HELP = "File of account ids (one or more a line; '#' starts a comment)."
-_ROLE_HELP = "Role assumed in each account."
-_EXTERNAL_ID_HELP = "External id the role's trust policy requires."
-_MAX_WORKERS_HELP = (
-    "Concurrent API calls: accounts × regions × services share one pool of this size."
-)
-_DASK_HELP = "Run each account (collect, check) as a task on this Dask scheduler (tcp://host:8786), or 'local[:N]'."
+@dataclass
+class ScopeArgs:
+    """The options `collect` and `audit` share (where to gather, as whom, how fast), as one object."""
+
+    region: list[str]
+    profile: str | None
+    org: bool
+    account: list[str]
+    accounts_file: Path | None
+    role_name: str
+    external_id: str | None
+    max_workers: int
+    dask: str | None
+
+    def collect_fields(self) -> dict[str, Any]:
+        """CollectOptions keyword arguments (UsageError, exit 2, when an option is invalid)."""
+        from auditor.distributed import parse_account_ids, read_accounts_file
+
+        accounts = parse_account_ids(self.account)
+        if self.accounts_file is not None:
+            accounts += [a for a in read_accounts_file(self.accounts_file) if a not in accounts]
+        if self.max_workers < 1:
+            raise UsageError(f"--max-workers {self.max_workers}: must be at least 1")
+        if not self.role_name.strip():
+            raise UsageError("--role-name must not be empty")
+        return {
+            "regions": list(self.region),
+            "profile": self.profile,
+            "accounts": accounts,
+            "org": self.org,
+            "role_name": self.role_name.strip(),
+            "external_id": self.external_id,
+            "max_workers": self.max_workers,
+        }
 
 
-def _account_options(
-    org: bool,
-    account: list[str],
-    accounts_file: Path | None,
-    role_name: str,
-    external_id: str | None,
-    max_workers: int,
-) -> dict:
-    """CollectOptions keyword arguments for the account options (UsageError, exit 2, when invalid)."""
-    from auditor.distributed import parse_account_ids, read_accounts_file
+# Each shared option is declared here once; `with_scope_options` adds them to a command.
+_SCOPE_OPTIONS: list[tuple[str, Any, Any]] = [
+    (
+        "region",
+        Annotated[
+            list[str],
+            typer.Option(
+                "--region",
+                metavar="REGION",
+                help="Region to gather (repeatable); default: the session's.",
+            ),
+        ],
+        [],
+    ),
+    (
+        "profile",
+        Annotated[str | None, typer.Option("--profile", metavar="NAME", help="AWS profile name.")],
+        None,
+    ),
+    (
+        "org",
+        Annotated[
+            bool,
+            typer.Option(
+                "--org",
+                help="Every ACTIVE account of the AWS Organization (organizations:ListAccounts;"
+                " run from its management or a delegated admin account).",
+            ),
+        ],
+        False,
+    ),
+    (
+        "account",
+        Annotated[
+            list[str],
+            typer.Option(
+                "--account",
+                metavar="ID",
+                help="Account to gather by assuming --role-name into it (repeatable);"
+                " default: the current account.",
+            ),
+        ],
+        [],
+    ),
+    (
+        "accounts_file",
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--accounts-file",
+                metavar="FILE",
+                help="File of account ids (one or more a line; '#' starts a comment).",
+            ),
+        ],
+        None,
+    ),
+    (
+        "role_name",
+        Annotated[
+            str,
+            typer.Option("--role-name", metavar="NAME", help="Role assumed in each account."),
+        ],
+        "OrganizationAccountAccessRole",
+    ),
+    (
+        "external_id",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--external-id", metavar="ID", help="External id the role's trust policy requires."
+            ),
+        ],
+        None,
+    ),
+    (
+        "max_workers",
+        Annotated[
+            int,
+            typer.Option(
+                "--max-workers",
+                metavar="N",
+                help="Concurrent API calls: accounts × regions × services share one pool of this size.",
+            ),
+        ],
+        8,
+    ),
+    (
+        "dask",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--dask",
+                metavar="ADDRESS",
+                help="Run each account (collect, check) as a task on this Dask scheduler"
+                " (tcp://host:8786), or 'local[:N]'.",
+            ),
+        ],
+        None,
+    ),
+]
 
-    accounts = parse_account_ids(account)
-    if accounts_file is not None:
-        accounts += [a for a in read_accounts_file(accounts_file) if a not in accounts]
-    if max_workers < 1:
-        raise UsageError(f"--max-workers {max_workers}: must be at least 1")
-    if not role_name.strip():
-        raise UsageError("--role-name must not be empty")
-    return {
-        "accounts": accounts,
-        "org": org,
-        "role_name": role_name.strip(),
-        "external_id": external_id,
-        "max_workers": max_workers,
-    }
+
+def with_scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give `command` the shared scope options; it receives them as one `scope: ScopeArgs` argument.
+
+    Typer reads a command's options from its signature, so the wrapper shows Typer the command's
+    own parameters with the shared ones in place of `scope`.
+    """
+    own = inspect.signature(command, eval_str=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shared = [
+        inspect.Parameter(name, keyword, annotation=annotation, default=default)
+        for name, annotation, default in _SCOPE_OPTIONS
+    ]
+    parameters: list[inspect.Parameter] = []
+    for param in own.parameters.values():
+        if param.name == "scope":
+            parameters += shared
+        else:
+            parameters.append(param.replace(kind=keyword))
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        scope = ScopeArgs(**{name: kwargs.pop(name) for name, _, _ in _SCOPE_OPTIONS})
+        return command(scope=scope, **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
+def print_failed_calls(errors: Any) -> None:
+    """Each failed collection call on stderr (at most a screenful, then how many more)."""
+    from auditor.pipeline import failed_call_lines
+
+    for line in failed_call_lines(errors):
+        typer.echo(f"auditor: {one_line(line)}", err=True)
 
 
 @app.command()
+@with_scope_options
 def collect(
-    out: Path = typer.Option(..., "--out", help="Inventory folder to write (replaced atomically)."),
-    region: list[str] = typer.Option(
-        [], "--region", help="Region to gather (repeatable); default: the session's."
+    out: Path = typer.Option(
+        ..., "--out", metavar="DIR", help="Inventory folder to write (replaced atomically)."
     ),
-    profile: str | None = typer.Option(None, "--profile", help="AWS profile name."),
-    org: bool = typer.Option(False, "--org", help=_ORG_HELP),
-    account: list[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
-    accounts_file: Path | None = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
-    role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
-    external_id: str | None = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
-    max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
-    dask: str | None = typer.Option(None, "--dask", help=_DASK_HELP),
+    scope: ScopeArgs = None,  # type: ignore[assignment]  # filled in by with_scope_options
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Gather resources and backups into an inventory folder (Parquet tables + manifest.json)."""
-    from auditor.aws import CollectOptions, collect_inventory
-    from auditor.inventory import write_inventory
+    from auditor.pipeline import run_collect
 
-    accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
-    options = CollectOptions(
-        regions=region,
-        profile=profile,
-        progress=show_progress(quiet),
-        as_of=parse_as_of(None),
-        **accounts,
+    outcome = run_collect(
+        scope.collect_fields(), out, dask=scope.dask, progress=show_progress(quiet)
     )
-    if dask:
-        from auditor.distributed import collect_and_check
-
-        inventory, _ = collect_and_check(options, address=dask, progress=options.progress)
-    else:
-        inventory = collect_inventory(options)
-    write_inventory(inventory, out)
-    errors = inventory.errors
-    summary = (
-        f"collected {len(inventory.resources)} resources and {len(inventory.recovery_points)} backups"
-        f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}"
-    )
-    if len(errors):
-        first = errors.iloc[0]
-        where = first["region"] if isinstance(first["region"], str) else "every region"
-        if not isinstance(first["region"], str) and isinstance(first["account_id"], str):
-            where = f"account {first['account_id']}"  # e.g. AssumeRole into it was denied
+    print_failed_calls(outcome.errors)
+    if len(outcome.errors):
         fail(
-            f"collection incomplete: {summary}; {len(errors)} call(s) failed, e.g. {first['service']}:{first['operation']}"
-            f" in {where}: {first['error_code']} (see {out}/errors)",
-            EXIT_RUNTIME,
+            f"collection incomplete: {outcome.summary}; {len(outcome.errors)} call(s) failed (see {out}/errors)"
         )
-    typer.echo(summary, err=True)
+    typer.echo(outcome.summary, err=True)
 
 
 @app.command()
 def meter(
     inventory: list[Path] = typer.Option(
-        ..., "--inventory", help="Inventory folder (repeatable; read as one)."
+        ..., "--inventory", metavar="DIR", help="Inventory folder (repeatable; read as one)."
     ),
     out: Path = typer.Option(
-        Path("reports"), "--out", help="Folder for metering.json and metering.csv."
+        Path("reports"), "--out", metavar="DIR", help="Folder for metering.json and metering.csv."
     ),
     prices: Path | None = typer.Option(
-        None, "--prices", help="Price table merged over the default (policies/prices.yaml)."
+        None,
+        "--prices",
+        metavar="FILE",
+        help="Price table merged over the default (policies/prices.yaml).",
     ),
     cur: Path | None = typer.Option(
         None,
         "--cur",
+        metavar="PATH",
         help="Cost and Usage Report (legacy CSV/gzip or CUR 2.0 Parquet/CSV, file or folder) to reconcile.",
     ),
     by_tag: list[str] = typer.Option(
         [],
         "--by-tag",
+        metavar="KEY",
         help="Also allocate cost by this tag key of the source resource (repeatable).",
     ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="ISO 8601 time; the estimate covers its calendar month (UTC)."
+        None,
+        "--as-of",
+        metavar="TIME",
+        help="ISO 8601 time; the estimate covers its calendar month (UTC).",
     ),
 ) -> None:
     """Split backup storage between native-service billing and AWS Backup metering, with cost."""
@@ -256,14 +451,19 @@ def meter(
 @app.command()
 def check(
     inventory: list[Path] = typer.Option(
-        ..., "--inventory", help="Inventory folder (repeatable; read as one)."
+        ..., "--inventory", metavar="DIR", help="Inventory folder (repeatable; read as one)."
     ),
-    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
+    policies: Path = typer.Option(
+        ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
+    ),
     out: Path = typer.Option(
-        Path("reports"), "--out", help="Folder for findings.json and findings.csv."
+        Path("reports"), "--out", metavar="DIR", help="Folder for findings.json and findings.csv."
     ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
+        None,
+        "--as-of",
+        metavar="TIME",
+        help="ISO 8601 time every age is measured from (default: now).",
     ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -320,7 +520,7 @@ def _inventory_errors(folders: list[Path]) -> int:
 def validate(
     policies: Path = typer.Argument(..., help="Policy file or folder of policy files."),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."
+        None, "--as-of", metavar="TIME", help="ISO 8601 time for waiver expiry (default: now)."
     ),
 ) -> None:
     """Lint policy files without touching AWS (exit 2 on errors; warnings alone exit 0)."""
@@ -344,19 +544,27 @@ def plan_check_cmd(
     templates: list[Path] = typer.Argument(
         ..., help="CloudFormation templates (YAML/JSON) or `terraform show -json` plans."
     ),
-    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
-    format: str = typer.Option("text", "--format", help="text, json, junit, sarif or md."),
+    policies: Path = typer.Option(
+        ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
+    ),
+    format: str = typer.Option(
+        "text", "--format", metavar="FORMAT", help="text, json, junit, sarif or md."
+    ),
     out: Path | None = typer.Option(
-        None, "--out", help="Write the report to FILE (atomically) instead of stdout."
+        None,
+        "--out",
+        metavar="FILE",
+        help="Write the report to FILE (atomically) instead of stdout.",
     ),
     parameter: list[str] = typer.Option(
         [],
         "--parameter",
+        metavar="NAME=VALUE",
         help="NAME=VALUE for a CloudFormation parameter or pseudo parameter (AWS::Region, AWS::AccountId); repeatable.",
     ),
     no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="ISO 8601 time for waiver expiry (default: now)."
+        None, "--as-of", metavar="TIME", help="ISO 8601 time for waiver expiry (default: now)."
     ),
 ) -> None:
     """Check templates against the declared plans before deployment (exit 3 on FAIL findings)."""
@@ -386,31 +594,29 @@ def plan_check_cmd(
 
 
 @app.command()
+@with_scope_options
 def audit(
-    policies: Path = typer.Option(..., "--policies", help="Policy file or folder of policy files."),
-    region: list[str] = typer.Option(
-        [], "--region", help="Region to audit (repeatable); default: the session's."
+    policies: Path = typer.Option(
+        ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
     ),
-    profile: str | None = typer.Option(None, "--profile", help="AWS profile name."),
-    org: bool = typer.Option(False, "--org", help=_ORG_HELP),
-    account: list[str] = typer.Option([], "--account", help=_ACCOUNT_HELP),
-    accounts_file: Path | None = typer.Option(None, "--accounts-file", help=_ACCOUNTS_FILE_HELP),
-    role_name: str = typer.Option("OrganizationAccountAccessRole", "--role-name", help=_ROLE_HELP),
-    external_id: str | None = typer.Option(None, "--external-id", help=_EXTERNAL_ID_HELP),
-    max_workers: int = typer.Option(8, "--max-workers", help=_MAX_WORKERS_HELP),
-    dask: str | None = typer.Option(None, "--dask", help=_DASK_HELP),
+    scope: ScopeArgs = None,  # type: ignore[assignment]  # filled in by with_scope_options
     out: Path = typer.Option(
         Path("reports/latest"),
         "--out",
-        help="Results folder (findings, metering, reports, inventory).",
+        metavar="DIR",
+        help="Results folder (findings, metering, reports, inventory), replaced as a whole.",
     ),
     format: list[str] = typer.Option(
         [],
         "--format",
+        metavar="FORMAT",
         help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
     ),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="ISO 8601 time every age is measured from (default: now)."
+        None,
+        "--as-of",
+        metavar="TIME",
+        help="ISO 8601 time every age is measured from (default: now).",
     ),
     no_fail: bool = typer.Option(
         False,
@@ -418,16 +624,22 @@ def audit(
         help="Exit 0 even when findings FAIL (an incomplete collection still exits 1).",
     ),
     history: Path | None = typer.Option(
-        None, "--history", help="SQLite history store (default: history.sqlite beside --out)."
+        None,
+        "--history",
+        metavar="FILE",
+        help="SQLite history store (default: history.sqlite beside --out).",
     ),
     no_history: bool = typer.Option(
         False, "--no-history", help="Do not record this run in a history store."
     ),
     prices: Path | None = typer.Option(
-        None, "--prices", help="Price table merged over the default (policies/prices.yaml)."
+        None,
+        "--prices",
+        metavar="FILE",
+        help="Price table merged over the default (policies/prices.yaml).",
     ),
     by_tag: list[str] = typer.Option(
-        [], "--by-tag", help="Also allocate cost by this tag key (repeatable)."
+        [], "--by-tag", metavar="KEY", help="Also allocate cost by this tag key (repeatable)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -435,15 +647,15 @@ def audit(
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
-    accounts = _account_options(org, account, accounts_file, role_name, external_id, max_workers)
+    fields = scope.collect_fields()
     outcome = run_audit(
         AuditOptions(
             policies=policies,
             out=out,
             as_of=parse_as_of(as_of),
-            regions=region,
-            profile=profile,
-            accounts=accounts.pop("accounts"),
+            regions=fields.pop("regions"),
+            profile=fields.pop("profile"),
+            accounts=fields.pop("accounts"),
             formats=[f.value for f in parse_formats(format or None)],
             history=history,
             keep_history=not no_history,
@@ -452,10 +664,11 @@ def audit(
             no_fail=no_fail,
             progress=show_progress(quiet),
             command=" ".join(["auditor", *sys.argv[1:]]),
-            collect_extra=accounts,
-            dask=dask,
+            collect_extra=fields,
+            dask=scope.dask,
         )
     )
+    print_failed_calls(outcome.failed_calls)
     typer.echo(summary_line(outcome), err=True)
     if outcome.report_html.exists():
         typer.echo(f"report: {outcome.report_html}", err=True)
@@ -465,15 +678,19 @@ def audit(
 @app.command()
 def report(
     results: Path = typer.Option(
-        ..., "--results", help="Results folder written by `auditor audit` or `auditor check`."
+        ...,
+        "--results",
+        metavar="DIR",
+        help="Results folder written by `auditor audit` or `auditor check`.",
     ),
     format: list[str] = typer.Option(
         [],
         "--format",
+        metavar="FORMAT",
         help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all).",
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Folder for the reports (default: the results folder)."
+        None, "--out", metavar="DIR", help="Folder for the reports (default: the results folder)."
     ),
 ) -> None:
     """Render saved results again, in any of the report formats."""
@@ -490,9 +707,9 @@ def report(
 
 @evidence_app.command("export")
 def evidence_export(
-    results: Path = typer.Option(..., "--results", help="Results folder to bundle."),
+    results: Path = typer.Option(..., "--results", metavar="DIR", help="Results folder to bundle."),
     out: Path = typer.Option(
-        ..., "--out", help="Bundle file to write (a .zip, written atomically)."
+        ..., "--out", metavar="FILE", help="Bundle file to write (a .zip, written atomically)."
     ),
 ) -> None:
     """Bundle a results folder with a manifest of SHA-256 hashes (audit evidence)."""

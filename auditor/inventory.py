@@ -8,10 +8,15 @@ records; `frame()` turns them into a DataFrame with exactly the declared columns
 On disk an inventory is a folder::
 
     manifest.json
-    <table>/account_id=<id>/part-0.parquet     one file per table and account
+    <table>/<account id>.parquet     one file per table and account (`no-account.parquet` for
+                                     rows without one, `empty.parquet` for an empty table)
 
-Partitioning by account lets several inventory folders, or one partitioned folder, be read as one
-(`read_inventory` takes any number of folders).
+One file per account lets several inventory folders be read as one (`read_inventory` takes any
+number of folders). The file names are deliberately not `account_id=<id>` folders: readers treat
+those as Hive partitions and add (or clash with) an integer `account_id` column, dropping leading
+zeros, while this way each table folder reads back as it is with `pandas.read_parquet(folder)`,
+pyarrow or DuckDB (`read_parquet('<table>/*.parquet')`). Inventories written in that older layout
+are still read.
 
 Conventions shared by all tables:
 - timestamps are UTC (`datetime64[us, UTC]`); sizes are bytes (nullable Int64);
@@ -125,7 +130,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("backup_plan_id", _S),
         ("backup_rule_id", _S),
         ("copy_source_arn", _S),  # for a copy: the recovery point it was copied from
-        ("source_created_at", _TS),  # for a copy: when its source backup was taken
+        # For a copy: when its source was created (RDS OriginalSnapshotCreateTime, the source
+        # recovery point of an AWS Backup copy); null when unknown.
+        ("source_created_at", _TS),
+        ("continuous", _B),  # an AWS Backup continuous recovery point
+        ("latest_restorable_at", _TS),  # for continuous recovery points
     ),
     "backup_plans": _schema(
         ("account_id", _S),
@@ -394,12 +403,28 @@ def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
         "api_calls": {},
         "duration_seconds": max((m.get("duration_seconds", 0) for m in manifests), default=0),
     }
+    # collected_at: when the first part's calls began (real clock); as_of: the instant judged
     stamps = [m["collected_at"] for m in manifests if m.get("collected_at")]
-    merged["collected_at"] = max(stamps) if stamps else None
+    merged["collected_at"] = min(stamps) if stamps else None
+    judged = [m["as_of"] for m in manifests if m.get("as_of")]
+    merged["as_of"] = judged[0] if judged else None
     for m in manifests:
         for op, n in m.get("api_calls", {}).items():
             merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n
     return merged
+
+
+EMPTY_FILE = "empty.parquet"
+# Readers skip files whose names start with "_" or ".", so rows without an account get a plain name.
+NO_ACCOUNT_FILE = "no-account.parquet"
+
+
+def _account_file(account: str | None) -> str:
+    """The file name of one account's rows. Account ids are 12 digits; anything else is made safe."""
+    if account is None:
+        return NO_ACCOUNT_FILE
+    safe = "".join(c if c.isalnum() or c in "-" else "-" for c in str(account))
+    return f"{safe}.parquet"
 
 
 def write_inventory(inventory: Inventory, out: str | Path) -> Path:
@@ -414,14 +439,14 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
             table_dir.mkdir()
             arrow = pa.Table.from_pandas(df, schema=SCHEMAS[name], preserve_index=False)
             if len(df) == 0:
-                pq.write_table(arrow, table_dir / "part-0.parquet")
+                pq.write_table(arrow, table_dir / EMPTY_FILE)
                 continue
-            accounts = df["account_id"].fillna("unknown")
-            for account in sorted(accounts.unique()):
-                mask = pa.array((accounts == account).to_numpy())
-                part = table_dir / f"account_id={account}"
-                part.mkdir()
-                pq.write_table(arrow.filter(mask), part / "part-0.parquet")
+            accounts = df["account_id"].astype(object).where(df["account_id"].notna(), None)
+            for account in sorted(accounts.unique(), key=lambda a: (a is None, a or "")):
+                mask = pa.array(
+                    (accounts.isna() if account is None else accounts == account).to_numpy()
+                )
+                pq.write_table(arrow.filter(mask), table_dir / _account_file(account))
         manifest = dict(inventory.manifest)
         manifest.setdefault("schema_version", INVENTORY_SCHEMA_VERSION)
         manifest.setdefault("program_version", __version__)

@@ -1,19 +1,22 @@
 """`auditor audit`: collect → check → meter → report (+ history), the job a scheduler runs.
 
-Everything lands in one results folder (`out`), each file written atomically::
+Everything lands in one results folder (`out`), built in a temporary folder beside it and swapped
+in as a whole at the end (a run that stops early leaves the previous results untouched)::
 
     inventory/                 what was collected (Parquet + manifest.json)
     policies/                  the policy files as evaluated (copied)
     findings.json/.csv         verdicts (auditor.findings)
     metering.json/.csv         storage split and cost (auditor.metering)
-    run.json                   command, as_of, scope, collection statistics, exit code
+    run.json                   command, as_of (instant judged), collected_at (when the calls ran),
+                               scope, collection statistics, exit code
     history.json               trend and changes since the previous run (when history is kept)
     report.html report.md junit.xml report.sarif    the chosen report formats
 
 The history store (SQLite) defaults to `history.sqlite` beside `out` (`reports/prod` →
 `reports/history.sqlite`), so successive runs into the same or sibling folders share one trend.
 
-Exit codes (DESIGN §3): 1 when collection was incomplete (findings are still written, the data
+Exit codes: 1 when collection could not start (sts:GetCallerIdentity failed: nothing is written)
+or was incomplete (findings are still written, the data
 that could not be gathered is NOT_ASSESSED), else 3 when any finding FAILs (0 with `no_fail`), else 0.
 """
 
@@ -70,11 +73,16 @@ class AuditOutcome:
     history_path: Path | None
     written: list[Path] = field(default_factory=list)
     cost_usd: float | None = None
+    failed_calls: Any = None  # the inventory's errors table (a DataFrame)
 
     @property
     def report_html(self) -> Path:
         """Where the HTML report is (it may be absent when html was not among the formats)."""
         return self.out / "report.html"
+
+
+# Failed calls printed at the end of a run; the rest are counted (the errors table has them all).
+FAILED_CALLS_SHOWN = 10
 
 
 def _iso(value: datetime) -> str:
@@ -107,16 +115,16 @@ def copy_policies(policies: Path, out: Path) -> list[str]:
 
 
 def run_audit(options: AuditOptions) -> AuditOutcome:
-    """Run the whole job (see module doc) and return its outcome; raises AuditorError on failure."""
+    """Run the whole job (see module doc) and return its outcome; raises AuditorError on failure.
 
-    from auditor.aws import CollectOptions, collect_inventory
+    Every output is built in a temporary folder beside `out` that replaces `out` as a whole at the
+    end, so a run that stops early (no credentials, a crash) leaves the previous results as they were.
+    """
     from auditor.controls import check_inventory
-    from auditor.findings import write_findings
-    from auditor.history import default_history_path, record_run
-    from auditor.inventory import write_inventory
     from auditor.metering import load_prices, meter, write_metering
     from auditor.policy import load_policies
-    from auditor.report import load_results, parse_formats, write_reports
+    from auditor.progress import Progress
+    from auditor.report import parse_formats
 
     formats = parse_formats(list(options.formats))
     out = Path(options.out)
@@ -127,51 +135,91 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     policies = load_policies(options.policies, as_of=as_of)
     prices = load_prices(options.prices)
 
+    with Progress(options.progress) as bars:
+        inventory, findings = _collect(options, policies)
+        if findings is None:
+            findings = check_inventory(inventory, policies, as_of, progress=options.progress)
+        metering_step = bars.phase("meter backup storage", total=1)
+        metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
+        metering_step.advance()
+        by_status = (findings.summary or {}).get("by_status", {})
+        incomplete = len(inventory.errors) > 0
+        exit_code = exit_code_for(
+            incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail
+        )
+        with replace_dir(out) as staging:
+            from auditor.findings import write_findings
+            from auditor.inventory import write_inventory
+
+            write_inventory(inventory, staging / "inventory")
+            write_findings(findings, staging, policies=policies, policy_path=options.policies)
+            write_metering(metering, staging)
+            policy_files = copy_policies(Path(options.policies), staging)
+            run = run_document(options, inventory, policy_files, exit_code)
+            write_text(staging / "run.json", _json(run))
+            history_path, written = _report(options, staging, out, inventory, formats, bars)
+    counts = {
+        s: int(by_status.get(s, 0))
+        for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
+    }
+    return AuditOutcome(
+        out=out,
+        exit_code=exit_code,
+        counts=counts,
+        collection_errors=len(inventory.errors),
+        resources=len(inventory.resources),
+        backups=len(inventory.recovery_points),
+        history_path=history_path,
+        written=[out / p.relative_to(staging) for p in written],
+        cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
+        failed_calls=inventory.errors,
+    )
+
+
+def _json(document: Any) -> str:
+    """Strict JSON (no NaN) with sorted keys, as every run and history document is written."""
+    return jsonsafe.dumps(document, sort_keys=True)
+
+
+def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
+    """Collect every account (and, under Dask, check it in the same task): (inventory, findings or None)."""
+    from auditor.aws import CollectOptions, collect_inventory
+
     collect_kwargs: dict[str, Any] = {"accounts": list(options.accounts), **options.collect_extra}
     collect_options = CollectOptions(
         regions=list(options.regions),
         profile=options.profile,
         progress=options.progress,
-        as_of=as_of,
+        as_of=options.as_of,
         **collect_kwargs,
     )
     if options.session_factory is not None:
         collect_options.session_factory = options.session_factory
-    findings = None
-    if options.dask:
-        from auditor.distributed import collect_and_check
+    if not options.dask:
+        return collect_inventory(collect_options), None
+    from auditor.distributed import collect_and_check
 
-        inventory, findings = collect_and_check(
-            collect_options,
-            address=options.dask,
-            policies=policies,
-            as_of=as_of,
-            progress=options.progress,
-        )
-    else:
-        inventory = collect_inventory(collect_options)
-    out.mkdir(parents=True, exist_ok=True)
-    write_inventory(inventory, out / "inventory")
-
-    if findings is None:
-        findings = check_inventory(inventory, policies, as_of, progress=options.progress)
-    write_findings(findings, out, policies=policies, policy_path=options.policies)
-    metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
-    write_metering(metering, out)
-    policy_files = copy_policies(Path(options.policies), out)
-
-    errors = inventory.errors
-    manifest = inventory.manifest
-    by_status = (findings.summary or {}).get("by_status", {})
-    incomplete = len(errors) > 0
-    exit_code = exit_code_for(
-        incomplete=incomplete, failed=by_status.get("FAIL", 0) > 0, no_fail=options.no_fail
+    return collect_and_check(
+        collect_options,
+        address=options.dask,
+        policies=policies,
+        as_of=options.as_of,
+        progress=options.progress,
     )
-    run = {
+
+
+def run_document(
+    options: AuditOptions, inventory: Any, policy_files: list[str], exit_code: int
+) -> dict[str, Any]:
+    """run.json: how the run was made. `as_of` is the instant judged; `collected_at` when the calls ran."""
+    manifest = inventory.manifest
+    errors = inventory.errors
+    return {
         "program": "auditor",
         "program_version": __version__,
         "command": options.command,
-        "as_of": _iso(as_of),
+        "as_of": _iso(options.as_of),
+        "collected_at": manifest.get("collected_at"),
         "scope": {
             "accounts": list(manifest.get("accounts", [])),
             "regions": list(manifest.get("regions", [])),
@@ -184,42 +232,97 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             "collected_at": manifest.get("collected_at"),
             "duration_seconds": manifest.get("duration_seconds"),
             "api_calls": int(sum((manifest.get("api_calls") or {}).values())),
-            "resources": len(inventory.resources),
+            # counted as the history's trend counts them (distinct resources in scope)
+            "resources": int(inventory.resources["resource_arn"].nunique()),
             "backups": len(inventory.recovery_points),
             "errors": len(errors),
-            "complete": not incomplete,
+            "complete": len(errors) == 0,
             "accounts_failed": list(manifest.get("accounts_failed", [])),
         },
         "exit_code": exit_code,
     }
-    write_text(out / "run.json", jsonsafe.dumps(run, sort_keys=True))
 
-    results = load_results(out, with_inventory=False)
+
+def _report(
+    options: AuditOptions, staging: Path, out: Path, inventory: Any, formats: Any, bars: Any
+) -> tuple[Path | None, list[Path]]:
+    """Record the run in the history store and write the reports into `staging`."""
+    from auditor.history import default_history_path, record_run
+    from auditor.report import load_results, write_reports
+
+    results = load_results(staging, with_inventory=False)
     results.inventory = inventory
     history_path = None
     if options.keep_history:
         history_path = Path(options.history) if options.history else default_history_path(out)
-        results.history = record_run(history_path, results, results_dir=out)
-        write_text(
-            out / "history.json",
-            jsonsafe.dumps(results.history, sort_keys=True),
-        )
-    written = write_reports(results, out, formats, skip_existing_data=True)
-    counts = {
-        s: int(by_status.get(s, 0))
-        for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
-    }
-    return AuditOutcome(
-        out=out,
-        exit_code=exit_code,
-        counts=counts,
-        collection_errors=len(errors),
-        resources=len(inventory.resources),
-        backups=len(inventory.recovery_points),
-        history_path=history_path,
-        written=written,
-        cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
+        store = history_path
+        if history_path.resolve().is_relative_to(out.resolve()):
+            # A store inside `out` is carried into the new folder and swapped in with it.
+            store = staging / history_path.resolve().relative_to(out.resolve())
+            if history_path.is_file():
+                store.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(history_path, store)
+        results.history = record_run(store, results, results_dir=out.resolve())
+        write_text(staging / "history.json", _json(results.history))
+    step = bars.phase("write reports", total=len(formats))
+    written = []
+    for fmt in formats:
+        written += write_reports(results, staging, [fmt], skip_existing_data=True)
+        step.advance()
+    return history_path, written
+
+
+def failed_call_lines(errors: Any, limit: int = FAILED_CALLS_SHOWN) -> list[str]:
+    """One line per failed call (account, region, call, error code, message), at most `limit`
+    of them, then how many more."""
+    if errors is None or not len(errors):
+        return []
+    rows = errors.head(limit).astype(object).where(errors.head(limit).notna(), None)
+    lines = [
+        f"failed: account {row['account_id'] or '-'} region {row['region'] or '-'}"
+        f" {row['service']}:{row['operation']} {row['error_code']}: {row['message']}"
+        for row in rows.to_dict("records")
+    ]
+    if len(errors) > limit:
+        lines.append(f"... and {len(errors) - limit} more (see the inventory's errors table)")
+    return lines
+
+
+@dataclass
+class CollectOutcome:
+    """What `run_collect` wrote: the inventory, its failed calls and a one-line summary."""
+
+    inventory: Any
+    errors: Any
+    summary: str
+
+
+def run_collect(
+    fields: dict[str, Any], out: Path, *, dask: str | None = None, progress: bool = False
+) -> CollectOutcome:
+    """`auditor collect`: gather with CollectOptions `fields` and write the inventory folder `out`.
+
+    Nothing is written when collection cannot start (CollectionError: no credentials, unreachable
+    endpoint); an incomplete collection is written, with its failed calls in the `errors` table.
+    """
+    from auditor.aws import CollectOptions, collect_inventory
+    from auditor.inventory import write_inventory
+
+    options = CollectOptions(
+        progress=progress, as_of=datetime.now(UTC).replace(microsecond=0), **fields
     )
+    if dask:
+        from auditor.distributed import collect_and_check
+
+        inventory, _ = collect_and_check(options, address=dask, progress=progress)
+    else:
+        inventory = collect_inventory(options)
+    write_inventory(inventory, out)
+    summary = (
+        f"collected {len(inventory.resources)} resources and {len(inventory.recovery_points)} backups"
+        f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}"
+    )
+    return CollectOutcome(inventory=inventory, errors=inventory.errors, summary=summary)
 
 
 def summary_line(outcome: AuditOutcome) -> str:
@@ -241,8 +344,12 @@ def summary_line(outcome: AuditOutcome) -> str:
 __all__ = [
     "AuditOptions",
     "AuditOutcome",
+    "CollectOutcome",
     "copy_policies",
     "exit_code_for",
+    "failed_call_lines",
     "run_audit",
+    "run_collect",
+    "run_document",
     "summary_line",
 ]

@@ -26,6 +26,9 @@ from auditor.policy.selection import TagView, spec_mask
 
 __all__ = [
     "KINDS",
+    "LOCK_COMPLIANCE",
+    "LOCK_GOVERNANCE",
+    "LOCK_NONE",
     "NEVER_TS",
     "NONE_TS",
     "US_PER_DAY",
@@ -40,6 +43,9 @@ NONE_TS = np.iinfo(np.int64).min  # "no backup" in max-aggregates
 NEVER_TS = np.iinfo(np.int64).max  # "no backup" in min-aggregates
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
+# AWS Backup keeps continuous backups at most 35 days (AWS Backup Developer Guide, "Continuous
+# backups and point-in-time recovery (PITR)").
+MAX_CONTINUOUS_US = 35 * US_PER_DAY
 _WILDCARD_LOCATIONS = {None, "", "*", "global"}
 
 
@@ -107,14 +113,27 @@ class Context:
         reason[member & (reason == None)] = (  # noqa: E711
             "it is an Aurora instance, protected through its cluster"
         )
-        self.in_scope = type_ok & ~excluded & ~member
+        # A read replica copies its source continuously; backing up the source protects the data
+        # (Amazon RDS User Guide, "Working with DB instance read replicas").
+        source = optional_column(res, "read_replica_source").astype(object)
+        replica = ((rtype == "rds-instance") & source.notna()).to_numpy(dtype=bool, na_value=False)
+        if replica.any():
+            texts = np.array(
+                [f"read replica of {s}: its source is what must be backed up" for s in source],
+                dtype=object,
+            )
+            take = replica & (reason == None)  # noqa: E711
+            reason[take] = texts[take]
+        self.in_scope = type_ok & ~excluded & ~member & ~replica
+        # Replicas a plan selects get that plan's findings, NOT_APPLICABLE with the reason.
+        self.replica = replica & type_ok & ~excluded
         self.scope_reason = reason
 
     def _pairs(self) -> None:
         ridx, plan = [], []
         self.plan_masks = []
         for p, pl in enumerate(self.plans):
-            mask = spec_mask(pl.spec, self.res, self.view) & self.in_scope
+            mask = spec_mask(pl.spec, self.res, self.view) & (self.in_scope | self.replica)
             self.plan_masks.append(mask)
             hit = np.flatnonzero(mask)
             ridx.append(hit)
@@ -168,9 +187,14 @@ class Context:
         keep = np.flatnonzero(completed & (ridx >= 0))
         n = self.n
         key = kind[keep].astype(np.int64) * n + ridx[keep]
-        life = np.where(delete[keep] != NONE_TS, delete[keep] - created[keep], NONE_TS)
+        times, continuous = self._backup_times(rp, created, delete, primary)
+        times = {name: values[keep] for name, values in times.items()}
+        life = np.where(
+            (delete[keep] != NONE_TS) & ~continuous[keep], delete[keep] - created[keep], NONE_TS
+        )
         unencrypted = rp["encrypted"].eq(False).to_numpy(dtype=bool, na_value=False)[keep]
-        self.agg = _aggregate(key, created[keep], primary[keep], life, unencrypted, 2 * n)
+        self.agg = _aggregate(key, times, life, primary[keep], unencrypted, 2 * n)
+        self._add_resource_continuous()
         region_codes, self.region_names = codes_of(rp["region"])
         account_codes, self.account_names = codes_of(rp["account_id"])
         # Completed backups of existing resources, by where they are stored (copy controls).
@@ -186,6 +210,85 @@ class Context:
         self.unenc_example = np.full(2 * n, -1, dtype=np.int64)
         rows = keep[unencrypted]
         self.unenc_example[key[unencrypted][::-1]] = rows[::-1]
+
+    def _backup_times(
+        self, rp: pd.DataFrame, created: np.ndarray, delete: np.ndarray, primary: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per recovery point: when its data was taken (recency), and how far back it restores.
+
+        A backup counts at its creation; a copy at its source's creation (`source_created_at`),
+        and not for recency when that is unknown (its own creation is later than its data). An
+        AWS Backup continuous recovery point counts at its latest restorable time (never after
+        `as_of`) and restores back over its window: its lifecycle, at most 35 days (AWS Backup
+        Developer Guide, "Continuous backups and point-in-time recovery (PITR)").
+        """
+        source_created = ts_us(optional_column(rp, "source_created_at", "timestamp"))
+        continuous = optional_column(rp, "continuous", "boolean").to_numpy(
+            dtype=bool, na_value=False
+        )
+        restorable = ts_us(optional_column(rp, "latest_restorable_at", "timestamp"))
+        restorable = np.where(restorable != NONE_TS, np.minimum(restorable, self.now), created)
+        window = self._continuous_window(rp, continuous, created, delete)
+        copy_time = np.where(source_created != NONE_TS, source_created, NONE_TS)
+        recency = np.where(primary, np.where(continuous, restorable, created), copy_time)
+        history = np.where(
+            continuous,
+            np.maximum(created, restorable - window),
+            np.where(primary | (copy_time == NONE_TS), created, copy_time),
+        )
+        history_all = np.where(continuous, np.maximum(created, restorable - window), created)
+        return {"recency": recency, "history": history, "history_all": history_all}, continuous
+
+    def _continuous_window(
+        self, rp: pd.DataFrame, continuous: np.ndarray, created: np.ndarray, delete: np.ndarray
+    ) -> np.ndarray:
+        """Per recovery point, how far back a continuous one restores (µs, at most 35 days).
+
+        Its rule's lifecycle (DeleteAfterDays) when the rule is in the inventory, else its own
+        delete_at - created, else the 35-day maximum.
+        """
+        window = np.where(delete != NONE_TS, delete - created, MAX_CONTINUOUS_US)
+        rules = self.inventory["backup_rules"]
+        if continuous.any() and len(rules) and "backup_rule_id" in rp:
+            days = (
+                rules.dropna(subset=["rule_id"])
+                .drop_duplicates("rule_id")
+                .set_index("rule_id")["delete_after_days"]
+            )
+            rule_days = rp["backup_rule_id"].astype(object).map(days)
+            known = rule_days.notna().to_numpy() & continuous
+            window = np.where(
+                known,
+                rule_days.to_numpy(dtype="float64", na_value=0.0).astype(np.int64) * US_PER_DAY,
+                window,
+            )
+        return np.clip(window, 0, MAX_CONTINUOUS_US)
+
+    def _add_resource_continuous(self) -> None:
+        """DynamoDB PITR and RDS automated backups: native continuous backups of the resource.
+
+        Each counts for recency at its latest restorable time (DynamoDB DescribeContinuousBackups
+        LatestRestorableDateTime, RDS DescribeDBInstances LatestRestorableTime; never after
+        `as_of`) and as history of its window (PITR RecoveryPeriodInDays, 1-35 days; RDS
+        BackupRetentionPeriod days) reaching back from it.
+        """
+        if not self.n:
+            return
+        latest = ts_us(optional_column(self.res, "latest_restorable_at", "timestamp"))
+        has = latest != NONE_TS
+        if not has.any():
+            return
+        latest = np.minimum(latest, self.now)
+        days = optional_column(self.res, "continuous_window_days", "Int64")
+        window = days.to_numpy(dtype="float64", na_value=0.0).astype(np.int64) * US_PER_DAY
+        rows = np.flatnonzero(has)
+        key = self.n * KINDS.index("native") + rows
+        agg = self.agg
+        agg["newest"][key] = np.maximum(agg["newest"][key], latest[rows])
+        agg["count"][key] += 1
+        start = latest[rows] - window[rows]
+        agg["oldest"][key] = np.minimum(agg["oldest"][key], start)
+        agg["oldest_all"][key] = np.minimum(agg["oldest_all"][key], start)
 
     def combine(self, name: str, how: str, sentinel: int) -> np.ndarray:
         """Per pair: aggregate `name` over the kinds of backup the pair's plan accepts."""
@@ -287,7 +390,7 @@ class Context:
         acc, reg = self.copies_all["account_id"], self.copies_all["region"]
         needed = np.zeros(self.n + 1, dtype=bool)  # last slot: ridx -1
         for p, pl in enumerate(self.plans):
-            if pl.vault_lock:
+            if pl.vault_lock is not None:
                 needed[:-1] |= self.plan_masks[p]
         keep = (
             self.rp_completed
@@ -332,22 +435,28 @@ class Context:
                 "max": float(row.max_retention_days)
                 if row is not None and not pd.isna(row.max_retention_days)
                 else np.inf,
+                "lock_date": _lock_date(row),
             }
+            info[int(k)]["mode"] = _lock_mode(info[int(k)], self.as_of)
         starts = np.searchsorted(ridx, np.arange(self.n + 1))
         return {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
 
 
 def _aggregate(
     key: np.ndarray,
-    created: np.ndarray,
-    primary: np.ndarray,
+    times: dict[str, np.ndarray],
     life: np.ndarray,
+    primary: np.ndarray,
     unencrypted: np.ndarray,
     size: int,
 ) -> dict[str, np.ndarray]:
-    """Per key (kind * n + ridx): newest/oldest primary, lifecycle bounds, counts, unencrypted.
+    """Per key (kind * n + ridx): newest/oldest backup, lifecycle bounds, counts, unencrypted.
 
-    Unbuffered ufunc.at / bincount: O(rows), no sort and no hash table.
+    `times` holds per row: ``recency`` (when the backup's data was taken, NONE_TS when it does not
+    count for recency), ``history`` (how far back it lets you restore) and ``history_all`` (its age
+    for the maximum-retention control). `life` is delete_at - created (NONE_TS: kept forever or a
+    continuous backup, whose window is history, not a lifecycle). Unbuffered ufunc.at / bincount:
+    O(rows), no sort and no hash table.
     """
     out = {
         "newest": np.full(size, NONE_TS, dtype=np.int64),
@@ -358,16 +467,48 @@ def _aggregate(
     }
     out["count_all"] = np.bincount(key, minlength=size).astype(np.int64)
     out["unencrypted"] = np.bincount(key, weights=unencrypted, minlength=size).astype(np.int64)
+    counted = times["recency"] != NONE_TS
+    out["count"] = np.bincount(key[counted], minlength=size).astype(np.int64)
     if not len(key):
-        out["count"] = np.zeros(size, dtype=np.int64)
         return out
-    np.minimum.at(out["oldest_all"], key, created)
+    np.minimum.at(out["oldest_all"], key, times["history_all"])
+    np.minimum.at(out["oldest"], key, times["history"])
+    np.maximum.at(out["newest"], key[counted], times["recency"][counted])
     has_life = life != NONE_TS
     np.maximum.at(out["max_life_all"], key[has_life], life[has_life])
-    pk = key[primary]
-    out["count"] = np.bincount(pk, minlength=size).astype(np.int64)
-    np.maximum.at(out["newest"], pk, created[primary])
-    np.minimum.at(out["oldest"], pk, created[primary])
     pl = primary & has_life
     np.minimum.at(out["min_life"], key[pl], life[pl])
     return out
+
+
+def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd.Series:
+    """`frame[name]`, or an all-null column when an older inventory lacks it."""
+    if name in frame:
+        return frame[name]
+    if dtype == "timestamp":
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    return pd.Series(pd.NA, index=frame.index, dtype=dtype)
+
+
+# AWS Backup Vault Lock (https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html):
+# a lock set with ChangeableForDays has a LockDate; from that date it is in compliance mode
+# (immutable: nobody, not even the root user, can remove it). Before it, and without a LockDate, the
+# lock is in governance mode: users with the IAM permission backup:DeleteBackupVaultLockConfiguration
+# can remove it. So a compliance lock before its LockDate is only as strong as governance.
+LOCK_NONE, LOCK_GOVERNANCE, LOCK_COMPLIANCE = 0, 1, 2
+
+
+def _lock_date(row: Any) -> datetime | None:
+    value = getattr(row, "lock_date", None) if row is not None else None
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+
+
+def _lock_mode(fact: dict, as_of: datetime) -> int:
+    """LOCK_NONE, LOCK_GOVERNANCE or LOCK_COMPLIANCE (in force at `as_of`) for one vault's facts."""
+    if not fact["locked"]:
+        return LOCK_NONE
+    date = fact["lock_date"]
+    return LOCK_COMPLIANCE if date is not None and date <= as_of else LOCK_GOVERNANCE

@@ -33,6 +33,7 @@ from auditor.controls.verdicts import (
     WAIVED,
     Part,
     apply_errors,
+    apply_replicas,
     apply_waivers,
 )
 
@@ -82,6 +83,7 @@ def run_controls(
                 if name not in part.frame:
                     raise AssertionError(f"{control.id}: part lacks column {name}")
             part.frame["status"] = part.frame["status"].astype(np.int8)
+            apply_replicas(part, ctx)
             apply_errors(part, ctx, control.reads)
             apply_waivers(part, ctx)
             parts.append(part)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
-from auditor.controls.verdicts import NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.controls.verdicts import NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
 from auditor.policy.columns import arrow_of, codes_of
 
 __all__ = ["FINDING_COLUMNS", "Findings", "materialise_arrow", "summarise_frame"]
@@ -220,24 +220,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
             if names
             else pa.nulls(len(f), pa.string())
         )
-        detail = np.array(part.describe(f, ctx), dtype=object)  # a Series or an array
-        if "na_error" in f:
-            err = f["na_error"].to_numpy()
-            na = (status == NOT_ASSESSED) & (err >= 0)
-            if na.any():
-                texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
-                detail[na] = [
-                    f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
-                    for i in err[na]
-                ]
-        if "waiver" in f:
-            w = f["waiver"].to_numpy()
-            waived = (status == WAIVED) & (w >= 0)
-            if waived.any():
-                detail[waived] = [
-                    f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
-                    for d, i in zip(detail[waived], w[waived])
-                ]
+        detail = _details(part, status, ctx)
         cols["detail"] = arrow_text(detail)
         ev = (
             f[[c for c in f.columns if c.startswith("ev.")]]
@@ -299,6 +282,36 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
     ]
     table = table.take(pc.sort_indices(table, sort_keys=keys))
     return table.drop_columns(["_c"])
+
+
+def _details(part: Part, status: np.ndarray, ctx: Context | None) -> np.ndarray:
+    """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
+    with the waiver that applied."""
+    f = part.frame
+    detail = np.array(part.describe(f, ctx), dtype=object)  # a Series or an array
+    if "na_reason" in f:
+        about = f["na_reason"].to_numpy()
+        na = (status == NOT_APPLICABLE) & (about >= 0)
+        detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
+    if "na_error" in f:
+        err = f["na_error"].to_numpy()
+        na = (status == NOT_ASSESSED) & (err >= 0)
+        if na.any():
+            texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
+            detail[na] = [
+                f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
+                for i in err[na]
+            ]
+    if "waiver" in f:
+        waivers = ctx.policies.waivers
+        w = f["waiver"].to_numpy()
+        waived = (status == WAIVED) & (w >= 0)
+        if waived.any():
+            detail[waived] = [
+                f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
+                for d, i in zip(detail[waived], w[waived])
+            ]
+    return detail
 
 
 def _materialise(

@@ -21,6 +21,7 @@ __all__ = [
     "WAIVED",
     "Part",
     "apply_errors",
+    "apply_replicas",
     "apply_waivers",
 ]
 
@@ -43,6 +44,21 @@ class Part:
     describe: Callable[[pd.DataFrame, Context], pd.Series]
     # Optional: more evidence computed only when findings are materialised (e.g. costs).
     evidence_hook: Callable[[pd.DataFrame, Context], dict] | None = None
+
+
+def apply_replicas(part: Part, ctx: Context) -> None:
+    """Findings about a plan for an RDS read replica -> NOT_APPLICABLE (its source is backed up)."""
+    f = part.frame
+    if not len(f) or not ctx.replica.any():
+        return
+    ridx = f["ridx"].to_numpy()
+    hit = (ridx >= 0) & (f["plan"].to_numpy() >= 0)
+    hit &= ctx.replica[np.maximum(ridx, 0)]
+    if hit.any():
+        status = f["status"].to_numpy().copy()
+        status[hit] = NOT_APPLICABLE
+        f["status"] = status
+        f["na_reason"] = np.where(hit, ridx, -1)
 
 
 def apply_errors(part: Part, ctx: Context, reads: frozenset[str]) -> None:

@@ -104,7 +104,9 @@ class Plan:
     max_retention_days: int | None = None
     accept: tuple[str, ...] = ALL_SOURCES
     encrypted: bool = False
-    vault_lock: bool = False
+    # None: no lock required; "any" (`vault_lock: true`): governance or compliance; "governance":
+    # at least governance (compliance is stronger); "compliance": compliance mode in force.
+    vault_lock: str | None = None
     copy_to: CopyTo = field(default_factory=CopyTo)
     cold_after_days: int | None = None
     description: str | None = None
@@ -179,6 +181,15 @@ class Waiver:
                 return np.zeros(len(resource_arn), dtype=bool)
             return False
         return self.names(resource_arn)
+
+
+def _vault_lock_mode(value: Any) -> str | None:
+    """`vault_lock:` as a required mode: true -> "any", false -> None, else the mode's name."""
+    if value is True:
+        return "any"
+    if value in ("governance", "compliance"):
+        return str(value)
+    return None
 
 
 def expiry_instant(text: Any) -> datetime:
@@ -596,7 +607,7 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
                     max_retention_days=max_retention,
                     accept=accept,
                     encrypted=bool(raw.get("encrypted", False)),
-                    vault_lock=bool(raw.get("vault_lock", False)),
+                    vault_lock=_vault_lock_mode(raw.get("vault_lock", False)),
                     copy_to=CopyTo(
                         regions=tuple(copy_to.get("regions") or ()),
                         accounts=tuple(copy_to.get("accounts") or ()),

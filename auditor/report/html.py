@@ -154,6 +154,9 @@ def context(results: Results, max_rows: int = MAX_ROWS) -> dict[str, Any]:
     return {
         "title": "Backup compliance report",
         "as_of": results.as_of,
+        # when the calls were made (the real clock), beside the instant judged (as_of)
+        "collected_at": run.get("collected_at")
+        or (run.get("collection") or {}).get("collected_at"),
         "version": __version__,
         "run": run,
         "scope": run.get("scope") or {},

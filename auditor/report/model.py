@@ -148,9 +148,31 @@ def compliance_pct(counts: dict[str, int]) -> float | None:
     return round(100.0 * (counts["PASS"] + counts["WAIVED"]) / judged, 1)
 
 
+# Findings that judge a backup rather than a resource (they name the backup's ARN).
+BACKUP_CONTROLS = frozenset({"orphaned-backup"})
+
+
+def resource_arns(results: Results) -> list[str]:
+    """The resources in scope, sorted: what collection found (the inventory's resources table);
+    without one (or an empty one), the resources the findings name (findings about a backup
+    excluded)."""
+    if results.inventory is not None and len(results.inventory.resources):
+        arns = results.inventory.resources["resource_arn"]
+    else:
+        df = results.findings
+        arns = (
+            df.loc[~df["control_id"].isin(BACKUP_CONTROLS), "resource_arn"]
+            if len(df)
+            else pd.Series(dtype=object)
+        )
+    return sorted(set(arns.dropna().astype(str)))
+
+
 def resource_count(results: Results) -> int:
-    """Resources audited: from the run's collection statistics, else the inventory, else the findings
-    (findings alone also count orphaned backups, whose rows name the backup)."""
+    """Resources in scope (see `resource_arns`): the number the trend records for each run too.
+
+    From the run's collection statistics (the same count, recorded when the inventory was
+    collected), else the inventory or the findings."""
     collected = (
         (results.run.get("collection") or {}).get("resources")
         if isinstance(results.run, dict)
@@ -158,10 +180,7 @@ def resource_count(results: Results) -> int:
     )
     if isinstance(collected, int):
         return collected
-    if results.inventory is not None and len(results.inventory.resources):
-        return len(results.inventory.resources)
-    df = results.findings
-    return int(df["resource_arn"].nunique()) if len(df) else 0
+    return len(resource_arns(results))
 
 
 def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -36,7 +36,7 @@ def test_success_prints_one_summary_line(aws, tmp_path):
     assert len(read_inventory(tmp_path / "inv").resources) == 1
 
 
-def test_denied_call_exits_1_with_one_line_and_keeps_the_rest(aws, tmp_path, hooks, monkeypatch):
+def test_denied_call_exits_1_names_the_call_and_keeps_the_rest(aws, tmp_path, hooks, monkeypatch):
     boto3.client("ec2", "eu-west-1").create_volume(Size=1, AvailabilityZone="eu-west-1a")
     hooks.deny("backup", "ListBackupJobs", region="eu-west-1")
     monkeypatch.setattr(aws_session, "default_session_factory", hooks)
@@ -44,24 +44,58 @@ def test_denied_call_exits_1_with_one_line_and_keeps_the_rest(aws, tmp_path, hoo
     result = _run("--region", "us-east-1", "--region", "eu-west-1", "--out", str(out))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert lines[0].startswith("auditor: error: collection incomplete: collected 1 resources")
-    assert "backup:ListBackupJobs in eu-west-1: AccessDenied" in lines[0]
+    assert len(lines) == 2 and "Traceback" not in result.stderr
+    # the failed call: account, region, call, error code and message
+    assert lines[0].startswith(
+        "auditor: failed: account 123456789012 region eu-west-1 backup:ListBackupJobs AccessDenied: "
+    )
+    assert lines[1].startswith("auditor: error: collection incomplete: collected 1 resources")
+    assert "1 call(s) failed" in lines[1]
     inv = read_inventory(out)
     assert len(inv.resources) == 1 and len(inv.errors) == 1
     assert inv.errors.iloc[0]["affects"] == "*"
 
 
-def test_unreachable_endpoint_exits_1_with_one_line(tmp_path, monkeypatch):
+def test_many_failed_calls_show_ten_then_a_count(aws, tmp_path, hooks, monkeypatch):
+    hooks.deny("*", "*", region="eu-west-1", code="UnrecognizedClientException", status=400)
+    hooks.deny("*", "*", region="eu-central-1", code="UnrecognizedClientException", status=400)
+    monkeypatch.setattr(aws_session, "default_session_factory", hooks)
+    out = tmp_path / "inv"
+    args = ["--region", "us-east-1", "--region", "eu-west-1", "--region", "eu-central-1"]
+    result = _run(*args, "--out", str(out))
+    assert result.exit_code == 1
+    failed = len(read_inventory(out).errors)
+    assert failed > 10
+    lines = result.stderr.strip().splitlines()
+    assert [line.startswith("auditor: failed: ") for line in lines[:10]] == [True] * 10
+    assert lines[10] == f"auditor: ... and {failed - 10} more (see the inventory's errors table)"
+    assert len(lines) == 12
+
+
+def test_unreachable_endpoint_stops_at_once_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: connection refused
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     result = _run("--region", "us-east-1", "--out", str(tmp_path / "inv"))
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert (
-        len(lines) == 1 and "sts:GetCallerIdentity" in lines[0] and "EndpointConnection" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith(
+        "auditor: error: sts:GetCallerIdentity EndpointConnection: "
     )
-    assert read_inventory(tmp_path / "inv").errors.iloc[0]["affects"] == "*"
+    assert not (tmp_path / "inv").exists()
+
+
+def test_no_credentials_names_the_call(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    result = _run("--region", "us-east-1", "--out", str(tmp_path / "inv"))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "auditor: error: sts:GetCallerIdentity NoCredentials: Unable to locate credentials"
+    ]
+    assert not (tmp_path / "inv").exists()
 
 
 def test_unknown_profile_is_a_usage_error(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pandas as pd
@@ -390,7 +391,10 @@ def test_manifest_counts_calls_by_iam_action(aws, collect):
     inv = collect(regions=["us-east-1", "eu-west-1"])
     m = inv.manifest
     assert m["regions"] == ["us-east-1", "eu-west-1"] and m["accounts"] == [ACCOUNT]
-    assert m["collected_at"] == "2026-11-26T12:00:00+00:00"
+    # as_of is the instant judged; collected_at the real clock when the calls were made
+    assert m["as_of"] == "2026-11-26T12:00:00+00:00"
+    collected = datetime.fromisoformat(m["collected_at"])
+    assert abs((datetime.now(UTC) - collected).total_seconds()) < 3600
     assert (
         m["api_calls"]["ec2:DescribeVolumes"] == 2
         and m["api_calls"]["rds:DescribeDBSnapshots"] == 4

@@ -4,6 +4,9 @@ everything else is still collected. A listing that fails half-way is dropped who
 from __future__ import annotations
 
 import boto3
+import pytest
+
+from auditor.errors import CollectionError
 
 ACCOUNT = "123456789012"
 
@@ -63,17 +66,12 @@ def test_backup_denied_affects_everything(aws, collect, hooks):
     assert not inv.tables["region_settings"].empty  # the other Backup calls still ran
 
 
-def test_expired_token_is_recorded_not_raised(aws, collect, hooks):
+def test_expired_token_stops_collection_naming_the_call(aws, collect, hooks):
+    # Nothing can be gathered without a working identity: stop rather than write an empty inventory.
     hooks.deny("sts", "GetCallerIdentity", code="ExpiredToken", status=400)
-    inv = collect(session_factory=hooks)
-    row = inv.errors.iloc[0]
-    assert (row["service"], row["operation"], row["error_code"], row["affects"]) == (
-        "sts",
-        "GetCallerIdentity",
-        "ExpiredToken",
-        "*",
-    )
-    assert inv.resources.empty and inv.manifest["accounts"] == []
+    with pytest.raises(CollectionError) as caught:
+        collect(session_factory=hooks)
+    assert str(caught.value).startswith("sts:GetCallerIdentity ExpiredToken: ")
 
 
 def test_region_not_enabled_leaves_other_regions_complete(aws, collect, hooks):

@@ -161,3 +161,29 @@ def test_dictionary_encoded_columns_give_the_same_findings(estate, plan_policy, 
             inventory.tables[table][col] = inventory.tables[table][col].astype("category")
     encoded = check_inventory(inventory, pol, h.AS_OF).frame
     assert plain.to_dict("records") == encoded.to_dict("records")
+
+
+@pytest.mark.parametrize(
+    "service,operation,reads_it,ignores_it",
+    [
+        # A snapshot listing fills recovery points: recency reads them, coverage does not.
+        ("ec2", "DescribeSnapshots", "backup-recency", "resource-covered"),
+        # AWS Backup's plans: only plan-deployed reads them.
+        ("backup", "ListBackupPlans", "plan-deployed", "backup-recency"),
+        # DynamoDB PITR: the native schedule and latest restorable time, not coverage.
+        ("dynamodb", "DescribeContinuousBackups", "backup-recency", "resource-covered"),
+        # Any other AWS Backup call may touch every AWS Backup table.
+        ("backup", "ListProtectedResources", "plan-deployed", "resource-covered"),
+        # A resource listing: every control reads resources.
+        ("rds", "DescribeDBInstances", "resource-covered", None),
+    ],
+)
+def test_failed_call_reaches_exactly_the_controls_that_read_its_data(
+    service, operation, reads_it, ignores_it
+):
+    from auditor.controls.reads import data_of_call
+
+    data = data_of_call(service, operation)
+    assert REGISTRY[reads_it].reads & data
+    if ignores_it:
+        assert not REGISTRY[ignores_it].reads & data

@@ -31,7 +31,7 @@ def _resources(account: str, n: int) -> pd.DataFrame:
                 "region": "us-east-1",
                 "resource_type": "ebs-volume",
                 "resource_arn": f"arn:aws:ec2:us-east-1:{account}:volume/vol-{i:04d}",
-                "created_at": "2026-01-0%dT00:00:00Z" % (1 + i % 9),
+                "created_at": f"2026-01-0{1 + i % 9}T00:00:00Z",
                 "size_bytes": (i + 1) * 2**30,
                 "encrypted": i % 2 == 0,
             }
@@ -54,7 +54,7 @@ def test_frame_rejects_undeclared_column():
         frame("resources", [{"resource_arn": "a", "colour": "blue"}])
 
 
-def test_round_trip_partitions_by_account(tmp_path: Path):
+def test_round_trip_one_file_per_account(tmp_path: Path):
     inv = Inventory(
         tables={
             "resources": pd.concat([_resources("111122223333", 2), _resources("444455556666", 3)])
@@ -62,8 +62,10 @@ def test_round_trip_partitions_by_account(tmp_path: Path):
         manifest={"accounts": ["111122223333", "444455556666"], "regions": ["us-east-1"]},
     )
     out = write_inventory(inv, tmp_path / "inv")
-    parts = sorted(p.parent.name for p in (out / "resources").rglob("*.parquet"))
-    assert parts == ["account_id=111122223333", "account_id=444455556666"]
+    parts = sorted(
+        p.relative_to(out / "resources").as_posix() for p in (out / "resources").rglob("*")
+    )
+    assert parts == ["111122223333.parquet", "444455556666.parquet"]
     back = read_inventory(out)
     assert len(back.resources) == 5
     assert set(back.resources["account_id"]) == {"111122223333", "444455556666"}
@@ -139,7 +141,7 @@ def test_row_count_mismatch_detected(tmp_path: Path):
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["tables"]["resources"] = 7
     (out / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(InputError, match="manifest.json says 7"):
+    with pytest.raises(InputError, match=r"manifest\.json says 7"):
         read_inventory(out)
 
 
@@ -164,3 +166,74 @@ def test_compact_read_gives_categoricals_with_same_values(tmp_path: Path):
         compact.resources.astype({c: plain.resources[c].dtype for c in plain.resources.columns}),
         plain.resources,
     )
+
+
+def _mixed_inventory() -> Inventory:
+    """Two accounts (one with a leading zero), an error row without account, every table present."""
+    errors = frame(
+        "errors",
+        [
+            {
+                "account_id": "012345678901",
+                "region": "us-east-1",
+                "service": "ec2",
+                "operation": "DescribeVolumes",
+                "error_code": "AccessDenied",
+                "message": "no",
+                "affects": "ebs-volume",
+            },
+            {
+                "account_id": None,
+                "region": None,
+                "service": "sts",
+                "operation": "AssumeRole",
+                "error_code": "AccessDenied",
+                "message": "no",
+                "affects": "*",
+            },
+        ],
+    )
+    resources = pd.concat([_resources("012345678901", 2), _resources("444455556666", 3)])
+    return Inventory(tables={"resources": resources, "errors": errors})
+
+
+def test_every_table_reads_back_with_plain_pandas(tmp_path: Path):
+    out = write_inventory(_mixed_inventory(), tmp_path / "inv")
+    back = read_inventory(out)
+    for name in TABLES:
+        plain = pd.read_parquet(out / name)
+        assert list(plain.columns) == SCHEMAS[name].names, name
+        assert len(plain) == len(back[name]), name
+    errors = pd.read_parquet(out / "errors")
+    # account ids stay strings: no partition inference turning them into integers
+    assert sorted(errors["account_id"].dropna()) == ["012345678901"]
+    assert errors["account_id"].isna().sum() == 1
+    resources = pd.read_parquet(out / "resources")
+    assert set(resources["account_id"]) == {"012345678901", "444455556666"}
+
+
+def test_every_table_reads_back_with_duckdb(tmp_path: Path):
+    duckdb = pytest.importorskip("duckdb")
+    out = write_inventory(_mixed_inventory(), tmp_path / "inv")
+    con = duckdb.connect()
+    for name in TABLES:
+        pattern = (out / name / "*.parquet").as_posix()
+        count = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
+        assert count == len(read_inventory(out)[name]), name
+    accounts = con.execute(
+        "SELECT DISTINCT account_id FROM read_parquet(?) ORDER BY 1",
+        [(out / "resources" / "*.parquet").as_posix()],
+    ).fetchall()
+    assert accounts == [("012345678901",), ("444455556666",)]
+
+
+def test_older_hive_style_layout_is_still_read(tmp_path: Path):
+    out = write_inventory(_mixed_inventory(), tmp_path / "inv")
+    for name in TABLES:  # rewrite each table as <table>/account_id=<id>/part-0.parquet
+        for path in sorted((out / name).glob("*.parquet")):
+            folder = out / name / f"account_id={path.stem}"
+            folder.mkdir()
+            path.rename(folder / "part-0.parquet")
+    back = read_inventory(out)
+    assert len(back.resources) == 5 and len(back.errors) == 2
+    assert set(back.resources["account_id"]) == {"012345678901", "444455556666"}

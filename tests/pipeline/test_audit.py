@@ -82,6 +82,19 @@ def test_audit_writes_every_output(audited):
     assert "Backup compliance report" in html and "AWSBackup" in html
 
 
+def test_as_of_and_collected_at_are_two_fields(audited):
+    """as_of is the instant judged (--as-of); collected_at is the real clock when the calls ran."""
+    now = datetime.now(UTC)
+    run = json.loads((audited.out / "run.json").read_text())
+    manifest = json.loads((audited.out / "inventory" / "manifest.json").read_text())
+    for doc in (run, manifest):
+        assert datetime.fromisoformat(doc["as_of"].replace("Z", "+00:00")) == AS_OF
+        collected = datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
+        assert abs((now - collected).total_seconds()) < 3600  # today, not the fixed as_of
+    html = (audited.out / "report.html").read_text()
+    assert f'collected at <b id="collected-at">{run["collected_at"]}</b>' in html
+
+
 def test_report_command_renders_the_same_reports_again(audited, tmp_path):
     res = CliRunner().invoke(
         app,
@@ -166,6 +179,55 @@ def test_incomplete_collection_exits_1_and_shows_not_assessed(estate, tmp_path):
     assert "AccessDeniedException" in html and "could not be assessed" in html
 
 
+def test_incomplete_run_replaces_the_folder_whole_and_is_marked_in_history(estate, tmp_path):
+    """An incomplete run is written (and says so), but the history marks it and never compares
+    with it; the results folder holds only this run's files."""
+
+    def factory(**kwargs):
+        session = boto3.Session(**kwargs)
+
+        def deny(**_):
+            raise ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}},
+                "ListBackups",
+            )
+
+        session.events.register("before-call.dynamodb.ListBackups", deny)
+        return session
+
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "stale-from-an-older-run.txt").write_text("old")
+    first = run_audit(AuditOptions(policies=POLICIES, out=out, as_of=AS_OF, regions=REGIONS))
+    assert first.exit_code == 3
+    assert not (out / "stale-from-an-older-run.txt").exists()
+    broken = run_audit(
+        AuditOptions(
+            policies=POLICIES,
+            out=out,
+            as_of=AS_OF + timedelta(hours=1),
+            regions=REGIONS,
+            session_factory=factory,
+        )
+    )
+    assert broken.exit_code == 1
+    run = json.loads((out / "run.json").read_text())
+    assert run["collection"]["complete"] is False
+    history = json.loads((out / "history.json").read_text())
+    assert history["trend"][-1]["complete"] is False and history["changes"]["incomplete"] is True
+    assert history["changes"]["removed_resources"] == []
+    third = run_audit(
+        AuditOptions(policies=POLICIES, out=out, as_of=AS_OF + timedelta(hours=2), regions=REGIONS)
+    )
+    assert third.exit_code == 3
+    history = json.loads((out / "history.json").read_text())
+    assert [p["as_of"][11:16] for p in history["trend"]] == ["12:00", "14:00"]
+    assert history["changes"]["previous_as_of"].startswith("2026-11-26T12:00")
+    assert history["changes"]["new_resources_count"] == 0
+    assert history["changes"]["removed_resources_count"] == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_exit_codes():
     assert exit_code_for(incomplete=False, failed=False, no_fail=False) == 0
     assert exit_code_for(incomplete=False, failed=True, no_fail=False) == 3
@@ -188,6 +250,10 @@ def test_history_across_runs(audited):
     assert changes["new_failures_count"] > 0
     assert any(f["control_id"] == "backup-recency" for f in changes["new_failures"])
     assert second.counts["FAIL"] > audited.counts["FAIL"]
+    # the trend counts the resources the page counts (collected resources, not backups)
+    run = json.loads((out / "run.json").read_text())
+    assert history["trend"][-1]["resources"] == run["collection"]["resources"] == second.resources
+    assert changes["new_resources_count"] == 0 and changes["removed_resources_count"] == 0
     html = (out / "report.html").read_text()
     assert "Trend and changes since the previous run" in html
 

@@ -9,6 +9,7 @@ import pytest
 from auditor.errors import InputError
 from auditor.history import default_history_path, history_document, load_trend, record_run
 from auditor.report import findings_frame
+from auditor.report.model import resource_count
 from auditor.report.sample import EFS, FINDINGS, VOL1, VOL2, make_results
 
 
@@ -30,7 +31,7 @@ def test_changes_since_the_previous_run(tmp_path):
     db = tmp_path / "h.sqlite"
     record_run(db, _results("2026-11-01T00:00:00Z", FINDINGS))
     later = [dict(f) for f in FINDINGS if f["resource_arn"] != EFS]  # the EFS file system is gone
-    later[0]["status"] = "PASS"  # VOL1 backup-recency resolved
+    later[0]["status"] = "PASS"  # VOL1 backup-recency (plan gold) resolved
     later.append(
         dict(FINDINGS[1], resource_arn=VOL1 + "-new", status="FAIL")
     )  # a new resource, failing
@@ -38,17 +39,85 @@ def test_changes_since_the_previous_run(tmp_path):
     changes = doc["changes"]
     assert changes["previous_as_of"] == "2026-11-01T00:00:00Z"
     assert changes["new_failures"] == [
-        {"resource_arn": VOL1 + "-new", "control_id": "resource-covered"}
+        {"resource_arn": VOL1 + "-new", "control_id": "resource-covered", "plan": "gold"}
     ]
-    assert {(r["resource_arn"], r["control_id"]) for r in changes["resolved"]} == {
-        (VOL1, "backup-recency"),
-        (EFS, "backup-retention"),
-    }
+    # resolved: the same finding went FAIL -> PASS; the gone file system's failure is not resolved
+    assert changes["resolved"] == [
+        {"resource_arn": VOL1, "control_id": "backup-recency", "plan": "gold"}
+    ]
+    assert changes["gone_failures"] == [
+        {"resource_arn": EFS, "control_id": "backup-retention", "plan": "silver"}
+    ]
     assert changes["new_resources"] == [VOL1 + "-new"] and changes["removed_resources"] == [EFS]
     assert [p["as_of"] for p in doc["trend"]] == ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"]
     assert VOL2 not in {
         r["resource_arn"] for r in changes["new_failures"]
     }  # still failing: not new
+
+
+def test_a_failure_that_is_not_assessed_now_is_not_resolved(tmp_path):
+    db = tmp_path / "h.sqlite"
+    record_run(db, _results("2026-11-01T00:00:00Z", FINDINGS))
+    later = [dict(f) for f in FINDINGS]
+    later[0]["status"] = "NOT_ASSESSED"  # VOL1 backup-recency could not be judged this time
+    later[2]["plan"] = "gold"  # VOL2 resource-covered: now failing under another plan
+    changes = record_run(db, _results("2026-11-02T00:00:00Z", later))["changes"]
+    assert changes["resolved"] == [] and changes["gone_failures"] == []
+    assert changes["new_failures"] == [
+        {"resource_arn": VOL2, "control_id": "resource-covered", "plan": "gold"}
+    ]
+
+
+def test_an_orphaned_backup_is_not_a_new_resource(tmp_path):
+    db = tmp_path / "h.sqlite"
+    record_run(db, _results("2026-11-01T00:00:00Z", FINDINGS))
+    snapshot = "arn:aws:ec2:us-east-1::snapshot/snap-0001"
+    orphan = dict(FINDINGS[0], resource_arn=snapshot, control_id="orphaned-backup", plan=None)
+    doc = record_run(db, _results("2026-11-02T00:00:00Z", [*FINDINGS, orphan]))
+    assert doc["changes"]["new_resources"] == []
+    assert doc["changes"]["new_failures"] == [
+        {"resource_arn": snapshot, "control_id": "orphaned-backup", "plan": None}
+    ]
+    # the trend counts the same resources as the report page
+    assert [p["resources"] for p in doc["trend"]] == [5, 5]
+    assert resource_count(_results("2026-11-02T00:00:00Z", [*FINDINGS, orphan])) == 5
+
+
+def test_incomplete_run_is_never_a_baseline(tmp_path):
+    db = tmp_path / "h.sqlite"
+    record_run(db, _results("2026-11-01T00:00:00Z", FINDINGS))
+    broken = _results("2026-11-02T00:00:00Z", FINDINGS[:1])  # most data missing
+    broken.run = {"collection": {"complete": False, "errors": 12}}
+    doc = record_run(db, broken)
+    # reported, marked incomplete; nothing it could not see counts as gone
+    assert doc["trend"][-1]["complete"] is False
+    assert doc["changes"]["incomplete"] is True
+    assert doc["changes"]["removed_resources"] == [] and doc["changes"]["gone_failures"] == []
+    doc = record_run(db, _results("2026-11-03T00:00:00Z", FINDINGS))
+    # the next good run compares with the last complete one and leaves the broken one out
+    assert [p["as_of"][:10] for p in doc["trend"]] == ["2026-11-01", "2026-11-03"]
+    assert doc["changes"]["previous_as_of"] == "2026-11-01T00:00:00Z"
+    assert doc["changes"]["new_failures_count"] == 0
+
+
+def test_an_older_store_is_upgraded_in_place(tmp_path):
+    db = tmp_path / "h.sqlite"
+    with sqlite3.connect(db) as con:  # the first release's tables, one run in them
+        con.executescript(
+            "CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, as_of TEXT NOT NULL UNIQUE,"
+            " results_dir TEXT, total INTEGER NOT NULL, pass INTEGER NOT NULL, fail INTEGER NOT NULL,"
+            " waived INTEGER NOT NULL, not_applicable INTEGER NOT NULL, not_assessed INTEGER NOT NULL,"
+            " resources INTEGER NOT NULL, compliance_pct REAL, cost_usd REAL);"
+            "CREATE TABLE run_failures (run_id INTEGER NOT NULL, resource_arn TEXT NOT NULL,"
+            " control_id TEXT NOT NULL);"
+            "CREATE TABLE run_resources (run_id INTEGER NOT NULL, resource_arn TEXT NOT NULL);"
+            "INSERT INTO runs VALUES (1, '2026-11-01T00:00:00Z', NULL, 8, 2, 3, 1, 1, 1, 5, 42.9, NULL);"
+            f"INSERT INTO run_failures VALUES (1, '{VOL2}', 'resource-covered');"
+        )
+    changes = record_run(db, _results("2026-11-02T00:00:00Z", FINDINGS))["changes"]
+    assert changes["previous_as_of"] == "2026-11-01T00:00:00Z"
+    new = {(r["resource_arn"], r["control_id"]) for r in changes["new_failures"]}
+    assert new == {(VOL1, "backup-recency"), (EFS, "backup-retention")}  # VOL2 was failing already
 
 
 def test_same_as_of_replaces_the_run(tmp_path):

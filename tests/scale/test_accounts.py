@@ -106,9 +106,9 @@ def test_collect_cli_with_named_accounts_exits_1_and_keeps_the_others(org_estate
     inv = read_inventory(out)
     assert sorted(set(inv.resources["account_id"])) == sorted([MGMT, GOOD])
     assert inv.errors["account_id"].tolist() == [BAD]
-    # The inventory is partitioned by account on disk.
-    assert (out / "resources" / f"account_id={GOOD}").is_dir()
-    assert (out / "errors" / f"account_id={BAD}").is_dir()
+    # The inventory holds one file per table and account on disk.
+    assert (out / "resources" / f"{GOOD}.parquet").is_file()
+    assert (out / "errors" / f"{BAD}.parquet").is_file()
 
 
 def test_check_cli_reads_several_inventory_folders_as_one(org_inventory, tmp_path, policies_path):

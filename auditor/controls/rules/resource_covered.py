@@ -31,7 +31,15 @@ def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pd.Series:
             ),
             (
                 s == NOT_APPLICABLE,
-                np.array([f"Not in the policy's scope: {r}." for r in reason], dtype=object),
+                np.array(
+                    [
+                        f"{r[0].upper()}{r[1:]}."
+                        if str(r).startswith("read replica")
+                        else f"Not in the policy's scope: {r}."
+                        for r in reason
+                    ],
+                    dtype=object,
+                ),
             ),
         ],
         "In the policy's scope but no declared plan selects it.",
@@ -54,7 +62,8 @@ def resource_covered(ctx: Context) -> Part:
 
     FAIL when a resource in scope matches no plan's selection (tags any-of, conditions all-of,
     resource types). Resources outside the scope (type not listed, an `exclude_tags` tag, an Aurora
-    instance protected through its cluster) are NOT_APPLICABLE.
+    instance protected through its cluster, an RDS read replica, whose source is what must be
+    backed up) are NOT_APPLICABLE; the other controls do not judge them.
     """
     n = ctx.n
     bits = np.zeros(n, dtype=np.int64)

@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.controls import frames as fr
-from auditor.controls.context import (
-    Context,
-)
+from auditor.controls.context import LOCK_COMPLIANCE, LOCK_GOVERNANCE, Context
 from auditor.controls.registry import control
 from auditor.controls.verdicts import (
     FAIL,
@@ -24,6 +22,15 @@ _LOCK_PROBLEMS = (
     "Vault {v} holds its recovery points but is not locked",
     "Vault {v}'s lock allows at most {max} days, less than retention_days",
     "Vault {v}'s lock forces at least {min} days, more than max_retention_days",
+    "Vault {v} is locked in governance mode{until}, and the plan requires compliance mode: "
+    + "users with the IAM permission backup:DeleteBackupVaultLockConfiguration can remove the lock",
+)
+# Required lock strength per `vault_lock:` value: true ("any") and governance accept governance or
+# compliance; compliance needs compliance mode in force (after the lock date).
+_REQUIRED = {"any": LOCK_GOVERNANCE, "governance": LOCK_GOVERNANCE, "compliance": LOCK_COMPLIANCE}
+_GOVERNANCE_NOTE = (
+    " Vault(s) {g} are locked in governance mode: users with the IAM permission "
+    "backup:DeleteBackupVaultLockConfiguration can remove the lock."
 )
 
 
@@ -31,13 +38,18 @@ def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     s = fr.status_of(frame)
     vaults = fr.col(frame, "vaults")
     problem = fr.col(frame, "problem")
+    governance = fr.col(frame, "governance_vaults")
     texts = fr.select(
         [
             (s == NOT_APPLICABLE, "The plan does not require a locked vault."),
             (
                 s == PASS,
                 np.array(
-                    [f"Its recovery points are in locked vault(s) {v}." for v in vaults],
+                    [
+                        f"Its recovery points are in locked vault(s) {v}."
+                        + (_GOVERNANCE_NOTE.format(g=g) if g else "")
+                        for v, g in zip(vaults, governance)
+                    ],
                     dtype=object,
                 ),
             ),
@@ -63,19 +75,24 @@ def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     order=70,
 )
 def vault_lock(ctx: Context) -> Part:
-    """When the plan says `vault_lock: true`, the vaults holding its recovery points must be locked.
+    """When the plan sets `vault_lock`, the vaults holding its recovery points must be locked.
 
-    FAIL when any vault holding the resource's AWS Backup recovery points is not locked (or is
-    unknown to the inventory), when the lock's bounds conflict with the plan (the vault's maximum
+    `vault_lock: true` accepts a lock in either mode, `governance` a governance or compliance lock,
+    `compliance` only a compliance lock in force (AWS Backup Vault Lock: a lock with a lock date is
+    immutable from that date; before it, or without one, it is in governance mode and users with the
+    IAM permission can remove it, which the finding says). FAIL when any vault holding the
+    resource's AWS Backup recovery points is not locked (or is unknown to the inventory), is locked
+    in a weaker mode than required, when the lock's bounds conflict with the plan (the vault's maximum
     retention is below `retention_days`, or its minimum above `max_retention_days`), or when no
     recovery point of the resource is in a vault at all. NOT_APPLICABLE when the plan does not ask
     for a lock.
     """
     n_pairs = len(ctx.pair_ridx)
-    applies = ctx.plan_values(lambda p: p.vault_lock, dtype=bool)
+    applies = ctx.plan_values(lambda p: p.vault_lock is not None, dtype=bool)
     status = np.where(applies, FAIL, NOT_APPLICABLE)
     rows = np.flatnonzero(applies)
     vault_bits = np.zeros(n_pairs, dtype=np.int64)
+    governance_bits = np.zeros(n_pairs, dtype=np.int64)
     bad_vault = np.full(n_pairs, -1, dtype=np.int64)
     bad_kind = np.full(n_pairs, -1, dtype=np.int64)
     names: list[str] = []
@@ -99,14 +116,24 @@ def vault_lock(ctx: Context) -> Part:
         locked = np.array([info[int(k)]["locked"] for k in keys], dtype=bool)
         vmin = np.array([info[int(k)]["min"] for k in keys], dtype=float)
         vmax = np.array([info[int(k)]["max"] for k in keys], dtype=float)
+        mode = np.array([info[int(k)]["mode"] for k in keys], dtype=np.int64)
+        required = np.array(
+            [_REQUIRED.get(p.vault_lock or "", 0) for p in ctx.plans], dtype=np.int64
+        )[plan]
         vi = (
             np.array([pos[int(k)] for k in vk], dtype=np.int64)
             if len(vk) < 4096
             else np.searchsorted(np.array(keys), vk)
         )
         kind = np.select(
-            [~known[vi], ~locked[vi], vmax[vi] < keep_days, vmin[vi] > max_keep],
-            [0, 1, 2, 3],
+            [
+                ~known[vi],
+                ~locked[vi],
+                mode[vi] < required,
+                vmax[vi] < keep_days,
+                vmin[vi] > max_keep,
+            ],
+            [0, 1, 4, 2, 3],
             default=-1,
         )
         bad = kind >= 0
@@ -120,8 +147,16 @@ def vault_lock(ctx: Context) -> Part:
         bad_vault[rows[owner[first]]] = vi[first]
         bad_kind[rows[owner[first]]] = kind[first]
         if len(keys) <= 62:
-            np.bitwise_or.at(vault_bits, rows[owner], np.left_shift(1, vi).astype(np.int64))
-    frame = fr.pair_frame(ctx, status, vaults=fr.bits_to_labels(vault_bits, names))
+            bit = np.left_shift(1, vi).astype(np.int64)
+            np.bitwise_or.at(vault_bits, rows[owner], bit)
+            gov = mode[vi] == LOCK_GOVERNANCE
+            np.bitwise_or.at(governance_bits, rows[owner][gov], bit[gov])
+    frame = fr.pair_frame(
+        ctx,
+        status,
+        vaults=fr.bits_to_labels(vault_bits, names),
+        governance_vaults=fr.bits_to_labels(governance_bits, names),
+    )
     frame["bad_vault"] = bad_vault
     frame["bad_kind"] = bad_kind
 
@@ -134,8 +169,10 @@ def vault_lock(ctx: Context) -> Part:
         ):
             if k >= 0:
                 fact = rv["info"][keys[v]]
+                date = fact["lock_date"]
+                until = f" until its lock date {date:%Y-%m-%d %H:%M} UTC" if date else ""
                 out[i] = _LOCK_PROBLEMS[k].format(
-                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}"
+                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}", until=until
                 )
             elif st in (FAIL, NOT_ASSESSED, WAIVED):
                 out[i] = "None of its recovery points is in an AWS Backup vault"
