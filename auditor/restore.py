@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.catalog import BACKUP_KINDS, RESOURCE_TYPES, BackupKind, RestorePath
+from auditor.jsonsafe import JsonText
 
 __all__ = [
     "AWS_BACKUP_DELETE",
@@ -74,10 +75,6 @@ _BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}
 _SERVICE = {k: rec.backup_service for rec in RESOURCE_TYPES for k in rec.backup_kinds}
 
 
-class JsonText(str):
-    """A value that already is JSON text: evidence writes it as it is, not as a quoted string."""
-
-
 def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """`template` with each {field} replaced by that row's value, as an object array of str."""
     out = np.full(n, "", dtype=object)
@@ -114,18 +111,21 @@ def _made_by_aws_backup(frame: pd.DataFrame) -> np.ndarray:
     )
 
 
-def _paths_of(kind: BackupKind | None, by_aws_backup: bool) -> list[RestorePath]:
-    """The restore paths of one backup kind, for a backup AWS Backup made or not."""
+def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> list[RestorePath]:
+    """The restore paths of one backup kind, for a backup AWS Backup made or not; `native` False
+    when its ARN is AWS Backup's own (e.g. a DynamoDB backup under AWS Backup's advanced
+    features), which only AWS Backup restores."""
     if kind is None:
         return []
-    paths = list(kind.restore_paths)
-    starts_job = any("start-restore-job" in p.command for p in paths)
+    own = list(kind.restore_paths)
+    starts_job = any("start-restore-job" in p.command for p in own)
+    paths = own if native or starts_job else []
     if by_aws_backup and not starts_job and kind.kind in _SERVICE:
         service = _SERVICE[kind.kind]
         paths.append(
             RestorePath(
-                target=f"{paths[0].target if paths else 'resource'} (an AWS Backup restore job)",
-                where=paths[0].where if paths else "{region}",
+                target=f"{own[0].target if own else 'resource'} (an AWS Backup restore job)",
+                where=own[0].where if own else "{region}",
                 command=_START_RESTORE_JOB.replace(
                     "{service}", json.dumps(service) if " " in service else service
                 ).replace("{metadata}", kind.restore_job_metadata or "file://<metadata.json>"),
@@ -146,9 +146,21 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     by_backup = _made_by_aws_backup(frame)
     copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
     kinds = frame["backup_type"].astype(object).fillna("").to_numpy(dtype=object)
-    groups = pd.DataFrame({"kind": kinds, "b": by_backup, "c": copy if copy is not None else False})
-    for (kind, made_by_backup, is_copy), idx in groups.groupby(["kind", "b", "c"]).indices.items():
-        paths = _paths_of(_BY_KIND.get(kind), bool(made_by_backup))
+    arn = frame["recovery_point_arn"].astype("string").fillna("")
+    native = np.zeros(n, dtype=bool)
+    for kind in np.unique(kinds):
+        if kind in _BY_KIND:
+            rows = kinds == kind
+            native[rows] = (
+                arn[rows].str.match(_BY_KIND[kind].arn_regex).to_numpy(dtype=bool, na_value=False)
+            )
+    groups = pd.DataFrame(
+        {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
+    )
+    for (kind, made_by_backup, is_copy, own_arn), idx in groups.groupby(
+        ["kind", "b", "c", "n"]
+    ).indices.items():
+        paths = _paths_of(_BY_KIND.get(kind), bool(made_by_backup), bool(own_arn))
         if not paths:
             continue
         template = json.dumps(
@@ -212,10 +224,12 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
     note = np.where(out_flag, None, "No backup can be restored outside " + regions + ".")
     return pd.DataFrame(
         {
-            "newest_backup": newest["recovery_point_arn"].to_numpy(),
-            "restore_paths": restore_paths_json(newest),
-            "restorable_outside": out_flag,
-            "region_note": note,
+            "newest_backup": pd.Series(
+                newest["recovery_point_arn"].to_numpy(dtype=object), index=arns, dtype=object
+            ),
+            "restore_paths": pd.Series(restore_paths_json(newest), index=arns, dtype=object),
+            "restorable_outside": pd.Series(out_flag, index=arns, dtype=bool),
+            "region_note": pd.Series(note, index=arns, dtype=object),
         },
         index=pd.Index(arns, name="resource_arn"),
     )

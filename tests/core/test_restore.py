@@ -277,3 +277,17 @@ def test_a_native_snapshot_is_not_held_by_a_vault_lock():
     advice = delete_advice(pd.DataFrame([_row("ebs-snapshot")]), _vault("2026-01-01"), AS_OF)
     assert pd.isna(advice.iloc[0]["deletable_from"])
     assert advice.iloc[0]["delete_api"] == "ec2 delete-snapshot"
+
+
+def test_a_dynamodb_backup_under_aws_backup_advanced_features_restores_only_with_aws_backup():
+    # With AWS Backup's advanced DynamoDB features the recovery point ARN is AWS Backup's own and
+    # DynamoDB's RestoreTableFromBackup does not know it.
+    row = _row(
+        "dynamodb-backup",
+        "aws-backup",
+        recovery_point_arn=f"arn:aws:backup:{REGION}:111122223333:recovery-point:4545AEB5",
+    )
+    commands = _commands(restore_paths(row))
+    assert commands
+    assert all(c.startswith("aws backup start-restore-job") for c in commands)
+    assert "--resource-type DynamoDB" in commands[0]
