@@ -83,9 +83,8 @@ def _max_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
         values = np.full(len(frame), None, dtype=object)
         values[has] = np.where(advice[name] == "", None, advice[name].to_numpy(dtype=object))
         out[name] = values
-    when = pd.Series(pd.NaT, index=range(len(frame)), dtype="datetime64[us, UTC]")
-    when[has] = advice["deletable_from"].to_numpy()
-    out["deletable_from"] = when
+    when = advice["deletable_from"].set_axis(np.flatnonzero(has))
+    out["deletable_from"] = when.reindex(range(len(frame)))
     return out
 
 
