@@ -89,8 +89,17 @@ def test_report_interactions_in_chromium(tmp_path, page):
     assert "data-report-error" not in root
     selftest = re.search(r'data-selftest="([^"]*)"', root)
     assert selftest, "self-test did not run"
-    # 8 rows, 3 failing after the status filter, one details row opened with its backups timeline.
-    assert selftest.group(1) == "rows=8 failing=3 details=1 timelines=1"
+    # 8 rows, 3 failing after the status filter, one details row opened with its backups timeline
+    # and the restore paths of the volume's newest backup, an EBS snapshot AWS Backup made: an EBS
+    # volume, a gateway cached or stored volume, and an AWS Backup restore job.
+    assert selftest.group(1) == "rows=8 failing=3 details=1 timelines=1 restore_paths=4"
+    html = dom.stdout
+    commands = re.findall(r'<pre class="cli">([^<]*)</pre>', html)
+    assert any(
+        c.startswith("aws ec2 create-volume") and "--snapshot-id snap-" in c for c in commands
+    )
+    assert any(c.startswith("aws storagegateway create-cached-iscsi-volume") for c in commands)
+    assert any(c.startswith("aws backup start-restore-job") for c in commands)
 
 
 def test_a_script_error_is_detected(tmp_path, page):
