@@ -355,13 +355,14 @@ def _apply_locks(
         "",
         " unless someone allowed backup:DeleteBackupVaultLockConfiguration first removes the lock",
     )
+    later = np.array([t[:1].lower() + t[1:] for t in text[waiting]], dtype=object)
     text[waiting] = (
         sentence[waiting]
         + day[waiting]
-        + " (its lifecycle end, at least the lock's minimum retention after creation)"
+        + ", when its lifecycle ends (the lock keeps it at least its minimum retention)"
         + governance_tail[waiting]
-        + "; its lifecycle deletes it then. After that date: "
-        + text[waiting]
+        + ". After that: "
+        + later
     )
     text[unknown_end] = (
         "Vault "
