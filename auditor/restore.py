@@ -205,6 +205,7 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
     if not len(recovery_points) or not len(resources):
         return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
     home = resources.drop_duplicates("resource_arn").set_index("resource_arn")["region"]
+    home.index = home.index.astype(object)
     rp = recovery_points[
         recovery_points["status"].eq("COMPLETED").to_numpy(dtype=bool, na_value=False)
         & recovery_points["resource_arn"].isin(home.index).to_numpy(dtype=bool, na_value=False)
@@ -212,8 +213,9 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
     ]
     if not len(rp):
         return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
-    home_region = rp["resource_arn"].map(home)
-    elsewhere = (rp["region"] != home_region).to_numpy(dtype=bool, na_value=False)
+    # as plain strings: inventory columns may be categoricals with different categories
+    home_region = rp["resource_arn"].astype(object).map(home.astype(object)).to_numpy(dtype=object)
+    elsewhere = rp["region"].astype(object).to_numpy(dtype=object) != home_region
     outside = pd.Series(elsewhere, index=rp["resource_arn"].to_numpy()).groupby(level=0).any()
     newest = rp.sort_values(["resource_arn", "created_at"]).drop_duplicates(
         "resource_arn", keep="last"
