@@ -36,8 +36,23 @@ STORAGE_CLASSES = ("warm", "cold", "archive")
 
 
 @dataclass(frozen=True)
+class RestorePath:
+    """One way to restore a backup: what it becomes, where, and the AWS CLI call that starts it.
+
+    `command` is a template: {region}, {id} (the backup's own identifier, e.g. snap-0123...),
+    {arn} (its ARN) and {vault} are filled from the backup's row; <angle-bracket> fields are the
+    user's choice (a new name, an Availability Zone) and stay as written.
+    """
+
+    target: str  # what the restore creates, e.g. "EBS volume"
+    where: str  # where it can be created: an AZ of the backup's region, the region, on premises
+    command: str
+    doc: str  # the AWS page that documents this restore
+
+
+@dataclass(frozen=True)
 class BackupKind:
-    """One kind of backup: who bills its storage and under which usage types."""
+    """One kind of backup: who bills its storage, how it is restored and how it is deleted."""
 
     kind: str  # the inventory's backup_type, e.g. "ebs-snapshot"
     service: str  # metering's service label (and the key of its incremental-change ratio)
@@ -48,6 +63,14 @@ class BackupKind:
     arn_regex: str  # recognises the ARN (a prefix match)
     arn_names_kind: bool  # the ARN alone tells this kind (False: shared with another kind)
     pricing_page: str = ""
+    # How the backup's own service restores it (AWS Backup's StartRestoreJob is added for the
+    # backups AWS Backup created: see auditor/restore.py).
+    restore_paths: tuple[RestorePath, ...] = ()
+    # The backed-up service's own delete call for a backup it made ("" when there is none: EFS
+    # backups exist only in AWS Backup). Backups AWS Backup created refuse it: see auditor/restore.py.
+    delete_command: str = ""
+    # AWS Backup StartRestoreJob metadata for this kind ("Restoring a backup by resource type" pages).
+    restore_job_metadata: str = ""
 
     def usage_type(self, owner: str, storage_class: str) -> str | None:
         """The usage type this kind is billed under by `owner` in `storage_class`, or None."""
@@ -79,6 +102,43 @@ class ResourceType:
 _PART = "arn:{partition}"
 _ANY = "[^:]*"  # one ARN field (region or account), possibly empty
 
+# Restore paths. A snapshot restores as a new volume in any Availability Zone of its Region ("Create
+# an Amazon EBS volume", https://docs.aws.amazon.com/ebs/latest/userguide/ebs-creating-volume.html ;
+# "CreateVolume", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVolume.html), and
+# "Amazon EBS snapshots can be restored as AWS Storage Gateway volumes": a cached or stored volume on
+# a Volume Gateway takes a SnapshotId ("CreateCachediSCSIVolume",
+# https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_CreateCachediSCSIVolume.html ;
+# "CreateStorediSCSIVolume",
+# https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_CreateStorediSCSIVolume.html).
+# A Volume Gateway's snapshots are EBS snapshots, so the same three paths restore them ("Creating a
+# volume from a snapshot" in the Volume Gateway guide,
+# https://docs.aws.amazon.com/storagegateway/latest/vgw/managing-volumes.html).
+_TO_EBS_VOLUME = RestorePath(
+    target="EBS volume",
+    where="any Availability Zone of {region}",
+    command="aws ec2 create-volume --region {region} --availability-zone <availability-zone>"
+    " --snapshot-id {id}",
+    doc="https://docs.aws.amazon.com/ebs/latest/userguide/ebs-creating-volume.html",
+)
+_TO_CACHED_VOLUME = RestorePath(
+    target="Storage Gateway cached volume",
+    where="on premises, through a Volume Gateway activated in {region}",
+    command="aws storagegateway create-cached-iscsi-volume --region {region}"
+    " --gateway-arn <gateway-arn> --snapshot-id {id} --volume-size-in-bytes <bytes>"
+    " --target-name <target-name> --network-interface-id <gateway-ip> --client-token <token>",
+    doc="https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_CreateCachediSCSIVolume.html",
+)
+_TO_STORED_VOLUME = RestorePath(
+    target="Storage Gateway stored volume",
+    where="on premises, through a Volume Gateway activated in {region}",
+    command="aws storagegateway create-stored-iscsi-volume --region {region}"
+    " --gateway-arn <gateway-arn> --disk-id <disk-id> --snapshot-id {id}"
+    " --no-preserve-existing-data --target-name <target-name> --network-interface-id <gateway-ip>",
+    doc="https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_CreateStorediSCSIVolume.html",
+)
+_SNAPSHOT_PATHS = (_TO_EBS_VOLUME, _TO_CACHED_VOLUME, _TO_STORED_VOLUME)
+_EC2_DELETE = "aws ec2 delete-snapshot --region {region} --snapshot-id {id}"
+
 BACKUP_KINDS: tuple[BackupKind, ...] = (
     # EBS snapshots bill under Amazon EC2 ("Amazon EBS pricing", https://aws.amazon.com/ebs/pricing/);
     # AWS Backup's cold tier for EBS is the snapshot archive tier
@@ -96,6 +156,9 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:snapshot/",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/ebs/pricing/",
+        restore_paths=_SNAPSHOT_PATHS,
+        delete_command=_EC2_DELETE,  # "DeleteSnapshot", Amazon EC2 API Reference
+        restore_job_metadata="availabilityZone=<availability-zone>",
     ),
     # A Storage Gateway volume's snapshots "are stored and billed as Amazon EBS snapshots"
     # ("AWS Storage Gateway FAQs", https://aws.amazon.com/storagegateway/faqs/).
@@ -112,6 +175,12 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:snapshot/",
         arn_names_kind=False,  # the same ARN as an EBS snapshot; its source volume decides
         pricing_page="https://aws.amazon.com/ebs/pricing/",
+        restore_paths=_SNAPSHOT_PATHS,
+        # "To list or delete a snapshot, you must use the Amazon EC2 API" ("CreateSnapshot",
+        # https://docs.aws.amazon.com/storagegateway/latest/APIReference/API_CreateSnapshot.html)
+        delete_command=_EC2_DELETE,
+        # keys as GetRecoveryPointRestoreMetadata returns them for the volume
+        restore_job_metadata="file://<restore-metadata.json>",
     ),
     # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/ (backup storage).
     BackupKind(
@@ -123,6 +192,21 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:snapshot:",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/rds/pricing/",
+        # "Restoring to a DB instance",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RestoreFromSnapshot.html ;
+        # "Deleting a DB snapshot",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DeleteSnapshot.html
+        restore_paths=(
+            RestorePath(
+                target="new RDS DB instance",
+                where="{region}",
+                command="aws rds restore-db-instance-from-db-snapshot --region {region}"
+                " --db-instance-identifier <new-instance-name> --db-snapshot-identifier {id}",
+                doc="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RestoreFromSnapshot.html",
+            ),
+        ),
+        delete_command="aws rds delete-db-snapshot --region {region} --db-snapshot-identifier {id}",
+        restore_job_metadata="DBInstanceIdentifier=<new-instance-name>",
     ),
     # Automated backups replicated to another Region: their snapshots and logs are RDS backup
     # storage in the destination Region ("Replicating automated backups to another AWS Region",
@@ -138,6 +222,21 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:auto-backup:",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/rds/pricing/",
+        # "Restoring to a specified time from a replicated backup" in "Replicating automated backups
+        # to another AWS Region" (above); "DeleteDBInstanceAutomatedBackup",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstanceAutomatedBackup.html
+        restore_paths=(
+            RestorePath(
+                target="new RDS DB instance at a point in time",
+                where="{region}",
+                command="aws rds restore-db-instance-to-point-in-time --region {region}"
+                " --source-db-instance-automated-backups-arn {arn}"
+                " --target-db-instance-identifier <new-instance-name> --use-latest-restorable-time",
+                doc="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html",
+            ),
+        ),
+        delete_command="aws rds delete-db-instance-automated-backup --region {region}"
+        " --db-instance-automated-backups-arn {arn}",
     ),
     # "Amazon Aurora pricing", https://aws.amazon.com/rds/aurora/pricing/ (backup storage).
     BackupKind(
@@ -149,6 +248,23 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/rds/aurora/pricing/",
+        # "Restoring from a DB cluster snapshot",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-restore-snapshot.html ;
+        # "Deleting a DB cluster snapshot",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_DeleteSnapshot.html
+        restore_paths=(
+            RestorePath(
+                target="new Aurora DB cluster",
+                where="{region}",
+                command="aws rds restore-db-cluster-from-snapshot --region {region}"
+                " --db-cluster-identifier <new-cluster-name> --snapshot-identifier {id}"
+                " --engine <engine>",
+                doc="https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-restore-snapshot.html",
+            ),
+        ),
+        delete_command="aws rds delete-db-cluster-snapshot --region {region}"
+        " --db-cluster-snapshot-identifier {id}",
+        restore_job_metadata="DBClusterIdentifier=<new-cluster-name>,Engine=<engine>",
     ),
     # "Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ (on-demand backup);
     # under AWS Backup's advanced DynamoDB features AWS Backup bills it
@@ -166,6 +282,20 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+/backup/",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/dynamodb/pricing/",
+        # "Restoring a DynamoDB table from a backup",
+        # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Restore.Tutorial.html ;
+        # "DeleteBackup", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_DeleteBackup.html
+        restore_paths=(
+            RestorePath(
+                target="new DynamoDB table",
+                where="{region}",
+                command="aws dynamodb restore-table-from-backup --region {region}"
+                " --target-table-name <new-table-name> --backup-arn {arn}",
+                doc="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Restore.Tutorial.html",
+            ),
+        ),
+        delete_command="aws dynamodb delete-backup --region {region} --backup-arn {arn}",
+        restore_job_metadata="targetTableName=<new-table-name>",
     ),
     # DynamoDB point-in-time recovery: continuous backups billed by DynamoDB per GB-month of the
     # table's size ("Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ ,
@@ -180,6 +310,18 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+$",
         arn_names_kind=False,
         pricing_page="https://aws.amazon.com/dynamodb/pricing/",
+        # "Restoring a DynamoDB table to a point in time",
+        # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.Tutorial.html
+        restore_paths=(
+            RestorePath(
+                target="new DynamoDB table at a point in time",
+                where="{region}",
+                command="aws dynamodb restore-table-to-point-in-time --region {region}"
+                " --source-table-arn {arn} --target-table-name <new-table-name>"
+                " --use-latest-restorable-time",
+                doc="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.Tutorial.html",
+            ),
+        ),
     ),
     # EFS backups exist only in AWS Backup, which bills them
     # ("AWS Backup pricing", https://aws.amazon.com/backup/pricing/).
@@ -195,6 +337,28 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         arn_regex=rf"^arn:[^:]+:backup:{_ANY}:{_ANY}:recovery-point:",
         arn_names_kind=False,  # AWS Backup's generic recovery point ARN; its resource decides
         pricing_page="https://aws.amazon.com/backup/pricing/",
+        # "Restoring an Amazon EFS file system",
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-efs.html : a full restore
+        # goes to a new file system, or into a recovery directory of the source file system.
+        restore_paths=(
+            RestorePath(
+                target="new EFS file system",
+                where="{region}",
+                command="aws backup start-restore-job --region {region} --recovery-point-arn {arn}"
+                " --iam-role-arn <restore-role-arn> --resource-type EFS --metadata"
+                " file-system-id=<source-file-system-id>,newFileSystem=true,Encrypted=true,"
+                "PerformanceMode=generalPurpose,CreationToken=<token>",
+                doc="https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-efs.html",
+            ),
+            RestorePath(
+                target="the same EFS file system (a recovery directory at its root)",
+                where="{region}",
+                command="aws backup start-restore-job --region {region} --recovery-point-arn {arn}"
+                " --iam-role-arn <restore-role-arn> --resource-type EFS --metadata"
+                " file-system-id=<source-file-system-id>,newFileSystem=false",
+                doc="https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-efs.html",
+            ),
+        ),
     ),
     # An AMI, AWS Backup's recovery point of an EC2 instance; its storage is the EBS snapshots
     # behind it ("Amazon EBS pricing"). Declared for the EC2 collector: not priced yet.

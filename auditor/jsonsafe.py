@@ -20,7 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["dumps", "jsonable", "records"]
+__all__ = ["JsonText", "dumps", "jsonable", "records"]
+
+
+class JsonText(str):
+    """Text that already is JSON (a list or object): evidence embeds it as it is, not quoted."""
 
 
 def _scalar(value: Any) -> Any:

@@ -7,6 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.jsonsafe import JsonText
+
 __all__ = ["arrow_text", "evidence_json", "json_quote"]
 
 _CONTROL_CHARS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
@@ -57,6 +59,9 @@ def _json_values(col: pd.Series) -> pa.Array:
         )
         return json_quote(text)
     values = col.to_numpy(dtype=object, na_value=None)
+    first = next((v for v in values if v is not None), None)
+    if isinstance(first, JsonText):  # already JSON (a list of restore paths): embed as it is
+        return pa.array(values, type=pa.string())
     if (
         values.dtype == object
         and len(values)

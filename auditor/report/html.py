@@ -35,6 +35,7 @@ from auditor.report.model import (
     status_counts,
 )
 from auditor.report.templating import environment
+from auditor.restore import newest_backup_restore
 
 TIMELINE_DAYS = 90
 TIMELINE_POINTS = 120
@@ -150,7 +151,10 @@ def script_json(value: Any) -> Markup:
 def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
     """Each listed resource's backups in the last TIMELINE_DAYS days before as_of, from the inventory.
 
-    Returns {"start", "end", "resources": {arn: [[iso, source, status, storage_class, size_gb], ...]}}.
+    Returns {"start", "end", "resources": {arn: [[iso, source, status, storage_class, size_gb], ...]},
+    "restore": {arn: {"backup", "paths": [[target, where, command, doc], ...], "note"}}}: how each
+    resource's newest completed backup can be restored, and a note when no backup of it can be
+    restored outside its own region.
     """
     inventory = results.inventory
     end = _as_of(results)
@@ -160,7 +164,12 @@ def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
     rp = inventory.recovery_points
     rp = rp[rp["resource_arn"].isin(set(arns)) & rp["created_at"].notna()]
     rp = rp[(rp["created_at"] >= start) & (rp["created_at"] <= end)]
-    payload: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "resources": {}}
+    payload: dict[str, Any] = {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "resources": {},
+        "restore": restore_payload(results, arns),
+    }
     if not len(rp):
         return payload
     rp = (
@@ -182,6 +191,34 @@ def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
     for arn, group in compact.groupby("arn", sort=True):
         payload["resources"][arn] = group.drop(columns="arn").to_numpy().tolist()
     return payload
+
+
+def restore_payload(results: Results, arns: list[str]) -> dict[str, Any]:
+    """Per listed resource with a completed backup: its newest backup's restore paths (with the AWS
+    CLI call that starts each) and the note when no backup can be restored outside its region."""
+    inventory = results.inventory
+    if inventory is None or not arns:
+        return {}
+    # the region each resource lives in, as its findings name it
+    homes = results.findings[["resource_arn", "region"]].dropna().drop_duplicates("resource_arn")
+    homes = homes[homes["resource_arn"].isin(set(arns))]
+    rp = inventory.recovery_points
+    restore = newest_backup_restore(rp[rp["resource_arn"].isin(set(arns))], homes)
+    out: dict[str, Any] = {}
+    for arn, backup, paths, note in zip(
+        restore.index,
+        restore["newest_backup"],
+        restore["restore_paths"],
+        restore["region_note"],
+        strict=True,
+    ):
+        listed = json.loads(paths)
+        out[arn] = {
+            "backup": backup,
+            "paths": [[p["target"], p["where"], p["command"], p["doc"]] for p in listed],
+            "note": None if pd.isna(note) else note,
+        }
+    return out
 
 
 def collection_errors(results: Results) -> list[dict[str, Any]]:

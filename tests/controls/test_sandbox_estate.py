@@ -120,3 +120,61 @@ def test_untagged_resources_are_uncovered(estate_check):
         and covered[r.resource_arn] != "NOT_ASSESSED"
     ]
     assert untagged and all(covered[a] == "FAIL" for a in untagged)
+
+
+def _orphans(frame):
+    rows = frame[(frame["control_id"] == "orphaned-backup") & (frame["status"] == "FAIL")]
+    return [(r.detail, r.evidence) for r in rows.itertuples()]
+
+
+def test_orphan_remediation_names_the_delete_call_for_who_made_it(estate_check):
+    """AWS Backup's guide: backups it created cannot be deleted with the backed-up service's API,
+    only with its DeleteRecoveryPoint; the others with their own service's delete call."""
+    _, _, frame = estate_check
+    orphans = _orphans(frame)
+    by_backup = [
+        (d, e)
+        for d, e in orphans
+        if e["backup_type"] == "ebs-snapshot"
+        and e["created_by"] == "aws-backup"
+        and not e.get("deletable_from")
+    ]
+    native = [
+        (d, e)
+        for d, e in orphans
+        if e["backup_type"] == "ebs-snapshot" and e["created_by"] == "user"
+    ]
+    assert by_backup and native
+    for detail, evidence in by_backup:
+        assert evidence["delete_api"] == "backup delete-recovery-point"
+        assert "Delete it with aws backup delete-recovery-point" in detail
+        assert f"--backup-vault-name {evidence['vault_name']}" in detail
+        assert "aws ec2 delete-snapshot --" not in detail
+    for detail, evidence in native:
+        assert evidence["delete_api"] == "ec2 delete-snapshot"
+        assert "Delete it with aws ec2 delete-snapshot --region" in detail
+
+
+def test_an_orphan_in_a_compliance_locked_vault_cannot_be_deleted_yet(estate_check):
+    """Vault Lock: a locked vault's recovery points go only when their lifecycle ends."""
+    _, _, frame = estate_check
+    locked = [(d, e) for d, e in _orphans(frame) if e.get("vault_name") == "dr-vault"]
+    assert locked
+    for detail, evidence in locked:
+        until = evidence["deletable_from"][:10]
+        assert until > AS_OF.date().isoformat()
+        assert until <= evidence["delete_at"][:10]
+        assert f"nobody can delete this recovery point before {until}" in detail
+        assert "compliance-mode Vault Lock" in detail
+
+
+def test_gateway_volume_backups_list_an_ebs_restore_path(estate_check):
+    """A Volume Gateway's snapshots are EBS snapshots: they restore as EBS volumes in the cloud."""
+    _, _, frame = estate_check
+    rows = frame[
+        (frame["control_id"] == "backup-recency")
+        & (frame["resource_type"] == "storagegateway-volume")
+    ]
+    paths = [p for e in rows["evidence"] for p in e.get("restore_paths", [])]
+    assert any(p["command"].startswith("aws ec2 create-volume") for p in paths)
+    assert any(p["where"].startswith("on premises") for p in paths)

@@ -121,14 +121,23 @@ def test_at_a_glance(tmp_path, page):
 
 
 def test_report_interactions_in_chromium(tmp_path, page):
-    root = _root_tag(_dom(tmp_path, page.as_uri() + "#selftest"))
+    html = _dom(tmp_path, page.as_uri() + "#selftest")
+    root = _root_tag(html)
     assert "data-report-error" not in root
     selftest = re.search(r'data-selftest="([^"]*)"', root)
     assert selftest, "self-test did not run"
-    # 8 rows, 3 failing after the status filter, one details row opened with its backups timeline.
-    assert selftest.group(1) == "rows=8 failing=3 details=1 timelines=1"
+    # 8 rows, 3 failing after the status filter, one details row opened with its backups timeline
+    # and the restore paths of the volume's newest backup, an EBS snapshot AWS Backup made: an EBS
+    # volume, a gateway cached or stored volume, and an AWS Backup restore job.
+    assert selftest.group(1) == "rows=8 failing=3 details=1 timelines=1 restore_paths=4"
     info = re.search(r'data-selftest-info="([^"]*)"', root).group(1)
     assert info == "showing 1–3 of 3 matching (of 8) · page 1/1"
+    commands = re.findall(r'<pre class="cli">([^<]*)</pre>', html)
+    assert any(
+        c.startswith("aws ec2 create-volume") and "--snapshot-id snap-" in c for c in commands
+    )
+    assert any(c.startswith("aws storagegateway create-cached-iscsi-volume") for c in commands)
+    assert any(c.startswith("aws backup start-restore-job") for c in commands)
 
 
 def test_last_of_100000_findings_is_reachable(tmp_path):

@@ -174,6 +174,24 @@ def test_html_sections(results):
     assert len(vol1) == 37 and vol1 == sorted(vol1)
 
 
+def test_html_timeline_lists_the_restore_paths_of_the_newest_backup(results):
+    """Without a browser: the page's data gives each resource's newest backup, its restore paths
+    with the AWS CLI call, and says when no backup can be restored outside the resource's region."""
+    html = render(results, "html")
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    restore = data["timelines"]["restore"]
+    vol1 = restore["arn:aws:ec2:us-east-1:111122223333:volume/vol-0001"]
+    assert vol1["backup"] == "arn:aws:ec2:us-east-1::snapshot/snap-0003"  # the newest
+    targets = {p[0]: p[2] for p in vol1["paths"]}
+    assert targets["EBS volume"].startswith("aws ec2 create-volume --region us-east-1")
+    assert "--snapshot-id snap-0003" in targets["EBS volume"]
+    assert "create-cached-iscsi-volume" in targets["Storage Gateway cached volume"]
+    assert vol1["note"] == "No backup can be restored outside us-east-1."
+    db1 = restore["arn:aws:rds:eu-west-1:111122223333:db:orders"]
+    assert db1["paths"][0][2].startswith("aws rds restore-db-instance-from-db-snapshot")
+    assert "restorePaths(r[3])" in html  # the details row draws them under the timeline
+
+
 def test_html_stays_small_with_100000_findings(results):
     n = 100_000
     base = pd.DataFrame(FINDINGS)

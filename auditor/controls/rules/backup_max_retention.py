@@ -21,6 +21,71 @@ from auditor.controls.verdicts import (
     PASS,
     Part,
 )
+from auditor.restore import delete_advice
+
+_LATEST = np.iinfo(np.int64).max
+
+
+def _oldest_rows(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+    """Per finding: the recovery_points row of the resource's oldest completed backup (copies
+    included) of a kind its plan accepts, or -1."""
+    n = ctx.n
+    keep = np.flatnonzero(ctx.rp_completed & (ctx.rp_ridx >= 0))
+    key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
+    order = np.lexsort((ctx.rp_created[keep], key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
+    oldest[key[order][first]] = keep[order][first]
+    ridx = frame["ridx"].to_numpy()
+    plan = frame["plan"].to_numpy()
+    best = np.full(len(frame), -1, dtype=np.int64)
+    best_at = np.full(len(frame), _LATEST, dtype=np.int64)
+    for k, kind in enumerate(KINDS):
+        accepts = np.array([kind in p.accept for p in ctx.plans] + [False], dtype=bool)[plan]
+        rows = np.where(ridx >= 0, oldest[k * n + np.maximum(ridx, 0)], -1)
+        at = np.where(accepts & (rows >= 0), ctx.rp_created[np.maximum(rows, 0)], _LATEST)
+        better = at < best_at
+        best = np.where(better, rows, best)
+        best_at = np.minimum(best_at, at)
+    return best
+
+
+def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.DataFrame]:
+    """For the findings whose oldest backup is past the limit: that backup's row and how to delete
+    it (the call that works for who made it, and a vault lock's earliest date)."""
+    too_old = frame["ev.kept_past_limit"].to_numpy(dtype=bool, na_value=False) & (
+        fr.status_of(frame) == FAIL
+    )
+    rows = np.full(len(frame), -1, dtype=np.int64)
+    if too_old.any():
+        rows = np.where(too_old, _oldest_rows(frame, ctx), -1)
+    has = rows >= 0
+    advice = delete_advice(
+        ctx.rp.iloc[rows[has]].reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of
+    )
+    return rows, advice
+
+
+def _max_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The oldest backup past the limit and the call that deletes it."""
+    if "ev.kept_past_limit" not in frame or not len(frame):
+        return {}
+    rows, advice = _delete_oldest(frame, ctx)
+    has = rows >= 0
+    if not has.any():
+        return {}
+    out: dict = {}
+    arn = np.full(len(frame), None, dtype=object)
+    arn[has] = fr.rp_arns(ctx, rows[has])
+    out["oldest_backup_arn"] = arn
+    for name in ("delete_command", "remediation"):
+        values = np.full(len(frame), None, dtype=object)
+        values[has] = np.where(advice[name] == "", None, advice[name].to_numpy(dtype=object))
+        out[name] = values
+    when = advice["deletable_from"].set_axis(np.flatnonzero(has))
+    out["deletable_from"] = when.reindex(range(len(frame)))
+    return out
 
 
 def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -33,6 +98,10 @@ def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         if "ev.kept_past_limit" in frame
         else np.zeros(len(frame), bool)
     )
+    todo = np.full(len(frame), "", dtype=object)
+    if too_old.any():
+        rows, advice = _delete_oldest(frame, ctx)
+        todo[rows >= 0] = " " + advice["remediation"].to_numpy(dtype=object)
     texts = fr.select(
         [
             (s == NOT_APPLICABLE, "The plan sets no max_retention_days."),
@@ -40,7 +109,10 @@ def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
                 s == PASS,
                 "No backup is kept past " + limit + " days (oldest is " + oldest + " days old).",
             ),
-            (too_old, "A backup is " + oldest + " days old, past the " + limit + "-day maximum."),
+            (
+                too_old,
+                "A backup is " + oldest + " days old, past the " + limit + "-day maximum." + todo,
+            ),
             (
                 fr.num(frame, "kept_forever") > 0,
                 fr.fmt(fr.num(frame, "kept_forever"), 0)
@@ -59,7 +131,8 @@ def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     "Backups are not kept too long",
     "low",
     reads=("resources", "tags", "continuous_backups", "recovery_points", "backup_jobs", "vaults"),
-    remediation="Shorten the lifecycle to max_retention_days and delete the backups kept past it.",
+    remediation="Shorten the lifecycle to max_retention_days and delete the backups kept past it"
+    " (with AWS Backup's delete-recovery-point for what AWS Backup made; the finding names the call).",
     pre_deploy="A deployed rule keeps backups past the plan's max_retention_days.",
     order=50,
 )
@@ -92,7 +165,7 @@ def backup_max_retention(ctx: Context) -> Part:
         kept_forever=forever,
         kept_past_limit=too_old & applies,
     )
-    return Part("backup-max-retention", frame, _describe_max)
+    return Part("backup-max-retention", frame, _describe_max, evidence_hook=_max_evidence)
 
 
 def _forever_counts(ctx: Context) -> np.ndarray:

@@ -20,6 +20,7 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.policy.columns import index_in
+from auditor.restore import newest_backup_restore
 
 
 def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -102,9 +103,30 @@ def backup_recency(ctx: Context) -> Part:
         "backup-recency",
         frame,
         _describe_recency,
-        evidence_hook=_failed_jobs,
+        evidence_hook=_recency_evidence,
         remediate=_remediate_recency,
     )
+
+
+def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The last failed job, and how the resource's newest backup can be restored (and whether any
+    backup of it can be restored outside its region)."""
+    out = _failed_jobs(frame, ctx)
+    if not len(frame) or not ctx.n:
+        return out
+    restore = newest_backup_restore(ctx.rp, ctx.res)
+    if not len(restore):
+        return out
+    arns = ctx.res["resource_arn"].to_numpy(dtype=object)[np.maximum(frame["ridx"].to_numpy(), 0)]
+    found = restore.reindex(arns)
+    paths = found["restore_paths"].to_numpy(dtype=object)
+    out["restore_paths"] = pd.Series(np.where(pd.isna(paths), None, paths), dtype=object)
+    out["restorable_outside_region"] = pd.Series(
+        found["restorable_outside"].to_numpy(dtype=object), dtype="boolean"
+    )
+    note = found["region_note"].to_numpy(dtype=object)
+    out["restore_note"] = pd.Series(np.where(pd.isna(note), None, note), dtype=object)
+    return out
 
 
 def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:

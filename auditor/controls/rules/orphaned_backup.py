@@ -20,6 +20,12 @@ from auditor.controls.verdicts import (
 )
 from auditor.inventory import RESOURCE_TYPES
 from auditor.policy.columns import arrow_of, codes_of
+from auditor.restore import delete_advice
+
+
+def _advice(ctx: Context, rp: pd.DataFrame) -> pd.DataFrame:
+    """How to delete each orphan: the call that works for who made it, and any vault lock's date."""
+    return delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
 
 
 def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
@@ -66,7 +72,8 @@ def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         + size
         + " GB, made "
         + created
-        + ").",
+        + "). "
+        + _advice(ctx, rp)["remediation"].to_numpy(dtype=object),
     )
     return pd.Series(texts, dtype=object)
 
@@ -103,7 +110,8 @@ def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
     # The source may live in another account: judged over the combined inventory.
     scope="cross-account",
     reads=("resources", "recovery_points"),
-    remediation="Delete the backup if nobody needs it any more, or waive it with a reason.",
+    remediation="Delete the backup if nobody needs it any more (with AWS Backup's"
+    " delete-recovery-point when AWS Backup made it; the finding names the call), or waive it.",
     order=110,
 )
 def orphaned_backup(ctx: Context) -> Part:
@@ -200,5 +208,11 @@ def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
         "vault_name": rp["vault_name"].to_numpy(dtype=object, na_value=None),
         "delete_at": pd.to_datetime(rp["delete_at"], utc=True).reset_index(drop=True),
     }
+    advice = _advice(ctx, rp)
+    for name in ("delete_api", "delete_command"):
+        values = advice[name].to_numpy(dtype=object)
+        out[name] = np.where(values == "", None, values)
+    out["deletable_from"] = advice["deletable_from"]
+    out["remediation"] = advice["remediation"].to_numpy(dtype=object)
     out.update(_orphan_costs(frame, ctx))
     return out

@@ -1,0 +1,377 @@
+"""What a user can do with a backup: restore it (where, and with which call) and delete it (with which
+call, and from when).
+
+Restore paths come from the resource-type catalogue (`BackupKind.restore_paths`); a backup that AWS
+Backup created can also be restored with AWS Backup's StartRestoreJob ("Restore a backup by
+resource type", https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-a-backup.html).
+A copy restores in the region and account it is stored in ("Creating backup copies across AWS
+Regions", https://docs.aws.amazon.com/aws-backup/latest/devguide/cross-region-backup.html).
+
+The right delete depends on who made the backup. "Backups created with AWS Backup cannot be deleted
+with APIs belonging to the backed-up resource": only AWS Backup's DeleteRecoveryPoint removes them
+("Deleting backups", https://docs.aws.amazon.com/aws-backup/latest/devguide/deleting-backups.html ;
+"DeleteRecoveryPoint", https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteRecoveryPoint.html).
+A vault with a Vault Lock refuses every deletion of its recovery points: they go only when their
+lifecycle ends, which the lock keeps at least `MinRetentionDays` after creation. From its lock date
+the lock is in compliance mode and nobody can remove it; before that (or without one) it is in
+governance mode and users allowed backup:DeleteBackupVaultLockConfiguration can remove the lock
+first ("AWS Backup Vault Lock", https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html).
+
+Everything here works on whole columns: templates are filled by concatenating arrays, one group of
+rows (backup kind x who made it) at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from auditor.catalog import BACKUP_KINDS, RESOURCE_TYPES, BackupKind, RestorePath
+from auditor.jsonsafe import JsonText
+
+__all__ = [
+    "AWS_BACKUP_DELETE",
+    "JsonText",
+    "delete_advice",
+    "newest_backup_restore",
+    "restore_paths",
+    "restore_paths_json",
+]
+
+# "aws backup delete-recovery-point --backup-vault-name <name> --recovery-point-arn <arn>"
+# (DeleteRecoveryPoint, AWS Backup API reference).
+AWS_BACKUP_DELETE = (
+    "aws backup delete-recovery-point --region {region} --backup-vault-name {vault}"
+    " --recovery-point-arn {arn}"
+)
+# StartRestoreJob: RecoveryPointArn and Metadata are required, the role is the one AWS Backup
+# restores with ("StartRestoreJob", https://docs.aws.amazon.com/aws-backup/latest/devguide/API_StartRestoreJob.html).
+_START_RESTORE_JOB = (
+    "aws backup start-restore-job --region {region} --recovery-point-arn {arn}"
+    " --iam-role-arn <restore-role-arn> --resource-type {service} --metadata {metadata}"
+)
+_RESTORE_DOC = "https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-a-backup.html"
+# Automated RDS snapshots are deleted by RDS at the end of the backup retention period; they cannot
+# be deleted by hand ("Introduction to backups",
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html).
+_RDS_AUTOMATED = (
+    "RDS deletes automated snapshots itself when the instance's backup retention period ends;"
+    " shorten it with aws rds modify-db-instance --backup-retention-period <days>."
+)
+
+# The backup's own identifier inside its ARN (snapshot id, DB snapshot name, ...).
+_ID_RE = (
+    r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:(?:snapshot/|snapshot:|cluster-snapshot:|image/|auto-backup:)?"
+)
+
+_BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}
+# AWS Backup's ResourceType per backup kind, from the type that makes it.
+_SERVICE = {k: rec.backup_service for rec in RESOURCE_TYPES for k in rec.backup_kinds}
+
+
+def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """`template` with each {field} replaced by that row's value, as an object array of str."""
+    out = np.full(n, "", dtype=object)
+    for literal, field, _, _ in string.Formatter().parse(template):
+        if literal:
+            out = out + literal
+        if field is not None:
+            out = out + values[field]
+    return out
+
+
+def _row_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The template fields of each row: region, id, arn, vault (JSON-safe: ARNs and names hold no
+    quote or backslash, but they are stripped anyway)."""
+    arn = frame["recovery_point_arn"].astype("string").fillna("")
+    ident = arn.str.replace(_ID_RE, "", regex=True)
+
+    def safe(series: pd.Series) -> np.ndarray:
+        text = series.astype("string").fillna("?").str.replace(r'["\\]', "", regex=True)
+        return text.to_numpy(dtype=object)
+
+    vault = frame["vault_name"] if "vault_name" in frame else pd.Series("?", index=frame.index)
+    return {
+        "region": safe(frame["region"]),
+        "arn": safe(arn),
+        "id": safe(ident),
+        "vault": safe(vault),
+    }
+
+
+def _made_by_aws_backup(frame: pd.DataFrame) -> np.ndarray:
+    return (frame["source"].eq("aws-backup") | frame["created_by"].eq("aws-backup")).to_numpy(
+        dtype=bool, na_value=False
+    )
+
+
+def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> list[RestorePath]:
+    """The restore paths of one backup kind, for a backup AWS Backup made or not; `native` False
+    when its ARN is AWS Backup's own (e.g. a DynamoDB backup under AWS Backup's advanced
+    features), which only AWS Backup restores."""
+    if kind is None:
+        return []
+    own = list(kind.restore_paths)
+    starts_job = any("start-restore-job" in p.command for p in own)
+    paths = own if native or starts_job else []
+    if by_aws_backup and not starts_job and kind.kind in _SERVICE:
+        service = _SERVICE[kind.kind]
+        paths.append(
+            RestorePath(
+                target=f"{own[0].target if own else 'resource'} (an AWS Backup restore job)",
+                where=own[0].where if own else "{region}",
+                command=_START_RESTORE_JOB.replace(
+                    "{service}", json.dumps(service) if " " in service else service
+                ).replace("{metadata}", kind.restore_job_metadata or "file://<metadata.json>"),
+                doc=_RESTORE_DOC,
+            )
+        )
+    return paths
+
+
+def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
+    """Per row of recovery_points: its restore paths as JSON text (a list of {target, where,
+    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none."""
+    n = len(frame)
+    out = np.full(n, JsonText("[]"), dtype=object)
+    if not n:
+        return out
+    values = _row_values(frame)
+    by_backup = _made_by_aws_backup(frame)
+    copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
+    kinds = frame["backup_type"].astype(object).fillna("").to_numpy(dtype=object)
+    arn = frame["recovery_point_arn"].astype("string").fillna("")
+    native = np.zeros(n, dtype=bool)
+    for kind in np.unique(kinds):
+        if kind in _BY_KIND:
+            rows = kinds == kind
+            native[rows] = (
+                arn[rows].str.match(_BY_KIND[kind].arn_regex).to_numpy(dtype=bool, na_value=False)
+            )
+    groups = pd.DataFrame(
+        {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
+    )
+    for (kind, made_by_backup, is_copy, own_arn), idx in groups.groupby(
+        ["kind", "b", "c", "n"]
+    ).indices.items():
+        paths = _paths_of(_BY_KIND.get(kind), bool(made_by_backup), bool(own_arn))
+        if not paths:
+            continue
+        template = json.dumps(
+            [
+                {
+                    "target": p.target,
+                    "where": p.where,
+                    "command": p.command,
+                    "doc": p.doc,
+                    "copy": bool(is_copy),
+                }
+                for p in paths
+            ]
+        )
+        sub = {name: col[idx] for name, col in values.items()}
+        # the template's own braces are JSON's: only the four field names are placeholders
+        safe = template.replace("{", "{{").replace("}", "}}")
+        for name in sub:
+            safe = safe.replace("{{" + name + "}}", "{" + name + "}")
+        out[idx] = [JsonText(t) for t in _fill(safe, sub, len(idx))]
+    return out
+
+
+def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The restore paths of one backup, from its recovery_points row (backup_type, source,
+    created_by, region, recovery_point_arn, vault_name, copy_source_arn)."""
+    frame = pd.DataFrame([dict(row)])
+    for name in ("source", "created_by", "vault_name", "copy_source_arn"):
+        if name not in frame:
+            frame[name] = None
+    return json.loads(restore_paths_json(frame)[0])
+
+
+def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Per resource with a completed backup: its newest one, that backup's restore paths, and
+    whether any completed backup (a copy) is stored outside the resource's region.
+
+    Indexed by resource_arn; columns newest_backup, restore_paths (JsonText), restorable_outside,
+    region_note ("No backup can be restored outside REGION." when none is).
+    """
+    cols = ["newest_backup", "restore_paths", "restorable_outside", "region_note"]
+    if not len(recovery_points) or not len(resources):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
+    home = resources.drop_duplicates("resource_arn").set_index("resource_arn")["region"]
+    home.index = home.index.astype(object)
+    rp = recovery_points[
+        recovery_points["status"].eq("COMPLETED").to_numpy(dtype=bool, na_value=False)
+        & recovery_points["resource_arn"].isin(home.index).to_numpy(dtype=bool, na_value=False)
+        & recovery_points["created_at"].notna().to_numpy()
+    ]
+    if not len(rp):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
+    # as plain strings: inventory columns may be categoricals with different categories
+    home_region = rp["resource_arn"].astype(object).map(home.astype(object)).to_numpy(dtype=object)
+    elsewhere = rp["region"].astype(object).to_numpy(dtype=object) != home_region
+    outside = pd.Series(elsewhere, index=rp["resource_arn"].to_numpy()).groupby(level=0).any()
+    newest = rp.sort_values(["resource_arn", "created_at"]).drop_duplicates(
+        "resource_arn", keep="last"
+    )
+    arns = newest["resource_arn"].to_numpy()
+    out_flag = outside.reindex(arns).fillna(False).to_numpy(dtype=bool)
+    regions = home.reindex(arns).astype(object).fillna("?").to_numpy(dtype=object)
+    note = np.where(out_flag, None, "No backup can be restored outside " + regions + ".")
+    return pd.DataFrame(
+        {
+            "newest_backup": pd.Series(
+                newest["recovery_point_arn"].to_numpy(dtype=object), index=arns, dtype=object
+            ),
+            "restore_paths": pd.Series(restore_paths_json(newest), index=arns, dtype=object),
+            "restorable_outside": pd.Series(out_flag, index=arns, dtype=bool),
+            "region_note": pd.Series(note, index=arns, dtype=object),
+        },
+        index=pd.Index(arns, name="resource_arn"),
+    )
+
+
+def _vault_facts(frame: pd.DataFrame, vaults: pd.DataFrame) -> pd.DataFrame:
+    """Per row: its vault's lock facts (locked, min_retention_days, lock_date), null when none."""
+    keys = ["account_id", "region", "vault_name"]
+    facts = ["locked", "min_retention_days", "lock_date"]
+    if vaults is None or not len(vaults) or "vault_name" not in frame:
+        return pd.DataFrame({c: [None] * len(frame) for c in facts}, index=frame.index)
+    table = vaults[keys + facts].drop_duplicates(keys)
+    joined = frame[keys].merge(table, on=keys, how="left")
+    joined.index = frame.index
+    return joined[facts]
+
+
+def _date(values: pd.Series) -> np.ndarray:
+    return pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+
+
+def delete_advice(
+    frame: pd.DataFrame, vaults: pd.DataFrame | None, as_of: datetime
+) -> pd.DataFrame:
+    """How to delete each backup of `frame` (recovery_points rows), and from when.
+
+    Columns (same index): delete_api ("backup delete-recovery-point", "ec2 delete-snapshot", ...,
+    "" when no call deletes it by hand), delete_command (filled AWS CLI call), deletable_from (the
+    earliest deletion date under a vault lock, NaT when it can go now) and remediation (one
+    sentence for the finding).
+    """
+    n = len(frame)
+    values = _row_values(frame) if n else {}
+    by_backup = _made_by_aws_backup(frame) if n else np.zeros(0, bool)
+    kinds = frame["backup_type"].astype(object).fillna("").to_numpy(dtype=object)
+    creator = frame["created_by"].astype(object).fillna("").to_numpy(dtype=object)
+    command = np.full(n, "", dtype=object)
+    api = np.full(n, "", dtype=object)
+    text = np.full(n, "", dtype=object)
+    for kind_name in np.unique(kinds) if n else []:
+        kind = _BY_KIND.get(kind_name)
+        native = kind.delete_command if kind else ""
+        native_api = " ".join(native.split()[1:3]) if native else ""
+        rows = kinds == kind_name
+        backup_rows = np.flatnonzero(rows & by_backup)
+        native_rows = np.flatnonzero(rows & ~by_backup)
+        if len(backup_rows):
+            sub = {k: v[backup_rows] for k, v in values.items()}
+            command[backup_rows] = _fill(AWS_BACKUP_DELETE, sub, len(backup_rows))
+            api[backup_rows] = "backup delete-recovery-point"
+            refuses = f" (AWS Backup made it: aws {native_api} refuses it)" if native_api else ""
+            text[backup_rows] = "Delete it with " + command[backup_rows] + refuses + "."
+        automated = native_rows[
+            (kind_name == "rds-snapshot") & (creator[native_rows] == "automated")
+        ]
+        manual = np.setdiff1d(native_rows, automated)
+        if len(automated):
+            text[automated] = _RDS_AUTOMATED
+        if len(manual) and native:
+            sub = {k: v[manual] for k, v in values.items()}
+            command[manual] = _fill(native, sub, len(manual))
+            api[manual] = native_api
+            text[manual] = "Delete it with " + command[manual] + "."
+        elif len(manual):
+            text[manual] = "No call deletes this backup by hand: change what keeps it."
+    deletable_from = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
+    if n and by_backup.any():
+        deletable_from, text = _apply_locks(frame, vaults, as_of, by_backup, text, deletable_from)
+    return pd.DataFrame(
+        {
+            "delete_api": api,
+            "delete_command": command,
+            "deletable_from": deletable_from,
+            "remediation": text,
+        },
+        index=frame.index,
+    )
+
+
+def _apply_locks(
+    frame: pd.DataFrame,
+    vaults: pd.DataFrame | None,
+    as_of: datetime,
+    by_backup: np.ndarray,
+    text: np.ndarray,
+    deletable_from: pd.Series,
+) -> tuple[pd.Series, np.ndarray]:
+    """Recovery points in a locked vault: not deletable before their lifecycle ends (at least
+    creation + the lock's MinRetentionDays)."""
+    facts = _vault_facts(frame, vaults if vaults is not None else pd.DataFrame())
+    locked = facts["locked"].eq(True).to_numpy(dtype=bool, na_value=False) & by_backup
+    if not locked.any():
+        return deletable_from, text
+    now = (
+        pd.Timestamp(as_of).tz_convert("UTC")
+        if pd.Timestamp(as_of).tzinfo
+        else pd.Timestamp(as_of, tz="UTC")
+    )
+    created = pd.to_datetime(frame["created_at"], utc=True)
+    min_days = pd.to_numeric(facts["min_retention_days"], errors="coerce")
+    by_min = created + pd.to_timedelta(min_days, unit="D")
+    lifecycle = pd.to_datetime(frame["delete_at"], utc=True)
+    earliest = pd.concat([by_min, lifecycle], axis=1).max(axis=1)
+    earliest = pd.to_datetime(earliest, utc=True)
+    lock_date = pd.to_datetime(facts["lock_date"], utc=True)
+    compliance = (lock_date.notna() & (lock_date <= now)).to_numpy(dtype=bool)
+    unknown_end = locked & earliest.isna().to_numpy()
+    waiting = locked & (earliest > now).to_numpy(dtype=bool, na_value=False)
+    vault = _row_values(frame)["vault"]
+    day = _date(earliest)
+    text = text.copy()
+    sentence = np.where(
+        compliance,
+        "Vault "
+        + vault
+        + " has a compliance-mode Vault Lock: nobody can delete this recovery point"
+        " before ",
+        "Vault " + vault + " has a Vault Lock in governance mode: this recovery point cannot be"
+        " deleted before ",
+    )
+    governance_tail = np.where(
+        compliance,
+        "",
+        " unless someone allowed backup:DeleteBackupVaultLockConfiguration first removes the lock",
+    )
+    later = np.array([t[:1].lower() + t[1:] for t in text[waiting]], dtype=object)
+    text[waiting] = (
+        sentence[waiting]
+        + day[waiting]
+        + ", when its lifecycle ends (the lock keeps it at least its minimum retention)"
+        + governance_tail[waiting]
+        + ". After that: "
+        + later
+    )
+    text[unknown_end] = (
+        "Vault "
+        + vault[unknown_end]
+        + " has a Vault Lock: this recovery point cannot be deleted while the lock stands and no"
+        " lifecycle or minimum retention ends it."
+    )
+    deletable_from = deletable_from.copy()
+    deletable_from[waiting] = earliest[waiting]
+    return deletable_from, text
