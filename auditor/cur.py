@@ -257,7 +257,7 @@ def _display(alias: str, columns: list[str]) -> str:
             "lineitem/usageamount": "lineItem/UsageAmount",
             "lineitem/unblendedcost": "lineItem/UnblendedCost",
         }[alias]
-    for name, aliases in _REQUIRED.items():
+    for aliases in _REQUIRED.values():
         if alias in aliases:
             return aliases[1]
     return alias

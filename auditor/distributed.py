@@ -112,7 +112,7 @@ def combine(
     inventory.manifest["accounts_failed"] = failed
     if policies is None:
         return inventory, None
-    from auditor.controls import CONTROL_IDS, check_inventory
+    from auditor.controls import check_inventory
     from auditor.controls.engine import Findings, summarise_frame
     from auditor.controls.registry import cross_account_ids
 

@@ -20,7 +20,6 @@ file of the same kind.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
