@@ -1,4 +1,4 @@
-"""Command line: parse options, call one library function, map errors to exit codes (DESIGN §3).
+"""Command line: parse options, call one library function, map errors to exit codes (0/1/2/3, see errors.py).
 
 Nothing here computes anything; each command imports its library module lazily so `--help` and
 `validate` stay fast.
@@ -562,7 +562,7 @@ def check(
     decision = gate.decide(failed_rows(findings), incomplete=failed_calls > 0)
     if decision.describe():
         typer.echo(f"check: {decision.describe()}", err=True)
-    if failed_calls:  # DESIGN §3: an incomplete collection is exit 1, as in `audit`
+    if failed_calls:  # an incomplete collection is exit 1, as in `audit`
         fail(
             f"collection incomplete: {failed_calls} call(s) failed while collecting the inventory"
             f" (see its errors table); what they would have gathered is NOT_ASSESSED",

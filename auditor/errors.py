@@ -1,4 +1,4 @@
-"""Error types the library raises; the CLI maps each to one line and an exit code (DESIGN §3)."""
+"""Error types the library raises; the CLI maps each to one line and an exit code."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 
     {"schema_version": 1, "as_of": "...Z", "summary": {...}, "controls": [...], "findings": [...]}
 
-Each finding has DESIGN §4's fields (`resource_arn`, `resource_type`, `account_id`, `region`,
+Each finding has the fields (`resource_arn`, `resource_type`, `account_id`, `region`,
 `control_id`, `status`, `severity`, `plan`, `detail`, `evidence`). `controls` lists every registered
 control (id, title, severity, description) so reports need no code to describe them. When the
 audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file

@@ -21,7 +21,7 @@ are still read.
 Conventions shared by all tables:
 - timestamps are UTC (`datetime64[us, UTC]`); sizes are bytes (nullable Int64);
 - JSON-valued cells (lists/objects in AWS's own shapes) are JSON strings, for small tables only;
-- `resource_type` uses DESIGN §4's values (`ebs-volume`, `rds-instance`, ...).
+- `resource_type` uses the catalogue's type ids (auditor/catalog.py: `ebs-volume`, `rds-instance`, ...).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def _utc(series: pd.Series) -> pd.Series:
 
 
 def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
-    """DESIGN §4 resource types for a Series of ARNs; else the lower-cased fallback (Backup's type)."""
+    """Catalogue resource types for a Series of ARNs; else the lower-cased fallback (Backup's type)."""
     arns = arns.astype("str").fillna("")
     conditions = [arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _TYPE_PATTERNS]
     picked = pd.Series(

@@ -1,7 +1,7 @@
-"""Judge templates against the declared plans: DESIGN §5's controls, before deployment.
+"""Judge templates against the declared plans: the controls, before deployment.
 
 For every protected resource a template creates:
-- `resource-covered`: which declared plan selects it (`declared_selects`, DESIGN §6); FAIL if none;
+- `resource-covered`: which declared plan selects it (`declared_selects`, docs/policy.md); FAIL if none;
 - per selecting declared plan:
   - `backup-encrypted` (plan requires encryption): the resource's own encryption setting, since
     snapshots inherit it (DynamoDB and Storage Gateway volumes are always encrypted);
@@ -239,7 +239,7 @@ class Selector:
         return self.excluded_verdicts[self.position[(res.file, res.logical_id)]]
 
     def declared(self, policies: Any, res: TemplateResource) -> list[Any]:
-        """Declared plans that certainly select `res` (DESIGN §6 semantics)."""
+        """Declared plans that certainly select `res` (policy selection semantics)."""
         i = self.position[(res.file, res.logical_id)]
         return [p for p in policies.plans if self.plan_masks[p.name][i] is True]
 
@@ -382,7 +382,7 @@ def _rule_facts(rule: DeployedRule, plan: DeployedPlan, as_of: datetime) -> dict
 
 
 def evaluate(policies: Any, templates: list[Template], as_of: datetime) -> list[dict]:
-    """Findings (DESIGN §4 fields plus file/line/resource) for every protected resource in `templates`."""
+    """Findings (findings.json fields plus file/line/resource) for every protected resource in `templates`."""
     ctx = Context(policies, templates, as_of, control_info())
     by_key = {(r.file, r.logical_id): r for t in templates for r in t.resources}
     findings: list[dict] = []

@@ -64,7 +64,7 @@ class TemplateResource:
     line: int
     logical_id: str  # CloudFormation logical id, or Terraform resource address
     source_type: str  # AWS::EC2::Volume / aws_ebs_volume
-    resource_type: str  # DESIGN §4 value
+    resource_type: str  # a catalogue type id
     tags: dict[str, str] | Unknown  # Unknown: even the keys are known only at deployment
     encrypted: bool | Unknown | None  # None: the type is always encrypted at rest by AWS
     arn: str | None = None  # known only for Terraform resources that already exist

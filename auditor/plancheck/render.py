@@ -2,7 +2,7 @@
 
 - `text`: one line per finding that needs attention (FAIL, NOT_ASSESSED, WAIVED), `FILE:LINE`
   first so editors and CI logs link to it, then a summary line;
-- `json`: DESIGN §4's findings document plus `file`/`line`/`resource` per finding;
+- `json`: the findings document of `auditor check` plus `file`/`line`/`resource` per finding;
 - `junit`: one test suite per template, one test case per finding (FAIL -> failure,
   NOT_ASSESSED/NOT_APPLICABLE -> skipped, WAIVED -> passed with the waiver in system-out);
 - `sarif`: SARIF 2.1.0, one rule per control, one result per FAIL/NOT_ASSESSED/WAIVED finding located
@@ -79,7 +79,7 @@ def render_text(result) -> str:
 
 
 def to_document(result) -> dict:
-    """The JSON document (DESIGN §4 shape)."""
+    """The JSON document (the shape of findings.json)."""
     return {
         "schema_version": 1,
         "as_of": result.as_of.isoformat().replace("+00:00", "Z"),

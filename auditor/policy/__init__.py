@@ -1,4 +1,4 @@
-"""Policies as code: load, validate and lint declared backup plans (DESIGN §6).
+"""Policies as code: load, validate and lint declared backup plans (docs/policy.md).
 
 Public entry points: `load_policies`, `lint_policies`, the model (`PolicySet`, `Plan`, `Waiver`,
 `Scope`), `schedule.max_interval`, and the selection helpers in `selection` (vectorised masks and

@@ -1,4 +1,4 @@
-"""Load and lint policy files (DESIGN §6): YAML with line numbers, a JSON Schema, then meaning checks.
+"""Load and lint policy files (docs/policy.md): YAML with line numbers, a JSON Schema, then meaning checks.
 
 Every problem becomes a `Message` located at ``FILE:LINE`` and naming the plan (or waiver, or scope)
 it belongs to. `load_policies` raises `PolicyError` with the first error; `lint_policies` returns

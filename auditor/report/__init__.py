@@ -1,7 +1,7 @@
 """Reports: one pure renderer per format, `render(results) -> str`, chosen by `Format`.
 
 `write_reports(results, out, formats)` writes each chosen format to its file in `out` atomically.
-`json`/`csv` are the findings (and, when present, metering) files of DESIGN §4/§7: when the results
+`json`/`csv` are the findings (and, when present, metering) files: when the results
 were loaded from a folder, those files are passed through byte for byte rather than re-rendered.
 """
 

@@ -1,9 +1,9 @@
 """The results a report is rendered from, and the aggregates every renderer shares.
 
-A *results folder* is what `auditor audit` (or `check` + `meter`) writes (DESIGN §4)::
+A *results folder* is what `auditor audit` (or `check` + `meter`) writes::
 
     findings.json  findings.csv        the verdicts (schema_version 1)
-    metering.json  metering.csv        storage and cost per billing owner (DESIGN §7)
+    metering.json  metering.csv        storage and cost per billing owner (docs/metering.md)
     run.json                           how the run was made: command, as_of, scope, statistics
     history.json                       trend and changes since the previous run (when recorded)
     inventory/                         what collection gathered (Parquet, optional)
@@ -82,7 +82,7 @@ class Results:
 
 
 def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
-    """Findings as a DataFrame with the DESIGN §4 columns first (others kept after them).
+    """Findings as a DataFrame with the finding columns first (others kept after them).
 
     `evidence` stays a column of dicts (JSON objects); missing columns become null.
     """
@@ -225,7 +225,7 @@ def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def metering_frame(rows: list[dict[str, Any]] | pd.DataFrame | None) -> pd.DataFrame:
-    """Metering rows with the DESIGN §7 columns (numbers as floats)."""
+    """Metering rows with the metering columns (numbers as floats)."""
     df = (
         pd.DataFrame(columns=list(METERING_COLUMNS))
         if rows is None
@@ -358,7 +358,7 @@ def controls_from_document(items: Any) -> list[ControlInfo]:
 
 
 def waivers_from_policies(folder: str | Path, as_of: str) -> list[dict[str, Any]]:
-    """Waivers declared in the policy files of `folder` (DESIGN §6), each marked active or expired."""
+    """Waivers declared in the policy files of `folder`, each marked active or expired."""
     import yaml
 
     waivers: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-"""Machine-readable renderers: findings and metering as JSON and CSV (DESIGN §4, §7)."""
+"""Machine-readable renderers: findings and metering as JSON and CSV."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ def render_csv(results: Results) -> str:
 
 
 def render_metering_json(results: Results) -> str:
-    """metering.json: `{"schema_version": 1, "as_of", "rows": [...]}`, one row per DESIGN §7 key."""
+    """metering.json: `{"schema_version": 1, "as_of", "rows": [...]}`, one row per (account, region, service, billing owner, storage class)."""
     rows = metering_frame(results.metering)
     return _dumps({"schema_version": 1, "as_of": results.as_of, "rows": _records(rows)})
 
 
 def render_metering_csv(results: Results) -> str:
-    """metering.csv: the metering rows, DESIGN §7 columns first."""
+    """metering.csv: the metering rows, metering columns first."""
     rows = metering_frame(results.metering)
     buffer = io.StringIO()
     rows.to_csv(

@@ -31,7 +31,7 @@ Backups AWS Backup made of native services (the same recovery point ARN in both 
 - RDS instance: DB snapshot `awsbackup:job-<job id>`, SnapshotType `awsbackup` (listed by
   DescribeDBSnapshots only with SnapshotType="awsbackup", as on AWS); ARN
   `arn:aws:rds:R:A:snapshot:awsbackup:job-...`. Aurora clusters are not backed up by AWS Backup here
-  (DESIGN §1); they have automated and manual cluster snapshots.
+  (the estate leaves it to native snapshots); they have automated and manual cluster snapshots.
 - DynamoDB: BackupType `AWS_BACKUP`, ARN `arn:aws:dynamodb:R:A:table/T/backup/ID`; in a region where
   DynamoDB advanced features are on (DescribeRegionSettings ResourceTypeManagementPreference
   DynamoDB=true) the recovery points are `arn:aws:backup:R:A:recovery-point:ID` with no native backup.

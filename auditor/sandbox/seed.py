@@ -850,7 +850,7 @@ class _Region:
         for r in self.resources:
             rtype = BACKUP_RESOURCE_TYPE[r["resource_type"]]
             if rtype == "Aurora":
-                continue  # AWS Backup is not used for Aurora in this estate (DESIGN §1)
+                continue  # AWS Backup is not used for Aurora in this estate (native snapshots only)
             # A few protected resources whose backups silently stopped (recency failures).
             stop = None
             if self.rng.random() < 0.08:

@@ -73,3 +73,21 @@ def test_readme_policy_example_is_valid(tmp_path: Path):
     (tmp_path / "example.yaml").write_text(example, encoding="utf-8")
     errors = [m for m in lint_policies(tmp_path / "example.yaml") if m.level == "error"]
     assert not errors, errors
+
+
+def test_no_reference_to_a_design_document_outside_the_repository():
+    """The repository explains itself: code, tests, data and docs cite its own docs/, never a
+    design document a reader of this repository does not have."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for folder in ("auditor", "tests", "bench", "policies", "docs"):
+        for path in (root / folder).rglob("*"):
+            text_file = path.suffix in {".py", ".md", ".json", ".yaml", ".yml", ".j2"}
+            if (
+                text_file
+                and path.is_file()
+                and "DESIGN" + " §" in path.read_text(encoding="utf-8", errors="replace")
+            ):
+                offenders.append(str(path.relative_to(root)))
+    assert "DESIGN" + " §" not in README
+    assert not offenders, offenders

@@ -1,4 +1,4 @@
-"""Verdicts on estates built through plain boto3 calls, compared with DESIGN §5-§6 by hand.
+"""Verdicts on estates built through plain boto3 calls, compared by hand with the controls and policy semantics (docs/).
 
 Each expected status below was worked out from the contract, not from the code:
   recency: newest completed accepted backup age <= frequency + grace (exact limit passes);

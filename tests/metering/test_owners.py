@@ -1,4 +1,4 @@
-"""Who bills each backup (DESIGN §1) and which usage type it is."""
+"""Who bills each backup (docs/metering.md) and which usage type it is."""
 
 from __future__ import annotations
 

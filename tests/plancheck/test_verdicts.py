@@ -1,4 +1,4 @@
-"""Verdicts of plan-check on the fixture templates of both kinds (DESIGN §5 controls)."""
+"""Verdicts of plan-check on the fixture templates of both kinds."""
 
 from __future__ import annotations
 
