@@ -80,6 +80,10 @@ class AuditOutcome:
     history_path: Path | None
     written: list[Path] = field(default_factory=list)
     cost_usd: float | None = None
+    # the most the storage could cost (every snapshot at its full size) and the share of the
+    # prices used that were checked against a source: a cost shown to a person is a range
+    cost_upper_usd: float | None = None
+    verified_price_share: float | None = None
     failed_calls: Any = None  # the inventory's errors table (a DataFrame)
     gating: GateDecision | None = None
 
@@ -196,6 +200,8 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         history_path=history_path,
         written=[out / p.relative_to(staging) for p in written],
         cost_usd=float(metering.totals.get("estimated_cost_usd", 0.0)),
+        cost_upper_usd=metering.totals.get("upper_bound_cost_usd"),
+        verified_price_share=metering.totals.get("verified_price_share"),
         failed_calls=inventory.errors,
         gating=decision,
     )
@@ -360,7 +366,13 @@ def summary_line(outcome: AuditOutcome) -> str:
         f"{c['FAIL']} FAIL, {c['NOT_ASSESSED']} NOT_ASSESSED, {c['WAIVED']} WAIVED, {c['PASS']} PASS",
     ]
     if outcome.cost_usd is not None:
-        parts.append(f"est. ${outcome.cost_usd:,.2f}/month backup storage")
+        cost = f"est. ${outcome.cost_usd:,.2f}"
+        if outcome.cost_upper_usd is not None and outcome.cost_upper_usd > outcome.cost_usd:
+            cost += f" – ${outcome.cost_upper_usd:,.2f}"
+        cost += "/month backup storage"
+        if outcome.verified_price_share is not None:
+            cost += f" ({outcome.verified_price_share:.0%} of prices verified)"
+        parts.append(cost)
     if outcome.collection_errors:
         parts.append(
             f"collection incomplete: {outcome.collection_errors} call(s) failed (see {outcome.out / 'inventory' / 'errors'})"
