@@ -49,6 +49,7 @@ from auditor.sandbox.moto_ext.backup import (
     add_recovery_point,
     aws_backup_key_arn,
     create_backup_selection,
+    extended_backend,
 )
 
 GIB = 1024**3
@@ -502,7 +503,9 @@ class _Region:
             )
             if deleted:
                 continue
-            fs = FileSystem(
+            # moto's own EFS responses build FileSystem the same way (its abstract CloudFormation
+            # hooks and the Optional arguments are moto's typing gaps, not ours).
+            fs = FileSystem(  # type: ignore[abstract]
                 self.acct,
                 self.region,
                 f"token-{fsid}",
@@ -510,10 +513,10 @@ class _Region:
                 context=backend,
                 performance_mode="generalPurpose",
                 encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None,
+                kms_key_id=self.kms["data"] if encrypted else None,  # type: ignore[arg-type]
                 throughput_mode="bursting",
-                provisioned_throughput_in_mibps=None,
-                availability_zone_name=None,
+                provisioned_throughput_in_mibps=None,  # type: ignore[arg-type]
+                availability_zone_name=None,  # type: ignore[arg-type]
                 backup=False,
             )
             fs.creation_time = _utc(created).timestamp()
@@ -584,7 +587,7 @@ class _Region:
     def seed_backup(self) -> None:
         from moto.backup.models import backup_backends
 
-        b = backup_backends[self.acct][self.region]
+        b = extended_backend(backup_backends[self.acct][self.region])
         self.bb = b
         regions = self.e.regions
         peer = regions[(self.index + 1) % len(regions)] if len(regions) > 1 else None
@@ -597,7 +600,8 @@ class _Region:
             ("dr-vault", self.kms["dr"], "compliance"),
         ]
         for name, key, lock in vault_specs:
-            vault = b.create_backup_vault(name, {"team": "platform"}, key, f"seed-{name}")
+            # moto stores a None key as given (its annotation says str).
+            vault = b.create_backup_vault(name, {"team": "platform"}, key, f"seed-{name}")  # type: ignore[arg-type]
             vault.creation_date = (plan_created - timedelta(days=30)).timestamp()
             if lock:
                 vault.locked = True
@@ -647,7 +651,7 @@ class _Region:
                     "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365},
                 }
             ]
-        plans = [
+        plans: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
             (
                 "gold",
                 gold_rules,
@@ -701,7 +705,7 @@ class _Region:
                         "Lifecycle": {"DeleteAfterDays": 7},
                     },
                 ],
-                None,
+                {},  # selection set below, once the live volumes are known
             ),
         ]
         ebs_live = [
@@ -907,7 +911,7 @@ class _Region:
             elif self.rng.random() < 0.01:
                 status = "PARTIAL"
             in_cold = (
-                bool(cold)
+                cold is not None
                 and age >= cold
                 and self._cold_ok(r["resource_type"], self.managed["DynamoDB"])
             )
@@ -1237,7 +1241,7 @@ class _Region:
             job["StatusMessage"] = "Copy job failed: the destination vault's key is not accessible."
         else:
             age = (self.as_of - copy_t).days
-            cold_after = (action.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
+            cold_after = (action.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays") or 0
             # Only reached for DynamoDB when its backups are fully managed (see above).
             cold = (
                 bool(cold_after) and age >= cold_after and self._cold_ok(r["resource_type"], True)
@@ -1593,7 +1597,8 @@ def seed_estate(
     for s in seeders:
         s.seed_recovery_points()
         s.seed_native()
-    resources, deleted = [], []
+    resources: list[dict[str, Any]] = []
+    deleted: list[dict[str, Any]] = []
     for s in seeders:
         for r in s.resources:
             row = {c: r.get(c) for c in _RESOURCE_COLUMNS if c not in ("account_id", "region")}

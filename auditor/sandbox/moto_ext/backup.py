@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast, overload
 
 from moto.backup import urls as backup_urls
 from moto.backup.exceptions import (
@@ -104,7 +104,31 @@ def _bad_token(message: str) -> Exception:
 # backend state and operations
 
 
-def _init_ext(self: BackupBackend) -> None:
+class ExtendedBackupBackend(BackupBackend):
+    """moto's `BackupBackend` as seen once `install()` has added this module's state.
+
+    Only for type checking: moto's class does not declare these attributes, so backends are cast
+    to this type where the added state is used; it is never instantiated.
+    """
+
+    selections: dict[str, dict[str, dict[str, Any]]]
+    recovery_points: dict[str, dict[str, Any]]
+    backup_jobs: dict[str, dict[str, Any]]
+    copy_jobs: dict[str, dict[str, Any]]
+    region_settings: dict[str, dict[str, bool]]
+
+
+def extended_backend(backend: BackupBackend) -> ExtendedBackupBackend:
+    """`backend` typed with the state `install()` adds to every moto backup backend."""
+    return cast(ExtendedBackupBackend, backend)
+
+
+def _backend(response: BackupResponse) -> ExtendedBackupBackend:
+    return extended_backend(response.backup_backend)
+
+
+def _init_ext(backend: BackupBackend) -> None:
+    self = extended_backend(backend)
     self.selections = {}
     self.recovery_points = {}
     self.backup_jobs = {}
@@ -115,7 +139,7 @@ def _init_ext(self: BackupBackend) -> None:
     }
 
 
-def _vault_or_404(self: BackupBackend, name: str) -> Vault:
+def _vault_or_404(self: ExtendedBackupBackend, name: str) -> Vault:
     vault = self.vaults.get(name)
     if vault is None:
         raise ResourceNotFoundException(
@@ -124,7 +148,7 @@ def _vault_or_404(self: BackupBackend, name: str) -> Vault:
     return vault
 
 
-def _plan_or_404(self: BackupBackend, plan_id: str) -> Plan:
+def _plan_or_404(self: ExtendedBackupBackend, plan_id: str) -> Plan:
     plan = self.plans.get(plan_id)
     if plan is None or plan.deletion_date is not None:
         raise ResourceNotFoundException(
@@ -133,7 +157,7 @@ def _plan_or_404(self: BackupBackend, plan_id: str) -> Plan:
     return plan
 
 
-def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
+def vault_dict(self: ExtendedBackupBackend, vault: Vault) -> dict[str, Any]:
     """A vault in ListBackupVaults/DescribeBackupVault shape, with the fields real AWS always has."""
     count = sum(
         1
@@ -162,6 +186,10 @@ def vault_dict(self: BackupBackend, vault: Vault) -> dict[str, Any]:
     return d
 
 
+@overload
+def _ts(value: None) -> None: ...
+@overload
+def _ts(value: datetime | float | str) -> datetime: ...
 def _ts(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -171,7 +199,7 @@ def _ts(value: Any) -> datetime | None:
 
 
 def create_backup_selection(
-    self: BackupBackend,
+    self: ExtendedBackupBackend,
     plan_id: str,
     selection: dict[str, Any],
     creator_request_id: str | None,
@@ -236,7 +264,7 @@ def backup_encrypted(account_id: str, region: str, resource_arn: str, managed: b
     return native.resource_encrypted(account_id, region, resource_arn)
 
 
-def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any]:
+def add_recovery_point(self: ExtendedBackupBackend, rp: dict[str, Any]) -> dict[str, Any]:
     """Register a recovery point (DescribeRecoveryPoint shape) in this region; fills defaults."""
     vault = _vault_or_404(self, rp["BackupVaultName"])
     rp.setdefault("BackupVaultArn", vault.backup_vault_arn)
@@ -275,7 +303,7 @@ def add_recovery_point(self: BackupBackend, rp: dict[str, Any]) -> dict[str, Any
     return rp
 
 
-def _can_go_cold(self: BackupBackend, rp: dict[str, Any]) -> bool:
+def _can_go_cold(self: ExtendedBackupBackend, rp: dict[str, Any]) -> bool:
     """Does AWS Backup move this recovery point's type (EBS, Aurora, DynamoDB, ...) to cold storage?
 
     From the same "Feature availability by resource" matrix the controls use. DynamoDB only with its
@@ -296,7 +324,7 @@ def _can_go_cold(self: BackupBackend, rp: dict[str, Any]) -> bool:
 
 
 def _created_by(
-    self: BackupBackend, plan_id: str | None, rule_id: str | None
+    self: ExtendedBackupBackend, plan_id: str | None, rule_id: str | None
 ) -> dict[str, Any] | None:
     if not plan_id:
         return None
@@ -316,7 +344,7 @@ def _created_by(
     return d
 
 
-def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any]:
+def start_backup_job(self: ExtendedBackupBackend, params: dict[str, Any]) -> dict[str, Any]:
     """StartBackupJob: the job completes at once and leaves a recovery point in the vault.
 
     EBS volumes, RDS instances and DynamoDB tables (without advanced features) get a native
@@ -391,7 +419,7 @@ def start_backup_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, A
     }
 
 
-def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any]:
+def start_copy_job(self: ExtendedBackupBackend, params: dict[str, Any]) -> dict[str, Any]:
     """StartCopyJob: the copy completes at once into the destination vault (any region or account
     of this sandbox), as a recovery point with `SourceBackupVaultArn` set and the same ResourceArn;
     the copy job is recorded in THIS (the source) region, where ListCopyJobs lists it.
@@ -414,7 +442,7 @@ def start_copy_job(self: BackupBackend, params: dict[str, Any]) -> dict[str, Any
     if len(parts) < 7 or parts[2] != "backup" or parts[5] != "backup-vault":
         raise InvalidParameterValueException(msg=f"Invalid destination vault ARN {dest_arn}")
     dest_region, dest_account, dest_name = parts[3], parts[4], parts[6]
-    dest = backup_backends[dest_account][dest_region]
+    dest = extended_backend(backup_backends[dest_account][dest_region])
     if not hasattr(dest, "recovery_points"):
         _init_ext(dest)
     dest_vault = _vault_or_404(dest, dest_name)
@@ -535,7 +563,7 @@ def _result(body: dict[str, Any], token: str | None) -> str:
 def r_create_backup_selection(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     stored = create_backup_selection(
-        self.backup_backend, p["BackupPlanId"], p["BackupSelection"], p.get("CreatorRequestId")
+        _backend(self), p["BackupPlanId"], p["BackupSelection"], p.get("CreatorRequestId")
     )
     return ActionResult(
         {
@@ -548,7 +576,7 @@ def r_create_backup_selection(self: BackupResponse) -> ActionResult | str:
 
 def r_get_backup_selection(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     _plan_or_404(backend, p["BackupPlanId"])
     sel = backend.selections.get(p["BackupPlanId"], {}).get(p["SelectionId"])
     if sel is None:
@@ -558,7 +586,7 @@ def r_get_backup_selection(self: BackupResponse) -> ActionResult | str:
 
 def r_list_backup_selections(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     _plan_or_404(backend, p["BackupPlanId"])
     rows = [
         {
@@ -577,7 +605,7 @@ def r_list_backup_selections(self: BackupResponse) -> ActionResult | str:
 
 def r_delete_backup_selection(self: BackupResponse) -> EmptyResult:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     _plan_or_404(backend, p["BackupPlanId"])
     if backend.selections.get(p["BackupPlanId"], {}).pop(p["SelectionId"], None) is None:
         raise ResourceNotFoundException(msg=f"Backup selection {p['SelectionId']} not found")
@@ -586,7 +614,7 @@ def r_delete_backup_selection(self: BackupResponse) -> EmptyResult:
 
 def r_list_backup_plans(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    plans = self.backup_backend.list_backup_plans(include_deleted=p.get("IncludeDeleted"))
+    plans = _backend(self).list_backup_plans(include_deleted=p.get("IncludeDeleted"))
     rows = []
     for plan in plans:
         d = plan.to_list_dict()
@@ -600,7 +628,7 @@ def r_list_backup_plans(self: BackupResponse) -> ActionResult | str:
 
 def r_list_backup_vaults(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     rows = [vault_dict(backend, v) for v in backend.vaults.values()]
     if p.get("ByVaultType"):
         rows = [r for r in rows if r["VaultType"] == p["ByVaultType"]]
@@ -610,7 +638,7 @@ def r_list_backup_vaults(self: BackupResponse) -> ActionResult | str:
 
 def r_describe_backup_vault(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     return _dump(vault_dict(backend, _vault_or_404(backend, p["BackupVaultName"])))
 
 
@@ -649,7 +677,7 @@ def _shaped(rows: list[dict[str, Any]], shape: str) -> list[dict[str, Any]]:
 
 def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     vault = _vault_or_404(backend, p["BackupVaultName"])
     rows = _filter_by(
         (
@@ -671,7 +699,7 @@ def r_list_recovery_points_by_backup_vault(self: BackupResponse) -> ActionResult
 
 def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     rows = []
     for rp in backend.recovery_points.values():
         if rp["ResourceArn"] != p["ResourceArn"]:
@@ -687,7 +715,7 @@ def r_list_recovery_points_by_resource(self: BackupResponse) -> ActionResult | s
 
 def r_describe_recovery_point(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     vault = _vault_or_404(backend, p["BackupVaultName"])
     rp = backend.recovery_points.get(p["RecoveryPointArn"])
     if rp is None or rp["BackupVaultName"] != vault.backup_vault_name:
@@ -697,7 +725,7 @@ def r_describe_recovery_point(self: BackupResponse) -> ActionResult | str:
 
 def r_delete_recovery_point(self: BackupResponse) -> EmptyResult:
     p = _p(self)
-    backend = self.backup_backend
+    backend = _backend(self)
     vault = _vault_or_404(backend, p["BackupVaultName"])
     rp = backend.recovery_points.get(p["RecoveryPointArn"])
     if rp is None or rp["BackupVaultName"] != vault.backup_vault_name:
@@ -715,7 +743,7 @@ def r_delete_recovery_point(self: BackupResponse) -> EmptyResult:
 def r_list_protected_resources(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
     latest: dict[str, dict[str, Any]] = {}
-    for rp in self.backup_backend.recovery_points.values():
+    for rp in _backend(self).recovery_points.values():
         if rp["Status"] not in ("COMPLETED", "PARTIAL", "AVAILABLE"):
             continue
         cur = latest.get(rp["ResourceArn"])
@@ -734,12 +762,12 @@ def r_list_protected_resources(self: BackupResponse) -> ActionResult | str:
 
 def r_start_backup_job(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    return ActionResult(start_backup_job(self.backup_backend, p))
+    return ActionResult(start_backup_job(_backend(self), p))
 
 
 def r_describe_backup_job(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    job = self.backup_backend.backup_jobs.get(p["BackupJobId"])
+    job = _backend(self).backup_jobs.get(p["BackupJobId"])
     if job is None:
         raise ResourceNotFoundException(msg=f"Backup job {p['BackupJobId']} not found")
     return _dump(job)
@@ -777,18 +805,18 @@ def _filter_jobs(jobs: Any, p: dict, equal_filters: dict[str, str]) -> list[dict
 
 def r_list_backup_jobs(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    rows = _filter_jobs(self.backup_backend.backup_jobs.values(), p, _BACKUP_JOB_FILTERS)
+    rows = _filter_jobs(_backend(self).backup_jobs.values(), p, _BACKUP_JOB_FILTERS)
     chunk, token = _paged(p, rows)
     return _result({"BackupJobs": chunk}, token)
 
 
 def r_start_copy_job(self: BackupResponse) -> ActionResult | str:
-    return ActionResult(start_copy_job(self.backup_backend, _p(self)))
+    return ActionResult(start_copy_job(_backend(self), _p(self)))
 
 
 def r_describe_copy_job(self: BackupResponse) -> ActionResult | str:
     job_id = _p(self).get("CopyJobId") or self.path.rstrip("/").rsplit("/", 1)[-1]
-    job = self.backup_backend.copy_jobs.get(job_id)
+    job = _backend(self).copy_jobs.get(job_id)
     if job is None:
         raise ResourceNotFoundException(msg=f"Copy job {job_id} not found")
     return _dump({"CopyJob": job})
@@ -796,20 +824,20 @@ def r_describe_copy_job(self: BackupResponse) -> ActionResult | str:
 
 def r_list_copy_jobs(self: BackupResponse) -> ActionResult | str:
     p = _p(self)
-    rows = _filter_jobs(self.backup_backend.copy_jobs.values(), p, _COPY_JOB_FILTERS)
+    rows = _filter_jobs(_backend(self).copy_jobs.values(), p, _COPY_JOB_FILTERS)
     chunk, token = _paged(p, rows)
     return _result({"CopyJobs": chunk}, token)
 
 
 def r_describe_region_settings(self: BackupResponse) -> ActionResult | str:
     _p(self)
-    rs = self.backup_backend.region_settings
+    rs = _backend(self).region_settings
     return ActionResult({k: dict(v) for k, v in rs.items()})
 
 
 def r_update_region_settings(self: BackupResponse) -> EmptyResult:
     p = _p(self)
-    rs = self.backup_backend.region_settings
+    rs = _backend(self).region_settings
     for key in ("ResourceTypeOptInPreference", "ResourceTypeManagementPreference"):
         for rtype, value in (p.get(key) or {}).items():
             if key == "ResourceTypeManagementPreference" and rtype not in ("DynamoDB", "EFS"):
@@ -827,13 +855,14 @@ def r_create_logically_air_gapped_backup_vault(self: BackupResponse) -> ActionRe
     ready; the emulator makes it AVAILABLE at once."""
     p = _p(self)
     name = p.get("BackupVaultName") or self.path.rstrip("/").rsplit("/", 1)[-1]
-    vault = self.backup_backend.create_backup_vault(
+    vault = _backend(self).create_backup_vault(
         backup_vault_name=name,
         backup_vault_tags=p.get("BackupVaultTags") or {},
         encryption_key_arn="",
         creator_request_id=p.get("CreatorRequestId") or "",
     )
-    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+    # moto's Vault has no vault type; vault_dict reads this sandbox-only attribute.
+    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"  # type: ignore[attr-defined]
     vault.locked = True
     vault.min_retention_days = int(p["MinRetentionDays"])
     vault.max_retention_days = int(p["MaxRetentionDays"])
@@ -913,7 +942,7 @@ def install() -> None:
 
     for _acct, _region, backend in backup_backends.iter_backends():
         if not hasattr(backend, "recovery_points"):
-            _init_ext(backend)
+            _init_ext(cast(BackupBackend, backend))
     for pattern, handler in EXTRA_URL_PATHS.items():
         backup_urls.url_paths.setdefault(pattern, handler)
     BackupBackend._auditor_ext = True  # type: ignore[attr-defined]

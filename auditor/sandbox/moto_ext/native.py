@@ -87,10 +87,12 @@ def add_ebs_snapshot(
     sid = snapshot_id or f"snap-{_rand_hex(rng, 17)}"
     snap = Snapshot(backend, sid, volume, description, encrypted=encrypted, kms_key_id=kms_key_id)
     snap.start_time = created
-    snap.completion_time = completed or created
+    # Sandbox-only fields (moto's Snapshot does not declare them); the patched
+    # DescribeSnapshots response reads them.
+    snap.completion_time = completed or created  # type: ignore[attr-defined]
     snap.storage_tier = storage_tier
     if full_size_bytes is not None:
-        snap.full_snapshot_size_in_bytes = int(full_size_bytes)
+        snap.full_snapshot_size_in_bytes = int(full_size_bytes)  # type: ignore[attr-defined]
     backend.snapshots[sid] = snap
     if tags:
         backend.tags[sid].update(tags)
@@ -122,18 +124,21 @@ def add_rds_snapshot(
     from moto.rds.models import DBCluster, DBClusterSnapshot, DBSnapshot
 
     backend = backend or rds_backend(account_id, region)
-    is_cluster = isinstance(source, DBCluster)
-    cls = DBClusterSnapshot if is_cluster else DBSnapshot
-    snap = cls(backend, source, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
+    if isinstance(source, DBCluster):
+        cluster_snap = DBClusterSnapshot(
+            backend, source, snapshot_id, snapshot_type=snapshot_type, tags=tags or []
+        )
+        cluster_snap.created = created
+        if allocated_storage is not None:
+            cluster_snap.allocated_storage = allocated_storage
+        backend.cluster_snapshots[cluster_snap.db_cluster_snapshot_identifier] = cluster_snap
+        return cluster_snap.arn
+    snap = DBSnapshot(backend, source, snapshot_id, snapshot_type=snapshot_type, tags=tags or [])
     snap.created = created
-    if not is_cluster:
-        snap.original_snapshot_create_time = created
+    snap.original_snapshot_create_time = created
     if allocated_storage is not None:
         snap.allocated_storage = allocated_storage
-    if is_cluster:
-        backend.cluster_snapshots[snap.db_cluster_snapshot_identifier] = snap
-    else:
-        backend.database_snapshots[snap.db_snapshot_identifier] = snap
+    backend.database_snapshots[snap.db_snapshot_identifier] = snap
     return snap.arn
 
 

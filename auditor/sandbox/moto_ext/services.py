@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.models.table import Backup
@@ -62,7 +62,7 @@ def _ec2_scope(self: Any) -> str:
     )
 
 
-def describe_snapshots(self: Any) -> ActionResult:
+def describe_snapshots(self: Any) -> str:
     filters = self._filters_from_querystring()
     snapshot_ids = self._get_param("SnapshotIds", [])
     max_results = self._get_int_param("MaxResults")
@@ -255,9 +255,11 @@ def _opted_in(account_id: str) -> set[str]:
     from moto.ec2.models import ec2_backends
 
     backend = ec2_backends[account_id]["us-east-1"]
+    # Sandbox-only state that moto's EC2Backend does not declare.
     if not hasattr(backend, "_auditor_opted_in"):
-        backend._auditor_opted_in = set()
-    return backend._auditor_opted_in
+        backend._auditor_opted_in = set()  # type: ignore[attr-defined]
+    opted_in: set[str] = backend._auditor_opted_in  # type: ignore[attr-defined]
+    return opted_in
 
 
 def set_region_enabled(account_id: str, region: str, enabled: bool = True) -> None:
@@ -461,7 +463,7 @@ class LightBackup(Backup):
         return f"arn:aws:dynamodb:{self.region_name}:{self.account_id}:table/{self.table_name}/backup/{self.identifier}"
 
     @property
-    def details(self) -> dict[str, Any]:  # type: ignore[override]
+    def details(self) -> dict[str, Any]:
         d = {
             "BackupArn": self.arn,
             "BackupName": self.name,
@@ -475,7 +477,7 @@ class LightBackup(Backup):
         return d
 
     @property
-    def summary(self) -> dict[str, Any]:  # type: ignore[override]
+    def summary(self) -> dict[str, Any]:
         d = dict(self.details)
         d["TableName"] = self.table_name
         d["TableArn"] = self.table_arn
@@ -483,6 +485,10 @@ class LightBackup(Backup):
         return {k: v for k, v in d.items() if v is not None}
 
 
+@overload
+def _to_dt(value: None) -> None: ...
+@overload
+def _to_dt(value: datetime | float | str) -> datetime: ...
 def _to_dt(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -623,8 +629,9 @@ def _patch_rds_cross_region_copies() -> None:
             kms_key_id=kw.get("kms_key_id"),
             original_created_at=source.original_snapshot_create_time,
         )
-        snap.source_region = src_backend.region_name
-        snap.source_db_snapshot_identifier = source_db_snapshot_identifier
+        # Where the copy came from: attributes moto's DBSnapshot does not declare.
+        snap.source_region = src_backend.region_name  # type: ignore[attr-defined]
+        snap.source_db_snapshot_identifier = source_db_snapshot_identifier  # type: ignore[attr-defined]
         self.database_snapshots[target] = snap
         return snap
 
@@ -644,7 +651,8 @@ def _patch_rds_cross_region_copies() -> None:
             tags=kw.get("tags") or (source.tags if kw.get("copy_tags") else []),
             kms_key_id=kw.get("kms_key_id"),
         )
-        snap.source_db_cluster_snapshot_arn = source_db_cluster_snapshot_identifier
+        # An attribute moto's DBClusterSnapshot does not declare.
+        snap.source_db_cluster_snapshot_arn = source_db_cluster_snapshot_identifier  # type: ignore[attr-defined]
         self.cluster_snapshots[target] = snap
         return snap
 
@@ -693,7 +701,8 @@ def install() -> None:
         return
     TaggedEC2Resource.get_tags = _get_tags_by_id  # type: ignore[method-assign]
     ORIGINAL["describe_snapshots"] = ElasticBlockStore.describe_snapshots
-    ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign]
+    # moto's stub says handlers return ActionResult; its dispatcher also sends a str body as is.
+    ElasticBlockStore.describe_snapshots = describe_snapshots  # type: ignore[method-assign,assignment]
     ElasticBlockStore.describe_volumes = describe_volumes  # type: ignore[method-assign]
     from moto.ec2.responses.availability_zones_and_regions import AvailabilityZonesAndRegions
 

@@ -160,10 +160,10 @@ class StorageGatewayBackend(BaseBackend, TaggableResourcesMixin):
                 arn=arn, tags=dict(self.tags.get(arn, {})), resource_type="storagegateway:gateway"
             )
 
-    def tag_resource(self, arn: str, tags: dict[str, str]) -> None:  # type: ignore[override]
+    def tag_resource(self, arn: str, tags: dict[str, str]) -> None:
         self.resource_tags(arn).update(tags)
 
-    def untag_resource(self, arn: str, tag_keys: list[str]) -> None:  # type: ignore[override]
+    def untag_resource(self, arn: str, tag_keys: list[str]) -> None:
         current = self.resource_tags(arn)
         for key in tag_keys:
             current.pop(key, None)
