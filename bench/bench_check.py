@@ -105,6 +105,14 @@ def _dict(codes: np.ndarray, names, mask: np.ndarray | None = None) -> pa.Array:
     )
 
 
+def _table(columns: dict, schema: pa.Schema, rows: int) -> pa.Table:
+    """A table of `schema`; the columns the synthetic estate does not model are null."""
+    full = {
+        f.name: columns[f.name] if f.name in columns else pa.nulls(rows, f.type) for f in schema
+    }
+    return pa.table(full, schema=schema)
+
+
 def _ts(us: np.ndarray) -> pa.Array:
     return pa.array(us.astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
 
@@ -137,7 +145,7 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
         np.where(rtype == 1, "postgres", None),
     )
     native = np.where((rtype == 1) | ((rtype == 3) & (rng.random(n) < 0.3)), 1, 0).astype(bool)
-    resources = pa.table(
+    resources = _table(
         {
             "account_id": _str(np.array(ACCOUNTS, dtype=object)[acct]),
             "region": _str(np.array(REGIONS, dtype=object)[reg]),
@@ -160,7 +168,8 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
             ),
             "native_retention_days": pa.array(np.full(n, 7), type=pa.int64(), mask=~native),
         },
-        schema=SCHEMAS["resources"],
+        SCHEMAS["resources"],
+        n,
     )
 
     # Tags: backup (gold/silver/bronze/none/absent), env, team, app for some.
@@ -231,7 +240,7 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
     del rp_ids
     status = rng.choice(4, m, p=[0.95, 0.01, 0.02, 0.02])
     vault = rng.integers(0, 4, m)
-    recovery_points = pa.table(
+    recovery_points = _table(
         {
             "account_id": _dict(acct[res_of], ACCOUNTS),
             "region": _dict(rp_region, REGIONS),
@@ -259,7 +268,8 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
             "backup_rule_id": pa.nulls(m, pa.string()),
             "copy_source_arn": _dict(np.zeros(m), ["arn:aws:backup:src"], mask=~copy),
         },
-        schema=SCHEMAS["recovery_points"],
+        SCHEMAS["recovery_points"],
+        m,
     )
     del src_arn, rp_arn
 
