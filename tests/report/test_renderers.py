@@ -189,7 +189,7 @@ def test_html_timeline_lists_the_restore_paths_of_the_newest_backup(results):
     assert vol1["note"] == "No backup can be restored outside us-east-1."
     db1 = restore["arn:aws:rds:eu-west-1:111122223333:db:orders"]
     assert db1["paths"][0][2].startswith("aws rds restore-db-instance-from-db-snapshot")
-    assert "restorePaths(r[3])" in html  # the details row draws them under the timeline
+    assert "restorePaths(arn)" in html  # the details row draws them under the timeline
 
 
 def test_html_stays_small_with_100000_findings(results):
