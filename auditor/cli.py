@@ -49,6 +49,13 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
 
 
 _CLICK_EXCEPTIONS = _click_exception_types()
+# Exits and usage errors that Typer/click already turn into the right exit code.
+_PASSED_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    SystemExit,
+    *_CLICK_EXCEPTIONS,
+)
 
 
 def _plain_metavars(params: list[Any]) -> list[Any]:
@@ -116,7 +123,7 @@ class _Group(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("auditor: interrupted", err=True)
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, SystemExit, *_CLICK_EXCEPTIONS):
+        except _PASSED_THROUGH:
             raise
         except Exception as exc:  # a bug: still one line, with a way to see the traceback
             if os.environ.get("AUDITOR_DEBUG"):

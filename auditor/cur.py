@@ -158,7 +158,7 @@ def _read_one(path: Path) -> pd.DataFrame:
 
 
 def _wanted() -> set[str]:
-    names = set()
+    names: set[str] = set()
     for aliases in (*_REQUIRED.values(), *_OPTIONAL.values()):
         names.update(aliases)
     return names
@@ -291,6 +291,7 @@ def _normalise(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for name, aliases in _REQUIRED.items():
         col = _pick(raw, aliases)
+        assert col is not None  # _check_columns rejected a file that lacks a required column
         if name in ("usage_amount", "unblended_cost"):
             out[name] = _numeric(col, path, col.name)
         else:

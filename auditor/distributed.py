@@ -87,6 +87,7 @@ def run_account(work: AccountWork) -> AccountResult:
 def _check(inventory: Inventory, work: AccountWork) -> AccountResult:
     if work.policies is None:
         return AccountResult(inventory=inventory)
+    assert work.as_of is not None  # works_for sets as_of whenever a check is asked for
     from auditor.controls import CONTROL_IDS, check_inventory
     from auditor.controls.registry import cross_account_ids
 
@@ -112,6 +113,7 @@ def combine(
     inventory.manifest["accounts_failed"] = failed
     if policies is None:
         return inventory, None
+    assert as_of is not None  # a check is always asked for at a fixed as_of
     from auditor.controls import check_inventory
     from auditor.controls.engine import Findings, summarise_frame
     from auditor.controls.registry import cross_account_ids
@@ -216,7 +218,8 @@ def dask_client(address: str):
             )
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
-        client._auditor_cluster = cluster  # closed together with the client
+        # closed together with the client; dask's Client declares no such attribute
+        client._auditor_cluster = cluster  # type: ignore[attr-defined]
         return client
     try:
         return Client(address, timeout="20s")

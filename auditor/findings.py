@@ -370,7 +370,7 @@ def _evidence_text(value: Any) -> str:
     return jsonsafe.dumps(value, indent=None, newline=False)
 
 
-def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes]:
+def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes | memoryview]:
     """The findings as JSON objects, `before` + object + `after` each, as bytes per batch of rows.
 
     Each object is built column-wise with Arrow string kernels; a batch's bytes are its string

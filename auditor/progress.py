@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
 
 __all__ = ["Phase", "Progress"]
 
@@ -60,7 +64,7 @@ class Progress:
     def __init__(self, enabled: bool = True, *, transient: bool = False) -> None:
         self.enabled = bool(enabled)
         self.transient = transient
-        self._rich = None
+        self._rich: RichProgress | None = None
         self._owner = False
 
     def __enter__(self) -> Progress:

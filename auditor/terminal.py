@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
     from auditor.metering import MeteringResult
 
 __all__ = ["metering_table"]
@@ -16,14 +18,15 @@ def metering_table(result: MeteringResult) -> Table:
     """A short rich table for the terminal: the split by service, billing owner and storage class."""
     title = f"Backup storage {result.period_start:%Y-%m} (estimate for the month, USD)"
     table = Table(title=title)
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("service", "left"),
         ("billed by", "left"),
         ("class", "left"),
         ("backups", "right"),
         ("GB-months", "right"),
         ("USD", "right"),
-    ):
+    )
+    for name, justify in columns:
         table.add_column(name, justify=justify)
     frame = result.frame
     if len(frame):

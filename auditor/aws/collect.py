@@ -240,9 +240,12 @@ class _Scheduler:
         while self._waiting and self._running < self._window:
             order, _, kind, key, fn, args = heapq.heappop(self._waiting)
             self._running += 1
-            self._pool.submit(fn, *args).add_done_callback(
-                lambda fut, o=order, k=kind, kk=key: self._done.put((o, k, kk, fut))
-            )
+
+            # Defaults bind this item's values now, not the loop's last ones.
+            def finished(fut: Future, o: Any = order, k: Any = kind, kk: Any = key) -> None:
+                self._done.put((o, k, kk, fut))
+
+            self._pool.submit(fn, *args).add_done_callback(finished)
 
     def completed(self):
         """Yield (order, kind, key, future) as work finishes, until nothing is left."""

@@ -218,6 +218,7 @@ class Context:
         """Add tag rows for `arn` from AWS's [{Key, Value}] list (any key case) or a dict."""
         if not tags:
             return
+        items: Iterable[tuple[Any, Any]]
         if isinstance(tags, dict):
             items = tags.items()
         else:

@@ -7,6 +7,7 @@ pool runs in parallel. Tags come in bulk from the Resource Groups Tagging API.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from auditor.aws.context import GONE, Context, not_found
@@ -62,7 +63,7 @@ def describe_tables(ctx: Context, names: list[str]) -> None:
         for_each(
             ctx,
             [desc.get("Table") or {"TableName": name}],
-            lambda table, pitr=pitr: _add_table(ctx, table, pitr),
+            functools.partial(_add_table, ctx, pitr=pitr),
             service="dynamodb",
             operation="DescribeTable",
             ident_key="TableName",
@@ -119,7 +120,7 @@ def collect(ctx: Context) -> None:
     # ListBackups' BackupType ALL is "All types of on-demand backups (USER and SYSTEM)"; backups
     # AWS Backup made need BackupType AWS_BACKUP (DynamoDB API reference, ListBackups). Both
     # listings, each backup once (AWS Backup's also come from its vaults; the inventory merges them).
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for backup_type in ("ALL", "AWS_BACKUP"):
         backups = ctx.paginate(
             "dynamodb",

@@ -69,6 +69,7 @@ def collect(ctx: Context) -> None:
         # EC2 snapshot ARNs carry no account (IAM's resource format, and what AWS Backup lists).
         arn = ctx.arn("ec2", f"snapshot/{snap['SnapshotId']}", account="")
         full = snap.get("FullSnapshotSizeInBytes")
+        basis: str | None
         if full is not None:
             size, basis, exact = full, "FullSnapshotSizeInBytes", True
         else:

@@ -8,7 +8,7 @@ are computed on first use (see `auditor.controls.registry`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.controls.engine import FINDING_COLUMNS, STATUSES, Context, Findings, Part, run_controls
 from auditor.controls.registry import SEVERITIES, Control, discover
@@ -26,6 +26,11 @@ __all__ = [
     "check_inventory",
     "run_check",
 ]
+
+if TYPE_CHECKING:
+    # Computed on first use by __getattr__ below; declared so type checkers know their types.
+    REGISTRY: dict[str, Control]
+    CONTROL_IDS: tuple[str, ...]
 
 
 def __getattr__(name: str) -> Any:

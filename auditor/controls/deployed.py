@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ def _groups(ctx: Context) -> dict:
 def deployed_coverage(ctx: Context) -> dict:
     """Per (resource, plan) pair: deployed AWS Backup coverage and the facts behind it."""
     n_pairs = len(ctx.pair_ridx)
-    out = {
+    out: dict[str, Any] = {
         "aws_ok": np.zeros(n_pairs, dtype=bool),
         "selected": np.zeros(n_pairs, dtype=bool),
         "match": np.full(n_pairs, -1, dtype=np.int64),  # index into labels: the rule that covers it

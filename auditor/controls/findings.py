@@ -69,6 +69,8 @@ class Findings:
         if self._frame is not None:
             return summarise_frame(self._frame)
         ctx = self._ctx
+        # Without a ready frame the findings were built by a check, which always has a context.
+        assert ctx is not None
         k = len(STATUSES)
         acc_codes, acc_names = (
             codes_of(ctx.res["account_id"]) if ctx.n else (np.empty(0, np.int32), [])
@@ -193,6 +195,8 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
         f = part.frame
         if not len(f):
             continue
+        # Parts are only made by a check, which always has a context.
+        assert ctx is not None
         ridx = f["ridx"].to_numpy()
         has = pa.array(ridx >= 0)
         safe = pa.array(np.maximum(ridx, 0))
@@ -203,7 +207,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
                 if col in f
                 else pa.nulls(len(f), pa.string())
             )
-            if ctx is not None and ctx.n:
+            if ctx.n:
                 cols[col] = pc.if_else(
                     has, arrow_of(ctx.res[col]).cast(pa.string()).take(safe), own
                 )
@@ -240,7 +244,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
         if "na_error" in f:
             err = f["na_error"].to_numpy()
             table = np.array(
-                [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=object
+                [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=np.object_
             )
             ev["collection_error"] = pd.Series(
                 table[np.where(err >= 0, err, len(ctx.errors))], dtype=object
@@ -290,11 +294,11 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
     return table.drop_columns(["_c"])
 
 
-def _details(part: Part, status: np.ndarray, ctx: Context | None) -> np.ndarray:
+def _details(part: Part, status: np.ndarray, ctx: Context) -> np.ndarray:
     """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
     with the waiver that applied."""
     f = part.frame
-    detail = np.array(part.describe(f, ctx), dtype=object)  # a Series or an array
+    detail = np.array(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
     if "na_reason" in f:
         about = f["na_reason"].to_numpy()
         na = (status == NOT_APPLICABLE) & (about >= 0)

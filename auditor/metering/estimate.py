@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -176,9 +177,9 @@ def _general_sums(
         )
         if fine:
             counts = _bincount(key3 * nb + basis, v, k3_size * nb).reshape(n_keys, 3, nb)
-            g = g.reshape(n_keys, 3, nb)
+            g_by_basis = g.reshape(n_keys, 3, nb)
             return (
-                g.sum(axis=2).ravel(),
+                g_by_basis.sum(axis=2).ravel(),
                 gu,
                 counts.sum(axis=2).ravel(),
                 uns,
@@ -212,7 +213,10 @@ def group_sums(enc: Encoded, parts: list[Part], inc_idx: np.ndarray, halves: Hal
             n_keys = len(uniq_keys)
         sums = _general_sums(enc, parts, part_keys, key, n_keys)
     partial = halves(sums)
-    g_gbm, g_upper, g_count, g_unsized, present = (sum(p[i] for p in partial) for i in range(5))
+    # Each half returns arrays, so these sums are arrays (never sum()'s int start value).
+    g_gbm, g_upper, g_count, g_unsized, present = (
+        cast(np.ndarray, sum(p[i] for p in partial)) for i in range(5)
+    )
     k3_size = n_keys * 3
     chained = (
         np.bincount(part_keys[0][inc_idx], minlength=k3_size)[:k3_size]

@@ -714,8 +714,8 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
                 region, account = _region_account(dest.partial)
                 copies.append(CopyAction(dest, region, account, after))
             else:
-                reason = dest if isinstance(dest, Unknown) else Unknown("no destination vault")
-                copies.append(CopyAction(reason, reason, reason, after))
+                missing = dest if isinstance(dest, Unknown) else Unknown("no destination vault")
+                copies.append(CopyAction(missing, missing, missing, after))
         plan.rules.append(
             DeployedRule(
                 name=str(rule.get("RuleName", "")),

@@ -590,7 +590,7 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
             for u in [_rule_satisfies(r, plan, ctx.as_of)]
             if isinstance(u, Unknown)
         ]
-        reasons += [p.unknown for p in unknown_plans]
+        reasons += [p.unknown for p in unknown_plans if p.unknown is not None]
         reasons += [
             Unknown(s.plan_unknown or "its backup plan is not in the checked templates")
             for s in outside
@@ -868,20 +868,24 @@ def _judge_rules(
     ):
         if not required:
             continue
-        missing, unknown = [], []
+        missing: list[str] = []
+        undetermined: list[tuple[str, Unknown]] = []
         for target in required:
             values = [getattr(c, attr) for _, _, c in copies]
             if any(v == str(target) for v in values):
                 continue
             pending = [v for v in values if isinstance(v, Unknown)]
-            (unknown if pending else missing).append((str(target), pending[0] if pending else None))
+            if pending:
+                undetermined.append((str(target), pending[0]))
+            else:
+                missing.append(str(target))
         evidence = {"required": [str(t) for t in required], "copies": copy_facts}
         where = {"line": first_plan.line, "file": first_plan.file}
         if missing:
             add(
                 control,
                 FAIL,
-                f"no copy action to {attr} {', '.join(m for m, _ in missing)} as plan {plan.name} requires"
+                f"no copy action to {attr} {', '.join(missing)} as plan {plan.name} requires"
                 + (
                     f" (copies go to: {', '.join(str(f[attr] or '?') for f in copy_facts)})"
                     if copy_facts
@@ -891,11 +895,11 @@ def _judge_rules(
                 evidence,
                 **where,
             )
-        elif unknown:
+        elif undetermined:
             add(
                 control,
                 NOT_ASSESSED,
-                f"the {attr} of a copy action is unknown before deployment ({unknown[0][1].reason}).",
+                f"the {attr} of a copy action is unknown before deployment ({undetermined[0][1].reason}).",
                 evidence,
                 **where,
             )
@@ -914,8 +918,8 @@ def _judge_rules(
         for p, r in rules:
             verdicts.append((p, r, _vault_verdict(r, p, plan, vaults)))
         fails = [v for v in verdicts if v[2][0] == FAIL]
-        pending = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
-        chosen = fails[0] if fails else pending[0] if pending else verdicts[0]
+        undecided = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
+        chosen = fails[0] if fails else undecided[0] if undecided else verdicts[0]
         p, r, (status, detail, vault) = chosen
         add(
             "vault-lock",

@@ -372,17 +372,19 @@ def _build(path: str, doc: dict, key_line: dict[tuple[str, str], int]) -> _Plan:
         ):
             continue
         address = str(change["address"])
-        body = change.get("change") if isinstance(change.get("change"), dict) else {}
-        actions = [str(a) for a in body.get("actions") or []]
+        raw_body = change.get("change")
+        change_body: dict = raw_body if isinstance(raw_body, dict) else {}
+        actions = [str(a) for a in change_body.get("actions") or []]
         if "create" not in actions and "delete" in actions:
             deleted.add(address)
             continue
-        changes[address] = body
+        changes[address] = change_body
         lines.setdefault(address, key_line.get(("address", address), 1))
         types.setdefault(address, str(change.get("type", "")))
         modes.setdefault(address, str(change.get("mode", "managed")))
     config: dict = {}
-    configuration = doc.get("configuration") if isinstance(doc.get("configuration"), dict) else {}
+    raw_configuration = doc.get("configuration")
+    configuration: dict = raw_configuration if isinstance(raw_configuration, dict) else {}
     _walk_config(configuration.get("root_module"), "", config)
     plan.config = config
     plan.providers = configuration.get("provider_config") or {}
@@ -574,7 +576,7 @@ def _tags(inst: _Instance) -> tuple[dict[str, str] | Unknown, dict[str, str]]:
     elif _any_true(unknown_all):
         # tags_all holds the known values of both; the resource's own tags win where both speak.
         node = (
-            {**(unknown_tags or {}), **unknown_all}
+            {**(unknown_tags or {}), **(unknown_all or {})}
             if isinstance(unknown_tags, dict)
             else unknown_all
         )
@@ -795,10 +797,11 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
         value = _get(inst, attr)
         literal: list[str] = []
         if isinstance(value, Unknown) or _unknown_at(inst.unknown, attr):
-            known = inst.values.get(attr) if isinstance(inst.values.get(attr), list) else []
+            listed = inst.values.get(attr)
+            known_values = listed if isinstance(listed, list) else []
             literal = [
                 str(v)
-                for i, v in enumerate(known)
+                for i, v in enumerate(known_values)
                 if isinstance(v, str) and not _unknown_at(inst.unknown, attr, i)
             ]
             traced = plan.referenced(inst, _references(inst.config, attr))

@@ -105,7 +105,7 @@ class TagView:
             return hit
         codes = np.full(self.n, -1, dtype=np.int32)
         categories = np.empty(0, dtype=object)
-        if len(self._pos):
+        if self._values is not None and len(self._pos):
             sel = pc.equal(self._keys, key).fill_null(False).to_numpy(zero_copy_only=False) & (
                 self._pos >= 0
             )
@@ -276,7 +276,7 @@ def declared_spec(select: Mapping[str, Any] | None) -> SelectionSpec:
     any_tags = tuple(
         (str(k), v) for k, value in (select.get("tags") or {}).items() for v in _as_values(value)
     )
-    conditions = []
+    conditions: list[tuple[str, str, Any]] = []
     for name, op in _DECLARED_OPS.items():
         for key, value in ((select.get("conditions") or {}).get(name) or {}).items():
             conditions.extend((op, str(key), v) for v in _as_values(value))

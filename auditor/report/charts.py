@@ -85,13 +85,13 @@ def bars(
 
 def trend(points: list[tuple[str, float | None]], *, width: int = 640, height: int = 160) -> Markup:
     """Compliance % over runs as a line with dots (0–100 scale); labels are the runs' as_of dates."""
-    points = [(label, value) for label, value in points if value is not None]
-    if not points:
+    known = [(label, value) for label, value in points if value is not None]
+    if not known:
         return Markup("")
     left, right, top, bottom = 40, 20, 10, 30
     plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(len(points) - 1, 1)
-    xy = [(left + i * step, top + plot_h * (1 - v / 100.0)) for i, (_, v) in enumerate(points)]
+    step = plot_w / max(len(known) - 1, 1)
+    xy = [(left + i * step, top + plot_h * (1 - v / 100.0)) for i, (_, v) in enumerate(known)]
     parts = [
         f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">',
@@ -103,15 +103,15 @@ def trend(points: list[tuple[str, float | None]], *, width: int = 640, height: i
     if len(xy) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1565c0" stroke-width="2"/>')
-    for (label, value), (x, y) in zip(points, xy):
+    for (label, value), (x, y) in zip(known, xy):
         parts.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1565c0"><title>{escape(label)}: {value}%</title></circle>'
         )
-    shown = sorted(set(range(0, len(points), max(1, len(points) // 6))) | {len(points) - 1})
+    shown = sorted(set(range(0, len(known), max(1, len(known) // 6))) | {len(known) - 1})
     for i in shown:
-        anchor = "start" if i == 0 else ("end" if i == len(points) - 1 else "middle")
+        anchor = "start" if i == 0 else ("end" if i == len(known) - 1 else "middle")
         parts.append(
-            f'<text x="{xy[i][0]:.1f}" y="{height - 8}" text-anchor="{anchor}" class="num">{escape(str(points[i][0])[:10])}</text>'
+            f'<text x="{xy[i][0]:.1f}" y="{height - 8}" text-anchor="{anchor}" class="num">{escape(str(known[i][0])[:10])}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -82,7 +82,8 @@ def backup_supported(ctx: Context) -> Part:
     status = np.where(~aws, NOT_APPLICABLE, np.where(ok | native, PASS, FAIL))
     reason = np.where(
         d["supported"],
-        np.where(d["feature_gap"], d["feature_reason"], None),
+        # numpy takes None as an object scalar here; its stubs do not list None as an operand.
+        np.where(d["feature_gap"], d["feature_reason"], None),  # type: ignore[call-overload]
         d["unsupported_reason"],
     )
     frame = fr.pair_frame(
