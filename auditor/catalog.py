@@ -491,6 +491,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "storagegateway:ListVolumes",
             "storagegateway:DescribeCachediSCSIVolumes",
             "storagegateway:DescribeStorediSCSIVolumes",
+            # volume tags: the tagging API does not list Storage Gateway volumes
+            "storagegateway:ListTagsForResource",
             "ec2:DescribeSnapshots",  # its snapshots are listed by EC2
             _TAGS,
         ),

@@ -56,6 +56,9 @@ def aurora_volume_bytes(ctx: Context, identifiers: list[str]) -> dict[str, int]:
             "StartTime": end - WINDOW,
             "EndTime": end,
             "ScanBy": "TimestampDescending",
+            # the page size: "MaxDatapoints ... The default, and the maximum, is 100,800" (CloudWatch
+            # API reference, GetMetricData)
+            "MaxDatapoints": 100_800,
         }
         while True:
             page = ctx.call("cloudwatch", "get_metric_data", affects=AFFECTS, **params)

@@ -110,6 +110,7 @@ def _rds_responses(sessions: _StubbedSessions) -> None:
             "StartTime": ANY,
             "EndTime": ANY,
             "ScanBy": "TimestampDescending",
+            "MaxDatapoints": 100_800,
         },
     )
     rds_stub.add_response(

@@ -51,7 +51,10 @@ def test_controls_framework_soc2_json(strict_json):
 def test_controls_markdown():
     done = _run("controls", "--framework", "soc2", "--format", "md")
     assert done.exit_code == 0, done.output
-    assert "| Control | Severity | Title | Description | SOC 2 requirements |" in done.output
+    assert (
+        "| Control | Severity | Title | Checks, and when it FAILs | Remediation | AWS equivalent"
+        " | SOC 2 requirements |" in done.output
+    )
     assert "| `resource-covered` | high |" in done.output
 
 
