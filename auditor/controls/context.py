@@ -188,6 +188,9 @@ class Context:
         n = self.n
         key = kind[keep].astype(np.int64) * n + ridx[keep]
         times, continuous = self._backup_times(rp, created, delete, primary)
+        # AWS Backup continuous recovery points restore back at most 35 days and roll forward:
+        # no lifecycle end does not mean kept forever (backup-max-retention reads this)
+        self.rp_continuous = continuous
         times = {name: values[keep] for name, values in times.items()}
         life = np.where(
             (delete[keep] != NONE_TS) & ~continuous[keep], delete[keep] - created[keep], NONE_TS

@@ -170,7 +170,7 @@ def backup_max_retention(ctx: Context) -> Part:
 
 def _forever_counts(ctx: Context) -> np.ndarray:
     """Per pair: completed backups the plan accepts that nothing will ever delete."""
-    rows = ctx.rp_completed & (ctx.rp_ridx >= 0) & (ctx.rp_delete == NONE_TS)
+    rows = ctx.rp_completed & (ctx.rp_ridx >= 0) & (ctx.rp_delete == NONE_TS) & ~ctx.rp_continuous
     key = ctx.rp_kind[rows].astype(np.int64) * ctx.n + ctx.rp_ridx[rows]
     counts = np.bincount(key, minlength=2 * ctx.n)
     out = np.zeros(len(ctx.pair_ridx), dtype=np.int64)
