@@ -90,6 +90,9 @@ SCHEMAS: dict[str, pa.Schema] = {
             "size_basis",
             _S,
         ),  # which field gave size_bytes (AllocatedStorage, VolumeBytesUsed, unknown)
+        # EBS: JSON list of the instance ids the volume is attached to ("[]": unattached, so no
+        # instance's owner answers for it); null for other types
+        ("attached_to", _S),
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -164,6 +167,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("copy_actions", _S),
         # ARN of the logically air-gapped vault the rule backs up into (None: the target vault)
         ("target_air_gapped_vault_arn", _S),
+        # JSON object: the tags AWS Backup puts on the recovery points this rule creates
+        ("recovery_point_tags", _S),
     ),
     "backup_selections": _schema(
         ("account_id", _S),

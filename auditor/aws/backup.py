@@ -171,6 +171,9 @@ def describe_plans(ctx: Context, plan_ids: list[str]) -> None:
                 # (others snapshot into TargetBackupVaultName, then copy): AWS Backup API
                 # reference, BackupRule.TargetLogicallyAirGappedBackupVaultArn.
                 target_air_gapped_vault_arn=rule.get("TargetLogicallyAirGappedBackupVaultArn"),
+                # BackupRule.RecoveryPointTags (AWS Backup API reference): tags AWS Backup adds to
+                # every recovery point the rule makes
+                recovery_point_tags=json.dumps(rule.get("RecoveryPointTags") or {}, sort_keys=True),
             )
         selections = ctx.paginate(
             "backup",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from auditor.aws.context import Context
 
 GIB = 1024**3
@@ -59,6 +61,10 @@ def collect(ctx: Context) -> None:
             encrypted=vol.get("Encrypted"),
             kms_key_id=vol.get("KmsKeyId"),
             state=vol.get("State"),
+            # Volume.Attachments[].InstanceId (EC2 API reference, "Volume" / "VolumeAttachment")
+            attached_to=json.dumps(
+                sorted(a["InstanceId"] for a in vol.get("Attachments") or () if a.get("InstanceId"))
+            ),
         )
         ctx.add_tags(arn, vol.get("Tags"))
 
