@@ -668,6 +668,8 @@ def check(
         formats=formats,
         skip_controls=gate.skip_controls,
     )
+    for note in findings.summary.get("notes", []):
+        typer.echo(f"auditor: note: {one_line(note)}", err=True)
     files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
     typer.echo(
