@@ -77,41 +77,34 @@ def _with_context(exc: BaseException, ctx: Any) -> None:
         exc.ctx = ctx  # type: ignore[attr-defined]
 
 
-class _Command(TyperCommand):
-    """Click command whose help shows plain metavars (see `_plain_metavars`)."""
+class _PlainHelp:
+    """For click commands and groups: help with plain metavars (see `_plain_metavars`), and the
+    context on every usage error. Mixed in before Typer's class, whose methods it extends."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        """The command's parameters, with help-friendly metavars."""
-        return _plain_metavars(super().get_params(ctx))
+        """The parameters, with help-friendly metavars."""
+        return _plain_metavars(super().get_params(ctx))  # type: ignore[misc]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """As click's, with the context on every usage error."""
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, args)  # type: ignore[misc]
         except _CLICK_EXCEPTIONS as exc:
             _with_context(exc, ctx)
             raise
 
 
-class _Group(TyperGroup):
+class _Command(_PlainHelp, TyperCommand):
+    """Click command whose help shows plain metavars (see `_plain_metavars`)."""
+
+
+class _Group(_PlainHelp, TyperGroup):
     """Click group that turns library errors into one stderr line and the documented exit code.
 
     Doing it here (not only in `main`) keeps the mapping identical under Typer's test runner.
     Click's own exceptions (a usage error: unknown command or option, missing or malformed value)
     pass through, so click prints its usage line and exits 2.
     """
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        """The group's parameters, with help-friendly metavars."""
-        return _plain_metavars(super().get_params(ctx))
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """As click's, with the context on every usage error."""
-        try:
-            return super().parse_args(ctx, args)
-        except _CLICK_EXCEPTIONS as exc:
-            _with_context(exc, ctx)
-            raise
 
     def invoke(self, ctx: Any) -> Any:
         """Run the chosen command, mapping every failure to one stderr line and an exit code."""
