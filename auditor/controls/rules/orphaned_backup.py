@@ -80,26 +80,36 @@ def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
 _READS = ("resources", "recovery_points")
 
 
-def _eligible(ctx: Context) -> np.ndarray:
-    """Per backup: one that could be an orphan worth reporting.
+def _candidates(ctx: Context) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Backups of no collected resource: (their rows in recovery_points, those rows, eligible).
 
-    Its source is not among the collected resources, its type is one the inventory collects (a
-    source of another type is never collected, so it would always look gone), it holds data (not
-    FAILED) and is not being deleted, and it is not a DynamoDB SYSTEM backup (free, and deleted by
-    AWS after 35 days: `free_system_backups`).
+    Eligible: one worth reporting. Its type is one the inventory collects (a source of another
+    type is never collected, so it would always look gone), it holds data (not FAILED) and is not
+    being deleted, and it is not a DynamoDB SYSTEM backup (free, and deleted by AWS after 35
+    days: `free_system_backups`).
     """
     # Narrow to backups of no known resource before any string work. A boolean mask filters Arrow
     # columns chunk by chunk; positional take would first copy them whole.
     unknown = ctx.rp_ridx < 0
-    cand = ctx.rp[["resource_type", "status", "backup_type", "created_by"]][unknown]
-    kept = (
+    cand = ctx.rp[list(_CANDIDATE_COLUMNS)][unknown]
+    eligible = (
         cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
         & ~cand["status"].isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
         & ~free_system_backups(cand)
     )
-    eligible = np.zeros(len(ctx.rp), dtype=bool)
-    eligible[np.flatnonzero(unknown)[kept]] = True
-    return eligible
+    return np.flatnonzero(unknown), cand, eligible
+
+
+_CANDIDATE_COLUMNS = (
+    "recovery_point_arn",
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "status",
+    "backup_type",
+    "created_by",
+)
 
 
 @control(
@@ -123,27 +133,33 @@ def orphaned_backup(ctx: Context) -> Part:
     point-in-time recovery is deleted, is left out. NOT_ASSESSED when the source's account and
     region were not collected (the source may exist) or their listing failed.
     """
-    rp = ctx.rp
+    rows, cand, eligible = _candidates(ctx)
     # Failed calls are ranked as the engine ranks them: positions in ctx.errors.
     relevant = ctx.relevant_errors(_READS)
     found = find_orphans(
-        rp,
-        ctx.rp_ridx,
-        collected_pairs(ctx.inventory.manifest, ctx.res, rp),
+        cand,
+        np.full(len(cand), -1, dtype=np.int64),  # none of them has a collected source
+        collected_pairs(
+            ctx.inventory.manifest,
+            ctx.res,
+            coded=[
+                (
+                    ctx.copies_all["account_id"],
+                    ctx.account_names,
+                    ctx.copies_all["region"],
+                    ctx.region_names,
+                )
+            ],
+        ),
         ctx.errors.iloc[relevant].reset_index(drop=True),
-        eligible=_eligible(ctx),
+        eligible=eligible,
     )
-    idx = found.rows
+    idx = rows[found.rows]
     na_error = np.full(len(idx), -1, dtype=np.int64)
     covered = found.error >= 0
     na_error[covered] = relevant[found.error[covered]]
     status = np.where(found.verdict == ORPHAN, FAIL, NOT_ASSESSED)
-    # A boolean mask filters Arrow columns chunk by chunk; positional take would first copy them.
-    chosen = np.zeros(len(rp), dtype=bool)
-    chosen[idx] = True
-    sub = rp[["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region"]][
-        chosen
-    ]
+    sub = cand.iloc[found.rows]
     frame = pd.DataFrame(
         {
             "ridx": np.full(len(idx), -1, dtype=np.int64),
