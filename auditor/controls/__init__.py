@@ -70,7 +70,7 @@ def run_check(
     summary instead), write findings.parquet and the `formats` (json, csv, jsonl) into `out`."""
     from auditor.controls.registry import discover
     from auditor.findings import write_findings
-    from auditor.inventory import read_inventory
+    from auditor.inventory import read_as_null_note, read_inventory
     from auditor.policy import load_policies
 
     policies = load_policies(policies_path, as_of=as_of)
@@ -80,5 +80,8 @@ def run_check(
     findings = check_inventory(inventory, policies, as_of, controls=chosen, progress=progress)
     if skip_controls:
         findings.summary["skipped_controls"] = list(skip_controls)
+    note = read_as_null_note(inventory)
+    if note:  # an inventory written before some columns existed: said once, and kept with it
+        findings.summary["notes"] = [note]
     write_findings(findings, out, policies=policies, policy_path=policies_path, formats=formats)
     return findings

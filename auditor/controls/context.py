@@ -9,7 +9,7 @@ only some controls need is a `functools.cached_property`, computed on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -318,7 +318,7 @@ class Context:
         """`na_error` counting only the failed calls that fill data in `reads`."""
         if not len(self.errors):
             return self.na_error
-        relevant = [i for i, data in enumerate(self.error_data) if data & reads]
+        relevant = self.relevant_errors(reads)
         if len(relevant) == len(self.errors):
             return self.na_error
         out = np.full(self.n, -1, dtype=np.int64)
@@ -326,6 +326,13 @@ class Context:
         for i in relevant:
             out[self.error_masks[i] & (out < 0)] = i
         return out
+
+    def relevant_errors(self, reads: Iterable[str]) -> np.ndarray:
+        """Positions in `errors` of the failed calls that fill data in `reads`."""
+        wanted = frozenset(reads)
+        return np.array(
+            [i for i, data in enumerate(self.error_data) if data & wanted], dtype=np.int64
+        )
 
     @cached_property
     def error_data(self) -> list[frozenset[str]]:

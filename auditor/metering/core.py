@@ -116,11 +116,14 @@ def run_meter(
 ) -> MeteringResult:
     """`auditor meter`: read the inventory (and CUR), meter, write metering.json/.csv into `out`."""
     from auditor.cur import read_cur
-    from auditor.inventory import read_inventory
+    from auditor.inventory import read_as_null_note, read_inventory
 
     prices = load_prices(prices_path)
     cur = read_cur(cur_path) if cur_path is not None else None
     inventory = read_inventory(*inventories)
     result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)
+    note = read_as_null_note(inventory)
+    if note:  # an inventory written before some columns existed: said once, with the warnings
+        result.warnings.append(note)
     write_metering(result, out)
     return result
