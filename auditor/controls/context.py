@@ -439,7 +439,9 @@ class Context:
                 if row is not None and not pd.isna(row.max_retention_days)
                 else np.inf,
                 "lock_date": _lock_date(row),
+                "air_gapped": getattr(row, "vault_type", None) == AIR_GAPPED_VAULT,
             }
+            info[int(k)]["locked"] |= info[int(k)]["air_gapped"]
             info[int(k)]["mode"] = _lock_mode(info[int(k)], self.as_of)
         starts = np.searchsorted(ridx, np.arange(self.n + 1))
         return {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
@@ -499,6 +501,9 @@ def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd
 # lock is in governance mode: users with the IAM permission backup:DeleteBackupVaultLockConfiguration
 # can remove it. So a compliance lock before its LockDate is only as strong as governance.
 LOCK_NONE, LOCK_GOVERNANCE, LOCK_COMPLIANCE = 0, 1, 2
+# A logically air-gapped vault is locked in compliance mode from its creation, whatever LockDate it
+# reports (AWS Backup Developer Guide, "Logically air-gapped vault").
+AIR_GAPPED_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 
 
 def _lock_date(row: Any) -> datetime | None:
@@ -511,6 +516,8 @@ def _lock_date(row: Any) -> datetime | None:
 
 def _lock_mode(fact: dict, as_of: datetime) -> int:
     """LOCK_NONE, LOCK_GOVERNANCE or LOCK_COMPLIANCE (in force at `as_of`) for one vault's facts."""
+    if fact.get("air_gapped"):
+        return LOCK_COMPLIANCE
     if not fact["locked"]:
         return LOCK_NONE
     date = fact["lock_date"]

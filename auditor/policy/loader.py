@@ -89,6 +89,8 @@ class CopyTo:
 
     regions: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    # A recent copy must sit in a logically air-gapped vault (the air-gapped-copy control).
+    air_gapped: bool = False
 
 
 @dataclass(frozen=True)
