@@ -193,7 +193,7 @@ def air_gapped_copy(ctx: Context) -> Part:
         status,
         newest_air_gapped_copy=us_to_ts(np.where(applies, best, NONE_TS)),
         allowed_age_hours=allowed / US_PER_HOUR,
-        vault=pd.Categorical(np.where(applies, labels, None)),
+        vault=pd.Categorical(np.where(applies, labels, np.full(n_pairs, None, dtype=object))),
         air_gapped_vaults_visible=np.full(n_pairs, len(lag), dtype=np.int64),
     )
     return Part("air-gapped-copy", frame, _describe, remediate=_remediate)

@@ -15,8 +15,9 @@ account the vault is not shared with is refused (AccessDeniedException).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
+from moto.backup.models import BackupBackend
 from moto.backup.responses import BackupResponse
 
 LAG = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
@@ -42,7 +43,7 @@ def share_vault(owner: str, region: str, vault_name: str, with_account: str) -> 
     shared = getattr(vault, "shared_with", None)
     if shared is None:
         shared = set()
-        vault.shared_with = shared
+        vault.shared_with = shared  # type: ignore[attr-defined]
     shared.add(with_account)
 
 
@@ -54,7 +55,7 @@ def _shared_with(account_id: str, region: str) -> list[tuple[Any, Any]]:
     for owner, backend_region, backend in backup_backends.iter_backends():
         if owner == account_id or backend_region != region:
             continue
-        for vault in backend.vaults.values():
+        for vault in cast(BackupBackend, backend).vaults.values():
             if account_id in (getattr(vault, "shared_with", None) or ()):
                 out.append((backend, vault))
     return out
@@ -75,7 +76,7 @@ def install() -> None:
     if getattr(BackupResponse, "_auditor_air_gapped", False):
         return
     own_vaults = BackupResponse.list_backup_vaults
-    own_points = BackupResponse.list_recovery_points_by_backup_vault
+    own_points = BackupResponse.list_recovery_points_by_backup_vault  # type: ignore[attr-defined]
 
     def list_backup_vaults(self: BackupResponse) -> Any:
         p = backup._p(self)
@@ -118,5 +119,5 @@ def install() -> None:
         )
 
     BackupResponse.list_backup_vaults = list_backup_vaults  # type: ignore[method-assign]
-    BackupResponse.list_recovery_points_by_backup_vault = list_recovery_points_by_backup_vault  # type: ignore[method-assign]
+    BackupResponse.list_recovery_points_by_backup_vault = list_recovery_points_by_backup_vault  # type: ignore[attr-defined]
     BackupResponse._auditor_air_gapped = True  # type: ignore[attr-defined]
