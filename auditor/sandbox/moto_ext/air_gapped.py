@@ -33,6 +33,26 @@ def recovery_point_arn(account_id: str, region: str) -> str:
     return f"arn:aws:backup:{region}:{account_id}:recovery-point:{str(uuid.uuid4()).upper()}"
 
 
+def create_air_gapped_vault(
+    backend: Any, name: str, min_days: int, max_days: int, tags: dict | None = None
+) -> Any:
+    """CreateLogicallyAirGappedBackupVault on a moto backup backend: the vault, locked from
+    creation with MinRetentionDays/MaxRetentionDays (both required) and an AWS Backup key.
+    AWS reports VaultState CREATING until it is ready; the emulator makes it AVAILABLE at once."""
+    vault = backend.create_backup_vault(
+        backup_vault_name=name,
+        backup_vault_tags=tags or {},
+        encryption_key_arn="",
+        creator_request_id="",
+    )
+    vault.vault_type = LAG
+    vault.locked = True
+    vault.min_retention_days = int(min_days)
+    vault.max_retention_days = int(max_days)
+    vault.lock_date = vault.creation_date
+    return vault
+
+
 def share_vault(owner: str, region: str, vault_name: str, with_account: str) -> None:
     """Share `owner`'s air-gapped vault `vault_name` with `with_account` (RAM share, accepted)."""
     from moto.backup.models import backup_backends

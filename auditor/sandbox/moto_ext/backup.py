@@ -857,20 +857,18 @@ def r_create_logically_air_gapped_backup_vault(self: BackupResponse) -> ActionRe
     LOGICALLY_AIR_GAPPED_BACKUP_VAULT, locked from creation with the given Min/MaxRetentionDays
     (both required), its key owned by AWS Backup. AWS reports VaultState CREATING until it is
     ready; the emulator makes it AVAILABLE at once."""
+    from auditor.sandbox.moto_ext.air_gapped import create_air_gapped_vault
+
     p = _p(self)
     name = p.get("BackupVaultName") or self.path.rstrip("/").rsplit("/", 1)[-1]
-    vault = _backend(self).create_backup_vault(
-        backup_vault_name=name,
-        backup_vault_tags=p.get("BackupVaultTags") or {},
-        encryption_key_arn="",
-        creator_request_id=p.get("CreatorRequestId") or "",
+    # moto's Vault has no vault type; vault_dict reads the sandbox-only attribute set there.
+    vault = create_air_gapped_vault(
+        _backend(self),
+        name,
+        p["MinRetentionDays"],
+        p["MaxRetentionDays"],
+        p.get("BackupVaultTags") or {},
     )
-    # moto's Vault has no vault type; vault_dict reads this sandbox-only attribute.
-    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"  # type: ignore[attr-defined]
-    vault.locked = True
-    vault.min_retention_days = int(p["MinRetentionDays"])
-    vault.max_retention_days = int(p["MaxRetentionDays"])
-    vault.lock_date = vault.creation_date
     return ActionResult(
         {
             "BackupVaultName": name,
