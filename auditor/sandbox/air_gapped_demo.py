@@ -11,7 +11,7 @@ vault account, as a copy into an air-gapped vault is.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 VAULT_ACCOUNT = "210987654321"
 VAULT_NAME = "airgap-vault"
@@ -41,7 +41,7 @@ def _volumes_with_backups(account_id: str, region: str) -> list[tuple[str, dict[
 
 def seed_air_gapped(as_of: datetime, account_id: str, region: str) -> dict[str, Any]:
     """Add the shared air-gapped vault and the two tagged volumes; return what was made."""
-    from moto.backup.models import BackupBackend, backup_backends
+    from moto.backup.models import backup_backends
     from moto.ec2.models import ec2_backends
 
     from auditor.sandbox.moto_ext import air_gapped
@@ -50,7 +50,7 @@ def seed_air_gapped(as_of: datetime, account_id: str, region: str) -> dict[str, 
     candidates = _volumes_with_backups(account_id, region)
     if len(candidates) < 2:
         return {}
-    owner = extended_backend(cast(BackupBackend, backup_backends[VAULT_ACCOUNT][region]))
+    owner = extended_backend(backup_backends[VAULT_ACCOUNT][region])
     if not hasattr(owner, "recovery_points"):
         _init_ext(owner)
     vault = air_gapped.create_air_gapped_vault(owner, VAULT_NAME, 7, 365)
