@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import boto3
+import pandas as pd
 import pytest
 
 from auditor.controls import check_inventory
@@ -75,8 +76,11 @@ def _estate(copy: bool, share: bool = True) -> str:
 
 def _verdict(inv, tmp_path) -> dict:
     (tmp_path / "p.yaml").write_text(POLICY)
+    # the emulator stamps jobs with the real clock: judge one hour after the newest backup
+    newest = inv.recovery_points["created_at"].max()
+    as_of = (AS_OF if pd.isna(newest) else newest.to_pydatetime()) + timedelta(hours=1)
     findings = check_inventory(
-        inv, load_policies(tmp_path / "p.yaml"), AS_OF + timedelta(hours=1), ["air-gapped-copy"]
+        inv, load_policies(tmp_path / "p.yaml"), as_of, ["air-gapped-copy"]
     ).frame
     assert len(findings) == 1
     return findings.iloc[0].to_dict()
