@@ -200,13 +200,15 @@ class Context:
         self._add_resource_continuous()
         region_codes, self.region_names = codes_of(rp["region"])
         account_codes, self.account_names = codes_of(rp["account_id"])
-        # Completed backups of existing resources, by where they are stored (copy controls).
+        # Completed backups of existing resources, by where they are stored (copy controls). A
+        # restore access vault only reaches another vault's recovery points: no copy of its own.
+        stored = keep[~restore_access_rows(rp, self.inventory["vaults"])[keep]]
         self.copies = {
-            "ridx": ridx[keep],
-            "kind": kind[keep],
-            "region": region_codes[keep],
-            "account_id": account_codes[keep],
-            "created": created[keep],
+            "ridx": ridx[stored],
+            "kind": kind[stored],
+            "region": region_codes[stored],
+            "account_id": account_codes[stored],
+            "created": created[stored],
         }
         self.copies_all = {"region": region_codes, "account_id": account_codes}
         # One unencrypted example per (kind, resource): its row in `rp`, resolved to an ARN on output.
@@ -483,6 +485,33 @@ def _aggregate(
     np.maximum.at(out["max_life_all"], key[has_life], life[has_life])
     pl = primary & has_life
     np.minimum.at(out["min_life"], key[pl], life[pl])
+    return out
+
+
+# AWS Backup API reference, CreateRestoreAccessBackupVault: a restore access backup vault "provides
+# temporary access to recovery points in a logically air-gapped backup vault".
+RESTORE_ACCESS_VAULT = "RESTORE_ACCESS_BACKUP_VAULT"
+
+
+def restore_access_rows(rp: pd.DataFrame, vaults: pd.DataFrame) -> np.ndarray:
+    """Per recovery point: is it listed in a restore access vault (so not a copy of its own)?"""
+    out = np.zeros(len(rp), dtype=bool)
+    kind = vaults["vault_type"].astype("string") if "vault_type" in vaults else None
+    if kind is None or not len(rp) or not kind.eq(RESTORE_ACCESS_VAULT).fillna(False).any():
+        return out
+    access = vaults[kind.eq(RESTORE_ACCESS_VAULT).fillna(False).to_numpy(dtype=bool)]
+    arns = set(access["vault_arn"].dropna().astype(str))
+    names = set(
+        (access["account_id"] + "|" + access["region"] + "|" + access["vault_name"]).dropna()
+    )
+    has_vault = rp["vault_name"].notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(has_vault)
+    sub = rp.iloc[rows]
+    key = sub["account_id"].astype(str) + "|" + sub["region"].astype(str) + "|"
+    hit = sub["vault_arn"].astype(object).isin(arns) | (key + sub["vault_name"].astype(str)).isin(
+        names
+    )
+    out[rows] = hit.to_numpy(dtype=bool)
     return out
 
 

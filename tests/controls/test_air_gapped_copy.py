@@ -95,3 +95,18 @@ def test_an_air_gapped_vault_is_a_compliance_lock_without_a_lock_date(
     findings = check(estate, plan_policy(vault_lock="compliance"), ["vault-lock"])
     row = h.one(findings, "vault-lock", arn)
     assert row["status"] == "PASS", row["detail"]
+
+
+def test_a_restore_access_vault_is_no_copy_in_its_account(estate, plan_policy, check, h):
+    """A restore access vault reaches the air-gapped vault's recovery points (AWS Backup API
+    reference, CreateRestoreAccessBackupVault): listed in another account, they are no copy there."""
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, 2)
+    _lag_vault(
+        estate, h, name="access", account=h.OTHER_ACCOUNT, vault_type="RESTORE_ACCESS_BACKUP_VAULT"
+    )
+    estate.backup(arn, 3, vault="access", account=h.OTHER_ACCOUNT, copy_of="arn:src")
+    estate.accounts.add(h.OTHER_ACCOUNT)
+    policies = plan_policy(copy_to=f'{{accounts: ["{h.OTHER_ACCOUNT}"]}}')
+    findings = check(estate, policies, ["cross-account-copy"])
+    assert h.one(findings, "cross-account-copy", arn)["status"] == "FAIL"
