@@ -82,7 +82,8 @@ def _vaults_and_points(ctx: Context) -> None:
         vault_record(ctx, v)
     for v in vaults or ():
         ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
-    shared_vaults.collect(ctx)
+    if vaults is not None:  # refused once, the shared listing (same permission) would be too
+        shared_vaults.collect(ctx)
 
 
 def list_recovery_points(
