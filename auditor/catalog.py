@@ -400,7 +400,11 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::EC2::Volume",),
         terraform_types=("aws_ebs_volume",),
         collector="ebs",
-        iam_actions=("ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
+        iam_actions=(
+            "ec2:DescribeVolumes",
+            "ec2:DescribeSnapshots",
+            "ec2:ListSnapshotsInRecycleBin",
+        ),
         seeder="ebs",
     ),
     ResourceType(

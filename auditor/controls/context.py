@@ -200,13 +200,15 @@ class Context:
         self._add_resource_continuous()
         region_codes, self.region_names = codes_of(rp["region"])
         account_codes, self.account_names = codes_of(rp["account_id"])
-        # Completed backups of existing resources, by where they are stored (copy controls).
+        # Completed backups of existing resources, by where they are stored (copy controls). A
+        # restore access vault only reaches another vault's recovery points: no copy of its own.
+        stored = keep[~restore_access_rows(rp, self.inventory["vaults"])[keep]]
         self.copies = {
-            "ridx": ridx[keep],
-            "kind": kind[keep],
-            "region": region_codes[keep],
-            "account_id": account_codes[keep],
-            "created": created[keep],
+            "ridx": ridx[stored],
+            "kind": kind[stored],
+            "region": region_codes[stored],
+            "account_id": account_codes[stored],
+            "created": created[stored],
         }
         self.copies_all = {"region": region_codes, "account_id": account_codes}
         # One unencrypted example per (kind, resource): its row in `rp`, resolved to an ARN on output.
@@ -446,7 +448,9 @@ class Context:
                 if row is not None and not pd.isna(row.max_retention_days)
                 else np.inf,
                 "lock_date": _lock_date(row),
+                "air_gapped": getattr(row, "vault_type", None) == AIR_GAPPED_VAULT,
             }
+            info[int(k)]["locked"] |= info[int(k)]["air_gapped"]
             info[int(k)]["mode"] = _lock_mode(info[int(k)], self.as_of)
         starts = np.searchsorted(ridx, np.arange(self.n + 1))
         return {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
@@ -491,6 +495,33 @@ def _aggregate(
     return out
 
 
+# AWS Backup API reference, CreateRestoreAccessBackupVault: a restore access backup vault "provides
+# temporary access to recovery points in a logically air-gapped backup vault".
+RESTORE_ACCESS_VAULT = "RESTORE_ACCESS_BACKUP_VAULT"
+
+
+def restore_access_rows(rp: pd.DataFrame, vaults: pd.DataFrame) -> np.ndarray:
+    """Per recovery point: is it listed in a restore access vault (so not a copy of its own)?"""
+    out = np.zeros(len(rp), dtype=bool)
+    kind = vaults["vault_type"].astype("string") if "vault_type" in vaults else None
+    if kind is None or not len(rp) or not kind.eq(RESTORE_ACCESS_VAULT).fillna(False).any():
+        return out
+    access = vaults[kind.eq(RESTORE_ACCESS_VAULT).fillna(False).to_numpy(dtype=bool)]
+    arns = set(access["vault_arn"].dropna().astype(str))
+    names = set(
+        (access["account_id"] + "|" + access["region"] + "|" + access["vault_name"]).dropna()
+    )
+    has_vault = rp["vault_name"].notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(has_vault)
+    sub = rp.iloc[rows]
+    key = sub["account_id"].astype(str) + "|" + sub["region"].astype(str) + "|"
+    hit = sub["vault_arn"].astype(object).isin(arns) | (key + sub["vault_name"].astype(str)).isin(
+        names
+    )
+    out[rows] = hit.to_numpy(dtype=bool)
+    return out
+
+
 def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd.Series:
     """`frame[name]`, or an all-null column when an older inventory lacks it."""
     if name in frame:
@@ -506,6 +537,9 @@ def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd
 # lock is in governance mode: users with the IAM permission backup:DeleteBackupVaultLockConfiguration
 # can remove it. So a compliance lock before its LockDate is only as strong as governance.
 LOCK_NONE, LOCK_GOVERNANCE, LOCK_COMPLIANCE = 0, 1, 2
+# A logically air-gapped vault is locked in compliance mode from its creation, whatever LockDate it
+# reports (AWS Backup Developer Guide, "Logically air-gapped vault").
+AIR_GAPPED_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 
 
 def _lock_date(row: Any) -> datetime | None:
@@ -518,6 +552,8 @@ def _lock_date(row: Any) -> datetime | None:
 
 def _lock_mode(fact: dict, as_of: datetime) -> int:
     """LOCK_NONE, LOCK_GOVERNANCE or LOCK_COMPLIANCE (in force at `as_of`) for one vault's facts."""
+    if fact.get("air_gapped"):
+        return LOCK_COMPLIANCE
     if not fact["locked"]:
         return LOCK_NONE
     date = fact["lock_date"]

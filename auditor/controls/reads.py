@@ -39,6 +39,7 @@ PLAN_CONFIG_DATA = frozenset(
 # (listings of resources and their tags), or, for another AWS Backup call, every AWS Backup table.
 CALL_DATA: dict[tuple[str, str], frozenset[str]] = {
     ("ec2", "DescribeSnapshots"): frozenset({"recovery_points"}),
+    ("ec2", "ListSnapshotsInRecycleBin"): frozenset({"recovery_points"}),
     ("rds", "DescribeDBSnapshots"): frozenset({"recovery_points"}),
     ("rds", "DescribeDBClusterSnapshots"): frozenset({"recovery_points"}),
     ("dynamodb", "ListBackups"): frozenset({"recovery_points"}),

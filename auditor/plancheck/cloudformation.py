@@ -25,6 +25,11 @@ from auditor.limits import (
     check_yaml_shape,
     read_text_limited,
 )
+from auditor.plancheck.air_gapped import (
+    AIR_GAPPED_VAULT_TYPE,
+    air_gapped_target,
+    air_gapped_vault,
+)
 from auditor.plancheck.model import (
     CFN_RESOURCE_TYPES,
     UNKNOWN_ACCOUNT,
@@ -606,6 +611,8 @@ def _extract(
         template.vaults.append(
             _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
         )
+    elif rtype == AIR_GAPPED_VAULT_TYPE:
+        template.vaults.append(air_gapped_vault(path, line, lid, resolver.value(props_node)))
 
 
 def _read(path: str) -> str:
@@ -706,7 +713,9 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
                 else Unknown("copy lifecycle")
             )
             if isinstance(dest, ResourceRef):  # a vault of this same stack: same region and account
-                copies.append(CopyAction(dest.placeholder(), "same", "same", after))
+                copies.append(
+                    CopyAction(dest.placeholder(), "same", "same", after, dest.logical_id)
+                )
             elif isinstance(dest, str):
                 region, account = _region_account(dest)
                 copies.append(CopyAction(dest, region, account, after))
@@ -728,6 +737,7 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
                 target_vault_ref=target.logical_id if isinstance(target, ResourceRef) else None,
                 copies=copies,
                 continuous=_bool(rule.get("EnableContinuousBackup")) is True,
+                **air_gapped_target(rule.get("TargetLogicallyAirGappedBackupVaultArn")),
             )
         )
     return plan

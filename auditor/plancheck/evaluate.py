@@ -12,7 +12,8 @@ For every protected resource a template creates:
     long-kept; or, where the plan accepts native backups, the resource's native backups do so
     (RDS automated backups, DynamoDB point-in-time recovery);
   - with a selecting template plan: `backup-max-retention`, `cross-region-copy`,
-    `cross-account-copy`, `vault-lock`.
+    `cross-account-copy`, `air-gapped-copy`, `vault-lock` (a rule's logically air-gapped target
+    is the vault its backups are judged in).
 Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
 together are judged as one deployment: a selection in one file may select a resource of another
 file of the same kind.
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.plancheck.air_gapped import judge_air_gapped_copy, rule_vault
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
@@ -851,6 +853,7 @@ def _judge_rules(
     if plan.max_retention_days:
         _judge_max_retention(add, plan, rules, ctx.as_of)
     _judge_copies(add, plan, rules)
+    judge_air_gapped_copy(add, plan, rules, ctx.vaults(template.kind))
     if plan.vault_lock:
         _judge_vault_lock(add, plan, rules, ctx.vaults(template.kind))
 
@@ -1006,14 +1009,17 @@ def _vault_verdict(
     rule: DeployedRule, plan: DeployedPlan, declared: Any, vaults: list[DeployedVault]
 ) -> tuple[str, str, DeployedVault | None]:
     target = rule.target_vault
-    if isinstance(target, Unknown) and rule.target_vault_ref is None:
+    # A rule with an air-gapped target backs up into that vault: its lock is what protects them.
+    vault = rule_vault(rule, plan, vaults)
+    if vault is None and rule.air_gapped_target is not None:
+        target = rule.air_gapped_target
+    if vault is None and isinstance(target, Unknown) and rule.target_vault_ref is None:
         return (
             NOT_ASSESSED,
             f"the vault of rule {rule.name} is unknown before deployment ({target.reason}).",
             None,
         )
-    vault = None
-    for candidate in vaults:
+    for candidate in vaults if vault is None and rule.air_gapped_target is None else ():
         if candidate.file != plan.file and rule.target_vault_ref is not None:
             continue
         if (rule.target_vault_ref is not None and candidate.key == rule.target_vault_ref) or (

@@ -92,6 +92,11 @@ class DeployedRule:
     copies: list[CopyAction] = field(default_factory=list)
     continuous: bool = False
     timezone: str | Unknown | None = None  # ScheduleExpressionTimezone (None: UTC)
+    # TargetLogicallyAirGappedBackupVaultArn: supported resources back up straight into this
+    # logically air-gapped vault (AWS Backup API reference, BackupRule); as written, and the
+    # template vault it names
+    air_gapped_target: str | Unknown | None = None
+    air_gapped_target_ref: str | None = None
 
 
 @dataclass
@@ -102,6 +107,7 @@ class CopyAction:
     region: str | Unknown  # "same" = the source's region (a vault of the same stack)
     account: str | Unknown  # "same" = the source's account
     delete_after_days: int | Unknown | None = None
+    destination_ref: str | None = None  # key of the template vault it names, when traced
 
 
 @dataclass
@@ -145,6 +151,9 @@ class DeployedVault:
     lock_min_days: int | Unknown | None = None
     lock_max_days: int | Unknown | None = None
     lock_line: int | None = None
+    # A logically air-gapped vault: locked in compliance mode from creation (AWS Backup Developer
+    # Guide, "Logically air-gapped vault")
+    air_gapped: bool = False
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.limits import MAX_PLAN_BYTES, read_text_limited
+from auditor.plancheck.air_gapped import TF_AIR_GAPPED_VAULT, air_gapped_vault
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
     CopyAction,
@@ -45,6 +46,7 @@ BACKUP_TYPES = {
     "aws_backup_selection",
     "aws_backup_vault",
     "aws_backup_vault_lock_configuration",
+    TF_AIR_GAPPED_VAULT,
 }
 
 _MODULE_SEGMENT = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\.')
@@ -525,6 +527,19 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
                         path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn")
                     )
                 )
+            elif inst.type == TF_AIR_GAPPED_VAULT:
+                template.vaults.append(
+                    air_gapped_vault(
+                        path,
+                        inst.line,
+                        inst.address,
+                        {
+                            "BackupVaultName": _get(inst, "name"),
+                            "MinRetentionDays": _get(inst, "min_retention_days"),
+                            "MaxRetentionDays": _get(inst, "max_retention_days"),
+                        },
+                    )
+                )
     for inst in plan.instances.values():
         if inst.type == "aws_backup_vault_lock_configuration":
             with _values_of(path, inst):
@@ -728,7 +743,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                 else {}
             )
             vaults = plan.referenced(
-                inst, _references(block, "destination_vault_arn"), {"aws_backup_vault"}
+                inst,
+                _references(block, "destination_vault_arn"),
+                {"aws_backup_vault", TF_AIR_GAPPED_VAULT},
             )
             if len(vaults) == 1:
                 vault = vaults[0]
@@ -743,7 +760,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                         f"{vault.address} is created through another provider configuration (its account is known at apply)"
                     )
                 )
-                copies.append(CopyAction(f"{vault.address}.arn", region_value, account, after))
+                copies.append(
+                    CopyAction(f"{vault.address}.arn", region_value, account, after, vault.address)
+                )
             else:
                 reason = (
                     dest if isinstance(dest, Unknown) else Unknown("copy destination is not set")
@@ -761,9 +780,29 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                 target_vault_ref=target_ref,
                 copies=copies,
                 continuous=bool(rule.get("enable_continuous_backup")),
+                **_air_gapped_target(plan, inst, index, config),
             )
         )
     return deployed
+
+
+def _air_gapped_target(plan: _Plan, inst: _Instance, index: int, config: Any) -> dict[str, Any]:
+    """DeployedRule fields for a rule's target_logically_air_gapped_backup_vault_arn."""
+    target = _get(inst, "rule", index, "target_logically_air_gapped_backup_vault_arn")
+    if target is None or target == "":
+        return {}
+    if isinstance(target, Unknown):
+        vaults = plan.referenced(
+            inst,
+            _references(config, "target_logically_air_gapped_backup_vault_arn"),
+            {TF_AIR_GAPPED_VAULT},
+        )
+        if len(vaults) == 1:
+            return {
+                "air_gapped_target": vaults[0].address,
+                "air_gapped_target_ref": vaults[0].address,
+            }
+    return {"air_gapped_target": target}
 
 
 def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:

@@ -89,6 +89,8 @@ class CopyTo:
 
     regions: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    # A recent copy must sit in a logically air-gapped vault (the air-gapped-copy control).
+    air_gapped: bool = False
 
 
 @dataclass(frozen=True)
@@ -598,6 +600,16 @@ def _check_plan(
             "vault_lock has no effect on a plan that accepts only native backups",
         )
     copy_to = raw.get("copy_to") or {}
+    if copy_to.get("air_gapped") and "aws-backup" not in accept:
+        # Only AWS Backup copies into a logically air-gapped vault (AWS Backup Developer Guide,
+        # "Logically air-gapped vault"): such a plan could never pass air-gapped-copy.
+        result.error(
+            at("copy_to", "air_gapped"),
+            subject,
+            "copy_to.air_gapped needs accept to include aws-backup: only AWS Backup copies into a "
+            "logically air-gapped vault",
+        )
+        ok = False
     if ok:
         result.plans.append(
             Plan(
@@ -614,6 +626,7 @@ def _check_plan(
                 copy_to=CopyTo(
                     regions=tuple(copy_to.get("regions") or ()),
                     accounts=tuple(copy_to.get("accounts") or ()),
+                    air_gapped=bool(copy_to.get("air_gapped", False)),
                 ),
                 cold_after_days=cold,
                 description=raw.get("description"),

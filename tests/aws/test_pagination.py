@@ -87,7 +87,8 @@ def test_listings_beyond_one_page(aws, collect):
     assert calls["elasticfilesystem:DescribeFileSystems"] >= pages
     assert calls["dynamodb:ListTables"] == math.ceil(27 / 5)
     assert calls["dynamodb:DescribeTable"] == calls["dynamodb:DescribeContinuousBackups"] == 27
-    assert calls["backup:ListBackupVaults"] == 2
+    # two pages of own vaults, and one listing of the vaults shared with the account (ByShared)
+    assert calls["backup:ListBackupVaults"] == 2 + 1
     # every backup job left a recovery point in v0: 12 of them, on 3 pages; 6 empty vaults: 1 each
     assert calls["backup:ListRecoveryPointsByBackupVault"] == pages + 6
     # completed jobs are their recovery points: one call per unsuccessful state, not pages of jobs

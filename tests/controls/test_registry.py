@@ -30,6 +30,7 @@ def test_registry_matches_design_ids():
         "vault-lock",
         "cross-region-copy",
         "cross-account-copy",
+        "air-gapped-copy",
         "backup-supported",
         "orphaned-backup",
     }
