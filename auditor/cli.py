@@ -414,6 +414,18 @@ BaselineOption = Annotated[
 ]
 
 
+# Owner-like tags carried by findings, shared by `check`, `audit` and `report` (auditor.owners).
+OwnerTagsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--owner-tags",
+        metavar="KEYS",
+        help="Tag keys findings carry as owner columns (tag_KEY), comma-separated, matched"
+        ' without regard to case (default: owner,team,application; "" for none).',
+    ),
+]
+
+
 def gate_of(
     fail_on: str | None, skip_control: list[str], baseline: Path | None, no_fail: bool
 ) -> Any:
@@ -535,6 +547,7 @@ def check(
     fail_on: FailOnOption = None,
     skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
     baseline: BaselineOption = None,
+    owner_tags: OwnerTagsOption = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Evaluate an inventory against the declared plans offline (exit 3 when a FAIL counts under
@@ -542,8 +555,10 @@ def check(
     from auditor.controls import run_check
     from auditor.findings import FINDINGS_FORMATS, parse_findings_formats
     from auditor.gating import failed_rows
+    from auditor.owners import parse_owner_tags
 
     formats = parse_findings_formats(format)
+    owner_keys = parse_owner_tags(owner_tags)
     gate = gate_of(fail_on, skip_control, baseline, no_fail)
     findings = run_check(
         inventory,
@@ -553,6 +568,7 @@ def check(
         progress=show_progress(quiet),
         formats=formats,
         skip_controls=gate.skip_controls,
+        owner_tags=owner_keys,
     )
     files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
@@ -738,6 +754,7 @@ def audit(
     fail_on: FailOnOption = None,
     skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
     baseline: BaselineOption = None,
+    owner_tags: OwnerTagsOption = None,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
     frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
@@ -745,6 +762,7 @@ def audit(
     """Collect, check, meter and report in one run (exit 3 when a FAIL counts under the gating
     options, 1 on incomplete collection)."""
     from auditor.frameworks import load_framework
+    from auditor.owners import parse_owner_tags
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
@@ -764,6 +782,7 @@ def audit(
             keep_history=not no_history,
             prices=prices,
             by_tags=by_tag,
+            owner_tags=parse_owner_tags(owner_tags),
             no_fail=no_fail,
             progress=show_progress(quiet),
             command=" ".join(["auditor", *sys.argv[1:]]),
@@ -799,14 +818,18 @@ def report(
     ),
     framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
     frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
+    owner_tags: OwnerTagsOption = None,
 ) -> None:
-    """Render saved results again, in any of the report formats."""
+    """Render saved results again, in any of the report formats (with --owner-tags, the owner
+    columns are looked up again in the folder's inventory)."""
     from auditor.frameworks import load_framework
+    from auditor.owners import parse_owner_tags
     from auditor.report import load_results, parse_formats, write_reports
 
     formats = parse_formats(format or None)
     chosen_framework = load_framework(framework, frameworks) if framework else None
-    loaded = load_results(results)
+    keys = parse_owner_tags(owner_tags) if owner_tags is not None else None
+    loaded = load_results(results, owner_tags=keys)
     written = write_reports(
         loaded, out or results, formats, source=results, framework=chosen_framework
     )

@@ -17,13 +17,14 @@ every other part is optional and its section is left out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 
 FINDING_COLUMNS = (
     "resource_arn",
@@ -289,8 +290,14 @@ def _parquet_document(path: Path) -> dict[str, Any]:
     return {**read_parquet_head(path), "findings": read_findings(path).frame}
 
 
-def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
-    """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file."""
+def load_results(
+    folder: str | Path, *, with_inventory: bool = True, owner_tags: Sequence[str] | None = None
+) -> Results:
+    """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file.
+
+    With `owner_tags`, the findings' owner columns become those keys' (auditor.owners), looked up
+    in the folder's inventory; without an inventory, the findings must already carry them.
+    """
     folder = Path(folder)
     path = folder / "findings.json"
     if not folder.is_dir():
@@ -335,7 +342,26 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
     if (folder / "policies").is_dir():
         results.waivers = waivers_from_policies(folder / "policies", results.as_of)
     results.controls = controls_from_document(extra.get("controls")) or registry_controls()
+    if owner_tags is not None:
+        results.findings = _owner_columns(results, folder, owner_tags)
     return results
+
+
+def _owner_columns(results: Results, folder: Path, keys: Sequence[str]) -> pd.DataFrame:
+    """The findings with the owner columns of `keys` (UsageError when they cannot be had)."""
+    from auditor.owners import owner_columns, owner_tag_columns_of, with_owner_tags
+
+    df = results.findings
+    if results.inventory is not None:
+        return with_owner_tags(df, results.inventory, keys)
+    missing = [c for c in owner_columns(keys) if c not in df.columns]
+    if missing:
+        raise UsageError(
+            f"--owner-tags: {folder} has no inventory/ to look tags up in and its findings"
+            f" have no {', '.join(missing)} column"
+        )
+    wanted = set(owner_columns(keys))
+    return df.drop(columns=[c for c in owner_tag_columns_of(df.columns) if c not in wanted])
 
 
 def controls_from_document(items: Any) -> list[ControlInfo]:
