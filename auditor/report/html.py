@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 
 from auditor import __version__
+from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
 from auditor.report import charts
 from auditor.report.markdown import error_groups
 from auditor.report.model import (
@@ -57,8 +58,9 @@ ROW_COLUMNS = (
     "detail",
     "evidence",
 )
-# Shown when the findings carry them (remediation and owner tags come with newer findings files).
-OPTIONAL_COLUMNS = ("remediation", "resource_name", "owner", "team", "application")
+# Shown when the findings carry them (remediation comes with newer findings files); so are the
+# owner-tag columns (`tag_<key>`, auditor.owners), whichever keys the run was given.
+OPTIONAL_COLUMNS = ("remediation", "resource_name")
 
 
 def _as_of(results: Results) -> pd.Timestamp | None:
@@ -124,7 +126,8 @@ def findings_payload(rows: pd.DataFrame, evidence_budget: int = EVIDENCE_BUDGET)
     if not len(rows):
         return payload
     columns = [c for c in ROW_COLUMNS if c in rows.columns and c != "resource_arn"]
-    columns += [c for c in OPTIONAL_COLUMNS if c in rows.columns and rows[c].notna().any()]
+    optional = [*OPTIONAL_COLUMNS, *owner_tag_columns_of(rows.columns)]
+    columns += [c for c in optional if c in rows.columns and rows[c].notna().any()]
     arn = pa.array(rows["resource_arn"].astype(object), type=pa.string(), from_pandas=True)
     parts = pc.extract_regex(pc.fill_null(arn, ""), r"^(?P<head>.*[/:])?(?P<tail>[^/:]*)$")
     frame: dict[str, Any] = {
@@ -338,6 +341,7 @@ def context(results: Results) -> dict[str, Any]:
         dim: breakdown(df, dim)
         for dim in ("plan", "control_id", "account_id", "region", "resource_type")
     }
+    owner_dims = owner_tag_columns_of(df.columns)
     control_rows = [
         (row["control_id"], {s: int(row[s]) for s in STATUSES})
         for row in by["control_id"].to_dict("records")
@@ -376,6 +380,11 @@ def context(results: Results) -> dict[str, Any]:
         else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
         "glance": at_a_glance(results, counts),
         "breakdowns": {k: v.to_dict("records") for k, v in by.items()},
+        # compliance per owner (each owner tag's values, "(none)" for untagged resources)
+        "owner_breakdowns": [
+            (dim, dim[len(OWNER_COLUMN_PREFIX) :], breakdown(df, dim).to_dict("records"))
+            for dim in owner_dims
+        ],
         "control_chart": charts.stacked_bars(control_rows),
         "account_chart": charts.stacked_bars(
             [
