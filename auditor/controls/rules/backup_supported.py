@@ -15,6 +15,7 @@ from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.remedies import supported_remediation
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -93,4 +94,6 @@ def backup_supported(ctx: Context) -> Part:
         reason=reason,
         native_accepted=native,
     )
-    return Part("backup-supported", frame, _describe_supported)
+    # the first deployed rule that selects the resource, for the remediation to name
+    frame["nearest_rule"] = d["nearest"]
+    return Part("backup-supported", frame, _describe_supported, remediate=supported_remediation)
