@@ -29,6 +29,7 @@ from auditor.report.model import (
     breakdown,
     compliance_pct,
     cost_by,
+    cost_by_tags,
     failing_resource_count,
     fails_by_severity,
     ordered,
@@ -395,6 +396,8 @@ def context(results: Results) -> dict[str, Any]:
         "has_metering": results.metering is not None,
         "cost_owner": owner.to_dict("records"),
         "cost_service": service.to_dict("records"),
+        # the --by-tag split of metering.csv: cost per tag value
+        "cost_tags": cost_by_tags(results.metering),
         "cost_total": float(owner["estimated_cost_usd"].sum()) if len(owner) else 0.0,
         "gb_total": float(owner["gb_months"].sum()) if len(owner) else 0.0,
         "cost_chart": charts.bars(

@@ -20,6 +20,7 @@ from auditor.report.model import (
     breakdown,
     compliance_pct,
     cost_by,
+    cost_by_tags,
     failing_resource_count,
     fails_by_severity,
     ordered,
@@ -135,6 +136,7 @@ def render(results: Results, top: int = TOP, limit: int = COMMENT_LIMIT) -> str:
         cost=_cost(results, owner),
         cost_owner=owner.head(OWNERS).to_dict("records"),
         cost_owner_more=max(0, len(owner) - OWNERS),
+        cost_tags=cost_by_tags(results.metering, OWNERS),
         changes=history.get("changes") or {},
         # why findings are NOT_ASSESSED: the failed calls (report.html lists each one)
         errors=groups.head(ERRORS).to_dict("records"),

@@ -261,6 +261,26 @@ def cost_by(metering: pd.DataFrame | None, by: str = "billing_owner") -> pd.Data
     ).reset_index(drop=True)
 
 
+def cost_by_tags(metering: pd.DataFrame | None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Cost per value of each `--by-tag` key the metering rows were split by (`tag:KEY` columns):
+    `[{"key", "column", "rows": [{column, gb_months, estimated_cost_usd}], "more"}]`."""
+    if metering is None:
+        return []
+    out = []
+    for column in [c for c in metering.columns if str(c).startswith("tag:")]:
+        table = cost_by(metering, column)
+        shown = table if limit is None else table.head(limit)
+        out.append(
+            {
+                "key": column[len("tag:") :],
+                "column": column,
+                "rows": shown.to_dict("records"),
+                "more": len(table) - len(shown),
+            }
+        )
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading a results folder
 

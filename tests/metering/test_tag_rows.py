@@ -75,3 +75,21 @@ def test_csv_carries_the_tag_columns(mk, prices, tmp_path):
     header = (tmp_path / "metering.csv").read_text().splitlines()[0].split(",")
     assert header[-1] == "tag:team"
     assert "estimated_cost_usd" in header
+
+
+def test_reports_show_cost_by_tag(mk, prices, tmp_path):
+    from auditor.report import load_results, render
+    from auditor.report.sample import make_results
+
+    result = meter(_estate(mk, 3, False), prices, mk.AS_OF, by_tags=["team"])
+    write_metering(result, tmp_path)
+    sample = make_results(with_inventory=False)
+    (tmp_path / "findings.json").write_text(render(sample, "json"))
+    results = load_results(tmp_path)
+    by_team = result.frame.groupby("tag:team")["estimated_cost_usd"].sum()
+    page = render(results, "html")
+    assert 'data-tag="team"' in page and "By tag team" in page
+    text = render(results, "md")
+    assert "### Backup storage by tag team" in text
+    top = by_team.idxmax()
+    assert f"| {top} |" in text.split("### Backup storage by tag team")[1]
