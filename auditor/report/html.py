@@ -74,11 +74,15 @@ def _as_of(results: Results) -> pd.Timestamp | None:
 
 def _dictionary(values: pd.Series | pa.Array) -> tuple[list[int], list[Any]]:
     """A column as (codes, distinct values): repeated strings are sent once (null becomes "")."""
-    array = (
-        values
-        if isinstance(values, pa.Array)
-        else pa.array(values.astype(object), from_pandas=True)
-    )
+    if isinstance(values, pa.Array):
+        array = values
+    else:
+        try:  # Arrow-backed string columns convert without a Python object per value
+            array = pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
+            array = pa.array(values.astype(object), from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
     if not pa.types.is_string(array.type):
         array = pc.cast(array, pa.string())
     encoded = pc.dictionary_encode(pc.fill_null(array, ""))
