@@ -157,3 +157,8 @@ def test_supported_deployed_rule_is_named(estate, policy, h):
     text = _fix(estate, policy(h.plan_text(accept="[aws-backup]")), h, "backup-supported", arn)
     assert "The AWS Backup rule that selects it (AWS Backup plan 'cold' rule 'cold-rule0'" in text
     assert "update-backup-plan" in text and "NotResources" in text
+    frame = check_inventory(
+        estate.inventory(), policy(h.plan_text(accept="[aws-backup]")), h.AS_OF
+    ).frame
+    row = frame[(frame["control_id"] == "backup-supported") & (frame["resource_arn"] == arn)]
+    assert row.iloc[0]["evidence"]["deployed_rule"].startswith("AWS Backup plan 'cold' rule")
