@@ -112,3 +112,16 @@ def test_encrypted_names_the_backup_and_its_vault(estate, policy, h):
     assert row["status"] == "FAIL"
     assert row["evidence"]["example"] == plain
     assert row["evidence"]["example_vault"] == "plain-vault"
+
+
+def test_retention_names_the_short_lived_backup_and_its_rule(estate, policy, h):
+    arn = estate.resource("vol-1", tags=h.GOLD, age_days=10)
+    estate.backup(arn, age_hours=2, keep_days=35)
+    short = estate.backup(arn, age_hours=30, keep_days=7)
+    estate.rows["recovery_points"][-1]["backup_rule_id"] = "rule-7d"
+    pol = policy(h.plan_text(accept="[aws-backup]"))
+    frame = check_inventory(estate.inventory(), pol, h.AS_OF).frame
+    row = frame[frame["control_id"] == "backup-retention"].iloc[0]
+    assert row["status"] == "FAIL"
+    assert row["evidence"]["shortest_lifecycle_backup_arn"] == short
+    assert row["evidence"]["shortest_lifecycle_rule_id"] == "rule-7d"

@@ -26,7 +26,7 @@ from auditor.restore import delete_advice
 _LATEST = np.iinfo(np.int64).max
 
 
-def _oldest_rows(
+def oldest_backup_rows(
     frame: pd.DataFrame,
     ctx: Context,
     eligible: np.ndarray | None = None,
@@ -68,7 +68,7 @@ def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.Da
     )
     rows = np.full(len(frame), -1, dtype=np.int64)
     if too_old.any():
-        rows = np.where(too_old, _oldest_rows(frame, ctx), -1)
+        rows = np.where(too_old, oldest_backup_rows(frame, ctx), -1)
     has = rows >= 0
     advice = delete_advice(
         ctx.rp.iloc[rows[has]].reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of
@@ -85,11 +85,11 @@ def _offending_examples(frame: pd.DataFrame, ctx: Context) -> dict:
         return out
     forever = (ctx.rp_delete == NONE_TS) & ~ctx.rp_continuous
     if (fr.num(frame, "kept_forever") > 0).any():
-        rows = np.where(failing, _oldest_rows(frame, ctx, eligible=forever), -1)
+        rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=forever), -1)
         if (rows >= 0).any():
             out["kept_forever_example_arn"] = fr.rp_arns(ctx, rows)
     lived = np.where(forever | (ctx.rp_delete == NONE_TS), 0, ctx.rp_delete - ctx.rp_created)
-    rows = np.where(failing, _oldest_rows(frame, ctx, eligible=lived > 0, rank=-lived), -1)
+    rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=lived > 0, rank=-lived), -1)
     if (rows >= 0).any():
         out["longest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
     return out
