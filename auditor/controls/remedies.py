@@ -352,17 +352,20 @@ def encrypted_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     return out
 
 
-def _gap_text(segment: str, plan: Any, rule: str | None) -> str:
+def _gap_text(segment: str, plan: Any, rule: str | None, rule_row: Any = None) -> str:
     """What to change for one reason of backup-supported ("FIELD: why")."""
     field, _, why = segment.partition(": ")
     if field == "deployed rule":
         where = f" ({rule})" if rule else ""
+        target = "--backup-plan-id ID"
+        if rule_row is not None:
+            target = f"--region {rule_row['region']} --backup-plan-id {rule_row['backup_plan_id']}"
         return (
             f"The AWS Backup rule that selects it{where} uses a feature AWS Backup does not offer"
             f" for this type ({why}): remove it from the rule (MoveToColdStorageAfterDays,"
-            " EnableContinuousBackup) with `aws backup get-backup-plan` / `aws backup"
-            " update-backup-plan --backup-plan-id ID --backup-plan file://plan.json`, or exclude"
-            " the resource from that selection (NotResources)."
+            f" EnableContinuousBackup) with `aws backup get-backup-plan {target}` then `aws backup"
+            f" update-backup-plan {target} --backup-plan file://plan.json`, or exclude the"
+            " resource from that selection (NotResources)."
         )
     return (
         f"Plan {plan.name} asks AWS Backup for what it does not offer for this type ({why}):"
@@ -386,6 +389,7 @@ def supported_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         else np.full(len(frame), -1, np.int64)
     )
     labels = list(ctx.deployed["labels"])
+    rules = ctx.inventory["backup_rules"].reset_index(drop=True)  # rows as `labels` lists them
     cache: dict[tuple, str] = {}
     for i in acting:
         if plan_of[i] < 0:
@@ -404,7 +408,8 @@ def supported_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
                 )
             else:
                 segments = [s for s in str(reason[i] or "").split("; ") if s]
-                text = " ".join(_gap_text(s, plan, rule) for s in segments) or ""
+                row = rules.iloc[nearest[i]] if 0 <= nearest[i] < len(rules) else None
+                text = " ".join(_gap_text(s, plan, rule, row) for s in segments) or ""
             cache[key] = text
         out[i] = text or None
     return out

@@ -156,7 +156,8 @@ def test_supported_deployed_rule_is_named(estate, policy, h):
     estate.deployed(GOLD_TAGS, rules, plan_id="cold")
     text = _fix(estate, policy(h.plan_text(accept="[aws-backup]")), h, "backup-supported", arn)
     assert "The AWS Backup rule that selects it (AWS Backup plan 'cold' rule 'cold-rule0'" in text
-    assert "update-backup-plan" in text and "NotResources" in text
+    assert "aws backup update-backup-plan --region us-east-1 --backup-plan-id cold" in text
+    assert "NotResources" in text
     frame = check_inventory(
         estate.inventory(), policy(h.plan_text(accept="[aws-backup]")), h.AS_OF
     ).frame
