@@ -36,21 +36,17 @@ __all__ = ["declared_reasons", "deployed_reasons", "resource_tags", "selection_r
 MAX_TAGS_SHOWN = 60
 
 
-def _values(ctx: Context, key: str, positions: np.ndarray) -> np.ndarray:
-    """The resources' values of tag `key` (None where absent), for `positions`."""
+def _has_text(ctx: Context, key: str, positions: np.ndarray, prefix: str = "") -> np.ndarray:
+    """`prefix` + "resource has KEY=VALUE" (or "resource has no KEY tag"), per resource at
+    `positions`: one text per distinct value, then looked up by code."""
     codes, categories = ctx.view.codes(key)
-    table = np.array(list(categories) + [None], dtype=object)
+    table = np.array(
+        [f"{prefix}resource has {key}={value}" for value in categories]
+        + [f"{prefix}resource has no {key} tag"],
+        dtype=object,
+    )
     picked = codes[positions]
     return table[np.where(picked >= 0, picked, len(categories))]
-
-
-def _has_text(key: str, values: np.ndarray) -> np.ndarray:
-    """ "resource has KEY=VALUE" or "resource has no KEY tag", per row."""
-    out = np.full(len(values), f"resource has no {key} tag", dtype=object)
-    has = np.array([v is not None for v in values], dtype=bool)
-    if has.any():
-        out[has] = f"resource has {key}=" + values[has].astype(str).astype(object)
-    return out
 
 
 def _add(reasons: np.ndarray, failed: np.ndarray, text: np.ndarray | str) -> None:
@@ -63,25 +59,22 @@ def _add(reasons: np.ndarray, failed: np.ndarray, text: np.ndarray | str) -> Non
 
 
 def _tag_test(ctx: Context, op: str, key: str, value: str, positions: np.ndarray):
-    """(passes, failure text) of one tag condition for `positions`."""
+    """(passes, failure text) of one tag condition for `positions` (the predicate runs once per
+    distinct value of the tag)."""
     from auditor.policy.selection import wildcard_regex
 
-    values = _values(ctx, key, positions)
     if op in ("StringEquals", "StringNotEquals"):
-        matches = np.array([v is not None and v == value for v in values], dtype=bool)
+        matches = ctx.view.value_in(key, lambda v: v == value, positions)
     else:
         regex = wildcard_regex(value)
-        matches = np.array(
-            [v is not None and regex.fullmatch(v) is not None for v in values], dtype=bool
-        )
-    has = _has_text(key, values)
+        matches = ctx.view.value_in(key, lambda v: regex.fullmatch(v) is not None, positions)
     if op == "StringEquals":
-        return matches, f"tag {key}={value} required, " + has
+        return matches, _has_text(ctx, key, positions, f"tag {key}={value} required, ")
     if op == "StringLike":
-        return matches, f"tag {key} like {value} required, " + has
+        return matches, _has_text(ctx, key, positions, f"tag {key} like {value} required, ")
     if op == "StringNotEquals":
-        return ~matches, f"tag {key} must not be {value}, " + has
-    return ~matches, f"tag {key} must not be like {value}, " + has
+        return ~matches, _has_text(ctx, key, positions, f"tag {key} must not be {value}, ")
+    return ~matches, _has_text(ctx, key, positions, f"tag {key} must not be like {value}, ")
 
 
 def selection_reasons(
@@ -111,14 +104,12 @@ def selection_reasons(
             parts.append(f"ARN matches none of Resources [{', '.join(spec.resources)}]")
         if len(spec.any_tags) == 1:
             key, value = spec.any_tags[0]
-            parts.append(
-                f"tag {key}={value} required, " + _has_text(key, _values(ctx, key, positions))
-            )
+            parts.append(_has_text(ctx, key, positions, f"tag {key}={value} required, "))
         elif spec.any_tags:
             wanted = ", ".join(f"{k}={v}" for k, v in spec.any_tags)
             seen = np.full(n, "", dtype=object)
             for key in dict.fromkeys(k for k, _ in spec.any_tags):
-                _add(seen, np.ones(n, bool), _has_text(key, _values(ctx, key, positions)))
+                _add(seen, np.ones(n, bool), _has_text(ctx, key, positions))
             parts.append(f"one of tags {wanted} required (" + seen + ")")
         text = parts[0]
         for part in parts[1:]:
