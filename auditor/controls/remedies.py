@@ -83,10 +83,13 @@ def schedule_for(plan: Any) -> str:
     return f"cron(0 0/{step} * * ? *)"
 
 
-def selection_document(plan: Any, account: str, resource_arn: str | None) -> dict[str, Any]:
+def selection_document(
+    plan: Any, account: str, resource_arn: str | None, spec: Any = None
+) -> dict[str, Any]:
     """A BackupSelection picking what declared `plan` selects (its tags and conditions), or the
-    one resource by ARN when the plan selects by something AWS Backup cannot express."""
-    spec = plan.spec
+    one resource by ARN when the plan selects by something AWS Backup cannot express. `spec` is
+    the plan's normalised selection when the caller has it already."""
+    spec = plan.spec if spec is None else spec
     doc: dict[str, Any] = {
         "SelectionName": f"{plan.name}"[:40].replace(" ", "-") + "-selection",
         "IamRoleArn": DEFAULT_ROLE.format(account=account),
@@ -130,7 +133,15 @@ def _quoted(doc: dict[str, Any]) -> str:
 
 def _adequate_plans(ctx: Context) -> dict[tuple[str, str, int], tuple[str, str]]:
     """{(account, region, declared plan): (backup_plan_id, name)} of a deployed AWS Backup plan
-    with a rule as frequent and as long-kept as the declared plan (a selection can be added to it)."""
+    with a rule as frequent and as long-kept as the declared plan (a selection can be added to it).
+    Kept on the context: findings may be materialised more than once."""
+    cached = ctx.__dict__.get("_adequate_plans")
+    if cached is None:
+        cached = ctx.__dict__["_adequate_plans"] = _find_adequate_plans(ctx)
+    return cached
+
+
+def _find_adequate_plans(ctx: Context) -> dict[tuple[str, str, int], tuple[str, str]]:
     from auditor.controls.deployed import rule_table
 
     rules = ctx.inventory["backup_rules"]
@@ -200,7 +211,8 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
         for p in ctx.inventory["backup_plans"].itertuples(index=False)
     }
-    adequate = _adequate_plans(ctx)
+    specs = [plan.spec for plan in ctx.plans]  # a property that builds the spec: once per plan
+    selector = [bool(s.any_tags or s.conditions or s.resources) for s in specs]
     cache: dict[tuple, str] = {}
     for i in acting:
         if plan_of[i] < 0:
@@ -216,11 +228,11 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         elif nearest[i] >= 0:
             key = ("rule", plan_of[i], int(nearest[i]))
         else:
-            selector = bool(plan.spec.any_tags or plan.spec.conditions or plan.spec.resources)
-            key = ("select", plan_of[i], account[i], region[i], None if selector else arn[i])
+            by_arn = None if selector[plan_of[i]] else arn[i]
+            key = ("select", plan_of[i], account[i], region[i], by_arn)
         text = cache.get(key)
         if text is None:
-            text = cache[key] = _deployed_text(key, plan, rules, plan_names, adequate)
+            text = cache[key] = _deployed_text(key, plan, rules, plan_names, ctx, specs[plan_of[i]])
         if native[i] and "native" in plan.accept and key[0] != "native":
             text += (
                 f" Or make its native schedule ({native[i]}) run at least every"
@@ -231,7 +243,7 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
 
 
 def _deployed_text(
-    key: tuple, plan: Any, rules: pd.DataFrame, plan_names: dict, adequate: dict
+    key: tuple, plan: Any, rules: pd.DataFrame, plan_names: dict, ctx: Context, spec: Any
 ) -> str:
     kind = key[0]
     every = f"{plan.interval.total_seconds() / 3600:g}h"
@@ -267,8 +279,8 @@ def _deployed_text(
         )
         return _rule_fix(rule, str(name), plan)
     _, p, account, region, arn = key
-    selection = _quoted(selection_document(plan, str(account), arn))
-    found = adequate.get((str(account), str(region), p))
+    selection = _quoted(selection_document(plan, str(account), arn, spec))
+    found = _adequate_plans(ctx).get((str(account), str(region), p))
     if found is not None:
         plan_id, name = found
         return (

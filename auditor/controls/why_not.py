@@ -134,7 +134,11 @@ def _objects(names: list[str], columns: list[np.ndarray], n: int) -> list[JsonTe
         return [None] * n
     fragments = []
     for name, reasons in zip(names, columns):
-        text = pa.array(np.where(reasons == "", None, reasons), type=pa.string())
+        text = pc.if_else(
+            pa.array(reasons == "", pa.bool_()),
+            pa.nulls(n, pa.string()),
+            pa.array(reasons, type=pa.string()),
+        )
         # a null reason gives a null fragment, which the join below skips
         fragments.append(pc.binary_join_element_wise(json.dumps(name), json_quote(text), ": "))
     marker = pa.array(["\x00"] * n, type=pa.string())
@@ -143,50 +147,61 @@ def _objects(names: list[str], columns: list[np.ndarray], n: int) -> list[JsonTe
     return [JsonText("{" + b + "}") if b else None for b in body.to_pylist()]
 
 
+def _scatter(values: list[JsonText | None], rows: np.ndarray, n: int) -> list[JsonText | None]:
+    """`values` (one per row of `rows`) placed in a list of `n` (None elsewhere)."""
+    out: list[JsonText | None] = [None] * n
+    for row, value in zip(rows.tolist(), values):
+        out[row] = value
+    return out
+
+
 def declared_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     """Per row (a resource position, -1 for none): why each declared plan does not select it."""
     rows = np.flatnonzero(ridx >= 0)
-    names, columns = [], []
-    for plan in ctx.plans:
-        reasons = np.full(len(ridx), "", dtype=object)
-        reasons[rows] = selection_reasons(plan.spec, ctx, ridx[rows])
-        names.append(f"plan {plan.name}")
-        columns.append(reasons)
-    return _objects(names, columns, len(ridx))
+    positions = ridx[rows]
+    names = [f"plan {plan.name}" for plan in ctx.plans]
+    columns = [selection_reasons(plan.spec, ctx, positions) for plan in ctx.plans]
+    return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
 
 
 def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     """Per row: why each AWS Backup selection deployed in the resource's account and region does
     not select it (selections elsewhere cannot: a selection picks only its own account and region)."""
+    from auditor.policy.columns import codes_of
+
     selections = ctx.inventory["backup_selections"]
-    n = len(ridx)
-    if not len(selections) or not n:
-        return [None] * n
-    plans = ctx.inventory["backup_plans"]
+    rows = np.flatnonzero(ridx >= 0)
+    if not len(selections) or not len(rows):
+        return [None] * len(ridx)
+    positions = ridx[rows]
     plan_names = {
         (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
-        for p in plans.itertuples(index=False)
+        for p in ctx.inventory["backup_plans"].itertuples(index=False)
     }
-    account = ctx.res["account_id"].astype(object).to_numpy()
-    region = ctx.res["region"].astype(object).to_numpy()
-    positions = np.maximum(ridx, 0)
+    # the asked-about resources grouped by (account, region) once, by codes
+    acc, acc_names = codes_of(ctx.res["account_id"])
+    reg, reg_names = codes_of(ctx.res["region"])
+    key = acc[positions].astype(np.int64) * (len(reg_names) + 1) + reg[positions]
+    groups: dict[tuple[str, str], np.ndarray] = {}
+    for code in np.unique(key):
+        a, r = divmod(int(code), len(reg_names) + 1)
+        if 0 <= a < len(acc_names) and 0 <= r < len(reg_names):
+            groups[(acc_names[a], reg_names[r])] = np.flatnonzero(key == code)
     names, columns = [], []
     for sel in selections.itertuples(index=False):
-        rows = np.flatnonzero(
-            (ridx >= 0) & (account[positions] == sel.account_id) & (region[positions] == sel.region)
-        )
-        if not len(rows):
+        here = groups.get((sel.account_id, sel.region))
+        if here is None:
             continue
         try:
             spec = aws_selection_spec(sel._asdict())
         except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
             continue  # an unreadable selection: the coverage check ignores it too
-        reasons = np.full(n, "", dtype=object)
-        reasons[rows] = selection_reasons(spec, ctx, positions[rows])
+        reasons = np.full(len(rows), "", dtype=object)
+        reasons[here] = selection_reasons(spec, ctx, positions[here])
         plan = plan_names.get((sel.account_id, sel.region, sel.backup_plan_id), sel.backup_plan_id)
         names.append(f"AWS Backup plan '{plan}' selection '{sel.selection_name}'")
         columns.append(reasons)
-    return _objects(names, columns, n)
+    return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
 
 
 def resource_tags(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
