@@ -419,6 +419,18 @@ BaselineOption = Annotated[
 ]
 
 
+# Owner-like tags carried by findings, shared by `check`, `audit` and `report` (auditor.owners).
+OwnerTagsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--owner-tags",
+        metavar="KEYS",
+        help="Tag keys findings carry as owner columns (tag_KEY), comma-separated, matched"
+        ' without regard to case (default: owner,team,application; "" for none).',
+    ),
+]
+
+
 def gate_of(
     fail_on: str | None, skip_control: list[str], baseline: Path | None, no_fail: bool
 ) -> Any:
@@ -446,6 +458,7 @@ class RunArgs:
     quiet: bool = False
     framework: str | None = None
     frameworks: list[Path] = field(default_factory=list)
+    owner_tags: str | None = None
 
     def out_folder(self) -> Path:
         """`--out` of a command that gives it a default (`check`, `audit`)."""
@@ -470,6 +483,12 @@ class RunArgs:
         from auditor.frameworks import load_framework
 
         return load_framework(self.framework, self.frameworks) if self.framework else None
+
+    def owner_keys(self) -> tuple[str, ...]:
+        """The tag keys findings carry as owner columns (`--owner-tags`, or the default)."""
+        from auditor.owners import parse_owner_tags
+
+        return parse_owner_tags(self.owner_tags)
 
 
 def _out_option(default: Path | None, text: str) -> tuple[str, Any, Any]:
@@ -506,6 +525,7 @@ _GATING_OPTIONS: list[tuple[str, Any, Any]] = [
     ("skip_control", SkipControlOption, []),
     ("baseline", BaselineOption, None),
 ]
+_OWNER_TAGS_OPTION: tuple[str, Any, Any] = ("owner_tags", OwnerTagsOption, None)
 _QUIET_OPTION: tuple[str, Any, Any] = (
     "quiet",
     Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")],
@@ -532,6 +552,7 @@ _CHECK_OPTIONS = [
     _AS_OF_OPTION,
     _no_fail_option("Exit 0 even when findings FAIL."),
     *_GATING_OPTIONS,
+    _OWNER_TAGS_OPTION,
     _QUIET_OPTION,
 ]
 _AUDIT_OPTIONS = [
@@ -543,6 +564,7 @@ _AUDIT_OPTIONS = [
     _AS_OF_OPTION,
     _no_fail_option("Exit 0 even when findings FAIL (an incomplete collection still exits 1)."),
     *_GATING_OPTIONS,
+    _OWNER_TAGS_OPTION,
     _QUIET_OPTION,
     *_FRAMEWORK_OPTIONS,
 ]
@@ -550,6 +572,7 @@ _REPORT_OPTIONS = [
     _format_option(f"Formats, comma-separated or repeated: {_REPORT_FORMATS_HELP}"),
     _out_option(None, "Folder for the reports (default: the results folder)."),
     *_FRAMEWORK_OPTIONS,
+    _OWNER_TAGS_OPTION,
 ]
 
 
@@ -652,6 +675,7 @@ def check(
     out = run.out_folder()
     formats = parse_findings_formats(run.format)
     gate = run.gate()
+    owner_keys = run.owner_keys()
     findings = run_check(
         inventory,
         policies,
@@ -660,6 +684,7 @@ def check(
         progress=run.progress(),
         formats=formats,
         skip_controls=gate.skip_controls,
+        owner_tags=owner_keys,
     )
     for note in findings.summary.get("notes", []):
         typer.echo(f"auditor: note: {one_line(note)}", err=True)
@@ -845,6 +870,7 @@ def audit(
             keep_history=not no_history,
             prices=prices,
             by_tags=by_tag,
+            owner_tags=run.owner_keys(),
             no_fail=run.no_fail,
             progress=run.progress(),
             command=" ".join(["auditor", *sys.argv[1:]]),
@@ -872,12 +898,14 @@ def report(
     ),
     run: RunArgs = None,  # type: ignore[assignment]  # filled in by with_options
 ) -> None:
-    """Render saved results again, in any of the report formats."""
+    """Render saved results again, in any of the report formats (with --owner-tags, the owner
+    columns are looked up again in the folder's inventory)."""
     from auditor.report import load_results, parse_formats, write_reports
 
     formats = parse_formats(run.format or None)
     chosen_framework = run.chosen_framework()
-    loaded = load_results(results)
+    keys = run.owner_keys() if run.owner_tags is not None else None
+    loaded = load_results(results, owner_tags=keys)
     written = write_reports(
         loaded, run.out or results, formats, source=results, framework=chosen_framework
     )

@@ -31,6 +31,7 @@ from auditor.metering.result import (
     write_metering,
 )
 from auditor.metering.sizes import settle_sizes
+from auditor.metering.tag_rows import split_by_tags, with_tag_columns
 
 
 def meter(
@@ -91,8 +92,13 @@ def meter(
             reconciliation = reconcile(df, cur, as_of, inventory, warnings)
             add_billed_totals(totals, reconciliation)
         clock.lap("end")
+    frame = output_frame(df)
+    if by_tags:
+        # metering.csv's rows split by the tag values (auditor.metering.tag_rows)
+        split = split_by_tags(df, inventory, rp, enc, parts, groups, by_tags)
+        frame = with_tag_columns(split, by_tags)
     return MeteringResult(
-        frame=output_frame(df),
+        frame=frame,
         allocations=allocated,
         orphans=orphans,
         reconciliation=reconciliation,
