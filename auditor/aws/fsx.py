@@ -119,7 +119,9 @@ def backup_row(ctx: Context, backup: dict[str, Any], retention: dict[str, int]) 
         else None
     )
     days = retention.get(fs_id or "")
-    automatic = created_by == "automated" and created is not None and days
+    delete_at = (
+        created + timedelta(days=days) if created_by == "automated" and created and days else None
+    )
     size = backup.get("SizeInBytes")
     return {
         "recovery_point_arn": backup.get("ResourceARN") or ctx.arn("fsx", f"backup/{backup_id}"),
@@ -137,7 +139,7 @@ def backup_row(ctx: Context, backup: dict[str, Any], retention: dict[str, int]) 
         "size_bytes": size,
         "size_basis": "SizeInBytes(full)" if size is not None else None,
         "storage_class": "warm",  # FSx backups have one storage class
-        "delete_at": created + timedelta(days=days) if automatic else None,
+        "delete_at": delete_at,
         "encrypted": True,
         "kms_key_arn": backup.get("KmsKeyId"),
         "copy_source_arn": source_arn,

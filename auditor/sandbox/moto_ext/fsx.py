@@ -72,9 +72,9 @@ def _backup_init(self: Any, *args: Any, **kwargs: Any) -> None:
     self.file_system = _file_system_metadata(fs) if fs is not None else {}
     self.file_system_type = self.file_system.get("FileSystemType")
     self.kms_key_id = self.file_system.get("KmsKeyId")
-    self.source_backup_id: str | None = None
-    self.source_backup_region: str | None = None
-    self.size_in_bytes: int | None = None
+    self.source_backup_id = None
+    self.source_backup_region = None
+    self.size_in_bytes = None
 
 
 def _backup_dict(self: Any) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def add_backup(
     from moto.fsx.models import Backup
 
     backend = fsx_backend(account_id, region)
-    backup = Backup.__new__(Backup)
+    backup: Any = Backup.__new__(Backup)  # built field by field: moto's __init__ needs a live fs
     backup.backup_id = backup_id
     backup.file_system_id = file_system["FileSystemId"]
     backup.client_request_token = backup_id

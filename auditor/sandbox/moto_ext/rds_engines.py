@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 DOCDB = "docdb"
-_DEFAULTS = {"version": "5.0.0", "port": 27017}
+DOCDB_VERSION = "5.0.0"
+DOCDB_PORT = 27017
 _installed = False
 
 
@@ -40,16 +41,16 @@ def install() -> None:
         return sorted({*engines(), DOCDB})
 
     def default_engine_version(engine: str) -> str:
-        return str(_DEFAULTS["version"]) if engine == DOCDB else version(engine)
+        return DOCDB_VERSION if engine == DOCDB else version(engine)
 
     def default_port(engine: str) -> int:
-        return int(_DEFAULTS["port"]) if engine == DOCDB else port(engine)
+        return DOCDB_PORT if engine == DOCDB else port(engine)
 
     def default_allocated_storage(engine: str, storage_type: str) -> Any:
         return 0 if engine == DOCDB else storage(engine, storage_type)
 
-    ClusterEngine.list_cluster_engines = staticmethod(list_cluster_engines)  # type: ignore[method-assign,assignment]
-    DBCluster.default_engine_version = staticmethod(default_engine_version)  # type: ignore[method-assign,assignment]
-    DBCluster.default_port = staticmethod(default_port)  # type: ignore[method-assign,assignment]
-    DBCluster.default_allocated_storage = staticmethod(default_allocated_storage)  # type: ignore[method-assign,assignment]
+    ClusterEngine.list_cluster_engines = staticmethod(list_cluster_engines)  # type: ignore[method-assign]
+    DBCluster.default_engine_version = staticmethod(default_engine_version)  # type: ignore[method-assign]
+    DBCluster.default_port = staticmethod(default_port)  # type: ignore[method-assign]
+    DBCluster.default_allocated_storage = staticmethod(default_allocated_storage)  # type: ignore[method-assign]
     _installed = True
