@@ -79,7 +79,9 @@ def _backup_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 def _backup_dict(self: Any) -> dict[str, Any]:
     out = _ORIGINAL["backup_to_dict"](self)
-    out.pop("ClientRequestToken", None)  # a request field, not part of AWS's Backup object
+    # moto adds request fields AWS's Backup object does not have (its file system is `FileSystem`)
+    out.pop("ClientRequestToken", None)
+    out.pop("FileSystemId", None)
     out.update(
         {
             "Type": self.backup_type,
