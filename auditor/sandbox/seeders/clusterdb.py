@@ -67,7 +67,10 @@ class ClusterDbSeeder(TypeSeeder):
                 name=ident,
                 tags=tags,
                 created_at=created,
-                size_bytes=reg.rng.choice((10, 50, 200, 800)) * GIB,
+                # the cluster volume grows with use and the API returns no size for it (the
+                # inventory's is unknown); AWS Backup's recovery points are its size
+                size_bytes=None,
+                used_bytes=reg.rng.choice((10, 50, 200, 800)) * GIB,
                 encrypted=encrypted,
                 engine=self.engine,
                 retention=retention,
