@@ -370,6 +370,84 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
             ),
         ),
     ),
+    # FSx backups (automatic, user-initiated and AWS Backup's, which are FSx backups of Type
+    # AWS_BACKUP) are billed by Amazon FSx per GB-month ("Amazon FSx pricing",
+    # https://aws.amazon.com/fsx/pricing/); FSx keeps one storage class, so AWS Backup's cold
+    # transition does not apply ("Feature availability by resource": no cold storage for FSx).
+    BackupKind(
+        kind="fsx-backup",
+        service="FSx",
+        billing_owner="AmazonFSx",
+        usage_types=(("AmazonFSx", "warm", "BackupUsage"),),
+        arn_format=_PART + ":fsx:{region}:{account}:backup/{id}",
+        arn_regex=rf"^arn:[^:]+:fsx:{_ANY}:{_ANY}:backup/",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/fsx/pricing/",
+        # "CreateFileSystemFromBackup", "DeleteBackup" (FSx API reference)
+        restore_paths=(
+            RestorePath(
+                target="new FSx file system",
+                where="{region}",
+                command="aws fsx create-file-system-from-backup --region {region} --backup-id {id}"
+                " --subnet-ids <subnet-id>",
+                doc="https://docs.aws.amazon.com/fsx/latest/APIReference/API_CreateFileSystemFromBackup.html",
+            ),
+        ),
+        delete_command="aws fsx delete-backup --region {region} --backup-id {id}",
+        cold_as="warm",  # no cold tier
+    ),
+    # DocumentDB and Neptune cluster snapshots have RDS cluster snapshot ARNs (their resource's
+    # engine tells them apart) and are billed by their own services: product codes AmazonDocDB
+    # ("Amazon DocumentDB pricing", https://aws.amazon.com/documentdb/pricing/) and AmazonNeptune
+    # ("Amazon Neptune pricing", https://aws.amazon.com/neptune/pricing/), usage type BackupUsage.
+    BackupKind(
+        kind="docdb-cluster-snapshot",
+        service="DocumentDB",
+        billing_owner="AmazonDocDB",
+        usage_types=(("AmazonDocDB", "warm", "BackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:cluster-snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
+        arn_names_kind=False,  # an RDS cluster snapshot ARN; its cluster's engine decides
+        pricing_page="https://aws.amazon.com/documentdb/pricing/",
+        # "Restoring from a cluster snapshot", "DeleteDBClusterSnapshot" (DocumentDB guide)
+        restore_paths=(
+            RestorePath(
+                target="new DocumentDB cluster",
+                where="{region}",
+                command="aws docdb restore-db-cluster-from-snapshot --region {region}"
+                " --db-cluster-identifier <new-cluster-name> --snapshot-identifier {id}"
+                " --engine docdb",
+                doc="https://docs.aws.amazon.com/documentdb/latest/developerguide/backup_restore-restore_from_snapshot.html",
+            ),
+        ),
+        delete_command="aws docdb delete-db-cluster-snapshot --region {region}"
+        " --db-cluster-snapshot-identifier {id}",
+        cold_as="warm",  # no cold tier
+    ),
+    BackupKind(
+        kind="neptune-cluster-snapshot",
+        service="Neptune",
+        billing_owner="AmazonNeptune",
+        usage_types=(("AmazonNeptune", "warm", "BackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:cluster-snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
+        arn_names_kind=False,  # an RDS cluster snapshot ARN; its cluster's engine decides
+        pricing_page="https://aws.amazon.com/neptune/pricing/",
+        # "Restoring from a DB cluster snapshot", "DeleteDBClusterSnapshot" (Neptune user guide)
+        restore_paths=(
+            RestorePath(
+                target="new Neptune DB cluster",
+                where="{region}",
+                command="aws neptune restore-db-cluster-from-snapshot --region {region}"
+                " --db-cluster-identifier <new-cluster-name> --snapshot-identifier {id}"
+                " --engine neptune",
+                doc="https://docs.aws.amazon.com/neptune/latest/userguide/backup-restore-restore-snapshot.html",
+            ),
+        ),
+        delete_command="aws neptune delete-db-cluster-snapshot --region {region}"
+        " --db-cluster-snapshot-identifier {id}",
+        cold_as="warm",  # no cold tier
+    ),
     # An AMI, AWS Backup's recovery point of an EC2 instance; its storage is the EBS snapshots
     # behind it ("Amazon EBS pricing"). Declared for the EC2 collector: not priced yet.
     BackupKind(
@@ -549,15 +627,17 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         iam_actions=(),
         seeder="",
     ),
+    # FSx for Windows File Server, Lustre, NetApp ONTAP and OpenZFS file systems; AWS Backup names
+    # them all "FSx".
     ResourceType(
         type_id="fsx-filesystem",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":fsx:{region}:{account}:file-system/{id}",
         arn_regex=rf"^arn:[^:]+:fsx:{_ANY}:{_ANY}:file-system/",
-        arn_names_type=False,  # until collected, FSx recovery points keep AWS Backup's own name
+        arn_names_type=True,
         backup_service="FSx",
         support_key="fsx-filesystem",
-        backup_kinds=(),
+        backup_kinds=("fsx-backup",),
         cloudformation_types=("AWS::FSx::FileSystem",),
         terraform_types=(
             "aws_fsx_lustre_file_system",
@@ -566,40 +646,42 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "aws_fsx_openzfs_file_system",
         ),
         collector="fsx",
-        iam_actions=(),
-        seeder="",
+        iam_actions=("fsx:DescribeFileSystems", "fsx:DescribeBackups"),
+        seeder="fsx",
     ),
     # DocumentDB and Neptune clusters have RDS cluster ARNs: only the engine tells them apart
     # ("Amazon DocumentDB ARNs", https://docs.aws.amazon.com/documentdb/latest/developerguide/documentdb-arns.html).
     ResourceType(
         type_id="docdb-cluster",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
         arn_names_type=False,
         backup_service="DocumentDB",
         support_key="docdb-cluster",
-        backup_kinds=(),
+        backup_kinds=("docdb-cluster-snapshot",),
         cloudformation_types=("AWS::DocDB::DBCluster",),
         terraform_types=("aws_docdb_cluster",),
         collector="docdb",
-        iam_actions=(),
-        seeder="",
+        # listed by engine through the RDS API (aws/clusterdb.py), whose actions are RDS's
+        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        seeder="docdb",
     ),
     ResourceType(
         type_id="neptune-cluster",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
         arn_names_type=False,
         backup_service="Neptune",
         support_key="neptune-cluster",
-        backup_kinds=(),
+        backup_kinds=("neptune-cluster-snapshot",),
         cloudformation_types=("AWS::Neptune::DBCluster",),
         terraform_types=("aws_neptune_cluster",),
         collector="neptune",
-        iam_actions=(),
-        seeder="",
+        # listed by engine through the RDS API (aws/clusterdb.py), whose actions are RDS's
+        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        seeder="neptune",
     ),
 )
 
@@ -663,6 +745,34 @@ def arn_type_patterns() -> tuple[tuple[str, str], ...]:
 def backup_kind_patterns() -> tuple[tuple[str, str], ...]:
     """(regex, backup kind) for every kind whose ARN shape alone names it, in catalogue order."""
     return tuple((kind.arn_regex, kind.kind) for kind in BACKUP_KINDS if kind.arn_names_kind)
+
+
+def shared_shape_types() -> dict[str, tuple[str, str]]:
+    """AWS Backup service name -> (ARN regex, resource_type) of collected types whose ARN shape
+    another type has (DocumentDB and Neptune clusters have RDS cluster ARNs): AWS Backup's
+    ResourceType, not the ARN, tells them apart."""
+    return {
+        rec.backup_service: (rec.arn_regex, rec.type_id)
+        for rec in collected_types()
+        if not rec.arn_names_type
+    }
+
+
+def shared_shape_kinds() -> dict[tuple[str, str], str]:
+    """(kind the ARN names, resource_type) -> the type's own kind of that ARN shape.
+
+    A DocumentDB cluster snapshot has an RDS cluster snapshot's ARN, a Storage Gateway volume's
+    snapshot an EBS snapshot's: the backed-up resource's type decides.
+    """
+    named = [kind for kind in BACKUP_KINDS if kind.arn_names_kind]
+    return {
+        (shape.kind, rec.type_id): own
+        for rec in collected_types()
+        for own in rec.backup_kinds
+        if not _BY_KIND[own].arn_names_kind
+        for shape in named
+        if shape.arn_regex == _BY_KIND[own].arn_regex
+    }
 
 
 def collected_backup_kinds() -> tuple[BackupKind, ...]:

@@ -73,10 +73,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("encrypted", _B),
         ("kms_key_id", _S),
         ("state", _S),
-        ("engine", _S),  # RDS engine, e.g. aurora-mysql; null for other types
+        # RDS engine (aurora-mysql, docdb, neptune, ...); an FSx file system's FileSystemType
+        # (WINDOWS, LUSTRE, ONTAP, OPENZFS); null for other types
+        ("engine", _S),
         ("parent_arn", _S),  # Aurora instance -> its cluster; SGW volume -> its gateway
-        # A native schedule the service runs by itself (RDS automated backups, DynamoDB PITR,
-        # a Data Lifecycle Manager policy): name, interval and how long it keeps backups.
+        # A native schedule the service runs by itself (RDS, DocumentDB and Neptune automated
+        # backups, FSx automatic daily backups, DynamoDB PITR, a Data Lifecycle Manager policy):
+        # name, interval and how long it keeps backups.
         ("native_schedule", _S),
         ("native_frequency_hours", _F),
         ("native_retention_days", _I),
@@ -112,7 +115,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
         ("resource_type", _S),
         # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, rds-automated-backup (replicated from
-        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot
+        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot, fsx-backup,
+        # docdb-cluster-snapshot, neptune-cluster-snapshot
         ("backup_type", _S),
         ("source", _S),  # aws-backup | native
         ("created_by", _S),  # aws-backup | user | automated | storage-gateway

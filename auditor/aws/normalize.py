@@ -22,6 +22,9 @@ _TYPE_PATTERNS = catalog.arn_type_patterns()
 # Backup type by recovery point ARN (the resource type decides for generic Backup ARNs).
 _BACKUP_TYPE_PATTERNS = catalog.backup_kind_patterns()
 _GENERIC_BACKUP_TYPE = catalog.recovery_point_kinds()
+# Types and kinds whose ARN shape is another's (DocumentDB and Neptune clusters and snapshots).
+_SHARED_SHAPE_TYPES = catalog.shared_shape_types()
+_SHARED_SHAPE_KINDS = catalog.shared_shape_kinds()
 
 # What AWS Backup's "cold" means for a recovery point held as a native snapshot: EBS's cold tier is
 # the snapshot archive tier; RDS, Aurora, Storage Gateway and non-advanced DynamoDB backups have no
@@ -47,9 +50,24 @@ def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -
         np.select(conditions, [t for _, t in _TYPE_PATTERNS], default=""), index=arns.index
     )
     if fallback is not None:
+        picked = _named_by_backup(picked, arns, fallback)
         other = fallback.astype("str").str.lower().str.replace(" ", "-", regex=False)
         picked = picked.where(picked != "", other)
     return picked.replace("", None)
+
+
+def _named_by_backup(picked: pd.Series, arns: pd.Series, backup_types: pd.Series) -> pd.Series:
+    """Types whose ARN shape another type shares, told apart by AWS Backup's ResourceType.
+
+    A DocumentDB or Neptune cluster has an RDS cluster ARN; AWS Backup's listings name its service
+    (ResourceType DocumentDB / Neptune), which then decides over the ARN's shape.
+    """
+    for service, (regex, type_id) in _SHARED_SHAPE_TYPES.items():
+        named = (backup_types == service).fillna(False).to_numpy(dtype=bool)
+        if named.any():
+            shaped = arns.str.contains(regex, regex=True).to_numpy(dtype=bool)
+            picked = picked.mask(named & shaped, type_id)
+    return picked
 
 
 def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
@@ -63,6 +81,12 @@ def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Serie
     )
     sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
     picked = picked.mask(sgw, "storagegateway-snapshot")
+    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
+    # cluster snapshot has an RDS cluster snapshot ARN).
+    for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
+        picked = picked.mask(
+            (picked == shape_kind) & (resource_types == type_id).fillna(False), kind
+        )
     generic = resource_types.map(
         lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None
     )

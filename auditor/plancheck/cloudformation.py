@@ -25,6 +25,7 @@ from auditor.limits import (
     check_yaml_shape,
     read_text_limited,
 )
+from auditor.plancheck import cluster_fsx
 from auditor.plancheck.air_gapped import (
     AIR_GAPPED_VAULT_TYPE,
     air_gapped_target,
@@ -647,6 +648,8 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
                 if enabled is True
                 else None,
             }
+    elif rtype in cluster_fsx.CLOUDFORMATION_TYPES:  # FSx, DocumentDB, Neptune
+        encrypted, name, engine, native = cluster_fsx.from_cloudformation(rtype, props, lid)
     else:  # RDS instance or cluster
         engine = _str(props.get("Engine"))
         name = props.get(

@@ -800,7 +800,7 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
     enabled = native.get("enabled")
     retention = native.get("retention_days")
     kind = native.get("kind")
-    label = (
+    label = native.get("label") or (
         "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
     )
     evidence = {

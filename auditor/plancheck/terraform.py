@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.limits import MAX_PLAN_BYTES, read_text_limited
+from auditor.plancheck import cluster_fsx
 from auditor.plancheck.air_gapped import TF_AIR_GAPPED_VAULT, air_gapped_vault
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
@@ -647,6 +648,10 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
                 "interval_hours": 0,
                 "retention_days": days if days not in (None, 0) else 35,
             }
+    elif inst.type in cluster_fsx.TERRAFORM_TYPES:  # FSx, DocumentDB, Neptune
+        encrypted, name, engine, native = cluster_fsx.from_terraform(
+            inst.type, lambda *path: _get(inst, *path), inst.address
+        )
     elif inst.type in ("aws_db_instance", "aws_rds_cluster"):
         engine = _get(inst, "engine")
         name = _get(inst, "cluster_identifier" if inst.type == "aws_rds_cluster" else "identifier")

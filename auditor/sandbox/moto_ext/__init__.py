@@ -26,7 +26,7 @@ def install() -> None:
             return
         import moto.backend_index as backend_index
 
-        from auditor.sandbox.moto_ext import backup, recycle_bin, services
+        from auditor.sandbox.moto_ext import backup, fsx, rds_engines, recycle_bin, services
         from auditor.sandbox.moto_ext import storagegateway as sgw_pkg
         from auditor.sandbox.moto_ext.storagegateway import models as sgw_models
         from auditor.sandbox.moto_ext.storagegateway import responses as sgw_responses
@@ -43,4 +43,6 @@ def install() -> None:
         backup.install()
         services.install()
         recycle_bin.install()
+        fsx.install()
+        rds_engines.install()
         _installed = True

@@ -85,7 +85,7 @@ def resource_type_of(arn: str) -> str:
     if service == "ec2":
         return "EBS" if rest.startswith("volume/") else "EC2"
     if service == "rds":
-        return "Aurora" if rest.startswith("cluster:") else "RDS"
+        return _rds_cluster_service(parts) if rest.startswith("cluster:") else "RDS"
     return {
         "dynamodb": "DynamoDB",
         "elasticfilesystem": "EFS",
@@ -94,6 +94,22 @@ def resource_type_of(arn: str) -> str:
         "s3": "S3",
         "redshift": "Redshift",
     }.get(service, service)
+
+
+# RDS-compatible engines AWS Backup names as services of their own (GetSupportedResourceTypes:
+# "DocumentDB for Amazon DocumentDB", "Neptune for Amazon Neptune"); their clusters have RDS
+# cluster ARNs, so the cluster's engine decides.
+_ENGINE_SERVICES = {"docdb": "DocumentDB", "neptune": "Neptune"}
+
+
+def _rds_cluster_service(parts: list[str]) -> str:
+    """AWS Backup's ResourceType of an RDS cluster ARN's cluster: Aurora unless its engine says."""
+    from moto.rds.models import rds_backends
+
+    if len(parts) < 6 or not parts[3] or not parts[4]:
+        return "Aurora"
+    cluster = rds_backends[parts[4]][parts[3]].clusters.get(parts[5].split(":", 1)[1])
+    return _ENGINE_SERVICES.get(getattr(cluster, "engine", ""), "Aurora")
 
 
 def _bad_token(message: str) -> Exception:
