@@ -5,7 +5,8 @@
     {"schema_version": 1, "as_of": "...Z", "summary": {...}, "controls": [...], "findings": [...]}
 
 Each finding has the fields (`resource_arn`, `resource_type`, `account_id`, `region`,
-`control_id`, `status`, `severity`, `plan`, `detail`, `evidence`). `controls` lists every registered
+`control_id`, `status`, `severity`, `plan`, `detail`, `evidence`, `remediation`, `resource_name`),
+then one `tag_<key>` field per owner tag the run was given (`--owner-tags`, auditor.owners). `controls` lists every registered
 control (id, title, severity, description) so reports need no code to describe them. When the
 audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file
 as given and its copy under `policies/`), which the SARIF report turns into file locations.
@@ -43,6 +44,7 @@ __all__ = [
     "FINDINGS_SCHEMA_VERSION",
     "PARQUET_METADATA_KEY",
     "canonical_table",
+    "columns_of",
     "findings_csv_text",
     "findings_document",
     "findings_jsonl_bytes",
@@ -84,6 +86,15 @@ COLUMNS = (
     "remediation",  # what to change (FAIL, WAIVED and NOT_ASSESSED rows; null otherwise)
     "resource_name",  # the resource's Name tag (null without one)
 )
+# After COLUMNS, a findings table has one `tag_<key>` column per configured owner tag
+# (auditor.owners): which ones depends on the run's --owner-tags.
+
+
+def columns_of(names: Iterable[str]) -> list[str]:
+    """The findings columns of a table or frame with columns `names`: COLUMNS, then its owner tags."""
+    from auditor.owners import owner_tag_columns_of
+
+    return list(COLUMNS) + owner_tag_columns_of(n for n in names if n not in COLUMNS)
 
 
 def _iso(value: datetime) -> str:
@@ -218,7 +229,7 @@ def _write_parquet(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> 
         table,
         handle,
         row_group_size=1 << 20,
-        use_dictionary=_DICTIONARY_COLUMNS,
+        use_dictionary=_DICTIONARY_COLUMNS + columns_of(table.column_names)[len(COLUMNS) :],
         compression="snappy",
     )
 
@@ -291,11 +302,12 @@ def canonical_table(findings: Any) -> pa.Table:
 
     from auditor.controls import REGISTRY
 
-    table = _findings_table(findings).select(list(COLUMNS))
-    columns = {
-        c: table[c].cast(pa.string() if c in _DICTIONARY_COLUMNS else pa.large_string())
-        for c in COLUMNS
-    }
+    table = _findings_table(findings)
+    names = columns_of(table.column_names)
+    table = table.select(names)
+    # owner tags have few distinct values: encoded like the other short columns
+    short = set(_DICTIONARY_COLUMNS) | set(names[len(COLUMNS) :])
+    columns = {c: table[c].cast(pa.string() if c in short else pa.large_string()) for c in names}
     del table  # when nothing else holds the rows, each column is freed once it is sorted
     order = None
     if len(columns["control_id"]) > 1:
@@ -305,11 +317,11 @@ def canonical_table(findings: Any) -> pa.Table:
         order = pc.sort_indices(keyed, sort_keys=keys)
         del keyed, rank
     out = {}
-    for name in COLUMNS:
+    for name in names:
         column = columns.pop(name)
         if order is not None:
             column = column.take(order)
-        if name in _DICTIONARY_COLUMNS:
+        if name in short:
             column = pc.dictionary_encode(column)
         out[name] = column
         del column
@@ -344,7 +356,7 @@ def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
     import pyarrow as pa
 
     columns = {}
-    for col in COLUMNS:
+    for col in columns_of(frame.columns):
         if col not in frame.columns:
             columns[col] = pa.nulls(len(frame), pa.string())
             continue
@@ -384,7 +396,7 @@ def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes 
     for start in range(0, table.num_rows, BATCH_ROWS):
         part = table.slice(start, BATCH_ROWS)
         pieces = []
-        for col in COLUMNS:
+        for col in columns_of(table.column_names):
             value = part[col].combine_chunks().cast(pa.string())
             value = (
                 value.fill_null("{}")
@@ -457,10 +469,11 @@ def _read_json_document(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     rows = doc.get("findings")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputError(f"{path}: 'findings' must be a list of objects")
+    names = columns_of(rows[0]) if rows else list(COLUMNS)
     frame = (
-        pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+        pd.DataFrame.from_records(rows, columns=names)
         if rows
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in names})
     )
     return doc, frame.astype(object).where(frame.notna(), None)
 
@@ -496,17 +509,18 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
     """The rows of findings.parquet as a frame of Python strings, `evidence` parsed to dicts."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=list(COLUMNS))
+    names = columns_of(pq.read_schema(path).names)
+    table = pq.read_table(path, columns=names)
     frame = pd.DataFrame(
         {
             c: table[c].cast("string").to_numpy(zero_copy_only=False)
-            for c in COLUMNS
+            for c in names
             if c != "evidence"
         }
     )
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) if x else {} for x in table["evidence"].to_pylist()]
-    return frame[list(COLUMNS)]
+    return frame[names]
 
 
 def findings_csv_text(findings: Any) -> str:

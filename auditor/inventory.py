@@ -3,7 +3,8 @@
 Every table is declared once in `SCHEMAS` (a pyarrow schema per table). Collectors produce plain
 records; `frame()` turns them into a DataFrame with exactly the declared columns and dtypes, and
 `read_inventory()` refuses any folder whose tables do not match, so everything downstream
-(controls, metering, reports) can rely on the columns being there with the right types.
+(controls, metering, reports) can rely on the columns being there with the right types. Columns
+added after an inventory was written are read as nulls (`REQUIRED_COLUMNS` says which are not).
 
 On disk an inventory is a folder::
 
@@ -236,6 +237,96 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 TABLES = tuple(SCHEMAS)
+
+# The columns every inventory has had since its table was first written (the first schema, and
+# backup_jobs as it was added). Any other column was added later: an older inventory lacks it,
+# and `read_inventory` reads it as nulls of its type, which is what a null means everywhere
+# (the collector did not know), so an old inventory can still be checked. A table without one
+# of these columns is damaged, not old, and is refused. New columns need no entry here.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "resources": (
+        "account_id",
+        "region",
+        "resource_type",
+        "resource_arn",
+        "resource_id",
+        "name",
+        "created_at",
+        "size_bytes",
+        "encrypted",
+        "kms_key_id",
+        "state",
+        "engine",
+        "parent_arn",
+        "native_schedule",
+        "native_frequency_hours",
+        "native_retention_days",
+    ),
+    "tags": ("account_id", "region", "arn", "key", "value"),
+    "recovery_points": (
+        "account_id",
+        "region",
+        "recovery_point_arn",
+        "resource_arn",
+        "resource_type",
+        "backup_type",
+        "source",
+        "created_by",
+        "status",
+        "created_at",
+        "completed_at",
+        "size_bytes",
+        "size_basis",
+        "storage_class",
+        "delete_at",
+        "move_to_cold_at",
+        "encrypted",
+        "kms_key_arn",
+        "vault_name",
+        "vault_arn",
+        "backup_plan_id",
+        "backup_rule_id",
+        "copy_source_arn",
+    ),
+    "backup_plans": tuple(SCHEMAS["backup_plans"].names),
+    "backup_rules": (
+        "account_id",
+        "region",
+        "backup_plan_id",
+        "rule_id",
+        "rule_name",
+        "target_vault_name",
+        "schedule_expression",
+        "schedule_timezone",
+        "start_window_minutes",
+        "completion_window_minutes",
+        "move_to_cold_after_days",
+        "delete_after_days",
+        "opt_in_to_archive",
+        "continuous_backup",
+        "copy_actions",
+    ),
+    "backup_selections": tuple(SCHEMAS["backup_selections"].names),
+    "vaults": (
+        "account_id",
+        "region",
+        "vault_name",
+        "vault_arn",
+        "vault_type",
+        "encryption_key_arn",
+        "locked",
+        "min_retention_days",
+        "max_retention_days",
+        "lock_date",
+        "creation_date",
+        "number_of_recovery_points",
+    ),
+    "backup_jobs": tuple(SCHEMAS["backup_jobs"].names),
+    "region_settings": tuple(SCHEMAS["region_settings"].names),
+    "errors": tuple(SCHEMAS["errors"].names),
+}
+# Manifest key (in memory, never written back) listing the columns read as nulls, per table.
+READ_AS_NULL = "columns_read_as_null"
 
 # String columns with few distinct values. `read_inventory(compact=True)` keeps them
 # dictionary-encoded (pandas categorical): at 10M recovery points that is several GiB less than
@@ -476,7 +567,28 @@ def read_inventory(*folders: str | Path, compact: bool = False) -> Inventory:
     if not folders:
         raise InputError("no inventory folder given")
     parts = [_read_one(Path(f), compact) for f in folders]
-    return parts[0] if len(parts) == 1 else Inventory.concat(parts)
+    if len(parts) == 1:
+        return parts[0]
+    merged = Inventory.concat(parts)
+    filled: dict[str, set[str]] = {}
+    for part in parts:
+        for table, columns in part.manifest.get(READ_AS_NULL, {}).items():
+            filled.setdefault(table, set()).update(columns)
+    if filled:
+        merged.manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
+    return merged
+
+
+def read_as_null_note(inventory: Inventory) -> str | None:
+    """One line saying which columns an older inventory lacked and were read as null, or None."""
+    filled = inventory.manifest.get(READ_AS_NULL) or {}
+    if not filled:
+        return None
+    columns = ", ".join(f"{table}.{column}" for table, names in filled.items() for column in names)
+    return (
+        f"the inventory was written before column(s) {columns} existed; they were read as null"
+        " (not known), so what depends on them is judged without them"
+    )
 
 
 def _read_one(folder: Path, compact: bool = False) -> Inventory:
@@ -500,6 +612,7 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         )
     _check_manifest(manifest, manifest_path)
     tables = {}
+    filled: dict[str, set[str]] = {}
     for name in TABLES:
         table_dir = folder / name
         if not table_dir.is_dir():
@@ -507,7 +620,7 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         files = sorted(table_dir.rglob("*.parquet"))
         if not files:
             raise InputError(f"{table_dir}: table '{name}' has no Parquet file")
-        arrows = [_read_parquet(path, name, compact) for path in files]
+        arrows = [_read_parquet(path, name, compact, filled) for path in files]
         try:
             arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
             tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
@@ -519,6 +632,8 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
             raise InputError(
                 f"{folder / name}: {len(tables[name])} rows but manifest.json says {count} (incomplete copy?)"
             )
+    if filled:
+        manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
     return Inventory(tables=tables, manifest=manifest)
 
 
@@ -565,7 +680,11 @@ def _check_manifest(manifest: dict, path: Path) -> None:
             raise InputError(f"{path}: corrupt manifest ('{key}' must be {what})")
 
 
-def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
+def _read_parquet(
+    path: Path, table: str, compact: bool = False, filled: dict[str, set[str]] | None = None
+) -> pa.Table:
+    """One Parquet file of `table`, checked against its schema; columns added to the schema after
+    the file was written come back as nulls, and are added to `filled[table]`."""
     schema = SCHEMAS[table]
     dictionary_columns = sorted(LOW_CARDINALITY.get(table, ())) if compact else []
     try:
@@ -576,8 +695,14 @@ def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
     missing = [n for n in schema.names if n not in arrow.column_names]
-    if missing:
-        raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(missing)}")
+    required = [n for n in missing if n in REQUIRED_COLUMNS[table]]
+    if required:
+        raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(required)}")
+    for name in missing:
+        typ = schema.field(name).type
+        arrow = arrow.append_column(pa.field(name, typ), pa.nulls(len(arrow), typ))
+    if missing and len(arrow) and filled is not None:  # an empty file holds nothing to judge
+        filled.setdefault(table, set()).update(missing)
     arrow = arrow.select(schema.names)
     for fld in schema:
         actual = arrow.schema.field(fld.name).type

@@ -62,23 +62,32 @@ def collected_pairs(
     manifest: Mapping[str, Any] | None,
     *frames: pd.DataFrame,
     pairs: Iterable[tuple[str, str]] = (),
+    coded: Iterable[tuple[np.ndarray, list, np.ndarray, list]] = (),
 ) -> set[tuple[str, str]]:
-    """(account, region) pairs an inventory covers: the manifest's accounts x regions, `pairs`, and
-    every pair seen in the `account_id`/`region` columns of `frames`."""
+    """(account, region) pairs an inventory covers: the manifest's accounts x regions, `pairs`,
+    every pair seen in the `account_id`/`region` columns of `frames`, and in `coded` columns
+    already dictionary-encoded as (account codes, accounts, region codes, regions)."""
     manifest = manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     out = {(a, r) for a in accounts for r in regions}
     out.update(pairs)
     for frame in frames:
-        if not len(frame):
-            continue
-        acc, acc_names = codes_of(frame["account_id"])
-        reg, reg_names = codes_of(frame["region"])
-        ok = (acc >= 0) & (reg >= 0)
-        width = len(reg_names) + 1
-        seen = np.unique(acc[ok].astype(np.int64) * width + reg[ok])
-        out.update((acc_names[k // width], reg_names[k % width]) for k in seen)
+        if len(frame):
+            out.update(_seen(*codes_of(frame["account_id"]), *codes_of(frame["region"])))
+    for acc, acc_names, reg, reg_names in coded:
+        out.update(_seen(acc, acc_names, reg, reg_names))
     return out
+
+
+def _seen(
+    acc: np.ndarray, acc_names: list, reg: np.ndarray, reg_names: list
+) -> set[tuple[str, str]]:
+    """The (account, region) pairs of two dictionary-encoded columns (code -1: null)."""
+    ok = (acc >= 0) & (reg >= 0)
+    width = len(reg_names) + 1
+    # Few distinct pairs over many rows: counting beats sorting or hashing every row.
+    seen = np.flatnonzero(np.bincount(acc[ok].astype(np.int64) * width + reg[ok]))
+    return {(acc_names[k // width], reg_names[k % width]) for k in seen}
 
 
 def _covered(

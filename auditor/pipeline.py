@@ -35,6 +35,7 @@ from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
 from auditor.gating import Gate, GateDecision
+from auditor.owners import DEFAULT_OWNER_TAGS
 
 
 @dataclass
@@ -52,6 +53,8 @@ class AuditOptions:
     keep_history: bool = True
     prices: Path | None = None
     by_tags: Sequence[str] = ()
+    # tag keys the findings carry as owner columns (auditor.owners)
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS
     no_fail: bool = False
     progress: bool = False
     command: str | None = None
@@ -156,8 +159,15 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         if findings is None:
             chosen = gate.controls_to_run(CONTROL_IDS) if gate.skip_controls else None
             findings = check_inventory(
-                inventory, policies, as_of, controls=chosen, progress=options.progress
+                inventory,
+                policies,
+                as_of,
+                controls=chosen,
+                progress=options.progress,
+                owner_tags=options.owner_tags,
             )
+        else:  # checked per account under Dask: the owner columns are looked up here
+            findings = with_owner_findings(findings, inventory, options.owner_tags)
         findings = without_controls(findings, gate.skip_controls)
         metering_step = bars.phase("meter backup storage", total=1)
         metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
@@ -205,6 +215,15 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         failed_calls=inventory.errors,
         gating=decision,
     )
+
+
+def with_owner_findings(findings: Any, inventory: Any, keys: Sequence[str]) -> Any:
+    """`findings` (rows already made) with the owner columns of `keys` from `inventory`."""
+    from auditor.controls.engine import Findings
+    from auditor.owners import with_owner_tags
+
+    frame = with_owner_tags(findings.frame, inventory, keys)
+    return Findings(findings.as_of, frame=frame, summary=findings.summary)
 
 
 def _json(document: Any) -> str:
@@ -258,6 +277,7 @@ def run_document(
             "policies": policy_files,
             "prices": str(options.prices) if options.prices else "default",
             "by_tags": list(options.by_tags),
+            "owner_tags": list(options.owner_tags),
         },
         "collection": {
             "collected_at": manifest.get("collected_at"),

@@ -9,7 +9,7 @@ only some controls need is a `functools.cached_property`, computed on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from auditor.controls.reads import data_of_call
 from auditor.inventory import Inventory
+from auditor.owners import DEFAULT_OWNER_TAGS
 from auditor.policy.columns import arrow_of, codes_of, encode, index_in
 from auditor.policy.loader import PolicySet
 from auditor.policy.selection import TagView, spec_mask
@@ -67,7 +68,13 @@ def us_to_ts(values: np.ndarray) -> pd.Series:
 class Context:
     """The inventory and policies prepared once for every control (pure data, fixed `as_of`)."""
 
-    def __init__(self, inventory: Inventory, policies: PolicySet, as_of: datetime):
+    def __init__(
+        self,
+        inventory: Inventory,
+        policies: PolicySet,
+        as_of: datetime,
+        owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    ):
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         self.as_of = as_of.astimezone(UTC)
@@ -78,6 +85,8 @@ class Context:
         self.res = inventory.resources.reset_index(drop=True)
         self.n = len(self.res)
         self.view = TagView(self.res["resource_arn"], inventory["tags"])
+        # the tag keys findings carry as owner columns (auditor.owners)
+        self.owner_tags = tuple(owner_tags)
         self._scope()
         self._pairs()
         self._recovery_points()
@@ -320,7 +329,7 @@ class Context:
         """`na_error` counting only the failed calls that fill data in `reads`."""
         if not len(self.errors):
             return self.na_error
-        relevant = [i for i, data in enumerate(self.error_data) if data & reads]
+        relevant = self.relevant_errors(reads)
         if len(relevant) == len(self.errors):
             return self.na_error
         out = np.full(self.n, -1, dtype=np.int64)
@@ -328,6 +337,13 @@ class Context:
         for i in relevant:
             out[self.error_masks[i] & (out < 0)] = i
         return out
+
+    def relevant_errors(self, reads: Iterable[str]) -> np.ndarray:
+        """Positions in `errors` of the failed calls that fill data in `reads`."""
+        wanted = frozenset(reads)
+        return np.array(
+            [i for i, data in enumerate(self.error_data) if data & wanted], dtype=np.int64
+        )
 
     @cached_property
     def error_data(self) -> list[frozenset[str]]:

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.owners import owner_columns, owner_tag_arrays
 from auditor.policy.columns import arrow_of, codes_of
 
 __all__ = ["FINDING_COLUMNS", "Findings", "materialise_arrow", "summarise_frame"]
@@ -150,7 +151,8 @@ class Findings:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """One row per finding with the findings columns (FINDING_COLUMNS) (built on first access)."""
+        """One row per finding with the findings columns (FINDING_COLUMNS, then the owner-tag
+        columns) (built on first access)."""
         if self._frame is None:
             self._frame = _materialise(self._parts, self._ctx, self.arrow())
         return self._frame
@@ -186,7 +188,8 @@ def summarise_frame(frame: pd.DataFrame) -> dict:
 
 
 def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
-    """Every finding as an Arrow table: FINDING_COLUMNS, `evidence` as JSON text, sorted."""
+    """Every finding as an Arrow table: FINDING_COLUMNS then one `tag_<key>` column per owner tag
+    of the context (auditor.owners), `evidence` as JSON text, sorted."""
     from auditor.controls.registry import REGISTRY
 
     tables = []
@@ -214,6 +217,7 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
             else:
                 cols[col] = own
         cols["resource_name"] = _resource_names(ctx, ridx)
+        cols.update(owner_tag_arrays(ctx.view, ctx.inventory["tags"], ctx.owner_tags, ridx))
         status = f["status"].to_numpy().astype(np.int64)
         cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
         cols["status"] = pa.DictionaryArray.from_arrays(
@@ -279,10 +283,11 @@ def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
         cols["evidence"] = evidence_json(ev)
         cols["remediation"] = _remediation(part, ctx, status)
         tables.append(pa.table(cols))
-    schema = pa.schema([(c, pa.string()) for c in FINDING_COLUMNS])
+    columns = list(FINDING_COLUMNS) + owner_columns(ctx.owner_tags if ctx else ())
+    schema = pa.schema([(c, pa.string()) for c in columns])
     if not tables:
         return schema.empty_table()
-    table = pa.concat_tables([t.select(list(FINDING_COLUMNS)).cast(schema) for t in tables])
+    table = pa.concat_tables([t.select(columns).cast(schema) for t in tables])
     order = {cid: i for i, cid in enumerate(REGISTRY)}
     control_rank = pc.index_in(table["control_id"], value_set=pa.array(list(order)))
     table = table.append_column("_c", control_rank)
@@ -368,8 +373,8 @@ def _materialise(
 
     table = materialise_arrow(parts, ctx) if table is None else table
     frame = pd.DataFrame(
-        {c: table[c].to_numpy(zero_copy_only=False) for c in FINDING_COLUMNS if c != "evidence"}
+        {c: table[c].to_numpy(zero_copy_only=False) for c in table.column_names if c != "evidence"}
     )
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) for x in table["evidence"].to_pylist()]
-    return frame[list(FINDING_COLUMNS)]
+    return frame[table.column_names]

@@ -526,9 +526,9 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     elif uses_backup and not uses_native:
         _judge_features(add, ctx, res, plan, engine)
 
-    found = _deployment(ctx, template, res, uses_backup and supported)
     native = _native(res, plan, ctx.as_of) if uses_native else None
-    _judge_deployed(add, ctx, res, plan, found, native, uses_backup and supported)
+    found = _deployment(ctx, template, res, uses_backup and supported, native)
+    _judge_deployed(add, ctx, res, plan, found)
 
     if not found.rules:
         return out
@@ -565,7 +565,8 @@ def _judge_encrypted(add: _Add, res: TemplateResource, plan: Any) -> None:
 
 @dataclass
 class _Deployment:
-    """What the checked templates deploy for one resource: selections, their plans and rules."""
+    """How one resource is backed up: what the checked templates deploy for it (selections,
+    their plans and rules), and its own native backups judged against the declared plan."""
 
     selections: list[DeployedSelection]  # every template selection of the resource's kind
     selecting: list[DeployedSelection]  # those that certainly select it
@@ -573,10 +574,16 @@ class _Deployment:
     outside: list[DeployedSelection]  # selecting, with a plan not in the checked templates
     rules: list[tuple[DeployedPlan, DeployedRule]]
     unknown_plans: list[DeployedPlan]
+    backup_selects: bool  # AWS Backup may select it (the plan accepts it, and supports the type)
+    native: tuple[str, str, dict] | None  # (status, detail, evidence) of its native backups
 
 
 def _deployment(
-    ctx: Context, template: Template, res: TemplateResource, judge_selections: bool
+    ctx: Context,
+    template: Template,
+    res: TemplateResource,
+    judge_selections: bool,
+    native: tuple[str, str, dict] | None,
 ) -> _Deployment:
     """Which template selections select the resource, and the rules of their plans."""
     selecting: list[DeployedSelection] = []
@@ -598,20 +605,16 @@ def _deployment(
     ]
     rules = [(p, r) for p in deployed for r in p.rules]
     unknown_plans = [p for p in deployed if p.unknown is not None]
-    return _Deployment(selections, selecting, maybe, outside, rules, unknown_plans)
+    return _Deployment(
+        selections, selecting, maybe, outside, rules, unknown_plans, judge_selections, native
+    )
 
 
 def _judge_deployed(
-    add: _Add,
-    ctx: Context,
-    res: TemplateResource,
-    plan: Any,
-    found: _Deployment,
-    native: tuple[str, str, dict] | None,
-    backup_selects: bool,
+    add: _Add, ctx: Context, res: TemplateResource, plan: Any, found: _Deployment
 ) -> None:
     """plan-deployed: a deployed rule, or the resource's native backups, meet the declared plan."""
-    rules = found.rules
+    rules, native = found.rules, found.native
     good = [(p, r) for p, r in rules if _rule_satisfies(r, plan, ctx.as_of) is True]
     evidence = {
         "selections": [f"{s.file}:{s.line} {s.key}" for s in found.selecting],
@@ -630,21 +633,14 @@ def _judge_deployed(
     elif native is not None and native[0] == PASS:
         add("plan-deployed", PASS, native[1], {**evidence, "native": native[2]})
     else:
-        _judge_not_deployed(add, ctx, res, plan, found, native, backup_selects, evidence)
+        _judge_not_deployed(add, ctx, res, plan, found, evidence)
 
 
 def _judge_not_deployed(
-    add: _Add,
-    ctx: Context,
-    res: TemplateResource,
-    plan: Any,
-    found: _Deployment,
-    native: tuple[str, str, dict] | None,
-    backup_selects: bool,
-    evidence: dict,
+    add: _Add, ctx: Context, res: TemplateResource, plan: Any, found: _Deployment, evidence: dict
 ) -> None:
     """plan-deployed when no deployed rule is known to meet the plan: unknown, or why it fails."""
-    rules, maybe, selections = found.rules, found.maybe, found.selections
+    rules, maybe, selections, native = found.rules, found.maybe, found.selections, found.native
     reasons = [
         u for _, r in rules for u in [_rule_satisfies(r, plan, ctx.as_of)] if isinstance(u, Unknown)
     ]
@@ -681,7 +677,7 @@ def _judge_not_deployed(
         )
     elif native is not None and native[0] == NOT_ASSESSED:
         add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
-    elif native is not None and native[0] == FAIL and not backup_selects:
+    elif native is not None and native[0] == FAIL and not found.backup_selects:
         add("plan-deployed", FAIL, f"{native[1]}.", {"native": native[2]})
     elif not selections:
         add(

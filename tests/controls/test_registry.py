@@ -76,6 +76,10 @@ def test_findings_files_round_trip(estate, plan_policy, check, h, tmp_path):
         "evidence",
         "remediation",
         "resource_name",
+        # the default owner tags (--owner-tags owner,team,application)
+        "tag_owner",
+        "tag_team",
+        "tag_application",
     }
     assert len(doc["findings"]) == len(findings.frame) == findings.summary["total"]
     recency = next(f for f in doc["findings"] if f["control_id"] == "backup-recency")

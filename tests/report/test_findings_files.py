@@ -87,11 +87,12 @@ def test_check_always_writes_parquet_with_the_rows_of_json_and_csv(checked):
 
 # sha256 of findings.csv, and of findings.json from its "findings" array on (its header carries the
 # inventory's collected_at, the real clock), for this estate: re-pinned when findings gained the
-# `remediation` and `resource_name` columns, then the air-gapped-copy control's rows (every other
-# row unchanged); the streamed writers must keep these bytes.
+# `remediation` and `resource_name` columns, and again when they gained the owner-tag columns,
+# evidence naming backups and uncovered resources' tags, and per-situation remediation (nothing
+# else differs, row for row); the streamed writers must keep these bytes.
 BEFORE = {
-    "findings.json": "5aa5c587d716cb4617bfe0fa91478aa852a415376148853246dd647c92a39fb7",
-    "findings.csv": "686c0e2c1f5043bf4f1f2dc8e0a9e6ba650bd82afbb9d3ca8f9b85bebaf45815",
+    "findings.json": "775b132b0be6aaa942d7eb72d510de8ed25b23647485c75241278d2b35633fd8",
+    "findings.csv": "bca7ece51472475033a293e4307982e0a96c3b82b2a1f7946bd68541f23ee339",
 }
 
 

@@ -10,6 +10,7 @@ from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.remedies import deployed_remediation
 from auditor.controls.verdicts import (
     FAIL,
     PASS,
@@ -120,4 +121,7 @@ def plan_deployed(ctx: Context) -> Part:
         required_every_hours=need_h,
         required_retention_days=need_d.astype(float),
     )
-    return Part("plan-deployed", frame, _describe_deployed)
+    # the deployed rule that selects the resource without meeting the plan (-1: none), for the
+    # remediation to name (not evidence: `selected_by` says it in words)
+    frame["nearest_rule"] = np.where(d["match"] >= 0, -1, d["nearest"])
+    return Part("plan-deployed", frame, _describe_deployed, remediate=deployed_remediation)
