@@ -109,6 +109,10 @@ class Plan:
     vault_lock: str | None = None
     copy_to: CopyTo = field(default_factory=CopyTo)
     cold_after_days: int | None = None
+    # A restore of the resource's backups must have succeeded within this many days (restore-tested).
+    restore_test_days: int | None = None
+    # The latest successful restore may take at most this long (restore-time-target).
+    restore_time_target: timedelta | None = None
     description: str | None = None
     source_file: str | None = None
     source_line: int | None = None
@@ -588,6 +592,13 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
                 "AWS keeps cold backups at least 90 days",
             )
             ok = False
+        restore_target = None
+        if raw.get("restore_time_target") is not None:
+            try:
+                restore_target = parse_duration(raw["restore_time_target"])
+            except ScheduleError as exc:
+                result.error(at("restore_time_target"), subject, f"restore_time_target: {exc}")
+                ok = False
         accept = tuple(raw.get("accept") or ALL_SOURCES)
         if raw.get("vault_lock") and "aws-backup" not in accept:
             result.warn(
@@ -614,6 +625,8 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
                         accounts=tuple(copy_to.get("accounts") or ()),
                     ),
                     cold_after_days=cold,
+                    restore_test_days=raw.get("restore_test_days"),
+                    restore_time_target=restore_target,
                     description=raw.get("description"),
                     source_file=name,
                     source_line=line,
