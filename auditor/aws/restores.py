@@ -15,7 +15,7 @@ from auditor.aws.context import BACKUP_WIDE, Context
 
 
 def collect(ctx: Context) -> None:
-    """Restore jobs since `ctx.jobs_since` and every restore testing plan with its selections."""
+    """Restore jobs since `ctx.restore_jobs_since` and every restore testing plan with its selections."""
     _restore_jobs(ctx)
     plans = ctx.paginate(
         "backup", "list_restore_testing_plans", "RestoreTestingPlans", affects=BACKUP_WIDE
@@ -36,8 +36,8 @@ def collect(ctx: Context) -> None:
 
 def _restore_jobs(ctx: Context) -> None:
     params: dict[str, Any] = {}
-    if ctx.jobs_since is not None:
-        params["ByCreatedAfter"] = ctx.jobs_since
+    if ctx.restore_jobs_since is not None:
+        params["ByCreatedAfter"] = ctx.restore_jobs_since
     jobs = ctx.paginate("backup", "list_restore_jobs", "RestoreJobs", affects=BACKUP_WIDE, **params)
     for job in jobs or ():
         creator = job.get("CreatedBy") or {}

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from auditor import __version__
 from auditor.report import charts
+from auditor.report.jobs import job_section
 from auditor.report.markdown import error_groups
 from auditor.report.model import (
     BACKUP_CONTROLS,
@@ -415,6 +416,7 @@ def context(results: Results) -> dict[str, Any]:
         "trend_chart": charts.trend(trend_points),
         "changes": history.get("changes") or {},
         "controls": results.controls,
+        "jobs": job_section(results),
         "generated_note": f"auditor {__version__}",
     }
 

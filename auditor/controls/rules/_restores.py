@@ -41,7 +41,8 @@ class RestoreFacts:
 
 
 def _since(ctx: Context) -> datetime | None:
-    value = (ctx.inventory.manifest or {}).get("jobs_since")
+    manifest = ctx.inventory.manifest or {}
+    value = manifest.get("restore_jobs_since") or manifest.get("jobs_since")
     if not value:
         return None
     stamp = pd.Timestamp(value)
