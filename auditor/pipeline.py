@@ -408,9 +408,9 @@ __all__ = [
     "copy_policies",
     "exit_code_for",
     "failed_call_lines",
+    "restore_window_start",
     "run_audit",
     "run_collect",
-    "restore_window_start",
     "run_document",
     "summary_line",
 ]
