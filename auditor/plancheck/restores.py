@@ -205,9 +205,6 @@ def judge_restore_tested(
         covered = _covers(sel, res, template)
         if covered is False:
             continue
-        if isinstance(covered, Unknown):
-            unknown = unknown or covered
-            continue
         rtp = by_key.get(sel.plan_ref or "") or (
             by_name.get(sel.plan_name) if isinstance(sel.plan_name, str) else None
         )
@@ -217,6 +214,11 @@ def judge_restore_tested(
         interval = _interval(rtp.schedule, as_of)
         if isinstance(interval, Unknown):
             unknown = unknown or interval
+            continue
+        if isinstance(covered, Unknown):
+            # A plan that runs too rarely cannot satisfy the policy, whether it covers it or not.
+            if interval <= timedelta(days=days):
+                unknown = unknown or covered
             continue
         evidence = {
             "restore_testing_plan": rtp.key,
