@@ -464,6 +464,11 @@ def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     merged["collected_at"] = min(stamps) if stamps else None
     judged = [m["as_of"] for m in manifests if m.get("as_of")]
     merged["as_of"] = judged[0] if judged else None
+    # Jobs were collected from at least the latest start any part used (ISO 8601 UTC sorts as text).
+    for key in ("jobs_since", "restore_jobs_since"):
+        starts = [m[key] for m in manifests if m.get(key)]
+        if starts:
+            merged[key] = max(starts)
     for m in manifests:
         for op, n in m.get("api_calls", {}).items():
             merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n
