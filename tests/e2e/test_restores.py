@@ -55,7 +55,9 @@ def restored(tmp_path_factory):
         for name in ("quick", "slow", "stale", "never", "bad-test", "future", "failed"):
             e.volume(name, {"backup": "gold"}, age_days=40)
             e.backup_job(name, "v", 3 * H)
-        rp = {name: e.backup_job(name, "v", 5 * D) for name in e.arns}
+        e.volume("young", {"backup": "gold"}, age_days=3)  # its first restore is not due yet
+        e.backup_job("young", "v", 3 * H)
+        rp = {n: e.backup_job(n, "v", 25 * D) for n in e.arns if n != "young"}
         plan = f"arn:aws:backup:{REGION}:{ACCOUNT}:restore-testing-plan:weekly-abc123"
         _restore(e, rp["quick"], 2 * D, 30 * 60 * timedelta(seconds=1))
         _restore(e, rp["slow"], 3 * D, 6 * H)
@@ -85,6 +87,7 @@ EXPECTED = {
     "bad-test": ("FAIL", "FAIL"),
     "future": ("FAIL", "FAIL"),
     "failed": ("FAIL", "FAIL"),
+    "young": ("PASS", "FAIL"),
 }
 
 

@@ -32,6 +32,14 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
                 "asks for one every " + allowed + " days.",
             ),
             (
+                (s == PASS) & ~has,
+                "No restore yet, but the resource is only "
+                + fr.fmt(fr.num(frame, "resource_age_days"))
+                + " days old (its first restore is due within "
+                + allowed
+                + " days).",
+            ),
+            (
                 (s == NOT_ASSESSED) & ~has,
                 np.array(
                     [
@@ -84,8 +92,9 @@ def restore_tested(ctx: Context) -> Part:
     Any AWS Backup restore job counts, whether a person started it or an AWS Backup restore
     testing plan did, when it COMPLETED by `as_of` and its validation (a restore test's
     `ValidationStatus`) did not fail or time out. FAIL when the latest successful restore is older
-    than N days or there is none; NOT_ASSESSED when there is none and restore jobs were collected
-    for a shorter window than N days (`--jobs-since`); NOT_APPLICABLE when the plan sets no
+    than N days or there is none (a resource younger than N days with none yet PASSes: its first
+    restore is not due); NOT_ASSESSED when there is none and restore jobs were collected for a
+    shorter window than N days (`--jobs-since`); NOT_APPLICABLE when the plan sets no
     `restore_test_days`.
     """
     facts = restore_facts(ctx)
@@ -95,12 +104,16 @@ def restore_tested(ctx: Context) -> Part:
     last = facts.ok_at[ridx] if len(ridx) else np.empty(0, dtype=np.int64)
     has = last != NONE_TS
     age = np.where(has, ctx.now - last, 0)
-    ok = has & (age <= np.nan_to_num(days) * US_PER_DAY)
-    status = np.where(applies, np.where(ok, PASS, FAIL), NOT_APPLICABLE)
+    window = np.nan_to_num(days) * US_PER_DAY
+    ok = has & (age <= window)
+    # Like a first backup, a first restore test is not due before the resource is N days old.
+    created = ctx.created_us[ridx] if len(ridx) else np.empty(0, dtype=np.int64)
+    young = ~has & (created != NONE_TS) & (ctx.now - created <= window)
+    status = np.where(applies, np.where(ok | young, PASS, FAIL), NOT_APPLICABLE)
     since_text = None
     if facts.since is not None:
         since_us = int(pd.Timestamp(facts.since).value // 1000)
-        short = applies & ~has & (ctx.now - np.nan_to_num(days) * US_PER_DAY < since_us)
+        short = applies & ~has & ~young & (ctx.now - window < since_us)
         status = np.where(short, NOT_ASSESSED, status)
         since_text = f"{facts.since:%Y-%m-%d %H:%M} UTC"
     failed_at = facts.failed_at[ridx] if len(ridx) else np.empty(0, dtype=np.int64)
@@ -115,6 +128,7 @@ def restore_tested(ctx: Context) -> Part:
         validation_status=facts.ok_validation[ridx] if len(ridx) else np.empty(0, dtype=object),
         restore_age_days=fr.days(age, ~has),
         restore_test_days=days,
+        resource_age_days=fr.days(ctx.now - created, created == NONE_TS),
         jobs_collected_since=np.full(len(ridx), since_text, dtype=object),
         last_failed_restore__at=us_to_ts(failed_at),
         last_failed_restore__message=facts.failed_message[ridx]
