@@ -169,46 +169,67 @@ def job_report(inventory: Any, as_of: datetime, since: datetime | None = None) -
     """The job evidence of `inventory` over [since, as_of] (see the module doc)."""
     since = since or _jobs_since(inventory, as_of)
     names = _plan_names(inventory)
-    parts, outcomes = [], []
+    parts = [
+        _backup_and_copy_jobs(inventory, names, since, as_of),
+        _proven_backups(inventory, names, since, as_of),
+        _restore_jobs(inventory, since, as_of),
+    ]
+    listed = pd.concat([p[0] for p in parts if len(p[0])] or [pd.DataFrame()], ignore_index=True)
+    listed = listed.reindex(columns=list(JOB_COLUMNS))
+    if len(listed):
+        took = _utc(listed["completed_at"]) - _utc(listed["created_at"])
+        listed["duration_minutes"] = (took.dt.total_seconds() / 60).round(1)
+        listed = listed.sort_values(
+            ["job_type", "created_at", "job_id"], kind="stable", ignore_index=True
+        )
+    outcomes = pd.concat([p[1] for p in parts if len(p[1])] or [pd.DataFrame()], ignore_index=True)
+    outcomes = outcomes.reindex(columns=["job_type", "ok", "plan", "resource_arn", "account_id"])
+    outcomes["ok"] = outcomes["ok"].fillna(False).astype(bool)
+    return JobReport(since=since, as_of=as_of, listed=listed, outcomes=outcomes)
 
+
+def _backup_and_copy_jobs(
+    inventory: Any, names: pd.Series, since: datetime, as_of: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(listed, outcomes) of the backup and copy jobs AWS Backup reported in the window."""
     jobs = inventory["backup_jobs"]
     jobs = jobs[_in_window(jobs["created_at"], since, as_of)]
     plan = jobs["backup_plan_id"].map(names).fillna(jobs["backup_plan_id"]).fillna(ON_DEMAND)
-    ok = (jobs["state"] == "COMPLETED").fillna(False).astype(bool)
-    outcomes.append(
-        pd.DataFrame(
-            {
-                "job_type": jobs["job_type"],
-                "ok": ok,
-                "plan": plan,
-                "resource_arn": jobs["resource_arn"],
-                "account_id": jobs["account_id"],
-            }
-        )
+    outcomes = pd.DataFrame(
+        {
+            "job_type": jobs["job_type"],
+            "ok": (jobs["state"] == "COMPLETED").fillna(False).astype(bool),
+            "plan": plan,
+            "resource_arn": jobs["resource_arn"],
+            "account_id": jobs["account_id"],
+        }
     )
     bad = jobs["state"].isin(UNSUCCESSFUL).fillna(False).astype(bool)
     shown = jobs[bad]
-    parts.append(
-        pd.DataFrame(
-            {
-                "job_type": shown["job_type"],
-                "job_id": shown["job_id"],
-                "state": shown["state"],
-                "account_id": shown["account_id"],
-                "region": shown["region"],
-                "resource_arn": shown["resource_arn"],
-                "resource_type": shown["resource_type"],
-                "plan": plan[bad],
-                "created_at": shown["created_at"],
-                "completed_at": shown["completed_at"],
-                "status_message": shown["status_message"],
-                "recovery_point_arn": shown["recovery_point_arn"],
-            }
-        )
+    listed = pd.DataFrame(
+        {
+            "job_type": shown["job_type"],
+            "job_id": shown["job_id"],
+            "state": shown["state"],
+            "account_id": shown["account_id"],
+            "region": shown["region"],
+            "resource_arn": shown["resource_arn"],
+            "resource_type": shown["resource_type"],
+            "plan": plan[bad],
+            "created_at": shown["created_at"],
+            "completed_at": shown["completed_at"],
+            "status_message": shown["status_message"],
+            "recovery_point_arn": shown["recovery_point_arn"],
+        }
     )
+    return listed, outcomes
 
-    # A completed backup job is the recovery point AWS Backup made: count those made in the window
-    # (copies are counted by their copy jobs above).
+
+def _proven_backups(
+    inventory: Any, names: pd.Series, since: datetime, as_of: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Completed backup jobs, counted from the recovery points AWS Backup made in the window (a
+    completed backup job is its recovery point; copies are counted by their copy jobs)."""
     points = inventory["recovery_points"]
     made = (
         (points["created_by"] == "aws-backup").fillna(False).astype(bool)
@@ -217,77 +238,63 @@ def job_report(inventory: Any, as_of: datetime, since: datetime | None = None) -
         & _in_window(points["created_at"], since, as_of)
     )
     points = points[made]
-    outcomes.append(
-        pd.DataFrame(
-            {
-                "job_type": "backup",
-                "ok": True,
-                "plan": points["backup_plan_id"]
-                .map(names)
-                .fillna(points["backup_plan_id"])
-                .fillna(ON_DEMAND),
-                "resource_arn": points["resource_arn"],
-                "account_id": points["account_id"],
-            }
-        )
+    plan = points["backup_plan_id"].map(names).fillna(points["backup_plan_id"]).fillna(ON_DEMAND)
+    outcomes = pd.DataFrame(
+        {
+            "job_type": "backup",
+            "ok": True,
+            "plan": plan,
+            "resource_arn": points["resource_arn"],
+            "account_id": points["account_id"],
+        }
     )
+    return pd.DataFrame(), outcomes
 
+
+def _restore_jobs(
+    inventory: Any, since: datetime, as_of: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(listed, outcomes) of every restore job in the window; a completed restore test whose
+    validation failed or timed out is unsuccessful."""
     restores = inventory.tables.get("restore_jobs")
-    if restores is not None and len(restores):
-        restores = restores[_in_window(restores["created_at"], since, as_of)]
-        test_plan = restores["restore_testing_plan_arn"]
-        label = test_plan.str.rsplit(":", n=1).str[-1].fillna(ON_DEMAND)
-        failed = restores["status"].isin(RESTORE_UNSUCCESSFUL) | restores["validation_status"].isin(
-            FAILED_VALIDATION
-        )
-        done = (restores["status"] == "COMPLETED").fillna(False).astype(bool)
-        outcomes.append(
-            pd.DataFrame(
-                {
-                    "job_type": "restore",
-                    "ok": done & ~failed.fillna(False).astype(bool),
-                    "plan": label,
-                    "resource_arn": restores["resource_arn"],
-                    "account_id": restores["account_id"],
-                }
-            )
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "job_type": "restore",
-                    "job_id": restores["restore_job_id"],
-                    "state": restores["status"],
-                    "account_id": restores["account_id"],
-                    "region": restores["region"],
-                    "resource_arn": restores["resource_arn"],
-                    "resource_type": restores["backup_resource_type"],
-                    "plan": label,
-                    "created_at": restores["created_at"],
-                    "completed_at": restores["completed_at"],
-                    "status_message": restores["status_message"],
-                    "recovery_point_arn": restores["recovery_point_arn"],
-                    "restore_testing_plan_arn": test_plan,
-                    "validation_status": restores["validation_status"],
-                    "validation_message": restores["validation_message"],
-                }
-            )
-        )
-
-    listed = pd.concat([p for p in parts if len(p)] or [pd.DataFrame()], ignore_index=True)
-    listed = listed.reindex(columns=list(JOB_COLUMNS))
-    if len(listed):
-        took = _utc(listed["completed_at"]) - _utc(listed["created_at"])
-        listed["duration_minutes"] = (took.dt.total_seconds() / 60).round(1)
-        listed = listed.sort_values(
-            ["job_type", "created_at", "job_id"], kind="stable", ignore_index=True
-        )
-    all_outcomes = pd.concat([o for o in outcomes if len(o)] or [pd.DataFrame()], ignore_index=True)
-    all_outcomes = all_outcomes.reindex(
-        columns=["job_type", "ok", "plan", "resource_arn", "account_id"]
+    if restores is None or not len(restores):
+        return pd.DataFrame(), pd.DataFrame()
+    restores = restores[_in_window(restores["created_at"], since, as_of)]
+    test_plan = restores["restore_testing_plan_arn"]
+    label = test_plan.str.rsplit(":", n=1).str[-1].fillna(ON_DEMAND)
+    failed = restores["status"].isin(RESTORE_UNSUCCESSFUL) | restores["validation_status"].isin(
+        FAILED_VALIDATION
     )
-    all_outcomes["ok"] = all_outcomes["ok"].fillna(False).astype(bool)
-    return JobReport(since=since, as_of=as_of, listed=listed, outcomes=all_outcomes)
+    done = (restores["status"] == "COMPLETED").fillna(False).astype(bool)
+    outcomes = pd.DataFrame(
+        {
+            "job_type": "restore",
+            "ok": done & ~failed.fillna(False).astype(bool),
+            "plan": label,
+            "resource_arn": restores["resource_arn"],
+            "account_id": restores["account_id"],
+        }
+    )
+    listed = pd.DataFrame(
+        {
+            "job_type": "restore",
+            "job_id": restores["restore_job_id"],
+            "state": restores["status"],
+            "account_id": restores["account_id"],
+            "region": restores["region"],
+            "resource_arn": restores["resource_arn"],
+            "resource_type": restores["backup_resource_type"],
+            "plan": label,
+            "created_at": restores["created_at"],
+            "completed_at": restores["completed_at"],
+            "status_message": restores["status_message"],
+            "recovery_point_arn": restores["recovery_point_arn"],
+            "restore_testing_plan_arn": test_plan,
+            "validation_status": restores["validation_status"],
+            "validation_message": restores["validation_message"],
+        }
+    )
+    return listed, outcomes
 
 
 def write_jobs_csv(report: JobReport, out: str | Path) -> Path:
