@@ -1,14 +1,14 @@
 """Seed AWS Backup restore testing and restore jobs into one region of a seeded estate.
 
 Deterministic for a given `rng`. Among the region's existing `backup: gold` resources that have
-AWS Backup recovery points (in sorted ARN order):
+AWS Backup recovery points (in sorted type and ARN order):
 - a restore testing plan `weekly-restore-tests` (Sundays 04:00 UTC) with a selection of EBS
   volumes, validated for 2 hours, as CreateRestoreTestingPlan/Selection store them;
-- the first resources are *tested*: a restore test (CreatedBy.RestoreTestingPlanArn) every week
+- the first volumes are *tested*: a restore test (CreatedBy.RestoreTestingPlanArn) every week
   over the last 30 days, each taking 20-90 minutes, ValidationStatus SUCCESSFUL;
-- one is *slow*: an on-demand restore 10 days ago that took 6.5 hours;
-- one *failed a test*: its latest restore test completed but its validation FAILED;
-- one restore FAILED outright, with AWS's kind of StatusMessage;
+- the next volume *failed a test*: its restore test completed but its validation FAILED;
+- the first other resource is *slow*: an on-demand restore 10 days ago that took 6.5 hours;
+- the next one's restore FAILED outright, with AWS's kind of StatusMessage;
 - the rest are never restored.
 AWS Backup restore testing restores the latest recovery point within its selection window
 (AWS Backup Developer Guide, "Restore testing"), so each job restores the newest point older
@@ -88,17 +88,16 @@ def seed_restores(
         created=as_of - timedelta(days=60),
     )
     points = _points_by_resource(backend)
-    # The plan's selection restores EBS volumes: tested ones are volumes first.
-    gold = [
-        arn
-        for _, arn in sorted(
-            (r["resource_type"] != "ebs-volume", r["resource_arn"])
-            for r in resources
-            if not r["deleted"]
-            and (r.get("tags") or {}).get("backup") == "gold"
-            and r["resource_arn"] in points
-        )
-    ]
+    gold = sorted(
+        (r["resource_type"], r["resource_arn"])
+        for r in resources
+        if not r["deleted"]
+        and (r.get("tags") or {}).get("backup") == "gold"
+        and r["resource_arn"] in points
+    )
+    # The restore testing selection restores EBS volumes; on-demand restores are of other types.
+    volumes = [arn for rtype, arn in gold if rtype == "ebs-volume"]
+    others = [arn for rtype, arn in gold if rtype != "ebs-volume"]
     made: list[dict[str, Any]] = []
 
     def restore(arn: str, age: timedelta, took: timedelta | None, **kwargs: Any) -> None:
@@ -117,7 +116,7 @@ def seed_restores(
             )
         )
 
-    for arn in gold[:TESTED]:
+    for arn in volumes[:TESTED]:
         for week in range(4):
             age = timedelta(days=2 + 7 * week, hours=rng.uniform(0, 6))
             restore(
@@ -127,21 +126,20 @@ def seed_restores(
                 restore_testing_plan_arn=plan["RestoreTestingPlanArn"],
                 validation_status="SUCCESSFUL",
             )
-    rest = gold[TESTED:]
-    if rest:
-        restore(rest[0], timedelta(days=10), timedelta(hours=6, minutes=30))
-    if len(rest) > 1:
+    for arn in volumes[TESTED : TESTED + 1]:
         restore(
-            rest[1],
+            arn,
             timedelta(days=3),
             timedelta(minutes=45),
             restore_testing_plan_arn=plan["RestoreTestingPlanArn"],
             validation_status="FAILED",
-            validation_message="Validation Lambda: restored volume has no filesystem",
+            validation_message="Validation Lambda: the restored volume has no file system",
         )
-    if len(rest) > 2:
+    for arn in others[:1]:
+        restore(arn, timedelta(days=10), timedelta(hours=6, minutes=30))
+    for arn in others[1:2]:
         restore(
-            rest[2],
+            arn,
             timedelta(days=5),
             timedelta(minutes=3),
             status="FAILED",
