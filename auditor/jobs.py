@@ -261,7 +261,15 @@ def _restore_jobs(
         return pd.DataFrame(), pd.DataFrame()
     restores = restores[_in_window(restores["created_at"], since, as_of)]
     test_plan = restores["restore_testing_plan_arn"]
-    label = test_plan.str.rsplit(":", n=1).str[-1].fillna(ON_DEMAND)
+    # A restore test is labelled with its restore testing plan's name (its ARN's last part, which
+    # AWS suffixes with an id, when the plan itself was not listed).
+    plans = inventory.tables.get("restore_testing_plans")
+    named = (
+        plans.drop_duplicates("plan_arn").set_index("plan_arn")["plan_name"]
+        if plans is not None and len(plans)
+        else pd.Series(dtype=object)
+    )
+    label = test_plan.map(named).fillna(test_plan.str.rsplit(":", n=1).str[-1]).fillna(ON_DEMAND)
     failed = restores["status"].isin(RESTORE_UNSUCCESSFUL) | restores["validation_status"].isin(
         FAILED_VALIDATION
     )

@@ -109,6 +109,7 @@ def seed_restores(
             record_restore_job(
                 backend,
                 rp["RecoveryPointArn"],
+                job_id=f"{rng.getrandbits(128):032X}",
                 created=start,
                 completed=start + took if took is not None else None,
                 iam_role_arn=role,

@@ -60,9 +60,9 @@ def _state(backend: BackupBackend) -> Any:
     return cast(Any, backend)
 
 
-def _created_resource_arn(backend: BackupBackend, source_arn: str) -> str:
+def _created_resource_arn(job_id: str, source_arn: str) -> str:
     """An ARN of the kind a restore of `source_arn` creates (a new resource beside the source)."""
-    suffix = uuid.uuid4().hex[:17]
+    suffix = uuid.uuid5(uuid.NAMESPACE_URL, job_id).hex[:17]
     head, _, tail = source_arn.rpartition("/") if "/" in source_arn else source_arn.rpartition(":")
     sep = "/" if "/" in source_arn else ":"
     return f"{head}{sep}restored-{tail[:20]}-{suffix}" if head else f"restored-{suffix}"
@@ -80,6 +80,7 @@ def record_restore_job(
     restore_testing_plan_arn: str | None = None,
     validation_status: str | None = None,
     validation_message: str | None = None,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
     """Store a restore job of a recovery point of this backend (DescribeRestoreJob's shape).
 
@@ -92,7 +93,7 @@ def record_restore_job(
     rp = extended_backend(backend).recovery_points.get(recovery_point_arn)
     if rp is None:
         raise ResourceNotFoundException(msg=f"Recovery point {recovery_point_arn} was not found")
-    job_id = uuid.uuid4().hex.upper()[:32]
+    job_id = job_id or uuid.uuid4().hex.upper()
     job: dict[str, Any] = {
         "AccountId": backend.account_id,
         "RestoreJobId": job_id,
@@ -113,7 +114,7 @@ def record_restore_job(
     if completed is not None:
         job["CompletionDate"] = completed
     if status == "COMPLETED":
-        job["CreatedResourceArn"] = _created_resource_arn(backend, rp["ResourceArn"])
+        job["CreatedResourceArn"] = _created_resource_arn(job_id, rp["ResourceArn"])
         # ExpectedCompletionTimeMinutes: AWS's estimate; the sandbox reports the real duration.
         if completed is not None:
             job["ExpectedCompletionTimeMinutes"] = max(
@@ -228,10 +229,12 @@ def create_restore_testing_plan(
             msg="RestoreTestingPlanName, ScheduleExpression and RecoveryPointSelection are required"
         )
     when = created or _now()
+    # AWS appends an id to the plan's name in its ARN; here one derived from account, region, name.
+    suffix = uuid.uuid5(uuid.NAMESPACE_URL, f"{b.account_id}/{b.region_name}/{name}")
     stored = {
         **plan,
         "RestoreTestingPlanArn": f"arn:aws:backup:{b.region_name}:{b.account_id}:"
-        f"restore-testing-plan:{name}-{uuid.uuid4().hex[:6]}",
+        f"restore-testing-plan:{name}-{suffix}",
         "CreationTime": when,
         "LastUpdateTime": when,
         # AWS's default when the plan gives none (CreateRestoreTestingPlan: ScheduleExpressionTimezone).
