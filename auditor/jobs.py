@@ -157,6 +157,12 @@ def _plan_names(inventory: Any) -> pd.Series:
     return names["backup_plan_name"].fillna(pd.Series(names.index, index=names.index))
 
 
+def _plan_labels(ids: pd.Series, names: pd.Series) -> pd.Series:
+    """AWS Backup plan ids as plan names (the id where the plan was not listed; on demand: none)."""
+    named = ids.map(names).astype(object)
+    return named.where(named.notna(), ids.astype(object)).fillna(ON_DEMAND)
+
+
 def _jobs_since(inventory: Any, as_of: datetime) -> datetime:
     value = (getattr(inventory, "manifest", None) or {}).get("jobs_since")
     if value:
@@ -194,7 +200,7 @@ def _backup_and_copy_jobs(
     """(listed, outcomes) of the backup and copy jobs AWS Backup reported in the window."""
     jobs = inventory["backup_jobs"]
     jobs = jobs[_in_window(jobs["created_at"], since, as_of)]
-    plan = jobs["backup_plan_id"].map(names).fillna(jobs["backup_plan_id"]).fillna(ON_DEMAND)
+    plan = _plan_labels(jobs["backup_plan_id"], names)
     outcomes = pd.DataFrame(
         {
             "job_type": jobs["job_type"],
@@ -238,7 +244,7 @@ def _proven_backups(
         & _in_window(points["created_at"], since, as_of)
     )
     points = points[made]
-    plan = points["backup_plan_id"].map(names).fillna(points["backup_plan_id"]).fillna(ON_DEMAND)
+    plan = _plan_labels(points["backup_plan_id"], names)
     outcomes = pd.DataFrame(
         {
             "job_type": "backup",
@@ -269,7 +275,9 @@ def _restore_jobs(
         if plans is not None and len(plans)
         else pd.Series(dtype=object)
     )
-    label = test_plan.map(named).fillna(test_plan.str.rsplit(":", n=1).str[-1]).fillna(ON_DEMAND)
+    label = test_plan.map(named).astype(object)
+    tail = test_plan.str.rsplit(":", n=1).str[-1].astype(object)
+    label = label.where(label.notna(), tail).fillna(ON_DEMAND)
     failed = restores["status"].isin(RESTORE_UNSUCCESSFUL) | restores["validation_status"].isin(
         FAILED_VALIDATION
     )
