@@ -215,10 +215,12 @@ class ScopeArgs:
     external_id: str | None
     max_workers: int
     dask: str | None
+    jobs_since: str | None = None
 
     def collect_fields(self) -> dict[str, Any]:
         """CollectOptions keyword arguments (UsageError, exit 2, when an option is invalid)."""
         from auditor.distributed import parse_account_ids, read_accounts_file
+        from auditor.jobs import parse_jobs_since
 
         accounts = parse_account_ids(self.account)
         if self.accounts_file is not None:
@@ -235,6 +237,7 @@ class ScopeArgs:
             "role_name": self.role_name.strip(),
             "external_id": self.external_id,
             "max_workers": self.max_workers,
+            "jobs_since": parse_jobs_since(self.jobs_since),
         }
 
 
@@ -343,6 +346,19 @@ _SCOPE_OPTIONS: list[tuple[str, Any, Any]] = [
                 metavar="ADDRESS",
                 help="Run each account (collect, check) as a task on this Dask scheduler"
                 " (tcp://host:8786), or 'local[:N]'.",
+            ),
+        ],
+        None,
+    ),
+    (
+        "jobs_since",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--jobs-since",
+                metavar="TIME",
+                help="Start of the jobs window (ISO 8601 time, or days before --as-of such as"
+                " 45d); default: 30 days before --as-of.",
             ),
         ],
         None,

@@ -220,6 +220,54 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("completed_at", _TS),
         ("status_message", _S),
     ),
+    # AWS Backup restore jobs since the collection's jobs window (`jobs_since`): any restore, and
+    # the restore tests a restore testing plan ran (restore_testing_plan_arn set), with their
+    # validation status (AWS Backup API reference, ListRestoreJobs / RestoreJobsListMember).
+    "restore_jobs": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("restore_job_id", _S),
+        ("status", _S),  # PENDING | RUNNING | COMPLETED | ABORTED | FAILED
+        ("status_message", _S),
+        ("resource_arn", _S),  # SourceResourceArn: the resource whose backup was restored
+        ("backup_resource_type", _S),  # AWS Backup's ResourceType (EBS, RDS, Aurora, ...)
+        ("recovery_point_arn", _S),
+        ("recovery_point_created_at", _TS),
+        ("vault_arn", _S),
+        ("created_at", _TS),
+        ("completed_at", _TS),
+        ("created_resource_arn", _S),
+        ("restore_testing_plan_arn", _S),  # CreatedBy.RestoreTestingPlanArn
+        ("validation_status", _S),  # FAILED | SUCCESSFUL | TIMED_OUT | VALIDATING
+        ("validation_message", _S),
+        (
+            "deletion_status",
+            _S,
+        ),  # a restore test's restored resource: DELETING | FAILED | SUCCESSFUL
+    ),
+    # AWS Backup restore testing plans (ListRestoreTestingPlans) and their selections
+    # (ListRestoreTestingSelections): which resource types are restored on a schedule.
+    "restore_testing_plans": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("plan_name", _S),
+        ("plan_arn", _S),
+        ("schedule_expression", _S),
+        ("schedule_timezone", _S),
+        ("start_window_hours", _I),
+        ("created_at", _TS),
+        ("last_execution_at", _TS),
+    ),
+    "restore_testing_selections": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("plan_name", _S),
+        ("selection_name", _S),
+        ("protected_resource_type", _S),
+        ("validation_window_hours", _I),
+        ("iam_role_arn", _S),
+        ("created_at", _TS),
+    ),
     # AWS Backup region settings: per service, opted in, and under full AWS Backup management.
     "region_settings": _schema(
         ("account_id", _S),
@@ -511,6 +559,11 @@ def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     merged["collected_at"] = min(stamps) if stamps else None
     judged = [m["as_of"] for m in manifests if m.get("as_of")]
     merged["as_of"] = judged[0] if judged else None
+    # Jobs were collected from at least the latest start any part used (ISO 8601 UTC sorts as text).
+    for key in ("jobs_since", "restore_jobs_since"):
+        starts = [m[key] for m in manifests if m.get(key)]
+        if starts:
+            merged[key] = max(starts)
     for m in manifests:
         for op, n in m.get("api_calls", {}).items():
             merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n

@@ -7,6 +7,8 @@ in as a whole at the end (a run that stops early leaves the previous results unt
     policies/                  the policy files as evaluated (copied)
     findings.json/.csv         verdicts (auditor.findings)
     metering.json/.csv         storage split and cost (auditor.metering)
+    jobs.csv                   unsuccessful backup/copy jobs and every restore in the jobs window
+                               (auditor.jobs)
     run.json                   command, as_of (instant judged), collected_at (when the calls ran),
                                scope, collection statistics, exit code
     history.json               trend and changes since the previous run (when history is kept)
@@ -179,6 +181,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         with replace_dir(out) as staging:
             from auditor.findings import write_findings
             from auditor.inventory import write_inventory
+            from auditor.jobs import job_report, write_jobs_csv
 
             write_inventory(inventory, staging / "inventory")
             # findings.json/.csv always (reports read them), findings.jsonl when chosen, .parquet always
@@ -191,6 +194,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 formats=data_formats,
             )
             write_metering(metering, staging)
+            write_jobs_csv(job_report(inventory, as_of), staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)
             run["gating"] = decision.to_dict()
@@ -236,6 +240,9 @@ def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
     from auditor.aws import CollectOptions, collect_inventory
 
     collect_kwargs: dict[str, Any] = {"accounts": list(options.accounts), **options.collect_extra}
+    collect_kwargs["restore_jobs_since"] = restore_window_start(
+        policies, collect_kwargs.get("jobs_since"), options.as_of
+    )
     collect_options = CollectOptions(
         regions=list(options.regions),
         profile=options.profile,
@@ -256,6 +263,18 @@ def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
         as_of=options.as_of,
         progress=options.progress,
     )
+
+
+def restore_window_start(policies: Any, jobs_since: Any, as_of: datetime) -> datetime:
+    """Where restore jobs are listed from: the jobs window's start, or earlier when a plan's
+    `restore_test_days` looks further back (so restore-tested can see its whole window)."""
+    from datetime import timedelta
+
+    from auditor.jobs import resolve_jobs_since
+
+    start = resolve_jobs_since(jobs_since, as_of)
+    days = [p.restore_test_days for p in policies.plans if p.restore_test_days]
+    return min(start, as_of - timedelta(days=max(days))) if days else start
 
 
 def run_document(
@@ -409,6 +428,7 @@ __all__ = [
     "copy_policies",
     "exit_code_for",
     "failed_call_lines",
+    "restore_window_start",
     "run_audit",
     "run_collect",
     "run_document",

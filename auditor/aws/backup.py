@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.aws import shared_vaults
+from auditor.aws import restores, shared_vaults
 from auditor.aws.context import BACKUP_WIDE, Context
 
 PLANS_PER_TASK = 10
@@ -44,6 +44,8 @@ def collect(ctx: Context) -> None:
     _vaults_and_points(ctx)
     _plans(ctx)
     _jobs(ctx)
+    # Restore jobs and restore testing: a task of their own (auditor.aws.restores).
+    ctx.spawn(restores.collect)
     settings = ctx.call("backup", "describe_region_settings", affects=BACKUP_WIDE)
     if settings is not None:
         managed = settings.get("ResourceTypeManagementPreference") or {}

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.config import Config
@@ -35,6 +35,7 @@ from auditor.aws.session import (
 )
 from auditor.errors import CollectionError, UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
+from auditor.jobs import resolve_jobs_since
 from auditor.progress import Progress
 
 Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
@@ -81,6 +82,26 @@ class CollectOptions:
     as_of: datetime | None = None
     page_size: int | None = None
     services: tuple[str, ...] = tuple(COLLECTORS)
+    # The jobs window's start (`--jobs-since`): a time, or a span before as_of; default 30 days.
+    jobs_since: datetime | timedelta | None = None
+    # Restore jobs are listed from here when it is earlier (a policy's restore_test_days).
+    restore_jobs_since: datetime | None = None
+
+    def jobs_window(self) -> datetime | None:
+        """Where the jobs window starts (None: unbounded, when there is no as_of to count from)."""
+        if isinstance(self.jobs_since, datetime):
+            return self.jobs_since
+        if self.as_of is None:
+            return None
+        return resolve_jobs_since(self.jobs_since, self.as_of)
+
+    def restore_window(self) -> datetime | None:
+        """Where restore jobs are listed from: the jobs window's start or `restore_jobs_since`,
+        whichever is earlier."""
+        window = self.jobs_window()
+        if self.restore_jobs_since is None or window is None:
+            return window
+        return min(window, self.restore_jobs_since)
 
 
 def _run_task(
@@ -94,7 +115,14 @@ def _run_task(
 ) -> tuple[dict, list]:
     """Run one collector (or a piece of work it spawned); return its records and spawned work."""
     collector, affects = COLLECTORS[service]
-    ctx = Context(target, region, sessions, page_size=options.page_size, as_of=options.as_of)
+    ctx = Context(
+        target,
+        region,
+        sessions,
+        page_size=options.page_size,
+        as_of=options.as_of,
+        restore_jobs_since=options.restore_window(),
+    )
     try:
         (fn or collector)(ctx, *args)
     except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
@@ -472,4 +500,11 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         "api_calls": counter.as_dict(),
         "duration_seconds": round(time.monotonic() - started, 3),
     }
+    # The jobs window (auditor.jobs) and how far back restore jobs were listed.
+    for key, start in (
+        ("jobs_since", options.jobs_window()),
+        ("restore_jobs_since", options.restore_window()),
+    ):
+        if start is not None:
+            manifest[key] = start.isoformat()
     return Inventory(tables=tables, manifest=manifest)

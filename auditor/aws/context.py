@@ -183,6 +183,9 @@ class Context:
     sessions: Sessions
     page_size: int | None = None
     as_of: datetime | None = None
+    # Restore jobs are listed from here on (ListRestoreJobs ByCreatedAfter): the jobs window's start,
+    # or earlier when a policy's restore_test_days looks further back.
+    restore_jobs_since: datetime | None = None
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     spawned: list[tuple[Callable[..., None], tuple]] = field(default_factory=list)
 

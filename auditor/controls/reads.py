@@ -26,6 +26,8 @@ DATA = (
     "backup_rules",
     "backup_selections",
     "region_settings",
+    # AWS Backup restore jobs and restore testing plans/selections.
+    "restore_jobs",
 )
 ALL_DATA = frozenset(DATA)
 # Backups and where they are kept.
@@ -56,6 +58,9 @@ CALL_DATA: dict[tuple[str, str], frozenset[str]] = {
     ("backup", "ListBackupSelections"): frozenset({"backup_selections"}),
     ("backup", "GetBackupSelection"): frozenset({"backup_selections"}),
     ("backup", "DescribeRegionSettings"): frozenset({"region_settings"}),
+    ("backup", "ListRestoreJobs"): frozenset({"restore_jobs"}),
+    ("backup", "ListRestoreTestingPlans"): frozenset({"restore_jobs"}),
+    ("backup", "ListRestoreTestingSelections"): frozenset({"restore_jobs"}),
 }
 _OTHER_BACKUP_CALL = BACKUP_DATA | PLAN_CONFIG_DATA
 _OTHER_CALL = frozenset({"resources", "tags"})

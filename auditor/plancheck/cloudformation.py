@@ -25,7 +25,7 @@ from auditor.limits import (
     check_yaml_shape,
     read_text_limited,
 )
-from auditor.plancheck import cluster_fsx
+from auditor.plancheck import cluster_fsx, restores
 from auditor.plancheck.air_gapped import (
     AIR_GAPPED_VAULT_TYPE,
     air_gapped_target,
@@ -605,6 +605,20 @@ def _extract(
     elif rtype == "AWS::Backup::BackupSelection":
         template.selections.append(
             _selection(path, line, lid, resolver.value(props_node), resolver)
+        )
+    elif rtype == "AWS::Backup::RestoreTestingPlan":
+        template.restore_plans.append(
+            restores.cfn_plan(path, line, lid, resolver.value(props_node))
+        )
+    elif rtype == "AWS::Backup::RestoreTestingSelection":
+        template.restore_selections.append(
+            restores.cfn_selection(
+                path,
+                line,
+                lid,
+                resolver.value(props_node),
+                lambda v: v.logical_id if isinstance(v, ResourceRef) else None,
+            )
         )
     elif rtype == "AWS::Backup::BackupVault":
         props = resolver.value(props_node)

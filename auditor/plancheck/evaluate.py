@@ -13,7 +13,9 @@ For every protected resource a template creates:
     (RDS automated backups, DynamoDB point-in-time recovery);
   - with a selecting template plan: `backup-max-retention`, `cross-region-copy`,
     `cross-account-copy`, `air-gapped-copy`, `vault-lock` (a rule's logically air-gapped target
-    is the vault its backups are judged in).
+    is the vault its backups are judged in);
+  - `restore-tested` (plan sets restore_test_days): a restore testing selection of the checked
+    templates covers it and its restore testing plan runs often enough (auditor.plancheck.restores).
 Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
 together are judged as one deployment: a selection in one file may select a resource of another
 file of the same kind.
@@ -42,6 +44,7 @@ from auditor.plancheck.model import (
     parse_arn,
     stand_in_arn,
 )
+from auditor.plancheck.restores import judge_restore_tested
 
 # Records one finding for the resource and plan being judged: (control, status, detail, evidence,
 # line=, file=).
@@ -510,6 +513,10 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
 
     if plan.encrypted:
         _judge_encrypted(add, res, plan)
+    restore = judge_restore_tested(ctx.templates, template, res, plan, ctx.as_of)
+    if restore is not None:
+        status, detail, evidence = restore
+        add("restore-tested", NOT_ASSESSED if status == "UNKNOWN" else status, detail, evidence)
 
     # backup-supported: what the plan asks of AWS Backup for this type (the support matrix).
     engine = res.engine if isinstance(res.engine, str) else None

@@ -166,6 +166,9 @@ class Template:
     plans: list[DeployedPlan] = field(default_factory=list)
     selections: list[DeployedSelection] = field(default_factory=list)
     vaults: list[DeployedVault] = field(default_factory=list)
+    # AWS Backup restore testing plans and selections (auditor.plancheck.restores types).
+    restore_plans: list[Any] = field(default_factory=list)
+    restore_selections: list[Any] = field(default_factory=list)
     region: str | None = None  # deploy region when known (parameter or Terraform provider)
     account: str | None = None
 

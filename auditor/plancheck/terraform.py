@@ -26,7 +26,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.limits import MAX_PLAN_BYTES, read_text_limited
-from auditor.plancheck import cluster_fsx
+from auditor.plancheck import cluster_fsx, restores
 from auditor.plancheck.air_gapped import TF_AIR_GAPPED_VAULT, air_gapped_vault
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
@@ -522,6 +522,10 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
                 template.plans.append(_backup_plan(plan, inst, template.region))
             elif inst.type == "aws_backup_selection":
                 template.selections.append(_selection(plan, inst))
+            elif inst.type == "aws_backup_restore_testing_plan":
+                template.restore_plans.append(_restore_testing_plan(path, inst))
+            elif inst.type == "aws_backup_restore_testing_selection":
+                template.restore_selections.append(_restore_testing_selection(plan, inst))
             elif inst.type == "aws_backup_vault":
                 template.vaults.append(
                     DeployedVault(
@@ -896,6 +900,51 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
             body["Conditions"] = merged
     selection.selection = body
     return selection
+
+
+def _restore_testing_plan(path: str, inst: _Instance) -> restores.RestoreTestingPlan:
+    """aws_backup_restore_testing_plan (Terraform AWS provider): name, schedule_expression,
+    schedule_expression_timezone."""
+    return restores.RestoreTestingPlan(
+        path,
+        inst.line,
+        inst.address,
+        _get(inst, "name"),
+        _get(inst, "schedule_expression"),
+        _get(inst, "schedule_expression_timezone"),
+    )
+
+
+def _restore_testing_selection(plan: _Plan, inst: _Instance) -> restores.RestoreTestingSelection:
+    """aws_backup_restore_testing_selection: restore_testing_plan_name, protected_resource_type,
+    protected_resource_arns, protected_resource_conditions {string_equals, string_not_equals}."""
+    plans = plan.referenced(
+        inst,
+        _references(inst.config, "restore_testing_plan_name"),
+        {"aws_backup_restore_testing_plan"},
+    )
+    conditions = _get(inst, "protected_resource_conditions")
+    if isinstance(conditions, list):  # a nested block: a list of at most one
+        conditions = conditions[0] if conditions else None
+    sel = restores.RestoreTestingSelection(
+        plan.path,
+        inst.line,
+        inst.address,
+        plans[0].address if len(plans) == 1 else None,
+        None if len(plans) == 1 else _get(inst, "restore_testing_plan_name"),
+        _get(inst, "protected_resource_type"),
+        conditions=restores.tf_conditions(conditions),
+    )
+    arns = _get(inst, "protected_resource_arns")
+    if isinstance(arns, Unknown) or _unknown_at(inst.unknown, "protected_resource_arns"):
+        traced = plan.referenced(inst, _references(inst.config, "protected_resource_arns"))
+        sel.resource_refs.update(t.address for t in traced)
+        if not traced:
+            sel.unknown = Unknown(f"protected_resource_arns of {inst.address} is known after apply")
+        listed = inst.values.get("protected_resource_arns")
+        arns = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
+    sel.arns = [str(a) for a in arns or []]
+    return sel
 
 
 def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:

@@ -111,6 +111,10 @@ class Plan:
     vault_lock: str | None = None
     copy_to: CopyTo = field(default_factory=CopyTo)
     cold_after_days: int | None = None
+    # A restore of the resource's backups must have succeeded within this many days (restore-tested).
+    restore_test_days: int | None = None
+    # The latest successful restore may take at most this long (restore-time-target).
+    restore_time_target: timedelta | None = None
     description: str | None = None
     source_file: str | None = None
     source_line: int | None = None
@@ -592,6 +596,8 @@ def _check_plan(
     max_retention = raw.get("max_retention_days")
     cold = raw.get("cold_after_days")
     ok = _check_plan_retention(result, raw, at, subject) and ok
+    restore_ok, restore_target = _check_plan_restore(result, raw, at, subject)
+    ok = restore_ok and ok
     accept = tuple(raw.get("accept") or ALL_SOURCES)
     if raw.get("vault_lock") and "aws-backup" not in accept:
         result.warn(
@@ -629,6 +635,8 @@ def _check_plan(
                     air_gapped=bool(copy_to.get("air_gapped", False)),
                 ),
                 cold_after_days=cold,
+                restore_test_days=raw.get("restore_test_days"),
+                restore_time_target=restore_target,
                 description=raw.get("description"),
                 source_file=result.name,
                 source_line=line,
@@ -688,6 +696,19 @@ def _check_plan_retention(
         )
         ok = False
     return ok
+
+
+def _check_plan_restore(
+    result: _FileResult, raw: Any, at: Callable[..., int], subject: str
+) -> tuple[bool, timedelta | None]:
+    """Parse a plan's restore_time_target: (no error, the target or None)."""
+    if raw.get("restore_time_target") is None:
+        return True, None
+    try:
+        return True, parse_duration(raw["restore_time_target"])
+    except ScheduleError as exc:
+        result.error(at("restore_time_target"), subject, f"restore_time_target: {exc}")
+        return False, None
 
 
 def _check_waiver(

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from auditor import __version__
 from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
 from auditor.report import charts
+from auditor.report.jobs import job_section
 from auditor.report.markdown import error_groups
 from auditor.report.model import (
     BACKUP_CONTROLS,
@@ -449,6 +450,7 @@ def context(results: Results) -> dict[str, Any]:
         "trend_chart": charts.trend(trend_points),
         "changes": history.get("changes") or {},
         "controls": results.controls,
+        "jobs": job_section(results),
         "generated_note": f"auditor {__version__}",
     }
 

@@ -24,6 +24,9 @@ What a region holds (counts scale with `scale`; at 1.0 about 40 resources a regi
   PITR on some tables, Storage Gateway scheduled snapshots (EBS snapshots, see `auditor.sandbox`).
 - Orphans: snapshots, backups and recovery points of deleted volumes, databases, tables and file
   systems. Unencrypted volumes/databases give unencrypted snapshots.
+- Restores (auditor.sandbox.seed_restores): a weekly restore testing plan whose tests restore a
+  few gold volumes, a slow (6.5 h) on-demand restore, a restore test that failed validation, a
+  failed restore; other gold resources are never restored.
 - Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
   the first, so DynamoDB recovery points there are AWS Backup ARNs.
 """
@@ -52,6 +55,7 @@ from auditor.sandbox.moto_ext.backup import (
     create_backup_selection,
     extended_backend,
 )
+from auditor.sandbox.seed_restores import seed_restores
 from auditor.sandbox.seeders import Artifact, seeder_for, seeders
 from auditor.sandbox.seeders.base import TEAMS, count
 
@@ -1052,6 +1056,8 @@ def seed_estate(
     for s in seeders:
         s.seed_recovery_points()
         s.seed_native()
+    for s in seeders:  # restores of the recovery points, on a random stream of their own
+        seed_restores(s.bb, b.as_of, s.resources, random.Random(f"{seed}/restores/{s.region}"))
     resources: list[dict[str, Any]] = []
     deleted: list[dict[str, Any]] = []
     for s in seeders:

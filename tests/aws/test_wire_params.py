@@ -36,6 +36,7 @@ PER_ITEM = {
     ("backup", "ListBackupSelections"),
     ("backup", "GetBackupSelection"),
     ("backup", "ListRecoveryPointsByBackupVault"),
+    ("backup", "ListRestoreTestingSelections"),  # per restore testing plan
     ("storagegateway", "ListVolumes"),  # per gateway
     ("storagegateway", "DescribeCachediSCSIVolumes"),  # per gateway, 50 volumes a call
     ("storagegateway", "DescribeStorediSCSIVolumes"),
@@ -157,3 +158,16 @@ def test_no_per_item_call_where_a_bulk_call_exists(recorded):
         if (s, op) not in PER_ITEM and n > pages_per_scope * 2 * len(REGIONS) * 6
     }
     assert not heavy, f"calls that grow with resources: {heavy}"
+
+
+def test_restore_jobs_are_listed_from_the_window_start(recorded):
+    """ListRestoreJobs asks only for jobs created after the window's start (ByCreatedAfter): the
+    demo policy's restore_test_days (30) reaches back as far as the default jobs window."""
+    recorder, _ = recorded
+    listed = [p for s, op, p in recorder.calls if (s, op) == ("backup", "ListRestoreJobs")]
+    assert len(listed) == 2 * len(REGIONS)  # one listing per account and region
+    for params in listed:
+        since = params["ByCreatedAfter"]
+        assert since == datetime(2026, 10, 27, 12, 0, tzinfo=UTC), params
+    # and no per-resource restore listing
+    assert not [c for c in recorder.calls if c[1] == "ListRestoreJobsByProtectedResource"]

@@ -33,6 +33,8 @@ def test_registry_matches_design_ids():
         "air-gapped-copy",
         "backup-supported",
         "orphaned-backup",
+        "restore-tested",
+        "restore-time-target",
     }
 
 

@@ -89,8 +89,9 @@ def test_check_always_writes_parquet_with_the_rows_of_json_and_csv(checked):
 # inventory's collected_at, the real clock), for this estate: re-pinned when findings gained the
 # `remediation` and `resource_name` columns, and again when they gained the owner-tag columns,
 # evidence naming backups and uncovered resources' tags, and per-situation remediation (nothing
-# else differs, row for row), and with the air-gapped-copy control's rows (the rest unchanged); the
-# streamed writers must keep these bytes.
+# else differs, row for row), with the air-gapped-copy control's rows (the rest unchanged), and
+# when restore-tested / restore-time-target joined the controls (and the estate gained restore
+# jobs); the streamed writers must keep these bytes.
 BEFORE = {
     "findings.json": "4109d12e0bfe5908d9fa9d9bbdc555c72690554ad76a500e5f931a4c83c8172b",
     "findings.csv": "4081d6fc877bcb59c57c2d0447d380b5082554f7aabbdc3f55de47ee82a5bfe9",

@@ -26,7 +26,14 @@ def install() -> None:
             return
         import moto.backend_index as backend_index
 
-        from auditor.sandbox.moto_ext import backup, fsx, rds_engines, recycle_bin, services
+        from auditor.sandbox.moto_ext import (
+            backup,
+            fsx,
+            rds_engines,
+            recycle_bin,
+            restores,
+            services,
+        )
         from auditor.sandbox.moto_ext import storagegateway as sgw_pkg
         from auditor.sandbox.moto_ext.storagegateway import models as sgw_models
         from auditor.sandbox.moto_ext.storagegateway import responses as sgw_responses
@@ -41,6 +48,7 @@ def install() -> None:
                 ("storagegateway", re.compile(r"https?://storagegateway\.(.+)\.amazonaws\.com"))
             )
         backup.install()
+        restores.install()
         services.install()
         recycle_bin.install()
         fsx.install()
