@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.aws import protection
 from auditor.aws.context import BACKUP_WIDE, Context
 
 PLANS_PER_TASK = 10
@@ -75,6 +76,7 @@ def _vaults_and_points(ctx: Context) -> None:
         )
     for v in vaults or ():
         ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
+        ctx.spawn(protection.vault_access_policy, v["BackupVaultName"], v.get("BackupVaultArn"))
 
 
 def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -> None:

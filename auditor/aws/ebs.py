@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from auditor.aws import protection
 from auditor.aws.context import Context
 
 GIB = 1024**3
@@ -105,3 +106,10 @@ def collect(ctx: Context) -> None:
             _native_volume_id=volume,
         )
         ctx.add_tags(arn, snap.get("Tags"))
+    # Which of them (and of the AMIs they back) anyone can restore: two more bulk listings.
+    volume_of = {
+        s["SnapshotId"]: (None if s.get("VolumeId") == UNKNOWN_VOLUME else s.get("VolumeId"))
+        for s in snapshots or ()
+    }
+    protection.public_ebs_snapshots(ctx, volume_of)
+    protection.public_amis(ctx, volume_of)

@@ -26,7 +26,7 @@ def install() -> None:
             return
         import moto.backend_index as backend_index
 
-        from auditor.sandbox.moto_ext import backup, services
+        from auditor.sandbox.moto_ext import backup, protection, services
         from auditor.sandbox.moto_ext import storagegateway as sgw_pkg
         from auditor.sandbox.moto_ext.storagegateway import models as sgw_models
         from auditor.sandbox.moto_ext.storagegateway import responses as sgw_responses
@@ -41,5 +41,6 @@ def install() -> None:
                 ("storagegateway", re.compile(r"https?://storagegateway\.(.+)\.amazonaws\.com"))
             )
         backup.install()
+        protection.install()
         services.install()
         _installed = True
