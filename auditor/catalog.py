@@ -390,7 +390,12 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::EC2::Volume",),
         terraform_types=("aws_ebs_volume",),
         collector="ebs",
-        iam_actions=("ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
+        iam_actions=(
+            "ec2:DescribeVolumes",
+            "ec2:DescribeSnapshots",
+            # public AMIs expose the snapshots behind them (snapshot-not-public)
+            "ec2:DescribeImages",
+        ),
         seeder="_ebs",
     ),
     ResourceType(
@@ -410,6 +415,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBSnapshots",
             # retained automated backups outlive their instance and are still billed
             "rds:DescribeDBInstanceAutomatedBackups",
+            # whether a manual snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBSnapshotAttributes",
         ),
         seeder="_rds",
     ),
@@ -431,6 +438,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBClusterSnapshots",
             # Aurora's AllocatedStorage is always 1: its size is CloudWatch's VolumeBytesUsed
             "cloudwatch:GetMetricData",
+            # whether a manual cluster snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBClusterSnapshotAttributes",
         ),
         seeder="_aurora",
     ),

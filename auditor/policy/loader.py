@@ -109,6 +109,9 @@ class Plan:
     vault_lock: str | None = None
     copy_to: CopyTo = field(default_factory=CopyTo)
     cold_after_days: int | None = None
+    # Recovery points must be safe from early deletion: a compliance-mode lock in force or a vault
+    # access policy denying backup:DeleteRecoveryPoint to everyone (deletion-protected).
+    deletion_protected: bool = False
     description: str | None = None
     source_file: str | None = None
     source_line: int | None = None

@@ -32,6 +32,8 @@ def test_registry_matches_design_ids():
         "cross-account-copy",
         "backup-supported",
         "orphaned-backup",
+        "deletion-protected",
+        "snapshot-not-public",
     }
 
 
