@@ -70,19 +70,20 @@ def _vault_fact(fact: dict, policy_row: Any) -> dict[str, Any]:
         return {
             "protected": True,
             "kind": 0,
-            "text": f"{label}: a compliance-mode vault lock in force since {date:%Y-%m-%d}",
+            "text": f"vault {label} has a compliance-mode vault lock in force since {date:%Y-%m-%d}",
         }
     if policy_row is None:
         verdict_text, protects = "its access policy was not collected", False
     else:
-        document = policy_row.policy if policy_row.has_policy is True else None
+        has = policy_row.has_policy
+        document = policy_row.policy if not pd.isna(has) and bool(has) else None
         verdict = deletion_verdict(
             None if pd.isna(document) else document,
             _recovery_point_pattern(fact["account_id"], fact["region"]),
         )
         verdict_text, protects = verdict.reason, verdict.protects
     if protects:
-        return {"protected": True, "kind": 1, "text": f"{label}: {verdict_text}"}
+        return {"protected": True, "kind": 1, "text": f"vault {label}: {verdict_text}"}
     if fact["mode"] == LOCK_GOVERNANCE:
         lock = (
             f"its compliance-mode lock is not in force until {date:%Y-%m-%d %H:%M} UTC"

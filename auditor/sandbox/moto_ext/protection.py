@@ -1,4 +1,4 @@
-"""Vault access policies and public EBS snapshots, which moto lacks, in AWS's own shapes.
+"""Vault access policies, public EBS snapshots and AMIs, where moto lacks them, in AWS's shapes.
 
 - AWS Backup PutBackupVaultAccessPolicy, GetBackupVaultAccessPolicy, DeleteBackupVaultAccessPolicy
   (AWS Backup API reference: `PUT|GET|DELETE /backup-vaults/{backupVaultName}/access-policy`;
@@ -9,6 +9,9 @@
   the AWS accounts that can create volumes from the snapshot"; `all` selects the snapshots whose
   create volume permission was granted to the `all` group, i.e. public ones), which moto ignores:
   applied here from the permissions moto's ModifySnapshotAttribute keeps.
+
+- EC2 CreateImage: the AMI's snapshot is taken of the instance's root volume (moto snapshots a
+  throwaway volume).
 
 moto already serves what else the public-backup checks call: ModifyImageAttribute and
 DescribeImages with `Owners` and the `is-public` filter, and the RDS snapshot attribute calls.
@@ -105,6 +108,31 @@ def restorable_by(snapshots: list[Any], users: list[str], account_id: str) -> li
     return out
 
 
+def _patch_create_image() -> None:
+    """CreateImage's snapshot is of the instance's root volume, as on AWS.
+
+    "Amazon EC2 ... creates a snapshot of each volume attached to the instance" (EC2 User Guide,
+    "Create an Amazon EBS-backed AMI"); moto snapshots a throwaway volume instead, so nothing
+    would tie a public AMI to the volume whose data it holds.
+    """
+    from moto.ec2.models.amis import AmiBackend
+
+    if getattr(AmiBackend, "_auditor_image_volume", False):
+        return
+    original = AmiBackend.create_image
+
+    def create_image(self: Any, instance_id: str, *args: Any, **kwargs: Any) -> Any:
+        ami = original(self, instance_id, *args, **kwargs)
+        instance = self.get_instance(instance_id)
+        root = instance.block_device_mapping.get(instance.root_device_name or "/dev/sda1")
+        if root is not None and getattr(ami, "ebs_snapshot", None) is not None:
+            ami.ebs_snapshot.volume = self.get_volume(root.volume_id)
+        return ami
+
+    AmiBackend.create_image = create_image  # type: ignore[method-assign]
+    AmiBackend._auditor_image_volume = True  # type: ignore[attr-defined]
+
+
 _HANDLERS = {
     "put_backup_vault_access_policy": r_put_backup_vault_access_policy,
     "get_backup_vault_access_policy": r_get_backup_vault_access_policy,
@@ -117,3 +145,4 @@ def install() -> None:
     for name, fn in _HANDLERS.items():
         setattr(BackupResponse, name, fn)
     backup_urls.url_paths.setdefault(_PATH, BackupResponse.dispatch)
+    _patch_create_image()
