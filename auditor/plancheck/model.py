@@ -145,6 +145,11 @@ class DeployedVault:
     lock_min_days: int | Unknown | None = None
     lock_max_days: int | Unknown | None = None
     lock_line: int | None = None
+    # Days after which the lock becomes compliance mode (immutable); None: governance mode only.
+    lock_changeable_days: int | Unknown | None = None
+    # The vault access policy (a parsed JSON document or its text), None when none is set.
+    access_policy: dict | str | Unknown | None = None
+    policy_line: int | None = None
 
 
 @dataclass
