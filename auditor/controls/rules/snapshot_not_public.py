@@ -69,7 +69,7 @@ def _public_per_resource(ctx: Context) -> tuple[np.ndarray, dict[int, list[tuple
     per="resource",
     reads=("resources", "tags", "public_backups"),
     remediation="Remove the public (`all`) permission from the snapshot or AMI.",
-    order=85,
+    order=105,
     # AWS Config managed rules ebs-snapshot-public-restorable-check and
     # rds-snapshots-public-prohibited (AWS Config Developer Guide).
     equivalent=(
