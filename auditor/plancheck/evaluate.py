@@ -12,7 +12,7 @@ For every protected resource a template creates:
     long-kept; or, where the plan accepts native backups, the resource's native backups do so
     (RDS automated backups, DynamoDB point-in-time recovery);
   - with a selecting template plan: `backup-max-retention`, `cross-region-copy`,
-    `cross-account-copy`, `vault-lock`.
+    `cross-account-copy`, `vault-lock`, `deletion-protected` (auditor/plancheck/deletion.py).
 Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
 together are judged as one deployment: a selection in one file may select a resource of another
 file of the same kind.
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from auditor.plancheck.deletion import judge_deletion_protected
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
@@ -857,6 +858,8 @@ def _judge_rules(
     _judge_copies(add, plan, rules)
     if plan.vault_lock:
         _judge_vault_lock(add, plan, rules, ctx.vaults(template.kind))
+    if plan.deletion_protected:
+        judge_deletion_protected(add, plan, rules, ctx.vaults(template.kind), template.region)
 
 
 def _judge_max_retention(

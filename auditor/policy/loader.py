@@ -600,6 +600,13 @@ def _check_plan(
             subject,
             "vault_lock has no effect on a plan that accepts only native backups",
         )
+    if raw.get("deletion_protected") and "aws-backup" not in accept:
+        result.warn(
+            at("deletion_protected"),
+            subject,
+            "deletion_protected has no effect on a plan that accepts only native backups "
+            "(it protects AWS Backup vaults)",
+        )
     copy_to = raw.get("copy_to") or {}
     if ok:
         result.plans.append(
@@ -619,6 +626,7 @@ def _check_plan(
                     accounts=tuple(copy_to.get("accounts") or ()),
                 ),
                 cold_after_days=cold,
+                deletion_protected=bool(raw.get("deletion_protected", False)),
                 description=raw.get("description"),
                 source_file=result.name,
                 source_line=line,
