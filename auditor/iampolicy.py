@@ -166,7 +166,7 @@ def deletion_verdict(document: str | dict | None, recovery_point_arn: str) -> De
             continue
         sid = f"statement {statement['Sid']!r}" if statement.get("Sid") else "a Deny statement"
         if "NotPrincipal" in statement:
-            exempt: tuple[str, ...] | None = tuple(
+            exempt: tuple[str, ...] = tuple(
                 f"principal {p}" for p in _named_principals(statement["NotPrincipal"])
             )
         elif _everyone(statement.get("Principal")):

@@ -107,11 +107,12 @@ def public_amis(ctx: Context, volume_of: dict[str, str | None]) -> None:
     for image in images or ():
         image_id = image["ImageId"]
         snapshots = [
-            (m.get("Ebs") or {}).get("SnapshotId")
+            str((m.get("Ebs") or {}).get("SnapshotId"))
             for m in image.get("BlockDeviceMappings") or ()
             if (m.get("Ebs") or {}).get("SnapshotId")
         ]
-        volumes = sorted({v for v in (volume_of.get(s) for s in snapshots) if v}) or [None]
+        found = sorted({v for v in (volume_of.get(s) for s in snapshots) if v})
+        volumes: list[str | None] = list(found) or [None]
         for volume in volumes:
             _add_public(
                 ctx,

@@ -83,7 +83,7 @@ def judge_deletion_protected(
     region: str | None,
 ) -> None:
     """deletion-protected: the worst verdict over the vaults the selecting rules write to."""
-    verdicts = []
+    verdicts: list[tuple[str, str, DeployedVault | None, DeployedPlan]] = []
     for plan, rule in rules:
         vault, unknown = _rule_vault(rule, plan, vaults)
         if vault is None:
