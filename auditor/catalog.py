@@ -71,6 +71,9 @@ class BackupKind:
     delete_command: str = ""
     # AWS Backup StartRestoreJob metadata for this kind ("Restoring a backup by resource type" pages).
     restore_job_metadata: str = ""
+    # The storage class a recovery point of this kind is billed in when AWS Backup reports it cold
+    # and only Backup's listing of it was seen (None: AWS Backup's own cold tier).
+    cold_as: str | None = None
 
     def usage_type(self, owner: str, storage_class: str) -> str | None:
         """The usage type this kind is billed under by `owner` in `storage_class`, or None."""
@@ -96,7 +99,10 @@ class ResourceType:
     terraform_types: tuple[str, ...]
     collector: str  # module auditor/aws/<collector>.py
     iam_actions: tuple[str, ...]  # read actions its collection needs (besides AWS Backup's own)
-    seeder: str  # method of auditor.sandbox.seed._Region that seeds it ("" if none yet)
+    seeder: str  # module auditor/sandbox/seeders/<seeder>.py that seeds it ("" if none yet)
+    # The backup kind of an AWS Backup recovery point (arn:...:backup:...:recovery-point:) of this
+    # type, when AWS Backup can hold one ("" when its recovery points are native snapshots only).
+    recovery_point_kind: str = ""
 
 
 _PART = "arn:{partition}"
@@ -159,6 +165,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         restore_paths=_SNAPSHOT_PATHS,
         delete_command=_EC2_DELETE,  # "DeleteSnapshot", Amazon EC2 API Reference
         restore_job_metadata="availabilityZone=<availability-zone>",
+        cold_as="archive",  # the snapshot archive tier
     ),
     # A Storage Gateway volume's snapshots "are stored and billed as Amazon EBS snapshots"
     # ("AWS Storage Gateway FAQs", https://aws.amazon.com/storagegateway/faqs/).
@@ -181,6 +188,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         delete_command=_EC2_DELETE,
         # keys as GetRecoveryPointRestoreMetadata returns them for the volume
         restore_job_metadata="file://<restore-metadata.json>",
+        cold_as="warm",  # no cold tier
     ),
     # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/ (backup storage).
     BackupKind(
@@ -207,6 +215,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         ),
         delete_command="aws rds delete-db-snapshot --region {region} --db-snapshot-identifier {id}",
         restore_job_metadata="DBInstanceIdentifier=<new-instance-name>",
+        cold_as="warm",  # no cold tier
     ),
     # Automated backups replicated to another Region: their snapshots and logs are RDS backup
     # storage in the destination Region ("Replicating automated backups to another AWS Region",
@@ -265,6 +274,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         delete_command="aws rds delete-db-cluster-snapshot --region {region}"
         " --db-cluster-snapshot-identifier {id}",
         restore_job_metadata="DBClusterIdentifier=<new-cluster-name>,Engine=<engine>",
+        cold_as="warm",  # no cold tier
     ),
     # "Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ (on-demand backup);
     # under AWS Backup's advanced DynamoDB features AWS Backup bills it
@@ -396,7 +406,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             # public AMIs expose the snapshots behind them (snapshot-not-public)
             "ec2:DescribeImages",
         ),
-        seeder="_ebs",
+        seeder="ebs",
     ),
     ResourceType(
         type_id="rds-instance",
@@ -418,7 +428,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             # whether a manual snapshot is shared publicly (snapshot-not-public)
             "rds:DescribeDBSnapshotAttributes",
         ),
-        seeder="_rds",
+        seeder="rds",
     ),
     # An RDS cluster: Aurora, or a Multi-AZ DB cluster. AWS Backup names Aurora "Aurora".
     ResourceType(
@@ -441,7 +451,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             # whether a manual cluster snapshot is shared publicly (snapshot-not-public)
             "rds:DescribeDBClusterSnapshotAttributes",
         ),
-        seeder="_aurora",
+        seeder="aurora",
     ),
     ResourceType(
         type_id="dynamodb-table",
@@ -462,7 +472,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "dynamodb:ListBackups",
             _TAGS,
         ),
-        seeder="_dynamodb",
+        seeder="dynamodb",
+        recovery_point_kind="dynamodb-backup",
     ),
     ResourceType(
         type_id="efs-filesystem",
@@ -477,7 +488,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         terraform_types=("aws_efs_file_system",),
         collector="efs",
         iam_actions=("elasticfilesystem:DescribeFileSystems",),
-        seeder="_efs",
+        seeder="efs",
+        recovery_point_kind="efs-backup",
     ),
     # AWS's volume ARN names its gateway: arn:aws:storagegateway:us-east-2:111122223333:
     # gateway/sgw-12A3456B/volume/vol-1122AABB ("DescribeCachediSCSIVolumes",
@@ -505,7 +517,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "ec2:DescribeSnapshots",  # its snapshots are listed by EC2
             _TAGS,
         ),
-        seeder="_sgw",
+        seeder="storagegateway",
     ),
     # Declared for the next collectors (not collected yet).
     # An EC2 instance's recovery points are AMIs in AWS Backup vaults; they are typed from their
@@ -681,3 +693,27 @@ def usage_types() -> dict[tuple[str, str, str], str]:
 def iam_actions() -> set[str]:
     """Every IAM read action the collected types' collectors need (AWS Backup's own aside)."""
     return {action for rec in collected_types() for action in rec.iam_actions}
+
+
+def cold_storage_as() -> dict[str, str]:
+    """backup kind -> the storage class AWS Backup's "cold" means for it, where that is not cold.
+
+    An EBS snapshot's cold tier is the snapshot archive tier; RDS, Aurora and Storage Gateway
+    snapshots have no cold tier (AWS Backup ignores the cold transition for them).
+    """
+    return {kind.kind: kind.cold_as for kind in BACKUP_KINDS if kind.cold_as is not None}
+
+
+def recovery_point_kinds() -> dict[str, str]:
+    """resource_type -> backup kind of its AWS Backup recovery points, where it has its own."""
+    return {
+        rec.type_id: rec.recovery_point_kind for rec in RESOURCE_TYPES if rec.recovery_point_kind
+    }
+
+
+def collectors() -> dict[str, tuple[str, ...]]:
+    """collector module -> the collected types it gathers, in catalogue order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for rec in collected_types():
+        out[rec.collector] = out.get(rec.collector, ()) + (rec.type_id,)
+    return out

@@ -21,17 +21,12 @@ from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
 _TYPE_PATTERNS = catalog.arn_type_patterns()
 # Backup type by recovery point ARN (the resource type decides for generic Backup ARNs).
 _BACKUP_TYPE_PATTERNS = catalog.backup_kind_patterns()
-_GENERIC_BACKUP_TYPE = {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}
+_GENERIC_BACKUP_TYPE = catalog.recovery_point_kinds()
 
 # What AWS Backup's "cold" means for a recovery point held as a native snapshot: EBS's cold tier is
 # the snapshot archive tier; RDS, Aurora, Storage Gateway and non-advanced DynamoDB backups have no
 # cold storage (AWS Backup ignores the cold transition for them).
-_COLD_AS = {
-    "ebs-snapshot": "archive",
-    "storagegateway-snapshot": "warm",
-    "rds-snapshot": "warm",
-    "rds-cluster-snapshot": "warm",
-}
+_COLD_AS = catalog.cold_storage_as()
 
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
