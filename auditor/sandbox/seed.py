@@ -24,6 +24,8 @@ What a region holds (counts scale with `scale`; at 1.0 about 40 resources a regi
   PITR on some tables, Storage Gateway scheduled snapshots (EBS snapshots, see `auditor.sandbox`).
 - Orphans: snapshots, backups and recovery points of deleted volumes, databases, tables and file
   systems. Unencrypted volumes/databases give unencrypted snapshots.
+- Protection (first region only): gold-vault's access policy denies deleting recovery points, one
+  manual EBS snapshot and one manual RDS snapshot are shared with everyone (`seed_protection`).
 - Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
   the first, so DynamoDB recovery points there are AWS Backup ARNs.
 """
@@ -52,6 +54,7 @@ from auditor.sandbox.moto_ext.backup import (
     create_backup_selection,
     extended_backend,
 )
+from auditor.sandbox.seed_protection import seed_protection
 from auditor.sandbox.seeders import Artifact, seeder_for, seeders
 from auditor.sandbox.seeders.base import TEAMS, count
 
@@ -1052,6 +1055,8 @@ def seed_estate(
     for s in seeders:
         s.seed_recovery_points()
         s.seed_native()
+    # A vault that denies deletion, and backups anyone can restore (auditor/sandbox/seed_protection.py).
+    seed_protection(account_id, regions)
     resources: list[dict[str, Any]] = []
     deleted: list[dict[str, Any]] = []
     for s in seeders:
