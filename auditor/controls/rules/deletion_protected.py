@@ -35,6 +35,7 @@ _POLICY_COMMAND = (
     "--policy '{policy}'"
 )
 _NOT_IN_INVENTORY = -2
+_NOT_COLLECTED = 3
 
 
 def _recovery_point_pattern(account: str, region: str) -> str:
@@ -73,7 +74,14 @@ def _vault_fact(fact: dict, policy_row: Any) -> dict[str, Any]:
             "text": f"vault {label} has a compliance-mode vault lock in force since {date:%Y-%m-%d}",
         }
     if policy_row is None:
-        verdict_text, protects = "its access policy was not collected", False
+        # Its GetBackupVaultAccessPolicy failed (an `errors` row) or is missing from the inventory:
+        # unknown, never compliant, and not a FAIL either.
+        return {
+            "protected": False,
+            "kind": _NOT_COLLECTED,
+            "text": f"Not assessed: the access policy of vault {label} was not collected, and it "
+            "has no compliance-mode lock in force",
+        }
     else:
         has = policy_row.has_policy
         document = policy_row.policy if not pd.isna(has) and bool(has) else None
@@ -168,10 +176,17 @@ def deletion_protected(ctx: Context) -> Part:
         owner = np.repeat(np.arange(len(rows)), count)
         at = np.repeat(start - np.cumsum(count) + count, count) + np.arange(count.sum())
         vi = np.array([pos[int(k)] for k in rv["vk"][at]], dtype=np.int64)
+        unknown = np.array([facts[k]["kind"] == _NOT_COLLECTED for k in keys], dtype=bool)
         unprotected = np.array([not facts[k]["protected"] for k in keys], dtype=bool)
         bad = unprotected[vi] if len(vi) else np.zeros(0, dtype=bool)
-        any_bad = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
-        status[rows] = np.where((count == 0) | any_bad, FAIL, PASS)
+        known_bad = bad & ~unknown[vi] if len(vi) else bad
+        any_bad = np.bincount(owner, weights=known_bad, minlength=len(rows)) > 0
+        any_unknown = np.bincount(owner, weights=bad, minlength=len(rows)) > 0
+        status[rows] = np.where(
+            (count == 0) | any_bad, FAIL, np.where(any_unknown, NOT_ASSESSED, PASS)
+        )
+        # Name a vault that fails before one whose policy is unknown.
+        bad = np.where(any_bad[owner], known_bad, bad) if len(vi) else bad
         # The first unprotected vault by label, whatever the key encoding.
         labels = np.array([facts[k]["text"] for k in keys], dtype=object)
         rank = np.argsort(np.argsort(labels)) if len(labels) else np.zeros(0, dtype=np.int64)
