@@ -101,7 +101,7 @@ def seed_protection(account_id: str, regions: list[str]) -> dict[str, Any]:
     vault = backup_backends[account_id][first].vaults.get("gold-vault")
     protected = []
     if vault is not None:
-        vault.access_policy = DENY_DELETION_POLICY
+        vault.access_policy = DENY_DELETION_POLICY  # type: ignore[attr-defined]
         protected.append(f"{first}/gold-vault")
     public = [
         s
