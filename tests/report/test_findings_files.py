@@ -87,10 +87,12 @@ def test_check_always_writes_parquet_with_the_rows_of_json_and_csv(checked):
 
 # sha256 of findings.csv, and of findings.json from its "findings" array on (its header carries the
 # inventory's collected_at, the real clock), for this estate: re-pinned when findings gained the
-# `remediation` and `resource_name` columns; the streamed writers must keep these bytes.
+# `remediation` and `resource_name` columns, and when the deletion-protected and
+# snapshot-not-public controls added their rows (the other rows unchanged); the streamed writers
+# must keep these bytes.
 BEFORE = {
-    "findings.json": "3664867918d1f50a8e17981d8829fe62866e4f64ee5f7079cadba5e8334de790",
-    "findings.csv": "f66679dce4eb7115ecadf318dae1990345b09feaa1b93414ade9a32e31eb06ce",
+    "findings.json": "03a36d10f555d9ecf40e4d90aa1a97a95a7d57ab5aac8b8fe2761d034231d21c",
+    "findings.csv": "eecd892fa44382b4fc7cb5ef9eac5d10b8ba31bc0f30629a6735a88027ff7d54",
 }
 
 
