@@ -273,7 +273,8 @@ def test_snapshot_not_public(checked, resource, expected, says):
 def test_snapshot_not_public_does_not_judge_other_types(checked):
     _, findings = checked
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/t"
-    assert findings[("snapshot-not-public", table, None)][0] == "NOT_APPLICABLE"
+    assert ("snapshot-not-public", table, None) not in findings
+    assert findings[("resource-covered", table, None)][0] == "FAIL"  # in scope, judged elsewhere
 
 
 def test_public_ami_fails_the_volumes_behind_it(estate, tmp_path):

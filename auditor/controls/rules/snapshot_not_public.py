@@ -9,7 +9,7 @@ from auditor.catalog import collected_types
 from auditor.controls import frames as fr
 from auditor.controls.context import Context
 from auditor.controls.registry import control
-from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, PASS, Part
+from auditor.controls.verdicts import FAIL, PASS, Part
 from auditor.policy.columns import index_in
 
 # The kinds of backup that can be shared with everyone: EBS snapshots (and the AMIs they back)
@@ -83,49 +83,33 @@ def snapshot_not_public(ctx: Context) -> Part:
     FAIL when one of the resource's EBS snapshots grants its create volume permission to the `all`
     group, when a public AMI is backed by a snapshot of it, or when a manual RDS DB or DB cluster
     snapshot of it lists `all` among the accounts allowed to restore it: anyone with an AWS
-    account can then copy the data. Checked for EBS volumes and RDS instances and clusters (the
-    types whose backups can be shared publicly); other types, and resources outside the scope, are
-    NOT_APPLICABLE. Manual RDS snapshots past the per-region check bound are NOT_ASSESSED.
+    account can then copy the data. Judged for the EBS volumes and RDS instances and clusters in the
+    scope (the types whose backups can be shared publicly); other types and resources outside the
+    scope get no finding. Manual RDS snapshots past the per-region check bound are NOT_ASSESSED.
     """
     count, listed = _public_per_resource(ctx)
     rtype = ctx.res["resource_type"].astype("str").to_numpy(dtype=object) if ctx.n else []
     capable = np.isin(np.asarray(rtype, dtype=object), PUBLIC_CAPABLE)
-    judged = ctx.in_scope & capable
-    status = np.where(judged, np.where(count > 0, FAIL, PASS), NOT_APPLICABLE)
+    # Only the resources it judges get a finding (as plan controls judge only selected ones).
+    judged = np.flatnonzero(ctx.in_scope & capable)
     names = np.full(ctx.n, None, dtype=object)
     for r, items in listed.items():
         names[r] = ", ".join(f"{_NAMES.get(k, k)} {i}" for k, i, _ in sorted(items))
     frame = pd.DataFrame(
         {
-            "ridx": np.arange(ctx.n, dtype=np.int64),
-            "plan": np.full(ctx.n, -1, dtype=np.int16),
-            "status": status.astype(np.int8),
-            "ev.public_backups": pd.Categorical(names),
-            "ev.public_count": count,
-            "ev.out_of_scope": pd.Categorical(ctx.scope_reason),
+            "ridx": judged.astype(np.int64),
+            "plan": np.full(len(judged), -1, dtype=np.int16),
+            "status": np.where(count[judged] > 0, FAIL, PASS).astype(np.int8),
+            "ev.public_backups": pd.Categorical(names[judged]),
+            "ev.public_count": count[judged],
         }
     )
 
     def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
         s = fr.status_of(f)
         public = fr.col(f, "public_backups")
-        reason = fr.col(f, "out_of_scope")
         text = fr.select(
-            [
-                (s == PASS, "None of its backups is shared publicly."),
-                (
-                    s == NOT_APPLICABLE,
-                    np.array(
-                        [
-                            f"Not in the policy's scope: {r}."
-                            if r
-                            else "Its backups cannot be shared publicly."
-                            for r in reason
-                        ],
-                        dtype=object,
-                    ),
-                ),
-            ],
+            [(s == PASS, "None of its backups is shared publicly.")],
             np.array(
                 [f"Anyone with an AWS account can restore its backup(s): {p}." for p in public],
                 dtype=object,
