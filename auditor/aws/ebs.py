@@ -111,5 +111,6 @@ def collect(ctx: Context) -> None:
         s["SnapshotId"]: (None if s.get("VolumeId") == UNKNOWN_VOLUME else s.get("VolumeId"))
         for s in snapshots or ()
     }
-    protection.public_ebs_snapshots(ctx, volume_of)
+    if snapshots is not None:  # else recorded once: the same permission would fail again
+        protection.public_ebs_snapshots(ctx, volume_of)
     protection.public_amis(ctx, volume_of)
