@@ -128,6 +128,8 @@ def _vault_facts(ctx: Context) -> tuple[list[int], dict[int, dict[str, Any]]]:
     "Recovery points cannot be deleted early",
     "high",
     reads=("resources", "tags", "recovery_points", "vaults", "vault_policies"),
+    # Copies kept in another account's vault count: their vault and policy are that account's.
+    scope="cross-account",
     remediation=(
         "Add a Deny of backup:DeleteRecoveryPoint for every principal to the vault's access "
         "policy, or lock the vault in compliance mode."

@@ -68,6 +68,8 @@ def _public_per_resource(ctx: Context) -> tuple[np.ndarray, dict[int, list[tuple
     "critical",
     per="resource",
     reads=("resources", "tags", "public_backups"),
+    scope="account",
+    pre_deploy=None,  # templates do not share snapshots
     remediation="Remove the public (`all`) permission from the snapshot or AMI.",
     order=105,
     # AWS Config managed rules ebs-snapshot-public-restorable-check and
