@@ -482,6 +482,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "ec2:DescribeVolumes",
             "ec2:DescribeSnapshots",
             "ec2:ListSnapshotsInRecycleBin",
+            # public AMIs expose the snapshots behind them (snapshot-not-public)
+            "ec2:DescribeImages",
         ),
         seeder="ebs",
     ),
@@ -502,6 +504,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBSnapshots",
             # retained automated backups outlive their instance and are still billed
             "rds:DescribeDBInstanceAutomatedBackups",
+            # whether a manual snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBSnapshotAttributes",
         ),
         seeder="rds",
     ),
@@ -523,6 +527,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBClusterSnapshots",
             # Aurora's AllocatedStorage is always 1: its size is CloudWatch's VolumeBytesUsed
             "cloudwatch:GetMetricData",
+            # whether a manual cluster snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBClusterSnapshotAttributes",
         ),
         seeder="aurora",
     ),

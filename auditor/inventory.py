@@ -276,6 +276,26 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("opted_in", _B),
         ("full_management", _B),
     ),
+    # AWS Backup vault access policies, one row per vault asked (GetBackupVaultAccessPolicy).
+    "vault_policies": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("vault_name", _S),
+        ("vault_arn", _S),
+        ("has_policy", _B),  # false: the vault has no access policy (ResourceNotFoundException)
+        ("policy", _S),  # the policy document, JSON as AWS returns it
+    ),
+    # Backups anyone can restore: public EBS snapshots and AMIs, RDS manual snapshots shared with
+    # `all`. One row per (backup, source resource); only what was found public is listed.
+    "public_backups": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("backup_type", _S),  # ebs-snapshot | ami | rds-snapshot | rds-cluster-snapshot
+        ("backup_id", _S),
+        ("backup_arn", _S),
+        ("resource_arn", _S),  # the resource whose data it holds (null when unknown)
+        ("shared_with", _S),  # comma-separated: `all` and any account ids
+    ),
     # Calls that failed: the data they would have gathered is NOT_ASSESSED, never "compliant".
     "errors": _schema(
         ("account_id", _S),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.aws import restores, shared_vaults
+from auditor.aws import protection, restores, shared_vaults
 from auditor.aws.context import BACKUP_WIDE, Context
 
 PLANS_PER_TASK = 10
@@ -84,6 +84,7 @@ def _vaults_and_points(ctx: Context) -> None:
         vault_record(ctx, v)
     for v in vaults or ():
         ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
+        ctx.spawn(protection.vault_access_policy, v["BackupVaultName"], v.get("BackupVaultArn"))
     if vaults is not None:  # refused once, the shared listing (same permission) would be too
         shared_vaults.collect(ctx)
 

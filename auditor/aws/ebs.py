@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from auditor.aws import recycle_bin
+from auditor.aws import protection, recycle_bin
 from auditor.aws.context import Context
 
 GIB = 1024**3
@@ -119,3 +119,11 @@ def collect(ctx: Context) -> None:
     recycle_bin.collect(
         ctx, {v["VolumeId"]: v.get("Size") for v in volumes or () if v.get("VolumeId")}
     )
+    # Which of them (and of the AMIs they back) anyone can restore: two more bulk listings.
+    volume_of = {
+        s["SnapshotId"]: (None if s.get("VolumeId") == UNKNOWN_VOLUME else s.get("VolumeId"))
+        for s in snapshots or ()
+    }
+    if snapshots is not None:  # else recorded once: the same permission would fail again
+        protection.public_ebs_snapshots(ctx, volume_of)
+    protection.public_amis(ctx, volume_of)

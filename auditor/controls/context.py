@@ -403,7 +403,8 @@ class Context:
     def resource_vaults(self) -> dict:
         """Distinct (resource, vault) pairs of completed AWS Backup recovery points, with vault facts.
 
-        Only resources selected by a plan that asks for a vault lock are considered. Vaults are
+        Only resources selected by a plan that asks for a vault lock or for deletion protection are
+        considered. Vaults are
         identified by integer keys over (account, region, vault name) codes; the facts of the few
         distinct vaults come from the `vaults` table.
         """
@@ -411,7 +412,7 @@ class Context:
         acc, reg = self.copies_all["account_id"], self.copies_all["region"]
         needed = np.zeros(self.n + 1, dtype=bool)  # last slot: ridx -1
         for p, pl in enumerate(self.plans):
-            if pl.vault_lock is not None:
+            if pl.vault_lock is not None or pl.deletion_protected:
                 needed[:-1] |= self.plan_masks[p]
         keep = (
             self.rp_completed
@@ -446,6 +447,8 @@ class Context:
             info[int(k)] = {
                 "label": f"{vnames[v]} ({self.region_names[r]})",
                 "name": vnames[v],
+                "account_id": self.account_names[a],
+                "region": self.region_names[r],
                 "known": row is not None,
                 "locked": bool(row.locked)
                 if row is not None and row.locked is not pd.NA and row.locked is not None

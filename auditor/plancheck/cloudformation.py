@@ -623,9 +623,10 @@ def _extract(
     elif rtype == "AWS::Backup::BackupVault":
         props = resolver.value(props_node)
         lock_key = next((k for k in props_node if k == "LockConfiguration"), None)
-        template.vaults.append(
-            _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
-        )
+        vault = _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
+        policy_key = next((k for k in props_node if k == "AccessPolicy"), None)
+        _vault_policy(vault, props, line_of(policy_key, line) if policy_key else None)
+        template.vaults.append(vault)
     elif rtype == AIR_GAPPED_VAULT_TYPE:
         template.vaults.append(air_gapped_vault(path, line, lid, resolver.value(props_node)))
 
@@ -904,6 +905,26 @@ def _vault(path: str, line: int, lid: str, props: dict, lock_line: int | None) -
         vault.lock_min_days = _int(lock.get("MinRetentionDays"))
         vault.lock_max_days = _int(lock.get("MaxRetentionDays"))
         vault.lock_line = lock_line
+        vault.lock_changeable_days = _int(lock.get("ChangeableForDays"))
     elif isinstance(lock, Unknown):
         vault.locked = lock
     return vault
+
+
+def _vault_policy(vault: DeployedVault, props: dict, line: int | None) -> None:
+    """AWS::Backup::BackupVault AccessPolicy: a JSON policy document (an object, or its text).
+
+    AWS CloudFormation User Guide, AWS::Backup::BackupVault: "AccessPolicy: A resource-based
+    policy that is used to manage access permissions on the target backup vault." (Type: Json).
+    """
+    policy = props.get("AccessPolicy")
+    if policy is None:
+        return
+    unknown = first_unknown(policy)
+    if unknown is not None:
+        vault.access_policy = unknown
+    elif isinstance(policy, ResourceRef):
+        vault.access_policy = Unknown(f"{policy.placeholder()} is known only after deployment")
+    else:
+        vault.access_policy = policy if isinstance(policy, dict | str) else str(policy)
+    vault.policy_line = line

@@ -15,7 +15,8 @@ For every protected resource a template creates:
     `cross-account-copy`, `air-gapped-copy`, `vault-lock` (a rule's logically air-gapped target
     is the vault its backups are judged in);
   - `restore-tested` (plan sets restore_test_days): a restore testing selection of the checked
-    templates covers it and its restore testing plan runs often enough (auditor.plancheck.restores).
+    templates covers it and its restore testing plan runs often enough (auditor.plancheck.restores);
+  - `deletion-protected` with a selecting template plan (auditor/plancheck/deletion.py).
 Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
 together are judged as one deployment: a selection in one file may select a resource of another
 file of the same kind.
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from auditor.plancheck.air_gapped import judge_air_gapped_copy, rule_vault
+from auditor.plancheck.deletion import judge_deletion_protected
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
@@ -863,6 +865,8 @@ def _judge_rules(
     judge_air_gapped_copy(add, plan, rules, ctx.vaults(template.kind))
     if plan.vault_lock:
         _judge_vault_lock(add, plan, rules, ctx.vaults(template.kind))
+    if plan.deletion_protected:
+        judge_deletion_protected(add, plan, rules, ctx.vaults(template.kind), template.region)
 
 
 def _judge_max_retention(

@@ -154,6 +154,11 @@ class DeployedVault:
     # A logically air-gapped vault: locked in compliance mode from creation (AWS Backup Developer
     # Guide, "Logically air-gapped vault")
     air_gapped: bool = False
+    # Days after which the lock becomes compliance mode (immutable); None: governance mode only.
+    lock_changeable_days: int | Unknown | None = None
+    # The vault access policy (a parsed JSON document or its text), None when none is set.
+    access_policy: dict | str | Unknown | None = None
+    policy_line: int | None = None
 
 
 @dataclass

@@ -48,6 +48,7 @@ BACKUP_TYPES = {
     "aws_backup_vault",
     "aws_backup_vault_lock_configuration",
     TF_AIR_GAPPED_VAULT,
+    "aws_backup_vault_policy",
 }
 
 _MODULE_SEGMENT = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\.')
@@ -549,6 +550,9 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
         if inst.type == "aws_backup_vault_lock_configuration":
             with _values_of(path, inst):
                 _attach_lock(plan, template, inst)
+        elif inst.type == "aws_backup_vault_policy":
+            with _values_of(path, inst):
+                _attach_policy(plan, template, inst)
     return template
 
 
@@ -959,3 +963,22 @@ def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:
             vault.lock_min_days = _int(_get(inst, "min_retention_days"))
             vault.lock_max_days = _int(_get(inst, "max_retention_days"))
             vault.lock_line = inst.line
+            vault.lock_changeable_days = _int(_get(inst, "changeable_for_days"))
+
+
+def _attach_policy(plan: _Plan, template: Template, inst: _Instance) -> None:
+    """aws_backup_vault_policy: `policy` (a JSON string) on the vault named `backup_vault_name`.
+
+    Terraform AWS provider, resource aws_backup_vault_policy: "backup_vault_name - (Required)
+    Name of the backup vault to add policy for. policy - (Required) The backup vault access
+    policy document in JSON format."
+    """
+    name = _get(inst, "backup_vault_name")
+    targets = plan.referenced(
+        inst, _references(inst.config, "backup_vault_name"), {"aws_backup_vault"}
+    )
+    keys = {t.address for t in targets}
+    for vault in template.vaults:
+        if vault.key in keys or (isinstance(name, str) and vault.name == name):
+            vault.access_policy = _get(inst, "policy")
+            vault.policy_line = inst.line

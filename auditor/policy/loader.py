@@ -115,6 +115,9 @@ class Plan:
     restore_test_days: int | None = None
     # The latest successful restore may take at most this long (restore-time-target).
     restore_time_target: timedelta | None = None
+    # Recovery points must be safe from early deletion: a compliance-mode lock in force or a vault
+    # access policy denying backup:DeleteRecoveryPoint to everyone (deletion-protected).
+    deletion_protected: bool = False
     description: str | None = None
     source_file: str | None = None
     source_line: int | None = None
@@ -605,6 +608,13 @@ def _check_plan(
             subject,
             "vault_lock has no effect on a plan that accepts only native backups",
         )
+    if raw.get("deletion_protected") and "aws-backup" not in accept:
+        result.warn(
+            at("deletion_protected"),
+            subject,
+            "deletion_protected has no effect on a plan that accepts only native backups "
+            "(it protects AWS Backup vaults)",
+        )
     copy_to = raw.get("copy_to") or {}
     if copy_to.get("air_gapped") and "aws-backup" not in accept:
         # Only AWS Backup copies into a logically air-gapped vault (AWS Backup Developer Guide,
@@ -637,6 +647,7 @@ def _check_plan(
                 cold_after_days=cold,
                 restore_test_days=raw.get("restore_test_days"),
                 restore_time_target=restore_target,
+                deletion_protected=bool(raw.get("deletion_protected", False)),
                 description=raw.get("description"),
                 source_file=result.name,
                 source_line=line,

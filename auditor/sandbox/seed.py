@@ -27,6 +27,8 @@ What a region holds (counts scale with `scale`; at 1.0 about 40 resources a regi
 - Restores (auditor.sandbox.seed_restores): a weekly restore testing plan whose tests restore a
   few gold volumes, a slow (6.5 h) on-demand restore, a restore test that failed validation, a
   failed restore; other gold resources are never restored.
+- Protection (first region only): gold-vault's access policy denies deleting recovery points, one
+  manual EBS snapshot and one manual RDS snapshot are shared with everyone (`seed_protection`).
 - Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
   the first, so DynamoDB recovery points there are AWS Backup ARNs.
 """
@@ -55,6 +57,7 @@ from auditor.sandbox.moto_ext.backup import (
     create_backup_selection,
     extended_backend,
 )
+from auditor.sandbox.seed_protection import seed_protection
 from auditor.sandbox.seed_restores import seed_restores
 from auditor.sandbox.seeders import Artifact, seeder_for, seeders
 from auditor.sandbox.seeders.base import TEAMS, count
@@ -1058,6 +1061,8 @@ def seed_estate(
         s.seed_native()
     for s in seeders:  # restores of the recovery points, on a random stream of their own
         seed_restores(s.bb, b.as_of, s.resources, random.Random(f"{seed}/restores/{s.region}"))
+    # A vault that denies deletion, and backups anyone can restore (auditor/sandbox/seed_protection.py).
+    seed_protection(account_id, regions)
     resources: list[dict[str, Any]] = []
     deleted: list[dict[str, Any]] = []
     for s in seeders:

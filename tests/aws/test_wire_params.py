@@ -42,6 +42,10 @@ PER_ITEM = {
     ("storagegateway", "DescribeStorediSCSIVolumes"),
     ("storagegateway", "ListTagsForResource"),  # volumes are not in the tagging API
     ("sts", "AssumeRole"),  # once per account
+    ("backup", "GetBackupVaultAccessPolicy"),  # per vault
+    # per manual snapshot (bounded per region): whether it is shared with everyone
+    ("rds", "DescribeDBSnapshotAttributes"),
+    ("rds", "DescribeDBClusterSnapshotAttributes"),
 }
 # Parameters that turn a listing into a per-item describe.
 ITEM_PARAMS = {"VolumeIds", "SnapshotIds", "DBInstanceIdentifier", "DBClusterIdentifier"}
@@ -137,7 +141,38 @@ def test_snapshot_and_image_listings_ask_for_own_only(recorded):
     owner_calls = [(s, op, p) for s, op, p in recorder.calls if (s, op) in OWNER_SCOPED]
     assert owner_calls  # DescribeSnapshots is made
     for _, op, params in owner_calls:
-        assert params.get("OwnerIds") == ["self"], (op, params)
+        # DescribeSnapshots names owners in OwnerIds, DescribeImages in Owners (EC2 API reference)
+        assert params.get("OwnerIds" if op == "DescribeSnapshots" else "Owners") == ["self"], (
+            op,
+            params,
+        )
+
+
+def test_public_backups_are_found_in_bulk(recorded):
+    recorder, _ = recorded
+    scopes = len(REGIONS) * 2  # two accounts
+    # One listing (a page or more) per account and region for public EBS snapshots and AMIs.
+    public_snapshots = [
+        p
+        for s, op, p in recorder.calls
+        if (s, op) == ("ec2", "DescribeSnapshots") and p.get("RestorableByUserIds") == ["all"]
+    ]
+    assert len(public_snapshots) == scopes
+    assert all(p["OwnerIds"] == ["self"] for p in public_snapshots)
+    images = [p for s, op, p in recorder.calls if (s, op) == ("ec2", "DescribeImages")]
+    assert len(images) == scopes
+    assert all(p["Filters"] == [{"Name": "is-public", "Values": ["true"]}] for p in images)
+    # No per-snapshot EBS attribute calls at all.
+    assert not [op for s, op, _ in recorder.calls if op == "DescribeSnapshotAttribute"]
+    # RDS attribute calls only for manual snapshots (automated ones are named rds:..., AWS
+    # Backup's awsbackup:...).
+    asked = [
+        p.get("DBSnapshotIdentifier") or p.get("DBClusterSnapshotIdentifier")
+        for s, op, p in recorder.calls
+        if op in ("DescribeDBSnapshotAttributes", "DescribeDBClusterSnapshotAttributes")
+    ]
+    assert asked, "the seeded estate has manual RDS snapshots"
+    assert not [a for a in asked if a.startswith(("rds:", "awsbackup:"))]
 
 
 def test_no_per_item_call_where_a_bulk_call_exists(recorded):

@@ -35,6 +35,8 @@ def test_registry_matches_design_ids():
         "orphaned-backup",
         "restore-tested",
         "restore-time-target",
+        "deletion-protected",
+        "snapshot-not-public",
     }
 
 

@@ -84,7 +84,7 @@ def test_csv_has_one_row_per_requirement(view):
         "1",
     )
     assert by_id["BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED"]["controls"] == (
-        "vault-lock (partial)"
+        "deletion-protected (partial);vault-lock (partial)"
     )
 
 

@@ -29,6 +29,7 @@ def install() -> None:
         from auditor.sandbox.moto_ext import (
             backup,
             fsx,
+            protection,
             rds_engines,
             recycle_bin,
             restores,
@@ -49,6 +50,7 @@ def install() -> None:
             )
         backup.install()
         restores.install()
+        protection.install()
         services.install()
         recycle_bin.install()
         fsx.install()

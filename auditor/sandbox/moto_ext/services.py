@@ -82,6 +82,11 @@ def describe_snapshots(self: Any) -> str:
             for s in snapshots
             if s.owner_id in wanted or ("amazon" in wanted and getattr(s, "owner_alias", None))
         ]
+    users = self._get_param("RestorableByUserIds", [])
+    if users:  # moto ignores it too
+        from auditor.sandbox.moto_ext.protection import restorable_by
+
+        snapshots = restorable_by(snapshots, users, self.current_account)
     if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError
 
