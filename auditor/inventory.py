@@ -93,6 +93,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         # EBS: JSON list of the instance ids the volume is attached to ("[]": unattached, so no
         # instance's owner answers for it); null for other types
         ("attached_to", _S),
+        # S3: the bucket's versioning, Enabled | Suspended | Disabled (never enabled); AWS Backup
+        # backs up only buckets with versioning enabled. Null for other types, or not gathered.
+        ("versioning", _S),
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -222,6 +225,20 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("service", _S),  # AWS Backup's resource type name: EBS, RDS, Aurora, DynamoDB, EFS, ...
         ("opted_in", _B),
         ("full_management", _B),
+    ),
+    # Data Lifecycle Manager policies: EBS snapshot and AMI schedules of the volumes or instances
+    # that carry one of their target tags (the native schedule of those resources).
+    "lifecycle_policies": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("policy_id", _S),
+        ("policy_arn", _S),
+        ("state", _S),  # ENABLED | DISABLED | ERROR
+        ("policy_type", _S),  # EBS_SNAPSHOT_MANAGEMENT | IMAGE_MANAGEMENT | EVENT_BASED_POLICY
+        ("resource_types", _S),  # JSON list: VOLUME, INSTANCE
+        ("target_tags", _S),  # JSON list of {Key, Value}
+        ("frequency_hours", _F),  # its most frequent schedule
+        ("retention_days", _I),  # its longest-kept schedule
     ),
     # Calls that failed: the data they would have gathered is NOT_ASSESSED, never "compliant".
     "errors": _schema(
