@@ -100,7 +100,7 @@ def _covered(
     return first
 
 
-def _own_scope_for_global_arns(
+def own_scope_for_global_arns(
     recovery_points: pd.DataFrame, rows: np.ndarray, account: pa.Array, region: pa.Array
 ) -> tuple[pa.Array, pa.Array]:
     """Account and region of sources whose ARN has neither (an S3 bucket's: arn:aws:s3:::name).
@@ -148,7 +148,7 @@ def find_orphans(
     parsed = pc.extract_regex(arn, _ARN_RE)
     region = pc.fill_null(pc.struct_field(parsed, "region"), "")
     account = pc.fill_null(pc.struct_field(parsed, "account"), "")
-    account, region = _own_scope_for_global_arns(recovery_points, rows, account, region)
+    account, region = own_scope_for_global_arns(recovery_points, rows, account, region)
     pair = pc.binary_join_element_wise(account, region, "|").cast(pa.string())
     known_pairs = pa.array(sorted(f"{a}|{r}" for a, r in collected), type=pa.string())
     known = pc.is_in(pair, value_set=known_pairs).to_numpy(zero_copy_only=False)

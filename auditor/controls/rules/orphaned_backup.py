@@ -19,6 +19,7 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.inventory import RESOURCE_TYPES
+from auditor.orphans import own_scope_for_global_arns
 from auditor.policy.columns import arrow_of, codes_of
 from auditor.restore import delete_advice
 
@@ -154,6 +155,10 @@ def orphaned_backup(ctx: Context) -> Part:
     src_account = pc.list_element(pieces, 4) if len(sub) else pa.array([], pa.string())
     if src_region is None:
         src_region = pa.array([], pa.string())
+    # an S3 bucket's ARN has no account or region: an original recovery point is in its own
+    src_account, src_region = own_scope_for_global_arns(
+        sub, np.arange(len(sub)), pc.fill_null(src_account, ""), pc.fill_null(src_region, "")
+    )
     located = pc.binary_join_element_wise(src_account, src_region, "|")
     pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(ctx)), type=pa.string())
     known = pc.is_in(located, value_set=pairs).fill_null(False).to_numpy(zero_copy_only=False)

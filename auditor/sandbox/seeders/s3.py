@@ -32,6 +32,10 @@ class S3Seeder(TypeSeeder):
             size = int(math.exp(reg.rng.uniform(math.log(GIB), math.log(20 * 1024 * GIB))))
             roll = reg.rng.random()
             versioning = "Enabled" if roll < 0.8 else ("Suspended" if roll < 0.9 else "Disabled")
+            if reg.index == 0 and i == 1 and not deleted:
+                # one gold bucket that was never versioned: AWS Backup cannot back it up
+                versioning = "Disabled"
+                tags["backup"] = "gold"
             reg.add_resource(
                 resource_type="s3-bucket",
                 resource_arn=f"arn:aws:s3:::{name}",
