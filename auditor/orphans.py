@@ -113,7 +113,9 @@ def own_scope_for_global_arns(
     needed = {"account_id", "region"}
     if not len(rows) or not needed <= set(recovery_points.columns):
         return account, region
-    blank = pc.and_(pc.equal(account, ""), pc.equal(region, ""))
+    # a well-formed ARN whose region and account fields are empty (not a malformed one)
+    source = take(recovery_points["resource_arn"], rows).cast(pa.string())
+    blank = pc.fill_null(pc.match_substring_regex(source, r"^arn:[^:]+:[^:]+:::"), False)
     if "copy_source_arn" in recovery_points.columns:
         copy = pc.is_valid(take(recovery_points["copy_source_arn"], rows))
         blank = pc.and_(blank, pc.invert(copy))
