@@ -47,7 +47,7 @@ def add_image(
         reg.acct,
         region,
         volume_id=volume_id,
-        volume_size_gib=max(1, instance["size_bytes"] // GIB),
+        volume_size_gib=instance["root_gib"],
         created=naive(created),
         description=f"Created by CreateImage({instance['resource_id']}) for {ami_id}",
         encrypted=encrypted,
@@ -71,7 +71,7 @@ def add_image(
             "DeviceName": "/dev/xvda",
             "Ebs": {
                 "SnapshotId": sid,
-                "VolumeSize": max(1, instance["size_bytes"] // GIB),
+                "VolumeSize": instance["root_gib"],
                 "DeleteOnTermination": True,
                 "VolumeType": "gp3",
                 "Encrypted": encrypted,
@@ -115,10 +115,11 @@ class Ec2Seeder(TypeSeeder):
                 name=name,
                 tags=tags,
                 created_at=created,
-                size_bytes=size * GIB,
+                size_bytes=None,  # an instance's storage is its volumes, listed as volumes
                 encrypted=True,
                 deleted=deleted,
                 root_volume_id=vid,
+                root_gib=size,
             )
             row["used_bytes"] = int(size * GIB * reg.rng.uniform(0.2, 0.7))
             if deleted:

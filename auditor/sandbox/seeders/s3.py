@@ -43,10 +43,11 @@ class S3Seeder(TypeSeeder):
                 name=name,
                 tags=tags,
                 created_at=created,
-                size_bytes=size,
+                size_bytes=None,  # ListBuckets reports no size (CloudWatch's BucketSizeBytes does)
                 encrypted=True,
                 deleted=deleted,
                 versioning=versioning,
+                used_bytes=size,  # what its backups hold
             )
             if deleted:
                 continue
