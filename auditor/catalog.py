@@ -448,17 +448,67 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         " --db-cluster-snapshot-identifier {id}",
         cold_as="warm",  # no cold tier
     ),
-    # An AMI, AWS Backup's recovery point of an EC2 instance; its storage is the EBS snapshots
-    # behind it ("Amazon EBS pricing"). Declared for the EC2 collector: not priced yet.
+    # An AMI: AWS Backup's recovery point of an EC2 instance, or one made by CreateImage or a Data
+    # Lifecycle Manager AMI policy. Its storage is the EBS snapshots behind it, billed by EC2 as EBS
+    # snapshot storage ("Amazon EBS pricing", https://aws.amazon.com/ebs/pricing/ ; "Understand AMI
+    # billing", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-billing.html). AWS Backup
+    # offers no cold storage for EC2 ("Feature availability by resource").
     BackupKind(
         kind="ec2-image",
         service="EC2",
         billing_owner="AmazonEC2",
-        usage_types=(),
+        usage_types=(
+            ("AmazonEC2", "warm", "EBS:SnapshotUsage"),
+            ("AmazonEC2", "archive", "EBS:SnapshotArchiveStorage"),
+        ),
         arn_format=_PART + ":ec2:{region}:{account}:image/{id}",
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:image/",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/ebs/pricing/",
+        # "Launch an EC2 instance from an AMI" / "RunInstances",
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html ;
+        # "Deregister an AMI" (its snapshots stay, and are billed, until deleted),
+        # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/deregister-ami.html
+        restore_paths=(
+            RestorePath(
+                target="new EC2 instance",
+                where="any Availability Zone of {region}",
+                command="aws ec2 run-instances --region {region} --image-id {id}"
+                " --instance-type <instance-type> --subnet-id <subnet-id>",
+                doc="https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html",
+            ),
+        ),
+        delete_command="aws ec2 deregister-image --region {region} --image-id {id}"
+        " --delete-associated-snapshots",
+        restore_job_metadata="InstanceType=<instance-type>,SubnetId=<subnet-id>",
+        cold_as="warm",  # no cold tier
+    ),
+    # S3 backups exist only in AWS Backup, which meters and bills them, periodic and continuous
+    # alike ("AWS Backup pricing", https://aws.amazon.com/backup/pricing/ ; "Metering, costs, and
+    # billing", https://docs.aws.amazon.com/aws-backup/latest/devguide/metering-and-billing.html:
+    # S3 supports full AWS Backup management). AWS Backup has no cold storage for S3.
+    BackupKind(
+        kind="s3-backup",
+        service="S3",
+        billing_owner="AWSBackup",
+        usage_types=(("AWSBackup", "warm", "WarmStorage-ByteHrs-S3"),),
+        arn_format=_PART + ":backup:{region}:{account}:recovery-point:{id}",
+        arn_regex=rf"^arn:[^:]+:backup:{_ANY}:{_ANY}:recovery-point:",
+        arn_names_kind=False,  # AWS Backup's generic recovery point ARN; its resource decides
+        pricing_page="https://aws.amazon.com/backup/pricing/",
+        # "Restore S3 data using AWS Backup",
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-s3.html
+        restore_paths=(
+            RestorePath(
+                target="new S3 bucket",
+                where="{region}",
+                command="aws backup start-restore-job --region {region} --recovery-point-arn {arn}"
+                " --iam-role-arn <restore-role-arn> --resource-type S3 --metadata"
+                " DestinationBucketName=<new-bucket>,NewBucket=true,Encrypted=false",
+                doc="https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-s3.html",
+            ),
+        ),
+        restore_job_metadata="DestinationBucketName=<new-bucket>,NewBucket=true",
     ),
 )
 
@@ -598,12 +648,13 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         ),
         seeder="storagegateway",
     ),
-    # Declared for the next collectors (not collected yet).
-    # An EC2 instance's recovery points are AMIs in AWS Backup vaults; they are typed from their
-    # source ARN already.
+    # An EC2 instance's recovery points are AMIs (AWS Backup's, CreateImage's, Data Lifecycle
+    # Manager's); the EBS snapshots behind each AMI are counted with the AMI. Data Lifecycle Manager
+    # policies (EBS snapshot and AMI schedules of the volumes and instances they target by tag) are
+    # read by the same collector: they are these types' native schedules.
     ResourceType(
         type_id="ec2-instance",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":ec2:{region}:{account}:instance/{id}",
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:instance/",
         arn_names_type=True,
@@ -613,25 +664,32 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::EC2::Instance",),
         terraform_types=("aws_instance",),
         collector="ec2",
-        iam_actions=(),
-        seeder="",
+        iam_actions=(
+            "ec2:DescribeInstances",
+            "ec2:DescribeImages",
+            "dlm:GetLifecyclePolicies",
+            "dlm:GetLifecyclePolicy",
+        ),
+        seeder="ec2",
     ),
     # S3 bucket ARNs have no region or account ("Actions, resources, and condition keys for
     # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    # Its backups are AWS Backup recovery points only (periodic and continuous).
     ResourceType(
         type_id="s3-bucket",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":s3:::{id}",
         arn_regex=r"^arn:[^:]+:s3:::[^/]+$",
-        arn_names_type=False,  # until collected, S3 recovery points keep AWS Backup's own name
+        arn_names_type=True,
         backup_service="S3",
         support_key="s3-bucket",
-        backup_kinds=(),
+        backup_kinds=("s3-backup",),
         cloudformation_types=("AWS::S3::Bucket",),
         terraform_types=("aws_s3_bucket",),
         collector="s3",
-        iam_actions=(),
-        seeder="",
+        iam_actions=("s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning"),
+        seeder="s3",
+        recovery_point_kind="s3-backup",
     ),
     # FSx for Windows File Server, Lustre, NetApp ONTAP and OpenZFS file systems; AWS Backup names
     # them all "FSx".

@@ -97,6 +97,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         # EBS: JSON list of the instance ids the volume is attached to ("[]": unattached, so no
         # instance's owner answers for it); null for other types
         ("attached_to", _S),
+        # S3: the bucket's versioning, Enabled | Suspended | Disabled (never enabled); AWS Backup
+        # backs up only buckets with versioning enabled. Null for other types, or not gathered.
+        ("versioning", _S),
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -295,6 +298,20 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("backup_arn", _S),
         ("resource_arn", _S),  # the resource whose data it holds (null when unknown)
         ("shared_with", _S),  # comma-separated: `all` and any account ids
+    ),
+    # Data Lifecycle Manager policies: EBS snapshot and AMI schedules of the volumes or instances
+    # that carry one of their target tags (the native schedule of those resources).
+    "lifecycle_policies": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("policy_id", _S),
+        ("policy_arn", _S),
+        ("state", _S),  # ENABLED | DISABLED | ERROR
+        ("policy_type", _S),  # EBS_SNAPSHOT_MANAGEMENT | IMAGE_MANAGEMENT | EVENT_BASED_POLICY
+        ("resource_types", _S),  # JSON list: VOLUME, INSTANCE
+        ("target_tags", _S),  # JSON list of {Key, Value}
+        ("frequency_hours", _F),  # its most frequent schedule
+        ("retention_days", _I),  # its longest-kept schedule
     ),
     # Calls that failed: the data they would have gathered is NOT_ASSESSED, never "compliant".
     "errors": _schema(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from auditor import catalog
+from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
 from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
@@ -236,6 +237,11 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
         tables[name] = frame(name, records.get(name, []))
     tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
     tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
+    resources = apply_lifecycle_policies(
+        tables["resources"], tables["tags"], tables["lifecycle_policies"]
+    )
+    if resources is not tables["resources"]:
+        tables["resources"] = frame("resources", resources)
 
     jobs = _records_frame(records.get("backup_jobs", []))
     copy_sources = None
@@ -256,5 +262,6 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
 
     points = _records_frame(records.get("recovery_points", []))
     points = attribute_gateway_snapshots(points, tables["resources"])
+    points = fold_image_snapshots(points)
     tables["recovery_points"] = merge_recovery_points(points, copy_sources)
     return tables

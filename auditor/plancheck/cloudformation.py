@@ -46,6 +46,11 @@ from auditor.plancheck.model import (
     first_unknown,
     parse_arn,
 )
+from auditor.plancheck.native_policies import (
+    DLM_CLOUDFORMATION_TYPE,
+    apply_dlm_policies,
+    dlm_from_cloudformation,
+)
 
 # cfn-lint logs parse problems at ERROR level; we report them ourselves as one line.
 logging.getLogger("cfnlint").addHandler(logging.NullHandler())
@@ -584,6 +589,7 @@ def load_cloudformation(
                     :300
                 ]
             ) from None
+    apply_dlm_policies(template.resources, template.dlm_policies)
     return template
 
 
@@ -602,6 +608,11 @@ def _extract(
         template.resources.append(_protected(path, line, lid, rtype, props))
     elif rtype == "AWS::Backup::BackupPlan":
         template.plans.append(_plan(path, line, lid, resolver.value(props_node), resolver))
+    elif rtype == DLM_CLOUDFORMATION_TYPE:
+        props = resolver.value(props_node)
+        template.dlm_policies.append(
+            dlm_from_cloudformation(lid, props if isinstance(props, dict) else {})
+        )
     elif rtype == "AWS::Backup::BackupSelection":
         template.selections.append(
             _selection(path, line, lid, resolver.value(props_node), resolver)
@@ -643,6 +654,7 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
     native: dict[str, Any] = {}
     name: Any = None
     engine: Any = None
+    versioning: str | Unknown | None = None
     if rtype == "AWS::EC2::Volume" or rtype == "AWS::EFS::FileSystem":
         encrypted = _bool(props.get("Encrypted", False))
     elif rtype == "AWS::DynamoDB::Table":
@@ -665,6 +677,14 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
             }
     elif rtype in cluster_fsx.CLOUDFORMATION_TYPES:  # FSx, DocumentDB, Neptune
         encrypted, name, engine, native = cluster_fsx.from_cloudformation(rtype, props, lid)
+    elif rtype in ("AWS::S3::Bucket", "AWS::EC2::Instance"):
+        # Every S3 bucket is encrypted (SSE-S3 at least) since January 2023 ("Setting default
+        # server-side encryption behavior for Amazon S3 buckets"); an instance's backups are its
+        # volumes' snapshots, encrypted as each volume is: nothing to judge on the resource itself.
+        encrypted = None
+        name = props.get("BucketName") if rtype == "AWS::S3::Bucket" else None
+        if rtype == "AWS::S3::Bucket":
+            versioning = _s3_versioning(props.get("VersioningConfiguration"))
     else:  # RDS instance or cluster
         engine = _str(props.get("Engine"))
         name = props.get(
@@ -691,7 +711,18 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
         engine=engine,
         native=native,
         unknown_tags=unknown_tags,
+        versioning=versioning,
     )
+
+
+def _s3_versioning(config: Any) -> str | Unknown:
+    """VersioningConfiguration.Status (Enabled | Suspended); no configuration: never versioned."""
+    if isinstance(config, Unknown):
+        return config
+    if not isinstance(config, dict) or config.get("Status") is None:
+        return "Disabled"
+    status = config.get("Status")
+    return status if isinstance(status, Unknown) else str(status)
 
 
 def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> DeployedPlan:

@@ -46,6 +46,7 @@ from auditor.plancheck.model import (
     parse_arn,
     stand_in_arn,
 )
+from auditor.plancheck.native_policies import versioning_gap
 from auditor.plancheck.restores import judge_restore_tested
 
 # Records one finding for the resource and plan being judged: (control, status, detail, evidence,
@@ -525,7 +526,17 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     supported = _supported(ctx.policies, res.resource_type, engine)
     uses_backup = "aws-backup" in plan.accept
     uses_native = "native" in plan.accept
-    if not supported and uses_native:
+    prerequisite = versioning_gap(res) if supported else None
+    if prerequisite:
+        supported = False
+        add(
+            "backup-supported",
+            PASS if uses_native else FAIL,
+            f"{prerequisite}; plan {plan.name} "
+            + ("also accepts native backups." if uses_native else "accepts only AWS Backup."),
+            {"versioning": res.versioning},
+        )
+    elif not supported and uses_native:
         add(
             "backup-supported",
             PASS,
@@ -809,9 +820,10 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
     enabled = native.get("enabled")
     retention = native.get("retention_days")
     kind = native.get("kind")
-    label = native.get("label") or (
-        "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
-    )
+    label = native.get("label") or {
+        "rds-automated": "RDS automated backups",
+        "dlm": f"Data Lifecycle Manager policy {native.get('policy')}'s backups",
+    }.get(str(kind), "DynamoDB point-in-time recovery")
     evidence = {
         "kind": kind,
         "retention_days": retention if not isinstance(retention, Unknown) else None,

@@ -76,6 +76,8 @@ class TemplateResource:
     module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
     # Tags whose key is known and whose value is known only at deployment: {key: reason}.
     unknown_tags: dict[str, str] = field(default_factory=dict)
+    # S3: Enabled | Suspended | Disabled (never enabled), Unknown before deployment; None otherwise
+    versioning: str | Unknown | None = None
 
 
 @dataclass
@@ -174,6 +176,8 @@ class Template:
     # AWS Backup restore testing plans and selections (auditor.plancheck.restores types).
     restore_plans: list[Any] = field(default_factory=list)
     restore_selections: list[Any] = field(default_factory=list)
+    # Data Lifecycle Manager policies (auditor/plancheck/native_policies.py's DlmPolicy)
+    dlm_policies: list[Any] = field(default_factory=list)
     region: str | None = None  # deploy region when known (parameter or Terraform provider)
     account: str | None = None
 

@@ -40,6 +40,12 @@ from auditor.plancheck.model import (
     Unknown,
     parse_arn,
 )
+from auditor.plancheck.native_policies import (
+    DLM_TERRAFORM_TYPE,
+    S3_VERSIONING_TERRAFORM_TYPE,
+    apply_dlm_policies,
+    dlm_from_terraform,
+)
 
 SUPPORTED_MAJOR = 1
 BACKUP_TYPES = {
@@ -553,7 +559,25 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
         elif inst.type == "aws_backup_vault_policy":
             with _values_of(path, inst):
                 _attach_policy(plan, template, inst)
+        elif inst.type == DLM_TERRAFORM_TYPE:
+            template.dlm_policies.append(dlm_from_terraform(inst.address, inst.values))
+        elif inst.type == S3_VERSIONING_TERRAFORM_TYPE:
+            _attach_versioning(template, inst)
+    apply_dlm_policies(template.resources, template.dlm_policies)
     return template
+
+
+def _attach_versioning(template: Template, inst: _Instance) -> None:
+    """An aws_s3_bucket_versioning sets the versioning of the bucket it names (by reference or name)."""
+    refs = (inst.config.get("bucket") or {}).get("references") or []
+    bucket = _get(inst, "bucket")
+    config = _get(inst, "versioning_configuration", 0, "status")
+    status = config if isinstance(config, (str, Unknown)) else "Disabled"
+    for res in template.resources:
+        if res.resource_type != "s3-bucket":
+            continue
+        if res.logical_id in refs or (isinstance(bucket, str) and bucket == res.name):
+            res.versioning = status
 
 
 @contextmanager
@@ -673,6 +697,12 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
             "interval_hours": 24,
             "retention_days": retention,
         }
+    versioning: Any = None
+    if inst.type == "aws_s3_bucket":
+        name = _get(inst, "bucket")
+        # the AWS provider's inline `versioning` block (deprecated, still accepted)
+        inline = _get(inst, "versioning", 0, "enabled")
+        versioning = "Enabled" if inline is True else "Disabled"
     arn = _get(inst, "arn")
     return TemplateResource(
         file=path,
@@ -688,6 +718,7 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         engine=engine,
         native=native,
         module=split_address(inst.address)[0],
+        versioning=versioning,
     )
 
 

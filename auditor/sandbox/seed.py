@@ -7,7 +7,9 @@ account_id, scale) always gives the same ids, names, tags, sizes and dates.
 
 What a region holds (counts scale with `scale`; at 1.0 about 40 resources a region):
 - EBS volumes, RDS instances (several engines), Aurora clusters, DynamoDB tables, EFS file systems,
-  Storage Gateway gateways (cached and stored) with their volumes; tags `backup`
+  Storage Gateway gateways (cached and stored) with their volumes, EC2 instances (each with its
+  root volume), S3 buckets (most versioned); one seeder module per type in
+  auditor/sandbox/seeders/, in catalogue order; tags `backup`
   (gold | silver | none | absent), `env` (prod | dev), `team`, and some resources with no tag at all.
 - Vaults: Default (AWS managed key), gold-vault (customer key, governance lock), silver-vault
   (AWS managed key), dr-vault (customer key, compliance lock, destination of cross-region copies).
@@ -29,6 +31,9 @@ What a region holds (counts scale with `scale`; at 1.0 about 40 resources a regi
   failed restore; other gold resources are never restored.
 - Protection (first region only): gold-vault's access policy denies deleting recovery points, one
   manual EBS snapshot and one manual RDS snapshot are shared with everyone (`seed_protection`).
+- Data Lifecycle Manager: daily AMIs of the instances tagged snapshot=daily and daily snapshots of
+  their volumes (seven kept); EC2 AMIs of AWS Backup (with their EBS snapshots) and by hand.
+- S3: AWS Backup recovery points only, none for a bucket without versioning.
 - Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
   the first, so DynamoDB recovery points there are AWS Backup ARNs.
 """
@@ -189,6 +194,7 @@ class _Region:
         self.rng = random.Random(f"{estate.seed}:{self.acct}:{region}")
         self.as_of = estate.as_of
         self.resources: list[dict[str, Any]] = []  # existing and deleted, with a "deleted" flag
+        self.dlm_policies: dict[str, str] = {}  # Data Lifecycle Manager policy ids, by kind
         # AWS Backup service name -> whether AWS Backup holds its recovery points itself here (types
         # whose seeder says "only with advanced features" have them on in every region but the first).
         self.managed = {
@@ -567,8 +573,9 @@ class _Region:
     def seed_recovery_points(self) -> None:
         plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
         for r in self.resources:
-            if not seeder_for(r["resource_type"]).uses_aws_backup:
-                continue  # e.g. Aurora: backed up natively only in this estate
+            seeder = seeder_for(r["resource_type"])
+            if not seeder.uses_aws_backup or not seeder.backup_possible(r):
+                continue  # Aurora: native snapshots only here; a bucket without versioning
             # A few protected resources whose backups silently stopped (recency failures).
             stop = None
             if self.rng.random() < 0.08:

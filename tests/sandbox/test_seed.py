@@ -33,6 +33,8 @@ def test_estate_has_every_kind_of_thing(estate):
         "fsx-filesystem",
         "docdb-cluster",
         "neptune-cluster",
+        "ec2-instance",
+        "s3-bucket",
     }
     assert 60 <= len(r) <= 150
     backup_values = {t.get("backup") for t in r.tags}
@@ -77,7 +79,20 @@ def test_native_listings_equal_the_native_ground_truth(estate, api):
             for s in p["Snapshots"]
         }
         ebs = b[b.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])]
-        assert {f"arn:aws:ec2:{region}::snapshot/{i}" for i in snaps} == set(ebs.recovery_point_arn)
+        images = [
+            i
+            for p in ec2.get_paginator("describe_images").paginate(Owners=["self"])
+            for i in p["Images"]
+        ]
+        assert {f"arn:aws:ec2:{region}::image/{i['ImageId']}" for i in images} == set(
+            b[b.backup_type == "ec2-image"].recovery_point_arn
+        )
+        # an AMI's EBS snapshots are the AMI's storage, counted with it
+        behind = {m["Ebs"]["SnapshotId"] for i in images for m in i["BlockDeviceMappings"]}
+        assert behind <= set(snaps)
+        assert {f"arn:aws:ec2:{region}::snapshot/{i}" for i in set(snaps) - behind} == set(
+            ebs.recovery_point_arn
+        )
         rds = api("rds", region)
         db = [
             s

@@ -26,6 +26,7 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     every = fr.fmt(fr.num(frame, "required_every_hours"))
     keep = fr.fmt(fr.num(frame, "required_retention_days"), 0)
     supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)
+    unsupported_why = fr.col(frame, "aws_backup_unsupported_reason")
     opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)
     texts = []
     for i in range(len(frame)):
@@ -36,7 +37,8 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
             continue
         need = f"at least every {every[i]}h keeping {keep[i]} days"
         if not supported[i]:
-            why = "AWS Backup does not support this resource type"
+            # e.g. an S3 bucket without versioning, which AWS Backup cannot back up
+            why = unsupported_why[i] or "AWS Backup does not support this resource type"
         elif not opted[i]:
             why = "its service is not opted in to AWS Backup in this region"
         elif nearest[i]:
@@ -114,6 +116,7 @@ def plan_deployed(ctx: Context) -> Part:
             else np.full(len(status), None, object)
         ),
         aws_backup_supports_type=d["supported"],
+        aws_backup_unsupported_reason=d["unsupported_reason"],
         region_opted_in=d["opted_in"],
         native_schedule=pd.Categorical(sched),
         native_frequency_hours=freq_h,

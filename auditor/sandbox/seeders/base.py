@@ -72,6 +72,10 @@ class TypeSeeder:
         """Create `n` resources (deleted ones are recorded but leave nothing in the backends)."""
         raise NotImplementedError
 
+    def backup_possible(self, r: dict[str, Any]) -> bool:
+        """Whether AWS Backup can back this resource up at all (its jobs otherwise make nothing)."""
+        return True
+
     def artifact(self, reg: _Region, r: dict[str, Any], made: Artifact) -> str | None:
         """The native artifact an AWS Backup job made, as its ARN; None: a Backup recovery point."""
         return None
