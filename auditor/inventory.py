@@ -327,6 +327,22 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 TABLES = tuple(SCHEMAS)
 
+# Tables added after the first inventories were written, with the call that fills each. An older
+# inventory lacks them: each is read as empty and, except where the collection folds the table into
+# other columns (Data Lifecycle Manager schedules become the resources' native schedule, so an older
+# inventory simply knew none), an `errors` row names its call, so the controls that read the table
+# are NOT_ASSESSED instead of judged on data that was never collected.
+LATER_TABLES: dict[str, tuple[str, str] | None] = {
+    "restore_jobs": ("backup", "ListRestoreJobs"),
+    "restore_testing_plans": ("backup", "ListRestoreTestingPlans"),
+    "restore_testing_selections": ("backup", "ListRestoreTestingSelections"),
+    "vault_policies": ("backup", "GetBackupVaultAccessPolicy"),
+    "public_backups": ("ec2", "DescribeImages"),
+    "lifecycle_policies": None,
+}
+TABLES_READ_AS_EMPTY = "tables_read_as_empty"
+
+
 # The columns every inventory has had since its table was first written (the first schema, and
 # backup_jobs as it was added). Any other column was added later: an older inventory lacks it,
 # and `read_inventory` reads it as nulls of its type, which is what a null means everywhere
@@ -413,9 +429,12 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "backup_jobs": tuple(SCHEMAS["backup_jobs"].names),
     "region_settings": tuple(SCHEMAS["region_settings"].names),
     "errors": tuple(SCHEMAS["errors"].names),
+    # Tables added later are whole or absent (absent ones: `LATER_TABLES`).
+    **{name: tuple(SCHEMAS[name].names) for name in LATER_TABLES},
 }
 # Manifest key (in memory, never written back) listing the columns read as nulls, per table.
 READ_AS_NULL = "columns_read_as_null"
+
 
 # String columns with few distinct values. `read_inventory(compact=True)` keeps them
 # dictionary-encoded (pandas categorical): at 10M recovery points that is several GiB less than
@@ -665,24 +684,35 @@ def read_inventory(*folders: str | Path, compact: bool = False) -> Inventory:
         return parts[0]
     merged = Inventory.concat(parts)
     filled: dict[str, set[str]] = {}
+    empty: set[str] = set()
     for part in parts:
         for table, columns in part.manifest.get(READ_AS_NULL, {}).items():
             filled.setdefault(table, set()).update(columns)
+        empty.update(part.manifest.get(TABLES_READ_AS_EMPTY) or ())
     if filled:
         merged.manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
+    if empty:
+        merged.manifest[TABLES_READ_AS_EMPTY] = sorted(empty)
     return merged
 
 
 def read_as_null_note(inventory: Inventory) -> str | None:
     """One line saying which columns an older inventory lacked and were read as null, or None."""
     filled = inventory.manifest.get(READ_AS_NULL) or {}
-    if not filled:
-        return None
-    columns = ", ".join(f"{table}.{column}" for table, names in filled.items() for column in names)
-    return (
-        f"the inventory was written before column(s) {columns} existed; they were read as null"
-        " (not known), so what depends on them is judged without them"
-    )
+    empty = inventory.manifest.get(TABLES_READ_AS_EMPTY) or []
+    notes = []
+    if filled:
+        columns = ", ".join(f"{t}.{c}" for t, names in filled.items() for c in names)
+        notes.append(
+            f"the inventory was written before column(s) {columns} existed; they were read as null"
+            " (not known), so what depends on them is judged without them"
+        )
+    if empty:
+        notes.append(
+            f"it has no table(s) {', '.join(empty)} (written by an older auditor): the controls"
+            " that read them are NOT_ASSESSED"
+        )
+    return "; ".join(notes) or None
 
 
 def _read_one(folder: Path, compact: bool = False) -> Inventory:
@@ -707,8 +737,12 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
     _check_manifest(manifest, manifest_path)
     tables = {}
     filled: dict[str, set[str]] = {}
+    missing_later = [n for n in LATER_TABLES if not (folder / n).is_dir()]
     for name in TABLES:
         table_dir = folder / name
+        if name in missing_later:
+            tables[name] = empty_frame(name)
+            continue
         if not table_dir.is_dir():
             raise InputError(f"{table_dir}: missing table '{name}'")
         files = sorted(table_dir.rglob("*.parquet"))
@@ -728,7 +762,32 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
             )
     if filled:
         manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
+    if missing_later:
+        manifest[TABLES_READ_AS_EMPTY] = missing_later
+        tables["errors"] = _not_collected_rows(tables["errors"], missing_later)
     return Inventory(tables=tables, manifest=manifest)
+
+
+def _not_collected_rows(errors: pd.DataFrame, missing: list[str]) -> pd.DataFrame:
+    """`errors` plus one row per missing later table whose call fills what controls read."""
+    rows = [
+        {
+            "account_id": "*",
+            "region": "*",
+            "service": call[0],
+            "operation": call[1],
+            "error_code": "NotInInventory",
+            "message": f"the inventory was written before auditor collected '{name}'; collect"
+            " again to judge what reads it",
+            "affects": "*",
+        }
+        for name in missing
+        if (call := LATER_TABLES[name]) is not None
+    ]
+    if not rows:
+        return errors
+    added = pd.DataFrame(rows, columns=list(errors.columns)).astype(errors.dtypes.to_dict())
+    return pd.concat([errors, added], ignore_index=True)
 
 
 # manifest key -> (what it must be, test); absent keys are fine (older or hand-made inventories)

@@ -106,3 +106,33 @@ def test_a_missing_required_column_is_still_one_line_input_error(tmp_path: Path,
         read_inventory(folder)
     assert "\n" not in str(info.value)
     assert info.value.exit_code == EXIT_USAGE
+
+
+def test_tables_added_later_are_read_empty_and_their_controls_not_assessed(tmp_path: Path):
+    """An inventory written before restore jobs, vault policies and public backups were collected
+    is still read; what reads those tables is NOT_ASSESSED (an errors row names the call), never
+    judged on data that was not collected."""
+    import shutil
+
+    from auditor.inventory import LATER_TABLES, TABLES_READ_AS_EMPTY
+
+    folder = _inventory(tmp_path)
+    for name in LATER_TABLES:
+        shutil.rmtree(folder / name)
+    inventory = read_inventory(folder)
+    assert inventory.manifest[TABLES_READ_AS_EMPTY] == list(LATER_TABLES)
+    for name in LATER_TABLES:
+        assert inventory.tables[name].empty
+        assert list(inventory.tables[name].columns) == SCHEMAS[name].names
+    errors = inventory.tables["errors"]
+    assert set(zip(errors["service"], errors["operation"])) == {
+        call for call in LATER_TABLES.values() if call is not None
+    }
+    assert (errors["error_code"] == "NotInInventory").all()
+    note = read_as_null_note(inventory)
+    assert note is not None and "restore_jobs" in note and "NOT_ASSESSED" in note
+    # The data these calls fill is what the new controls read (auditor.controls.reads).
+    from auditor.controls.reads import data_of_call
+
+    filled = set().union(*(data_of_call(s, o) for s, o in zip(errors.service, errors.operation)))
+    assert {"restore_jobs", "vault_policies", "public_backups"} <= filled
