@@ -39,18 +39,26 @@ REMEDIATION_CHARS = 800
 
 
 def error_groups(results: Results) -> pd.DataFrame:
-    """Failed collection calls grouped by (account, region, service, error code), with the operations."""
+    """Failed collection calls grouped by (account, region, error code), with the services and
+    operations: one row per cause, so a region where every service failed alike takes one row and
+    leaves room for the other causes."""
     errors = results.inventory.errors if results.inventory is not None else None
     if errors is None or not len(errors):
         return pd.DataFrame(
             columns=["account_id", "region", "service", "error_code", "calls", "operations"]
         )
-    keys = ["account_id", "region", "service", "error_code"]
-    e = errors[keys + ["operation"]].astype(object).where(errors[keys + ["operation"]].notna(), "")
+    keys = ["account_id", "region", "error_code"]
+    e = errors[[*keys, "service", "operation"]].astype(object)
+    e = e.where(e.notna(), "")
+    e["call"] = e["service"] + ":" + e["operation"]
     grouped = e.groupby(keys, sort=True).agg(
-        calls=("operation", "size"), operations=("operation", lambda s: ", ".join(sorted(set(s))))
+        service=("service", lambda s: ", ".join(sorted(set(s)))),
+        calls=("call", "size"),
+        operations=("call", lambda s: ", ".join(sorted(set(s)))),
     )
-    return grouped.reset_index()
+    return grouped.reset_index()[
+        ["account_id", "region", "service", "error_code", "calls", "operations"]
+    ]
 
 
 def _clip(value: Any, limit: int) -> str:

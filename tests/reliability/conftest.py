@@ -102,6 +102,9 @@ def _protocols() -> dict[str, str]:
         "cloudwatch",
         "resourcegroupstaggingapi",
         "organizations",
+        "s3",
+        "dlm",
+        "fsx",
     ):
         model = session.get_service_model(name)
         # the protocol botocore really speaks (tagging lists CBOR first but botocore resolves JSON)
@@ -151,6 +154,14 @@ def error_response(service_id: str, url: str, status: int, code: str, message: s
             f"</Error><RequestId>r-1</RequestId></ErrorResponse>"
         ).encode()
         headers["Content-Type"] = "text/xml"
+    elif (
+        protocol == "rest-xml"
+    ):  # S3: <Error> at the root ("Error responses", Amazon S3 API reference)
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+            f"<Message>{message}</Message><RequestId>r-1</RequestId></Error>"
+        ).encode()
+        headers["Content-Type"] = "application/xml"
     elif protocol == "smithy-rpc-v2-cbor":
         body = _cbor_map({"__type": code, "message": message})
         headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
@@ -301,14 +312,16 @@ class Injector:
                 if not first and int.from_bytes(digest[:4], "big") / 2**32 >= rule["rate"]:
                     continue
                 protocol = PROTOCOLS[service]
-                code = {"ec2": "RequestLimitExceeded", "query": "Throttling"}.get(
-                    protocol, "ThrottlingException"
-                )
+                # S3 throttles with 503 SlowDown ("Error responses", Amazon S3 API reference)
+                code = {
+                    "ec2": "RequestLimitExceeded",
+                    "query": "Throttling",
+                    "rest-xml": "SlowDown",
+                }.get(protocol, "ThrottlingException")
                 with self._lock:
                     self._count(code)
-                return error_response(
-                    service, request.url, 400 if protocol != "ec2" else 503, code, "Rate exceeded"
-                )
+                status = 503 if protocol in ("ec2", "rest-xml") else 400
+                return error_response(service, request.url, status, code, "Rate exceeded")
             if rule["kind"] == "fail":
                 with self._lock:
                     self._count(rule["code"])

@@ -156,13 +156,17 @@ def test_denied_service_and_disabled_region(estate, complete, injector, h, tmp_p
     )
     judged = findings[findings["resource_arn"].isin(ref_rds)]
     assert not (judged["status"] == "PASS").any()
-    # us-east-1's verdicts are unchanged
     key = ["resource_arn", "control_id", "plan"]
     us = findings[findings["region"] == "us-east-1"].set_index(key)["status"].sort_index()
     ref_us = (
         ref_findings[ref_findings["region"] == "us-east-1"].set_index(key)["status"].sort_index()
     )
-    pd.testing.assert_series_equal(us, ref_us)
+    # us-east-1's verdicts are unchanged, but for copies held there of eu-west-1 RDS backups: whether
+    # their source still exists is unknown now, so orphaned-backup cannot FAIL them
+    changed = us[us != ref_us]
+    assert set(changed) <= {"NOT_ASSESSED"}, changed.to_string()
+    assert set(changed.index.get_level_values("control_id")) <= {"orphaned-backup"}
+    assert all(":rds:" in arn for arn in changed.index.get_level_values("resource_arn"))
 
     for report in ("report.html", "report.md"):
         text = (out / report).read_text()
