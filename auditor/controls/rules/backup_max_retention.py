@@ -30,13 +30,7 @@ def _oldest_rows(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """Per finding: the recovery_points row of the resource's oldest completed backup (copies
     included) of a kind its plan accepts, or -1."""
     n = ctx.n
-    keep = np.flatnonzero(ctx.rp_completed & (ctx.rp_ridx >= 0))
-    key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
-    order = np.lexsort((ctx.rp_created[keep], key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
-    oldest[key[order][first]] = keep[order][first]
+    oldest = ctx.memo("oldest_backup_rows", lambda: _oldest_per_kind(ctx))
     ridx = frame["ridx"].to_numpy()
     plan = frame["plan"].to_numpy()
     best = np.full(len(frame), -1, dtype=np.int64)
@@ -49,6 +43,19 @@ def _oldest_rows(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         best = np.where(better, rows, best)
         best_at = np.minimum(best_at, at)
     return best
+
+
+def _oldest_per_kind(ctx: Context) -> np.ndarray:
+    """Per (kind, resource) slot `kind * n + ridx`: the row of its oldest completed backup, or -1."""
+    n = ctx.n
+    keep = np.flatnonzero(ctx.rp_completed & (ctx.rp_ridx >= 0))
+    key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
+    order = np.lexsort((ctx.rp_created[keep], key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
+    oldest[key[order][first]] = keep[order][first]
+    return oldest
 
 
 def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.DataFrame]:

@@ -1,0 +1,386 @@
+"""Findings rows at scale: the canonical order sorted on integer codes, the text made per batch.
+
+A check's verdicts are compact `Part`s (resource numbers, plan and status codes, evidence
+columns). The findings files need them as text rows in one canonical order: account, region,
+resource ARN, control (in the registry's order), plan, status, severity, resource type, then
+detail and evidence, nulls first. Sorting millions of text rows would hold all of their text at
+once, so the order is computed on codes instead: every key column is ranked once over its few
+distinct values (the ranks sort as the strings do), the ranks of a row are packed into one
+64-bit key, and the keys are sorted. Only rows whose keys are equal are ordered by their detail
+and evidence text, made for those rows alone. `FindingRows.batches` then makes the text columns
+of one batch of rows at a time, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.controls.context import Context
+from auditor.controls.evidence import arrow_text, evidence_json
+from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.findings import COLUMNS
+from auditor.policy.columns import arrow_of
+
+__all__ = ["ROW_SCHEMA", "FindingRows"]
+
+# Every findings column as text: what each batch holds and what findings.parquet stores.
+ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
+# Columns that name where a finding is: taken from the resource table, or carried by the row.
+_PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
+# Statuses that call for a change, and so carry a remediation (other rows leave it null).
+_ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
+# What to do about a finding that could not be assessed: the data is missing, not the protection.
+_NOT_ASSESSED_REMEDIATION = (
+    "Grant the auditing role the permission the failed call needs (see evidence.collection_error),"
+    " or fix the account or region it failed in, then run again."
+)
+
+
+class FindingRows:
+    """The findings rows of one check's parts: their canonical order, and their text by batch."""
+
+    def __init__(self, parts: list[Part], ctx: Context):
+        self.parts = [p for p in parts if len(p.frame)]
+        self.ctx = ctx
+        self.total = sum(len(p.frame) for p in self.parts)
+        self._places = {c: _resource_column(ctx, c) for c in _PLACE_COLUMNS}
+        self._names = _resource_names(ctx)
+        self._plan_names = pa.array([p.name for p in ctx.plans], pa.string())
+        self._order: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- the canonical order ----------------------------------------------------------------------
+
+    def order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(part number, row within the part) of every finding, in the canonical order."""
+        if self._order is None:
+            self._order = self._sorted()
+        return self._order
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        widths, keys = self._key_columns()
+        part_of = np.concatenate(
+            [np.full(len(p.frame), k, np.int32) for k, p in enumerate(self.parts)]
+            or [np.empty(0, np.int32)]
+        )
+        row_of = np.concatenate(
+            [np.arange(len(p.frame), dtype=np.int64) for p in self.parts] or [np.empty(0, np.int64)]
+        )
+        if sum(widths) <= 64:
+            packed = np.zeros(self.total, dtype=np.uint64)
+            for width, key in zip(widths, keys):
+                packed <<= np.uint64(width)
+                packed |= key.astype(np.uint64)
+            del keys
+            order = np.argsort(packed, kind="stable")
+            packed = packed[order]
+            same = packed[1:] == packed[:-1]
+            del packed
+        else:  # too many distinct values to pack: sort on the columns themselves
+            order = np.lexsort(keys[::-1])
+            same = np.ones(max(self.total - 1, 0), dtype=bool)
+            for key in keys:
+                ranked = key[order]
+                same &= ranked[1:] == ranked[:-1]
+            del keys
+        part_of, row_of = part_of[order], row_of[order]
+        del order
+        if same.any():
+            self._break_ties(part_of, row_of, same)
+        return part_of, row_of
+
+    def _key_columns(self) -> tuple[list[int], list[np.ndarray]]:
+        """Per sort key, its bit width and each row's rank (0 = null, ranks sort as the text)."""
+        from auditor.controls.registry import REGISTRY
+
+        keys: list[np.ndarray] = []
+        widths: list[int] = []
+
+        def add(values: list[np.ndarray], top: int) -> None:
+            keys.append(np.concatenate(values or [np.empty(0, np.int64)]))
+            widths.append(max(int(top).bit_length(), 1))
+
+        for col in ("account_id", "region", "resource_arn"):
+            add(*self._place_ranks(col))
+        registered = list(REGISTRY)
+        ids = sorted(
+            {p.control_id for p in self.parts},
+            key=lambda c: (1, registered.index(c), c) if c in registered else (0, 0, c),
+        )
+        add([np.full(len(p.frame), ids.index(p.control_id) + 1) for p in self.parts], len(ids))
+        plan_rank = _ranks([p.name for p in self.ctx.plans])
+        add(
+            [plan_rank[p.frame["plan"].to_numpy().astype(np.int64)] for p in self.parts],
+            len(plan_rank),
+        )
+        status_rank = _ranks(list(STATUSES))
+        add([status_rank[p.frame["status"].to_numpy().astype(np.int64)] for p in self.parts], 8)
+        severities = sorted({REGISTRY[p.control_id].severity for p in self.parts})
+        add(
+            [
+                np.full(len(p.frame), severities.index(REGISTRY[p.control_id].severity) + 1)
+                for p in self.parts
+            ],
+            len(severities),
+        )
+        add(*self._place_ranks("resource_type"))
+        return widths, keys
+
+    def _place_ranks(self, col: str) -> tuple[list[np.ndarray], int]:
+        """Per part, each row's rank of `col` among every value of it (resources' and rows' own)."""
+        resource_values = self._places[col]
+        own = [_own_text(p.frame, col) for p in self.parts]
+        pieces = [resource_values.dictionary] + [pc.unique(o) for o in own if len(o)]
+        values = pc.unique(pa.concat_arrays([x.cast(pa.string()) for x in pieces]).drop_null())
+        values = values.take(pc.array_sort_indices(values))
+
+        def rank(text: pa.Array) -> np.ndarray:
+            found = pc.index_in(text, value_set=values)
+            return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), np.int64) + 1
+
+        by_resource = np.zeros(self.ctx.n, dtype=np.int64)
+        if self.ctx.n:
+            codes = resource_values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            # a null code (-1) takes the last slot, rank 0: nulls sort first
+            by_resource = np.append(rank(resource_values.dictionary), 0)[codes]
+        out = []
+        for part, text in zip(self.parts, own):
+            ridx = part.frame["ridx"].to_numpy()
+            from_resource = by_resource[np.maximum(ridx, 0)] if self.ctx.n else 0
+            out.append(np.where(ridx >= 0, from_resource, rank(text)))
+        return out, len(values)
+
+    def _break_ties(self, part_of: np.ndarray, row_of: np.ndarray, same: np.ndarray) -> None:
+        """Order the rows whose keys are equal by detail, then evidence (nulls first), in place."""
+        first = np.zeros(len(part_of), dtype=bool)
+        first[1:] = same
+        first[:-1] |= same
+        tied = np.flatnonzero(first)  # every row of a run of equal keys
+        starts = np.ones(len(tied), dtype=bool)
+        starts[1:] = ~same[tied[1:] - 1]
+        run = np.cumsum(starts)
+        texts = self._rows_text(part_of[tied], row_of[tied], ("detail", "evidence"))
+        table = pa.table({"run": run, "detail": texts["detail"], "evidence": texts["evidence"]})
+        keys = [(c, "ascending") for c in ("run", "detail", "evidence")]
+        within = pc.sort_indices(table, sort_keys=keys, null_placement="at_start").to_numpy()
+        part_of[tied] = part_of[tied][within]
+        row_of[tied] = row_of[tied][within]
+
+    # --- the text, a batch at a time ---------------------------------------------------------------
+
+    def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The findings rows (ROW_SCHEMA) in canonical order, `batch_rows` at a time."""
+        part_of, row_of = self.order()
+        for start in range(0, self.total, batch_rows):
+            stop = start + batch_rows
+            yield self._rows_text(part_of[start:stop], row_of[start:stop])
+
+    def _rows_text(
+        self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] = COLUMNS
+    ) -> pa.RecordBatch:
+        """The text of the given rows, in the order given."""
+        pieces, positions = [], []
+        for k in np.unique(part_of):
+            at = np.flatnonzero(part_of == k)
+            positions.append(at)
+            pieces.append(self.part_text(self.parts[int(k)], row_of[at], columns))
+        if not pieces:
+            return pa.RecordBatch.from_pylist([], schema=_schema(columns))
+        placed = pa.concat_tables(pieces)
+        where = np.empty(len(part_of), dtype=np.int64)
+        where[np.concatenate(positions)] = np.arange(len(part_of))
+        return placed.take(pa.array(where)).combine_chunks().to_batches()[0]
+
+    def part_text(
+        self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] = COLUMNS
+    ) -> pa.Table:
+        """The findings columns (as text) of `rows` of one part (every row when None)."""
+        ctx = self.ctx
+        f = part.frame if rows is None else part.frame.iloc[rows].reset_index(drop=True)
+        n = len(f)
+        ridx = f["ridx"].to_numpy()
+        status = f["status"].to_numpy().astype(np.int64)
+        cols: dict[str, Any] = {}
+        if set(columns) & set(_PLACE_COLUMNS):
+            has = pa.array(ridx >= 0)
+            safe = pa.array(np.maximum(ridx, 0))
+            for col in _PLACE_COLUMNS:
+                own = _own_text(f, col)
+                cols[col] = (
+                    pc.if_else(has, self._places[col].take(safe).cast(pa.string()), own)
+                    if ctx.n
+                    else own
+                )
+        if "resource_name" in columns:
+            cols["resource_name"] = self._resource_name(ridx)
+        if "control_id" in columns or "severity" in columns:
+            from auditor.controls.registry import REGISTRY
+
+            cols["control_id"] = pa.repeat(pa.scalar(part.control_id, pa.string()), n)
+            cols["severity"] = pa.repeat(
+                pa.scalar(REGISTRY[part.control_id].severity, pa.string()), n
+            )
+        if "status" in columns:
+            cols["status"] = pa.DictionaryArray.from_arrays(
+                pa.array(status.astype(np.int32)), pa.array(STATUSES)
+            ).cast(pa.string())
+        if "plan" in columns:
+            plan = f["plan"].to_numpy().astype(np.int32)
+            cols["plan"] = (
+                pa.DictionaryArray.from_arrays(
+                    pa.array(plan, mask=plan < 0), self._plan_names
+                ).cast(pa.string())
+                if len(self._plan_names)
+                else pa.nulls(n, pa.string())
+            )
+        if "detail" in columns:
+            cols["detail"] = arrow_text(_details(part, f, status, ctx))
+        if "evidence" in columns:
+            cols["evidence"] = evidence_json(_evidence(part, f, ctx))
+        if "remediation" in columns:
+            cols["remediation"] = _remediation(part, f, ctx, status)
+        return pa.table([cols[c] for c in columns], schema=_schema(columns))
+
+    def _resource_name(self, ridx: np.ndarray) -> pa.Array:
+        """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
+        if self._names is None:
+            return pa.nulls(len(ridx), pa.string())
+        taken = self._names.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
+        return pc.if_else(pa.array(ridx >= 0), taken, pa.nulls(len(ridx), pa.string()))
+
+
+def _schema(columns: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([(c, pa.string()) for c in columns])
+
+
+def _ranks(names: list[str]) -> np.ndarray:
+    """Rank + 1 of each name in sorted order, indexable by code; code -1 (the last slot) ranks 0."""
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    out = np.zeros(len(names) + 1, dtype=np.int64)
+    for rank, i in enumerate(order):
+        out[i] = rank + 1
+    return out
+
+
+def _resource_column(ctx: Context, col: str) -> pa.DictionaryArray:
+    """A resource table column dictionary-encoded once (rows take from it by resource number)."""
+    if not ctx.n:
+        return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    values = arrow_of(ctx.res[col])
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values.cast(pa.string()))
+    if values.dictionary.type != pa.string():
+        values = pa.DictionaryArray.from_arrays(values.indices, values.dictionary.cast(pa.string()))
+    return values
+
+
+def _resource_names(ctx: Context) -> pa.DictionaryArray | None:
+    """Every resource's `Name` tag as a dictionary array (null without one)."""
+    if not ctx.n:
+        return None
+    codes, categories = ctx.view.codes("Name")  # factorised once per check (TagView caches)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(list(categories), pa.string())
+    )
+
+
+def _own_text(frame: pd.DataFrame, col: str) -> pa.Array:
+    """A place column the rows carry themselves (rows about a backup), as text; null if absent."""
+    if col not in frame:
+        return pa.nulls(len(frame), pa.string())
+    return arrow_text(frame[col].to_numpy(dtype=object, na_value=None))
+
+
+def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> np.ndarray:
+    """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
+    with the waiver that applied."""
+    detail = np.array(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
+    if "na_reason" in f:
+        about = f["na_reason"].to_numpy()
+        na = (status == NOT_APPLICABLE) & (about >= 0)
+        detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
+    if "na_error" in f:
+        err = f["na_error"].to_numpy()
+        na = (status == NOT_ASSESSED) & (err >= 0)
+        if na.any():
+            texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
+            detail[na] = [
+                f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
+                for i in err[na]
+            ]
+    if "waiver" in f:
+        waivers = ctx.policies.waivers
+        w = f["waiver"].to_numpy()
+        waived = (status == WAIVED) & (w >= 0)
+        if waived.any():
+            detail[waived] = [
+                f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
+                for d, i in zip(detail[waived], w[waived])
+            ]
+    return detail
+
+
+def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """The evidence columns of the rows: the part's own, its hook's, failed calls and waivers."""
+    waivers = ctx.policies.waivers
+    ev = (
+        f[[c for c in f.columns if c.startswith("ev.")]]
+        .rename(columns=lambda c: c[3:])
+        .reset_index(drop=True)
+    )
+    if part.evidence_hook is not None:
+        for name, values in part.evidence_hook(f, ctx).items():
+            ev[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+    if "na_error" in f:
+        err = f["na_error"].to_numpy()
+        table = np.array(
+            [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=np.object_
+        )
+        ev["collection_error"] = pd.Series(
+            table[np.where(err >= 0, err, len(ctx.errors))], dtype=object
+        )
+    if "waiver" in f:
+        w = f["waiver"].to_numpy()
+        at = np.where(w >= 0, w, len(waivers))
+        for field in ("reason", "owner", "expires", "source"):
+            values = [
+                {
+                    "reason": x.reason,
+                    "owner": x.owner,
+                    "expires": x.expires_text,
+                    "source": f"{x.source_file}:{x.source_line}",
+                }[field]
+                for x in waivers
+            ]
+            ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[at]
+    if "expired_waiver" in f:
+        w = f["expired_waiver"].to_numpy()
+        table = np.array(
+            [f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None], dtype=object
+        )
+        ev["expired_waiver"] = table[np.where(w >= 0, w, len(waivers))]
+    return ev
+
+
+def _remediation(part: Part, f: pd.DataFrame, ctx: Context, status: np.ndarray) -> pa.Array:
+    """Per row: the control's own text for this situation (`Part.remediate`), else the
+    registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
+    that need no change (PASS, NOT_APPLICABLE)."""
+    from auditor.controls.registry import REGISTRY
+
+    default = REGISTRY[part.control_id].remediation
+    text = pa.array(np.full(len(status), default, dtype=object), pa.string())
+    if part.remediate is not None:
+        own = arrow_text(np.asarray(part.remediate(f, ctx), dtype=object))
+        text = pc.coalesce(own, text)
+    text = pc.if_else(pa.array(status == NOT_ASSESSED), _NOT_ASSESSED_REMEDIATION, text)
+    return pc.if_else(
+        pa.array(np.isin(status, _ACTIONABLE)), text, pa.nulls(len(status), pa.string())
+    )
