@@ -166,8 +166,8 @@ class FindingRows:
         run = np.cumsum(starts)
         texts = self._rows_text(part_of[tied], row_of[tied], ("detail", "evidence"))
         table = pa.table({"run": run, "detail": texts["detail"], "evidence": texts["evidence"]})
-        keys = [(c, "ascending") for c in ("run", "detail", "evidence")]
-        within = pc.sort_indices(table, sort_keys=keys, null_placement="at_start").to_numpy()
+        keys = [(c, "ascending", "at_start") for c in ("run", "detail", "evidence")]
+        within = pc.sort_indices(table, sort_keys=keys).to_numpy()
         part_of[tied] = part_of[tied][within]
         row_of[tied] = row_of[tied][within]
 

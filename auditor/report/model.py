@@ -24,19 +24,10 @@ from typing import Any
 import pandas as pd
 
 from auditor.errors import InputError
+from auditor.findings import COLUMNS
 
-FINDING_COLUMNS = (
-    "resource_arn",
-    "resource_type",
-    "account_id",
-    "region",
-    "control_id",
-    "status",
-    "severity",
-    "plan",
-    "detail",
-    "evidence",
-)
+# The findings columns: their one list is auditor.findings.COLUMNS.
+FINDING_COLUMNS = COLUMNS
 STATUSES = ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
 # Failing first, then what could not be judged, then the rest (the order a reader wants).
 STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
