@@ -26,8 +26,10 @@ import pandas as pd
 from auditor.errors import InputError
 from auditor.findings import COLUMNS
 
-# The findings columns: their one list is auditor.findings.COLUMNS.
-FINDING_COLUMNS = COLUMNS
+# The findings columns every report row has (their one list is auditor.findings.COLUMNS); the
+# optional ones are kept after them only when the findings carry them (older findings do not).
+_OPTIONAL_COLUMNS = ("remediation", "resource_name")
+FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in _OPTIONAL_COLUMNS)
 STATUSES = ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
 # Failing first, then what could not be judged, then the rest (the order a reader wants).
 STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
