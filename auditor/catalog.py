@@ -71,6 +71,9 @@ class BackupKind:
     delete_command: str = ""
     # AWS Backup StartRestoreJob metadata for this kind ("Restoring a backup by resource type" pages).
     restore_job_metadata: str = ""
+    # The storage class a recovery point of this kind is billed in when AWS Backup reports it cold
+    # and only Backup's listing of it was seen (None: AWS Backup's own cold tier).
+    cold_as: str | None = None
 
     def usage_type(self, owner: str, storage_class: str) -> str | None:
         """The usage type this kind is billed under by `owner` in `storage_class`, or None."""
@@ -96,7 +99,10 @@ class ResourceType:
     terraform_types: tuple[str, ...]
     collector: str  # module auditor/aws/<collector>.py
     iam_actions: tuple[str, ...]  # read actions its collection needs (besides AWS Backup's own)
-    seeder: str  # method of auditor.sandbox.seed._Region that seeds it ("" if none yet)
+    seeder: str  # module auditor/sandbox/seeders/<seeder>.py that seeds it ("" if none yet)
+    # The backup kind of an AWS Backup recovery point (arn:...:backup:...:recovery-point:) of this
+    # type, when AWS Backup can hold one ("" when its recovery points are native snapshots only).
+    recovery_point_kind: str = ""
 
 
 _PART = "arn:{partition}"
@@ -159,6 +165,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         restore_paths=_SNAPSHOT_PATHS,
         delete_command=_EC2_DELETE,  # "DeleteSnapshot", Amazon EC2 API Reference
         restore_job_metadata="availabilityZone=<availability-zone>",
+        cold_as="archive",  # the snapshot archive tier
     ),
     # A Storage Gateway volume's snapshots "are stored and billed as Amazon EBS snapshots"
     # ("AWS Storage Gateway FAQs", https://aws.amazon.com/storagegateway/faqs/).
@@ -181,6 +188,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         delete_command=_EC2_DELETE,
         # keys as GetRecoveryPointRestoreMetadata returns them for the volume
         restore_job_metadata="file://<restore-metadata.json>",
+        cold_as="warm",  # no cold tier
     ),
     # "Amazon RDS pricing", https://aws.amazon.com/rds/pricing/ (backup storage).
     BackupKind(
@@ -207,6 +215,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         ),
         delete_command="aws rds delete-db-snapshot --region {region} --db-snapshot-identifier {id}",
         restore_job_metadata="DBInstanceIdentifier=<new-instance-name>",
+        cold_as="warm",  # no cold tier
     ),
     # Automated backups replicated to another Region: their snapshots and logs are RDS backup
     # storage in the destination Region ("Replicating automated backups to another AWS Region",
@@ -265,6 +274,7 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
         delete_command="aws rds delete-db-cluster-snapshot --region {region}"
         " --db-cluster-snapshot-identifier {id}",
         restore_job_metadata="DBClusterIdentifier=<new-cluster-name>,Engine=<engine>",
+        cold_as="warm",  # no cold tier
     ),
     # "Amazon DynamoDB pricing", https://aws.amazon.com/dynamodb/pricing/ (on-demand backup);
     # under AWS Backup's advanced DynamoDB features AWS Backup bills it
@@ -360,17 +370,145 @@ BACKUP_KINDS: tuple[BackupKind, ...] = (
             ),
         ),
     ),
-    # An AMI, AWS Backup's recovery point of an EC2 instance; its storage is the EBS snapshots
-    # behind it ("Amazon EBS pricing"). Declared for the EC2 collector: not priced yet.
+    # FSx backups (automatic, user-initiated and AWS Backup's, which are FSx backups of Type
+    # AWS_BACKUP) are billed by Amazon FSx per GB-month ("Amazon FSx pricing",
+    # https://aws.amazon.com/fsx/pricing/); FSx keeps one storage class, so AWS Backup's cold
+    # transition does not apply ("Feature availability by resource": no cold storage for FSx).
+    BackupKind(
+        kind="fsx-backup",
+        service="FSx",
+        billing_owner="AmazonFSx",
+        usage_types=(("AmazonFSx", "warm", "BackupUsage"),),
+        arn_format=_PART + ":fsx:{region}:{account}:backup/{id}",
+        arn_regex=rf"^arn:[^:]+:fsx:{_ANY}:{_ANY}:backup/",
+        arn_names_kind=True,
+        pricing_page="https://aws.amazon.com/fsx/pricing/",
+        # "CreateFileSystemFromBackup", "DeleteBackup" (FSx API reference)
+        restore_paths=(
+            RestorePath(
+                target="new FSx file system",
+                where="{region}",
+                command="aws fsx create-file-system-from-backup --region {region} --backup-id {id}"
+                " --subnet-ids <subnet-id>",
+                doc="https://docs.aws.amazon.com/fsx/latest/APIReference/API_CreateFileSystemFromBackup.html",
+            ),
+        ),
+        delete_command="aws fsx delete-backup --region {region} --backup-id {id}",
+        cold_as="warm",  # no cold tier
+    ),
+    # DocumentDB and Neptune cluster snapshots have RDS cluster snapshot ARNs (their resource's
+    # engine tells them apart) and are billed by their own services: product codes AmazonDocDB
+    # ("Amazon DocumentDB pricing", https://aws.amazon.com/documentdb/pricing/) and AmazonNeptune
+    # ("Amazon Neptune pricing", https://aws.amazon.com/neptune/pricing/), usage type BackupUsage.
+    BackupKind(
+        kind="docdb-cluster-snapshot",
+        service="DocumentDB",
+        billing_owner="AmazonDocDB",
+        usage_types=(("AmazonDocDB", "warm", "BackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:cluster-snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
+        arn_names_kind=False,  # an RDS cluster snapshot ARN; its cluster's engine decides
+        pricing_page="https://aws.amazon.com/documentdb/pricing/",
+        # "Restoring from a cluster snapshot", "DeleteDBClusterSnapshot" (DocumentDB guide)
+        restore_paths=(
+            RestorePath(
+                target="new DocumentDB cluster",
+                where="{region}",
+                command="aws docdb restore-db-cluster-from-snapshot --region {region}"
+                " --db-cluster-identifier <new-cluster-name> --snapshot-identifier {id}"
+                " --engine docdb",
+                doc="https://docs.aws.amazon.com/documentdb/latest/developerguide/backup_restore-restore_from_snapshot.html",
+            ),
+        ),
+        delete_command="aws docdb delete-db-cluster-snapshot --region {region}"
+        " --db-cluster-snapshot-identifier {id}",
+        cold_as="warm",  # no cold tier
+    ),
+    BackupKind(
+        kind="neptune-cluster-snapshot",
+        service="Neptune",
+        billing_owner="AmazonNeptune",
+        usage_types=(("AmazonNeptune", "warm", "BackupUsage"),),
+        arn_format=_PART + ":rds:{region}:{account}:cluster-snapshot:{id}",
+        arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster-snapshot:",
+        arn_names_kind=False,  # an RDS cluster snapshot ARN; its cluster's engine decides
+        pricing_page="https://aws.amazon.com/neptune/pricing/",
+        # "Restoring from a DB cluster snapshot", "DeleteDBClusterSnapshot" (Neptune user guide)
+        restore_paths=(
+            RestorePath(
+                target="new Neptune DB cluster",
+                where="{region}",
+                command="aws neptune restore-db-cluster-from-snapshot --region {region}"
+                " --db-cluster-identifier <new-cluster-name> --snapshot-identifier {id}"
+                " --engine neptune",
+                doc="https://docs.aws.amazon.com/neptune/latest/userguide/backup-restore-restore-snapshot.html",
+            ),
+        ),
+        delete_command="aws neptune delete-db-cluster-snapshot --region {region}"
+        " --db-cluster-snapshot-identifier {id}",
+        cold_as="warm",  # no cold tier
+    ),
+    # An AMI: AWS Backup's recovery point of an EC2 instance, or one made by CreateImage or a Data
+    # Lifecycle Manager AMI policy. Its storage is the EBS snapshots behind it, billed by EC2 as EBS
+    # snapshot storage ("Amazon EBS pricing", https://aws.amazon.com/ebs/pricing/ ; "Understand AMI
+    # billing", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-billing.html). AWS Backup
+    # offers no cold storage for EC2 ("Feature availability by resource").
     BackupKind(
         kind="ec2-image",
         service="EC2",
         billing_owner="AmazonEC2",
-        usage_types=(),
+        usage_types=(
+            ("AmazonEC2", "warm", "EBS:SnapshotUsage"),
+            ("AmazonEC2", "archive", "EBS:SnapshotArchiveStorage"),
+        ),
         arn_format=_PART + ":ec2:{region}:{account}:image/{id}",
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:image/",
         arn_names_kind=True,
         pricing_page="https://aws.amazon.com/ebs/pricing/",
+        # "Launch an EC2 instance from an AMI" / "RunInstances",
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html ;
+        # "Deregister an AMI" (its snapshots stay, and are billed, until deleted),
+        # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/deregister-ami.html
+        restore_paths=(
+            RestorePath(
+                target="new EC2 instance",
+                where="any Availability Zone of {region}",
+                command="aws ec2 run-instances --region {region} --image-id {id}"
+                " --instance-type <instance-type> --subnet-id <subnet-id>",
+                doc="https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html",
+            ),
+        ),
+        delete_command="aws ec2 deregister-image --region {region} --image-id {id}"
+        " --delete-associated-snapshots",
+        restore_job_metadata="InstanceType=<instance-type>,SubnetId=<subnet-id>",
+        cold_as="warm",  # no cold tier
+    ),
+    # S3 backups exist only in AWS Backup, which meters and bills them, periodic and continuous
+    # alike ("AWS Backup pricing", https://aws.amazon.com/backup/pricing/ ; "Metering, costs, and
+    # billing", https://docs.aws.amazon.com/aws-backup/latest/devguide/metering-and-billing.html:
+    # S3 supports full AWS Backup management). AWS Backup has no cold storage for S3.
+    BackupKind(
+        kind="s3-backup",
+        service="S3",
+        billing_owner="AWSBackup",
+        usage_types=(("AWSBackup", "warm", "WarmStorage-ByteHrs-S3"),),
+        arn_format=_PART + ":backup:{region}:{account}:recovery-point:{id}",
+        arn_regex=rf"^arn:[^:]+:backup:{_ANY}:{_ANY}:recovery-point:",
+        arn_names_kind=False,  # AWS Backup's generic recovery point ARN; its resource decides
+        pricing_page="https://aws.amazon.com/backup/pricing/",
+        # "Restore S3 data using AWS Backup",
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-s3.html
+        restore_paths=(
+            RestorePath(
+                target="new S3 bucket",
+                where="{region}",
+                command="aws backup start-restore-job --region {region} --recovery-point-arn {arn}"
+                " --iam-role-arn <restore-role-arn> --resource-type S3 --metadata"
+                " DestinationBucketName=<new-bucket>,NewBucket=true,Encrypted=false",
+                doc="https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-s3.html",
+            ),
+        ),
+        restore_job_metadata="DestinationBucketName=<new-bucket>,NewBucket=true",
     ),
 )
 
@@ -390,8 +528,14 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::EC2::Volume",),
         terraform_types=("aws_ebs_volume",),
         collector="ebs",
-        iam_actions=("ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
-        seeder="_ebs",
+        iam_actions=(
+            "ec2:DescribeVolumes",
+            "ec2:DescribeSnapshots",
+            "ec2:ListSnapshotsInRecycleBin",
+            # public AMIs expose the snapshots behind them (snapshot-not-public)
+            "ec2:DescribeImages",
+        ),
+        seeder="ebs",
     ),
     ResourceType(
         type_id="rds-instance",
@@ -410,8 +554,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBSnapshots",
             # retained automated backups outlive their instance and are still billed
             "rds:DescribeDBInstanceAutomatedBackups",
+            # whether a manual snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBSnapshotAttributes",
         ),
-        seeder="_rds",
+        seeder="rds",
     ),
     # An RDS cluster: Aurora, or a Multi-AZ DB cluster. AWS Backup names Aurora "Aurora".
     ResourceType(
@@ -431,8 +577,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "rds:DescribeDBClusterSnapshots",
             # Aurora's AllocatedStorage is always 1: its size is CloudWatch's VolumeBytesUsed
             "cloudwatch:GetMetricData",
+            # whether a manual cluster snapshot is shared publicly (snapshot-not-public)
+            "rds:DescribeDBClusterSnapshotAttributes",
         ),
-        seeder="_aurora",
+        seeder="aurora",
     ),
     ResourceType(
         type_id="dynamodb-table",
@@ -453,7 +601,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "dynamodb:ListBackups",
             _TAGS,
         ),
-        seeder="_dynamodb",
+        seeder="dynamodb",
+        recovery_point_kind="dynamodb-backup",
     ),
     ResourceType(
         type_id="efs-filesystem",
@@ -468,7 +617,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         terraform_types=("aws_efs_file_system",),
         collector="efs",
         iam_actions=("elasticfilesystem:DescribeFileSystems",),
-        seeder="_efs",
+        seeder="efs",
+        recovery_point_kind="efs-backup",
     ),
     # AWS's volume ARN names its gateway: arn:aws:storagegateway:us-east-2:111122223333:
     # gateway/sgw-12A3456B/volume/vol-1122AABB ("DescribeCachediSCSIVolumes",
@@ -496,14 +646,15 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "ec2:DescribeSnapshots",  # its snapshots are listed by EC2
             _TAGS,
         ),
-        seeder="_sgw",
+        seeder="storagegateway",
     ),
-    # Declared for the next collectors (not collected yet).
-    # An EC2 instance's recovery points are AMIs in AWS Backup vaults; they are typed from their
-    # source ARN already.
+    # An EC2 instance's recovery points are AMIs (AWS Backup's, CreateImage's, Data Lifecycle
+    # Manager's); the EBS snapshots behind each AMI are counted with the AMI. Data Lifecycle Manager
+    # policies (EBS snapshot and AMI schedules of the volumes and instances they target by tag) are
+    # read by the same collector: they are these types' native schedules.
     ResourceType(
         type_id="ec2-instance",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":ec2:{region}:{account}:instance/{id}",
         arn_regex=rf"^arn:[^:]+:ec2:{_ANY}:{_ANY}:instance/",
         arn_names_type=True,
@@ -513,35 +664,44 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         cloudformation_types=("AWS::EC2::Instance",),
         terraform_types=("aws_instance",),
         collector="ec2",
-        iam_actions=(),
-        seeder="",
+        iam_actions=(
+            "ec2:DescribeInstances",
+            "ec2:DescribeImages",
+            "dlm:GetLifecyclePolicies",
+            "dlm:GetLifecyclePolicy",
+        ),
+        seeder="ec2",
     ),
     # S3 bucket ARNs have no region or account ("Actions, resources, and condition keys for
     # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    # Its backups are AWS Backup recovery points only (periodic and continuous).
     ResourceType(
         type_id="s3-bucket",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":s3:::{id}",
         arn_regex=r"^arn:[^:]+:s3:::[^/]+$",
-        arn_names_type=False,  # until collected, S3 recovery points keep AWS Backup's own name
+        arn_names_type=True,
         backup_service="S3",
         support_key="s3-bucket",
-        backup_kinds=(),
+        backup_kinds=("s3-backup",),
         cloudformation_types=("AWS::S3::Bucket",),
         terraform_types=("aws_s3_bucket",),
         collector="s3",
-        iam_actions=(),
-        seeder="",
+        iam_actions=("s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning"),
+        seeder="s3",
+        recovery_point_kind="s3-backup",
     ),
+    # FSx for Windows File Server, Lustre, NetApp ONTAP and OpenZFS file systems; AWS Backup names
+    # them all "FSx".
     ResourceType(
         type_id="fsx-filesystem",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":fsx:{region}:{account}:file-system/{id}",
         arn_regex=rf"^arn:[^:]+:fsx:{_ANY}:{_ANY}:file-system/",
-        arn_names_type=False,  # until collected, FSx recovery points keep AWS Backup's own name
+        arn_names_type=True,
         backup_service="FSx",
         support_key="fsx-filesystem",
-        backup_kinds=(),
+        backup_kinds=("fsx-backup",),
         cloudformation_types=("AWS::FSx::FileSystem",),
         terraform_types=(
             "aws_fsx_lustre_file_system",
@@ -550,40 +710,42 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
             "aws_fsx_openzfs_file_system",
         ),
         collector="fsx",
-        iam_actions=(),
-        seeder="",
+        iam_actions=("fsx:DescribeFileSystems", "fsx:DescribeBackups"),
+        seeder="fsx",
     ),
     # DocumentDB and Neptune clusters have RDS cluster ARNs: only the engine tells them apart
     # ("Amazon DocumentDB ARNs", https://docs.aws.amazon.com/documentdb/latest/developerguide/documentdb-arns.html).
     ResourceType(
         type_id="docdb-cluster",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
         arn_names_type=False,
         backup_service="DocumentDB",
         support_key="docdb-cluster",
-        backup_kinds=(),
+        backup_kinds=("docdb-cluster-snapshot",),
         cloudformation_types=("AWS::DocDB::DBCluster",),
         terraform_types=("aws_docdb_cluster",),
         collector="docdb",
-        iam_actions=(),
-        seeder="",
+        # listed by engine through the RDS API (aws/clusterdb.py), whose actions are RDS's
+        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        seeder="docdb",
     ),
     ResourceType(
         type_id="neptune-cluster",
-        collected=False,
+        collected=True,
         arn_format=_PART + ":rds:{region}:{account}:cluster:{id}",
         arn_regex=rf"^arn:[^:]+:rds:{_ANY}:{_ANY}:cluster:",
         arn_names_type=False,
         backup_service="Neptune",
         support_key="neptune-cluster",
-        backup_kinds=(),
+        backup_kinds=("neptune-cluster-snapshot",),
         cloudformation_types=("AWS::Neptune::DBCluster",),
         terraform_types=("aws_neptune_cluster",),
         collector="neptune",
-        iam_actions=(),
-        seeder="",
+        # listed by engine through the RDS API (aws/clusterdb.py), whose actions are RDS's
+        iam_actions=("rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots"),
+        seeder="neptune",
     ),
 )
 
@@ -649,6 +811,34 @@ def backup_kind_patterns() -> tuple[tuple[str, str], ...]:
     return tuple((kind.arn_regex, kind.kind) for kind in BACKUP_KINDS if kind.arn_names_kind)
 
 
+def shared_shape_types() -> dict[str, tuple[str, str]]:
+    """AWS Backup service name -> (ARN regex, resource_type) of collected types whose ARN shape
+    another type has (DocumentDB and Neptune clusters have RDS cluster ARNs): AWS Backup's
+    ResourceType, not the ARN, tells them apart."""
+    return {
+        rec.backup_service: (rec.arn_regex, rec.type_id)
+        for rec in collected_types()
+        if not rec.arn_names_type
+    }
+
+
+def shared_shape_kinds() -> dict[tuple[str, str], str]:
+    """(kind the ARN names, resource_type) -> the type's own kind of that ARN shape.
+
+    A DocumentDB cluster snapshot has an RDS cluster snapshot's ARN, a Storage Gateway volume's
+    snapshot an EBS snapshot's: the backed-up resource's type decides.
+    """
+    named = [kind for kind in BACKUP_KINDS if kind.arn_names_kind]
+    return {
+        (shape.kind, rec.type_id): own
+        for rec in collected_types()
+        for own in rec.backup_kinds
+        if not _BY_KIND[own].arn_names_kind
+        for shape in named
+        if shape.arn_regex == _BY_KIND[own].arn_regex
+    }
+
+
 def collected_backup_kinds() -> tuple[BackupKind, ...]:
     """The backup kinds of the collected types, in catalogue order."""
     kinds = [kind for rec in collected_types() for kind in rec.backup_kinds]
@@ -672,3 +862,27 @@ def usage_types() -> dict[tuple[str, str, str], str]:
 def iam_actions() -> set[str]:
     """Every IAM read action the collected types' collectors need (AWS Backup's own aside)."""
     return {action for rec in collected_types() for action in rec.iam_actions}
+
+
+def cold_storage_as() -> dict[str, str]:
+    """backup kind -> the storage class AWS Backup's "cold" means for it, where that is not cold.
+
+    An EBS snapshot's cold tier is the snapshot archive tier; RDS, Aurora and Storage Gateway
+    snapshots have no cold tier (AWS Backup ignores the cold transition for them).
+    """
+    return {kind.kind: kind.cold_as for kind in BACKUP_KINDS if kind.cold_as is not None}
+
+
+def recovery_point_kinds() -> dict[str, str]:
+    """resource_type -> backup kind of its AWS Backup recovery points, where it has its own."""
+    return {
+        rec.type_id: rec.recovery_point_kind for rec in RESOURCE_TYPES if rec.recovery_point_kind
+    }
+
+
+def collectors() -> dict[str, tuple[str, ...]]:
+    """collector module -> the collected types it gathers, in catalogue order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for rec in collected_types():
+        out[rec.collector] = out.get(rec.collector, ()) + (rec.type_id,)
+    return out

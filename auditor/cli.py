@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,41 +77,34 @@ def _with_context(exc: BaseException, ctx: Any) -> None:
         exc.ctx = ctx  # type: ignore[attr-defined]
 
 
-class _Command(TyperCommand):
-    """Click command whose help shows plain metavars (see `_plain_metavars`)."""
+class _PlainHelp:
+    """For click commands and groups: help with plain metavars (see `_plain_metavars`), and the
+    context on every usage error. Mixed in before Typer's class, whose methods it extends."""
 
     def get_params(self, ctx: Any) -> list[Any]:
-        """The command's parameters, with help-friendly metavars."""
-        return _plain_metavars(super().get_params(ctx))
+        """The parameters, with help-friendly metavars."""
+        return _plain_metavars(super().get_params(ctx))  # type: ignore[misc]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """As click's, with the context on every usage error."""
         try:
-            return super().parse_args(ctx, args)
+            return super().parse_args(ctx, args)  # type: ignore[misc]
         except _CLICK_EXCEPTIONS as exc:
             _with_context(exc, ctx)
             raise
 
 
-class _Group(TyperGroup):
+class _Command(_PlainHelp, TyperCommand):
+    """Click command whose help shows plain metavars (see `_plain_metavars`)."""
+
+
+class _Group(_PlainHelp, TyperGroup):
     """Click group that turns library errors into one stderr line and the documented exit code.
 
     Doing it here (not only in `main`) keeps the mapping identical under Typer's test runner.
     Click's own exceptions (a usage error: unknown command or option, missing or malformed value)
     pass through, so click prints its usage line and exits 2.
     """
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        """The group's parameters, with help-friendly metavars."""
-        return _plain_metavars(super().get_params(ctx))
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """As click's, with the context on every usage error."""
-        try:
-            return super().parse_args(ctx, args)
-        except _CLICK_EXCEPTIONS as exc:
-            _with_context(exc, ctx)
-            raise
 
     def invoke(self, ctx: Any) -> Any:
         """Run the chosen command, mapping every failure to one stderr line and an exit code."""
@@ -222,10 +215,12 @@ class ScopeArgs:
     external_id: str | None
     max_workers: int
     dask: str | None
+    jobs_since: str | None = None
 
     def collect_fields(self) -> dict[str, Any]:
         """CollectOptions keyword arguments (UsageError, exit 2, when an option is invalid)."""
         from auditor.distributed import parse_account_ids, read_accounts_file
+        from auditor.jobs import parse_jobs_since
 
         accounts = parse_account_ids(self.account)
         if self.accounts_file is not None:
@@ -242,6 +237,7 @@ class ScopeArgs:
             "role_name": self.role_name.strip(),
             "external_id": self.external_id,
             "max_workers": self.max_workers,
+            "jobs_since": parse_jobs_since(self.jobs_since),
         }
 
 
@@ -354,36 +350,61 @@ _SCOPE_OPTIONS: list[tuple[str, Any, Any]] = [
         ],
         None,
     ),
+    (
+        "jobs_since",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--jobs-since",
+                metavar="TIME",
+                help="Start of the jobs window (ISO 8601 time, or days before --as-of such as"
+                " 45d); default: 30 days before --as-of.",
+            ),
+        ],
+        None,
+    ),
 ]
 
 
-def with_scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give `command` the shared scope options; it receives them as one `scope: ScopeArgs` argument.
+def with_options(
+    placeholder: str, build: Callable[..., Any], options: list[tuple[str, Any, Any]]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator giving a command shared `options`; it receives them as one argument.
 
-    Typer reads a command's options from its signature, so the wrapper shows Typer the command's
-    own parameters with the shared ones in place of `scope`.
+    The command declares ``placeholder: SomeArgs`` and gets ``build(**values)`` there. Typer reads
+    a command's options from its signature, so the wrapper shows Typer the command's own
+    parameters with the shared ones in place of the placeholder.
     """
-    own = inspect.signature(command, eval_str=True)
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    shared = [
-        inspect.Parameter(name, keyword, annotation=annotation, default=default)
-        for name, annotation, default in _SCOPE_OPTIONS
-    ]
-    parameters: list[inspect.Parameter] = []
-    for param in own.parameters.values():
-        if param.name == "scope":
-            parameters += shared
-        else:
-            parameters.append(param.replace(kind=keyword))
 
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> Any:
-        scope = ScopeArgs(**{name: kwargs.pop(name) for name, _, _ in _SCOPE_OPTIONS})
-        return command(scope=scope, **kwargs)
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        own = inspect.signature(command, eval_str=True)
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        shared = [
+            inspect.Parameter(name, keyword, annotation=annotation, default=default)
+            for name, annotation, default in options
+        ]
+        parameters: list[inspect.Parameter] = []
+        for param in own.parameters.values():
+            if param.name == placeholder:
+                parameters += shared
+            else:
+                parameters.append(param.replace(kind=keyword))
 
-    wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    return wrapper
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> Any:
+            grouped = build(**{name: kwargs.pop(name) for name, _, _ in options})
+            return command(**{placeholder: grouped}, **kwargs)
+
+        wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
+
+
+def with_scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give `command` the shared scope options; it receives them as one `scope: ScopeArgs` argument."""
+    return with_options("scope", ScopeArgs, _SCOPE_OPTIONS)(command)
 
 
 # CI gating options, shared by `audit`, `check` and `plan-check` (auditor.gating).
@@ -414,6 +435,18 @@ BaselineOption = Annotated[
 ]
 
 
+# Owner-like tags carried by findings, shared by `check`, `audit` and `report` (auditor.owners).
+OwnerTagsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--owner-tags",
+        metavar="KEYS",
+        help="Tag keys findings carry as owner columns (tag_KEY), comma-separated, matched"
+        ' without regard to case (default: owner,team,application; "" for none).',
+    ),
+]
+
+
 def gate_of(
     fail_on: str | None, skip_control: list[str], baseline: Path | None, no_fail: bool
 ) -> Any:
@@ -424,6 +457,139 @@ def gate_of(
     return Gate.from_options(
         fail_on=fail_on, skip_controls=skip_control, baseline=baseline, no_fail=no_fail
     )
+
+
+@dataclass
+class RunArgs:
+    """The options `check`, `audit` and `report` share (where results go, in which formats, as of
+    when, how the exit code gates CI, which framework), as one object."""
+
+    out: Path | None
+    format: list[str]
+    as_of: str | None = None
+    no_fail: bool = False
+    fail_on: str | None = None
+    skip_control: list[str] = field(default_factory=list)
+    baseline: Path | None = None
+    quiet: bool = False
+    framework: str | None = None
+    frameworks: list[Path] = field(default_factory=list)
+    owner_tags: str | None = None
+
+    def out_folder(self) -> Path:
+        """`--out` of a command that gives it a default (`check`, `audit`)."""
+        if self.out is None:  # only `report` leaves it unset, and it does not call this
+            raise UsageError("--out is required")
+        return self.out
+
+    def moment(self) -> datetime:
+        """The instant every age is measured from (`--as-of`, or now)."""
+        return parse_as_of(self.as_of)
+
+    def gate(self) -> Any:
+        """The validated gating options (UsageError, exit 2, when one is invalid)."""
+        return gate_of(self.fail_on, self.skip_control, self.baseline, self.no_fail)
+
+    def progress(self) -> bool:
+        """Whether to show progress bars."""
+        return show_progress(self.quiet)
+
+    def chosen_framework(self) -> Any:
+        """The framework `--framework` names (from `--frameworks` folders first), or None."""
+        from auditor.frameworks import load_framework
+
+        return load_framework(self.framework, self.frameworks) if self.framework else None
+
+    def owner_keys(self) -> tuple[str, ...]:
+        """The tag keys findings carry as owner columns (`--owner-tags`, or the default)."""
+        from auditor.owners import parse_owner_tags
+
+        return parse_owner_tags(self.owner_tags)
+
+
+def _out_option(default: Path | None, text: str) -> tuple[str, Any, Any]:
+    kind: Any = Path if default is not None else Path | None
+    return ("out", Annotated[kind, typer.Option("--out", metavar="DIR", help=text)], default)
+
+
+def _format_option(text: str) -> tuple[str, Any, Any]:
+    return (
+        "format",
+        Annotated[list[str], typer.Option("--format", metavar="FORMAT", help=text)],
+        [],
+    )
+
+
+def _no_fail_option(text: str) -> tuple[str, Any, Any]:
+    return ("no_fail", Annotated[bool, typer.Option("--no-fail", help=text)], False)
+
+
+_AS_OF_OPTION: tuple[str, Any, Any] = (
+    "as_of",
+    Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="TIME",
+            help="ISO 8601 time every age is measured from (default: now).",
+        ),
+    ],
+    None,
+)
+_GATING_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("fail_on", FailOnOption, None),
+    ("skip_control", SkipControlOption, []),
+    ("baseline", BaselineOption, None),
+]
+_OWNER_TAGS_OPTION: tuple[str, Any, Any] = ("owner_tags", OwnerTagsOption, None)
+_QUIET_OPTION: tuple[str, Any, Any] = (
+    "quiet",
+    Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")],
+    False,
+)
+_FRAMEWORK_OPTIONS: list[tuple[str, Any, Any]] = [
+    (
+        "framework",
+        Annotated[str | None, typer.Option("--framework", metavar="NAME", help=_FRAMEWORK_HELP)],
+        None,
+    ),
+    (
+        "frameworks",
+        Annotated[list[Path], typer.Option("--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP)],
+        [],
+    ),
+]
+_REPORT_FORMATS_HELP = "html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl."
+_CHECK_OPTIONS = [
+    _out_option(Path("reports"), "Folder for the findings files (findings.parquet and more)."),
+    _format_option(
+        "Findings files besides findings.parquet, comma-separated or repeated: json,csv,jsonl (default: json,csv)."
+    ),
+    _AS_OF_OPTION,
+    _no_fail_option("Exit 0 even when findings FAIL."),
+    *_GATING_OPTIONS,
+    _OWNER_TAGS_OPTION,
+    _QUIET_OPTION,
+]
+_AUDIT_OPTIONS = [
+    _out_option(
+        Path("reports/latest"),
+        "Results folder (findings, metering, reports, inventory), replaced as a whole.",
+    ),
+    _format_option(f"Report formats, comma-separated or repeated: {_REPORT_FORMATS_HELP}"),
+    _AS_OF_OPTION,
+    _no_fail_option("Exit 0 even when findings FAIL (an incomplete collection still exits 1)."),
+    *_GATING_OPTIONS,
+    _OWNER_TAGS_OPTION,
+    _QUIET_OPTION,
+    *_FRAMEWORK_OPTIONS,
+]
+_REPORT_OPTIONS = [
+    _format_option(f"Formats, comma-separated or repeated: {_REPORT_FORMATS_HELP}"),
+    _out_option(None, "Folder for the reports (default: the results folder)."),
+    *_FRAMEWORK_OPTIONS,
+    _OWNER_TAGS_OPTION,
+]
 
 
 def print_failed_calls(errors: Any) -> None:
@@ -506,6 +672,7 @@ def meter(
 
 
 @app.command()
+@with_options("run", RunArgs, _CHECK_OPTIONS)
 def check(
     inventory: list[Path] = typer.Option(
         ..., "--inventory", metavar="DIR", help="Inventory folder (repeatable; read as one)."
@@ -513,29 +680,7 @@ def check(
     policies: Path = typer.Option(
         ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
     ),
-    out: Path = typer.Option(
-        Path("reports"),
-        "--out",
-        metavar="DIR",
-        help="Folder for the findings files (findings.parquet and more).",
-    ),
-    format: list[str] = typer.Option(
-        [],
-        "--format",
-        metavar="FORMAT",
-        help="Findings files besides findings.parquet, comma-separated or repeated: json,csv,jsonl (default: json,csv).",
-    ),
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        metavar="TIME",
-        help="ISO 8601 time every age is measured from (default: now).",
-    ),
-    no_fail: bool = typer.Option(False, "--no-fail", help="Exit 0 even when findings FAIL."),
-    fail_on: FailOnOption = None,
-    skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
-    baseline: BaselineOption = None,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    run: RunArgs = None,  # type: ignore[assignment]  # filled in by with_options
 ) -> None:
     """Evaluate an inventory against the declared plans offline (exit 3 when a FAIL counts under
     the gating options, 1 when the inventory's collection was incomplete, even with --no-fail)."""
@@ -543,17 +688,22 @@ def check(
     from auditor.findings import FINDINGS_FORMATS, parse_findings_formats
     from auditor.gating import failed_rows
 
-    formats = parse_findings_formats(format)
-    gate = gate_of(fail_on, skip_control, baseline, no_fail)
+    out = run.out_folder()
+    formats = parse_findings_formats(run.format)
+    gate = run.gate()
+    owner_keys = run.owner_keys()
     findings = run_check(
         inventory,
         policies,
         out,
-        parse_as_of(as_of),
-        progress=show_progress(quiet),
+        run.moment(),
+        progress=run.progress(),
         formats=formats,
         skip_controls=gate.skip_controls,
+        owner_tags=owner_keys,
     )
+    for note in findings.summary.get("notes", []):
+        typer.echo(f"auditor: note: {one_line(note)}", err=True)
     files = ["findings.parquet", *(FINDINGS_FORMATS[f] for f in formats)]
     counts = findings.summary.get("by_status", {})
     typer.echo(
@@ -689,34 +839,13 @@ def plan_check_cmd(
 
 @app.command()
 @with_scope_options
+@with_options("run", RunArgs, _AUDIT_OPTIONS)
 def audit(
     policies: Path = typer.Option(
         ..., "--policies", metavar="PATH", help="Policy file or folder of policy files."
     ),
     scope: ScopeArgs = None,  # type: ignore[assignment]  # filled in by with_scope_options
-    out: Path = typer.Option(
-        Path("reports/latest"),
-        "--out",
-        metavar="DIR",
-        help="Results folder (findings, metering, reports, inventory), replaced as a whole.",
-    ),
-    format: list[str] = typer.Option(
-        [],
-        "--format",
-        metavar="FORMAT",
-        help="Report formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
-    ),
-    as_of: str | None = typer.Option(
-        None,
-        "--as-of",
-        metavar="TIME",
-        help="ISO 8601 time every age is measured from (default: now).",
-    ),
-    no_fail: bool = typer.Option(
-        False,
-        "--no-fail",
-        help="Exit 0 even when findings FAIL (an incomplete collection still exits 1).",
-    ),
+    run: RunArgs = None,  # type: ignore[assignment]  # filled in by with_options
     history: Path | None = typer.Option(
         None,
         "--history",
@@ -735,37 +864,31 @@ def audit(
     by_tag: list[str] = typer.Option(
         [], "--by-tag", metavar="KEY", help="Also allocate cost by this tag key (repeatable)."
     ),
-    fail_on: FailOnOption = None,
-    skip_control: SkipControlOption = [],  # noqa: B006 - Typer reads the default, never mutates it
-    baseline: BaselineOption = None,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
-    framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
-    frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
 ) -> None:
     """Collect, check, meter and report in one run (exit 3 when a FAIL counts under the gating
     options, 1 on incomplete collection)."""
-    from auditor.frameworks import load_framework
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.report import parse_formats
 
     fields = scope.collect_fields()
-    gate = gate_of(fail_on, skip_control, baseline, no_fail)
-    chosen_framework = load_framework(framework, frameworks) if framework else None
+    gate = run.gate()
+    chosen_framework = run.chosen_framework()
     outcome = run_audit(
         AuditOptions(
             policies=policies,
-            out=out,
-            as_of=parse_as_of(as_of),
+            out=run.out_folder(),
+            as_of=run.moment(),
             regions=fields.pop("regions"),
             profile=fields.pop("profile"),
             accounts=fields.pop("accounts"),
-            formats=[f.value for f in parse_formats(format or None)],
+            formats=[f.value for f in parse_formats(run.format or None)],
             history=history,
             keep_history=not no_history,
             prices=prices,
             by_tags=by_tag,
-            no_fail=no_fail,
-            progress=show_progress(quiet),
+            owner_tags=run.owner_keys(),
+            no_fail=run.no_fail,
+            progress=run.progress(),
             command=" ".join(["auditor", *sys.argv[1:]]),
             collect_extra=fields,
             dask=scope.dask,
@@ -781,6 +904,7 @@ def audit(
 
 
 @app.command()
+@with_options("run", RunArgs, _REPORT_OPTIONS)
 def report(
     results: Path = typer.Option(
         ...,
@@ -788,27 +912,18 @@ def report(
         metavar="DIR",
         help="Results folder written by `auditor audit` or `auditor check`.",
     ),
-    format: list[str] = typer.Option(
-        [],
-        "--format",
-        metavar="FORMAT",
-        help="Formats, comma-separated or repeated: html,md,json,csv,junit,sarif (default: all); jsonl adds findings.jsonl.",
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", metavar="DIR", help="Folder for the reports (default: the results folder)."
-    ),
-    framework: str | None = typer.Option(None, "--framework", metavar="NAME", help=_FRAMEWORK_HELP),
-    frameworks: list[Path] = typer.Option([], "--frameworks", metavar="DIR", help=_FRAMEWORKS_HELP),
+    run: RunArgs = None,  # type: ignore[assignment]  # filled in by with_options
 ) -> None:
-    """Render saved results again, in any of the report formats."""
-    from auditor.frameworks import load_framework
+    """Render saved results again, in any of the report formats (with --owner-tags, the owner
+    columns are looked up again in the folder's inventory)."""
     from auditor.report import load_results, parse_formats, write_reports
 
-    formats = parse_formats(format or None)
-    chosen_framework = load_framework(framework, frameworks) if framework else None
-    loaded = load_results(results)
+    formats = parse_formats(run.format or None)
+    chosen_framework = run.chosen_framework()
+    keys = run.owner_keys() if run.owner_tags is not None else None
+    loaded = load_results(results, owner_tags=keys)
     written = write_reports(
-        loaded, out or results, formats, source=results, framework=chosen_framework
+        loaded, run.out or results, formats, source=results, framework=chosen_framework
     )
     typer.echo(
         f"report: wrote {', '.join(str(p) for p in written) or 'nothing new (json/csv are already there)'}",

@@ -164,6 +164,8 @@ def build_manifest(results_dir: str | Path, *, command: str | None = None) -> di
         "tables": inventory.get("tables"),
         "errors": errors,
         "complete": (errors == 0) if errors is not None else None,
+        # the jobs window jobs.csv covers (it runs to as_of)
+        "jobs_since": inventory.get("jobs_since"),
     }
     if run.get("collection"):
         collection.update(run["collection"])

@@ -6,7 +6,8 @@
 
 Each finding has the fields of `COLUMNS` (`resource_arn`, `resource_type`, `account_id`,
 `region`, `control_id`, `status`, `severity`, `plan`, `detail`, `evidence`, `remediation`,
-`resource_name`). `controls` lists every registered
+`resource_name`), then one `tag_<key>` field per owner tag the run was given (`--owner-tags`,
+auditor.owners). `controls` lists every registered
 control (id, title, severity, description) so reports need no code to describe them. When the
 audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file
 as given and its copy under `policies/`), which the SARIF report turns into file locations.
@@ -46,6 +47,7 @@ __all__ = [
     "PARQUET_METADATA_KEY",
     "canonical_batches",
     "canonical_table",
+    "columns_of",
     "findings_csv_text",
     "findings_document",
     "findings_jsonl_bytes",
@@ -93,6 +95,15 @@ COLUMNS = (
     "remediation",  # what to change (FAIL, WAIVED and NOT_ASSESSED rows; null otherwise)
     "resource_name",  # the resource's Name tag (null without one)
 )
+# After COLUMNS, a findings table has one `tag_<key>` column per configured owner tag
+# (auditor.owners): which ones depends on the run's --owner-tags.
+
+
+def columns_of(names: Iterable[str]) -> list[str]:
+    """The findings columns of a table or frame with columns `names`: COLUMNS, then its owner tags."""
+    from auditor.owners import owner_tag_columns_of
+
+    return list(COLUMNS) + owner_tag_columns_of(n for n in names if n not in COLUMNS)
 
 
 def _iso(value: datetime) -> str:
@@ -244,34 +255,69 @@ Sink = Generator[None, "pa.RecordBatch", None]
 
 
 def _parquet_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
-    """The rows as Parquet, the document's head (as_of, summary, controls...) in its metadata."""
+    """The rows as Parquet, the document's head (as_of, summary, controls...) in its metadata.
+
+    The columns are those of the first batch (COLUMNS, then the run's owner tags)."""
+    meta = {PARQUET_METADATA_KEY: jsonsafe.dumps(head, indent=None, newline=False).encode()}
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    writer = schema = None
+    try:
+        while True:
+            batch = yield
+            if writer is None:
+                schema = batch.schema
+                writer = _parquet_writer(handle, schema, meta)
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= ROW_GROUP_ROWS:
+                writer.write_table(_table(pending, schema, meta), row_group_size=ROW_GROUP_ROWS)
+                pending, size = [], 0
+    except GeneratorExit:
+        if writer is None:  # no batch came: the fixed columns, no rows
+            schema = row_schema()
+            writer = _parquet_writer(handle, schema, meta)
+        writer.write_table(_table(pending, schema, meta), row_group_size=ROW_GROUP_ROWS)
+        writer.close()
+
+
+def _parquet_writer(handle: IO[bytes], schema: pa.Schema, meta: dict[bytes, bytes]) -> Any:
+    """A Parquet writer of `schema` (COLUMNS then owner tags), the short columns
+    dictionary-encoded (owner tags too: few owners, many rows)."""
     import pyarrow.parquet as pq
 
-    meta = {PARQUET_METADATA_KEY: jsonsafe.dumps(head, indent=None, newline=False).encode()}
-    schema = row_schema().with_metadata(meta)
-    with pq.ParquetWriter(
-        handle, schema, use_dictionary=_DICTIONARY_COLUMNS, compression="snappy"
-    ) as writer:
-        pending: list[pa.RecordBatch] = []
-        size = 0
-        try:
-            while True:
-                batch = yield
-                pending.append(batch)
-                size += batch.num_rows
-                if size >= ROW_GROUP_ROWS:
-                    writer.write_table(_table(pending, schema), row_group_size=ROW_GROUP_ROWS)
-                    pending, size = [], 0
-        except GeneratorExit:
-            writer.write_table(_table(pending, schema), row_group_size=ROW_GROUP_ROWS)
+    return pq.ParquetWriter(
+        handle,
+        _dictionary_schema(schema).with_metadata(meta),
+        use_dictionary=_short_columns(schema),
+        compression="snappy",
+    )
 
 
-def _table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+def _short_columns(schema: pa.Schema) -> list[str]:
+    return _DICTIONARY_COLUMNS + columns_of(schema.names)[len(COLUMNS) :]
+
+
+def _dictionary_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with the short columns typed as dictionaries (so they read back as such)."""
     import pyarrow as pa
 
-    return pa.Table.from_batches(batches, schema=schema.remove_metadata()).replace_schema_metadata(
-        schema.metadata
+    short = set(_short_columns(schema))
+    return pa.schema(
+        [(f.name, pa.dictionary(pa.int32(), f.type) if f.name in short else f.type) for f in schema]
     )
+
+
+def _table(batches: list[pa.RecordBatch], schema: Any, meta: dict[bytes, bytes]) -> pa.Table:
+    """The batches as one table to write: the short columns dictionary-encoded, `meta` attached."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_batches(batches, schema=schema)
+    for name in _short_columns(schema):
+        at = table.schema.get_field_index(name)
+        table = table.set_column(at, name, pc.dictionary_encode(table[name]))
+    return table.replace_schema_metadata(meta)
 
 
 def _json_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
@@ -303,17 +349,21 @@ def _jsonl_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
 
 
 def _csv_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
-    """The rows as CSV (header first), by Arrow's CSV writer."""
+    """The rows as CSV (header first: the first batch's columns), by Arrow's CSV writer."""
     import pyarrow.csv as pacsv
 
     options = pacsv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH_ROWS)
-    with pacsv.CSVWriter(handle, row_schema(), write_options=options) as writer:
-        try:
-            while True:
-                batch = yield
-                writer.write_batch(batch)
-        except GeneratorExit:
-            pass
+    writer = None
+    try:
+        while True:
+            batch = yield
+            if writer is None:
+                writer = pacsv.CSVWriter(handle, batch.schema, write_options=options)
+            writer.write_batch(batch)
+    except GeneratorExit:
+        if writer is None:  # no batch came: the header of the fixed columns
+            writer = pacsv.CSVWriter(handle, row_schema(), write_options=options)
+        writer.close()
 
 
 _WRITERS = {"json": _json_sink, "csv": _csv_sink, "jsonl": _jsonl_sink}
@@ -337,11 +387,12 @@ def findings_jsonl_bytes(findings: Any) -> bytes:
     return buffer.getvalue()
 
 
-def row_schema() -> pa.Schema:
-    """Every findings column as text: the schema of each batch and of findings.parquet."""
+def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
+    """The findings columns of a table with columns `names` (COLUMNS, then its owner tags) as
+    text: the schema of each batch and of findings.parquet."""
     import pyarrow as pa
 
-    return pa.schema([(c, pa.string()) for c in COLUMNS])
+    return pa.schema([(c, pa.string()) for c in columns_of(names)])
 
 
 def canonical_batches(findings: Any) -> Iterator[pa.RecordBatch]:
@@ -349,14 +400,21 @@ def canonical_batches(findings: Any) -> Iterator[pa.RecordBatch]:
 
     A check's findings make each batch's text from their compact verdicts (the order is
     sorted on integer codes first); findings read back from disk or gathered from tasks are
-    sorted as text (`canonical_table`) and cut into batches.
+    sorted as text (`canonical_table`) and cut into batches. At least one batch comes, so
+    the writers know the columns (COLUMNS, then the owner tags) even when there are no rows.
     """
+    import pyarrow as pa
+
     made = findings.batches(BATCH_ROWS) if hasattr(findings, "batches") else None
     if made is not None:
         yield from made
         return
-    schema = row_schema()
-    for batch in canonical_table(findings).to_batches(BATCH_ROWS):
+    table = canonical_table(findings)
+    schema = row_schema(table.column_names)
+    batches = table.to_batches(BATCH_ROWS) or [
+        pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    ]
+    for batch in batches:
         yield _plain_batch(batch, schema)
 
 
@@ -398,11 +456,12 @@ def canonical_table(findings: Any) -> pa.Table:
 
     from auditor.controls import REGISTRY
 
-    table = _findings_table(findings).select(list(COLUMNS))
-    columns = {
-        c: table[c].cast(pa.string() if c in _DICTIONARY_COLUMNS else pa.large_string())
-        for c in COLUMNS
-    }
+    table = _findings_table(findings)
+    names = columns_of(table.column_names)
+    table = table.select(names)
+    # owner tags have few distinct values: encoded like the other short columns
+    short = set(_DICTIONARY_COLUMNS) | set(names[len(COLUMNS) :])
+    columns = {c: table[c].cast(pa.string() if c in short else pa.large_string()) for c in names}
     del table  # when nothing else holds the rows, each column is freed once it is sorted
     order = None
     if len(columns["control_id"]) > 1:
@@ -412,11 +471,11 @@ def canonical_table(findings: Any) -> pa.Table:
         order = pc.sort_indices(keyed, sort_keys=keys)
         del keyed, rank
     out = {}
-    for name in COLUMNS:
+    for name in names:
         column = columns.pop(name)
         if order is not None:
             column = column.take(order)
-        if name in _DICTIONARY_COLUMNS:
+        if name in short:
             column = pc.dictionary_encode(column)
         out[name] = column
         del column
@@ -439,7 +498,7 @@ def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
     import pyarrow as pa
 
     columns = {}
-    for col in COLUMNS:
+    for col in columns_of(frame.columns):
         if col not in frame.columns:
             columns[col] = pa.nulls(len(frame), pa.string())
             continue
@@ -477,7 +536,7 @@ def _json_lines(batch: pa.RecordBatch, before: str, after: str = "") -> memoryvi
     from auditor.controls.engine import json_quote
 
     pieces = []
-    for col in COLUMNS:
+    for col in columns_of(batch.schema.names):
         value = batch.column(col).cast(pa.string())
         value = (
             value.fill_null("{}") if col == "evidence" else pc.coalesce(json_quote(value), "null")
@@ -547,10 +606,11 @@ def _read_json_document(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
     rows = doc.get("findings")
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputError(f"{path}: 'findings' must be a list of objects")
+    names = columns_of(rows[0]) if rows else list(COLUMNS)
     frame = (
-        pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+        pd.DataFrame.from_records(rows, columns=names)
         if rows
-        else pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in names})
     )
     return doc, frame.astype(object).where(frame.notna(), None)
 
@@ -586,17 +646,18 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
     """The rows of findings.parquet as a frame of Python strings, `evidence` parsed to dicts."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=list(COLUMNS))
+    names = columns_of(pq.read_schema(path).names)
+    table = pq.read_table(path, columns=names)
     frame = pd.DataFrame(
         {
             c: table[c].cast("string").to_numpy(zero_copy_only=False)
-            for c in COLUMNS
+            for c in names
             if c != "evidence"
         }
     )
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) if x else {} for x in table["evidence"].to_pylist()]
-    return frame[list(COLUMNS)]
+    return frame[names]
 
 
 def findings_csv_text(findings: Any) -> str:

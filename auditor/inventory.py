@@ -3,7 +3,8 @@
 Every table is declared once in `SCHEMAS` (a pyarrow schema per table). Collectors produce plain
 records; `frame()` turns them into a DataFrame with exactly the declared columns and dtypes, and
 `read_inventory()` refuses any folder whose tables do not match, so everything downstream
-(controls, metering, reports) can rely on the columns being there with the right types.
+(controls, metering, reports) can rely on the columns being there with the right types. Columns
+added after an inventory was written are read as nulls (`REQUIRED_COLUMNS` says which are not).
 
 On disk an inventory is a folder::
 
@@ -72,10 +73,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("encrypted", _B),
         ("kms_key_id", _S),
         ("state", _S),
-        ("engine", _S),  # RDS engine, e.g. aurora-mysql; null for other types
+        # RDS engine (aurora-mysql, docdb, neptune, ...); an FSx file system's FileSystemType
+        # (WINDOWS, LUSTRE, ONTAP, OPENZFS); null for other types
+        ("engine", _S),
         ("parent_arn", _S),  # Aurora instance -> its cluster; SGW volume -> its gateway
-        # A native schedule the service runs by itself (RDS automated backups, DynamoDB PITR,
-        # a Data Lifecycle Manager policy): name, interval and how long it keeps backups.
+        # A native schedule the service runs by itself (RDS, DocumentDB and Neptune automated
+        # backups, FSx automatic daily backups, DynamoDB PITR, a Data Lifecycle Manager policy):
+        # name, interval and how long it keeps backups.
         ("native_schedule", _S),
         ("native_frequency_hours", _F),
         ("native_retention_days", _I),
@@ -93,6 +97,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         # EBS: JSON list of the instance ids the volume is attached to ("[]": unattached, so no
         # instance's owner answers for it); null for other types
         ("attached_to", _S),
+        # S3: the bucket's versioning, Enabled | Suspended | Disabled (never enabled); AWS Backup
+        # backs up only buckets with versioning enabled. Null for other types, or not gathered.
+        ("versioning", _S),
     ),
     # Tags of resources (and of any other ARN worth tagging), one row per key.
     "tags": _schema(
@@ -111,7 +118,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("resource_arn", _S),  # the source resource (may no longer exist: orphaned)
         ("resource_type", _S),
         # ebs-snapshot, rds-snapshot, rds-cluster-snapshot, rds-automated-backup (replicated from
-        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot
+        # another Region), dynamodb-backup, efs-backup, storagegateway-snapshot, fsx-backup,
+        # docdb-cluster-snapshot, neptune-cluster-snapshot
         ("backup_type", _S),
         ("source", _S),  # aws-backup | native
         ("created_by", _S),  # aws-backup | user | automated | storage-gateway
@@ -215,6 +223,54 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("completed_at", _TS),
         ("status_message", _S),
     ),
+    # AWS Backup restore jobs since the collection's jobs window (`jobs_since`): any restore, and
+    # the restore tests a restore testing plan ran (restore_testing_plan_arn set), with their
+    # validation status (AWS Backup API reference, ListRestoreJobs / RestoreJobsListMember).
+    "restore_jobs": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("restore_job_id", _S),
+        ("status", _S),  # PENDING | RUNNING | COMPLETED | ABORTED | FAILED
+        ("status_message", _S),
+        ("resource_arn", _S),  # SourceResourceArn: the resource whose backup was restored
+        ("backup_resource_type", _S),  # AWS Backup's ResourceType (EBS, RDS, Aurora, ...)
+        ("recovery_point_arn", _S),
+        ("recovery_point_created_at", _TS),
+        ("vault_arn", _S),
+        ("created_at", _TS),
+        ("completed_at", _TS),
+        ("created_resource_arn", _S),
+        ("restore_testing_plan_arn", _S),  # CreatedBy.RestoreTestingPlanArn
+        ("validation_status", _S),  # FAILED | SUCCESSFUL | TIMED_OUT | VALIDATING
+        ("validation_message", _S),
+        (
+            "deletion_status",
+            _S,
+        ),  # a restore test's restored resource: DELETING | FAILED | SUCCESSFUL
+    ),
+    # AWS Backup restore testing plans (ListRestoreTestingPlans) and their selections
+    # (ListRestoreTestingSelections): which resource types are restored on a schedule.
+    "restore_testing_plans": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("plan_name", _S),
+        ("plan_arn", _S),
+        ("schedule_expression", _S),
+        ("schedule_timezone", _S),
+        ("start_window_hours", _I),
+        ("created_at", _TS),
+        ("last_execution_at", _TS),
+    ),
+    "restore_testing_selections": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("plan_name", _S),
+        ("selection_name", _S),
+        ("protected_resource_type", _S),
+        ("validation_window_hours", _I),
+        ("iam_role_arn", _S),
+        ("created_at", _TS),
+    ),
     # AWS Backup region settings: per service, opted in, and under full AWS Backup management.
     "region_settings": _schema(
         ("account_id", _S),
@@ -222,6 +278,40 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("service", _S),  # AWS Backup's resource type name: EBS, RDS, Aurora, DynamoDB, EFS, ...
         ("opted_in", _B),
         ("full_management", _B),
+    ),
+    # AWS Backup vault access policies, one row per vault asked (GetBackupVaultAccessPolicy).
+    "vault_policies": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("vault_name", _S),
+        ("vault_arn", _S),
+        ("has_policy", _B),  # false: the vault has no access policy (ResourceNotFoundException)
+        ("policy", _S),  # the policy document, JSON as AWS returns it
+    ),
+    # Backups anyone can restore: public EBS snapshots and AMIs, RDS manual snapshots shared with
+    # `all`. One row per (backup, source resource); only what was found public is listed.
+    "public_backups": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("backup_type", _S),  # ebs-snapshot | ami | rds-snapshot | rds-cluster-snapshot
+        ("backup_id", _S),
+        ("backup_arn", _S),
+        ("resource_arn", _S),  # the resource whose data it holds (null when unknown)
+        ("shared_with", _S),  # comma-separated: `all` and any account ids
+    ),
+    # Data Lifecycle Manager policies: EBS snapshot and AMI schedules of the volumes or instances
+    # that carry one of their target tags (the native schedule of those resources).
+    "lifecycle_policies": _schema(
+        ("account_id", _S),
+        ("region", _S),
+        ("policy_id", _S),
+        ("policy_arn", _S),
+        ("state", _S),  # ENABLED | DISABLED | ERROR
+        ("policy_type", _S),  # EBS_SNAPSHOT_MANAGEMENT | IMAGE_MANAGEMENT | EVENT_BASED_POLICY
+        ("resource_types", _S),  # JSON list: VOLUME, INSTANCE
+        ("target_tags", _S),  # JSON list of {Key, Value}
+        ("frequency_hours", _F),  # its most frequent schedule
+        ("retention_days", _I),  # its longest-kept schedule
     ),
     # Calls that failed: the data they would have gathered is NOT_ASSESSED, never "compliant".
     "errors": _schema(
@@ -236,6 +326,109 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 TABLES = tuple(SCHEMAS)
+
+# The columns every inventory has had since its table was first written (the first schema, and
+# backup_jobs as it was added). Any other column was added later: an older inventory lacks it,
+# and `read_inventory` reads it as nulls of its type, which is what a null means everywhere
+# (the collector did not know), so an old inventory can still be checked. A table without one
+# of these columns is damaged, not old, and is refused. New columns need no entry here.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "resources": (
+        "account_id",
+        "region",
+        "resource_type",
+        "resource_arn",
+        "resource_id",
+        "name",
+        "created_at",
+        "size_bytes",
+        "encrypted",
+        "kms_key_id",
+        "state",
+        "engine",
+        "parent_arn",
+        "native_schedule",
+        "native_frequency_hours",
+        "native_retention_days",
+    ),
+    "tags": ("account_id", "region", "arn", "key", "value"),
+    "recovery_points": (
+        "account_id",
+        "region",
+        "recovery_point_arn",
+        "resource_arn",
+        "resource_type",
+        "backup_type",
+        "source",
+        "created_by",
+        "status",
+        "created_at",
+        "completed_at",
+        "size_bytes",
+        "size_basis",
+        "storage_class",
+        "delete_at",
+        "move_to_cold_at",
+        "encrypted",
+        "kms_key_arn",
+        "vault_name",
+        "vault_arn",
+        "backup_plan_id",
+        "backup_rule_id",
+        "copy_source_arn",
+    ),
+    "backup_plans": tuple(SCHEMAS["backup_plans"].names),
+    "backup_rules": (
+        "account_id",
+        "region",
+        "backup_plan_id",
+        "rule_id",
+        "rule_name",
+        "target_vault_name",
+        "schedule_expression",
+        "schedule_timezone",
+        "start_window_minutes",
+        "completion_window_minutes",
+        "move_to_cold_after_days",
+        "delete_after_days",
+        "opt_in_to_archive",
+        "continuous_backup",
+        "copy_actions",
+    ),
+    "backup_selections": tuple(SCHEMAS["backup_selections"].names),
+    "vaults": (
+        "account_id",
+        "region",
+        "vault_name",
+        "vault_arn",
+        "vault_type",
+        "encryption_key_arn",
+        "locked",
+        "min_retention_days",
+        "max_retention_days",
+        "lock_date",
+        "creation_date",
+        "number_of_recovery_points",
+    ),
+    "backup_jobs": tuple(SCHEMAS["backup_jobs"].names),
+    "region_settings": tuple(SCHEMAS["region_settings"].names),
+    "errors": tuple(SCHEMAS["errors"].names),
+    # Tables whose columns have not changed since they were first collected: every inventory
+    # that has them has every column.
+    **{
+        table: tuple(SCHEMAS[table].names)
+        for table in (
+            "restore_jobs",
+            "restore_testing_plans",
+            "restore_testing_selections",
+            "vault_policies",
+            "public_backups",
+            "lifecycle_policies",
+        )
+    },
+}
+# Manifest key (in memory, never written back) listing the columns read as nulls, per table.
+READ_AS_NULL = "columns_read_as_null"
 
 # String columns with few distinct values. `read_inventory(compact=True)` keeps them
 # dictionary-encoded (pandas categorical): at 10M recovery points that is several GiB less than
@@ -420,6 +613,11 @@ def merge_manifests(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     merged["collected_at"] = min(stamps) if stamps else None
     judged = [m["as_of"] for m in manifests if m.get("as_of")]
     merged["as_of"] = judged[0] if judged else None
+    # Jobs were collected from at least the latest start any part used (ISO 8601 UTC sorts as text).
+    for key in ("jobs_since", "restore_jobs_since"):
+        starts = [m[key] for m in manifests if m.get(key)]
+        if starts:
+            merged[key] = max(starts)
     for m in manifests:
         for op, n in m.get("api_calls", {}).items():
             merged["api_calls"][op] = merged["api_calls"].get(op, 0) + n
@@ -480,7 +678,28 @@ def read_inventory(*folders: str | Path, compact: bool = False) -> Inventory:
     if not folders:
         raise InputError("no inventory folder given")
     parts = [_read_one(Path(f), compact) for f in folders]
-    return parts[0] if len(parts) == 1 else Inventory.concat(parts)
+    if len(parts) == 1:
+        return parts[0]
+    merged = Inventory.concat(parts)
+    filled: dict[str, set[str]] = {}
+    for part in parts:
+        for table, columns in part.manifest.get(READ_AS_NULL, {}).items():
+            filled.setdefault(table, set()).update(columns)
+    if filled:
+        merged.manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
+    return merged
+
+
+def read_as_null_note(inventory: Inventory) -> str | None:
+    """One line saying which columns an older inventory lacked and were read as null, or None."""
+    filled = inventory.manifest.get(READ_AS_NULL) or {}
+    if not filled:
+        return None
+    columns = ", ".join(f"{table}.{column}" for table, names in filled.items() for column in names)
+    return (
+        f"the inventory was written before column(s) {columns} existed; they were read as null"
+        " (not known), so what depends on them is judged without them"
+    )
 
 
 def _read_one(folder: Path, compact: bool = False) -> Inventory:
@@ -504,6 +723,7 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         )
     _check_manifest(manifest, manifest_path)
     tables = {}
+    filled: dict[str, set[str]] = {}
     for name in TABLES:
         table_dir = folder / name
         if not table_dir.is_dir():
@@ -511,7 +731,7 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         files = sorted(table_dir.rglob("*.parquet"))
         if not files:
             raise InputError(f"{table_dir}: table '{name}' has no Parquet file")
-        arrows = [_read_parquet(path, name, compact) for path in files]
+        arrows = [_read_parquet(path, name, compact, filled) for path in files]
         try:
             arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
             tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
@@ -523,6 +743,8 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
             raise InputError(
                 f"{folder / name}: {len(tables[name])} rows but manifest.json says {count} (incomplete copy?)"
             )
+    if filled:
+        manifest[READ_AS_NULL] = {t: sorted(c) for t, c in sorted(filled.items())}
     return Inventory(tables=tables, manifest=manifest)
 
 
@@ -569,7 +791,11 @@ def _check_manifest(manifest: dict, path: Path) -> None:
             raise InputError(f"{path}: corrupt manifest ('{key}' must be {what})")
 
 
-def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
+def _read_parquet(
+    path: Path, table: str, compact: bool = False, filled: dict[str, set[str]] | None = None
+) -> pa.Table:
+    """One Parquet file of `table`, checked against its schema; columns added to the schema after
+    the file was written come back as nulls, and are added to `filled[table]`."""
     schema = SCHEMAS[table]
     dictionary_columns = sorted(LOW_CARDINALITY.get(table, ())) if compact else []
     try:
@@ -580,8 +806,14 @@ def _read_parquet(path: Path, table: str, compact: bool = False) -> pa.Table:
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
     missing = [n for n in schema.names if n not in arrow.column_names]
-    if missing:
-        raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(missing)}")
+    required = [n for n in missing if n in REQUIRED_COLUMNS[table]]
+    if required:
+        raise InputError(f"{path}: table '{table}' lacks column(s) {', '.join(required)}")
+    for name in missing:
+        typ = schema.field(name).type
+        arrow = arrow.append_column(pa.field(name, typ), pa.nulls(len(arrow), typ))
+    if missing and len(arrow) and filled is not None:  # an empty file holds nothing to judge
+        filled.setdefault(table, set()).update(missing)
     arrow = arrow.select(schema.names)
     for fld in schema:
         actual = arrow.schema.field(fld.name).type

@@ -62,23 +62,32 @@ def collected_pairs(
     manifest: Mapping[str, Any] | None,
     *frames: pd.DataFrame,
     pairs: Iterable[tuple[str, str]] = (),
+    coded: Iterable[tuple[np.ndarray, list, np.ndarray, list]] = (),
 ) -> set[tuple[str, str]]:
-    """(account, region) pairs an inventory covers: the manifest's accounts x regions, `pairs`, and
-    every pair seen in the `account_id`/`region` columns of `frames`."""
+    """(account, region) pairs an inventory covers: the manifest's accounts x regions, `pairs`,
+    every pair seen in the `account_id`/`region` columns of `frames`, and in `coded` columns
+    already dictionary-encoded as (account codes, accounts, region codes, regions)."""
     manifest = manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     out = {(a, r) for a in accounts for r in regions}
     out.update(pairs)
     for frame in frames:
-        if not len(frame):
-            continue
-        acc, acc_names = codes_of(frame["account_id"])
-        reg, reg_names = codes_of(frame["region"])
-        ok = (acc >= 0) & (reg >= 0)
-        width = len(reg_names) + 1
-        seen = np.unique(acc[ok].astype(np.int64) * width + reg[ok])
-        out.update((acc_names[k // width], reg_names[k % width]) for k in seen)
+        if len(frame):
+            out.update(_seen(*codes_of(frame["account_id"]), *codes_of(frame["region"])))
+    for acc, acc_names, reg, reg_names in coded:
+        out.update(_seen(acc, acc_names, reg, reg_names))
     return out
+
+
+def _seen(
+    acc: np.ndarray, acc_names: list, reg: np.ndarray, reg_names: list
+) -> set[tuple[str, str]]:
+    """The (account, region) pairs of two dictionary-encoded columns (code -1: null)."""
+    ok = (acc >= 0) & (reg >= 0)
+    width = len(reg_names) + 1
+    # Few distinct pairs over many rows: counting beats sorting or hashing every row.
+    seen = np.flatnonzero(np.bincount(acc[ok].astype(np.int64) * width + reg[ok]))
+    return {(acc_names[k // width], reg_names[k % width]) for k in seen}
 
 
 def _covered(
@@ -98,6 +107,32 @@ def _covered(
             hit &= pc.is_in(rtype, value_set=types).to_numpy(zero_copy_only=False)
         first[hit & (first < 0)] = i
     return first
+
+
+def own_scope_for_global_arns(
+    recovery_points: pd.DataFrame, rows: np.ndarray, account: pa.Array, region: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Account and region of sources whose ARN has neither (an S3 bucket's: arn:aws:s3:::name).
+
+    AWS Backup backs a resource up into a vault of the resource's own account and Region; only a
+    copy job puts a recovery point elsewhere ("Creating a backup copy", AWS Backup Developer
+    Guide, https://docs.aws.amazon.com/aws-backup/latest/devguide/recov-point-create-a-copy.html).
+    So an original recovery point (no copy source) names its source's account and region.
+    """
+    needed = {"account_id", "region"}
+    if not len(rows) or not needed <= set(recovery_points.columns):
+        return account, region
+    # a well-formed ARN whose region and account fields are empty (not a malformed one)
+    source = take(recovery_points["resource_arn"], rows).cast(pa.string())
+    blank = pc.fill_null(pc.match_substring_regex(source, r"^arn:[^:]+:[^:]+:::"), False)
+    if "copy_source_arn" in recovery_points.columns:
+        copy = pc.is_valid(take(recovery_points["copy_source_arn"], rows))
+        blank = pc.and_(blank, pc.invert(copy))
+    if not pc.any(blank).as_py():
+        return account, region
+    own_account = pc.fill_null(take(recovery_points["account_id"], rows).cast(pa.string()), "")
+    own_region = pc.fill_null(take(recovery_points["region"], rows).cast(pa.string()), "")
+    return pc.if_else(blank, own_account, account), pc.if_else(blank, own_region, region)
 
 
 def find_orphans(
@@ -124,6 +159,7 @@ def find_orphans(
     parsed = pc.extract_regex(arn, _ARN_RE)
     region = pc.fill_null(pc.struct_field(parsed, "region"), "")
     account = pc.fill_null(pc.struct_field(parsed, "account"), "")
+    account, region = own_scope_for_global_arns(recovery_points, rows, account, region)
     pair = pc.binary_join_element_wise(account, region, "|").cast(pa.string())
     known_pairs = pa.array(sorted(f"{a}|{r}" for a, r in collected), type=pa.string())
     known = pc.is_in(pair, value_set=known_pairs).to_numpy(zero_copy_only=False)

@@ -7,6 +7,8 @@ in as a whole at the end (a run that stops early leaves the previous results unt
     policies/                  the policy files as evaluated (copied)
     findings.json/.csv         verdicts (auditor.findings)
     metering.json/.csv         storage split and cost (auditor.metering)
+    jobs.csv                   unsuccessful backup/copy jobs and every restore in the jobs window
+                               (auditor.jobs)
     run.json                   command, as_of (instant judged), collected_at (when the calls ran),
                                scope, collection statistics, exit code
     history.json               trend and changes since the previous run (when history is kept)
@@ -35,6 +37,7 @@ from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
 from auditor.gating import Gate, GateDecision
+from auditor.owners import DEFAULT_OWNER_TAGS
 
 
 @dataclass
@@ -52,6 +55,8 @@ class AuditOptions:
     keep_history: bool = True
     prices: Path | None = None
     by_tags: Sequence[str] = ()
+    # tag keys the findings carry as owner columns (auditor.owners)
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS
     no_fail: bool = False
     progress: bool = False
     command: str | None = None
@@ -156,8 +161,15 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         if findings is None:
             chosen = gate.controls_to_run(CONTROL_IDS) if gate.skip_controls else None
             findings = check_inventory(
-                inventory, policies, as_of, controls=chosen, progress=options.progress
+                inventory,
+                policies,
+                as_of,
+                controls=chosen,
+                progress=options.progress,
+                owner_tags=options.owner_tags,
             )
+        else:  # checked per account under Dask: the owner columns are looked up here
+            findings = with_owner_findings(findings, inventory, options.owner_tags)
         findings = without_controls(findings, gate.skip_controls)
         metering_step = bars.phase("meter backup storage", total=1)
         metering = meter(inventory, prices, as_of, by_tags=tuple(options.by_tags))
@@ -169,6 +181,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         with replace_dir(out) as staging:
             from auditor.findings import write_findings
             from auditor.inventory import write_inventory
+            from auditor.jobs import job_report, write_jobs_csv
 
             write_inventory(inventory, staging / "inventory")
             # findings.json/.csv always (reports read them), findings.jsonl when chosen, .parquet always
@@ -181,6 +194,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 formats=data_formats,
             )
             write_metering(metering, staging)
+            write_jobs_csv(job_report(inventory, as_of), staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)
             run["gating"] = decision.to_dict()
@@ -207,6 +221,15 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     )
 
 
+def with_owner_findings(findings: Any, inventory: Any, keys: Sequence[str]) -> Any:
+    """`findings` (rows already made) with the owner columns of `keys` from `inventory`."""
+    from auditor.controls.engine import Findings
+    from auditor.owners import with_owner_tags
+
+    frame = with_owner_tags(findings.frame, inventory, keys)
+    return Findings(findings.as_of, frame=frame, summary=findings.summary)
+
+
 def _json(document: Any) -> str:
     """Strict JSON (no NaN) with sorted keys, as every run and history document is written."""
     return jsonsafe.dumps(document, sort_keys=True)
@@ -217,6 +240,9 @@ def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
     from auditor.aws import CollectOptions, collect_inventory
 
     collect_kwargs: dict[str, Any] = {"accounts": list(options.accounts), **options.collect_extra}
+    collect_kwargs["restore_jobs_since"] = restore_window_start(
+        policies, collect_kwargs.get("jobs_since"), options.as_of
+    )
     collect_options = CollectOptions(
         regions=list(options.regions),
         profile=options.profile,
@@ -239,6 +265,18 @@ def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
     )
 
 
+def restore_window_start(policies: Any, jobs_since: Any, as_of: datetime) -> datetime:
+    """Where restore jobs are listed from: the jobs window's start, or earlier when a plan's
+    `restore_test_days` looks further back (so restore-tested can see its whole window)."""
+    from datetime import timedelta
+
+    from auditor.jobs import resolve_jobs_since
+
+    start = resolve_jobs_since(jobs_since, as_of)
+    days = [p.restore_test_days for p in policies.plans if p.restore_test_days]
+    return min(start, as_of - timedelta(days=max(days))) if days else start
+
+
 def run_document(
     options: AuditOptions, inventory: Any, policy_files: list[str], exit_code: int
 ) -> dict[str, Any]:
@@ -258,6 +296,7 @@ def run_document(
             "policies": policy_files,
             "prices": str(options.prices) if options.prices else "default",
             "by_tags": list(options.by_tags),
+            "owner_tags": list(options.owner_tags),
         },
         "collection": {
             "collected_at": manifest.get("collected_at"),
@@ -389,6 +428,7 @@ __all__ = [
     "copy_policies",
     "exit_code_for",
     "failed_call_lines",
+    "restore_window_start",
     "run_audit",
     "run_collect",
     "run_document",

@@ -67,7 +67,8 @@ _RDS_AUTOMATED = (
 
 # The backup's own identifier inside its ARN (snapshot id, DB snapshot name, ...).
 _ID_RE = (
-    r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:(?:snapshot/|snapshot:|cluster-snapshot:|image/|auto-backup:)?"
+    r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:"
+    r"(?:snapshot/|snapshot:|cluster-snapshot:|image/|auto-backup:|backup/)?"  # backup/: FSx
 )
 
 _BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}

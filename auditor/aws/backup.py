@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditor.aws import protection, restores, shared_vaults
 from auditor.aws.context import BACKUP_WIDE, Context
 
 PLANS_PER_TASK = 10
@@ -43,6 +44,8 @@ def collect(ctx: Context) -> None:
     _vaults_and_points(ctx)
     _plans(ctx)
     _jobs(ctx)
+    # Restore jobs and restore testing: a task of their own (auditor.aws.restores).
+    ctx.spawn(restores.collect)
     settings = ctx.call("backup", "describe_region_settings", affects=BACKUP_WIDE)
     if settings is not None:
         managed = settings.get("ResourceTypeManagementPreference") or {}
@@ -55,36 +58,53 @@ def collect(ctx: Context) -> None:
             )
 
 
+def vault_record(ctx: Context, v: dict, **where: Any) -> None:
+    """One `vaults` row from a BackupVaultListMember (`where`: account_id/region when not ctx's)."""
+    ctx.add(
+        "vaults",
+        **where,
+        vault_name=v["BackupVaultName"],
+        vault_arn=v.get("BackupVaultArn"),
+        vault_type=v.get("VaultType"),
+        encryption_key_arn=v.get("EncryptionKeyArn"),
+        locked=v.get("Locked"),
+        min_retention_days=v.get("MinRetentionDays"),
+        max_retention_days=v.get("MaxRetentionDays"),
+        lock_date=v.get("LockDate"),
+        creation_date=v.get("CreationDate"),
+        number_of_recovery_points=v.get("NumberOfRecoveryPoints"),
+        # CREATING | AVAILABLE | FAILED: an air-gapped vault is usable once AVAILABLE
+        vault_state=v.get("VaultState"),
+    )
+
+
 def _vaults_and_points(ctx: Context) -> None:
     vaults = ctx.paginate("backup", "list_backup_vaults", "BackupVaultList", affects=BACKUP_WIDE)
     for v in vaults or ():
-        ctx.add(
-            "vaults",
-            vault_name=v["BackupVaultName"],
-            vault_arn=v.get("BackupVaultArn"),
-            vault_type=v.get("VaultType"),
-            encryption_key_arn=v.get("EncryptionKeyArn"),
-            locked=v.get("Locked"),
-            min_retention_days=v.get("MinRetentionDays"),
-            max_retention_days=v.get("MaxRetentionDays"),
-            lock_date=v.get("LockDate"),
-            creation_date=v.get("CreationDate"),
-            number_of_recovery_points=v.get("NumberOfRecoveryPoints"),
-            # CREATING | AVAILABLE | FAILED: an air-gapped vault is usable once AVAILABLE
-            vault_state=v.get("VaultState"),
-        )
+        vault_record(ctx, v)
     for v in vaults or ():
         ctx.spawn(list_recovery_points, v["BackupVaultName"], v.get("BackupVaultArn"))
+        ctx.spawn(protection.vault_access_policy, v["BackupVaultName"], v.get("BackupVaultArn"))
+    if vaults is not None:  # refused once, the shared listing (same permission) would be too
+        shared_vaults.collect(ctx)
 
 
-def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -> None:
-    """Every recovery point of one vault (a task of its own: a vault can hold 100,000s)."""
+def list_recovery_points(
+    ctx: Context, vault_name: str, vault_arn: str | None, owner: str | None = None
+) -> None:
+    """Every recovery point of one vault (a task of its own: a vault can hold 100,000s).
+
+    `owner`: the account of a vault another account shared with this one (its recovery points are
+    stored, and recorded, in that account).
+    """
+    where = {"BackupVaultAccountId": owner} if owner else {}
     points = ctx.paginate(
         "backup",
         "list_recovery_points_by_backup_vault",
         "RecoveryPoints",
         affects=BACKUP_WIDE,
         BackupVaultName=vault_name,
+        **where,
     )
     for rp in points or ():
         life = rp.get("CalculatedLifecycle") or {}
@@ -93,6 +113,7 @@ def list_recovery_points(ctx: Context, vault_name: str, vault_arn: str | None) -
         size = rp.get("BackupSizeInBytes")
         ctx.add(
             "recovery_points",
+            **({"account_id": owner} if owner else {}),
             recovery_point_arn=rp["RecoveryPointArn"],
             resource_arn=rp.get("ResourceArn"),
             source="aws-backup",

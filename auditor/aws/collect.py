@@ -8,20 +8,21 @@ region × service tasks are queued. A task's failure is an `errors` row, never a
 from __future__ import annotations
 
 import heapq
+import importlib
 import queue
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
-from auditor import __version__
-from auditor.aws import backup, dynamodb, ebs, efs, rds, storagegateway
+from auditor import __version__, catalog
+from auditor.aws import backup
 from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row, page_size_for
 from auditor.aws.normalize import build_tables
 from auditor.aws.session import (
@@ -34,17 +35,28 @@ from auditor.aws.session import (
 )
 from auditor.errors import CollectionError, UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
+from auditor.jobs import resolve_jobs_since
 from auditor.progress import Progress
 
-# name -> (collector, resource types whose data a crash of it leaves incomplete)
-COLLECTORS: dict[str, tuple[Callable[[Context], None], tuple[str, ...] | str]] = {
-    "ebs": (ebs.collect, ebs.AFFECTS),
-    "rds": (rds.collect, ("rds-instance", "rds-cluster")),
-    "dynamodb": (dynamodb.collect, dynamodb.AFFECTS),
-    "efs": (efs.collect, ("efs-filesystem",)),
-    "storagegateway": (storagegateway.collect, storagegateway.AFFECTS),
-    "backup": (backup.collect, BACKUP_WIDE),
-}
+Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
+
+
+def _catalogued_collectors() -> dict[str, Collector]:
+    """name -> (collector, resource types whose data a crash of it leaves incomplete).
+
+    One entry per collector module the catalogue names (auditor/aws/<collector>.py, its `collect`),
+    in catalogue order, then AWS Backup's own. A module's `AFFECTS` widens what its crash leaves
+    incomplete beyond the types it gathers (EBS snapshots are also Storage Gateway volumes' backups).
+    """
+    found: dict[str, Collector] = {}
+    for name, type_ids in catalog.collectors().items():
+        module = importlib.import_module(f"auditor.aws.{name}")
+        found[name] = (module.collect, getattr(module, "AFFECTS", type_ids))
+    found["backup"] = (backup.collect, BACKUP_WIDE)
+    return found
+
+
+COLLECTORS: dict[str, Collector] = _catalogued_collectors()
 
 
 @dataclass
@@ -70,6 +82,26 @@ class CollectOptions:
     as_of: datetime | None = None
     page_size: int | None = None
     services: tuple[str, ...] = tuple(COLLECTORS)
+    # The jobs window's start (`--jobs-since`): a time, or a span before as_of; default 30 days.
+    jobs_since: datetime | timedelta | None = None
+    # Restore jobs are listed from here when it is earlier (a policy's restore_test_days).
+    restore_jobs_since: datetime | None = None
+
+    def jobs_window(self) -> datetime | None:
+        """Where the jobs window starts (None: unbounded, when there is no as_of to count from)."""
+        if isinstance(self.jobs_since, datetime):
+            return self.jobs_since
+        if self.as_of is None:
+            return None
+        return resolve_jobs_since(self.jobs_since, self.as_of)
+
+    def restore_window(self) -> datetime | None:
+        """Where restore jobs are listed from: the jobs window's start or `restore_jobs_since`,
+        whichever is earlier."""
+        window = self.jobs_window()
+        if self.restore_jobs_since is None or window is None:
+            return window
+        return min(window, self.restore_jobs_since)
 
 
 def _run_task(
@@ -83,7 +115,14 @@ def _run_task(
 ) -> tuple[dict, list]:
     """Run one collector (or a piece of work it spawned); return its records and spawned work."""
     collector, affects = COLLECTORS[service]
-    ctx = Context(target, region, sessions, page_size=options.page_size, as_of=options.as_of)
+    ctx = Context(
+        target,
+        region,
+        sessions,
+        page_size=options.page_size,
+        as_of=options.as_of,
+        restore_jobs_since=options.restore_window(),
+    )
     try:
         (fn or collector)(ctx, *args)
     except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
@@ -256,24 +295,138 @@ class _Scheduler:
             self._fill()
 
 
-def collect_inventory(options: CollectOptions) -> Inventory:
-    """Collect every configured account × region × service into one Inventory.
+@dataclass
+class _Gathered:
+    """What a collection has gathered so far: records by table, and which accounts it entered."""
 
-    Raises UsageError for an unknown region or when no region is given or configured. Failed calls
-    do not raise: they are rows of the inventory's `errors` table.
+    records: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    accounts_seen: list[str] = field(default_factory=list)
+    accounts_failed: list[str] = field(default_factory=list)
+    # account -> requested regions it has not enabled (opt-in regions): not applicable there
+    not_enabled: dict[str, list[str]] = field(default_factory=dict)
+
+    def merge(self, part: dict) -> None:
+        """Add one task's records to the collection's."""
+        for table, rows in part.items():
+            self.records[table].extend(rows)
+
+
+class _Fanout:
+    """One collection's work on the scheduler: accounts entered, then their collector tasks.
+
+    A progress unit is one account × region × service, done when its task and every piece it split
+    off are done: the bar's total is set once, when the accounts are known, and never grows.
     """
-    counter = CallCounter()
-    sessions = Sessions(options.session_factory, counter)
+
+    def __init__(
+        self,
+        scheduler: _Scheduler,
+        sessions: Sessions,
+        options: CollectOptions,
+        regions: list[str],
+        gathered: _Gathered,
+        bar: Any,
+    ) -> None:
+        self.scheduler = scheduler
+        self.sessions = sessions
+        self.options = options
+        self.regions = regions
+        self.gathered = gathered
+        self.bar = bar
+        self.units_per_account = len(regions) * len(options.services)
+        self.pieces: dict[tuple[str, str, str], int] = defaultdict(int)
+
+    def enter_accounts(
+        self, wanted: list[str], base: Any, caller: str | None, home: str, partition: str
+    ) -> None:
+        """Queue the entry of every wanted account, in order."""
+        self.bar.set_total(len(wanted) * self.units_per_account)
+        for order, account in enumerate(wanted):
+            self.scheduler.submit(
+                order,
+                "account",
+                account,
+                _enter,
+                self.sessions,
+                base,
+                caller,
+                home,
+                partition,
+                account,
+                self.options,
+                self.regions,
+            )
+
+    def queue_tasks(self, order: int, target: Target, region: str, service: str, work) -> None:
+        """Queue collector tasks (or the pieces one split off) of one account."""
+        for fn, args in work:
+            self.scheduler.submit(
+                order,
+                "task",
+                (target, region, service),
+                _run_task,
+                target,
+                region,
+                service,
+                self.sessions,
+                self.options,
+                fn,
+                args,
+            )
+
+    def drain(self) -> None:
+        """Handle work as it finishes until none is left."""
+        for order, kind, key, fut in self.scheduler.completed():
+            if kind == "account":
+                self._entered(order, key, fut)
+            else:
+                self._finished(order, key, fut)
+
+    def _entered(self, order: int, account: str, fut: Future) -> None:
+        """An account was entered (or failed to be): queue its region × service tasks."""
+        gathered, services = self.gathered, self.options.services
+        try:
+            target, usable = fut.result()
+        except Exception as exc:
+            gathered.accounts_failed.append(account)
+            self.bar.advance(self.units_per_account)
+            gathered.merge(
+                {"errors": [error_row(account, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]}
+            )
+            return
+        gathered.accounts_seen.append(target.account_id)
+        skipped = [r for r in self.regions if r not in usable]
+        if skipped:
+            gathered.not_enabled[target.account_id] = skipped
+            self.bar.advance(len(skipped) * len(services))
+        for region in usable:
+            for service in services:
+                self.pieces[(target.account_id, region, service)] += 1
+                self.queue_tasks(order, target, region, service, [(None, ())])
+
+    def _finished(self, order: int, key: tuple[Target, str, str], fut: Future) -> None:
+        """A collector task finished: keep its records, queue what it split off."""
+        part, spawned = fut.result()
+        self.gathered.merge(part)
+        target, region, service = key
+        # per-item work a collector split off: same account, so it runs before later accounts
+        self.queue_tasks(order, target, region, service, spawned)
+        unit = (target.account_id, region, service)
+        self.pieces[unit] += len(spawned) - 1
+        if self.pieces[unit] == 0:
+            self.bar.advance()
+
+
+def _base_session(sessions: Sessions, profile: str | None) -> Any:
+    """The caller's own session (from `profile` when given); UsageError for an unknown profile."""
     try:
-        base = (
-            sessions.session(profile_name=options.profile)
-            if options.profile
-            else sessions.session()
-        )
+        return sessions.session(profile_name=profile) if profile else sessions.session()
     except ProfileNotFound:
-        raise UsageError(
-            f"AWS profile {options.profile!r} not found in the AWS config files"
-        ) from None
+        raise UsageError(f"AWS profile {profile!r} not found in the AWS config files") from None
+
+
+def _checked_regions(options: CollectOptions, base: Any) -> list[str]:
+    """The regions to collect (given, else the session's); UsageError when none or unknown ones."""
     regions = list(options.regions) or ([base.region_name] if base.region_name else [])
     if not regions:
         raise UsageError(
@@ -283,125 +436,75 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     unknown = [s for s in options.services if s not in COLLECTORS]
     if unknown:
         raise UsageError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(COLLECTORS)}")
+    return regions
+
+
+def _wanted_accounts(
+    sessions: Sessions,
+    base: Any,
+    home: str,
+    caller: str | None,
+    options: CollectOptions,
+    gathered: _Gathered,
+) -> list[str]:
+    """The accounts to enter: those given, the organization's with --org, else the caller's."""
+    wanted = list(dict.fromkeys(options.accounts))
+    if options.org:
+        try:
+            wanted += [a for a in _org_accounts(sessions, base, home) if a not in wanted]
+        except Exception as exc:
+            row = error_row(caller, None, "organizations", "ListAccounts", exc, BACKUP_WIDE)
+            gathered.merge({"errors": [row]})
+    if not wanted and caller:
+        wanted = [caller]
+    return wanted
+
+
+def collect_inventory(options: CollectOptions) -> Inventory:
+    """Collect every configured account × region × service into one Inventory.
+
+    Raises UsageError for an unknown region or when no region is given or configured. Failed calls
+    do not raise: they are rows of the inventory's `errors` table.
+    """
+    counter = CallCounter()
+    sessions = Sessions(options.session_factory, counter)
+    base = _base_session(sessions, options.profile)
+    regions = _checked_regions(options, base)
     home = regions[0]
     partition = partition_of(home)
     started = time.monotonic()
     collected_at = datetime.now(UTC).replace(microsecond=0).isoformat()
-
-    records: dict[str, list[dict]] = defaultdict(list)
-    accounts_seen: list[str] = []
-    accounts_failed: list[str] = []
-
-    def merge(part: dict) -> None:
-        """Add one task's records to the collection's."""
-        for table, rows in part.items():
-            records[table].extend(rows)
-
+    gathered = _Gathered()
     scheduler = _Scheduler(max(1, options.max_workers))
-    not_enabled: dict[str, list[str]] = {}
 
     with Progress(options.progress) as bars, scheduler:
-        gathered = bars.phase("gather accounts × regions × services", total=None)
-        # A unit is one account × region × service, done when its task and every piece it split
-        # off are done: the bar's total is set once, when the accounts are known, and never grows.
-        units_per_account = len(regions) * len(options.services)
-        pieces: dict[tuple[str, str, str], int] = defaultdict(int)
-
-        def queue_tasks(order: int, target: Target, region: str, service: str, work) -> None:
-            """Queue collector tasks (or the pieces one split off) of one account."""
-            for fn, args in work:
-                scheduler.submit(
-                    order,
-                    "task",
-                    (target, region, service),
-                    _run_task,
-                    target,
-                    region,
-                    service,
-                    sessions,
-                    options,
-                    fn,
-                    args,
-                )
-
+        bar = bars.phase("gather accounts × regions × services", total=None)
+        fanout = _Fanout(scheduler, sessions, options, regions, gathered, bar)
         caller = _caller_identity(sessions, base, home)
+        wanted = _wanted_accounts(sessions, base, home, caller, options, gathered)
+        fanout.enter_accounts(wanted, base, caller, home, partition)
+        fanout.drain()
 
-        wanted = list(dict.fromkeys(options.accounts))
-        if options.org:
-            try:
-                wanted += [a for a in _org_accounts(sessions, base, home) if a not in wanted]
-            except Exception as exc:
-                merge(
-                    {
-                        "errors": [
-                            error_row(
-                                caller, None, "organizations", "ListAccounts", exc, BACKUP_WIDE
-                            )
-                        ]
-                    }
-                )
-        if not wanted and caller:
-            wanted = [caller]
-        gathered.set_total(len(wanted) * units_per_account)
-        for order, account in enumerate(wanted):
-            scheduler.submit(
-                order,
-                "account",
-                account,
-                _enter,
-                sessions,
-                base,
-                caller,
-                home,
-                partition,
-                account,
-                options,
-                regions,
-            )
-
-        for order, kind, key, fut in scheduler.completed():
-            if kind == "account":
-                try:
-                    target, usable = fut.result()
-                except Exception as exc:
-                    accounts_failed.append(key)
-                    gathered.advance(units_per_account)
-                    merge({"errors": [error_row(key, None, "sts", "AssumeRole", exc, BACKUP_WIDE)]})
-                    continue
-                accounts_seen.append(target.account_id)
-                skipped = [r for r in regions if r not in usable]
-                if skipped:
-                    not_enabled[target.account_id] = skipped
-                    gathered.advance(len(skipped) * len(options.services))
-                for region in usable:
-                    for service in options.services:
-                        pieces[(target.account_id, region, service)] += 1
-                        queue_tasks(order, target, region, service, [(None, ())])
-            else:
-                part, spawned = fut.result()
-                merge(part)
-                target, region, service = key
-                # per-item work a collector split off: same account, so it runs before later accounts
-                queue_tasks(order, target, region, service, spawned)
-                unit = (target.account_id, region, service)
-                pieces[unit] += len(spawned) - 1
-                if pieces[unit] == 0:
-                    gathered.advance()
-
-    tables = build_tables(records)
+    tables = build_tables(gathered.records)
     manifest = {
         "schema_version": INVENTORY_SCHEMA_VERSION,
         "program_version": __version__,
         # when the calls were made (the real clock), not the instant the audit judges (as_of)
         "collected_at": collected_at,
         "as_of": options.as_of.isoformat() if options.as_of else None,
-        "accounts": sorted(set(accounts_seen) | set(accounts_failed)),
-        "accounts_failed": sorted(accounts_failed),
-        # account -> requested regions it has not enabled (opt-in regions): not applicable there
-        "regions_not_enabled": dict(sorted(not_enabled.items())),
+        "accounts": sorted(set(gathered.accounts_seen) | set(gathered.accounts_failed)),
+        "accounts_failed": sorted(gathered.accounts_failed),
+        "regions_not_enabled": dict(sorted(gathered.not_enabled.items())),
         "regions": regions,
         "services": list(options.services),
         "api_calls": counter.as_dict(),
         "duration_seconds": round(time.monotonic() - started, 3),
     }
+    # The jobs window (auditor.jobs) and how far back restore jobs were listed.
+    for key, start in (
+        ("jobs_since", options.jobs_window()),
+        ("restore_jobs_since", options.restore_window()),
+    ):
+        if start is not None:
+            manifest[key] = start.isoformat()
     return Inventory(tables=tables, manifest=manifest)

@@ -29,12 +29,16 @@ from auditor.aws.session import Sessions, partition_of
 # EC2 API reference: DescribeSnapshots and ListSnapshotsInRecycleBin MaxResults 5..1000,
 # DescribeVolumes 5..500 (larger values return 500). RDS MaxRecords 20..100. DynamoDB
 # ListTables/ListBackups Limit 1..100. Tagging API GetResources ResourcesPerPage 1..100. AWS Backup
-# MaxResults 1..1000. Organizations ListAccounts 1..20. Account ListRegions 1..50. Storage Gateway
+# MaxResults 1..1000. EC2 DescribeImages and DescribeInstances MaxResults 5..1000; S3 ListBuckets
+# MaxBuckets 1..10000. Organizations ListAccounts 1..20. Account ListRegions 1..50. Storage Gateway
 # Limit and EFS MaxItems have no documented maximum (EFS's default is 100): 100.
 _MAX_PAGE: dict[str | tuple[str, str], int] = {
     "ec2": 500,
     ("ec2", "describe_snapshots"): 1000,
     ("ec2", "list_snapshots_in_recycle_bin"): 1000,
+    ("ec2", "describe_images"): 1000,
+    ("ec2", "describe_instances"): 1000,
+    ("s3", "list_buckets"): 10000,
     "rds": 100,
     "dynamodb": 100,
     "resourcegroupstaggingapi": 100,
@@ -183,6 +187,9 @@ class Context:
     sessions: Sessions
     page_size: int | None = None
     as_of: datetime | None = None
+    # Restore jobs are listed from here on (ListRestoreJobs ByCreatedAfter): the jobs window's start,
+    # or earlier when a policy's restore_test_days looks further back.
+    restore_jobs_since: datetime | None = None
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     spawned: list[tuple[Callable[..., None], tuple]] = field(default_factory=list)
 

@@ -1,9 +1,10 @@
-"""EBS: volumes and the account's own snapshots (two paginated listings per region)."""
+"""EBS: volumes, the account's own snapshots, and those in the Recycle Bin (paginated listings)."""
 
 from __future__ import annotations
 
 import json
 
+from auditor.aws import protection, recycle_bin
 from auditor.aws.context import Context
 
 GIB = 1024**3
@@ -47,7 +48,17 @@ def snapshot_creator(snapshot: dict) -> str:
 
 def collect(ctx: Context) -> None:
     """Volumes (resources, tags) and own snapshots (recovery points, tags)."""
-    volumes = ctx.paginate("ec2", "describe_volumes", "Volumes", affects=("ebs-volume",))
+    # Volumes an AWS service manages (Operator.Managed) hold data like any other, but DescribeVolumes
+    # leaves them out unless IncludeManagedResources=true when the account's managed-resource
+    # visibility is "hidden" (EC2 API reference, DescribeVolumes, ManagedResourceVisibilitySettings):
+    # an inventory that must show every unprotected volume asks for them.
+    volumes = ctx.paginate(
+        "ec2",
+        "describe_volumes",
+        "Volumes",
+        affects=("ebs-volume",),
+        IncludeManagedResources=True,
+    )
     for vol in volumes or ():
         arn = ctx.arn("ec2", f"volume/{vol['VolumeId']}")
         ctx.add(
@@ -105,3 +116,14 @@ def collect(ctx: Context) -> None:
             _native_volume_id=volume,
         )
         ctx.add_tags(arn, snap.get("Tags"))
+    recycle_bin.collect(
+        ctx, {v["VolumeId"]: v.get("Size") for v in volumes or () if v.get("VolumeId")}
+    )
+    # Which of them (and of the AMIs they back) anyone can restore: two more bulk listings.
+    volume_of = {
+        s["SnapshotId"]: (None if s.get("VolumeId") == UNKNOWN_VOLUME else s.get("VolumeId"))
+        for s in snapshots or ()
+    }
+    if snapshots is not None:  # else recorded once: the same permission would fail again
+        protection.public_ebs_snapshots(ctx, volume_of)
+    protection.public_amis(ctx, volume_of)

@@ -15,23 +15,22 @@ import numpy as np
 import pandas as pd
 
 from auditor import catalog
+from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
 from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
 # Backup type by recovery point ARN (the resource type decides for generic Backup ARNs).
 _BACKUP_TYPE_PATTERNS = catalog.backup_kind_patterns()
-_GENERIC_BACKUP_TYPE = {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}
+_GENERIC_BACKUP_TYPE = catalog.recovery_point_kinds()
+# Types and kinds whose ARN shape is another's (DocumentDB and Neptune clusters and snapshots).
+_SHARED_SHAPE_TYPES = catalog.shared_shape_types()
+_SHARED_SHAPE_KINDS = catalog.shared_shape_kinds()
 
 # What AWS Backup's "cold" means for a recovery point held as a native snapshot: EBS's cold tier is
 # the snapshot archive tier; RDS, Aurora, Storage Gateway and non-advanced DynamoDB backups have no
 # cold storage (AWS Backup ignores the cold transition for them).
-_COLD_AS = {
-    "ebs-snapshot": "archive",
-    "storagegateway-snapshot": "warm",
-    "rds-snapshot": "warm",
-    "rds-cluster-snapshot": "warm",
-}
+_COLD_AS = catalog.cold_storage_as()
 
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
@@ -52,9 +51,24 @@ def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -
         np.select(conditions, [t for _, t in _TYPE_PATTERNS], default=""), index=arns.index
     )
     if fallback is not None:
+        picked = _named_by_backup(picked, arns, fallback)
         other = fallback.astype("str").str.lower().str.replace(" ", "-", regex=False)
         picked = picked.where(picked != "", other)
     return picked.replace("", None)
+
+
+def _named_by_backup(picked: pd.Series, arns: pd.Series, backup_types: pd.Series) -> pd.Series:
+    """Types whose ARN shape another type shares, told apart by AWS Backup's ResourceType.
+
+    A DocumentDB or Neptune cluster has an RDS cluster ARN; AWS Backup's listings name its service
+    (ResourceType DocumentDB / Neptune), which then decides over the ARN's shape.
+    """
+    for service, (regex, type_id) in _SHARED_SHAPE_TYPES.items():
+        named = (backup_types == service).fillna(False).to_numpy(dtype=bool)
+        if named.any():
+            shaped = arns.str.contains(regex, regex=True).to_numpy(dtype=bool)
+            picked = picked.mask(named & shaped, type_id)
+    return picked
 
 
 def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
@@ -68,6 +82,12 @@ def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Serie
     )
     sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
     picked = picked.mask(sgw, "storagegateway-snapshot")
+    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
+    # cluster snapshot has an RDS cluster snapshot ARN).
+    for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
+        picked = picked.mask(
+            (picked == shape_kind) & (resource_types == type_id).fillna(False), kind
+        )
     generic = resource_types.map(
         lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None
     )
@@ -217,6 +237,11 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
         tables[name] = frame(name, records.get(name, []))
     tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
     tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
+    resources = apply_lifecycle_policies(
+        tables["resources"], tables["tags"], tables["lifecycle_policies"]
+    )
+    if resources is not tables["resources"]:
+        tables["resources"] = frame("resources", resources)
 
     jobs = _records_frame(records.get("backup_jobs", []))
     copy_sources = None
@@ -237,5 +262,6 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
 
     points = _records_frame(records.get("recovery_points", []))
     points = attribute_gateway_snapshots(points, tables["resources"])
+    points = fold_image_snapshots(points)
     tables["recovery_points"] = merge_recovery_points(points, copy_sources)
     return tables

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from auditor.aws import cloudwatch
+from auditor.aws import cloudwatch, protection
 from auditor.aws.context import Context
 from auditor.aws.items import for_each, record_malformed
 
@@ -319,6 +319,7 @@ def _collect_databases(ctx: Context, retention: dict[str, int]) -> None:
 
 def _collect_snapshots(ctx: Context, retention: dict[str, int]) -> None:
     seen: set[str] = set()
+    manual: list[tuple[str, str, str | None]] = []  # whose sharing is checked (aws/protection.py)
 
     def add(kind: SnapKind):
         def build(snap: dict) -> None:
@@ -328,6 +329,8 @@ def _collect_snapshots(ctx: Context, retention: dict[str, int]) -> None:
             if row["recovery_point_arn"] in seen:
                 return
             seen.add(row["recovery_point_arn"])
+            if snap.get("SnapshotType") == "manual":
+                manual.append((kind.backup_type, snap[kind.id_key], row["resource_arn"]))
             ctx.add("recovery_points", **row)
             ctx.add_tags(row["recovery_point_arn"], snap.get("TagList"))
 
@@ -358,6 +361,7 @@ def _collect_snapshots(ctx: Context, retention: dict[str, int]) -> None:
         ident_key=CLUSTER_SNAPSHOT.id_key,
         affects="rds-cluster",
     )
+    protection.spawn_rds_sharing_checks(ctx, manual)
 
 
 def replicated_backup_row(ctx: Context, backup: dict) -> dict[str, Any]:

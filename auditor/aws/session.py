@@ -61,9 +61,16 @@ _IAM_PREFIX = {
 }
 
 
+# Operations whose IAM action has another name: S3's ListBuckets is authorised by
+# s3:ListAllMyBuckets ("Actions, resources, and condition keys for Amazon S3", Service
+# Authorization Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+IAM_ACTION_NAMES = {("s3", "ListBuckets"): "ListAllMyBuckets"}
+
+
 def iam_action(service_name: str, operation_name: str) -> str:
     """The IAM action name of a botocore operation, e.g. ('efs', 'DescribeFileSystems')."""
-    return f"{_IAM_PREFIX.get(service_name, service_name)}:{operation_name}"
+    action = IAM_ACTION_NAMES.get((service_name, operation_name), operation_name)
+    return f"{_IAM_PREFIX.get(service_name, service_name)}:{action}"
 
 
 class CallCounter:

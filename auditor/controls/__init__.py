@@ -7,11 +7,13 @@ are computed on first use (see `auditor.controls.registry`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.controls.engine import FINDING_COLUMNS, STATUSES, Context, Findings, Part, run_controls
 from auditor.controls.registry import SEVERITIES, Control, discover
+from auditor.owners import DEFAULT_OWNER_TAGS
 
 __all__ = [
     "CONTROL_IDS",
@@ -43,14 +45,19 @@ def __getattr__(name: str) -> Any:
 
 
 def check_inventory(
-    inventory, policies, as_of: datetime, controls: list[str] | None = None, progress: bool = False
+    inventory,
+    policies,
+    as_of: datetime,
+    controls: list[str] | None = None,
+    progress: bool = False,
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
 ) -> Findings:
     """Evaluate `policies` (a PolicySet) on `inventory` at the fixed time `as_of`.
 
     `controls` limits the run to those ids (default: all, in registry order); `progress` shows a
-    "controls evaluated" bar.
+    "controls evaluated" bar; `owner_tags` are the tag keys the findings carry as owner columns.
     """
-    ctx = Context(inventory, policies, as_of)
+    ctx = Context(inventory, policies, as_of, owner_tags=owner_tags)
     registry = discover()
     chosen = [registry[c] for c in controls] if controls is not None else None
     return run_controls(ctx, chosen, progress=progress)
@@ -64,21 +71,28 @@ def run_check(
     progress: bool = False,
     formats: tuple[str, ...] = ("json", "csv"),
     skip_controls: tuple[str, ...] = (),
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
 ) -> Findings:
     """`auditor check`: load the policies (first: a bad policy fails fast with exit 2), read the
     inventory folder(s) as one, evaluate every control but `skip_controls` (listed in the
-    summary instead), write findings.parquet and the `formats` (json, csv, jsonl) into `out`."""
+    summary instead), write findings.parquet and the `formats` (json, csv, jsonl) into `out`;
+    the findings carry the `owner_tags` as owner columns."""
     from auditor.controls.registry import discover
     from auditor.findings import write_findings
-    from auditor.inventory import read_inventory
+    from auditor.inventory import read_as_null_note, read_inventory
     from auditor.policy import load_policies
 
     policies = load_policies(policies_path, as_of=as_of)
     # Categorical low-cardinality columns: the same verdicts in about half the memory.
     inventory = read_inventory(*inventories, compact=True)
     chosen = [cid for cid in discover() if cid not in skip_controls] if skip_controls else None
-    findings = check_inventory(inventory, policies, as_of, controls=chosen, progress=progress)
+    findings = check_inventory(
+        inventory, policies, as_of, controls=chosen, progress=progress, owner_tags=owner_tags
+    )
     if skip_controls:
         findings.summary["skipped_controls"] = list(skip_controls)
+    note = read_as_null_note(inventory)
+    if note:  # an inventory written before some columns existed: said once, and kept with it
+        findings.summary["notes"] = [note]
     write_findings(findings, out, policies=policies, policy_path=policies_path, formats=formats)
     return findings

@@ -9,7 +9,7 @@ only some controls need is a `functools.cached_property`, computed on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from auditor.controls.reads import data_of_call
 from auditor.inventory import Inventory
+from auditor.owners import DEFAULT_OWNER_TAGS
 from auditor.policy.columns import arrow_of, codes_of, encode, index_in
 from auditor.policy.loader import PolicySet
 from auditor.policy.selection import TagView, spec_mask
@@ -67,7 +68,13 @@ def us_to_ts(values: np.ndarray) -> pd.Series:
 class Context:
     """The inventory and policies prepared once for every control (pure data, fixed `as_of`)."""
 
-    def __init__(self, inventory: Inventory, policies: PolicySet, as_of: datetime):
+    def __init__(
+        self,
+        inventory: Inventory,
+        policies: PolicySet,
+        as_of: datetime,
+        owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    ):
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
         self.as_of = as_of.astimezone(UTC)
@@ -78,6 +85,8 @@ class Context:
         self.res = inventory.resources.reset_index(drop=True)
         self.n = len(self.res)
         self.view = TagView(self.res["resource_arn"], inventory["tags"])
+        # the tag keys findings carry as owner columns (auditor.owners)
+        self.owner_tags = tuple(owner_tags)
         self._scope()
         self._pairs()
         self._recovery_points()
@@ -200,13 +209,15 @@ class Context:
         self._add_resource_continuous()
         region_codes, self.region_names = codes_of(rp["region"])
         account_codes, self.account_names = codes_of(rp["account_id"])
-        # Completed backups of existing resources, by where they are stored (copy controls).
+        # Completed backups of existing resources, by where they are stored (copy controls). A
+        # restore access vault only reaches another vault's recovery points: no copy of its own.
+        stored = keep[~restore_access_rows(rp, self.inventory["vaults"])[keep]]
         self.copies = {
-            "ridx": ridx[keep],
-            "kind": kind[keep],
-            "region": region_codes[keep],
-            "account_id": account_codes[keep],
-            "created": created[keep],
+            "ridx": ridx[stored],
+            "kind": kind[stored],
+            "region": region_codes[stored],
+            "account_id": account_codes[stored],
+            "created": created[stored],
         }
         self.copies_all = {"region": region_codes, "account_id": account_codes}
         # One unencrypted example per (kind, resource): its row in `rp`, resolved to an ARN on output.
@@ -318,7 +329,7 @@ class Context:
         """`na_error` counting only the failed calls that fill data in `reads`."""
         if not len(self.errors):
             return self.na_error
-        relevant = [i for i, data in enumerate(self.error_data) if data & reads]
+        relevant = self.relevant_errors(reads)
         if len(relevant) == len(self.errors):
             return self.na_error
         out = np.full(self.n, -1, dtype=np.int64)
@@ -326,6 +337,13 @@ class Context:
         for i in relevant:
             out[self.error_masks[i] & (out < 0)] = i
         return out
+
+    def relevant_errors(self, reads: Iterable[str]) -> np.ndarray:
+        """Positions in `errors` of the failed calls that fill data in `reads`."""
+        wanted = frozenset(reads)
+        return np.array(
+            [i for i, data in enumerate(self.error_data) if data & wanted], dtype=np.int64
+        )
 
     @cached_property
     def error_data(self) -> list[frozenset[str]]:
@@ -397,7 +415,8 @@ class Context:
     def resource_vaults(self) -> dict:
         """Distinct (resource, vault) pairs of completed AWS Backup recovery points, with vault facts.
 
-        Only resources selected by a plan that asks for a vault lock are considered. Vaults are
+        Only resources selected by a plan that asks for a vault lock or for deletion protection are
+        considered. Vaults are
         identified by integer keys over (account, region, vault name) codes; the facts of the few
         distinct vaults come from the `vaults` table.
         """
@@ -405,7 +424,7 @@ class Context:
         acc, reg = self.copies_all["account_id"], self.copies_all["region"]
         needed = np.zeros(self.n + 1, dtype=bool)  # last slot: ridx -1
         for p, pl in enumerate(self.plans):
-            if pl.vault_lock is not None:
+            if pl.vault_lock is not None or pl.deletion_protected:
                 needed[:-1] |= self.plan_masks[p]
         keep = (
             self.rp_completed
@@ -440,6 +459,8 @@ class Context:
             info[int(k)] = {
                 "label": f"{vnames[v]} ({self.region_names[r]})",
                 "name": vnames[v],
+                "account_id": self.account_names[a],
+                "region": self.region_names[r],
                 "known": row is not None,
                 "locked": bool(row.locked)
                 if row is not None and row.locked is not pd.NA and row.locked is not None
@@ -451,7 +472,9 @@ class Context:
                 if row is not None and not pd.isna(row.max_retention_days)
                 else np.inf,
                 "lock_date": _lock_date(row),
+                "air_gapped": getattr(row, "vault_type", None) == AIR_GAPPED_VAULT,
             }
+            info[int(k)]["locked"] |= info[int(k)]["air_gapped"]
             info[int(k)]["mode"] = _lock_mode(info[int(k)], self.as_of)
         starts = np.searchsorted(ridx, np.arange(self.n + 1))
         return {"ridx": ridx, "vk": vk, "starts": starts, "info": info}
@@ -496,6 +519,33 @@ def _aggregate(
     return out
 
 
+# AWS Backup API reference, CreateRestoreAccessBackupVault: a restore access backup vault "provides
+# temporary access to recovery points in a logically air-gapped backup vault".
+RESTORE_ACCESS_VAULT = "RESTORE_ACCESS_BACKUP_VAULT"
+
+
+def restore_access_rows(rp: pd.DataFrame, vaults: pd.DataFrame) -> np.ndarray:
+    """Per recovery point: is it listed in a restore access vault (so not a copy of its own)?"""
+    out = np.zeros(len(rp), dtype=bool)
+    kind = vaults["vault_type"].astype("string") if "vault_type" in vaults else None
+    if kind is None or not len(rp) or not kind.eq(RESTORE_ACCESS_VAULT).fillna(False).any():
+        return out
+    access = vaults[kind.eq(RESTORE_ACCESS_VAULT).fillna(False).to_numpy(dtype=bool)]
+    arns = set(access["vault_arn"].dropna().astype(str))
+    names = set(
+        (access["account_id"] + "|" + access["region"] + "|" + access["vault_name"]).dropna()
+    )
+    has_vault = rp["vault_name"].notna().to_numpy(dtype=bool)
+    rows = np.flatnonzero(has_vault)
+    sub = rp.iloc[rows]
+    key = sub["account_id"].astype(str) + "|" + sub["region"].astype(str) + "|"
+    hit = sub["vault_arn"].astype(object).isin(arns) | (key + sub["vault_name"].astype(str)).isin(
+        names
+    )
+    out[rows] = hit.to_numpy(dtype=bool)
+    return out
+
+
 def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd.Series:
     """`frame[name]`, or an all-null column when an older inventory lacks it."""
     if name in frame:
@@ -511,6 +561,9 @@ def optional_column(frame: pd.DataFrame, name: str, dtype: str = "object") -> pd
 # lock is in governance mode: users with the IAM permission backup:DeleteBackupVaultLockConfiguration
 # can remove it. So a compliance lock before its LockDate is only as strong as governance.
 LOCK_NONE, LOCK_GOVERNANCE, LOCK_COMPLIANCE = 0, 1, 2
+# A logically air-gapped vault is locked in compliance mode from its creation, whatever LockDate it
+# reports (AWS Backup Developer Guide, "Logically air-gapped vault").
+AIR_GAPPED_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 
 
 def _lock_date(row: Any) -> datetime | None:
@@ -523,6 +576,8 @@ def _lock_date(row: Any) -> datetime | None:
 
 def _lock_mode(fact: dict, as_of: datetime) -> int:
     """LOCK_NONE, LOCK_GOVERNANCE or LOCK_COMPLIANCE (in force at `as_of`) for one vault's facts."""
+    if fact.get("air_gapped"):
+        return LOCK_COMPLIANCE
     if not fact["locked"]:
         return LOCK_NONE
     date = fact["lock_date"]

@@ -135,7 +135,8 @@ class Findings:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """One row per finding with the findings columns (FINDING_COLUMNS) (built on first access)."""
+        """One row per finding with the findings columns (FINDING_COLUMNS, then the owner-tag
+        columns) (built on first access)."""
         if self._frame is None:
             self._frame = _materialise(self._parts, self._ctx, self.arrow())
         return self._frame
@@ -156,7 +157,9 @@ class Findings:
         """The findings rows (text, canonical order) `batch_rows` at a time; None when the
         findings were read back from disk or gathered from tasks (their rows are in `frame`)."""
         if self._arrow is not None:
-            return iter(self._arrow.to_batches(batch_rows))
+            # at least one batch, so the writers know the columns when there are no rows
+            empty = pa.RecordBatch.from_pylist([], schema=self._arrow.schema)
+            return iter(self._arrow.to_batches(batch_rows) or [empty])
         rows = self.rows()
         return rows.batches(batch_rows) if rows is not None else None
 
@@ -170,7 +173,9 @@ class Findings:
             rows.part_text(part, np.flatnonzero(part.frame["status"].to_numpy() == FAIL), columns)
             for part in rows.parts
         ]
-        return pa.concat_tables(tables) if tables else ROW_SCHEMA.empty_table().select(columns)
+        if tables:
+            return pa.concat_tables(tables)
+        return rows.schema.empty_table().select(list(columns))
 
 
 def summarise_frame(frame: pd.DataFrame) -> dict:
@@ -197,15 +202,16 @@ def summarise_frame(frame: pd.DataFrame) -> dict:
 
 
 def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
-    """Every finding as one Arrow table of text (`evidence` as JSON text), in canonical order.
+    """Every finding as one Arrow table of text: FINDING_COLUMNS then one `tag_<key>` column per
+    owner tag of the context (auditor.owners), `evidence` as JSON text, in canonical order.
 
     For small results and tests: the findings files are written a batch at a time instead
     (`Findings.batches`), so the text of every row is never held at once.
     """
-    if ctx is None or not parts:
+    if ctx is None:
         return ROW_SCHEMA.empty_table()
     rows = FindingRows(parts, ctx)
-    return pa.Table.from_batches(list(rows.batches(1 << 20)), schema=ROW_SCHEMA)
+    return pa.Table.from_batches(list(rows.batches(1 << 20)), schema=rows.schema)
 
 
 def _materialise(
@@ -216,8 +222,8 @@ def _materialise(
 
     table = materialise_arrow(parts, ctx) if table is None else table
     frame = pd.DataFrame(
-        {c: table[c].to_numpy(zero_copy_only=False) for c in FINDING_COLUMNS if c != "evidence"}
+        {c: table[c].to_numpy(zero_copy_only=False) for c in table.column_names if c != "evidence"}
     )
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) for x in table["evidence"].to_pylist()]
-    return frame[list(FINDING_COLUMNS)]
+    return frame[table.column_names]

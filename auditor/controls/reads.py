@@ -26,6 +26,11 @@ DATA = (
     "backup_rules",
     "backup_selections",
     "region_settings",
+    # AWS Backup restore jobs and restore testing plans/selections.
+    "restore_jobs",
+    # Vault access policies (GetBackupVaultAccessPolicy) and backups shared with everyone.
+    "vault_policies",
+    "public_backups",
 )
 ALL_DATA = frozenset(DATA)
 # Backups and where they are kept.
@@ -38,9 +43,12 @@ PLAN_CONFIG_DATA = frozenset(
 # (service, operation) -> the data that call fills. A call not listed fills `resources` and `tags`
 # (listings of resources and their tags), or, for another AWS Backup call, every AWS Backup table.
 CALL_DATA: dict[tuple[str, str], frozenset[str]] = {
-    ("ec2", "DescribeSnapshots"): frozenset({"recovery_points"}),
-    ("rds", "DescribeDBSnapshots"): frozenset({"recovery_points"}),
-    ("rds", "DescribeDBClusterSnapshots"): frozenset({"recovery_points"}),
+    ("ec2", "ListSnapshotsInRecycleBin"): frozenset({"recovery_points"}),
+    # The same listings find the public EBS snapshots (RestorableByUserIds=all) and the manual RDS
+    # snapshots whose sharing is checked: incomplete, they leave `public_backups` incomplete too.
+    ("ec2", "DescribeSnapshots"): frozenset({"recovery_points", "public_backups"}),
+    ("rds", "DescribeDBSnapshots"): frozenset({"recovery_points", "public_backups"}),
+    ("rds", "DescribeDBClusterSnapshots"): frozenset({"recovery_points", "public_backups"}),
     ("dynamodb", "ListBackups"): frozenset({"recovery_points"}),
     ("dynamodb", "DescribeContinuousBackups"): frozenset({"continuous_backups"}),
     ("backup", "ListRecoveryPointsByBackupVault"): frozenset({"recovery_points"}),
@@ -55,6 +63,13 @@ CALL_DATA: dict[tuple[str, str], frozenset[str]] = {
     ("backup", "ListBackupSelections"): frozenset({"backup_selections"}),
     ("backup", "GetBackupSelection"): frozenset({"backup_selections"}),
     ("backup", "DescribeRegionSettings"): frozenset({"region_settings"}),
+    ("backup", "ListRestoreJobs"): frozenset({"restore_jobs"}),
+    ("backup", "ListRestoreTestingPlans"): frozenset({"restore_jobs"}),
+    ("backup", "ListRestoreTestingSelections"): frozenset({"restore_jobs"}),
+    ("backup", "GetBackupVaultAccessPolicy"): frozenset({"vault_policies"}),
+    ("ec2", "DescribeImages"): frozenset({"public_backups"}),
+    ("rds", "DescribeDBSnapshotAttributes"): frozenset({"public_backups"}),
+    ("rds", "DescribeDBClusterSnapshotAttributes"): frozenset({"public_backups"}),
 }
 _OTHER_BACKUP_CALL = BACKUP_DATA | PLAN_CONFIG_DATA
 _OTHER_CALL = frozenset({"resources", "tags"})

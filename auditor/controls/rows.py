@@ -25,11 +25,13 @@ from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
 from auditor.findings import COLUMNS
+from auditor.owners import owner_columns, owner_tag_arrays
 from auditor.policy.columns import arrow_of
 
 __all__ = ["ROW_SCHEMA", "FindingRows"]
 
-# Every findings column as text: what each batch holds and what findings.parquet stores.
+# The fixed findings columns as text; a check's rows add its owner-tag columns after them
+# (`FindingRows.schema`), which is what each batch holds and what findings.parquet stores.
 ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 # Columns that name where a finding is: taken from the resource table, or carried by the row.
 _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
@@ -51,6 +53,10 @@ class FindingRows:
         self.total = sum(len(p.frame) for p in self.parts)
         self._places = {c: _resource_column(ctx, c) for c in _PLACE_COLUMNS}
         self._names = _resource_names(ctx)
+        # owner-tag columns per resource, made once (each batch takes its rows from them)
+        self._owner_tags = _owner_tags(ctx)
+        self.columns: tuple[str, ...] = COLUMNS + tuple(self._owner_tags)
+        self.schema = _schema(self.columns)
         self._plan_names = pa.array([p.name for p in ctx.plans], pa.string())
         self._order: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -198,16 +204,21 @@ class FindingRows:
     # --- the text, a batch at a time ---------------------------------------------------------------
 
     def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        """The findings rows (ROW_SCHEMA) in canonical order, `batch_rows` at a time."""
+        """The findings rows (`schema`) in canonical order, `batch_rows` at a time; one empty
+        batch when there are none (it still carries the columns)."""
         part_of, row_of = self.order()
+        if not self.total:
+            yield _empty_batch(self.schema)
+            return
         for start in range(0, self.total, batch_rows):
             stop = start + batch_rows
             yield self._rows_text(part_of[start:stop], row_of[start:stop])
 
     def _rows_text(
-        self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] = COLUMNS
+        self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] | None = None
     ) -> pa.RecordBatch:
-        """The text of the given rows, in the order given."""
+        """The text of the given rows, in the order given (every column of `schema` by default)."""
+        columns = self.columns if columns is None else columns
         pieces, positions = [], []
         for k in np.unique(part_of):
             at = np.flatnonzero(part_of == k)
@@ -221,10 +232,12 @@ class FindingRows:
         return placed.take(pa.array(where)).combine_chunks().to_batches()[0]
 
     def part_text(
-        self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] = COLUMNS
+        self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
     ) -> pa.Table:
-        """The findings columns (as text) of `rows` of one part (every row when None)."""
+        """The findings columns (as text) of `rows` of one part (every row when None); every
+        column of `schema` unless `columns` are named."""
         ctx = self.ctx
+        columns = self.columns if columns is None else columns
         f = part.frame if rows is None else part.frame.iloc[rows].reset_index(drop=True)
         n = len(f)
         ridx = f["ridx"].to_numpy()
@@ -242,6 +255,9 @@ class FindingRows:
                 )
         if "resource_name" in columns:
             cols["resource_name"] = self._resource_name(ridx)
+        for name, per_resource in self._owner_tags.items():
+            if name in columns:
+                cols[name] = _by_resource(per_resource, ridx)
         if "control_id" in columns or "severity" in columns:
             from auditor.controls.registry import REGISTRY
 
@@ -274,12 +290,34 @@ class FindingRows:
         """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
         if self._names is None:
             return pa.nulls(len(ridx), pa.string())
-        taken = self._names.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
-        return pc.if_else(pa.array(ridx >= 0), taken, pa.nulls(len(ridx), pa.string()))
+        return _by_resource(self._names, ridx)
+
+
+def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
+    """Each row's value of a per-resource column, as text (null for rows about no resource)."""
+    nulls = pa.nulls(len(ridx), pa.string())
+    if not len(per_resource):
+        return nulls
+    taken = per_resource.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
+    return pc.if_else(pa.array(ridx >= 0), taken, nulls)
 
 
 def _schema(columns: tuple[str, ...]) -> pa.Schema:
     return pa.schema([(c, pa.string()) for c in columns])
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def _owner_tags(ctx: Context) -> dict[str, pa.Array]:
+    """Per owner-tag column of the check (`tag_<key>`, auditor.owners), every resource's value,
+    dictionary-encoded (few owners, many resources); empty arrays when there are no resources."""
+    if not ctx.n:
+        return {name: pa.array([], pa.string()) for name in owner_columns(ctx.owner_tags)}
+    every = np.arange(ctx.n, dtype=np.int64)
+    arrays = owner_tag_arrays(ctx.view, ctx.inventory["tags"], ctx.owner_tags, every)
+    return {name: pc.dictionary_encode(values) for name, values in arrays.items()}
 
 
 def _ranks(names: list[str]) -> np.ndarray:

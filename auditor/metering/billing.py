@@ -121,7 +121,7 @@ def billed_rows(
                     "; ".join(
                         f"{b}(chain-estimate)" if chained and b != "(none)" else b for b in bases
                     ),
-                    prices.price(region, usage_type),
+                    prices.price(region, usage_type, row_owner),
                 )
             )
     if cold_ddb:

@@ -10,9 +10,13 @@ over a chain of daily snapshots overstates the bill many times over, so:
   contains the data for the full database. Subsequent snapshots of the same DB instance are
   incremental" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html).
 - Full copies, never chained, whatever the price table's assumptions say: Aurora cluster snapshots
-  (billed as full backups of the cluster volume once outside the retention window: "Understanding
-  Amazon Aurora backup storage usage",
-  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-storage-backup.html); EBS snapshots in the archive tier ("When you archive a snapshot, it is
+  (billed once outside the retention window: "Understanding Amazon Aurora backup storage usage",
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-storage-backup.html; for the
+  cluster-volume storage Aurora shares with Neptune, AWS states "The size of each snapshot is the
+  size of the cluster volume at the time you take the snapshot": "CloudWatch metrics that are
+  useful for managing Neptune backup storage",
+  https://docs.aws.amazon.com/neptune/latest/userguide/backup-restore-overview-metrics.html); EBS
+  snapshots in the archive tier ("When you archive a snapshot, it is
   converted to a full snapshot", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifySnapshotTier.html),
   so only warm backups chain; DynamoDB backups ("Each time you create an on-demand backup, the entire
   table data is backed up", https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateBackup.html).

@@ -31,6 +31,7 @@ from auditor.metering.result import (
     write_metering,
 )
 from auditor.metering.sizes import settle_sizes
+from auditor.metering.tag_rows import split_by_tags, with_tag_columns
 
 
 def meter(
@@ -91,8 +92,13 @@ def meter(
             reconciliation = reconcile(df, cur, as_of, inventory, warnings)
             add_billed_totals(totals, reconciliation)
         clock.lap("end")
+    frame = output_frame(df)
+    if by_tags:
+        # metering.csv's rows split by the tag values (auditor.metering.tag_rows)
+        split = split_by_tags(df, inventory, rp, enc, parts, groups, by_tags)
+        frame = with_tag_columns(split, by_tags)
     return MeteringResult(
-        frame=output_frame(df),
+        frame=frame,
         allocations=allocated,
         orphans=orphans,
         reconciliation=reconciliation,
@@ -116,12 +122,15 @@ def run_meter(
 ) -> MeteringResult:
     """`auditor meter`: read the inventory (and CUR), meter, write metering.json/.csv into `out`."""
     from auditor.cur import read_cur
-    from auditor.inventory import read_inventory
+    from auditor.inventory import read_as_null_note, read_inventory
 
     prices = load_prices(prices_path)
     cur = read_cur(cur_path) if cur_path is not None else None
     # Compact: the repeated string columns arrive dictionary-encoded, so metering uses codes.
     inventory = read_inventory(*inventories, compact=True)
     result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)
+    note = read_as_null_note(inventory)
+    if note:  # an inventory written before some columns existed: said once, with the warnings
+        result.warnings.append(note)
     write_metering(result, out)
     return result

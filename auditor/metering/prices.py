@@ -43,11 +43,25 @@ class PriceTable:
     verified: frozenset[tuple[str, str]] = frozenset()
     warnings: tuple[str, ...] = ()  # what reading the table found worth saying (meter repeats it)
 
-    def price(self, region: str | None, usage_type: str | None) -> float | None:
-        """The price, or None when the table has none (the caller flags the row unpriced)."""
+    def price(
+        self, region: str | None, usage_type: str | None, owner: str | None = None
+    ) -> float | None:
+        """The price, or None when the table has none (the caller flags the row unpriced).
+
+        A usage type that several services bill under the same name (`BackupUsage`: Amazon FSx,
+        DocumentDB and Neptune) is priced per product code, keyed `OWNER/USAGE_TYPE` in the table
+        (e.g. `AmazonFSx/BackupUsage`); `owner` picks that entry before the plain one.
+        """
         if region is None or usage_type is None:
             return None
-        return self.prices.get((region, usage_type))
+        key = self.key_for(region, usage_type, owner)
+        return self.prices.get(key)
+
+    def key_for(self, region: str, usage_type: str, owner: str | None) -> tuple[str, str]:
+        """The table key pricing `usage_type` billed by `owner` in `region`."""
+        if owner and (region, f"{owner}/{usage_type}") in self.prices:
+            return region, f"{owner}/{usage_type}"
+        return region, usage_type
 
     @property
     def regions(self) -> list[str]:
@@ -62,9 +76,13 @@ class PriceTable:
         ]
         return pd.DataFrame(rows, columns=["region", "usage_type", "usd_per_gb_month"])
 
-    def is_verified(self, region: str | None, usage_type: str | None) -> bool:
-        """Whether the price of (region, usage type) was checked against a source."""
-        return (region, usage_type) in self.verified
+    def is_verified(
+        self, region: str | None, usage_type: str | None, owner: str | None = None
+    ) -> bool:
+        """Whether the price of (region, usage type[, billing owner]) was checked against a source."""
+        if region is None or usage_type is None:
+            return False
+        return self.key_for(region, usage_type, owner) in self.verified
 
     def meta(self) -> dict[str, Any]:
         """Provenance for outputs."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor import catalog
 from auditor.metering.period import month_bounds
 
 # Usage types (prefix stripped) that are backup storage in a CUR, with the service they belong to.
@@ -26,6 +27,11 @@ _CUR_SERVICE = {
     # DynamoDB point-in-time recovery storage (https://aws.amazon.com/dynamodb/pricing/on-demand/)
     "TimedPITRStorage-ByteHrs": "DynamoDB PITR",
 }
+# Backup storage of the catalogued types, by product code and usage type: a usage type several
+# services bill under one name (BackupUsage: AmazonFSx, AmazonDocDB, AmazonNeptune) needs both.
+_CUR_SERVICE_BY_OWNER = {
+    f"{owner}|{usage}": service for (owner, service, _), usage in catalog.usage_types().items()
+}
 _CUR_BACKUP_RE = re.compile(r"^(?:Warm|Cold|Archive|LowCost)Storage-ByteHrs-(.+)$")
 _CUR_USAGE_ITEMS = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
 
@@ -34,6 +40,9 @@ def cur_backup_storage(cur: pd.DataFrame) -> pd.DataFrame:
     """The CUR's backup-storage usage lines, with `service` and `metered_by` (AWS Backup or native)."""
     ut = cur["usage_type"].astype("str").fillna("")
     service = ut.map(_CUR_SERVICE)
+    if "product_code" in cur.columns:
+        owned = (cur["product_code"].astype("str") + "|" + ut).map(_CUR_SERVICE_BY_OWNER)
+        service = service.where(service.notna(), owned)
     backup = ut.str.extract(_CUR_BACKUP_RE.pattern)[0]
     service = service.where(service.notna(), backup)
     keep = service.notna()

@@ -193,12 +193,13 @@ def price_trust(df: pd.DataFrame, prices: Any) -> dict[str, Any]:
     price was used); `verified_cost_share` the share of the estimated cost priced by them.
     """
     priced = df[df["price_usd_per_gb_month"].notna() & (df["billable_gb_months"] > 0)]
-    keys = set(zip(priced["region"], priced["usage_type"]))
+    # the billing owner tells apart prices of a usage type several services share (BackupUsage)
+    owners = priced["billing_owner"] if "billing_owner" in priced else [None] * len(priced)
+    rows = list(zip(priced["region"], priced["usage_type"], owners))
+    keys = {prices.key_for(r, u, o) for r, u, o in rows}
     verified = {k for k in keys if prices.is_verified(*k)}
     checked = np.fromiter(
-        (prices.is_verified(r, u) for r, u in zip(priced["region"], priced["usage_type"])),
-        dtype=bool,
-        count=len(priced),
+        (prices.is_verified(r, u, o) for r, u, o in rows), dtype=bool, count=len(priced)
     )
     cents = priced["_cents"].to_numpy()
     total = int(cents.sum())

@@ -25,6 +25,12 @@ from auditor.limits import (
     check_yaml_shape,
     read_text_limited,
 )
+from auditor.plancheck import cluster_fsx, restores
+from auditor.plancheck.air_gapped import (
+    AIR_GAPPED_VAULT_TYPE,
+    air_gapped_target,
+    air_gapped_vault,
+)
 from auditor.plancheck.model import (
     CFN_RESOURCE_TYPES,
     UNKNOWN_ACCOUNT,
@@ -39,6 +45,11 @@ from auditor.plancheck.model import (
     Unknown,
     first_unknown,
     parse_arn,
+)
+from auditor.plancheck.native_policies import (
+    DLM_CLOUDFORMATION_TYPE,
+    apply_dlm_policies,
+    dlm_from_cloudformation,
 )
 
 # cfn-lint logs parse problems at ERROR level; we report them ourselves as one line.
@@ -578,6 +589,7 @@ def load_cloudformation(
                     :300
                 ]
             ) from None
+    apply_dlm_policies(template.resources, template.dlm_policies)
     return template
 
 
@@ -596,16 +608,38 @@ def _extract(
         template.resources.append(_protected(path, line, lid, rtype, props))
     elif rtype == "AWS::Backup::BackupPlan":
         template.plans.append(_plan(path, line, lid, resolver.value(props_node), resolver))
+    elif rtype == DLM_CLOUDFORMATION_TYPE:
+        props = resolver.value(props_node)
+        template.dlm_policies.append(
+            dlm_from_cloudformation(lid, props if isinstance(props, dict) else {})
+        )
     elif rtype == "AWS::Backup::BackupSelection":
         template.selections.append(
             _selection(path, line, lid, resolver.value(props_node), resolver)
         )
+    elif rtype == "AWS::Backup::RestoreTestingPlan":
+        template.restore_plans.append(
+            restores.cfn_plan(path, line, lid, resolver.value(props_node))
+        )
+    elif rtype == "AWS::Backup::RestoreTestingSelection":
+        template.restore_selections.append(
+            restores.cfn_selection(
+                path,
+                line,
+                lid,
+                resolver.value(props_node),
+                lambda v: v.logical_id if isinstance(v, ResourceRef) else None,
+            )
+        )
     elif rtype == "AWS::Backup::BackupVault":
         props = resolver.value(props_node)
         lock_key = next((k for k in props_node if k == "LockConfiguration"), None)
-        template.vaults.append(
-            _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
-        )
+        vault = _vault(path, line, lid, props, line_of(lock_key, line) if lock_key else None)
+        policy_key = next((k for k in props_node if k == "AccessPolicy"), None)
+        _vault_policy(vault, props, line_of(policy_key, line) if policy_key else None)
+        template.vaults.append(vault)
+    elif rtype == AIR_GAPPED_VAULT_TYPE:
+        template.vaults.append(air_gapped_vault(path, line, lid, resolver.value(props_node)))
 
 
 def _read(path: str) -> str:
@@ -620,6 +654,7 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
     native: dict[str, Any] = {}
     name: Any = None
     engine: Any = None
+    versioning: str | Unknown | None = None
     if rtype == "AWS::EC2::Volume" or rtype == "AWS::EFS::FileSystem":
         encrypted = _bool(props.get("Encrypted", False))
     elif rtype == "AWS::DynamoDB::Table":
@@ -640,6 +675,16 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
                 if enabled is True
                 else None,
             }
+    elif rtype in cluster_fsx.CLOUDFORMATION_TYPES:  # FSx, DocumentDB, Neptune
+        encrypted, name, engine, native = cluster_fsx.from_cloudformation(rtype, props, lid)
+    elif rtype in ("AWS::S3::Bucket", "AWS::EC2::Instance"):
+        # Every S3 bucket is encrypted (SSE-S3 at least) since January 2023 ("Setting default
+        # server-side encryption behavior for Amazon S3 buckets"); an instance's backups are its
+        # volumes' snapshots, encrypted as each volume is: nothing to judge on the resource itself.
+        encrypted = None
+        name = props.get("BucketName") if rtype == "AWS::S3::Bucket" else None
+        if rtype == "AWS::S3::Bucket":
+            versioning = _s3_versioning(props.get("VersioningConfiguration"))
     else:  # RDS instance or cluster
         engine = _str(props.get("Engine"))
         name = props.get(
@@ -666,7 +711,18 @@ def _protected(path: str, line: int, lid: str, rtype: str, props: dict) -> Templ
         engine=engine,
         native=native,
         unknown_tags=unknown_tags,
+        versioning=versioning,
     )
+
+
+def _s3_versioning(config: Any) -> str | Unknown:
+    """VersioningConfiguration.Status (Enabled | Suspended); no configuration: never versioned."""
+    if isinstance(config, Unknown):
+        return config
+    if not isinstance(config, dict) or config.get("Status") is None:
+        return "Disabled"
+    status = config.get("Status")
+    return status if isinstance(status, Unknown) else str(status)
 
 
 def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> DeployedPlan:
@@ -706,7 +762,9 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
                 else Unknown("copy lifecycle")
             )
             if isinstance(dest, ResourceRef):  # a vault of this same stack: same region and account
-                copies.append(CopyAction(dest.placeholder(), "same", "same", after))
+                copies.append(
+                    CopyAction(dest.placeholder(), "same", "same", after, dest.logical_id)
+                )
             elif isinstance(dest, str):
                 region, account = _region_account(dest)
                 copies.append(CopyAction(dest, region, account, after))
@@ -728,6 +786,7 @@ def _plan(path: str, line: int, lid: str, props: dict, resolver: Resolver) -> De
                 target_vault_ref=target.logical_id if isinstance(target, ResourceRef) else None,
                 copies=copies,
                 continuous=_bool(rule.get("EnableContinuousBackup")) is True,
+                **air_gapped_target(rule.get("TargetLogicallyAirGappedBackupVaultArn")),
             )
         )
     return plan
@@ -877,6 +936,26 @@ def _vault(path: str, line: int, lid: str, props: dict, lock_line: int | None) -
         vault.lock_min_days = _int(lock.get("MinRetentionDays"))
         vault.lock_max_days = _int(lock.get("MaxRetentionDays"))
         vault.lock_line = lock_line
+        vault.lock_changeable_days = _int(lock.get("ChangeableForDays"))
     elif isinstance(lock, Unknown):
         vault.locked = lock
     return vault
+
+
+def _vault_policy(vault: DeployedVault, props: dict, line: int | None) -> None:
+    """AWS::Backup::BackupVault AccessPolicy: a JSON policy document (an object, or its text).
+
+    AWS CloudFormation User Guide, AWS::Backup::BackupVault: "AccessPolicy: A resource-based
+    policy that is used to manage access permissions on the target backup vault." (Type: Json).
+    """
+    policy = props.get("AccessPolicy")
+    if policy is None:
+        return
+    unknown = first_unknown(policy)
+    if unknown is not None:
+        vault.access_policy = unknown
+    elif isinstance(policy, ResourceRef):
+        vault.access_policy = Unknown(f"{policy.placeholder()} is known only after deployment")
+    else:
+        vault.access_policy = policy if isinstance(policy, dict | str) else str(policy)
+    vault.policy_line = line

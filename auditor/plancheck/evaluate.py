@@ -12,7 +12,11 @@ For every protected resource a template creates:
     long-kept; or, where the plan accepts native backups, the resource's native backups do so
     (RDS automated backups, DynamoDB point-in-time recovery);
   - with a selecting template plan: `backup-max-retention`, `cross-region-copy`,
-    `cross-account-copy`, `vault-lock`.
+    `cross-account-copy`, `air-gapped-copy`, `vault-lock` (a rule's logically air-gapped target
+    is the vault its backups are judged in);
+  - `restore-tested` (plan sets restore_test_days): a restore testing selection of the checked
+    templates covers it and its restore testing plan runs often enough (auditor.plancheck.restores);
+  - `deletion-protected` with a selecting template plan (auditor/plancheck/deletion.py).
 Values known only at deployment give `NOT_ASSESSED` with the reason, never PASS. Templates passed
 together are judged as one deployment: a selection in one file may select a resource of another
 file of the same kind.
@@ -20,13 +24,15 @@ file of the same kind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from auditor.plancheck.air_gapped import judge_air_gapped_copy, rule_vault
+from auditor.plancheck.deletion import judge_deletion_protected
 from auditor.plancheck.model import (
     UNKNOWN_ACCOUNT,
     UNKNOWN_REGION,
@@ -40,6 +46,12 @@ from auditor.plancheck.model import (
     parse_arn,
     stand_in_arn,
 )
+from auditor.plancheck.native_policies import versioning_gap
+from auditor.plancheck.restores import judge_restore_tested
+
+# Records one finding for the resource and plan being judged: (control, status, detail, evidence,
+# line=, file=).
+_Add = Callable[..., None]
 
 PASS, FAIL, NOT_ASSESSED, NOT_APPLICABLE, WAIVED = (
     "PASS",
@@ -502,38 +514,29 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
             _finding(ctx, res, template, control, status, plan.name, detail, evidence, line, file)
         )
 
-    # backup-encrypted: snapshots and recovery points inherit the source's encryption.
     if plan.encrypted:
-        if res.encrypted is None:
-            add("backup-encrypted", PASS, f"{res.resource_type} is always encrypted at rest.", {})
-        elif isinstance(res.encrypted, Unknown):
-            add(
-                "backup-encrypted",
-                NOT_ASSESSED,
-                f"{res.logical_id}: encryption is unknown before deployment ({res.encrypted.reason}).",
-                {"reason": res.encrypted.reason},
-            )
-        elif res.encrypted:
-            add(
-                "backup-encrypted",
-                PASS,
-                f"{res.logical_id} is encrypted, so are its backups.",
-                {"encrypted": True},
-            )
-        else:
-            add(
-                "backup-encrypted",
-                FAIL,
-                f"{res.logical_id} is not encrypted, so its snapshots would not be; plan {plan.name} requires encryption.",
-                {"encrypted": False},
-            )
+        _judge_encrypted(add, res, plan)
+    restore = judge_restore_tested(ctx.templates, template, res, plan, ctx.as_of)
+    if restore is not None:
+        status, detail, evidence = restore
+        add("restore-tested", NOT_ASSESSED if status == "UNKNOWN" else status, detail, evidence)
 
     # backup-supported: what the plan asks of AWS Backup for this type (the support matrix).
     engine = res.engine if isinstance(res.engine, str) else None
     supported = _supported(ctx.policies, res.resource_type, engine)
     uses_backup = "aws-backup" in plan.accept
     uses_native = "native" in plan.accept
-    if not supported and uses_native:
+    prerequisite = versioning_gap(res) if supported else None
+    if prerequisite:
+        supported = False
+        add(
+            "backup-supported",
+            PASS if uses_native else FAIL,
+            f"{prerequisite}; plan {plan.name} "
+            + ("also accepts native backups." if uses_native else "accepts only AWS Backup."),
+            {"versioning": res.versioning},
+        )
+    elif not supported and uses_native:
         add(
             "backup-supported",
             PASS,
@@ -543,11 +546,70 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     elif uses_backup and not uses_native:
         _judge_features(add, ctx, res, plan, engine)
 
-    # Which template selections select the resource.
+    native = _native(res, plan, ctx.as_of) if uses_native else None
+    found = _deployment(ctx, template, res, uses_backup and supported, native)
+    _judge_deployed(add, ctx, res, plan, found)
+
+    if not found.rules:
+        return out
+    _judge_rules(add, template, res, plan, found.rules, ctx)
+    return out
+
+
+def _judge_encrypted(add: _Add, res: TemplateResource, plan: Any) -> None:
+    """backup-encrypted: snapshots and recovery points inherit the source's encryption."""
+    if res.encrypted is None:
+        add("backup-encrypted", PASS, f"{res.resource_type} is always encrypted at rest.", {})
+    elif isinstance(res.encrypted, Unknown):
+        add(
+            "backup-encrypted",
+            NOT_ASSESSED,
+            f"{res.logical_id}: encryption is unknown before deployment ({res.encrypted.reason}).",
+            {"reason": res.encrypted.reason},
+        )
+    elif res.encrypted:
+        add(
+            "backup-encrypted",
+            PASS,
+            f"{res.logical_id} is encrypted, so are its backups.",
+            {"encrypted": True},
+        )
+    else:
+        add(
+            "backup-encrypted",
+            FAIL,
+            f"{res.logical_id} is not encrypted, so its snapshots would not be; plan {plan.name} requires encryption.",
+            {"encrypted": False},
+        )
+
+
+@dataclass
+class _Deployment:
+    """How one resource is backed up: what the checked templates deploy for it (selections,
+    their plans and rules), and its own native backups judged against the declared plan."""
+
+    selections: list[DeployedSelection]  # every template selection of the resource's kind
+    selecting: list[DeployedSelection]  # those that certainly select it
+    maybe: list[tuple[DeployedSelection, Unknown]]  # those that may, once deployed
+    outside: list[DeployedSelection]  # selecting, with a plan not in the checked templates
+    rules: list[tuple[DeployedPlan, DeployedRule]]
+    unknown_plans: list[DeployedPlan]
+    backup_selects: bool  # AWS Backup may select it (the plan accepts it, and supports the type)
+    native: tuple[str, str, dict] | None  # (status, detail, evidence) of its native backups
+
+
+def _deployment(
+    ctx: Context,
+    template: Template,
+    res: TemplateResource,
+    judge_selections: bool,
+    native: tuple[str, str, dict] | None,
+) -> _Deployment:
+    """Which template selections select the resource, and the rules of their plans."""
     selecting: list[DeployedSelection] = []
     maybe: list[tuple[DeployedSelection, Unknown]] = []
     selections = ctx.selections(template.kind)
-    if uses_backup and supported:
+    if judge_selections:
         for sel in selections:
             verdict = ctx.selector.selects(sel, res)
             if verdict is True:
@@ -563,12 +625,19 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     ]
     rules = [(p, r) for p in deployed for r in p.rules]
     unknown_plans = [p for p in deployed if p.unknown is not None]
-    native = _native(res, plan, ctx.as_of) if uses_native else None
+    return _Deployment(
+        selections, selecting, maybe, outside, rules, unknown_plans, judge_selections, native
+    )
 
-    # plan-deployed
+
+def _judge_deployed(
+    add: _Add, ctx: Context, res: TemplateResource, plan: Any, found: _Deployment
+) -> None:
+    """plan-deployed: a deployed rule, or the resource's native backups, meet the declared plan."""
+    rules, native = found.rules, found.native
     good = [(p, r) for p, r in rules if _rule_satisfies(r, plan, ctx.as_of) is True]
     evidence = {
-        "selections": [f"{s.file}:{s.line} {s.key}" for s in selecting],
+        "selections": [f"{s.file}:{s.line} {s.key}" for s in found.selecting],
         "rules": [_rule_facts(r, p, ctx.as_of) for p, r in rules],
     }
     if good:
@@ -584,69 +653,69 @@ def _judge_plan(ctx: Context, template: Template, res: TemplateResource, plan: A
     elif native is not None and native[0] == PASS:
         add("plan-deployed", PASS, native[1], {**evidence, "native": native[2]})
     else:
-        reasons = [
-            u
-            for _, r in rules
-            for u in [_rule_satisfies(r, plan, ctx.as_of)]
-            if isinstance(u, Unknown)
-        ]
-        reasons += [p.unknown for p in unknown_plans if p.unknown is not None]
-        reasons += [
-            Unknown(s.plan_unknown or "its backup plan is not in the checked templates")
-            for s in outside
-        ]
-        native_note = f" ({native[1]})" if native is not None and native[0] == FAIL else ""
-        if reasons:  # a rule that cannot be read yet might meet the plan
-            add(
-                "plan-deployed",
-                NOT_ASSESSED,
-                f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
-                {**evidence, "reason": reasons[0].reason},
-            )
-        elif maybe:  # a selection that cannot be judged yet might select it
-            sel, why = maybe[0]
-            add(
-                "plan-deployed",
-                NOT_ASSESSED,
-                f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
-                {**evidence, "selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason},
-            )
-        elif rules:
-            p, r = rules[0]
-            add(
-                "plan-deployed",
-                FAIL,
-                _weaker(rules, plan, ctx.as_of, res),
-                evidence,
-                line=p.line,
-                file=p.file,
-            )
-        elif native is not None and native[0] == NOT_ASSESSED:
-            add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
-        elif native is not None and native[0] == FAIL and not (uses_backup and supported):
-            add("plan-deployed", FAIL, f"{native[1]}.", {"native": native[2]})
-        elif not selections:
-            add(
-                "plan-deployed",
-                NOT_ASSESSED,
-                f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account){native_note}.",
-                {"selections": [], **({"native": native[2]} if native else {})},
-            )
-        else:
-            add(
-                "plan-deployed",
-                FAIL,
-                f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{native_note}.",
-                {
-                    "selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections],
-                    **({"native": native[2]} if native else {}),
-                },
-            )
+        _judge_not_deployed(add, ctx, res, plan, found, evidence)
 
-    if not rules:
-        return out
-    _judge_rules(add, template, res, plan, rules, ctx)
-    return out
+
+def _judge_not_deployed(
+    add: _Add, ctx: Context, res: TemplateResource, plan: Any, found: _Deployment, evidence: dict
+) -> None:
+    """plan-deployed when no deployed rule is known to meet the plan: unknown, or why it fails."""
+    rules, maybe, selections, native = found.rules, found.maybe, found.selections, found.native
+    reasons = [
+        u for _, r in rules for u in [_rule_satisfies(r, plan, ctx.as_of)] if isinstance(u, Unknown)
+    ]
+    reasons += [p.unknown for p in found.unknown_plans if p.unknown is not None]
+    reasons += [
+        Unknown(s.plan_unknown or "its backup plan is not in the checked templates")
+        for s in found.outside
+    ]
+    native_note = f" ({native[1]})" if native is not None and native[0] == FAIL else ""
+    if reasons:  # a rule that cannot be read yet might meet the plan
+        add(
+            "plan-deployed",
+            NOT_ASSESSED,
+            f"{res.logical_id}: whether the deployed backup rule meets plan {plan.name} is unknown before deployment ({reasons[0].reason}).",
+            {**evidence, "reason": reasons[0].reason},
+        )
+    elif maybe:  # a selection that cannot be judged yet might select it
+        sel, why = maybe[0]
+        add(
+            "plan-deployed",
+            NOT_ASSESSED,
+            f"{res.logical_id}: whether backup selection {sel.key} selects it is unknown before deployment ({why.reason}).",
+            {**evidence, "selection": f"{sel.file}:{sel.line} {sel.key}", "reason": why.reason},
+        )
+    elif rules:
+        p = rules[0][0]
+        add(
+            "plan-deployed",
+            FAIL,
+            _weaker(rules, plan, ctx.as_of, res),
+            evidence,
+            line=p.line,
+            file=p.file,
+        )
+    elif native is not None and native[0] == NOT_ASSESSED:
+        add("plan-deployed", NOT_ASSESSED, native[1], {"native": native[2]})
+    elif native is not None and native[0] == FAIL and not found.backup_selects:
+        add("plan-deployed", FAIL, f"{native[1]}.", {"native": native[2]})
+    elif not selections:
+        add(
+            "plan-deployed",
+            NOT_ASSESSED,
+            f"{res.logical_id}: no AWS Backup selection is defined in the checked templates; a plan deployed elsewhere may select it by tag (`auditor check` verifies the live account){native_note}.",
+            {"selections": [], **({"native": native[2]} if native else {})},
+        )
+    else:
+        add(
+            "plan-deployed",
+            FAIL,
+            f"no backup selection in the checked templates selects {res.logical_id} for plan {plan.name}{native_note}.",
+            {
+                "selections_checked": [f"{s.file}:{s.line} {s.key}" for s in selections],
+                **({"native": native[2]} if native else {}),
+            },
+        )
 
 
 def _judge_features(
@@ -751,9 +820,10 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
     enabled = native.get("enabled")
     retention = native.get("retention_days")
     kind = native.get("kind")
-    label = (
-        "RDS automated backups" if kind == "rds-automated" else "DynamoDB point-in-time recovery"
-    )
+    label = native.get("label") or {
+        "rds-automated": "RDS automated backups",
+        "dlm": f"Data Lifecycle Manager policy {native.get('policy')}'s backups",
+    }.get(str(kind), "DynamoDB point-in-time recovery")
     evidence = {
         "kind": kind,
         "retention_days": retention if not isinstance(retention, Unknown) else None,
@@ -793,7 +863,7 @@ def _native(res: TemplateResource, plan: Any, as_of: datetime) -> tuple[str, str
 
 
 def _judge_rules(
-    add,
+    add: _Add,
     template: Template,
     res: TemplateResource,
     plan: Any,
@@ -801,56 +871,67 @@ def _judge_rules(
     ctx: Context,
 ) -> None:
     """Max retention, copies and vault lock over the rules of the plans that select the resource."""
-    first_plan = rules[0][0]
-    facts = [_rule_facts(r, p, ctx.as_of) for p, r in rules]
-
     if plan.max_retention_days:
-        too_long = [
-            (p, r)
-            for p, r in rules
-            if r.delete_after_days is None
-            or (
-                isinstance(r.delete_after_days, int)
-                and r.delete_after_days > plan.max_retention_days
-            )
-        ]
-        unknown = [
-            r.delete_after_days for _, r in rules if isinstance(r.delete_after_days, Unknown)
-        ]
-        if too_long:
-            p, r = too_long[0]
-            kept = (
-                "forever (no DeleteAfterDays)"
-                if r.delete_after_days is None
-                else f"{r.delete_after_days} days"
-            )
-            add(
-                "backup-max-retention",
-                FAIL,
-                f"backup plan {_name(p)} rule {r.name} keeps backups {kept}, past plan {plan.name}'s max of {plan.max_retention_days} days.",
-                {"rules": facts},
-                line=p.line,
-                file=p.file,
-            )
-        elif unknown:
-            add(
-                "backup-max-retention",
-                NOT_ASSESSED,
-                f"retention of a deployed rule is unknown before deployment ({unknown[0].reason}).",
-                {"rules": facts},
-                line=first_plan.line,
-                file=first_plan.file,
-            )
-        else:
-            add(
-                "backup-max-retention",
-                PASS,
-                f"every deployed rule keeps backups at most {plan.max_retention_days} days.",
-                {"rules": facts},
-                line=first_plan.line,
-                file=first_plan.file,
-            )
+        _judge_max_retention(add, plan, rules, ctx.as_of)
+    _judge_copies(add, plan, rules)
+    judge_air_gapped_copy(add, plan, rules, ctx.vaults(template.kind))
+    if plan.vault_lock:
+        _judge_vault_lock(add, plan, rules, ctx.vaults(template.kind))
+    if plan.deletion_protected:
+        judge_deletion_protected(add, plan, rules, ctx.vaults(template.kind), template.region)
 
+
+def _judge_max_retention(
+    add: _Add, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]], as_of: datetime
+) -> None:
+    """backup-max-retention: no deployed rule keeps backups past the plan's maximum."""
+    first_plan = rules[0][0]
+    facts = [_rule_facts(r, p, as_of) for p, r in rules]
+    too_long = [
+        (p, r)
+        for p, r in rules
+        if r.delete_after_days is None
+        or (isinstance(r.delete_after_days, int) and r.delete_after_days > plan.max_retention_days)
+    ]
+    unknown = [r.delete_after_days for _, r in rules if isinstance(r.delete_after_days, Unknown)]
+    if too_long:
+        p, r = too_long[0]
+        kept = (
+            "forever (no DeleteAfterDays)"
+            if r.delete_after_days is None
+            else f"{r.delete_after_days} days"
+        )
+        add(
+            "backup-max-retention",
+            FAIL,
+            f"backup plan {_name(p)} rule {r.name} keeps backups {kept}, past plan {plan.name}'s max of {plan.max_retention_days} days.",
+            {"rules": facts},
+            line=p.line,
+            file=p.file,
+        )
+    elif unknown:
+        add(
+            "backup-max-retention",
+            NOT_ASSESSED,
+            f"retention of a deployed rule is unknown before deployment ({unknown[0].reason}).",
+            {"rules": facts},
+            line=first_plan.line,
+            file=first_plan.file,
+        )
+    else:
+        add(
+            "backup-max-retention",
+            PASS,
+            f"every deployed rule keeps backups at most {plan.max_retention_days} days.",
+            {"rules": facts},
+            line=first_plan.line,
+            file=first_plan.file,
+        )
+
+
+def _judge_copies(add: _Add, plan: Any, rules: list[tuple[DeployedPlan, DeployedRule]]) -> None:
+    """cross-region-copy and cross-account-copy: a copy action reaches every required target."""
+    first_plan = rules[0][0]
     copies = [(p, r, c) for p, r in rules for c in r.copies]
     copy_facts = [
         {
@@ -912,47 +993,56 @@ def _judge_rules(
                 **where,
             )
 
-    if plan.vault_lock:
-        vaults = ctx.vaults(template.kind)
-        verdicts = []
-        for p, r in rules:
-            verdicts.append((p, r, _vault_verdict(r, p, plan, vaults)))
-        fails = [v for v in verdicts if v[2][0] == FAIL]
-        undecided = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
-        chosen = fails[0] if fails else undecided[0] if undecided else verdicts[0]
-        p, r, (status, detail, vault) = chosen
-        add(
-            "vault-lock",
-            status,
-            detail,
-            {
-                "vault": vault.key
-                if vault
-                else (str(r.target_vault) if not isinstance(r.target_vault, Unknown) else None),
-                "lock_min_days": vault.lock_min_days
-                if vault and isinstance(vault.lock_min_days, int)
-                else None,
-                "lock_max_days": vault.lock_max_days
-                if vault and isinstance(vault.lock_max_days, int)
-                else None,
-            },
-            line=(vault.lock_line or vault.line) if vault else p.line,
-            file=vault.file if vault else p.file,
-        )
+
+def _judge_vault_lock(
+    add: _Add,
+    plan: Any,
+    rules: list[tuple[DeployedPlan, DeployedRule]],
+    vaults: list[DeployedVault],
+) -> None:
+    """vault-lock: the worst verdict over the vaults the rules write to."""
+    verdicts = []
+    for p, r in rules:
+        verdicts.append((p, r, _vault_verdict(r, p, plan, vaults)))
+    fails = [v for v in verdicts if v[2][0] == FAIL]
+    undecided = [v for v in verdicts if v[2][0] == NOT_ASSESSED]
+    chosen = fails[0] if fails else undecided[0] if undecided else verdicts[0]
+    p, r, (status, detail, vault) = chosen
+    add(
+        "vault-lock",
+        status,
+        detail,
+        {
+            "vault": vault.key
+            if vault
+            else (str(r.target_vault) if not isinstance(r.target_vault, Unknown) else None),
+            "lock_min_days": vault.lock_min_days
+            if vault and isinstance(vault.lock_min_days, int)
+            else None,
+            "lock_max_days": vault.lock_max_days
+            if vault and isinstance(vault.lock_max_days, int)
+            else None,
+        },
+        line=(vault.lock_line or vault.line) if vault else p.line,
+        file=vault.file if vault else p.file,
+    )
 
 
 def _vault_verdict(
     rule: DeployedRule, plan: DeployedPlan, declared: Any, vaults: list[DeployedVault]
 ) -> tuple[str, str, DeployedVault | None]:
     target = rule.target_vault
-    if isinstance(target, Unknown) and rule.target_vault_ref is None:
+    # A rule with an air-gapped target backs up into that vault: its lock is what protects them.
+    vault = rule_vault(rule, plan, vaults)
+    if vault is None and rule.air_gapped_target is not None:
+        target = rule.air_gapped_target
+    if vault is None and isinstance(target, Unknown) and rule.target_vault_ref is None:
         return (
             NOT_ASSESSED,
             f"the vault of rule {rule.name} is unknown before deployment ({target.reason}).",
             None,
         )
-    vault = None
-    for candidate in vaults:
+    for candidate in vaults if vault is None and rule.air_gapped_target is None else ():
         if candidate.file != plan.file and rule.target_vault_ref is not None:
             continue
         if (rule.target_vault_ref is not None and candidate.key == rule.target_vault_ref) or (

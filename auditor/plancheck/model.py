@@ -76,6 +76,8 @@ class TemplateResource:
     module: str = ""  # Terraform module address ("" for root); CloudFormation: ""
     # Tags whose key is known and whose value is known only at deployment: {key: reason}.
     unknown_tags: dict[str, str] = field(default_factory=dict)
+    # S3: Enabled | Suspended | Disabled (never enabled), Unknown before deployment; None otherwise
+    versioning: str | Unknown | None = None
 
 
 @dataclass
@@ -92,6 +94,11 @@ class DeployedRule:
     copies: list[CopyAction] = field(default_factory=list)
     continuous: bool = False
     timezone: str | Unknown | None = None  # ScheduleExpressionTimezone (None: UTC)
+    # TargetLogicallyAirGappedBackupVaultArn: supported resources back up straight into this
+    # logically air-gapped vault (AWS Backup API reference, BackupRule); as written, and the
+    # template vault it names
+    air_gapped_target: str | Unknown | None = None
+    air_gapped_target_ref: str | None = None
 
 
 @dataclass
@@ -102,6 +109,7 @@ class CopyAction:
     region: str | Unknown  # "same" = the source's region (a vault of the same stack)
     account: str | Unknown  # "same" = the source's account
     delete_after_days: int | Unknown | None = None
+    destination_ref: str | None = None  # key of the template vault it names, when traced
 
 
 @dataclass
@@ -145,6 +153,14 @@ class DeployedVault:
     lock_min_days: int | Unknown | None = None
     lock_max_days: int | Unknown | None = None
     lock_line: int | None = None
+    # A logically air-gapped vault: locked in compliance mode from creation (AWS Backup Developer
+    # Guide, "Logically air-gapped vault")
+    air_gapped: bool = False
+    # Days after which the lock becomes compliance mode (immutable); None: governance mode only.
+    lock_changeable_days: int | Unknown | None = None
+    # The vault access policy (a parsed JSON document or its text), None when none is set.
+    access_policy: dict | str | Unknown | None = None
+    policy_line: int | None = None
 
 
 @dataclass
@@ -157,6 +173,11 @@ class Template:
     plans: list[DeployedPlan] = field(default_factory=list)
     selections: list[DeployedSelection] = field(default_factory=list)
     vaults: list[DeployedVault] = field(default_factory=list)
+    # AWS Backup restore testing plans and selections (auditor.plancheck.restores types).
+    restore_plans: list[Any] = field(default_factory=list)
+    restore_selections: list[Any] = field(default_factory=list)
+    # Data Lifecycle Manager policies (auditor/plancheck/native_policies.py's DlmPolicy)
+    dlm_policies: list[Any] = field(default_factory=list)
     region: str | None = None  # deploy region when known (parameter or Terraform provider)
     account: str | None = None
 

@@ -26,6 +26,8 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.limits import MAX_PLAN_BYTES, read_text_limited
+from auditor.plancheck import cluster_fsx, restores
+from auditor.plancheck.air_gapped import TF_AIR_GAPPED_VAULT, air_gapped_vault
 from auditor.plancheck.model import (
     TF_RESOURCE_TYPES,
     CopyAction,
@@ -38,6 +40,12 @@ from auditor.plancheck.model import (
     Unknown,
     parse_arn,
 )
+from auditor.plancheck.native_policies import (
+    DLM_TERRAFORM_TYPE,
+    S3_VERSIONING_TERRAFORM_TYPE,
+    apply_dlm_policies,
+    dlm_from_terraform,
+)
 
 SUPPORTED_MAJOR = 1
 BACKUP_TYPES = {
@@ -45,6 +53,8 @@ BACKUP_TYPES = {
     "aws_backup_selection",
     "aws_backup_vault",
     "aws_backup_vault_lock_configuration",
+    TF_AIR_GAPPED_VAULT,
+    "aws_backup_vault_policy",
 }
 
 _MODULE_SEGMENT = re.compile(r'module\.([A-Za-z0-9_-]+)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\.')
@@ -519,17 +529,55 @@ def load_terraform(path: str | Path, text: str | None = None, doc: dict | None =
                 template.plans.append(_backup_plan(plan, inst, template.region))
             elif inst.type == "aws_backup_selection":
                 template.selections.append(_selection(plan, inst))
+            elif inst.type == "aws_backup_restore_testing_plan":
+                template.restore_plans.append(_restore_testing_plan(path, inst))
+            elif inst.type == "aws_backup_restore_testing_selection":
+                template.restore_selections.append(_restore_testing_selection(plan, inst))
             elif inst.type == "aws_backup_vault":
                 template.vaults.append(
                     DeployedVault(
                         path, inst.line, inst.address, _get(inst, "name"), _get(inst, "kms_key_arn")
                     )
                 )
+            elif inst.type == TF_AIR_GAPPED_VAULT:
+                template.vaults.append(
+                    air_gapped_vault(
+                        path,
+                        inst.line,
+                        inst.address,
+                        {
+                            "BackupVaultName": _get(inst, "name"),
+                            "MinRetentionDays": _get(inst, "min_retention_days"),
+                            "MaxRetentionDays": _get(inst, "max_retention_days"),
+                        },
+                    )
+                )
     for inst in plan.instances.values():
         if inst.type == "aws_backup_vault_lock_configuration":
             with _values_of(path, inst):
                 _attach_lock(plan, template, inst)
+        elif inst.type == "aws_backup_vault_policy":
+            with _values_of(path, inst):
+                _attach_policy(plan, template, inst)
+        elif inst.type == DLM_TERRAFORM_TYPE:
+            template.dlm_policies.append(dlm_from_terraform(inst.address, inst.values))
+        elif inst.type == S3_VERSIONING_TERRAFORM_TYPE:
+            _attach_versioning(template, inst)
+    apply_dlm_policies(template.resources, template.dlm_policies)
     return template
+
+
+def _attach_versioning(template: Template, inst: _Instance) -> None:
+    """An aws_s3_bucket_versioning sets the versioning of the bucket it names (by reference or name)."""
+    refs = (inst.config.get("bucket") or {}).get("references") or []
+    bucket = _get(inst, "bucket")
+    config = _get(inst, "versioning_configuration", 0, "status")
+    status = config if isinstance(config, (str, Unknown)) else "Disabled"
+    for res in template.resources:
+        if res.resource_type != "s3-bucket":
+            continue
+        if res.logical_id in refs or (isinstance(bucket, str) and bucket == res.name):
+            res.versioning = status
 
 
 @contextmanager
@@ -632,6 +680,10 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
                 "interval_hours": 0,
                 "retention_days": days if days not in (None, 0) else 35,
             }
+    elif inst.type in cluster_fsx.TERRAFORM_TYPES:  # FSx, DocumentDB, Neptune
+        encrypted, name, engine, native = cluster_fsx.from_terraform(
+            inst.type, lambda *path: _get(inst, *path), inst.address
+        )
     elif inst.type in ("aws_db_instance", "aws_rds_cluster"):
         engine = _get(inst, "engine")
         name = _get(inst, "cluster_identifier" if inst.type == "aws_rds_cluster" else "identifier")
@@ -645,6 +697,12 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
             "interval_hours": 24,
             "retention_days": retention,
         }
+    versioning: Any = None
+    if inst.type == "aws_s3_bucket":
+        name = _get(inst, "bucket")
+        # the AWS provider's inline `versioning` block (deprecated, still accepted)
+        inline = _get(inst, "versioning", 0, "enabled")
+        versioning = "Enabled" if inline is True else "Disabled"
     arn = _get(inst, "arn")
     return TemplateResource(
         file=path,
@@ -660,6 +718,7 @@ def _protected(path: str, inst: _Instance) -> TemplateResource:
         engine=engine,
         native=native,
         module=split_address(inst.address)[0],
+        versioning=versioning,
     )
 
 
@@ -728,7 +787,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                 else {}
             )
             vaults = plan.referenced(
-                inst, _references(block, "destination_vault_arn"), {"aws_backup_vault"}
+                inst,
+                _references(block, "destination_vault_arn"),
+                {"aws_backup_vault", TF_AIR_GAPPED_VAULT},
             )
             if len(vaults) == 1:
                 vault = vaults[0]
@@ -743,7 +804,9 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                         f"{vault.address} is created through another provider configuration (its account is known at apply)"
                     )
                 )
-                copies.append(CopyAction(f"{vault.address}.arn", region_value, account, after))
+                copies.append(
+                    CopyAction(f"{vault.address}.arn", region_value, account, after, vault.address)
+                )
             else:
                 reason = (
                     dest if isinstance(dest, Unknown) else Unknown("copy destination is not set")
@@ -761,9 +824,29 @@ def _backup_plan(plan: _Plan, inst: _Instance, region: str | None) -> DeployedPl
                 target_vault_ref=target_ref,
                 copies=copies,
                 continuous=bool(rule.get("enable_continuous_backup")),
+                **_air_gapped_target(plan, inst, index, config),
             )
         )
     return deployed
+
+
+def _air_gapped_target(plan: _Plan, inst: _Instance, index: int, config: Any) -> dict[str, Any]:
+    """DeployedRule fields for a rule's target_logically_air_gapped_backup_vault_arn."""
+    target = _get(inst, "rule", index, "target_logically_air_gapped_backup_vault_arn")
+    if target is None or target == "":
+        return {}
+    if isinstance(target, Unknown):
+        vaults = plan.referenced(
+            inst,
+            _references(config, "target_logically_air_gapped_backup_vault_arn"),
+            {TF_AIR_GAPPED_VAULT},
+        )
+        if len(vaults) == 1:
+            return {
+                "air_gapped_target": vaults[0].address,
+                "air_gapped_target_ref": vaults[0].address,
+            }
+    return {"air_gapped_target": target}
 
 
 def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
@@ -854,6 +937,51 @@ def _selection(plan: _Plan, inst: _Instance) -> DeployedSelection:
     return selection
 
 
+def _restore_testing_plan(path: str, inst: _Instance) -> restores.RestoreTestingPlan:
+    """aws_backup_restore_testing_plan (Terraform AWS provider): name, schedule_expression,
+    schedule_expression_timezone."""
+    return restores.RestoreTestingPlan(
+        path,
+        inst.line,
+        inst.address,
+        _get(inst, "name"),
+        _get(inst, "schedule_expression"),
+        _get(inst, "schedule_expression_timezone"),
+    )
+
+
+def _restore_testing_selection(plan: _Plan, inst: _Instance) -> restores.RestoreTestingSelection:
+    """aws_backup_restore_testing_selection: restore_testing_plan_name, protected_resource_type,
+    protected_resource_arns, protected_resource_conditions {string_equals, string_not_equals}."""
+    plans = plan.referenced(
+        inst,
+        _references(inst.config, "restore_testing_plan_name"),
+        {"aws_backup_restore_testing_plan"},
+    )
+    conditions = _get(inst, "protected_resource_conditions")
+    if isinstance(conditions, list):  # a nested block: a list of at most one
+        conditions = conditions[0] if conditions else None
+    sel = restores.RestoreTestingSelection(
+        plan.path,
+        inst.line,
+        inst.address,
+        plans[0].address if len(plans) == 1 else None,
+        None if len(plans) == 1 else _get(inst, "restore_testing_plan_name"),
+        _get(inst, "protected_resource_type"),
+        conditions=restores.tf_conditions(conditions),
+    )
+    arns = _get(inst, "protected_resource_arns")
+    if isinstance(arns, Unknown) or _unknown_at(inst.unknown, "protected_resource_arns"):
+        traced = plan.referenced(inst, _references(inst.config, "protected_resource_arns"))
+        sel.resource_refs.update(t.address for t in traced)
+        if not traced:
+            sel.unknown = Unknown(f"protected_resource_arns of {inst.address} is known after apply")
+        listed = inst.values.get("protected_resource_arns")
+        arns = [a for a in listed if isinstance(a, str)] if isinstance(listed, list) else []
+    sel.arns = [str(a) for a in arns or []]
+    return sel
+
+
 def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:
     name = _get(inst, "backup_vault_name")
     targets = plan.referenced(
@@ -866,3 +994,22 @@ def _attach_lock(plan: _Plan, template: Template, inst: _Instance) -> None:
             vault.lock_min_days = _int(_get(inst, "min_retention_days"))
             vault.lock_max_days = _int(_get(inst, "max_retention_days"))
             vault.lock_line = inst.line
+            vault.lock_changeable_days = _int(_get(inst, "changeable_for_days"))
+
+
+def _attach_policy(plan: _Plan, template: Template, inst: _Instance) -> None:
+    """aws_backup_vault_policy: `policy` (a JSON string) on the vault named `backup_vault_name`.
+
+    Terraform AWS provider, resource aws_backup_vault_policy: "backup_vault_name - (Required)
+    Name of the backup vault to add policy for. policy - (Required) The backup vault access
+    policy document in JSON format."
+    """
+    name = _get(inst, "backup_vault_name")
+    targets = plan.referenced(
+        inst, _references(inst.config, "backup_vault_name"), {"aws_backup_vault"}
+    )
+    keys = {t.address for t in targets}
+    for vault in template.vaults:
+        if vault.key in keys or (isinstance(name, str) and vault.name == name):
+            vault.access_policy = _get(inst, "policy")
+            vault.policy_line = inst.line

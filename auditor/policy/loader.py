@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -89,6 +89,8 @@ class CopyTo:
 
     regions: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    # A recent copy must sit in a logically air-gapped vault (the air-gapped-copy control).
+    air_gapped: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class Plan:
     vault_lock: str | None = None
     copy_to: CopyTo = field(default_factory=CopyTo)
     cold_after_days: int | None = None
+    # A restore of the resource's backups must have succeeded within this many days (restore-tested).
+    restore_test_days: int | None = None
+    # The latest successful restore may take at most this long (restore-time-target).
+    restore_time_target: timedelta | None = None
+    # Recovery points must be safe from early deletion: a compliance-mode lock in force or a vault
+    # access policy denying backup:DeleteRecoveryPoint to everyone (deletion-protected).
+    deletion_protected: bool = False
     description: str | None = None
     source_file: str | None = None
     source_line: int | None = None
@@ -506,15 +515,9 @@ def _known_controls() -> set[str]:
 
 def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
     result = _FileResult(name)
-    errors = sorted(
-        _validator().iter_errors(data), key=lambda e: _line_of(data, list(e.absolute_path))
-    )
-    for error in errors:
-        path, text = _describe(error)
-        result.error(_line_of(data, path), _subject(data, list(error.absolute_path)), text)
+    broken = _check_schema(result, data)
     # Meaning checks still run on every part the schema found no fault in, so one run of
     # `auditor validate` lists every problem; a broken document shape stops here.
-    broken = {tuple(e.absolute_path)[:2] for e in errors}
     if any(len(b) < 2 and b[:1] != ("scope",) for b in broken):
         return result
     known_types = set(RESOURCE_TYPES)
@@ -522,144 +525,250 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
 
     scope = data.get("scope") if not bad_scope else None
     if scope is not None:
-        for i, rtype in enumerate(scope.get("resource_types") or []):
-            if rtype not in known_types:
-                result.error(
-                    _line_of(data, ["scope", "resource_types", i]),
-                    "scope",
-                    f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
-                )
-        result.scope = Scope(
-            resource_types=tuple(scope.get("resource_types") or RESOURCE_TYPES),
-            exclude_tags=_pairs(scope.get("exclude_tags")),
-            accounts=tuple(scope.get("accounts") or ()),
-            regions=tuple(scope.get("regions") or ()),
-            source_file=name,
-            source_line=getattr(scope, "line", 1),
-        )
+        _check_scope(result, data, scope, known_types)
 
     for i, raw in enumerate(data.get("plans") or []):
         if ("plans", i) in broken:
             continue
-        subject = f"plan '{raw['name']}'"
-        line = getattr(raw, "line", 1)
-        at = lambda *p, i=i: _line_of(data, ["plans", i, *p])  # noqa: E731 - local shorthand
-        ok = True
-        select = raw.get("select") or {}
-        for j, rtype in enumerate(select.get("resource_types") or []):
-            if rtype not in known_types:
-                result.error(
-                    at("select", "resource_types", j),
-                    subject,
-                    f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
-                )
-                ok = False
-        try:
-            interval = max_interval(raw["frequency"], start=as_of)
-            if interval == timedelta.max:
-                result.warn(
-                    at("frequency"),
-                    subject,
-                    f"frequency {raw['frequency']!r} stops firing (its year field ends)",
-                )
-        except ScheduleError as exc:
-            result.error(at("frequency"), subject, f"frequency: {exc}")
-            ok, interval = False, timedelta(0)
-        try:
-            grace = parse_duration(raw.get("grace", "0h"))
-        except ScheduleError as exc:
-            result.error(at("grace"), subject, f"grace: {exc}")
-            ok, grace = False, timedelta(0)
-        retention = raw["retention_days"]
-        max_retention = raw.get("max_retention_days")
-        if max_retention is not None and max_retention < retention:
-            result.error(
-                at("max_retention_days"),
-                subject,
-                f"max_retention_days ({max_retention}) is below retention_days ({retention})",
-            )
-            ok = False
-        cold = raw.get("cold_after_days")
-        if cold is not None and retention - cold < 90:
-            result.error(
-                at("cold_after_days"),
-                subject,
-                f"cold_after_days ({cold}) must be at least 90 days before deletion (retention_days {retention}); "
-                "AWS keeps cold backups at least 90 days",
-            )
-            ok = False
-        accept = tuple(raw.get("accept") or ALL_SOURCES)
-        if raw.get("vault_lock") and "aws-backup" not in accept:
-            result.warn(
-                at("vault_lock"),
-                subject,
-                "vault_lock has no effect on a plan that accepts only native backups",
-            )
-        copy_to = raw.get("copy_to") or {}
-        if ok:
-            result.plans.append(
-                Plan(
-                    name=raw["name"],
-                    select=_plain(select),
-                    frequency=str(raw["frequency"]),
-                    interval=interval,
-                    grace=grace,
-                    retention_days=int(retention),
-                    max_retention_days=max_retention,
-                    accept=accept,
-                    encrypted=bool(raw.get("encrypted", False)),
-                    vault_lock=_vault_lock_mode(raw.get("vault_lock", False)),
-                    copy_to=CopyTo(
-                        regions=tuple(copy_to.get("regions") or ()),
-                        accounts=tuple(copy_to.get("accounts") or ()),
-                    ),
-                    cold_after_days=cold,
-                    description=raw.get("description"),
-                    source_file=name,
-                    source_line=line,
-                )
-            )
+        _check_plan(result, data, i, raw, as_of, known_types)
 
     known = _known_controls()
     for i, raw in enumerate(data.get("waivers") or []):
         if ("waivers", i) in broken:
             continue
-        subject = f"waiver #{i + 1} ({raw['resource']})"
-        at = lambda *p, i=i: _line_of(data, ["waivers", i, *p])  # noqa: E731
-        bad = False
-        for j, control in enumerate(raw.get("controls") or []):
-            if control not in known:
-                result.error(
-                    at("controls", j),
-                    subject,
-                    f"unknown control '{control}' (known: {', '.join(sorted(known))})",
-                )
-                bad = True
-        try:
-            expires = _parse_expiry(raw["expires"])
-        except ValueError:
+        _check_waiver(result, data, i, raw, as_of, known)
+    _check_support(result, data, broken, known_types)
+    return result
+
+
+def _check_schema(result: _FileResult, data: Any) -> set[tuple[Any, ...]]:
+    """Record every JSON Schema error; return the (section, index) paths they break."""
+    errors = sorted(
+        _validator().iter_errors(data), key=lambda e: _line_of(data, list(e.absolute_path))
+    )
+    for error in errors:
+        path, text = _describe(error)
+        result.error(_line_of(data, path), _subject(data, list(error.absolute_path)), text)
+    return {tuple(e.absolute_path)[:2] for e in errors}
+
+
+def _check_scope(result: _FileResult, data: Any, scope: Any, known_types: set[str]) -> None:
+    """Check the scope's resource types and set ``result.scope``."""
+    for i, rtype in enumerate(scope.get("resource_types") or []):
+        if rtype not in known_types:
             result.error(
-                at("expires"), subject, f"'expires' {raw['expires']!r} is not a valid date"
+                _line_of(data, ["scope", "resource_types", i]),
+                "scope",
+                f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
             )
-            continue
-        if as_of is not None and as_of >= expires:
+    result.scope = Scope(
+        resource_types=tuple(scope.get("resource_types") or RESOURCE_TYPES),
+        exclude_tags=_pairs(scope.get("exclude_tags")),
+        accounts=tuple(scope.get("accounts") or ()),
+        regions=tuple(scope.get("regions") or ()),
+        source_file=result.name,
+        source_line=getattr(scope, "line", 1),
+    )
+
+
+def _check_plan(
+    result: _FileResult,
+    data: Any,
+    i: int,
+    raw: Any,
+    as_of: datetime | None,
+    known_types: set[str],
+) -> None:
+    """Check plan number ``i`` and append it to ``result.plans`` when it has no error."""
+    subject = f"plan '{raw['name']}'"
+    line = getattr(raw, "line", 1)
+    at = lambda *p: _line_of(data, ["plans", i, *p])  # noqa: E731 - local shorthand
+    ok = True
+    select = raw.get("select") or {}
+    for j, rtype in enumerate(select.get("resource_types") or []):
+        if rtype not in known_types:
+            result.error(
+                at("select", "resource_types", j),
+                subject,
+                f"unknown resource type '{rtype}' (known: {', '.join(RESOURCE_TYPES)})",
+            )
+            ok = False
+    timing_ok, interval, grace = _check_plan_timing(result, raw, at, subject, as_of)
+    ok = timing_ok and ok
+    retention = raw["retention_days"]
+    max_retention = raw.get("max_retention_days")
+    cold = raw.get("cold_after_days")
+    ok = _check_plan_retention(result, raw, at, subject) and ok
+    restore_ok, restore_target = _check_plan_restore(result, raw, at, subject)
+    ok = restore_ok and ok
+    accept = tuple(raw.get("accept") or ALL_SOURCES)
+    if raw.get("vault_lock") and "aws-backup" not in accept:
+        result.warn(
+            at("vault_lock"),
+            subject,
+            "vault_lock has no effect on a plan that accepts only native backups",
+        )
+    if raw.get("deletion_protected") and "aws-backup" not in accept:
+        result.warn(
+            at("deletion_protected"),
+            subject,
+            "deletion_protected has no effect on a plan that accepts only native backups "
+            "(it protects AWS Backup vaults)",
+        )
+    copy_to = raw.get("copy_to") or {}
+    if copy_to.get("air_gapped") and "aws-backup" not in accept:
+        # Only AWS Backup copies into a logically air-gapped vault (AWS Backup Developer Guide,
+        # "Logically air-gapped vault"): such a plan could never pass air-gapped-copy.
+        result.error(
+            at("copy_to", "air_gapped"),
+            subject,
+            "copy_to.air_gapped needs accept to include aws-backup: only AWS Backup copies into a "
+            "logically air-gapped vault",
+        )
+        ok = False
+    if ok:
+        result.plans.append(
+            Plan(
+                name=raw["name"],
+                select=_plain(select),
+                frequency=str(raw["frequency"]),
+                interval=interval,
+                grace=grace,
+                retention_days=int(retention),
+                max_retention_days=max_retention,
+                accept=accept,
+                encrypted=bool(raw.get("encrypted", False)),
+                vault_lock=_vault_lock_mode(raw.get("vault_lock", False)),
+                copy_to=CopyTo(
+                    regions=tuple(copy_to.get("regions") or ()),
+                    accounts=tuple(copy_to.get("accounts") or ()),
+                    air_gapped=bool(copy_to.get("air_gapped", False)),
+                ),
+                cold_after_days=cold,
+                restore_test_days=raw.get("restore_test_days"),
+                restore_time_target=restore_target,
+                deletion_protected=bool(raw.get("deletion_protected", False)),
+                description=raw.get("description"),
+                source_file=result.name,
+                source_line=line,
+            )
+        )
+
+
+def _check_plan_timing(
+    result: _FileResult,
+    raw: Any,
+    at: Callable[..., int],
+    subject: str,
+    as_of: datetime | None,
+) -> tuple[bool, timedelta, timedelta]:
+    """Parse a plan's frequency and grace: (no error, longest interval, grace)."""
+    ok = True
+    try:
+        interval = max_interval(raw["frequency"], start=as_of)
+        if interval == timedelta.max:
             result.warn(
-                at("expires"), subject, f"expired on {raw['expires']}; it no longer applies"
+                at("frequency"),
+                subject,
+                f"frequency {raw['frequency']!r} stops firing (its year field ends)",
             )
-        if not bad:
-            result.waivers.append(
-                Waiver(
-                    resource=raw["resource"],
-                    controls=tuple(raw.get("controls") or ()),
-                    reason=raw["reason"],
-                    expires=expires,
-                    expires_text=str(raw["expires"]),
-                    owner=raw.get("owner"),
-                    plan=raw.get("plan"),
-                    source_file=name,
-                    source_line=getattr(raw, "line", 1),
-                )
+    except ScheduleError as exc:
+        result.error(at("frequency"), subject, f"frequency: {exc}")
+        ok, interval = False, timedelta(0)
+    try:
+        grace = parse_duration(raw.get("grace", "0h"))
+    except ScheduleError as exc:
+        result.error(at("grace"), subject, f"grace: {exc}")
+        ok, grace = False, timedelta(0)
+    return ok, interval, grace
+
+
+def _check_plan_retention(
+    result: _FileResult, raw: Any, at: Callable[..., int], subject: str
+) -> bool:
+    """Check max_retention_days and cold_after_days against retention_days; False on error."""
+    ok = True
+    retention = raw["retention_days"]
+    max_retention = raw.get("max_retention_days")
+    if max_retention is not None and max_retention < retention:
+        result.error(
+            at("max_retention_days"),
+            subject,
+            f"max_retention_days ({max_retention}) is below retention_days ({retention})",
+        )
+        ok = False
+    cold = raw.get("cold_after_days")
+    if cold is not None and retention - cold < 90:
+        result.error(
+            at("cold_after_days"),
+            subject,
+            f"cold_after_days ({cold}) must be at least 90 days before deletion (retention_days {retention}); "
+            "AWS keeps cold backups at least 90 days",
+        )
+        ok = False
+    return ok
+
+
+def _check_plan_restore(
+    result: _FileResult, raw: Any, at: Callable[..., int], subject: str
+) -> tuple[bool, timedelta | None]:
+    """Parse a plan's restore_time_target: (no error, the target or None)."""
+    if raw.get("restore_time_target") is None:
+        return True, None
+    try:
+        return True, parse_duration(raw["restore_time_target"])
+    except ScheduleError as exc:
+        result.error(at("restore_time_target"), subject, f"restore_time_target: {exc}")
+        return False, None
+
+
+def _check_waiver(
+    result: _FileResult,
+    data: Any,
+    i: int,
+    raw: Any,
+    as_of: datetime | None,
+    known: set[str],
+) -> None:
+    """Check waiver number ``i`` and append it to ``result.waivers`` when it has no error."""
+    subject = f"waiver #{i + 1} ({raw['resource']})"
+    at = lambda *p: _line_of(data, ["waivers", i, *p])  # noqa: E731
+    bad = False
+    for j, control in enumerate(raw.get("controls") or []):
+        if control not in known:
+            result.error(
+                at("controls", j),
+                subject,
+                f"unknown control '{control}' (known: {', '.join(sorted(known))})",
             )
+            bad = True
+    try:
+        expires = _parse_expiry(raw["expires"])
+    except ValueError:
+        result.error(at("expires"), subject, f"'expires' {raw['expires']!r} is not a valid date")
+        return
+    if as_of is not None and as_of >= expires:
+        result.warn(at("expires"), subject, f"expired on {raw['expires']}; it no longer applies")
+    if not bad:
+        result.waivers.append(
+            Waiver(
+                resource=raw["resource"],
+                controls=tuple(raw.get("controls") or ()),
+                reason=raw["reason"],
+                expires=expires,
+                expires_text=str(raw["expires"]),
+                owner=raw.get("owner"),
+                plan=raw.get("plan"),
+                source_file=result.name,
+                source_line=getattr(raw, "line", 1),
+            )
+        )
+
+
+def _check_support(
+    result: _FileResult, data: Any, broken: set[tuple[Any, ...]], known_types: set[str]
+) -> None:
+    """Check the file's aws_backup_support rules and support profile."""
     for i, rule in enumerate(data.get("aws_backup_support") or []):
         if ("aws_backup_support", i) in broken:
             continue
@@ -674,7 +783,6 @@ def _check_file(name: str, data: Any, as_of: datetime | None) -> _FileResult:
     profile = data.get("aws_backup_support_profile")
     if profile is not None and ("aws_backup_support_profile",) not in broken:
         result.support_profile = (str(profile), _line_of(data, ["aws_backup_support_profile"]))
-    return result
 
 
 def _policy_files(path: Path) -> tuple[list[Path], bool]:

@@ -111,6 +111,14 @@ class SupportMatrix:
             hit = rows == i
             supported[hit] = bool(row["backup"])
             reason[hit] = None if row["backup"] else row.get("reason") or self._lacks(row, "backup")
+            # A prerequisite on the resource itself (S3: versioning enabled); an unknown value
+            # (not gathered) does not make it unsupported: its collection error says so.
+            need = row.get("requires")
+            if need and need["column"] in resources.columns:
+                values = resources[need["column"]]
+                lacking = hit & values.notna().to_numpy() & (values != need["equals"]).to_numpy()
+                supported[lacking] = False
+                reason[lacking] = need["reason"]
         ruled = _hits(self.rules, resources)
         for i, rule in enumerate(self.rules):
             hit = ruled == i

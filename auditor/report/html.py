@@ -13,13 +13,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
 
 from auditor import __version__
+from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
 from auditor.report import charts
+from auditor.report.jobs import job_section
 from auditor.report.markdown import error_groups
 from auditor.report.model import (
     BACKUP_CONTROLS,
@@ -28,6 +31,7 @@ from auditor.report.model import (
     breakdown,
     compliance_pct,
     cost_by,
+    cost_by_tags,
     failing_resource_count,
     fails_by_severity,
     ordered,
@@ -57,8 +61,9 @@ ROW_COLUMNS = (
     "detail",
     "evidence",
 )
-# Shown when the findings carry them (remediation and owner tags come with newer findings files).
-OPTIONAL_COLUMNS = ("remediation", "resource_name", "owner", "team", "application")
+# Shown when the findings carry them (remediation comes with newer findings files); so are the
+# owner-tag columns (`tag_<key>`, auditor.owners), whichever keys the run was given.
+OPTIONAL_COLUMNS = ("remediation", "resource_name")
 
 
 def _as_of(results: Results) -> pd.Timestamp | None:
@@ -71,11 +76,15 @@ def _as_of(results: Results) -> pd.Timestamp | None:
 
 def _dictionary(values: pd.Series | pa.Array) -> tuple[list[int], list[Any]]:
     """A column as (codes, distinct values): repeated strings are sent once (null becomes "")."""
-    array = (
-        values
-        if isinstance(values, pa.Array)
-        else pa.array(values.astype(object), from_pandas=True)
-    )
+    if isinstance(values, pa.Array):
+        array = values
+    else:
+        try:  # Arrow-backed string columns convert without a Python object per value
+            array = pa.array(values, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
+            array = pa.array(values.astype(object), from_pandas=True)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
     if not pa.types.is_string(array.type):
         array = pc.cast(array, pa.string())
     encoded = pc.dictionary_encode(pc.fill_null(array, ""))
@@ -124,7 +133,8 @@ def findings_payload(rows: pd.DataFrame, evidence_budget: int = EVIDENCE_BUDGET)
     if not len(rows):
         return payload
     columns = [c for c in ROW_COLUMNS if c in rows.columns and c != "resource_arn"]
-    columns += [c for c in OPTIONAL_COLUMNS if c in rows.columns and rows[c].notna().any()]
+    optional = [*OPTIONAL_COLUMNS, *owner_tag_columns_of(rows.columns)]
+    columns += [c for c in optional if c in rows.columns and rows[c].notna().any()]
     arn = pa.array(rows["resource_arn"].astype(object), type=pa.string(), from_pandas=True)
     parts = pc.extract_regex(pc.fill_null(arn, ""), r"^(?P<head>.*[/:])?(?P<tail>[^/:]*)$")
     frame: dict[str, Any] = {
@@ -256,36 +266,53 @@ def status_matrix(findings: pd.DataFrame, max_accounts: int = MATRIX_ACCOUNTS) -
     df = findings[findings["status"].isin(judged_statuses)] if len(findings) else findings
     if not len(df):
         return {"accounts": [], "sections": []}
-    frame = pd.DataFrame(
-        {
-            "account": df["account_id"].astype(object).fillna("(none)").astype(str),
-            "control": df["control_id"].astype(object).fillna("(none)").astype(str),
-            "plan": df["plan"].astype(object).fillna("(no plan)").astype(str),
-            "fail": (df["status"] == "FAIL").astype(int),
-            "ok": df["status"].isin(["PASS", "WAIVED"]).astype(int),
-            "judged": 1,
-        }
-    )
-    by_account = frame.groupby("account")["fail"].sum().sort_values(ascending=False, kind="stable")
+    # codes and bincounts: grouping 100k strings per cell would take seconds
+    fail = (df["status"] == "FAIL").to_numpy(dtype=float)
+    ok = df["status"].isin(["PASS", "WAIVED"]).to_numpy(dtype=float)
+    acc, acc_names = _labels(df["account_id"], "(none)")
+    by_account = pd.Series(np.bincount(acc, fail, len(acc_names)), index=acc_names).sort_index()
+    by_account = by_account.sort_values(ascending=False, kind="stable")
     accounts = sorted(by_account.index[:max_accounts], key=lambda a: (-by_account[a], a))
+    position = {name: i for i, name in enumerate(acc_names)}
     sections = []
-    for dim, label in (("control", "Control"), ("plan", "Plan")):
-        grouped = frame.groupby([dim, "account"])[["fail", "ok", "judged"]].sum()
-        overall = frame.groupby(dim)[["fail", "ok", "judged"]].sum()
-        overall = overall.sort_values(["fail", "judged"], ascending=[False, False], kind="stable")
+    for column, label, none in (("control_id", "Control", "(none)"), ("plan", "Plan", "(no plan)")):
+        key, names = _labels(df[column], none)
+        cells = len(names) * len(acc_names)
+        sums = {
+            name: np.bincount(key * len(acc_names) + acc, weights, cells).reshape(
+                len(names), len(acc_names)
+            )
+            for name, weights in (("fail", fail), ("ok", ok), ("judged", np.ones(len(df))))
+        }
+        overall = pd.DataFrame({k: v.sum(axis=1) for k, v in sums.items()}, index=names)
+        overall = overall.sort_index().sort_values(
+            ["fail", "judged"], ascending=[False, False], kind="stable"
+        )
         rows = []
-        for key, total in overall.iterrows():
-            cells = [
-                _cell(grouped.loc[(key, a)] if (key, a) in grouped.index else None)
-                for a in accounts
+        for name, total in overall.iterrows():
+            i = names.index(name)
+            row_cells = [
+                _cell(pd.Series({k: v[i, position[a]] for k, v in sums.items()})) for a in accounts
             ]
-            rows.append({"label": key, "all": _cell(total), "cells": cells})
+            rows.append({"label": name, "all": _cell(total), "cells": row_cells})
         sections.append({"label": label, "rows": rows})
     return {
         "accounts": accounts,
         "more_accounts": max(0, len(by_account) - len(accounts)),
         "sections": sections,
     }
+
+
+def _labels(values: pd.Series, none: str) -> tuple[np.ndarray, list[str]]:
+    """(code per row, label per code) of a column, null as `none` (merged with a `none` value)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [str(u) for u in uniques]
+    if none in labels:
+        codes = np.where(codes < 0, labels.index(none), codes)
+    elif (codes < 0).any():
+        codes = np.where(codes < 0, len(labels), codes)
+        labels.append(none)
+    return codes.astype(np.int64), labels
 
 
 def _cell(counts: pd.Series | None) -> list[Any] | None:
@@ -338,6 +365,7 @@ def context(results: Results) -> dict[str, Any]:
         dim: breakdown(df, dim)
         for dim in ("plan", "control_id", "account_id", "region", "resource_type")
     }
+    owner_dims = owner_tag_columns_of(df.columns)
     control_rows = [
         (row["control_id"], {s: int(row[s]) for s in STATUSES})
         for row in by["control_id"].to_dict("records")
@@ -376,6 +404,11 @@ def context(results: Results) -> dict[str, Any]:
         else ("INCOMPLETE" if counts["NOT_ASSESSED"] else "COMPLIANT"),
         "glance": at_a_glance(results, counts),
         "breakdowns": {k: v.to_dict("records") for k, v in by.items()},
+        # compliance per owner (each owner tag's values, "(none)" for untagged resources)
+        "owner_breakdowns": [
+            (dim, dim[len(OWNER_COLUMN_PREFIX) :], breakdown(df, dim).to_dict("records"))
+            for dim in owner_dims
+        ],
         "control_chart": charts.stacked_bars(control_rows),
         "account_chart": charts.stacked_bars(
             [
@@ -386,6 +419,8 @@ def context(results: Results) -> dict[str, Any]:
         "has_metering": results.metering is not None,
         "cost_owner": owner.to_dict("records"),
         "cost_service": service.to_dict("records"),
+        # the --by-tag split of metering.csv: cost per tag value
+        "cost_tags": cost_by_tags(results.metering),
         "cost_total": float(owner["estimated_cost_usd"].sum()) if len(owner) else 0.0,
         "gb_total": float(owner["gb_months"].sum()) if len(owner) else 0.0,
         "cost_chart": charts.bars(
@@ -415,6 +450,7 @@ def context(results: Results) -> dict[str, Any]:
         "trend_chart": charts.trend(trend_points),
         "changes": history.get("changes") or {},
         "controls": results.controls,
+        "jobs": job_section(results),
         "generated_note": f"auditor {__version__}",
     }
 

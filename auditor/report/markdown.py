@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
 from auditor.report.model import (
     BACKUP_CONTROLS,
     STATUSES,
@@ -19,6 +20,7 @@ from auditor.report.model import (
     breakdown,
     compliance_pct,
     cost_by,
+    cost_by_tags,
     failing_resource_count,
     fails_by_severity,
     ordered,
@@ -63,6 +65,7 @@ def _top_findings(df: pd.DataFrame, limit: int) -> tuple[list[dict[str, Any]], i
         problems = problems[problems["status"].isin(["FAIL", "NOT_ASSESSED"])]
     head = problems.head(limit)
     remediation = head["remediation"] if "remediation" in head.columns else None
+    owners = owner_tag_columns_of(head.columns)
     items = []
     for position, row in enumerate(head.to_dict("records")):
         row["detail"] = _clip(row.get("detail"), DETAIL_CHARS)
@@ -70,6 +73,12 @@ def _top_findings(df: pd.DataFrame, limit: int) -> tuple[list[dict[str, Any]], i
         fix = remediation.iloc[position] if remediation is not None else None
         # not a table cell: pipes may stay (CLI commands use them); raw HTML may not
         row["remediation"] = _clip(fix, REMEDIATION_CHARS).replace("<", "&lt;").replace(">", "&gt;")
+        # who to ask: the owner tags the resource carries (key without the column's prefix)
+        row["owners"] = [
+            (c[len(OWNER_COLUMN_PREFIX) :], _clip(row[c], 100))
+            for c in owners
+            if isinstance(row.get(c), str) and row[c]
+        ]
         items.append(row)
     return items, len(problems)
 
@@ -127,6 +136,7 @@ def render(results: Results, top: int = TOP, limit: int = COMMENT_LIMIT) -> str:
         cost=_cost(results, owner),
         cost_owner=owner.head(OWNERS).to_dict("records"),
         cost_owner_more=max(0, len(owner) - OWNERS),
+        cost_tags=cost_by_tags(results.metering, OWNERS),
         changes=history.get("changes") or {},
         # why findings are NOT_ASSESSED: the failed calls (report.html lists each one)
         errors=groups.head(ERRORS).to_dict("records"),

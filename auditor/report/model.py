@@ -17,13 +17,15 @@ every other part is optional and its section is left out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from auditor.errors import InputError
+from auditor.errors import InputError, UsageError
 from auditor.findings import COLUMNS
 
 # The findings columns every report row has (their one list is auditor.findings.COLUMNS); the
@@ -108,13 +110,8 @@ def ordered(findings: pd.DataFrame) -> pd.DataFrame:
         return findings
     keys = pd.DataFrame(
         {
-            "_s": findings["status"].map(STATUS_RANK).fillna(len(STATUSES)).astype(int),
-            "_v": findings["severity"]
-            .astype("object")
-            .str.lower()
-            .map(SEVERITY_RANK)
-            .fillna(9)
-            .astype(int),
+            "_s": _ranks(findings["status"], STATUS_RANK, len(STATUSES)),
+            "_v": _ranks(findings["severity"], SEVERITY_RANK, 9, lower=True),
             "_a": findings["resource_arn"].fillna("").astype(str),
             "_c": findings["control_id"].fillna("").astype(str),
         },
@@ -122,6 +119,18 @@ def ordered(findings: pd.DataFrame) -> pd.DataFrame:
     )
     order = keys.sort_values(["_s", "_v", "_a", "_c"], kind="stable").index
     return findings.loc[order].reset_index(drop=True)
+
+
+def _ranks(
+    values: pd.Series, rank: dict[str, int], missing: int, lower: bool = False
+) -> np.ndarray:
+    """Each value's rank (`missing` for others), looked up once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array(
+        [rank.get(str(u).lower() if lower else str(u), missing) for u in uniques] + [missing],
+        dtype=np.int64,
+    )
+    return table[np.where(codes < 0, len(uniques), codes)]
 
 
 def status_counts(findings: pd.DataFrame) -> dict[str, int]:
@@ -146,20 +155,37 @@ def compliance_pct(counts: dict[str, int]) -> float | None:
 BACKUP_CONTROLS = frozenset({"orphaned-backup"})
 
 
+def _scope_arns(results: Results) -> pd.Series:
+    """The ARN column `resource_arns` and `resource_count` read (duplicates and nulls kept)."""
+    if results.inventory is not None and len(results.inventory.resources):
+        return results.inventory.resources["resource_arn"]
+    df = results.findings
+    return (
+        df.loc[~df["control_id"].isin(BACKUP_CONTROLS), "resource_arn"]
+        if len(df)
+        else pd.Series(dtype=object)
+    )
+
+
 def resource_arns(results: Results) -> list[str]:
     """The resources in scope, sorted: what collection found (the inventory's resources table);
     without one (or an empty one), the resources the findings name (findings about a backup
     excluded)."""
-    if results.inventory is not None and len(results.inventory.resources):
-        arns = results.inventory.resources["resource_arn"]
-    else:
-        df = results.findings
-        arns = (
-            df.loc[~df["control_id"].isin(BACKUP_CONTROLS), "resource_arn"]
-            if len(df)
-            else pd.Series(dtype=object)
-        )
-    return sorted(set(arns.dropna().astype(str)))
+    return sorted(set(_scope_arns(results).dropna().astype(str)))
+
+
+def _distinct(values: pd.Series) -> int:
+    """How many distinct non-null values: a hash count, no strings sorted or copied."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(values):
+        return 0
+    try:  # Arrow-backed strings convert without a Python object per value
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pa.array(values.astype(object), from_pandas=True)
+    return int(pc.count_distinct(array, mode="only_valid").as_py())
 
 
 def resource_count(results: Results) -> int:
@@ -174,7 +200,7 @@ def resource_count(results: Results) -> int:
     )
     if isinstance(collected, int):
         return collected
-    return len(resource_arns(results))
+    return _distinct(_scope_arns(results))
 
 
 def fails_by_severity(findings: pd.DataFrame) -> dict[str, int]:
@@ -200,9 +226,18 @@ def breakdown(findings: pd.DataFrame, by: str) -> pd.DataFrame:
     columns = [by, *STATUSES, "total", "compliance_pct"]
     if not len(findings):
         return pd.DataFrame(columns=columns)
-    keys = findings[by].astype("object").where(findings[by].notna(), "(none)").astype(str)
-    table = pd.crosstab(keys, findings["status"])
-    table = table.reindex(columns=list(STATUSES), fill_value=0).astype(int)
+    # counted with codes and one bincount (a crosstab of 100k strings takes seconds)
+    codes, uniques = pd.factorize(findings[by], use_na_sentinel=True)
+    labels = [str(u) for u in uniques] + ["(none)"]
+    codes = np.where(codes < 0, len(uniques), codes)
+    status = _ranks(findings["status"], STATUS_RANK, -1)
+    known = status >= 0
+    k = len(STATUSES)
+    counts = np.bincount(codes[known] * k + status[known], minlength=len(labels) * k).reshape(
+        len(labels), k
+    )
+    table = pd.DataFrame(counts, index=pd.Index(labels, name=by), columns=list(STATUSES))
+    table = table[table.sum(axis=1) > 0].groupby(level=0).sum()  # "(none)" may also be a value
     table["total"] = table.sum(axis=1)
     judged = table["PASS"] + table["WAIVED"] + table["FAIL"] + table["NOT_ASSESSED"]
     pct = (100.0 * (table["PASS"] + table["WAIVED"]) / judged.where(judged > 0)).round(1)
@@ -253,6 +288,26 @@ def cost_by(metering: pd.DataFrame | None, by: str = "billing_owner") -> pd.Data
     ).reset_index(drop=True)
 
 
+def cost_by_tags(metering: pd.DataFrame | None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Cost per value of each `--by-tag` key the metering rows were split by (`tag:KEY` columns):
+    `[{"key", "column", "rows": [{column, gb_months, estimated_cost_usd}], "more"}]`."""
+    if metering is None:
+        return []
+    out = []
+    for column in [c for c in metering.columns if str(c).startswith("tag:")]:
+        table = cost_by(metering, column)
+        shown = table if limit is None else table.head(limit)
+        out.append(
+            {
+                "key": column[len("tag:") :],
+                "column": column,
+                "rows": shown.to_dict("records"),
+                "more": len(table) - len(shown),
+            }
+        )
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading a results folder
 
@@ -282,8 +337,14 @@ def _parquet_document(path: Path) -> dict[str, Any]:
     return {**read_parquet_head(path), "findings": read_findings(path).frame}
 
 
-def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
-    """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file."""
+def load_results(
+    folder: str | Path, *, with_inventory: bool = True, owner_tags: Sequence[str] | None = None
+) -> Results:
+    """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file.
+
+    With `owner_tags`, the findings' owner columns become those keys' (auditor.owners), looked up
+    in the folder's inventory; without an inventory, the findings must already carry them.
+    """
     folder = Path(folder)
     path = folder / "findings.json"
     if not folder.is_dir():
@@ -328,7 +389,26 @@ def load_results(folder: str | Path, *, with_inventory: bool = True) -> Results:
     if (folder / "policies").is_dir():
         results.waivers = waivers_from_policies(folder / "policies", results.as_of)
     results.controls = controls_from_document(extra.get("controls")) or registry_controls()
+    if owner_tags is not None:
+        results.findings = _owner_columns(results, folder, owner_tags)
     return results
+
+
+def _owner_columns(results: Results, folder: Path, keys: Sequence[str]) -> pd.DataFrame:
+    """The findings with the owner columns of `keys` (UsageError when they cannot be had)."""
+    from auditor.owners import owner_columns, owner_tag_columns_of, with_owner_tags
+
+    df = results.findings
+    if results.inventory is not None:
+        return with_owner_tags(df, results.inventory, keys)
+    missing = [c for c in owner_columns(keys) if c not in df.columns]
+    if missing:
+        raise UsageError(
+            f"--owner-tags: {folder} has no inventory/ to look tags up in and its findings"
+            f" have no {', '.join(missing)} column"
+        )
+    wanted = set(owner_columns(keys))
+    return df.drop(columns=[c for c in owner_tag_columns_of(df.columns) if c not in wanted])
 
 
 def controls_from_document(items: Any) -> list[ControlInfo]:

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from auditor import __version__, jsonsafe
+from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
 from auditor.report.model import ControlInfo, Results, ordered, status_counts
 
 SCHEMA_URI = (
@@ -63,6 +64,7 @@ def render(results: Results) -> str:
     total = len(df)
     df = df.head(MAX_RESULTS)
     plans = _plans(results)
+    owner_columns = owner_tag_columns_of(df.columns)
     out = []
     for row in df.itertuples(index=False):
         cid = str(row.control_id)
@@ -88,6 +90,7 @@ def render(results: Results) -> str:
                 "region": row.region,
                 "plan": row.plan,
                 "evidence": row.evidence if isinstance(row.evidence, dict) else {},
+                **_owner_properties(row, owner_columns),
             },
         }
         related = _policy_copy(row, plans)
@@ -137,6 +140,17 @@ def render(results: Results) -> str:
         ],
     }
     return jsonsafe.dumps(log)
+
+
+def _owner_properties(row: Any, columns: list[str]) -> dict[str, Any]:
+    """`ownerTags`: the finding's owner tags that have a value, by key (its `tag_` column's name
+    without the prefix), so a code-scanning UI can show or filter who owns the resource."""
+    tags = {
+        c[len(OWNER_COLUMN_PREFIX) :]: getattr(row, c)
+        for c in columns
+        if isinstance(getattr(row, c, None), str)
+    }
+    return {"ownerTags": tags} if tags else {}
 
 
 def _rule(rule: ControlInfo) -> dict:

@@ -84,6 +84,7 @@ def run_demo(
     from auditor.evidence import export_bundle, verify_bundle
     from auditor.pipeline import AuditOptions, run_audit, summary_line
     from auditor.sandbox import SandboxServer, seed_estate
+    from auditor.sandbox.air_gapped_demo import seed_air_gapped
 
     out = Path(out)
     policies = Path(policies) if policies else default_policies()
@@ -103,6 +104,7 @@ def run_demo(
         estate = seed_estate(
             DEMO_AS_OF, seed=DEMO_SEED, regions=DEMO_REGIONS, account_id=DEMO_ACCOUNT, scale=scale
         )
+        seed_air_gapped(DEMO_AS_OF, DEMO_ACCOUNT, DEMO_REGIONS[0])
         say(
             f"demo: emulated AWS at {server.endpoint_url}: {len(estate.resources)} resources,"
             f" {len(estate.backups)} backups in {', '.join(DEMO_REGIONS)} (as of {DEMO_AS_OF:%Y-%m-%d %H:%M}Z)"

@@ -7,7 +7,9 @@ account_id, scale) always gives the same ids, names, tags, sizes and dates.
 
 What a region holds (counts scale with `scale`; at 1.0 about 40 resources a region):
 - EBS volumes, RDS instances (several engines), Aurora clusters, DynamoDB tables, EFS file systems,
-  Storage Gateway gateways (cached and stored) with their volumes; tags `backup`
+  Storage Gateway gateways (cached and stored) with their volumes, EC2 instances (each with its
+  root volume), S3 buckets (most versioned); one seeder module per type in
+  auditor/sandbox/seeders/, in catalogue order; tags `backup`
   (gold | silver | none | absent), `env` (prod | dev), `team`, and some resources with no tag at all.
 - Vaults: Default (AWS managed key), gold-vault (customer key, governance lock), silver-vault
   (AWS managed key), dr-vault (customer key, compliance lock, destination of cross-region copies).
@@ -24,6 +26,14 @@ What a region holds (counts scale with `scale`; at 1.0 about 40 resources a regi
   PITR on some tables, Storage Gateway scheduled snapshots (EBS snapshots, see `auditor.sandbox`).
 - Orphans: snapshots, backups and recovery points of deleted volumes, databases, tables and file
   systems. Unencrypted volumes/databases give unencrypted snapshots.
+- Restores (auditor.sandbox.seed_restores): a weekly restore testing plan whose tests restore a
+  few gold volumes, a slow (6.5 h) on-demand restore, a restore test that failed validation, a
+  failed restore; other gold resources are never restored.
+- Protection (first region only): gold-vault's access policy denies deleting recovery points, one
+  manual EBS snapshot and one manual RDS snapshot are shared with everyone (`seed_protection`).
+- Data Lifecycle Manager: daily AMIs of the instances tagged snapshot=daily and daily snapshots of
+  their volumes (seven kept); EC2 AMIs of AWS Backup (with their EBS snapshots) and by hand.
+- S3: AWS Backup recovery points only, none for a bucket without versioning.
 - Region settings: DynamoDB advanced features (full AWS Backup management) on in every region but
   the first, so DynamoDB recovery points there are AWS Backup ARNs.
 """
@@ -32,7 +42,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import math
 import random
 import uuid
 from collections.abc import Iterable, Sequence
@@ -42,49 +51,33 @@ from typing import Any
 
 import pandas as pd
 
+from auditor import catalog
 from auditor.policy.schedule import DEFAULT_SCHEDULE
 from auditor.policy.support import ADVANCED, load_support_matrix
 from auditor.sandbox.moto_ext import install, native
 from auditor.sandbox.moto_ext.backup import (
+    ExtendedBackupBackend,
     add_recovery_point,
     aws_backup_key_arn,
     create_backup_selection,
     extended_backend,
 )
+from auditor.sandbox.seed_protection import seed_protection
+from auditor.sandbox.seed_restores import seed_restores
+from auditor.sandbox.seeders import Artifact, seeder_for, seeders
+from auditor.sandbox.seeders.base import TEAMS, count
 
-GIB = 1024**3
-TEAMS = ("payments", "search", "data", "platform", "web")
 PLAN_AGE_DAYS = 95  # how long the deployed plans have existed before as_of
 IAM_ROLE = "arn:aws:iam::{acct}:role/service-role/AWSBackupDefaultServiceRole"
+DELETED_PER_REGION = 2  # deleted resources per region at scale 1.0, spread over the types
 
-# Base counts per region at scale 1.0.
-BASE_COUNTS = {
-    "ebs-volume": 14,
-    "rds-instance": 5,
-    "rds-cluster": 3,
-    "dynamodb-table": 8,
-    "efs-filesystem": 4,
-    "storagegateway-gateway": 1,
-    "storagegateway-volume": 4,
-    "deleted": 2,
-}
-RDS_ENGINES = {
-    "postgres": "16.4",
-    "mysql": "8.0.39",
-    "mariadb": "10.11.9",
-    "oracle-se2": "19.0.0.0.ru-2024-10.rur-2024-10.r1",
-    "sqlserver-se": "16.00.4150.1.v1",
-}
-AURORA_ENGINES = ("aurora-postgresql", "aurora-mysql")
-
-BACKUP_RESOURCE_TYPE = {
-    "ebs-volume": "EBS",
-    "rds-instance": "RDS",
-    "rds-cluster": "Aurora",
-    "dynamodb-table": "DynamoDB",
-    "efs-filesystem": "EFS",
-    "storagegateway-volume": "Storage Gateway",
-}
+# Base counts per region at scale 1.0, and AWS Backup's name of each seeded type (the catalogue's).
+BASE_COUNTS = {type_id: seeder.base_count for type_id, seeder in seeders().items()}
+BACKUP_RESOURCE_TYPE = {type_id: catalog.backup_service_name(type_id) for type_id in seeders()}
+# A backup plan to deploy: its name, its rules and its selection (AWS Backup's shapes).
+_PlanSpec = tuple[str, list[dict[str, Any]], dict[str, Any]]
+# The storage class of a cold recovery point by backup kind (EBS: the snapshot archive tier).
+_COLD_STORAGE = catalog.cold_storage_as()
 
 
 @dataclass
@@ -190,10 +183,6 @@ def _naive(dt: datetime) -> datetime:
     return _utc(dt).replace(tzinfo=None)
 
 
-def _count(base: int, scale: float) -> int:
-    return max(1, round(base * scale))
-
-
 class _Region:
     """Seeds one (account, region)."""
 
@@ -205,7 +194,14 @@ class _Region:
         self.rng = random.Random(f"{estate.seed}:{self.acct}:{region}")
         self.as_of = estate.as_of
         self.resources: list[dict[str, Any]] = []  # existing and deleted, with a "deleted" flag
-        self.managed = {"DynamoDB": index > 0, "EFS": True}
+        self.dlm_policies: dict[str, str] = {}  # Data Lifecycle Manager policy ids, by kind
+        # AWS Backup service name -> whether AWS Backup holds its recovery points itself here (types
+        # whose seeder says "only with advanced features" have them on in every region but the first).
+        self.managed = {
+            BACKUP_RESOURCE_TYPE[type_id]: index > 0 if seeder.backup_managed is None else True
+            for type_id, seeder in seeders().items()
+            if seeder.backup_managed is not False
+        }
         self.kms = {
             "gold": self._key_arn("gold"),
             "dr": self._key_arn("dr"),
@@ -271,312 +267,15 @@ class _Region:
         return row
 
     def seed_resources(self, scale: float) -> None:
-        s = scale
-        self._ebs(_count(BASE_COUNTS["ebs-volume"], s))
-        self._rds(_count(BASE_COUNTS["rds-instance"], s))
-        self._aurora(_count(BASE_COUNTS["rds-cluster"], s))
-        self._dynamodb(_count(BASE_COUNTS["dynamodb-table"], s))
-        self._efs(_count(BASE_COUNTS["efs-filesystem"], s))
-        self._sgw(
-            _count(BASE_COUNTS["storagegateway-gateway"] + (1 if self.index == 0 else 0), s),
-            _count(BASE_COUNTS["storagegateway-volume"], s),
-        )
-        self._deleted(_count(BASE_COUNTS["deleted"], s))
-
-    def _ebs(self, n: int, *, deleted: bool = False) -> None:
-        backend = native.ec2_backend(self.acct, self.region)
-        zone = f"{self.region}a"
-        for i in range(n):
-            vid = f"vol-{self.hex(17)}"
-            size = self.rng.choice((8, 20, 50, 100, 100, 200, 500, 1000, 2000, 4096, 16384))
-            encrypted = self.rng.random() < 0.8
-            name = f"{'old-' if deleted else ''}ebs-{self.region}-{i:05d}"
-            tags = self.tags("ebs", name)
-            created = self.created_at()
-            arn = f"arn:aws:ec2:{self.region}:{self.acct}:volume/{vid}"
-            row = self.add_resource(
-                resource_type="ebs-volume",
-                resource_arn=arn,
-                resource_id=vid,
-                name=name,
-                tags=tags,
-                created_at=created,
-                size_bytes=size * GIB,
-                encrypted=encrypted,
-                deleted=deleted,
-                kms_key_id=self.kms["data"] if encrypted else None,
-            )
-            row["used_bytes"] = int(size * GIB * self.rng.uniform(0.15, 0.9))
-            if deleted:
-                continue
-            vol = backend.create_volume(
-                size=size,
-                zone_name=zone,
-                encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None,
-                volume_type=self.rng.choice(("gp3", "gp3", "gp2", "st1")),
-            )
-            backend.volumes.pop(vol.id)
-            vol.id = vid
-            vol.create_time = _naive(created)
-            backend.volumes[vid] = vol
-            if tags:
-                backend.tags[vid].update(tags)
-
-    def _rds(self, n: int, *, deleted: bool = False) -> None:
-        backend = native.rds_backend(self.acct, self.region)
-        for i in range(n):
-            engine = self.rng.choice(sorted(RDS_ENGINES))
-            ident = f"{'old-' if deleted else ''}db-{self.region}-{i:04d}"
-            tags = self.tags("rds", ident)
-            encrypted = self.rng.random() < 0.8
-            size = self.rng.choice((20, 50, 100, 200, 500, 1000, 2000, 6000))
-            retention = 0 if self.rng.random() < 0.1 else (7 if tags.get("env") == "prod" else 1)
-            created = self.created_at()
-            db = backend.create_db_instance(
-                dict(
-                    db_instance_identifier=ident,
-                    engine=engine,
-                    engine_version=RDS_ENGINES[engine],
-                    db_instance_class="db.m6g.large",
-                    allocated_storage=size,
-                    storage_encrypted=encrypted,
-                    kms_key_id=self.kms["data"] if encrypted else None,
-                    backup_retention_period=retention,
-                    master_username="admin",
-                    master_user_password="not-a-secret-123",
-                    tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-                )
-            )
-            # moto reports instance_create_time, copied from the wall clock at creation.
-            db.created = db.instance_create_time = _naive(created)
-            db._sandbox_latest_restorable = _naive(self.as_of - timedelta(minutes=5))
-            # moto snapshots every new instance once; the seeder makes the real history below.
-            for key in [
-                k
-                for k, s in backend.database_snapshots.items()
-                if s.database.db_instance_identifier == ident
-            ]:
-                del backend.database_snapshots[key]
-            self.add_resource(
-                resource_type="rds-instance",
-                resource_arn=db.arn,
-                resource_id=ident,
-                name=ident,
-                tags=tags,
-                created_at=created,
-                size_bytes=size * GIB,
-                encrypted=encrypted,
-                engine=engine,
-                deleted=deleted,
-                retention=retention,
-                obj=db,
-            )
-            if deleted:
-                backend.databases.pop(ident)
-
-    def _aurora(self, n: int) -> None:
-        backend = native.rds_backend(self.acct, self.region)
-        for i in range(n):
-            engine = self.rng.choice(AURORA_ENGINES)
-            ident = f"aurora-{self.region}-{i:04d}"
-            tags = self.tags("aurora", ident)
-            encrypted = self.rng.random() < 0.85
-            size = self.rng.choice((10, 50, 200, 800, 3000))
-            retention = 7 if tags.get("env") == "prod" else 1
-            created = self.created_at()
-            cluster = backend.create_db_cluster(
-                dict(
-                    db_cluster_identifier=ident,
-                    engine=engine,
-                    master_username="admin",
-                    master_user_password="not-a-secret-123",
-                    storage_encrypted=encrypted,
-                    kms_key_id=self.kms["data"] if encrypted else None,
-                    backup_retention_period=retention,
-                    tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-                )
-            )
-            # AWS reports AllocatedStorage 1 for every Aurora cluster (moto does too); the volume
-            # size is CloudWatch's VolumeBytesUsed, published hourly (Aurora user guide, "Amazon
-            # CloudWatch metrics for Amazon Aurora").
-            cluster._sandbox_volume_bytes = size * GIB
-            native.add_aurora_volume_bytes(
-                self.acct, self.region, ident, size * GIB, self.as_of - timedelta(hours=1)
-            )
-            cluster.created = cluster.cluster_create_time = _naive(created)
-            cluster._sandbox_latest_restorable = _naive(self.as_of - timedelta(minutes=5))
-            for key in [
-                k for k, s in backend.cluster_snapshots.items() if s.db_cluster_identifier == ident
-            ]:
-                del backend.cluster_snapshots[key]
-            self.add_resource(
-                resource_type="rds-cluster",
-                resource_arn=cluster.arn,
-                resource_id=ident,
-                name=ident,
-                tags=tags,
-                created_at=created,
-                size_bytes=size * GIB,
-                encrypted=encrypted,
-                engine=engine,
-                retention=retention,
-                obj=cluster,
-            )
-
-    def _dynamodb(self, n: int, *, deleted: bool = False) -> None:
-        backend = native.dynamodb_backend(self.acct, self.region)
-        for i in range(n):
-            name = (
-                f"{'old-' if deleted else ''}{self.rng.choice(TEAMS)}-table-{self.region}-{i:04d}"
-            )
-            tags = self.tags("ddb", name)
-            created = self.created_at()
-            table = backend.create_table(
-                name,
-                schema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                throughput=None,
-                attr=[{"AttributeName": "pk", "AttributeType": "S"}],
-                global_indexes=None,
-                indexes=None,
-                streams=None,
-                billing_mode="PAY_PER_REQUEST",
-                sse_specification=None,
-                tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-                deletion_protection_enabled=False,
-                warm_throughput=None,
-            )
-            table.created_at = _naive(created)
-            size = int(math.exp(self.rng.uniform(math.log(5e6), math.log(800 * GIB))))
-            table._sandbox_size = size
-            table._sandbox_items = max(1, size // 900)
-            pitr = tags.get("env") == "prod" and self.rng.random() < 0.6
-            if pitr:
-                earliest = max(_utc(created), self.as_of - timedelta(days=35))
-                table.continuous_backups = {
-                    "ContinuousBackupsStatus": "ENABLED",
-                    "PointInTimeRecoveryDescription": {
-                        "PointInTimeRecoveryStatus": "ENABLED",
-                        "RecoveryPeriodInDays": 35,
-                        "EarliestRestorableDateTime": earliest,
-                        "LatestRestorableDateTime": self.as_of - timedelta(minutes=5),
-                    },
-                }
-            self.add_resource(
-                resource_type="dynamodb-table",
-                resource_arn=table.table_arn,
-                resource_id=name,
-                name=name,
-                tags=tags,
-                created_at=created,
-                size_bytes=size,
-                encrypted=True,
-                deleted=deleted,
-                pitr=pitr,
-                obj=table,
-            )
-            if deleted:
-                backend.tables.pop(name)
-
-    def _efs(self, n: int, *, deleted: bool = False) -> None:
-        from moto.efs.models import FileSystem
-
-        backend = native.efs_backend(self.acct, self.region)
-        for i in range(n):
-            fsid = f"fs-{self.hex(17)}"
-            name = f"{'old-' if deleted else ''}efs-{self.region}-{i:04d}"
-            tags = self.tags("efs", name)
-            encrypted = self.rng.random() < 0.9
-            created = self.created_at()
-            size = int(math.exp(self.rng.uniform(math.log(2 * GIB), math.log(40 * 1024 * GIB))))
-            arn = f"arn:aws:elasticfilesystem:{self.region}:{self.acct}:file-system/{fsid}"
-            self.add_resource(
-                resource_type="efs-filesystem",
-                resource_arn=arn,
-                resource_id=fsid,
-                name=name,
-                tags=tags,
-                created_at=created,
-                size_bytes=size,
-                encrypted=encrypted,
-                deleted=deleted,
-            )
-            if deleted:
-                continue
-            # moto's own EFS responses build FileSystem the same way (its abstract CloudFormation
-            # hooks and the Optional arguments are moto's typing gaps, not ours).
-            fs = FileSystem(  # type: ignore[abstract]
-                self.acct,
-                self.region,
-                f"token-{fsid}",
-                fsid,
-                context=backend,
-                performance_mode="generalPurpose",
-                encrypted=encrypted,
-                kms_key_id=self.kms["data"] if encrypted else None,  # type: ignore[arg-type]
-                throughput_mode="bursting",
-                provisioned_throughput_in_mibps=None,  # type: ignore[arg-type]
-                availability_zone_name=None,  # type: ignore[arg-type]
-                backup=False,
-            )
-            fs.creation_time = _utc(created).timestamp()
-            fs._size_value = size
-            backend.file_systems_by_id[fsid] = fs
-            backend.creation_tokens.add(f"token-{fsid}")
-            backend.tagging_service.tag_resource(
-                fsid, [{"Key": k, "Value": v} for k, v in tags.items()]
-            )
-
-    def _sgw(self, n_gateways: int, n_volumes: int) -> None:
-        from auditor.sandbox.moto_ext.storagegateway.models import storagegateway_backends
-
-        backend = storagegateway_backends[self.acct][self.region]
-        gateways = []
-        for g in range(n_gateways):
-            gtype = "STORED" if g % 2 == 1 else "CACHED"
-            gw = backend.add_gateway(
-                f"sgw-{self.region}-{g:03d}",
-                gtype,
-                gateway_id=f"sgw-{self.hex(8).upper()}",
-                tags={"team": self.rng.choice(TEAMS)},
-            )
-            gateways.append(gw)
-        for i in range(n_volumes):
-            gw = gateways[i % len(gateways)]
-            vtype = "STORED iSCSI" if gw["GatewayType"] == "STORED" else "CACHED iSCSI"
-            size = self.rng.choice((100, 500, 1024, 2048, 4096, 16384)) * GIB
-            name = f"sgwvol-{self.region}-{i:04d}"
-            tags = self.tags("sgw", name)
-            created = self.created_at()
-            vol = backend.add_volume(
-                gw["GatewayARN"],
-                vtype,
-                size,
-                target_name=f"target-{i:04d}",
-                created=created,
-                used_bytes=int(size * self.rng.uniform(0.2, 0.85)),
-                volume_id=f"vol-{self.hex(8).upper()}",
-                tags=tags,
-            )
-            self.add_resource(
-                resource_type="storagegateway-volume",
-                resource_arn=vol["VolumeARN"],
-                resource_id=vol["VolumeId"],
-                name=name,
-                tags=tags,
-                created_at=created,
-                size_bytes=size,
-                encrypted=True,
-                parent_arn=gw["GatewayARN"],
-                used_bytes=vol["VolumeUsedInBytes"],
-            )
+        """Every seeded type's live resources, in catalogue order, then the deleted ones."""
+        for seeder in seeders().values():
+            seeder.seed(self, scale)
+        self._deleted(count(DELETED_PER_REGION, scale))
 
     def _deleted(self, n: int) -> None:
         """Resources that existed and were deleted; their backups stay behind (orphans)."""
-        self._ebs(n, deleted=True)
-        self._rds(max(1, n // 2), deleted=True)
-        self._dynamodb(max(1, n // 2), deleted=True)
-        self._efs(max(1, n // 2), deleted=True)
+        for seeder in seeders().values():
+            seeder.seed_deleted(self, n)
         for row in self.resources:
             if row["deleted"]:
                 row["deleted_at"] = self.as_of - timedelta(days=self.rng.uniform(5, 40))
@@ -585,14 +284,31 @@ class _Region:
 
     # ---- AWS Backup deployment
     def seed_backup(self) -> None:
+        """The region's vaults, plans and selections: AWS Backup's side of the estate."""
         from moto.backup.models import backup_backends
 
         b = extended_backend(backup_backends[self.acct][self.region])
         self.bb = b
         regions = self.e.regions
         peer = regions[(self.index + 1) % len(regions)] if len(regions) > 1 else None
-        b.region_settings["ResourceTypeManagementPreference"]["DynamoDB"] = self.managed["DynamoDB"]
+        for type_id, seeder in seeders().items():
+            if seeder.backup_managed is None:  # a per-region choice: DynamoDB's advanced features
+                service = BACKUP_RESOURCE_TYPE[type_id]
+                b.region_settings["ResourceTypeManagementPreference"][service] = self.managed[
+                    service
+                ]
         plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
+        self._seed_vaults(b, plan_created)
+        peer_dr = f"arn:aws:backup:{peer}:{self.acct}:backup-vault:dr-vault" if peer else None
+        plans = [self._gold_plan(peer_dr), self._silver_plan(), self._ebs_critical_plan()]
+        if self.index == 0:
+            plans.append(self._legacy_plan())
+        self.deployed: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
+        for name, rules, selection in plans:
+            self._deploy_plan(b, name, rules, selection, plan_created)
+
+    def _seed_vaults(self, b: ExtendedBackupBackend, plan_created: datetime) -> None:
+        """Default, gold-vault (governance lock), silver-vault, dr-vault (compliance lock)."""
         vault_specs = [
             ("Default", None, None),
             ("gold-vault", self.kms["gold"], "governance"),
@@ -624,8 +340,9 @@ class _Region:
                     "max_retention_days": 400 if lock else None,
                 }
             )
-        peer_dr = f"arn:aws:backup:{peer}:{self.acct}:backup-vault:dr-vault" if peer else None
 
+    def _gold_plan(self, peer_dr: str | None) -> _PlanSpec:
+        """Daily, and monthly with cold storage and a copy to the next region's dr-vault."""
         gold_rules = [
             {
                 "RuleName": "gold-daily",
@@ -651,69 +368,68 @@ class _Region:
                     "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365},
                 }
             ]
-        plans: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = [
-            (
-                "gold",
-                gold_rules,
+        return (
+            "gold",
+            gold_rules,
+            {
+                "SelectionName": "gold-by-tag",
+                "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "ListOfTags": [
+                    {
+                        "ConditionType": "STRINGEQUALS",
+                        "ConditionKey": "backup",
+                        "ConditionValue": "gold",
+                    }
+                ],
+            },
+        )
+
+    def _silver_plan(self) -> _PlanSpec:
+        """Weekly with cold storage, for silver-tagged resources that are not dev."""
+        return (
+            "silver",
+            [
                 {
-                    "SelectionName": "gold-by-tag",
-                    "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-                    "ListOfTags": [
-                        {
-                            "ConditionType": "STRINGEQUALS",
-                            "ConditionKey": "backup",
-                            "ConditionValue": "gold",
-                        }
+                    "RuleName": "silver-weekly",
+                    "TargetBackupVaultName": "silver-vault",
+                    "ScheduleExpression": "cron(0 3 ? * SUN *)",
+                    "StartWindowMinutes": 480,
+                    "CompletionWindowMinutes": 10080,
+                    "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
+                },
+            ],
+            {
+                "SelectionName": "silver-prod-by-conditions",
+                "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "Resources": ["*"],
+                "Conditions": {
+                    "StringEquals": [
+                        {"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}
+                    ],
+                    "StringNotEquals": [
+                        {"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}
                     ],
                 },
-            ),
-            (
-                "silver",
-                [
-                    {
-                        "RuleName": "silver-weekly",
-                        "TargetBackupVaultName": "silver-vault",
-                        "ScheduleExpression": "cron(0 3 ? * SUN *)",
-                        "StartWindowMinutes": 480,
-                        "CompletionWindowMinutes": 10080,
-                        "Lifecycle": {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
-                    },
-                ],
-                {
-                    "SelectionName": "silver-prod-by-conditions",
-                    "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-                    "Resources": ["*"],
-                    "Conditions": {
-                        "StringEquals": [
-                            {"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "silver"}
-                        ],
-                        "StringNotEquals": [
-                            {"ConditionKey": "aws:ResourceTag/env", "ConditionValue": "dev"}
-                        ],
-                    },
-                },
-            ),
-            (
-                "ebs-critical",
-                [
-                    {
-                        "RuleName": "ebs-critical-daily",
-                        "TargetBackupVaultName": "gold-vault",
-                        "ScheduleExpression": "cron(0 17 ? * * *)",
-                        "StartWindowMinutes": 60,
-                        "CompletionWindowMinutes": 240,
-                        "Lifecycle": {"DeleteAfterDays": 7},
-                    },
-                ],
-                {},  # selection set below, once the live volumes are known
-            ),
-        ]
+            },
+        )
+
+    def _ebs_critical_plan(self) -> _PlanSpec:
+        """Daily, for the payments volumes but one (NotResources)."""
         ebs_live = [
             r for r in self.resources if r["resource_type"] == "ebs-volume" and not r["deleted"]
         ]
-        plans[2] = (
-            plans[2][0],
-            plans[2][1],
+        return (
+            "ebs-critical",
+            [
+                {
+                    "RuleName": "ebs-critical-daily",
+                    "TargetBackupVaultName": "gold-vault",
+                    "ScheduleExpression": "cron(0 17 ? * * *)",
+                    "StartWindowMinutes": 60,
+                    "CompletionWindowMinutes": 240,
+                    "Lifecycle": {"DeleteAfterDays": 7},
+                },
+            ],
             {
                 "SelectionName": "payments-volumes",
                 "IamRoleArn": IAM_ROLE.format(acct=self.acct),
@@ -726,96 +442,101 @@ class _Region:
                 },
             },
         )
-        if self.index == 0:
-            picks = [
-                r
-                for r in self.resources
-                if r["resource_type"] in ("rds-instance", "efs-filesystem")
-            ]
-            arns = [r["resource_arn"] for r in picks[:3]]
-            arns.append(f"arn:aws:rds:{self.region}:{self.acct}:db:decommissioned-db")
-            plans.append(
-                (
-                    "legacy",
-                    [
-                        {
-                            "RuleName": "legacy-weekdays",
-                            "TargetBackupVaultName": "Default",
-                            "ScheduleExpression": "cron(0 2 ? * MON-FRI *)",
-                            "StartWindowMinutes": 480,
-                            "CompletionWindowMinutes": 10080,
-                            "Lifecycle": {"DeleteAfterDays": 30},
-                        },
-                    ],
-                    {
-                        "SelectionName": "legacy-explicit",
-                        "IamRoleArn": IAM_ROLE.format(acct=self.acct),
-                        "Resources": arns,
-                    },
-                )
-            )
 
-        self.deployed: list[tuple[Any, dict[str, Any], list[dict[str, Any]]]] = []
-        for name, rules, selection in plans:
-            plan = b.create_backup_plan(
-                {"BackupPlanName": name, "Rules": rules}, {"team": "platform"}, f"seed-{name}"
-            )
-            b.plans.pop(plan.backup_plan_id)
-            plan.backup_plan_id = self.uuid()
-            plan.backup_plan_arn = (
-                f"arn:aws:backup:{self.region}:{self.acct}:backup-plan:{plan.backup_plan_id}"
-            )
-            plan.version_id = self.hex(48)
-            plan.creation_date = plan_created.timestamp()
-            for rule in plan.backup_plan["Rules"]:
-                rule["RuleId"] = self.uuid()
-            b.plans[plan.backup_plan_id] = plan
-            sel = create_backup_selection(
-                b,
-                plan.backup_plan_id,
-                selection,
-                f"seed-{selection['SelectionName']}",
-                creation_date=plan_created,
-                selection_id=self.uuid(),
-            )
-            self.e.plans.append(
+    def _legacy_plan(self) -> _PlanSpec:
+        """Explicit ARNs (the first region only), one of them a resource that no longer exists."""
+        picks = [
+            r for r in self.resources if r["resource_type"] in ("rds-instance", "efs-filesystem")
+        ]
+        arns = [r["resource_arn"] for r in picks[:3]]
+        arns.append(f"arn:aws:rds:{self.region}:{self.acct}:db:decommissioned-db")
+        return (
+            "legacy",
+            [
+                {
+                    "RuleName": "legacy-weekdays",
+                    "TargetBackupVaultName": "Default",
+                    "ScheduleExpression": "cron(0 2 ? * MON-FRI *)",
+                    "StartWindowMinutes": 480,
+                    "CompletionWindowMinutes": 10080,
+                    "Lifecycle": {"DeleteAfterDays": 30},
+                },
+            ],
+            {
+                "SelectionName": "legacy-explicit",
+                "IamRoleArn": IAM_ROLE.format(acct=self.acct),
+                "Resources": arns,
+            },
+        )
+
+    def _deploy_plan(
+        self,
+        b: ExtendedBackupBackend,
+        name: str,
+        rules: list[dict[str, Any]],
+        selection: dict[str, Any],
+        plan_created: datetime,
+    ) -> None:
+        """Create one plan and its selection, with seeded ids, and record them in the truth."""
+        plan = b.create_backup_plan(
+            {"BackupPlanName": name, "Rules": rules}, {"team": "platform"}, f"seed-{name}"
+        )
+        b.plans.pop(plan.backup_plan_id)
+        plan.backup_plan_id = self.uuid()
+        plan.backup_plan_arn = (
+            f"arn:aws:backup:{self.region}:{self.acct}:backup-plan:{plan.backup_plan_id}"
+        )
+        plan.version_id = self.hex(48)
+        plan.creation_date = plan_created.timestamp()
+        for rule in plan.backup_plan["Rules"]:
+            rule["RuleId"] = self.uuid()
+        b.plans[plan.backup_plan_id] = plan
+        sel = create_backup_selection(
+            b,
+            plan.backup_plan_id,
+            selection,
+            f"seed-{selection['SelectionName']}",
+            creation_date=plan_created,
+            selection_id=self.uuid(),
+        )
+        self.e.plans.append(
+            {
+                "account_id": self.acct,
+                "region": self.region,
+                "backup_plan_id": plan.backup_plan_id,
+                "backup_plan_arn": plan.backup_plan_arn,
+                "backup_plan_name": name,
+                "version_id": plan.version_id,
+                "creation_date": plan_created,
+            }
+        )
+        for rule in plan.backup_plan["Rules"]:
+            lc = rule.get("Lifecycle") or {}
+            self.e.rules.append(
                 {
                     "account_id": self.acct,
                     "region": self.region,
                     "backup_plan_id": plan.backup_plan_id,
-                    "backup_plan_arn": plan.backup_plan_arn,
-                    "backup_plan_name": name,
-                    "version_id": plan.version_id,
-                    "creation_date": plan_created,
+                    "rule_id": rule["RuleId"],
+                    "rule_name": rule["RuleName"],
+                    "target_vault_name": rule["TargetBackupVaultName"],
+                    "schedule_expression": rule["ScheduleExpression"],
+                    "move_to_cold_after_days": lc.get("MoveToColdStorageAfterDays"),
+                    "delete_after_days": lc.get("DeleteAfterDays"),
+                    "copy_actions": json.dumps(rule.get("CopyActions", [])),
                 }
             )
-            for rule in plan.backup_plan["Rules"]:
-                lc = rule.get("Lifecycle") or {}
-                self.e.rules.append(
-                    {
-                        "account_id": self.acct,
-                        "region": self.region,
-                        "backup_plan_id": plan.backup_plan_id,
-                        "rule_id": rule["RuleId"],
-                        "rule_name": rule["RuleName"],
-                        "target_vault_name": rule["TargetBackupVaultName"],
-                        "schedule_expression": rule["ScheduleExpression"],
-                        "move_to_cold_after_days": lc.get("MoveToColdStorageAfterDays"),
-                        "delete_after_days": lc.get("DeleteAfterDays"),
-                        "copy_actions": json.dumps(rule.get("CopyActions", [])),
-                    }
-                )
-            self.e.selections.append(
-                {
-                    "account_id": self.acct,
-                    "region": self.region,
-                    "backup_plan_id": plan.backup_plan_id,
-                    "selection_id": sel["SelectionId"],
-                    "selection_name": selection["SelectionName"],
-                    "backup_selection": sel["BackupSelection"],
-                }
-            )
-            self.deployed.append((plan, sel["BackupSelection"], plan.backup_plan["Rules"]))
+        self.e.selections.append(
+            {
+                "account_id": self.acct,
+                "region": self.region,
+                "backup_plan_id": plan.backup_plan_id,
+                "selection_id": sel["SelectionId"],
+                "selection_name": selection["SelectionName"],
+                "backup_selection": sel["BackupSelection"],
+            }
+        )
+        self.deployed.append((plan, sel["BackupSelection"], plan.backup_plan["Rules"]))
 
     # ---- schedules
     @staticmethod
@@ -852,9 +573,9 @@ class _Region:
     def seed_recovery_points(self) -> None:
         plan_created = self.as_of - timedelta(days=PLAN_AGE_DAYS)
         for r in self.resources:
-            rtype = BACKUP_RESOURCE_TYPE[r["resource_type"]]
-            if rtype == "Aurora":
-                continue  # AWS Backup is not used for Aurora in this estate (native snapshots only)
+            seeder = seeder_for(r["resource_type"])
+            if not seeder.uses_aws_backup or not seeder.backup_possible(r):
+                continue  # Aurora: native snapshots only here; a bucket without versioning
             # A few protected resources whose backups silently stopped (recency failures).
             stop = None
             if self.rng.random() < 0.08:
@@ -913,7 +634,10 @@ class _Region:
             in_cold = (
                 cold is not None
                 and age >= cold
-                and self._cold_ok(r["resource_type"], self.managed["DynamoDB"])
+                and self._cold_ok(
+                    r["resource_type"],
+                    self.managed.get(BACKUP_RESOURCE_TYPE[r["resource_type"]], False),
+                )
             )
             rp = self._point(
                 r,
@@ -939,7 +663,8 @@ class _Region:
                     continue
                 self._copy(r, plan, rule, rp, action, t)
 
-    def _size(self, r: dict[str, Any]) -> int:
+    def size(self, r: dict[str, Any]) -> int:
+        """A backup's size: the resource's used (else provisioned) bytes, give or take 10 %."""
         base = r.get("used_bytes") or r["size_bytes"]
         return int(base * self.rng.uniform(0.9, 1.1))
 
@@ -959,24 +684,22 @@ class _Region:
         copy_source: str | None = None,
     ) -> dict[str, Any]:
         rtype = r["resource_type"]
-        size = self._size(r)
+        seeder = seeder_for(rtype)
+        service = BACKUP_RESOURCE_TYPE[rtype]
+        size = self.size(r)
         job_id = self.uuid().upper()
         self.last_job_id = job_id
-        encrypted = bool(r["encrypted"]) or rtype in (
-            "dynamodb-table",
-            "efs-filesystem",
-            "storagegateway-volume",
-        )
+        encrypted = bool(r["encrypted"]) or seeder.always_encrypted
         backend = self.backends(region)["backup"]
         vault_obj = backend.vaults[vault]
         key = vault_obj.encryption_key_arn or aws_backup_key_arn(self.acct, region)
+        # A copy lands in another region, where AWS Backup manages every type it can manage.
         managed = (
-            self.managed.get(BACKUP_RESOURCE_TYPE[rtype], False)
-            if region == self.region
-            else (BACKUP_RESOURCE_TYPE[rtype] in ("EFS",) or (rtype == "dynamodb-table"))
+            self.managed.get(service, False) if region == self.region else service in self.managed
         )
-        arn = self._artifact(
-            r, region, job_id, t, size, managed, encrypted, cold, copy=copy_source is not None
+        made = Artifact(region, job_id, t, size, managed, encrypted, cold, copy_source is not None)
+        arn = seeder.artifact(self, r, made) or (
+            f"arn:aws:backup:{region}:{self.acct}:recovery-point:{self.uuid().upper()}"
         )
         lc = lifecycle if lifecycle is not None else (rule.get("Lifecycle") or {})
         rp = {
@@ -1007,9 +730,7 @@ class _Region:
         }
         if encrypted:
             rp["EncryptionKeyArn"] = (
-                key
-                if "arn:aws:backup:" in arn or rtype in ("efs-filesystem",)
-                else (r.get("kms_key_id") or key)
+                key if "arn:aws:backup:" in arn else (r.get("kms_key_id") or key)
             )
         if source_vault_arn:
             rp["SourceBackupVaultArn"] = source_vault_arn
@@ -1029,9 +750,7 @@ class _Region:
                 "source": "aws-backup",
                 "created_by": "aws-backup",
                 "status": status,
-                "storage_class": ("archive" if rtype == "ebs-volume" else "cold")
-                if cold
-                else "warm",
+                "storage_class": _COLD_STORAGE.get(backup_type, "cold") if cold else "warm",
                 "size_bytes": size,
                 "created_at": t,
                 "delete_at": delete_at,
@@ -1061,74 +780,10 @@ class _Region:
 
     @staticmethod
     def _backup_type(rtype: str, arn: str) -> str:
+        """The backup kind of a recovery point AWS Backup made of a `rtype` resource."""
         if ":recovery-point:" in arn:
-            return {"efs-filesystem": "efs-backup", "dynamodb-table": "dynamodb-backup"}.get(
-                rtype, "aws-backup"
-            )
-        return {
-            "ebs-volume": "ebs-snapshot",
-            "storagegateway-volume": "storagegateway-snapshot",
-            "rds-instance": "rds-snapshot",
-            "rds-cluster": "rds-cluster-snapshot",
-            "dynamodb-table": "dynamodb-backup",
-        }[rtype]
-
-    def _artifact(
-        self,
-        r: dict[str, Any],
-        region: str,
-        job_id: str,
-        t: datetime,
-        size: int,
-        managed: bool,
-        encrypted: bool,
-        cold: bool,
-        *,
-        copy: bool,
-    ) -> str:
-        rtype = r["resource_type"]
-        if rtype in ("ebs-volume", "storagegateway-volume"):
-            vol_id = r["resource_id"].lower()  # EC2 shows a gateway volume's id in lower case
-            sid = native.add_ebs_snapshot(
-                self.acct,
-                region,
-                volume_id=vol_id,
-                volume_size_gib=max(1, r["size_bytes"] // GIB),
-                created=_naive(t),
-                description=native.AWS_BACKUP_EBS_DESCRIPTION,
-                encrypted=encrypted,
-                kms_key_id=r.get("kms_key_id") if encrypted else None,
-                tags={"aws:backup:source-resource": vol_id},
-                full_size_bytes=size,
-                storage_tier="archive" if cold else "standard",
-                snapshot_id=f"snap-{self.hex(17)}",
-                backend=self.backends(region)["ec2"],
-            )
-            return native.ebs_snapshot_arn(region, sid)
-        if rtype == "rds-instance":
-            prefix = "awsbackup:copyjob-" if copy else "awsbackup:job-"
-            return native.add_rds_snapshot(
-                self.acct,
-                region,
-                r["obj"],
-                snapshot_id=f"{prefix}{job_id.lower()}",
-                snapshot_type="awsbackup",
-                created=_naive(t),
-                backend=self.backends(region)["rds"],
-            )
-        if rtype == "dynamodb-table" and not managed:
-            return native.add_dynamodb_backup(
-                self.acct,
-                region,
-                r["obj"],
-                name=f"AwsBackup-{job_id.lower()}",
-                backup_type="AWS_BACKUP",
-                created=_naive(t),
-                size_bytes=size,
-                rng=self.rng,
-                backend=self.backends(region)["dynamodb"],
-            )
-        return f"arn:aws:backup:{region}:{self.acct}:recovery-point:{self.uuid().upper()}"
+            return catalog.recovery_point_kinds().get(rtype, "aws-backup")
+        return catalog.resource_type(rtype).backup_kinds[0]
 
     def _job(
         self,
@@ -1211,7 +866,7 @@ class _Region:
         action: dict[str, Any],
         t: datetime,
     ) -> None:
-        if r["resource_type"] == "dynamodb-table" and not self.managed["DynamoDB"]:
+        if self.managed.get(BACKUP_RESOURCE_TYPE[r["resource_type"]]) is False:
             return  # cross-region copy of DynamoDB needs advanced features (full management)
         dest_arn = action["DestinationBackupVaultArn"]
         dest_region = dest_arn.split(":")[3]
@@ -1278,7 +933,7 @@ class _Region:
         )
 
     # ---- native backups
-    def _native_row(
+    def native_row(
         self,
         r: dict[str, Any],
         arn: str,
@@ -1315,195 +970,9 @@ class _Region:
         )
 
     def seed_native(self) -> None:
+        """Every resource's backups made outside AWS Backup, by its type's seeder."""
         for r in self.resources:
-            kind = r["resource_type"]
-            end = r.get("deleted_at") or self.as_of
-            start = _utc(r["created_at"])
-            if kind == "ebs-volume":
-                n = (
-                    self.rng.choice((0, 0, 0, 1, 2, 4))
-                    if not r["deleted"]
-                    else self.rng.randint(1, 3)
-                )
-                for _ in range(n):
-                    t = end - timedelta(
-                        days=self.rng.uniform(0.5, min(300.0, max(1.0, (end - start).days)))
-                    )
-                    t = t.replace(microsecond=0)
-                    size = self._size(r)
-                    tier = (
-                        "archive"
-                        if (self.as_of - t).days > 120 and self.rng.random() < 0.4
-                        else "standard"
-                    )
-                    sid = native.add_ebs_snapshot(
-                        self.acct,
-                        self.region,
-                        volume_id=r["resource_id"],
-                        volume_size_gib=r["size_bytes"] // GIB,
-                        created=_naive(t),
-                        description=self.rng.choice(
-                            ("pre-upgrade", "manual backup", "before resize", "")
-                        ),
-                        encrypted=r["encrypted"],
-                        kms_key_id=r.get("kms_key_id"),
-                        tags={k: v for k, v in r["tags"].items() if k in ("team", "env")},
-                        full_size_bytes=size,
-                        storage_tier=tier,
-                        snapshot_id=f"snap-{self.hex(17)}",
-                        backend=self.backends(self.region)["ec2"],
-                    )
-                    self._native_row(
-                        r,
-                        native.ebs_snapshot_arn(self.region, sid),
-                        "ebs-snapshot",
-                        "user",
-                        t,
-                        size,
-                        r["encrypted"],
-                        storage_class="archive" if tier == "archive" else "warm",
-                    )
-            elif kind == "storagegateway-volume":
-                # The gateway's daily snapshot schedule (kept 14 days here) plus a few weekly ones.
-                times = [end - timedelta(days=d) for d in range(14)] + [
-                    end - timedelta(days=14 + 7 * w) for w in range(1, 6)
-                ]
-                for t in times:
-                    t = t.replace(hour=1, minute=self.rng.randint(0, 59), second=0, microsecond=0)
-                    if t < start or t >= end or self.rng.random() < 0.04:
-                        continue
-                    size = self._size(r)
-                    sid = native.add_ebs_snapshot(
-                        self.acct,
-                        self.region,
-                        volume_id=r["resource_id"].lower(),
-                        volume_size_gib=r["size_bytes"] // GIB,
-                        created=_naive(t),
-                        description=f"Scheduled snapshot of {r['resource_id']}",
-                        encrypted=True,
-                        full_size_bytes=size,
-                        snapshot_id=f"snap-{self.hex(17)}",
-                        backend=self.backends(self.region)["ec2"],
-                    )
-                    self._native_row(
-                        r,
-                        native.ebs_snapshot_arn(self.region, sid),
-                        "storagegateway-snapshot",
-                        "storage-gateway",
-                        t,
-                        size,
-                        True,
-                    )
-            elif kind == "rds-instance":
-                db = r["obj"]
-                retention = r.get("retention", 0)
-                if not r["deleted"]:
-                    for d in range(retention):
-                        t = (end - timedelta(days=d + 1)).replace(
-                            hour=3, minute=self.rng.randint(0, 59), second=0, microsecond=0
-                        )
-                        if t < start:
-                            break
-                        ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                        arn = native.add_rds_snapshot(
-                            self.acct,
-                            self.region,
-                            db,
-                            snapshot_id=ident,
-                            snapshot_type="automated",
-                            created=_naive(t),
-                        )
-                        self._native_row(
-                            r,
-                            arn,
-                            "rds-snapshot",
-                            "automated",
-                            t,
-                            r["size_bytes"],
-                            r["encrypted"],
-                            delete_at=t + timedelta(days=retention),
-                        )
-                n = self.rng.choice((0, 0, 1, 2, 3)) if not r["deleted"] else 1
-                for k in range(n):
-                    t = (
-                        end - timedelta(days=self.rng.uniform(1, 200) if not r["deleted"] else 0.01)
-                    ).replace(microsecond=0)
-                    if t < start:
-                        continue
-                    ident = f"{'final' if r['deleted'] else 'manual'}-{r['resource_id']}-{k}"
-                    arn = native.add_rds_snapshot(
-                        self.acct,
-                        self.region,
-                        db,
-                        snapshot_id=ident,
-                        snapshot_type="manual",
-                        created=_naive(t),
-                    )
-                    self._native_row(
-                        r, arn, "rds-snapshot", "user", t, r["size_bytes"], r["encrypted"]
-                    )
-            elif kind == "rds-cluster":
-                cluster = r["obj"]
-                retention = r.get("retention", 1)
-                for d in range(retention):
-                    t = (end - timedelta(days=d + 1)).replace(
-                        hour=4, minute=self.rng.randint(0, 59), second=0, microsecond=0
-                    )
-                    if t < start:
-                        break
-                    ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-                    arn = native.add_rds_snapshot(
-                        self.acct,
-                        self.region,
-                        cluster,
-                        snapshot_id=ident,
-                        snapshot_type="automated",
-                        created=_naive(t),
-                    )
-                    # An Aurora cluster snapshot reports no size (AllocatedStorage 0 or 1).
-                    self._native_row(
-                        r,
-                        arn,
-                        "rds-cluster-snapshot",
-                        "automated",
-                        t,
-                        None,
-                        r["encrypted"],
-                        delete_at=t + timedelta(days=retention),
-                    )
-                for k in range(self.rng.choice((0, 1, 2))):
-                    t = (end - timedelta(days=self.rng.uniform(1, 150))).replace(microsecond=0)
-                    if t < start:
-                        continue
-                    arn = native.add_rds_snapshot(
-                        self.acct,
-                        self.region,
-                        cluster,
-                        snapshot_id=f"manual-{r['resource_id']}-{k}",
-                        snapshot_type="manual",
-                        created=_naive(t),
-                    )
-                    self._native_row(
-                        r, arn, "rds-cluster-snapshot", "user", t, None, r["encrypted"]
-                    )
-            elif kind == "dynamodb-table":
-                n = self.rng.choice((0, 0, 1, 2)) if not r["deleted"] else 2
-                for k in range(n):
-                    t = (end - timedelta(days=self.rng.uniform(0.1, 120))).replace(microsecond=0)
-                    if t < start:
-                        continue
-                    size = int(r["size_bytes"] * self.rng.uniform(0.85, 1.0))
-                    arn = native.add_dynamodb_backup(
-                        self.acct,
-                        self.region,
-                        r["obj"],
-                        name=f"{r['resource_id']}-manual-{k}",
-                        backup_type="USER",
-                        created=_naive(t),
-                        size_bytes=size,
-                        rng=self.rng,
-                    )
-                    self._native_row(r, arn, "dynamodb-backup", "user", t, size, True)
+            seeder_for(r["resource_type"]).native(self, r)
 
 
 class _Builder:
@@ -1597,6 +1066,10 @@ def seed_estate(
     for s in seeders:
         s.seed_recovery_points()
         s.seed_native()
+    for s in seeders:  # restores of the recovery points, on a random stream of their own
+        seed_restores(s.bb, b.as_of, s.resources, random.Random(f"{seed}/restores/{s.region}"))
+    # A vault that denies deletion, and backups anyone can restore (auditor/sandbox/seed_protection.py).
+    seed_protection(account_id, regions)
     resources: list[dict[str, Any]] = []
     deleted: list[dict[str, Any]] = []
     for s in seeders:

@@ -89,7 +89,7 @@ def test_resource_types_from_arns():
         "dynamodb-table",
         "efs-filesystem",
         "storagegateway-volume",
-        "s3",
+        "s3-bucket",  # a collected type: its ARN names it
     ]
 
 

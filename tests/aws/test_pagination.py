@@ -82,12 +82,15 @@ def test_listings_beyond_one_page(aws, collect):
     assert len(inv.tables["vaults"]) == 7
     pages = math.ceil(n / 5)
     assert calls["ec2:DescribeVolumes"] == pages
-    # n native + n AWS Backup snapshots, all in EC2's listing
-    assert calls["ec2:DescribeSnapshots"] == math.ceil(2 * n / 5)
+    # n native + n AWS Backup snapshots, all in EC2's listing, and one page of the public ones
+    # (RestorableByUserIds=all: none here)
+    assert calls["ec2:DescribeSnapshots"] == math.ceil(2 * n / 5) + 1
     assert calls["elasticfilesystem:DescribeFileSystems"] >= pages
     assert calls["dynamodb:ListTables"] == math.ceil(27 / 5)
     assert calls["dynamodb:DescribeTable"] == calls["dynamodb:DescribeContinuousBackups"] == 27
-    assert calls["backup:ListBackupVaults"] == 2
+    # two pages of own vaults, and one listing of the vaults shared with the account (ByShared)
+    assert calls["backup:ListBackupVaults"] == 2 + 1
+    assert calls["backup:GetBackupVaultAccessPolicy"] == 7  # one per vault: no bulk form
     # every backup job left a recovery point in v0: 12 of them, on 3 pages; 6 empty vaults: 1 each
     assert calls["backup:ListRecoveryPointsByBackupVault"] == pages + 6
     # completed jobs are their recovery points: one call per unsuccessful state, not pages of jobs

@@ -14,6 +14,7 @@ import pyarrow as pa
 from auditor.controls.engine import Findings
 from auditor.controls.verdicts import FAIL, Part
 from auditor.findings import COLUMNS, canonical_batches, canonical_table
+from auditor.owners import DEFAULT_OWNER_TAGS, owner_columns
 
 
 def _as_text_sorted(findings) -> pa.Table:
@@ -97,4 +98,5 @@ def test_every_findings_column_is_made(estate, plan_policy, check, h):
     _estate(estate, h)
     findings = check(estate, plan_policy())
     batch = next(canonical_batches(findings))
-    assert tuple(batch.schema.names) == COLUMNS
+    # the fixed columns, then one per owner tag of the run (the default ones here)
+    assert list(batch.schema.names) == list(COLUMNS) + owner_columns(DEFAULT_OWNER_TAGS)

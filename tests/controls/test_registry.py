@@ -30,8 +30,13 @@ def test_registry_matches_design_ids():
         "vault-lock",
         "cross-region-copy",
         "cross-account-copy",
+        "air-gapped-copy",
         "backup-supported",
         "orphaned-backup",
+        "restore-tested",
+        "restore-time-target",
+        "deletion-protected",
+        "snapshot-not-public",
     }
 
 
@@ -75,6 +80,10 @@ def test_findings_files_round_trip(estate, plan_policy, check, h, tmp_path):
         "evidence",
         "remediation",
         "resource_name",
+        # the default owner tags (--owner-tags owner,team,application)
+        "tag_owner",
+        "tag_team",
+        "tag_application",
     }
     assert len(doc["findings"]) == len(findings.frame) == findings.summary["total"]
     recency = next(f for f in doc["findings"] if f["control_id"] == "backup-recency")

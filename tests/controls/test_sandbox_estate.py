@@ -86,6 +86,14 @@ def test_plan_deployed_follows_aws_selection_semantics(estate_check):
     res = truth.resources[truth.resources["resource_arn"].isin(assessed)]
     gold = _verdicts(frame, "plan-deployed", "gold")
     silver = _verdicts(frame, "plan-deployed", "silver")
+    # AWS Backup backs up an S3 bucket only with versioning enabled ("Amazon S3 backups")
+    found = inventory.resources
+    unversioned = set(
+        found.loc[
+            (found["resource_type"] == "s3-bucket") & (found["versioning"] != "Enabled"),
+            "resource_arn",
+        ]
+    )
     checked = 0
     for row in res.itertuples(index=False):
         tags = row.tags or {}
@@ -95,7 +103,8 @@ def test_plan_deployed_follows_aws_selection_semantics(estate_check):
             and gold[row.resource_arn] != "NOT_ASSESSED"
         ):
             # Aurora clusters are supported by AWS Backup (the default 'aws' profile).
-            assert gold[row.resource_arn] == "PASS", row.resource_arn
+            expected = "FAIL" if row.resource_arn in unversioned else "PASS"
+            assert gold[row.resource_arn] == expected, row.resource_arn
             checked += 1
         if (
             tags.get("backup") == "silver"
@@ -103,7 +112,7 @@ def test_plan_deployed_follows_aws_selection_semantics(estate_check):
             and silver[row.resource_arn] != "NOT_ASSESSED"
         ):
             # the deployed silver selection excludes env=dev (StringNotEquals)
-            ok = tags.get("env") != "dev"
+            ok = tags.get("env") != "dev" and row.resource_arn not in unversioned
             assert silver[row.resource_arn] == ("PASS" if ok else "FAIL"), row.resource_arn
             checked += 1
     assert checked >= 10

@@ -31,7 +31,9 @@ def test_controls_framework_soc2_text():
     assert "serves SOC 2: CC6.1 (partial)" in blocks["backup-encrypted"]
     assert "serves SOC 2: A1.2 (partial)" in blocks["cross-region-copy"]
     assert "serves SOC 2: CC7.5 (partial)" in blocks["cross-account-copy"]
-    assert "No control gives evidence yet for: A1.3" in done.output
+    # A1.3 (recovery plan testing) is served by restore-tested now: every requirement has a control.
+    assert "serves SOC 2: CC7.5 (partial), A1.3 (partial)" in blocks["restore-tested"]
+    assert "No control gives evidence yet" not in done.output
 
 
 def test_controls_framework_soc2_json(strict_json):
@@ -39,7 +41,7 @@ def test_controls_framework_soc2_json(strict_json):
     assert done.exit_code == 0, done.output
     doc = strict_json(done.output)
     assert doc["framework"]["key"] == "soc2"
-    assert doc["requirements_without_controls"] == ["A1.3"]
+    assert doc["requirements_without_controls"] == []
     by_id = {c["id"]: c for c in doc["controls"]}
     assert list(by_id) == list(CONTROL_IDS)
     assert [r["id"] for r in by_id["backup-max-retention"]["requirements"]] == ["C1.2"]

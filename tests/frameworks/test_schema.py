@@ -111,8 +111,9 @@ def test_aws_backup_audit_manager_maps_its_ten_controls_one_to_one():
         "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET",
     }
     by_id = {r.id: r for r in framework.requirements}
-    # No restore-time control exists yet: no evidence, never met.
-    assert by_id["RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"].controls == ()
+    assert [c.id for c in by_id["RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"].controls] == [
+        "restore-time-target"
+    ]
     assert [c.id for c in by_id["BACKUP_RECOVERY_POINT_ENCRYPTED"].controls] == ["backup-encrypted"]
 
 
@@ -157,7 +158,7 @@ def test_missing_frameworks_folder_is_a_usage_error(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (VALID.replace("backup-recency", "restore-tested"), "unknown control 'restore-tested'"),
+        (VALID.replace("backup-recency", "restore-drill"), "unknown control 'restore-drill'"),
         (VALID + VALID.split("requirements:\n")[1], "requirement R1 is listed twice"),
         (VALID.replace("source: https://example.com/mine\n", ""), "'source' is a required"),
         (

@@ -61,14 +61,15 @@ def test_json_is_strict_and_complete(view, strict_json):
     assert [f["status"] for f in retention["findings"]] == ["WAIVED"]
     assert reqs["BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION"]["status"] == "unknown"
     assert reqs["BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK"]["status"] == "not applicable"
+    # served by restore-time-target now; the plan sets no restore time target
     restore = reqs["RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"]
-    assert (restore["status"], restore["controls"], restore["coverage"]) == (
-        "no evidence",
-        [],
-        "none",
+    assert (restore["status"], [c["id"] for c in restore["controls"]], restore["coverage"]) == (
+        "not applicable",
+        ["restore-time-target"],
+        "full",
     )
     assert sum(doc["summary"].values()) == 10
-    assert doc["summary"]["no evidence"] == 1
+    assert doc["summary"]["no evidence"] == 0
 
 
 def test_csv_has_one_row_per_requirement(view):
@@ -83,7 +84,7 @@ def test_csv_has_one_row_per_requirement(view):
         "1",
     )
     assert by_id["BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED"]["controls"] == (
-        "vault-lock (partial)"
+        "deletion-protected (partial);vault-lock (partial)"
     )
 
 

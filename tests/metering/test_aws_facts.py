@@ -182,7 +182,10 @@ def test_replacing_the_table_without_the_change_assumption_warns(mk, tmp_path):
     assert table.warnings[0] in result.warnings
     assert result.totals["gb_months"] == pytest.approx(300)  # every snapshot in full
     # keeping the assumption: no warning
-    kept = "assumptions:\n  incremental_change_ratio: {EBS: 0.05, Storage Gateway: 0.05, RDS: 0.05, Aurora: 0.05}\n"
+    kept = (
+        "assumptions:\n  incremental_change_ratio:"
+        " {EBS: 0.05, Storage Gateway: 0.05, RDS: 0.05, Aurora: 0.05, FSx: 0.05, EC2: 0.05}\n"
+    )
     assert load_prices(_replacing_table(tmp_path, kept)).warnings == ()
 
 

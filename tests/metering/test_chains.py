@@ -195,7 +195,7 @@ def test_ratio_is_data_and_overridable(mk, tmp_path):
     [
         ("assumptions: {incremental_change_ratio: {EBS: 1.5}}", "between 0 and 1"),
         ("assumptions: {incremental_change_ratio: {EBS: -0.1}}", "between 0 and 1"),
-        ("assumptions: {incremental_change_ratio: {S3: 0.1}}", "unknown service"),
+        ("assumptions: {incremental_change_ratio: {Redshift: 0.1}}", "unknown service"),
         ("assumptions: {change: {EBS: 0.1}}", "unknown assumption"),
         ("assumptions: [1]", "must be a mapping"),
     ],

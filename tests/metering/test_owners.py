@@ -163,7 +163,8 @@ def test_sizes_keep_their_basis_and_upper_bounds_are_separate(mk, prices):
 
 
 def test_unknown_backup_type_is_unpriced_not_zero(mk, prices):
-    result = meter(mk.inventory([mk.backup("fsx-backup", 10)]), prices, mk.AS_OF)
+    # Redshift snapshots are not catalogued (FSx backups were, until FSx was collected)
+    result = meter(mk.inventory([mk.backup("redshift-snapshot", 10)]), prices, mk.AS_OF)
     row = result.frame.iloc[0]
     assert row.billing_owner == "(unknown)" and row.unpriced
     assert row.estimated_cost_usd != row.estimated_cost_usd  # NaN: null, not 0

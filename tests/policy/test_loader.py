@@ -132,8 +132,8 @@ def test_full_example_loads(tmp_path):
         ),
         (
             "resource_types: [ebs-volume, rds-instance]",
-            "resource_types: [s3-bucket]",
-            ":3: scope: unknown resource type 's3-bucket'",
+            "resource_types: [ebs-snapshot]",
+            ":3: scope: unknown resource type 'ebs-snapshot'",
         ),
         (
             'accounts: ["222233334444"]',

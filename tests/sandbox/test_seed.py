@@ -30,6 +30,11 @@ def test_estate_has_every_kind_of_thing(estate):
         "dynamodb-table",
         "efs-filesystem",
         "storagegateway-volume",
+        "fsx-filesystem",
+        "docdb-cluster",
+        "neptune-cluster",
+        "ec2-instance",
+        "s3-bucket",
     }
     assert 60 <= len(r) <= 150
     backup_values = {t.get("backup") for t in r.tags}
@@ -74,7 +79,20 @@ def test_native_listings_equal_the_native_ground_truth(estate, api):
             for s in p["Snapshots"]
         }
         ebs = b[b.backup_type.isin(["ebs-snapshot", "storagegateway-snapshot"])]
-        assert {f"arn:aws:ec2:{region}::snapshot/{i}" for i in snaps} == set(ebs.recovery_point_arn)
+        images = [
+            i
+            for p in ec2.get_paginator("describe_images").paginate(Owners=["self"])
+            for i in p["Images"]
+        ]
+        assert {f"arn:aws:ec2:{region}::image/{i['ImageId']}" for i in images} == set(
+            b[b.backup_type == "ec2-image"].recovery_point_arn
+        )
+        # an AMI's EBS snapshots are the AMI's storage, counted with it
+        behind = {m["Ebs"]["SnapshotId"] for i in images for m in i["BlockDeviceMappings"]}
+        assert behind <= set(snaps)
+        assert {f"arn:aws:ec2:{region}::snapshot/{i}" for i in set(snaps) - behind} == set(
+            ebs.recovery_point_arn
+        )
         rds = api("rds", region)
         db = [
             s
@@ -90,8 +108,14 @@ def test_native_listings_equal_the_native_ground_truth(estate, api):
             for p in rds.get_paginator("describe_db_cluster_snapshots").paginate()
             for s in p["DBClusterSnapshots"]
         ]
+        # every engine's cluster snapshots but AWS Backup's (those come from the vaults)
+        cluster_kinds = [
+            "rds-cluster-snapshot",
+            "docdb-cluster-snapshot",
+            "neptune-cluster-snapshot",
+        ]
         assert {s["DBClusterSnapshotArn"] for s in cl} == set(
-            b[b.backup_type == "rds-cluster-snapshot"].recovery_point_arn
+            b[b.backup_type.isin(cluster_kinds) & (b.source == "native")].recovery_point_arn
         )
         ddb = api("dynamodb", region)
         arns = set()
@@ -131,8 +155,17 @@ def test_resources_are_listed_and_deleted_ones_are_not(estate, api):
         clusters = {
             c["DBClusterArn"]: c for c in api("rds", region).describe_db_clusters()["DBClusters"]
         }
-        assert set(clusters) == set(r[r.resource_type == "rds-cluster"].resource_arn)
-        assert {c["Engine"] for c in clusters.values()} <= {"aurora-mysql", "aurora-postgresql"}
+        # RDS's DescribeDBClusters also lists DocumentDB and Neptune clusters (RDS API reference)
+        cluster_types = ["rds-cluster", "docdb-cluster", "neptune-cluster"]
+        assert set(clusters) == set(r[r.resource_type.isin(cluster_types)].resource_arn)
+        aurora = {a for a, c in clusters.items() if c["Engine"].startswith("aurora")}
+        assert aurora == set(r[r.resource_type == "rds-cluster"].resource_arn)
+        assert {c["Engine"] for c in clusters.values()} <= {
+            "aurora-mysql",
+            "aurora-postgresql",
+            "docdb",
+            "neptune",
+        }
         tables = set(api("dynamodb", region).list_tables()["TableNames"])
         assert tables == set(r[r.resource_type == "dynamodb-table"].resource_id)
         efs = {

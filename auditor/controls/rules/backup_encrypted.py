@@ -11,6 +11,7 @@ from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.remedies import encrypted_remediation
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -68,5 +69,16 @@ def backup_encrypted(ctx: Context) -> Part:
         "backup-encrypted",
         frame,
         _describe_encrypted,
-        evidence_hook=lambda f, ctx: {"example": fr.rp_arns(ctx, f["example_row"].to_numpy())},
+        evidence_hook=_example_backup,
+        remediate=encrypted_remediation,
     )
+
+
+def _example_backup(frame: pd.DataFrame, ctx: Context) -> dict:
+    """An unencrypted backup of the resource, by ARN, and the vault it is in (AWS Backup's)."""
+    rows = frame["example_row"].to_numpy()
+    vaults = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    if has.any() and "vault_name" in ctx.rp:
+        vaults[has] = ctx.rp["vault_name"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+    return {"example": fr.rp_arns(ctx, rows), "example_vault": vaults}

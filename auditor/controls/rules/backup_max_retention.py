@@ -26,11 +26,20 @@ from auditor.restore import delete_advice
 _LATEST = np.iinfo(np.int64).max
 
 
-def _oldest_rows(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+def oldest_backup_rows(
+    frame: pd.DataFrame,
+    ctx: Context,
+    eligible: np.ndarray | None = None,
+    rank: np.ndarray | None = None,
+) -> np.ndarray:
     """Per finding: the recovery_points row of the resource's oldest completed backup (copies
-    included) of a kind its plan accepts, or -1."""
+    included) of a kind its plan accepts, or -1. With `eligible` (a mask over recovery points),
+    only those count; with `rank`, the backup of the lowest rank is taken instead of the oldest."""
     n = ctx.n
-    oldest = ctx.memo("oldest_backup_rows", lambda: _oldest_per_kind(ctx))
+    if eligible is None and rank is None:  # the common call: made once per check
+        oldest = ctx.memo("oldest_backup_rows", lambda: _oldest_per_kind(ctx))
+    else:
+        oldest = _oldest_per_kind(ctx, eligible, rank)
     ridx = frame["ridx"].to_numpy()
     plan = frame["plan"].to_numpy()
     best = np.full(len(frame), -1, dtype=np.int64)
@@ -38,19 +47,25 @@ def _oldest_rows(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     for k, kind in enumerate(KINDS):
         accepts = np.array([kind in p.accept for p in ctx.plans] + [False], dtype=bool)[plan]
         rows = np.where(ridx >= 0, oldest[k * n + np.maximum(ridx, 0)], -1)
-        at = np.where(accepts & (rows >= 0), ctx.rp_created[np.maximum(rows, 0)], _LATEST)
+        ranks = ctx.rp_created if rank is None else rank
+        at = np.where(accepts & (rows >= 0), ranks[np.maximum(rows, 0)], _LATEST)
         better = at < best_at
         best = np.where(better, rows, best)
         best_at = np.minimum(best_at, at)
     return best
 
 
-def _oldest_per_kind(ctx: Context) -> np.ndarray:
-    """Per (kind, resource) slot `kind * n + ridx`: the row of its oldest completed backup, or -1."""
+def _oldest_per_kind(
+    ctx: Context, eligible: np.ndarray | None = None, rank: np.ndarray | None = None
+) -> np.ndarray:
+    """Per (kind, resource) slot `kind * n + ridx`: the row of its oldest completed backup (of
+    those `eligible`; of the lowest `rank` when given), or -1."""
     n = ctx.n
-    keep = np.flatnonzero(ctx.rp_completed & (ctx.rp_ridx >= 0))
+    keep = np.flatnonzero(
+        ctx.rp_completed & (ctx.rp_ridx >= 0) & (True if eligible is None else eligible)
+    )
     key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
-    order = np.lexsort((ctx.rp_created[keep], key))
+    order = np.lexsort(((ctx.rp_created if rank is None else rank)[keep], key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
@@ -66,7 +81,7 @@ def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.Da
     )
     rows = np.full(len(frame), -1, dtype=np.int64)
     if too_old.any():
-        rows = np.where(too_old, _oldest_rows(frame, ctx), -1)
+        rows = np.where(too_old, oldest_backup_rows(frame, ctx), -1)
     has = rows >= 0
     advice = delete_advice(
         ctx.rp.iloc[rows[has]].reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of
@@ -74,15 +89,35 @@ def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.Da
     return rows, advice
 
 
+def _offending_examples(frame: pd.DataFrame, ctx: Context) -> dict:
+    """For failing findings, the ARN of one backup behind each problem: one that nothing will
+    ever delete, and the one whose lifecycle is longest."""
+    failing = fr.status_of(frame) == FAIL
+    out: dict = {}
+    if not failing.any() or not len(ctx.rp):
+        return out
+    forever = (ctx.rp_delete == NONE_TS) & ~ctx.rp_continuous
+    if (fr.num(frame, "kept_forever") > 0).any():
+        rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=forever), -1)
+        if (rows >= 0).any():
+            out["kept_forever_example_arn"] = fr.rp_arns(ctx, rows)
+    lived = np.where(forever | (ctx.rp_delete == NONE_TS), 0, ctx.rp_delete - ctx.rp_created)
+    rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=lived > 0, rank=-lived), -1)
+    if (rows >= 0).any():
+        out["longest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
+    return out
+
+
 def _max_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
-    """The oldest backup past the limit and the call that deletes it."""
+    """The backups behind the verdict (by ARN), the oldest one past the limit and the call that
+    deletes it."""
     if "ev.kept_past_limit" not in frame or not len(frame):
         return {}
+    out: dict = _offending_examples(frame, ctx)
     rows, advice = _delete_oldest(frame, ctx)
     has = rows >= 0
     if not has.any():
-        return {}
-    out: dict = {}
+        return out
     arn = np.full(len(frame), None, dtype=object)
     arn[has] = fr.rp_arns(ctx, rows[has])
     out["oldest_backup_arn"] = arn

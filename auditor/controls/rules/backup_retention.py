@@ -109,7 +109,44 @@ def backup_retention(ctx: Context) -> Part:
         expires_too_soon=life_fail,
         history_too_short=depth_fail,
     )
-    return Part("backup-retention", frame, _describe_retention, remediate=_remediate_retention)
+    return Part(
+        "backup-retention",
+        frame,
+        _describe_retention,
+        evidence_hook=_retention_backups,
+        remediate=_remediate_retention,
+    )
+
+
+def _retention_backups(frame: pd.DataFrame, ctx: Context) -> dict:
+    """For failing findings, the backups behind the verdict by ARN: the one set to be deleted
+    soonest after it was made (and the AWS Backup rule that made it), and the oldest one kept."""
+    from auditor.controls.rules.backup_max_retention import oldest_backup_rows
+
+    failing = fr.status_of(frame) == FAIL
+    out: dict = {}
+    if not failing.any() or not len(ctx.rp):
+        return out
+    primary = ctx.rp["copy_source_arn"].isna().to_numpy(dtype=bool)
+    lived = np.where(ctx.rp_delete == NONE_TS, 0, ctx.rp_delete - ctx.rp_created)
+    soon = frame["ev.expires_too_soon"].to_numpy(dtype=bool, na_value=False) & failing
+    if soon.any():
+        rows = np.where(
+            soon, oldest_backup_rows(frame, ctx, eligible=primary & (lived > 0), rank=lived), -1
+        )
+        out["shortest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
+        rules = np.full(len(rows), None, dtype=object)
+        has = rows >= 0
+        if has.any() and "backup_rule_id" in ctx.rp:
+            rules[has] = (
+                ctx.rp["backup_rule_id"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+            )
+        out["shortest_lifecycle_rule_id"] = rules
+    short = frame["ev.history_too_short"].to_numpy(dtype=bool, na_value=False) & failing
+    if short.any():
+        rows = np.where(short, oldest_backup_rows(frame, ctx, eligible=primary), -1)
+        out["oldest_backup_arn"] = fr.rp_arns(ctx, rows)
+    return out
 
 
 def _remediate_retention(frame: pd.DataFrame, ctx: Context) -> np.ndarray:

@@ -15,6 +15,7 @@ from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.remedies import supported_remediation
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -93,4 +94,22 @@ def backup_supported(ctx: Context) -> Part:
         reason=reason,
         native_accepted=native,
     )
-    return Part("backup-supported", frame, _describe_supported)
+    # the first deployed rule that selects the resource, for the remediation to name
+    frame["nearest_rule"] = d["nearest"]
+    return Part(
+        "backup-supported",
+        frame,
+        _describe_supported,
+        evidence_hook=_deployed_rule,
+        remediate=supported_remediation,
+    )
+
+
+def _deployed_rule(frame: pd.DataFrame, ctx: Context) -> dict:
+    """The deployed AWS Backup rule (plan, rule, schedule, lifetime) whose feature is the gap."""
+    reason = fr.col(frame, "reason")
+    nearest = frame["nearest_rule"].to_numpy()
+    labels = np.array(list(ctx.deployed["labels"]) + [None], dtype=object)
+    about_rule = np.array(["deployed rule:" in str(r) for r in reason], dtype=bool)
+    rows = np.where(about_rule & (nearest >= 0), nearest, len(labels) - 1)
+    return {"deployed_rule": pd.Series(labels[rows], dtype=object)}

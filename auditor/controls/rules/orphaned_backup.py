@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -19,38 +17,13 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.inventory import RESOURCE_TYPES
-from auditor.policy.columns import arrow_of, codes_of
+from auditor.orphans import ORPHAN, collected_pairs, find_orphans, free_system_backups
 from auditor.restore import delete_advice
 
 
 def _advice(ctx: Context, rp: pd.DataFrame) -> pd.DataFrame:
     """How to delete each orphan: the call that works for who made it, and any vault lock's date."""
     return delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
-
-
-def _collected_pairs(ctx: Context) -> set[tuple[str, str]]:
-    """(account, region) pairs that were collected: the manifest's, and any seen in the data."""
-    manifest = ctx.inventory.manifest or {}
-    accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
-    pairs = {(a, r) for a in accounts for r in regions}
-    sources = [
-        (
-            ctx.copies_all["account_id"],
-            ctx.account_names,
-            ctx.copies_all["region"],
-            ctx.region_names,
-        )
-    ]
-    if ctx.n:
-        sources.append((*codes_of(ctx.res["account_id"]), *codes_of(ctx.res["region"])))
-    for acc, acc_names, reg, reg_names in sources:
-        ok = (acc >= 0) & (reg >= 0)
-        for k in np.unique(
-            np.bincount(acc[ok].astype(np.int64) * (len(reg_names) + 1) + reg[ok]).nonzero()[0]
-        ):
-            a, r = divmod(int(k), len(reg_names) + 1)
-            pairs.add((acc_names[a], reg_names[r]))
-    return pairs
 
 
 def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -111,6 +84,43 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
         return None
 
 
+# The data this control's verdicts depend on: a failed call that fills either (a listing of the
+# source's resources, or of backups) makes the orphans it may concern NOT_ASSESSED.
+_READS = ("resources", "recovery_points")
+
+
+def _candidates(ctx: Context) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Backups of no collected resource: (their rows in recovery_points, those rows, eligible).
+
+    Eligible: one worth reporting. Its type is one the inventory collects (a source of another
+    type is never collected, so it would always look gone), it holds data (not FAILED) and is not
+    being deleted, and it is not a DynamoDB SYSTEM backup (free, and deleted by AWS after 35
+    days: `free_system_backups`).
+    """
+    # Narrow to backups of no known resource before any string work. A boolean mask filters Arrow
+    # columns chunk by chunk; positional take would first copy them whole.
+    unknown = ctx.rp_ridx < 0
+    cand = ctx.rp[list(_CANDIDATE_COLUMNS)][unknown]
+    eligible = (
+        cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
+        & ~cand["status"].isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
+        & ~free_system_backups(cand)
+    )
+    return np.flatnonzero(unknown), cand, eligible
+
+
+_CANDIDATE_COLUMNS = (
+    "recovery_point_arn",
+    "resource_arn",
+    "resource_type",
+    "account_id",
+    "region",
+    "status",
+    "backup_type",
+    "created_by",
+)
+
+
 @control(
     "orphaned-backup",
     "Backup of a resource that no longer exists",
@@ -118,7 +128,7 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
     per="backup",
     # The source may live in another account: judged over the combined inventory.
     scope="cross-account",
-    reads=("resources", "recovery_points"),
+    reads=_READS,
     remediation="Delete the backup if nobody needs it any more (with AWS Backup's"
     " delete-recovery-point when AWS Backup made it; the finding names the call), or waive it.",
     order=110,
@@ -128,63 +138,41 @@ def orphaned_backup(ctx: Context) -> Part:
 
     FAIL for every kept backup (any status but FAILED or DELETING) of a resource type the inventory
     collects whose source ARN is not among the collected resources, with its size and estimated
-    monthly cost. NOT_ASSESSED when the source's account and region were not collected (the source
-    may exist) or their listing failed.
+    monthly cost; a DynamoDB SYSTEM backup, which AWS keeps free for 35 days after a table with
+    point-in-time recovery is deleted, is left out. NOT_ASSESSED when the source's account and
+    region were not collected (the source may exist) or their listing failed.
     """
-    rp = ctx.rp
-    # Only backups of no known resource can be orphans: narrow to those rows before any string work.
-    # A boolean mask filters Arrow columns chunk by chunk; positional take would first copy them whole.
-    unknown = ctx.rp_ridx < 0
-    rows = np.flatnonzero(unknown)
-    cand = rp[
-        ["recovery_point_arn", "resource_arn", "resource_type", "account_id", "region", "status"]
-    ][unknown]
-    ok = (
-        cand["resource_arn"].notna().to_numpy()
-        & cand["resource_type"].isin(list(RESOURCE_TYPES)).to_numpy(dtype=bool, na_value=False)
-        & ~cand["status"].isin(["FAILED", "DELETING"]).to_numpy(dtype=bool, na_value=False)
+    rows, cand, eligible = _candidates(ctx)
+    # Failed calls are ranked as the engine ranks them: positions in ctx.errors.
+    relevant = ctx.relevant_errors(_READS)
+    found = find_orphans(
+        cand,
+        np.full(len(cand), -1, dtype=np.int64),  # none of them has a collected source
+        collected_pairs(
+            ctx.inventory.manifest,
+            ctx.res,
+            coded=[
+                (
+                    ctx.copies_all["account_id"],
+                    ctx.account_names,
+                    ctx.copies_all["region"],
+                    ctx.region_names,
+                )
+            ],
+        ),
+        ctx.errors.iloc[relevant].reset_index(drop=True),
+        eligible=eligible,
     )
-    idx = rows[ok]
-    sub = cand[ok]
-    src = arrow_of(sub["resource_arn"]).cast(pa.string())
-    pieces = pc.split_pattern(src, ":", max_splits=5)
-    src_region = (
-        pc.list_element(pieces, 3)
-        if len(sub) and pc.min(pc.list_value_length(pieces)).as_py() > 4
-        else None
-    )
-    if src_region is None and len(sub):
-        # Some ARNs are malformed: pad every list so positions 3 and 4 exist.
-        safe = [
-            p if p is not None and len(p) > 4 else ["", "", "", "", ""] for p in pieces.to_pylist()
-        ]
-        pieces = pa.array(safe, type=pa.list_(pa.string()))
-        src_region = pc.list_element(pieces, 3)
-    src_account = pc.list_element(pieces, 4) if len(sub) else pa.array([], pa.string())
-    if src_region is None:
-        src_region = pa.array([], pa.string())
-    located = pc.binary_join_element_wise(src_account, src_region, "|")
-    pairs = pa.array(sorted(f"{a}|{r}" for a, r in _collected_pairs(ctx)), type=pa.string())
-    known = pc.is_in(located, value_set=pairs).fill_null(False).to_numpy(zero_copy_only=False)
-    src_account = np.asarray(src_account.to_numpy(zero_copy_only=False), dtype=object)
-    src_region = np.asarray(src_region.to_numpy(zero_copy_only=False), dtype=object)
-    na_error = np.full(len(sub), -1, dtype=np.int64)
-    rtype = sub["resource_type"].astype("str")
-    for i, e in enumerate(ctx.errors.itertuples(index=False)):
-        hit = np.ones(len(sub), dtype=bool)
-        if isinstance(e.account_id, str) and e.account_id not in ("", "*", "global"):
-            hit &= src_account == e.account_id
-        if isinstance(e.region, str) and e.region not in ("", "*", "global"):
-            hit &= src_region == e.region
-        affects = {a.strip() for a in str(e.affects or "*").split(",") if a.strip()}
-        if "*" not in affects:
-            hit &= rtype.isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
-        na_error[hit & (na_error < 0)] = i
-    status = np.where(~known | (na_error >= 0), NOT_ASSESSED, FAIL)
+    idx = rows[found.rows]
+    na_error = np.full(len(idx), -1, dtype=np.int64)
+    covered = found.error >= 0
+    na_error[covered] = relevant[found.error[covered]]
+    status = np.where(found.verdict == ORPHAN, FAIL, NOT_ASSESSED)
+    sub = cand.iloc[found.rows]
     frame = pd.DataFrame(
         {
-            "ridx": np.full(len(sub), -1, dtype=np.int64),
-            "plan": np.full(len(sub), -1, dtype=np.int16),
+            "ridx": np.full(len(idx), -1, dtype=np.int64),
+            "plan": np.full(len(idx), -1, dtype=np.int16),
             "status": status.astype(np.int8),
             "resource_arn": sub["recovery_point_arn"].to_numpy(),
             "resource_type": sub["resource_type"].to_numpy(),

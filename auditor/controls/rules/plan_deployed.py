@@ -10,6 +10,7 @@ from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.remedies import deployed_remediation
 from auditor.controls.verdicts import (
     FAIL,
     PASS,
@@ -25,6 +26,7 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     every = fr.fmt(fr.num(frame, "required_every_hours"))
     keep = fr.fmt(fr.num(frame, "required_retention_days"), 0)
     supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)
+    unsupported_why = fr.col(frame, "aws_backup_unsupported_reason")
     opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)
     texts = []
     for i in range(len(frame)):
@@ -35,7 +37,8 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
             continue
         need = f"at least every {every[i]}h keeping {keep[i]} days"
         if not supported[i]:
-            why = "AWS Backup does not support this resource type"
+            # e.g. an S3 bucket without versioning, which AWS Backup cannot back up
+            why = unsupported_why[i] or "AWS Backup does not support this resource type"
         elif not opted[i]:
             why = "its service is not opted in to AWS Backup in this region"
         elif nearest[i]:
@@ -113,6 +116,7 @@ def plan_deployed(ctx: Context) -> Part:
             else np.full(len(status), None, object)
         ),
         aws_backup_supports_type=d["supported"],
+        aws_backup_unsupported_reason=d["unsupported_reason"],
         region_opted_in=d["opted_in"],
         native_schedule=pd.Categorical(sched),
         native_frequency_hours=freq_h,
@@ -120,4 +124,7 @@ def plan_deployed(ctx: Context) -> Part:
         required_every_hours=need_h,
         required_retention_days=need_d.astype(float),
     )
-    return Part("plan-deployed", frame, _describe_deployed)
+    # the deployed rule that selects the resource without meeting the plan (-1: none), for the
+    # remediation to name (not evidence: `selected_by` says it in words)
+    frame["nearest_rule"] = np.where(d["match"] >= 0, -1, d["nearest"])
+    return Part("plan-deployed", frame, _describe_deployed, remediate=deployed_remediation)

@@ -15,6 +15,7 @@ from auditor.controls.verdicts import (
     NOT_APPLICABLE,
     NOT_ASSESSED,
     PASS,
+    WAIVED,
     Part,
 )
 
@@ -108,7 +109,29 @@ def resource_covered(ctx: Context) -> Part:
         frame = pd.concat([frame, extra], ignore_index=True)
         if "na_error" in frame:
             frame["na_error"] = frame["na_error"].fillna(-1).astype(np.int64)
-    return Part("resource-covered", frame, _describe_covered, remediate=_remediate_covered)
+    return Part(
+        "resource-covered",
+        frame,
+        _describe_covered,
+        evidence_hook=_why_not_covered,
+        remediate=_remediate_covered,
+    )
+
+
+def _why_not_covered(frame: pd.DataFrame, ctx: Context) -> dict:
+    """For the uncovered resources (FAIL or waived): their tags, and why each declared plan and
+    each AWS Backup selection deployed in their account and region does not select them."""
+    from auditor.controls.why_not import declared_reasons, deployed_reasons, resource_tags
+
+    ridx = frame["ridx"].to_numpy()
+    status = frame["status"].to_numpy()
+    ridx = np.where((ridx >= 0) & np.isin(status, (FAIL, WAIVED)), ridx, -1)
+    # object Series keep the JsonText values (JSON embedded as it is): pandas would infer str
+    return {
+        "tags": pd.Series(resource_tags(ctx, ridx), dtype=object),
+        "not_selected_by": pd.Series(declared_reasons(ctx, ridx), dtype=object),
+        "deployed_not_selected_by": pd.Series(deployed_reasons(ctx, ridx), dtype=object),
+    }
 
 
 def _remediate_covered(frame: pd.DataFrame, ctx: Context) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Nothing edits moto's files: handlers are added to moto's response classes, URL patterns to its URL
 maps, state to its backends (so moto's reset clears it), and the Storage Gateway package is
-registered as the module `moto.storagegateway`.
+registered as the module `moto.storagegateway` (and the DLM package as `moto.dlm`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,22 @@ def install() -> None:
             return
         import moto.backend_index as backend_index
 
-        from auditor.sandbox.moto_ext import backup, services
+        from auditor.sandbox.moto_ext import (
+            backup,
+            fsx,
+            images,
+            protection,
+            rds_engines,
+            recycle_bin,
+            restores,
+            s3,
+            services,
+        )
+        from auditor.sandbox.moto_ext import dlm as dlm_pkg
         from auditor.sandbox.moto_ext import storagegateway as sgw_pkg
+        from auditor.sandbox.moto_ext.dlm import models as dlm_models
+        from auditor.sandbox.moto_ext.dlm import responses as dlm_responses
+        from auditor.sandbox.moto_ext.dlm import urls as dlm_urls
         from auditor.sandbox.moto_ext.storagegateway import models as sgw_models
         from auditor.sandbox.moto_ext.storagegateway import responses as sgw_responses
         from auditor.sandbox.moto_ext.storagegateway import urls as sgw_urls
@@ -40,6 +54,21 @@ def install() -> None:
             backend_index.backend_url_patterns.append(
                 ("storagegateway", re.compile(r"https?://storagegateway\.(.+)\.amazonaws\.com"))
             )
+        sys.modules.setdefault("moto.dlm", dlm_pkg)
+        sys.modules.setdefault("moto.dlm.models", dlm_models)
+        sys.modules.setdefault("moto.dlm.urls", dlm_urls)
+        sys.modules.setdefault("moto.dlm.responses", dlm_responses)
+        if not any(name == "dlm" for name, _ in backend_index.backend_url_patterns):
+            backend_index.backend_url_patterns.append(
+                ("dlm", re.compile(r"https?://dlm\.(.+)\.amazonaws\.com"))
+            )
         backup.install()
+        restores.install()
+        protection.install()
         services.install()
+        recycle_bin.install()
+        fsx.install()
+        rds_engines.install()
+        s3.install()
+        images.install()
         _installed = True

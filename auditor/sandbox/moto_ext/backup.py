@@ -85,7 +85,7 @@ def resource_type_of(arn: str) -> str:
     if service == "ec2":
         return "EBS" if rest.startswith("volume/") else "EC2"
     if service == "rds":
-        return "Aurora" if rest.startswith("cluster:") else "RDS"
+        return _rds_cluster_service(parts) if rest.startswith("cluster:") else "RDS"
     return {
         "dynamodb": "DynamoDB",
         "elasticfilesystem": "EFS",
@@ -94,6 +94,22 @@ def resource_type_of(arn: str) -> str:
         "s3": "S3",
         "redshift": "Redshift",
     }.get(service, service)
+
+
+# RDS-compatible engines AWS Backup names as services of their own (GetSupportedResourceTypes:
+# "DocumentDB for Amazon DocumentDB", "Neptune for Amazon Neptune"); their clusters have RDS
+# cluster ARNs, so the cluster's engine decides.
+_ENGINE_SERVICES = {"docdb": "DocumentDB", "neptune": "Neptune"}
+
+
+def _rds_cluster_service(parts: list[str]) -> str:
+    """AWS Backup's ResourceType of an RDS cluster ARN's cluster: Aurora unless its engine says."""
+    from moto.rds.models import rds_backends
+
+    if len(parts) < 6 or not parts[3] or not parts[4]:
+        return "Aurora"
+    cluster = rds_backends[parts[4]][parts[3]].clusters.get(parts[5].split(":", 1)[1])
+    return _ENGINE_SERVICES.get(getattr(cluster, "engine", ""), "Aurora")
 
 
 def _bad_token(message: str) -> Exception:
@@ -277,7 +293,7 @@ def add_recovery_point(self: ExtendedBackupBackend, rp: dict[str, Any]) -> dict[
             "EncryptionKeyArn",
             vault.encryption_key_arn or aws_backup_key_arn(self.account_id, self.region_name),
         )
-    rp.setdefault("VaultType", "BACKUP_VAULT")
+    rp.setdefault("VaultType", getattr(vault, "vault_type", "BACKUP_VAULT"))
     rp.setdefault("IsParent", False)
     rp.setdefault(
         "IamRoleArn",
@@ -429,7 +445,7 @@ def start_copy_job(self: ExtendedBackupBackend, params: dict[str, Any]) -> dict[
     """
     from moto.backup.models import backup_backends
 
-    from auditor.sandbox.moto_ext import native
+    from auditor.sandbox.moto_ext import air_gapped, native
 
     source_vault = _vault_or_404(self, params["SourceBackupVaultName"])
     source = self.recovery_points.get(params["RecoveryPointArn"])
@@ -449,18 +465,22 @@ def start_copy_job(self: ExtendedBackupBackend, params: dict[str, Any]) -> dict[
     job_id = str(uuid.uuid4()).upper()
     now = _now()
     size = int(source.get("BackupSizeInBytes") or 0)
-    rp_arn = native.create_backup_artifact(
-        dest_account,
-        dest_region,
-        source["ResourceArn"],
-        job_id=job_id,
-        created=now,
-        size_bytes=size,
-        managed=dest.region_settings["ResourceTypeManagementPreference"].get(
-            source["ResourceType"], False
-        ),
-        encrypted=True,
-    )
+    if air_gapped.vault_type(dest_vault) == air_gapped.LAG:
+        # An air-gapped vault holds AWS Backup's own recovery points, not native snapshots.
+        rp_arn = air_gapped.recovery_point_arn(dest_account, dest_region)
+    else:
+        rp_arn = native.create_backup_artifact(
+            dest_account,
+            dest_region,
+            source["ResourceArn"],
+            job_id=job_id,
+            created=now,
+            size_bytes=size,
+            managed=dest.region_settings["ResourceTypeManagementPreference"].get(
+                source["ResourceType"], False
+            ),
+            encrypted=True,
+        )
     rp = {
         "RecoveryPointArn": rp_arn,
         "BackupVaultName": dest_vault.backup_vault_name,
@@ -853,20 +873,18 @@ def r_create_logically_air_gapped_backup_vault(self: BackupResponse) -> ActionRe
     LOGICALLY_AIR_GAPPED_BACKUP_VAULT, locked from creation with the given Min/MaxRetentionDays
     (both required), its key owned by AWS Backup. AWS reports VaultState CREATING until it is
     ready; the emulator makes it AVAILABLE at once."""
+    from auditor.sandbox.moto_ext.air_gapped import create_air_gapped_vault
+
     p = _p(self)
     name = p.get("BackupVaultName") or self.path.rstrip("/").rsplit("/", 1)[-1]
-    vault = _backend(self).create_backup_vault(
-        backup_vault_name=name,
-        backup_vault_tags=p.get("BackupVaultTags") or {},
-        encryption_key_arn="",
-        creator_request_id=p.get("CreatorRequestId") or "",
+    # moto's Vault has no vault type; vault_dict reads the sandbox-only attribute set there.
+    vault = create_air_gapped_vault(
+        _backend(self),
+        name,
+        p["MinRetentionDays"],
+        p["MaxRetentionDays"],
+        p.get("BackupVaultTags") or {},
     )
-    # moto's Vault has no vault type; vault_dict reads this sandbox-only attribute.
-    vault.vault_type = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"  # type: ignore[attr-defined]
-    vault.locked = True
-    vault.min_retention_days = int(p["MinRetentionDays"])
-    vault.max_retention_days = int(p["MaxRetentionDays"])
-    vault.lock_date = vault.creation_date
     return ActionResult(
         {
             "BackupVaultName": name,
@@ -945,4 +963,7 @@ def install() -> None:
             _init_ext(cast(BackupBackend, backend))
     for pattern, handler in EXTRA_URL_PATHS.items():
         backup_urls.url_paths.setdefault(pattern, handler)
+    from auditor.sandbox.moto_ext import air_gapped
+
+    air_gapped.install()
     BackupBackend._auditor_ext = True  # type: ignore[attr-defined]

@@ -270,6 +270,11 @@ def resource_size_bytes(account_id: str, region: str, resource_arn: str) -> int 
 
         vol = storagegateway_backends[account_id][region].volumes.get(resource_arn)
         return None if vol is None else int(vol["VolumeSizeInBytes"])
+    if service == "fsx" and rest.startswith("file-system/"):
+        from auditor.sandbox.moto_ext import fsx
+
+        fs = fsx.fsx_backend(account_id, region).file_systems.get(rest.split("/", 1)[1])
+        return None if fs is None else int(fs.storage_capacity or 1) * GIB
     return None
 
 
@@ -369,6 +374,22 @@ def create_backup_artifact(
                 snapshot_id=f"awsbackup:job-{job_id.lower()}",
                 snapshot_type="awsbackup",
                 created=created,
+            )
+    if service == "fsx" and rest.startswith("file-system/"):
+        # AWS Backup's FSx recovery point is an FSx backup of Type AWS_BACKUP (FSx API
+        # reference, Backup.Type); see moto_ext/fsx.py.
+        from auditor.sandbox.moto_ext import fsx
+
+        fs = fsx.fsx_backend(account_id, region).file_systems.get(rest.split("/", 1)[1])
+        if fs is not None:
+            return fsx.add_backup(
+                account_id,
+                region,
+                fsx.file_system_metadata(fs),
+                backup_type="AWS_BACKUP",
+                created=created,
+                backup_id=f"backup-{_rand_hex(rng, 17)}",
+                size_bytes=size_bytes,
             )
     if service == "dynamodb" and not managed:
         table = dynamodb_backend(account_id, region).tables.get(rest.split("/", 1)[1])

@@ -82,6 +82,11 @@ def describe_snapshots(self: Any) -> str:
             for s in snapshots
             if s.owner_id in wanted or ("amazon" in wanted and getattr(s, "owner_alias", None))
         ]
+    users = self._get_param("RestorableByUserIds", [])
+    if users:  # moto ignores it too
+        from auditor.sandbox.moto_ext.protection import restorable_by
+
+        snapshots = restorable_by(snapshots, users, self.current_account)
     if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError
 
@@ -204,6 +209,11 @@ def describe_volumes(self: Any) -> ActionResult:
     max_results = self._get_int_param("MaxResults")
     token = self._get_param("NextToken")
     volumes = self.ec2_backend.describe_volumes(volume_ids=volume_ids, filters=filters)
+    if not self._get_bool_param("IncludeManagedResources", False):
+        from auditor.sandbox.moto_ext.recycle_bin import is_hidden
+
+        # Managed volumes are hidden unless asked for (EC2 API reference, DescribeVolumes).
+        volumes = [v for v in volumes if not is_hidden(v)]
     # AWS accepts up to 1000 (the AWS CLI sends MaxResults=1000 by default) and returns at most 500.
     if max_results is not None and not 5 <= max_results <= 1000:
         from moto.ec2.exceptions import InvalidParameterValueError

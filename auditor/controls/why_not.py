@@ -1,0 +1,234 @@
+"""Why a selection did not pick a resource, in words, for the evidence of uncovered resources.
+
+A declared plan's selection, or an AWS Backup selection deployed in the resource's account and
+region, is taken apart into the tests `auditor.policy.selection.spec_mask` combines (resource
+types, the Resources/ListOfTags union, NotResources, each condition); every test that fails for a
+resource is named with the resource's own value, e.g. "tag backup=daily required, resource has
+backup=weekly" or "excluded by NotResources". Selection semantics follow AWS Backup's
+BackupSelection (API reference, "BackupSelection": ListOfTags and Resources select by OR,
+Conditions all apply, NotResources excludes; a missing tag fails StringEquals/StringLike and
+passes StringNotEquals/StringNotLike).
+
+Each test is evaluated on whole columns for the rows asked about; the texts are built per
+distinct tag value, then joined per row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.jsonsafe import JsonText
+from auditor.policy.selection import SelectionSpec, aws_selection_spec, spec_mask
+
+if TYPE_CHECKING:
+    from auditor.controls.context import Context
+
+__all__ = ["declared_reasons", "deployed_reasons", "resource_tags", "selection_reasons"]
+
+# Tags shown per resource in evidence: AWS allows 50 user tags per resource, so this keeps all
+# of a normal resource's (Tagging AWS resources, "Tag naming limits and requirements").
+MAX_TAGS_SHOWN = 60
+
+
+def _has_text(ctx: Context, key: str, positions: np.ndarray, prefix: str = "") -> np.ndarray:
+    """`prefix` + "resource has KEY=VALUE" (or "resource has no KEY tag"), per resource at
+    `positions`: one text per distinct value, then looked up by code."""
+    codes, categories = ctx.view.codes(key)
+    table = np.array(
+        [f"{prefix}resource has {key}={value}" for value in categories]
+        + [f"{prefix}resource has no {key} tag"],
+        dtype=object,
+    )
+    picked = codes[positions]
+    return table[np.where(picked >= 0, picked, len(categories))]
+
+
+def _add(reasons: np.ndarray, failed: np.ndarray, text: np.ndarray | str) -> None:
+    """Append `text` to the reasons of the rows that `failed` ("; " between reasons)."""
+    if not failed.any():
+        return
+    piece = text[failed] if isinstance(text, np.ndarray) else np.full(failed.sum(), text, object)
+    current = reasons[failed]
+    reasons[failed] = np.where(current == "", piece, current + "; " + piece)
+
+
+def _tag_test(ctx: Context, op: str, key: str, value: str, positions: np.ndarray):
+    """(passes, failure text) of one tag condition for `positions` (the predicate runs once per
+    distinct value of the tag)."""
+    from auditor.policy.selection import wildcard_regex
+
+    if op in ("StringEquals", "StringNotEquals"):
+        matches = ctx.view.value_in(key, lambda v: v == value, positions)
+    else:
+        regex = wildcard_regex(value)
+        matches = ctx.view.value_in(key, lambda v: regex.fullmatch(v) is not None, positions)
+    if op == "StringEquals":
+        return matches, _has_text(ctx, key, positions, f"tag {key}={value} required, ")
+    if op == "StringLike":
+        return matches, _has_text(ctx, key, positions, f"tag {key} like {value} required, ")
+    if op == "StringNotEquals":
+        return ~matches, _has_text(ctx, key, positions, f"tag {key} must not be {value}, ")
+    return ~matches, _has_text(ctx, key, positions, f"tag {key} must not be like {value}, ")
+
+
+def selection_reasons(
+    spec: SelectionSpec, ctx: Context, positions: np.ndarray, types_label: str = "resource_types"
+) -> np.ndarray:
+    """Per resource at `positions`: why `spec` does not select it ("" where it does)."""
+    res = ctx.res
+    n = len(positions)
+    reasons = np.full(n, "", dtype=object)
+    if not n:
+        return reasons
+    if spec.resource_types:
+        rtype = res["resource_type"].astype(object).to_numpy()[positions]
+        inside = np.isin(rtype, list(spec.resource_types))
+        _add(
+            reasons,
+            ~inside,
+            "type "
+            + rtype.astype(str).astype(object)
+            + f" not in {types_label} [{', '.join(sorted(spec.resource_types))}]",
+        )
+    if spec.resources or spec.any_tags:
+        union = SelectionSpec(resources=spec.resources, any_tags=spec.any_tags)
+        selected = spec_mask(union, res, ctx.view, positions=positions)
+        parts: list[Any] = []
+        if spec.resources:
+            parts.append(f"ARN matches none of Resources [{', '.join(spec.resources)}]")
+        if len(spec.any_tags) == 1:
+            key, value = spec.any_tags[0]
+            parts.append(_has_text(ctx, key, positions, f"tag {key}={value} required, "))
+        elif spec.any_tags:
+            wanted = ", ".join(f"{k}={v}" for k, v in spec.any_tags)
+            seen = np.full(n, "", dtype=object)
+            for key in dict.fromkeys(k for k, _ in spec.any_tags):
+                _add(seen, np.ones(n, bool), _has_text(ctx, key, positions))
+            parts.append(f"one of tags {wanted} required (" + seen + ")")
+        text = parts[0]
+        for part in parts[1:]:
+            text = text + ", and " + part
+        _add(reasons, ~selected, text)
+    if spec.not_resources:
+        excluded = ~spec_mask(
+            SelectionSpec(not_resources=spec.not_resources), res, ctx.view, positions=positions
+        )
+        _add(reasons, excluded, f"excluded by NotResources [{', '.join(spec.not_resources)}]")
+    for op, key, value in spec.conditions:
+        passes, text = _tag_test(ctx, op, key, value, positions)
+        _add(reasons, ~passes, text)
+    return reasons
+
+
+def _objects(names: list[str], columns: list[np.ndarray], n: int) -> list[JsonText | None]:
+    """Per row, a JSON object {name: reason} of the non-empty reasons (None when there is none)."""
+    from auditor.controls.evidence import json_quote
+
+    if not names or not n:
+        return [None] * n
+    fragments = []
+    for name, reasons in zip(names, columns):
+        text = pc.if_else(
+            pa.array(reasons == "", pa.bool_()),
+            pa.nulls(n, pa.string()),
+            pa.array(reasons, type=pa.string()),
+        )
+        # a null reason gives a null fragment, which the join below skips
+        fragments.append(pc.binary_join_element_wise(json.dumps(name), json_quote(text), ": "))
+    marker = pa.array(["\x00"] * n, type=pa.string())
+    body = pc.binary_join_element_wise(*fragments, marker, ", ", null_handling="skip")
+    body = pc.replace_substring(pc.replace_substring(body, ", \x00", ""), "\x00", "")
+    return [JsonText("{" + b + "}") if b else None for b in body.to_pylist()]
+
+
+def _scatter(values: list[JsonText | None], rows: np.ndarray, n: int) -> list[JsonText | None]:
+    """`values` (one per row of `rows`) placed in a list of `n` (None elsewhere)."""
+    out: list[JsonText | None] = [None] * n
+    for row, value in zip(rows.tolist(), values):
+        out[row] = value
+    return out
+
+
+def declared_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
+    """Per row (a resource position, -1 for none): why each declared plan does not select it."""
+    rows = np.flatnonzero(ridx >= 0)
+    positions = ridx[rows]
+    names = [f"plan {plan.name}" for plan in ctx.plans]
+    columns = [selection_reasons(plan.spec, ctx, positions) for plan in ctx.plans]
+    return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
+
+
+def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
+    """Per row: why each AWS Backup selection deployed in the resource's account and region does
+    not select it (selections elsewhere cannot: a selection picks only its own account and region)."""
+    from auditor.policy.columns import codes_of
+
+    selections = ctx.inventory["backup_selections"]
+    rows = np.flatnonzero(ridx >= 0)
+    if not len(selections) or not len(rows):
+        return [None] * len(ridx)
+    positions = ridx[rows]
+    plan_names = {
+        (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
+        for p in ctx.inventory["backup_plans"].itertuples(index=False)
+    }
+    # the asked-about resources grouped by (account, region) once, by codes
+    acc, acc_names = codes_of(ctx.res["account_id"])
+    reg, reg_names = codes_of(ctx.res["region"])
+    key = acc[positions].astype(np.int64) * (len(reg_names) + 1) + reg[positions]
+    groups: dict[tuple[str, str], np.ndarray] = {}
+    for code in np.unique(key):
+        a, r = divmod(int(code), len(reg_names) + 1)
+        if 0 <= a < len(acc_names) and 0 <= r < len(reg_names):
+            groups[(acc_names[a], reg_names[r])] = np.flatnonzero(key == code)
+    names, columns = [], []
+    for sel in selections.itertuples(index=False):
+        here = groups.get((sel.account_id, sel.region))
+        if here is None:
+            continue
+        try:
+            spec = aws_selection_spec(sel._asdict())
+        except (ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError):
+            continue  # an unreadable selection: the coverage check ignores it too
+        reasons = np.full(len(rows), "", dtype=object)
+        reasons[here] = selection_reasons(spec, ctx, positions[here])
+        plan = plan_names.get((sel.account_id, sel.region, sel.backup_plan_id), sel.backup_plan_id)
+        names.append(f"AWS Backup plan '{plan}' selection '{sel.selection_name}'")
+        columns.append(reasons)
+    return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
+
+
+def resource_tags(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
+    """Per row, the resource's tags as a JSON object (None for rows without tags or resource)."""
+    n = len(ridx)
+    tags = ctx.inventory["tags"]
+    if not len(tags) or not n or not (ridx >= 0).any():
+        return [None] * n
+    from auditor.controls.evidence import json_quote
+    from auditor.policy.columns import index_in
+
+    arns = ctx.res["resource_arn"].astype(object).to_numpy()[np.unique(ridx[ridx >= 0])]
+    wanted = tags[tags["arn"].astype(object).isin(set(arns))]
+    if not len(wanted):
+        return [None] * n
+    wanted = wanted.drop_duplicates(["arn", "key"], keep="last").sort_values(["arn", "key"])
+    wanted = wanted.groupby("arn", sort=False, observed=True).head(MAX_TAGS_SHOWN)
+    keys = json_quote(pa.array(wanted["key"].astype(object), type=pa.string()))
+    values = json_quote(pa.array(wanted["value"].astype(object).fillna(""), type=pa.string()))
+    pairs = pc.binary_join_element_wise(keys, values, ": ")
+    table = pa.table({"arn": pa.array(wanted["arn"].astype(object), pa.string()), "pair": pairs})
+    grouped = table.group_by("arn", use_threads=False).aggregate([("pair", "list")])
+    bodies = pc.binary_join(grouped["pair_list"], ", ")
+    objects = np.array([JsonText("{" + b + "}") for b in bodies.to_pylist()] + [None], dtype=object)
+    found = index_in(
+        pd.Series(ctx.res["resource_arn"].astype(object).to_numpy()[np.maximum(ridx, 0)]),
+        pd.Series(grouped["arn"].to_pylist(), dtype=object),
+    )
+    found = np.where((ridx >= 0) & (found >= 0), found, len(objects) - 1)
+    return list(objects[found])

@@ -1,0 +1,72 @@
+"""orphaned-backup uses the shared orphan detector and its `reads=` registration for failed calls."""
+
+from __future__ import annotations
+
+import pytest
+
+GONE_VOLUME = "arn:aws:ec2:us-east-1:111122223333:volume/vol-gone"
+GONE_TABLE = "arn:aws:dynamodb:us-east-1:111122223333:table/gone"
+
+
+def _dynamodb_backup(estate, created_by: str) -> str:
+    arn = estate.backup(GONE_TABLE, age_hours=30, source="native", created_by=created_by)
+    estate.rows["recovery_points"][-1]["backup_type"] = "dynamodb-backup"
+    return arn
+
+
+def test_a_free_system_backup_of_a_deleted_table_is_no_orphan(estate, plan_policy, check, h):
+    # "If you delete a table with point-in-time recovery enabled, a SYSTEM backup is automatically
+    # created and is retained for 35 days (at no additional cost)" (DynamoDB API reference,
+    # BackupSummary): AWS removes it on its own and it costs nothing, so nothing is to be done.
+    # The collector records BackupType SYSTEM as created_by "automated", USER as "user".
+    _dynamodb_backup(estate, "automated")
+    user = _dynamodb_backup(estate, "user")
+    findings = check(estate, plan_policy(), ["orphaned-backup"])
+    assert h.verdicts(findings, "orphaned-backup") == {(user, None): "FAIL"}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "expected"),
+    [
+        # fills the resources listing: the source may exist after all
+        ("ec2", "DescribeVolumes", "NOT_ASSESSED"),
+        # fills the backups listing, which this control reads
+        ("ec2", "DescribeSnapshots", "NOT_ASSESSED"),
+        # fills only AWS Backup plans or jobs: whether the volume exists is still known
+        ("backup", "ListBackupPlans", "FAIL"),
+        ("backup", "ListBackupJobs", "FAIL"),
+    ],
+)
+def test_only_failed_calls_filling_what_it_reads_make_an_orphan_not_assessed(
+    estate, plan_policy, check, h, service, operation, expected
+):
+    rp = estate.backup(GONE_VOLUME, age_hours=100)
+    estate.error(affects="*", service=service, operation=operation)
+    findings = check(estate, plan_policy(), ["orphaned-backup"])
+    assert h.verdicts(findings, "orphaned-backup") == {(rp, None): expected}
+    if expected == "NOT_ASSESSED":
+        row = h.one(findings, "orphaned-backup", rp, None)
+        assert operation in str(row["detail"]) + str(row["evidence"])
+
+
+def test_the_control_and_metering_find_the_same_orphans(estate, plan_policy, check, h):
+    from auditor.metering import load_prices, meter
+
+    live = estate.resource("vol-live", tags=h.GOLD)
+    estate.backup(live, age_hours=2)
+    orphans = {
+        estate.backup(GONE_VOLUME, age_hours=100, source="native"),
+        estate.backup(GONE_VOLUME, age_hours=200, status="EXPIRED"),
+        _dynamodb_backup(estate, "user"),
+    }
+    estate.backup(GONE_VOLUME, age_hours=5, status="FAILED")
+    _dynamodb_backup(estate, "automated")
+    estate.backup("arn:aws:ec2:ap-south-1:111122223333:volume/vol-x", age_hours=5)
+    findings = check(estate, plan_policy(), ["orphaned-backup"])
+    failed = {
+        arn
+        for (arn, _), status in h.verdicts(findings, "orphaned-backup").items()
+        if status == "FAIL"
+    }
+    metered = set(meter(estate.inventory(), load_prices(), h.AS_OF).orphans["recovery_point_arn"])
+    assert failed == metered == orphans
