@@ -4,9 +4,10 @@
 
     {"schema_version": 1, "as_of": "...Z", "summary": {...}, "controls": [...], "findings": [...]}
 
-Each finding has the fields (`resource_arn`, `resource_type`, `account_id`, `region`,
-`control_id`, `status`, `severity`, `plan`, `detail`, `evidence`, `remediation`, `resource_name`),
-then one `tag_<key>` field per owner tag the run was given (`--owner-tags`, auditor.owners). `controls` lists every registered
+Each finding has the fields of `COLUMNS` (`resource_arn`, `resource_type`, `account_id`,
+`region`, `control_id`, `status`, `severity`, `plan`, `detail`, `evidence`, `remediation`,
+`resource_name`), then one `tag_<key>` field per owner tag the run was given (`--owner-tags`,
+auditor.owners). `controls` lists every registered
 control (id, title, severity, description) so reports need no code to describe them. When the
 audit passes its policies, `plans` lists where each plan is declared (name, line, the policy file
 as given and its copy under `policies/`), which the SARIF report turns into file locations.
@@ -16,16 +17,17 @@ and nothing else: for estates whose findings.json would be too large to parse as
 ``findings.parquet`` is always written: the complete rows, typed (strings, `evidence` as JSON
 text), for DuckDB, pandas and BI tools; its schema metadata (key `auditor.findings`) carries the
 rest of findings.json (schema version, as_of, summary, controls, plans), so reports and evidence
-bundles can be made from it alone. Every file is written from one Arrow table in one canonical
-row order, batch by batch (no list of row objects in memory), so the same verdicts give the same
-bytes however they were computed.
+bundles can be made from it alone. Every file is written from one stream of Arrow batches in
+one canonical row order, each batch made once and handed to every chosen writer (no list of row
+objects, nor the text of every row, in memory at once), so the same verdicts give the same bytes
+however they were computed.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -43,6 +45,7 @@ __all__ = [
     "FINDINGS_FORMATS",
     "FINDINGS_SCHEMA_VERSION",
     "PARQUET_METADATA_KEY",
+    "canonical_batches",
     "canonical_table",
     "columns_of",
     "findings_csv_text",
@@ -52,7 +55,9 @@ __all__ = [
     "plan_locations",
     "read_findings",
     "read_parquet_head",
+    "row_schema",
     "write_findings",
+    "write_streams",
 ]
 
 FINDINGS_SCHEMA_VERSION = 1
@@ -62,6 +67,8 @@ PARQUET_FILE = "findings.parquet"
 PARQUET_METADATA_KEY = b"auditor.findings"
 # Rows per step when writing: bounds the memory of each formatting step, not the result.
 BATCH_ROWS = 262_144
+# Rows per Parquet row group (a few batches: larger groups compress and scan better).
+ROW_GROUP_ROWS = 1 << 20
 # Columns with few distinct values: dictionary-encoded in Parquet (small, fast to read back).
 _DICTIONARY_COLUMNS = [
     "resource_type",
@@ -72,6 +79,8 @@ _DICTIONARY_COLUMNS = [
     "severity",
     "plan",
 ]
+# The findings columns, in file order: the one list every writer, reader and report uses.
+# A new column is added here (and made by `auditor.controls.rows.FindingRows.part_text`).
 COLUMNS = (
     "resource_arn",
     "resource_type",
@@ -163,7 +172,7 @@ def _head(findings: Any, plans: list[dict] | None) -> dict[str, Any]:
 
 def _document_text(findings: Any, plans: list[dict] | None) -> str:
     buffer = io.BytesIO()
-    _write_json(buffer, canonical_table(findings), _head(findings, plans))
+    _write_json(buffer, canonical_batches(findings), _head(findings, plans))
     return buffer.getvalue().decode("utf-8")
 
 
@@ -203,73 +212,218 @@ def write_findings(
     chosen = parse_findings_formats(formats) if formats else ()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = canonical_table(findings)
     plans = plan_locations(policies, policy_path) if policies is not None else None
     head = _head(findings, plans)
-    with open_atomic(out / PARQUET_FILE, "wb") as handle:
-        _write_parquet(handle, table, head)
-    writers = {"json": _write_json, "csv": _write_csv, "jsonl": _write_jsonl}
-    written = []
-    for name in FINDINGS_FORMATS:
-        if name in chosen:
-            path = out / FINDINGS_FORMATS[name]
-            with open_atomic(path, "wb") as handle:
-                writers[name](handle, table, head)
-            written.append(path)
-    return tuple(written)
+    paths = [out / FINDINGS_FORMATS[name] for name in FINDINGS_FORMATS if name in chosen]
+    writers = [_WRITERS[name] for name in FINDINGS_FORMATS if name in chosen]
+    write_streams(canonical_batches(findings), out / PARQUET_FILE, paths, writers, head)
+    return tuple(paths)
 
 
-def _write_parquet(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
-    """The rows as Parquet, the document's head (as_of, summary, controls...) in its metadata."""
+def write_streams(
+    batches: Iterable[pa.RecordBatch],
+    parquet: Path | None,
+    paths: list[Path],
+    writers: list[Any],
+    head: dict[str, Any],
+) -> None:
+    """Write the batches into findings.parquet (unless None) and each of `paths` at once.
+
+    Each batch of rows is made once and handed to every writer in turn, so the text of the
+    findings exists one batch at a time whichever files are chosen; every file is atomic.
+    """
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        sinks = []
+        if parquet is not None:
+            sinks.append(_parquet_sink(stack.enter_context(open_atomic(parquet, "wb")), head))
+        for path, writer in zip(paths, writers):
+            sinks.append(writer(stack.enter_context(open_atomic(path, "wb")), head))
+        for sink in sinks:
+            next(sink)
+        for batch in batches:
+            for sink in sinks:
+                sink.send(batch)
+        for sink in sinks:
+            sink.close()
+
+
+# A writer is a generator: primed with next(), sent each batch, closed at the end (which
+# writes its tail). Batches arrive in canonical order, with ROW_SCHEMA's text columns.
+Sink = Generator[None, "pa.RecordBatch", None]
+
+
+def _parquet_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
+    """The rows as Parquet, the document's head (as_of, summary, controls...) in its metadata.
+
+    The columns are those of the first batch (COLUMNS, then the run's owner tags)."""
+    meta = {PARQUET_METADATA_KEY: jsonsafe.dumps(head, indent=None, newline=False).encode()}
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    writer = schema = None
+    try:
+        while True:
+            batch = yield
+            if writer is None:
+                schema = batch.schema
+                writer = _parquet_writer(handle, schema, meta)
+            pending.append(batch)
+            size += batch.num_rows
+            if size >= ROW_GROUP_ROWS:
+                writer.write_table(_table(pending, schema, meta), row_group_size=ROW_GROUP_ROWS)
+                pending, size = [], 0
+    except GeneratorExit:
+        if writer is None:  # no batch came: the fixed columns, no rows
+            schema = row_schema()
+            writer = _parquet_writer(handle, schema, meta)
+        writer.write_table(_table(pending, schema, meta), row_group_size=ROW_GROUP_ROWS)
+        writer.close()
+
+
+def _parquet_writer(handle: IO[bytes], schema: pa.Schema, meta: dict[bytes, bytes]) -> Any:
+    """A Parquet writer of `schema` (COLUMNS then owner tags), the short columns
+    dictionary-encoded (owner tags too: few owners, many rows)."""
     import pyarrow.parquet as pq
 
-    meta = {PARQUET_METADATA_KEY: jsonsafe.dumps(head, indent=None, newline=False).encode()}
-    table = table.replace_schema_metadata(meta)
-    pq.write_table(
-        table,
+    return pq.ParquetWriter(
         handle,
-        row_group_size=1 << 20,
-        use_dictionary=_DICTIONARY_COLUMNS + columns_of(table.column_names)[len(COLUMNS) :],
+        _dictionary_schema(schema).with_metadata(meta),
+        use_dictionary=_short_columns(schema),
         compression="snappy",
     )
 
 
-def _write_json(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
-    # The head goes through the strict serializer; the rows are JSON built by Arrow kernels
-    # (quoted strings, nulls as null, evidence as the engine's JSON text), so no NaN can get in.
+def _short_columns(schema: pa.Schema) -> list[str]:
+    return _DICTIONARY_COLUMNS + columns_of(schema.names)[len(COLUMNS) :]
+
+
+def _dictionary_schema(schema: pa.Schema) -> pa.Schema:
+    """`schema` with the short columns typed as dictionaries (so they read back as such)."""
+    import pyarrow as pa
+
+    short = set(_short_columns(schema))
+    return pa.schema(
+        [(f.name, pa.dictionary(pa.int32(), f.type) if f.name in short else f.type) for f in schema]
+    )
+
+
+def _table(batches: list[pa.RecordBatch], schema: Any, meta: dict[bytes, bytes]) -> pa.Table:
+    """The batches as one table to write: the short columns dictionary-encoded, `meta` attached."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_batches(batches, schema=schema)
+    for name in _short_columns(schema):
+        at = table.schema.get_field_index(name)
+        table = table.set_column(at, name, pc.dictionary_encode(table[name]))
+    return table.replace_schema_metadata(meta)
+
+
+def _json_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
+    """findings.json: the head through the strict serializer, then the rows as Arrow-built JSON."""
+    # The rows are JSON built by Arrow kernels (quoted strings, nulls as null, evidence as the
+    # engine's JSON text), so no NaN can get in.
     text = jsonsafe.dumps(head, indent=1, newline=False)
     handle.write((text[:-2] + ',\n "findings": [').encode("utf-8"))
     first = True
-    for lines in _json_rows(table, ",\n  "):
-        # every row is preceded by ",\n  ", the first one by "\n  " alone
-        handle.write(lines[1:] if first else lines)
-        first = False
-    handle.write(b"\n ]\n}\n")
+    try:
+        while True:
+            batch = yield
+            if not batch.num_rows:
+                continue
+            lines = _json_lines(batch, ",\n  ")
+            # every row is preceded by ",\n  ", the first one by "\n  " alone
+            handle.write(lines[1:] if first else lines)
+            first = False
+    except GeneratorExit:
+        handle.write(b"\n ]\n}\n")
 
 
-def _write_jsonl(handle: IO[bytes], table: pa.Table, head: dict[str, Any]) -> None:
+def _jsonl_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
     """One finding object per line (the objects of findings.json, same order), nothing else."""
-    for lines in _json_rows(table, "", "\n"):
-        handle.write(lines)
+    while True:
+        batch = yield
+        if batch.num_rows:
+            handle.write(_json_lines(batch, "", "\n"))
+
+
+def _csv_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
+    """The rows as CSV (header first: the first batch's columns), by Arrow's CSV writer."""
+    import pyarrow.csv as pacsv
+
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH_ROWS)
+    writer = None
+    try:
+        while True:
+            batch = yield
+            if writer is None:
+                writer = pacsv.CSVWriter(handle, batch.schema, write_options=options)
+            writer.write_batch(batch)
+    except GeneratorExit:
+        if writer is None:  # no batch came: the header of the fixed columns
+            writer = pacsv.CSVWriter(handle, row_schema(), write_options=options)
+        writer.close()
+
+
+_WRITERS = {"json": _json_sink, "csv": _csv_sink, "jsonl": _jsonl_sink}
+
+
+def _write_json(handle: IO[bytes], batches: Iterable[pa.RecordBatch], head: dict[str, Any]) -> None:
+    _drive(_json_sink(handle, head), batches)
+
+
+def _drive(sink: Sink, batches: Iterable[pa.RecordBatch]) -> None:
+    next(sink)
+    for batch in batches:
+        sink.send(batch)
+    sink.close()
 
 
 def findings_jsonl_bytes(findings: Any) -> bytes:
     """findings.jsonl's bytes (what `write_findings` writes for jsonl), for reports and tests."""
     buffer = io.BytesIO()
-    _write_jsonl(buffer, canonical_table(findings), {})
+    _drive(_jsonl_sink(buffer, {}), canonical_batches(findings))
     return buffer.getvalue()
 
 
-def _write_csv(handle: IO[bytes], table: pa.Table, head: dict[str, Any] | None = None) -> None:
-    """The rows as CSV (header first), written by Arrow's CSV writer batch by batch."""
-    import pyarrow.csv as pacsv
+def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
+    """The findings columns of a table with columns `names` (COLUMNS, then its owner tags) as
+    text: the schema of each batch and of findings.parquet."""
+    import pyarrow as pa
 
-    pacsv.write_csv(
-        table,
-        handle,
-        write_options=pacsv.WriteOptions(
-            include_header=True, quoting_style="needed", batch_size=BATCH_ROWS
-        ),
+    return pa.schema([(c, pa.string()) for c in columns_of(names)])
+
+
+def canonical_batches(findings: Any) -> Iterator[pa.RecordBatch]:
+    """The findings rows as text in the canonical order, BATCH_ROWS at a time.
+
+    A check's findings make each batch's text from their compact verdicts (the order is
+    sorted on integer codes first); findings read back from disk or gathered from tasks are
+    sorted as text (`canonical_table`) and cut into batches. At least one batch comes, so
+    the writers know the columns (COLUMNS, then the owner tags) even when there are no rows.
+    """
+    import pyarrow as pa
+
+    made = findings.batches(BATCH_ROWS) if hasattr(findings, "batches") else None
+    if made is not None:
+        yield from made
+        return
+    table = canonical_table(findings)
+    schema = row_schema(table.column_names)
+    batches = table.to_batches(BATCH_ROWS) or [
+        pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    ]
+    for batch in batches:
+        yield _plain_batch(batch, schema)
+
+
+def _plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` with every column cast to `schema`'s plain text type."""
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays(
+        [batch.column(i).cast(pa.string()) for i in range(batch.num_columns)], schema=schema
     )
 
 
@@ -329,19 +483,7 @@ def canonical_table(findings: Any) -> pa.Table:
 
 
 def _findings_table(findings: Any) -> pa.Table:
-    """The engine's findings as Arrow strings, without keeping a copy on `findings` if possible.
-
-    A table the engine has already built is reused; else it is built here and not cached, so
-    the only full copy of the rows is the sorted one.
-    """
-    cached = getattr(findings, "_arrow", None)
-    if cached is not None:
-        return cached
-    parts, ctx = getattr(findings, "_parts", None), getattr(findings, "_ctx", None)
-    if parts and ctx is not None:
-        from auditor.controls.engine import materialise_arrow
-
-        return materialise_arrow(parts, ctx)
+    """The findings' rows as Arrow strings: the engine's table when it made one, else the frame's."""
     table = findings.arrow() if hasattr(findings, "arrow") else None
     return table if table is not None else _table_from_frame(findings.frame)
 
@@ -382,31 +524,26 @@ def _evidence_text(value: Any) -> str:
     return jsonsafe.dumps(value, indent=None, newline=False)
 
 
-def _json_rows(table: pa.Table, before: str, after: str = "") -> Iterator[bytes | memoryview]:
-    """The findings as JSON objects, `before` + object + `after` each, as bytes per batch of rows.
+def _json_lines(batch: pa.RecordBatch, before: str, after: str = "") -> memoryview:
+    """The batch's findings as JSON objects, `before` + object + `after` each, as bytes.
 
-    Each object is built column-wise with Arrow string kernels; a batch's bytes are its string
-    array's data buffer as it is, so no Python object per row is ever made.
+    Each object is built column-wise with Arrow string kernels; the bytes are the result's data
+    buffer as it is, so no Python object per row is ever made.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from auditor.controls.engine import json_quote
 
-    for start in range(0, table.num_rows, BATCH_ROWS):
-        part = table.slice(start, BATCH_ROWS)
-        pieces = []
-        for col in columns_of(table.column_names):
-            value = part[col].combine_chunks().cast(pa.string())
-            value = (
-                value.fill_null("{}")
-                if col == "evidence"
-                else pc.coalesce(json_quote(value), "null")
-            )
-            pieces.append(pc.binary_join_element_wise(json.dumps(col) + ": ", value, ""))
-        body = pc.binary_join_element_wise(*pieces, ", ")
-        lines = pc.binary_join_element_wise(before + "{", body, "}" + after, "")
-        yield _string_bytes(lines)
+    pieces = []
+    for col in columns_of(batch.schema.names):
+        value = batch.column(col).cast(pa.string())
+        value = (
+            value.fill_null("{}") if col == "evidence" else pc.coalesce(json_quote(value), "null")
+        )
+        pieces.append(pc.binary_join_element_wise(json.dumps(col) + ": ", value, ""))
+    body = pc.binary_join_element_wise(*pieces, ", ")
+    return _string_bytes(pc.binary_join_element_wise(before + "{", body, "}" + after, ""))
 
 
 def _string_bytes(values: pa.Array) -> memoryview:
@@ -526,5 +663,5 @@ def _parquet_frame(path: Path) -> pd.DataFrame:
 def findings_csv_text(findings: Any) -> str:
     """findings.csv's text (the bytes `write_findings` writes), for small results and tests."""
     buffer = io.BytesIO()
-    _write_csv(buffer, canonical_table(findings), {})
+    _drive(_csv_sink(buffer, {}), canonical_batches(findings))
     return buffer.getvalue().decode("utf-8")

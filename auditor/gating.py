@@ -182,8 +182,8 @@ def _key_series(frame: pd.DataFrame) -> pd.Series:
 def failed_rows(findings: Any) -> pd.DataFrame:
     """The FAIL rows (KEY_COLUMNS and severity) of `check`/`audit` Findings or plan-check dicts.
 
-    Findings built in this process are filtered on their Arrow table, so a million verdicts are
-    never turned into Python objects; plan-check's findings are a short list of dicts.
+    Findings built in this process make the text of their FAIL rows alone (`Findings.failing`),
+    so a million verdicts are never turned into Python objects; plan-check's findings are a short list of dicts.
     """
     columns = ["control_id", "severity", "resource_arn", "plan"]
     if isinstance(findings, list):
@@ -195,11 +195,9 @@ def failed_rows(findings: Any) -> pd.DataFrame:
             frame["resource_arn"].notna(), frame["resource"]
         )
         return frame[columns]
-    table = findings.arrow() if hasattr(findings, "arrow") else None
-    if table is not None:
-        import pyarrow.compute as pc
-
-        fails = table.filter(pc.equal(table["status"], "FAIL")).select(columns)
+    # A check's FAIL rows are made from its verdicts alone, not from the text of every finding.
+    fails = findings.failing(tuple(columns)) if hasattr(findings, "failing") else None
+    if fails is not None:
         return fails.to_pandas()
     frame = findings.frame
     return frame.loc[frame["status"] == "FAIL", columns].reset_index(drop=True)
@@ -248,7 +246,7 @@ def without_controls(findings: Any, skipped: Iterable[str]) -> Any:
     skipped = list(skipped)
     if not skipped:
         return findings
-    if findings.arrow() is None:  # rows gathered from tasks (or read back): filter the frame
+    if findings.rows() is None:  # rows gathered from tasks (or read back): filter the frame
         from auditor.controls.engine import Findings, summarise_frame
 
         frame = findings.frame

@@ -454,6 +454,10 @@ LOW_CARDINALITY: dict[str, frozenset[str]] = {
     "tags": frozenset({"account_id", "region", "key", "value"}),
     "recovery_points": frozenset(
         {
+            # Not few values, but repeated: a resource has many backups, so the dictionary of
+            # source ARNs is several times smaller than the column, and looking the sources up
+            # among the resources (check, meter) hashes each distinct ARN once.
+            "resource_arn",
             "account_id",
             "region",
             "resource_type",

@@ -205,25 +205,38 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
     cols = ["newest_backup", "restore_paths", "restorable_outside", "region_note"]
     if not len(recovery_points) or not len(resources):
         return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
-    home = resources.drop_duplicates("resource_arn").set_index("resource_arn")["region"]
-    home.index = home.index.astype(object)
-    rp = recovery_points[
-        recovery_points["status"].eq("COMPLETED").to_numpy(dtype=bool, na_value=False)
-        & recovery_points["resource_arn"].isin(home.index).to_numpy(dtype=bool, na_value=False)
-        & recovery_points["created_at"].notna().to_numpy()
-    ]
-    if not len(rp):
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
-    # as plain strings: inventory columns may be categoricals with different categories
-    home_region = rp["resource_arn"].astype(object).map(home.astype(object)).to_numpy(dtype=object)
-    elsewhere = rp["region"].astype(object).to_numpy(dtype=object) != home_region
-    outside = pd.Series(elsewhere, index=rp["resource_arn"].to_numpy()).groupby(level=0).any()
-    newest = rp.sort_values(["resource_arn", "created_at"]).drop_duplicates(
-        "resource_arn", keep="last"
+    # Column-wise on positions and codes: each backup's resource row (first of its ARN), its
+    # newest completed backup by a stable sort of (resource, created), and whether any of them is
+    # in another region; only the newest backups' rows are copied (millions are not).
+    from auditor.policy.columns import index_in
+
+    ridx = index_in(recovery_points["resource_arn"], resources["resource_arn"])
+    created = recovery_points["created_at"]
+    keep = np.flatnonzero(
+        (ridx >= 0)
+        & recovery_points["status"].eq("COMPLETED").to_numpy(dtype=bool, na_value=False)
+        & created.notna().to_numpy()
     )
-    arns = newest["resource_arn"].to_numpy()
-    out_flag = outside.reindex(arns).fillna(False).to_numpy(dtype=bool)
-    regions = home.reindex(arns).astype(object).fillna("?").to_numpy(dtype=object)
+    if not len(keep):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
+    owner = ridx[keep]
+    res_region = resources["region"].astype(object).to_numpy(dtype=object)
+    rp_region = recovery_points["region"].iloc[keep].astype(object).to_numpy(dtype=object)
+    elsewhere = rp_region != res_region[owner]
+    outside_of = np.zeros(len(resources), dtype=bool)
+    outside_of[owner[elsewhere]] = True
+    stamps = pd.to_datetime(created.iloc[keep], utc=True).array.as_unit("us").asi8
+    order = np.lexsort((stamps, owner))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = owner[order][1:] != owner[order][:-1]
+    newest_rows = keep[order][last]
+    owners = owner[order][last]
+    arns = recovery_points["resource_arn"].iloc[newest_rows].astype(object).to_numpy(dtype=object)
+    by_arn = np.argsort(arns.astype(str), kind="stable")  # rows in ARN order, as listed before
+    newest_rows, owners, arns = newest_rows[by_arn], owners[by_arn], arns[by_arn]
+    newest = recovery_points.iloc[newest_rows]
+    out_flag = outside_of[owners]
+    regions = pd.Series(res_region[owners]).fillna("?").to_numpy(dtype=object)
     note = np.where(out_flag, None, "No backup can be restored outside " + regions + ".")
     return pd.DataFrame(
         {

@@ -394,6 +394,18 @@ class Context:
 
     # --- derived data some controls share -----------------------------------------------------------
 
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per context, kept under `key`.
+
+        Findings are turned into text a batch of rows at a time; what a control's texts derive
+        from the whole inventory (a per-resource table, a sort of every recovery point) is
+        computed on the first batch and reused by the others.
+        """
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
     @cached_property
     def created_us(self) -> np.ndarray:
         """Per resource, its creation time in µs since the epoch (NONE_TS when unknown)."""

@@ -50,14 +50,14 @@ def _json_values(col: pd.Series) -> pa.Array:
     if pd.api.types.is_integer_dtype(col.dtype):
         return pc.cast(pa.array(col, type=pa.int64(), from_pandas=True), pa.string())
     if isinstance(col.dtype, pd.CategoricalDtype):
-        cats = pa.array([str(c) for c in col.cat.categories], type=pa.string())
+        # Quote each category once, then spread the quoted texts over the rows by their codes.
+        cats = json_quote(pa.array([str(c) for c in col.cat.categories], type=pa.string()))
         codes = col.cat.codes.to_numpy()
-        text = (
+        return (
             pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats).cast(pa.string())
             if len(cats)
             else pa.nulls(len(col), pa.string())
         )
-        return json_quote(text)
     values = col.to_numpy(dtype=object, na_value=None)
     first = next((v for v in values if v is not None), None)
     if isinstance(first, JsonText):  # already JSON (a list of restore paths): embed as it is

@@ -7,37 +7,20 @@ verdicts and the summary of a million resources cost no string formatting.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditor.controls.context import Context
-from auditor.controls.evidence import arrow_text, evidence_json
-from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
-from auditor.owners import owner_columns, owner_tag_arrays
-from auditor.policy.columns import arrow_of, codes_of
+from auditor.controls.rows import ROW_SCHEMA, FindingRows
+from auditor.controls.verdicts import FAIL, STATUSES, Part
+from auditor.findings import COLUMNS as FINDING_COLUMNS
+from auditor.policy.columns import codes_of
 
 __all__ = ["FINDING_COLUMNS", "Findings", "materialise_arrow", "summarise_frame"]
-
-FINDING_COLUMNS = (
-    "resource_arn",
-    "resource_type",
-    "account_id",
-    "region",
-    "control_id",
-    "status",
-    "severity",
-    "plan",
-    "detail",
-    "evidence",
-    "remediation",
-    "resource_name",
-)
-# Statuses that call for a change, and so carry a remediation (other rows leave it null).
-_ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
 
 
 class Findings:
@@ -55,7 +38,8 @@ class Findings:
         self._parts = parts or []
         self._ctx = ctx
         self._frame = frame
-        self._arrow = None
+        self._arrow: pa.Table | None = None
+        self._rows: FindingRows | None = None
         self.summary = summary if summary is not None else self._summarise()
 
     def __len__(self) -> int:
@@ -163,6 +147,36 @@ class Findings:
             self._arrow = materialise_arrow(self._parts, self._ctx)
         return self._arrow
 
+    def rows(self) -> FindingRows | None:
+        """The rows of a check's verdicts (canonical order, text by batch); None when read back."""
+        if self._rows is None and self._ctx is not None:
+            self._rows = FindingRows(self._parts, self._ctx)
+        return self._rows
+
+    def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch] | None:
+        """The findings rows (text, canonical order) `batch_rows` at a time; None when the
+        findings were read back from disk or gathered from tasks (their rows are in `frame`)."""
+        if self._arrow is not None:
+            # at least one batch, so the writers know the columns when there are no rows
+            empty = pa.RecordBatch.from_pylist([], schema=self._arrow.schema)
+            return iter(self._arrow.to_batches(batch_rows) or [empty])
+        rows = self.rows()
+        return rows.batches(batch_rows) if rows is not None else None
+
+    def failing(self, columns: tuple[str, ...]) -> pa.Table | None:
+        """The FAIL findings' `columns` (text), made for those rows only; None when read back."""
+        if self._ctx is None:
+            return None
+        rows = self.rows()
+        assert rows is not None  # a check's findings have a context
+        tables = [
+            rows.part_text(part, np.flatnonzero(part.frame["status"].to_numpy() == FAIL), columns)
+            for part in rows.parts
+        ]
+        if tables:
+            return pa.concat_tables(tables)
+        return rows.schema.empty_table().select(list(columns))
+
 
 def summarise_frame(frame: pd.DataFrame) -> dict:
     """The summary of a findings frame (used when findings are read back from disk)."""
@@ -188,181 +202,16 @@ def summarise_frame(frame: pd.DataFrame) -> dict:
 
 
 def materialise_arrow(parts: list[Part], ctx: Context | None) -> pa.Table:
-    """Every finding as an Arrow table: FINDING_COLUMNS then one `tag_<key>` column per owner tag
-    of the context (auditor.owners), `evidence` as JSON text, sorted."""
-    from auditor.controls.registry import REGISTRY
+    """Every finding as one Arrow table of text: FINDING_COLUMNS then one `tag_<key>` column per
+    owner tag of the context (auditor.owners), `evidence` as JSON text, in canonical order.
 
-    tables = []
-    waivers = ctx.policies.waivers if ctx else []
-    for part in parts:
-        f = part.frame
-        if not len(f):
-            continue
-        # Parts are only made by a check, which always has a context.
-        assert ctx is not None
-        ridx = f["ridx"].to_numpy()
-        has = pa.array(ridx >= 0)
-        safe = pa.array(np.maximum(ridx, 0))
-        cols = {}
-        for col in ("resource_arn", "resource_type", "account_id", "region"):
-            own = (
-                arrow_text(f[col].to_numpy(dtype=object, na_value=None))
-                if col in f
-                else pa.nulls(len(f), pa.string())
-            )
-            if ctx.n:
-                cols[col] = pc.if_else(
-                    has, arrow_of(ctx.res[col]).cast(pa.string()).take(safe), own
-                )
-            else:
-                cols[col] = own
-        cols["resource_name"] = _resource_names(ctx, ridx)
-        cols.update(owner_tag_arrays(ctx.view, ctx.inventory["tags"], ctx.owner_tags, ridx))
-        status = f["status"].to_numpy().astype(np.int64)
-        cols["control_id"] = pa.array([part.control_id] * len(f), type=pa.string())
-        cols["status"] = pa.DictionaryArray.from_arrays(
-            pa.array(status.astype(np.int32)), pa.array(STATUSES)
-        ).cast(pa.string())
-        cols["severity"] = pa.array([REGISTRY[part.control_id].severity] * len(f), type=pa.string())
-        names = [p.name for p in ctx.plans] if ctx else []
-        plan = f["plan"].to_numpy().astype(np.int32)
-        cols["plan"] = (
-            pa.DictionaryArray.from_arrays(
-                pa.array(plan, mask=plan < 0), pa.array(names, type=pa.string())
-            ).cast(pa.string())
-            if names
-            else pa.nulls(len(f), pa.string())
-        )
-        detail = _details(part, status, ctx)
-        cols["detail"] = arrow_text(detail)
-        ev = (
-            f[[c for c in f.columns if c.startswith("ev.")]]
-            .rename(columns=lambda c: c[3:])
-            .reset_index(drop=True)
-        )
-        if part.evidence_hook is not None:
-            for name, values in part.evidence_hook(f, ctx).items():
-                ev[name] = (
-                    values.reset_index(drop=True) if isinstance(values, pd.Series) else values
-                )
-        if "na_error" in f:
-            err = f["na_error"].to_numpy()
-            table = np.array(
-                [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=np.object_
-            )
-            ev["collection_error"] = pd.Series(
-                table[np.where(err >= 0, err, len(ctx.errors))], dtype=object
-            )
-        for column, fields in (
-            ("waiver", ("reason", "owner", "expires", "source")),
-            ("expired_waiver", None),
-        ):
-            if column not in f:
-                continue
-            w = f[column].to_numpy()
-            if fields is None:
-                table = np.array(
-                    [f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None],
-                    dtype=object,
-                )
-                ev["expired_waiver"] = table[np.where(w >= 0, w, len(waivers))]
-                continue
-            for field in fields:
-                values = [
-                    {
-                        "reason": x.reason,
-                        "owner": x.owner,
-                        "expires": x.expires_text,
-                        "source": f"{x.source_file}:{x.source_line}",
-                    }[field]
-                    for x in waivers
-                ]
-                ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[
-                    np.where(w >= 0, w, len(waivers))
-                ]
-        cols["evidence"] = evidence_json(ev)
-        cols["remediation"] = _remediation(part, ctx, status)
-        tables.append(pa.table(cols))
-    columns = list(FINDING_COLUMNS) + owner_columns(ctx.owner_tags if ctx else ())
-    schema = pa.schema([(c, pa.string()) for c in columns])
-    if not tables:
-        return schema.empty_table()
-    table = pa.concat_tables([t.select(columns).cast(schema) for t in tables])
-    order = {cid: i for i, cid in enumerate(REGISTRY)}
-    control_rank = pc.index_in(table["control_id"], value_set=pa.array(list(order)))
-    table = table.append_column("_c", control_rank)
-    keys = [
-        (name, "ascending", "at_start")
-        for name in ("account_id", "region", "resource_arn", "_c", "plan")
-    ]
-    table = table.take(pc.sort_indices(table, sort_keys=keys))
-    return table.drop_columns(["_c"])
-
-
-def _details(part: Part, status: np.ndarray, ctx: Context) -> np.ndarray:
-    """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
-    with the waiver that applied."""
-    f = part.frame
-    detail = np.array(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
-    if "na_reason" in f:
-        about = f["na_reason"].to_numpy()
-        na = (status == NOT_APPLICABLE) & (about >= 0)
-        detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
-    if "na_error" in f:
-        err = f["na_error"].to_numpy()
-        na = (status == NOT_ASSESSED) & (err >= 0)
-        if na.any():
-            texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
-            detail[na] = [
-                f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
-                for i in err[na]
-            ]
-    if "waiver" in f:
-        waivers = ctx.policies.waivers
-        w = f["waiver"].to_numpy()
-        waived = (status == WAIVED) & (w >= 0)
-        if waived.any():
-            detail[waived] = [
-                f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
-                for d, i in zip(detail[waived], w[waived])
-            ]
-    return detail
-
-
-def _resource_names(ctx: Context | None, ridx: np.ndarray) -> pa.Array:
-    """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
-    if ctx is None or not ctx.n:
-        return pa.nulls(len(ridx), pa.string())
-    codes, categories = ctx.view.codes("Name")  # factorised once per check (TagView caches)
-    names = pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(list(categories), pa.string())
-    )
-    taken = names.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
-    return pc.if_else(pa.array(ridx >= 0), taken, pa.nulls(len(ridx), pa.string()))
-
-
-# What to do about a finding that could not be assessed: the data is missing, not the protection.
-_NOT_ASSESSED_REMEDIATION = (
-    "Grant the auditing role the permission the failed call needs (see evidence.collection_error),"
-    " or fix the account or region it failed in, then run again."
-)
-
-
-def _remediation(part: Part, ctx: Context | None, status: np.ndarray) -> pa.Array:
-    """Per row: the control's own text for this situation (`Part.remediate`), else the
-    registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
-    that need no change (PASS, NOT_APPLICABLE)."""
-    from auditor.controls.registry import REGISTRY
-
-    default = REGISTRY[part.control_id].remediation
-    text = pa.array(np.full(len(status), default, dtype=object), pa.string())
-    if part.remediate is not None and ctx is not None:
-        own = arrow_text(np.asarray(part.remediate(part.frame, ctx), dtype=object))
-        text = pc.coalesce(own, text)
-    text = pc.if_else(pa.array(status == NOT_ASSESSED), _NOT_ASSESSED_REMEDIATION, text)
-    return pc.if_else(
-        pa.array(np.isin(status, _ACTIONABLE)), text, pa.nulls(len(status), pa.string())
-    )
+    For small results and tests: the findings files are written a batch at a time instead
+    (`Findings.batches`), so the text of every row is never held at once.
+    """
+    if ctx is None:
+        return ROW_SCHEMA.empty_table()
+    rows = FindingRows(parts, ctx)
+    return pa.Table.from_batches(list(rows.batches(1 << 20)), schema=rows.schema)
 
 
 def _materialise(

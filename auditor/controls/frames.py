@@ -56,9 +56,15 @@ def days(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 def fmt(values: np.ndarray, digits: int = 1) -> np.ndarray:
     """Numbers as short text ('26', '30.5'); NaN -> '?'."""
-    return np.array(
-        ["?" if v != v else f"{round(float(v), digits):g}" for v in values], dtype=object
+    numbers = np.asarray(values, dtype=np.float64).reshape(-1)
+    # Each distinct value is formatted once (limits, plan settings and rounded ages repeat); the
+    # bit patterns are compared so -0.0 and 0.0 keep their own texts.
+    bits, inverse = np.unique(numbers.view(np.int64), return_inverse=True)
+    texts = np.array(
+        ["?" if v != v else f"{round(float(v), digits):g}" for v in bits.view(np.float64)],
+        dtype=object,
     )
+    return texts[inverse.reshape(-1)]
 
 
 def col(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -126,7 +126,8 @@ def run_meter(
 
     prices = load_prices(prices_path)
     cur = read_cur(cur_path) if cur_path is not None else None
-    inventory = read_inventory(*inventories)
+    # Compact: the repeated string columns arrive dictionary-encoded, so metering uses codes.
+    inventory = read_inventory(*inventories, compact=True)
     result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)
     note = read_as_null_note(inventory)
     if note:  # an inventory written before some columns existed: said once, with the warnings

@@ -57,4 +57,21 @@ def with_pitr(rp: pd.DataFrame, resources: pd.DataFrame) -> tuple[pd.DataFrame, 
     extra = pitr_points(resources)
     if not len(extra):
         return rp, 0
+    rp, extra = _same_categories(rp, extra)
     return pd.concat([rp, extra], ignore_index=True), len(extra)
+
+
+def _same_categories(rp: pd.DataFrame, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both frames with the categoricals of `rp` (a compact inventory's) over the same categories,
+    so concatenating keeps them categoricals instead of turning millions of codes into strings."""
+    coded = [c for c in rp.columns if isinstance(rp[c].dtype, pd.CategoricalDtype)]
+    if not coded:
+        return rp, extra
+    rp, extra = rp.copy(deep=False), extra.copy()
+    for col in coded:
+        seen = pd.Index(extra[col].dropna().astype(str).unique())
+        new = seen.difference(rp[col].cat.categories.astype(str))
+        if len(new):
+            rp[col] = rp[col].cat.add_categories(new)
+        extra[col] = pd.Categorical(extra[col], categories=rp[col].cat.categories)
+    return rp, extra

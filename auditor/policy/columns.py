@@ -22,7 +22,14 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
-        categories = pa.array([str(c) for c in series.cat.categories], type=pa.string())
+        labels = series.cat.categories
+        # Arrow-backed categories convert without a Python object each (there may be many).
+        to_arrow = getattr(labels.array, "__arrow_array__", None)
+        categories = (
+            _array(to_arrow()).cast(pa.string())
+            if to_arrow is not None
+            else pa.array([str(c) for c in labels], type=pa.string())
+        )
         return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
     arrow = getattr(series.array, "__arrow_array__", None)
     if arrow is not None:
@@ -58,6 +65,11 @@ def index_in(
     n = len(values)
     if not n or not len(lookup):
         return np.full(n, -1, dtype=np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Dictionary-encoded once (when read): look up each distinct value, not each row.
+        categories = pd.Series(values.cat.categories.astype(str), dtype="str")
+        found = np.append(index_in(categories, lookup), -1)  # code -1 (null) -> -1
+        return found[values.cat.codes.to_numpy()]
     found_in = arrow_of(values)
     if not _is_string(found_in):
         found_in = found_in.cast(pa.string())
@@ -79,6 +91,11 @@ def index_in(
 
 def equals(series: pd.Series, value: str) -> np.ndarray:
     """Boolean mask series == value (null -> False)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # compare the codes, not the strings
+        categories = [str(c) for c in series.cat.categories]
+        if value not in categories:
+            return np.zeros(len(series), dtype=bool)
+        return series.cat.codes.to_numpy() == categories.index(value)
     return pc.fill_null(pc.equal(arrow_of(series), value), False).to_numpy(zero_copy_only=False)
 
 

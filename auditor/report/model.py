@@ -26,19 +26,12 @@ import numpy as np
 import pandas as pd
 
 from auditor.errors import InputError, UsageError
+from auditor.findings import COLUMNS
 
-FINDING_COLUMNS = (
-    "resource_arn",
-    "resource_type",
-    "account_id",
-    "region",
-    "control_id",
-    "status",
-    "severity",
-    "plan",
-    "detail",
-    "evidence",
-)
+# The findings columns every report row has (their one list is auditor.findings.COLUMNS); the
+# optional ones are kept after them only when the findings carry them (older findings do not).
+_OPTIONAL_COLUMNS = ("remediation", "resource_name")
+FINDING_COLUMNS = tuple(c for c in COLUMNS if c not in _OPTIONAL_COLUMNS)
 STATUSES = ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
 # Failing first, then what could not be judged, then the rest (the order a reader wants).
 STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}

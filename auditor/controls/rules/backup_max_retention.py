@@ -36,15 +36,10 @@ def oldest_backup_rows(
     included) of a kind its plan accepts, or -1. With `eligible` (a mask over recovery points),
     only those count; with `rank`, the backup of the lowest rank is taken instead of the oldest."""
     n = ctx.n
-    keep = np.flatnonzero(
-        ctx.rp_completed & (ctx.rp_ridx >= 0) & (True if eligible is None else eligible)
-    )
-    key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
-    order = np.lexsort(((ctx.rp_created if rank is None else rank)[keep], key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
-    oldest[key[order][first]] = keep[order][first]
+    if eligible is None and rank is None:  # the common call: made once per check
+        oldest = ctx.memo("oldest_backup_rows", lambda: _oldest_per_kind(ctx))
+    else:
+        oldest = _oldest_per_kind(ctx, eligible, rank)
     ridx = frame["ridx"].to_numpy()
     plan = frame["plan"].to_numpy()
     best = np.full(len(frame), -1, dtype=np.int64)
@@ -58,6 +53,24 @@ def oldest_backup_rows(
         best = np.where(better, rows, best)
         best_at = np.minimum(best_at, at)
     return best
+
+
+def _oldest_per_kind(
+    ctx: Context, eligible: np.ndarray | None = None, rank: np.ndarray | None = None
+) -> np.ndarray:
+    """Per (kind, resource) slot `kind * n + ridx`: the row of its oldest completed backup (of
+    those `eligible`; of the lowest `rank` when given), or -1."""
+    n = ctx.n
+    keep = np.flatnonzero(
+        ctx.rp_completed & (ctx.rp_ridx >= 0) & (True if eligible is None else eligible)
+    )
+    key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
+    order = np.lexsort(((ctx.rp_created if rank is None else rank)[keep], key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
+    oldest[key[order][first]] = keep[order][first]
+    return oldest
 
 
 def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.DataFrame]:

@@ -114,10 +114,12 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     out = _failed_jobs(frame, ctx)
     if not len(frame) or not ctx.n:
         return out
-    restore = newest_backup_restore(ctx.rp, ctx.res)
+    restore = ctx.memo("newest_backup_restore", lambda: newest_backup_restore(ctx.rp, ctx.res))
     if not len(restore):
         return out
-    arns = ctx.res["resource_arn"].to_numpy(dtype=object)[np.maximum(frame["ridx"].to_numpy(), 0)]
+    arns = (
+        ctx.res["resource_arn"].take(np.maximum(frame["ridx"].to_numpy(), 0)).to_numpy(dtype=object)
+    )
     found = restore.reindex(arns)
     paths = found["restore_paths"].to_numpy(dtype=object)
     out["restore_paths"] = pd.Series(np.where(pd.isna(paths), None, paths), dtype=object)
@@ -131,9 +133,27 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
 
 def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
     """The resource's most recent backup job that did not complete (AWS Backup's own record)."""
-    jobs = ctx.inventory["backup_jobs"]
-    if not len(jobs) or not len(frame):
+    if not len(frame):
         return {}
+    latest = ctx.memo("latest_failed_job", lambda: _latest_failed_jobs(ctx))
+    if latest is None:
+        return {}
+    rows = frame["ridx"].to_numpy()
+    at = latest["at"].reindex(rows).to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(at)
+    return {
+        "last_failed_job.state": latest["state"]
+        .reindex(rows)
+        .to_numpy(dtype=object, na_value=None),
+        "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
+    }
+
+
+def _latest_failed_jobs(ctx: Context) -> pd.DataFrame | None:
+    """Per resource (indexed by ridx): its latest backup job that did not complete, or None."""
+    jobs = ctx.inventory["backup_jobs"]
+    if not len(jobs):
+        return None
     bad = (
         jobs["state"]
         .isin(["FAILED", "EXPIRED", "ABORTED", "PARTIAL"])
@@ -142,7 +162,7 @@ def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
     bad = bad & (jobs["job_type"] != "copy").to_numpy(dtype=bool, na_value=True)
     jobs = jobs[bad]
     if not len(jobs):
-        return {}
+        return None
     ridx = index_in(jobs["resource_arn"], ctx.res["resource_arn"])
     created = ts_us(jobs["created_at"])
     keep = (ridx >= 0) & (created != NONE_TS) & (created <= ctx.now)
@@ -154,16 +174,7 @@ def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:
             "state": jobs["state"].to_numpy(dtype=object, na_value=None)[keep][order],
         }
     )
-    latest = latest.drop_duplicates("ridx", keep="last").set_index("ridx")
-    rows = frame["ridx"].to_numpy()
-    at = latest["at"].reindex(rows).to_numpy(dtype=float, na_value=np.nan)
-    has = ~np.isnan(at)
-    return {
-        "last_failed_job.state": latest["state"]
-        .reindex(rows)
-        .to_numpy(dtype=object, na_value=None),
-        "last_failed_job.at": us_to_ts(np.where(has, np.nan_to_num(at).astype(np.int64), NONE_TS)),
-    }
+    return latest.drop_duplicates("ridx", keep="last").set_index("ridx")
 
 
 def _remediate_recency(frame: pd.DataFrame, ctx: Context) -> np.ndarray:

@@ -51,13 +51,27 @@ def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     return pd.Series(texts, dtype=object)
 
 
-def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
-    """Monthly cost per orphaned backup, from the metering module's price table (best effort)."""
+def _orphan_costs(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> dict:
+    """Monthly cost per orphaned backup, from the metering module's price table (best effort).
+
+    The backups of `every` orphan finding are metered together once (what one backup costs
+    depends on the others of its chain); `frame` may be a batch of those findings.
+    """
+    costs = ctx.memo("orphan_costs", lambda: _meter_orphans(every, ctx))
+    if costs is None:
+        return {}
+    return {
+        "monthly_cost_usd": frame["resource_arn"].map(costs).to_numpy(dtype=float, na_value=np.nan)
+    }
+
+
+def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
+    """Monthly cost by recovery point ARN of the orphans' backups; None when it cannot be priced."""
     try:
         from auditor.inventory import Inventory
         from auditor.metering import load_prices, meter
 
-        arns = set(frame["resource_arn"].dropna())
+        arns = set(every["resource_arn"].dropna())
         rp = ctx.rp[ctx.rp["recovery_point_arn"].isin(arns)]
         tables = dict(ctx.inventory.tables)
         tables["recovery_points"] = rp
@@ -65,14 +79,9 @@ def _orphan_costs(frame: pd.DataFrame, ctx: Context) -> dict:
             Inventory(tables=tables, manifest=ctx.inventory.manifest), load_prices(), ctx.as_of
         )
         costs = result.orphans.set_index("recovery_point_arn")["monthly_cost_usd"]
-        costs = costs[~costs.index.duplicated()]
-        return {
-            "monthly_cost_usd": frame["resource_arn"]
-            .map(costs)
-            .to_numpy(dtype=float, na_value=np.nan)
-        }
+        return costs[~costs.index.duplicated()]
     except Exception:  # pricing is an extra: a finding must never depend on it
-        return {}
+        return None
 
 
 # The data this control's verdicts depend on: a failed call that fills either (a listing of the
@@ -174,10 +183,15 @@ def orphaned_backup(ctx: Context) -> Part:
             "rp_row": idx,
         }
     )
-    return Part("orphaned-backup", frame, _describe_orphan, evidence_hook=_orphan_evidence)
+    return Part(
+        "orphaned-backup",
+        frame,
+        _describe_orphan,
+        evidence_hook=lambda f, ctx: _orphan_evidence(f, ctx, every=frame),
+    )
 
 
-def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
+def _orphan_evidence(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> dict:
     """The orphan's facts, read from its recovery_points row only when findings are written."""
     rows = frame["rp_row"].to_numpy()
     rp = fr.rp_rows(ctx, rows)
@@ -202,5 +216,5 @@ def _orphan_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
         out[name] = np.where(values == "", None, values)
     out["deletable_from"] = advice["deletable_from"]
     out["remediation"] = advice["remediation"].to_numpy(dtype=object)
-    out.update(_orphan_costs(frame, ctx))
+    out.update(_orphan_costs(frame, ctx, every))
     return out

@@ -1,0 +1,448 @@
+"""Findings rows at scale: the canonical order sorted on integer codes, the text made per batch.
+
+A check's verdicts are compact `Part`s (resource numbers, plan and status codes, evidence
+columns). The findings files need them as text rows in one canonical order: account, region,
+resource ARN, control (in the registry's order), plan, status, severity, resource type, then
+detail and evidence, nulls first. Sorting millions of text rows would hold all of their text at
+once, so the order is computed on codes instead: every key column is ranked once over its few
+distinct values (the ranks sort as the strings do), the ranks of a row are packed into one
+64-bit key, and the keys are sorted. Only rows whose keys are equal are ordered by their detail
+and evidence text, made for those rows alone. `FindingRows.batches` then makes the text columns
+of one batch of rows at a time, in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.controls.context import Context
+from auditor.controls.evidence import arrow_text, evidence_json
+from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
+from auditor.findings import COLUMNS
+from auditor.owners import owner_columns, owner_tag_arrays
+from auditor.policy.columns import arrow_of
+
+__all__ = ["ROW_SCHEMA", "FindingRows"]
+
+# The fixed findings columns as text; a check's rows add its owner-tag columns after them
+# (`FindingRows.schema`), which is what each batch holds and what findings.parquet stores.
+ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
+# Columns that name where a finding is: taken from the resource table, or carried by the row.
+_PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
+# Statuses that call for a change, and so carry a remediation (other rows leave it null).
+_ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
+# What to do about a finding that could not be assessed: the data is missing, not the protection.
+_NOT_ASSESSED_REMEDIATION = (
+    "Grant the auditing role the permission the failed call needs (see evidence.collection_error),"
+    " or fix the account or region it failed in, then run again."
+)
+
+
+class FindingRows:
+    """The findings rows of one check's parts: their canonical order, and their text by batch."""
+
+    def __init__(self, parts: list[Part], ctx: Context):
+        self.parts = [p for p in parts if len(p.frame)]
+        self.ctx = ctx
+        self.total = sum(len(p.frame) for p in self.parts)
+        self._places = {c: _resource_column(ctx, c) for c in _PLACE_COLUMNS}
+        self._names = _resource_names(ctx)
+        # owner-tag columns per resource, made once (each batch takes its rows from them)
+        self._owner_tags = _owner_tags(ctx)
+        self.columns: tuple[str, ...] = COLUMNS + tuple(self._owner_tags)
+        self.schema = _schema(self.columns)
+        self._plan_names = pa.array([p.name for p in ctx.plans], pa.string())
+        self._order: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- the canonical order ----------------------------------------------------------------------
+
+    def order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(part number, row within the part) of every finding, in the canonical order."""
+        if self._order is None:
+            self._order = self._sorted()
+        return self._order
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        keys = self._key_columns()
+        part_of = np.concatenate(
+            [np.full(len(p.frame), k, np.int16) for k, p in enumerate(self.parts)]
+            or [np.empty(0, np.int16)]
+        )
+        row_of = np.concatenate(
+            [np.arange(len(p.frame), dtype=np.int32) for p in self.parts] or [np.empty(0, np.int32)]
+        )
+        if sum(width for width, _ in keys) <= 64:
+            # One key column at a time is made and folded in: at 15M findings each is 60 MB.
+            packed = np.zeros(self.total, dtype=np.uint64)
+            for width, make in keys:
+                packed <<= np.uint64(width)
+                packed |= make().astype(np.uint64)
+            order = np.argsort(packed, kind="stable")
+            packed = packed[order]
+            same = packed[1:] == packed[:-1]
+            del packed
+        else:  # too many distinct values to pack: sort on the columns themselves
+            columns = [make() for _, make in keys]
+            order = np.lexsort(columns[::-1])
+            same = np.ones(max(self.total - 1, 0), dtype=bool)
+            for column in columns:
+                ranked = column[order]
+                same &= ranked[1:] == ranked[:-1]
+            del columns
+        part_of, row_of = part_of[order], row_of[order]
+        del order
+        if same.any():
+            self._break_ties(part_of, row_of, same)
+        return part_of, row_of
+
+    def _key_columns(self) -> list[tuple[int, Callable[[], np.ndarray]]]:
+        """Per sort key, most significant first: its bit width, and how to make every row's rank
+        (0 = null; ranks sort as the text does)."""
+        from auditor.controls.registry import REGISTRY
+
+        def per_part(values: Callable[[Part], np.ndarray]) -> Callable[[], np.ndarray]:
+            return lambda: np.concatenate(
+                [values(p).astype(np.int32) for p in self.parts] or [np.empty(0, np.int32)]
+            )
+
+        def width(top: int) -> int:
+            return max(int(top).bit_length(), 1)
+
+        keys = [self._place_key(col) for col in ("account_id", "region", "resource_arn")]
+        registered = list(REGISTRY)
+        ids = sorted(
+            {p.control_id for p in self.parts},
+            key=lambda c: (1, registered.index(c), c) if c in registered else (0, 0, c),
+        )
+        keys.append(
+            (
+                width(len(ids)),
+                per_part(lambda p: np.full(len(p.frame), ids.index(p.control_id) + 1)),
+            )
+        )
+        plan_rank = _ranks([p.name for p in self.ctx.plans])
+        keys.append(
+            (
+                width(len(plan_rank)),
+                per_part(lambda p: plan_rank[p.frame["plan"].to_numpy().astype(np.int64)]),
+            )
+        )
+        status_rank = _ranks(list(STATUSES))
+        keys.append(
+            (
+                width(8),
+                per_part(lambda p: status_rank[p.frame["status"].to_numpy().astype(np.int64)]),
+            )
+        )
+        severities = sorted({REGISTRY[p.control_id].severity for p in self.parts})
+        keys.append(
+            (
+                width(len(severities)),
+                per_part(
+                    lambda p: np.full(
+                        len(p.frame), severities.index(REGISTRY[p.control_id].severity) + 1
+                    )
+                ),
+            )
+        )
+        keys.append(self._place_key("resource_type"))
+        return keys
+
+    def _place_key(self, col: str) -> tuple[int, Callable[[], np.ndarray]]:
+        """The bit width of `col`'s ranks among every value of it (resources' and rows' own), and
+        how to make each row's rank."""
+        resource_values = self._places[col]
+        own = [_own_text(p.frame, col) for p in self.parts]
+        pieces = [resource_values.dictionary] + [pc.unique(o) for o in own if len(o)]
+        values = pc.unique(pa.concat_arrays([x.cast(pa.string()) for x in pieces]).drop_null())
+        values = values.take(pc.array_sort_indices(values))
+
+        def rank(text: pa.Array) -> np.ndarray:
+            found = pc.index_in(text, value_set=values).fill_null(-1)
+            return np.asarray(found.to_numpy(zero_copy_only=False), np.int32) + 1
+
+        def make() -> np.ndarray:
+            by_resource = np.zeros(self.ctx.n, dtype=np.int32)
+            if self.ctx.n:
+                codes = resource_values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+                # a null code (-1) takes the last slot, rank 0: nulls sort first
+                by_resource = np.append(rank(resource_values.dictionary), 0)[codes]
+            out = []
+            for part, text in zip(self.parts, own):
+                ridx = part.frame["ridx"].to_numpy()
+                if not (ridx < 0).any():
+                    out.append(by_resource[ridx])
+                    continue
+                from_resource = by_resource[np.maximum(ridx, 0)] if self.ctx.n else 0
+                out.append(np.where(ridx >= 0, from_resource, rank(text)).astype(np.int32))
+            return np.concatenate(out or [np.empty(0, np.int32)])
+
+        return max(len(values).bit_length(), 1), make
+
+    def _break_ties(self, part_of: np.ndarray, row_of: np.ndarray, same: np.ndarray) -> None:
+        """Order the rows whose keys are equal by detail, then evidence (nulls first), in place."""
+        first = np.zeros(len(part_of), dtype=bool)
+        first[1:] = same
+        first[:-1] |= same
+        tied = np.flatnonzero(first)  # every row of a run of equal keys
+        starts = np.ones(len(tied), dtype=bool)
+        starts[1:] = ~same[tied[1:] - 1]
+        run = np.cumsum(starts)
+        texts = self._rows_text(part_of[tied], row_of[tied], ("detail", "evidence"))
+        table = pa.table({"run": run, "detail": texts["detail"], "evidence": texts["evidence"]})
+        keys = [(c, "ascending", "at_start") for c in ("run", "detail", "evidence")]
+        within = pc.sort_indices(table, sort_keys=keys).to_numpy()
+        part_of[tied] = part_of[tied][within]
+        row_of[tied] = row_of[tied][within]
+
+    # --- the text, a batch at a time ---------------------------------------------------------------
+
+    def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The findings rows (`schema`) in canonical order, `batch_rows` at a time; one empty
+        batch when there are none (it still carries the columns)."""
+        part_of, row_of = self.order()
+        if not self.total:
+            yield _empty_batch(self.schema)
+            return
+        for start in range(0, self.total, batch_rows):
+            stop = start + batch_rows
+            yield self._rows_text(part_of[start:stop], row_of[start:stop])
+
+    def _rows_text(
+        self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] | None = None
+    ) -> pa.RecordBatch:
+        """The text of the given rows, in the order given (every column of `schema` by default)."""
+        columns = self.columns if columns is None else columns
+        pieces, positions = [], []
+        for k in np.unique(part_of):
+            at = np.flatnonzero(part_of == k)
+            positions.append(at)
+            pieces.append(self.part_text(self.parts[int(k)], row_of[at], columns))
+        if not pieces:
+            return pa.RecordBatch.from_pylist([], schema=_schema(columns))
+        placed = pa.concat_tables(pieces)
+        where = np.empty(len(part_of), dtype=np.int64)
+        where[np.concatenate(positions)] = np.arange(len(part_of))
+        return placed.take(pa.array(where)).combine_chunks().to_batches()[0]
+
+    def part_text(
+        self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
+    ) -> pa.Table:
+        """The findings columns (as text) of `rows` of one part (every row when None); every
+        column of `schema` unless `columns` are named."""
+        ctx = self.ctx
+        columns = self.columns if columns is None else columns
+        f = part.frame if rows is None else part.frame.iloc[rows].reset_index(drop=True)
+        n = len(f)
+        ridx = f["ridx"].to_numpy()
+        status = f["status"].to_numpy().astype(np.int64)
+        cols: dict[str, Any] = {}
+        if set(columns) & set(_PLACE_COLUMNS):
+            has = pa.array(ridx >= 0)
+            safe = pa.array(np.maximum(ridx, 0))
+            for col in _PLACE_COLUMNS:
+                own = _own_text(f, col)
+                cols[col] = (
+                    pc.if_else(has, self._places[col].take(safe).cast(pa.string()), own)
+                    if ctx.n
+                    else own
+                )
+        if "resource_name" in columns:
+            cols["resource_name"] = self._resource_name(ridx)
+        for name, per_resource in self._owner_tags.items():
+            if name in columns:
+                cols[name] = _by_resource(per_resource, ridx)
+        if "control_id" in columns or "severity" in columns:
+            from auditor.controls.registry import REGISTRY
+
+            cols["control_id"] = pa.repeat(pa.scalar(part.control_id, pa.string()), n)
+            cols["severity"] = pa.repeat(
+                pa.scalar(REGISTRY[part.control_id].severity, pa.string()), n
+            )
+        if "status" in columns:
+            cols["status"] = pa.DictionaryArray.from_arrays(
+                pa.array(status.astype(np.int32)), pa.array(STATUSES)
+            ).cast(pa.string())
+        if "plan" in columns:
+            plan = f["plan"].to_numpy().astype(np.int32)
+            cols["plan"] = (
+                pa.DictionaryArray.from_arrays(
+                    pa.array(plan, mask=plan < 0), self._plan_names
+                ).cast(pa.string())
+                if len(self._plan_names)
+                else pa.nulls(n, pa.string())
+            )
+        if "detail" in columns:
+            cols["detail"] = arrow_text(_details(part, f, status, ctx))
+        if "evidence" in columns:
+            cols["evidence"] = evidence_json(_evidence(part, f, ctx))
+        if "remediation" in columns:
+            cols["remediation"] = _remediation(part, f, ctx, status)
+        return pa.table([cols[c] for c in columns], schema=_schema(columns))
+
+    def _resource_name(self, ridx: np.ndarray) -> pa.Array:
+        """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
+        if self._names is None:
+            return pa.nulls(len(ridx), pa.string())
+        return _by_resource(self._names, ridx)
+
+
+def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
+    """Each row's value of a per-resource column, as text (null for rows about no resource)."""
+    nulls = pa.nulls(len(ridx), pa.string())
+    if not len(per_resource):
+        return nulls
+    taken = per_resource.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
+    return pc.if_else(pa.array(ridx >= 0), taken, nulls)
+
+
+def _schema(columns: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([(c, pa.string()) for c in columns])
+
+
+def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def _owner_tags(ctx: Context) -> dict[str, pa.Array]:
+    """Per owner-tag column of the check (`tag_<key>`, auditor.owners), every resource's value,
+    dictionary-encoded (few owners, many resources); empty arrays when there are no resources."""
+    if not ctx.n:
+        return {name: pa.array([], pa.string()) for name in owner_columns(ctx.owner_tags)}
+    every = np.arange(ctx.n, dtype=np.int64)
+    arrays = owner_tag_arrays(ctx.view, ctx.inventory["tags"], ctx.owner_tags, every)
+    return {name: pc.dictionary_encode(values) for name, values in arrays.items()}
+
+
+def _ranks(names: list[str]) -> np.ndarray:
+    """Rank + 1 of each name in sorted order, indexable by code; code -1 (the last slot) ranks 0."""
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    out = np.zeros(len(names) + 1, dtype=np.int64)
+    for rank, i in enumerate(order):
+        out[i] = rank + 1
+    return out
+
+
+def _resource_column(ctx: Context, col: str) -> pa.DictionaryArray:
+    """A resource table column dictionary-encoded once (rows take from it by resource number)."""
+    if not ctx.n:
+        return pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+    values = arrow_of(ctx.res[col])
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values.cast(pa.string()))
+    if values.dictionary.type != pa.string():
+        values = pa.DictionaryArray.from_arrays(values.indices, values.dictionary.cast(pa.string()))
+    return values
+
+
+def _resource_names(ctx: Context) -> pa.DictionaryArray | None:
+    """Every resource's `Name` tag as a dictionary array (null without one)."""
+    if not ctx.n:
+        return None
+    codes, categories = ctx.view.codes("Name")  # factorised once per check (TagView caches)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(list(categories), pa.string())
+    )
+
+
+def _own_text(frame: pd.DataFrame, col: str) -> pa.Array:
+    """A place column the rows carry themselves (rows about a backup), as text; null if absent."""
+    if col not in frame:
+        return pa.nulls(len(frame), pa.string())
+    return arrow_text(frame[col].to_numpy(dtype=object, na_value=None))
+
+
+def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> np.ndarray:
+    """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
+    with the waiver that applied."""
+    detail = np.array(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
+    if "na_reason" in f:
+        about = f["na_reason"].to_numpy()
+        na = (status == NOT_APPLICABLE) & (about >= 0)
+        detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
+    if "na_error" in f:
+        err = f["na_error"].to_numpy()
+        na = (status == NOT_ASSESSED) & (err >= 0)
+        if na.any():
+            texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
+            detail[na] = [
+                f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
+                for i in err[na]
+            ]
+    if "waiver" in f:
+        waivers = ctx.policies.waivers
+        w = f["waiver"].to_numpy()
+        waived = (status == WAIVED) & (w >= 0)
+        if waived.any():
+            detail[waived] = [
+                f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
+                for d, i in zip(detail[waived], w[waived])
+            ]
+    return detail
+
+
+def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+    """The evidence columns of the rows: the part's own, its hook's, failed calls and waivers."""
+    waivers = ctx.policies.waivers
+    ev = (
+        f[[c for c in f.columns if c.startswith("ev.")]]
+        .rename(columns=lambda c: c[3:])
+        .reset_index(drop=True)
+    )
+    if part.evidence_hook is not None:
+        for name, values in part.evidence_hook(f, ctx).items():
+            ev[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+    if "na_error" in f:
+        err = f["na_error"].to_numpy()
+        table = np.array(
+            [ctx.error_text(i) for i in range(len(ctx.errors))] + [None], dtype=np.object_
+        )
+        ev["collection_error"] = pd.Series(
+            table[np.where(err >= 0, err, len(ctx.errors))], dtype=object
+        )
+    if "waiver" in f:
+        w = f["waiver"].to_numpy()
+        at = np.where(w >= 0, w, len(waivers))
+        for field in ("reason", "owner", "expires", "source"):
+            values = [
+                {
+                    "reason": x.reason,
+                    "owner": x.owner,
+                    "expires": x.expires_text,
+                    "source": f"{x.source_file}:{x.source_line}",
+                }[field]
+                for x in waivers
+            ]
+            ev[f"waiver.{field}"] = np.array(values + [None], dtype=object)[at]
+    if "expired_waiver" in f:
+        w = f["expired_waiver"].to_numpy()
+        table = np.array(
+            [f"expired {x.expires_text}: {x.reason}" for x in waivers] + [None], dtype=object
+        )
+        ev["expired_waiver"] = table[np.where(w >= 0, w, len(waivers))]
+    return ev
+
+
+def _remediation(part: Part, f: pd.DataFrame, ctx: Context, status: np.ndarray) -> pa.Array:
+    """Per row: the control's own text for this situation (`Part.remediate`), else the
+    registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
+    that need no change (PASS, NOT_APPLICABLE)."""
+    from auditor.controls.registry import REGISTRY
+
+    default = REGISTRY[part.control_id].remediation
+    text = pa.array(np.full(len(status), default, dtype=object), pa.string())
+    if part.remediate is not None:
+        own = arrow_text(np.asarray(part.remediate(f, ctx), dtype=object))
+        text = pc.coalesce(own, text)
+    text = pc.if_else(pa.array(status == NOT_ASSESSED), _NOT_ASSESSED_REMEDIATION, text)
+    return pc.if_else(
+        pa.array(np.isin(status, _ACTIONABLE)), text, pa.nulls(len(status), pa.string())
+    )

@@ -1,0 +1,102 @@
+"""The findings rows made from a check's codes: the same rows, in the same order, as a text sort.
+
+`FindingRows` sorts on integer ranks and makes the text per batch; reading the files back and
+sorting their rows as text (what findings gathered from tasks go through) must give the very
+same rows, batch size whatever, ties between rows of equal keys included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from auditor.controls.engine import Findings
+from auditor.controls.verdicts import FAIL, Part
+from auditor.findings import COLUMNS, canonical_batches, canonical_table
+from auditor.owners import DEFAULT_OWNER_TAGS, owner_columns
+
+
+def _as_text_sorted(findings) -> pa.Table:
+    """The findings' rows sorted as text (the path of findings read back from disk)."""
+    frame = findings.frame.copy()
+    return canonical_table(Findings(findings.as_of, frame=frame, summary=findings.summary))
+
+
+def _batches(findings, size: int) -> pa.Table:
+    made = list(findings.batches(size))
+    return pa.Table.from_batches(made)
+
+
+def _estate(estate, h):
+    for i, name in enumerate(("vol-b", "vol-a", "vol-c", "vol-d")):
+        arn = estate.resource(name, tags=h.GOLD if i % 2 else {"backup": "none"})
+        estate.backup(arn, age_hours=10 + 30 * i)
+    estate.resource("db-1", rtype="rds-instance", region="eu-west-1", tags=h.GOLD)
+    estate.resource("t-1", rtype="dynamodb-table", account=h.OTHER_ACCOUNT)
+
+
+def test_rows_sorted_on_codes_equal_the_text_sort(estate, plan_policy, check, h):
+    _estate(estate, h)
+    findings = check(estate, plan_policy())
+    expected = _as_text_sorted(findings)
+    for size in (1, 3, 1000):
+        assert _batches(findings, size).equals(expected.cast(_batches(findings, size).schema))
+
+
+def _tie_part(arns: list[str], details: list[str], scores: list[float]) -> Part:
+    """Rows about backups that share account, region, ARN, control, plan and status; each row's
+    detail is found by its (distinct) score, so any subset of the rows describes itself."""
+    frame = pd.DataFrame(
+        {
+            "ridx": np.full(len(arns), -1),
+            "plan": np.full(len(arns), -1, dtype=np.int16),
+            "status": np.full(len(arns), FAIL, dtype=np.int8),
+            "resource_arn": arns,
+            "resource_type": ["ebs-volume"] * len(arns),
+            "account_id": ["111122223333"] * len(arns),
+            "region": ["us-east-1"] * len(arns),
+            "ev.score": scores,
+        }
+    )
+    detail_of = dict(zip(scores, details))
+    return Part(
+        "orphaned-backup",
+        frame,
+        lambda f, ctx: pd.Series([detail_of[s] for s in f["ev.score"]], dtype=object),
+    )
+
+
+def test_rows_with_equal_keys_are_ordered_by_detail_then_evidence(estate, plan_policy, check, h):
+    _estate(estate, h)
+    findings = check(estate, plan_policy())
+    snap = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-1"
+    other = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-0"
+    findings._parts.append(
+        _tie_part(
+            [snap, snap, snap, snap, other],
+            ["b", "a", "b", "a", "z"],
+            [2.5, 9.5, 1.5, 3.5, 0.5],
+        )
+    )
+    table = _batches(findings, 2)
+    rows = table.to_pandas()
+    mine = rows[rows["resource_arn"].isin([snap, other])]
+    assert list(mine["resource_arn"]) == [other, snap, snap, snap, snap]
+    assert list(mine["detail"]) == ["z", "a", "a", "b", "b"]
+    assert list(mine["evidence"]) == [
+        '{"score": 0.5}',
+        '{"score": 3.5}',
+        '{"score": 9.5}',
+        '{"score": 1.5}',
+        '{"score": 2.5}',
+    ]
+    assert table.equals(_as_text_sorted(findings).cast(table.schema))
+
+
+def test_every_findings_column_is_made(estate, plan_policy, check, h):
+    _estate(estate, h)
+    findings = check(estate, plan_policy())
+    batch = next(canonical_batches(findings))
+    # the fixed columns, then one per owner tag of the run (the default ones here)
+    assert list(batch.schema.names) == list(COLUMNS) + owner_columns(DEFAULT_OWNER_TAGS)
