@@ -6,7 +6,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from auditor.sandbox.moto_ext import native
-from auditor.sandbox.seeders.base import GIB, TypeSeeder, naive, utc
+from auditor.sandbox.seeders.base import GIB, TypeSeeder, naive
+from auditor.sandbox.seeders.rds_snapshots import cluster_snapshots
 
 if TYPE_CHECKING:
     from auditor.sandbox.seed import _Region
@@ -72,50 +73,9 @@ class AuroraSeeder(TypeSeeder):
             )
 
     def native(self, reg: _Region, r: dict[str, Any]) -> None:
-        """Daily automated cluster snapshots kept for the retention period, and a few manual ones."""
-        end = r.get("deleted_at") or reg.as_of
-        start = utc(r["created_at"])
-        cluster = r["obj"]
-        retention = r.get("retention", 1)
-        for d in range(retention):
-            t = (end - timedelta(days=d + 1)).replace(
-                hour=4, minute=reg.rng.randint(0, 59), second=0, microsecond=0
-            )
-            if t < start:
-                break
-            ident = f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}"
-            arn = native.add_rds_snapshot(
-                reg.acct,
-                reg.region,
-                cluster,
-                snapshot_id=ident,
-                snapshot_type="automated",
-                created=naive(t),
-            )
-            # An Aurora cluster snapshot reports no size (AllocatedStorage 0 or 1).
-            reg.native_row(
-                r,
-                arn,
-                "rds-cluster-snapshot",
-                "automated",
-                t,
-                None,
-                r["encrypted"],
-                delete_at=t + timedelta(days=retention),
-            )
-        for k in range(reg.rng.choice((0, 1, 2))):
-            t = (end - timedelta(days=reg.rng.uniform(1, 150))).replace(microsecond=0)
-            if t < start:
-                continue
-            arn = native.add_rds_snapshot(
-                reg.acct,
-                reg.region,
-                cluster,
-                snapshot_id=f"manual-{r['resource_id']}-{k}",
-                snapshot_type="manual",
-                created=naive(t),
-            )
-            reg.native_row(r, arn, "rds-cluster-snapshot", "user", t, None, r["encrypted"])
+        """Daily automated cluster snapshots kept for the retention period, and a few manual ones
+        (an Aurora cluster snapshot reports no size: AllocatedStorage 0 or 1)."""
+        cluster_snapshots(reg, r, "rds-cluster-snapshot", r.get("retention", 1), hour=4)
 
 
 SEEDER = AuroraSeeder()

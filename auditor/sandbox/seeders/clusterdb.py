@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from auditor.sandbox.moto_ext import native
-from auditor.sandbox.seeders.base import GIB, Artifact, TypeSeeder, naive, utc
+from auditor.sandbox.seeders.base import GIB, Artifact, TypeSeeder, naive
+from auditor.sandbox.seeders.rds_snapshots import awsbackup_snapshot, cluster_snapshots
 
 if TYPE_CHECKING:
     from auditor.sandbox.seed import _Region
@@ -79,58 +80,8 @@ class ClusterDbSeeder(TypeSeeder):
 
     def artifact(self, reg: _Region, r: dict[str, Any], made: Artifact) -> str | None:
         """AWS Backup's recovery point is a cluster snapshot named after its backup or copy job."""
-        prefix = "awsbackup:copyjob-" if made.copy else "awsbackup:job-"
-        return native.add_rds_snapshot(
-            reg.acct,
-            made.region,
-            r["obj"],
-            snapshot_id=f"{prefix}{made.job_id.lower()}",
-            snapshot_type="awsbackup",
-            created=naive(made.created),
-            backend=reg.backends(made.region)["rds"],
-        )
+        return awsbackup_snapshot(reg, r, made)
 
     def native(self, reg: _Region, r: dict[str, Any]) -> None:
         """Daily automated cluster snapshots for the retention period, and a few manual ones."""
-        end = r.get("deleted_at") or reg.as_of
-        start = utc(r["created_at"])
-        retention = r["retention"]
-        kind = f"{self.type_id}-snapshot"
-        for d in range(retention):
-            t = (end - timedelta(days=d + 1)).replace(
-                hour=2, minute=reg.rng.randint(0, 59), second=0, microsecond=0
-            )
-            if t < start:
-                break
-            arn = native.add_rds_snapshot(
-                reg.acct,
-                reg.region,
-                r["obj"],
-                snapshot_id=f"rds:{r['resource_id']}-{t:%Y-%m-%d-%H-%M}",
-                snapshot_type="automated",
-                created=naive(t),
-            )
-            # neither API gives a cluster snapshot's size
-            reg.native_row(
-                r,
-                arn,
-                kind,
-                "automated",
-                t,
-                None,
-                r["encrypted"],
-                delete_at=t + timedelta(days=retention),
-            )
-        for k in range(reg.rng.choice((0, 1, 2))):
-            t = (end - timedelta(days=reg.rng.uniform(1, 150))).replace(microsecond=0)
-            if t < start:
-                continue
-            arn = native.add_rds_snapshot(
-                reg.acct,
-                reg.region,
-                r["obj"],
-                snapshot_id=f"manual-{r['resource_id']}-{k}",
-                snapshot_type="manual",
-                created=naive(t),
-            )
-            reg.native_row(r, arn, kind, "user", t, None, r["encrypted"])
+        cluster_snapshots(reg, r, f"{self.type_id}-snapshot", r["retention"], hour=2)

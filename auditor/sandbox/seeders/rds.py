@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.sandbox.moto_ext import native
 from auditor.sandbox.seeders.base import GIB, Artifact, TypeSeeder, naive, utc
+from auditor.sandbox.seeders.rds_snapshots import awsbackup_snapshot
 
 if TYPE_CHECKING:
     from auditor.sandbox.seed import _Region
@@ -82,16 +83,7 @@ class RdsSeeder(TypeSeeder):
 
     def artifact(self, reg: _Region, r: dict[str, Any], made: Artifact) -> str | None:
         """AWS Backup's RDS recovery point is a DB snapshot named after its backup or copy job."""
-        prefix = "awsbackup:copyjob-" if made.copy else "awsbackup:job-"
-        return native.add_rds_snapshot(
-            reg.acct,
-            made.region,
-            r["obj"],
-            snapshot_id=f"{prefix}{made.job_id.lower()}",
-            snapshot_type="awsbackup",
-            created=naive(made.created),
-            backend=reg.backends(made.region)["rds"],
-        )
+        return awsbackup_snapshot(reg, r, made)
 
     def native(self, reg: _Region, r: dict[str, Any]) -> None:
         """Daily automated snapshots kept for the retention period, and a few manual ones."""
