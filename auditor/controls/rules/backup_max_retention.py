@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -29,26 +31,31 @@ _LATEST = np.iinfo(np.int64).max
 def oldest_backup_rows(
     frame: pd.DataFrame,
     ctx: Context,
-    eligible: np.ndarray | None = None,
-    rank: np.ndarray | None = None,
+    variant: str = "oldest",
+    choose: Callable[[Context], tuple[np.ndarray | None, np.ndarray | None]] | None = None,
 ) -> np.ndarray:
     """Per finding: the recovery_points row of the resource's oldest completed backup (copies
-    included) of a kind its plan accepts, or -1. With `eligible` (a mask over recovery points),
-    only those count; with `rank`, the backup of the lowest rank is taken instead of the oldest."""
+    included) of a kind its plan accepts, or -1.
+
+    `choose(ctx)` gives (eligible, rank): only the recovery points `eligible` masks count, and the
+    one of the lowest `rank` is taken instead of the oldest (either may be None). The per-resource
+    table a variant needs is built from the whole inventory once per check, under `variant`:
+    findings are turned into text a batch at a time, and each batch asks again.
+    """
     n = ctx.n
-    if eligible is None and rank is None:  # the common call: made once per check
-        oldest = ctx.memo("oldest_backup_rows", lambda: _oldest_per_kind(ctx))
-    else:
-        oldest = _oldest_per_kind(ctx, eligible, rank)
+    oldest, oldest_at = ctx.memo(
+        f"oldest_backup_rows:{variant}",
+        lambda: _oldest_per_kind(ctx, *(choose(ctx) if choose else (None, None))),
+    )
     ridx = frame["ridx"].to_numpy()
     plan = frame["plan"].to_numpy()
     best = np.full(len(frame), -1, dtype=np.int64)
     best_at = np.full(len(frame), _LATEST, dtype=np.int64)
     for k, kind in enumerate(KINDS):
         accepts = np.array([kind in p.accept for p in ctx.plans] + [False], dtype=bool)[plan]
-        rows = np.where(ridx >= 0, oldest[k * n + np.maximum(ridx, 0)], -1)
-        ranks = ctx.rp_created if rank is None else rank
-        at = np.where(accepts & (rows >= 0), ranks[np.maximum(rows, 0)], _LATEST)
+        slot = k * n + np.maximum(ridx, 0)
+        rows = np.where(ridx >= 0, oldest[slot], -1)
+        at = np.where(accepts & (rows >= 0), oldest_at[slot], _LATEST)
         better = at < best_at
         best = np.where(better, rows, best)
         best_at = np.minimum(best_at, at)
@@ -57,20 +64,36 @@ def oldest_backup_rows(
 
 def _oldest_per_kind(
     ctx: Context, eligible: np.ndarray | None = None, rank: np.ndarray | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Per (kind, resource) slot `kind * n + ridx`: the row of its oldest completed backup (of
-    those `eligible`; of the lowest `rank` when given), or -1."""
+    those `eligible`; of the lowest `rank` when given), or -1; and that backup's rank (its
+    creation time by default)."""
     n = ctx.n
+    ranks = ctx.rp_created if rank is None else rank
     keep = np.flatnonzero(
         ctx.rp_completed & (ctx.rp_ridx >= 0) & (True if eligible is None else eligible)
     )
     key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
-    order = np.lexsort(((ctx.rp_created if rank is None else rank)[keep], key))
+    order = np.lexsort((ranks[keep], key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
-    oldest[key[order][first]] = keep[order][first]
-    return oldest
+    chosen = keep[order][first]
+    oldest[key[order][first]] = chosen
+    oldest_at = np.full(len(oldest), _LATEST, dtype=np.int64)
+    oldest_at[key[order][first]] = ranks[chosen]
+    return oldest, oldest_at
+
+
+def _kept_forever(ctx: Context) -> tuple[np.ndarray, None]:
+    """Backups nothing will ever delete (no lifecycle, not continuous)."""
+    return (ctx.rp_delete == NONE_TS) & ~ctx.rp_continuous, None
+
+
+def _longest_lifecycle(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Backups with a lifecycle, ranked longest-lived first."""
+    lived = np.where(ctx.rp_delete == NONE_TS, 0, ctx.rp_delete - ctx.rp_created)
+    return lived > 0, -lived
 
 
 def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.DataFrame]:
@@ -96,13 +119,13 @@ def _offending_examples(frame: pd.DataFrame, ctx: Context) -> dict:
     out: dict = {}
     if not failing.any() or not len(ctx.rp):
         return out
-    forever = (ctx.rp_delete == NONE_TS) & ~ctx.rp_continuous
     if (fr.num(frame, "kept_forever") > 0).any():
-        rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=forever), -1)
+        rows = np.where(failing, oldest_backup_rows(frame, ctx, "kept_forever", _kept_forever), -1)
         if (rows >= 0).any():
             out["kept_forever_example_arn"] = fr.rp_arns(ctx, rows)
-    lived = np.where(forever | (ctx.rp_delete == NONE_TS), 0, ctx.rp_delete - ctx.rp_created)
-    rows = np.where(failing, oldest_backup_rows(frame, ctx, eligible=lived > 0, rank=-lived), -1)
+    rows = np.where(
+        failing, oldest_backup_rows(frame, ctx, "longest_lifecycle", _longest_lifecycle), -1
+    )
     if (rows >= 0).any():
         out["longest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
     return out

@@ -127,12 +127,10 @@ def _retention_backups(frame: pd.DataFrame, ctx: Context) -> dict:
     out: dict = {}
     if not failing.any() or not len(ctx.rp):
         return out
-    primary = ctx.rp["copy_source_arn"].isna().to_numpy(dtype=bool)
-    lived = np.where(ctx.rp_delete == NONE_TS, 0, ctx.rp_delete - ctx.rp_created)
     soon = frame["ev.expires_too_soon"].to_numpy(dtype=bool, na_value=False) & failing
     if soon.any():
         rows = np.where(
-            soon, oldest_backup_rows(frame, ctx, eligible=primary & (lived > 0), rank=lived), -1
+            soon, oldest_backup_rows(frame, ctx, "shortest_lifecycle", _shortest_lifecycle), -1
         )
         out["shortest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
         rules = np.full(len(rows), None, dtype=object)
@@ -144,9 +142,20 @@ def _retention_backups(frame: pd.DataFrame, ctx: Context) -> dict:
         out["shortest_lifecycle_rule_id"] = rules
     short = frame["ev.history_too_short"].to_numpy(dtype=bool, na_value=False) & failing
     if short.any():
-        rows = np.where(short, oldest_backup_rows(frame, ctx, eligible=primary), -1)
+        rows = np.where(short, oldest_backup_rows(frame, ctx, "oldest_primary", _primary), -1)
         out["oldest_backup_arn"] = fr.rp_arns(ctx, rows)
     return out
+
+
+def _primary(ctx: Context) -> tuple[np.ndarray, None]:
+    """Backups that are not copies of another."""
+    return ctx.rp["copy_source_arn"].isna().to_numpy(dtype=bool), None
+
+
+def _shortest_lifecycle(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Primary backups with a lifecycle, ranked shortest-lived first."""
+    lived = np.where(ctx.rp_delete == NONE_TS, 0, ctx.rp_delete - ctx.rp_created)
+    return _primary(ctx)[0] & (lived > 0), lived
 
 
 def _remediate_retention(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
