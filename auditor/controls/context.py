@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from threading import Lock
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,10 @@ def us_to_ts(values: np.ndarray) -> pd.Series:
     bad = (arr == NONE_TS) | (arr == NEVER_TS)
     arr[bad] = np.iinfo(np.int64).min
     return pd.Series(arr.view("datetime64[us]")).dt.tz_localize("UTC")
+
+
+# Guards the creation of Context.memo's per-key locks (one per table, made once).
+_MEMO_LOCKS_GUARD = Lock()
 
 
 class Context:
@@ -403,7 +408,12 @@ class Context:
         """
         cache = self.__dict__.setdefault("_memo", {})
         if key not in cache:
-            cache[key] = compute()
+            # Batches are made on two threads: a table is built once, by whichever asks first.
+            with _MEMO_LOCKS_GUARD:
+                lock = self.__dict__.setdefault("_memo_locks", {}).setdefault(key, Lock())
+            with lock:
+                if key not in cache:
+                    cache[key] = compute()
         return cache[key]
 
     @cached_property

@@ -13,7 +13,9 @@ of one batch of rows at a time, in that order.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,8 @@ __all__ = ["ROW_SCHEMA", "FindingRows"]
 ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 # Columns that name where a finding is: taken from the resource table, or carried by the row.
 _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
+# Threads that make batches of text ahead of the writer (at most one batch more is held).
+_TEXT_THREADS = 2
 # Statuses that call for a change, and so carry a remediation (other rows leave it null).
 _ACTIONABLE = (FAIL, WAIVED, NOT_ASSESSED)
 # What to do about a finding that could not be assessed: the data is missing, not the protection.
@@ -210,47 +214,119 @@ class FindingRows:
         if not self.total:
             yield _empty_batch(self.schema)
             return
-        for start in range(0, self.total, batch_rows):
-            stop = start + batch_rows
-            yield self._rows_text(part_of[start:stop], row_of[start:stop])
+
+        def make(start: int) -> pa.RecordBatch:
+            return self._rows_text(
+                part_of[start : start + batch_rows], row_of[start : start + batch_rows]
+            )
+
+        starts = range(0, self.total, batch_rows)
+        # The first batch alone: it builds most of the whole-inventory tables the texts share.
+        yield make(starts[0])
+        # The others on threads, kept in order: Arrow's kernels and the file writers release the
+        # GIL, so on two cores one batch's text is made while another's is made or written.
+        with ThreadPoolExecutor(max_workers=_TEXT_THREADS) as pool:
+            pending: deque[Future[pa.RecordBatch]] = deque()
+            for start in starts[1:]:
+                pending.append(pool.submit(make, start))
+                if len(pending) > _TEXT_THREADS:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def _rows_text(
         self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] | None = None
     ) -> pa.RecordBatch:
-        """The text of the given rows, in the order given (every column of `schema` by default)."""
+        """The text of the given rows, in the order given (every column of `schema` by default).
+
+        Only what a control writes itself (detail, evidence, remediation, and the place of a row
+        about a backup) is made part by part and interleaved; every column that comes from codes
+        (place, names and owner tags by resource number, control, severity, status, plan) is made
+        once for all the rows.
+        """
         columns = self.columns if columns is None else columns
-        pieces, positions = [], []
+        n = len(part_of)
+        if not n:
+            return _empty_batch(_schema(columns))
+        ridx = np.empty(n, dtype=np.int64)
+        status = np.empty(n, dtype=np.int64)
+        plan = np.empty(n, dtype=np.int32)
+        own: dict[str, list[pa.Array]] = {}
+        positions = []
         for k in np.unique(part_of):
             at = np.flatnonzero(part_of == k)
             positions.append(at)
-            pieces.append(self.part_text(self.parts[int(k)], row_of[at], columns))
-        if not pieces:
-            return pa.RecordBatch.from_pylist([], schema=_schema(columns))
-        placed = pa.concat_tables(pieces)
-        where = np.empty(len(part_of), dtype=np.int64)
-        where[np.concatenate(positions)] = np.arange(len(part_of))
-        return placed.take(pa.array(where)).combine_chunks().to_batches()[0]
+            part = self.parts[int(k)]
+            f = part.frame.iloc[row_of[at]].reset_index(drop=True)
+            ridx[at] = f["ridx"].to_numpy()
+            status[at] = f["status"].to_numpy()
+            plan[at] = f["plan"].to_numpy()
+            for name, values in self._control_text(part, f, status[at], columns).items():
+                own.setdefault(name, []).append(values)
+        where = np.empty(n, dtype=np.int64)
+        if positions:
+            where[np.concatenate(positions)] = np.arange(n)
+        back = pa.array(where)
+        made = {name: pa.concat_arrays(pieces).take(back) for name, pieces in own.items()}
+        cols = self._code_columns(part_of, ridx, status, plan, made, columns)
+        return pa.RecordBatch.from_arrays([cols[c] for c in columns], schema=_schema(columns))
 
     def part_text(
         self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
     ) -> pa.Table:
         """The findings columns (as text) of `rows` of one part (every row when None); every
         column of `schema` unless `columns` are named."""
+        rows = np.arange(len(part.frame)) if rows is None else np.asarray(rows)
+        k = next(i for i, p in enumerate(self.parts) if p is part)
+        batch = self._rows_text(np.full(len(rows), k, dtype=np.int16), rows, columns)
+        return pa.Table.from_batches([batch])
+
+    def _control_text(
+        self, part: Part, f: pd.DataFrame, status: np.ndarray, columns: tuple[str, ...]
+    ) -> dict[str, pa.Array]:
+        """The columns of the part's rows `f` that its control writes: detail, evidence,
+        remediation, and the place of rows about a backup rather than a resource."""
         ctx = self.ctx
-        columns = self.columns if columns is None else columns
-        f = part.frame if rows is None else part.frame.iloc[rows].reset_index(drop=True)
-        n = len(f)
-        ridx = f["ridx"].to_numpy()
-        status = f["status"].to_numpy().astype(np.int64)
-        cols: dict[str, Any] = {}
-        if set(columns) & set(_PLACE_COLUMNS):
-            has = pa.array(ridx >= 0)
-            safe = pa.array(np.maximum(ridx, 0))
-            for col in _PLACE_COLUMNS:
-                own = _own_text(f, col)
+        cols: dict[str, pa.Array] = {}
+        about_backups = bool((f["ridx"].to_numpy() < 0).any())
+        for col in _PLACE_COLUMNS:
+            if col in columns:
+                cols["own." + col] = (
+                    _own_text(f, col) if about_backups else pa.nulls(len(f), pa.string())
+                )
+        if "detail" in columns:
+            cols["detail"] = arrow_text(_details(part, f, status, ctx))
+        if "evidence" in columns:
+            cols["evidence"] = evidence_json(_evidence(part, f, ctx))
+        if "remediation" in columns:
+            cols["remediation"] = _remediation(part, f, ctx, status)
+        return cols
+
+    def _code_columns(
+        self,
+        part_of: np.ndarray,
+        ridx: np.ndarray,
+        status: np.ndarray,
+        plan: np.ndarray,
+        made: dict[str, pa.Array],
+        columns: tuple[str, ...],
+    ) -> dict[str, pa.Array]:
+        """Every column of the rows as text: the ones made from codes, and those `made` by the
+        controls."""
+        from auditor.controls.registry import REGISTRY
+
+        n = len(part_of)
+        cols: dict[str, Any] = {
+            c: made[c] for c in ("detail", "evidence", "remediation") if c in made
+        }
+        has = pa.array(ridx >= 0)
+        safe = pa.array(np.maximum(ridx, 0))
+        for col in _PLACE_COLUMNS:
+            if col in columns:
+                own = made["own." + col]
                 cols[col] = (
                     pc.if_else(has, self._places[col].take(safe).cast(pa.string()), own)
-                    if ctx.n
+                    if self.ctx.n
                     else own
                 )
         if "resource_name" in columns:
@@ -258,31 +334,18 @@ class FindingRows:
         for name, per_resource in self._owner_tags.items():
             if name in columns:
                 cols[name] = _by_resource(per_resource, ridx)
-        if "control_id" in columns or "severity" in columns:
-            from auditor.controls.registry import REGISTRY
-
-            cols["control_id"] = _repeated(part.control_id, n)
-            cols["severity"] = _repeated(REGISTRY[part.control_id].severity, n)
-        if "status" in columns:
-            cols["status"] = pa.DictionaryArray.from_arrays(
-                pa.array(status.astype(np.int32)), pa.array(STATUSES)
-            ).cast(pa.string())
-        if "plan" in columns:
-            plan = f["plan"].to_numpy().astype(np.int32)
-            cols["plan"] = (
-                pa.DictionaryArray.from_arrays(
-                    pa.array(plan, mask=plan < 0), self._plan_names
-                ).cast(pa.string())
-                if len(self._plan_names)
-                else pa.nulls(n, pa.string())
+        codes = pa.array(part_of.astype(np.int32))
+        cols["control_id"] = _spread([p.control_id for p in self.parts], codes)
+        cols["severity"] = _spread([REGISTRY[p.control_id].severity for p in self.parts], codes)
+        cols["status"] = _spread(list(STATUSES), pa.array(status.astype(np.int32)))
+        cols["plan"] = (
+            pa.DictionaryArray.from_arrays(pa.array(plan, mask=plan < 0), self._plan_names).cast(
+                pa.string()
             )
-        if "detail" in columns:
-            cols["detail"] = arrow_text(_details(part, f, status, ctx))
-        if "evidence" in columns:
-            cols["evidence"] = evidence_json(_evidence(part, f, ctx))
-        if "remediation" in columns:
-            cols["remediation"] = _remediation(part, f, ctx, status)
-        return pa.table([cols[c] for c in columns], schema=_schema(columns))
+            if len(self._plan_names)
+            else pa.nulls(n, pa.string())
+        )
+        return cols
 
     def _resource_name(self, ridx: np.ndarray) -> pa.Array:
         """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
@@ -298,6 +361,11 @@ def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
         return nulls
     taken = per_resource.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
     return pc.if_else(pa.array(ridx >= 0), taken, nulls)
+
+
+def _spread(texts: list[str], codes: pa.Array) -> pa.Array:
+    """Each row's text by its code into `texts`, as a string array."""
+    return pa.DictionaryArray.from_arrays(codes, pa.array(texts, pa.string())).cast(pa.string())
 
 
 def _repeated(text: str, n: int) -> pa.Array:

@@ -207,28 +207,37 @@ def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
 def resource_tags(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     """Per row, the resource's tags as a JSON object (None for rows without tags or resource)."""
     n = len(ridx)
-    tags = ctx.inventory["tags"]
-    if not len(tags) or not n or not (ridx >= 0).any():
+    if not len(ctx.inventory["tags"]) or not n or not (ridx >= 0).any():
         return [None] * n
+    # every resource's object, made once per check: each batch of findings asks for its rows
+    objects = ctx.memo("resource_tags_json", lambda: _tags_json_by_resource(ctx))
+    taken = objects.take(pa.array(np.where(ridx >= 0, ridx, ctx.n))).to_pylist()
+    return [None if text is None else JsonText(text) for text in taken]
+
+
+def _tags_json_by_resource(ctx: Context) -> pa.Array:
+    """Per resource number (and one null after the last), its tags as a JSON object: at most
+    MAX_TAGS_SHOWN of them, by key, the last value of a key repeated; null without tags."""
     from auditor.controls.evidence import json_quote
     from auditor.policy.columns import index_in
 
-    arns = ctx.res["resource_arn"].astype(object).to_numpy()[np.unique(ridx[ridx >= 0])]
-    wanted = tags[tags["arn"].astype(object).isin(set(arns))]
-    if not len(wanted):
-        return [None] * n
-    wanted = wanted.drop_duplicates(["arn", "key"], keep="last").sort_values(["arn", "key"])
-    wanted = wanted.groupby("arn", sort=False, observed=True).head(MAX_TAGS_SHOWN)
-    keys = json_quote(pa.array(wanted["key"].astype(object), type=pa.string()))
-    values = json_quote(pa.array(wanted["value"].astype(object).fillna(""), type=pa.string()))
+    tags = ctx.inventory["tags"]
+    owner = index_in(tags["arn"], ctx.res["resource_arn"])
+    wanted = pd.DataFrame(
+        {
+            "ridx": owner,
+            "key": tags["key"].astype(object).to_numpy(),
+            "value": tags["value"].astype(object).fillna("").to_numpy(),
+        }
+    )[owner >= 0]
+    wanted = wanted.drop_duplicates(["ridx", "key"], keep="last").sort_values(["ridx", "key"])
+    wanted = wanted.groupby("ridx", sort=False).head(MAX_TAGS_SHOWN)
+    keys = json_quote(pa.array(wanted["key"], type=pa.string()))
+    values = json_quote(pa.array(wanted["value"], type=pa.string()))
     pairs = pc.binary_join_element_wise(keys, values, ": ")
-    table = pa.table({"arn": pa.array(wanted["arn"].astype(object), pa.string()), "pair": pairs})
-    grouped = table.group_by("arn", use_threads=False).aggregate([("pair", "list")])
-    bodies = pc.binary_join(grouped["pair_list"], ", ")
-    objects = np.array([JsonText("{" + b + "}") for b in bodies.to_pylist()] + [None], dtype=object)
-    found = index_in(
-        pd.Series(ctx.res["resource_arn"].astype(object).to_numpy()[np.maximum(ridx, 0)]),
-        pd.Series(grouped["arn"].to_pylist(), dtype=object),
-    )
-    found = np.where((ridx >= 0) & (found >= 0), found, len(objects) - 1)
-    return list(objects[found])
+    table = pa.table({"ridx": pa.array(wanted["ridx"].to_numpy()), "pair": pairs})
+    grouped = table.group_by("ridx", use_threads=False).aggregate([("pair", "list")])
+    bodies = pc.binary_join_element_wise("{", pc.binary_join(grouped["pair_list"], ", "), "}", "")
+    at = np.full(ctx.n + 1, -1, dtype=np.int64)
+    at[grouped["ridx"].to_numpy()] = np.arange(len(grouped))
+    return bodies.combine_chunks().take(pa.array(at, mask=at < 0))

@@ -21,12 +21,23 @@ from auditor.orphans import ORPHAN, collected_pairs, find_orphans, free_system_b
 from auditor.restore import delete_advice
 
 
-def _advice(ctx: Context, rp: pd.DataFrame) -> pd.DataFrame:
-    """How to delete each orphan: the call that works for who made it, and any vault lock's date."""
-    return delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
+def _advice(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> pd.DataFrame:
+    """How to delete each orphan of `frame`: the call that works for who made it, and any vault
+    lock's date. Made once per check for `every` orphan (the detail and the evidence of each
+    batch of findings both ask), then taken by recovery point row."""
+    rows = frame["rp_row"].to_numpy()
+    made, advice = ctx.memo("orphan_advice", lambda: _advice_of_every(ctx, every))
+    return advice.iloc[np.searchsorted(made, rows)].reset_index(drop=True)
 
 
-def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _advice_of_every(ctx: Context, every: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """(recovery point rows, sorted; delete advice of each)."""
+    made = np.unique(every["rp_row"].to_numpy())
+    rp = fr.rp_rows(ctx, made)
+    return made, delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
+
+
+def _describe_orphan(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> pd.Series:
     s = fr.status_of(frame)
     rp = fr.rp_rows(ctx, frame["rp_row"].to_numpy())
     source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
@@ -46,7 +57,7 @@ def _describe_orphan(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         + " GB, made "
         + created
         + "). "
-        + _advice(ctx, rp)["remediation"].to_numpy(dtype=object),
+        + _advice(frame, ctx, every)["remediation"].to_numpy(dtype=object),
     )
     return pd.Series(texts, dtype=object)
 
@@ -186,7 +197,7 @@ def orphaned_backup(ctx: Context) -> Part:
     return Part(
         "orphaned-backup",
         frame,
-        _describe_orphan,
+        lambda f, ctx: _describe_orphan(f, ctx, every=frame),
         evidence_hook=lambda f, ctx: _orphan_evidence(f, ctx, every=frame),
     )
 
@@ -210,7 +221,7 @@ def _orphan_evidence(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> 
         "vault_name": rp["vault_name"].to_numpy(dtype=object, na_value=None),
         "delete_at": pd.to_datetime(rp["delete_at"], utc=True).reset_index(drop=True),
     }
-    advice = _advice(ctx, rp)
+    advice = _advice(frame, ctx, every)
     for name in ("delete_api", "delete_command"):
         values = advice[name].to_numpy(dtype=object)
         out[name] = np.where(values == "", None, values)
