@@ -5,6 +5,8 @@ Shared by the built-in controls and open to plug-in controls. Everything works o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -135,8 +137,17 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def rp_rows(ctx: Context, rows: np.ndarray) -> pd.DataFrame:
-    """Rows of recovery_points by position (ascending), filtered by mask to avoid whole-column copies."""
+def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of recovery_points by position (in the order given), with a fresh 0..n-1 index.
+
+    With `columns`, only those are taken, each by position: a batch of findings needs a few
+    columns of a few thousand rows, and a mask over the whole table costs a pass over every row.
+    """
+    if columns is not None:
+        return pd.DataFrame(
+            {c: ctx.rp[c].take(rows).reset_index(drop=True) for c in columns},
+            index=pd.RangeIndex(len(rows)),
+        )
     if len(rows) and np.all(np.diff(rows) > 0):
         mask = np.zeros(len(ctx.rp), dtype=bool)
         mask[rows] = True

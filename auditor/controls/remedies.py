@@ -66,7 +66,8 @@ def _resource_column(frame: pd.DataFrame, ctx: Context, column: str) -> np.ndarr
     values = np.full(len(frame), None, dtype=object)
     if ctx.n:
         has = ridx >= 0
-        values[has] = ctx.res[column].astype(object).to_numpy()[ridx[has]]
+        # the rows' values only: converting the whole column costs a pass over every resource
+        values[has] = ctx.res[column].take(ridx[has]).astype(object).to_numpy()
     return values
 
 
@@ -200,9 +201,10 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     arn = _resource_column(frame, ctx, "resource_arn")
     rtype = _resource_column(frame, ctx, "resource_type")
     service = (
-        ctx.policies.support.service_of(ctx.res).to_numpy(dtype=object)[
-            np.maximum(frame["ridx"].to_numpy(), 0)
-        ]
+        ctx.memo(
+            "service_of_resources",
+            lambda: ctx.policies.support.service_of(ctx.res).to_numpy(dtype=object),
+        )[np.maximum(frame["ridx"].to_numpy(), 0)]
         if ctx.n
         else np.full(len(frame), None, object)
     )

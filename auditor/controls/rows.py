@@ -437,29 +437,40 @@ def _own_text(frame: pd.DataFrame, col: str) -> pa.Array:
 def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> np.ndarray:
     """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
     with the waiver that applied."""
-    detail = np.array(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
-    if "na_reason" in f:
-        about = f["na_reason"].to_numpy()
-        na = (status == NOT_APPLICABLE) & (about >= 0)
-        detail[na] = [f"Not applicable: {ctx.scope_reason[i]}." for i in about[na]]
-    if "na_error" in f:
-        err = f["na_error"].to_numpy()
-        na = (status == NOT_ASSESSED) & (err >= 0)
-        if na.any():
-            texts = {i: ctx.error_text(i) for i in np.unique(err[na])}
-            detail[na] = [
-                f"Not assessed: {texts[i]}, so the data this control needs is incomplete."
-                for i in err[na]
-            ]
+    n = len(f)
+    about = f["na_reason"].to_numpy() if "na_reason" in f else np.full(n, -1)
+    err = f["na_error"].to_numpy() if "na_error" in f else np.full(n, -1)
+    not_applicable = (status == NOT_APPLICABLE) & (about >= 0)
+    not_assessed = (status == NOT_ASSESSED) & (err >= 0)
+    # The control describes only the rows it decided: about half of all findings are not
+    # applicable, and their text says why instead.
+    own = ~(not_applicable | not_assessed)
+    detail = np.empty(n, dtype=np.object_)
+    if own.all():
+        detail[:] = np.asarray(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
+    elif own.any():
+        decided = f[own].reset_index(drop=True)
+        detail[own] = np.asarray(part.describe(decided, ctx), dtype=np.object_)
+    if not_applicable.any():
+        reasons = np.array([f"Not applicable: {r}." for r in ctx.scope_reason], dtype=np.object_)
+        detail[not_applicable] = reasons[about[not_applicable]]
+    if not_assessed.any():
+        errors = np.unique(err[not_assessed])
+        texts = np.empty(errors.max() + 1, dtype=np.object_)
+        for i in errors:
+            texts[i] = (
+                f"Not assessed: {ctx.error_text(i)}, so the data this control needs is incomplete."
+            )
+        detail[not_assessed] = texts[err[not_assessed]]
     if "waiver" in f:
         waivers = ctx.policies.waivers
         w = f["waiver"].to_numpy()
         waived = (status == WAIVED) & (w >= 0)
         if waived.any():
-            detail[waived] = [
-                f"{d} Waived until {waivers[i].expires_text}: {waivers[i].reason}"
-                for d, i in zip(detail[waived], w[waived])
-            ]
+            tails = np.array(
+                [f" Waived until {x.expires_text}: {x.reason}" for x in waivers], dtype=np.object_
+            )
+            detail[waived] = detail[waived] + tails[w[waived]]
     return detail
 
 

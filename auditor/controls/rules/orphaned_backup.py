@@ -39,7 +39,7 @@ def _advice_of_every(ctx: Context, every: pd.DataFrame) -> tuple[np.ndarray, pd.
 
 def _describe_orphan(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> pd.Series:
     s = fr.status_of(frame)
-    rp = fr.rp_rows(ctx, frame["rp_row"].to_numpy())
+    rp = fr.rp_rows(ctx, frame["rp_row"].to_numpy(), ("resource_arn", "size_bytes", "created_at"))
     source = rp["resource_arn"].to_numpy(dtype=object, na_value=None)
     size = fr.fmt(rp["size_bytes"].to_numpy(dtype=float, na_value=np.nan) / 1024**3, 2)
     created = (
@@ -202,10 +202,25 @@ def orphaned_backup(ctx: Context) -> Part:
     )
 
 
+# The recovery_points columns an orphan's evidence shows.
+_EVIDENCE_COLUMNS = (
+    "recovery_point_arn",
+    "resource_arn",
+    "backup_type",
+    "created_by",
+    "status",
+    "created_at",
+    "size_bytes",
+    "storage_class",
+    "vault_name",
+    "delete_at",
+)
+
+
 def _orphan_evidence(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> dict:
     """The orphan's facts, read from its recovery_points row only when findings are written."""
     rows = frame["rp_row"].to_numpy()
-    rp = fr.rp_rows(ctx, rows)
+    rp = fr.rp_rows(ctx, rows, _EVIDENCE_COLUMNS)
     out = {
         "recovery_point_arn": rp["recovery_point_arn"].to_numpy(dtype=object, na_value=None),
         "source_resource_arn": rp["resource_arn"].to_numpy(dtype=object, na_value=None),
