@@ -40,6 +40,8 @@ __all__ = [
     "JsonText",
     "delete_advice",
     "newest_backup_restore",
+    "newest_backup_rows",
+    "restore_facts",
     "restore_paths",
     "restore_paths_json",
 ]
@@ -195,21 +197,22 @@ def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return json.loads(restore_paths_json(frame)[0])
 
 
-def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
-    """Per resource with a completed backup: its newest one, that backup's restore paths, and
-    whether any completed backup (a copy) is stored outside the resource's region.
+def newest_backup_rows(
+    recovery_points: pd.DataFrame, resources: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per resource (by position in `resources`): the recovery_points row of its newest completed
+    backup (-1 when it has none), and whether any completed backup of it (a copy) is stored
+    outside the resource's region.
 
-    Indexed by resource_arn; columns newest_backup, restore_paths (JsonText), restorable_outside,
-    region_note ("No backup can be restored outside REGION." when none is).
+    Column-wise on positions and codes: each backup's resource row (first of its ARN), its newest
+    completed backup by a stable sort of (resource, created); no backup's row is copied.
     """
-    cols = ["newest_backup", "restore_paths", "restorable_outside", "region_note"]
-    if not len(recovery_points) or not len(resources):
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
-    # Column-wise on positions and codes: each backup's resource row (first of its ARN), its
-    # newest completed backup by a stable sort of (resource, created), and whether any of them is
-    # in another region; only the newest backups' rows are copied (millions are not).
     from auditor.policy.columns import index_in
 
+    newest = np.full(len(resources), -1, dtype=np.int64)
+    outside_of = np.zeros(len(resources), dtype=bool)
+    if not len(recovery_points) or not len(resources):
+        return newest, outside_of
     ridx = index_in(recovery_points["resource_arn"], resources["resource_arn"])
     created = recovery_points["created_at"]
     keep = np.flatnonzero(
@@ -218,37 +221,72 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
         & created.notna().to_numpy()
     )
     if not len(keep):
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
+        return newest, outside_of
     owner = ridx[keep]
     res_region = resources["region"].astype(object).to_numpy(dtype=object)
     rp_region = recovery_points["region"].iloc[keep].astype(object).to_numpy(dtype=object)
-    elsewhere = rp_region != res_region[owner]
-    outside_of = np.zeros(len(resources), dtype=bool)
-    outside_of[owner[elsewhere]] = True
+    outside_of[owner[rp_region != res_region[owner]]] = True
     stamps = pd.to_datetime(created.iloc[keep], utc=True).array.as_unit("us").asi8
     order = np.lexsort((stamps, owner))
     last = np.ones(len(order), dtype=bool)
     last[:-1] = owner[order][1:] != owner[order][:-1]
-    newest_rows = keep[order][last]
-    owners = owner[order][last]
-    arns = recovery_points["resource_arn"].iloc[newest_rows].astype(object).to_numpy(dtype=object)
-    by_arn = np.argsort(arns.astype(str), kind="stable")  # rows in ARN order, as listed before
-    newest_rows, owners, arns = newest_rows[by_arn], owners[by_arn], arns[by_arn]
-    newest = recovery_points.iloc[newest_rows]
+    newest[owner[order][last]] = keep[order][last]
+    return newest, outside_of
+
+
+def restore_facts(
+    recovery_points: pd.DataFrame,
+    resources: pd.DataFrame,
+    owners: np.ndarray,
+    newest: np.ndarray,
+    outside_of: np.ndarray,
+) -> pd.DataFrame:
+    """For resources `owners` (positions, each with a newest backup in `newest`): that backup's
+    ARN, its restore paths (JsonText), whether a backup of it is stored outside its region, and
+    a note when none is ("No backup can be restored outside REGION."). One row per owner."""
+    rows = newest[owners]
+    backups = recovery_points.iloc[rows]
     out_flag = outside_of[owners]
-    regions = pd.Series(res_region[owners]).fillna("?").to_numpy(dtype=object)
+    regions = (
+        pd.Series(resources["region"].astype(object).to_numpy(dtype=object)[owners])
+        .fillna("?")
+        .to_numpy(dtype=object)
+    )
     note = np.where(out_flag, None, "No backup can be restored outside " + regions + ".")
     return pd.DataFrame(
         {
             "newest_backup": pd.Series(
-                newest["recovery_point_arn"].to_numpy(dtype=object), index=arns, dtype=object
+                backups["recovery_point_arn"].to_numpy(dtype=object), dtype=object
             ),
-            "restore_paths": pd.Series(restore_paths_json(newest), index=arns, dtype=object),
-            "restorable_outside": pd.Series(out_flag, index=arns, dtype=bool),
-            "region_note": pd.Series(note, index=arns, dtype=object),
-        },
-        index=pd.Index(arns, name="resource_arn"),
+            # object, not text: the paths stay JsonText (evidence embeds them as JSON)
+            "restore_paths": pd.Series(restore_paths_json(backups), dtype=object),
+            "restorable_outside": out_flag,
+            "region_note": pd.Series(note, dtype=object),
+        }
     )
+
+
+def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Per resource with a completed backup: its newest one, that backup's restore paths, and
+    whether any completed backup (a copy) is stored outside the resource's region.
+
+    Indexed by resource_arn (in ARN order); columns newest_backup, restore_paths (JsonText),
+    restorable_outside, region_note ("No backup can be restored outside REGION." when none is).
+    """
+    cols = ["newest_backup", "restore_paths", "restorable_outside", "region_note"]
+    newest, outside_of = newest_backup_rows(recovery_points, resources)
+    owners = np.flatnonzero(newest >= 0)
+    if not len(owners):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
+    arns = resources["resource_arn"].astype(object).to_numpy(dtype=object)[owners]
+    owners = owners[np.argsort(arns.astype(str), kind="stable")]  # rows in ARN order
+    facts = restore_facts(recovery_points, resources, owners, newest, outside_of)
+    index = pd.Index(
+        resources["resource_arn"].astype(object).to_numpy(dtype=object)[owners], name="resource_arn"
+    )
+    facts = facts.set_axis(index)
+    facts["restorable_outside"] = facts["restorable_outside"].astype(bool)
+    return facts
 
 
 def _vault_facts(frame: pd.DataFrame, vaults: pd.DataFrame) -> pd.DataFrame:

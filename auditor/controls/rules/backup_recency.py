@@ -20,7 +20,7 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.policy.columns import index_in
-from auditor.restore import newest_backup_restore
+from auditor.restore import newest_backup_rows, restore_facts
 
 
 def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -114,20 +114,23 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     out = _failed_jobs(frame, ctx)
     if not len(frame) or not ctx.n:
         return out
-    restore = ctx.memo("newest_backup_restore", lambda: newest_backup_restore(ctx.rp, ctx.res))
-    if not len(restore):
+    newest, outside = ctx.memo(
+        "newest_backup_rows", lambda: newest_backup_rows(ctx.rp, ctx.res)
+    )  # once per check; each batch then makes the restore paths of its own rows
+    ridx = frame["ridx"].to_numpy()
+    has = (ridx >= 0) & (newest[np.maximum(ridx, 0)] >= 0)
+    if not has.any():
         return out
-    arns = (
-        ctx.res["resource_arn"].take(np.maximum(frame["ridx"].to_numpy(), 0)).to_numpy(dtype=object)
-    )
-    found = restore.reindex(arns)
-    paths = found["restore_paths"].to_numpy(dtype=object)
-    out["restore_paths"] = pd.Series(np.where(pd.isna(paths), None, paths), dtype=object)
-    out["restorable_outside_region"] = pd.Series(
-        found["restorable_outside"].to_numpy(dtype=object), dtype="boolean"
-    )
-    note = found["region_note"].to_numpy(dtype=object)
-    out["restore_note"] = pd.Series(np.where(pd.isna(note), None, note), dtype=object)
+    facts = restore_facts(ctx.rp, ctx.res, ridx[has], newest, outside)
+    paths = np.full(len(frame), None, dtype=object)
+    paths[has] = facts["restore_paths"].to_numpy(dtype=object)
+    out["restore_paths"] = pd.Series(paths, dtype=object)
+    restorable = pd.Series(pd.NA, index=range(len(frame)), dtype="boolean")
+    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)
+    out["restorable_outside_region"] = restorable
+    note = np.full(len(frame), None, dtype=object)
+    note[has] = facts["region_note"].to_numpy(dtype=object)
+    out["restore_note"] = pd.Series(note, dtype=object)
     return out
 
 
