@@ -74,14 +74,16 @@ def _oldest_per_kind(
         ctx.rp_completed & (ctx.rp_ridx >= 0) & (True if eligible is None else eligible)
     )
     key = ctx.rp_kind[keep].astype(np.int64) * n + ctx.rp_ridx[keep]
-    order = np.lexsort((ranks[keep], key))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
     oldest = np.full(len(KINDS) * max(n, 1), -1, dtype=np.int64)
-    chosen = keep[order][first]
-    oldest[key[order][first]] = chosen
     oldest_at = np.full(len(oldest), _LATEST, dtype=np.int64)
-    oldest_at[key[order][first]] = ranks[chosen]
+    if not len(keep):
+        return oldest, oldest_at
+    # One hashed pass instead of a sort of every backup: the first of the lowest rank per slot
+    # (what a stable sort by slot and rank would put first).
+    first = pd.Series(ranks[keep]).groupby(key, sort=False).idxmin()
+    slots, at = first.index.to_numpy(), first.to_numpy()
+    oldest[slots] = keep[at]
+    oldest_at[slots] = ranks[keep[at]]
     return oldest, oldest_at
 
 
