@@ -22,6 +22,7 @@ from auditor.metering.billing import GIB
 from auditor.metering.encode import Encoded
 from auditor.metering.estimate import Groups, Part
 from auditor.metering.sizes import db_sizes, is_aurora
+from auditor.metering.values import codes_among, per_value
 
 _INACTIVE_DB_STATES = {
     "stopped",
@@ -38,9 +39,13 @@ def _active_dbs(resources: pd.DataFrame) -> np.ndarray:
     (a member's storage is its cluster's)."""
     types = resources["resource_type"]
     dbs = (types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())
-    state = resources["state"].astype("str").fillna("").str.lower()
-    active = ~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")
-    return (dbs & active).to_numpy(dtype=bool, na_value=False)
+    active = per_value(resources["state"], _names_an_active_state)
+    return dbs.to_numpy(dtype=bool, na_value=False) & active
+
+
+def _names_an_active_state(state: pd.Series) -> pd.Series:
+    lower = state.astype("str").fillna("").str.lower()
+    return ~lower.isin(_INACTIVE_DB_STATES) & ~lower.str.startswith("incompatible")
 
 
 def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
@@ -108,8 +113,8 @@ def _aurora_fraction(
     src = enc.res_idx[rows]
     keep = allowed[src]
     # only the cluster's own account and region: a copy elsewhere is billed there in full
-    acct = pd.Index(enc.acct_u[1:]).get_indexer(resources["account_id"].astype("str")) + 1
-    reg = pd.Index(enc.reg_u[1:]).get_indexer(resources["region"].astype("str")) + 1
+    acct = codes_among(resources["account_id"], enc.acct_u[1:]) + 1
+    reg = codes_among(resources["region"], enc.reg_u[1:]) + 1
     keep &= (enc.acct_c[rows] == acct[src]) & (enc.reg_c[rows] == reg[src])
     rows, src = rows[keep], src[keep]
     if not len(rows):

@@ -66,6 +66,7 @@ def meter(
         stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
         clock.lap("group")
         groups = group_sums(enc, parts, chained, halves)
+        enc.release_groups()
         df = billed_rows(groups, enc, prices, warnings)
         clock.lap("allowance")
         free = backup_free(enc, resources, parts, groups)

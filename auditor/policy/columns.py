@@ -22,15 +22,9 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = series.cat.codes.to_numpy()
-        labels = series.cat.categories
-        # Arrow-backed categories convert without a Python object each (there may be many).
-        to_arrow = getattr(labels.array, "__arrow_array__", None)
-        categories = (
-            _array(to_arrow()).cast(pa.string())
-            if to_arrow is not None
-            else pa.array([str(c) for c in labels], type=pa.string())
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), _categories_of(series)
         )
-        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
     arrow = getattr(series.array, "__arrow_array__", None)
     if arrow is not None:
         result = arrow()
@@ -41,6 +35,16 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(result, pa.ChunkedArray) and result.num_chunks == 1:
         result = result.chunk(0)
     return result
+
+
+def _categories_of(series: pd.Series) -> pa.Array:
+    """A categorical column's categories as an Arrow string array."""
+    labels = series.cat.categories
+    # Arrow-backed categories convert without a Python object each (there may be many).
+    to_arrow = getattr(labels.array, "__arrow_array__", None)
+    if to_arrow is not None:
+        return _array(to_arrow()).cast(pa.string())
+    return pa.array([str(c) for c in labels], type=pa.string())
 
 
 def _array(values) -> pa.Array:
@@ -103,7 +107,14 @@ def take(series: pd.Series, idx: np.ndarray) -> pa.Array:
     """Rows `idx` of a string column as an Arrow array, without copying the whole column.
 
     (`take` on a ChunkedArray concatenates its chunks first, an O(n) copy per call.)
+    A categorical column gives a dictionary array of the taken rows' codes (its categories as the
+    dictionary), without turning every row's code into Arrow first.
     """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()[idx]
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), _categories_of(series)
+        )
     arr = arrow_of(series)
     positions = pa.array(idx, type=pa.int64())
     if isinstance(arr, pa.Array):
