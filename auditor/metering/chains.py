@@ -60,13 +60,13 @@ def _ratio_table(bt_u: list, ratios: dict[str, float]) -> np.ndarray:
 def _sources(enc: Encoded, rp: pd.DataFrame, rows: np.ndarray, n_resources: int) -> np.ndarray:
     """Source identity of each of `rows`: its row in `resources`, or (gone resources) a code of its
     ARN past `n_resources`; -1 = none (no source ARN)."""
-    src = enc.res_idx[rows]
+    src = enc.res_idx[rows].astype(np.int64)  # combined with group codes below: int64
     gone = np.flatnonzero(src < 0)
     if len(gone):
         arns = rp["resource_arn"]
         if isinstance(arns.dtype, pd.CategoricalDtype):
             # the inventory's dictionary code names the ARN already (-1: null)
-            codes = arns.cat.codes.to_numpy()[rows[gone]].astype(np.int64)
+            codes = arns.array.codes[rows[gone]].astype(np.int64)
         else:
             codes, _ = pd.factorize(
                 pd.Series(take(arns, rows[gone]), dtype="str"), use_na_sentinel=True

@@ -57,7 +57,9 @@ class Window:
 
 @dataclass
 class Encoded:
-    """Per recovery point: codes (0 = null) into the `*_u` lists of distinct values, and numbers."""
+    """Per recovery point: int32 codes (0 = null) into the `*_u` lists of distinct values, and numbers
+    (`res_idx` int32 for a compact inventory, `cls3` and `flag` int8: less memory to fill and read).
+    """
 
     n: int
     acct_c: np.ndarray
@@ -97,7 +99,7 @@ class Encoded:
 
             def fill(sl: slice) -> None:
                 k = group[sl]
-                np.multiply(self.acct_c[sl], n_regions, out=k)
+                np.multiply(self.acct_c[sl], n_regions, out=k, dtype=np.int64)
                 k += self.reg_c[sl]
                 k *= n_types
                 k += self.bt_c[sl]
@@ -115,13 +117,13 @@ class Encoded:
 
 
 def _coded(series: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes (0 = null) and the distinct values ([None, ...])."""
+    """int32 codes (0 = null) and the distinct values ([None, ...])."""
     if isinstance(series.dtype, pd.CategoricalDtype) and len(series):
         # the inventory's own dictionary codes, shifted in one pass (-1 null -> 0)
-        codes = np.add(series.cat.codes.to_numpy(), 1, dtype=np.int64)
+        codes = np.add(series.array.codes, 1, dtype=np.int32)
         return codes, [None, *(str(c) for c in series.cat.categories)]
     found, uniques = codes_of(series)
-    codes = found.astype(np.int64)
+    codes = found.astype(np.int32)
     codes += 1
     return codes, [None, *uniques]
 
@@ -140,15 +142,16 @@ def _source_rows(arns: pd.Series, resource_arns: pd.Series, pool: ThreadPoolExec
     """Per backup, the row of its source in the resources (first occurrence), -1 when not there.
 
     A categorical column (a compact inventory's) looks each distinct ARN up once and spreads the
-    answers to the rows by code, in two halves on two threads."""
+    answers to the rows by code (as int32: half the memory of int64), in two halves on two
+    threads."""
     if not isinstance(arns.dtype, pd.CategoricalDtype):
         return index_in(arns, resource_arns, pool, _PARALLEL_MIN_ROWS)
     if not len(arns) or not len(resource_arns):
         return np.full(len(arns), -1, dtype=np.int64)
     categories = pd.Series(arns.cat.categories.astype(str), dtype="str")
-    found = np.append(index_in(categories, resource_arns), -1)  # code -1 (null) -> -1
-    codes = arns.cat.codes.to_numpy()
-    rows = np.empty(len(arns), dtype=np.int64)
+    found = np.append(index_in(categories, resource_arns), -1).astype(np.int32)  # null -> -1
+    codes = arns.array.codes
+    rows = np.empty(len(arns), dtype=np.int32)
 
     def spread(sl: slice) -> None:
         np.take(found, codes[sl], out=rows[sl])
@@ -235,7 +238,7 @@ def storage_classes(
     cls_c: np.ndarray, cls_u: list, valid: np.ndarray, warnings: list[str]
 ) -> np.ndarray:
     """0 warm, 1 cold, 2 archive per backup (unknown or missing -> warm, with a warning)."""
-    cls_map = np.zeros(len(cls_u), dtype=np.int64)
+    cls_map = np.zeros(len(cls_u), dtype=np.int8)
     odd_classes = []
     for i, value in enumerate(cls_u):
         key = None if value is None else str(value).strip().lower()
@@ -292,7 +295,7 @@ def variants(
         found = np.flatnonzero((bt_c == cluster_code) & (res_idx >= 0))
         non_aurora = res_non_aurora[res_idx[found]]
         if non_aurora.any():
-            flag = np.zeros(len(bt_c), dtype=np.int64)
+            flag = np.zeros(len(bt_c), dtype=np.int8)
             flag[found] = non_aurora
     system = None
     ddb_code = _code(bt_u, "dynamodb-backup")
@@ -300,7 +303,7 @@ def variants(
         ddb = bt_c == ddb_code
         if len(by_backup):
             if flag is None:
-                flag = np.zeros(len(bt_c), dtype=np.int64)
+                flag = np.zeros(len(bt_c), dtype=np.int8)
             flag[by_backup] = 1
         ddb &= automated
         if ddb.any():

@@ -21,7 +21,7 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     Chunks are kept as they are: combining them would copy every string of a large table.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
+        codes = series.array.codes
         return pa.DictionaryArray.from_arrays(
             pa.array(codes, mask=codes < 0), _categories_of(series)
         )
@@ -73,7 +73,7 @@ def index_in(
         # Dictionary-encoded once (when read): look up each distinct value, not each row.
         categories = pd.Series(values.cat.categories.astype(str), dtype="str")
         found = np.append(index_in(categories, lookup), -1)  # code -1 (null) -> -1
-        return found[values.cat.codes.to_numpy()]
+        return found[values.array.codes]
     found_in = arrow_of(values)
     if not _is_string(found_in):
         found_in = found_in.cast(pa.string())
@@ -99,7 +99,7 @@ def equals(series: pd.Series, value: str) -> np.ndarray:
         categories = [str(c) for c in series.cat.categories]
         if value not in categories:
             return np.zeros(len(series), dtype=bool)
-        return series.cat.codes.to_numpy() == categories.index(value)
+        return series.array.codes == categories.index(value)
     return pc.fill_null(pc.equal(arrow_of(series), value), False).to_numpy(zero_copy_only=False)
 
 
@@ -111,7 +111,7 @@ def take(series: pd.Series, idx: np.ndarray) -> pa.Array:
     dictionary), without turning every row's code into Arrow first.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()[idx]
+        codes = series.array.codes[idx]
         return pa.DictionaryArray.from_arrays(
             pa.array(codes, mask=codes < 0), _categories_of(series)
         )
@@ -140,7 +140,7 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, list]:
     if not len(series):
         return np.empty(0, dtype=np.int32), []
     if isinstance(series.dtype, pd.CategoricalDtype):  # already encoded (e.g. read as dictionary)
-        return series.cat.codes.to_numpy().astype(np.int32), [str(c) for c in series.cat.categories]
+        return series.array.codes.astype(np.int32), [str(c) for c in series.cat.categories]
     return encode(arrow_of(series))
 
 
