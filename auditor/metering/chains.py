@@ -34,6 +34,8 @@ and the upper bound keeps the plain sum of full sizes: the bill lies between the
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -55,6 +57,20 @@ def _ratio_table(bt_u: list, ratios: dict[str, float]) -> np.ndarray:
             if svc in ratios and svc not in FULL_COPIES:
                 ratio_tab[b, f] = ratios[svc]
     return ratio_tab
+
+
+def _type_flag(enc: Encoded, rows: slice | np.ndarray) -> np.ndarray:
+    """Per backup of `rows`, its backup type code (times 2 plus its variant flag, if any)."""
+    bt = enc.bt_c[rows]
+    return bt if enc.flag is None else bt * 2 + enc.flag[rows]
+
+
+def _candidates(enc: Encoded, by_type_flag: np.ndarray, sl: slice) -> np.ndarray:
+    """Positions among `sl` of the warm, valid backups of a type that chains."""
+    inc = np.take(by_type_flag, _type_flag(enc, sl))
+    inc &= enc.valid[sl]
+    inc &= enc.cls3[sl] == 0
+    return np.flatnonzero(inc) + sl.start
 
 
 def _sources(enc: Encoded, rp: pd.DataFrame, rows: np.ndarray, n_resources: int) -> np.ndarray:
@@ -117,14 +133,8 @@ def chain_sizes(
     if np.isnan(ratio_tab).all():
         return None, np.zeros(0, dtype=np.int64)
     # 1-d takes over small per-(type, flag) tables: far faster than ratio_tab[bt_c, flag]
-    chains_type = ~np.isnan(ratio_tab)
-    type_flag = enc.bt_c if enc.flag is None else enc.bt_c * 2 + enc.flag
-    table = chains_type[:, 0] if enc.flag is None else chains_type.ravel()
-    inc = np.take(table, type_flag)
-    inc &= enc.valid
-    inc &= enc.cls3 == 0
-    rows = np.flatnonzero(inc)
-    del inc
+    by_type_flag = ~np.isnan(ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel())
+    rows = np.concatenate(split(partial(_candidates, enc, by_type_flag)))
     src = _sources(enc, rp, rows, n_resources)
     sourced = src >= 0
     if not sourced.all():
@@ -142,7 +152,9 @@ def chain_sizes(
     first = np.full(n_chains, n_rows, dtype=np.int64)
     np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
     full_copy = rows[first[first < n_rows]]  # one backup per chain holds the full copy
-    ratio = np.take(ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel(), type_flag[rows])
+    ratio = np.take(
+        ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel(), _type_flag(enc, rows)
+    )
     eff = size.copy()
     eff[rows] = ratio * sizes
     eff[full_copy] = size[full_copy]

@@ -35,6 +35,17 @@ ORPHAN_COLUMNS = [
     "monthly_cost_usd",
 ]
 
+# The row frame's columns `orphan_rows` reads.
+ORPHAN_ROW_INPUTS = (
+    "_key",
+    "_class",
+    "account_id",
+    "region",
+    "service",
+    "billing_owner",
+    "price_usd_per_gb_month",
+)
+
 
 def orphan_rows(
     inventory: Any,
