@@ -55,7 +55,7 @@ def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     keep = _active_dbs(resources) & ~is_aurora(resources)
     if not keep.any():
         return {}
-    dbs = resources[keep]
+    dbs = resources.loc[keep, ["account_id", "region", "size_bytes"]]  # not every column
     grouped = pd.DataFrame(
         {
             "a": dbs["account_id"].to_numpy(),
