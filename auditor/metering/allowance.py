@@ -58,13 +58,14 @@ def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     dbs = resources.loc[keep, ["account_id", "region", "size_bytes"]]  # not every column
     grouped = pd.DataFrame(
         {
-            "a": dbs["account_id"].to_numpy(),
-            "r": dbs["region"].to_numpy(),
-            "s": "RDS",
+            # kept categorical when they are (a compact inventory's): grouped by code, not string
+            "a": dbs["account_id"].array,
+            "r": dbs["region"].array,
             "g": dbs["size_bytes"].astype("float64").fillna(0.0).to_numpy() / GIB,
         }
     )
-    return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
+    sums = grouped.groupby(["a", "r"], observed=True)["g"].sum()
+    return {(a, r, "RDS"): float(v) for (a, r), v in sums.items()}
 
 
 def pooled_free(
