@@ -183,18 +183,14 @@ def allocations(
     """Every allocation: the row dimensions, the backup plan, and each `by_tags` key."""
     out: dict[str, pd.DataFrame] = {}
     for name, column in _ROW_DIMENSIONS:
-        grouped = df.groupby(column, sort=True).agg(
-            gb_months=("gb_months", "sum"),
-            billable_gb_months=("billable_gb_months", "sum"),
-            _cents=("_cents", "sum"),
-            _unpriced=("_unpriced_gbm", "sum"),
-        )
+        # one plain sum per column (named aggregations cost far more on a small frame)
+        grouped = df.groupby(column, sort=True)[["gb_months", "_cents", "_unpriced_gbm"]].sum()
         out[name] = allocation_frame(
             column,
             grouped.index.to_numpy(dtype=object),
             grouped["gb_months"].to_numpy(),
             grouped["_cents"].to_numpy().astype(float) / 100.0,
-            grouped["_unpriced"].to_numpy(),
+            grouped["_unpriced_gbm"].to_numpy(),
             total_cents,
         )
     rates = _Rates(df, groups.count.size)

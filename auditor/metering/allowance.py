@@ -22,6 +22,7 @@ from auditor.metering.billing import GIB
 from auditor.metering.encode import Encoded
 from auditor.metering.estimate import Groups, Part
 from auditor.metering.sizes import db_sizes, is_aurora
+from auditor.metering.values import codes_among, per_value
 
 _INACTIVE_DB_STATES = {
     "stopped",
@@ -38,9 +39,13 @@ def _active_dbs(resources: pd.DataFrame) -> np.ndarray:
     (a member's storage is its cluster's)."""
     types = resources["resource_type"]
     dbs = (types == "rds-cluster") | ((types == "rds-instance") & resources["parent_arn"].isna())
-    state = resources["state"].astype("str").fillna("").str.lower()
-    active = ~state.isin(_INACTIVE_DB_STATES) & ~state.str.startswith("incompatible")
-    return (dbs & active).to_numpy(dtype=bool, na_value=False)
+    active = per_value(resources["state"], _names_an_active_state)
+    return dbs.to_numpy(dtype=bool, na_value=False) & active
+
+
+def _names_an_active_state(state: pd.Series) -> pd.Series:
+    lower = state.astype("str").fillna("").str.lower()
+    return ~lower.isin(_INACTIVE_DB_STATES) & ~lower.str.startswith("incompatible")
 
 
 def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
@@ -50,16 +55,17 @@ def rds_allowance(resources: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     keep = _active_dbs(resources) & ~is_aurora(resources)
     if not keep.any():
         return {}
-    dbs = resources[keep]
+    dbs = resources.loc[keep, ["account_id", "region", "size_bytes"]]  # not every column
     grouped = pd.DataFrame(
         {
-            "a": dbs["account_id"].to_numpy(),
-            "r": dbs["region"].to_numpy(),
-            "s": "RDS",
+            # kept categorical when they are (a compact inventory's): grouped by code, not string
+            "a": dbs["account_id"].array,
+            "r": dbs["region"].array,
             "g": dbs["size_bytes"].astype("float64").fillna(0.0).to_numpy() / GIB,
         }
     )
-    return {k: float(v) for k, v in grouped.groupby(["a", "r", "s"])["g"].sum().items()}
+    sums = grouped.groupby(["a", "r"], observed=True)["g"].sum()
+    return {(a, r, "RDS"): float(v) for (a, r), v in sums.items()}
 
 
 def pooled_free(
@@ -108,8 +114,8 @@ def _aurora_fraction(
     src = enc.res_idx[rows]
     keep = allowed[src]
     # only the cluster's own account and region: a copy elsewhere is billed there in full
-    acct = pd.Index(enc.acct_u[1:]).get_indexer(resources["account_id"].astype("str")) + 1
-    reg = pd.Index(enc.reg_u[1:]).get_indexer(resources["region"].astype("str")) + 1
+    acct = codes_among(resources["account_id"], enc.acct_u[1:]) + 1
+    reg = codes_among(resources["region"], enc.reg_u[1:]) + 1
     keep &= (enc.acct_c[rows] == acct[src]) & (enc.reg_c[rows] == reg[src])
     rows, src = rows[keep], src[keep]
     if not len(rows):

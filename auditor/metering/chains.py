@@ -59,41 +59,57 @@ def _ratio_table(bt_u: list, ratios: dict[str, float]) -> np.ndarray:
     return ratio_tab
 
 
-def _away(
-    home: np.ndarray, src: np.ndarray, group: np.ndarray, inc: np.ndarray, sl: slice
-) -> np.ndarray:
-    """Chained rows stored outside their source's home group (copies to another region, say)."""
-    return (home[src[sl]] != group[sl]) & inc[sl]
+def _type_flag(enc: Encoded, rows: slice | np.ndarray) -> np.ndarray:
+    """Per backup of `rows`, its backup type code (times 2 plus its variant flag, if any)."""
+    bt = enc.bt_c[rows]
+    return bt if enc.flag is None else bt * 2 + enc.flag[rows]
 
 
-def _largest(size: np.ndarray, top: np.ndarray, chain: np.ndarray, sl: slice) -> np.ndarray:
-    """Rows whose size is their chain's largest."""
-    return size[sl] >= top[chain[sl]]
+def _candidates(enc: Encoded, by_type_flag: np.ndarray, sl: slice) -> np.ndarray:
+    """Positions among `sl` of the warm, valid backups of a type that chains."""
+    inc = np.take(by_type_flag, _type_flag(enc, sl))
+    inc &= enc.valid[sl]
+    inc &= enc.cls3[sl] == 0
+    return np.flatnonzero(inc) + sl.start
 
 
-def _group_of(enc: Encoded, n_regions: int, n_types: int) -> np.ndarray:
-    """Per row, the code of its (account, region, backup type, variant flag) group."""
-    group = enc.acct_c * n_regions
-    group += enc.reg_c
-    group *= n_types
-    group += enc.bt_c
-    group *= 2
-    if enc.flag is not None:
-        group += enc.flag
-    return group
-
-
-def _sources(enc: Encoded, rp: pd.DataFrame, inc: np.ndarray, n_resources: int) -> np.ndarray:
-    """Source identity per chained row: its row in `resources`, or (gone resources) a code of its
-    ARN; -1 = none. Whole-column elementwise passes rather than gathers of the chained rows: faster."""
-    src = np.where(inc, enc.res_idx, -1)
-    gone = np.flatnonzero(inc & (enc.res_idx < 0))
+def _sources(enc: Encoded, rp: pd.DataFrame, rows: np.ndarray, n_resources: int) -> np.ndarray:
+    """Source identity of each of `rows`: its row in `resources`, or (gone resources) a code of its
+    ARN past `n_resources`; -1 = none (no source ARN)."""
+    src = enc.res_idx[rows].astype(np.int64)  # combined with group codes below: int64
+    gone = np.flatnonzero(src < 0)
     if len(gone):
-        codes, _ = pd.factorize(
-            pd.Series(take(rp["resource_arn"], gone), dtype="str"), use_na_sentinel=True
-        )
+        arns = rp["resource_arn"]
+        if isinstance(arns.dtype, pd.CategoricalDtype):
+            # the inventory's dictionary code names the ARN already (-1: null)
+            codes = arns.array.codes[rows[gone]].astype(np.int64)
+        else:
+            codes, _ = pd.factorize(
+                pd.Series(take(arns, rows[gone]), dtype="str"), use_na_sentinel=True
+            )
         src[gone] = np.where(codes >= 0, n_resources + codes, -1)
     return src
+
+
+def _chains(src: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """A code per distinct (source, group) pair.
+
+    A source's backups nearly always sit in one group (its account, region and type): the source
+    code alone is then the chain, a dense code that needs no hashing. Only backups outside their
+    source's "home" group are hashed into chains of their own.
+    """
+    n_src = int(src.max()) + 1
+    home = np.full(n_src, -1, dtype=np.int64)
+    home[src] = group  # any one of each source's groups will do
+    away = np.flatnonzero(home[src] != group)
+    chain = src.copy()
+    if len(away):
+        if n_src * n_groups < 2**62:
+            extra, _ = pd.factorize(src[away] * n_groups + group[away])
+        else:  # too many keys to combine into one int64: factorize the pair
+            extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
+        chain[away] = n_src + extra
+    return chain
 
 
 def chain_sizes(
@@ -109,64 +125,37 @@ def chain_sizes(
     one account and region (so one billing owner and storage class). The largest full size in the
     chain counts once; every other backup counts at `ratios[service]` times its full size. Returns
     (None, empty) when nothing is chained. Backups with no source resource ARN are not chained.
+    Works on the chained rows alone (their positions, ascending).
     """
     split = halves or Halves(None, enc.n)
-
-    def rows_where(mask) -> np.ndarray:
-        """Positions where mask(slice) holds, computed per part."""
-        return np.concatenate(split(lambda sl: np.flatnonzero(mask(sl)) + sl.start))
-
     size = enc.size
-    n_regions, n_types = len(enc.reg_u), len(enc.bt_u)
     ratio_tab = _ratio_table(enc.bt_u, ratios)
     if np.isnan(ratio_tab).all():
         return None, np.zeros(0, dtype=np.int64)
-    # 1-d takes: far faster than ratio_tab[bt_c, flag] over millions of rows
-    row_ratio = (
-        np.take(ratio_tab[:, 0], enc.bt_c)
-        if enc.flag is None
-        else np.take(ratio_tab.ravel(), enc.bt_c * 2 + enc.flag)
-    )
-    inc = enc.valid & (enc.cls3 == 0)
-    inc &= ~np.isnan(row_ratio)
-    src = _sources(enc, rp, inc, n_resources)
-    inc = src >= 0
-    if not inc.any():
+    # 1-d takes over small per-(type, flag) tables: far faster than ratio_tab[bt_c, flag]
+    by_type_flag = ~np.isnan(ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel())
+    rows = np.concatenate(split(partial(_candidates, enc, by_type_flag)))
+    src = _sources(enc, rp, rows, n_resources)
+    sourced = src >= 0
+    if not sourced.all():
+        rows, src = rows[sourced], src[sourced]
+    if not len(rows):
         return None, np.zeros(0, dtype=np.int64)
-    group = _group_of(enc, n_regions, n_types)
-    # A source's backups nearly always sit in one group (its account, region and type): the source
-    # code alone is then the chain, a dense code that needs no hashing. Only backups outside their
-    # source's "home" group are hashed into chains of their own.
-    n_src = int(src.max()) + 1
-    src[~inc] = n_src  # one dummy chain for every row that is not chained
-    home = np.full(n_src + 1, -1, dtype=np.int64)
-    home[src] = group  # any one of each source's groups will do
-    away = rows_where(partial(_away, home, src, group, inc))
-    chain = src
-    if len(away):
-        n_groups = len(enc.acct_u) * n_regions * n_types * 2
-        if n_src * n_groups < 2**62:
-            extra, _ = pd.factorize(src[away] * n_groups + group[away])
-        else:  # too many keys to combine into one int64: factorize the pair
-            extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
-        chain[away] = n_src + 1 + extra
-    del group, home, away
-    n = len(size)
-    n_chains = max(int(chain.max()), n_src) + 1
+    n_groups = len(enc.acct_u) * len(enc.reg_u) * len(enc.bt_u) * 2
+    chain = _chains(src, enc.group_codes(split)[rows], n_groups)
+    del src
+    sizes = size[rows]
+    n_rows, n_chains = len(rows), int(chain.max()) + 1
     top = np.full(n_chains, -np.inf)
-    np.maximum.at(top, chain, size)  # rows not chained all sit in the dummy chain n_src
-    ties = rows_where(partial(_largest, size, top, chain))
-    first = np.full(n_chains, n, dtype=np.int64)
+    np.maximum.at(top, chain, sizes)
+    ties = np.flatnonzero(sizes >= top[chain])
+    first = np.full(n_chains, n_rows, dtype=np.int64)
     np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
-    first[n_src] = n
-    full_copy = first[first < n]  # one backup per chain holds the full copy
-
-    def scale(sl: slice) -> None:  # in place: row_ratio becomes the effective size
-        r = row_ratio[sl]
-        r[~inc[sl]] = 1.0
-        r *= size[sl]
-
-    split(scale)
-    eff = row_ratio
+    full_copy = rows[first[first < n_rows]]  # one backup per chain holds the full copy
+    ratio = np.take(
+        ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel(), _type_flag(enc, rows)
+    )
+    eff = size.copy()
+    eff[rows] = ratio * sizes
     eff[full_copy] = size[full_copy]
-    return eff, np.flatnonzero(inc)
+    return eff, rows

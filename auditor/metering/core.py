@@ -17,7 +17,7 @@ from auditor.metering.chains import chain_sizes
 from auditor.metering.costs import price_rows
 from auditor.metering.encode import Halves, Window, encode
 from auditor.metering.estimate import gb_month_parts, group_sums
-from auditor.metering.orphans import orphan_rows
+from auditor.metering.orphans import ORPHAN_ROW_INPUTS, orphan_rows
 from auditor.metering.period import Clock, micros, month_bounds, utc
 from auditor.metering.pitr import with_pitr
 from auditor.metering.prices import PriceTable, load_prices
@@ -66,7 +66,22 @@ def meter(
         stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
         clock.lap("group")
         groups = group_sums(enc, parts, chained, halves)
+        enc.release_groups()
         df = billed_rows(groups, enc, prices, warnings)
+        # The orphans need only the rows' owners and prices: priced on the pool meanwhile, with
+        # their own warnings (added below, in the same place as ever) and their own copy of the
+        # columns they read, since price_rows adds columns to the row frame.
+        orphan_warnings: list[str] = []
+        f_orphans = pool.submit(
+            orphan_rows,
+            inventory,
+            rp,
+            enc,
+            groups,
+            df.loc[:, list(ORPHAN_ROW_INPUTS)].copy(),
+            stored,
+            orphan_warnings,
+        )
         clock.lap("allowance")
         free = backup_free(enc, resources, parts, groups)
         costs = price_rows(df, resources, enc.unsized, free, warnings)
@@ -75,7 +90,8 @@ def meter(
             df, costs.total_cents, inventory, rp, enc, parts, groups, by_tags, halves
         )
         clock.lap("orphans")
-        orphans = orphan_rows(inventory, rp, enc, groups, df, stored, warnings)
+        orphans = f_orphans.result()
+        warnings.extend(orphan_warnings)
         clock.lap("rows")
         totals = totals_of(
             df,

@@ -25,14 +25,24 @@ def apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
     frac = scaled - floor
     if rest > 0:
         order = np.argsort(-frac, kind="stable")
-        for i in range(rest):
-            floor[order[i % len(order)]] += 1
+        floor[order] += _round_robin(rest, len(order))
     elif rest < 0:
         order = np.argsort(frac, kind="stable")
-        candidates = [i for i in order if floor[i] > 0] or list(order)
-        for i in range(-rest):
-            floor[candidates[i % len(candidates)]] -= 1
+        candidates = order[floor[order] > 0]
+        if not len(candidates):
+            candidates = order
+        floor[candidates] -= _round_robin(-rest, len(candidates))
     return floor
+
+
+def _round_robin(cents: int, n: int) -> np.ndarray:
+    """Cents handed out one at a time to n places in turn: how many each place gets.
+
+    (A remainder can be far larger than n, e.g. when weights are GB-months rather than USD: dealt
+    out one cent per step in Python that took minutes.)"""
+    share = np.full(n, cents // n, dtype=np.int64)
+    share[: cents % n] += 1
+    return share
 
 
 @dataclass

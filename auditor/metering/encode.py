@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.metering.billing import CLASSES
 from auditor.metering.period import NAT, micros_of
-from auditor.policy.columns import arrow_of, codes_of, equals, index_in
+from auditor.metering.values import per_value
+from auditor.policy.columns import codes_of, equals, index_in, take
 
 # Below this many recovery points, splitting the work over two threads costs more than it saves.
 _PARALLEL_MIN_ROWS = 300_000
@@ -55,7 +57,9 @@ class Window:
 
 @dataclass
 class Encoded:
-    """Per recovery point: codes (0 = null) into the `*_u` lists of distinct values, and numbers."""
+    """Per recovery point: int32 codes (0 = null) into the `*_u` lists of distinct values, and numbers
+    (`res_idx` int32 for a compact inventory, `cls3` and `flag` int8: less memory to fill and read).
+    """
 
     n: int
     acct_c: np.ndarray
@@ -72,45 +76,106 @@ class Encoded:
     valid: np.ndarray  # holds storage (not FAILED)
     unsized: np.ndarray  # valid, with no size
     size: np.ndarray  # bytes; 0 for failed and unsized backups
-    start: np.ndarray  # held this month from (microseconds) ...
-    stop: np.ndarray  # ... until
-    dur: np.ndarray  # stop - start, at least 0
+    dur: np.ndarray  # microseconds held this month (`held`), at least 0
     cls3: np.ndarray  # storage class: 0 warm, 1 cold, 2 archive
     # The second variant of a backup type (None when no backup is one): a cluster snapshot of a
     # non-Aurora cluster (billed as RDS), or a DynamoDB backup that AWS Backup made with its
     # advanced features on (billed by AWS Backup).
     flag: np.ndarray | None
     system: np.ndarray | None  # DynamoDB SYSTEM backups (free); None when there is none
+    _group: np.ndarray | None = None  # `group_codes`, once computed
 
     def release_times(self) -> None:
-        """Free the per-backup times once the GB-months are computed (3 x 8 bytes a backup)."""
-        self.start = self.stop = self.dur = np.empty(0, dtype=np.int64)
+        """Free the per-backup durations once the GB-months are computed (8 bytes a backup)."""
+        self.dur = np.empty(0, dtype=np.int64)
+
+    def group_codes(self, halves: Halves) -> np.ndarray:
+        """Per backup, the code of its (account, region, backup type, variant flag) group:
+        ((account * regions + region) * types + type) * 2 + flag. Computed once (on two threads)
+        and shared by the chains and the sums."""
+        if self._group is None:
+            group = np.empty(self.n, dtype=np.int64)
+            n_regions, n_types = len(self.reg_u), len(self.bt_u)
+
+            def fill(sl: slice) -> None:
+                k = group[sl]
+                np.multiply(self.acct_c[sl], n_regions, out=k, dtype=np.int64)
+                k += self.reg_c[sl]
+                k *= n_types
+                k += self.bt_c[sl]
+                k *= 2
+                if self.flag is not None:
+                    k += self.flag[sl]
+
+            halves(fill)
+            self._group = group
+        return self._group
+
+    def release_groups(self) -> None:
+        """Free the group codes once the sums are done."""
+        self._group = None
 
 
 def _coded(series: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes (0 = null) and the distinct values ([None, ...])."""
-    codes, uniques = codes_of(series)
-    codes = codes.astype(np.int64)
+    """int32 codes (0 = null) and the distinct values ([None, ...])."""
+    if isinstance(series.dtype, pd.CategoricalDtype) and len(series):
+        # the inventory's own dictionary codes, shifted in one pass (-1 null -> 0)
+        codes = np.add(series.array.codes, 1, dtype=np.int32)
+        return codes, [None, *(str(c) for c in series.cat.categories)]
+    found, uniques = codes_of(series)
+    codes = found.astype(np.int32)
     codes += 1
     return codes, [None, *uniques]
 
 
-def _contains(series: pd.Series, text: str) -> np.ndarray:
-    """Boolean mask: the string contains `text` (null -> False)."""
-    found = pc.match_substring(arrow_of(series), text)
-    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+def _ddb_by_backup(bt_c: np.ndarray, bt_u: list, recovery_point_arn: pd.Series) -> np.ndarray:
+    """Positions of the DynamoDB backups whose ARN is AWS Backup's (see `variants`)."""
+    ddb_code = _code(bt_u, "dynamodb-backup")
+    if ddb_code <= 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.flatnonzero(bt_c == ddb_code)
+    found = pc.match_substring(take(recovery_point_arn, rows).cast(pa.string()), ":backup:")
+    return rows[pc.fill_null(found, False).to_numpy(zero_copy_only=False)]
 
 
-def _held(rp: pd.DataFrame, window: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, stop, duration) each backup is held within the month, in microseconds."""
+def _source_rows(arns: pd.Series, resource_arns: pd.Series, pool: ThreadPoolExecutor) -> np.ndarray:
+    """Per backup, the row of its source in the resources (first occurrence), -1 when not there.
+
+    A categorical column (a compact inventory's) looks each distinct ARN up once and spreads the
+    answers to the rows by code (as int32: half the memory of int64), in two halves on two
+    threads."""
+    if not isinstance(arns.dtype, pd.CategoricalDtype):
+        return index_in(arns, resource_arns, pool, _PARALLEL_MIN_ROWS)
+    if not len(arns) or not len(resource_arns):
+        return np.full(len(arns), -1, dtype=np.int64)
+    categories = pd.Series(arns.cat.categories.astype(str), dtype="str")
+    found = np.append(index_in(categories, resource_arns), -1).astype(np.int32)  # null -> -1
+    codes = arns.array.codes
+    rows = np.empty(len(arns), dtype=np.int32)
+
+    def spread(sl: slice) -> None:
+        np.take(found, codes[sl], out=rows[sl])
+
+    Halves(pool, len(arns))(spread)
+    return rows
+
+
+def held(rp: pd.DataFrame, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """(start, stop) of each backup within the month, in microseconds."""
     start = np.maximum(micros_of(rp["created_at"]), window.start)  # null -> month start
     deleted = micros_of(rp["delete_at"])
     # present at as_of, so it existed at least until then
     stop = np.clip(deleted, window.now, window.end)
     stop[deleted == NAT] = window.end
-    dur = stop - start
-    np.maximum(dur, 0, out=dur)
-    return start, stop, dur
+    return start, stop
+
+
+def _duration(rp: pd.DataFrame, window: Window) -> np.ndarray:
+    """How long each backup is held within the month (stop - start, at least 0), microseconds."""
+    start, stop = held(rp, window)
+    np.subtract(stop, start, out=stop)
+    np.maximum(stop, 0, out=stop)
+    return stop
 
 
 def encode(
@@ -121,27 +186,28 @@ def encode(
     warnings: list[str],
 ) -> Encoded:
     """Encode the recovery points (columns on two threads); warn about odd storage classes."""
-    futures: dict[str, Any] = {name: pool.submit(_coded, rp[name]) for name in _CODED}
+    bt_c, bt_u = _coded(rp["backup_type"])
+    # the one string scan (a few ARNs): first in the queue, beside the source look-up below
+    f_backup_arn = pool.submit(_ddb_by_backup, bt_c, bt_u, rp["recovery_point_arn"])
+    futures: dict[str, Any] = {
+        name: pool.submit(_coded, rp[name]) for name in _CODED if name != "backup_type"
+    }
     f_failed = pool.submit(equals, rp["status"], "FAILED")
-    # An AWS Backup recovery point's ARN is arn:<partition>:backup:...; DynamoDB's own backups are
-    # arn:<partition>:dynamodb:...:table/NAME/backup/ID, and a table name has no colon.
-    f_backup_arn = pool.submit(_contains, rp["recovery_point_arn"], ":backup:")
     f_automated = pool.submit(equals, rp["created_by"], "automated")
-    f_held = pool.submit(_held, rp, window)
+    f_held = pool.submit(_duration, rp, window)
     f_size = pool.submit(
         lambda: rp["size_bytes"].to_numpy(dtype="float64", na_value=np.nan, copy=True)
     )
-    res_idx = index_in(rp["resource_arn"], resources["resource_arn"], pool, _PARALLEL_MIN_ROWS)
+    res_idx = _source_rows(rp["resource_arn"], resources["resource_arn"], pool)
     coded = {name: future.result() for name, future in futures.items()}
     failed = f_failed.result()
-    start, stop, dur = f_held.result()
+    dur = f_held.result()
     size = f_size.result()
     valid = ~failed
     unsized = np.isnan(size)
     unsized &= valid
     size[unsized | failed] = 0.0
     cls_c, cls_u = coded["storage_class"]
-    bt_c, bt_u = coded["backup_type"]
     flag, system = variants(
         bt_c, bt_u, res_idx, resources, f_backup_arn.result(), f_automated.result()
     )
@@ -161,8 +227,6 @@ def encode(
         valid=valid,
         unsized=unsized,
         size=size,
-        start=start,
-        stop=stop,
         dur=dur,
         cls3=storage_classes(cls_c, cls_u, valid, warnings),
         flag=flag,
@@ -174,7 +238,7 @@ def storage_classes(
     cls_c: np.ndarray, cls_u: list, valid: np.ndarray, warnings: list[str]
 ) -> np.ndarray:
     """0 warm, 1 cold, 2 archive per backup (unknown or missing -> warm, with a warning)."""
-    cls_map = np.zeros(len(cls_u), dtype=np.int64)
+    cls_map = np.zeros(len(cls_u), dtype=np.int8)
     odd_classes = []
     for i, value in enumerate(cls_u):
         key = None if value is None else str(value).strip().lower()
@@ -202,7 +266,7 @@ def variants(
     bt_u: list,
     res_idx: np.ndarray,
     resources: pd.DataFrame,
-    backup_arn: np.ndarray,
+    by_backup: np.ndarray,
     automated: np.ndarray,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(second-variant flag, SYSTEM mask) per backup; each None when no backup has it.
@@ -215,7 +279,10 @@ def variants(
       https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/UsageNotesAWS.html). A backup
       AWS Backup made without its advanced features keeps DynamoDB's ARN and billing; the region's
       setting applies only to new backups ("Advanced DynamoDB backup",
-      https://docs.aws.amazon.com/aws-backup/latest/devguide/advanced-ddb-backup.html).
+      https://docs.aws.amazon.com/aws-backup/latest/devguide/advanced-ddb-backup.html). An AWS
+      Backup recovery point's ARN is arn:<partition>:backup:...; DynamoDB's own backups are
+      arn:<partition>:dynamodb:...:table/NAME/backup/ID, and a table name has no colon.
+      `by_backup` holds the positions of the DynamoDB backups with such an ARN (`_ddb_by_backup`).
     - A SYSTEM backup (ListBackups: "If you delete a table with point-in-time recovery enabled, a
       SYSTEM backup is automatically created and is retained for 35 days (at no additional cost)",
       https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BackupSummary.html) is the
@@ -224,24 +291,27 @@ def variants(
     flag = None
     cluster_code = _code(bt_u, "rds-cluster-snapshot")
     if cluster_code > 0 and len(resources):
-        engine = resources["engine"].astype("str").str.lower()
-        res_non_aurora = (
-            engine.fillna("").ne("") & ~engine.str.startswith("aurora").fillna(False)
-        ).to_numpy(dtype=bool)
-        found = (bt_c == cluster_code) & (res_idx >= 0)
-        if res_non_aurora[res_idx[found]].any():
-            flag = np.zeros(len(bt_c), dtype=np.int64)
-            flag[found] = res_non_aurora[res_idx[found]]
+        res_non_aurora = per_value(resources["engine"], _names_a_non_aurora_engine)
+        found = np.flatnonzero((bt_c == cluster_code) & (res_idx >= 0))
+        non_aurora = res_non_aurora[res_idx[found]]
+        if non_aurora.any():
+            flag = np.zeros(len(bt_c), dtype=np.int8)
+            flag[found] = non_aurora
     system = None
     ddb_code = _code(bt_u, "dynamodb-backup")
     if ddb_code > 0:
         ddb = bt_c == ddb_code
-        by_backup = ddb & backup_arn
-        if by_backup.any():
+        if len(by_backup):
             if flag is None:
-                flag = np.zeros(len(bt_c), dtype=np.int64)
+                flag = np.zeros(len(bt_c), dtype=np.int8)
             flag[by_backup] = 1
         ddb &= automated
         if ddb.any():
             system = ddb
     return flag, system
+
+
+def _names_a_non_aurora_engine(engine: pd.Series) -> pd.Series:
+    """Per value: an engine is named and it is not an Aurora one."""
+    lower = engine.astype("str").str.lower()
+    return lower.fillna("").ne("") & ~lower.str.startswith("aurora").fillna(False)

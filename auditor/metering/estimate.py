@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.metering.billing import GIB
-from auditor.metering.encode import Encoded, Halves, Window
+from auditor.metering.encode import Encoded, Halves, Window, held
 from auditor.metering.period import NAT, micros_of
 
 # Bin-count sizes above which the grouping falls back to compacted keys / separate bincounts.
@@ -46,7 +46,9 @@ def gb_month_parts(
     # still warm at as_of: warm at least until then; already cold: cold from as_of at the latest
     t = np.where(is_cold, np.clip(to_cold, ms, now), np.clip(to_cold, now, me))
     t = np.where(moving, t, np.where(is_cold, ms, me))
-    warm_us = np.minimum(np.clip(np.minimum(enc.stop, t) - enc.start, 0, None), enc.dur)
+    start, stop = held(rp, window)
+    warm_us = np.minimum(np.clip(np.minimum(stop, t) - start, 0, None), enc.dur)
+    del start, stop
     warm_us[cls3 == 2] = 0
     per = enc.size * scale
     per_eff = per if eff is None else eff * scale
@@ -97,36 +99,24 @@ def _bincount(codes: np.ndarray, weights: np.ndarray | None, size: int) -> np.nd
     return np.bincount(codes, weights=weights, minlength=size)[:size]
 
 
-def _group_key(enc: Encoded, n_regions: int, n_types: int, sl: slice) -> np.ndarray:
-    k = enc.acct_c[sl] * n_regions
-    k += enc.reg_c[sl]
-    k *= n_types
-    k += enc.bt_c[sl]
-    k *= 2
-    if enc.flag is not None:
-        k += enc.flag[sl]
-    return k
-
-
 Sums = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _fused_sums(
-    enc: Encoded, parts: list[Part], part_keys: list[np.ndarray], n_keys: int
+    enc: Encoded, parts: list[Part], part_keys: list[np.ndarray], group: np.ndarray, n_keys: int
 ) -> Callable[[slice], Sums]:
     """The common case (dense keys, one part per backup, few size bases) in one pass: one index per
     (group, class, size basis) gives GB-months, counts and bases at once."""
-    n_regions, n_types, nb = len(enc.reg_u), len(enc.bt_u), len(enc.basis_u)
+    nb = len(enc.basis_u)
     k3_size = n_keys * 3
     any_unsized, any_failed = bool(enc.unsized.any()), bool((~enc.valid).any())
     w0, c0, f0 = parts[0]
 
     def sums(sl: slice) -> Sums:
         """Per (group, class): GB-months, full-size GB-months, backups, unsized; bases per group."""
-        k3 = _group_key(enc, n_regions, n_types, sl)
-        k3 *= 3
+        k3 = part_keys[0][sl]
+        np.multiply(group[sl], 3, out=k3)
         k3 += c0[sl]
-        part_keys[0][sl] = k3
         fine = k3 * nb
         fine += enc.basis_c[sl]
         g = _bincount(fine, w0[sl], k3_size * nb).reshape(n_keys, 3, nb)
@@ -199,15 +189,11 @@ def group_sums(enc: Encoded, parts: list[Part], inc_idx: np.ndarray, halves: Hal
     nb = len(enc.basis_u)
     part_keys = [np.empty(enc.n, dtype=np.int64) for _ in parts]
     uniq_keys = None
+    group = enc.group_codes(halves)
     if n_keys <= _DENSE_KEYS_MAX and len(parts) == 1 and n_keys * 3 * nb <= _FINE_BINS_MAX:
-        sums = _fused_sums(enc, parts, part_keys, n_keys)
+        sums = _fused_sums(enc, parts, part_keys, group, n_keys)
     else:
-        key = np.empty(enc.n, dtype=np.int64)
-
-        def make_key(sl: slice) -> None:
-            key[sl] = _group_key(enc, n_regions, n_types, sl)
-
-        halves(make_key)
+        key = group
         if n_keys > _DENSE_KEYS_MAX:  # too sparse for dense bincounts: compact the keys first
             uniq_keys, key = np.unique(key, return_inverse=True)
             n_keys = len(uniq_keys)

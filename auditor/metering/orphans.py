@@ -35,6 +35,17 @@ ORPHAN_COLUMNS = [
     "monthly_cost_usd",
 ]
 
+# The row frame's columns `orphan_rows` reads.
+ORPHAN_ROW_INPUTS = (
+    "_key",
+    "_class",
+    "account_id",
+    "region",
+    "service",
+    "billing_owner",
+    "price_usd_per_gb_month",
+)
+
 
 def orphan_rows(
     inventory: Any,
@@ -74,8 +85,14 @@ def orphan_rows(
     service_of[rk3] = df["service"].to_numpy()
     owner_of[rk3] = df["billing_owner"].to_numpy()
     k3 = groups.part_keys[0][idx] // 3 * 3 + enc.cls3[idx]
-    size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
     stored_gb = stored[idx] / GIB
+    monthly = np.round(stored_gb * full_price[k3], 2)
+    # Costliest first; ties keep inventory order (deterministic, and no string sort of many ARNs).
+    # Ordered before the rows are built, so the string columns are taken once, in this order:
+    # descending by negation (NaN, unpriced, last), stable as a descending sort_values is.
+    order = np.argsort(-monthly, kind="stable")
+    idx, k3, stored_gb, monthly = idx[order], k3[order], stored_gb[order], monthly[order]
+    size_gb = rp["size_bytes"].iloc[idx].to_numpy(dtype="float64", na_value=0.0) / GIB
     text = {
         name: pd.Series(take(rp[name], idx), dtype="str")
         for name in (
@@ -97,10 +114,7 @@ def orphan_rows(
             "stored_gb": np.round(stored_gb, 6),
             "size_basis": text["size_basis"],
             "created_at": rp["created_at"].iloc[idx].reset_index(drop=True),
-            "monthly_cost_usd": np.round(stored_gb * full_price[k3], 2),
+            "monthly_cost_usd": monthly,
         }
     )
-    # Costliest first; ties keep inventory order (deterministic, and no string sort of many ARNs).
-    return out.sort_values(
-        "monthly_cost_usd", ascending=False, na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    return out

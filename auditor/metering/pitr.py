@@ -27,9 +27,10 @@ def pitr_points(resources: pd.DataFrame) -> pd.DataFrame:
     on = (resources["resource_type"] == "dynamodb-table") & (
         resources["native_schedule"] == PITR_SCHEDULE
     )
-    tables = resources[on.to_numpy(dtype=bool, na_value=False)]
-    if not len(tables):
-        return tables
+    on_rows = on.to_numpy(dtype=bool, na_value=False)
+    if not on_rows.any():  # the common case: no filtering of every column
+        return resources.iloc[0:0]
+    tables = resources[on_rows]
     arn = tables["resource_arn"].astype("str")
     records = pd.DataFrame(
         {

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.metering.encode import Encoded
+from auditor.metering.values import per_value
 
 AURORA_FROM_CLUSTER = "VolumeBytesUsed(cluster)"
 AURORA_UNKNOWN = "size unknown"
@@ -32,8 +33,11 @@ _NO_SIZE = ("", "unknown", "none")
 
 def is_aurora(resources: pd.DataFrame) -> np.ndarray:
     """Per resource: an Aurora engine (aurora, aurora-mysql, aurora-postgresql)."""
-    engine = resources["engine"].astype("str").fillna("").str.lower()
-    return engine.str.startswith("aurora").to_numpy(dtype=bool)
+    return per_value(resources["engine"], _names_aurora)
+
+
+def _names_aurora(engine: pd.Series) -> pd.Series:
+    return engine.astype("str").fillna("").str.lower().str.startswith("aurora")
 
 
 def db_sizes(resources: pd.DataFrame) -> np.ndarray:
@@ -45,12 +49,12 @@ def db_sizes(resources: pd.DataFrame) -> np.ndarray:
     size = resources["size_bytes"].to_numpy(dtype="float64", na_value=np.nan)
     aurora = is_aurora(resources)
     if aurora.any():
+        known = np.zeros(len(resources), dtype=bool)
         if "size_basis" in resources.columns:
-            basis = resources["size_basis"].astype("str").fillna("").str.strip()
+            rows = np.flatnonzero(aurora)  # only Aurora DBs' bases matter
+            basis = resources["size_basis"].iloc[rows].astype("str").fillna("").str.strip()
             real = ~basis.str.lower().isin(_NO_SIZE) & ~basis.str.startswith("AllocatedStorage")
-            known = real.to_numpy(dtype=bool)
-        else:
-            known = np.zeros(len(resources), dtype=bool)
+            known[rows] = real.to_numpy(dtype=bool)
         size = np.where(aurora & ~known, np.nan, size)
     return size
 
@@ -61,8 +65,9 @@ def _basis_code(enc: Encoded, basis: str) -> int:
     return enc.basis_u.index(basis)
 
 
-def _codes_where(values: list, test) -> np.ndarray:
-    return np.array([i for i, v in enumerate(values) if v is not None and test(str(v))], np.int64)
+def _table(values: list, test) -> np.ndarray:
+    """Per code of `values` (0 = null): whether the value passes `test`."""
+    return np.array([v is not None and bool(test(str(v))) for v in values], dtype=bool)
 
 
 def settle_sizes(enc: Encoded, resources: pd.DataFrame, warnings: list[str]) -> None:
@@ -71,21 +76,20 @@ def settle_sizes(enc: Encoded, resources: pd.DataFrame, warnings: list[str]) -> 
     instance = enc.bt_u.index("rds-snapshot") if "rds-snapshot" in enc.bt_u else -1
     if cluster <= 0 and instance <= 0:
         return
-    rds = (enc.bt_c == cluster) | (enc.bt_c == instance)
-    aurora_snap = enc.bt_c == cluster
+    # Only RDS and cluster snapshots can change: work on their rows alone.
+    rds_type = np.zeros(len(enc.bt_u), dtype=bool)
+    rds_type[[c for c in (cluster, instance) if c > 0]] = True
+    rows = np.flatnonzero(rds_type[enc.bt_c])
+    aurora_snap = enc.bt_c[rows] == cluster
     if enc.flag is not None:
-        aurora_snap &= enc.flag == 0
-    rds &= ~aurora_snap
-    zero = (
-        enc.valid
-        & (enc.size == 0)
-        & np.isin(enc.basis_c, _codes_where(enc.basis_u, lambda b: b == "BackupSizeInBytes"))
-    )
-    placeholder = np.isin(
-        enc.basis_c, _codes_where(enc.basis_u, lambda b: b.startswith("AllocatedStorage"))
-    )
-    aurora_rows = np.flatnonzero(aurora_snap & enc.valid & (enc.unsized | zero | placeholder))
-    zero_rows = np.flatnonzero(rds & zero)
+        aurora_snap &= enc.flag[rows] == 0
+    valid = enc.valid[rows]
+    basis = enc.basis_c[rows]
+    zero = valid & (enc.size[rows] == 0)
+    zero &= _table(enc.basis_u, lambda b: b == "BackupSizeInBytes")[basis]
+    placeholder = _table(enc.basis_u, lambda b: b.startswith("AllocatedStorage"))[basis]
+    aurora_rows = rows[aurora_snap & valid & (enc.unsized[rows] | zero | placeholder)]
+    zero_rows = rows[~aurora_snap & zero]
     if not len(aurora_rows) and not len(zero_rows):
         return
     sizes = db_sizes(resources) if len(resources) else np.zeros(0)

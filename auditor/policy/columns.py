@@ -21,16 +21,10 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     Chunks are kept as they are: combining them would copy every string of a large table.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
-        labels = series.cat.categories
-        # Arrow-backed categories convert without a Python object each (there may be many).
-        to_arrow = getattr(labels.array, "__arrow_array__", None)
-        categories = (
-            _array(to_arrow()).cast(pa.string())
-            if to_arrow is not None
-            else pa.array([str(c) for c in labels], type=pa.string())
+        codes = series.array.codes
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), _categories_of(series)
         )
-        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
     arrow = getattr(series.array, "__arrow_array__", None)
     if arrow is not None:
         result = arrow()
@@ -41,6 +35,16 @@ def arrow_of(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(result, pa.ChunkedArray) and result.num_chunks == 1:
         result = result.chunk(0)
     return result
+
+
+def _categories_of(series: pd.Series) -> pa.Array:
+    """A categorical column's categories as an Arrow string array."""
+    labels = series.cat.categories
+    # Arrow-backed categories convert without a Python object each (there may be many).
+    to_arrow = getattr(labels.array, "__arrow_array__", None)
+    if to_arrow is not None:
+        return _array(to_arrow()).cast(pa.string())
+    return pa.array([str(c) for c in labels], type=pa.string())
 
 
 def _array(values) -> pa.Array:
@@ -69,7 +73,7 @@ def index_in(
         # Dictionary-encoded once (when read): look up each distinct value, not each row.
         categories = pd.Series(values.cat.categories.astype(str), dtype="str")
         found = np.append(index_in(categories, lookup), -1)  # code -1 (null) -> -1
-        return found[values.cat.codes.to_numpy()]
+        return found[values.array.codes]
     found_in = arrow_of(values)
     if not _is_string(found_in):
         found_in = found_in.cast(pa.string())
@@ -95,7 +99,7 @@ def equals(series: pd.Series, value: str) -> np.ndarray:
         categories = [str(c) for c in series.cat.categories]
         if value not in categories:
             return np.zeros(len(series), dtype=bool)
-        return series.cat.codes.to_numpy() == categories.index(value)
+        return series.array.codes == categories.index(value)
     return pc.fill_null(pc.equal(arrow_of(series), value), False).to_numpy(zero_copy_only=False)
 
 
@@ -103,7 +107,14 @@ def take(series: pd.Series, idx: np.ndarray) -> pa.Array:
     """Rows `idx` of a string column as an Arrow array, without copying the whole column.
 
     (`take` on a ChunkedArray concatenates its chunks first, an O(n) copy per call.)
+    A categorical column gives a dictionary array of the taken rows' codes (its categories as the
+    dictionary), without turning every row's code into Arrow first.
     """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.array.codes[idx]
+        return pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), _categories_of(series)
+        )
     arr = arrow_of(series)
     positions = pa.array(idx, type=pa.int64())
     if isinstance(arr, pa.Array):
@@ -129,7 +140,7 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, list]:
     if not len(series):
         return np.empty(0, dtype=np.int32), []
     if isinstance(series.dtype, pd.CategoricalDtype):  # already encoded (e.g. read as dictionary)
-        return series.cat.codes.to_numpy().astype(np.int32), [str(c) for c in series.cat.categories]
+        return series.array.codes.astype(np.int32), [str(c) for c in series.cat.categories]
     return encode(arrow_of(series))
 
 
