@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.catalog import BACKUP_KINDS, RESOURCE_TYPES, BackupKind, RestorePath
 from auditor.jsonsafe import JsonText
@@ -80,13 +82,17 @@ _SERVICE = {k: rec.backup_service for rec in RESOURCE_TYPES for k in rec.backup_
 
 def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """`template` with each {field} replaced by that row's value, as an object array of str."""
-    out = np.full(n, "", dtype=object)
+    pieces: list[Any] = []
     for literal, field, _, _ in string.Formatter().parse(template):
         if literal:
-            out = out + literal
+            pieces.append(pa.scalar(literal))
         if field is not None:
-            out = out + values[field]
-    return out
+            pieces.append(pa.array(values[field], pa.string()))
+    if not n or not any(isinstance(p, pa.Array) for p in pieces):
+        return np.full(n, "".join(p.as_py() for p in pieces), dtype=object)
+    # One Arrow pass: adding object arrays piece by piece copied each long text once per piece.
+    joined = pc.binary_join_element_wise(*pieces, "")
+    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _row_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
