@@ -44,8 +44,13 @@ def rule_table(ctx: Context) -> pd.DataFrame:
         for r in plans.itertuples(index=False)
     }
     intervals, keeps, labels, problems = [], [], [], []
+    # The same few schedules repeat in every account and region: each is read once.
+    schedules: dict[tuple, tuple[float, str | None, str]] = {}
     for r in rules.itertuples(index=False):
-        interval, problem, every = _rule_interval(r, ctx)
+        key = (r.schedule_expression, r.schedule_timezone, r.continuous_backup)
+        if key not in schedules:
+            schedules[key] = _rule_interval(r, ctx)
+        interval, problem, every = schedules[key]
         days = r.delete_after_days
         # No DeleteAfterDays, or -1, keeps recovery points indefinitely.
         keep = math.inf if days is pd.NA or days is None or float(days) < 0 else float(days)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor.policy.columns import codes_of
 from auditor.policy.selection import wildcard_regex
 
 __all__ = [
@@ -63,26 +64,40 @@ def _data() -> dict[str, Any]:
 PROFILES = tuple(_data()["profiles"])
 
 
-def _engine_column(resources: pd.DataFrame) -> pd.Series:
-    if "engine" in resources:
-        return resources["engine"].astype("str")
-    return pd.Series([None] * len(resources), dtype="str", index=resources.index)
+def _first_rule(rules: Iterable[Mapping[str, Any]], rtype: str | None, engine: str | None) -> int:
+    """Index of the first rule describing one resource type and engine (-1: none)."""
+    for i, rule in enumerate(rules):
+        if rule["resource_type"] != rtype:
+            continue
+        pattern = rule.get("engine_like")
+        if pattern and (engine is None or not wildcard_regex(pattern).fullmatch(engine)):
+            continue
+        return i
+    return -1
 
 
 def _hits(rules: Iterable[Mapping[str, Any]], resources: pd.DataFrame) -> np.ndarray:
-    """Index of the first rule matching each resource (-1: none), over whole columns."""
+    """Index of the first rule matching each resource (-1: none), over whole columns.
+
+    A rule reads only the type and the engine, so it is decided once per distinct (type, engine)
+    pair present and spread over the rows by their dictionary codes.
+    """
     n = len(resources)
-    first = np.full(n, -1, dtype=np.int64)
-    rtype = resources["resource_type"].astype("str")
-    engine = _engine_column(resources)
-    for i, rule in enumerate(rules):
-        hit = (rtype == rule["resource_type"]).to_numpy(dtype=bool, na_value=False).copy()
-        if rule.get("engine_like"):
-            regex = wildcard_regex(rule["engine_like"]).pattern
-            hit &= engine.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False)
-        hit &= first < 0
-        first[hit] = i
-    return first
+    rules = tuple(rules)
+    if not n or not rules:
+        return np.full(n, -1, dtype=np.int64)
+    type_codes, types = codes_of(resources["resource_type"])
+    if "engine" in resources:
+        engine_codes, engines = codes_of(resources["engine"])
+    else:
+        engine_codes, engines = np.full(n, -1, dtype=np.int32), []
+    width = len(engines) + 1  # code -1 (null) takes slot 0
+    key = (type_codes.astype(np.int64) + 1) * width + (engine_codes.astype(np.int64) + 1)
+    table = np.full((len(types) + 1) * width, -1, dtype=np.int64)
+    for k in np.flatnonzero(np.bincount(key, minlength=len(table))):
+        t, e = divmod(int(k), width)
+        table[k] = _first_rule(rules, types[t - 1] if t else None, engines[e - 1] if e else None)
+    return table[key]
 
 
 @dataclass(frozen=True)
@@ -164,14 +179,7 @@ class SupportMatrix:
     def _scalar_row(
         self, rules: Iterable[Mapping[str, Any]], rtype: str, engine: str | None
     ) -> int:
-        for i, rule in enumerate(rules):
-            if rule["resource_type"] != rtype:
-                continue
-            pattern = rule.get("engine_like")
-            if pattern and (engine is None or not wildcard_regex(pattern).fullmatch(engine)):
-                continue
-            return i
-        return -1
+        return _first_rule(rules, rtype, engine)
 
     def feature_value(
         self, resource_type: str, feature: str, engine: str | None = None
@@ -333,13 +341,13 @@ def pair_feature_gaps(
             cache[feature] = matrix.feature_mask(resources, feature, full_management)
         offered, why = cache[feature]
         gap = wanted & ~offered[pair_ridx]
-        text = (f"{field_name}: " + pd.Series(why[pair_ridx], dtype=object).astype(str)).to_numpy(
-            dtype=object
-        )
-        both = gap & lacking
-        reason[both] = reason[both] + "; " + text[both]
-        first = gap & ~lacking
-        reason[first] = text[first]
+        # The reasons are a few texts repeated: each is prefixed once, for the pairs with a gap.
+        rows = np.flatnonzero(gap)
+        codes, distinct = pd.factorize(why[pair_ridx[rows]], use_na_sentinel=False)
+        text = np.array([f"{field_name}: {w}" for w in distinct], dtype=object)[codes]
+        earlier = lacking[rows]
+        reason[rows[earlier]] = reason[rows[earlier]] + "; " + text[earlier]
+        reason[rows[~earlier]] = text[~earlier]
         lacking |= gap
     return lacking, reason
 
