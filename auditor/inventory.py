@@ -793,7 +793,13 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         arrows = [_read_parquet(path, name, compact, filled) for path in files]
         try:
             arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
-            tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
+            del arrows
+            # Each column's Arrow buffers are released once converted (the peak of a 10M-row
+            # table is then one copy and a column, not two copies).
+            tables[name] = arrow.to_pandas(
+                types_mapper=_types_mapper, self_destruct=True, split_blocks=True
+            )
+            del arrow
         except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
             raise InputError(f"{table_dir}: corrupt table '{name}' ({_first_line(exc)})") from None
     expected = manifest.get("tables") or {}

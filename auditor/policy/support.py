@@ -52,6 +52,7 @@ FEATURES = (
 # ResourceTypeManagementPreference has DynamoDB: true).
 ADVANCED = "advanced"
 DEFAULT_PROFILE = "aws"
+_UNLISTED = "AWS Backup's feature table does not list this resource type"
 _DATA_FILE = "aws_backup_support.json"
 
 
@@ -118,27 +119,39 @@ class SupportMatrix:
         A policy's override rules decide first; then the profile's row; a type no row describes is
         not supported (AWS's table lists every type AWS Backup protects).
         """
-        n = len(resources)
-        supported = np.zeros(n, dtype=bool)
-        reason = np.full(n, "AWS Backup's feature table does not list this resource type", object)
         rows = self.row_index(resources)
+        # One value per row of the matrix, and a last one for resources no row describes (-1).
+        supported = np.array([bool(r["backup"]) for r in self.rows] + [False])[rows]
+        reason = np.array(
+            [
+                None if r["backup"] else r.get("reason") or self._lacks(r, "backup")
+                for r in self.rows
+            ]
+            + [_UNLISTED],
+            dtype=object,
+        )[rows]
         for i, row in enumerate(self.rows):
-            hit = rows == i
-            supported[hit] = bool(row["backup"])
-            reason[hit] = None if row["backup"] else row.get("reason") or self._lacks(row, "backup")
             # A prerequisite on the resource itself (S3: versioning enabled); an unknown value
             # (not gathered) does not make it unsupported: its collection error says so.
             need = row.get("requires")
             if need and need["column"] in resources.columns:
                 values = resources[need["column"]]
-                lacking = hit & values.notna().to_numpy() & (values != need["equals"]).to_numpy()
+                lacking = (
+                    (rows == i) & values.notna().to_numpy() & (values != need["equals"]).to_numpy()
+                )
                 supported[lacking] = False
                 reason[lacking] = need["reason"]
         ruled = _hits(self.rules, resources)
-        for i, rule in enumerate(self.rules):
-            hit = ruled == i
-            supported[hit] = bool(rule["supported"])
-            reason[hit] = None if rule["supported"] else rule.get("reason") or "policy override"
+        has = ruled >= 0
+        if has.any():
+            supported[has] = np.array([bool(r["supported"]) for r in self.rules])[ruled[has]]
+            reason[has] = np.array(
+                [
+                    None if r["supported"] else r.get("reason") or "policy override"
+                    for r in self.rules
+                ],
+                dtype=object,
+            )[ruled[has]]
         return supported, reason
 
     def feature_mask(
@@ -155,25 +168,29 @@ class SupportMatrix:
         if feature == "backup":
             return self.supported_mask(resources)
         n = len(resources)
-        offered = np.zeros(n, dtype=bool)
-        reason = np.full(n, None, dtype=object)
         managed = (
             np.zeros(n, dtype=bool)
             if full_management is None
             else np.asarray(full_management, dtype=bool)
         )
         rows = self.row_index(resources)
-        reason[rows < 0] = "AWS Backup's feature table does not list this resource type"
-        for i, row in enumerate(self.rows):
-            hit = rows == i
-            value = row.get(feature, False)
-            if value == ADVANCED:
-                offered[hit] = managed[hit]
-                reason[hit & ~managed] = self._lacks(row, feature, advanced=True)
-            else:
-                offered[hit] = bool(value)
-                if not value:
-                    reason[hit] = self._lacks(row, feature)
+        # One value per row of the matrix, and a last one for resources no row describes (-1).
+        values = [row.get(feature, False) for row in self.rows]
+        advanced = np.array([v == ADVANCED for v in values] + [False])[rows]
+        offered = np.array([v != ADVANCED and bool(v) for v in values] + [False])[rows]
+        offered[advanced] = managed[advanced]
+        reason = np.array(
+            [
+                None if v == ADVANCED or v else self._lacks(row, feature)
+                for row, v in zip(self.rows, values, strict=True)
+            ]
+            + [_UNLISTED],
+            dtype=object,
+        )[rows]
+        off = advanced & ~managed
+        reason[off] = np.array(
+            [self._lacks(row, feature, advanced=True) for row in self.rows] + [None], dtype=object
+        )[rows[off]]
         return offered, reason
 
     def _scalar_row(
