@@ -22,7 +22,10 @@ are still read.
 Conventions shared by all tables:
 - timestamps are UTC (`datetime64[us, UTC]`); sizes are bytes (nullable Int64);
 - JSON-valued cells (lists/objects in AWS's own shapes) are JSON strings, for small tables only;
-- `resource_type` uses the catalogue's type ids (auditor/catalog.py: `ebs-volume`, `rds-instance`, ...).
+- `resource_type` uses the catalogue's type ids (auditor/catalog.py: `ebs-volume`, `rds-instance`, ...);
+- every column but the per-row identifiers is stored dictionary-encoded with one dictionary per
+  row group (`write_table_files`): other readers still see plain strings, and a compact read takes
+  the dictionaries as they are.
 """
 
 from __future__ import annotations
