@@ -22,7 +22,10 @@ are still read.
 Conventions shared by all tables:
 - timestamps are UTC (`datetime64[us, UTC]`); sizes are bytes (nullable Int64);
 - JSON-valued cells (lists/objects in AWS's own shapes) are JSON strings, for small tables only;
-- `resource_type` uses the catalogue's type ids (auditor/catalog.py: `ebs-volume`, `rds-instance`, ...).
+- `resource_type` uses the catalogue's type ids (auditor/catalog.py: `ebs-volume`, `rds-instance`, ...);
+- every column but the per-row identifiers is stored dictionary-encoded with one dictionary per
+  row group (`write_table_files`): other readers still see plain strings, and a compact read takes
+  the dictionaries as they are.
 """
 
 from __future__ import annotations
@@ -646,6 +649,52 @@ def _account_file(account: str | None) -> str:
     return f"{safe}.parquet"
 
 
+# Parquet stores a column chunk dictionary-encoded until its dictionary page outgrows a limit
+# (pyarrow's default: 1 MiB), then falls back to plain pages for the rest of the chunk. At 10M
+# recovery points the 1M distinct source ARNs outgrew it, and a compact read had to encode the
+# column again (~8 s). With this limit a column's dictionary stays whole in practice, so a compact
+# read takes the stored dictionary and codes as they are. Parquet pages are at most 2 GiB.
+DICTIONARY_PAGE_LIMIT = 1 << 30
+# Columns with one value per row: a dictionary would only repeat them, so they are stored plain.
+UNIQUE_PER_ROW: dict[str, frozenset[str]] = {
+    "resources": frozenset({"resource_arn", "resource_id"}),
+    "recovery_points": frozenset({"recovery_point_arn"}),
+    "backup_jobs": frozenset({"job_id"}),
+    "restore_jobs": frozenset({"restore_job_id"}),
+}
+# File metadata key listing the columns written with a whole dictionary per row group (files
+# written before it existed lack it, and their many-valued columns are encoded when read).
+WHOLE_DICTIONARY_KEY = b"auditor.whole_dictionary"
+
+
+def write_table_files(name: str, arrow: pa.Table, table_dir: Path) -> int:
+    """Write `arrow` (table `name`, its declared schema) into `table_dir`, one file per account.
+
+    Every column but the `UNIQUE_PER_ROW` ones is dictionary-encoded with one dictionary per row
+    group (`DICTIONARY_PAGE_LIMIT`); each file says so in its metadata (`WHOLE_DICTIONARY_KEY`).
+    Returns the number of rows written.
+    """
+    table_dir.mkdir(parents=True, exist_ok=True)
+    encoded = [c for c in arrow.column_names if c not in UNIQUE_PER_ROW.get(name, ())]
+    metadata = dict(arrow.schema.metadata or {})
+    metadata[WHOLE_DICTIONARY_KEY] = json.dumps(encoded).encode()
+    arrow = arrow.replace_schema_metadata(metadata)
+
+    def write(part: pa.Table, path: Path) -> None:
+        pq.write_table(
+            part, path, use_dictionary=encoded, dictionary_pagesize_limit=DICTIONARY_PAGE_LIMIT
+        )
+
+    if arrow.num_rows == 0:
+        write(arrow, table_dir / EMPTY_FILE)
+        return 0
+    accounts = arrow["account_id"]
+    for account in sorted(pc.unique(accounts).to_pylist(), key=lambda a: (a is None, a or "")):
+        mask = pc.is_null(accounts) if account is None else pc.equal(accounts, account)
+        write(arrow.filter(pc.fill_null(mask, False)), table_dir / _account_file(account))
+    return arrow.num_rows
+
+
 def write_inventory(inventory: Inventory, out: str | Path) -> Path:
     """Write `inventory` to folder `out` atomically (the folder is replaced as a whole)."""
     out = Path(out)
@@ -653,19 +702,8 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
         counts = {}
         for name in TABLES:
             df = frame(name, inventory.tables[name])
-            counts[name] = len(df)
-            table_dir = staging / name
-            table_dir.mkdir()
             arrow = pa.Table.from_pandas(df, schema=SCHEMAS[name], preserve_index=False)
-            if len(df) == 0:
-                pq.write_table(arrow, table_dir / EMPTY_FILE)
-                continue
-            accounts = df["account_id"].astype(object).where(df["account_id"].notna(), None)
-            for account in sorted(accounts.unique(), key=lambda a: (a is None, a or "")):
-                mask = pa.array(
-                    (accounts.isna() if account is None else accounts == account).to_numpy()
-                )
-                pq.write_table(arrow.filter(mask), table_dir / _account_file(account))
+            counts[name] = write_table_files(name, arrow, staging / name)
         manifest = dict(inventory.manifest)
         manifest.setdefault("schema_version", INVENTORY_SCHEMA_VERSION)
         manifest.setdefault("program_version", __version__)
@@ -758,7 +796,13 @@ def _read_one(folder: Path, compact: bool = False) -> Inventory:
         arrows = [_read_parquet(path, name, compact, filled) for path in files]
         try:
             arrow = pa.concat_tables(arrows) if len(arrows) > 1 else arrows[0]
-            tables[name] = arrow.to_pandas(types_mapper=_types_mapper)
+            del arrows
+            # Each column's Arrow buffers are released once converted (the peak of a 10M-row
+            # table is then one copy and a column, not two copies).
+            tables[name] = arrow.to_pandas(
+                types_mapper=_types_mapper, self_destruct=True, split_blocks=True
+            )
+            del arrow
         except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
             raise InputError(f"{table_dir}: corrupt table '{name}' ({_first_line(exc)})") from None
     expected = manifest.get("tables") or {}
@@ -847,17 +891,23 @@ def _read_parquet(
     the file was written come back as nulls, and are added to `filled[table]`."""
     schema = SCHEMAS[table]
     dictionary_columns = sorted(LOW_CARDINALITY.get(table, ())) if compact else []
-    # Columns with many distinct values are encoded once over the whole file: read as dictionaries,
-    # each page brings its own, and merging them for pandas cost ~27 s at 10M rows (~4.5 s so).
-    encode_after = [c for c in dictionary_columns if (table, c) in _MANY_VALUES]
     try:
+        parquet = pq.ParquetFile(path)
+        # Columns with many distinct values that a file did not store with a whole dictionary
+        # (written before `write_table_files`) are encoded once over the file: read as
+        # dictionaries, each plain page brings its own, and merging them for pandas cost ~27 s at
+        # 10M rows (~4.5 s so).
+        whole = _whole_dictionary_columns(parquet)
+        encode_after = [
+            c for c in dictionary_columns if (table, c) in _MANY_VALUES and c not in whole
+        ]
         # Reading the whole table (not only the footer) decodes every page, so a damaged page
         # fails here rather than later in a control.
-        arrow = pq.read_table(
+        arrow = pq.ParquetFile(
             path,
-            partitioning=None,
+            metadata=parquet.metadata,
             read_dictionary=[c for c in dictionary_columns if c not in encode_after] or None,
-        )
+        ).read()
         arrow.column_names  # noqa: B018 - decodes the names: a damaged schema has invalid UTF-8 here
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
@@ -897,6 +947,20 @@ def _read_parquet(
     except (pa.ArrowException, ValueError) as exc:
         raise InputError(f"{path}: corrupt Parquet file ({_first_line(exc)})") from None
     return arrow
+
+
+def _whole_dictionary_columns(parquet: pq.ParquetFile) -> frozenset[str]:
+    """The columns a file says it stores with a whole dictionary per row group (`write_table_files`)."""
+    listed = (parquet.metadata.metadata or {}).get(WHOLE_DICTIONARY_KEY)
+    try:
+        names = json.loads(listed) if listed else []
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return frozenset()  # unreadable: read as a file without it (correct, only slower)
+    return (
+        frozenset(n for n in names if isinstance(n, str))
+        if isinstance(names, list)
+        else frozenset()
+    )
 
 
 def _first_line(exc: BaseException) -> str:

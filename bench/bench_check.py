@@ -376,7 +376,7 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
                     }
                 )
 
-    from auditor.inventory import frame
+    from auditor.inventory import frame, write_table_files
 
     small = {
         "backup_plans": plans,
@@ -392,11 +392,10 @@ def generate(scale: float, folder: Path, seed: int = 1) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, schema in SCHEMAS.items():
-        table = tables.get(name, schema.empty_table())
-        counts[name] = table.num_rows
-        d = folder / name
-        d.mkdir(exist_ok=True)
-        pq.write_table(table, d / "part-0.parquet")
+        # as `auditor collect` writes it: one file per account, dictionaries whole
+        counts[name] = write_table_files(
+            name, tables.get(name, schema.empty_table()), folder / name
+        )
     manifest = {
         "schema_version": 1,
         "program_version": "bench",

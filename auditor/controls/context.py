@@ -22,7 +22,7 @@ import pyarrow as pa
 from auditor.controls.reads import data_of_call
 from auditor.inventory import Inventory
 from auditor.owners import DEFAULT_OWNER_TAGS
-from auditor.policy.columns import arrow_of, codes_of, encode, index_in
+from auditor.policy.columns import arrow_of, codes_of, encode, index_in, string_mask
 from auditor.policy.loader import PolicySet
 from auditor.policy.selection import TagView, spec_mask
 
@@ -103,7 +103,8 @@ class Context:
         res, scope = self.res, self.policies.scope
         n = self.n
         reason = np.full(n, None, dtype=object)
-        rtype = res["resource_type"].astype("str")
+        # Categorical columns (a compact read) are compared on their categories, not row by row.
+        rtype = res["resource_type"]
         type_ok = rtype.isin(list(scope.resource_types)).to_numpy(dtype=bool, na_value=False).copy()
         reason[~type_ok] = "its type is not in the policy's scope"
         if scope.accounts:
@@ -119,25 +120,26 @@ class Context:
             hit = self.view.value_in(key, lambda v, value=value: v == value) & ~excluded
             reason[hit & (reason == None)] = f"it is excluded by its tag {key}={value}"  # noqa: E711
             excluded |= hit
-        engine = res["engine"].astype("str")
+        aurora = string_mask(res["engine"], lambda engine: engine.str.startswith("aurora"))
         # An Aurora DB instance is backed up as part of its cluster, never on its own.
         member = (
-            (rtype == "rds-instance") & engine.str.startswith("aurora") & res["parent_arn"].notna()
-        ).to_numpy(dtype=bool, na_value=False)
+            (rtype == "rds-instance").to_numpy(dtype=bool, na_value=False)
+            & aurora
+            & res["parent_arn"].notna().to_numpy(dtype=bool)
+        )
         reason[member & (reason == None)] = (  # noqa: E711
             "it is an Aurora instance, protected through its cluster"
         )
         # A read replica copies its source continuously; backing up the source protects the data
         # (Amazon RDS User Guide, "Working with DB instance read replicas").
-        source = optional_column(res, "read_replica_source").astype(object)
+        source = optional_column(res, "read_replica_source")
         replica = ((rtype == "rds-instance") & source.notna()).to_numpy(dtype=bool, na_value=False)
         if replica.any():
-            texts = np.array(
-                [f"read replica of {s}: its source is what must be backed up" for s in source],
-                dtype=object,
-            )
-            take = replica & (reason == None)  # noqa: E711
-            reason[take] = texts[take]
+            take = np.flatnonzero(replica & (reason == None))  # noqa: E711
+            reason[take] = [
+                f"read replica of {s}: its source is what must be backed up"
+                for s in source.iloc[take].astype(object)
+            ]
         self.in_scope = type_ok & ~excluded & ~member & ~replica
         # Replicas a plan selects get that plan's findings, NOT_APPLICABLE with the reason.
         self.replica = replica & type_ok & ~excluded
@@ -373,10 +375,7 @@ class Context:
         affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
         if "*" not in affects:
             mask &= (
-                self.res["resource_type"]
-                .astype("str")
-                .isin(sorted(affects))
-                .to_numpy(dtype=bool, na_value=False)
+                self.res["resource_type"].isin(sorted(affects)).to_numpy(dtype=bool, na_value=False)
             )
         return mask
 

@@ -44,8 +44,13 @@ def rule_table(ctx: Context) -> pd.DataFrame:
         for r in plans.itertuples(index=False)
     }
     intervals, keeps, labels, problems = [], [], [], []
+    # The same few schedules repeat in every account and region: each is read once.
+    schedules: dict[tuple, tuple[float, str | None, str]] = {}
     for r in rules.itertuples(index=False):
-        interval, problem, every = _rule_interval(r, ctx)
+        key = (r.schedule_expression, r.schedule_timezone, r.continuous_backup)
+        if key not in schedules:
+            schedules[key] = _rule_interval(r, ctx)
+        interval, problem, every = schedules[key]
         days = r.delete_after_days
         # No DeleteAfterDays, or -1, keeps recovery points indefinitely.
         keep = math.inf if days is pd.NA or days is None or float(days) < 0 else float(days)
@@ -162,7 +167,7 @@ def deployed_coverage(ctx: Context) -> dict:
             named_ok = (named_rule[ridx] >= 0) & ~always[ridx]
             out["match"][rows] = np.where(named_ok, named_rule[ridx], any_rule[ridx])
             out["opted_in"][rows] = opted[ridx] | named_ok
-        out["nearest"] = found["nearest"][ctx.pair_ridx]
+        out["nearest"] = found["nearest"][ctx.pair_ridx].astype(np.int64)
         out["selected"] = out["nearest"] >= 0
         out["aws_ok"] = (out["match"] >= 0) & out["supported"] & out["opted_in"]
     gap, gap_reason = pair_feature_gaps(
@@ -199,12 +204,13 @@ def _selections(ctx: Context) -> dict | None:
         )
     }
     groups = _groups(ctx)
+    # Rule numbers fit in 32 bits: two arrays per plan over every resource, half the memory.
     match = {
-        p: (np.full(ctx.n, -1, dtype=np.int64), np.full(ctx.n, -1, dtype=np.int64))
+        p: (np.full(ctx.n, -1, dtype=np.int32), np.full(ctx.n, -1, dtype=np.int32))
         for p, pl in enumerate(ctx.plans)
         if "aws-backup" in pl.accept
     }
-    nearest = np.full(ctx.n, -1, dtype=np.int64)
+    nearest = np.full(ctx.n, -1, dtype=np.int32)
     uses = {"cold_storage": np.zeros(ctx.n, bool), "continuous_backup": np.zeros(ctx.n, bool)}
     intervals = rules["interval_s"].to_numpy()
     keeps = rules["keep_days"].to_numpy()

@@ -38,8 +38,12 @@ def pair_frame(ctx: Context, status: np.ndarray, **evidence) -> pd.DataFrame:
             values = values.astype(np.float32)
         elif isinstance(values, np.ndarray) and values.dtype == np.int64:
             values = values.astype(np.int32)
+        elif isinstance(values, np.ndarray):
+            values = values.copy()  # the part owns its evidence, whatever the control does next
         data["ev." + name.replace("__", ".")] = values
-    return pd.DataFrame(data)
+    # Not copied: every part shares the context's pair columns (never written in place), which
+    # saves two columns per part (~200 MiB over 25M pairs).
+    return pd.DataFrame(data, copy=False)
 
 
 def hours(us: np.ndarray, missing: np.ndarray) -> np.ndarray:

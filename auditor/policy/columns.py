@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_of", "codes_of", "encode", "equals", "index_in", "take"]
+__all__ = ["arrow_of", "codes_of", "encode", "equals", "index_in", "string_mask", "take"]
 
 # Below this many values, hashing them on two threads costs more than it saves.
 PARALLEL_MIN_ROWS = 300_000
@@ -101,6 +102,18 @@ def equals(series: pd.Series, value: str) -> np.ndarray:
             return np.zeros(len(series), dtype=bool)
         return series.array.codes == categories.index(value)
     return pc.fill_null(pc.equal(arrow_of(series), value), False).to_numpy(zero_copy_only=False)
+
+
+def string_mask(series: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """Per row, `test` (a vectorised predicate on a string Series) of a string column; null -> False.
+
+    A categorical column is tested once per category, not once per row.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = pd.Series([str(c) for c in series.cat.categories], dtype="str")
+        hit = np.append(test(categories).to_numpy(dtype=bool, na_value=False), False)
+        return hit[series.cat.codes.to_numpy()]  # code -1 (null) -> the appended False
+    return test(series.astype("str")).to_numpy(dtype=bool, na_value=False)
 
 
 def take(series: pd.Series, idx: np.ndarray) -> pa.Array:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor.policy.columns import codes_of
 from auditor.policy.selection import wildcard_regex
 
 __all__ = [
@@ -51,6 +52,7 @@ FEATURES = (
 # ResourceTypeManagementPreference has DynamoDB: true).
 ADVANCED = "advanced"
 DEFAULT_PROFILE = "aws"
+_UNLISTED = "AWS Backup's feature table does not list this resource type"
 _DATA_FILE = "aws_backup_support.json"
 
 
@@ -63,26 +65,40 @@ def _data() -> dict[str, Any]:
 PROFILES = tuple(_data()["profiles"])
 
 
-def _engine_column(resources: pd.DataFrame) -> pd.Series:
-    if "engine" in resources:
-        return resources["engine"].astype("str")
-    return pd.Series([None] * len(resources), dtype="str", index=resources.index)
+def _first_rule(rules: Iterable[Mapping[str, Any]], rtype: str | None, engine: str | None) -> int:
+    """Index of the first rule describing one resource type and engine (-1: none)."""
+    for i, rule in enumerate(rules):
+        if rule["resource_type"] != rtype:
+            continue
+        pattern = rule.get("engine_like")
+        if pattern and (engine is None or not wildcard_regex(pattern).fullmatch(engine)):
+            continue
+        return i
+    return -1
 
 
 def _hits(rules: Iterable[Mapping[str, Any]], resources: pd.DataFrame) -> np.ndarray:
-    """Index of the first rule matching each resource (-1: none), over whole columns."""
+    """Index of the first rule matching each resource (-1: none), over whole columns.
+
+    A rule reads only the type and the engine, so it is decided once per distinct (type, engine)
+    pair present and spread over the rows by their dictionary codes.
+    """
     n = len(resources)
-    first = np.full(n, -1, dtype=np.int64)
-    rtype = resources["resource_type"].astype("str")
-    engine = _engine_column(resources)
-    for i, rule in enumerate(rules):
-        hit = (rtype == rule["resource_type"]).to_numpy(dtype=bool, na_value=False).copy()
-        if rule.get("engine_like"):
-            regex = wildcard_regex(rule["engine_like"]).pattern
-            hit &= engine.str.fullmatch(regex).to_numpy(dtype=bool, na_value=False)
-        hit &= first < 0
-        first[hit] = i
-    return first
+    rules = tuple(rules)
+    if not n or not rules:
+        return np.full(n, -1, dtype=np.int64)
+    type_codes, types = codes_of(resources["resource_type"])
+    if "engine" in resources:
+        engine_codes, engines = codes_of(resources["engine"])
+    else:
+        engine_codes, engines = np.full(n, -1, dtype=np.int32), []
+    width = len(engines) + 1  # code -1 (null) takes slot 0
+    key = (type_codes.astype(np.int64) + 1) * width + (engine_codes.astype(np.int64) + 1)
+    table = np.full((len(types) + 1) * width, -1, dtype=np.int64)
+    for k in np.flatnonzero(np.bincount(key, minlength=len(table))):
+        t, e = divmod(int(k), width)
+        table[k] = _first_rule(rules, types[t - 1] if t else None, engines[e - 1] if e else None)
+    return table[key]
 
 
 @dataclass(frozen=True)
@@ -103,27 +119,39 @@ class SupportMatrix:
         A policy's override rules decide first; then the profile's row; a type no row describes is
         not supported (AWS's table lists every type AWS Backup protects).
         """
-        n = len(resources)
-        supported = np.zeros(n, dtype=bool)
-        reason = np.full(n, "AWS Backup's feature table does not list this resource type", object)
         rows = self.row_index(resources)
+        # One value per row of the matrix, and a last one for resources no row describes (-1).
+        supported = np.array([bool(r["backup"]) for r in self.rows] + [False])[rows]
+        reason = np.array(
+            [
+                None if r["backup"] else r.get("reason") or self._lacks(r, "backup")
+                for r in self.rows
+            ]
+            + [_UNLISTED],
+            dtype=object,
+        )[rows]
         for i, row in enumerate(self.rows):
-            hit = rows == i
-            supported[hit] = bool(row["backup"])
-            reason[hit] = None if row["backup"] else row.get("reason") or self._lacks(row, "backup")
             # A prerequisite on the resource itself (S3: versioning enabled); an unknown value
             # (not gathered) does not make it unsupported: its collection error says so.
             need = row.get("requires")
             if need and need["column"] in resources.columns:
                 values = resources[need["column"]]
-                lacking = hit & values.notna().to_numpy() & (values != need["equals"]).to_numpy()
+                lacking = (
+                    (rows == i) & values.notna().to_numpy() & (values != need["equals"]).to_numpy()
+                )
                 supported[lacking] = False
                 reason[lacking] = need["reason"]
         ruled = _hits(self.rules, resources)
-        for i, rule in enumerate(self.rules):
-            hit = ruled == i
-            supported[hit] = bool(rule["supported"])
-            reason[hit] = None if rule["supported"] else rule.get("reason") or "policy override"
+        has = ruled >= 0
+        if has.any():
+            supported[has] = np.array([bool(r["supported"]) for r in self.rules])[ruled[has]]
+            reason[has] = np.array(
+                [
+                    None if r["supported"] else r.get("reason") or "policy override"
+                    for r in self.rules
+                ],
+                dtype=object,
+            )[ruled[has]]
         return supported, reason
 
     def feature_mask(
@@ -140,38 +168,35 @@ class SupportMatrix:
         if feature == "backup":
             return self.supported_mask(resources)
         n = len(resources)
-        offered = np.zeros(n, dtype=bool)
-        reason = np.full(n, None, dtype=object)
         managed = (
             np.zeros(n, dtype=bool)
             if full_management is None
             else np.asarray(full_management, dtype=bool)
         )
         rows = self.row_index(resources)
-        reason[rows < 0] = "AWS Backup's feature table does not list this resource type"
-        for i, row in enumerate(self.rows):
-            hit = rows == i
-            value = row.get(feature, False)
-            if value == ADVANCED:
-                offered[hit] = managed[hit]
-                reason[hit & ~managed] = self._lacks(row, feature, advanced=True)
-            else:
-                offered[hit] = bool(value)
-                if not value:
-                    reason[hit] = self._lacks(row, feature)
+        # One value per row of the matrix, and a last one for resources no row describes (-1).
+        values = [row.get(feature, False) for row in self.rows]
+        advanced = np.array([v == ADVANCED for v in values] + [False])[rows]
+        offered = np.array([v != ADVANCED and bool(v) for v in values] + [False])[rows]
+        offered[advanced] = managed[advanced]
+        reason = np.array(
+            [
+                None if v == ADVANCED or v else self._lacks(row, feature)
+                for row, v in zip(self.rows, values, strict=True)
+            ]
+            + [_UNLISTED],
+            dtype=object,
+        )[rows]
+        off = advanced & ~managed
+        reason[off] = np.array(
+            [self._lacks(row, feature, advanced=True) for row in self.rows] + [None], dtype=object
+        )[rows[off]]
         return offered, reason
 
     def _scalar_row(
         self, rules: Iterable[Mapping[str, Any]], rtype: str, engine: str | None
     ) -> int:
-        for i, rule in enumerate(rules):
-            if rule["resource_type"] != rtype:
-                continue
-            pattern = rule.get("engine_like")
-            if pattern and (engine is None or not wildcard_regex(pattern).fullmatch(engine)):
-                continue
-            return i
-        return -1
+        return _first_rule(rules, rtype, engine)
 
     def feature_value(
         self, resource_type: str, feature: str, engine: str | None = None
@@ -333,13 +358,13 @@ def pair_feature_gaps(
             cache[feature] = matrix.feature_mask(resources, feature, full_management)
         offered, why = cache[feature]
         gap = wanted & ~offered[pair_ridx]
-        text = (f"{field_name}: " + pd.Series(why[pair_ridx], dtype=object).astype(str)).to_numpy(
-            dtype=object
-        )
-        both = gap & lacking
-        reason[both] = reason[both] + "; " + text[both]
-        first = gap & ~lacking
-        reason[first] = text[first]
+        # The reasons are a few texts repeated: each is prefixed once, for the pairs with a gap.
+        rows = np.flatnonzero(gap)
+        codes, distinct = pd.factorize(why[pair_ridx[rows]], use_na_sentinel=False)
+        text = np.array([f"{field_name}: {w}" for w in distinct], dtype=object)[codes]
+        earlier = lacking[rows]
+        reason[rows[earlier]] = reason[rows[earlier]] + "; " + text[earlier]
+        reason[rows[~earlier]] = text[~earlier]
         lacking |= gap
     return lacking, reason
 

@@ -51,6 +51,24 @@ def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     return pd.Series(texts, dtype=object)
 
 
+def _rule_labels(rule: np.ndarray, labels: list[str]) -> pd.Categorical:
+    """Per pair, the label of deployed rule number `rule` (-1: none) as a categorical of the
+    labels present, built from the numbers rather than from a string per pair."""
+    if not labels:
+        return pd.Categorical(np.full(len(rule), None, object))
+    return fr.categorical(rule, labels).remove_unused_categories()
+
+
+def _native_schedules(column: pd.Series, ridx: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """Per pair, its resource's native schedule (`values`) as a categorical of those present."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # a compact read: reuse the codes
+        codes = column.cat.codes.to_numpy()[ridx]
+        return fr.categorical(
+            codes, [str(c) for c in column.cat.categories]
+        ).remove_unused_categories()
+    return pd.Categorical(values)
+
+
 @control(
     "plan-deployed",
     "Declared plan is deployed",
@@ -103,22 +121,16 @@ def plan_deployed(ctx: Context) -> Part:
     )
     native_ok = ctx.accepts("native") & has_native & (freq_h <= need_h + 1e-9) & (keep_d >= need_d)
     status = np.where(aws_ok | native_ok, PASS, FAIL)
-    labels = np.array(list(d["labels"]) + [None], dtype=object)
+    labels = list(d["labels"])
     frame = fr.pair_frame(
         ctx,
         status,
-        aws_rule=pd.Categorical(
-            labels[d["match"]] if len(labels) > 1 else np.full(len(status), None, object)
-        ),
-        selected_by=pd.Categorical(
-            np.where(d["match"] >= 0, None, labels[d["nearest"]])
-            if len(labels) > 1
-            else np.full(len(status), None, object)
-        ),
+        aws_rule=_rule_labels(d["match"], labels),
+        selected_by=_rule_labels(np.where(d["match"] >= 0, -1, d["nearest"]), labels),
         aws_backup_supports_type=d["supported"],
         aws_backup_unsupported_reason=d["unsupported_reason"],
         region_opted_in=d["opted_in"],
-        native_schedule=pd.Categorical(sched),
+        native_schedule=_native_schedules(res["native_schedule"], ctx.pair_ridx, sched),
         native_frequency_hours=freq_h,
         native_retention_days=keep_d,
         required_every_hours=need_h,
