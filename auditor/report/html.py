@@ -46,6 +46,10 @@ TIMELINE_POINTS = 120
 # Evidence is the bulky part of a finding: the page keeps it for the first findings (failing
 # first) up to this many characters, each finding's up to EVIDENCE_CHARS; findings.json has all.
 EVIDENCE_BUDGET = 3_000_000
+# Findings the page carries, failing first: ~45 bytes each, so 200,000 keep it near 9 MB, what a
+# browser opens and filters at once. Counts, breakdowns and the matrix are always of every finding;
+# an estate with more says how many the page holds and where the rest are (findings.parquet).
+HTML_ROWS = 200_000
 EVIDENCE_CHARS = 2000
 MATRIX_ACCOUNTS = 12
 TIMELINE_RESOURCES = 2000
@@ -373,7 +377,7 @@ def context(results: Results) -> dict[str, Any]:
     owner = cost_by(results.metering, "billing_owner")
     service = cost_by(results.metering, "service")
     reading = ordered(df)
-    findings = findings_payload(reading)
+    findings = findings_payload(reading.iloc[:HTML_ROWS])
     # timelines for the resources read first (failing first): one per resource of a big estate
     # would outgrow the page; findings past them say the timeline is in the inventory
     first = pd.unique(reading["resource_arn"].dropna().astype(str)) if len(df) else []
@@ -397,6 +401,7 @@ def context(results: Results) -> dict[str, Any]:
         "statuses": STATUSES,
         "colors": charts.STATUS_COLORS,
         "total": len(df),
+        "shown": min(len(df), HTML_ROWS),
         "resources": resources,
         "compliance": compliance_pct(counts),
         "verdict": "NON-COMPLIANT"

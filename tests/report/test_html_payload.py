@@ -106,3 +106,20 @@ def test_page_lists_every_finding_count(results):
     html = render(results, "html")
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
     assert data["findings"]["n"] == 4000 and "All 4000 findings" in html
+
+
+def test_a_big_estate_carries_its_first_findings_and_says_where_the_rest_are(results, monkeypatch):
+    from auditor.report import html as page
+
+    big = pd.concat([results.findings] * 500, ignore_index=True)
+    results.findings = findings_frame(big)
+    monkeypatch.setattr(page, "HTML_ROWS", 1000)
+    html = render(results, "html")
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    assert data["findings"]["n"] == 1000
+    assert "The first 1000 of 4000 findings, failing first" in html
+    assert "every finding, typed, is in findings.parquet" in html
+    # the page's rows are the first in reading order: every FAIL before any other status
+    statuses = _decode(data["findings"])
+    fails = int((results.findings["status"] == "FAIL").sum())
+    assert [r["status"] for r in statuses[: min(fails, 1000)]] == ["FAIL"] * min(fails, 1000)
