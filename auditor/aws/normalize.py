@@ -9,14 +9,17 @@ the backup type, the storage tier and an exact size.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor import catalog
 from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
-from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
+from auditor.aws.pieces import concat_pieces, piece
+from auditor.inventory import SCHEMAS, TABLES, _types_mapper, empty_frame, frame
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -97,10 +100,6 @@ def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Serie
 def merge_key(arns: pd.Series) -> pd.Series:
     """The ARN without its account field, so EC2's and Backup's forms of one snapshot match."""
     return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
-
-
-def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
 
 
 def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
@@ -228,13 +227,38 @@ def merge_recovery_points(
     return frame("recovery_points", out[cols])
 
 
-def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
-    """Every inventory table from the collected records."""
+def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
+    """One table from its pieces: the declared columns (and the helper ones, with `helpers`)."""
+    arrow = concat_pieces(table, pieces)
+    if not helpers:
+        arrow = arrow.select(SCHEMAS[table].names)
+    if not len(arrow):
+        return empty_frame(table) if not helpers else arrow.to_pandas(types_mapper=_types_mapper)
+    return arrow.combine_chunks().to_pandas(types_mapper=_types_mapper)
+
+
+def _as_pieces(
+    table: str, rows: Sequence[Mapping[str, Any]] | Sequence[pa.Table]
+) -> list[pa.Table]:
+    """A table's pieces, from pieces or from plain records (made one piece)."""
+    if not rows:
+        return []
+    if all(isinstance(r, pa.Table) for r in rows):
+        return [r for r in rows if isinstance(r, pa.Table)]
+    return [piece(table, cast("Sequence[Mapping[str, Any]]", rows))]
+
+
+def build_tables(
+    records: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[pa.Table]],
+) -> dict[str, pd.DataFrame]:
+    """Every inventory table from the collected records: per table, a list of records or of
+    pieces (`auditor.aws.pieces`, what a collection keeps)."""
+    pieces = {name: _as_pieces(name, rows) for name, rows in records.items()}
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         if name in ("recovery_points", "backup_jobs"):
             continue
-        tables[name] = frame(name, records.get(name, []))
+        tables[name] = _frame_of_pieces(name, pieces.pop(name, []))
     tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
     tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
     resources = apply_lifecycle_policies(
@@ -243,24 +267,24 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
     if resources is not tables["resources"]:
         tables["resources"] = frame("resources", resources)
 
-    jobs = _records_frame(records.get("backup_jobs", []))
+    jobs = _frame_of_pieces("backup_jobs", pieces.pop("backup_jobs", []), helpers=True)
     copy_sources = None
     if not jobs.empty:
-        if "_copy_source_arn" in jobs:
-            src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
-            copy_sources = pd.Series(
-                src["_copy_source_arn"].to_numpy(),
-                index=merge_key(src["recovery_point_arn"]).to_numpy(),
-            )
-            copy_sources = copy_sources[~copy_sources.index.duplicated()]
+        src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
+        copy_sources = pd.Series(
+            src["_copy_source_arn"].to_numpy(),
+            index=merge_key(src["recovery_point_arn"]).to_numpy(),
+        )
+        copy_sources = copy_sources[~copy_sources.index.duplicated()]
         fallback = jobs.get("_backup_resource_type")
         jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
         jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
     tables["backup_jobs"] = (
         frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
     )
+    del jobs
 
-    points = _records_frame(records.get("recovery_points", []))
+    points = _frame_of_pieces("recovery_points", pieces.pop("recovery_points", []), helpers=True)
     points = attribute_gateway_snapshots(points, tables["resources"])
     points = fold_image_snapshots(points)
     tables["recovery_points"] = merge_recovery_points(points, copy_sources)
