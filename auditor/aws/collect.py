@@ -38,6 +38,7 @@ from auditor.aws.session import (
 from auditor.errors import CollectionError, UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
 from auditor.jobs import resolve_jobs_since
+from auditor.memory import release_free_memory
 from auditor.progress import Progress
 
 Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
@@ -497,8 +498,10 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         fanout.enter_accounts(wanted, base, caller, home, partition)
         fanout.drain()
 
+    release_free_memory()  # the API answers are gone: normalisation grows into their pages
     tables = build_tables(gathered.pieces)
     gathered.pieces.clear()
+    release_free_memory()
     manifest = {
         "schema_version": INVENTORY_SCHEMA_VERSION,
         "program_version": __version__,

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from auditor import catalog
 from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
-from auditor.aws.pieces import concat_pieces, piece
+from auditor.aws.pieces import piece, piece_schema
 from auditor.inventory import SCHEMAS, TABLES, _types_mapper, empty_frame, frame
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
@@ -136,7 +136,7 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
     if not hit.any():
         return points
-    points = points.copy()
+    points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
     points.loc[hit, "resource_arn"] = gateway_arn[hit]
     points.loc[hit, "resource_type"] = "storagegateway-volume"
     points.loc[hit, "backup_type"] = "storagegateway-snapshot"
@@ -145,13 +145,24 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     return points
 
 
+def _alike(first: pd.Series, second: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Two columns to fill one from the other: as they are when of one dtype (strings stay Arrow
+    strings), else both as objects (a side with no rows at all can come back as float NaN;
+    `frame()` retypes the result)."""
+    if first.dtype == second.dtype:
+        return first, second
+    return first.astype(object), second.astype(object)
+
+
 def merge_recovery_points(
     points: pd.DataFrame, copy_sources: pd.Series | None = None
 ) -> pd.DataFrame:
     """One row per recovery point: native and Backup listings of the same backup merged."""
     if points.empty:
         return empty_frame("recovery_points")
-    points = points.copy()
+    # A shallow copy: the key column added below must not show in the caller's frame (pandas'
+    # copy-on-write keeps them apart), and the other columns are not copied.
+    points = points.copy(deep=False)
     for col in ("_origin", "_size_exact", "_backup_resource_type"):
         if col not in points:
             points[col] = None
@@ -174,28 +185,29 @@ def merge_recovery_points(
     both = backup.reindex(columns=keep).merge(
         native.reindex(columns=keep), on="_key", how="outer", suffixes=("_b", "_n")
     )
+    del points, backup, native, is_backup  # the merged frame holds all that is still needed
+    no_native_row = both["recovery_point_arn_n"].isna()
     out = pd.DataFrame(index=both.index)
     for col in cols:
-        b, n = both.get(f"{col}_b"), both.get(f"{col}_n")
         if col in ("size_bytes", "size_basis"):
             continue
+        # Each side's column is dropped from the merged frame as it is used.
+        b, n = both.pop(f"{col}_b"), both.pop(f"{col}_n")
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
         if col in _TIMESTAMPS:
             first, second = _utc(first), _utc(second)
         else:
-            # object dtype: a side with no rows at all comes back as float NaN (frame() retypes below)
-            first, second = first.astype(object), second.astype(object)
+            first, second = _alike(first, second)
         out[col] = first.where(first.notna(), second)
+        del b, n, first, second
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
     exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
     has_b = both["size_bytes_b"].notna()
     use_native = exact | ~has_b
-    out["size_bytes"] = (
-        both["size_bytes_n"].astype(object).where(use_native, both["size_bytes_b"].astype(object))
-    )
-    out["size_basis"] = (
-        both["size_basis_n"].astype(object).where(use_native, both["size_basis_b"].astype(object))
-    )
+    native_size, backup_size = _alike(both["size_bytes_n"], both["size_bytes_b"])
+    out["size_bytes"] = native_size.where(use_native, backup_size)
+    native_basis, backup_basis = _alike(both["size_basis_n"], both["size_basis_b"])
+    out["size_basis"] = native_basis.where(use_native, backup_basis)
     # Native sizes win only where they exist at all.
     no_native = use_native & both["size_bytes_n"].isna()
     out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]
@@ -210,7 +222,7 @@ def merge_recovery_points(
     sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
     out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
     # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
-    cold = (out["storage_class"] == "cold").fillna(False) & both["recovery_point_arn_n"].isna()
+    cold = (out["storage_class"] == "cold").fillna(False) & no_native_row
     native_cold = out["backup_type"].map(_COLD_AS)
     native_cold = native_cold.mask(
         out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm"
@@ -228,13 +240,22 @@ def merge_recovery_points(
 
 
 def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
-    """One table from its pieces: the declared columns (and the helper ones, with `helpers`)."""
-    arrow = concat_pieces(table, pieces)
-    if not helpers:
-        arrow = arrow.select(SCHEMAS[table].names)
-    if not len(arrow):
-        return empty_frame(table) if not helpers else arrow.to_pandas(types_mapper=_types_mapper)
-    return arrow.combine_chunks().to_pandas(types_mapper=_types_mapper)
+    """One table from its pieces: the declared columns (and the helper ones, with `helpers`).
+
+    Column by column, so only one column is ever held both as Arrow and as pandas.
+    """
+    arrow = pa.concat_tables(pieces) if pieces else piece_schema(table).empty_table()
+    names = list(arrow.column_names) if helpers else list(SCHEMAS[table].names)
+    if not len(arrow) and not helpers:
+        return empty_frame(table)
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        column = arrow[name]
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        one = pa.table({name: column.combine_chunks()})  # a table converts as whole tables do
+        columns[name] = one.to_pandas(types_mapper=_types_mapper)[name]
+    return pd.DataFrame(columns, columns=names)
 
 
 def _as_pieces(
