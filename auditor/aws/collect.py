@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 from botocore.config import Config
@@ -115,7 +115,7 @@ def _run_task(
     options: CollectOptions,
     fn: Callable[..., None] | None = None,
     args: tuple = (),
-) -> tuple[dict[str, pa.Table], list]:
+) -> tuple[Mapping[str, pa.Table | list[pa.Table]], list]:
     """Run one collector (or a piece of work it spawned); return its rows and spawned work.
 
     The rows come back compact (`auditor.aws.pieces`): the task's plain records, and the API
@@ -133,10 +133,10 @@ def _run_task(
     try:
         (fn or collector)(ctx, *args)
     except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
-        errors = ctx.records.get("errors", [])
+        errors = ctx.error_rows()
         errors.append(error_row(target.account_id, region, service, "collect", exc, affects))
         return compact_records({"errors": errors}), []
-    return compact_records(ctx.records), ctx.spawned
+    return ctx.compacted(), ctx.spawned
 
 
 # sts:GetCallerIdentity is the first call: when it fails (no or expired credentials, unreachable
@@ -315,13 +315,15 @@ class _Gathered:
     # account -> requested regions it has not enabled (opt-in regions): not applicable there
     not_enabled: dict[str, list[str]] = field(default_factory=dict)
 
-    def merge(self, part: Mapping[str, pa.Table | list[dict[str, Any]]]) -> None:
-        """Add one task's rows (pieces, or plain records) to the collection's."""
+    def merge(self, part: Mapping[str, pa.Table | list[pa.Table] | list[dict[str, Any]]]) -> None:
+        """Add one task's rows (a piece or pieces, or plain records) to the collection's."""
         for table, rows in part.items():
             if isinstance(rows, pa.Table):
                 self.pieces[table].append(rows)
+            elif rows and all(isinstance(r, pa.Table) for r in rows):
+                self.pieces[table].extend(r for r in rows if isinstance(r, pa.Table))
             elif rows:
-                self.pieces[table].append(piece(table, rows))
+                self.pieces[table].append(piece(table, cast(list[dict[str, Any]], rows)))
 
 
 class _Fanout:

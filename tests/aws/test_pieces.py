@@ -9,10 +9,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import auditor.aws.collect as collect_module
+import auditor.aws.context as context_module
 from auditor.aws import CollectOptions, collect_inventory
+from auditor.aws.context import Context
 from auditor.aws.normalize import _frame_of_pieces, build_tables
-from auditor.aws.pieces import compact_records, piece
+from auditor.aws.pieces import piece
 from auditor.inventory import SCHEMAS, TABLES, frame
 from auditor.sandbox.seed import seed_estate
 
@@ -61,27 +62,32 @@ def test_an_undeclared_column_is_an_error():
 
 
 def test_task_by_task_pieces_give_the_all_at_once_inventory(aws, monkeypatch):
-    """Every task's rows kept as its own piece build the same tables as all rows in one piece."""
+    """Every task's rows kept as pieces (a long listing as several) build the same tables as all
+    the rows in one piece."""
     seed_estate(AS_OF, regions=["us-east-1", "eu-west-1"])
-    tasks: list[dict] = []
+    monkeypatch.setattr(context_module, "FLUSH_ROWS", 7)  # long listings become several pieces
+    tasks: list[dict[str, list[pa.Table]]] = []
+    compacted = Context.compacted
 
-    def keep(records):
-        tasks.append({table: list(rows) for table, rows in records.items()})
-        return compact_records(records)
+    def keep(self):
+        part = compacted(self)
+        tasks.append(part)
+        return part
 
-    monkeypatch.setattr(collect_module, "compact_records", keep)
+    monkeypatch.setattr(Context, "compacted", keep)
     inventory = collect_inventory(
         CollectOptions(regions=["us-east-1", "eu-west-1"], as_of=AS_OF, max_workers=4)
     )
     assert len(tasks) > 20 and len(inventory.recovery_points) > 100
+    assert any(len(pieces) > 1 for part in tasks for pieces in part.values())
     at_once: dict[str, list[dict]] = {}
-    for part in tasks:
-        for table, rows in part.items():
-            at_once.setdefault(table, []).extend(rows)
     by_task: dict[str, list[pa.Table]] = {}
     for part in tasks:
-        for table, compact in compact_records(part).items():
-            by_task.setdefault(table, []).append(compact)
-    whole, pieces = build_tables(at_once), build_tables(by_task)
+        for table, pieces in part.items():
+            by_task.setdefault(table, []).extend(pieces)
+            for compact in pieces:
+                at_once.setdefault(table, []).extend(compact.to_pylist())
+    whole, split = build_tables(at_once), build_tables(by_task)
     for table in TABLES:
-        pd.testing.assert_frame_equal(pieces[table], whole[table], check_exact=True)
+        pd.testing.assert_frame_equal(split[table], whole[table], check_exact=True)
+        assert len(split[table]) == len(inventory.tables[table])
