@@ -501,8 +501,7 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         fanout.drain()
 
     release_free_memory()  # the API answers are gone: normalisation grows into their pages
-    tables = build_tables(gathered.pieces)
-    gathered.pieces.clear()
+    tables = build_tables(gathered.pieces, consume=True)
     release_free_memory()
     manifest = {
         "schema_version": INVENTORY_SCHEMA_VERSION,

@@ -9,7 +9,7 @@ the backup type, the storage tier and an exact size.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -160,6 +160,11 @@ def merge_recovery_points(
     """One row per recovery point: native and Backup listings of the same backup merged."""
     if points.empty:
         return empty_frame("recovery_points")
+    return _merge_sides(list(_sides(points)), copy_sources)
+
+
+def _sides(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(AWS Backup's rows, the native listings' rows), each once per merge key."""
     # A shallow copy: the key column added below must not show in the caller's frame (pandas'
     # copy-on-write keeps them apart), and the other columns are not copied.
     points = points.copy(deep=False)
@@ -179,13 +184,20 @@ def merge_recovery_points(
             backup["resource_arn"], backup["_backup_resource_type"]
         )
     )
+    return backup, native
+
+
+def _merge_sides(sides: list[pd.DataFrame], copy_sources: pd.Series | None) -> pd.DataFrame:
+    """Merge `sides` ([backup, native] from `_sides`, taken out of the list so that they can be
+    freed as soon as they are merged) into the inventory's recovery points."""
+    backup, native = sides.pop(0), sides.pop(0)
     cols = list(SCHEMAS["recovery_points"].names)
     # Same columns on both sides, so every one of them gets its _b/_n suffix.
     keep = cols + ["_size_exact", "_key"]
     both = backup.reindex(columns=keep).merge(
         native.reindex(columns=keep), on="_key", how="outer", suffixes=("_b", "_n")
     )
-    del points, backup, native, is_backup  # the merged frame holds all that is still needed
+    del backup, native  # the merged frame holds all that is still needed
     no_native_row = both["recovery_point_arn_n"].isna()
     out = pd.DataFrame(index=both.index)
     for col in cols:
@@ -270,11 +282,15 @@ def _as_pieces(
 
 
 def build_tables(
-    records: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[pa.Table]],
+    records: MutableMapping[str, Any], consume: bool = False
 ) -> dict[str, pd.DataFrame]:
     """Every inventory table from the collected records: per table, a list of records or of
-    pieces (`auditor.aws.pieces`, what a collection keeps)."""
-    pieces = {name: _as_pieces(name, rows) for name, rows in records.items()}
+    pieces (`auditor.aws.pieces`, what a collection keeps). With `consume` they are taken out of
+    `records`, so each table's pieces are freed as soon as it is built."""
+    names = list(records)
+    pieces = {
+        name: _as_pieces(name, records.pop(name) if consume else records[name]) for name in names
+    }
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         if name in ("recovery_points", "backup_jobs"):
@@ -308,5 +324,11 @@ def build_tables(
     points = _frame_of_pieces("recovery_points", pieces.pop("recovery_points", []), helpers=True)
     points = attribute_gateway_snapshots(points, tables["resources"])
     points = fold_image_snapshots(points)
-    tables["recovery_points"] = merge_recovery_points(points, copy_sources)
+    if points.empty:
+        tables["recovery_points"] = empty_frame("recovery_points")
+        return tables
+    # Only the two sides are kept while they are merged (not also the frame they came from).
+    sides = list(_sides(points))
+    del points
+    tables["recovery_points"] = _merge_sides(sides, copy_sources)
     return tables
