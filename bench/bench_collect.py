@@ -38,7 +38,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 AS_OF = datetime(2026, 11, 26, tzinfo=UTC)
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
-RESOURCES_PER_SCALE_PER_REGION = 57  # what seed_estate builds per region at scale 1.0 (measured 2026-11-30)
+# What seed_estate builds per region at scale 1.0 (measured 2026-11-30).
+RESOURCES_PER_SCALE_PER_REGION = 57
 # Target: collecting needs no more memory than Cloud Custodian listing the same estate.
 PEAK_RSS_LIMIT_RATIO = 1.0
 
