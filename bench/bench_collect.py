@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -37,7 +38,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 AS_OF = datetime(2026, 11, 26, tzinfo=UTC)
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
-RESOURCES_PER_SCALE_PER_REGION = 38  # what seed_estate builds per region at scale 1.0 (measured)
+# What seed_estate builds per region at scale 1.0 (measured 2026-11-30).
+RESOURCES_PER_SCALE_PER_REGION = 57
+# Target: collecting needs no more memory than Cloud Custodian listing the same estate.
+PEAK_RSS_LIMIT_RATIO = 1.0
 
 
 def _env(endpoint: str) -> dict[str, str]:
@@ -83,6 +87,36 @@ def seed(scale: float, regions: list[str], latency_ms: float = 0):
     return server, estate, time.perf_counter() - started
 
 
+def run_child(cmd: list[str], env: dict[str, str]) -> dict:
+    """Run `cmd` as a child process; its exit code, output, wall and CPU time and peak RSS.
+
+    The peak resident set size is the child's own, from the kernel (`os.wait4` -> `ru_maxrss`,
+    KiB on Linux), so this process (which serves the emulator) is not counted. wait4 reaps the
+    child itself, so the pipes are read in threads instead of with communicate().
+    """
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    streams: dict[str, str] = {}
+    readers = [
+        threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
+        for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))
+    ]
+    for t in readers:
+        t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in readers:
+        t.join()
+    return {
+        "returncode": proc.returncode,
+        "stdout": streams.get("stdout", ""),
+        "stderr": streams.get("stderr", ""),
+        "wall_seconds": time.perf_counter() - started,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
+
+
 def run_auditor(endpoint: str, regions: list[str], workdir: Path, max_workers: int) -> dict:
     """Run `auditor collect` as a child process; its wall time, manifest figures and counts."""
     out = workdir / "inventory"
@@ -91,22 +125,22 @@ def run_auditor(endpoint: str, regions: list[str], workdir: Path, max_workers: i
         cmd += ["--region", region]
     if max_workers:
         cmd += ["--max-workers", str(max_workers)]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=_env(endpoint), capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if proc.returncode not in (0, 1) or not (out / "manifest.json").exists():
+    child = run_child(cmd, _env(endpoint))
+    if child["returncode"] not in (0, 1) or not (out / "manifest.json").exists():
         raise SystemExit(
-            f"auditor collect failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}"
+            f"auditor collect failed ({child['returncode']}): {child['stderr'].strip()[-2000:]}"
         )
     manifest = json.loads((out / "manifest.json").read_text())
     return {
         "command": " ".join(cmd[1:]),
-        "exit_code": proc.returncode,
-        "wall_seconds": wall,
+        "exit_code": child["returncode"],
+        "wall_seconds": child["wall_seconds"],
+        "cpu_seconds": child["cpu_seconds"],
+        "peak_rss_mib": child["peak_rss_mib"],
         "inner_seconds": manifest.get("duration_seconds"),
         "api_calls": manifest.get("api_calls", {}),
         "tables": manifest.get("tables", {}),
-        "stderr_tail": proc.stderr.strip().splitlines()[-1:] if proc.stderr else [],
+        "stderr_tail": child["stderr"].strip().splitlines()[-1:],
     }
 
 
@@ -128,11 +162,11 @@ def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
     for region in regions:
         cmd += ["--region", region]
     cmd.append(str(HERE / "c7n" / "policies.yml"))
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=_env(endpoint), capture_output=True, text=True)
-    wall = time.perf_counter() - started
+    child = run_child(cmd, _env(endpoint))
     if not counts.exists():
-        raise SystemExit(f"custodian failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise SystemExit(
+            f"custodian failed ({child['returncode']}): {child['stderr'].strip()[-2000:]}"
+        )
     data = json.loads(counts.read_text())
     per_type: Counter = Counter()
     for key, n in data["resources"].items():
@@ -140,7 +174,9 @@ def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
     return {
         "command": "custodian " + " ".join(cmd[cmd.index("--") + 1 :]),
         "exit_code": data["exit_code"],
-        "wall_seconds": wall,
+        "wall_seconds": child["wall_seconds"],
+        "cpu_seconds": child["cpu_seconds"],
+        "peak_rss_mib": child["peak_rss_mib"],
         "inner_seconds": data["seconds"],
         "api_calls": data["api_calls"],
         "resources_listed": dict(sorted(per_type.items())),
@@ -154,6 +190,18 @@ def _print_calls(title: str, calls: dict[str, int], resources: int) -> None:
     )
     for op, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {n:>7}  {op}")
+
+
+def _print_memory(ours: dict, theirs: dict, resources: int) -> float:
+    """Both tools' peak RSS side by side, the ratio and its limit; return the ratio."""
+    ratio = ours["peak_rss_mib"] / theirs["peak_rss_mib"]
+    verdict = "met" if ratio <= PEAK_RSS_LIMIT_RATIO else "NOT met"
+    print(
+        f"peak RSS: auditor collect {ours['peak_rss_mib']:.0f} MiB, custodian run "
+        f"{theirs['peak_rss_mib']:.0f} MiB ({resources} resources): ratio {ratio:.2f} "
+        f"(limit {PEAK_RSS_LIMIT_RATIO:.2f}: {verdict})"
+    )
+    return ratio
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["auditor"] = ours
         print(
             f"auditor collect: {ours['wall_seconds']:.1f} s wall ({ours['inner_seconds']} s collecting), "
+            f"{ours['cpu_seconds']:.1f} s CPU, peak RSS {ours['peak_rss_mib']:.0f} MiB, "
             f"exit {ours['exit_code']}, tables {ours['tables'].get('resources')} resources / "
             f"{ours['tables'].get('recovery_points')} recovery points",
             flush=True,
@@ -223,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             figures["c7n"] = theirs
             print(
                 f"custodian run: {theirs['wall_seconds']:.1f} s wall ({theirs['inner_seconds']:.1f} s in run), "
+                f"{theirs['cpu_seconds']:.1f} s CPU, peak RSS {theirs['peak_rss_mib']:.0f} MiB, "
                 f"exit {theirs['exit_code']}; listed {theirs['resources_listed']}"
             )
             _print_calls("custodian run", theirs["api_calls"], resources)
@@ -231,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"\nratio auditor/c7n wall time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than c7n)"
             )
+            figures["ratio_peak_rss"] = _print_memory(ours, theirs, resources)
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -12,12 +12,13 @@ import importlib
 import queue
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import pyarrow as pa
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
@@ -25,6 +26,7 @@ from auditor import __version__, catalog
 from auditor.aws import backup
 from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row, page_size_for
 from auditor.aws.normalize import build_tables
+from auditor.aws.pieces import compact_records, piece
 from auditor.aws.session import (
     CallCounter,
     SessionFactory,
@@ -36,6 +38,7 @@ from auditor.aws.session import (
 from auditor.errors import CollectionError, UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
 from auditor.jobs import resolve_jobs_since
+from auditor.memory import release_free_memory
 from auditor.progress import Progress
 
 Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
@@ -112,8 +115,12 @@ def _run_task(
     options: CollectOptions,
     fn: Callable[..., None] | None = None,
     args: tuple = (),
-) -> tuple[dict, list]:
-    """Run one collector (or a piece of work it spawned); return its records and spawned work."""
+) -> tuple[Mapping[str, pa.Table | list[pa.Table]], list]:
+    """Run one collector (or a piece of work it spawned); return its rows and spawned work.
+
+    The rows come back compact (`auditor.aws.pieces`): the task's plain records, and the API
+    answers they were made from, are freed as soon as it ends instead of at the end of the run.
+    """
     collector, affects = COLLECTORS[service]
     ctx = Context(
         target,
@@ -126,10 +133,10 @@ def _run_task(
     try:
         (fn or collector)(ctx, *args)
     except Exception as exc:  # an unexpected response shape: keep none of this task's partial rows
-        errors = ctx.records.get("errors", [])
+        errors = ctx.error_rows()
         errors.append(error_row(target.account_id, region, service, "collect", exc, affects))
-        return {"errors": errors}, []
-    return ctx.records, ctx.spawned
+        return compact_records({"errors": errors}), []
+    return ctx.compacted(), ctx.spawned
 
 
 # sts:GetCallerIdentity is the first call: when it fails (no or expired credentials, unreachable
@@ -297,18 +304,26 @@ class _Scheduler:
 
 @dataclass
 class _Gathered:
-    """What a collection has gathered so far: records by table, and which accounts it entered."""
+    """What a collection has gathered so far: rows by table, and which accounts it entered.
 
-    records: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    Rows are kept as compact pieces (`auditor.aws.pieces`), one per table per finished task.
+    """
+
+    pieces: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     accounts_seen: list[str] = field(default_factory=list)
     accounts_failed: list[str] = field(default_factory=list)
     # account -> requested regions it has not enabled (opt-in regions): not applicable there
     not_enabled: dict[str, list[str]] = field(default_factory=dict)
 
-    def merge(self, part: dict) -> None:
-        """Add one task's records to the collection's."""
+    def merge(self, part: Mapping[str, pa.Table | list[pa.Table] | list[dict[str, Any]]]) -> None:
+        """Add one task's rows (a piece or pieces, or plain records) to the collection's."""
         for table, rows in part.items():
-            self.records[table].extend(rows)
+            if isinstance(rows, pa.Table):
+                self.pieces[table].append(rows)
+            elif rows and all(isinstance(r, pa.Table) for r in rows):
+                self.pieces[table].extend(r for r in rows if isinstance(r, pa.Table))
+            elif rows:
+                self.pieces[table].append(piece(table, cast(list[dict[str, Any]], rows)))
 
 
 class _Fanout:
@@ -485,7 +500,9 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         fanout.enter_accounts(wanted, base, caller, home, partition)
         fanout.drain()
 
-    tables = build_tables(gathered.records)
+    release_free_memory()  # the API answers are gone: normalisation grows into their pages
+    tables = build_tables(gathered.pieces, consume=True)
+    release_free_memory()
     manifest = {
         "schema_version": INVENTORY_SCHEMA_VERSION,
         "program_version": __version__,

@@ -18,9 +18,12 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
+from auditor.aws.pieces import piece
 from auditor.aws.session import Sessions, partition_of
+from auditor.inventory import SCHEMAS
 
 # The page size every listing sends (the largest each API reference allows), by service or by
 # (service, operation). Without one EC2 answers DescribeSnapshots/DescribeVolumes with everything
@@ -61,6 +64,8 @@ def page_size_for(service: str, method: str, forced: int | None = None) -> int:
 
 
 BACKUP_WIDE = "*"
+# Rows of one table a task keeps as dicts before making them a compact piece.
+FLUSH_ROWS = 5000
 
 # botocore's retry quota is per client and shared by every thread using it: under sustained
 # throttling it runs dry (a throttled retry costs 5, a success after retries gives back 5, one
@@ -191,6 +196,9 @@ class Context:
     # or earlier when a policy's restore_test_days looks further back.
     restore_jobs_since: datetime | None = None
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    # Rows already made compact (auditor.aws.pieces): a long listing's records are turned into a
+    # piece every FLUSH_ROWS rows instead of all being held as dicts until the task ends.
+    pieces: dict[str, list[pa.Table]] = field(default_factory=lambda: defaultdict(list))
     spawned: list[tuple[Callable[..., None], tuple]] = field(default_factory=list)
 
     @property
@@ -219,7 +227,28 @@ class Context:
         """Add one record to `table`, stamped with this account and region (unless given)."""
         record.setdefault("account_id", self.account_id)
         record.setdefault("region", self.region)
-        self.records[table].append(record)
+        rows = self.records[table]
+        rows.append(record)
+        if len(rows) >= FLUSH_ROWS:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        self.pieces[table].append(piece(table, self.records[table]))
+        self.records[table] = []
+
+    def compacted(self) -> dict[str, list[pa.Table]]:
+        """Every row this task recorded, as pieces by table (the records are handed over)."""
+        for table, rows in list(self.records.items()):
+            if rows:
+                self._flush(table)
+        return {table: pieces for table, pieces in self.pieces.items() if pieces}
+
+    def error_rows(self) -> list[dict[str, Any]]:
+        """The `errors` rows recorded so far (also those already made compact)."""
+        rows: list[dict[str, Any]] = []
+        for compact in self.pieces.get("errors", ()):
+            rows.extend(compact.select(list(SCHEMAS["errors"].names)).to_pylist())
+        return rows + list(self.records.get("errors", ()))
 
     def add_tags(self, arn: str, tags: Any) -> None:
         """Add tag rows for `arn` from AWS's [{Key, Value}] list (any key case) or a dict."""
@@ -230,8 +259,9 @@ class Context:
             items = tags.items()
         else:
             items = ((t.get("Key", t.get("key")), t.get("Value", t.get("value"))) for t in tags)
+        rows = self.records["tags"]
         for key, value in items:
-            self.records["tags"].append(
+            rows.append(
                 {
                     "account_id": self.account_id,
                     "region": self.region,
@@ -240,6 +270,8 @@ class Context:
                     "value": value,
                 }
             )
+        if len(rows) >= FLUSH_ROWS:
+            self._flush("tags")
 
     def spawn(self, fn: Callable[..., None], *args: Any) -> None:
         """Run `fn(ctx, *args)` later as a task of its own (same account, region and service).

@@ -69,7 +69,7 @@ def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
     points = points.drop(index=found["_row"].dropna().astype(int).unique())
     fixed = per_image.index[complete]
     if len(fixed):
-        points = points.copy()
+        points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
         points.loc[fixed, "size_bytes"] = per_image.loc[fixed, "total"].to_numpy()
         points.loc[fixed, "size_basis"] = "FullSnapshotSizeInBytes(sum of AMI snapshots)"
         points.loc[fixed, "_size_exact"] = True

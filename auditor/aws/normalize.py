@@ -9,14 +9,17 @@ the backup type, the storage tier and an exact size.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor import catalog
 from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
-from auditor.inventory import SCHEMAS, TABLES, empty_frame, frame
+from auditor.aws.pieces import piece, piece_schema
+from auditor.inventory import SCHEMAS, TABLES, _types_mapper, empty_frame, frame
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -99,10 +102,6 @@ def merge_key(arns: pd.Series) -> pd.Series:
     return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
 
 
-def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
-
-
 def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
     """Give EBS snapshots of Storage Gateway volumes to their volume.
 
@@ -137,7 +136,7 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
     if not hit.any():
         return points
-    points = points.copy()
+    points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
     points.loc[hit, "resource_arn"] = gateway_arn[hit]
     points.loc[hit, "resource_type"] = "storagegateway-volume"
     points.loc[hit, "backup_type"] = "storagegateway-snapshot"
@@ -146,13 +145,29 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
     return points
 
 
+def _alike(first: pd.Series, second: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Two columns to fill one from the other: as they are when of one dtype (strings stay Arrow
+    strings), else both as objects (a side with no rows at all can come back as float NaN;
+    `frame()` retypes the result)."""
+    if first.dtype == second.dtype:
+        return first, second
+    return first.astype(object), second.astype(object)
+
+
 def merge_recovery_points(
     points: pd.DataFrame, copy_sources: pd.Series | None = None
 ) -> pd.DataFrame:
     """One row per recovery point: native and Backup listings of the same backup merged."""
     if points.empty:
         return empty_frame("recovery_points")
-    points = points.copy()
+    return _merge_sides(list(_sides(points)), copy_sources)
+
+
+def _sides(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(AWS Backup's rows, the native listings' rows), each once per merge key."""
+    # A shallow copy: the key column added below must not show in the caller's frame (pandas'
+    # copy-on-write keeps them apart), and the other columns are not copied.
+    points = points.copy(deep=False)
     for col in ("_origin", "_size_exact", "_backup_resource_type"):
         if col not in points:
             points[col] = None
@@ -169,34 +184,42 @@ def merge_recovery_points(
             backup["resource_arn"], backup["_backup_resource_type"]
         )
     )
+    return backup, native
+
+
+def _merge_sides(sides: list[pd.DataFrame], copy_sources: pd.Series | None) -> pd.DataFrame:
+    """Merge `sides` ([backup, native] from `_sides`, taken out of the list so that they can be
+    freed as soon as they are merged) into the inventory's recovery points."""
+    backup, native = sides.pop(0), sides.pop(0)
     cols = list(SCHEMAS["recovery_points"].names)
     # Same columns on both sides, so every one of them gets its _b/_n suffix.
     keep = cols + ["_size_exact", "_key"]
     both = backup.reindex(columns=keep).merge(
         native.reindex(columns=keep), on="_key", how="outer", suffixes=("_b", "_n")
     )
+    del backup, native  # the merged frame holds all that is still needed
+    no_native_row = both["recovery_point_arn_n"].isna()
     out = pd.DataFrame(index=both.index)
     for col in cols:
-        b, n = both.get(f"{col}_b"), both.get(f"{col}_n")
         if col in ("size_bytes", "size_basis"):
             continue
+        # Each side's column is dropped from the merged frame as it is used.
+        b, n = both.pop(f"{col}_b"), both.pop(f"{col}_n")
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
         if col in _TIMESTAMPS:
             first, second = _utc(first), _utc(second)
         else:
-            # object dtype: a side with no rows at all comes back as float NaN (frame() retypes below)
-            first, second = first.astype(object), second.astype(object)
+            first, second = _alike(first, second)
         out[col] = first.where(first.notna(), second)
+        del b, n, first, second
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
     exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
     has_b = both["size_bytes_b"].notna()
     use_native = exact | ~has_b
-    out["size_bytes"] = (
-        both["size_bytes_n"].astype(object).where(use_native, both["size_bytes_b"].astype(object))
-    )
-    out["size_basis"] = (
-        both["size_basis_n"].astype(object).where(use_native, both["size_basis_b"].astype(object))
-    )
+    native_size, backup_size = _alike(both["size_bytes_n"], both["size_bytes_b"])
+    out["size_bytes"] = native_size.where(use_native, backup_size)
+    native_basis, backup_basis = _alike(both["size_basis_n"], both["size_basis_b"])
+    out["size_basis"] = native_basis.where(use_native, backup_basis)
     # Native sizes win only where they exist at all.
     no_native = use_native & both["size_bytes_n"].isna()
     out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]
@@ -211,7 +234,7 @@ def merge_recovery_points(
     sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
     out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
     # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
-    cold = (out["storage_class"] == "cold").fillna(False) & both["recovery_point_arn_n"].isna()
+    cold = (out["storage_class"] == "cold").fillna(False) & no_native_row
     native_cold = out["backup_type"].map(_COLD_AS)
     native_cold = native_cold.mask(
         out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm"
@@ -228,13 +251,51 @@ def merge_recovery_points(
     return frame("recovery_points", out[cols])
 
 
-def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
-    """Every inventory table from the collected records."""
+def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
+    """One table from its pieces: the declared columns (and the helper ones, with `helpers`).
+
+    Column by column, so only one column is ever held both as Arrow and as pandas.
+    """
+    arrow = pa.concat_tables(pieces) if pieces else piece_schema(table).empty_table()
+    names = list(arrow.column_names) if helpers else list(SCHEMAS[table].names)
+    if not len(arrow) and not helpers:
+        return empty_frame(table)
+    columns: dict[str, pd.Series] = {}
+    for name in names:
+        column = arrow[name]
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        one = pa.table({name: column.combine_chunks()})  # a table converts as whole tables do
+        columns[name] = one.to_pandas(types_mapper=_types_mapper)[name]
+    return pd.DataFrame(columns, columns=names)
+
+
+def _as_pieces(
+    table: str, rows: Sequence[Mapping[str, Any]] | Sequence[pa.Table]
+) -> list[pa.Table]:
+    """A table's pieces, from pieces or from plain records (made one piece)."""
+    if not rows:
+        return []
+    if all(isinstance(r, pa.Table) for r in rows):
+        return [r for r in rows if isinstance(r, pa.Table)]
+    return [piece(table, cast("Sequence[Mapping[str, Any]]", rows))]
+
+
+def build_tables(
+    records: MutableMapping[str, Any], consume: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Every inventory table from the collected records: per table, a list of records or of
+    pieces (`auditor.aws.pieces`, what a collection keeps). With `consume` they are taken out of
+    `records`, so each table's pieces are freed as soon as it is built."""
+    names = list(records)
+    pieces = {
+        name: _as_pieces(name, records.pop(name) if consume else records[name]) for name in names
+    }
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         if name in ("recovery_points", "backup_jobs"):
             continue
-        tables[name] = frame(name, records.get(name, []))
+        tables[name] = _frame_of_pieces(name, pieces.pop(name, []))
     tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
     tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
     resources = apply_lifecycle_policies(
@@ -243,25 +304,31 @@ def build_tables(records: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataF
     if resources is not tables["resources"]:
         tables["resources"] = frame("resources", resources)
 
-    jobs = _records_frame(records.get("backup_jobs", []))
+    jobs = _frame_of_pieces("backup_jobs", pieces.pop("backup_jobs", []), helpers=True)
     copy_sources = None
     if not jobs.empty:
-        if "_copy_source_arn" in jobs:
-            src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
-            copy_sources = pd.Series(
-                src["_copy_source_arn"].to_numpy(),
-                index=merge_key(src["recovery_point_arn"]).to_numpy(),
-            )
-            copy_sources = copy_sources[~copy_sources.index.duplicated()]
+        src = jobs.dropna(subset=["_copy_source_arn", "recovery_point_arn"])
+        copy_sources = pd.Series(
+            src["_copy_source_arn"].to_numpy(),
+            index=merge_key(src["recovery_point_arn"]).to_numpy(),
+        )
+        copy_sources = copy_sources[~copy_sources.index.duplicated()]
         fallback = jobs.get("_backup_resource_type")
         jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
         jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
     tables["backup_jobs"] = (
         frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
     )
+    del jobs
 
-    points = _records_frame(records.get("recovery_points", []))
+    points = _frame_of_pieces("recovery_points", pieces.pop("recovery_points", []), helpers=True)
     points = attribute_gateway_snapshots(points, tables["resources"])
     points = fold_image_snapshots(points)
-    tables["recovery_points"] = merge_recovery_points(points, copy_sources)
+    if points.empty:
+        tables["recovery_points"] = empty_frame("recovery_points")
+        return tables
+    # Only the two sides are kept while they are merged (not also the frame they came from).
+    sides = list(_sides(points))
+    del points
+    tables["recovery_points"] = _merge_sides(sides, copy_sources)
     return tables
