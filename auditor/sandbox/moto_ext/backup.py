@@ -34,7 +34,7 @@ from moto.backup.models import BackupBackend, Plan, Vault
 from moto.backup.responses import BackupResponse
 from moto.core.responses import ActionResult, EmptyResult
 
-from auditor.sandbox.moto_ext.paging import page
+from auditor.sandbox.moto_ext.paging import page, request_scope
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 1000
@@ -542,9 +542,7 @@ def _p(self: BackupResponse) -> dict[str, Any]:
 
 
 def _scope(params: dict[str, Any]) -> str:
-    return repr(
-        sorted((k, str(v)) for k, v in params.items() if k not in ("NextToken", "MaxResults"))
-    )
+    return request_scope(params, ("NextToken", "MaxResults"))
 
 
 def _paged(params: dict[str, Any], items: list[Any]) -> tuple[list[Any], str | None]:

@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def _fingerprint(scope: str) -> str:
     return hashlib.sha1(scope.encode("utf-8")).hexdigest()[:8]
+
+
+def request_scope(params: Mapping[str, Any], ignore: Sequence[str]) -> str:
+    """The request's parameters as a stable text (what a token is bound to), without the paging
+    ones in `ignore` (matched without regard to case or underscores: moto parses some protocols'
+    keys to snake_case). Nested values are spelled out: parsed structures (moto's dict types)
+    would otherwise print their memory address and no token would match its next request."""
+    skip = {name.lower().replace("_", "") for name in ignore}
+    kept = {k: _plain(v) for k, v in params.items() if k.lower().replace("_", "") not in skip}
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
 def encode_token(offset: int, scope: str = "") -> str:

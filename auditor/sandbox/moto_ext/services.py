@@ -24,7 +24,7 @@ from moto.dynamodb.models.table import Backup
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 
-from auditor.sandbox.moto_ext.paging import page
+from auditor.sandbox.moto_ext.paging import page, request_scope
 
 
 def _get_tags_by_id(self: Any) -> list[dict[str, str]]:
@@ -321,12 +321,8 @@ def _rds_page(self: Any, items: list[Any], key: str) -> ActionResult:
         raise _rds_bad_token(
             f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100"
         )
-    # Server mode also carries the lower-cased query keys (e.g. "marker"): ignore them case-blind.
-    scope = repr(
-        sorted(
-            (k, str(v)) for k, v in self.params.items() if k.lower() not in ("marker", "maxrecords")
-        )
-    )
+    # Server mode also carries the lower-cased or snake_case query keys (e.g. "max_records").
+    scope = request_scope(self.params, ("Marker", "MaxRecords"))
     chunk, nxt = page(
         items,
         self.params.get("Marker"),
