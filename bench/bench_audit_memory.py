@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_collect import AS_OF, REGIONS, RESOURCES_PER_SCALE_PER_REGION, _env, seed  # noqa: E402
+from bench_collect import (  # noqa: E402
+    AS_OF,
+    REGIONS,
+    RESOURCES_PER_SCALE_PER_REGION,
+    _env,
+    run_child,
+    seed,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,48 +68,25 @@ def main(argv: list[str] | None = None) -> int:
     for region in regions:
         cmd += ["--region", region]
     try:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            env=_env(server.endpoint_url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        # wait4 gives this child's own rusage; communicate() would reap it first, so read the
-        # pipes in threads and reap with wait4 ourselves.
-        import threading
-
-        streams: dict[str, str] = {}
-        readers = [
-            threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
-            for n, s in (("stdout", proc.stdout), ("stderr", proc.stderr))
-        ]
-        for t in readers:
-            t.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        for t in readers:
-            t.join()
-        wall = time.perf_counter() - started
-        peak_mib = usage.ru_maxrss / 1024  # Linux reports KiB
+        child = run_child(cmd, _env(server.endpoint_url))  # the child's own peak, from wait4
+        wall, peak_mib, code = child["wall_seconds"], child["peak_rss_mib"], child["returncode"]
         findings = None
         if (out / "findings.json").exists():
             findings = len(json.loads((out / "findings.json").read_text())["findings"])
         print(f"command: {' '.join(cmd[1:])}")
         print(
-            f"auditor audit: exit {proc.returncode}, {wall:.1f} s wall, peak RSS {peak_mib:.0f} MiB, "
+            f"auditor audit: exit {code}, {wall:.1f} s wall, peak RSS {peak_mib:.0f} MiB, "
             f"{findings} findings"
         )
-        if proc.returncode not in (0, 1, 3):
-            print(streams.get("stderr", "")[-2000:], file=sys.stderr)
+        if code not in (0, 1, 3):
+            print(child["stderr"][-2000:], file=sys.stderr)
         if args.json:
             args.json.write_text(
                 json.dumps(
                     {
                         "resources": len(estate.resources),
                         "backups": len(estate.backups),
-                        "exit_code": proc.returncode,
+                        "exit_code": code,
                         "wall_seconds": wall,
                         "peak_rss_mib": peak_mib,
                         "findings": findings,
