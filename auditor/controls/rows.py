@@ -335,16 +335,20 @@ class FindingRows:
             if name in columns:
                 cols[name] = _by_resource(per_resource, ridx)
         codes = pa.array(part_of.astype(np.int32))
-        cols["control_id"] = _spread([p.control_id for p in self.parts], codes)
-        cols["severity"] = _spread([REGISTRY[p.control_id].severity for p in self.parts], codes)
-        cols["status"] = _spread(list(STATUSES), pa.array(status.astype(np.int32)))
-        cols["plan"] = (
-            pa.DictionaryArray.from_arrays(pa.array(plan, mask=plan < 0), self._plan_names).cast(
-                pa.string()
+        if "control_id" in columns:
+            cols["control_id"] = _spread([p.control_id for p in self.parts], codes)
+        if "severity" in columns:
+            cols["severity"] = _spread([REGISTRY[p.control_id].severity for p in self.parts], codes)
+        if "status" in columns:
+            cols["status"] = _spread(list(STATUSES), pa.array(status.astype(np.int32)))
+        if "plan" in columns:
+            cols["plan"] = (
+                pa.DictionaryArray.from_arrays(
+                    pa.array(plan, mask=plan < 0), self._plan_names
+                ).cast(pa.string())
+                if len(self._plan_names)
+                else pa.nulls(n, pa.string())
             )
-            if len(self._plan_names)
-            else pa.nulls(n, pa.string())
-        )
         return cols
 
     def _resource_name(self, ridx: np.ndarray) -> pa.Array:
