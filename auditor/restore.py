@@ -285,14 +285,9 @@ def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame
     if not len(owners):
         return pd.DataFrame(columns=cols, index=pd.Index([], name="resource_arn"))
     arns = resources["resource_arn"].astype(object).to_numpy(dtype=object)[owners]
-    owners = owners[np.argsort(arns.astype(str), kind="stable")]  # rows in ARN order
-    facts = restore_facts(recovery_points, resources, owners, newest, outside_of)
-    index = pd.Index(
-        resources["resource_arn"].astype(object).to_numpy(dtype=object)[owners], name="resource_arn"
-    )
-    facts = facts.set_axis(index)
-    facts["restorable_outside"] = facts["restorable_outside"].astype(bool)
-    return facts
+    by_arn = np.argsort(arns.astype(str), kind="stable")  # rows in ARN order
+    facts = restore_facts(recovery_points, resources, owners[by_arn], newest, outside_of)
+    return facts.set_axis(pd.Index(arns[by_arn], name="resource_arn"))
 
 
 def _vault_facts(frame: pd.DataFrame, vaults: pd.DataFrame) -> pd.DataFrame:
