@@ -93,16 +93,7 @@ class Findings:
                 )
             if (~own).any():
                 for col, extra in (("account_id", extra_acc), ("region", extra_reg)):
-                    labels = (
-                        f[col].to_numpy(dtype=object)[~own]
-                        if col in f
-                        else np.full((~own).sum(), None, object)
-                    )
-                    for label, st in zip(labels, status[~own]):
-                        slot = extra.setdefault(
-                            label if isinstance(label, str) and label else "unknown", {}
-                        )
-                        slot[STATUSES[st]] = slot.get(STATUSES[st], 0) + 1
+                    _count_own_places(f, col, ~own, status, extra)
 
         def table_dict(table, names, extra):
             out: dict = {}
@@ -227,3 +218,20 @@ def _materialise(
     frame = frame.astype(object).where(frame.notna(), None)
     frame["evidence"] = [json.loads(x) for x in table["evidence"].to_pylist()]
     return frame[table.column_names]
+
+
+def _count_own_places(
+    f: pd.DataFrame, col: str, rows: np.ndarray, status: np.ndarray, extra: dict
+) -> None:
+    """Add the statuses of `rows` (rows about a backup, which carry their own place) to `extra`
+    by their `col` ("unknown" when missing or empty): label -> status -> count, each label and
+    each of its statuses first seen first, as a row-by-row count would add them."""
+    labels = pd.Series(
+        f[col].to_numpy(dtype=object)[rows] if col in f else np.full(rows.sum(), None, object),
+        dtype=object,
+    )
+    labels = labels.where(labels.notna() & labels.ne(""), "unknown")
+    pairs = pd.DataFrame({"label": labels.to_numpy(), "status": status[rows]})
+    for (label, st), count in pairs.groupby(["label", "status"], sort=False).size().items():
+        slot = extra.setdefault(label, {})
+        slot[STATUSES[st]] = slot.get(STATUSES[st], 0) + int(count)
