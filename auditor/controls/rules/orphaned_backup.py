@@ -18,6 +18,7 @@ from auditor.controls.verdicts import (
 )
 from auditor.inventory import RESOURCE_TYPES
 from auditor.orphans import ORPHAN, collected_pairs, find_orphans, free_system_backups
+from auditor.policy.columns import index_in
 from auditor.restore import delete_advice
 
 
@@ -82,8 +83,17 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
         from auditor.inventory import Inventory
         from auditor.metering import load_prices, meter
 
-        arns = set(every["resource_arn"].dropna())
-        rp = ctx.rp[ctx.rp["recovery_point_arn"].isin(arns)]
+        arns = pd.Series(every["resource_arn"].dropna().unique(), dtype="str")
+        rp = ctx.rp[index_in(ctx.rp["recovery_point_arn"], arns) >= 0]
+        # The orphans are a few of the backups: their codes keep only their own categories, so
+        # metering them does not carry (and re-check) every backup's ARN as a category.
+        rp = rp.assign(
+            **{
+                c: rp[c].cat.remove_unused_categories()
+                for c in rp.columns
+                if isinstance(rp[c].dtype, pd.CategoricalDtype)
+            }
+        )
         tables = dict(ctx.inventory.tables)
         tables["recovery_points"] = rp
         result = meter(
