@@ -5,8 +5,9 @@ columns). The findings files need them as text rows in one canonical order: acco
 resource ARN, control (in the registry's order), plan, status, severity, resource type, then
 detail and evidence, nulls first. Sorting millions of text rows would hold all of their text at
 once, so the order is computed on codes instead: every key column is ranked once over its few
-distinct values (the ranks sort as the strings do), the ranks of a row are packed into one
-64-bit key, and the keys are sorted. Only rows whose keys are equal are ordered by their detail
+distinct values (the ranks sort as the strings do; account, region and ARN together, per
+resource), the ranks of a row and its number are packed into one 64-bit key, and the keys are
+sorted. Only rows whose keys are equal are ordered by their detail
 and evidence text, made for those rows alone. `FindingRows.batches` then makes the text columns
 of one batch of rows at a time, in that order.
 """
@@ -81,12 +82,22 @@ class FindingRows:
         row_of = np.concatenate(
             [np.arange(len(p.frame), dtype=np.int32) for p in self.parts] or [np.empty(0, np.int32)]
         )
-        if sum(width for width, _ in keys) <= 64:
-            # One key column at a time is made and folded in: at 15M findings each is 60 MB.
-            packed = np.zeros(self.total, dtype=np.uint64)
-            for width, make in keys:
-                packed <<= np.uint64(width)
-                packed |= make().astype(np.uint64)
+        key_bits = sum(width for width, _ in keys)
+        row_bits = max(int(self.total).bit_length(), 1)
+        if key_bits + row_bits <= 64:
+            # Each row's number in the low bits makes every key unique, so sorting the keys
+            # themselves (a sixth of a stable argsort's time) gives the stable order: the
+            # number is read back from the sorted keys.
+            packed = self._packed(keys)
+            packed <<= np.uint64(row_bits)
+            packed |= np.arange(self.total, dtype=np.uint64)
+            packed.sort()
+            order = (packed & np.uint64((1 << row_bits) - 1)).astype(np.int64)
+            packed >>= np.uint64(row_bits)
+            same = packed[1:] == packed[:-1]
+            del packed
+        elif key_bits <= 64:
+            packed = self._packed(keys)
             order = np.argsort(packed, kind="stable")
             packed = packed[order]
             same = packed[1:] == packed[:-1]
@@ -105,9 +116,19 @@ class FindingRows:
             self._break_ties(part_of, row_of, same)
         return part_of, row_of
 
+    def _packed(self, keys: list[tuple[int, Callable[[], np.ndarray]]]) -> np.ndarray:
+        """The key columns packed into one 64-bit key per row, most significant first."""
+        # One key column at a time is made and folded in: at 20M findings each is 80 MB.
+        packed = np.zeros(self.total, dtype=np.uint64)
+        for width, make in keys:
+            packed <<= np.uint64(width)
+            packed |= make().astype(np.uint64)
+        return packed
+
     def _key_columns(self) -> list[tuple[int, Callable[[], np.ndarray]]]:
         """Per sort key, most significant first: its bit width, and how to make every row's rank
-        (0 = null; ranks sort as the text does)."""
+        (0 = null; ranks sort as the text does). Severity is no key: the control decides it, and
+        the control comes first."""
         from auditor.controls.registry import REGISTRY
 
         def per_part(values: Callable[[Part], np.ndarray]) -> Callable[[], np.ndarray]:
@@ -118,7 +139,7 @@ class FindingRows:
         def width(top: int) -> int:
             return max(int(top).bit_length(), 1)
 
-        keys = [self._place_key(col) for col in ("account_id", "region", "resource_arn")]
+        keys = self._where_keys()
         registered = list(REGISTRY)
         ids = sorted(
             {p.control_id for p in self.parts},
@@ -144,25 +165,70 @@ class FindingRows:
                 per_part(lambda p: status_rank[p.frame["status"].to_numpy().astype(np.int64)]),
             )
         )
-        severities = sorted({REGISTRY[p.control_id].severity for p in self.parts})
-        keys.append(
-            (
-                width(len(severities)),
-                per_part(
-                    lambda p: np.full(
-                        len(p.frame), severities.index(REGISTRY[p.control_id].severity) + 1
-                    )
-                ),
-            )
-        )
         keys.append(self._place_key("resource_type"))
         return keys
 
-    def _place_key(self, col: str) -> tuple[int, Callable[[], np.ndarray]]:
-        """The bit width of `col`'s ranks among every value of it (resources' and rows' own), and
-        how to make each row's rank."""
+    def _where_keys(self) -> list[tuple[int, Callable[[], np.ndarray]]]:
+        """The keys account, region and ARN: as one key when their ranks pack into 63 bits
+        (always, in practice): the rank of each distinct (account, region, ARN) among those of
+        the resources and the rows' own, made per resource once instead of per row thrice."""
+        ranked = [self._place_ranks(col) for col in ("account_id", "region", "resource_arn")]
+        if sum(width for width, _, _ in ranked) > 63:
+            return [self._place_key(col) for col in ("account_id", "region", "resource_arn")]
+        by_resource = np.zeros(self.ctx.n, dtype=np.int64)
+        own: list[np.ndarray | None] = [None] * len(self.parts)
+        for width, resource_ranks, own_ranks in ranked:
+            by_resource = (by_resource << width) | resource_ranks
+            for k, ranks in enumerate(own_ranks):
+                if ranks is not None:
+                    start = own[k] if own[k] is not None else np.zeros(len(ranks), np.int64)
+                    own[k] = (start << width) | ranks
+        values, at = np.unique(
+            np.concatenate([by_resource, *[o for o in own if o is not None]]), return_inverse=True
+        )
+        at = at.astype(np.int32) + 1  # ranks from 1, as every key's
+        resource_at, start = at[: self.ctx.n], self.ctx.n
+        own_at: list[np.ndarray | None] = []
+        for o in own:
+            own_at.append(None if o is None else at[start : start + len(o)])
+            start += 0 if o is None else len(o)
+
+        def make() -> np.ndarray:
+            out = []
+            for part, mine in zip(self.parts, own_at):
+                ridx = part.frame["ridx"].to_numpy()
+                from_resource = resource_at[np.maximum(ridx, 0)] if self.ctx.n else 0
+                out.append(
+                    from_resource if mine is None else np.where(ridx >= 0, from_resource, mine)
+                )
+            return np.concatenate(out or [np.empty(0, np.int32)]).astype(np.int32, copy=False)
+
+        return [(max(len(values).bit_length(), 1), make)]
+
+    def _place_ranks(self, col: str) -> tuple[int, np.ndarray, list[np.ndarray | None]]:
+        """`col`'s ranks among every value of it (resources' and rows' own; 0 = null): its bit
+        width, each resource's rank, and per part the ranks of its rows (None for a part whose
+        rows are all about resources; the ranks of rows about a resource are not used)."""
+        width, rank = self._place_rank_of(col)
         resource_values = self._places[col]
-        own = [_own_text(p.frame, col) for p in self.parts]
+        by_resource = np.zeros(self.ctx.n, dtype=np.int64)
+        if self.ctx.n:
+            codes = resource_values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            # a null code (-1) takes the last slot, rank 0: nulls sort first
+            by_resource = np.append(rank(resource_values.dictionary), 0)[codes].astype(np.int64)
+        own: list[np.ndarray | None] = []
+        for part in self.parts:
+            about_backups = (part.frame["ridx"].to_numpy() < 0).any()
+            own.append(rank(_own_text(part.frame, col)).astype(np.int64) if about_backups else None)
+        return width, by_resource, own
+
+    def _place_rank_of(self, col: str) -> tuple[int, Callable[[pa.Array], np.ndarray]]:
+        """The bit width of `col`'s ranks among every value of it (resources' and rows' own),
+        and how to rank text by them (0 = null or unknown)."""
+        resource_values = self._places[col]
+        own = [
+            _own_text(p.frame, col) for p in self.parts if (p.frame["ridx"].to_numpy() < 0).any()
+        ]
         pieces = [resource_values.dictionary] + [pc.unique(o) for o in own if len(o)]
         values = pc.unique(pa.concat_arrays([x.cast(pa.string()) for x in pieces]).drop_null())
         values = values.take(pc.array_sort_indices(values))
@@ -171,23 +237,24 @@ class FindingRows:
             found = pc.index_in(text, value_set=values).fill_null(-1)
             return np.asarray(found.to_numpy(zero_copy_only=False), np.int32) + 1
 
-        def make() -> np.ndarray:
-            by_resource = np.zeros(self.ctx.n, dtype=np.int32)
-            if self.ctx.n:
-                codes = resource_values.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-                # a null code (-1) takes the last slot, rank 0: nulls sort first
-                by_resource = np.append(rank(resource_values.dictionary), 0)[codes]
-            out = []
-            for part, text in zip(self.parts, own):
-                ridx = part.frame["ridx"].to_numpy()
-                if not (ridx < 0).any():
-                    out.append(by_resource[ridx])
-                    continue
-                from_resource = by_resource[np.maximum(ridx, 0)] if self.ctx.n else 0
-                out.append(np.where(ridx >= 0, from_resource, rank(text)).astype(np.int32))
-            return np.concatenate(out or [np.empty(0, np.int32)])
+        return max(len(values).bit_length(), 1), rank
 
-        return max(len(values).bit_length(), 1), make
+    def _place_key(self, col: str) -> tuple[int, Callable[[], np.ndarray]]:
+        """The bit width of `col`'s ranks among every value of it (resources' and rows' own), and
+        how to make each row's rank."""
+        width, by_resource, own = self._place_ranks(col)
+
+        def make() -> np.ndarray:
+            out = []
+            for part, mine in zip(self.parts, own):
+                ridx = part.frame["ridx"].to_numpy()
+                from_resource = by_resource[np.maximum(ridx, 0)] if self.ctx.n else 0
+                out.append(
+                    from_resource if mine is None else np.where(ridx >= 0, from_resource, mine)
+                )
+            return np.concatenate(out or [np.empty(0, np.int64)]).astype(np.int32, copy=False)
+
+        return width, make
 
     def _break_ties(self, part_of: np.ndarray, row_of: np.ndarray, same: np.ndarray) -> None:
         """Order the rows whose keys are equal by detail, then evidence (nulls first), in place."""
