@@ -38,6 +38,8 @@ __all__ = ["ROW_SCHEMA", "FindingRows"]
 ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 # Columns that name where a finding is: taken from the resource table, or carried by the row.
 _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
+# Bits of one packed sort key (a uint64); wider keys are sorted column by column instead.
+_KEY_BITS = 64
 # Threads that make batches of text ahead of the writer (at most one batch more is held).
 _TEXT_THREADS = 2
 # Statuses that call for a change, and so carry a remediation (other rows leave it null).
@@ -84,7 +86,7 @@ class FindingRows:
         )
         key_bits = sum(width for width, _ in keys)
         row_bits = max(int(self.total).bit_length(), 1)
-        if key_bits + row_bits <= 64:
+        if key_bits + row_bits <= _KEY_BITS:
             # Each row's number in the low bits makes every key unique, so sorting the keys
             # themselves (a sixth of a stable argsort's time) gives the stable order: the
             # number is read back from the sorted keys.
@@ -96,7 +98,7 @@ class FindingRows:
             packed >>= np.uint64(row_bits)
             same = packed[1:] == packed[:-1]
             del packed
-        elif key_bits <= 64:
+        elif key_bits <= _KEY_BITS:
             packed = self._packed(keys)
             order = np.argsort(packed, kind="stable")
             packed = packed[order]
@@ -173,7 +175,7 @@ class FindingRows:
         (always, in practice): the rank of each distinct (account, region, ARN) among those of
         the resources and the rows' own, made per resource once instead of per row thrice."""
         ranked = [self._place_ranks(col) for col in ("account_id", "region", "resource_arn")]
-        if sum(width for width, _, _ in ranked) > 63:
+        if sum(width for width, _, _ in ranked) >= _KEY_BITS:
             return [self._place_key(col) for col in ("account_id", "region", "resource_arn")]
         by_resource = np.zeros(self.ctx.n, dtype=np.int64)
         own: list[np.ndarray | None] = [None] * len(self.parts)

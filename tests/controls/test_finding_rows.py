@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
+from auditor.controls import rows as rows_module
 from auditor.controls.engine import Findings
 from auditor.controls.verdicts import FAIL, Part
 from auditor.findings import COLUMNS, canonical_batches, canonical_table
@@ -21,6 +23,10 @@ def _as_text_sorted(findings) -> pa.Table:
     """The findings' rows sorted as text (the path of findings read back from disk)."""
     frame = findings.frame.copy()
     return canonical_table(Findings(findings.as_of, frame=frame, summary=findings.summary))
+
+
+SNAP = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-1"
+OTHER = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-0"
 
 
 def _batches(findings, size: int) -> pa.Table:
@@ -42,6 +48,25 @@ def test_rows_sorted_on_codes_equal_the_text_sort(estate, plan_policy, check, h)
     expected = _as_text_sorted(findings)
     for size in (1, 3, 1000):
         assert _batches(findings, size).equals(expected.cast(_batches(findings, size).schema))
+
+
+@pytest.mark.parametrize("spare_bits", [0, 1, -1])
+def test_every_way_of_sorting_gives_the_text_order(
+    estate, plan_policy, check, h, monkeypatch, spare_bits
+):
+    """Keys and row numbers in one word, keys alone (stable argsort), or too wide for a word
+    (account, region and ARN as separate keys, sorted column by column): the same rows."""
+    _estate(estate, h)
+    findings = check(estate, plan_policy())
+    findings._parts.append(_tie_part([SNAP, SNAP, OTHER], ["b", "a", "z"], [2.5, 9.5, 0.5]))
+    probe = findings.rows()
+    key_bits = sum(width for width, _ in probe._key_columns())
+    row_bits = int(probe.total).bit_length()
+    budget = {0: key_bits + row_bits, 1: key_bits, -1: 2}[spare_bits]
+    monkeypatch.setattr(rows_module, "_KEY_BITS", budget)
+    findings._rows = None
+    table = _batches(findings, 4)
+    assert table.equals(_as_text_sorted(findings).cast(table.schema))
 
 
 def _tie_part(arns: list[str], details: list[str], scores: list[float]) -> Part:
@@ -70,8 +95,7 @@ def _tie_part(arns: list[str], details: list[str], scores: list[float]) -> Part:
 def test_rows_with_equal_keys_are_ordered_by_detail_then_evidence(estate, plan_policy, check, h):
     _estate(estate, h)
     findings = check(estate, plan_policy())
-    snap = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-1"
-    other = "arn:aws:ec2:us-east-1:111122223333:snapshot/snap-0"
+    snap, other = SNAP, OTHER
     findings._parts.append(
         _tie_part(
             [snap, snap, snap, snap, other],
