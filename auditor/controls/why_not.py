@@ -217,27 +217,48 @@ def resource_tags(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
 
 def _tags_json_by_resource(ctx: Context) -> pa.Array:
     """Per resource number (and one null after the last), its tags as a JSON object: at most
-    MAX_TAGS_SHOWN of them, by key, the last value of a key repeated; null without tags."""
-    from auditor.controls.evidence import json_quote
-    from auditor.policy.columns import index_in
+    MAX_TAGS_SHOWN of them, by key, the last value of a key repeated; null without tags.
 
+    On codes: keys and values are quoted once per distinct text, the tags are put in (resource,
+    key) order by integer ranks, and each resource's pairs are joined as one list slice."""
     tags = ctx.inventory["tags"]
-    owner = index_in(tags["arn"], ctx.res["resource_arn"])
-    wanted = pd.DataFrame(
-        {
-            "ridx": owner,
-            "key": tags["key"].astype(object).to_numpy(),
-            "value": tags["value"].astype(object).fillna("").to_numpy(),
-        }
-    )[owner >= 0]
+    owner = ctx.view.positions  # each tag's resource, found once per check by the tag view
+    key_code, key_json, key_rank = _quoted_codes(tags["key"])
+    value_code, value_json, _ = _quoted_codes(tags["value"], missing='""')
+    wanted = pd.DataFrame({"ridx": owner, "key": key_rank[key_code], "row": np.arange(len(tags))})
+    wanted = wanted[owner >= 0]
+    # the last value of a repeated key wins; then by resource, and by key text within it
     wanted = wanted.drop_duplicates(["ridx", "key"], keep="last").sort_values(["ridx", "key"])
-    wanted = wanted.groupby("ridx", sort=False).head(MAX_TAGS_SHOWN)
-    keys = json_quote(pa.array(wanted["key"], type=pa.string()))
-    values = json_quote(pa.array(wanted["value"], type=pa.string()))
-    pairs = pc.binary_join_element_wise(keys, values, ": ")
-    table = pa.table({"ridx": pa.array(wanted["ridx"].to_numpy()), "pair": pairs})
-    grouped = table.group_by("ridx", use_threads=False).aggregate([("pair", "list")])
-    bodies = pc.binary_join_element_wise("{", pc.binary_join(grouped["pair_list"], ", "), "}", "")
+    wanted = wanted[wanted.groupby("ridx", sort=False).cumcount().to_numpy() < MAX_TAGS_SHOWN]
+    rows = wanted["row"].to_numpy()
+    pairs = pc.binary_join_element_wise(
+        key_json.take(pa.array(key_code[rows])), value_json.take(pa.array(value_code[rows])), ": "
+    )
+    ridx = wanted["ridx"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ridx[1:] != ridx[:-1]]) if len(ridx) else np.zeros(0, int)
+    offsets = pa.array(np.append(starts, len(ridx)).astype(np.int32))
+    bodies = pc.binary_join(pa.ListArray.from_arrays(offsets, pairs), ", ")
+    bodies = pc.binary_join_element_wise("{", bodies, "}", "")
     at = np.full(ctx.n + 1, -1, dtype=np.int64)
-    at[grouped["ridx"].to_numpy()] = np.arange(len(grouped))
-    return bodies.combine_chunks().take(pa.array(at, mask=at < 0))
+    at[ridx[starts]] = np.arange(len(starts))
+    return bodies.take(pa.array(at, mask=at < 0))
+
+
+def _quoted_codes(
+    column: pd.Series, missing: str | None = None
+) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """A text column as (code per row, JSON literal per code, rank of each code's text): each
+    distinct text is quoted once. A missing value gets the last code, `missing` as its literal."""
+    from auditor.controls.evidence import json_quote
+
+    codes, uniques = pd.factorize(
+        column.astype(object) if not isinstance(column.dtype, pd.CategoricalDtype) else column
+    )
+    texts = pd.Series(np.asarray(uniques, dtype=object)).astype(str).to_numpy(dtype=object)
+    codes = np.where(codes < 0, len(texts), codes)
+    quoted = json_quote(pa.array(texts, type=pa.string()))
+    quoted = pa.concat_arrays([quoted, pa.array([missing], type=pa.string())])
+    rank = np.empty(len(texts) + 1, dtype=np.int64)
+    rank[np.argsort(texts.astype(str), kind="stable")] = np.arange(len(texts))
+    rank[len(texts)] = -1
+    return codes, quoted, rank

@@ -98,6 +98,11 @@ class TagView:
         self._values = arrow_of(tags["value"]).cast(pa.string()) if has_tags else None
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
+    @property
+    def positions(self) -> np.ndarray:
+        """Per row of the tags table, the position of its resource (-1 for no resource)."""
+        return self._pos
+
     def codes(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(codes, categories) of `key`: codes[i] indexes categories, -1 where resource i lacks it."""
         hit = self._cache.get(key)

@@ -262,3 +262,23 @@ def test_scope_accounts_and_regions(estate, policy, check, h):
         "region is not in the policy's scope"
         in h.one(findings, "resource-covered", west, None)["detail"]
     )
+
+
+def test_uncovered_resource_evidence_shows_its_tags_as_aws_keeps_them(estate, policy, check, h):
+    """The tags shown with an uncovered resource: ordered by key, the last value of a key set
+    twice (a later page of the listing wins), quotes kept, an empty value as "", at most
+    MAX_TAGS_SHOWN of them; a resource without tags shows none."""
+    from auditor.controls.why_not import MAX_TAGS_SHOWN
+
+    odd = estate.resource("vol-odd", tags={"zone": "b", "Team": 'web "blue"', "empty": ""})
+    estate.rows["tags"].append(
+        dict(account_id=h.ACCOUNT, region=h.REGION, arn=odd, key="zone", value="c")
+    )
+    many = estate.resource("vol-many", tags={f"k{i:03d}": str(i) for i in range(99, -1, -1)})
+    bare = estate.resource("vol-bare")
+    findings = check(estate, policy(TWO_PLANS), ["resource-covered"])
+    shown = h.one(findings, "resource-covered", odd, None)["evidence"]["tags"]
+    assert list(shown.items()) == [("Team", 'web "blue"'), ("empty", ""), ("zone", "c")]
+    many_shown = h.one(findings, "resource-covered", many, None)["evidence"]["tags"]
+    assert list(many_shown) == [f"k{i:03d}" for i in range(MAX_TAGS_SHOWN)]
+    assert "tags" not in h.one(findings, "resource-covered", bare, None)["evidence"]
