@@ -9,19 +9,25 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.controls.context import US_PER_DAY, US_PER_HOUR, Context
+from auditor.controls.text import by_code, number_text
+from auditor.policy.columns import arrow_of
 
 __all__ = [
     "bits_to_labels",
     "categorical",
     "col",
+    "col_text",
     "days",
     "fmt",
     "hours",
     "num",
     "pair_frame",
     "plan_attr",
+    "plan_text",
+    "rp_arn_text",
     "rp_arns",
     "rp_rows",
     "select",
@@ -61,16 +67,18 @@ def days(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def fmt(values: np.ndarray, digits: int = 1) -> np.ndarray:
-    """Numbers as short text ('26', '30.5'); NaN -> '?'."""
-    numbers = np.asarray(values, dtype=np.float64).reshape(-1)
-    # Each distinct value is formatted once (limits, plan settings and rounded ages repeat); the
-    # bit patterns are compared so -0.0 and 0.0 keep their own texts.
-    bits, inverse = np.unique(numbers.view(np.int64), return_inverse=True)
-    texts = np.array(
-        ["?" if v != v else f"{round(float(v), digits):g}" for v in bits.view(np.float64)],
-        dtype=object,
-    )
-    return texts[inverse.reshape(-1)]
+    """Numbers as short text ('26', '30.5'); NaN -> '?' (as objects; `text.number_text` gives
+    the same texts as an Arrow array)."""
+    texts = number_text(np.asarray(values, dtype=np.float64).reshape(-1), digits)
+    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def plan_text(frame: pd.DataFrame, ctx: Context, getter) -> pa.Array:
+    """Per row, a text about its plan made once per plan (`str` of the getter's value; "None" for
+    rows without a plan, as `plan_attr(...).astype(str)` writes it)."""
+    texts = [str(getter(p)) for p in ctx.plans] + ["None"]
+    codes = frame["plan"].to_numpy().astype(np.int64)
+    return by_code(texts, np.where(codes >= 0, codes, len(ctx.plans)))
 
 
 def col(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -80,6 +88,29 @@ def col(frame: pd.DataFrame, name: str) -> np.ndarray:
         if "ev." + name in frame
         else np.full(len(frame), None, dtype=object)
     )
+
+
+def col_text(frame: pd.DataFrame, name: str) -> pa.Array:
+    """Evidence column `name` as an Arrow string array (null where missing or absent); categories
+    are decoded by Arrow, not one Python string per row."""
+    if "ev." + name not in frame:
+        return pa.nulls(len(frame), pa.string())
+    values = arrow_of(frame["ev." + name])
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.string())
+
+
+def rp_arn_text(ctx: Context, rows: np.ndarray) -> pa.Array:
+    """Recovery point ARNs of rows of the recovery_points table as Arrow text (-1 -> null)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(ctx.rp) or not (rows >= 0).any():
+        return pa.nulls(len(rows), pa.string())
+    arns = arrow_of(ctx.rp["recovery_point_arn"])
+    taken = arns.take(pa.array(np.maximum(rows, 0), mask=rows < 0))
+    if isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()
+    return taken.cast(pa.string())
 
 
 def num(frame: pd.DataFrame, name: str) -> np.ndarray:
