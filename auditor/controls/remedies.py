@@ -194,7 +194,8 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     if not len(rows):
         return out
     situation, key = _deployed_keys(frame, ctx, rows)
-    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = _group_numbers(key)
+    first = np.unique(inverse, return_index=True)[1]  # group g's first row is first[g]
     native = fr.col(frame.iloc[rows[first]], "native_schedule")
     ridx = frame["ridx"].to_numpy()[rows[first]]
     place = {
@@ -203,14 +204,18 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     }
     service = _services(ctx)[np.maximum(ridx, 0)] if ctx.n else np.full(len(first), None, object)
     rules = ctx.inventory["backup_rules"].reset_index(drop=True)
-    plan_names = {
-        (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
-        for p in ctx.inventory["backup_plans"].itertuples(index=False)
-    }
+    plan_names = ctx.memo(
+        "backup_plan_names",
+        lambda: {
+            (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
+            for p in ctx.inventory["backup_plans"].itertuples(index=False)
+        },
+    )
     specs = [plan.spec for plan in ctx.plans]  # a property that builds the spec: once per plan
     selector = [bool(s.any_tags or s.conditions or s.resources) for s in specs]
     nearest = _nearest_rules(frame)
     texts = np.empty(len(first), dtype=object)
+    made: dict[tuple, str] = ctx.memo("deployed_remediation_texts", dict)
     for row, i in enumerate(rows[first]):
         p = int(plan_of[i])
         plan = ctx.plans[p]
@@ -228,15 +233,29 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         else:
             by_arn = None if selector[p] else place["resource_arn"][row]
             group_key = ("select", p, account, region, by_arn)
-        text = _deployed_text(group_key, plan, rules, plan_names, ctx, specs[p])
-        if native[row] and "native" in plan.accept and kind != "native":
-            text += (
-                f" Or make its native schedule ({native[row]}) run at least every"
-                f" {plan.interval.total_seconds() / 3600:g}h keeping {plan.retention_days} days."
-            )
-        texts[row] = text
-    out[rows] = texts[inverse.reshape(-1)]
+        # the same situations recur in every batch of findings: each text is made once a check
+        cached = made.get((group_key, p, native[row]))
+        if cached is None:
+            cached = _deployed_text(group_key, plan, rules, plan_names, ctx, specs[p])
+            if native[row] and "native" in plan.accept and kind != "native":
+                cached += (
+                    f" Or make its native schedule ({native[row]}) run at least every"
+                    f" {plan.interval.total_seconds() / 3600:g}h keeping {plan.retention_days} days."
+                )
+            made[(group_key, p, native[row])] = cached
+        texts[row] = cached
+    out[rows] = texts[inverse]
     return out
+
+
+def _group_numbers(key: np.ndarray) -> np.ndarray:
+    """Per row of an integer matrix, a group number (rows with equal values share one), folded
+    column by column so the combined code never exceeds the row count."""
+    group = np.zeros(len(key), dtype=np.int64)
+    for column in key.T:
+        shifted = column - column.min() if len(column) else column
+        group = pd.factorize(group * (int(shifted.max(initial=0)) + 1) + shifted)[0]
+    return np.asarray(group, dtype=np.int64)
 
 
 # The situations of a failing plan-deployed row, in the order they are tested.
@@ -351,7 +370,8 @@ def _deployed_text(
             " resource by ARN in the selection's Resources."
         )
     if kind == "rule":
-        rule = rules.iloc[key[2]]
+        # one dict per rule, made once a check (a DataFrame row lookup costs ~0.5 ms)
+        rule = ctx.memo("backup_rules_records", lambda: rules.to_dict("records"))[key[2]]
         name = plan_names.get(
             (rule["account_id"], rule["region"], rule["backup_plan_id"]), rule["backup_plan_id"]
         )
