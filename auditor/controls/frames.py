@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from auditor.controls.context import US_PER_DAY, US_PER_HOUR, Context
 from auditor.controls.text import by_code, number_text
+from auditor.controls.verdicts import FAIL, WAIVED
 from auditor.policy.columns import arrow_of
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "num",
     "pair_frame",
     "plan_attr",
+    "plan_remedy",
     "plan_text",
     "rp_arn_text",
     "rp_arns",
@@ -140,6 +142,15 @@ def plan_attr(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
     """Per row, an attribute of its plan (None for rows without a plan)."""
     table = np.array([getter(p) for p in ctx.plans] + [None], dtype=object)
     return table[frame["plan"].to_numpy().astype(np.int64)]
+
+
+def plan_remedy(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
+    """Per row that calls for a change (FAIL, or waived), a remediation about its plan made once
+    per plan; None for the other rows, whose remediation the findings leave empty anyway (so
+    their long texts are never copied)."""
+    texts = plan_attr(frame, ctx, getter)
+    texts[~np.isin(status_of(frame), (FAIL, WAIVED))] = None
+    return texts
 
 
 def bits_to_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:

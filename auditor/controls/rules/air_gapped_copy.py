@@ -110,7 +110,7 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
 def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     # AWS Backup API reference: CreateLogicallyAirGappedBackupVault; BackupRuleInput
     # CopyActions[].DestinationBackupVaultArn and TargetLogicallyAirGappedBackupVaultArn.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

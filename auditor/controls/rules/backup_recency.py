@@ -194,7 +194,7 @@ def _latest_failed_jobs(ctx: Context) -> pd.DataFrame | None:
 def _remediate_recency(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """What the plan needs, built once per plan (the rows index it)."""
     # AWS Backup API Reference, StartBackupJob (on-demand backup); ListBackupJobs --by-state FAILED.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -170,7 +170,7 @@ def _shortest_lifecycle(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 def _remediate_retention(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """The lifecycle the plan needs, built once per plan (the rows index it)."""
     # AWS Backup API Reference, BackupRuleInput: Lifecycle.DeleteAfterDays.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -153,7 +153,7 @@ def _remediate_copies(control_id: str):
     where = "region" if control_id == "cross-region-copy" else "account"
 
     def remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
-        return fr.plan_attr(
+        return fr.plan_remedy(
             frame,
             ctx,
             lambda p: (

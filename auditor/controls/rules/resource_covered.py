@@ -158,4 +158,7 @@ def _remediate_covered(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         if selects
         else "Declare a plan that selects the resource, or exclude it from the policy's scope."
     )
-    return np.full(len(frame), text, dtype=object)
+    out = np.full(len(frame), None, dtype=object)
+    # only rows that call for a change keep a remediation: the long text is not copied for others
+    out[np.isin(fr.status_of(frame), (FAIL, WAIVED))] = text
+    return out

@@ -152,7 +152,7 @@ def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """The restore test the plan needs, once per plan."""
     # AWS Backup API reference: CreateRestoreTestingPlan, CreateRestoreTestingSelection,
     # StartRestoreJob.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -110,7 +110,7 @@ def restore_time_target(ctx: Context) -> Part:
 
 def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """What the plan's target needs, once per plan."""
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (
