@@ -9,6 +9,7 @@ helper here takes and returns Arrow string arrays (or takes NumPy arrays), never
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TypeAlias
 
 import numpy as np
@@ -112,6 +113,13 @@ def replace_rows(
     return pc.replace_with_mask(texts, pa.array(mask), values)
 
 
+@lru_cache(maxsize=_MAX_DIGITS + 1)
+def _decimals(digits: int) -> list[str]:
+    """Per number of 10**-digits units below one, how `g` writes it after the point."""
+    texts = [f"{i:0{digits}d}".rstrip("0") for i in range(10**digits)]
+    return ["." + t if t else "" for t in texts]
+
+
 def number_text(values: np.ndarray, digits: int = 1) -> pa.Array:
     """Numbers as short text, exactly as ``f"{round(float(v), digits):g}"`` writes them ('26',
     '30.5', '-0'); NaN -> '?'.
@@ -125,30 +133,28 @@ def number_text(values: np.ndarray, digits: int = 1) -> pa.Array:
     n = len(x)
     if not n:
         return pa.array([], pa.string())
+    if not 0 <= digits <= _MAX_DIGITS:
+        return pa.array(["?" if v != v else f"{round(float(v), digits):g}" for v in x], pa.string())
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = np.abs(x) * 10.0**digits
         whole = np.floor(scaled)
         rounded = np.floor(scaled + 0.5)
         plain = (
-            (0 <= digits <= _MAX_DIGITS)
-            & np.isfinite(scaled)
+            np.isfinite(scaled)
             & (rounded < 10.0**_G_DIGITS)
             & (np.abs(scaled - whole - 0.5) > 1e-6)
         )
     k = np.where(plain, rounded, 0).astype(np.int64)
     unit = 10**digits
-    integer = pa.array(k // unit).cast(pa.string())
+    pieces: list[pa.Array] = []
+    negative = np.signbit(x)
+    if negative.any():
+        pieces.append(choose(negative, "-", ""))
+    pieces.append(pa.array(k // unit).cast(pa.string()))
     if digits:
-        fraction = pc.utf8_rtrim(
-            pc.utf8_lpad(pa.array(k % unit).cast(pa.string()), digits, "0"), "0"
-        )
-        fraction = pc.if_else(
-            pc.equal(fraction, ""), "", pc.binary_join_element_wise(".", fraction, "")
-        )
-    else:
-        fraction = text_of("", n)
-    sign = choose(np.signbit(x), "-", "")
-    texts = pc.binary_join_element_wise(sign, integer, fraction, "")
+        # the decimals by table lookup: "" for none, else "." and the digits without trailing 0s
+        pieces.append(by_code(_decimals(digits), k % unit))
+    texts = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
     missing = np.isnan(x)
     if missing.any():
         texts = pc.if_else(pa.array(missing), "?", texts)

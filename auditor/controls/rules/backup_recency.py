@@ -132,15 +132,17 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     has = (ridx >= 0) & (newest[np.maximum(ridx, 0)] >= 0)
     if not has.any():
         return out
-    facts = restore_facts(ctx.rp, ctx.res, ridx[has], newest, outside)
+    # a resource has a row per plan: its facts are made once and spread over its rows
+    owners, owner_of = np.unique(ridx[has], return_inverse=True)
+    facts = restore_facts(ctx.rp, ctx.res, owners, newest, outside)
     paths = np.full(len(frame), None, dtype=object)
-    paths[has] = facts["restore_paths"].to_numpy(dtype=object)
+    paths[has] = facts["restore_paths"].to_numpy(dtype=object)[owner_of]
     out["restore_paths"] = pd.Series(paths, dtype=object)
     restorable = pd.Series(pd.NA, index=range(len(frame)), dtype="boolean")
-    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)
+    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)[owner_of]
     out["restorable_outside_region"] = restorable
     note = np.full(len(frame), None, dtype=object)
-    note[has] = facts["region_note"].to_numpy(dtype=object)
+    note[has] = facts["region_note"].to_numpy(dtype=object)[owner_of]
     out["restore_note"] = pd.Series(note, dtype=object)
     return out
 
