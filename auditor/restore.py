@@ -46,7 +46,6 @@ __all__ = [
     "restore_facts",
     "restore_paths",
     "restore_paths_json",
-    "restore_paths_text",
 ]
 
 # "aws backup delete-recovery-point --backup-vault-name <name> --recovery-point-arn <arn>"
@@ -183,19 +182,15 @@ def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> lis
 
 def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     """Per row of recovery_points: its restore paths as JSON text (a list of {target, where,
-    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none."""
-    n = len(frame)
-    if not n:
-        return np.full(n, JsonText("[]"), dtype=object)
-    text = restore_paths_text(frame)
-    return np.fromiter(map(JsonText, text.to_numpy(zero_copy_only=False)), dtype=object, count=n)
+    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none.
 
-
-def restore_paths_text(frame: pd.DataFrame) -> pa.Array:
-    """`restore_paths_json` as an Arrow string array (made group by group on whole columns)."""
+    Made group by group (backup kind x who made it x copy x ARN shape) on whole columns: the
+    template of a group is filled with Arrow, and its texts go straight to the group's rows.
+    """
     n = len(frame)
+    out = np.full(n, JsonText("[]"), dtype=object)
     if not n:
-        return pa.array([], pa.string())
+        return out
     values = _row_texts(frame)
     by_backup = _made_by_aws_backup(frame)
     copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
@@ -212,8 +207,6 @@ def restore_paths_text(frame: pd.DataFrame) -> pa.Array:
     groups = pd.DataFrame(
         {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
     )
-    pieces = []
-    positions = []
     for (kind, made_by_backup, is_copy, own_arn), idx in groups.groupby(
         ["kind", "b", "c", "n"]
     ).indices.items():
@@ -238,16 +231,9 @@ def restore_paths_text(frame: pd.DataFrame) -> pa.Array:
         safe = template.replace("{", "{{").replace("}", "}}")
         for name in sub:
             safe = safe.replace("{{" + name + "}}", "{" + name + "}")
-        pieces.append(_fill_text(safe, sub, len(idx)))
-        positions.append(idx)
-    if not pieces:
-        return pa.repeat(pa.scalar("[]"), n)
-    # rows of no group keep "[]": their position points past the groups' texts
-    where = np.full(n, sum(len(p) for p in pieces), dtype=np.int64)
-    done = np.concatenate(positions)
-    where[done] = np.arange(len(done))
-    every = pa.concat_arrays([*pieces, pa.array(["[]"], pa.string())])
-    return every.take(pa.array(where))
+        texts = _fill_text(safe, sub, len(idx)).to_numpy(zero_copy_only=False)
+        out[idx] = np.fromiter(map(JsonText, texts), dtype=object, count=len(idx))
+    return out
 
 
 def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
