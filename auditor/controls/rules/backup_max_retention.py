@@ -237,7 +237,12 @@ def backup_max_retention(ctx: Context) -> Part:
         kept_forever=forever,
         kept_past_limit=too_old & applies,
     )
-    return Part("backup-max-retention", frame, _describe_max, evidence_hook=_max_evidence)
+    return Part(
+        "backup-max-retention",
+        frame,
+        _describe_max,
+        evidence_hook=fr.object_evidence(_max_evidence),
+    )
 
 
 def _forever_counts(ctx: Context) -> np.ndarray:

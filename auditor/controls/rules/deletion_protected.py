@@ -249,4 +249,10 @@ def deletion_protected(ctx: Context) -> Part:
             )
         return out
 
-    return Part("deletion-protected", frame, describe, evidence_hook=problems, remediate=remediate)
+    return Part(
+        "deletion-protected",
+        frame,
+        describe,
+        evidence_hook=fr.object_evidence(problems),
+        remediate=remediate,
+    )

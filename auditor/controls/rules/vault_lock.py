@@ -188,7 +188,13 @@ def vault_lock(ctx: Context) -> Part:
         f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
         return _describe_lock(f, ctx)
 
-    return Part("vault-lock", frame, describe, evidence_hook=problems, remediate=_remediate)
+    return Part(
+        "vault-lock",
+        frame,
+        describe,
+        evidence_hook=fr.object_evidence(problems),
+        remediate=_remediate,
+    )
 
 
 # AWS Backup API Reference, PutBackupVaultLockConfiguration: MinRetentionDays and MaxRetentionDays
