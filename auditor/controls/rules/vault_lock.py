@@ -157,44 +157,46 @@ def vault_lock(ctx: Context) -> Part:
     frame["bad_vault"] = bad_vault
     frame["bad_kind"] = bad_kind
 
-    def problems(f: pd.DataFrame, ctx: Context) -> dict:
-        rv = ctx.resource_vaults
-        keys = sorted(rv["info"])
-        out = np.full(len(f), None, dtype=object)
-        kind = f["bad_kind"].to_numpy()
-        out[np.isin(f["status"].to_numpy(), (FAIL, NOT_ASSESSED, WAIVED)) & (kind < 0)] = (
-            "None of its recovery points is in an AWS Backup vault"
-        )
-        rows = np.flatnonzero(kind >= 0)
-        if not len(rows):
-            return {"problem": out}
-        # one text per (vault, problem), spread over its rows
-        pairs = np.stack([f["bad_vault"].to_numpy()[rows], kind[rows]]).astype(np.int64)
-        unique, inverse = np.unique(pairs, axis=1, return_inverse=True)
-        texts = []
-        for v, k in unique.T:
-            fact = rv["info"][keys[v]]
-            date = fact["lock_date"]
-            until = f" until its lock date {date:%Y-%m-%d %H:%M} UTC" if date else ""
-            texts.append(
-                _LOCK_PROBLEMS[k].format(
-                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}", until=until
-                )
-            )
-        out[rows] = np.array(texts, dtype=object)[inverse.ravel()]
-        return {"problem": out}
-
-    def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
-        f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
-        return _describe_lock(f, ctx)
-
     return Part(
         "vault-lock",
         frame,
-        describe,
-        evidence_hook=fr.object_evidence(problems),
+        _describe_with_problems,
+        evidence_hook=fr.object_evidence(_problems),
         remediate=_remediate,
     )
+
+
+def _problems(f: pd.DataFrame, ctx: Context) -> dict:
+    """Per row, what keeps its recovery points from a suitable locked vault (evidence and detail):
+    one text per (vault, problem), spread over its rows."""
+    rv = ctx.resource_vaults
+    keys = sorted(rv["info"])
+    out = np.full(len(f), None, dtype=object)
+    kind = f["bad_kind"].to_numpy()
+    out[np.isin(f["status"].to_numpy(), (FAIL, NOT_ASSESSED, WAIVED)) & (kind < 0)] = (
+        "None of its recovery points is in an AWS Backup vault"
+    )
+    rows = np.flatnonzero(kind >= 0)
+    if not len(rows):
+        return {"problem": out}
+    pairs = np.stack([f["bad_vault"].to_numpy()[rows], kind[rows]]).astype(np.int64)
+    unique, inverse = np.unique(pairs, axis=1, return_inverse=True)
+    texts = []
+    for v, k in unique.T:
+        fact = rv["info"][keys[v]]
+        date = fact["lock_date"]
+        until = f" until its lock date {date:%Y-%m-%d %H:%M} UTC" if date else ""
+        texts.append(
+            _LOCK_PROBLEMS[k].format(
+                v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}", until=until
+            )
+        )
+    out[rows] = np.array(texts, dtype=object)[inverse.ravel()]
+    return {"problem": out}
+
+
+def _describe_with_problems(f: pd.DataFrame, ctx: Context) -> pa.Array:
+    return _describe_lock(f.assign(**{"ev.problem": _problems(f, ctx)["problem"]}), ctx)
 
 
 # AWS Backup API Reference, PutBackupVaultLockConfiguration: MinRetentionDays and MaxRetentionDays
