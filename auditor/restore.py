@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.arrow_take import take_series
 from auditor.catalog import BACKUP_KINDS, RESOURCE_TYPES, BackupKind, RestorePath
 from auditor.jsonsafe import JsonText
 
@@ -297,7 +298,7 @@ def restore_facts(
     # only the columns the restore paths read, taken by position (not every column of the rows)
     wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
     backups = pd.DataFrame(
-        {c: recovery_points[c].take(rows).reset_index(drop=True) for c in wanted},
+        {c: take_series(recovery_points[c], rows) for c in wanted},
         index=pd.RangeIndex(len(rows)),
     )
     out_flag = outside_of[owners]

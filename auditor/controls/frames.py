@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from auditor.arrow_take import take_rows, take_series
 from auditor.controls.context import US_PER_DAY, US_PER_HOUR, Context
 from auditor.controls.text import by_code, number_text
 from auditor.controls.verdicts import FAIL, WAIVED
@@ -109,11 +110,7 @@ def rp_arn_text(ctx: Context, rows: np.ndarray) -> pa.Array:
     rows = np.asarray(rows, dtype=np.int64)
     if not len(ctx.rp) or not (rows >= 0).any():
         return pa.nulls(len(rows), pa.string())
-    arns = arrow_of(ctx.rp["recovery_point_arn"])
-    taken = arns.take(pa.array(np.maximum(rows, 0), mask=rows < 0))
-    if isinstance(taken, pa.ChunkedArray):
-        taken = taken.combine_chunks()
-    return taken.cast(pa.string())
+    return take_rows(arrow_of(ctx.rp["recovery_point_arn"]), rows).cast(pa.string())
 
 
 def num(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -197,8 +194,8 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), None, dtype=object)
     has = rows >= 0
     if has.any():
-        out[has] = (
-            ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+        out[has] = take_series(ctx.rp["recovery_point_arn"], rows[has]).to_numpy(
+            dtype=object, na_value=None
         )
     return out
 
@@ -211,7 +208,7 @@ def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None
     """
     if columns is not None:
         return pd.DataFrame(
-            {c: ctx.rp[c].take(rows).reset_index(drop=True) for c in columns},
+            {c: take_series(ctx.rp[c], rows) for c in columns},
             index=pd.RangeIndex(len(rows)),
         )
     if len(rows) and np.all(np.diff(rows) > 0):
