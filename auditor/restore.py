@@ -34,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.arrow_take import take_series
 from auditor.catalog import BACKUP_KINDS, RESOURCE_TYPES, BackupKind, RestorePath
 from auditor.jsonsafe import JsonText
 
@@ -75,43 +76,79 @@ _ID_RE = (
     r"(?:snapshot/|snapshot:|cluster-snapshot:|image/|auto-backup:|backup/)?"  # backup/: FSx
 )
 
+# The recovery_points columns a backup's restore paths are made from.
+_RESTORE_COLUMNS = (
+    "recovery_point_arn",
+    "region",
+    "vault_name",
+    "backup_type",
+    "source",
+    "created_by",
+    "copy_source_arn",
+)
 _BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}
 # AWS Backup's ResourceType per backup kind, from the type that makes it.
 _SERVICE = {k: rec.backup_service for rec in RESOURCE_TYPES for k in rec.backup_kinds}
 
 
-def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """`template` with each {field} replaced by that row's value, as an object array of str."""
+def _fill_text(template: str, values: Mapping[str, pa.Array], n: int) -> pa.Array:
+    """`template` with each {field} replaced by that row's value, as an Arrow string array."""
     pieces: list[Any] = []
     for literal, field, _, _ in string.Formatter().parse(template):
         if literal:
             pieces.append(pa.scalar(literal))
         if field is not None:
-            pieces.append(pa.array(values[field], pa.string()))
+            pieces.append(values[field])
     if not n or not any(isinstance(p, pa.Array) for p in pieces):
-        return np.full(n, "".join(p.as_py() for p in pieces), dtype=object)
+        return pa.repeat(pa.scalar("".join(p.as_py() for p in pieces)), n)
     # One Arrow pass: adding object arrays piece by piece copied each long text once per piece.
-    joined = pc.binary_join_element_wise(*pieces, "")
-    return np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object)
+    return pc.binary_join_element_wise(*pieces, "")
 
 
-def _row_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The template fields of each row: region, id, arn, vault (JSON-safe: ARNs and names hold no
-    quote or backslash, but they are stripped anyway)."""
-    arn = frame["recovery_point_arn"].astype("string").fillna("")
-    ident = arn.str.replace(_ID_RE, "", regex=True)
+def _fill(template: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """`template` with each {field} replaced by that row's value, as an object array of str."""
+    arrays = {name: pa.array(v, pa.string()) for name, v in values.items()}
+    return np.asarray(_fill_text(template, arrays, n).to_numpy(zero_copy_only=False), dtype=object)
 
-    def safe(series: pd.Series) -> np.ndarray:
-        text = series.astype("string").fillna("?").str.replace(r'["\\]', "", regex=True)
-        return text.to_numpy(dtype=object)
 
-    vault = frame["vault_name"] if "vault_name" in frame else pd.Series("?", index=frame.index)
+def _row_texts(frame: pd.DataFrame) -> dict[str, pa.Array]:
+    """The template fields of each row as Arrow text: region, id, arn, vault (JSON-safe: ARNs and
+    names hold no quote or backslash, but they are stripped anyway)."""
+    arn = _text_column(frame["recovery_point_arn"], "")
+    ident = pc.replace_substring_regex(arn, _ID_RE, "")
+
+    def safe(text: pa.Array) -> pa.Array:
+        return pc.replace_substring_regex(pc.fill_null(text, "?"), r'["\\]', "")
+
+    vault = (
+        _text_column(frame["vault_name"], "?")
+        if "vault_name" in frame
+        else pa.repeat(pa.scalar("?"), len(frame))
+    )
     return {
-        "region": safe(frame["region"]),
+        "region": safe(_text_column(frame["region"], "?")),
         "arn": safe(arn),
         "id": safe(ident),
         "vault": safe(vault),
     }
+
+
+def _row_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """`_row_texts` as object arrays of str."""
+    return {
+        name: np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+        for name, text in _row_texts(frame).items()
+    }
+
+
+def _text_column(series: pd.Series, missing: str) -> pa.Array:
+    """A column as an Arrow string array (categories decoded), `missing` for nulls."""
+    from auditor.policy.columns import arrow_of
+
+    values = arrow_of(series)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pc.fill_null(values.cast(pa.string()), missing)
 
 
 def _made_by_aws_backup(frame: pd.DataFrame) -> np.ndarray:
@@ -146,23 +183,28 @@ def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> lis
 
 def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     """Per row of recovery_points: its restore paths as JSON text (a list of {target, where,
-    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none."""
+    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none.
+
+    Made group by group (backup kind x who made it x copy x ARN shape) on whole columns: the
+    template of a group is filled with Arrow, and its texts go straight to the group's rows.
+    """
     n = len(frame)
     out = np.full(n, JsonText("[]"), dtype=object)
     if not n:
         return out
-    values = _row_values(frame)
+    values = _row_texts(frame)
     by_backup = _made_by_aws_backup(frame)
     copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
     kinds = frame["backup_type"].astype(object).fillna("").to_numpy(dtype=object)
-    arn = frame["recovery_point_arn"].astype("string").fillna("")
+    arn = _text_column(frame["recovery_point_arn"], "")
     native = np.zeros(n, dtype=bool)
     for kind in np.unique(kinds):
         if kind in _BY_KIND:
-            rows = kinds == kind
-            native[rows] = (
-                arn[rows].str.match(_BY_KIND[kind].arn_regex).to_numpy(dtype=bool, na_value=False)
-            )
+            rows = np.flatnonzero(kinds == kind)
+            # every kind's arn_regex is anchored at the start: a search is a prefix match
+            native[rows] = pc.match_substring_regex(
+                arn.take(rows), _BY_KIND[kind].arn_regex
+            ).to_numpy(zero_copy_only=False)
     groups = pd.DataFrame(
         {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
     )
@@ -184,12 +226,14 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
                 for p in paths
             ]
         )
-        sub = {name: col[idx] for name, col in values.items()}
+        taken = pa.array(idx)
+        sub = {name: col.take(taken) for name, col in values.items()}
         # the template's own braces are JSON's: only the four field names are placeholders
         safe = template.replace("{", "{{").replace("}", "}}")
         for name in sub:
             safe = safe.replace("{{" + name + "}}", "{" + name + "}")
-        out[idx] = [JsonText(t) for t in _fill(safe, sub, len(idx))]
+        texts = _fill_text(safe, sub, len(idx)).to_numpy(zero_copy_only=False)
+        out[idx] = np.fromiter(map(JsonText, texts), dtype=object, count=len(idx))
     return out
 
 
@@ -264,7 +308,12 @@ def restore_facts(
     ARN, its restore paths (JsonText), whether a backup of it is stored outside its region, and
     a note when none is ("No backup can be restored outside REGION."). One row per owner."""
     rows = newest[owners]
-    backups = recovery_points.iloc[rows]
+    # only the columns the restore paths read, taken by position (not every column of the rows)
+    wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
+    backups = pd.DataFrame(
+        {c: take_series(recovery_points[c], rows) for c in wanted},
+        index=pd.RangeIndex(len(rows)),
+    )
     out_flag = outside_of[owners]
     regions = (
         pd.Series(resources["region"].astype(object).to_numpy(dtype=object)[owners])

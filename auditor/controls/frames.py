@@ -9,19 +9,29 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from auditor.arrow_take import take_rows, take_series
 from auditor.controls.context import US_PER_DAY, US_PER_HOUR, Context
+from auditor.controls.text import by_code, number_text
+from auditor.controls.verdicts import FAIL, WAIVED
+from auditor.policy.columns import arrow_of
 
 __all__ = [
     "bits_to_labels",
     "categorical",
     "col",
+    "col_text",
     "days",
     "fmt",
     "hours",
     "num",
+    "object_evidence",
     "pair_frame",
     "plan_attr",
+    "plan_remedy",
+    "plan_text",
+    "rp_arn_text",
     "rp_arns",
     "rp_rows",
     "select",
@@ -61,16 +71,18 @@ def days(us: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def fmt(values: np.ndarray, digits: int = 1) -> np.ndarray:
-    """Numbers as short text ('26', '30.5'); NaN -> '?'."""
-    numbers = np.asarray(values, dtype=np.float64).reshape(-1)
-    # Each distinct value is formatted once (limits, plan settings and rounded ages repeat); the
-    # bit patterns are compared so -0.0 and 0.0 keep their own texts.
-    bits, inverse = np.unique(numbers.view(np.int64), return_inverse=True)
-    texts = np.array(
-        ["?" if v != v else f"{round(float(v), digits):g}" for v in bits.view(np.float64)],
-        dtype=object,
-    )
-    return texts[inverse.reshape(-1)]
+    """Numbers as short text ('26', '30.5'); NaN -> '?' (as objects; `text.number_text` gives
+    the same texts as an Arrow array)."""
+    texts = number_text(np.asarray(values, dtype=np.float64).reshape(-1), digits)
+    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def plan_text(frame: pd.DataFrame, ctx: Context, getter) -> pa.Array:
+    """Per row, a text about its plan made once per plan (`str` of the getter's value; "None" for
+    rows without a plan, as `plan_attr(...).astype(str)` writes it)."""
+    texts = [str(getter(p)) for p in ctx.plans] + ["None"]
+    codes = frame["plan"].to_numpy().astype(np.int64)
+    return by_code(texts, np.where(codes >= 0, codes, len(ctx.plans)))
 
 
 def col(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -80,6 +92,25 @@ def col(frame: pd.DataFrame, name: str) -> np.ndarray:
         if "ev." + name in frame
         else np.full(len(frame), None, dtype=object)
     )
+
+
+def col_text(frame: pd.DataFrame, name: str) -> pa.Array:
+    """Evidence column `name` as an Arrow string array (null where missing or absent); categories
+    are decoded by Arrow, not one Python string per row."""
+    if "ev." + name not in frame:
+        return pa.nulls(len(frame), pa.string())
+    values = arrow_of(frame["ev." + name])
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.string())
+
+
+def rp_arn_text(ctx: Context, rows: np.ndarray) -> pa.Array:
+    """Recovery point ARNs of rows of the recovery_points table as Arrow text (-1 -> null)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(ctx.rp) or not (rows >= 0).any():
+        return pa.nulls(len(rows), pa.string())
+    return take_rows(arrow_of(ctx.rp["recovery_point_arn"]), rows).cast(pa.string())
 
 
 def num(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -111,6 +142,34 @@ def plan_attr(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
     return table[frame["plan"].to_numpy().astype(np.int64)]
 
 
+def object_evidence(hook):
+    """`hook` (a part's evidence hook) with its object arrays returned as object Series.
+
+    Evidence columns go into a DataFrame; from an object array pandas infers a string column,
+    converting every value, which the JSON writer then converts back. An object Series is kept
+    as it is, and its JSON is the same.
+    """
+
+    def objects_kept(frame: pd.DataFrame, ctx: Context) -> dict:
+        return {
+            name: pd.Series(values, dtype=object)
+            if isinstance(values, np.ndarray) and values.dtype == object
+            else values
+            for name, values in hook(frame, ctx).items()
+        }
+
+    return objects_kept
+
+
+def plan_remedy(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
+    """Per row that calls for a change (FAIL, or waived), a remediation about its plan made once
+    per plan; None for the other rows, whose remediation the findings leave empty anyway (so
+    their long texts are never copied)."""
+    texts = plan_attr(frame, ctx, getter)
+    texts[~np.isin(status_of(frame), (FAIL, WAIVED))] = None
+    return texts
+
+
 def bits_to_labels(bits: np.ndarray, names: list[str]) -> pd.Categorical:
     """Per row, the names whose bit is set, comma-joined (None when no bit is set)."""
     uniq, inverse = np.unique(bits, return_inverse=True)
@@ -135,8 +194,8 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), None, dtype=object)
     has = rows >= 0
     if has.any():
-        out[has] = (
-            ctx.rp["recovery_point_arn"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
+        out[has] = take_series(ctx.rp["recovery_point_arn"], rows[has]).to_numpy(
+            dtype=object, na_value=None
         )
     return out
 
@@ -149,7 +208,7 @@ def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None
     """
     if columns is not None:
         return pd.DataFrame(
-            {c: ctx.rp[c].take(rows).reset_index(drop=True) for c in columns},
+            {c: take_series(ctx.rp[c], rows) for c in columns},
             index=pd.RangeIndex(len(rows)),
         )
     if len(rows) and np.all(np.diff(rows) > 0):

@@ -182,66 +182,161 @@ def _rule_fix(rule: Any, plan_name: str, plan: Any) -> str:
 
 
 def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
-    """plan-deployed: per failing row, what to deploy (see the module doc for the calls)."""
+    """plan-deployed: per failing row, what to deploy (see the module doc for the calls).
+
+    Rows are grouped by what their text depends on (the situation, plan, place, rule, native
+    schedule), as integer codes; each group's text is made once, from its first row.
+    """
     out = np.full(len(frame), None, dtype=object)
     acting = np.flatnonzero(_acting(frame))
-    if not len(acting):
+    plan_of = frame["plan"].to_numpy().astype(np.int64)
+    rows = acting[plan_of[acting] >= 0]
+    if not len(rows):
         return out
-    supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)
-    opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)
-    nearest = (
+    situation, key = _deployed_keys(frame, ctx, rows)
+    inverse = _group_numbers(key)
+    first = np.unique(inverse, return_index=True)[1]  # group g's first row is first[g]
+    native = fr.col(frame.iloc[rows[first]], "native_schedule")
+    ridx = frame["ridx"].to_numpy()[rows[first]]
+    place = {
+        c: _resource_values(ctx, c, ridx)
+        for c in ("account_id", "region", "resource_arn", "resource_type")
+    }
+    service = _services(ctx)[np.maximum(ridx, 0)] if ctx.n else np.full(len(first), None, object)
+    rules = ctx.inventory["backup_rules"].reset_index(drop=True)
+    plan_names = ctx.memo(
+        "backup_plan_names",
+        lambda: {
+            (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
+            for p in ctx.inventory["backup_plans"].itertuples(index=False)
+        },
+    )
+    specs = [plan.spec for plan in ctx.plans]  # a property that builds the spec: once per plan
+    selector = [bool(s.any_tags or s.conditions or s.resources) for s in specs]
+    nearest = _nearest_rules(frame)
+    texts = np.empty(len(first), dtype=object)
+    made: dict[tuple, str] = ctx.memo("deployed_remediation_texts", dict)
+    for row, i in enumerate(rows[first]):
+        p = int(plan_of[i])
+        plan = ctx.plans[p]
+        account, region = place["account_id"][row], place["region"][row]
+        kind = _SITUATIONS[situation[first[row]]]
+        group_key: tuple
+        if kind == "native":
+            group_key = ("native", p, native[row])
+        elif kind == "unsupported":
+            group_key = ("unsupported", p, place["resource_type"][row])
+        elif kind == "opt-in":
+            group_key = ("opt-in", service[row], region, account)
+        elif kind == "rule":
+            group_key = ("rule", p, int(nearest[i]))
+        else:
+            by_arn = None if selector[p] else place["resource_arn"][row]
+            group_key = ("select", p, account, region, by_arn)
+        # the same situations recur in every batch of findings: each text is made once a check
+        cached = made.get((group_key, p, native[row]))
+        if cached is None:
+            cached = _deployed_text(group_key, plan, rules, plan_names, ctx, specs[p])
+            if native[row] and "native" in plan.accept and kind != "native":
+                cached += (
+                    f" Or make its native schedule ({native[row]}) run at least every"
+                    f" {plan.interval.total_seconds() / 3600:g}h keeping {plan.retention_days} days."
+                )
+            made[(group_key, p, native[row])] = cached
+        texts[row] = cached
+    out[rows] = texts[inverse]
+    return out
+
+
+def _group_numbers(key: np.ndarray) -> np.ndarray:
+    """Per row of an integer matrix, a group number (rows with equal values share one), folded
+    column by column so the combined code never exceeds the row count."""
+    group = np.zeros(len(key), dtype=np.int64)
+    for column in key.T:
+        shifted = column - column.min() if len(column) else column
+        group = pd.factorize(group * (int(shifted.max(initial=0)) + 1) + shifted)[0]
+    return np.asarray(group, dtype=np.int64)
+
+
+# The situations of a failing plan-deployed row, in the order they are tested.
+_SITUATIONS = ("native", "unsupported", "opt-in", "rule", "select")
+
+
+def _nearest_rules(frame: pd.DataFrame) -> np.ndarray:
+    return (
         frame["nearest_rule"].to_numpy()
         if "nearest_rule" in frame
         else np.full(len(frame), -1, np.int64)
     )
-    native = fr.col(frame, "native_schedule")
-    plan_of = frame["plan"].to_numpy().astype(np.int64)
-    account = _resource_column(frame, ctx, "account_id")
-    region = _resource_column(frame, ctx, "region")
-    arn = _resource_column(frame, ctx, "resource_arn")
-    rtype = _resource_column(frame, ctx, "resource_type")
-    service = (
-        ctx.memo(
-            "service_of_resources",
-            lambda: ctx.policies.support.service_of(ctx.res).to_numpy(dtype=object),
-        )[np.maximum(frame["ridx"].to_numpy(), 0)]
-        if ctx.n
-        else np.full(len(frame), None, object)
+
+
+def _deployed_keys(
+    frame: pd.DataFrame, ctx: Context, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For `rows`: the situation number (`_SITUATIONS`), and one row of integer codes per row that
+    equal exactly when the remediation texts are equal."""
+    plan = frame["plan"].to_numpy().astype(np.int64)[rows]
+    accepts_aws = np.array(["aws-backup" in p.accept for p in ctx.plans], dtype=bool)[plan]
+    supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)[rows]
+    opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)[rows]
+    nearest = _nearest_rules(frame)[rows]
+    situation = np.select([~accepts_aws, ~supported, ~opted, nearest >= 0], [0, 1, 2, 3], 4).astype(
+        np.int64
     )
-    rules = ctx.inventory["backup_rules"].reset_index(drop=True)
-    plan_names = {
-        (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
-        for p in ctx.inventory["backup_plans"].itertuples(index=False)
-    }
-    specs = [plan.spec for plan in ctx.plans]  # a property that builds the spec: once per plan
-    selector = [bool(s.any_tags or s.conditions or s.resources) for s in specs]
-    cache: dict[tuple, str] = {}
-    for i in acting:
-        if plan_of[i] < 0:
-            continue
-        plan = ctx.plans[plan_of[i]]
-        key: tuple
-        if "aws-backup" not in plan.accept:
-            key = ("native", plan_of[i], native[i])
-        elif not supported[i]:
-            key = ("unsupported", plan_of[i], rtype[i])
-        elif not opted[i]:
-            key = ("opt-in", service[i], region[i], account[i])
-        elif nearest[i] >= 0:
-            key = ("rule", plan_of[i], int(nearest[i]))
-        else:
-            by_arn = None if selector[plan_of[i]] else arn[i]
-            key = ("select", plan_of[i], account[i], region[i], by_arn)
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = _deployed_text(key, plan, rules, plan_names, ctx, specs[plan_of[i]])
-        if native[i] and "native" in plan.accept and key[0] != "native":
-            text += (
-                f" Or make its native schedule ({native[i]}) run at least every"
-                f" {plan.interval.total_seconds() / 3600:g}h keeping {plan.retention_days} days."
-            )
-        out[i] = text
-    return out
+    ridx = frame["ridx"].to_numpy()[rows]
+    native = _codes(frame["ev.native_schedule"]) if "ev.native_schedule" in frame else None
+    native_code = native[rows] if native is not None else np.full(len(rows), -1, np.int64)
+    unused = np.full(len(rows), -2, dtype=np.int64)
+
+    def resource(column: str) -> np.ndarray:
+        codes = ctx.memo("codes:" + column, lambda: _codes(ctx.res[column]))
+        return np.where(ridx >= 0, codes[np.maximum(ridx, 0)] if ctx.n else -1, -1)
+
+    account, region = resource("account_id"), resource("region")
+    selector = np.array(
+        [bool(s.any_tags or s.conditions or s.resources) for s in (p.spec for p in ctx.plans)],
+        dtype=bool,
+    )[plan]
+    services = ctx.memo("codes:service_of_resources", lambda: _codes(pd.Series(_services(ctx))))
+    service = np.where(ridx >= 0, services[np.maximum(ridx, 0)] if ctx.n else -1, -1)
+    key = np.stack(
+        [
+            situation,
+            plan,
+            native_code,
+            np.where(situation == 1, resource("resource_type"), unused),
+            np.where(situation == 2, service, unused),
+            np.where((situation == 2) | (situation == 4), account, unused),
+            np.where((situation == 2) | (situation == 4), region, unused),
+            np.where(situation == 3, nearest, unused),
+            # a plan that selects by nothing AWS Backup can express names the resource by ARN
+            np.where((situation == 4) & ~selector, ridx, unused),
+        ],
+        axis=1,
+    )
+    return situation, key
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (-1 for missing)."""
+    return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def _services(ctx: Context) -> np.ndarray:
+    """Every resource's AWS Backup service name (objects), made once per check."""
+    return ctx.memo(
+        "service_of_resources",
+        lambda: ctx.policies.support.service_of(ctx.res).to_numpy(dtype=object),
+    )
+
+
+def _resource_values(ctx: Context, column: str, ridx: np.ndarray) -> np.ndarray:
+    """A resource column's values (objects) of resources `ridx` (None for -1)."""
+    values = np.full(len(ridx), None, dtype=object)
+    has = ridx >= 0
+    if ctx.n and has.any():
+        values[has] = ctx.res[column].take(ridx[has]).astype(object).to_numpy()
+    return values
 
 
 def _deployed_text(
@@ -275,7 +370,8 @@ def _deployed_text(
             " resource by ARN in the selection's Resources."
         )
     if kind == "rule":
-        rule = rules.iloc[key[2]]
+        # one dict per rule, made once a check (a DataFrame row lookup costs ~0.5 ms)
+        rule = ctx.memo("backup_rules_records", lambda: rules.to_dict("records"))[key[2]]
         name = plan_names.get(
             (rule["account_id"], rule["region"], rule["backup_plan_id"]), rule["backup_plan_id"]
         )

@@ -36,7 +36,9 @@ class Part:
     `frame` has ``ridx`` (resource number, -1 for rows about something else, which then carry
     ``resource_arn``, ``resource_type``, ``account_id``, ``region`` themselves), ``plan`` (plan
     number or -1), ``status`` (index into STATUSES) and evidence columns named ``ev.<name>``
-    (``ev.a.b`` nests). `describe(frame, ctx)` returns the one-sentence detail per row.
+    (``ev.a.b`` nests). `describe(frame, ctx)` returns the one-sentence detail per row (the
+    built-in controls give an Arrow string array, made on whole columns by
+    `auditor.controls.text`; a Series or an array of str works too).
     """
 
     control_id: str

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import KINDS, NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
+from auditor.controls.text import choose, first_of, join, number_text
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, PASS, Part
 
 AIR_GAPPED = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
@@ -52,54 +55,62 @@ def _in_air_gapped_vault(ctx: Context, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    hours = fr.fmt(fr.num(frame, "allowed_age_hours"))
-    vault = fr.col(frame, "vault")
-    newest = fr.col(frame, "newest_air_gapped_copy")
+    hours = number_text(fr.num(frame, "allowed_age_hours"))
+    vault = fr.col_text(frame, "vault")
+    newest = frame["ev.newest_air_gapped_copy"]
     known = fr.num(frame, "air_gapped_vaults_visible")
-    fail = np.array(
-        [
-            (
-                f"The newest copy in a logically air-gapped vault ({v}, {n:%Y-%m-%d %H:%M} UTC) is "
-                f"older than {h} hours."
-                if v is not None and n is not None and not pd.isna(n)
-                else f"No completed copy from the last {h} hours sits in a logically air-gapped "
-                "vault"
-                + (
-                    "; no such vault is visible to the audited accounts (their own, or shared with "
-                    "them through AWS RAM)."
-                    if k == 0
-                    else "."
-                )
-            )
-            for h, v, n, k in zip(hours, vault, newest, known)
-        ],
-        dtype=object,
+    stamps = pa.array(pd.to_datetime(newest, utc=True).dt.tz_localize(None), from_pandas=True)
+    when = pc.strftime(stamps, format="%Y-%m-%d %H:%M")
+    dated = vault.is_valid().to_numpy(zero_copy_only=False) & newest.notna().to_numpy()
+    fail = choose(
+        dated,
+        join(
+            "The newest copy in a logically air-gapped vault (",
+            vault,
+            ", ",
+            when,
+            " UTC) is older than ",
+            hours,
+            " hours.",
+        ),
+        join(
+            "No completed copy from the last ",
+            hours,
+            " hours sits in a logically air-gapped vault",
+            choose(
+                known == 0,
+                "; no such vault is visible to the audited accounts (their own, or shared with "
+                "them through AWS RAM).",
+                ".",
+            ),
+        ),
     )
-    texts = fr.select(
+    # a missing vault reads "None", as an f-string writes it
+    named = pc.fill_null(vault, "None")
+    return first_of(
         [
             (s == NOT_APPLICABLE, "The plan requires no air-gapped copy."),
             (
                 s == PASS,
-                np.array(
-                    [
-                        f"A copy from the last {h} hours sits in logically air-gapped vault {v}."
-                        for h, v in zip(hours, vault)
-                    ],
-                    dtype=object,
+                join(
+                    "A copy from the last ",
+                    hours,
+                    " hours sits in logically air-gapped vault ",
+                    named,
+                    ".",
                 ),
             ),
         ],
         fail,
     )
-    return pd.Series(texts, dtype=object)
 
 
 def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     # AWS Backup API reference: CreateLogicallyAirGappedBackupVault; BackupRuleInput
     # CopyActions[].DestinationBackupVaultArn and TargetLogicallyAirGappedBackupVaultArn.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

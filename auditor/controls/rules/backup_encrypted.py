@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -12,6 +14,7 @@ from auditor.controls.context import (
 )
 from auditor.controls.registry import control
 from auditor.controls.remedies import encrypted_remediation
+from auditor.controls.text import first_of, join, number_text
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -20,19 +23,19 @@ from auditor.controls.verdicts import (
 )
 
 
-def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_encrypted(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    count = fr.fmt(fr.num(frame, "unencrypted_backups"), 0)
-    checked = fr.fmt(fr.num(frame, "backups_checked"), 0)
-    example = fr.rp_arns(ctx, frame["example_row"].to_numpy())
-    texts = fr.select(
+    count = number_text(fr.num(frame, "unencrypted_backups"), 0)
+    checked = number_text(fr.num(frame, "backups_checked"), 0)
+    # a missing example reads "None", as str() writes it
+    example = pc.fill_null(fr.rp_arn_text(ctx, frame["example_row"].to_numpy()), "None")
+    return first_of(
         [
             (s == NOT_APPLICABLE, "The plan does not require encryption."),
-            (s == PASS, "All " + checked + " backups are encrypted."),
+            (s == PASS, join("All ", checked, " backups are encrypted.")),
         ],
-        count + " of " + checked + " backups are unencrypted, e.g. " + example.astype(str) + ".",
+        join(count, " of ", checked, " backups are unencrypted, e.g. ", example, "."),
     )
-    return pd.Series(texts, dtype=object)
 
 
 @control(
@@ -69,7 +72,7 @@ def backup_encrypted(ctx: Context) -> Part:
         "backup-encrypted",
         frame,
         _describe_encrypted,
-        evidence_hook=_example_backup,
+        evidence_hook=fr.object_evidence(_example_backup),
         remediate=encrypted_remediation,
     )
 

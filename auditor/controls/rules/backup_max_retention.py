@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -17,6 +18,7 @@ from auditor.controls.context import (
     us_to_ts,
 )
 from auditor.controls.registry import control
+from auditor.controls.text import first_of, join, number_text, replace_rows, text_of
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -155,42 +157,45 @@ def _max_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     return out
 
 
-def _describe_max(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_max(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    limit = fr.fmt(fr.num(frame, "max_retention_days"), 0)
-    oldest = fr.fmt(fr.num(frame, "oldest_age_days"))
-    longest = fr.fmt(fr.num(frame, "longest_lifecycle_days"))
+    limit = number_text(fr.num(frame, "max_retention_days"), 0)
+    oldest = number_text(fr.num(frame, "oldest_age_days"))
+    longest = number_text(fr.num(frame, "longest_lifecycle_days"))
     too_old = (
         frame["ev.kept_past_limit"].to_numpy(dtype=bool, na_value=False)
         if "ev.kept_past_limit" in frame
         else np.zeros(len(frame), bool)
     )
-    todo = np.full(len(frame), "", dtype=object)
+    todo = text_of("", len(frame))
     if too_old.any():
         rows, advice = _delete_oldest(frame, ctx)
-        todo[rows >= 0] = " " + advice["remediation"].to_numpy(dtype=object)
-    texts = fr.select(
+        advised = join(" ", text_of(advice["remediation"].to_numpy(dtype=object)))
+        todo = replace_rows(todo, np.flatnonzero(rows >= 0), advised)
+    kept_forever = fr.num(frame, "kept_forever")
+    return first_of(
         [
             (s == NOT_APPLICABLE, "The plan sets no max_retention_days."),
             (
                 s == PASS,
-                "No backup is kept past " + limit + " days (oldest is " + oldest + " days old).",
+                join("No backup is kept past ", limit, " days (oldest is ", oldest, " days old)."),
             ),
             (
                 too_old,
-                "A backup is " + oldest + " days old, past the " + limit + "-day maximum." + todo,
+                join("A backup is ", oldest, " days old, past the ", limit, "-day maximum.", todo),
             ),
             (
-                fr.num(frame, "kept_forever") > 0,
-                fr.fmt(fr.num(frame, "kept_forever"), 0)
-                + " backup(s) have no planned deletion (kept forever), past the "
-                + limit
-                + "-day maximum.",
+                kept_forever > 0,
+                join(
+                    number_text(kept_forever, 0),
+                    " backup(s) have no planned deletion (kept forever), past the ",
+                    limit,
+                    "-day maximum.",
+                ),
             ),
         ],
-        "A backup is set to be kept " + longest + " days, past the " + limit + "-day maximum.",
+        join("A backup is set to be kept ", longest, " days, past the ", limit, "-day maximum."),
     )
-    return pd.Series(texts, dtype=object)
 
 
 @control(
@@ -232,7 +237,12 @@ def backup_max_retention(ctx: Context) -> Part:
         kept_forever=forever,
         kept_past_limit=too_old & applies,
     )
-    return Part("backup-max-retention", frame, _describe_max, evidence_hook=_max_evidence)
+    return Part(
+        "backup-max-retention",
+        frame,
+        _describe_max,
+        evidence_hook=fr.object_evidence(_max_evidence),
+    )
 
 
 def _forever_counts(ctx: Context) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -14,6 +16,7 @@ from auditor.controls.context import (
     us_to_ts,
 )
 from auditor.controls.registry import control
+from auditor.controls.text import choose, join, number_text, replace_rows
 from auditor.controls.verdicts import (
     FAIL,
     PASS,
@@ -23,43 +26,51 @@ from auditor.policy.columns import index_in
 from auditor.restore import newest_backup_rows, restore_facts
 
 
-def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
     hours = fr.num(frame, "age_hours")
-    age = fr.fmt(hours)
-    allowed = fr.fmt(fr.num(frame, "allowed_hours"))
-    created_age = fr.fmt(fr.num(frame, "resource_age_hours"))
+    allowed_hours = fr.num(frame, "allowed_hours")
+    age = number_text(hours)
+    allowed = number_text(allowed_hours)
     has = frame["ev.last_backup"].notna().to_numpy()
     # Just past the limit, one decimal reads "170 hours old, more than the 170 hours": show more.
-    close = np.flatnonzero((s == FAIL) & has & (age == allowed))
-    age[close] = [f"{hours[i]:.4f}".rstrip("0").rstrip(".") for i in close]
-    accept = fr.plan_attr(frame, ctx, lambda p: " or ".join(p.accept))
-    texts = np.where(
-        has,
-        np.where(
-            s == PASS,
-            "Newest completed backup is "
-            + age
-            + " hours old; the plan allows "
-            + allowed
-            + " hours.",
-            "Newest completed backup is "
-            + age
-            + " hours old, more than the "
-            + allowed
-            + " hours the plan allows.",
+    close = np.flatnonzero(
+        (s == FAIL) & has & pc.equal(age, allowed).to_numpy(zero_copy_only=False)
+    )
+    age = replace_rows(age, close, [f"{hours[i]:.4f}".rstrip("0").rstrip(".") for i in close])
+    passed = s == PASS
+    with_backup = choose(
+        passed,
+        join(
+            "Newest completed backup is ", age, " hours old; the plan allows ", allowed, " hours."
         ),
-        np.where(
-            s == PASS,
-            "No completed backup yet, but the resource is only "
-            + created_age
-            + " hours old (first backup due within "
-            + allowed
-            + " hours).",
-            "No completed " + accept.astype(str) + " backup of this resource exists.",
+        join(
+            "Newest completed backup is ",
+            age,
+            " hours old, more than the ",
+            allowed,
+            " hours the plan allows.",
         ),
     )
-    return pd.Series(texts, dtype=object)
+    # Each branch is made only for its own rows: most resources have a backup.
+    without = np.flatnonzero(~has)
+    if not len(without):
+        return with_backup
+    rows = frame.iloc[without]
+    created_age = number_text(fr.num(rows, "resource_age_hours"))
+    accept = fr.plan_text(rows, ctx, lambda p: " or ".join(p.accept))
+    no_backup = choose(
+        passed[without],
+        join(
+            "No completed backup yet, but the resource is only ",
+            created_age,
+            " hours old (first backup due within ",
+            number_text(allowed_hours[without]),
+            " hours).",
+        ),
+        join("No completed ", accept, " backup of this resource exists."),
+    )
+    return replace_rows(with_backup, without, no_backup)
 
 
 @control(
@@ -103,7 +114,7 @@ def backup_recency(ctx: Context) -> Part:
         "backup-recency",
         frame,
         _describe_recency,
-        evidence_hook=_recency_evidence,
+        evidence_hook=fr.object_evidence(_recency_evidence),
         remediate=_remediate_recency,
     )
 
@@ -121,15 +132,17 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     has = (ridx >= 0) & (newest[np.maximum(ridx, 0)] >= 0)
     if not has.any():
         return out
-    facts = restore_facts(ctx.rp, ctx.res, ridx[has], newest, outside)
+    # a resource has a row per plan: its facts are made once and spread over its rows
+    owners, owner_of = np.unique(ridx[has], return_inverse=True)
+    facts = restore_facts(ctx.rp, ctx.res, owners, newest, outside)
     paths = np.full(len(frame), None, dtype=object)
-    paths[has] = facts["restore_paths"].to_numpy(dtype=object)
+    paths[has] = facts["restore_paths"].to_numpy(dtype=object)[owner_of]
     out["restore_paths"] = pd.Series(paths, dtype=object)
     restorable = pd.Series(pd.NA, index=range(len(frame)), dtype="boolean")
-    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)
+    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)[owner_of]
     out["restorable_outside_region"] = restorable
     note = np.full(len(frame), None, dtype=object)
-    note[has] = facts["region_note"].to_numpy(dtype=object)
+    note[has] = facts["region_note"].to_numpy(dtype=object)[owner_of]
     out["restore_note"] = pd.Series(note, dtype=object)
     return out
 
@@ -183,7 +196,7 @@ def _latest_failed_jobs(ctx: Context) -> pd.DataFrame | None:
 def _remediate_recency(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """What the plan needs, built once per plan (the rows index it)."""
     # AWS Backup API Reference, StartBackupJob (on-demand backup); ListBackupJobs --by-state FAILED.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -14,6 +15,7 @@ from auditor.controls.context import (
     us_to_ts,
 )
 from auditor.controls.registry import control
+from auditor.controls.text import choose, first_of, join, number_text
 from auditor.controls.verdicts import (
     FAIL,
     PASS,
@@ -21,48 +23,55 @@ from auditor.controls.verdicts import (
 )
 
 
-def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_retention(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    keep = fr.fmt(fr.num(frame, "retention_days"), 0)
-    shortest = fr.fmt(fr.num(frame, "shortest_lifecycle_days"))
-    history = fr.fmt(fr.num(frame, "history_days"))
+    keep = number_text(fr.num(frame, "retention_days"), 0)
+    shortest = number_text(fr.num(frame, "shortest_lifecycle_days"))
+    history = number_text(fr.num(frame, "history_days"))
     life_fail = frame["ev.expires_too_soon"].to_numpy(dtype=bool, na_value=False)
     has = frame["ev.oldest_backup"].notna().to_numpy()
     young = frame["ev.younger_than_window"].to_numpy(dtype=bool, na_value=False)
-    texts = np.where(
-        s == PASS,
-        np.where(
-            young,
-            "Backups are kept at least "
-            + keep
-            + " days; the resource is younger than the retention window.",
-            "Backups are kept at least "
-            + keep
-            + " days and history reaches back "
-            + history
-            + " days.",
+    passed = choose(
+        young,
+        join(
+            "Backups are kept at least ",
+            keep,
+            " days; the resource is younger than the retention window.",
         ),
-        np.where(
-            life_fail,
-            "A backup is set to expire after "
-            + shortest
-            + " days, before the "
-            + keep
-            + " days the plan requires.",
-            np.where(
-                has,
-                "Backup history reaches back only "
-                + history
-                + " days of the "
-                + keep
-                + " days the plan requires.",
-                "No backup history at all, though the resource is older than the "
-                + keep
-                + "-day retention window.",
-            ),
+        join(
+            "Backups are kept at least ", keep, " days and history reaches back ", history, " days."
         ),
     )
-    return pd.Series(texts, dtype=object)
+    failed = first_of(
+        [
+            (
+                life_fail,
+                join(
+                    "A backup is set to expire after ",
+                    shortest,
+                    " days, before the ",
+                    keep,
+                    " days the plan requires.",
+                ),
+            ),
+            (
+                has,
+                join(
+                    "Backup history reaches back only ",
+                    history,
+                    " days of the ",
+                    keep,
+                    " days the plan requires.",
+                ),
+            ),
+        ],
+        join(
+            "No backup history at all, though the resource is older than the ",
+            keep,
+            "-day retention window.",
+        ),
+    )
+    return choose(s == PASS, passed, failed)
 
 
 @control(
@@ -113,7 +122,7 @@ def backup_retention(ctx: Context) -> Part:
         "backup-retention",
         frame,
         _describe_retention,
-        evidence_hook=_retention_backups,
+        evidence_hook=fr.object_evidence(_retention_backups),
         remediate=_remediate_retention,
     )
 
@@ -161,7 +170,7 @@ def _shortest_lifecycle(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
 def _remediate_retention(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """The lifecycle the plan needs, built once per plan (the rows index it)."""
     # AWS Backup API Reference, BackupRuleInput: Lifecycle.DeleteAfterDays.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -16,6 +18,7 @@ from auditor.controls.context import (
 )
 from auditor.controls.registry import control
 from auditor.controls.remedies import supported_remediation
+from auditor.controls.text import first_of, join
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -24,27 +27,23 @@ from auditor.controls.verdicts import (
 )
 
 
-def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_supported(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    reason = fr.col(frame, "reason")
-    texts = fr.select(
+    reason = fr.col_text(frame, "reason")
+    has_reason = reason.is_valid().to_numpy(zero_copy_only=False)
+    # a missing reason reads "None", as an f-string writes it
+    named = pc.fill_null(reason, "None")
+    return first_of(
         [
             (
                 s == NOT_APPLICABLE,
                 "The plan accepts only native backups, so it does not rely on AWS Backup.",
             ),
-            (
-                (s == PASS) & (reason != None),  # noqa: E711
-                np.array(
-                    [f"{r}, but the plan also accepts native backups." for r in reason],
-                    dtype=object,
-                ),
-            ),
+            ((s == PASS) & has_reason, join(named, ", but the plan also accepts native backups.")),
             (s == PASS, "AWS Backup offers everything the plan asks for this resource type."),
         ],
-        np.array([f"{r}; the plan accepts only AWS Backup." for r in reason], dtype=object),
+        join(named, "; the plan accepts only AWS Backup."),
     )
-    return pd.Series(texts, dtype=object)
 
 
 @control(
@@ -100,7 +99,7 @@ def backup_supported(ctx: Context) -> Part:
         "backup-supported",
         frame,
         _describe_supported,
-        evidence_hook=_deployed_rule,
+        evidence_hook=fr.object_evidence(_deployed_rule),
         remediate=supported_remediation,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -14,6 +16,7 @@ from auditor.controls.context import (
     us_to_ts,
 )
 from auditor.controls.registry import control
+from auditor.controls.text import first_of, join, number_text
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -80,41 +83,22 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     frame = fr.pair_frame(ctx, status, **evidence)
     noun = "region" if column == "region" else "account"
 
-    def describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    def describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
         s = fr.status_of(frame)
-        req = fr.col(frame, "required")
-        miss = fr.col(frame, "missing")
-        hours = fr.fmt(fr.num(frame, "allowed_age_hours"))
-        gone = fr.col(frame, "not_collected")
-        texts = fr.select(
+        # a missing value reads "None", as an f-string writes it
+        req, miss, gone = (
+            pc.fill_null(fr.col_text(frame, name), "None")
+            for name in ("required", "missing", "not_collected")
+        )
+        hours = number_text(fr.num(frame, "allowed_age_hours"))
+        return first_of(
             [
                 (s == NOT_APPLICABLE, f"The plan requires no {noun} copy."),
-                (
-                    s == PASS,
-                    np.array(
-                        [
-                            f"A copy from the last {h} hours exists in {r}."
-                            for h, r in zip(hours, req)
-                        ],
-                        dtype=object,
-                    ),
-                ),
-                (
-                    s == NOT_ASSESSED,
-                    np.array(
-                        [f"Not assessed: {noun} {g} was not collected." for g in gone], dtype=object
-                    ),
-                ),
+                (s == PASS, join("A copy from the last ", hours, " hours exists in ", req, ".")),
+                (s == NOT_ASSESSED, join(f"Not assessed: {noun} ", gone, " was not collected.")),
             ],
-            np.array(
-                [
-                    f"No completed copy from the last {h} hours in {noun} {m}."
-                    for h, m in zip(hours, miss)
-                ],
-                dtype=object,
-            ),
+            join("No completed copy from the last ", hours, f" hours in {noun} ", miss, "."),
         )
-        return pd.Series(texts, dtype=object)
 
     return Part(control_id, frame, describe, remediate=_remediate_copies(control_id))
 
@@ -169,7 +153,7 @@ def _remediate_copies(control_id: str):
     where = "region" if control_id == "cross-region-copy" else "account"
 
     def remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
-        return fr.plan_attr(
+        return fr.plan_remedy(
             frame,
             ctx,
             lambda p: (

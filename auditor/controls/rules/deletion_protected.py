@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import LOCK_COMPLIANCE, LOCK_GOVERNANCE, Context
 from auditor.controls.registry import control
+from auditor.controls.text import first_of, join, text_of
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, WAIVED, Part
 from auditor.iampolicy import deletion_verdict
 
@@ -202,36 +205,30 @@ def deletion_protected(ctx: Context) -> Part:
     frame = fr.pair_frame(ctx, status, protections=fr.bits_to_labels(vault_bits, texts))
     frame["bad_vault"] = bad_vault
 
+    vault_texts = np.array([facts[k]["text"] for k in keys] + [None], dtype=object)
+
     def problems(f: pd.DataFrame, ctx: Context) -> dict:
-        out = np.full(len(f), None, dtype=object)
-        for i, (v, st) in enumerate(zip(f["bad_vault"].to_numpy(), f["status"].to_numpy())):
-            if v >= 0:
-                out[i] = facts[keys[v]]["text"]
-            elif st in (FAIL, NOT_ASSESSED, WAIVED):
-                out[i] = "None of its recovery points is in an AWS Backup vault"
+        bad = f["bad_vault"].to_numpy()
+        out = vault_texts[np.where(bad >= 0, bad, len(keys))]
+        unvaulted = (bad < 0) & np.isin(f["status"].to_numpy(), (FAIL, NOT_ASSESSED, WAIVED))
+        out[unvaulted] = "None of its recovery points is in an AWS Backup vault"
         return {"problem": out}
 
-    def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
+    def describe(f: pd.DataFrame, ctx: Context) -> pa.Array:
         s = fr.status_of(f)
-        problem = problems(f, ctx)["problem"]
-        protections = fr.col(f, "protections")
-        text = fr.select(
+        # a missing value reads "None", as an f-string writes it
+        problem = pc.fill_null(text_of(problems(f, ctx)["problem"]), "None")
+        protections = pc.fill_null(fr.col_text(f, "protections"), "None")
+        return first_of(
             [
                 (s == NOT_APPLICABLE, "The plan does not require deletion protection."),
                 (
                     s == PASS,
-                    np.array(
-                        [
-                            f"Its recovery points are protected from deletion: {p}."
-                            for p in protections
-                        ],
-                        dtype=object,
-                    ),
+                    join("Its recovery points are protected from deletion: ", protections, "."),
                 ),
             ],
-            np.array([f"{p}." for p in problem], dtype=object),
+            join(problem, "."),
         )
-        return pd.Series(text, dtype=object)
 
     def remediate(f: pd.DataFrame, ctx: Context) -> np.ndarray:
         out = np.full(len(f), None, dtype=object)
@@ -252,4 +249,10 @@ def deletion_protected(ctx: Context) -> Part:
             )
         return out
 
-    return Part("deletion-protected", frame, describe, evidence_hook=problems, remediate=remediate)
+    return Part(
+        "deletion-protected",
+        frame,
+        describe,
+        evidence_hook=fr.object_evidence(problems),
+        remediate=remediate,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
@@ -11,6 +13,7 @@ from auditor.controls.context import (
 )
 from auditor.controls.registry import control
 from auditor.controls.remedies import deployed_remediation
+from auditor.controls.text import choose, first_of, join, number_text, present
 from auditor.controls.verdicts import (
     FAIL,
     PASS,
@@ -18,37 +21,60 @@ from auditor.controls.verdicts import (
 )
 
 
-def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_deployed(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    rule = fr.col(frame, "aws_rule")
-    nearest = fr.col(frame, "selected_by")
-    native = fr.col(frame, "native_schedule")
-    every = fr.fmt(fr.num(frame, "required_every_hours"))
-    keep = fr.fmt(fr.num(frame, "required_retention_days"), 0)
+    rule = fr.col_text(frame, "aws_rule")
+    nearest = fr.col_text(frame, "selected_by")
+    native = fr.col_text(frame, "native_schedule")
+    has_native = present(native)
+    need = join(
+        "at least every ",
+        number_text(fr.num(frame, "required_every_hours")),
+        "h keeping ",
+        number_text(fr.num(frame, "required_retention_days"), 0),
+        " days",
+    )
     supported = frame["ev.aws_backup_supports_type"].to_numpy(dtype=bool, na_value=True)
-    unsupported_why = fr.col(frame, "aws_backup_unsupported_reason")
+    unsupported_why = fr.col_text(frame, "aws_backup_unsupported_reason")
     opted = frame["ev.region_opted_in"].to_numpy(dtype=bool, na_value=True)
-    texts = []
-    for i in range(len(frame)):
-        if s[i] == PASS:
-            texts.append(
-                f"In force: {rule[i]}." if rule[i] else f"In force: native schedule {native[i]}."
-            )
-            continue
-        need = f"at least every {every[i]}h keeping {keep[i]} days"
-        if not supported[i]:
+    # a missing native schedule reads "None", as Python's f-string writes it
+    native_named = pc.fill_null(native, "None")
+    in_force = join(
+        "In force: ",
+        choose(present(rule), rule, join("native schedule ", native_named)),
+        ".",
+    )
+    why = first_of(
+        [
             # e.g. an S3 bucket without versioning, which AWS Backup cannot back up
-            why = unsupported_why[i] or "AWS Backup does not support this resource type"
-        elif not opted[i]:
-            why = "its service is not opted in to AWS Backup in this region"
-        elif nearest[i]:
-            why = f"{nearest[i]} selects it but runs less often or keeps backups for less than required ({need})"
-        else:
-            why = f"no deployed AWS Backup plan selects it with a rule {need}"
-        if native[i]:
-            why += f", and its native schedule {native[i]} does not meet the plan"
-        texts.append(f"Not in force: {why}.")
-    return pd.Series(texts, dtype=object)
+            (
+                ~supported,
+                choose(
+                    present(unsupported_why),
+                    unsupported_why,
+                    "AWS Backup does not support this resource type",
+                ),
+            ),
+            (~opted, "its service is not opted in to AWS Backup in this region"),
+            (
+                present(nearest),
+                join(
+                    nearest,
+                    " selects it but runs less often or keeps backups for less than required (",
+                    need,
+                    ")",
+                ),
+            ),
+        ],
+        join("no deployed AWS Backup plan selects it with a rule ", need),
+    )
+    native_tail = choose(
+        has_native,
+        join(", and its native schedule ", native_named, " does not meet the plan"),
+        "",
+    )
+    not_in_force = join("Not in force: ", why, native_tail, ".")
+    return choose(s == PASS, in_force, not_in_force)
 
 
 def _rule_labels(rule: np.ndarray, labels: list[str]) -> pd.Categorical:

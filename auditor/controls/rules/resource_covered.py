@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.controls import frames as fr
 from auditor.controls.context import (
     Context,
 )
 from auditor.controls.registry import control
+from auditor.controls.text import by_code, first_of
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -20,32 +24,38 @@ from auditor.controls.verdicts import (
 )
 
 
-def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_covered(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    plans = fr.col(frame, "matched_plans")
-    reason = fr.col(frame, "out_of_scope")
-    text = fr.select(
+
+    def scope_text(reason: object) -> str:
+        r = str(reason)
+        return (
+            f"{r[0].upper()}{r[1:]}."
+            if r.startswith("read replica")
+            else f"Not in the policy's scope: {r}."
+        )
+
+    # one text per category (plan set, scope reason), spread over the rows by code
+    return first_of(
         [
             (
                 s == PASS,
-                np.array([f"Selected by declared plan(s) {p}." for p in plans], dtype=object),
-            ),
-            (
-                s == NOT_APPLICABLE,
-                np.array(
-                    [
-                        f"{r[0].upper()}{r[1:]}."
-                        if str(r).startswith("read replica")
-                        else f"Not in the policy's scope: {r}."
-                        for r in reason
-                    ],
-                    dtype=object,
+                _by_category(
+                    frame["ev.matched_plans"], lambda p: f"Selected by declared plan(s) {p}."
                 ),
             ),
+            (s == NOT_APPLICABLE, _by_category(frame["ev.out_of_scope"], scope_text)),
         ],
         "In the policy's scope but no declared plan selects it.",
     )
-    return pd.Series(text)
+
+
+def _by_category(values: pd.Series, text: Callable[[object], str]) -> pa.Array:
+    """`text(value)` per row of a categorical column (`text(None)` where the value is missing)."""
+    categorical = values.astype("category")
+    labels = [text(c) for c in categorical.cat.categories] + [text(None)]
+    codes = categorical.cat.codes.to_numpy().astype(np.int64)
+    return by_code(labels, np.where(codes >= 0, codes, len(labels) - 1))
 
 
 @control(
@@ -113,7 +123,7 @@ def resource_covered(ctx: Context) -> Part:
         "resource-covered",
         frame,
         _describe_covered,
-        evidence_hook=_why_not_covered,
+        evidence_hook=fr.object_evidence(_why_not_covered),
         remediate=_remediate_covered,
     )
 
@@ -148,4 +158,7 @@ def _remediate_covered(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
         if selects
         else "Declare a plan that selects the resource, or exclude it from the policy's scope."
     )
-    return np.full(len(frame), text, dtype=object)
+    out = np.full(len(frame), None, dtype=object)
+    # only rows that call for a change keep a remediation: the long text is not copied for others
+    out[np.isin(fr.status_of(frame), (FAIL, WAIVED))] = text
+    return out

@@ -4,70 +4,80 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import NONE_TS, US_PER_DAY, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.rules._restores import restore_facts
+from auditor.controls.text import choose, first_of, join, number_text, present
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 
-def _describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    age = fr.fmt(fr.num(frame, "restore_age_days"))
-    allowed = fr.fmt(fr.num(frame, "restore_test_days"), 0)
-    how = np.where(
+    age = number_text(fr.num(frame, "restore_age_days"))
+    allowed = number_text(fr.num(frame, "restore_test_days"), 0)
+    how = choose(
         frame["ev.by_restore_test"].fillna(False).to_numpy(dtype=bool),
         "a restore test",
         "a restore",
     )
-    since = fr.col(frame, "jobs_collected_since")
+    # a missing date reads "None", as an f-string writes it
+    since = pc.fill_null(fr.col_text(frame, "jobs_collected_since"), "None")
     has = frame["ev.last_restore"].notna().to_numpy()
-    texts = fr.select(
+    texts = first_of(
         [
             (s == NOT_APPLICABLE, "The plan does not ask for restore tests."),
             (
                 (s == PASS) & has,
-                "Its backups were last restored by " + how + " " + age + " days ago; the plan "
-                "asks for one every " + allowed + " days.",
+                join(
+                    "Its backups were last restored by ",
+                    how,
+                    " ",
+                    age,
+                    " days ago; the plan asks for one every ",
+                    allowed,
+                    " days.",
+                ),
             ),
             (
                 (s == PASS) & ~has,
-                "No restore yet, but the resource is only "
-                + fr.fmt(fr.num(frame, "resource_age_days"))
-                + " days old (its first restore is due within "
-                + allowed
-                + " days).",
+                join(
+                    "No restore yet, but the resource is only ",
+                    number_text(fr.num(frame, "resource_age_days")),
+                    " days old (its first restore is due within ",
+                    allowed,
+                    " days).",
+                ),
             ),
             (
                 (s == NOT_ASSESSED) & ~has,
-                np.array(
-                    [
-                        f"No successful restore since {v} (restore jobs were collected from then "
-                        f"on), and the plan looks back {a} days: collect with an earlier "
-                        "--jobs-since."
-                        for v, a in zip(since, allowed)
-                    ],
-                    dtype=object,
+                join(
+                    "No successful restore since ",
+                    since,
+                    " (restore jobs were collected from then on), and the plan looks back ",
+                    allowed,
+                    " days: collect with an earlier --jobs-since.",
                 ),
             ),
             (
                 has,
-                "Its backups were last restored "
-                + age
-                + " days ago, more than the "
-                + allowed
-                + " days the plan allows.",
+                join(
+                    "Its backups were last restored ",
+                    age,
+                    " days ago, more than the ",
+                    allowed,
+                    " days the plan allows.",
+                ),
             ),
         ],
-        "No restore of its backups succeeded in the last " + allowed + " days.",
+        join("No restore of its backups succeeded in the last ", allowed, " days."),
     )
-    failed = fr.col(frame, "last_failed_restore.message")
-    out = [
-        t + (f" The latest failed restore said: {m}" if m and st == FAIL else "")
-        for t, m, st in zip(texts, failed, s)
-    ]
-    return pd.Series(out, dtype=object)
+    failed = fr.col_text(frame, "last_failed_restore.message")
+    said = present(failed) & (s == FAIL)
+    return choose(said, join(texts, " The latest failed restore said: ", failed), texts)
 
 
 @control(
@@ -142,7 +152,7 @@ def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """The restore test the plan needs, once per plan."""
     # AWS Backup API reference: CreateRestoreTestingPlan, CreateRestoreTestingSelection,
     # StartRestoreJob.
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

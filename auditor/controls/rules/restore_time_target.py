@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.controls import frames as fr
 from auditor.controls.context import NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.rules._restores import restore_facts
+from auditor.controls.text import choose, first_of, join, number_text, present
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, PASS, Part
 
 
@@ -16,43 +18,42 @@ def _minutes(us: np.ndarray) -> np.ndarray:
     return us.astype(float) / 60_000_000
 
 
-def _describe(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    took = fr.fmt(fr.num(frame, "restore_minutes"))
-    target = fr.fmt(fr.num(frame, "target_minutes"))
+    took = number_text(fr.num(frame, "restore_minutes"))
+    target = number_text(fr.num(frame, "target_minutes"))
     has = frame["ev.last_restore"].notna().to_numpy()
-    since = fr.col(frame, "jobs_collected_since")
-    texts = fr.select(
+    since = fr.col_text(frame, "jobs_collected_since")
+    return first_of(
         [
             (s == NOT_APPLICABLE, "The plan sets no restore time target."),
             (
                 has & (s == PASS),
-                "Its latest successful restore took "
-                + took
-                + " minutes; the target is "
-                + target
-                + " minutes.",
+                join(
+                    "Its latest successful restore took ",
+                    took,
+                    " minutes; the target is ",
+                    target,
+                    " minutes.",
+                ),
             ),
             (
                 has,
-                "Its latest successful restore took "
-                + took
-                + " minutes, more than the "
-                + target
-                + " minute target.",
+                join(
+                    "Its latest successful restore took ",
+                    took,
+                    " minutes, more than the ",
+                    target,
+                    " minute target.",
+                ),
             ),
         ],
-        np.array(
-            [
-                "No successful restore of its backups"
-                + (f" since {v}" if v else "")
-                + ", so the restore time target is unproven."
-                for v in since
-            ],
-            dtype=object,
+        join(
+            "No successful restore of its backups",
+            choose(present(since), join(" since ", since), ""),
+            ", so the restore time target is unproven.",
         ),
     )
-    return pd.Series(texts, dtype=object)
 
 
 @control(
@@ -109,7 +110,7 @@ def restore_time_target(ctx: Context) -> Part:
 
 def _remediate(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
     """What the plan's target needs, once per plan."""
-    return fr.plan_attr(
+    return fr.plan_remedy(
         frame,
         ctx,
         lambda p: (

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import LOCK_COMPLIANCE, LOCK_GOVERNANCE, Context
 from auditor.controls.registry import control
+from auditor.controls.text import choose, first_of, join, present
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -34,29 +37,21 @@ _GOVERNANCE_NOTE = (
 )
 
 
-def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _describe_lock(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     s = fr.status_of(frame)
-    vaults = fr.col(frame, "vaults")
-    problem = fr.col(frame, "problem")
-    governance = fr.col(frame, "governance_vaults")
-    texts = fr.select(
+    # a missing value reads "None", as an f-string writes it
+    vaults = pc.fill_null(fr.col_text(frame, "vaults"), "None")
+    problem = pc.fill_null(fr.col_text(frame, "problem"), "None")
+    governance = fr.col_text(frame, "governance_vaults")
+    note_head, note_tail = _GOVERNANCE_NOTE.split("{g}")
+    note = choose(present(governance), join(note_head, governance, note_tail), "")
+    return first_of(
         [
             (s == NOT_APPLICABLE, "The plan does not require a locked vault."),
-            (
-                s == PASS,
-                np.array(
-                    [
-                        f"Its recovery points are in locked vault(s) {v}."
-                        + (_GOVERNANCE_NOTE.format(g=g) if g else "")
-                        for v, g in zip(vaults, governance)
-                    ],
-                    dtype=object,
-                ),
-            ),
+            (s == PASS, join("Its recovery points are in locked vault(s) ", vaults, ".", note)),
         ],
-        np.array([f"{p}." for p in problem], dtype=object),
+        join(problem, "."),
     )
-    return pd.Series(texts, dtype=object)
 
 
 @control(
@@ -162,29 +157,46 @@ def vault_lock(ctx: Context) -> Part:
     frame["bad_vault"] = bad_vault
     frame["bad_kind"] = bad_kind
 
-    def problems(f: pd.DataFrame, ctx: Context) -> dict:
-        rv = ctx.resource_vaults
-        keys = sorted(rv["info"])
-        out = np.full(len(f), None, dtype=object)
-        for i, (v, k, st) in enumerate(
-            zip(f["bad_vault"].to_numpy(), f["bad_kind"].to_numpy(), f["status"].to_numpy())
-        ):
-            if k >= 0:
-                fact = rv["info"][keys[v]]
-                date = fact["lock_date"]
-                until = f" until its lock date {date:%Y-%m-%d %H:%M} UTC" if date else ""
-                out[i] = _LOCK_PROBLEMS[k].format(
-                    v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}", until=until
-                )
-            elif st in (FAIL, NOT_ASSESSED, WAIVED):
-                out[i] = "None of its recovery points is in an AWS Backup vault"
+    return Part(
+        "vault-lock",
+        frame,
+        _describe_with_problems,
+        evidence_hook=fr.object_evidence(_problems),
+        remediate=_remediate,
+    )
+
+
+def _problems(f: pd.DataFrame, ctx: Context) -> dict:
+    """Per row, what keeps its recovery points from a suitable locked vault (evidence and detail):
+    one text per (vault, problem), spread over its rows."""
+    rv = ctx.resource_vaults
+    keys = sorted(rv["info"])
+    out = np.full(len(f), None, dtype=object)
+    kind = f["bad_kind"].to_numpy()
+    out[np.isin(f["status"].to_numpy(), (FAIL, NOT_ASSESSED, WAIVED)) & (kind < 0)] = (
+        "None of its recovery points is in an AWS Backup vault"
+    )
+    rows = np.flatnonzero(kind >= 0)
+    if not len(rows):
         return {"problem": out}
+    pairs = np.stack([f["bad_vault"].to_numpy()[rows], kind[rows]]).astype(np.int64)
+    unique, inverse = np.unique(pairs, axis=1, return_inverse=True)
+    texts = []
+    for v, k in unique.T:
+        fact = rv["info"][keys[v]]
+        date = fact["lock_date"]
+        until = f" until its lock date {date:%Y-%m-%d %H:%M} UTC" if date else ""
+        texts.append(
+            _LOCK_PROBLEMS[k].format(
+                v=fact["label"], min=f"{fact['min']:g}", max=f"{fact['max']:g}", until=until
+            )
+        )
+    out[rows] = np.array(texts, dtype=object)[inverse.ravel()]
+    return {"problem": out}
 
-    def describe(f: pd.DataFrame, ctx: Context) -> pd.Series:
-        f = f.assign(**{"ev.problem": problems(f, ctx)["problem"]})
-        return _describe_lock(f, ctx)
 
-    return Part("vault-lock", frame, describe, evidence_hook=problems, remediate=_remediate)
+def _describe_with_problems(f: pd.DataFrame, ctx: Context) -> pa.Array:
+    return _describe_lock(f.assign(**{"ev.problem": _problems(f, ctx)["problem"]}), ctx)
 
 
 # AWS Backup API Reference, PutBackupVaultLockConfiguration: MinRetentionDays and MaxRetentionDays
