@@ -183,17 +183,18 @@ class FindingRows:
             by_resource = (by_resource << width) | resource_ranks
             for k, ranks in enumerate(own_ranks):
                 if ranks is not None:
-                    start = own[k] if own[k] is not None else np.zeros(len(ranks), np.int64)
-                    own[k] = (start << width) | ranks
+                    before = own[k]
+                    high = before if before is not None else np.zeros(len(ranks), np.int64)
+                    own[k] = (high << width) | ranks
         values, at = np.unique(
             np.concatenate([by_resource, *[o for o in own if o is not None]]), return_inverse=True
         )
         at = at.astype(np.int32) + 1  # ranks from 1, as every key's
-        resource_at, start = at[: self.ctx.n], self.ctx.n
+        resource_at, offset = at[: self.ctx.n], self.ctx.n
         own_at: list[np.ndarray | None] = []
         for o in own:
-            own_at.append(None if o is None else at[start : start + len(o)])
-            start += 0 if o is None else len(o)
+            own_at.append(None if o is None else at[offset : offset + len(o)])
+            offset += 0 if o is None else len(o)
 
         def make() -> np.ndarray:
             out = []
