@@ -186,10 +186,10 @@ class FindingRows:
                     before = own[k]
                     high = before if before is not None else np.zeros(len(ranks), np.int64)
                     own[k] = (high << width) | ranks
-        values, at = np.unique(
+        values, inverse = np.unique(
             np.concatenate([by_resource, *[o for o in own if o is not None]]), return_inverse=True
         )
-        at = at.astype(np.int32) + 1  # ranks from 1, as every key's
+        at = inverse.astype(np.int32) + 1  # ranks from 1, as every key's
         resource_at, offset = at[: self.ctx.n], self.ctx.n
         own_at: list[np.ndarray | None] = []
         for o in own:
