@@ -103,7 +103,7 @@ def evidence_json(ev: pd.DataFrame) -> pa.Array:
     for name in ev.columns:
         head = name.split(".", 1)[0]
         groups.setdefault(head, []).append(name)
-    members = []
+    values = []
     for head, names in groups.items():
         if names == [head]:
             value = _json_values(ev[head])
@@ -115,8 +115,25 @@ def evidence_json(ev: pd.DataFrame) -> pa.Array:
                 pa.nulls(n, pa.string()),
                 pc.binary_join_element_wise("{", body, "}", ""),
             )
-        members.append(_member(head, value))
+        values.append((head, value))
+    if values[0][1].null_count == 0:
+        return _object_led_by_a_value(values)
+    members = [_member(head, value) for head, value in values]
     return pc.binary_join_element_wise("{", _join_members(members, n), "}", "")
+
+
+def _object_led_by_a_value(values: list) -> pa.Array:
+    """The objects of members whose first has a value on every row, in one join: a member with
+    a value on every row goes in as its quoted key (a scalar) and its values, untouched; only a
+    member with missing values is made first (null where missing, so the join skips it)."""
+    parts: list = []
+    for at, (key, value) in enumerate(values):
+        lead = ("{" if at == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "
+        if value.null_count == 0:
+            parts += [pa.scalar(lead), value]
+        else:
+            parts.append(pc.binary_join_element_wise(pa.scalar(lead), value, ""))
+    return pc.binary_join_element_wise(*parts, pa.scalar("}"), "", null_handling="skip")
 
 
 def _member(key: str, values: pa.Array) -> pa.Array:
