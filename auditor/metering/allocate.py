@@ -151,18 +151,21 @@ def _by_code(
     """(GB-months, cost, unpriced GB-months, backups) per code, summed over the parts."""
 
     def one(sl: slice) -> CodeSums:
-        c = codes[sl]
+        # bincount works on intp indices: converted once here, not once per bincount
+        c = codes[sl].astype(np.intp, copy=False)
         gbm = np.zeros(size)
         cost = np.zeros(size)
         unpriced = np.zeros(size)
+        weights = np.empty(len(c))  # one buffer for every weighted sum below
         for pk, (w, _, _) in zip(part_keys, parts):
             ws = w[sl]
             gbm += np.bincount(c, weights=ws, minlength=size)[:size]
-            cost += np.bincount(c, weights=ws * rates.rate[pk[sl]], minlength=size)[:size]
-            if rates.any_unpriced:
-                unpriced += np.bincount(c, weights=ws * rates.unpriced[pk[sl]], minlength=size)[
-                    :size
-                ]
+            for per_key, out in ((rates.rate, cost), (rates.unpriced, unpriced)):
+                if per_key is rates.unpriced and not rates.any_unpriced:
+                    continue
+                np.take(per_key, pk[sl], out=weights)
+                weights *= ws
+                out += np.bincount(c, weights=weights, minlength=size)[:size]
         return gbm, cost, unpriced, np.bincount(c, minlength=size)[:size]
 
     partial = halves(one)

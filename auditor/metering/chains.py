@@ -34,7 +34,10 @@ and the upper bound keeps the plain sum of full sizes: the bill lies between the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +45,9 @@ import pandas as pd
 from auditor.metering.billing import BACKUP_TYPES
 from auditor.metering.encode import Encoded, Halves
 from auditor.policy.columns import take
+
+A = TypeVar("A")
+T = TypeVar("T")
 
 # Services whose backups are full copies: a ratio for them in the price table is not applied.
 FULL_COPIES = frozenset({"Aurora", "DynamoDB", "DynamoDB PITR"})
@@ -91,25 +97,96 @@ def _sources(enc: Encoded, rp: pd.DataFrame, rows: np.ndarray, n_resources: int)
     return src
 
 
-def _chains(src: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """A code per distinct (source, group) pair.
+@dataclass
+class _Half:
+    """One half's chained rows (ascending), their source identity, group and, later, chain."""
+
+    rows: np.ndarray
+    src: np.ndarray
+    group: np.ndarray
+    size: np.ndarray  # full size in bytes
+    chain: (
+        np.ndarray
+    )  # `src` itself (the same array), until `_chains` recodes the rows away from home
+
+
+def _sourced(enc: Encoded, rows: np.ndarray, src: np.ndarray, group_codes: np.ndarray) -> _Half:
+    """The rows that have a source (a backup with no source ARN is counted full)."""
+    sourced = src >= 0
+    if not sourced.all():
+        rows, src = rows[sourced], src[sourced]
+    return _Half(rows, src, group_codes[rows], enc.size[rows], src)
+
+
+def _halves_of_rows(
+    enc: Encoded,
+    rp: pd.DataFrame,
+    n_resources: int,
+    by_type_flag: np.ndarray,
+    group_codes: np.ndarray,
+    split: Halves,
+) -> list[_Half]:
+    """The chained rows of each half with their sources and groups, found on two threads.
+
+    A compact inventory's source ARNs are dictionary codes, the same in both halves; plain strings
+    are coded over all the rows at once so both halves agree."""
+    if isinstance(rp["resource_arn"].dtype, pd.CategoricalDtype):
+
+        def find(sl: slice) -> _Half:
+            rows = _candidates(enc, by_type_flag, sl)
+            return _sourced(enc, rows, _sources(enc, rp, rows, n_resources), group_codes)
+
+        return split(find)
+    pieces = split(partial(_candidates, enc, by_type_flag))
+    src = _sources(enc, rp, np.concatenate(pieces), n_resources)
+    bounds = np.cumsum([0] + [len(p) for p in pieces])
+    return [
+        _sourced(enc, rows, src[lo:hi], group_codes)
+        for rows, lo, hi in zip(pieces, bounds[:-1], bounds[1:])
+    ]
+
+
+def _chains(halves: list[_Half], n_groups: int, split: Halves) -> int:
+    """A code per distinct (source, group) pair, set on each half; returns how many codes.
 
     A source's backups nearly always sit in one group (its account, region and type): the source
     code alone is then the chain, a dense code that needs no hashing. Only backups outside their
     source's "home" group are hashed into chains of their own.
     """
-    n_src = int(src.max()) + 1
-    home = np.full(n_src, -1, dtype=np.int64)
-    home[src] = group  # any one of each source's groups will do
-    away = np.flatnonzero(home[src] != group)
-    chain = src.copy()
-    if len(away):
+    n_src = max(int(h.src.max()) + 1 for h in halves if len(h.src))
+
+    def home_of(h: _Half) -> np.ndarray:
+        home = np.full(n_src, -1, dtype=np.int64)
+        home[h.src] = h.group  # any one of each source's groups will do
+        return home
+
+    homes = _each(split, halves, home_of)
+    home = homes[0]
+    for other in homes[1:]:
+        home = np.where(home < 0, other, home)
+    aways = _each(split, halves, lambda h: np.flatnonzero(home[h.src] != h.group))
+    if any(len(a) for a in aways):
+        pairs_src = np.concatenate([h.src[a] for h, a in zip(halves, aways)])
+        pairs_group = np.concatenate([h.group[a] for h, a in zip(halves, aways)])
         if n_src * n_groups < 2**62:
-            extra, _ = pd.factorize(src[away] * n_groups + group[away])
+            extra, _ = pd.factorize(pairs_src * n_groups + pairs_group)
         else:  # too many keys to combine into one int64: factorize the pair
-            extra = pd.MultiIndex.from_arrays([src[away], group[away]]).factorize()[0]
-        chain[away] = n_src + extra
-    return chain
+            extra = pd.MultiIndex.from_arrays([pairs_src, pairs_group]).factorize()[0]
+        at = 0
+        for h, a in zip(halves, aways):
+            h.chain[a] = n_src + extra[at : at + len(a)]
+            at += len(a)
+        return n_src + int(extra.max()) + 1
+    return n_src
+
+
+def _each(split: Halves, items: Sequence[A], fn: Callable[[A], T]) -> list[T]:
+    """fn over each half's item, the first on the pool when there are two."""
+    if len(items) < 2 or split.pool is None:
+        return [fn(item) for item in items]
+    first = split.pool.submit(fn, items[0])
+    rest = [fn(item) for item in items[1:]]
+    return [first.result(), *rest]
 
 
 def chain_sizes(
@@ -125,7 +202,9 @@ def chain_sizes(
     one account and region (so one billing owner and storage class). The largest full size in the
     chain counts once; every other backup counts at `ratios[service]` times its full size. Returns
     (None, empty) when nothing is chained. Backups with no source resource ARN are not chained.
-    Works on the chained rows alone (their positions, ascending).
+    Works on the chained rows alone (their positions, ascending), in two halves on two threads: a
+    chain's largest size and the first backup that has it are a maximum and a minimum over the
+    halves' own, so the answer does not depend on the split.
     """
     split = halves or Halves(None, enc.n)
     size = enc.size
@@ -133,29 +212,38 @@ def chain_sizes(
     if np.isnan(ratio_tab).all():
         return None, np.zeros(0, dtype=np.int64)
     # 1-d takes over small per-(type, flag) tables: far faster than ratio_tab[bt_c, flag]
-    by_type_flag = ~np.isnan(ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel())
-    rows = np.concatenate(split(partial(_candidates, enc, by_type_flag)))
-    src = _sources(enc, rp, rows, n_resources)
-    sourced = src >= 0
-    if not sourced.all():
-        rows, src = rows[sourced], src[sourced]
-    if not len(rows):
+    ratio_of = ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel()
+    by_type_flag = ~np.isnan(ratio_of)
+    group_codes = enc.group_codes(split)
+    parts = _halves_of_rows(enc, rp, n_resources, by_type_flag, group_codes, split)
+    if not sum(len(h.rows) for h in parts):
         return None, np.zeros(0, dtype=np.int64)
     n_groups = len(enc.acct_u) * len(enc.reg_u) * len(enc.bt_u) * 2
-    chain = _chains(src, enc.group_codes(split)[rows], n_groups)
-    del src
-    sizes = size[rows]
-    n_rows, n_chains = len(rows), int(chain.max()) + 1
-    top = np.full(n_chains, -np.inf)
-    np.maximum.at(top, chain, sizes)
-    ties = np.flatnonzero(sizes >= top[chain])
-    first = np.full(n_chains, n_rows, dtype=np.int64)
-    np.minimum.at(first, chain[ties], ties)  # the first backup with the chain's largest size
-    full_copy = rows[first[first < n_rows]]  # one backup per chain holds the full copy
-    ratio = np.take(
-        ratio_tab[:, 0] if enc.flag is None else ratio_tab.ravel(), _type_flag(enc, rows)
-    )
-    eff = size.copy()
-    eff[rows] = ratio * sizes
+    n_chains = _chains(parts, n_groups, split)
+
+    def largest(h: _Half) -> np.ndarray:
+        top = np.full(n_chains, -np.inf)
+        np.maximum.at(top, h.chain, h.size)
+        return top
+
+    top = np.maximum.reduce(_each(split, parts, largest))
+    none = np.iinfo(np.int64).max
+
+    def first_largest(h: _Half) -> np.ndarray:
+        ties = np.flatnonzero(h.size >= top[h.chain])
+        first = np.full(n_chains, none, dtype=np.int64)
+        np.minimum.at(first, h.chain[ties], h.rows[ties])
+        return first
+
+    first = np.minimum.reduce(_each(split, parts, first_largest))
+    full_copy = first[first < none]  # one backup per chain holds the full copy: its first largest
+    eff = np.empty_like(size)
+
+    def fill(half: tuple[_Half, slice]) -> None:
+        h, sl = half
+        eff[sl] = size[sl]
+        eff[h.rows] = np.take(ratio_of, _type_flag(enc, h.rows)) * h.size
+
+    _each(split, list(zip(parts, split(lambda sl: sl))), fill)
     eff[full_copy] = size[full_copy]
-    return eff, rows
+    return eff, np.concatenate([h.rows for h in parts])

@@ -117,11 +117,16 @@ def _fused_sums(
         k3 = part_keys[0][sl]
         np.multiply(group[sl], 3, out=k3)
         k3 += c0[sl]
-        fine = k3 * nb
+        # the group codes are not needed past this point: their memory holds the fine index
+        fine = group[sl]
+        np.multiply(k3, nb, out=fine)
         fine += enc.basis_c[sl]
         g = _bincount(fine, w0[sl], k3_size * nb).reshape(n_keys, 3, nb)
-        valid = enc.valid[sl] if any_failed else None
-        counts = _bincount(fine, valid, k3_size * nb).reshape(n_keys, 3, nb)
+        counts = _bincount(fine, None, k3_size * nb)
+        if any_failed:  # the few failed backups taken back out (faster than weighing every row)
+            counts = counts - _bincount(fine[~enc.valid[sl]], None, k3_size * nb)
+            counts = counts.astype(np.float64)  # as the sum weighted by validity was
+        counts = counts.reshape(n_keys, 3, nb)
         uns = (
             _bincount(k3, enc.unsized[sl].astype(np.float64), k3_size)
             if any_unsized
@@ -199,6 +204,7 @@ def group_sums(enc: Encoded, parts: list[Part], inc_idx: np.ndarray, halves: Hal
             n_keys = len(uniq_keys)
         sums = _general_sums(enc, parts, part_keys, key, n_keys)
     partial = halves(sums)
+    enc.release_groups()  # the fused sums wrote over the group codes
     # Each half returns arrays, so these sums are arrays (never sum()'s int start value).
     g_gbm, g_upper, g_count, g_unsized, present = (
         cast(np.ndarray, sum(p[i] for p in partial)) for i in range(5)

@@ -76,10 +76,16 @@ def settle_sizes(enc: Encoded, resources: pd.DataFrame, warnings: list[str]) -> 
     instance = enc.bt_u.index("rds-snapshot") if "rds-snapshot" in enc.bt_u else -1
     if cluster <= 0 and instance <= 0:
         return
-    # Only RDS and cluster snapshots can change: work on their rows alone.
+    # Only RDS and cluster snapshots without a size, of size 0 or with a placeholder size can
+    # change: work on their rows alone (one pass over every backup's size and basis finds them).
     rds_type = np.zeros(len(enc.bt_u), dtype=bool)
     rds_type[[c for c in (cluster, instance) if c > 0]] = True
-    rows = np.flatnonzero(rds_type[enc.bt_c])
+    placeholder_basis = _table(enc.basis_u, lambda b: b.startswith("AllocatedStorage"))
+    maybe = np.take(placeholder_basis, enc.basis_c)
+    maybe |= enc.size == 0
+    maybe |= enc.unsized
+    rows = np.flatnonzero(maybe)
+    rows = rows[rds_type[enc.bt_c[rows]]]
     aurora_snap = enc.bt_c[rows] == cluster
     if enc.flag is not None:
         aurora_snap &= enc.flag[rows] == 0
@@ -87,7 +93,7 @@ def settle_sizes(enc: Encoded, resources: pd.DataFrame, warnings: list[str]) -> 
     basis = enc.basis_c[rows]
     zero = valid & (enc.size[rows] == 0)
     zero &= _table(enc.basis_u, lambda b: b == "BackupSizeInBytes")[basis]
-    placeholder = _table(enc.basis_u, lambda b: b.startswith("AllocatedStorage"))[basis]
+    placeholder = placeholder_basis[basis]
     aurora_rows = rows[aurora_snap & valid & (enc.unsized[rows] | zero | placeholder)]
     zero_rows = rows[~aurora_snap & zero]
     if not len(aurora_rows) and not len(zero_rows):

@@ -112,9 +112,10 @@ def _pieces(
     count, unsized = count.reshape(shape), unsized.reshape(shape)
     cents = np.zeros(shape, dtype=np.int64)
     row_cents = df["_cents"].to_numpy(dtype=np.int64)
-    for r in range(len(df)):  # one apportioning per row of the unsplit frame (a few hundred)
-        weights = cost[r] if cost[r].sum() > 0 else gbm[r]
-        cents[r] = apportion_cents(weights, int(row_cents[r])) if weights.sum() > 0 else 0
+    for r in np.flatnonzero(row_cents):  # a row that costs nothing has pieces that cost nothing
+        weights = _dollar_weights(cost[r], gbm[r], int(row_cents[r]))
+        if weights.sum() > 0:
+            cents[r] = apportion_cents(weights, int(row_cents[r]))
     rows, combos = np.nonzero((count > 0) | (gbm > 0))
     out = df.iloc[rows].reset_index(drop=True)
     row_gbm = df["gb_months"].to_numpy(dtype=float)[rows]
@@ -131,6 +132,18 @@ def _pieces(
     for k, key in enumerate(keys):
         out[tag_column(key)] = [values[c][k] for c in combos]
     return out
+
+
+def _dollar_weights(cost: np.ndarray, gbm: np.ndarray, row_cents: int) -> np.ndarray:
+    """What a row's pieces are weighed by when its cents are shared among them: their cost (USD),
+    else (no piece has a cost rate) their GB-months scaled to the row's dollars.
+
+    `apportion_cents` rounds USD values, so GB-months given as they are would be taken as dollars,
+    and the cents it must then take back could leave some pieces negative."""
+    if cost.sum() > 0:
+        return cost
+    total = gbm.sum()
+    return gbm * (row_cents / 100.0 / total) if total > 0 else gbm
 
 
 def with_tag_columns(split: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -93,3 +93,33 @@ def test_reports_show_cost_by_tag(mk, prices, tmp_path):
     assert "### Backup storage by tag team" in text
     top = by_team.idxmax()
     assert f"| {top} |" in text.split("### Backup storage by tag team")[1]
+
+
+@pytest.mark.parametrize("db_gib, row_cost", [(1000, False), (12, True)])
+def test_pieces_of_a_free_or_partly_free_row_cost_no_negative_cents(mk, prices, db_gib, row_cost):
+    # RDS backup storage up to the provisioned storage of the active databases is free: with two
+    # 1,000 GiB databases their 10 and 30 GiB of snapshots cost nothing, so neither team's piece
+    # may cost anything; with two 12 GiB databases 16 of the 40 GB-months are billed.
+    recs = [mk.backup("rds-snapshot", 10), mk.backup("rds-snapshot", 30)]
+    resources = [mk.resource_for(r, engine="postgres", size_bytes=db_gib * mk.GiB) for r in recs]
+    tags = [
+        dict(
+            account_id=r["account_id"],
+            region=r["region"],
+            arn=r["resource_arn"],
+            key="team",
+            value=v,
+        )
+        for r, v in zip(recs, "ab")
+    ]
+    inventory = mk.inventory(recs, resources=resources, tags=tags)
+    plain = meter(inventory, prices, mk.AS_OF).frame
+    split = meter(inventory, prices, mk.AS_OF, by_tags=["team"]).frame.set_index("tag:team")
+    assert len(plain) == 1 and sorted(split.index) == ["a", "b"]
+    assert (plain["estimated_cost_usd"].iloc[0] > 0) == row_cost
+    assert (split["estimated_cost_usd"] >= 0).all()
+    assert mk.cents(split["estimated_cost_usd"]) == mk.cents(plain["estimated_cost_usd"])
+    if row_cost:  # the billed storage shared by GB-months: team b holds three quarters
+        assert split.loc["b", "estimated_cost_usd"] > split.loc["a", "estimated_cost_usd"]
+    else:
+        assert list(split["estimated_cost_usd"]) == [0.0, 0.0]
