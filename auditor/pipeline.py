@@ -193,6 +193,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 policy_path=options.policies,
                 formats=data_formats,
             )
+            del findings  # written: the reports read them back compact (see _report)
             write_metering(metering, staging)
             write_jobs_csv(job_report(inventory, as_of), staging)
             policy_files = copy_policies(Path(options.policies), staging)
@@ -320,7 +321,8 @@ def _report(
     from auditor.history import default_history_path, record_run
     from auditor.report import load_results, write_reports
 
-    results = load_results(staging, with_inventory=False)
+    # findings.parquet holds the rows of findings.json; parsed, the JSON took several times the memory
+    results = load_results(staging, with_inventory=False, prefer_parquet=True)
     results.inventory = inventory
     history_path = None
     if options.keep_history:

@@ -87,15 +87,41 @@ def seed(scale: float, regions: list[str], latency_ms: float = 0):
     return server, estate, time.perf_counter() - started
 
 
+# Runs argv[2:] as its own child and writes that child's wait4 figures as JSON to fd argv[1].
+_LAUNCHER = """
+import json, os, sys
+report = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+os.write(report, json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss,
+                        usage.ru_utime + usage.ru_stime]).encode())
+"""
+
+
 def run_child(cmd: list[str], env: dict[str, str]) -> dict:
     """Run `cmd` as a child process; its exit code, output, wall and CPU time and peak RSS.
 
-    The peak resident set size is the child's own, from the kernel (`os.wait4` -> `ru_maxrss`,
-    KiB on Linux), so this process (which serves the emulator) is not counted. wait4 reaps the
-    child itself, so the pipes are read in threads instead of with communicate().
+    The peak resident set size is the child's own, from the kernel (`wait4` -> `ru_maxrss`, KiB
+    on Linux). Linux carries a process's peak RSS across exec, and a child forked (or vforked) by
+    this process starts as a copy of it: its peak would be at least this process's, which serves
+    the seeded emulator (about 1 GiB at 10,000 resources). So `cmd` is started by a small
+    launcher process, and the figures are those of the launcher's own child. The pipes are read
+    in threads while the launcher runs.
     """
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    report_read, report_write = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, str(report_write), *cmd],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        pass_fds=(report_write,),
+    )
+    os.close(report_write)
     streams: dict[str, str] = {}
     readers = [
         threading.Thread(target=lambda n=n, s=s: streams.__setitem__(n, s.read()))
@@ -103,8 +129,10 @@ def run_child(cmd: list[str], env: dict[str, str]) -> dict:
     ]
     for t in readers:
         t.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    with os.fdopen(report_read, "rb") as report:
+        returncode, max_rss_kib, cpu_seconds = json.loads(report.read() or b"[1, 0, 0]")
+    proc.wait()
+    proc.returncode = returncode
     for t in readers:
         t.join()
     return {
@@ -112,8 +140,8 @@ def run_child(cmd: list[str], env: dict[str, str]) -> dict:
         "stdout": streams.get("stdout", ""),
         "stderr": streams.get("stderr", ""),
         "wall_seconds": time.perf_counter() - started,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "cpu_seconds": cpu_seconds,
+        "peak_rss_mib": max_rss_kib / 1024,
     }
 
 

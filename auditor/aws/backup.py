@@ -98,15 +98,22 @@ def list_recovery_points(
     stored, and recorded, in that account).
     """
     where = {"BackupVaultAccountId": owner} if owner else {}
-    points = ctx.paginate(
+    ctx.each_page(
         "backup",
         "list_recovery_points_by_backup_vault",
         "RecoveryPoints",
+        lambda page: _add_points(ctx, page, vault_name, vault_arn, owner),
         affects=BACKUP_WIDE,
         BackupVaultName=vault_name,
         **where,
     )
-    for rp in points or ():
+
+
+def _add_points(
+    ctx: Context, points: list[dict], vault_name: str, vault_arn: str | None, owner: str | None
+) -> None:
+    """The `recovery_points` rows of one page of a vault's listing."""
+    for rp in points:
         life = rp.get("CalculatedLifecycle") or {}
         cold_at = life.get("MoveToColdStorageAt")
         creator = rp.get("CreatedBy") or {}
@@ -234,14 +241,28 @@ UNSUCCESSFUL_JOB_STATES = ("FAILED", "EXPIRED", "ABORTED", "PARTIAL")
 
 
 def _jobs(ctx: Context) -> None:
-    jobs: list[dict] = []
     for state in UNSUCCESSFUL_JOB_STATES:
-        listed = ctx.paginate(
-            "backup", "list_backup_jobs", "BackupJobs", affects=BACKUP_WIDE, ByState=state
+        listed = ctx.each_page(
+            "backup",
+            "list_backup_jobs",
+            "BackupJobs",
+            lambda page: _add_backup_jobs(ctx, page),
+            affects=BACKUP_WIDE,
+            ByState=state,
         )
-        if listed is None:
+        if not listed:
             break  # recorded once in `errors`; the other states would fail the same way
-        jobs.extend(listed)
+    ctx.each_page(
+        "backup",
+        "list_copy_jobs",
+        "CopyJobs",
+        lambda page: _add_copy_jobs(ctx, page),
+        affects=BACKUP_WIDE,
+    )
+
+
+def _add_backup_jobs(ctx: Context, jobs: list[dict]) -> None:
+    """The `backup_jobs` rows of one page of ListBackupJobs."""
     for j in jobs:
         _add_job(
             ctx,
@@ -251,8 +272,11 @@ def _jobs(ctx: Context) -> None:
             recovery_point_arn=j.get("RecoveryPointArn"),
             vault_name=j.get("BackupVaultName"),
         )
-    copies = ctx.paginate("backup", "list_copy_jobs", "CopyJobs", affects=BACKUP_WIDE)
-    for j in copies or ():
+
+
+def _add_copy_jobs(ctx: Context, jobs: list[dict]) -> None:
+    """The `backup_jobs` rows of one page of ListCopyJobs."""
+    for j in jobs:
         _add_job(
             ctx,
             j,

@@ -139,13 +139,6 @@ def collect_engine(ctx: Context, service: ClusterEngine) -> None:
         ident_key="DBClusterIdentifier",
         affects=service.resource_type,
     )
-    snapshots = ctx.paginate(
-        "rds",
-        "describe_db_cluster_snapshots",
-        "DBClusterSnapshots",
-        affects=affects,
-        Filters=by_engine,
-    )
     kind = service.snapshot_kind
 
     def add_snapshot(snap: dict[str, Any]) -> None:
@@ -156,12 +149,19 @@ def collect_engine(ctx: Context, service: ClusterEngine) -> None:
         ctx.add("recovery_points", **row)
         ctx.add_tags(row["recovery_point_arn"], snap.get("TagList"))
 
-    for_each(
-        ctx,
-        snapshots,
-        add_snapshot,
-        service="rds",
-        operation="DescribeDBClusterSnapshots",
-        ident_key="DBClusterSnapshotIdentifier",
-        affects=service.resource_type,
+    ctx.each_page(
+        "rds",
+        "describe_db_cluster_snapshots",
+        "DBClusterSnapshots",
+        lambda page: for_each(
+            ctx,
+            page,
+            add_snapshot,
+            service="rds",
+            operation="DescribeDBClusterSnapshots",
+            ident_key="DBClusterSnapshotIdentifier",
+            affects=service.resource_type,
+        ),
+        affects=affects,
+        Filters=by_engine,
     )

@@ -21,7 +21,7 @@ import boto3
 import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
-from auditor.aws.pieces import piece
+from auditor.aws.pieces import head_of_piece, piece
 from auditor.aws.session import Sessions, partition_of
 from auditor.inventory import SCHEMAS
 
@@ -183,6 +183,14 @@ def error_row(
     }
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """How many pieces and plain rows each table had, and how much spawned work, at one moment."""
+
+    rows: dict[str, tuple[int, int]]
+    spawned: int
+
+
 @dataclass
 class Context:
     """One (account, region) as seen by one collector, collecting records per table."""
@@ -332,6 +340,69 @@ class Context:
                 return None
         return None  # not reached: the last round returns or records
 
+    def _mark(self) -> _Mark:
+        """Where this task's rows and spawned work stand now (see `_undo`)."""
+        return _Mark(
+            rows={
+                table: (len(self.pieces.get(table, ())), len(self.records.get(table, ())))
+                for table in set(self.pieces) | set(self.records)
+            },
+            spawned=len(self.spawned),
+        )
+
+    def _undo(self, mark: _Mark) -> None:
+        """Drop every row (also `errors` rows) and spawned task added since `mark`.
+
+        A flush since the mark made one piece of the rows held then and the rows added after:
+        that piece is cut back to the rows held then.
+        """
+        for table in set(self.pieces) | set(self.records):
+            kept_pieces, kept_rows = mark.rows.get(table, (0, 0))
+            pieces = self.pieces.get(table, [])
+            if len(pieces) > kept_pieces:
+                first_new = pieces[kept_pieces]
+                self.pieces[table] = pieces[:kept_pieces] + (
+                    [head_of_piece(first_new, kept_rows)] if kept_rows else []
+                )
+                self.records[table] = []
+            else:
+                self.records[table] = self.records.get(table, [])[:kept_rows]
+        del self.spawned[mark.spawned :]
+
+    def each_page(
+        self,
+        service: str,
+        method: str,
+        key: str,
+        handle: Callable[[list[dict[str, Any]]], None],
+        *,
+        affects: Iterable[str] | str,
+        **params: Any,
+    ) -> bool:
+        """Hand each page's items of a listing to `handle` as it arrives; False if a page failed.
+
+        Only one page of API answers is held at a time (a listing of 100,000 backups held whole,
+        in several tasks at once, was most of a collection's peak memory). All or nothing, as
+        `paginate`: when a later page fails, every row and spawned task `handle` added since the
+        listing started is dropped again, so the failed listing counts nothing (and one `errors`
+        row says so). `handle` must therefore change nothing but this context's rows and spawned
+        work, or its caller must discard what else it built when this returns False. A listing
+        botocore cannot resume mid-way (a nested token) is gathered whole first, as `paginate`.
+        """
+        client = self.client(service)
+        model = getattr(client.get_paginator(method), "_pagination_cfg", {})
+        output_token = model.get("output_token")
+        if not (isinstance(output_token, str) and "." not in output_token):
+            items = self.paginate(service, method, key, affects=affects, **params)
+            if items is None:
+                return False
+            handle(items)
+            return True
+        mark = self._mark()
+        return self._pages(
+            service, method, key, handle, affects=affects, undo=lambda: self._undo(mark), **params
+        )
+
     def paginate(
         self, service: str, method: str, key: str, *, affects: Iterable[str] | str, **params: Any
     ) -> list[dict[str, Any]] | None:
@@ -339,6 +410,30 @@ class Context:
 
         A page still throttled after botocore's retries is asked again after a back-off, resuming
         from the last page received (not from the start), up to THROTTLE_ROUNDS times a page.
+        """
+        items: list[dict[str, Any]] = []
+        done = self._pages(
+            service, method, key, items.extend, affects=affects, undo=items.clear, **params
+        )
+        return items if done else None
+
+    def _pages(
+        self,
+        service: str,
+        method: str,
+        key: str,
+        handle: Callable[[list[dict[str, Any]]], None],
+        *,
+        affects: Iterable[str] | str,
+        undo: Callable[[], None] | None = None,
+        **params: Any,
+    ) -> bool:
+        """Hand every page's items to `handle`; False (and an `errors` row) if a page failed.
+
+        A page still throttled after botocore's retries is asked again after a back-off, resuming
+        from the last page received, up to THROTTLE_ROUNDS times a page; a listing that cannot be
+        resumed starts again from its first page. `undo` forgets what the pages handled so far
+        added: called before such a restart and before a failure is recorded.
         """
         client = self.client(service)
         paginator = client.get_paginator(method)
@@ -349,27 +444,32 @@ class Context:
             config["PageSize"] = page_size_for(service, method, self.page_size)
         output_token = model.get("output_token")
         resumable = isinstance(output_token, str) and "." not in output_token
-        items: list[dict[str, Any]] = []
         next_token: str | None = None
         failures = 0  # throttled rounds in a row since the last page received
         while True:
             start = dict(config, StartingToken=next_token) if next_token else config
             try:
                 for page in paginator.paginate(**params, PaginationConfig=start):
-                    items.extend(page.get(key) or [])
+                    handle(page.get(key) or [])
                     failures = 0
                     if resumable:
                         next_token = page.get(output_token)
-                return items
+                return True
             except ClientError as exc:
                 if is_throttling(exc) and failures < THROTTLE_ROUNDS:
                     if not (resumable and next_token):  # resume where it stopped, or restart
-                        items, next_token = [], None
+                        if undo is not None:
+                            undo()
+                        next_token = None
                     throttle_pause(failures)
                     failures += 1
                     continue
+                if undo is not None:
+                    undo()
                 self.fail(service, self._api_name(client, method), exc, affects)
-                return None
+                return False
             except BotoCoreError as exc:
+                if undo is not None:
+                    undo()
                 self.fail(service, self._api_name(client, method), exc, affects)
-                return None
+                return False

@@ -122,24 +122,31 @@ def collect(ctx: Context) -> None:
     # listings, each backup once (AWS Backup's also come from its vaults; the inventory merges them).
     seen: set[str | None] = set()
     for backup_type in ("ALL", "AWS_BACKUP"):
-        backups = ctx.paginate(
+        listed_before = frozenset(seen)  # a backup is new if the earlier listing did not have it
+        found: list[str | None] = []
+
+        def add_page(page: list[dict], before: frozenset = listed_before, found: list = found):
+            fresh = [b for b in page if b.get("BackupArn") not in before]
+            found.extend(b.get("BackupArn") for b in fresh)
+            for_each(
+                ctx,
+                fresh,
+                lambda b: ctx.add("recovery_points", **backup_row(b)),
+                service="dynamodb",
+                operation="ListBackups",
+                ident_key="BackupName",
+                affects=AFFECTS[0],
+            )
+
+        if ctx.each_page(
             "dynamodb",
             "list_backups",
             "BackupSummaries",
+            add_page,
             affects=AFFECTS,
             BackupType=backup_type,
-        )
-        fresh = [b for b in backups or () if b.get("BackupArn") not in seen]
-        seen.update(b.get("BackupArn") for b in fresh)
-        for_each(
-            ctx,
-            fresh,
-            lambda b: ctx.add("recovery_points", **backup_row(b)),
-            service="dynamodb",
-            operation="ListBackups",
-            ident_key="BackupName",
-            affects=AFFECTS[0],
-        )
+        ):
+            seen.update(found)
 
 
 def backup_row(b: dict) -> dict[str, Any]:

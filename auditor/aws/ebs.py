@@ -79,10 +79,33 @@ def collect(ctx: Context) -> None:
         )
         ctx.add_tags(arn, vol.get("Tags"))
 
-    snapshots = ctx.paginate(
-        "ec2", "describe_snapshots", "Snapshots", affects=AFFECTS, OwnerIds=["self"]
+    # Which volume each snapshot was taken from (also for the public-sharing checks below).
+    volume_of: dict[str, str | None] = {}
+    listed = ctx.each_page(
+        "ec2",
+        "describe_snapshots",
+        "Snapshots",
+        lambda page: _add_snapshots(ctx, page, volume_of),
+        affects=AFFECTS,
+        OwnerIds=["self"],
     )
-    for snap in snapshots or ():
+    if not listed:
+        volume_of.clear()  # the listing's rows were dropped: so are the volumes it named
+    recycle_bin.collect(
+        ctx, {v["VolumeId"]: v.get("Size") for v in volumes or () if v.get("VolumeId")}
+    )
+    # Which of them (and of the AMIs they back) anyone can restore: two more bulk listings.
+    if listed:  # else recorded once: the same permission would fail again
+        protection.public_ebs_snapshots(ctx, volume_of)
+    protection.public_amis(ctx, volume_of)
+
+
+def _add_snapshots(ctx: Context, snapshots: list[dict], volume_of: dict[str, str | None]) -> None:
+    """The `recovery_points` and tag rows of one page of DescribeSnapshots; notes their volumes."""
+    for snap in snapshots:
+        volume_of[snap["SnapshotId"]] = (
+            None if snap.get("VolumeId") == UNKNOWN_VOLUME else snap.get("VolumeId")
+        )
         # EC2 snapshot ARNs carry no account (IAM's resource format, and what AWS Backup lists).
         arn = ctx.arn("ec2", f"snapshot/{snap['SnapshotId']}", account="")
         full = snap.get("FullSnapshotSizeInBytes")
@@ -116,14 +139,3 @@ def collect(ctx: Context) -> None:
             _native_volume_id=volume,
         )
         ctx.add_tags(arn, snap.get("Tags"))
-    recycle_bin.collect(
-        ctx, {v["VolumeId"]: v.get("Size") for v in volumes or () if v.get("VolumeId")}
-    )
-    # Which of them (and of the AMIs they back) anyone can restore: two more bulk listings.
-    volume_of = {
-        s["SnapshotId"]: (None if s.get("VolumeId") == UNKNOWN_VOLUME else s.get("VolumeId"))
-        for s in snapshots or ()
-    }
-    if snapshots is not None:  # else recorded once: the same permission would fail again
-        protection.public_ebs_snapshots(ctx, volume_of)
-    protection.public_amis(ctx, volume_of)

@@ -61,15 +61,21 @@ def collect(ctx: Context) -> None:
         ident_key="InstanceId",
         affects="ec2-instance",
     )
-    images = ctx.paginate("ec2", "describe_images", "Images", affects=_INSTANCES, Owners=["self"])
-    for_each(
-        ctx,
-        images,
-        lambda image: ctx.add("recovery_points", **image_row(ctx, image)),
-        service="ec2",
-        operation="DescribeImages",
-        ident_key="ImageId",
-        affects="ec2-instance",
+    ctx.each_page(
+        "ec2",
+        "describe_images",
+        "Images",
+        lambda page: for_each(
+            ctx,
+            page,
+            lambda image: ctx.add("recovery_points", **image_row(ctx, image)),
+            service="ec2",
+            operation="DescribeImages",
+            ident_key="ImageId",
+            affects="ec2-instance",
+        ),
+        affects=_INSTANCES,
+        Owners=["self"],
     )
     summaries = ctx.call("dlm", "get_lifecycle_policies", affects=AFFECTS)
     for summary in (summaries or {}).get("Policies") or ():

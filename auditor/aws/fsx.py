@@ -167,19 +167,24 @@ def collect(ctx: Context) -> None:
         ident_key="FileSystemId",
         affects=RESOURCE_TYPE,
     )
-    backups = ctx.paginate("fsx", "describe_backups", "Backups", affects=AFFECTS)
 
     def add_backup(backup: dict[str, Any]) -> None:
         row = backup_row(ctx, backup, retention)
         ctx.add("recovery_points", **row)
         ctx.add_tags(row["recovery_point_arn"], backup.get("Tags"))
 
-    for_each(
-        ctx,
-        backups,
-        add_backup,
-        service="fsx",
-        operation="DescribeBackups",
-        ident_key="BackupId",
-        affects=RESOURCE_TYPE,
+    ctx.each_page(
+        "fsx",
+        "describe_backups",
+        "Backups",
+        lambda page: for_each(
+            ctx,
+            page,
+            add_backup,
+            service="fsx",
+            operation="DescribeBackups",
+            ident_key="BackupId",
+            affects=RESOURCE_TYPE,
+        ),
+        affects=AFFECTS,
     )

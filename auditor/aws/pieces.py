@@ -124,6 +124,20 @@ def piece(table: str, rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def head_of_piece(compact: pa.Table, rows: int) -> pa.Table:
+    """The first `rows` rows of a piece, as `piece` makes them (dictionaries of those rows only)."""
+    head = compact.slice(0, rows)
+    return pa.Table.from_arrays(
+        [
+            column.combine_chunks().dictionary_decode().dictionary_encode()
+            if pa.types.is_dictionary(column.type)
+            else column.combine_chunks()
+            for column in head.columns
+        ],
+        schema=compact.schema,
+    )
+
+
 def compact_records(records: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, pa.Table]:
     """Each table's rows of one task as a piece (tables without rows are left out)."""
     return {table: piece(table, rows) for table, rows in records.items() if rows}

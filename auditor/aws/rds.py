@@ -336,31 +336,32 @@ def _collect_snapshots(ctx: Context, retention: dict[str, int]) -> None:
 
         return build
 
+    def listing(kind: SnapKind, method: str, key: str, affects: str, **params: Any) -> None:
+        """One snapshot listing, page by page; a failed one leaves `seen` and `manual` as before."""
+        seen_before, manual_before = set(seen), len(manual)
+        build = add(kind)
+        if not ctx.each_page(
+            "rds",
+            method,
+            key,
+            lambda page: for_each(
+                ctx,
+                page,
+                build,
+                service="rds",
+                operation=kind.operation,
+                ident_key=kind.id_key,
+                affects=affects,
+            ),
+            affects=(affects,),
+            **params,
+        ):
+            seen.intersection_update(seen_before)
+            del manual[manual_before:]
+
     for params in ({}, {"SnapshotType": "awsbackup"}):
-        snaps = ctx.paginate(
-            "rds", "describe_db_snapshots", "DBSnapshots", affects=("rds-instance",), **params
-        )
-        for_each(
-            ctx,
-            snaps,
-            add(DB_SNAPSHOT),
-            service="rds",
-            operation=DB_SNAPSHOT.operation,
-            ident_key=DB_SNAPSHOT.id_key,
-            affects="rds-instance",
-        )
-    csnaps = ctx.paginate(
-        "rds", "describe_db_cluster_snapshots", "DBClusterSnapshots", affects=("rds-cluster",)
-    )
-    for_each(
-        ctx,
-        csnaps,
-        add(CLUSTER_SNAPSHOT),
-        service="rds",
-        operation=CLUSTER_SNAPSHOT.operation,
-        ident_key=CLUSTER_SNAPSHOT.id_key,
-        affects="rds-cluster",
-    )
+        listing(DB_SNAPSHOT, "describe_db_snapshots", "DBSnapshots", "rds-instance", **params)
+    listing(CLUSTER_SNAPSHOT, "describe_db_cluster_snapshots", "DBClusterSnapshots", "rds-cluster")
     protection.spawn_rds_sharing_checks(ctx, manual)
 
 

@@ -338,9 +338,16 @@ def _parquet_document(path: Path) -> dict[str, Any]:
 
 
 def load_results(
-    folder: str | Path, *, with_inventory: bool = True, owner_tags: Sequence[str] | None = None
+    folder: str | Path,
+    *,
+    with_inventory: bool = True,
+    owner_tags: Sequence[str] | None = None,
+    prefer_parquet: bool = False,
 ) -> Results:
     """Read a results folder (see module doc). Raises InputError (exit 2) naming the bad file.
+
+    With `prefer_parquet`, the findings are read from findings.parquet when the folder has it: the
+    same rows as findings.json, typed and compact, for a fraction of the memory of parsing the JSON.
 
     With `owner_tags`, the findings' owner columns become those keys' (auditor.owners), looked up
     in the folder's inventory; without an inventory, the findings must already carry them.
@@ -349,7 +356,7 @@ def load_results(
     path = folder / "findings.json"
     if not folder.is_dir():
         raise InputError(f"{folder}: not a results folder (it does not exist)")
-    if not path.is_file() and (folder / "findings.parquet").is_file():
+    if (prefer_parquet or not path.is_file()) and (folder / "findings.parquet").is_file():
         path = folder / "findings.parquet"
     if not path.is_file():
         raise InputError(
