@@ -196,17 +196,9 @@ class FindingRows:
             own_at.append(None if o is None else at[offset : offset + len(o)])
             offset += 0 if o is None else len(o)
 
-        def make() -> np.ndarray:
-            out = []
-            for part, mine in zip(self.parts, own_at):
-                ridx = part.frame["ridx"].to_numpy()
-                from_resource = resource_at[np.maximum(ridx, 0)] if self.ctx.n else 0
-                out.append(
-                    from_resource if mine is None else np.where(ridx >= 0, from_resource, mine)
-                )
-            return np.concatenate(out or [np.empty(0, np.int32)]).astype(np.int32, copy=False)
-
-        return [(max(len(values).bit_length(), 1), make)]
+        return [
+            (max(len(values).bit_length(), 1), lambda: _rows_ranks(self.parts, resource_at, own_at))
+        ]
 
     def _place_ranks(self, col: str) -> tuple[int, np.ndarray, list[np.ndarray | None]]:
         """`col`'s ranks among every value of it (resources' and rows' own; 0 = null): its bit
@@ -246,18 +238,7 @@ class FindingRows:
         """The bit width of `col`'s ranks among every value of it (resources' and rows' own), and
         how to make each row's rank."""
         width, by_resource, own = self._place_ranks(col)
-
-        def make() -> np.ndarray:
-            out = []
-            for part, mine in zip(self.parts, own):
-                ridx = part.frame["ridx"].to_numpy()
-                from_resource = by_resource[np.maximum(ridx, 0)] if self.ctx.n else 0
-                out.append(
-                    from_resource if mine is None else np.where(ridx >= 0, from_resource, mine)
-                )
-            return np.concatenate(out or [np.empty(0, np.int64)]).astype(np.int32, copy=False)
-
-        return width, make
+        return width, lambda: _rows_ranks(self.parts, by_resource, own)
 
     def _break_ties(self, part_of: np.ndarray, row_of: np.ndarray, same: np.ndarray) -> None:
         """Order the rows whose keys are equal by detail, then evidence (nulls first), in place."""
@@ -426,6 +407,19 @@ class FindingRows:
         if self._names is None:
             return pa.nulls(len(ridx), pa.string())
         return _by_resource(self._names, ridx)
+
+
+def _rows_ranks(
+    parts: list[Part], by_resource: np.ndarray, own: list[np.ndarray | None]
+) -> np.ndarray:
+    """Every row's rank, part after part: its resource's, or for a row about a backup (no
+    resource) the part's own rank of that row (`own`, None for a part with no such rows)."""
+    out = []
+    for part, mine in zip(parts, own):
+        ridx = part.frame["ridx"].to_numpy()
+        from_resource = by_resource[np.maximum(ridx, 0)] if len(by_resource) else 0
+        out.append(from_resource if mine is None else np.where(ridx >= 0, from_resource, mine))
+    return np.concatenate(out or [np.empty(0, np.int32)]).astype(np.int32, copy=False)
 
 
 def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
