@@ -26,7 +26,6 @@ __all__ = [
     "fmt",
     "hours",
     "num",
-    "object_evidence",
     "pair_frame",
     "plan_attr",
     "plan_remedy",
@@ -140,25 +139,6 @@ def plan_attr(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:
     """Per row, an attribute of its plan (None for rows without a plan)."""
     table = np.array([getter(p) for p in ctx.plans] + [None], dtype=object)
     return table[frame["plan"].to_numpy().astype(np.int64)]
-
-
-def object_evidence(hook):
-    """`hook` (a part's evidence hook) with its object arrays returned as object Series.
-
-    Evidence columns go into a DataFrame; from an object array pandas infers a string column,
-    converting every value, which the JSON writer then converts back. An object Series is kept
-    as it is, and its JSON is the same.
-    """
-
-    def objects_kept(frame: pd.DataFrame, ctx: Context) -> dict:
-        return {
-            name: pd.Series(values, dtype=object)
-            if isinstance(values, np.ndarray) and values.dtype == object
-            else values
-            for name, values in hook(frame, ctx).items()
-        }
-
-    return objects_kept
 
 
 def plan_remedy(frame: pd.DataFrame, ctx: Context, getter) -> np.ndarray:

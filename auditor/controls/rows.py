@@ -552,7 +552,13 @@ def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
     )
     if part.evidence_hook is not None:
         for name, values in part.evidence_hook(f, ctx).items():
-            ev[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
+            if isinstance(values, pd.Series):
+                values = values.reset_index(drop=True)
+            elif isinstance(values, np.ndarray) and values.dtype == object:
+                # kept as objects: pandas would infer a text column, converting every value,
+                # which the JSON writer then converts back (the JSON is the same)
+                values = pd.Series(values, dtype=object)
+            ev[name] = values
     if "na_error" in f:
         err = f["na_error"].to_numpy()
         table = np.array(

@@ -72,7 +72,7 @@ def backup_encrypted(ctx: Context) -> Part:
         "backup-encrypted",
         frame,
         _describe_encrypted,
-        evidence_hook=fr.object_evidence(_example_backup),
+        evidence_hook=_example_backup,
         remediate=encrypted_remediation,
     )
 

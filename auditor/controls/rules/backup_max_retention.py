@@ -241,7 +241,7 @@ def backup_max_retention(ctx: Context) -> Part:
         "backup-max-retention",
         frame,
         _describe_max,
-        evidence_hook=fr.object_evidence(_max_evidence),
+        evidence_hook=_max_evidence,
     )
 
 

@@ -114,7 +114,7 @@ def backup_recency(ctx: Context) -> Part:
         "backup-recency",
         frame,
         _describe_recency,
-        evidence_hook=fr.object_evidence(_recency_evidence),
+        evidence_hook=_recency_evidence,
         remediate=_remediate_recency,
     )
 

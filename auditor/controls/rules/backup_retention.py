@@ -122,7 +122,7 @@ def backup_retention(ctx: Context) -> Part:
         "backup-retention",
         frame,
         _describe_retention,
-        evidence_hook=fr.object_evidence(_retention_backups),
+        evidence_hook=_retention_backups,
         remediate=_remediate_retention,
     )
 

@@ -99,7 +99,7 @@ def backup_supported(ctx: Context) -> Part:
         "backup-supported",
         frame,
         _describe_supported,
-        evidence_hook=fr.object_evidence(_deployed_rule),
+        evidence_hook=_deployed_rule,
         remediate=supported_remediation,
     )
 

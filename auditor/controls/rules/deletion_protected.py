@@ -253,6 +253,6 @@ def deletion_protected(ctx: Context) -> Part:
         "deletion-protected",
         frame,
         describe,
-        evidence_hook=fr.object_evidence(problems),
+        evidence_hook=problems,
         remediate=remediate,
     )

@@ -208,7 +208,7 @@ def orphaned_backup(ctx: Context) -> Part:
         "orphaned-backup",
         frame,
         lambda f, ctx: _describe_orphan(f, ctx, every=frame),
-        evidence_hook=fr.object_evidence(lambda f, ctx: _orphan_evidence(f, ctx, every=frame)),
+        evidence_hook=lambda f, ctx: _orphan_evidence(f, ctx, every=frame),
     )
 
 

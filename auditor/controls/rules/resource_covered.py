@@ -123,7 +123,7 @@ def resource_covered(ctx: Context) -> Part:
         "resource-covered",
         frame,
         _describe_covered,
-        evidence_hook=fr.object_evidence(_why_not_covered),
+        evidence_hook=_why_not_covered,
         remediate=_remediate_covered,
     )
 

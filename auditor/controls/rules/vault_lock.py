@@ -161,7 +161,7 @@ def vault_lock(ctx: Context) -> Part:
         "vault-lock",
         frame,
         _describe_with_problems,
-        evidence_hook=fr.object_evidence(_problems),
+        evidence_hook=_problems,
         remediate=_remediate,
     )
 
