@@ -40,6 +40,7 @@ from auditor.jsonsafe import JsonText
 
 __all__ = [
     "AWS_BACKUP_DELETE",
+    "DELETE_ADVICE_COLUMNS",
     "JsonText",
     "delete_advice",
     "newest_backup_restore",
@@ -366,6 +367,21 @@ def _vault_facts(frame: pd.DataFrame, vaults: pd.DataFrame) -> pd.DataFrame:
 
 def _date(values: pd.Series) -> np.ndarray:
     return pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+
+
+# The recovery_points columns `delete_advice` reads (a caller with a few rows of a large table
+# takes only these).
+DELETE_ADVICE_COLUMNS = (
+    "recovery_point_arn",
+    "vault_name",
+    "account_id",
+    "region",
+    "backup_type",
+    "source",
+    "created_by",
+    "created_at",
+    "delete_at",
+)
 
 
 def delete_advice(

@@ -35,6 +35,7 @@ from auditor.controls.verdicts import (
     apply_errors,
     apply_replicas,
     apply_waivers,
+    narrow_row_numbers,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ def run_controls(
             apply_replicas(part, ctx)
             apply_errors(part, ctx, control.reads)
             apply_waivers(part, ctx)
+            narrow_row_numbers(part)
             parts.append(part)
             evaluated.advance()
     return Findings(ctx.as_of, parts=parts, ctx=ctx)

@@ -181,18 +181,14 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
 
 
 def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rows of recovery_points by position (in the order given), with a fresh 0..n-1 index.
+    """Rows of recovery_points by position (in the order given), with a fresh 0..n-1 index;
+    every column, or only `columns`.
 
-    With `columns`, only those are taken, each by position: a batch of findings needs a few
-    columns of a few thousand rows, and a mask over the whole table costs a pass over every row.
+    Each column is taken by position, a chunk of its file at a time (`take_series`): a batch of
+    findings needs a few thousand rows, and neither a mask over the whole table nor pandas'
+    `iloc` (which joins a text column's chunks into one first) should cost a pass over every row.
     """
-    if columns is not None:
-        return pd.DataFrame(
-            {c: take_series(ctx.rp[c], rows) for c in columns},
-            index=pd.RangeIndex(len(rows)),
-        )
-    if len(rows) and np.all(np.diff(rows) > 0):
-        mask = np.zeros(len(ctx.rp), dtype=bool)
-        mask[rows] = True
-        return ctx.rp[mask]
-    return ctx.rp.iloc[rows]
+    names = list(ctx.rp.columns) if columns is None else columns
+    return pd.DataFrame(
+        {c: take_series(ctx.rp[c], rows) for c in names}, index=pd.RangeIndex(len(rows))
+    )

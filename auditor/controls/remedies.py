@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from auditor.arrow_take import take_series
 from auditor.controls import frames as fr
 from auditor.controls.verdicts import FAIL, WAIVED
 
@@ -67,7 +68,7 @@ def _resource_column(frame: pd.DataFrame, ctx: Context, column: str) -> np.ndarr
     if ctx.n:
         has = ridx >= 0
         # the rows' values only: converting the whole column costs a pass over every resource
-        values[has] = ctx.res[column].take(ridx[has]).astype(object).to_numpy()
+        values[has] = take_series(ctx.res[column], ridx[has]).astype(object).to_numpy()
     return values
 
 
@@ -335,7 +336,7 @@ def _resource_values(ctx: Context, column: str, ridx: np.ndarray) -> np.ndarray:
     values = np.full(len(ridx), None, dtype=object)
     has = ridx >= 0
     if ctx.n and has.any():
-        values[has] = ctx.res[column].take(ridx[has]).astype(object).to_numpy()
+        values[has] = take_series(ctx.res[column], ridx[has]).astype(object).to_numpy()
     return values
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "apply_errors",
     "apply_replicas",
     "apply_waivers",
+    "narrow_row_numbers",
 ]
 
 STATUSES = ("PASS", "FAIL", "WAIVED", "NOT_APPLICABLE", "NOT_ASSESSED")
@@ -120,3 +121,21 @@ def apply_waivers(part: Part, ctx: Context) -> None:
         f["waiver"] = applied
     if ((expired >= 0) & (status == FAIL)).any():
         f["expired_waiver"] = np.where(status == FAIL, expired, -1)
+
+
+def narrow_row_numbers(part: Part) -> None:
+    """Keep the part's int64 row-number columns (``ridx``, ``na_error``, rows of other tables) as
+    int32 when their values fit, in place.
+
+    A check holds every part until its findings are written: at a million resources that is
+    22 million rows, and each int64 column of them 84 MiB more than it needs. Evidence columns
+    (``ev.*``) keep the type their control gave them.
+    """
+    f = part.frame
+    limits = np.iinfo(np.int32)
+    for name in f.columns:
+        if name.startswith("ev.") or f[name].dtype != np.int64 or not len(f):
+            continue
+        values = f[name].to_numpy()
+        if limits.min <= values.min() and values.max() <= limits.max:
+            f[name] = values.astype(np.int32)

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.arrow_take import take_series
 from auditor.jsonsafe import JsonText
 from auditor.policy.selection import SelectionSpec, aws_selection_spec, spec_mask
 
@@ -40,10 +41,14 @@ def _has_text(ctx: Context, key: str, positions: np.ndarray, prefix: str = "") -
     """`prefix` + "resource has KEY=VALUE" (or "resource has no KEY tag"), per resource at
     `positions`: one text per distinct value, then looked up by code."""
     codes, categories = ctx.view.codes(key)
-    table = np.array(
-        [f"{prefix}resource has {key}={value}" for value in categories]
-        + [f"{prefix}resource has no {key} tag"],
-        dtype=object,
+    # once per check: a tag may have a value per resource, and every batch of findings asks
+    table = ctx.memo(
+        f"has_text:{prefix}:{key}",
+        lambda: np.array(
+            [f"{prefix}resource has {key}={value}" for value in categories]
+            + [f"{prefix}resource has no {key} tag"],
+            dtype=object,
+        ),
     )
     picked = codes[positions]
     return table[np.where(picked >= 0, picked, len(categories))]
@@ -87,7 +92,7 @@ def selection_reasons(
     if not n:
         return reasons
     if spec.resource_types:
-        rtype = res["resource_type"].astype(object).to_numpy()[positions]
+        rtype = take_series(res["resource_type"], positions).astype(object).to_numpy()
         inside = np.isin(rtype, list(spec.resource_types))
         _add(
             reasons,

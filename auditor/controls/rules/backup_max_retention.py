@@ -25,7 +25,7 @@ from auditor.controls.verdicts import (
     PASS,
     Part,
 )
-from auditor.restore import delete_advice
+from auditor.restore import DELETE_ADVICE_COLUMNS, delete_advice
 
 _LATEST = np.iinfo(np.int64).max
 
@@ -110,9 +110,8 @@ def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.Da
     if too_old.any():
         rows = np.where(too_old, oldest_backup_rows(frame, ctx), -1)
     has = rows >= 0
-    advice = delete_advice(
-        ctx.rp.iloc[rows[has]].reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of
-    )
+    backups = fr.rp_rows(ctx, rows[has], [c for c in DELETE_ADVICE_COLUMNS if c in ctx.rp])
+    advice = delete_advice(backups, ctx.inventory["vaults"], ctx.as_of)
     return rows, advice
 
 
