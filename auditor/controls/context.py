@@ -35,6 +35,7 @@ __all__ = [
     "NONE_TS",
     "US_PER_DAY",
     "US_PER_HOUR",
+    "WILDCARD_LOCATIONS",
     "Context",
     "ts_us",
     "us_to_ts",
@@ -48,7 +49,8 @@ US_PER_HOUR = 3_600_000_000
 # AWS Backup keeps continuous backups at most 35 days (AWS Backup Developer Guide, "Continuous
 # backups and point-in-time recovery (PITR)").
 MAX_CONTINUOUS_US = 35 * US_PER_DAY
-_WILDCARD_LOCATIONS = {None, "", "*", "global"}
+# The account or region of a failed call that is not tied to one place (it may touch any).
+WILDCARD_LOCATIONS = {None, "", "*", "global"}
 
 
 def ts_us(series: pd.Series) -> np.ndarray:
@@ -368,9 +370,9 @@ class Context:
     def _error_mask(self, row) -> np.ndarray:
         """Resources a failed call may have left incomplete (its account, region and `affects` types)."""
         mask = np.ones(self.n, dtype=bool)
-        if row.account_id not in _WILDCARD_LOCATIONS and isinstance(row.account_id, str):
+        if row.account_id not in WILDCARD_LOCATIONS and isinstance(row.account_id, str):
             mask &= (self.res["account_id"] == row.account_id).to_numpy(dtype=bool, na_value=False)
-        if row.region not in _WILDCARD_LOCATIONS and isinstance(row.region, str):
+        if row.region not in WILDCARD_LOCATIONS and isinstance(row.region, str):
             mask &= (self.res["region"] == row.region).to_numpy(dtype=bool, na_value=False)
         affects = {a.strip() for a in str(row.affects or "*").split(",") if a.strip()}
         if "*" not in affects:

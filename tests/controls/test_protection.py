@@ -115,6 +115,7 @@ def test_vault_lock_one_bad_vault_fails(estate, plan_policy, check, h):
 def test_cross_region_table(estate, plan_policy, check, h, copies, expected):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=2)
+    estate.regions.add("us-west-2")  # the collection covered the copy's region
     for c in copies:
         estate.backup(
             arn, copy_of="arn:aws:backup:us-east-1:111122223333:recovery-point:src", vault="dr", **c
@@ -128,6 +129,7 @@ def test_cross_region_table(estate, plan_policy, check, h, copies, expected):
 
 def test_cross_region_two_regions_names_the_missing_one(estate, plan_policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.regions.update({"us-west-2", "eu-west-1"})
     estate.backup(arn, age_hours=2, region="us-west-2", copy_of="arn:x")
     pol = plan_policy(copy_to="{regions: [us-west-2, eu-west-1]}")
     row = h.one(check(estate, pol, ["cross-region-copy"]), "cross-region-copy", arn)
@@ -135,6 +137,65 @@ def test_cross_region_two_regions_names_the_missing_one(estate, plan_policy, che
     assert row["evidence"]["missing"] == "eu-west-1"
     assert "eu-west-1" in row["detail"] and "us-west-2" not in row["detail"]
     assert row["evidence"]["newest_copy"]["us-west-2"] == "2026-11-26T10:00:00Z"
+
+
+def test_cross_region_copy_to_a_region_not_collected_is_not_assessed(
+    estate, plan_policy, check, h
+):
+    # Only us-east-1 was collected: the vaults of us-west-2 were never listed, so a copy there
+    # may exist. Absence of evidence is not a FAIL.
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=2)
+    pol = plan_policy(copy_to="{regions: [us-west-2]}")
+    row = h.one(check(estate, pol, ["cross-region-copy"]), "cross-region-copy", arn)
+    assert row["status"] == "NOT_ASSESSED"
+    assert row["evidence"]["not_collected"] == "us-west-2"
+    assert "us-west-2" in row["detail"] and "not all collected" in row["detail"]
+
+
+@pytest.mark.parametrize(
+    "copy_age_hours, expected",
+    [(None, "NOT_ASSESSED"), (2, "PASS")],  # a copy that was seen still passes
+)
+def test_cross_region_copy_when_listing_backups_there_failed(
+    estate, plan_policy, check, h, copy_age_hours, expected
+):
+    # The resource is in us-east-1; the copy's region us-west-2 was collected, but listing its
+    # vault's recovery points was denied: the failure touches no us-east-1 resource, yet it may
+    # hide the copy.
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=2)
+    estate.regions.add("us-west-2")
+    if copy_age_hours is not None:
+        estate.backup(arn, age_hours=copy_age_hours, region="us-west-2", copy_of="arn:x")
+    estate.error(region="us-west-2", service="backup", operation="ListRecoveryPointsByBackupVault")
+    pol = plan_policy(copy_to="{regions: [us-west-2]}")
+    row = h.one(check(estate, pol, ["cross-region-copy"]), "cross-region-copy", arn)
+    assert row["status"] == expected, row["detail"]
+
+
+def test_cross_account_copy_when_listing_backups_there_failed(estate, plan_policy, check, h):
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=2)
+    estate.accounts.add(h.OTHER_ACCOUNT)
+    estate.error(
+        account=h.OTHER_ACCOUNT, service="backup", operation="ListRecoveryPointsByBackupVault"
+    )
+    pol = plan_policy(copy_to=f'{{accounts: ["{h.OTHER_ACCOUNT}"]}}')
+    row = h.one(check(estate, pol, ["cross-account-copy"]), "cross-account-copy", arn)
+    assert row["status"] == "NOT_ASSESSED", row["detail"]
+
+
+def test_cross_region_copy_ignores_failures_that_do_not_list_backups(
+    estate, plan_policy, check, h
+):
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, age_hours=2)
+    estate.regions.add("us-west-2")
+    estate.error(region="us-west-2", service="backup", operation="ListBackupPlans")
+    pol = plan_policy(copy_to="{regions: [us-west-2]}")
+    row = h.one(check(estate, pol, ["cross-region-copy"]), "cross-region-copy", arn)
+    assert row["status"] == "FAIL", row["detail"]
 
 
 def test_cross_region_not_required(estate, plan_policy, check, h):

@@ -12,6 +12,7 @@ from auditor.controls.context import (
     KINDS,
     NONE_TS,
     US_PER_HOUR,
+    WILDCARD_LOCATIONS,
     Context,
     us_to_ts,
 )
@@ -26,6 +27,32 @@ from auditor.controls.verdicts import (
 )
 from auditor.policy.columns import codes_of
 
+# The data a copy is found in: a failed call that fills it in the copy's region or account may
+# have hidden the copy.
+_COPY_DATA = frozenset({"recovery_points", "vaults"})
+
+
+def _unseen_targets(ctx: Context, column: str, targets: list[str], data: frozenset[str]) -> set:
+    """The required regions or accounts (`column`) whose backups were not all collected: outside
+    what the collection covered (a region not asked for, an account whose role could not be
+    assumed), or where a call that lists backups failed. A copy there may exist unseen, so a
+    missing copy is NOT_ASSESSED rather than FAIL (a copy that was seen still passes)."""
+    manifest = ctx.inventory.manifest or {}
+    if column == "account_id":
+        failed = set(manifest.get("accounts_failed") or [])
+        covered = (set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1])) - failed
+    else:
+        # An inventory that does not record its regions is taken to cover every target.
+        covered = set(manifest.get("regions") or targets)
+    unseen = {t for t in targets if t not in covered}
+    errors = ctx.errors
+    for i in ctx.relevant_errors(data) if len(errors) else []:
+        place = errors[column].iloc[int(i)]
+        if place in WILDCARD_LOCATIONS or not isinstance(place, str):
+            return set(targets)  # a failure not tied to one place may have hidden any copy
+        unseen |= {place} & set(targets)
+    return unseen
+
 
 def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     n_pairs = len(ctx.pair_ridx)
@@ -38,11 +65,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     evidence = {}
     copies = ctx.copies
     targets = sorted({t for req in required for t in req})
-    collected = None
-    if column == "account_id":
-        # Accounts whose role could not be assumed were not collected, whatever else lists them.
-        failed = set((ctx.inventory.manifest or {}).get("accounts_failed") or [])
-        collected = (set(ctx.inventory.accounts) | set(codes_of(ctx.res["account_id"])[1])) - failed
+    unseen = _unseen_targets(ctx, column, targets, _COPY_DATA)
     names = ctx.region_names if column == "region" else ctx.account_names
     needed = np.zeros(ctx.n, dtype=bool)
     for p, pl in enumerate(ctx.plans):
@@ -70,7 +93,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
         needs = np.array([target in req for req in required] + [False], dtype=bool)[ctx.pair_plan]
         recent = (best != NONE_TS) & (ctx.now - best <= allowed)
         bad = needs & ~recent
-        if collected is not None and target not in collected:
+        if target in unseen:
             not_collected |= needs.astype(np.int64) << t
         missing |= bad.astype(np.int64) << t
         status = np.where(bad & (status == PASS), FAIL, status)
@@ -95,7 +118,10 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
             [
                 (s == NOT_APPLICABLE, f"The plan requires no {noun} copy."),
                 (s == PASS, join("A copy from the last ", hours, " hours exists in ", req, ".")),
-                (s == NOT_ASSESSED, join(f"Not assessed: {noun} ", gone, " was not collected.")),
+                (
+                    s == NOT_ASSESSED,
+                    join(f"Not assessed: the backups in {noun} ", gone, " were not all collected."),
+                ),
             ],
             join("No completed copy from the last ", hours, f" hours in {noun} ", miss, "."),
         )
@@ -119,7 +145,8 @@ def cross_region_copy(ctx: Context) -> Part:
 
     PASS when, for each required region, a COMPLETED recovery point of the resource (of a kind the
     plan accepts) is stored in that region and is no older than frequency + grace. FAIL naming the
-    regions without one. NOT_APPLICABLE when the plan requires no region copy.
+    regions without one; NOT_ASSESSED when such a region was not collected, or a call listing its
+    backups failed (the copy may exist unseen); NOT_APPLICABLE when the plan requires no region copy.
     """
     return _copy_part(ctx, "cross-region-copy", "region", lambda p: p.copy_to.regions)
 
@@ -142,7 +169,8 @@ def cross_account_copy(ctx: Context) -> Part:
 
     PASS when, for each required account, a COMPLETED recovery point of the resource is stored in
     that account no older than frequency + grace. FAIL naming the accounts without one;
-    NOT_ASSESSED when a required account was not collected; NOT_APPLICABLE when none is required.
+    NOT_ASSESSED when such an account was not collected, or a call listing its backups failed;
+    NOT_APPLICABLE when none is required.
     """
     return _copy_part(ctx, "cross-account-copy", "account_id", lambda p: p.copy_to.accounts)
 
