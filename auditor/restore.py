@@ -44,9 +44,11 @@ __all__ = [
     "delete_advice",
     "newest_backup_restore",
     "newest_backup_rows",
+    "newest_restore_paths",
     "restore_facts",
     "restore_paths",
     "restore_paths_json",
+    "restore_paths_text",
 ]
 
 # "aws backup delete-recovery-point --backup-vault-name <name> --recovery-point-arn <arn>"
@@ -183,15 +185,20 @@ def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> lis
 
 def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     """Per row of recovery_points: its restore paths as JSON text (a list of {target, where,
-    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none.
+    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none."""
+    texts = restore_paths_text(frame).to_numpy(zero_copy_only=False)
+    return np.fromiter(map(JsonText, texts), dtype=object, count=len(texts))
+
+
+def restore_paths_text(frame: pd.DataFrame) -> pa.Array:
+    """`restore_paths_json` as an Arrow string array (no Python object per row).
 
     Made group by group (backup kind x who made it x copy x ARN shape) on whole columns: the
-    template of a group is filled with Arrow, and its texts go straight to the group's rows.
+    template of a group is filled with Arrow, and one take puts every group's texts in row order.
     """
     n = len(frame)
-    out = np.full(n, JsonText("[]"), dtype=object)
     if not n:
-        return out
+        return pa.array([], pa.string())
     values = _row_texts(frame)
     by_backup = _made_by_aws_backup(frame)
     copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
@@ -208,6 +215,10 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     groups = pd.DataFrame(
         {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
     )
+    texts: list[pa.Array] = []
+    # each row's place among the groups' texts; the last place ("[]") for a kind with no path
+    where = np.full(n, -1, dtype=np.int64)
+    made = 0
     for (kind, made_by_backup, is_copy, own_arn), idx in groups.groupby(
         ["kind", "b", "c", "n"]
     ).indices.items():
@@ -232,9 +243,12 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
         safe = template.replace("{", "{{").replace("}", "}}")
         for name in sub:
             safe = safe.replace("{{" + name + "}}", "{" + name + "}")
-        texts = _fill_text(safe, sub, len(idx)).to_numpy(zero_copy_only=False)
-        out[idx] = np.fromiter(map(JsonText, texts), dtype=object, count=len(idx))
-    return out
+        texts.append(_fill_text(safe, sub, len(idx)))
+        where[idx] = made + np.arange(len(idx))
+        made += len(idx)
+    where[where < 0] = made
+    every = pa.concat_arrays([*(t.cast(pa.string()) for t in texts), pa.array(["[]"])])
+    return every.take(pa.array(where))
 
 
 def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -307,13 +321,7 @@ def restore_facts(
     """For resources `owners` (positions, each with a newest backup in `newest`): that backup's
     ARN, its restore paths (JsonText), whether a backup of it is stored outside its region, and
     a note when none is ("No backup can be restored outside REGION."). One row per owner."""
-    rows = newest[owners]
-    # only the columns the restore paths read, taken by position (not every column of the rows)
-    wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
-    backups = pd.DataFrame(
-        {c: take_series(recovery_points[c], rows) for c in wanted},
-        index=pd.RangeIndex(len(rows)),
-    )
+    paths = newest_restore_paths(recovery_points, owners, newest)
     out_flag = outside_of[owners]
     regions = (
         pd.Series(resources["region"].astype(object).to_numpy(dtype=object)[owners])
@@ -324,14 +332,35 @@ def restore_facts(
     return pd.DataFrame(
         {
             "newest_backup": pd.Series(
-                backups["recovery_point_arn"].to_numpy(dtype=object), dtype=object
+                take_series(recovery_points["recovery_point_arn"], newest[owners]).to_numpy(
+                    dtype=object
+                ),
+                dtype=object,
             ),
             # object, not text: the paths stay JsonText (evidence embeds them as JSON)
-            "restore_paths": pd.Series(restore_paths_json(backups), dtype=object),
+            "restore_paths": pd.Series(
+                np.fromiter(map(JsonText, paths.to_pylist()), dtype=object, count=len(paths)),
+                dtype=object,
+            ),
             "restorable_outside": out_flag,
             "region_note": pd.Series(note, dtype=object),
         }
     )
+
+
+def newest_restore_paths(
+    recovery_points: pd.DataFrame, owners: np.ndarray, newest: np.ndarray
+) -> pa.Array:
+    """For resources `owners` (positions, each with a newest backup in `newest`): the restore
+    paths of that backup as JSON text, an Arrow string array in the order of `owners`."""
+    rows = newest[owners]
+    # only the columns the restore paths read, taken by position (not every column of the rows)
+    wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
+    backups = pd.DataFrame(
+        {c: take_series(recovery_points[c], rows) for c in wanted},
+        index=pd.RangeIndex(len(rows)),
+    )
+    return restore_paths_text(backups)
 
 
 def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:

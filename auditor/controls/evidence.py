@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ import pyarrow.compute as pc
 
 from auditor.jsonsafe import JsonText
 
-__all__ = ["arrow_text", "evidence_json", "json_quote"]
+__all__ = ["JsonArray", "arrow_text", "evidence_json", "json_quote"]
 
 _CONTROL_CHARS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
 
@@ -48,8 +50,16 @@ def _escape(values):
     return pc.replace_substring_regex(values, _CONTROL_CHARS, " ")
 
 
-def _json_values(col: pd.Series) -> pa.Array:
+def _json_values(col: Any) -> pa.Array:
     """A JSON value per row (as text; null where the value is missing) for one evidence column."""
+    if isinstance(col, JsonArray):
+        return col.values.cast(pa.string())
+    if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        return _arrow_json_values(col)
+    if not isinstance(col, pd.Series):
+        # an object array stays objects (pandas would infer text, converting every value)
+        objects = isinstance(col, np.ndarray) and col.dtype.kind == "O"
+        col = pd.Series(col, dtype=object if objects else None)
     if isinstance(col.dtype, pd.DatetimeTZDtype) or str(col.dtype).startswith("datetime64"):
         stamps = pa.array(
             pd.to_datetime(col, utc=True).dt.tz_convert(None).astype("datetime64[s]"),
@@ -94,61 +104,143 @@ def _json_values(col: pd.Series) -> pa.Array:
     )
 
 
-def evidence_json(ev: pd.DataFrame) -> pa.Array:
-    """One JSON object (text) per row from evidence columns (nulls dropped, ``a.b`` nested)."""
-    n = len(ev)
-    if ev.shape[1] == 0:
+class JsonArray:
+    """Evidence values that already are JSON (an Arrow string array of lists or objects, null
+    where missing): embedded as they are, never quoted or converted per row."""
+
+    def __init__(self, values: pa.Array):
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _arrow_json_values(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """JSON values of an Arrow column: text and dictionary-encoded text quoted (a dictionary's
+    texts once each), booleans as words; any other type goes through pandas."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = values.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return json_quote(values)
+    if pa.types.is_boolean(kind):
+        return pc.if_else(values, "true", "false")
+    if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
+        return pa.DictionaryArray.from_arrays(values.indices, json_quote(values.dictionary)).cast(
+            pa.string()
+        )
+    return _json_values(values.to_pandas())
+
+
+def evidence_json(ev: pd.DataFrame | Mapping[str, Any]) -> pa.Array:
+    """One JSON object (text) per row from evidence columns (nulls dropped, ``a.b`` nested).
+
+    The columns are a DataFrame or a mapping of name to values of equal length (pandas Series,
+    NumPy arrays, Arrow arrays, or `JsonArray`s of ready JSON).
+
+    The whole object is one row-wise join of every member's values with its lead text (`{"key": `
+    for the row's first member, `, "key": ` after one), so each value's bytes are copied once:
+    a lead is null where its value is, and the join skips both.
+    """
+    columns = {name: ev[name] for name in ev.columns} if isinstance(ev, pd.DataFrame) else ev
+    n = len(ev) if isinstance(ev, pd.DataFrame) else _length(columns)
+    if not columns:
         return pa.repeat(pa.scalar("{}"), n)
     groups: dict[str, list[str]] = {}
-    for name in ev.columns:
+    for name in columns:
         head = name.split(".", 1)[0]
         groups.setdefault(head, []).append(name)
-    values = []
+    pieces: list = []
+    opened = _Opened(n)
     for head, names in groups.items():
         if names == [head]:
-            value = _json_values(ev[head])
+            pieces += _member(opened, head, _json_values(columns[head]))
+            continue
+        inner_pieces: list = []
+        inner = _Opened(n)
+        for name in names:
+            value = _json_values(columns[name])
+            inner_pieces += _member(inner, name.split(".", 1)[1], value)
+        if inner.rows is False:
+            continue  # a nested object with no member on any row is left out, as a null is
+        pieces += [opened.lead(head, inner.rows), *inner_pieces, inner.closing(None)]
+    pieces.append(opened.closing("{}"))
+    if not any(isinstance(piece, (pa.Array, pa.ChunkedArray)) for piece in pieces):
+        return pa.repeat(pc.binary_join_element_wise(*pieces, ""), n)
+    return pc.binary_join_element_wise(*pieces, "", null_handling="skip")
+
+
+def _member(opened: _Opened, key: str, value: pa.Array) -> list:
+    """The pieces of one member (its lead and its values); none when it has no value at all."""
+    valid = _valid(value)
+    if valid is False:
+        return []
+    return [opened.lead(key, valid), value]
+
+
+class _Opened:
+    """Which rows of one JSON object already have a member (so the next one is led by ", ")."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.rows: np.ndarray | bool = False  # False: no row yet; True: every row
+
+    def lead(self, key: str, valid: np.ndarray | bool) -> pa.Array | pa.Scalar:
+        """The text before a member's value on each row: `{"key": ` on a row's first member,
+        `, "key": ` after one, null where the value is null; a scalar when all rows agree."""
+        quoted = json.dumps(key, ensure_ascii=False) + ": "
+        opened, self.rows = self.rows, _either(self.rows, valid)
+        if valid is True and opened is True:
+            return pa.scalar(", " + quoted)
+        if valid is True and opened is False:
+            return pa.scalar("{" + quoted)
+        later = np.broadcast_to(opened, (self.n,))
+        present = np.broadcast_to(valid, (self.n,))
+        codes = pa.array(later.astype(np.int8), mask=~present)
+        return pa.DictionaryArray.from_arrays(
+            codes, pa.array(["{" + quoted, ", " + quoted], pa.string())
+        ).cast(pa.string())
+
+    def closing(self, empty: str | None) -> pa.Array | pa.Scalar:
+        """The text after the last member: "}" on rows with a member, `empty` on the others."""
+        if self.rows is True:
+            return pa.scalar("}")
+        if self.rows is False:
+            return pa.scalar(empty, pa.string())
+        has = np.asarray(self.rows)
+        if empty is None:
+            codes = pa.array(np.zeros(self.n, np.int8), mask=~has)
+            texts = pa.array(["}"], pa.string())
         else:
-            inner = [_member(name.split(".", 1)[1], _json_values(ev[name])) for name in names]
-            body = _join_members(inner, n)
-            value = pc.if_else(
-                pc.equal(body, ""),
-                pa.nulls(n, pa.string()),
-                pc.binary_join_element_wise("{", body, "}", ""),
-            )
-        values.append((head, value))
-    if values[0][1].null_count == 0:
-        return _object_led_by_a_value(values)
-    members = [_member(head, value) for head, value in values]
-    return pc.binary_join_element_wise("{", _join_members(members, n), "}", "")
+            codes = pa.array((~has).astype(np.int8))
+            texts = pa.array(["}", empty], pa.string())
+        return pa.DictionaryArray.from_arrays(codes, texts).cast(pa.string())
 
 
-def _object_led_by_a_value(values: list) -> pa.Array:
-    """The objects of members whose first has a value on every row, in one join: a member with
-    a value on every row goes in as its quoted key (a scalar) and its values, untouched; only a
-    member with missing values is made first (null where missing, so the join skips it)."""
-    parts: list = []
-    for at, (key, value) in enumerate(values):
-        lead = ("{" if at == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "
-        if value.null_count == 0:
-            parts += [pa.scalar(lead), value]
-        else:
-            parts.append(pc.binary_join_element_wise(pa.scalar(lead), value, ""))
-    return pc.binary_join_element_wise(*parts, pa.scalar("}"), "", null_handling="skip")
+def _either(a: np.ndarray | bool, b: np.ndarray | bool) -> np.ndarray | bool:
+    """Row-wise or of two masks, each possibly a plain True/False for every row."""
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    both = np.asarray(a) | np.asarray(b)
+    return True if both.all() else both
 
 
-def _member(key: str, values: pa.Array) -> pa.Array:
-    """`, "key": value` per row (null where the value is null); the key is quoted once."""
-    return pc.binary_join_element_wise(
-        pa.scalar(", " + json.dumps(key, ensure_ascii=False) + ": "), values, ""
-    )
+def _valid(values: pa.Array) -> np.ndarray | bool:
+    """The rows with a value: a mask, or True/False when it holds for every row."""
+    nulls = values.null_count
+    if nulls == 0:
+        return True
+    if nulls == len(values):
+        return False
+    return values.is_valid().to_numpy(zero_copy_only=False)
 
 
-def _join_members(members: list, n: int) -> pa.Array:
-    """Members (each led by ", ") joined row-wise, nulls skipped; "" for a row with none."""
-    # pyarrow 26's "skip" mode drops a row whose inputs are all null: the empty text kept last
-    # makes every row have one, and adds nothing to it
-    joined = pc.binary_join_element_wise(*members, pa.scalar(""), "", null_handling="skip")
-    return pc.utf8_slice_codeunits(joined, 2)
+def _length(columns: Mapping[str, Any]) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
 
 
 def arrow_text(values) -> pa.Array:

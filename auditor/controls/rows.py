@@ -542,22 +542,18 @@ def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> n
     return detail
 
 
-def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """The evidence columns of the rows: the part's own, its hook's, failed calls and waivers."""
+def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> dict[str, Any]:
+    """The evidence columns of the rows, by name in order: the part's own, its hook's, failed
+    calls and waivers (Series, arrays, or Arrow arrays: the JSON writer takes each as it is)."""
     waivers = ctx.policies.waivers
-    ev = (
-        f[[c for c in f.columns if c.startswith("ev.")]]
-        .rename(columns=lambda c: c[3:])
-        .reset_index(drop=True)
-    )
+    n = len(f)
+    ev: dict[str, Any] = {c[3:]: f[c].reset_index(drop=True) for c in f.columns if c[:3] == "ev."}
     if part.evidence_hook is not None:
         for name, values in part.evidence_hook(f, ctx).items():
             if isinstance(values, pd.Series):
                 values = values.reset_index(drop=True)
-            elif isinstance(values, np.ndarray) and values.dtype == object:
-                # kept as objects: pandas would infer a text column, converting every value,
-                # which the JSON writer then converts back (the JSON is the same)
-                values = pd.Series(values, dtype=object)
+            elif values is None or np.isscalar(values):
+                values = pd.Series([values] * n)  # one value for every row
             ev[name] = values
     if "na_error" in f:
         err = f["na_error"].to_numpy()
