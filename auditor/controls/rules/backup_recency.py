@@ -136,10 +136,10 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     # a resource has a row per plan: its texts are made once and spread over its rows by a take
     # (Arrow throughout: the paths are about a kilobyte per row)
     owners, owner_of = np.unique(ridx[has], return_inverse=True)
-    spread = np.zeros(len(frame), dtype=np.int64)
+    spread = np.full(len(frame), -1, dtype=np.int64)
     spread[has] = owner_of
-    by_owner = pa.array(spread, mask=~has)
-    out["restore_paths"] = JsonArray(newest_restore_paths(ctx.rp, owners, newest).take(by_owner))
+    by_owner = pa.array(np.maximum(spread, 0), mask=~has)
+    out["restore_paths"] = JsonArray(newest_restore_paths(ctx.rp, owners, newest, spread))
     outside_of = outside[owners]
     out["restorable_outside_region"] = pa.array(outside_of).take(by_owner)
     out["restore_note"] = _region_note(ctx, owners, outside_of).take(by_owner)
