@@ -40,6 +40,7 @@ from auditor.jsonsafe import JsonText
 
 __all__ = [
     "AWS_BACKUP_DELETE",
+    "DELETE_ADVICE_COLUMNS",
     "JsonText",
     "delete_advice",
     "newest_backup_restore",
@@ -87,6 +88,18 @@ _RESTORE_COLUMNS = (
     "source",
     "created_by",
     "copy_source_arn",
+)
+# The recovery_points columns `delete_advice` reads.
+DELETE_ADVICE_COLUMNS = (
+    "recovery_point_arn",
+    "account_id",
+    "region",
+    "vault_name",
+    "backup_type",
+    "source",
+    "created_by",
+    "created_at",
+    "delete_at",
 )
 _BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}
 # AWS Backup's ResourceType per backup kind, from the type that makes it.

@@ -180,6 +180,21 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def rp_text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
+    """A text column of recovery_points at rows by position (-1 -> null), as Arrow: an
+    Arrow-backed or categorical column is taken chunk by chunk without a Python object per row."""
+    series = ctx.rp[column]
+    arrow_backed = isinstance(series.dtype, pd.CategoricalDtype) or (
+        isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
+    )
+    if arrow_backed:
+        return take_rows(arrow_of(series), rows).cast(pa.string())
+    out = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    out[has] = take_series(series, rows[has]).to_numpy(dtype=object, na_value=None)
+    return pa.array(out, pa.string())
+
+
 def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows of recovery_points by position (in the order given), with a fresh 0..n-1 index.
 
