@@ -65,7 +65,8 @@ def _escape(values):
 def _json_values(col: Any) -> pa.Array | _Wrapped:
     """A JSON value per row (as text; null where the value is missing) for one evidence column."""
     if isinstance(col, JsonArray):
-        return col.values.cast(pa.string())
+        ready = col.values.cast(pa.string())
+        return ready.combine_chunks() if isinstance(ready, pa.ChunkedArray) else ready
     if isinstance(col, (pa.Array, pa.ChunkedArray)):
         return _arrow_json_values(col)
     if not isinstance(col, pd.Series):
@@ -131,7 +132,7 @@ class JsonArray:
     """Evidence values that already are JSON (an Arrow string array of lists or objects, null
     where missing): embedded as they are, never quoted or converted per row."""
 
-    def __init__(self, values: pa.Array):
+    def __init__(self, values: pa.Array | pa.ChunkedArray):
         self.values = values
 
     def __len__(self) -> int:
