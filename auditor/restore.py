@@ -45,9 +45,11 @@ __all__ = [
     "delete_advice",
     "newest_backup_restore",
     "newest_backup_rows",
+    "newest_restore_paths",
     "restore_facts",
     "restore_paths",
     "restore_paths_json",
+    "restore_paths_text",
 ]
 
 # "aws backup delete-recovery-point --backup-vault-name <name> --recovery-point-arn <arn>"
@@ -87,6 +89,18 @@ _RESTORE_COLUMNS = (
     "created_by",
     "copy_source_arn",
 )
+# The recovery_points columns `delete_advice` reads.
+DELETE_ADVICE_COLUMNS = (
+    "recovery_point_arn",
+    "account_id",
+    "region",
+    "vault_name",
+    "backup_type",
+    "source",
+    "created_by",
+    "created_at",
+    "delete_at",
+)
 _BY_KIND = {kind.kind: kind for kind in BACKUP_KINDS}
 # AWS Backup's ResourceType per backup kind, from the type that makes it.
 _SERVICE = {k: rec.backup_service for rec in RESOURCE_TYPES for k in rec.backup_kinds}
@@ -119,7 +133,8 @@ def _row_texts(frame: pd.DataFrame) -> dict[str, pa.Array]:
     ident = pc.replace_substring_regex(arn, _ID_RE, "")
 
     def safe(text: pa.Array) -> pa.Array:
-        return pc.replace_substring_regex(pc.fill_null(text, "?"), r'["\\]', "")
+        text = pc.fill_null(text, "?")
+        return pc.replace_substring_regex(text, r'["\\]', "") if _may_hold_quote(text) else text
 
     vault = (
         _text_column(frame["vault_name"], "?")
@@ -132,6 +147,16 @@ def _row_texts(frame: pd.DataFrame) -> dict[str, pa.Array]:
         "id": safe(ident),
         "vault": safe(vault),
     }
+
+
+def _may_hold_quote(text: pa.Array) -> bool:
+    """Whether the bytes behind a string array hold a quote or a backslash (one scan of the
+    buffer, a tenth of a regular expression's cost; bytes outside a slice can only say yes)."""
+    data = text.buffers()[2] if len(text) else None
+    if data is None:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return bool(((raw == 0x22) | (raw == 0x5C)).any())
 
 
 def _row_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -184,15 +209,21 @@ def _paths_of(kind: BackupKind | None, by_aws_backup: bool, native: bool) -> lis
 
 def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     """Per row of recovery_points: its restore paths as JSON text (a list of {target, where,
-    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none.
+    command, doc, copy}), `JsonText` so evidence embeds it; "[]" for a kind with none."""
+    texts = restore_paths_text(frame).to_numpy(zero_copy_only=False)
+    return np.fromiter(map(JsonText, texts), dtype=object, count=len(texts))
+
+
+def restore_paths_text(frame: pd.DataFrame, order: np.ndarray | None = None) -> pa.Array:
+    """`restore_paths_json` as an Arrow string array (no Python object per row); with `order`,
+    the texts of those rows instead (null where it is negative).
 
     Made group by group (backup kind x who made it x copy x ARN shape) on whole columns: the
-    template of a group is filled with Arrow, and its texts go straight to the group's rows.
+    template of a group is filled with Arrow, and one take puts every group's texts in row order.
     """
     n = len(frame)
-    out = np.full(n, JsonText("[]"), dtype=object)
     if not n:
-        return out
+        return pa.nulls(0 if order is None else len(order), pa.string())
     values = _row_texts(frame)
     by_backup = _made_by_aws_backup(frame)
     copy = frame["copy_source_arn"].notna().to_numpy() if "copy_source_arn" in frame else None
@@ -209,6 +240,10 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
     groups = pd.DataFrame(
         {"kind": kinds, "b": by_backup, "c": copy if copy is not None else False, "n": native}
     )
+    texts: list[pa.Array] = []
+    # each row's place among the groups' texts; the last place ("[]") for a kind with no path
+    where = np.full(n, -1, dtype=np.int64)
+    made = 0
     for (kind, made_by_backup, is_copy, own_arn), idx in groups.groupby(
         ["kind", "b", "c", "n"]
     ).indices.items():
@@ -233,9 +268,14 @@ def restore_paths_json(frame: pd.DataFrame) -> np.ndarray:
         safe = template.replace("{", "{{").replace("}", "}}")
         for name in sub:
             safe = safe.replace("{{" + name + "}}", "{" + name + "}")
-        texts = _fill_text(safe, sub, len(idx)).to_numpy(zero_copy_only=False)
-        out[idx] = np.fromiter(map(JsonText, texts), dtype=object, count=len(idx))
-    return out
+        texts.append(_fill_text(safe, sub, len(idx)))
+        where[idx] = made + np.arange(len(idx))
+        made += len(idx)
+    where[where < 0] = made
+    every = pa.concat_arrays([*(t.cast(pa.string()) for t in texts), pa.array(["[]"])])
+    if order is None:
+        return every.take(pa.array(where))
+    return every.take(pa.array(where[np.maximum(order, 0)], mask=order < 0))
 
 
 def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -308,13 +348,7 @@ def restore_facts(
     """For resources `owners` (positions, each with a newest backup in `newest`): that backup's
     ARN, its restore paths (JsonText), whether a backup of it is stored outside its region, and
     a note when none is ("No backup can be restored outside REGION."). One row per owner."""
-    rows = newest[owners]
-    # only the columns the restore paths read, taken by position (not every column of the rows)
-    wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
-    backups = pd.DataFrame(
-        {c: take_series(recovery_points[c], rows) for c in wanted},
-        index=pd.RangeIndex(len(rows)),
-    )
+    paths = newest_restore_paths(recovery_points, owners, newest)
     out_flag = outside_of[owners]
     regions = (
         pd.Series(resources["region"].astype(object).to_numpy(dtype=object)[owners])
@@ -325,14 +359,39 @@ def restore_facts(
     return pd.DataFrame(
         {
             "newest_backup": pd.Series(
-                backups["recovery_point_arn"].to_numpy(dtype=object), dtype=object
+                take_series(recovery_points["recovery_point_arn"], newest[owners]).to_numpy(
+                    dtype=object
+                ),
+                dtype=object,
             ),
             # object, not text: the paths stay JsonText (evidence embeds them as JSON)
-            "restore_paths": pd.Series(restore_paths_json(backups), dtype=object),
+            "restore_paths": pd.Series(
+                np.fromiter(map(JsonText, paths.to_pylist()), dtype=object, count=len(paths)),
+                dtype=object,
+            ),
             "restorable_outside": out_flag,
             "region_note": pd.Series(note, dtype=object),
         }
     )
+
+
+def newest_restore_paths(
+    recovery_points: pd.DataFrame,
+    owners: np.ndarray,
+    newest: np.ndarray,
+    order: np.ndarray | None = None,
+) -> pa.Array:
+    """For resources `owners` (positions, each with a newest backup in `newest`): the restore
+    paths of that backup as JSON text, an Arrow string array in the order of `owners`, or with
+    `order` (positions into `owners`, -1 for null) in that order (the texts copied once)."""
+    rows = newest[owners]
+    # only the columns the restore paths read, taken by position (not every column of the rows)
+    wanted = [c for c in _RESTORE_COLUMNS if c in recovery_points]
+    backups = pd.DataFrame(
+        {c: take_series(recovery_points[c], rows) for c in wanted},
+        index=pd.RangeIndex(len(rows)),
+    )
+    return restore_paths_text(backups, order)
 
 
 def newest_backup_restore(recovery_points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
@@ -367,21 +426,6 @@ def _vault_facts(frame: pd.DataFrame, vaults: pd.DataFrame) -> pd.DataFrame:
 
 def _date(values: pd.Series) -> np.ndarray:
     return pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-
-
-# The recovery_points columns `delete_advice` reads (a caller with a few rows of a large table
-# takes only these).
-DELETE_ADVICE_COLUMNS = (
-    "recovery_point_arn",
-    "vault_name",
-    "account_id",
-    "region",
-    "backup_type",
-    "source",
-    "created_by",
-    "created_at",
-    "delete_at",
-)
 
 
 def delete_advice(

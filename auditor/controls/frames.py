@@ -180,6 +180,28 @@ def rp_arns(ctx: Context, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def rp_text(ctx: Context, column: str, rows: np.ndarray) -> pa.Array:
+    """A text column of recovery_points at rows by position (-1 -> null), as Arrow: an
+    Arrow-backed or categorical column is taken chunk by chunk without a Python object per row."""
+    series = ctx.rp[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # the codes of these rows only, and the few categories they use
+        has = rows >= 0
+        codes = series.array.codes[rows[has]]
+        used, inverse = np.unique(codes, return_inverse=True)
+        at = np.full(len(rows), -1, dtype=np.int64)
+        at[has] = np.where(codes >= 0, inverse, -1)
+        texts = np.asarray(series.cat.categories[used[used >= 0]], dtype=object)
+        shift = int((used < 0).sum())  # a missing code sorts first and has no category
+        return by_code([str(t) for t in texts], np.where(at >= shift, at - shift, -1))
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return take_rows(arrow_of(series), rows).cast(pa.string())
+    out = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    out[has] = take_series(series, rows[has]).to_numpy(dtype=object, na_value=None)
+    return pa.array(out, pa.string())
+
+
 def rp_rows(ctx: Context, rows: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows of recovery_points by position (in the order given), with a fresh 0..n-1 index;
     every column, or only `columns`.

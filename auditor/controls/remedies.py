@@ -38,9 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.arrow_take import take_series
 from auditor.controls import frames as fr
+from auditor.controls.text import by_code
 from auditor.controls.verdicts import FAIL, WAIVED
 
 if TYPE_CHECKING:
@@ -182,18 +184,18 @@ def _rule_fix(rule: Any, plan_name: str, plan: Any) -> str:
     )
 
 
-def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
+def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     """plan-deployed: per failing row, what to deploy (see the module doc for the calls).
 
     Rows are grouped by what their text depends on (the situation, plan, place, rule, native
-    schedule), as integer codes; each group's text is made once, from its first row.
+    schedule), as integer codes; each group's text is made once, from its first row, and spread
+    over the group's rows as Arrow (null for rows that need none).
     """
-    out = np.full(len(frame), None, dtype=object)
     acting = np.flatnonzero(_acting(frame))
     plan_of = frame["plan"].to_numpy().astype(np.int64)
     rows = acting[plan_of[acting] >= 0]
     if not len(rows):
-        return out
+        return pa.nulls(len(frame), pa.string())
     situation, key = _deployed_keys(frame, ctx, rows)
     inverse = _group_numbers(key)
     first = np.unique(inverse, return_index=True)[1]  # group g's first row is first[g]
@@ -245,8 +247,9 @@ def deployed_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
                 )
             made[(group_key, p, native[row])] = cached
         texts[row] = cached
-    out[rows] = texts[inverse]
-    return out
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    codes[rows] = inverse
+    return by_code(list(texts), codes)
 
 
 def _group_numbers(key: np.ndarray) -> np.ndarray:

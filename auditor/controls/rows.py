@@ -502,9 +502,11 @@ def _own_text(frame: pd.DataFrame, col: str) -> pa.Array:
     return arrow_text(frame[col].to_numpy(dtype=object, na_value=None))
 
 
-def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> np.ndarray:
+def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> pa.Array:
     """The one-sentence detail per row: the control's own, or why it was not applicable/assessed,
-    with the waiver that applied."""
+    with the waiver that applied. Arrow throughout: the reasons are spread from one text each."""
+    from auditor.controls.text import by_code
+
     n = len(f)
     about = f["na_reason"].to_numpy() if "na_reason" in f else np.full(n, -1)
     err = f["na_error"].to_numpy() if "na_error" in f else np.full(n, -1)
@@ -513,51 +515,58 @@ def _details(part: Part, f: pd.DataFrame, status: np.ndarray, ctx: Context) -> n
     # The control describes only the rows it decided: about half of all findings are not
     # applicable, and their text says why instead.
     own = ~(not_applicable | not_assessed)
-    detail = np.empty(n, dtype=np.object_)
     if own.all():
-        detail[:] = np.asarray(part.describe(f, ctx), dtype=np.object_)  # a Series or an array
-    elif own.any():
-        decided = f[own].reset_index(drop=True)
-        detail[own] = np.asarray(part.describe(decided, ctx), dtype=np.object_)
-    if not_applicable.any():
-        reasons = np.array([f"Not applicable: {r}." for r in ctx.scope_reason], dtype=np.object_)
-        detail[not_applicable] = reasons[about[not_applicable]]
-    if not_assessed.any():
-        errors = np.unique(err[not_assessed])
-        texts = np.empty(errors.max() + 1, dtype=np.object_)
-        for i in errors:
-            texts[i] = (
-                f"Not assessed: {ctx.error_text(i)}, so the data this control needs is incomplete."
-            )
-        detail[not_assessed] = texts[err[not_assessed]]
+        detail = _text_array(part.describe(f, ctx))
+    else:
+        pieces = []
+        if own.any():
+            said = _text_array(part.describe(f[own].reset_index(drop=True), ctx))
+            pieces.append(said.take(pa.array(np.cumsum(own) - 1, mask=~own)))
+        if not_applicable.any():
+            reasons = [f"Not applicable: {r}." for r in ctx.scope_reason]
+            pieces.append(by_code(reasons, np.where(not_applicable, about, -1)))
+        if not_assessed.any():
+            errors = np.unique(err[not_assessed])
+            texts: list[str | None] = [None] * (int(errors.max()) + 1)
+            for i in errors:
+                texts[i] = (
+                    f"Not assessed: {ctx.error_text(i)}, so the data this control needs is"
+                    " incomplete."
+                )
+            pieces.append(by_code(texts, np.where(not_assessed, err, -1)))
+        # each row has a text in one piece only (the kinds of rows do not overlap)
+        detail = pc.coalesce(*pieces) if len(pieces) > 1 else pieces[0]
     if "waiver" in f:
         waivers = ctx.policies.waivers
         w = f["waiver"].to_numpy()
         waived = (status == WAIVED) & (w >= 0)
         if waived.any():
-            tails = np.array(
-                [f" Waived until {x.expires_text}: {x.reason}" for x in waivers], dtype=np.object_
+            tails = [f" Waived until {x.expires_text}: {x.reason}" for x in waivers]
+            # a row without a waiver has a null tail, which the join skips
+            detail = pc.binary_join_element_wise(
+                detail, by_code(tails, np.where(waived, w, -1)), "", null_handling="skip"
             )
-            detail[waived] = detail[waived] + tails[w[waived]]
     return detail
 
 
-def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
-    """The evidence columns of the rows: the part's own, its hook's, failed calls and waivers."""
+def _text_array(values: Any) -> pa.Array:
+    """Texts a control made (Arrow, pandas or NumPy) as one Arrow string array."""
+    text = arrow_text(values)
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
+def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> dict[str, Any]:
+    """The evidence columns of the rows, by name in order: the part's own, its hook's, failed
+    calls and waivers (Series, arrays, or Arrow arrays: the JSON writer takes each as it is)."""
     waivers = ctx.policies.waivers
-    ev = (
-        f[[c for c in f.columns if c.startswith("ev.")]]
-        .rename(columns=lambda c: c[3:])
-        .reset_index(drop=True)
-    )
+    n = len(f)
+    ev: dict[str, Any] = {c[3:]: f[c].reset_index(drop=True) for c in f.columns if c[:3] == "ev."}
     if part.evidence_hook is not None:
         for name, values in part.evidence_hook(f, ctx).items():
             if isinstance(values, pd.Series):
                 values = values.reset_index(drop=True)
-            elif isinstance(values, np.ndarray) and values.dtype == object:
-                # kept as objects: pandas would infer a text column, converting every value,
-                # which the JSON writer then converts back (the JSON is the same)
-                values = pd.Series(values, dtype=object)
+            elif values is None or np.isscalar(values):
+                values = pd.Series([values] * n)  # one value for every row
             ev[name] = values
     if "na_error" in f:
         err = f["na_error"].to_numpy()
@@ -593,15 +602,20 @@ def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 def _remediation(part: Part, f: pd.DataFrame, ctx: Context, status: np.ndarray) -> pa.Array:
     """Per row: the control's own text for this situation (`Part.remediate`), else the
     registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
-    that need no change (PASS, NOT_APPLICABLE)."""
+    that need no change (PASS, NOT_APPLICABLE).
+
+    One pass picks each row's text: the shared texts stay scalars, never spread over the rows."""
     from auditor.controls.registry import REGISTRY
 
-    default = REGISTRY[part.control_id].remediation
-    text = _repeated(default, len(status))
+    conditions = [~np.isin(status, _ACTIONABLE), status == NOT_ASSESSED]
+    choices: list[Any] = [pa.scalar(None, pa.string()), pa.scalar(_NOT_ASSESSED_REMEDIATION)]
     if part.remediate is not None:
-        own = arrow_text(np.asarray(part.remediate(f, ctx), dtype=object))
-        text = pc.coalesce(own, text)
-    text = pc.if_else(pa.array(status == NOT_ASSESSED), _NOT_ASSESSED_REMEDIATION, text)
-    return pc.if_else(
-        pa.array(np.isin(status, _ACTIONABLE)), text, pa.nulls(len(status), pa.string())
+        own = _text_array(part.remediate(f, ctx))
+        conditions.append(own.is_valid().to_numpy(zero_copy_only=False))
+        choices.append(own)
+    which = pa.StructArray.from_arrays(
+        [pa.array(np.asarray(c, dtype=bool)) for c in conditions],
+        names=[str(i) for i in range(len(conditions))],
     )
+    default = pa.scalar(REGISTRY[part.control_id].remediation)
+    return pc.case_when(which, *choices, default)

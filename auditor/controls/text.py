@@ -71,15 +71,21 @@ def choose(condition: np.ndarray, yes: Piece, no: Piece) -> pa.Array:
 
 
 def first_of(conditions: Sequence[tuple[np.ndarray, Piece]], default: Piece) -> pa.Array:
-    """Per row, the piece of the first condition that holds (`default` where none does)."""
-    result = _arrow_piece(default)
-    for condition, piece in reversed(conditions):
-        result = pc.if_else(
-            pa.array(np.asarray(condition, dtype=bool)), _arrow_piece(piece), result
-        )
-    if isinstance(result, pa.Scalar):
-        raise ValueError("first_of needs at least one column")
-    return result
+    """Per row, the piece of the first condition that holds (`default` where none does).
+
+    One `case_when` pass writes each row's text once (a chain of `if_else` wrote every row's
+    text once per condition)."""
+    pieces = [_arrow_piece(piece) for _, piece in conditions]
+    otherwise = _arrow_piece(default)
+    if not conditions:
+        if isinstance(otherwise, pa.Scalar):
+            raise ValueError("first_of needs at least one column")
+        return otherwise
+    which = pa.StructArray.from_arrays(
+        [pa.array(np.asarray(condition, dtype=bool)) for condition, _ in conditions],
+        names=[str(i) for i in range(len(conditions))],
+    )
+    return pc.case_when(which, *pieces, otherwise)
 
 
 def present(texts: pa.Array) -> np.ndarray:

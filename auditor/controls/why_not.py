@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor.arrow_take import take_series
-from auditor.jsonsafe import JsonText
+from auditor.controls.evidence import JsonArray, json_quote
 from auditor.policy.selection import SelectionSpec, aws_selection_spec, spec_mask
 
 if TYPE_CHECKING:
@@ -131,12 +131,10 @@ def selection_reasons(
     return reasons
 
 
-def _objects(names: list[str], columns: list[np.ndarray], n: int) -> list[JsonText | None]:
-    """Per row, a JSON object {name: reason} of the non-empty reasons (None when there is none)."""
-    from auditor.controls.evidence import json_quote
-
+def _objects(names: list[str], columns: list[np.ndarray], n: int) -> pa.Array:
+    """Per row, a JSON object {name: reason} of the non-empty reasons (null when there is none)."""
     if not names or not n:
-        return [None] * n
+        return pa.nulls(n, pa.string())
     fragments = []
     for name, reasons in zip(names, columns):
         text = pc.if_else(
@@ -149,18 +147,20 @@ def _objects(names: list[str], columns: list[np.ndarray], n: int) -> list[JsonTe
     marker = pa.array(["\x00"] * n, type=pa.string())
     body = pc.binary_join_element_wise(*fragments, marker, ", ", null_handling="skip")
     body = pc.replace_substring(pc.replace_substring(body, ", \x00", ""), "\x00", "")
-    return [JsonText("{" + b + "}") if b else None for b in body.to_pylist()]
+    objects = pc.binary_join_element_wise("{", body, "}", "")
+    return pc.if_else(pc.equal(body, ""), pa.nulls(n, pa.string()), objects)
 
 
-def _scatter(values: list[JsonText | None], rows: np.ndarray, n: int) -> list[JsonText | None]:
-    """`values` (one per row of `rows`) placed in a list of `n` (None elsewhere)."""
-    out: list[JsonText | None] = [None] * n
-    for row, value in zip(rows.tolist(), values):
-        out[row] = value
-    return out
+def _scatter(values: pa.Array, rows: np.ndarray, n: int) -> JsonArray:
+    """`values` (one per row of `rows`) placed among `n` rows (null elsewhere)."""
+    where = np.zeros(n, dtype=np.int64)
+    where[rows] = np.arange(len(rows))
+    missing = np.ones(n, dtype=bool)
+    missing[rows] = False
+    return JsonArray(values.take(pa.array(where, mask=missing)))
 
 
-def declared_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
+def declared_reasons(ctx: Context, ridx: np.ndarray) -> JsonArray:
     """Per row (a resource position, -1 for none): why each declared plan does not select it."""
     rows = np.flatnonzero(ridx >= 0)
     positions = ridx[rows]
@@ -169,7 +169,7 @@ def declared_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
 
 
-def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
+def deployed_reasons(ctx: Context, ridx: np.ndarray) -> JsonArray:
     """Per row: why each AWS Backup selection deployed in the resource's account and region does
     not select it (selections elsewhere cannot: a selection picks only its own account and region)."""
     from auditor.policy.columns import codes_of
@@ -177,7 +177,7 @@ def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     selections = ctx.inventory["backup_selections"]
     rows = np.flatnonzero(ridx >= 0)
     if not len(selections) or not len(rows):
-        return [None] * len(ridx)
+        return _scatter(pa.nulls(0, pa.string()), rows[:0], len(ridx))
     positions = ridx[rows]
     plan_names = {
         (p.account_id, p.region, p.backup_plan_id): p.backup_plan_name
@@ -209,15 +209,14 @@ def deployed_reasons(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
     return _scatter(_objects(names, columns, len(rows)), rows, len(ridx))
 
 
-def resource_tags(ctx: Context, ridx: np.ndarray) -> list[JsonText | None]:
-    """Per row, the resource's tags as a JSON object (None for rows without tags or resource)."""
+def resource_tags(ctx: Context, ridx: np.ndarray) -> JsonArray:
+    """Per row, the resource's tags as a JSON object (null for rows without tags or resource)."""
     n = len(ridx)
     if not len(ctx.inventory["tags"]) or not n or not (ridx >= 0).any():
-        return [None] * n
+        return JsonArray(pa.nulls(n, pa.string()))
     # every resource's object, made once per check: each batch of findings asks for its rows
     objects = ctx.memo("resource_tags_json", lambda: _tags_json_by_resource(ctx))
-    taken = objects.take(pa.array(np.where(ridx >= 0, ridx, ctx.n))).to_pylist()
-    return [None if text is None else JsonText(text) for text in taken]
+    return JsonArray(objects.take(pa.array(np.where(ridx >= 0, ridx, ctx.n))))
 
 
 def _tags_json_by_resource(ctx: Context) -> pa.Array:
@@ -254,8 +253,6 @@ def _quoted_codes(
 ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """A text column as (code per row, JSON literal per code, rank of each code's text): each
     distinct text is quoted once. A missing value gets the last code, `missing` as its literal."""
-    from auditor.controls.evidence import json_quote
-
     codes, uniques = pd.factorize(
         column.astype(object) if not isinstance(column.dtype, pd.CategoricalDtype) else column
     )

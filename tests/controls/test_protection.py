@@ -139,9 +139,7 @@ def test_cross_region_two_regions_names_the_missing_one(estate, plan_policy, che
     assert row["evidence"]["newest_copy"]["us-west-2"] == "2026-11-26T10:00:00Z"
 
 
-def test_cross_region_copy_to_a_region_not_collected_is_not_assessed(
-    estate, plan_policy, check, h
-):
+def test_cross_region_copy_to_a_region_not_collected_is_not_assessed(estate, plan_policy, check, h):
     # Only us-east-1 was collected: the vaults of us-west-2 were never listed, so a copy there
     # may exist. Absence of evidence is not a FAIL.
     arn = estate.resource("vol-1", tags=h.GOLD)
@@ -186,9 +184,7 @@ def test_cross_account_copy_when_listing_backups_there_failed(estate, plan_polic
     assert row["status"] == "NOT_ASSESSED", row["detail"]
 
 
-def test_cross_region_copy_ignores_failures_that_do_not_list_backups(
-    estate, plan_policy, check, h
-):
+def test_cross_region_copy_ignores_failures_that_do_not_list_backups(estate, plan_policy, check, h):
     arn = estate.resource("vol-1", tags=h.GOLD)
     estate.backup(arn, age_hours=2)
     estate.regions.add("us-west-2")

@@ -80,8 +80,9 @@ def backup_encrypted(ctx: Context) -> Part:
 def _example_backup(frame: pd.DataFrame, ctx: Context) -> dict:
     """An unencrypted backup of the resource, by ARN, and the vault it is in (AWS Backup's)."""
     rows = frame["example_row"].to_numpy()
-    vaults = np.full(len(rows), None, dtype=object)
-    has = rows >= 0
-    if has.any() and "vault_name" in ctx.rp:
-        vaults[has] = ctx.rp["vault_name"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
-    return {"example": fr.rp_arns(ctx, rows), "example_vault": vaults}
+    vaults = (
+        fr.rp_text(ctx, "vault_name", rows)
+        if "vault_name" in ctx.rp
+        else pa.nulls(len(rows), pa.string())
+    )
+    return {"example": fr.rp_text(ctx, "recovery_point_arn", rows), "example_vault": vaults}

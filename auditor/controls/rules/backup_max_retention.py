@@ -110,6 +110,8 @@ def _delete_oldest(frame: pd.DataFrame, ctx: Context) -> tuple[np.ndarray, pd.Da
     if too_old.any():
         rows = np.where(too_old, oldest_backup_rows(frame, ctx), -1)
     has = rows >= 0
+    # only the columns the advice reads, each taken by position: `iloc` on the whole table
+    # would join every chunk of every Arrow column first
     backups = fr.rp_rows(ctx, rows[has], [c for c in DELETE_ADVICE_COLUMNS if c in ctx.rp])
     advice = delete_advice(backups, ctx.inventory["vaults"], ctx.as_of)
     return rows, advice
@@ -125,12 +127,12 @@ def _offending_examples(frame: pd.DataFrame, ctx: Context) -> dict:
     if (fr.num(frame, "kept_forever") > 0).any():
         rows = np.where(failing, oldest_backup_rows(frame, ctx, "kept_forever", _kept_forever), -1)
         if (rows >= 0).any():
-            out["kept_forever_example_arn"] = fr.rp_arns(ctx, rows)
+            out["kept_forever_example_arn"] = fr.rp_text(ctx, "recovery_point_arn", rows)
     rows = np.where(
         failing, oldest_backup_rows(frame, ctx, "longest_lifecycle", _longest_lifecycle), -1
     )
     if (rows >= 0).any():
-        out["longest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
+        out["longest_lifecycle_backup_arn"] = fr.rp_text(ctx, "recovery_point_arn", rows)
     return out
 
 
@@ -144,9 +146,7 @@ def _max_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     has = rows >= 0
     if not has.any():
         return out
-    arn = np.full(len(frame), None, dtype=object)
-    arn[has] = fr.rp_arns(ctx, rows[has])
-    out["oldest_backup_arn"] = arn
+    out["oldest_backup_arn"] = fr.rp_text(ctx, "recovery_point_arn", rows)
     for name in ("delete_command", "remediation"):
         values = np.full(len(frame), None, dtype=object)
         values[has] = np.where(advice[name] == "", None, advice[name].to_numpy(dtype=object))

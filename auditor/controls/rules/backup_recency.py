@@ -15,6 +15,7 @@ from auditor.controls.context import (
     ts_us,
     us_to_ts,
 )
+from auditor.controls.evidence import JsonArray
 from auditor.controls.registry import control
 from auditor.controls.text import choose, join, number_text, replace_rows
 from auditor.controls.verdicts import (
@@ -23,7 +24,7 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.policy.columns import index_in
-from auditor.restore import newest_backup_rows, restore_facts
+from auditor.restore import newest_backup_rows, newest_restore_paths
 
 
 def _describe_recency(frame: pd.DataFrame, ctx: Context) -> pa.Array:
@@ -132,19 +133,32 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     has = (ridx >= 0) & (newest[np.maximum(ridx, 0)] >= 0)
     if not has.any():
         return out
-    # a resource has a row per plan: its facts are made once and spread over its rows
+    # a resource has a row per plan: its texts are made once and spread over its rows by a take
+    # (Arrow throughout: the paths are about a kilobyte per row)
     owners, owner_of = np.unique(ridx[has], return_inverse=True)
-    facts = restore_facts(ctx.rp, ctx.res, owners, newest, outside)
-    paths = np.full(len(frame), None, dtype=object)
-    paths[has] = facts["restore_paths"].to_numpy(dtype=object)[owner_of]
-    out["restore_paths"] = pd.Series(paths, dtype=object)
-    restorable = pd.Series(pd.NA, index=range(len(frame)), dtype="boolean")
-    restorable[has] = facts["restorable_outside"].to_numpy(dtype=bool)[owner_of]
-    out["restorable_outside_region"] = restorable
-    note = np.full(len(frame), None, dtype=object)
-    note[has] = facts["region_note"].to_numpy(dtype=object)[owner_of]
-    out["restore_note"] = pd.Series(note, dtype=object)
+    spread = np.full(len(frame), -1, dtype=np.int64)
+    spread[has] = owner_of
+    by_owner = pa.array(np.maximum(spread, 0), mask=~has)
+    out["restore_paths"] = JsonArray(newest_restore_paths(ctx.rp, owners, newest, spread))
+    outside_of = outside[owners]
+    out["restorable_outside_region"] = pa.array(outside_of).take(by_owner)
+    out["restore_note"] = _region_note(ctx, owners, outside_of).take(by_owner)
     return out
+
+
+def _region_note(ctx: Context, owners: np.ndarray, outside_of: np.ndarray) -> pa.Array:
+    """Per owner: "No backup can be restored outside REGION." when no backup of it is stored
+    outside its region (null when one is); one text per distinct region."""
+    codes, regions = ctx.memo("resource_region_codes", lambda: pd.factorize(ctx.res["region"]))
+    notes = pa.array(
+        [f"No backup can be restored outside {region}." for region in regions]
+        + ["No backup can be restored outside ?."],
+        pa.string(),
+    )
+    picked = codes[owners]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.where(picked >= 0, picked, len(regions)), mask=outside_of), notes
+    ).cast(pa.string())
 
 
 def _failed_jobs(frame: pd.DataFrame, ctx: Context) -> dict:

@@ -141,18 +141,16 @@ def _retention_backups(frame: pd.DataFrame, ctx: Context) -> dict:
         rows = np.where(
             soon, oldest_backup_rows(frame, ctx, "shortest_lifecycle", _shortest_lifecycle), -1
         )
-        out["shortest_lifecycle_backup_arn"] = fr.rp_arns(ctx, rows)
-        rules = np.full(len(rows), None, dtype=object)
-        has = rows >= 0
-        if has.any() and "backup_rule_id" in ctx.rp:
-            rules[has] = (
-                ctx.rp["backup_rule_id"].iloc[rows[has]].to_numpy(dtype=object, na_value=None)
-            )
-        out["shortest_lifecycle_rule_id"] = rules
+        out["shortest_lifecycle_backup_arn"] = fr.rp_text(ctx, "recovery_point_arn", rows)
+        out["shortest_lifecycle_rule_id"] = (
+            fr.rp_text(ctx, "backup_rule_id", rows)
+            if "backup_rule_id" in ctx.rp
+            else pa.nulls(len(rows), pa.string())
+        )
     short = frame["ev.history_too_short"].to_numpy(dtype=bool, na_value=False) & failing
     if short.any():
         rows = np.where(short, oldest_backup_rows(frame, ctx, "oldest_primary", _primary), -1)
-        out["oldest_backup_arn"] = fr.rp_arns(ctx, rows)
+        out["oldest_backup_arn"] = fr.rp_text(ctx, "recovery_point_arn", rows)
     return out
 
 

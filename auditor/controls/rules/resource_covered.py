@@ -136,11 +136,11 @@ def _why_not_covered(frame: pd.DataFrame, ctx: Context) -> dict:
     ridx = frame["ridx"].to_numpy()
     status = frame["status"].to_numpy()
     ridx = np.where((ridx >= 0) & np.isin(status, (FAIL, WAIVED)), ridx, -1)
-    # object Series keep the JsonText values (JSON embedded as it is): pandas would infer str
+    # Arrow arrays of ready JSON, embedded as they are
     return {
-        "tags": pd.Series(resource_tags(ctx, ridx), dtype=object),
-        "not_selected_by": pd.Series(declared_reasons(ctx, ridx), dtype=object),
-        "deployed_not_selected_by": pd.Series(deployed_reasons(ctx, ridx), dtype=object),
+        "tags": resource_tags(ctx, ridx),
+        "not_selected_by": declared_reasons(ctx, ridx),
+        "deployed_not_selected_by": deployed_reasons(ctx, ridx),
     }
 
 
