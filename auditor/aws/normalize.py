@@ -20,7 +20,14 @@ import pyarrow as pa
 from auditor import catalog
 from auditor.aws.ec2_native import FOLDED, apply_lifecycle_policies, fold_image_snapshots
 from auditor.aws.pieces import piece, piece_schema
-from auditor.inventory import SCHEMAS, TABLES, _types_mapper, empty_frame, frame
+from auditor.inventory import (
+    SCHEMAS,
+    TABLES,
+    _types_mapper,
+    empty_frame,
+    frame,
+    frame_by_column,
+)
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -126,14 +133,17 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
         + vols["resource_id"].str.lower(),
     )
     lookup = lookup[~lookup.index.duplicated()]
+    # Keys only for the rows that name a volume (EC2's snapshots), not for every backup.
+    named = points.loc[points["_native_volume_id"].notna().to_numpy(dtype=bool)]
     key = (
-        points["account_id"].astype(str)
+        named["account_id"].astype(str)
         + "|"
-        + points["region"].astype(str)
+        + named["region"].astype(str)
         + "|"
-        + points["_native_volume_id"].astype("str").str.lower()
+        + named["_native_volume_id"].astype("str").str.lower()
     )
-    gateway_arn = key.map(lookup)
+    gateway_arn = key.map(lookup).reindex(points.index)
+    del named, key
     hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
     if not hit.any():
         return points
@@ -221,6 +231,12 @@ class _Sides:
         positions = self.backup if side == "b" else self.native
         return _taken(self.points[name], positions)
 
+    def forget(self, name: str) -> None:
+        """Drop listed column `name` (taken for both sides already), so it is freed while the
+        merged columns are made: the listed rows shrink as the merged rows grow."""
+        if name in self.points:
+            del self.points[name]
+
 
 def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series:
     """`column`'s values at `positions` (by position; -1 gives a null, as a merge fills)."""
@@ -238,6 +254,7 @@ def _merge_sides(listed: list[pd.DataFrame], copy_sources: pd.Series | None) -> 
         if col in ("size_bytes", "size_basis"):
             continue
         b, n = sides.column(col, "b"), sides.column(col, "n")
+        sides.forget(col)
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
         if col in _TIMESTAMPS:
             first, second = _utc(first), _utc(second)
@@ -284,7 +301,9 @@ def _merge_sides(listed: list[pd.DataFrame], copy_sources: pd.Series | None) -> 
         out["copy_source_arn"] = out["copy_source_arn"].where(
             out["copy_source_arn"].notna(), from_jobs
         )
-    return frame("recovery_points", out[cols])
+    columns = {col: out.pop(col) for col in cols}
+    del out
+    return frame_by_column("recovery_points", columns)
 
 
 def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
