@@ -34,6 +34,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -543,6 +544,22 @@ def frame(table: str, records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd
     return pa.Table.from_arrays(arrays, schema=schema).to_pandas(types_mapper=_types_mapper)
 
 
+def frame_by_column(table: str, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """`frame(table, pd.DataFrame(columns))`, one column at a time: each column is taken out of
+    `columns` as it is converted, so a large table is held about once, not three times (the
+    frame, its Arrow table and the new frame). `columns` holds exactly the declared columns."""
+    schema = SCHEMAS[table]
+    if set(columns) != set(schema.names):
+        raise ValueError(f"{table}: columns {sorted(columns)} are not the declared ones")
+    converted: dict[str, pd.Series] = {}
+    for name in schema.names:
+        # A one-column table converts as the whole table would (the conversion is per column).
+        arrow = pa.table({name: _to_arrow(columns.pop(name), schema.field(name).type)})
+        converted[name] = arrow.to_pandas(types_mapper=_types_mapper)[name]
+        del arrow
+    return pd.DataFrame(converted, columns=schema.names)
+
+
 def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     if series.isna().all():
         return pa.nulls(len(series), type=typ)  # an undeclared-by-the-caller column: all null
@@ -689,10 +706,35 @@ def write_table_files(name: str, arrow: pa.Table, table_dir: Path) -> int:
         write(arrow, table_dir / EMPTY_FILE)
         return 0
     accounts = arrow["account_id"]
-    for account in sorted(pc.unique(accounts).to_pylist(), key=lambda a: (a is None, a or "")):
+    listed = sorted(pc.unique(accounts).to_pylist(), key=lambda a: (a is None, a or ""))
+    if len(listed) == 1:  # one account: its file is the whole table (a filter would copy it)
+        write(arrow, table_dir / _account_file(listed[0]))
+        return arrow.num_rows
+    for account in listed:
         mask = pc.is_null(accounts) if account is None else pc.equal(accounts, account)
         write(arrow.filter(pc.fill_null(mask, False)), table_dir / _account_file(account))
     return arrow.num_rows
+
+
+def table_arrow(table: str, df: pd.DataFrame) -> pa.Table:
+    """`df` as an Arrow table of `table`'s declared schema, its values coerced as `frame` coerces
+    them (the Arrow table `frame` converts to pandas, without that pandas copy)."""
+    schema = SCHEMAS[table]
+    extra = set(df.columns) - set(schema.names)
+    if extra:
+        raise ValueError(f"{table}: undeclared columns {sorted(extra)}")
+    df = df.reindex(columns=schema.names)
+    arrays = [_to_arrow(df[name], schema.field(name).type) for name in schema.names]
+    return pa.Table.from_arrays(arrays, schema=schema.with_metadata(_pandas_metadata(table)))
+
+
+@cache
+def _pandas_metadata(table: str) -> dict[bytes, bytes]:
+    """The schema metadata pandas gives `table`'s frames (column dtypes, no index); it depends on
+    the dtypes alone, which `frame` fixes per table, so files carry what they carried when
+    written from pandas."""
+    arrow = pa.Table.from_pandas(empty_frame(table), schema=SCHEMAS[table], preserve_index=False)
+    return dict(arrow.schema.metadata or {})
 
 
 def write_inventory(inventory: Inventory, out: str | Path) -> Path:
@@ -701,9 +743,9 @@ def write_inventory(inventory: Inventory, out: str | Path) -> Path:
     with replace_dir(out) as staging:
         counts = {}
         for name in TABLES:
-            df = frame(name, inventory.tables[name])
-            arrow = pa.Table.from_pandas(df, schema=SCHEMAS[name], preserve_index=False)
+            arrow = table_arrow(name, inventory.tables[name])
             counts[name] = write_table_files(name, arrow, staging / name)
+            del arrow  # one table's Arrow copy at a time
         manifest = dict(inventory.manifest)
         manifest.setdefault("schema_version", INVENTORY_SCHEMA_VERSION)
         manifest.setdefault("program_version", __version__)

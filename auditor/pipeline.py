@@ -37,6 +37,7 @@ from auditor import __version__, jsonsafe
 from auditor.atomic import replace_dir, write_text
 from auditor.errors import EXIT_NONCOMPLIANT, EXIT_OK, EXIT_RUNTIME, UsageError
 from auditor.gating import Gate, GateDecision
+from auditor.memory import release_free_memory
 from auditor.owners import DEFAULT_OWNER_TAGS
 
 
@@ -194,12 +195,16 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 formats=data_formats,
             )
             del findings  # written: the reports read them back compact (see _report)
+            # The findings' rows and the tables made to write them form reference cycles; free
+            # them now, and hand their pages back, so the reports do not grow on top of them.
+            release_free_memory()
             write_metering(metering, staging)
             write_jobs_csv(job_report(inventory, as_of), staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)
             run["gating"] = decision.to_dict()
             write_text(staging / "run.json", _json(run))
+            release_free_memory()
             history_path, written = _report(options, staging, out, inventory, formats, bars)
     counts = {
         s: int(by_status.get(s, 0))

@@ -3,6 +3,7 @@
     python bench/bench_collect.py                       # ~10,000 resources over 3 regions
     python bench/bench_collect.py --resources 2000      # a quicker run
     python bench/bench_collect.py --skip-c7n            # without Cloud Custodian
+    python bench/bench_collect.py --audit               # and `auditor audit` after both
 
 One process seeds a sandbox estate (`auditor.sandbox.seed_estate`, scaled to the wanted number of
 resources) and serves it on a local `SandboxServer`. Both tools then run as child processes against
@@ -15,6 +16,9 @@ for the server:
    per resource type: ebs, ebs-snapshot, rds, rds-snapshot, rds-cluster, dynamodb-table,
    dynamodb-backup, efs, backup-plan, backup-vault) over the same regions; API calls counted by
    operation inside that process; timed as a whole and around `custodian run` only.
+
+With `--audit`, `python -m auditor audit` (bench/bench_audit_memory.py's command) runs third
+against the same server, so collect, Custodian and audit are measured in one run.
 
 Cloud Custodian is not a dependency of `auditor`: install it into the venv first (bench/README.md).
 The figures print as a table; `--json FILE` also writes them.
@@ -42,6 +46,8 @@ REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
 RESOURCES_PER_SCALE_PER_REGION = 57
 # Target: collecting needs no more memory than Cloud Custodian listing the same estate.
 PEAK_RSS_LIMIT_RATIO = 1.0
+# Target: `auditor audit` on the ~10,000-resource estate peaks at or below this.
+AUDIT_PEAK_RSS_LIMIT_MIB = 600
 
 
 def _env(endpoint: str) -> dict[str, str]:
@@ -211,6 +217,36 @@ def run_c7n(endpoint: str, regions: list[str], workdir: Path) -> dict:
     }
 
 
+# The instant `--audit` judges (the estate is seeded relative to it).
+AUDIT_AS_OF = "2026-11-26T00:00:00Z"
+
+
+def run_audit(endpoint: str, regions: list[str], workdir: Path) -> dict:
+    """Run `auditor audit` with the repository's policies as a child process; its figures."""
+    cmd = [sys.executable, "-m", "auditor", "audit", "--quiet", "--policies"]
+    cmd += [
+        str(HERE.parent / "policies"),
+        "--out",
+        str(workdir / "results"),
+        "--as-of",
+        AUDIT_AS_OF,
+    ]
+    for region in regions:
+        cmd += ["--region", region]
+    child = run_child(cmd, _env(endpoint))
+    if child["returncode"] not in (0, 1, 3):
+        raise SystemExit(
+            f"auditor audit failed ({child['returncode']}): {child['stderr'].strip()[-2000:]}"
+        )
+    return {
+        "command": " ".join(cmd[1:]),
+        "exit_code": child["returncode"],
+        "wall_seconds": child["wall_seconds"],
+        "cpu_seconds": child["cpu_seconds"],
+        "peak_rss_mib": child["peak_rss_mib"],
+    }
+
+
 def _print_calls(title: str, calls: dict[str, int], resources: int) -> None:
     total = sum(calls.values())
     print(
@@ -227,7 +263,9 @@ def _print_memory(ours: dict, theirs: dict, resources: int) -> float:
     print(
         f"peak RSS: auditor collect {ours['peak_rss_mib']:.0f} MiB, custodian run "
         f"{theirs['peak_rss_mib']:.0f} MiB ({resources} resources): ratio {ratio:.2f} "
-        f"(limit {PEAK_RSS_LIMIT_RATIO:.2f}: {verdict})"
+        f"(limit {PEAK_RSS_LIMIT_RATIO:.2f}: {verdict}); per 1,000 resources: auditor "
+        f"{1000 * ours['peak_rss_mib'] / max(resources, 1):.0f} MiB, custodian "
+        f"{1000 * theirs['peak_rss_mib'] / max(resources, 1):.0f} MiB"
     )
     return ratio
 
@@ -246,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         "--max-workers", type=int, default=0, help="auditor --max-workers (default: its own)"
     )
     parser.add_argument("--skip-c7n", action="store_true")
+    parser.add_argument(
+        "--audit", action="store_true", help="also run `auditor audit` against the same estate"
+    )
     parser.add_argument(
         "--latency-ms",
         type=float,
@@ -310,6 +351,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nratio auditor/c7n wall time: {ratio:.2f} ({'faster' if ratio < 1 else 'slower'} than c7n)"
             )
             figures["ratio_peak_rss"] = _print_memory(ours, theirs, resources)
+        if args.audit:
+            print("\nrunning auditor audit ...", flush=True)
+            audit = run_audit(server.endpoint_url, regions, workdir)
+            figures["audit"] = audit
+            print(
+                f"auditor audit: {audit['wall_seconds']:.1f} s wall, {audit['cpu_seconds']:.1f} s CPU,"
+                f" peak RSS {audit['peak_rss_mib']:.0f} MiB"
+                f" ({1000 * audit['peak_rss_mib'] / max(resources, 1):.0f} MiB per 1,000 resources),"
+                f" exit {audit['exit_code']}; limit {AUDIT_PEAK_RSS_LIMIT_MIB} MiB:"
+                f" {'met' if audit['peak_rss_mib'] <= AUDIT_PEAK_RSS_LIMIT_MIB else 'NOT met'}"
+            )
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -28,8 +28,13 @@ def _snapshot_arn(image_arns: pd.Series, snapshot_ids: pd.Series) -> pd.Series:
     return "arn:" + parts[1] + ":ec2:" + parts[3] + "::snapshot/" + snapshot_ids.astype(str)
 
 
+# Helper column: True for an AMI's EBS snapshot, counted with its AMI (its own row is left out).
+FOLDED = "_folded_into_image"
+
+
 def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
-    """Count each AMI's EBS snapshots with the AMI and drop their own rows."""
+    """Count each AMI's EBS snapshots with the AMI, and mark their own rows (`FOLDED`) to be
+    left out of the inventory."""
     if points.empty or "_image_snapshot_ids" not in points:
         return points
     images = points[points["_image_snapshot_ids"].notna()]
@@ -66,10 +71,12 @@ def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
         exact=("_exact", "all"),
     )
     complete = (per_image["known"] == per_image["wanted"]) & per_image["exact"].astype(bool)
-    points = points.drop(index=found["_row"].dropna().astype(int).unique())
+    # The snapshots' rows are marked, not dropped: dropping copied every column of every row,
+    # and the merge of the listings (`auditor.aws.normalize`) leaves marked rows out anyway.
+    points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
+    points[FOLDED] = points.index.isin(found["_row"].dropna().astype(int).unique())
     fixed = per_image.index[complete]
     if len(fixed):
-        points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
         points.loc[fixed, "size_bytes"] = per_image.loc[fixed, "total"].to_numpy()
         points.loc[fixed, "size_basis"] = "FullSnapshotSizeInBytes(sum of AMI snapshots)"
         points.loc[fixed, "_size_exact"] = True

@@ -10,6 +10,7 @@ the backup type, the storage tier and an exact size.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -17,9 +18,16 @@ import pandas as pd
 import pyarrow as pa
 
 from auditor import catalog
-from auditor.aws.ec2_native import apply_lifecycle_policies, fold_image_snapshots
+from auditor.aws.ec2_native import FOLDED, apply_lifecycle_policies, fold_image_snapshots
 from auditor.aws.pieces import piece, piece_schema
-from auditor.inventory import SCHEMAS, TABLES, _types_mapper, empty_frame, frame
+from auditor.inventory import (
+    SCHEMAS,
+    TABLES,
+    _types_mapper,
+    empty_frame,
+    frame,
+    frame_by_column,
+)
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -125,14 +133,17 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
         + vols["resource_id"].str.lower(),
     )
     lookup = lookup[~lookup.index.duplicated()]
+    # Keys only for the rows that name a volume (EC2's snapshots), not for every backup.
+    named = points.loc[points["_native_volume_id"].notna().to_numpy(dtype=bool)]
     key = (
-        points["account_id"].astype(str)
+        named["account_id"].astype(str)
         + "|"
-        + points["region"].astype(str)
+        + named["region"].astype(str)
         + "|"
-        + points["_native_volume_id"].astype("str").str.lower()
+        + named["_native_volume_id"].astype("str").str.lower()
     )
-    gateway_arn = key.map(lookup)
+    gateway_arn = key.map(lookup).reindex(points.index)
+    del named, key
     hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
     if not hit.any():
         return points
@@ -160,51 +171,90 @@ def merge_recovery_points(
     """One row per recovery point: native and Backup listings of the same backup merged."""
     if points.empty:
         return empty_frame("recovery_points")
-    return _merge_sides(list(_sides(points)), copy_sources)
+    return _merge_sides([points], copy_sources)
 
 
-def _sides(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(AWS Backup's rows, the native listings' rows), each once per merge key."""
-    # A shallow copy: the key column added below must not show in the caller's frame (pandas'
-    # copy-on-write keeps them apart), and the other columns are not copied.
-    points = points.copy(deep=False)
-    for col in ("_origin", "_size_exact", "_backup_resource_type"):
-        if col not in points:
-            points[col] = None
-    # Within one account only: RDS snapshot names (and so ARNs without their account) repeat
-    # across accounts, and must not be merged into one backup.
-    points["_key"] = (
-        points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
-    )
-    is_backup = (points["_origin"] == "backup").fillna(False)
-    backup = points[is_backup].drop_duplicates("_key")
-    native = points[~is_backup].drop_duplicates("_key")
-    backup = backup.assign(
-        resource_type=resource_type_from_arn(
-            backup["resource_arn"], backup["_backup_resource_type"]
+@dataclass
+class _Sides:
+    """AWS Backup's and the native listings' rows of each recovery point, as positions.
+
+    `points` is every listed row; `backup` and `native` give, per merged row, the position in
+    `points` of its Backup row and of its native row (-1: none). Only these positions are made,
+    not a copy of each side's columns: a column is taken from `points` when the merged one is
+    made, so the listings, both sides and the merged rows are never all held at once.
+    """
+
+    points: pd.DataFrame
+    backup: np.ndarray
+    native: np.ndarray
+    # AWS Backup's rows' resource types (from their ARN, else Backup's ResourceType), per row
+    backup_types: pd.Series
+
+    @classmethod
+    def of(cls, points: pd.DataFrame) -> _Sides:
+        """Pair each recovery point's rows (one per side at most, the first listed)."""
+        # A shallow copy: the columns added below must not show in the caller's frame.
+        points = points.copy(deep=False)
+        for col in ("_origin", "_size_exact", "_backup_resource_type"):
+            if col not in points:
+                points[col] = None
+        # Within one account only: RDS snapshot names (and so ARNs without their account)
+        # repeat across accounts, and must not be merged into one backup.
+        key = points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
+        # Keys as integers in the order of the keys themselves: the merged rows are in key order,
+        # as pandas' outer merge of the whole rows ordered them.
+        codes, _ = pd.factorize(key, sort=True, use_na_sentinel=False)
+        is_backup = (points["_origin"] == "backup").fillna(False).to_numpy(dtype=bool)
+        kept = ~points[FOLDED].to_numpy(dtype=bool) if FOLDED in points else True
+        firsts = []
+        for mask in (is_backup & kept, ~is_backup & kept):
+            rows = np.flatnonzero(mask)
+            first = np.full(codes.max(initial=-1) + 1, -1, dtype=np.int64)
+            listed_codes, first_at = np.unique(codes[rows], return_index=True)  # first row per key
+            first[listed_codes] = rows[first_at]
+            firsts.append(first)
+        merged = (firsts[0] >= 0) | (firsts[1] >= 0)
+        backup, native = firsts[0][merged], firsts[1][merged]
+        listed = backup[backup >= 0]
+        types = resource_type_from_arn(
+            points["resource_arn"].iloc[listed].reset_index(drop=True),
+            points["_backup_resource_type"].iloc[listed].reset_index(drop=True),
         )
-    )
-    return backup, native
+        at = np.full(len(backup), -1, dtype=np.int64)
+        at[backup >= 0] = np.arange(len(listed))
+        return cls(points, backup, native, _taken(types, at))
+
+    def column(self, name: str, side: str) -> pd.Series:
+        """Column `name` of the merged rows' Backup ("b") or native ("n") side; missing: null."""
+        if name == "resource_type" and side == "b":
+            return self.backup_types
+        positions = self.backup if side == "b" else self.native
+        return _taken(self.points[name], positions)
+
+    def forget(self, name: str) -> None:
+        """Drop listed column `name` (taken for both sides already), so it is freed while the
+        merged columns are made: the listed rows shrink as the merged rows grow."""
+        if name in self.points:
+            del self.points[name]
 
 
-def _merge_sides(sides: list[pd.DataFrame], copy_sources: pd.Series | None) -> pd.DataFrame:
-    """Merge `sides` ([backup, native] from `_sides`, taken out of the list so that they can be
-    freed as soon as they are merged) into the inventory's recovery points."""
-    backup, native = sides.pop(0), sides.pop(0)
+def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """`column`'s values at `positions` (by position; -1 gives a null, as a merge fills)."""
+    return pd.Series(pd.api.extensions.take(column.array, positions, allow_fill=True))
+
+
+def _merge_sides(listed: list[pd.DataFrame], copy_sources: pd.Series | None) -> pd.DataFrame:
+    """Merge the listed rows (`listed`'s one frame, taken out of the list so that it is freed
+    once every column needed is taken) into the inventory's recovery points."""
+    sides = _Sides.of(listed.pop())
     cols = list(SCHEMAS["recovery_points"].names)
-    # Same columns on both sides, so every one of them gets its _b/_n suffix.
-    keep = cols + ["_size_exact", "_key"]
-    both = backup.reindex(columns=keep).merge(
-        native.reindex(columns=keep), on="_key", how="outer", suffixes=("_b", "_n")
-    )
-    del backup, native  # the merged frame holds all that is still needed
-    no_native_row = both["recovery_point_arn_n"].isna()
-    out = pd.DataFrame(index=both.index)
+    no_native_row = pd.Series(sides.native < 0)
+    out = pd.DataFrame(index=no_native_row.index)
     for col in cols:
         if col in ("size_bytes", "size_basis"):
             continue
-        # Each side's column is dropped from the merged frame as it is used.
-        b, n = both.pop(f"{col}_b"), both.pop(f"{col}_n")
+        b, n = sides.column(col, "b"), sides.column(col, "n")
+        sides.forget(col)
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
         if col in _TIMESTAMPS:
             first, second = _utc(first), _utc(second)
@@ -213,17 +263,20 @@ def _merge_sides(sides: list[pd.DataFrame], copy_sources: pd.Series | None) -> p
         out[col] = first.where(first.notna(), second)
         del b, n, first, second
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
-    exact = both["_size_exact_n"].astype("boolean").fillna(False).astype(bool)
-    has_b = both["size_bytes_b"].notna()
+    exact = sides.column("_size_exact", "n").astype("boolean").fillna(False).astype(bool)
+    size_b, size_n = sides.column("size_bytes", "b"), sides.column("size_bytes", "n")
+    basis_b, basis_n = sides.column("size_basis", "b"), sides.column("size_basis", "n")
+    del sides  # every column needed is taken: the listed rows can go once the caller drops them
+    has_b = size_b.notna()
     use_native = exact | ~has_b
-    native_size, backup_size = _alike(both["size_bytes_n"], both["size_bytes_b"])
+    native_size, backup_size = _alike(size_n, size_b)
     out["size_bytes"] = native_size.where(use_native, backup_size)
-    native_basis, backup_basis = _alike(both["size_basis_n"], both["size_basis_b"])
+    native_basis, backup_basis = _alike(basis_n, basis_b)
     out["size_basis"] = native_basis.where(use_native, backup_basis)
     # Native sizes win only where they exist at all.
-    no_native = use_native & both["size_bytes_n"].isna()
-    out.loc[no_native, "size_bytes"] = both.loc[no_native, "size_bytes_b"]
-    out.loc[no_native, "size_basis"] = both.loc[no_native, "size_basis_b"]
+    no_native = use_native & size_n.isna()
+    out.loc[no_native, "size_bytes"] = size_b[no_native]
+    out.loc[no_native, "size_basis"] = basis_b[no_native]
 
     missing = out["backup_type"].isna()
     if missing.any():
@@ -248,7 +301,9 @@ def _merge_sides(sides: list[pd.DataFrame], copy_sources: pd.Series | None) -> p
         out["copy_source_arn"] = out["copy_source_arn"].where(
             out["copy_source_arn"].notna(), from_jobs
         )
-    return frame("recovery_points", out[cols])
+    columns = {col: out.pop(col) for col in cols}
+    del out
+    return frame_by_column("recovery_points", columns)
 
 
 def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
@@ -327,8 +382,7 @@ def build_tables(
     if points.empty:
         tables["recovery_points"] = empty_frame("recovery_points")
         return tables
-    # Only the two sides are kept while they are merged (not also the frame they came from).
-    sides = list(_sides(points))
-    del points
-    tables["recovery_points"] = _merge_sides(sides, copy_sources)
+    listed = [points]
+    del points  # held by the list alone, so the merge can free it
+    tables["recovery_points"] = _merge_sides(listed, copy_sources)
     return tables

@@ -1,0 +1,121 @@
+"""The memory-saving paths of normalisation and writing give what the plain paths gave.
+
+Merging the listings on row positions, retyping the merged rows one column at a time and
+converting each table straight to Arrow must not change a value, a type, the order of the
+rows or the bytes of a written file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pandas.testing import assert_frame_equal
+
+from auditor.aws.normalize import build_tables
+from auditor.inventory import SCHEMAS, frame, frame_by_column, table_arrow, write_table_files
+
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+ACCOUNTS = ("111122223333", "444455556666")
+
+
+def _native(account: str, n: int, **kw) -> dict:
+    row = dict(
+        account_id=account,
+        region="us-east-1",
+        recovery_point_arn=f"arn:aws:ec2:us-east-1::snapshot/snap-{n:03d}",
+        resource_arn=f"arn:aws:ec2:us-east-1:{account}:volume/vol-{n:03d}",
+        resource_type="ebs-volume",
+        backup_type="ebs-snapshot",
+        source="native",
+        created_by="user",
+        status="COMPLETED",
+        created_at=T0 + timedelta(hours=n),
+        size_bytes=n * 2**30,
+        size_basis="VolumeSize(upper-bound)",
+        storage_class="warm",
+        encrypted=bool(n % 2),
+        _size_exact=False,
+    )
+    row.update(kw)
+    return row
+
+
+def _backup(account: str, n: int, **kw) -> dict:
+    row = dict(
+        account_id=account,
+        region="us-east-1",
+        recovery_point_arn=f"arn:aws:ec2:us-east-1::snapshot/snap-{n:03d}",
+        resource_arn=f"arn:aws:ec2:us-east-1:{account}:volume/vol-{n:03d}",
+        source="aws-backup",
+        created_by="aws-backup",
+        status="COMPLETED",
+        created_at=T0 + timedelta(hours=n),
+        size_bytes=n * 2**20,
+        size_basis="BackupSizeInBytes",
+        storage_class="warm",
+        delete_at=T0 + timedelta(days=35),
+        encrypted=True,
+        vault_name="gold",
+        backup_plan_id="p1",
+        _backup_resource_type="EBS",
+        _origin="backup",
+    )
+    row.update(kw)
+    return row
+
+
+def _listings() -> list[dict]:
+    """Both accounts; rows listed out of order, some only natively, some only in Backup, some
+    in both, and a snapshot listed twice by its own service."""
+    rows = []
+    for account in ACCOUNTS:
+        for n in (7, 3, 11, 5):
+            rows.append(_native(account, n))
+        for n in (5, 2, 7, 13):
+            rows.append(_backup(account, n))
+        rows.append(_native(account, 3, size_bytes=1))  # a second listing of snap-003
+    return rows
+
+
+def test_merged_rows_one_per_backup_in_key_order() -> None:
+    points = build_tables({"recovery_points": _listings()})["recovery_points"]
+    keys = list(zip(points["account_id"], points["recovery_point_arn"], strict=True))
+    assert keys == sorted(keys)  # ordered by account, then by the ARN (no account in these)
+    assert len(keys) == len(set(keys)) == 2 * 6  # snapshots 2, 3, 5, 7, 11, 13 per account
+    first = points.set_index(["account_id", "recovery_point_arn"])
+    snap3 = first.loc[(ACCOUNTS[0], "arn:aws:ec2:us-east-1::snapshot/snap-003")]
+    assert snap3["size_bytes"] == 3 * 2**30  # the first listing of a snapshot is the one kept
+    both = first.loc[(ACCOUNTS[1], "arn:aws:ec2:us-east-1::snapshot/snap-005")]
+    assert both["vault_name"] == "gold"  # Backup's view of what it knows
+    assert both["backup_type"] == "ebs-snapshot"  # the native view of the kind
+
+
+def test_frame_by_column_equals_frame() -> None:
+    merged = build_tables({"recovery_points": _listings()})["recovery_points"]
+    loose = merged.astype(object).where(merged.notna(), None)  # as a merge leaves columns
+    expected = frame("recovery_points", loose)
+    columns = {name: loose[name] for name in loose.columns}
+    assert_frame_equal(frame_by_column("recovery_points", columns), expected, check_exact=True)
+    assert not columns  # each column was handed over as it was converted
+
+
+def test_table_arrow_is_what_pandas_wrote(tmp_path) -> None:
+    tables = build_tables({"recovery_points": _listings()})
+    for name in ("recovery_points", "resources", "errors"):
+        df = tables[name]
+        old = pa.Table.from_pandas(frame(name, df), schema=SCHEMAS[name], preserve_index=False)
+        new = table_arrow(name, df)
+        assert new.equals(old, check_metadata=True)
+
+
+def test_one_account_written_whole_equals_filtered(tmp_path) -> None:
+    points = build_tables({"recovery_points": _listings()})["recovery_points"]
+    one = points[points["account_id"] == ACCOUNTS[0]].reset_index(drop=True)
+    write_table_files("recovery_points", table_arrow("recovery_points", one), tmp_path / "one")
+    write_table_files("recovery_points", table_arrow("recovery_points", points), tmp_path / "two")
+    whole = (tmp_path / "one" / f"{ACCOUNTS[0]}.parquet").read_bytes()
+    filtered = (tmp_path / "two" / f"{ACCOUNTS[0]}.parquet").read_bytes()
+    assert whole == filtered
+    assert pq.read_table(tmp_path / "one").num_rows == len(one) == 6
