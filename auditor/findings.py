@@ -65,8 +65,10 @@ FINDINGS_SCHEMA_VERSION = 1
 FINDINGS_FORMATS = {"json": "findings.json", "csv": "findings.csv", "jsonl": "findings.jsonl"}
 PARQUET_FILE = "findings.parquet"
 PARQUET_METADATA_KEY = b"auditor.findings"
-# Rows per step when writing: bounds the memory of each formatting step, not the result.
-BATCH_ROWS = 262_144
+# Rows per step when writing: bounds the memory of each formatting step, not the result. Three
+# batches are in flight (two being made, one written); at a million resources halving 262,144
+# took the peak from 5.07 to 4.91 GiB for 3% more CPU (each batch has a fixed cost per control).
+BATCH_ROWS = 131_072
 # Each batch is written as one Parquet row group as it comes: gathering larger groups would hold
 # the text of several batches at once (about 120 MB each at scale), for little gain in size.
 # Columns with few distinct values: dictionary-encoded in Parquet (small, fast to read back).
