@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -50,6 +50,15 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 `text` to `path` atomically."""
     return write_bytes(path, text.encode("utf-8"))
+
+
+def write_pieces(path: str | os.PathLike, pieces: Iterable[str]) -> Path:
+    """Write the UTF-8 text made of `pieces` to `path` atomically, each piece as it comes (a
+    large report is never held whole)."""
+    with open_atomic(path, "wb") as handle:
+        for piece in pieces:
+            handle.write(piece.encode("utf-8"))
+    return Path(path)
 
 
 @contextlib.contextmanager

@@ -628,7 +628,12 @@ def measure_writes(
         out["sort_s"] = round(time.perf_counter() - t, 2)
         out["sort_cpu_s"] = round(time.process_time() - c, 2)
         out["parquet_s"], out["parquet_cpu_s"] = _timed(
-            fw.write_streams, _first(findings.batches(fw.BATCH_ROWS), limit), parquet, [], [], head
+            fw.write_streams,
+            _first(findings.batches(fw.batch_rows(len(findings))), limit),
+            parquet,
+            [],
+            [],
+            head,
         )
         # read + evaluate + order + write Parquet: what `check` needs before any text file
         out["e2e_s"] = round(time.perf_counter() - t_start, 2)
@@ -641,7 +646,7 @@ def measure_writes(
             path = folder / f"findings.{name}"
             out[f"{name}_s"], out[f"{name}_cpu_s"] = _timed(
                 fw.write_streams,
-                _first(findings.batches(fw.BATCH_ROWS), limit),
+                _first(findings.batches(fw.batch_rows(len(findings))), limit),
                 None,
                 [path],
                 [fw._WRITERS[name]],

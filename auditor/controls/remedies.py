@@ -510,7 +510,8 @@ def supported_remediation(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
             continue
         plan = ctx.plans[plan_of[i]]
         rule = labels[nearest[i]] if 0 <= nearest[i] < len(labels) else None
-        key = (plan_of[i], bool(supported[i]), reason[i], rule)
+        # by rule row, not label: plans deployed under one name in several regions share labels
+        key = (plan_of[i], bool(supported[i]), reason[i], int(nearest[i]))
         text = cache.get(key)
         if text is None:
             if not supported[i]:

@@ -12,7 +12,7 @@ from enum import Enum
 from functools import partial
 from pathlib import Path
 
-from auditor.atomic import write_bytes, write_text
+from auditor.atomic import write_bytes, write_pieces, write_text
 from auditor.errors import UsageError
 from auditor.frameworks import Framework
 from auditor.report import html, junit, markdown, sarif, structured
@@ -57,6 +57,12 @@ RENDERERS: dict[Format, Callable[[Results], str]] = {
     Format.JUNIT: junit.render,
     Format.SARIF: sarif.render,
     Format.JSONL: _render_jsonl,
+}
+
+# Formats written piece by piece (their renderers join the same pieces): the largest reports.
+STREAMED: dict[Format, Callable[[Results], Iterable[str]]] = {
+    Format.JUNIT: junit.render_pieces,
+    Format.SARIF: sarif.render_pieces,
 }
 
 FILENAMES: dict[Format, str] = {
@@ -138,6 +144,8 @@ def write_reports(
                 if Path(source).resolve() == out.resolve():
                     continue  # already there: a passthrough
                 write_bytes(path, (Path(source) / name).read_bytes())
+            elif fmt in STREAMED and renderer is RENDERERS[fmt]:
+                write_pieces(path, STREAMED[fmt](results))
             else:
                 write_text(path, renderer(results))
             written.append(path)

@@ -32,6 +32,7 @@ from auditor.report.model import (
     compliance_pct,
     cost_by,
     cost_by_tags,
+    evidence_of,
     failing_resource_count,
     fails_by_severity,
     ordered,
@@ -111,7 +112,7 @@ def _evidence_column(evidence: pd.Series, budget: int) -> tuple[list[int], list[
         if text is None:
             if full:
                 continue
-            text = json.dumps(value or {}, sort_keys=True, default=str)[:EVIDENCE_CHARS]
+            text = json.dumps(evidence_of(value), sort_keys=True, default=str)[:EVIDENCE_CHARS]
             text_of[id(value)] = text
         code = index_of.get(text)
         if code is None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from auditor.errors import InputError, UsageError
 from auditor.findings import COLUMNS
+from auditor.jsonsafe import JsonText
 
 # The findings columns every report row has (their one list is auditor.findings.COLUMNS); the
 # optional ones are kept after them only when the findings carry them (older findings do not).
@@ -79,7 +80,8 @@ class Results:
 def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Findings as a DataFrame with the finding columns first (others kept after them).
 
-    `evidence` stays a column of dicts (JSON objects); missing columns become null.
+    `evidence` holds dicts (JSON objects), or JSON object text (`JsonText`, as findings.parquet
+    is read) that `evidence_of` parses when a report shows it; missing columns become null.
     """
     df = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
     for col in FINDING_COLUMNS:
@@ -88,8 +90,20 @@ def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame
     others = [c for c in df.columns if c not in FINDING_COLUMNS]
     df = df[list(FINDING_COLUMNS) + others]
     if len(df):
-        df["evidence"] = df["evidence"].map(lambda v: v if isinstance(v, dict) else _as_dict(v))
+        # kept as objects: as text, pandas would copy the JSON into a string column
+        df["evidence"] = pd.Series(
+            [v if isinstance(v, dict | JsonText) else _as_dict(v) for v in df["evidence"]],
+            index=df.index,
+            dtype=object,
+        )
     return df.reset_index(drop=True)
+
+
+def evidence_of(value: Any) -> dict[str, Any]:
+    """A finding's evidence as a dict, whether held as one or as JSON object text."""
+    if isinstance(value, dict):
+        return value
+    return _as_dict(value) if value != "" else {}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -334,7 +348,9 @@ def _parquet_document(path: Path) -> dict[str, Any]:
     """findings.parquet as the findings.json document it stands for: its head, and its rows."""
     from auditor.findings import read_findings, read_parquet_head
 
-    return {**read_parquet_head(path), "findings": read_findings(path).frame}
+    # The evidence stays JSON text: reports parse only what they show (evidence_of).
+    frame = read_findings(path, parse_evidence=False).frame
+    return {**read_parquet_head(path), "findings": frame}
 
 
 def load_results(

@@ -17,12 +17,13 @@ than 25,000); the run's properties then say how many were left out — every fin
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
 from auditor import __version__, jsonsafe
 from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
-from auditor.report.model import ControlInfo, Results, ordered, status_counts
+from auditor.report.model import ControlInfo, Results, evidence_of, ordered, status_counts
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -56,16 +57,42 @@ def _rules(results: Results) -> list[ControlInfo]:
 
 def render(results: Results) -> str:
     """SARIF 2.1.0 JSON text of `results`."""
-    rules = _rules(results)
-    index = {rule.control_id: i for i, rule in enumerate(rules)}
+    return "".join(render_pieces(results))
+
+
+def render_pieces(results: Results) -> Iterator[str]:
+    """SARIF 2.1.0 JSON text of `results` in pieces, one result at a time (report.sarif is
+    written so: its results, evidence included, are never all in memory at once)."""
     df = ordered(results.findings)
     if len(df):
         df = df[df["status"].isin(["FAIL", "NOT_ASSESSED", "WAIVED"])]
     total = len(df)
     df = df.head(MAX_RESULTS)
+    # The log with a marker for its results, cut there: the results go between the halves,
+    # each indented as json.dumps indents the items of that list.
+    text = jsonsafe.dumps(_log(results, len(df), total))
+    head, tail = text.split(_RESULTS_MARK, 1)
+    if not len(df):
+        yield head + '"results": []' + tail
+        return
+    pad = head[head.rfind("\n") + 1 :]  # the indentation of the "results" key
+    inner = "\n" + pad + "  "
+    yield head + '"results": ['
+    for i, result in enumerate(_results(results, df)):
+        piece = jsonsafe.dumps(result, newline=False).replace("\n", inner)
+        yield ("," if i else "") + inner + piece
+    yield "\n" + pad + "]" + tail
+
+
+# Where the results go in the log's text: a string no finding holds, as JSON writes it.
+_RESULTS_MARK = '"results": "\\u0000results"'
+
+
+def _results(results: Results, df: Any) -> Iterator[dict[str, Any]]:
+    """One SARIF result per row of `df` (the findings to report, worst first)."""
+    index = {rule.control_id: i for i, rule in enumerate(_rules(results))}
     plans = _plans(results)
     owner_columns = owner_tag_columns_of(df.columns)
-    out = []
     for row in df.itertuples(index=False):
         cid = str(row.control_id)
         severity = str(row.severity or "medium").lower()
@@ -89,7 +116,7 @@ def render(results: Results) -> str:
                 "accountId": row.account_id,
                 "region": row.region,
                 "plan": row.plan,
-                "evidence": row.evidence if isinstance(row.evidence, dict) else {},
+                "evidence": evidence_of(row.evidence),
                 **_owner_properties(row, owner_columns),
             },
         }
@@ -104,8 +131,13 @@ def render(results: Results) -> str:
                     "justification": str(row.detail or "waived"),
                 }
             ]
-        out.append(result)
-    log = {
+        yield result
+
+
+def _log(results: Results, shown: int, total: int) -> dict[str, Any]:
+    """The SARIF log of `results` with `_RESULTS_MARK` for its `shown` results (of `total`)."""
+    rules = _rules(results)
+    return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
@@ -123,23 +155,22 @@ def render(results: Results) -> str:
                         "description": {"text": "The results folder that holds this log."}
                     }
                 },
-                "results": out,
+                "results": "\u0000results",
                 "properties": {
                     "as_of": results.as_of,
                     "counts": status_counts(results.findings),
                     **(
                         {
-                            "results_left_out": total - len(out),
+                            "results_left_out": total - shown,
                             "note": "every finding is in findings.csv",
                         }
-                        if total > len(out)
+                        if total > shown
                         else {}
                     ),
                 },
             }
         ],
     }
-    return jsonsafe.dumps(log)
 
 
 def _owner_properties(row: Any, columns: list[str]) -> dict[str, Any]:

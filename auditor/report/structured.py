@@ -8,7 +8,13 @@ from typing import Any
 import pandas as pd
 
 from auditor import jsonsafe
-from auditor.report.model import METERING_COLUMNS, Results, metering_frame, status_counts
+from auditor.report.model import (
+    METERING_COLUMNS,
+    Results,
+    evidence_of,
+    metering_frame,
+    status_counts,
+)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -24,7 +30,10 @@ def render_json(results: Results) -> str:
     """findings.json: `{"schema_version": 1, "as_of", "summary", "findings": [...]}` in the file's own order."""
     summary = results.summary or {"counts": status_counts(results.findings)}
     doc = {"schema_version": 1, "as_of": results.as_of, "summary": summary, **results.extra}
-    doc["findings"] = _records(results.findings)
+    findings = results.findings
+    if len(findings):  # evidence read from findings.parquet is JSON text: objects again
+        findings = findings.assign(evidence=findings["evidence"].map(evidence_of))
+    doc["findings"] = _records(findings)
     return _dumps(doc)
 
 
@@ -33,7 +42,7 @@ def render_csv(results: Results) -> str:
     df = results.findings.copy()
     if len(df):
         df["evidence"] = df["evidence"].map(
-            lambda e: jsonsafe.dumps(e, indent=None, sort_keys=True, newline=False)
+            lambda e: jsonsafe.dumps(evidence_of(e), indent=None, sort_keys=True, newline=False)
         )
     buffer = io.StringIO()
     df.to_csv(buffer, index=False, lineterminator="\n")

@@ -151,25 +151,30 @@ class Estate:
         plan_id: str | None = None,
         region: str = REGION,
         account: str = ACCOUNT,
+        name: str | None = None,
     ) -> None:
-        """A deployed AWS Backup plan: `selection` in AWS's shape, rules as backup_rules rows."""
+        """A deployed AWS Backup plan: `selection` in AWS's shape, rules as backup_rules rows
+        (a rule's `rule_name` may be given; the plan's name is its id unless `name`)."""
         plan_id = plan_id or f"plan-{len(self.rows['backup_plans']) + 1}"
         self.rows["backup_plans"].append(
             dict(
-                account_id=account, region=region, backup_plan_id=plan_id, backup_plan_name=plan_id
+                account_id=account,
+                region=region,
+                backup_plan_id=plan_id,
+                backup_plan_name=name or plan_id,
             )
         )
         for i, rule in enumerate(rules):
             self.rows["backup_rules"].append(
-                dict(
-                    account_id=account,
-                    region=region,
-                    backup_plan_id=plan_id,
-                    rule_id=f"{plan_id}-r{i}",
-                    rule_name=f"{plan_id}-rule{i}",
-                    target_vault_name="vault-a",
+                {
+                    "account_id": account,
+                    "region": region,
+                    "backup_plan_id": plan_id,
+                    "rule_id": f"{plan_id}-r{i}",
+                    "rule_name": f"{plan_id}-rule{i}",
+                    "target_vault_name": "vault-a",
                     **rule,
-                )
+                }
             )
         self.rows["backup_selections"].append(
             dict(

@@ -163,3 +163,30 @@ def test_supported_deployed_rule_is_named(estate, policy, h):
     ).frame
     row = frame[(frame["control_id"] == "backup-supported") & (frame["resource_arn"] == arn)]
     assert row.iloc[0]["evidence"]["deployed_rule"].startswith("AWS Backup plan 'cold' rule")
+
+
+def test_supported_deployed_rule_is_named_in_each_resources_own_region(estate, policy, h):
+    # One plan deployed under one name in two regions (as a CloudFormation StackSet or Terraform
+    # module does): each copy has its own BackupPlanId, unique per region (AWS Backup API
+    # reference, CreateBackupPlan: BackupPlanId), and must be updated in its own region.
+    rules = [
+        {
+            **DAILY_35[0],
+            "rule_name": "daily",
+            "move_to_cold_after_days": 30,
+            "delete_after_days": 200,
+        }
+    ]
+    arns = {}
+    for region, plan_id in (("us-east-1", "id-east"), ("eu-west-1", "id-west")):
+        estate.deployed(GOLD_TAGS, rules, plan_id=plan_id, region=region, name="gold")
+        for n in range(3):  # several resources per region, in both orders of the ARNs
+            arns[estate.resource(f"db{n}-{region}", "rds-instance", h.GOLD, region=region)] = (
+                f"--region {region} --backup-plan-id {plan_id}"
+            )
+    pol = policy(h.plan_text(accept="[aws-backup]"))
+    frame = check_inventory(estate.inventory(), pol, h.AS_OF, controls=["backup-supported"]).frame
+    for arn, target in arns.items():
+        row = frame[frame["resource_arn"] == arn].iloc[0]
+        assert row["status"] == "FAIL", row["detail"]
+        assert f"aws backup update-backup-plan {target}" in row["remediation"], arn

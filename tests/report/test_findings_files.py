@@ -209,3 +209,60 @@ def test_a_parquet_file_that_is_not_findings_is_refused(tmp_path):
     pq.write_table(pa.table({"a": [1]}), tmp_path / "findings.parquet")
     with pytest.raises(findings_files.InputError, match="not a findings file"):
         findings_files.read_findings(tmp_path)
+
+
+def test_reports_from_parquet_are_the_bytes_of_reports_from_json(checked, tmp_path):
+    # `audit` renders its reports from findings.parquet (evidence kept as text until a report
+    # shows it); `report` on a folder with findings.json from the parsed JSON: same files.
+    from auditor.report import load_results, write_reports
+
+    formats = ["sarif", "junit", "md", "html", "json", "csv"]
+    made = {}
+    for source, prefer_parquet in (("json", False), ("parquet", True)):
+        results = load_results(checked, with_inventory=False, prefer_parquet=prefer_parquet)
+        made[source] = tmp_path / source
+        write_reports(results, made[source], formats)
+    for name in ("report.sarif", "junit.xml", "report.md", "findings.json", "findings.csv"):
+        assert (made["parquet"] / name).read_bytes() == (made["json"] / name).read_bytes(), name
+    # the page's evidence: the same texts for every finding that has one on both pages
+    pages = [(made[s] / "report.html").read_text() for s in ("json", "parquet")]
+    assert pages[0].count("<tr") == pages[1].count("<tr")
+
+
+def test_evidence_read_as_text_is_one_string_per_distinct_value(checked):
+    from auditor.jsonsafe import JsonText
+    from auditor.report.model import evidence_of
+
+    lean = findings_files.read_findings(checked / "findings.parquet", parse_evidence=False).frame
+    parsed = findings_files.read_findings(checked / "findings.parquet").frame
+    assert all(isinstance(v, JsonText) for v in lean["evidence"])
+    assert [evidence_of(v) for v in lean["evidence"]] == list(parsed["evidence"])
+    for column in ("evidence", "control_id", "detail", "resource_arn"):
+        values = lean[column].tolist()
+        assert len({id(v) for v in values}) == len(set(values)), column
+    assert lean.drop(columns="evidence").equals(parsed.drop(columns="evidence"))
+
+
+def test_streamed_sarif_and_junit_are_the_text_their_libraries_write(checked):
+    # Written a result or a testsuite at a time, the files must still be exactly what json.dumps
+    # (indent 2) and ElementTree (ET.indent) write for the whole document.
+    import xml.etree.ElementTree as ET
+
+    from auditor.report import junit, load_results, sarif
+
+    results = load_results(checked, with_inventory=False, prefer_parquet=True)
+    text = sarif.render(results)
+    doc = json.loads(text, parse_constant=_refuse)
+    assert len(doc["runs"][0]["results"]) > 1000
+    assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    xml = junit.render(results)
+    root = ET.fromstring(xml)
+    assert int(root.get("tests")) == len(results.findings) == len(root.findall("./*/testcase"))
+    assert int(root.get("failures")) == len(root.findall("./*/testcase/failure"))
+    for element in root.iter():  # drop the indentation, then let ElementTree indent it again
+        element.tail = None if element.tail is None or not element.tail.strip() else element.tail
+        if len(element) and element.text is not None and not element.text.strip():
+            element.text = None
+    ET.indent(root)
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    assert xml == declaration + ET.tostring(root, encoding="unicode") + "\n"
