@@ -6,6 +6,12 @@ it, its validation status) and its latest failed one. A restore counts as succes
 is COMPLETED and its validation, if any, did not fail: AWS Backup's restore testing marks a test
 whose validation failed or ran out of time FAILED / TIMED_OUT in `ValidationStatus` (AWS Backup
 Developer Guide, "Restore testing validation"). Nothing after `as_of` counts.
+
+A restore may have run in any account and Region collected: a restore job restores a recovery point
+of the account and Region it runs in (StartRestoreJob's RecoveryPointArn), so the restore of a copy
+kept elsewhere is listed there (ListRestoreJobs lists one account and Region) and names the
+original resource as its SourceResourceArn (AWS Backup API reference). `restores_unseen` says where
+restore jobs could not be listed.
 """
 
 from __future__ import annotations
@@ -17,12 +23,27 @@ import numpy as np
 import pandas as pd
 
 from auditor.controls.context import NONE_TS, Context, ts_us
+from auditor.controls.unseen import Unseen, unseen_places
 from auditor.policy.columns import index_in
 
 # ValidationStatus values that make a completed restore a failed test.
 FAILED_VALIDATION = ("FAILED", "TIMED_OUT")
 # Restore job states that end without a restored resource (RestoreJobStatus).
 FAILED_STATES = ("FAILED", "ABORTED")
+# The calls that list restore jobs (AWS Backup API reference). Listing restore testing plans or
+# selections fills the same data but holds no job: its failure hides no restore.
+_RESTORE_JOB_LISTINGS = frozenset({"ListRestoreJobs", "ListRestoreJobsByProtectedResource"})
+
+
+def _lists_restore_jobs(service: str, operation: str, data: frozenset[str]) -> bool:
+    """Could this failed call have hidden a restore job?"""
+    return service == "backup" and operation in _RESTORE_JOB_LISTINGS
+
+
+def restores_unseen(ctx: Context) -> Unseen:
+    """Where restore jobs were not all listed: a failed listing in any account or Region, or an
+    account the run could not enter (a restore of the resource may have run there unseen)."""
+    return ctx.memo("restores_unseen", lambda: unseen_places(ctx, _lists_restore_jobs))
 
 
 @dataclass
