@@ -58,12 +58,14 @@ def unseen_places(ctx: Context, relevant: Callable[[str, str, frozenset[str]], b
     first = -1
     phrases: dict[tuple, str] = {}
     if len(errors):
-        columns = [errors[c].astype(object) for c in ("service", "operation", "account_id")]
-        for i, (service, operation, account) in enumerate(zip(*columns)):
+        names = ("service", "operation", "account_id", "region")
+        columns = [errors[c].astype(object) for c in names]
+        for i, (service, operation, account, region) in enumerate(zip(*columns)):
             if relevant(str(service), str(operation), ctx.error_data[i]):
-                row = errors.iloc[i]
-                key = (service, operation, row["account_id"], row["region"])
-                phrases.setdefault(key, ctx.error_text(i))
+                # a call failing per vault repeats in one place: named once
+                key = (service, operation, account, region)
+                if key not in phrases:
+                    phrases[key] = ctx.error_text(i)
             elif account not in failed:
                 continue
             first = i if first < 0 else first

@@ -226,3 +226,15 @@ def test_a_seen_copy_passes_though_an_account_could_not_be_entered(estate, plan_
     estate.backup(arn, 3, vault="airgap", copy_of=source)
     findings = _run(estate, plan_policy(copy_to=AIR_GAPPED), h, [h.OTHER_ACCOUNT])
     assert h.one(findings, "air-gapped-copy", arn)["status"] == "PASS"
+
+
+def test_a_listing_failing_vault_after_vault_is_named_once(estate, plan_policy, check, h):
+    # ListRecoveryPointsByBackupVault is called once per vault: one denied place fails many times.
+    arn = estate.resource("vol-1", tags=h.GOLD)
+    estate.backup(arn, 2)
+    for _ in range(40):
+        estate.error(**_HIDING["points of another account's vault"])
+    findings = check(estate, plan_policy(copy_to=AIR_GAPPED), ["air-gapped-copy"])
+    row = h.one(findings, "air-gapped-copy", arn)
+    assert row["status"] == "NOT_ASSESSED"
+    assert row["evidence"]["not_collected"].count("ListRecoveryPointsByBackupVault") == 1
