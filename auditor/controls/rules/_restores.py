@@ -7,9 +7,9 @@ is COMPLETED and its validation, if any, did not fail: AWS Backup's restore test
 whose validation failed or ran out of time FAILED / TIMED_OUT in `ValidationStatus` (AWS Backup
 Developer Guide, "Restore testing validation"). Nothing after `as_of` counts.
 
-A restore may have run in any account and Region collected: a restore job restores a recovery point
-of the account and Region it runs in (StartRestoreJob's RecoveryPointArn), so the restore of a copy
-kept elsewhere is listed there (ListRestoreJobs lists one account and Region) and names the
+A restore may have run in another Region than the resource's: a restore job restores a recovery
+point of the account and Region it runs in (StartRestoreJob's RecoveryPointArn), so the restore of a
+copy kept elsewhere is listed there (ListRestoreJobs lists one account and Region) and names the
 original resource as its SourceResourceArn (AWS Backup API reference). `restores_unseen` says where
 restore jobs could not be listed.
 """
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.controls.context import NONE_TS, Context, ts_us
-from auditor.controls.unseen import Unseen, unseen_places
+from auditor.controls.unseen import Unseen, unseen_in_own_account
 from auditor.policy.columns import index_in
 
 # ValidationStatus values that make a completed restore a failed test.
@@ -40,10 +40,15 @@ def _lists_restore_jobs(service: str, operation: str, data: frozenset[str]) -> b
     return service == "backup" and operation in _RESTORE_JOB_LISTINGS
 
 
-def restores_unseen(ctx: Context) -> Unseen:
-    """Where restore jobs were not all listed: a failed listing in any account or Region, or an
-    account the run could not enter (a restore of the resource may have run there unseen)."""
-    return ctx.memo("restores_unseen", lambda: unseen_places(ctx, _lists_restore_jobs))
+def restores_unseen(ctx: Context) -> tuple[np.ndarray, list[Unseen]]:
+    """Per pair, where its resource's account could not list restore jobs (a failed listing in
+    any of its Regions, where a restore of a copy kept there may have run unseen), as
+    `unseen.unseen_in_own_account` gives it for `unseen.mark`.
+
+    Only the resource's own account: restore-tested and restore-time-target are judged one
+    account at a time (scope "account"), so what another account could not show is not theirs.
+    """
+    return ctx.memo("restores_unseen", lambda: unseen_in_own_account(ctx, _lists_restore_jobs))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from auditor.controls.context import NONE_TS, US_PER_DAY, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.rules._restores import restore_facts, restores_unseen
 from auditor.controls.text import choose, first_of, join, number_text, present
+from auditor.controls.unseen import mark
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 
@@ -116,8 +117,8 @@ def restore_tested(ctx: Context) -> Part:
     than N days or there is none (a resource younger than N days with none yet PASSes: its first
     restore is not due); NOT_ASSESSED when there is none and restore jobs were collected for a
     shorter window than N days (`--jobs-since`), or instead of FAIL when restore jobs could not be
-    listed in an account or Region collected, or an account could not be entered (a restore of a
-    copy kept there runs there); NOT_APPLICABLE when the plan sets no `restore_test_days`.
+    listed in a Region of the resource's account (a restore of a copy kept there runs there);
+    NOT_APPLICABLE when the plan sets no `restore_test_days`.
     """
     facts = restore_facts(ctx)
     days = ctx.plan_values(lambda p: np.nan if p.restore_test_days is None else p.restore_test_days)
@@ -138,10 +139,10 @@ def restore_tested(ctx: Context) -> Part:
         short = applies & ~has & ~young & (ctx.now - window < since_us)
         status = np.where(short, NOT_ASSESSED, status)
         since_text = f"{facts.since:%Y-%m-%d %H:%M} UTC"
-    unseen = restores_unseen(ctx)
-    hidden = (status == FAIL) & bool(unseen)
+    which, unseen = restores_unseen(ctx)
+    hidden = (status == FAIL) & (which >= 0)
     status = np.where(hidden, NOT_ASSESSED, status)
-    marks = unseen.mark(hidden)
+    marks = mark(np.where(hidden, which, -1), unseen)
     failed_at = facts.failed_at[ridx] if len(ridx) else np.empty(0, dtype=np.int64)
     frame = fr.pair_frame(
         ctx,

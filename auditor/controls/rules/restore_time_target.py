@@ -12,6 +12,7 @@ from auditor.controls.context import NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.rules._restores import restore_facts, restores_unseen
 from auditor.controls.text import choose, first_of, join, number_text, present
+from auditor.controls.unseen import mark
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 
@@ -87,9 +88,9 @@ def restore_time_target(ctx: Context) -> Part:
     ListRestoreJobs); the latest successful restore is judged as AWS Config's
     *-meets-restore-time-target rules judge LatestRestoreExecutionTimeMinutes. FAIL when it took
     longer than the target, or when no successful restore of the resource is known (the target is
-    unproven); NOT_ASSESSED instead when restore jobs could not be listed in an account or Region
-    collected, or an account could not be entered (the latest restore, of a copy kept there, may
-    have run there unseen); NOT_APPLICABLE when the plan sets no target.
+    unproven); NOT_ASSESSED instead when restore jobs could not be listed in a Region of the
+    resource's account (the latest restore, of a copy kept there, may have run there unseen);
+    NOT_APPLICABLE when the plan sets no target.
     """
     facts = restore_facts(ctx)
     target = ctx.plan_values(
@@ -104,10 +105,10 @@ def restore_time_target(ctx: Context) -> Part:
     has = last != NONE_TS
     ok = has & (took <= np.nan_to_num(target))
     status = np.where(applies, np.where(ok, PASS, FAIL), NOT_APPLICABLE)
-    unseen = restores_unseen(ctx)
-    hidden = applies & bool(unseen)
+    which, unseen = restores_unseen(ctx)
+    hidden = applies & (which >= 0)
     status = np.where(hidden, NOT_ASSESSED, status)
-    marks = unseen.mark(hidden)
+    marks = mark(np.where(hidden, which, -1), unseen)
     since = f"{facts.since:%Y-%m-%d %H:%M} UTC" if facts.since is not None else None
     restore_minutes = _minutes(took)
     restore_minutes[~has] = np.nan
