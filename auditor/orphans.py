@@ -64,18 +64,29 @@ def collected_pairs(
     pairs: Iterable[tuple[str, str]] = (),
     coded: Iterable[tuple[np.ndarray, list, np.ndarray, list]] = (),
 ) -> set[tuple[str, str]]:
-    """(account, region) pairs an inventory covers: the manifest's accounts x regions, `pairs`,
-    every pair seen in the `account_id`/`region` columns of `frames`, and in `coded` columns
-    already dictionary-encoded as (account codes, accounts, region codes, regions)."""
+    """(account, region) pairs an inventory covers: the manifest's accounts x regions, every pair
+    seen in the `account_id`/`region` columns of `frames` (resources: listed where they were
+    collected), and `pairs` and `coded` columns already dictionary-encoded as (account codes,
+    accounts, region codes, regions) (backups) in an account the manifest lists, or in any when it
+    lists none.
+
+    A backup is recorded in the account that owns its vault, which may be an account the run never
+    entered: a vault another account shares through AWS RAM is listed with ListBackupVaults
+    (ByShared=true) and its recovery points with ListRecoveryPointsByBackupVault
+    (BackupVaultAccountId) from the account it is shared with (AWS Backup API reference). Its
+    owner's resources were not listed, so a backup seen there does not make that account covered.
+    """
     manifest = manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
     out = {(a, r) for a in accounts for r in regions}
-    out.update(pairs)
     for frame in frames:
         if len(frame):
             out.update(_seen(*codes_of(frame["account_id"]), *codes_of(frame["region"])))
+    seen = set(pairs)
     for acc, acc_names, reg, reg_names in coded:
-        out.update(_seen(acc, acc_names, reg, reg_names))
+        seen.update(_seen(acc, acc_names, reg, reg_names))
+    entered = set(accounts)
+    out.update(p for p in seen if not entered or p[0] in entered)
     return out
 
 

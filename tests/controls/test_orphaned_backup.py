@@ -70,3 +70,25 @@ def test_the_control_and_metering_find_the_same_orphans(estate, plan_policy, che
     }
     metered = set(meter(estate.inventory(), load_prices(), h.AS_OF).orphans["recovery_point_arn"])
     assert failed == metered == orphans
+
+
+# A logically air-gapped vault can be shared with the audited account through AWS RAM (AWS Backup
+# Developer Guide, "Logically air-gapped vault"); the audited account then lists it with
+# ListBackupVaults ByShared=true and its recovery points with ListRecoveryPointsByBackupVault
+# BackupVaultAccountId=<owner> (AWS Backup API reference). Those recovery points are kept in the
+# owner's account and may be backups of the owner's own resources, which the run did not list.
+THEIRS = "arn:aws:ec2:us-east-1:444455556666:volume/vol-theirs"
+
+
+@pytest.mark.parametrize(("owner_collected", "expected"), [(False, "NOT_ASSESSED"), (True, "FAIL")])
+def test_a_backup_in_a_vault_shared_by_an_account_not_collected_is_not_assessed(
+    estate, plan_policy, check, h, owner_collected, expected
+):
+    rp = estate.backup(THEIRS, age_hours=100, vault="airgap", account=h.OTHER_ACCOUNT)
+    if owner_collected:  # the owner's resources were listed too, and vol-theirs is not among them
+        estate.accounts.add(h.OTHER_ACCOUNT)
+    findings = check(estate, plan_policy(), ["orphaned-backup"])
+    row = h.one(findings, "orphaned-backup", rp, None)
+    assert row["status"] == expected, row["detail"]
+    if expected == "NOT_ASSESSED":
+        assert "not collected" in row["detail"]

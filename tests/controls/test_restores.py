@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from auditor.controls import check_inventory
 
 ID_TESTED, ID_TIME = "restore-tested", "restore-time-target"
@@ -89,3 +91,85 @@ def test_denied_listing_makes_them_not_assessed(estate, plan_policy, check, h):
     estate.error(service="ec2", operation="DescribeSnapshots")
     findings = check(estate, plan_policy(restore_test_days="7", restore_time_target="1h"))
     assert h.verdicts(findings, ID_TESTED)[(arn, "p")] == "PASS"
+
+
+# A restore job restores a recovery point of the account and Region it runs in (StartRestoreJob
+# RecoveryPointArn), and ListRestoreJobs lists the jobs of one account and Region, each naming the
+# resource the backup was made of (SourceResourceArn): AWS Backup API reference. The restore of a
+# copy kept in another Region is listed there only.
+
+
+def _copy_region_restore(estate, h, arn, age_days, minutes):
+    """A restore of `arn`'s copy, run (and listed) in us-west-2."""
+    _restore(estate, h, arn, age_days, minutes)
+    estate.rows["restore_jobs"][-1]["region"] = "us-west-2"
+
+
+def test_restore_jobs_not_listed_in_another_region_leave_a_missing_restore_not_assessed(
+    estate, plan_policy, check, h
+):
+    never = estate.resource("never", tags=h.GOLD)
+    stale = estate.resource("stale", tags=h.GOLD)
+    _restore(estate, h, stale, 20, 10)  # older than the 7 days asked
+    recent = estate.resource("recent", tags=h.GOLD)
+    _copy_region_restore(estate, h, recent, 2, 10)  # seen: still proves the test
+    estate.regions.add("us-west-2")
+    estate.error(region="us-west-2", service="backup", operation="ListRestoreJobs")
+    findings = check(estate, plan_policy(restore_test_days="7"), [ID_TESTED])
+    tested = h.verdicts(findings, ID_TESTED)
+    assert tested[(never, "p")] == "NOT_ASSESSED"
+    assert tested[(stale, "p")] == "NOT_ASSESSED"
+    assert tested[(recent, "p")] == "PASS"
+    row = h.one(findings, ID_TESTED, never)
+    assert row["detail"].startswith("Not assessed: ") and "ListRestoreJobs" in row["detail"]
+    assert "us-west-2" in row["evidence"]["not_collected"]
+
+
+def test_restore_controls_judge_one_account_at_a_time(estate, plan_policy, h):
+    # Their scope is "account" (a distributed run judges each account on its own inventory):
+    # what another account could not show, or an account not entered, leaves the verdict alone.
+    never = estate.resource("never", tags=h.GOLD)
+    estate.accounts.add(h.OTHER_ACCOUNT)
+    estate.error(account=h.OTHER_ACCOUNT, service="backup", operation="ListRestoreJobs")
+    inventory = estate.inventory()
+    inventory.manifest["accounts_failed"] = ["777788889999"]
+    policies = plan_policy(restore_test_days="7")
+    findings = check_inventory(inventory, policies, h.AS_OF, controls=[ID_TESTED])
+    assert h.one(findings, ID_TESTED, never)["status"] == "FAIL"
+
+
+def test_a_failed_restore_testing_plan_listing_elsewhere_hides_no_restore(
+    estate, plan_policy, check, h
+):
+    # ListRestoreTestingPlans lists plans, not jobs: whether a restore ran is still known.
+    never = estate.resource("never", tags=h.GOLD)
+    estate.regions.add("us-west-2")
+    estate.error(region="us-west-2", service="backup", operation="ListRestoreTestingPlans")
+    findings = check(estate, plan_policy(restore_test_days="7"), [ID_TESTED])
+    assert h.verdicts(findings, ID_TESTED)[(never, "p")] == "FAIL"
+
+
+@pytest.mark.parametrize("minutes", [30, 300])  # within and over the 1h target
+def test_restore_time_unknown_when_restore_jobs_were_not_listed_elsewhere(
+    estate, plan_policy, check, h, minutes
+):
+    # Its latest restore is the one judged: a later one may have run where jobs were not listed.
+    arn = estate.resource("v", tags=h.GOLD)
+    _restore(estate, h, arn, 3, minutes)
+    estate.regions.add("us-west-2")
+    estate.error(region="us-west-2", service="backup", operation="ListRestoreJobs")
+    findings = check(estate, plan_policy(restore_time_target="1h"), [ID_TIME])
+    row = h.one(findings, ID_TIME, arn)
+    assert row["status"] == "NOT_ASSESSED", row["detail"]
+    assert "ListRestoreJobs" in row["detail"] and "us-west-2" in row["detail"]
+
+
+def test_restore_time_keeps_its_verdict_when_no_restore_job_listing_failed(
+    estate, plan_policy, check, h
+):
+    arn = estate.resource("v", tags=h.GOLD)
+    _restore(estate, h, arn, 3, 300)
+    estate.regions.add("us-west-2")
+    estate.error(region="us-west-2", service="backup", operation="ListBackupJobs")
+    findings = check(estate, plan_policy(restore_time_target="1h"), [ID_TIME])
+    assert h.one(findings, ID_TIME, arn)["status"] == "FAIL"

@@ -74,9 +74,12 @@ def test_collected_pairs_come_from_the_manifest_and_the_data(mk):
         [dict(account_id="444455556666", region="eu-west-1", resource_type="ebs-volume")],
     )
     pairs = collected_pairs(
-        {"accounts": ["1"], "regions": ["us-east-1"]}, resources, pairs=[("2", "r")]
+        {"accounts": ["1"], "regions": ["us-east-1"]}, resources, pairs=[("1", "r"), ("2", "r")]
     )
-    assert pairs == {("1", "us-east-1"), ("444455556666", "eu-west-1"), ("2", "r")}
+    # Backups seen in account 2 (a vault it shares through AWS RAM) do not make its resources
+    # collected: the manifest does not list it.
+    assert pairs == {("1", "us-east-1"), ("444455556666", "eu-west-1"), ("1", "r")}
+    assert collected_pairs({}, pairs=[("2", "r")]) == {("2", "r")}  # no manifest: the data
 
 
 def test_system_backups_are_recognised(mk):

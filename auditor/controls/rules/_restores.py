@@ -6,6 +6,12 @@ it, its validation status) and its latest failed one. A restore counts as succes
 is COMPLETED and its validation, if any, did not fail: AWS Backup's restore testing marks a test
 whose validation failed or ran out of time FAILED / TIMED_OUT in `ValidationStatus` (AWS Backup
 Developer Guide, "Restore testing validation"). Nothing after `as_of` counts.
+
+A restore may have run in another Region than the resource's: a restore job restores a recovery
+point of the account and Region it runs in (StartRestoreJob's RecoveryPointArn), so the restore of a
+copy kept elsewhere is listed there (ListRestoreJobs lists one account and Region) and names the
+original resource as its SourceResourceArn (AWS Backup API reference). `restores_unseen` says where
+restore jobs could not be listed.
 """
 
 from __future__ import annotations
@@ -17,12 +23,32 @@ import numpy as np
 import pandas as pd
 
 from auditor.controls.context import NONE_TS, Context, ts_us
+from auditor.controls.unseen import Unseen, unseen_in_own_account
 from auditor.policy.columns import index_in
 
 # ValidationStatus values that make a completed restore a failed test.
 FAILED_VALIDATION = ("FAILED", "TIMED_OUT")
 # Restore job states that end without a restored resource (RestoreJobStatus).
 FAILED_STATES = ("FAILED", "ABORTED")
+# The calls that list restore jobs (AWS Backup API reference). Listing restore testing plans or
+# selections fills the same data but holds no job: its failure hides no restore.
+_RESTORE_JOB_LISTINGS = frozenset({"ListRestoreJobs", "ListRestoreJobsByProtectedResource"})
+
+
+def _lists_restore_jobs(service: str, operation: str, data: frozenset[str]) -> bool:
+    """Could this failed call have hidden a restore job?"""
+    return service == "backup" and operation in _RESTORE_JOB_LISTINGS
+
+
+def restores_unseen(ctx: Context) -> tuple[np.ndarray, list[Unseen]]:
+    """Per pair, where its resource's account could not list restore jobs (a failed listing in
+    any of its Regions, where a restore of a copy kept there may have run unseen), as
+    `unseen.unseen_in_own_account` gives it for `unseen.mark`.
+
+    Only the resource's own account: restore-tested and restore-time-target are judged one
+    account at a time (scope "account"), so what another account could not show is not theirs.
+    """
+    return ctx.memo("restores_unseen", lambda: unseen_in_own_account(ctx, _lists_restore_jobs))
 
 
 @dataclass

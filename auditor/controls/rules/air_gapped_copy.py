@@ -20,12 +20,26 @@ from auditor.controls import frames as fr
 from auditor.controls.context import KINDS, NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.text import choose, first_of, join, number_text
-from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, PASS, Part
+from auditor.controls.unseen import unseen_places
+from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 AIR_GAPPED = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 # A vault still CREATING holds nothing yet, a FAILED one never will (AWS Backup API reference,
 # BackupVaultListMember.VaultState).
 _UNUSABLE_STATES = ("CREATING", "FAILED")
+# The data an air-gapped copy is found in.
+_COPY_DATA = frozenset({"recovery_points", "vaults"})
+
+
+def _hides_copies(service: str, operation: str, data: frozenset[str]) -> bool:
+    """Could this failed call have hidden a copy in a logically air-gapped vault?
+
+    Only AWS Backup lists its vaults (ListBackupVaults, with ByShared=true for those shared with
+    the account) and their recovery points (ListRecoveryPointsByBackupVault, with
+    BackupVaultAccountId for a shared vault): AWS Backup API reference. A native listing
+    (DescribeSnapshots, DynamoDB ListBackups) never shows a vault's contents.
+    """
+    return service == "backup" and bool(data & _COPY_DATA)
 
 
 def air_gapped_vaults(ctx: Context) -> pd.DataFrame:
@@ -102,6 +116,17 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
                     ".",
                 ),
             ),
+            (
+                s == NOT_ASSESSED,
+                join(
+                    "Not assessed: no copy from the last ",
+                    hours,
+                    " hours was seen in a logically air-gapped vault, but vaults or backups were "
+                    "not all collected (",
+                    pc.fill_null(fr.col_text(frame, "not_collected"), "None"),
+                    "), so one may exist unseen.",
+                ),
+            ),
         ],
         fail,
     )
@@ -147,8 +172,10 @@ def air_gapped_copy(ctx: Context) -> Part:
     targets the air-gapped vault directly counts like a copy) is stored in a logically air-gapped
     vault that is not still being created, and is no older than frequency + grace. FAIL otherwise,
     saying whether no air-gapped vault is visible at all (the vault may belong to an account
-    neither collected nor sharing it through AWS RAM). NOT_APPLICABLE when the plan does not ask
-    for an air-gapped copy.
+    neither collected nor sharing it through AWS RAM). NOT_ASSESSED instead of FAIL when, in any
+    account or Region collected, a call listing vaults or their recovery points failed, or when an
+    account of the run could not be entered (the copy may exist unseen). NOT_APPLICABLE when the
+    plan does not ask for an air-gapped copy.
     """
     n_pairs = len(ctx.pair_ridx)
     applies = ctx.plan_values(lambda p: p.copy_to.air_gapped, dtype=bool)
@@ -180,6 +207,10 @@ def air_gapped_copy(ctx: Context) -> Part:
         best_row = np.where(better, newest_row[k * ctx.n + ctx.pair_ridx], best_row)
     recent = (best != NONE_TS) & (ctx.now - best <= allowed)
     status = np.where(applies, np.where(recent, PASS, FAIL), NOT_APPLICABLE)
+    unseen = unseen_places(ctx, _hides_copies)
+    hidden = (status == FAIL) & bool(unseen)
+    status = np.where(hidden, NOT_ASSESSED, status)
+    marks = unseen.mark(hidden)
     lag = air_gapped_vaults(ctx)
     labels = np.full(n_pairs, None, dtype=object)
     has = best_row >= 0
@@ -206,5 +237,8 @@ def air_gapped_copy(ctx: Context) -> Part:
         allowed_age_hours=allowed / US_PER_HOUR,
         vault=pd.Categorical(np.where(applies, labels, np.full(n_pairs, None, dtype=object))),
         air_gapped_vaults_visible=np.full(n_pairs, len(lag), dtype=np.int64),
+        not_collected=marks["not_collected"],
     )
+    if hidden.any():
+        frame["na_error"] = marks["na_error"]
     return Part("air-gapped-copy", frame, _describe, remediate=_remediate)

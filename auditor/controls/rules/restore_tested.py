@@ -10,8 +10,9 @@ import pyarrow.compute as pc
 from auditor.controls import frames as fr
 from auditor.controls.context import NONE_TS, US_PER_DAY, Context, us_to_ts
 from auditor.controls.registry import control
-from auditor.controls.rules._restores import restore_facts
+from auditor.controls.rules._restores import restore_facts, restores_unseen
 from auditor.controls.text import choose, first_of, join, number_text, present
+from auditor.controls.unseen import mark
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 
@@ -27,9 +28,20 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     # a missing date reads "None", as an f-string writes it
     since = pc.fill_null(fr.col_text(frame, "jobs_collected_since"), "None")
     has = frame["ev.last_restore"].notna().to_numpy()
+    unseen = fr.col_text(frame, "not_collected")
     texts = first_of(
         [
             (s == NOT_APPLICABLE, "The plan does not ask for restore tests."),
+            (
+                (s == NOT_ASSESSED) & present(unseen),
+                join(
+                    "Not assessed: no successful restore in the last ",
+                    allowed,
+                    " days was seen, but restore jobs were not all collected (",
+                    pc.fill_null(unseen, "None"),
+                    "), so one may have run unseen.",
+                ),
+            ),
             (
                 (s == PASS) & has,
                 join(
@@ -104,8 +116,9 @@ def restore_tested(ctx: Context) -> Part:
     `ValidationStatus`) did not fail or time out. FAIL when the latest successful restore is older
     than N days or there is none (a resource younger than N days with none yet PASSes: its first
     restore is not due); NOT_ASSESSED when there is none and restore jobs were collected for a
-    shorter window than N days (`--jobs-since`); NOT_APPLICABLE when the plan sets no
-    `restore_test_days`.
+    shorter window than N days (`--jobs-since`), or instead of FAIL when restore jobs could not be
+    listed in a Region of the resource's account (a restore of a copy kept there runs there);
+    NOT_APPLICABLE when the plan sets no `restore_test_days`.
     """
     facts = restore_facts(ctx)
     days = ctx.plan_values(lambda p: np.nan if p.restore_test_days is None else p.restore_test_days)
@@ -126,6 +139,10 @@ def restore_tested(ctx: Context) -> Part:
         short = applies & ~has & ~young & (ctx.now - window < since_us)
         status = np.where(short, NOT_ASSESSED, status)
         since_text = f"{facts.since:%Y-%m-%d %H:%M} UTC"
+    which, unseen = restores_unseen(ctx)
+    hidden = (status == FAIL) & (which >= 0)
+    status = np.where(hidden, NOT_ASSESSED, status)
+    marks = mark(np.where(hidden, which, -1), unseen)
     failed_at = facts.failed_at[ridx] if len(ridx) else np.empty(0, dtype=np.int64)
     frame = fr.pair_frame(
         ctx,
@@ -144,7 +161,10 @@ def restore_tested(ctx: Context) -> Part:
         last_failed_restore__message=facts.failed_message[ridx]
         if len(ridx)
         else np.empty(0, dtype=object),
+        not_collected=marks["not_collected"],
     )
+    if hidden.any():
+        frame["na_error"] = marks["na_error"]
     return Part("restore-tested", frame, _describe, remediate=_remediate)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
-from auditor.controls.rules._restores import restore_facts
+from auditor.controls.rules._restores import restore_facts, restores_unseen
 from auditor.controls.text import choose, first_of, join, number_text, present
-from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, PASS, Part
+from auditor.controls.unseen import mark
+from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 
 def _minutes(us: np.ndarray) -> np.ndarray:
@@ -24,9 +26,18 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     target = number_text(fr.num(frame, "target_minutes"))
     has = frame["ev.last_restore"].notna().to_numpy()
     since = fr.col_text(frame, "jobs_collected_since")
+    unseen = fr.col_text(frame, "not_collected")
     return first_of(
         [
             (s == NOT_APPLICABLE, "The plan sets no restore time target."),
+            (
+                (s == NOT_ASSESSED) & present(unseen),
+                join(
+                    "Not assessed: restore jobs were not all collected (",
+                    pc.fill_null(unseen, "None"),
+                    "), so its latest restore may be one that was not seen.",
+                ),
+            ),
             (
                 has & (s == PASS),
                 join(
@@ -77,7 +88,9 @@ def restore_time_target(ctx: Context) -> Part:
     ListRestoreJobs); the latest successful restore is judged as AWS Config's
     *-meets-restore-time-target rules judge LatestRestoreExecutionTimeMinutes. FAIL when it took
     longer than the target, or when no successful restore of the resource is known (the target is
-    unproven); NOT_APPLICABLE when the plan sets no target.
+    unproven); NOT_ASSESSED instead when restore jobs could not be listed in a Region of the
+    resource's account (the latest restore, of a copy kept there, may have run there unseen);
+    NOT_APPLICABLE when the plan sets no target.
     """
     facts = restore_facts(ctx)
     target = ctx.plan_values(
@@ -92,6 +105,10 @@ def restore_time_target(ctx: Context) -> Part:
     has = last != NONE_TS
     ok = has & (took <= np.nan_to_num(target))
     status = np.where(applies, np.where(ok, PASS, FAIL), NOT_APPLICABLE)
+    which, unseen = restores_unseen(ctx)
+    hidden = applies & (which >= 0)
+    status = np.where(hidden, NOT_ASSESSED, status)
+    marks = mark(np.where(hidden, which, -1), unseen)
     since = f"{facts.since:%Y-%m-%d %H:%M} UTC" if facts.since is not None else None
     restore_minutes = _minutes(took)
     restore_minutes[~has] = np.nan
@@ -104,7 +121,10 @@ def restore_time_target(ctx: Context) -> Part:
         target_minutes=target / 60_000_000,
         target_hours=target / US_PER_HOUR,
         jobs_collected_since=np.full(len(ridx), since, dtype=object),
+        not_collected=marks["not_collected"],
     )
+    if hidden.any():
+        frame["na_error"] = marks["na_error"]
     return Part("restore-time-target", frame, _describe, remediate=_remediate)
 
 
