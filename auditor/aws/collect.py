@@ -38,7 +38,7 @@ from auditor.aws.session import (
 from auditor.errors import CollectionError, UsageError
 from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory, Tables
 from auditor.jobs import resolve_jobs_since
-from auditor.memory import limit_malloc_arenas, release_free_memory
+from auditor.memory import limit_malloc_arenas, release_free_memory, use_compact_arrow_pool
 from auditor.progress import Progress
 
 Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
@@ -482,6 +482,7 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     do not raise: they are rows of the inventory's `errors` table.
     """
     limit_malloc_arenas()  # before the worker threads start
+    use_compact_arrow_pool()
     counter = CallCounter()
     sessions = Sessions(options.session_factory, counter)
     base = _base_session(sessions, options.profile)

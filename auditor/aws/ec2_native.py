@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.aws.pieces import plain, replaced
+
 # Arrow types converted to pandas' nullable dtypes (as `auditor.inventory.frame` does).
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
@@ -102,24 +104,15 @@ def fold_image_snapshots(columns: dict[str, pa.ChunkedArray]) -> None:
     columns["size_bytes"] = pc.if_else(
         mask, pa.array(sizes, type=pa.int64()), columns["size_bytes"]
     )
-    columns["size_basis"] = pc.if_else(
-        mask,
-        pa.scalar("FullSnapshotSizeInBytes(sum of AMI snapshots)"),
-        _plain(columns["size_basis"]),
+    columns["size_basis"] = replaced(
+        columns["size_basis"], mask, pa.scalar("FullSnapshotSizeInBytes(sum of AMI snapshots)")
     )
     columns["_size_exact"] = pc.if_else(mask, True, columns["_size_exact"])
 
 
-def _plain(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """`column` with its dictionary (if any) decoded."""
-    if pa.types.is_dictionary(column.type):
-        return column.cast(column.type.value_type)
-    return column
-
-
 def _rows(columns: dict[str, pa.ChunkedArray], names: list[str], at: np.ndarray) -> pd.DataFrame:
     """Columns `names` at row positions `at`, as pandas (indexed by those positions)."""
-    taken = pa.table({name: _plain(pc.take(columns[name], pa.array(at))) for name in names})
+    taken = pa.table({name: plain(pc.take(columns[name], pa.array(at))) for name in names})
     df = taken.to_pandas(types_mapper=_PANDAS_TYPES.get)
     df.index = at
     return df

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from auditor import catalog
 from auditor.aws.ec2_native import FOLDED, apply_lifecycle_policies, fold_image_snapshots
-from auditor.aws.pieces import piece, piece_schema
+from auditor.aws.pieces import piece, piece_schema, plain, replaced
 from auditor.inventory import (
     SCHEMAS,
     TABLES,
@@ -29,6 +29,7 @@ from auditor.inventory import (
     frame,
     table_arrow,
 )
+from auditor.memory import release_arrow_memory
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -131,9 +132,9 @@ def attribute_gateway_snapshots(
     )
     lookup = lookup[~lookup.index.duplicated()]  # the first volume of a key, as a map gives
     key = pc.binary_join_element_wise(
-        _plain(columns["account_id"]),
-        _plain(columns["region"]),
-        pc.utf8_lower(_plain(columns["_native_volume_id"])),
+        plain(columns["account_id"]),
+        plain(columns["region"]),
+        pc.utf8_lower(plain(columns["_native_volume_id"])),
         "|",
     )
     at = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
@@ -146,23 +147,13 @@ def attribute_gateway_snapshots(
     if not pc.any(hit).as_py():
         return
     user = pc.and_(hit, pc.fill_null(pc.equal(columns["created_by"], "user"), False))
-    columns["resource_arn"] = pc.if_else(hit, gateway_arn, _plain(columns["resource_arn"]))
-    columns["resource_type"] = pc.if_else(
-        hit, pa.scalar("storagegateway-volume"), _plain(columns["resource_type"])
-    )
-    columns["backup_type"] = pc.if_else(
-        hit, pa.scalar("storagegateway-snapshot"), _plain(columns["backup_type"])
-    )
-    columns["created_by"] = pc.if_else(
-        user, pa.scalar("storage-gateway"), _plain(columns["created_by"])
-    )
-
-
-def _plain(column: Any) -> Any:
-    """`column` (an Arrow array or chunked array) with its dictionary, if any, decoded."""
-    if pa.types.is_dictionary(column.type):
-        return column.cast(column.type.value_type)
-    return column
+    for name, mask, value in (
+        ("resource_arn", hit, gateway_arn),
+        ("resource_type", hit, pa.scalar("storagegateway-volume")),
+        ("backup_type", hit, pa.scalar("storagegateway-snapshot")),
+        ("created_by", user, pa.scalar("storage-gateway")),
+    ):
+        columns[name] = replaced(columns[name], mask, value)
 
 
 def _matches(strings: Any, patterns: Sequence[tuple[str, str]]) -> Any:
@@ -176,8 +167,8 @@ def _matches(strings: Any, patterns: Sequence[tuple[str, str]]) -> Any:
 def _arrow_resource_types(arns: Any, fallback: Any) -> Any:
     """`resource_type_from_arn` over Arrow strings: the catalogue's type by ARN, else the
     lower-cased fallback (AWS Backup's ResourceType), empty ones null."""
-    arns = pc.fill_null(_plain(arns), "")
-    fallback = _plain(fallback)
+    arns = pc.fill_null(plain(arns), "")
+    fallback = plain(fallback)
     picked = _matches(arns, _TYPE_PATTERNS)
     for service, (regex, type_id) in _SHARED_SHAPE_TYPES.items():
         named = pc.fill_null(pc.equal(fallback, service), False)
@@ -190,7 +181,7 @@ def _arrow_resource_types(arns: Any, fallback: Any) -> Any:
 
 def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
     """`backup_type_from_arn` over Arrow strings."""
-    picked = _matches(pc.fill_null(_plain(arns), ""), _BACKUP_TYPE_PATTERNS)
+    picked = _matches(pc.fill_null(plain(arns), ""), _BACKUP_TYPE_PATTERNS)
     for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
         named = pc.fill_null(pc.equal(resource_types, type_id), False)
         shaped = pc.fill_null(pc.equal(picked, shape_kind), False)
@@ -209,7 +200,7 @@ def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
 def _arrow_merge_key(arns: Any) -> Any:
     """`merge_key` over Arrow strings."""
     return pc.replace_substring_regex(
-        _plain(arns), r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", max_replacements=1
+        plain(arns), r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", max_replacements=1
     )
 
 
@@ -236,7 +227,7 @@ class _Sides:
         # Within one account only: RDS snapshot names (and so ARNs without their account)
         # repeat across accounts, and must not be merged into one backup.
         key = pc.binary_join_element_wise(
-            _plain(columns["account_id"]), _arrow_merge_key(columns["recovery_point_arn"]), "|"
+            plain(columns["account_id"]), _arrow_merge_key(columns["recovery_point_arn"]), "|"
         )
         # Keys as integers in the order of the keys themselves (byte order of UTF-8 is code
         # point order, as Python sorts): the merged rows are in key order.
@@ -271,7 +262,7 @@ class _Sides:
         if isinstance(listed, pa.ChunkedArray) and listed.num_chunks > 1:
             # taken for both sides, and a take concatenates the chunks first: concatenated once
             listed = self.columns[name] = listed.combine_chunks()
-        return _plain(pc.take(listed, self.backup if side == "b" else self.native))
+        return plain(pc.take(listed, self.backup if side == "b" else self.native))
 
     def forget(self, name: str) -> None:
         """Drop listed column `name` (taken for both sides already)."""
@@ -415,6 +406,7 @@ def build_arrow_tables(
     for name in TABLES:
         if name not in tables and name not in ("recovery_points", "backup_jobs"):
             tables[name] = _arrow(name, _frame_of_pieces(name, pieces.pop(name, [])))
+    release_arrow_memory()  # the frames' strings are gone: the merge grows into their pages
 
     jobs = _frame_of_pieces("backup_jobs", pieces.pop("backup_jobs", []), helpers=True)
     copy_sources = None
