@@ -29,7 +29,7 @@ from auditor.inventory import (
     frame,
     table_arrow,
 )
-from auditor.memory import release_arrow_memory
+from auditor.memory import release_free_memory
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -406,7 +406,7 @@ def build_arrow_tables(
     for name in TABLES:
         if name not in tables and name not in ("recovery_points", "backup_jobs"):
             tables[name] = _arrow(name, _frame_of_pieces(name, pieces.pop(name, [])))
-    release_arrow_memory()  # the frames' strings are gone: the merge grows into their pages
+    release_free_memory()  # the frames made on the way are gone: the merge grows into their pages
 
     jobs = _frame_of_pieces("backup_jobs", pieces.pop("backup_jobs", []), helpers=True)
     copy_sources = None
