@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -581,17 +581,71 @@ def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     return pa.Array.from_pandas(series, type=typ)
 
 
+class Tables(MutableMapping[str, pd.DataFrame]):
+    """An inventory's tables by name: DataFrames, or Arrow tables of the declared schema that
+    become DataFrames (as `frame` makes them) when first read.
+
+    A collection hands its tables over as Arrow; `write_inventory` writes those as they are, so
+    `auditor collect` never makes pandas frames of them, while readers see DataFrames as always.
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame | pa.Table] | None = None) -> None:
+        self._tables: dict[str, pd.DataFrame | pa.Table] = dict(tables or {})
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        if isinstance(table, pa.Table):
+            table = table.to_pandas(types_mapper=_types_mapper)
+            self._tables[name] = table  # the Arrow table is not kept beside its frame
+        return table
+
+    def __setitem__(self, name: str, table: pd.DataFrame | pa.Table) -> None:
+        self._tables[name] = table
+
+    def __delitem__(self, name: str) -> None:
+        del self._tables[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tables  # without reading the table (Mapping's would)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __repr__(self) -> str:
+        return f"Tables({sorted(self._tables)})"
+
+    def arrow(self, name: str) -> pa.Table | None:
+        """Table `name` if it is still Arrow (never read as a DataFrame), else None."""
+        table = self._tables.get(name)
+        return table if isinstance(table, pa.Table) else None
+
+    def rows(self, name: str) -> int:
+        """The number of rows of table `name`, without making it a DataFrame."""
+        table = self._tables[name]
+        return table.num_rows if isinstance(table, pa.Table) else len(table)
+
+
 @dataclass
 class Inventory:
     """All tables of one collection, plus its manifest."""
 
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: MutableMapping[str, pd.DataFrame] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tables, Tables):
+            self.tables = Tables(self.tables)
         for name in TABLES:
             if name not in self.tables:
                 self.tables[name] = empty_frame(name)
+
+    def rows(self, table: str) -> int:
+        """The number of rows of `table`, without reading it as a DataFrame."""
+        tables = self.tables
+        return tables.rows(table) if isinstance(tables, Tables) else len(tables[table])
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
@@ -737,13 +791,22 @@ def _pandas_metadata(table: str) -> dict[bytes, bytes]:
     return dict(arrow.schema.metadata or {})
 
 
+def _arrow_to_write(inventory: Inventory, name: str) -> pa.Table:
+    """Table `name` of `inventory` as written: as it is when still Arrow, else from its frame."""
+    tables = inventory.tables
+    arrow = tables.arrow(name) if isinstance(tables, Tables) else None
+    if arrow is None:
+        return table_arrow(name, tables[name])
+    return arrow.replace_schema_metadata(_pandas_metadata(name))
+
+
 def write_inventory(inventory: Inventory, out: str | Path) -> Path:
     """Write `inventory` to folder `out` atomically (the folder is replaced as a whole)."""
     out = Path(out)
     with replace_dir(out) as staging:
         counts = {}
         for name in TABLES:
-            arrow = table_arrow(name, inventory.tables[name])
+            arrow = _arrow_to_write(inventory, name)
             counts[name] = write_table_files(name, arrow, staging / name)
             del arrow  # one table's Arrow copy at a time
         manifest = dict(inventory.manifest)

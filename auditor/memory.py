@@ -37,7 +37,31 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+    release_arrow_memory()
+
+
+def release_arrow_memory() -> None:
+    """Return the memory Arrow's pool holds unused (no garbage collection: cheap)."""
     pa.default_memory_pool().release_unused()
+
+
+def use_compact_arrow_pool() -> None:
+    """Make Arrow allocate from jemalloc (else the C allocator), unless ARROW_DEFAULT_MEMORY_POOL
+    says which pool.
+
+    Arrow's default pool on Linux, mimalloc, kept the pages of the many small tables that
+    collection's worker threads make and free, and normalisation grew on top of them: on the
+    10,000-resource estate collection peaked ~110 MiB higher with it than with jemalloc (and
+    ~45 MiB higher than with the C allocator). Buffers already allocated stay valid (each
+    remembers its pool). Call it before collection makes its first Arrow table.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pool = pa.system_memory_pool()
+    pa.set_memory_pool(pool)
 
 
 # glibc's mallopt parameter for the number of malloc arenas (M_ARENA_MAX in <malloc.h>).

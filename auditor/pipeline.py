@@ -398,7 +398,8 @@ def run_collect(
         inventory = collect_inventory(options)
     write_inventory(inventory, out)
     summary = (
-        f"collected {len(inventory.resources)} resources and {len(inventory.recovery_points)} backups"
+        # row counts, not frames: the collected tables are still Arrow, and stay so
+        f"collected {inventory.rows('resources')} resources and {inventory.rows('recovery_points')} backups"
         f" in {len(inventory.manifest.get('regions', []))} region(s) into {out}"
     )
     return CollectOutcome(inventory=inventory, errors=inventory.errors, summary=summary)

@@ -25,7 +25,7 @@ from botocore.exceptions import ProfileNotFound
 from auditor import __version__, catalog
 from auditor.aws import backup
 from auditor.aws.context import BACKUP_WIDE, Context, Target, error_row, page_size_for
-from auditor.aws.normalize import build_tables
+from auditor.aws.normalize import build_arrow_tables
 from auditor.aws.pieces import compact_records, piece
 from auditor.aws.session import (
     CallCounter,
@@ -36,9 +36,9 @@ from auditor.aws.session import (
     validate_regions,
 )
 from auditor.errors import CollectionError, UsageError
-from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
+from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory, Tables
 from auditor.jobs import resolve_jobs_since
-from auditor.memory import limit_malloc_arenas, release_free_memory
+from auditor.memory import limit_malloc_arenas, release_free_memory, use_compact_arrow_pool
 from auditor.progress import Progress
 
 Collector = tuple[Callable[[Context], None], tuple[str, ...] | str]
@@ -482,6 +482,7 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     do not raise: they are rows of the inventory's `errors` table.
     """
     limit_malloc_arenas()  # before the worker threads start
+    use_compact_arrow_pool()
     counter = CallCounter()
     sessions = Sessions(options.session_factory, counter)
     base = _base_session(sessions, options.profile)
@@ -502,7 +503,7 @@ def collect_inventory(options: CollectOptions) -> Inventory:
         fanout.drain()
 
     release_free_memory()  # the API answers are gone: normalisation grows into their pages
-    tables = build_tables(gathered.pieces, consume=True)
+    tables = build_arrow_tables(gathered.pieces, consume=True)
     release_free_memory()
     manifest = {
         "schema_version": INVENTORY_SCHEMA_VERSION,
@@ -525,4 +526,4 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     ):
         if start is not None:
             manifest[key] = start.isoformat()
-    return Inventory(tables=tables, manifest=manifest)
+    return Inventory(tables=Tables(tables), manifest=manifest)

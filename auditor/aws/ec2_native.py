@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor.aws.pieces import plain, replaced
+
+# Arrow types converted to pandas' nullable dtypes (as `auditor.inventory.frame` does).
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 # DLM's resource types -> the inventory's
 _DLM_TYPES = {"VOLUME": "ebs-volume", "INSTANCE": "ec2-instance"}
@@ -32,17 +40,25 @@ def _snapshot_arn(image_arns: pd.Series, snapshot_ids: pd.Series) -> pd.Series:
 FOLDED = "_folded_into_image"
 
 
-def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
+def fold_image_snapshots(columns: dict[str, pa.ChunkedArray]) -> None:
     """Count each AMI's EBS snapshots with the AMI, and mark their own rows (`FOLDED`) to be
-    left out of the inventory."""
-    if points.empty or "_image_snapshot_ids" not in points:
-        return points
-    images = points[points["_image_snapshot_ids"].notna()]
-    if images.empty:
-        return points
+    left out of the inventory.
+
+    `columns` are the listed recovery points' (declared and helper columns, Arrow); the columns
+    this changes are replaced in it. Only the AMIs and the native EBS snapshots are made pandas
+    frames (a few columns of a part of the rows), not the listing.
+    """
+    count = len(columns["recovery_point_arn"])
+    folded = np.zeros(count, dtype=bool)
+    columns[FOLDED] = pa.chunked_array([folded])
+    ids = columns["_image_snapshot_ids"]
+    at_images = np.flatnonzero(pc.is_valid(ids).to_numpy(zero_copy_only=False))
+    if not len(at_images):
+        return
+    images = _rows(columns, ["account_id", "recovery_point_arn", "_image_snapshot_ids"], at_images)
     listed = images["_image_snapshot_ids"].map(json.loads).explode().dropna()
     if listed.empty:
-        return points
+        return
     links = pd.DataFrame(
         {
             "_image": listed.index,
@@ -52,18 +68,20 @@ def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
             ).to_numpy(),
         }
     )
-    origin = points["_origin"] if "_origin" in points else pd.Series(None, index=points.index)
-    is_snapshot = (points["backup_type"] == "ebs-snapshot").fillna(False) & (
-        origin != "backup"
-    ).fillna(True)
-    snaps = points.loc[is_snapshot, ["account_id", "recovery_point_arn", "size_bytes"]].copy()
+    del images, listed
+    origin = columns["_origin"]
+    is_snapshot = pc.and_(
+        pc.fill_null(pc.equal(columns["backup_type"], "ebs-snapshot"), False),
+        pc.fill_null(pc.not_equal(origin, "backup"), True),
+    )
+    at_snapshots = np.flatnonzero(is_snapshot.to_numpy(zero_copy_only=False))
+    snaps = _rows(columns, ["account_id", "recovery_point_arn", "size_bytes"], at_snapshots)
     snaps["_exact"] = (
-        points.loc[is_snapshot, "_size_exact"].astype("boolean").fillna(False).astype(bool)
-        if "_size_exact" in points
-        else False
+        _rows(columns, ["_size_exact"], at_snapshots)["_size_exact"].fillna(False).astype(bool)
     )
     snaps["_row"] = snaps.index
     found = links.merge(snaps, on=["account_id", "recovery_point_arn"], how="left")
+    del links, snaps
     per_image = found.groupby("_image").agg(
         total=("size_bytes", lambda s: s.sum(min_count=1)),
         known=("_row", "count"),
@@ -71,16 +89,33 @@ def fold_image_snapshots(points: pd.DataFrame) -> pd.DataFrame:
         exact=("_exact", "all"),
     )
     complete = (per_image["known"] == per_image["wanted"]) & per_image["exact"].astype(bool)
-    # The snapshots' rows are marked, not dropped: dropping copied every column of every row,
-    # and the merge of the listings (`auditor.aws.normalize`) leaves marked rows out anyway.
-    points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
-    points[FOLDED] = points.index.isin(found["_row"].dropna().astype(int).unique())
-    fixed = per_image.index[complete]
-    if len(fixed):
-        points.loc[fixed, "size_bytes"] = per_image.loc[fixed, "total"].to_numpy()
-        points.loc[fixed, "size_basis"] = "FullSnapshotSizeInBytes(sum of AMI snapshots)"
-        points.loc[fixed, "_size_exact"] = True
-    return points
+    # The snapshots' rows are marked, not dropped: the merge of the listings
+    # (`auditor.aws.normalize`) leaves marked rows out.
+    folded[found["_row"].dropna().astype(int).unique()] = True
+    columns[FOLDED] = pa.chunked_array([folded])
+    fixed = per_image.index[complete].to_numpy()
+    if not len(fixed):
+        return
+    at_fixed = np.zeros(count, dtype=bool)
+    at_fixed[fixed] = True
+    mask = pa.array(at_fixed)
+    sizes = pd.Series(pd.NA, index=range(count), dtype="Int64")
+    sizes.iloc[fixed] = per_image.loc[fixed, "total"].to_numpy()
+    columns["size_bytes"] = pc.if_else(
+        mask, pa.array(sizes, type=pa.int64()), columns["size_bytes"]
+    )
+    columns["size_basis"] = replaced(
+        columns["size_basis"], mask, pa.scalar("FullSnapshotSizeInBytes(sum of AMI snapshots)")
+    )
+    columns["_size_exact"] = pc.if_else(mask, True, columns["_size_exact"])
+
+
+def _rows(columns: dict[str, pa.ChunkedArray], names: list[str], at: np.ndarray) -> pd.DataFrame:
+    """Columns `names` at row positions `at`, as pandas (indexed by those positions)."""
+    taken = pa.table({name: plain(pc.take(columns[name], pa.array(at))) for name in names})
+    df = taken.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    df.index = at
+    return df
 
 
 def apply_lifecycle_policies(

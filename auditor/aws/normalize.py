@@ -1,4 +1,4 @@
-"""Turn collectors' records into the inventory's declared tables (vectorised pandas).
+"""Turn collectors' records into the inventory's declared tables (vectorised Arrow and pandas).
 
 The one subtle rule: a native snapshot that AWS Backup created is listed twice — by its service
 (EC2, RDS, DynamoDB) and in a Backup vault — under the same recovery point ARN (EC2's copy in
@@ -16,18 +16,20 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor import catalog
 from auditor.aws.ec2_native import FOLDED, apply_lifecycle_policies, fold_image_snapshots
-from auditor.aws.pieces import piece, piece_schema
+from auditor.aws.pieces import piece, piece_schema, plain, replaced
 from auditor.inventory import (
     SCHEMAS,
     TABLES,
     _types_mapper,
     empty_frame,
     frame,
-    frame_by_column,
+    table_arrow,
 )
+from auditor.memory import release_free_memory
 
 # Regexes over a resource ARN, in order, giving the inventory's resource_type (from the catalogue).
 _TYPE_PATTERNS = catalog.arn_type_patterns()
@@ -45,13 +47,6 @@ _COLD_AS = catalog.cold_storage_as()
 
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
-
-
-_TIMESTAMPS = {f.name for f in SCHEMAS["recovery_points"] if str(f.type).startswith("timestamp")}
-
-
-def _utc(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series, utc=True, format="ISO8601")
 
 
 def resource_type_from_arn(arns: pd.Series, fallback: pd.Series | None = None) -> pd.Series:
@@ -110,20 +105,23 @@ def merge_key(arns: pd.Series) -> pd.Series:
     return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
 
 
-def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+def attribute_gateway_snapshots(
+    columns: dict[str, pa.ChunkedArray], resources: pd.DataFrame
+) -> None:
     """Give EBS snapshots of Storage Gateway volumes to their volume.
 
     EC2 shows such a snapshot with `VolumeId` = the gateway volume's id in lower case (gateway ids
-    are upper case), and no EBS volume of that id exists.
+    are upper case), and no EBS volume of that id exists. `columns` are the listed recovery
+    points' (Arrow); the columns this changes are replaced in it.
     """
-    if points.empty or "_native_volume_id" not in points or resources.empty:
-        return points
+    if resources.empty or not len(columns["recovery_point_arn"]):
+        return
     vols = resources.loc[
         resources["resource_type"] == "storagegateway-volume",
         ["account_id", "region", "resource_id", "resource_arn"],
     ].dropna()
     if vols.empty:
-        return points
+        return
     lookup = pd.Series(
         vols["resource_arn"].to_numpy(),
         index=vols["account_id"].astype(str)
@@ -132,80 +130,113 @@ def attribute_gateway_snapshots(points: pd.DataFrame, resources: pd.DataFrame) -
         + "|"
         + vols["resource_id"].str.lower(),
     )
-    lookup = lookup[~lookup.index.duplicated()]
-    # Keys only for the rows that name a volume (EC2's snapshots), not for every backup.
-    named = points.loc[points["_native_volume_id"].notna().to_numpy(dtype=bool)]
-    key = (
-        named["account_id"].astype(str)
-        + "|"
-        + named["region"].astype(str)
-        + "|"
-        + named["_native_volume_id"].astype("str").str.lower()
+    lookup = lookup[~lookup.index.duplicated()]  # the first volume of a key, as a map gives
+    key = pc.binary_join_element_wise(
+        plain(columns["account_id"]),
+        plain(columns["region"]),
+        pc.utf8_lower(plain(columns["_native_volume_id"])),
+        "|",
     )
-    gateway_arn = key.map(lookup).reindex(points.index)
-    del named, key
-    hit = gateway_arn.notna() & (points["backup_type"] == "ebs-snapshot").fillna(False)
-    if not hit.any():
-        return points
-    points = points.copy(deep=False)  # copy-on-write: only the columns set below are copied
-    points.loc[hit, "resource_arn"] = gateway_arn[hit]
-    points.loc[hit, "resource_type"] = "storagegateway-volume"
-    points.loc[hit, "backup_type"] = "storagegateway-snapshot"
-    user = hit & (points["created_by"] == "user").fillna(False)
-    points.loc[user, "created_by"] = "storage-gateway"
-    return points
+    at = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
+    del key
+    gateway_arn = pc.take(pa.array(lookup.to_numpy(), type=pa.string()), at)
+    hit = pc.and_(
+        pc.is_valid(gateway_arn),
+        pc.fill_null(pc.equal(columns["backup_type"], "ebs-snapshot"), False),
+    )
+    if not pc.any(hit).as_py():
+        return
+    user = pc.and_(hit, pc.fill_null(pc.equal(columns["created_by"], "user"), False))
+    for name, mask, value in (
+        ("resource_arn", hit, gateway_arn),
+        ("resource_type", hit, pa.scalar("storagegateway-volume")),
+        ("backup_type", hit, pa.scalar("storagegateway-snapshot")),
+        ("created_by", user, pa.scalar("storage-gateway")),
+    ):
+        columns[name] = replaced(columns[name], mask, value)
 
 
-def _alike(first: pd.Series, second: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Two columns to fill one from the other: as they are when of one dtype (strings stay Arrow
-    strings), else both as objects (a side with no rows at all can come back as float NaN;
-    `frame()` retypes the result)."""
-    if first.dtype == second.dtype:
-        return first, second
-    return first.astype(object), second.astype(object)
+def _matches(strings: Any, patterns: Sequence[tuple[str, str]]) -> Any:
+    """The value of the first of `patterns` (regex, value) each string matches, else null."""
+    picked = pa.nulls(len(strings), type=pa.string())
+    for regex, value in reversed(patterns):  # the first pattern that matches decides
+        picked = pc.if_else(pc.match_substring_regex(strings, regex), pa.scalar(value), picked)
+    return picked
 
 
-def merge_recovery_points(
-    points: pd.DataFrame, copy_sources: pd.Series | None = None
-) -> pd.DataFrame:
-    """One row per recovery point: native and Backup listings of the same backup merged."""
-    if points.empty:
-        return empty_frame("recovery_points")
-    return _merge_sides([points], copy_sources)
+def _arrow_resource_types(arns: Any, fallback: Any) -> Any:
+    """`resource_type_from_arn` over Arrow strings: the catalogue's type by ARN, else the
+    lower-cased fallback (AWS Backup's ResourceType), empty ones null."""
+    arns = pc.fill_null(plain(arns), "")
+    fallback = plain(fallback)
+    picked = _matches(arns, _TYPE_PATTERNS)
+    for service, (regex, type_id) in _SHARED_SHAPE_TYPES.items():
+        named = pc.fill_null(pc.equal(fallback, service), False)
+        shaped = pc.match_substring_regex(arns, regex)
+        picked = pc.if_else(pc.and_(named, shaped), pa.scalar(type_id), picked)
+    other = pc.replace_substring(pc.utf8_lower(fallback), " ", "-")
+    other = pc.if_else(pc.equal(other, ""), pa.scalar(None, pa.string()), other)
+    return pc.coalesce(picked, other)
+
+
+def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
+    """`backup_type_from_arn` over Arrow strings."""
+    picked = _matches(pc.fill_null(plain(arns), ""), _BACKUP_TYPE_PATTERNS)
+    for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
+        named = pc.fill_null(pc.equal(resource_types, type_id), False)
+        shaped = pc.fill_null(pc.equal(picked, shape_kind), False)
+        picked = pc.if_else(pc.and_(shaped, named), pa.scalar(kind), picked)
+    kinds = pa.array(list(_GENERIC_BACKUP_TYPE), type=pa.string())
+    generic = pc.coalesce(
+        pc.take(
+            pa.array(list(_GENERIC_BACKUP_TYPE.values()), type=pa.string()),
+            pc.index_in(resource_types, value_set=kinds),
+        ),
+        pc.binary_join_element_wise(resource_types, pa.scalar("-backup"), ""),
+    )
+    return pc.coalesce(picked, generic)
+
+
+def _arrow_merge_key(arns: Any) -> Any:
+    """`merge_key` over Arrow strings."""
+    return pc.replace_substring_regex(
+        plain(arns), r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", max_replacements=1
+    )
 
 
 @dataclass
 class _Sides:
     """AWS Backup's and the native listings' rows of each recovery point, as positions.
 
-    `points` is every listed row; `backup` and `native` give, per merged row, the position in
-    `points` of its Backup row and of its native row (-1: none). Only these positions are made,
-    not a copy of each side's columns: a column is taken from `points` when the merged one is
-    made, so the listings, both sides and the merged rows are never all held at once.
+    `columns` are every listed row's (Arrow, strings dictionary-encoded as collected); `backup`
+    and `native` give, per merged row, the position in them of its Backup row and of its native
+    row (null: none). Only these positions are made, not a copy of each side's columns: a column
+    is taken from the listed ones when the merged one is made, and dropped then, so the listed
+    rows shrink as the merged rows grow.
     """
 
-    points: pd.DataFrame
-    backup: np.ndarray
-    native: np.ndarray
+    columns: dict[str, Any]
+    backup: pa.Array
+    native: pa.Array
     # AWS Backup's rows' resource types (from their ARN, else Backup's ResourceType), per row
-    backup_types: pd.Series
+    backup_types: Any
 
     @classmethod
-    def of(cls, points: pd.DataFrame) -> _Sides:
+    def of(cls, columns: dict[str, Any]) -> _Sides:
         """Pair each recovery point's rows (one per side at most, the first listed)."""
-        # A shallow copy: the columns added below must not show in the caller's frame.
-        points = points.copy(deep=False)
-        for col in ("_origin", "_size_exact", "_backup_resource_type"):
-            if col not in points:
-                points[col] = None
         # Within one account only: RDS snapshot names (and so ARNs without their account)
         # repeat across accounts, and must not be merged into one backup.
-        key = points["account_id"].astype("str") + "|" + merge_key(points["recovery_point_arn"])
-        # Keys as integers in the order of the keys themselves: the merged rows are in key order,
-        # as pandas' outer merge of the whole rows ordered them.
-        codes, _ = pd.factorize(key, sort=True, use_na_sentinel=False)
-        is_backup = (points["_origin"] == "backup").fillna(False).to_numpy(dtype=bool)
-        kept = ~points[FOLDED].to_numpy(dtype=bool) if FOLDED in points else True
+        key = pc.binary_join_element_wise(
+            plain(columns["account_id"]), _arrow_merge_key(columns["recovery_point_arn"]), "|"
+        )
+        # Keys as integers in the order of the keys themselves (byte order of UTF-8 is code
+        # point order, as Python sorts): the merged rows are in key order.
+        ranks = pc.rank(key, sort_keys="ascending", tiebreaker="dense")
+        codes = ranks.to_numpy().astype(np.int64) - 1
+        del key, ranks
+        is_backup = pc.fill_null(pc.equal(columns["_origin"], "backup"), False)
+        is_backup = is_backup.to_numpy(zero_copy_only=False)
+        kept = ~columns[FOLDED].to_numpy(zero_copy_only=False).astype(bool)
         firsts = []
         for mask in (is_backup & kept, ~is_backup & kept):
             rows = np.flatnonzero(mask)
@@ -213,97 +244,104 @@ class _Sides:
             listed_codes, first_at = np.unique(codes[rows], return_index=True)  # first row per key
             first[listed_codes] = rows[first_at]
             firsts.append(first)
+        del codes
         merged = (firsts[0] >= 0) | (firsts[1] >= 0)
         backup, native = firsts[0][merged], firsts[1][merged]
-        listed = backup[backup >= 0]
-        types = resource_type_from_arn(
-            points["resource_arn"].iloc[listed].reset_index(drop=True),
-            points["_backup_resource_type"].iloc[listed].reset_index(drop=True),
+        at_backup = pa.array(backup, mask=backup < 0)
+        types = _arrow_resource_types(
+            pc.take(columns["resource_arn"], at_backup),
+            pc.take(columns["_backup_resource_type"], at_backup),
         )
-        at = np.full(len(backup), -1, dtype=np.int64)
-        at[backup >= 0] = np.arange(len(listed))
-        return cls(points, backup, native, _taken(types, at))
+        return cls(columns, at_backup, pa.array(native, mask=native < 0), types)
 
-    def column(self, name: str, side: str) -> pd.Series:
+    def column(self, name: str, side: str) -> Any:
         """Column `name` of the merged rows' Backup ("b") or native ("n") side; missing: null."""
         if name == "resource_type" and side == "b":
             return self.backup_types
-        positions = self.backup if side == "b" else self.native
-        return _taken(self.points[name], positions)
+        listed = self.columns[name]
+        if isinstance(listed, pa.ChunkedArray) and listed.num_chunks > 1:
+            # taken for both sides, and a take concatenates the chunks first: concatenated once
+            listed = self.columns[name] = listed.combine_chunks()
+        return plain(pc.take(listed, self.backup if side == "b" else self.native))
 
     def forget(self, name: str) -> None:
-        """Drop listed column `name` (taken for both sides already), so it is freed while the
-        merged columns are made: the listed rows shrink as the merged rows grow."""
-        if name in self.points:
-            del self.points[name]
+        """Drop listed column `name` (taken for both sides already)."""
+        self.columns.pop(name, None)
 
 
-def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series:
-    """`column`'s values at `positions` (by position; -1 gives a null, as a merge fills)."""
-    return pd.Series(pd.api.extensions.take(column.array, positions, allow_fill=True))
+def _copy_lookup(copy_sources: pd.Series | None) -> tuple[pa.Array, pa.Array] | None:
+    """Copy jobs' sources by the merge key of their copy, as Arrow (keys, sources)."""
+    if copy_sources is None or not len(copy_sources):
+        return None
+    return (
+        pa.array(copy_sources.index.to_numpy(), type=pa.string()),
+        pa.array(copy_sources.to_numpy(), type=pa.string()),
+    )
 
 
-def _merge_sides(listed: list[pd.DataFrame], copy_sources: pd.Series | None) -> pd.DataFrame:
-    """Merge the listed rows (`listed`'s one frame, taken out of the list so that it is freed
-    once every column needed is taken) into the inventory's recovery points."""
-    sides = _Sides.of(listed.pop())
-    cols = list(SCHEMAS["recovery_points"].names)
-    no_native_row = pd.Series(sides.native < 0)
-    out = pd.DataFrame(index=no_native_row.index)
-    for col in cols:
+def _merge_listed(
+    columns: dict[str, Any], copy_sources: tuple[pa.Array, pa.Array] | None
+) -> pa.Table:
+    """Merge the listed rows (`columns`, emptied as each is taken) into the inventory's recovery
+    points, an Arrow table of the declared schema."""
+    schema = SCHEMAS["recovery_points"]
+    sides = _Sides.of(columns)
+    no_native_row = pc.is_null(sides.native)
+    out: dict[str, Any] = {}
+    for col in schema.names:
         if col in ("size_bytes", "size_basis"):
             continue
         b, n = sides.column(col, "b"), sides.column(col, "n")
         sides.forget(col)
         first, second = (n, b) if col in _NATIVE_FIRST else (b, n)
-        if col in _TIMESTAMPS:
-            first, second = _utc(first), _utc(second)
-        else:
-            first, second = _alike(first, second)
-        out[col] = first.where(first.notna(), second)
+        out[col] = pc.coalesce(first, second)
         del b, n, first, second
     # Size: an exact native figure, else Backup's BackupSizeInBytes, else the native upper bound.
-    exact = sides.column("_size_exact", "n").astype("boolean").fillna(False).astype(bool)
+    exact = pc.fill_null(sides.column("_size_exact", "n"), False)
     size_b, size_n = sides.column("size_bytes", "b"), sides.column("size_bytes", "n")
     basis_b, basis_n = sides.column("size_basis", "b"), sides.column("size_basis", "n")
-    del sides  # every column needed is taken: the listed rows can go once the caller drops them
-    has_b = size_b.notna()
-    use_native = exact | ~has_b
-    native_size, backup_size = _alike(size_n, size_b)
-    out["size_bytes"] = native_size.where(use_native, backup_size)
-    native_basis, backup_basis = _alike(basis_n, basis_b)
-    out["size_basis"] = native_basis.where(use_native, backup_basis)
+    del sides
+    columns.clear()  # every column needed is taken
+    use_native = pc.or_(exact, pc.is_null(size_b))
     # Native sizes win only where they exist at all.
-    no_native = use_native & size_n.isna()
-    out.loc[no_native, "size_bytes"] = size_b[no_native]
-    out.loc[no_native, "size_basis"] = basis_b[no_native]
+    native = pc.and_(use_native, pc.is_valid(size_n))
+    out["size_bytes"] = pc.if_else(native, size_n, size_b)
+    out["size_basis"] = pc.if_else(native, basis_n, basis_b)
+    del size_b, size_n, basis_b, basis_n
 
-    missing = out["backup_type"].isna()
-    if missing.any():
-        out.loc[missing, "backup_type"] = backup_type_from_arn(
-            out.loc[missing, "recovery_point_arn"], out.loc[missing, "resource_type"]
-        )
+    guessed = _arrow_backup_types(out["recovery_point_arn"], out["resource_type"])
+    kind = pc.coalesce(out["backup_type"], guessed)
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
-    sgw = (out["backup_type"] == "ebs-snapshot") & (out["resource_type"] == "storagegateway-volume")
-    out.loc[sgw, "backup_type"] = "storagegateway-snapshot"
-    # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
-    cold = (out["storage_class"] == "cold").fillna(False) & no_native_row
-    native_cold = out["backup_type"].map(_COLD_AS)
-    native_cold = native_cold.mask(
-        out["recovery_point_arn"].astype("str").str.contains(":dynamodb:", regex=False), "warm"
+    sgw = pc.and_(
+        pc.fill_null(pc.equal(kind, "ebs-snapshot"), False),
+        pc.fill_null(pc.equal(out["resource_type"], "storagegateway-volume"), False),
     )
-    fix = cold & native_cold.notna()
-    out.loc[fix, "storage_class"] = native_cold[fix]
-    storage = out["storage_class"].astype(object)
-    out["storage_class"] = storage.where(storage.notna(), "warm")
-    if copy_sources is not None and len(copy_sources):
-        from_jobs = merge_key(out["recovery_point_arn"]).map(copy_sources)
-        out["copy_source_arn"] = out["copy_source_arn"].where(
-            out["copy_source_arn"].notna(), from_jobs
-        )
-    columns = {col: out.pop(col) for col in cols}
-    del out
-    return frame_by_column("recovery_points", columns)
+    out["backup_type"] = pc.if_else(sgw, pa.scalar("storagegateway-snapshot"), kind)
+    del guessed, kind, sgw
+    # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
+    cold = pc.and_(pc.fill_null(pc.equal(out["storage_class"], "cold"), False), no_native_row)
+    native_cold = pc.take(
+        pa.array(list(_COLD_AS.values()), type=pa.string()),
+        pc.index_in(out["backup_type"], value_set=pa.array(list(_COLD_AS), type=pa.string())),
+    )
+    dynamodb = pc.match_substring(out["recovery_point_arn"], ":dynamodb:")
+    native_cold = pc.if_else(dynamodb, pa.scalar("warm"), native_cold)
+    fix = pc.and_(cold, pc.is_valid(native_cold))
+    storage = pc.if_else(fix, native_cold, out["storage_class"])
+    out["storage_class"] = pc.fill_null(storage, "warm")
+    del cold, native_cold, dynamodb, fix, storage
+    if copy_sources is not None:
+        keys, sources = copy_sources
+        at = pc.index_in(_arrow_merge_key(out["recovery_point_arn"]), value_set=keys)
+        out["copy_source_arn"] = pc.coalesce(out["copy_source_arn"], pc.take(sources, at))
+    return pa.Table.from_arrays([_declared(out.pop(f.name), f.type) for f in schema], schema=schema)
+
+
+def _declared(column: Any, typ: pa.DataType) -> pa.Array:
+    """One merged column as one array of its declared type."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return column.cast(typ) if column.type != typ else column
 
 
 def _frame_of_pieces(table: str, pieces: list[pa.Table], helpers: bool = False) -> pd.DataFrame:
@@ -336,28 +374,39 @@ def _as_pieces(
     return [piece(table, cast("Sequence[Mapping[str, Any]]", rows))]
 
 
-def build_tables(
+def build_arrow_tables(
     records: MutableMapping[str, Any], consume: bool = False
-) -> dict[str, pd.DataFrame]:
-    """Every inventory table from the collected records: per table, a list of records or of
-    pieces (`auditor.aws.pieces`, what a collection keeps). With `consume` they are taken out of
-    `records`, so each table's pieces are freed as soon as it is built."""
+) -> dict[str, pa.Table]:
+    """Every inventory table from the collected records, as Arrow tables of the declared schemas
+    (no pandas metadata): per table, a list of records or of pieces (`auditor.aws.pieces`, what a
+    collection keeps). With `consume` they are taken out of `records`, so each table's pieces are
+    freed as soon as it is built.
+
+    The recovery points, most of the rows, are merged from their pieces in Arrow: the listed
+    rows stay dictionary-encoded as collected, and only the merged rows are made whole columns.
+    """
     names = list(records)
     pieces = {
         name: _as_pieces(name, records.pop(name) if consume else records[name]) for name in names
     }
-    tables: dict[str, pd.DataFrame] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    for name in ("resources", "tags", "lifecycle_policies"):
+        frames[name] = _frame_of_pieces(name, pieces.pop(name, []))
+    resources = frames["resources"].drop_duplicates("resource_arn", ignore_index=True)
+    tags = frames["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
+    changed = apply_lifecycle_policies(resources, tags, frames["lifecycle_policies"])
+    if changed is not resources:
+        resources = frame("resources", changed)
+    tables: dict[str, pa.Table] = {
+        "resources": _arrow("resources", resources),
+        "tags": _arrow("tags", tags),
+        "lifecycle_policies": _arrow("lifecycle_policies", frames.pop("lifecycle_policies")),
+    }
+    del frames, tags, changed
     for name in TABLES:
-        if name in ("recovery_points", "backup_jobs"):
-            continue
-        tables[name] = _frame_of_pieces(name, pieces.pop(name, []))
-    tables["resources"] = tables["resources"].drop_duplicates("resource_arn", ignore_index=True)
-    tables["tags"] = tables["tags"].drop_duplicates(["account_id", "arn", "key"], ignore_index=True)
-    resources = apply_lifecycle_policies(
-        tables["resources"], tables["tags"], tables["lifecycle_policies"]
-    )
-    if resources is not tables["resources"]:
-        tables["resources"] = frame("resources", resources)
+        if name not in tables and name not in ("recovery_points", "backup_jobs"):
+            tables[name] = _arrow(name, _frame_of_pieces(name, pieces.pop(name, [])))
+    release_free_memory()  # the frames made on the way are gone: the merge grows into their pages
 
     jobs = _frame_of_pieces("backup_jobs", pieces.pop("backup_jobs", []), helpers=True)
     copy_sources = None
@@ -371,18 +420,36 @@ def build_tables(
         fallback = jobs.get("_backup_resource_type")
         jobs["resource_type"] = resource_type_from_arn(jobs["resource_arn"], fallback)
         jobs = jobs.drop(columns=[c for c in jobs.columns if c.startswith("_")])
-    tables["backup_jobs"] = (
-        frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
+    tables["backup_jobs"] = _arrow(
+        "backup_jobs", frame("backup_jobs", jobs) if not jobs.empty else empty_frame("backup_jobs")
     )
     del jobs
 
-    points = _frame_of_pieces("recovery_points", pieces.pop("recovery_points", []), helpers=True)
-    points = attribute_gateway_snapshots(points, tables["resources"])
-    points = fold_image_snapshots(points)
-    if points.empty:
-        tables["recovery_points"] = empty_frame("recovery_points")
+    listed = pieces.pop("recovery_points", [])
+    if not sum(len(p) for p in listed):
+        tables["recovery_points"] = SCHEMAS["recovery_points"].empty_table()
         return tables
-    listed = [points]
-    del points  # held by the list alone, so the merge can free it
-    tables["recovery_points"] = _merge_sides(listed, copy_sources)
+    whole = pa.concat_tables(listed)  # the pieces' columns, not copied
+    listed.clear()
+    columns = {name: whole[name] for name in whole.column_names}
+    del whole
+    attribute_gateway_snapshots(columns, resources)
+    del resources
+    fold_image_snapshots(columns)
+    tables["recovery_points"] = _merge_listed(columns, _copy_lookup(copy_sources))
     return tables
+
+
+def _arrow(table: str, df: pd.DataFrame) -> pa.Table:
+    """`table_arrow` without the pandas metadata (added when the table is written)."""
+    return table_arrow(table, df).replace_schema_metadata(None)
+
+
+def build_tables(
+    records: MutableMapping[str, Any], consume: bool = False
+) -> dict[str, pd.DataFrame]:
+    """`build_arrow_tables` as pandas frames (as `auditor.inventory.frame` makes them)."""
+    return {
+        name: table.to_pandas(types_mapper=_types_mapper)
+        for name, table in build_arrow_tables(records, consume).items()
+    }

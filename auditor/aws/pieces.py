@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.inventory import LOW_CARDINALITY, SCHEMAS, _to_arrow
 
@@ -155,3 +156,17 @@ def concat_pieces(table: str, pieces: list[pa.Table]) -> pa.Table:
     if not pieces:
         return plain.empty_table()
     return pa.concat_tables(pieces).cast(plain)
+
+
+def plain(column: Any) -> Any:
+    """`column` (an Arrow array or chunked array) with its dictionary, if any, decoded."""
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    return column
+
+
+def replaced(column: Any, mask: Any, value: Any) -> Any:
+    """`column` with `value` where `mask` is true, dictionary-encoded again when it was (the
+    listed rows stay compact; only one plain column is made at a time)."""
+    changed = pc.if_else(mask, value, plain(column))
+    return changed.dictionary_encode() if pa.types.is_dictionary(column.type) else changed

@@ -13,8 +13,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.testing import assert_frame_equal
 
-from auditor.aws.normalize import build_tables
-from auditor.inventory import SCHEMAS, frame, frame_by_column, table_arrow, write_table_files
+from auditor.aws.normalize import build_arrow_tables, build_tables
+from auditor.inventory import (
+    SCHEMAS,
+    TABLES,
+    Inventory,
+    Tables,
+    _types_mapper,
+    frame,
+    frame_by_column,
+    table_arrow,
+    write_inventory,
+    write_table_files,
+)
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 ACCOUNTS = ("111122223333", "444455556666")
@@ -119,3 +130,65 @@ def test_one_account_written_whole_equals_filtered(tmp_path) -> None:
     filtered = (tmp_path / "two" / f"{ACCOUNTS[0]}.parquet").read_bytes()
     assert whole == filtered
     assert pq.read_table(tmp_path / "one").num_rows == len(one) == 6
+
+
+def _gateway_and_image_listings() -> dict[str, list[dict]]:
+    """Listings with a Storage Gateway volume's snapshot and an AMI with its snapshots."""
+    account = ACCOUNTS[0]
+    volume = f"arn:aws:storagegateway:us-east-1:{account}:gateway/sgw-1/volume/vol-0AB"
+    image = _native(
+        account,
+        40,
+        recovery_point_arn=f"arn:aws:ec2:us-east-1:{account}:image/ami-1",
+        backup_type="ec2-image",
+        resource_arn=f"arn:aws:ec2:us-east-1:{account}:instance/i-1",
+        resource_type="ec2-instance",
+        _image_snapshot_ids='["snap-041", "snap-042"]',
+    )
+    parts = [_native(account, n, _size_exact=True) for n in (41, 42)]
+    gateway = _native(account, 43, _native_volume_id="vol-0ab")
+    resources = [
+        dict(
+            account_id=account,
+            region="us-east-1",
+            resource_arn=volume,
+            resource_id="vol-0AB",
+            resource_type="storagegateway-volume",
+        )
+    ]
+    return {"recovery_points": [*_listings(), image, *parts, gateway], "resources": resources}
+
+
+def test_arrow_tables_are_the_frames() -> None:
+    arrow = build_arrow_tables(_gateway_and_image_listings())
+    frames = build_tables(_gateway_and_image_listings())
+    for name, table in arrow.items():
+        assert table.schema.equals(SCHEMAS[name], check_metadata=True)
+        assert_frame_equal(table.to_pandas(types_mapper=_types_mapper), frames[name])
+    points = frames["recovery_points"].set_index("recovery_point_arn")
+    image = points.loc[f"arn:aws:ec2:us-east-1:{ACCOUNTS[0]}:image/ami-1"]
+    assert image["size_bytes"] == (41 + 42) * 2**30  # the AMI's snapshots, counted with it
+    assert "arn:aws:ec2:us-east-1::snapshot/snap-041" not in points.index
+    gateway = points.loc["arn:aws:ec2:us-east-1::snapshot/snap-043"]
+    assert gateway["backup_type"] == "storagegateway-snapshot"
+
+
+def test_arrow_tables_written_as_the_frames(tmp_path) -> None:
+    frames = Inventory(tables=build_tables(_gateway_and_image_listings()))
+    arrow = Inventory(tables=Tables(build_arrow_tables(_gateway_and_image_listings())))
+    write_inventory(frames, tmp_path / "frames")
+    write_inventory(arrow, tmp_path / "arrow")
+    for name in TABLES:
+        assert arrow.tables.arrow(name) is not None  # written without becoming a frame
+        for path in sorted((tmp_path / "frames" / name).iterdir()):
+            assert path.read_bytes() == (tmp_path / "arrow" / name / path.name).read_bytes()
+
+
+def test_tables_become_frames_when_read() -> None:
+    tables = Tables(build_arrow_tables(_gateway_and_image_listings()))
+    inventory = Inventory(tables=tables)
+    assert "recovery_points" in inventory.tables and tables.arrow("recovery_points") is not None
+    rows = inventory.rows("recovery_points")
+    assert rows == len(inventory.recovery_points)
+    assert tables.arrow("recovery_points") is None  # read once: a frame from then on
+    assert inventory.recovery_points is inventory.recovery_points
