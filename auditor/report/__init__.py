@@ -61,6 +61,7 @@ RENDERERS: dict[Format, Callable[[Results], str]] = {
 
 # Formats written piece by piece (their renderers join the same pieces): the largest reports.
 STREAMED: dict[Format, Callable[[Results], Iterable[str]]] = {
+    Format.HTML: html.render_pieces,
     Format.JUNIT: junit.render_pieces,
     Format.SARIF: sarif.render_pieces,
 }
@@ -130,9 +131,12 @@ def write_reports(
     chosen = [Format(f) for f in formats]
     view = build_framework_view(results, framework) if framework is not None else None
     for fmt in chosen:
-        targets = [(FILENAMES[fmt], RENDERERS[fmt])]
+        # each file's name and what makes its text: a string, or pieces (STREAMED)
+        targets: list[tuple[str, Callable[[Results], str | Iterable[str]]]] = [
+            (FILENAMES[fmt], STREAMED.get(fmt, RENDERERS[fmt]))
+        ]
         if fmt is Format.HTML and view is not None:
-            targets = [(FILENAMES[fmt], partial(html.render, framework_view=view))]
+            targets = [(FILENAMES[fmt], partial(html.render_pieces, framework_view=view))]
         if fmt in METERING_RENDERERS and (results.metering is not None):
             targets.append(METERING_RENDERERS[fmt])
         for name, renderer in targets:
@@ -144,10 +148,12 @@ def write_reports(
                 if Path(source).resolve() == out.resolve():
                     continue  # already there: a passthrough
                 write_bytes(path, (Path(source) / name).read_bytes())
-            elif fmt in STREAMED and renderer is RENDERERS[fmt]:
-                write_pieces(path, STREAMED[fmt](results))
             else:
-                write_text(path, renderer(results))
+                text = renderer(results)
+                if isinstance(text, str):
+                    write_text(path, text)
+                else:
+                    write_pieces(path, text)
             written.append(path)
     if view is not None:
         for fmt in chosen:

@@ -10,6 +10,7 @@ records any script error in `#script-error`, which the browser test reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ from auditor.report.model import (
     evidence_of,
     failing_resource_count,
     fails_by_severity,
-    ordered,
+    reading_order,
     resource_count,
     status_counts,
 )
@@ -52,6 +53,9 @@ EVIDENCE_BUDGET = 3_000_000
 # an estate with more says how many the page holds and where the rest are (findings.parquet).
 HTML_ROWS = 200_000
 EVIDENCE_CHARS = 2000
+# Characters of the page joined into one piece as it is written: large enough that writing costs
+# nothing, small beside the page (the embedded data comes as one piece whatever its size).
+PIECE_CHARS = 1 << 20
 MATRIX_ACCOUNTS = 12
 TIMELINE_RESOURCES = 2000
 ROW_COLUMNS = (
@@ -79,8 +83,18 @@ def _as_of(results: Results) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _dictionary(values: pd.Series | pa.Array) -> tuple[list[int], list[Any]]:
-    """A column as (codes, distinct values): repeated strings are sent once (null becomes "")."""
+def _dictionary(values: pd.Series | pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """A column as (codes, distinct values): repeated strings are sent once (null becomes "").
+
+    The codes stay a NumPy array (4 bytes a row): as Python lists, a page of 126,000 findings
+    held ~60 MiB of int objects while it was rendered; `json_text` writes them as lists.
+    """
+    if isinstance(values, pd.Series) and values.dtype == object:
+        # Findings read back share one Python string per distinct value: encoded as they are,
+        # no text is copied (through Arrow, every value's text was, then every distinct one's).
+        codes, uniques = pd.factorize(values.fillna(""))
+        if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+            return codes.astype(np.int32), uniques.tolist()
     if isinstance(values, pa.Array):
         array = values
     else:
@@ -93,16 +107,16 @@ def _dictionary(values: pd.Series | pa.Array) -> tuple[list[int], list[Any]]:
     if not pa.types.is_string(array.type):
         array = pc.cast(array, pa.string())
     encoded = pc.dictionary_encode(pc.fill_null(array, ""))
-    return encoded.indices.to_numpy().tolist(), encoded.dictionary.to_pylist()
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
 
 
-def _evidence_column(evidence: pd.Series, budget: int) -> tuple[list[int], list[str]]:
+def _evidence_column(evidence: pd.Series, budget: int) -> tuple[np.ndarray, list[str]]:
     """Evidence as JSON text, dictionary-encoded, kept in reading order until `budget` characters.
 
     Serialising stops once the budget is spent (the rest are -1: findings.json has them); the same
     evidence object repeated is serialised once.
     """
-    codes = [-1] * len(evidence)
+    codes = np.full(len(evidence), -1, dtype=np.int32)
     uniques: list[str] = []
     index_of: dict[str, int] = {}
     text_of: dict[int, str] = {}
@@ -129,7 +143,7 @@ def _evidence_column(evidence: pd.Series, budget: int) -> tuple[list[int], list[
 def findings_payload(rows: pd.DataFrame, evidence_budget: int = EVIDENCE_BUDGET) -> dict[str, Any]:
     """Every finding of `rows` (already in reading order) as dictionary-encoded columns.
 
-    `{"n", "columns", "codes": {col: [int]}, "values": {col: [str]}}`; a row's value of `col` is
+    `{"n", "columns", "codes": {col: int array}, "values": {col: [str]}}`; a row's value of `col` is
     `values[col][codes[col][i]]` (-1: left out). A resource ARN is split at its last "/" or ":"
     into a shared head and a tail, so an account's many ARNs share their prefix. Evidence is kept
     for the first findings (failing first) until `evidence_budget` characters; findings.json has it all.
@@ -156,11 +170,28 @@ def findings_payload(rows: pd.DataFrame, evidence_budget: int = EVIDENCE_BUDGET)
     return payload
 
 
-def script_json(value: Any) -> Markup:
-    """JSON safe inside a <script> element: no "</" (nor any "<", ">" or "&") can close it."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+def json_text(value: Any) -> str:
+    """`value` as compact JSON (NumPy arrays as lists), not yet safe inside <script>: see
+    `script_safe`."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+# Characters that could end a <script> element or a JavaScript string, as JSON escapes: one
+# character each, so any slice of the text can be made safe on its own.
+_SCRIPT_ESCAPES = str.maketrans(
+    {c: f"\\u{ord(c):04x}" for c in ("<", ">", "&", "\u2028", "\u2029")}
+)
+
+
+def script_safe(text: str) -> Markup:
+    """JSON text safe inside a <script> element: no "</" (nor any "<", ">" or "&") can close it."""
+    return Markup(text.translate(_SCRIPT_ESCAPES))
+
+
+def _plain(value: Any) -> Any:
+    """What JSON writes for an object it does not know: a NumPy array as a list (one array's
+    ints exist at a time, while it is written), anything else as its text."""
+    return value.tolist() if isinstance(value, np.ndarray) else str(value)
 
 
 def timelines_payload(results: Results, arns: list[str]) -> dict[str, Any]:
@@ -377,11 +408,12 @@ def context(results: Results) -> dict[str, Any]:
     ]
     owner = cost_by(results.metering, "billing_owner")
     service = cost_by(results.metering, "service")
-    reading = ordered(df)
-    findings = findings_payload(reading.iloc[:HTML_ROWS])
+    # only the rows the page carries are copied in reading order
+    order = reading_order(df)
+    findings = findings_payload(df.take(order[:HTML_ROWS]).reset_index(drop=True))
     # timelines for the resources read first (failing first): one per resource of a big estate
     # would outgrow the page; findings past them say the timeline is in the inventory
-    first = pd.unique(reading["resource_arn"].dropna().astype(str)) if len(df) else []
+    first = pd.unique(df["resource_arn"].take(order).dropna().astype(str)) if len(df) else []
     arns = sorted(first[:TIMELINE_RESOURCES])
     history = results.history or {}
     trend_points = [
@@ -441,7 +473,8 @@ def context(results: Results) -> dict[str, Any]:
             [(r["billing_owner"], float(r["gb_months"])) for r in owner.to_dict("records")],
             unit="GB-mo",
         ),
-        "data_json": script_json(
+        # the page's data as JSON text, made safe for <script> as it is written (render_pieces)
+        "data_json": json_text(
             {
                 "findings": findings,
                 "timelines": timelines_payload(results, arns),
@@ -464,12 +497,42 @@ def context(results: Results) -> dict[str, Any]:
 def render(results: Results, framework_view: Any = None) -> str:
     """The HTML report as one string; with `framework_view` (auditor.report.framework), it has a
     section on that framework's requirements."""
+    return "".join(render_pieces(results, framework_view))
+
+
+def render_pieces(results: Results, framework_view: Any = None) -> Iterator[str]:
+    """The HTML report's text in pieces of about PIECE_CHARS (report.html is written so: the
+    page is never held whole, nor its bytes); `render` joins them."""
     ctx = context(results)
     if framework_view is not None:
         from auditor.report.framework import html_context
 
         ctx["framework"] = html_context(framework_view)
-    return environment().get_template("report.html.j2").render(**ctx)
+    # The embedded data is most of the page: the template writes a marker in its place, and the
+    # data follows in slices, each made safe on its own, so the whole text is never copied.
+    data = ctx["data_json"]
+    ctx["data_json"] = Markup(_DATA_MARKER)
+    pending: list[str] = []
+    size = 0
+    for chunk in environment().get_template("report.html.j2").generate(**ctx):
+        if chunk == _DATA_MARKER:
+            if pending:
+                yield "".join(pending)
+                pending, size = [], 0
+            for at in range(0, len(data), PIECE_CHARS):
+                yield script_safe(data[at : at + PIECE_CHARS])
+            continue
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= PIECE_CHARS:
+            yield "".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield "".join(pending)
 
 
-__all__ = ["context", "findings_payload", "render", "script_json"]
+# What the template writes where the page's data goes (no text of the page holds a NUL).
+_DATA_MARKER = "\x00report-data\x00"
+
+
+__all__ = ["context", "findings_payload", "json_text", "render", "render_pieces", "script_safe"]

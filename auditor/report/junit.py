@@ -25,68 +25,81 @@ def render(results: Results) -> str:
 
 
 def render_pieces(results: Results) -> Iterator[str]:
-    """JUnit XML text of `results` in pieces, one testsuite at a time (junit.xml is written so:
-    the elements of every finding are never all in memory at once). The text is the one
+    """JUnit XML text of `results` in pieces of at most CASES_PER_PIECE testcases (junit.xml is
+    written so: the elements of a suite are never all in memory at once). The text is the one
     ElementTree writes for the whole tree, indented by `ET.indent`."""
     df = ordered(results.findings)
     root = ET.Element("testsuites", name="auditor")
-    status = df["status"] if len(df) else None
-    totals = {
-        "tests": len(df),
-        "failures": int((status == "FAIL").sum()) if status is not None else 0,
-        "errors": int((status == "NOT_ASSESSED").sum()) if status is not None else 0,
-        "skipped": int(status.isin(["WAIVED", "NOT_APPLICABLE"]).sum())
-        if status is not None
-        else 0,
-    }
-    for key, value in totals.items():
+    for key, value in _counts(df["status"]).items():
         root.set(key, str(value))
     if not len(df):
         yield _XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
         return
     # The root's start tag as ElementTree writes it when the root has children.
     yield _XML_DECLARATION + ET.tostring(root, encoding="unicode").removesuffix(" />") + ">\n  "
-    groups = list(df.groupby(df["control_id"].fillna("(none)").astype(str), sort=True))
+    groups = df.groupby(df["control_id"].fillna("(none)").astype(str), sort=True)
     for n, (control_id, rows) in enumerate(groups):
-        suite = _suite(str(control_id), rows, results.as_of)
-        ET.indent(suite, level=1)
+        yield from _suite(str(control_id), rows, results.as_of)
         # each suite on its own line, as ET.indent(root) places the root's children
-        suite.tail = "\n" if n == len(groups) - 1 else "\n  "
-        yield ET.tostring(suite, encoding="unicode")
+        yield "\n" if n == groups.ngroups - 1 else "\n  "
     yield "</testsuites>\n"
 
 
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+# Testcases serialised into one piece of junit.xml.
+CASES_PER_PIECE = 2000
+# ET.indent's whitespace before a suite's testcases (level 2) and before its end tag (level 1).
+_CASE_INDENT, _SUITE_END_INDENT = "\n    ", "\n  "
 
 
-def _suite(control_id: str, rows: Any, as_of: str) -> ET.Element:
-    """The testsuite of one control: a testcase per finding, and its counts."""
+def _counts(status: Any) -> dict[str, int]:
+    """The counts a testsuite (or the testsuites root) carries, from its findings' statuses."""
+    return {
+        "tests": len(status),
+        "failures": int((status == "FAIL").sum()),
+        "errors": int((status == "NOT_ASSESSED").sum()),
+        "skipped": int(status.isin(["WAIVED", "NOT_APPLICABLE"]).sum()),
+    }
+
+
+def _suite(control_id: str, rows: Any, as_of: str) -> Iterator[str]:
+    """The testsuite of one control, in pieces: its start tag with its counts, its testcases
+    (a testcase per finding), its end tag."""
     suite = ET.Element("testsuite", name=control_id, timestamp=as_of)
-    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for row in rows.itertuples(index=False):
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"{control_id}.{row.resource_type or 'resource'}",
-            name=_case_name(row),
-            time="0",
-        )
-        detail = str(row.detail or "")
-        counts["tests"] += 1
-        if row.status == "FAIL":
-            counts["failures"] += 1
-            failure = ET.SubElement(case, "failure", message=detail, type=str(row.severity or ""))
-            failure.text = _evidence(row)
-        elif row.status == "NOT_ASSESSED":
-            counts["errors"] += 1
-            error = ET.SubElement(case, "error", message=detail, type="NOT_ASSESSED")
-            error.text = _evidence(row)
-        elif row.status in ("WAIVED", "NOT_APPLICABLE"):
-            counts["skipped"] += 1
-            ET.SubElement(case, "skipped", message=f"{row.status}: {detail}")
-    for key, value in counts.items():
+    for key, value in _counts(rows["status"]).items():
         suite.set(key, str(value))
-    return suite
+    yield ET.tostring(suite, encoding="unicode").removesuffix(" />") + ">" + _CASE_INDENT
+    cases = []
+    for i, row in enumerate(rows.itertuples(index=False)):
+        case = _case(control_id, row)
+        ET.indent(case, level=2)
+        case.tail = _CASE_INDENT if i < len(rows) - 1 else _SUITE_END_INDENT
+        cases.append(ET.tostring(case, encoding="unicode"))
+        if len(cases) == CASES_PER_PIECE:
+            yield "".join(cases)
+            cases = []
+    yield "".join(cases) + "</testsuite>"
+
+
+def _case(control_id: str, row: Any) -> ET.Element:
+    """The testcase of one finding: FAIL a failure, NOT_ASSESSED an error, WAIVED and
+    NOT_APPLICABLE skipped, PASS plain."""
+    case = ET.Element(
+        "testcase",
+        classname=f"{control_id}.{row.resource_type or 'resource'}",
+        name=_case_name(row),
+        time="0",
+    )
+    detail = str(row.detail or "")
+    if row.status == "FAIL":
+        failure = ET.SubElement(case, "failure", message=detail, type=str(row.severity or ""))
+        failure.text = _evidence(row)
+    elif row.status == "NOT_ASSESSED":
+        error = ET.SubElement(case, "error", message=detail, type="NOT_ASSESSED")
+        error.text = _evidence(row)
+    elif row.status in ("WAIVED", "NOT_APPLICABLE"):
+        ET.SubElement(case, "skipped", message=f"{row.status}: {detail}")
+    return case
 
 
 def _case_name(row: Any) -> str:

@@ -122,17 +122,29 @@ def ordered(findings: pd.DataFrame) -> pd.DataFrame:
     """Findings in reading order: FAIL, NOT_ASSESSED, WAIVED, PASS, NOT_APPLICABLE; worst severity first."""
     if not len(findings):
         return findings
-    keys = pd.DataFrame(
-        {
-            "_s": _ranks(findings["status"], STATUS_RANK, len(STATUSES)),
-            "_v": _ranks(findings["severity"], SEVERITY_RANK, 9, lower=True),
-            "_a": findings["resource_arn"].fillna("").astype(str),
-            "_c": findings["control_id"].fillna("").astype(str),
-        },
-        index=findings.index,
+    return findings.take(reading_order(findings)).reset_index(drop=True)
+
+
+def reading_order(findings: pd.DataFrame) -> np.ndarray:
+    """The positions of `findings` in reading order (`ordered`): status, severity (worst first),
+    resource ARN, control; ties keep their order.
+
+    The keys are integer ranks (text ranked once per distinct value), so sorting copies no text."""
+    if not len(findings):
+        return np.empty(0, dtype=np.int64)
+    keys = (
+        _ranks(findings["status"], STATUS_RANK, len(STATUSES)),
+        _ranks(findings["severity"], SEVERITY_RANK, 9, lower=True),
+        _text_ranks(findings["resource_arn"]),
+        _text_ranks(findings["control_id"]),
     )
-    order = keys.sort_values(["_s", "_v", "_a", "_c"], kind="stable").index
-    return findings.loc[order].reset_index(drop=True)
+    return np.lexsort(keys[::-1])  # stable; the last key given is the first sorted on
+
+
+def _text_ranks(values: pd.Series) -> np.ndarray:
+    """Each value's rank in text order, a null ranked as ""."""
+    codes, _ = pd.factorize(values.astype(object).fillna(""), sort=True)
+    return codes
 
 
 def _ranks(

@@ -243,19 +243,25 @@ def test_evidence_read_as_text_is_one_string_per_distinct_value(checked):
     assert lean.drop(columns="evidence").equals(parsed.drop(columns="evidence"))
 
 
-def test_streamed_sarif_and_junit_are_the_text_their_libraries_write(checked):
-    # Written a result or a testsuite at a time, the files must still be exactly what json.dumps
-    # (indent 2) and ElementTree (ET.indent) write for the whole document.
+@pytest.mark.parametrize("cases_per_piece", [7, 2000])
+def test_streamed_sarif_and_junit_are_the_text_their_libraries_write(
+    checked, monkeypatch, cases_per_piece
+):
+    # Written a result or a few testcases at a time, the files must still be exactly what
+    # json.dumps (indent 2) and ElementTree (ET.indent) write for the whole document.
     import xml.etree.ElementTree as ET
 
     from auditor.report import junit, load_results, sarif
 
+    monkeypatch.setattr(junit, "CASES_PER_PIECE", cases_per_piece)
     results = load_results(checked, with_inventory=False, prefer_parquet=True)
+    pieces = list(junit.render_pieces(results))
+    assert len(pieces) > len(results.findings) // cases_per_piece
     text = sarif.render(results)
     doc = json.loads(text, parse_constant=_refuse)
     assert len(doc["runs"][0]["results"]) > 1000
     assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    xml = junit.render(results)
+    xml = "".join(pieces)
     root = ET.fromstring(xml)
     assert int(root.get("tests")) == len(results.findings) == len(root.findall("./*/testcase"))
     assert int(root.get("failures")) == len(root.findall("./*/testcase/failure"))

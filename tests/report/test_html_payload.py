@@ -9,7 +9,13 @@ import re
 import pandas as pd
 
 from auditor.report import findings_frame, render
-from auditor.report.html import cost_range, findings_payload, script_json, status_matrix
+from auditor.report.html import (
+    cost_range,
+    findings_payload,
+    json_text,
+    script_safe,
+    status_matrix,
+)
 from auditor.report.model import ordered
 
 
@@ -42,9 +48,14 @@ def test_payload_round_trips_every_finding_in_reading_order(results):
 
 
 def test_script_json_cannot_close_the_script_element():
-    text = str(script_json({"x": "</script><script>alert(1)</script>", "y": "a & b > c \u2028"}))
+    value = {"x": "</script><script>alert(1)</script>", "y": "a & b > c \u2028\u2029"}
+    text = str(script_safe(json_text(value)))
     assert "</" not in text and "<" not in text and "&" not in text and "\u2028" not in text
-    assert json.loads(text) == {"x": "</script><script>alert(1)</script>", "y": "a & b > c \u2028"}
+    assert "\u2029" not in text
+    assert json.loads(text) == value
+    # made safe a slice at a time, as report.html is written, the text is the same
+    whole = json_text(value)
+    assert "".join(script_safe(whole[i : i + 7]) for i in range(0, len(whole), 7)) == text
 
 
 def test_evidence_is_kept_failing_first_within_its_budget(results):
@@ -123,3 +134,42 @@ def test_a_big_estate_carries_its_first_findings_and_says_where_the_rest_are(res
     statuses = _decode(data["findings"])
     fails = int((results.findings["status"] == "FAIL").sum())
     assert [r["status"] for r in statuses[: min(fails, 1000)]] == ["FAIL"] * min(fails, 1000)
+
+
+def test_the_page_written_in_pieces_is_the_page_rendered_whole(results, monkeypatch):
+    # report.html is written in pieces, its data made safe for <script> a slice at a time
+    from auditor.report import html as page
+    from auditor.report.templating import environment
+
+    monkeypatch.setattr(page, "PIECE_CHARS", 64)
+    pieces = list(page.render_pieces(results))
+    ctx = page.context(results)
+    ctx["data_json"] = page.script_safe(ctx["data_json"])
+    whole = environment().get_template("report.html.j2").render(**ctx)
+    assert len(pieces) > 20 and "".join(pieces) == whole
+    assert "\x00" not in whole
+
+
+def test_reading_order_is_status_severity_arn_control_and_stable():
+    # what a reader sees first: FAIL before NOT_ASSESSED, WAIVED, PASS, NOT_APPLICABLE; the
+    # worst severity first (whatever its case); then ARN and control as text, a null as "";
+    # rows equal on all four keep the order they came in
+    rows = [
+        dict(resource_arn="arn:b", control_id="c2", status="PASS", severity="low", detail="1"),
+        dict(resource_arn="arn:a", control_id="c1", status="FAIL", severity="low", detail="2"),
+        dict(resource_arn=None, control_id="c1", status="FAIL", severity="HIGH", detail="3"),
+        dict(resource_arn="arn:a", control_id="c0", status="FAIL", severity="high", detail="4"),
+        dict(resource_arn="arn:a", control_id="c1", status="FAIL", severity="low", detail="5"),
+        dict(
+            resource_arn="arn:c",
+            control_id=None,
+            status="NOT_ASSESSED",
+            severity="critical",
+            detail="6",
+        ),
+        dict(resource_arn="arn:Z", control_id="c1", status="WAIVED", severity="medium", detail="7"),
+        dict(resource_arn="arn:é", control_id="c1", status="FAIL", severity="low", detail="8"),
+        dict(resource_arn="arn:a", control_id="c1", status="odd", severity="bogus", detail="9"),
+    ]
+    got = list(ordered(findings_frame(rows))["detail"])
+    assert got == ["3", "4", "2", "5", "8", "6", "7", "1", "9"]
