@@ -19,7 +19,11 @@ from auditor.controls import frames as fr
 from auditor.controls.context import WILDCARD_LOCATIONS, Context
 from auditor.policy.columns import codes_of
 
-__all__ = ["Unseen", "mark", "unseen_in_own_account", "unseen_places"]
+__all__ = ["COPY_DATA", "Unseen", "mark", "unseen_in_own_account", "unseen_places"]
+
+# The data a copy of a backup is found in (its recovery point, and the vault that holds it): a
+# failed call that fills either may have hidden a copy.
+COPY_DATA = frozenset({"recovery_points", "vaults"})
 
 # Phrases named in a finding's evidence, at most; a failure repeated per vault would list thousands.
 _MAX_PLACES = 5
