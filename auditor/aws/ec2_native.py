@@ -22,9 +22,7 @@ import pyarrow.compute as pc
 
 from auditor.arrow_take import take_rows
 from auditor.aws.pieces import plain, replaced
-
-# Arrow types converted to pandas' nullable dtypes (as `auditor.inventory.frame` does).
-_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+from auditor.inventory import _types_mapper
 
 # DLM's resource types -> the inventory's
 _DLM_TYPES = {"VOLUME": "ebs-volume", "INSTANCE": "ec2-instance"}
@@ -115,7 +113,7 @@ def _rows(columns: dict[str, pa.ChunkedArray], names: list[str], at: np.ndarray)
     """Columns `names` at row positions `at`, as pandas (indexed by those positions)."""
     # The listed columns have a chunk per collected piece: taken chunk by chunk, not joined whole.
     taken = pa.table({name: plain(take_rows(columns[name], at)) for name in names})
-    df = taken.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    df = taken.to_pandas(types_mapper=_types_mapper)
     df.index = at
     return df
 
