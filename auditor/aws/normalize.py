@@ -45,6 +45,10 @@ _SHARED_SHAPE_KINDS = catalog.shared_shape_kinds()
 # cold storage (AWS Backup ignores the cold transition for them).
 _COLD_AS = catalog.cold_storage_as()
 
+# A recovery point ARN without its account field (and what replaces it), so EC2's and Backup's
+# forms of one snapshot match; RE2 (Arrow) and Python's re read it alike.
+_MERGE_KEY_RE, _MERGE_KEY_TO = r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::"
+
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
 
@@ -102,7 +106,7 @@ def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Serie
 
 def merge_key(arns: pd.Series) -> pd.Series:
     """The ARN without its account field, so EC2's and Backup's forms of one snapshot match."""
-    return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
+    return arns.astype("str").str.replace(_MERGE_KEY_RE, _MERGE_KEY_TO, regex=True)
 
 
 def attribute_gateway_snapshots(
@@ -199,9 +203,7 @@ def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
 
 def _arrow_merge_key(arns: Any) -> Any:
     """`merge_key` over Arrow strings."""
-    return pc.replace_substring_regex(
-        plain(arns), r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", max_replacements=1
-    )
+    return pc.replace_substring_regex(plain(arns), _MERGE_KEY_RE, _MERGE_KEY_TO, max_replacements=1)
 
 
 @dataclass
