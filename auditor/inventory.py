@@ -544,22 +544,6 @@ def frame(table: str, records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd
     return pa.Table.from_arrays(arrays, schema=schema).to_pandas(types_mapper=_types_mapper)
 
 
-def frame_by_column(table: str, columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """`frame(table, pd.DataFrame(columns))`, one column at a time: each column is taken out of
-    `columns` as it is converted, so a large table is held about once, not three times (the
-    frame, its Arrow table and the new frame). `columns` holds exactly the declared columns."""
-    schema = SCHEMAS[table]
-    if set(columns) != set(schema.names):
-        raise ValueError(f"{table}: columns {sorted(columns)} are not the declared ones")
-    converted: dict[str, pd.Series] = {}
-    for name in schema.names:
-        # A one-column table converts as the whole table would (the conversion is per column).
-        arrow = pa.table({name: _to_arrow(columns.pop(name), schema.field(name).type)})
-        converted[name] = arrow.to_pandas(types_mapper=_types_mapper)[name]
-        del arrow
-    return pd.DataFrame(converted, columns=schema.names)
-
-
 def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     if series.isna().all():
         return pa.nulls(len(series), type=typ)  # an undeclared-by-the-caller column: all null

@@ -81,29 +81,6 @@ def _named_by_backup(picked: pd.Series, arns: pd.Series, backup_types: pd.Series
     return picked
 
 
-def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
-    """The backup type of recovery points from their ARN and source resource type."""
-    arns = arns.astype("str").fillna("")
-    conditions = [
-        arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _BACKUP_TYPE_PATTERNS
-    ]
-    picked = pd.Series(
-        np.select(conditions, [t for _, t in _BACKUP_TYPE_PATTERNS], default=""), index=arns.index
-    )
-    sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
-    picked = picked.mask(sgw, "storagegateway-snapshot")
-    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
-    # cluster snapshot has an RDS cluster snapshot ARN).
-    for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
-        picked = picked.mask(
-            (picked == shape_kind) & (resource_types == type_id).fillna(False), kind
-        )
-    generic = resource_types.map(
-        lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None
-    )
-    return picked.where(picked != "", generic)
-
-
 def merge_key(arns: pd.Series) -> pd.Series:
     """The ARN without its account field, so EC2's and Backup's forms of one snapshot match."""
     return arns.astype("str").str.replace(_MERGE_KEY_RE, _MERGE_KEY_TO, regex=True)
@@ -184,8 +161,11 @@ def _arrow_resource_types(arns: Any, fallback: Any) -> Any:
 
 
 def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
-    """`backup_type_from_arn` over Arrow strings."""
+    """The backup type of recovery points (Arrow strings): the catalogue's kind by ARN, else the
+    kind the catalogue gives their source's resource type (`<type>-backup` by default)."""
     picked = _matches(pc.fill_null(plain(arns), ""), _BACKUP_TYPE_PATTERNS)
+    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
+    # cluster snapshot has an RDS cluster snapshot ARN).
     for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
         named = pc.fill_null(pc.equal(resource_types, type_id), False)
         shaped = pc.fill_null(pc.equal(picked, shape_kind), False)

@@ -21,7 +21,6 @@ from auditor.inventory import (
     Tables,
     _types_mapper,
     frame,
-    frame_by_column,
     table_arrow,
     write_inventory,
     write_table_files,
@@ -101,15 +100,6 @@ def test_merged_rows_one_per_backup_in_key_order() -> None:
     both = first.loc[(ACCOUNTS[1], "arn:aws:ec2:us-east-1::snapshot/snap-005")]
     assert both["vault_name"] == "gold"  # Backup's view of what it knows
     assert both["backup_type"] == "ebs-snapshot"  # the native view of the kind
-
-
-def test_frame_by_column_equals_frame() -> None:
-    merged = build_tables({"recovery_points": _listings()})["recovery_points"]
-    loose = merged.astype(object).where(merged.notna(), None)  # as a merge leaves columns
-    expected = frame("recovery_points", loose)
-    columns = {name: loose[name] for name in loose.columns}
-    assert_frame_equal(frame_by_column("recovery_points", columns), expected, check_exact=True)
-    assert not columns  # each column was handed over as it was converted
 
 
 def test_table_arrow_is_what_pandas_wrote(tmp_path) -> None:
