@@ -181,6 +181,19 @@ def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
     return pc.coalesce(picked, generic)
 
 
+def _fill_backup_types(kinds: Any, arns: Any, resource_types: Any) -> Any:
+    """`kinds` with each null one guessed by `_arrow_backup_types` from its row's ARN and
+    resource type."""
+    if not kinds.null_count:
+        return kinds
+    # A row listed natively has its kind already: the patterns run on the others only.
+    missing = pc.is_null(kinds)
+    guessed = _arrow_backup_types(pc.filter(arns, missing), pc.filter(resource_types, missing))
+    hole = missing.to_numpy(zero_copy_only=False)
+    at = pa.array(np.cumsum(hole) - 1, mask=~hole)  # each null's place among the nulls
+    return pc.coalesce(kinds, pc.take(guessed, at))
+
+
 def _arrow_merge_key(arns: Any) -> Any:
     """`merge_key` over Arrow strings."""
     return pc.replace_substring_regex(plain(arns), _MERGE_KEY_RE, _MERGE_KEY_TO, max_replacements=1)
@@ -291,15 +304,14 @@ def _merge_listed(
     out["size_basis"] = pc.if_else(native, basis_n, basis_b)
     del size_b, size_n, basis_b, basis_n
 
-    guessed = _arrow_backup_types(out["recovery_point_arn"], out["resource_type"])
-    kind = pc.coalesce(out["backup_type"], guessed)
+    kind = _fill_backup_types(out["backup_type"], out["recovery_point_arn"], out["resource_type"])
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
     sgw = pc.and_(
         pc.fill_null(pc.equal(kind, "ebs-snapshot"), False),
         pc.fill_null(pc.equal(out["resource_type"], "storagegateway-volume"), False),
     )
     out["backup_type"] = pc.if_else(sgw, pa.scalar("storagegateway-snapshot"), kind)
-    del guessed, kind, sgw
+    del kind, sgw
     # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
     cold = pc.and_(pc.fill_null(pc.equal(out["storage_class"], "cold"), False), no_native_row)
     native_cold = pc.take(
