@@ -112,15 +112,22 @@ def attribute_gateway_snapshots(
         + vols["resource_id"].str.lower(),
     )
     lookup = lookup[~lookup.index.duplicated()]  # the first volume of a key, as a map gives
+    # Only EC2's snapshot rows name a volume: keys are made for those, not for every backup.
+    named = pc.is_valid(columns["_native_volume_id"])
+    rows = np.flatnonzero(named.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return
     key = pc.binary_join_element_wise(
-        plain(columns["account_id"]),
-        plain(columns["region"]),
-        pc.utf8_lower(plain(columns["_native_volume_id"])),
+        plain(pc.filter(columns["account_id"], named)),
+        plain(pc.filter(columns["region"], named)),
+        pc.utf8_lower(plain(pc.filter(columns["_native_volume_id"], named))),
         "|",
     )
-    at = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
-    del key
-    gateway_arn = pc.take(pa.array(lookup.to_numpy(), type=pa.string()), at)
+    found = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
+    del key, named
+    at = np.full(len(columns["recovery_point_arn"]), -1, dtype=np.int32)
+    at[rows] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+    gateway_arn = pc.take(pa.array(lookup.to_numpy(), type=pa.string()), pa.array(at, mask=at < 0))
     hit = pc.and_(
         pc.is_valid(gateway_arn),
         pc.fill_null(pc.equal(columns["backup_type"], "ebs-snapshot"), False),
