@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -544,22 +544,6 @@ def frame(table: str, records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd
     return pa.Table.from_arrays(arrays, schema=schema).to_pandas(types_mapper=_types_mapper)
 
 
-def frame_by_column(table: str, columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """`frame(table, pd.DataFrame(columns))`, one column at a time: each column is taken out of
-    `columns` as it is converted, so a large table is held about once, not three times (the
-    frame, its Arrow table and the new frame). `columns` holds exactly the declared columns."""
-    schema = SCHEMAS[table]
-    if set(columns) != set(schema.names):
-        raise ValueError(f"{table}: columns {sorted(columns)} are not the declared ones")
-    converted: dict[str, pd.Series] = {}
-    for name in schema.names:
-        # A one-column table converts as the whole table would (the conversion is per column).
-        arrow = pa.table({name: _to_arrow(columns.pop(name), schema.field(name).type)})
-        converted[name] = arrow.to_pandas(types_mapper=_types_mapper)[name]
-        del arrow
-    return pd.DataFrame(converted, columns=schema.names)
-
-
 def _to_arrow(series: pd.Series, typ: pa.DataType) -> pa.Array:
     if series.isna().all():
         return pa.nulls(len(series), type=typ)  # an undeclared-by-the-caller column: all null
@@ -628,24 +612,29 @@ class Tables(MutableMapping[str, pd.DataFrame]):
         return table.num_rows if isinstance(table, pa.Table) else len(table)
 
 
-@dataclass
+@dataclass(init=False)
 class Inventory:
     """All tables of one collection, plus its manifest."""
 
-    tables: MutableMapping[str, pd.DataFrame] = field(default_factory=dict)
-    manifest: dict[str, Any] = field(default_factory=dict)
+    tables: Tables
+    manifest: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.tables, Tables):
-            self.tables = Tables(self.tables)
+    def __init__(
+        self,
+        tables: Mapping[str, pd.DataFrame | pa.Table] | None = None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        """`tables` by name, DataFrames or Arrow tables (a table not given is empty)."""
+        # A Tables is kept as it is: copying one would read its Arrow tables as DataFrames.
+        self.tables = tables if isinstance(tables, Tables) else Tables(tables)
+        self.manifest = {} if manifest is None else manifest
         for name in TABLES:
             if name not in self.tables:
                 self.tables[name] = empty_frame(name)
 
     def rows(self, table: str) -> int:
         """The number of rows of `table`, without reading it as a DataFrame."""
-        tables = self.tables
-        return tables.rows(table) if isinstance(tables, Tables) else len(tables[table])
+        return self.tables.rows(table)
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         return self.tables[table]
@@ -793,10 +782,9 @@ def _pandas_metadata(table: str) -> dict[bytes, bytes]:
 
 def _arrow_to_write(inventory: Inventory, name: str) -> pa.Table:
     """Table `name` of `inventory` as written: as it is when still Arrow, else from its frame."""
-    tables = inventory.tables
-    arrow = tables.arrow(name) if isinstance(tables, Tables) else None
+    arrow = inventory.tables.arrow(name)
     if arrow is None:
-        return table_arrow(name, tables[name])
+        return table_arrow(name, inventory.tables[name])
     return arrow.replace_schema_metadata(_pandas_metadata(name))
 
 

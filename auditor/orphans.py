@@ -68,7 +68,8 @@ def collected_pairs(
     seen in the `account_id`/`region` columns of `frames` (resources: listed where they were
     collected), and `pairs` and `coded` columns already dictionary-encoded as (account codes,
     accounts, region codes, regions) (backups) in an account the manifest lists, or in any when it
-    lists none.
+    lists none. An account of the manifest's `accounts_failed` (listed there too, but never
+    entered) counts for neither the product nor the backups.
 
     A backup is recorded in the account that owns its vault, which may be an account the run never
     entered: a vault another account shares through AWS RAM is listed with ListBackupVaults
@@ -78,15 +79,17 @@ def collected_pairs(
     """
     manifest = manifest or {}
     accounts, regions = manifest.get("accounts") or [], manifest.get("regions") or []
-    out = {(a, r) for a in accounts for r in regions}
+    # A collection's manifest lists the accounts it could not enter among its accounts too
+    # (accounts_failed): nothing was listed there, so a source there may well exist.
+    entered = set(accounts) - set(manifest.get("accounts_failed") or [])
+    out = {(a, r) for a in entered for r in regions}
     for frame in frames:
         if len(frame):
             out.update(_seen(*codes_of(frame["account_id"]), *codes_of(frame["region"])))
     seen = set(pairs)
     for acc, acc_names, reg, reg_names in coded:
         seen.update(_seen(acc, acc_names, reg, reg_names))
-    entered = set(accounts)
-    out.update(p for p in seen if not entered or p[0] in entered)
+    out.update(p for p in seen if not accounts or p[0] in entered)
     return out
 
 

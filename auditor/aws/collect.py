@@ -36,7 +36,7 @@ from auditor.aws.session import (
     validate_regions,
 )
 from auditor.errors import CollectionError, UsageError
-from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory, Tables
+from auditor.inventory import INVENTORY_SCHEMA_VERSION, Inventory
 from auditor.jobs import resolve_jobs_since
 from auditor.memory import limit_malloc_arenas, release_free_memory, use_compact_arrow_pool
 from auditor.progress import Progress
@@ -526,4 +526,4 @@ def collect_inventory(options: CollectOptions) -> Inventory:
     ):
         if start is not None:
             manifest[key] = start.isoformat()
-    return Inventory(tables=Tables(tables), manifest=manifest)
+    return Inventory(tables=tables, manifest=manifest)

@@ -20,10 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditor.arrow_take import take_rows
 from auditor.aws.pieces import plain, replaced
-
-# Arrow types converted to pandas' nullable dtypes (as `auditor.inventory.frame` does).
-_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+from auditor.inventory import _types_mapper
 
 # DLM's resource types -> the inventory's
 _DLM_TYPES = {"VOLUME": "ebs-volume", "INSTANCE": "ec2-instance"}
@@ -75,10 +74,10 @@ def fold_image_snapshots(columns: dict[str, pa.ChunkedArray]) -> None:
         pc.fill_null(pc.not_equal(origin, "backup"), True),
     )
     at_snapshots = np.flatnonzero(is_snapshot.to_numpy(zero_copy_only=False))
-    snaps = _rows(columns, ["account_id", "recovery_point_arn", "size_bytes"], at_snapshots)
-    snaps["_exact"] = (
-        _rows(columns, ["_size_exact"], at_snapshots)["_size_exact"].fillna(False).astype(bool)
+    snaps = _rows(
+        columns, ["account_id", "recovery_point_arn", "size_bytes", "_size_exact"], at_snapshots
     )
+    snaps["_exact"] = snaps.pop("_size_exact").fillna(False).astype(bool)
     snaps["_row"] = snaps.index
     found = links.merge(snaps, on=["account_id", "recovery_point_arn"], how="left")
     del links, snaps
@@ -112,8 +111,9 @@ def fold_image_snapshots(columns: dict[str, pa.ChunkedArray]) -> None:
 
 def _rows(columns: dict[str, pa.ChunkedArray], names: list[str], at: np.ndarray) -> pd.DataFrame:
     """Columns `names` at row positions `at`, as pandas (indexed by those positions)."""
-    taken = pa.table({name: plain(pc.take(columns[name], pa.array(at))) for name in names})
-    df = taken.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    # The listed columns have a chunk per collected piece: taken chunk by chunk, not joined whole.
+    taken = pa.table({name: plain(take_rows(columns[name], at)) for name in names})
+    df = taken.to_pandas(types_mapper=_types_mapper)
     df.index = at
     return df
 

@@ -45,6 +45,10 @@ _SHARED_SHAPE_KINDS = catalog.shared_shape_kinds()
 # cold storage (AWS Backup ignores the cold transition for them).
 _COLD_AS = catalog.cold_storage_as()
 
+# A recovery point ARN without its account field (and what replaces it), so EC2's and Backup's
+# forms of one snapshot match; RE2 (Arrow) and Python's re read it alike.
+_MERGE_KEY_RE, _MERGE_KEY_TO = r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::"
+
 # Columns of a merged recovery point taken from the native listing first (else from Backup).
 _NATIVE_FIRST = ("backup_type", "storage_class", "copy_source_arn")
 
@@ -77,32 +81,9 @@ def _named_by_backup(picked: pd.Series, arns: pd.Series, backup_types: pd.Series
     return picked
 
 
-def backup_type_from_arn(arns: pd.Series, resource_types: pd.Series) -> pd.Series:
-    """The backup type of recovery points from their ARN and source resource type."""
-    arns = arns.astype("str").fillna("")
-    conditions = [
-        arns.str.contains(p, regex=True).to_numpy(dtype=bool) for p, _ in _BACKUP_TYPE_PATTERNS
-    ]
-    picked = pd.Series(
-        np.select(conditions, [t for _, t in _BACKUP_TYPE_PATTERNS], default=""), index=arns.index
-    )
-    sgw = (picked == "ebs-snapshot") & (resource_types == "storagegateway-volume").fillna(False)
-    picked = picked.mask(sgw, "storagegateway-snapshot")
-    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
-    # cluster snapshot has an RDS cluster snapshot ARN).
-    for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
-        picked = picked.mask(
-            (picked == shape_kind) & (resource_types == type_id).fillna(False), kind
-        )
-    generic = resource_types.map(
-        lambda t: _GENERIC_BACKUP_TYPE.get(t, f"{t}-backup") if isinstance(t, str) else None
-    )
-    return picked.where(picked != "", generic)
-
-
 def merge_key(arns: pd.Series) -> pd.Series:
     """The ARN without its account field, so EC2's and Backup's forms of one snapshot match."""
-    return arns.astype("str").str.replace(r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", regex=True)
+    return arns.astype("str").str.replace(_MERGE_KEY_RE, _MERGE_KEY_TO, regex=True)
 
 
 def attribute_gateway_snapshots(
@@ -131,15 +112,22 @@ def attribute_gateway_snapshots(
         + vols["resource_id"].str.lower(),
     )
     lookup = lookup[~lookup.index.duplicated()]  # the first volume of a key, as a map gives
+    # Only EC2's snapshot rows name a volume: keys are made for those, not for every backup.
+    named = pc.is_valid(columns["_native_volume_id"])
+    rows = np.flatnonzero(named.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return
     key = pc.binary_join_element_wise(
-        plain(columns["account_id"]),
-        plain(columns["region"]),
-        pc.utf8_lower(plain(columns["_native_volume_id"])),
+        plain(pc.filter(columns["account_id"], named)),
+        plain(pc.filter(columns["region"], named)),
+        pc.utf8_lower(plain(pc.filter(columns["_native_volume_id"], named))),
         "|",
     )
-    at = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
-    del key
-    gateway_arn = pc.take(pa.array(lookup.to_numpy(), type=pa.string()), at)
+    found = pc.index_in(key, value_set=pa.array(lookup.index.to_numpy(), type=pa.string()))
+    del key, named
+    at = np.full(len(columns["recovery_point_arn"]), -1, dtype=np.int32)
+    at[rows] = pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
+    gateway_arn = pc.take(pa.array(lookup.to_numpy(), type=pa.string()), pa.array(at, mask=at < 0))
     hit = pc.and_(
         pc.is_valid(gateway_arn),
         pc.fill_null(pc.equal(columns["backup_type"], "ebs-snapshot"), False),
@@ -180,8 +168,11 @@ def _arrow_resource_types(arns: Any, fallback: Any) -> Any:
 
 
 def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
-    """`backup_type_from_arn` over Arrow strings."""
+    """The backup type of recovery points (Arrow strings): the catalogue's kind by ARN, else the
+    kind the catalogue gives their source's resource type (`<type>-backup` by default)."""
     picked = _matches(pc.fill_null(plain(arns), ""), _BACKUP_TYPE_PATTERNS)
+    # A kind whose ARN shape another kind shares, told apart by its resource's type (a DocumentDB
+    # cluster snapshot has an RDS cluster snapshot ARN).
     for (shape_kind, type_id), kind in _SHARED_SHAPE_KINDS.items():
         named = pc.fill_null(pc.equal(resource_types, type_id), False)
         shaped = pc.fill_null(pc.equal(picked, shape_kind), False)
@@ -197,11 +188,22 @@ def _arrow_backup_types(arns: Any, resource_types: Any) -> Any:
     return pc.coalesce(picked, generic)
 
 
+def _fill_backup_types(kinds: Any, arns: Any, resource_types: Any) -> Any:
+    """`kinds` with each null one guessed by `_arrow_backup_types` from its row's ARN and
+    resource type."""
+    if not kinds.null_count:
+        return kinds
+    # A row listed natively has its kind already: the patterns run on the others only.
+    missing = pc.is_null(kinds)
+    guessed = _arrow_backup_types(pc.filter(arns, missing), pc.filter(resource_types, missing))
+    hole = missing.to_numpy(zero_copy_only=False)
+    at = pa.array(np.cumsum(hole) - 1, mask=~hole)  # each null's place among the nulls
+    return pc.coalesce(kinds, pc.take(guessed, at))
+
+
 def _arrow_merge_key(arns: Any) -> Any:
     """`merge_key` over Arrow strings."""
-    return pc.replace_substring_regex(
-        plain(arns), r"^(arn:[^:]*:[^:]*:[^:]*):[^:]*:", r"\1::", max_replacements=1
-    )
+    return pc.replace_substring_regex(plain(arns), _MERGE_KEY_RE, _MERGE_KEY_TO, max_replacements=1)
 
 
 @dataclass
@@ -309,15 +311,14 @@ def _merge_listed(
     out["size_basis"] = pc.if_else(native, basis_n, basis_b)
     del size_b, size_n, basis_b, basis_n
 
-    guessed = _arrow_backup_types(out["recovery_point_arn"], out["resource_type"])
-    kind = pc.coalesce(out["backup_type"], guessed)
+    kind = _fill_backup_types(out["backup_type"], out["recovery_point_arn"], out["resource_type"])
     # Backup's copy of an EBS snapshot whose source is a gateway volume.
     sgw = pc.and_(
         pc.fill_null(pc.equal(kind, "ebs-snapshot"), False),
         pc.fill_null(pc.equal(out["resource_type"], "storagegateway-volume"), False),
     )
     out["backup_type"] = pc.if_else(sgw, pa.scalar("storagegateway-snapshot"), kind)
-    del guessed, kind, sgw
+    del kind, sgw
     # A Backup-only row (its native listing failed or does not exist) of a native snapshot type.
     cold = pc.and_(pc.fill_null(pc.equal(out["storage_class"], "cold"), False), no_native_row)
     native_cold = pc.take(

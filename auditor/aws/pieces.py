@@ -144,20 +144,6 @@ def compact_records(records: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[
     return {table: piece(table, rows) for table, rows in records.items() if rows}
 
 
-def concat_pieces(table: str, pieces: list[pa.Table]) -> pa.Table:
-    """Every piece of `table` as one Arrow table with plain (not dictionary-encoded) columns."""
-    schema = piece_schema(table)
-    plain = pa.schema(
-        [
-            pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-            for f in schema
-        ]
-    )
-    if not pieces:
-        return plain.empty_table()
-    return pa.concat_tables(pieces).cast(plain)
-
-
 def plain(column: Any) -> Any:
     """`column` (an Arrow array or chunked array) with its dictionary, if any, decoded."""
     if pa.types.is_dictionary(column.type):

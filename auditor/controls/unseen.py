@@ -19,7 +19,11 @@ from auditor.controls import frames as fr
 from auditor.controls.context import WILDCARD_LOCATIONS, Context
 from auditor.policy.columns import codes_of
 
-__all__ = ["Unseen", "mark", "unseen_in_own_account", "unseen_places"]
+__all__ = ["COPY_DATA", "Unseen", "mark", "unseen_in_own_account", "unseen_places"]
+
+# The data a copy of a backup is found in (its recovery point, and the vault that holds it): a
+# failed call that fills either may have hidden a copy.
+COPY_DATA = frozenset({"recovery_points", "vaults"})
 
 # Phrases named in a finding's evidence, at most; a failure repeated per vault would list thousands.
 _MAX_PLACES = 5
@@ -79,13 +83,14 @@ def unseen_in_own_account(
     calls = _failed_calls(ctx)
     if not calls:
         return none, []
-    anywhere: list[tuple[int, tuple, str | None]] = []
-    by_account: dict[str, list[tuple[int, tuple, str | None]]] = {}
+    anywhere: list[tuple[int, tuple]] = []
+    by_account: dict[str | None, list[tuple[int, tuple]]] = {}
     for c in calls:
-        if c[2] is None or c[2] in WILDCARD_LOCATIONS:
+        account = _account(c[1])
+        if account in WILDCARD_LOCATIONS:  # None among them
             anywhere.append(c)
         else:
-            by_account.setdefault(c[2], []).append(c)
+            by_account.setdefault(account, []).append(c)
     codes, names = codes_of(ctx.res["account_id"])
     unseen = [
         _unseen(ctx, sorted(anywhere + by_account.get(str(a), [])), relevant, set()) for a in names
@@ -97,19 +102,19 @@ def unseen_in_own_account(
 
 def _unseen(
     ctx: Context,
-    calls: list[tuple[int, tuple, str | None]],
+    calls: list[tuple[int, tuple]],
     relevant: Callable[[str, str, frozenset[str]], bool],
     failed: set[str],
 ) -> Unseen:
     """What `calls` (failed calls in the order of `ctx.errors`) and the accounts `failed` hide."""
     first = -1
     phrases: dict[tuple, str] = {}
-    for i, key, where in calls:
+    for i, key in calls:
         if relevant(str(key[0]), str(key[1]), ctx.error_data[i]):
             # a call failing per vault repeats in one place: named once
             if key not in phrases:
                 phrases[key] = ctx.error_text(i)
-        elif where not in failed:
+        elif _account(key) not in failed:
             continue
         first = i if first < 0 else first
     texts = list(phrases.values())
@@ -121,15 +126,16 @@ def _unseen(
     return Unseen(first, text)
 
 
-def _failed_calls(ctx: Context) -> list[tuple[int, tuple, str | None]]:
-    """(position, (service, operation, account, region), account) of every failed call."""
+def _failed_calls(ctx: Context) -> list[tuple[int, tuple]]:
+    """(position, (service, operation, account, region)) of every failed call."""
     errors = ctx.errors
     if not len(errors):
         return []
     names = ("service", "operation", "account_id", "region")
     columns = [errors[c].astype(object) for c in names]
-    out = []
-    for i, key in enumerate(zip(*columns)):
-        account = key[2] if isinstance(key[2], str) else None
-        out.append((i, key, account))
-    return out
+    return list(enumerate(zip(*columns)))
+
+
+def _account(key: tuple) -> str | None:
+    """The account of a failed call's key, None when it names none (a null read as NaN too)."""
+    return key[2] if isinstance(key[2], str) else None

@@ -8,22 +8,48 @@ import pytest
 from auditor.memory import release_arrow_memory, use_compact_arrow_pool
 
 
+def _compact_pool_name() -> str:
+    """The pool collection is to use when the environment does not choose."""
+    try:
+        return pa.jemalloc_memory_pool().backend_name
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        return pa.system_memory_pool().backend_name
+
+
 @pytest.fixture
-def restored_pool():
+def other_pool():
+    """Start from a pool collection would not choose, and put the process's pool back after.
+
+    The pool is process-wide: once any earlier test has collected, it is already the compact one,
+    and a use_compact_arrow_pool that did nothing (or ignored the environment) would pass.
+    """
     pool = pa.default_memory_pool()
-    yield
+    compact = _compact_pool_name()
+    for make in (pa.system_memory_pool, pa.mimalloc_memory_pool):
+        try:
+            other = make()
+        except NotImplementedError:
+            continue
+        if other.backend_name != compact:
+            break
+    else:
+        pytest.skip("pyarrow has no pool besides the compact one")
+    pa.set_memory_pool(other)
+    yield other
     pa.set_memory_pool(pool)
 
 
-def test_collection_allocates_from_jemalloc_or_the_c_allocator(monkeypatch, restored_pool) -> None:
+def test_collection_allocates_from_jemalloc_or_the_c_allocator(monkeypatch, other_pool) -> None:
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     use_compact_arrow_pool()
     assert pa.default_memory_pool().backend_name in ("jemalloc", "system")
+    assert pa.default_memory_pool().backend_name == _compact_pool_name()
     release_arrow_memory()
 
 
-def test_the_environment_chooses_first(monkeypatch, restored_pool) -> None:
+def test_the_environment_chooses_first(monkeypatch, other_pool) -> None:
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
     before = pa.default_memory_pool().backend_name
+    assert before == other_pool.backend_name != _compact_pool_name()
     use_compact_arrow_pool()
     assert pa.default_memory_pool().backend_name == before

@@ -5,8 +5,9 @@ recovery point or job belongs to; Aurora's stay Aurora's."""
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
-from auditor.aws.normalize import backup_type_from_arn, resource_type_from_arn
+from auditor.aws.normalize import _arrow_backup_types, resource_type_from_arn
 
 CLUSTER = "arn:aws:rds:us-east-1:111122223333:cluster:c1"
 SNAPSHOT = "arn:aws:rds:us-east-1:111122223333:cluster-snapshot:awsbackup:job-1"
@@ -28,11 +29,11 @@ def test_backup_resource_type_decides_for_rds_cluster_arns():
 
 
 def test_cluster_snapshot_kind_follows_its_resource_type():
-    arns = pd.Series(
+    arns = pa.array(
         [SNAPSHOT, SNAPSHOT, SNAPSHOT, "arn:aws:fsx:us-east-1:111122223333:backup/backup-1"]
     )
-    types = pd.Series(["docdb-cluster", "neptune-cluster", "rds-cluster", "fsx-filesystem"])
-    assert list(backup_type_from_arn(arns, types)) == [
+    types = pa.array(["docdb-cluster", "neptune-cluster", "rds-cluster", "fsx-filesystem"])
+    assert _arrow_backup_types(arns, types).to_pylist() == [
         "docdb-cluster-snapshot",
         "neptune-cluster-snapshot",
         "rds-cluster-snapshot",

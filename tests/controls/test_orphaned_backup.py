@@ -92,3 +92,24 @@ def test_a_backup_in_a_vault_shared_by_an_account_not_collected_is_not_assessed(
     assert row["status"] == expected, row["detail"]
     if expected == "NOT_ASSESSED":
         assert "not collected" in row["detail"]
+
+
+def test_a_backup_in_a_vault_of_an_account_that_could_not_be_entered_is_not_assessed(
+    estate, plan_policy, h
+):
+    # A collection lists the accounts it could not enter among its accounts as well as in
+    # accounts_failed (auditor/aws/collect.py); none of their resources were listed, so whether
+    # the source still exists is unknown, even with no failed call recorded.
+    from auditor.controls import check_inventory
+    from auditor.metering import load_prices, meter
+
+    rp = estate.backup(THEIRS, age_hours=100, vault="airgap", account=h.OTHER_ACCOUNT)
+    estate.accounts.add(h.OTHER_ACCOUNT)
+    inventory = estate.inventory()
+    inventory.manifest["accounts_failed"] = [h.OTHER_ACCOUNT]
+    assert not len(inventory.errors)
+    findings = check_inventory(inventory, plan_policy(), h.AS_OF, controls=["orphaned-backup"])
+    row = h.one(findings, "orphaned-backup", rp, None)
+    assert row["status"] == "NOT_ASSESSED", row["detail"]
+    assert "not collected" in row["detail"]
+    assert rp not in set(meter(inventory, load_prices(), h.AS_OF).orphans["recovery_point_arn"])

@@ -20,15 +20,13 @@ from auditor.controls import frames as fr
 from auditor.controls.context import KINDS, NONE_TS, US_PER_HOUR, Context, us_to_ts
 from auditor.controls.registry import control
 from auditor.controls.text import choose, first_of, join, number_text
-from auditor.controls.unseen import unseen_places
+from auditor.controls.unseen import COPY_DATA, unseen_places
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, PASS, Part
 
 AIR_GAPPED = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 # A vault still CREATING holds nothing yet, a FAILED one never will (AWS Backup API reference,
 # BackupVaultListMember.VaultState).
 _UNUSABLE_STATES = ("CREATING", "FAILED")
-# The data an air-gapped copy is found in.
-_COPY_DATA = frozenset({"recovery_points", "vaults"})
 
 
 def _hides_copies(service: str, operation: str, data: frozenset[str]) -> bool:
@@ -39,7 +37,7 @@ def _hides_copies(service: str, operation: str, data: frozenset[str]) -> bool:
     BackupVaultAccountId for a shared vault): AWS Backup API reference. A native listing
     (DescribeSnapshots, DynamoDB ListBackups) never shows a vault's contents.
     """
-    return service == "backup" and bool(data & _COPY_DATA)
+    return service == "backup" and bool(data & COPY_DATA)
 
 
 def air_gapped_vaults(ctx: Context) -> pd.DataFrame:

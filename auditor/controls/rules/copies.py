@@ -18,6 +18,7 @@ from auditor.controls.context import (
 )
 from auditor.controls.registry import control
 from auditor.controls.text import first_of, join, number_text
+from auditor.controls.unseen import COPY_DATA
 from auditor.controls.verdicts import (
     FAIL,
     NOT_APPLICABLE,
@@ -26,10 +27,6 @@ from auditor.controls.verdicts import (
     Part,
 )
 from auditor.policy.columns import codes_of
-
-# The data a copy is found in: a failed call that fills it in the copy's region or account may
-# have hidden the copy.
-_COPY_DATA = frozenset({"recovery_points", "vaults"})
 
 
 def _unseen_targets(ctx: Context, column: str, targets: list[str], data: frozenset[str]) -> set:
@@ -65,7 +62,7 @@ def _copy_part(ctx: Context, control_id: str, column: str, getter) -> Part:
     evidence = {}
     copies = ctx.copies
     targets = sorted({t for req in required for t in req})
-    unseen = _unseen_targets(ctx, column, targets, _COPY_DATA)
+    unseen = _unseen_targets(ctx, column, targets, COPY_DATA)
     names = ctx.region_names if column == "region" else ctx.account_names
     needed = np.zeros(ctx.n, dtype=bool)
     for p, pl in enumerate(ctx.plans):

@@ -28,20 +28,9 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     # a missing date reads "None", as an f-string writes it
     since = pc.fill_null(fr.col_text(frame, "jobs_collected_since"), "None")
     has = frame["ev.last_restore"].notna().to_numpy()
-    unseen = fr.col_text(frame, "not_collected")
     texts = first_of(
         [
             (s == NOT_APPLICABLE, "The plan does not ask for restore tests."),
-            (
-                (s == NOT_ASSESSED) & present(unseen),
-                join(
-                    "Not assessed: no successful restore in the last ",
-                    allowed,
-                    " days was seen, but restore jobs were not all collected (",
-                    pc.fill_null(unseen, "None"),
-                    "), so one may have run unseen.",
-                ),
-            ),
             (
                 (s == PASS) & has,
                 join(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditor.controls import frames as fr
 from auditor.controls.context import NONE_TS, US_PER_HOUR, Context, us_to_ts
@@ -26,18 +25,9 @@ def _describe(frame: pd.DataFrame, ctx: Context) -> pa.Array:
     target = number_text(fr.num(frame, "target_minutes"))
     has = frame["ev.last_restore"].notna().to_numpy()
     since = fr.col_text(frame, "jobs_collected_since")
-    unseen = fr.col_text(frame, "not_collected")
     return first_of(
         [
             (s == NOT_APPLICABLE, "The plan sets no restore time target."),
-            (
-                (s == NOT_ASSESSED) & present(unseen),
-                join(
-                    "Not assessed: restore jobs were not all collected (",
-                    pc.fill_null(unseen, "None"),
-                    "), so its latest restore may be one that was not seen.",
-                ),
-            ),
             (
                 has & (s == PASS),
                 join(
