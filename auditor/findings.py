@@ -665,20 +665,22 @@ def _parquet_frame(path: Path, *, parse_evidence: bool = True) -> pd.DataFrame:
     """
     import pyarrow.parquet as pq
 
-    source = pq.ParquetFile(path)
-    names = columns_of(source.schema_arrow.names)
+    names = columns_of(pq.read_schema(path).names)
     columns: dict[str, Any] = {}
-    for name in names:
-        if name != "evidence":
-            columns[name] = pd.Series(_shared_strings(source, name), dtype=object)
-        elif parse_evidence:
-            texts = _shared_strings(source, name)
-            columns[name] = [json.loads(x) if x else {} for x in texts]
-        else:
-            columns[name] = pd.Series(
-                _shared_strings(source, name, jsonsafe.JsonText), dtype=object
-            )
-    return pd.DataFrame(columns, columns=names)
+    # every column read as a dictionary: each distinct value's text is decoded once
+    with pq.ParquetFile(path, read_dictionary=names) as source:
+        for name in names:
+            if name != "evidence":
+                columns[name] = pd.Series(_shared_strings(source, name), dtype=object)
+            elif parse_evidence:
+                texts = _shared_strings(source, name)
+                columns[name] = [json.loads(x) if x else {} for x in texts]
+            else:
+                columns[name] = pd.Series(
+                    _shared_strings(source, name, jsonsafe.JsonText), dtype=object
+                )
+    # copy=False: the columns stay as made, not consolidated into one copied block
+    return pd.DataFrame(columns, columns=names, copy=False)
 
 
 def _shared_strings(source: Any, name: str, wrap: Any = None) -> np.ndarray:

@@ -83,7 +83,12 @@ def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame
     `evidence` holds dicts (JSON objects), or JSON object text (`JsonText`, as findings.parquet
     is read) that `evidence_of` parses when a report shows it; missing columns become null.
     """
-    df = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame.from_records(records)
+    # a shallow copy: columns are only added or replaced below, never changed in place
+    df = (
+        records.copy(deep=False)
+        if isinstance(records, pd.DataFrame)
+        else pd.DataFrame.from_records(records)
+    )
     for col in FINDING_COLUMNS:
         if col not in df.columns:
             df[col] = None

@@ -23,7 +23,7 @@ from typing import Any
 
 from auditor import __version__, jsonsafe
 from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
-from auditor.report.model import ControlInfo, Results, evidence_of, ordered, status_counts
+from auditor.report.model import ControlInfo, Results, evidence_of, reading_order, status_counts
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -63,14 +63,17 @@ def render(results: Results) -> str:
 def render_pieces(results: Results) -> Iterator[str]:
     """SARIF 2.1.0 JSON text of `results` in pieces, one result at a time (report.sarif is
     written so: its results, evidence included, are never all in memory at once)."""
-    df = ordered(results.findings)
-    if len(df):
-        df = df[df["status"].isin(["FAIL", "NOT_ASSESSED", "WAIVED"])]
-    total = len(df)
-    df = df.head(MAX_RESULTS)
+    findings = results.findings
+    order = reading_order(findings)
+    if len(order):  # only the rows reported are copied, in reading order
+        reported = findings["status"].isin(["FAIL", "NOT_ASSESSED", "WAIVED"]).to_numpy()
+        order = order[reported[order]]
+    total = len(order)
+    df = findings.take(order[:MAX_RESULTS])
+    rules = _rules(results)
     # The log with a marker for its results, cut there: the results go between the halves,
     # each indented as json.dumps indents the items of that list.
-    text = jsonsafe.dumps(_log(results, len(df), total))
+    text = jsonsafe.dumps(_log(results, rules, len(df), total))
     head, tail = text.split(_RESULTS_MARK, 1)
     if not len(df):
         yield head + '"results": []' + tail
@@ -78,7 +81,7 @@ def render_pieces(results: Results) -> Iterator[str]:
     pad = head[head.rfind("\n") + 1 :]  # the indentation of the "results" key
     inner = "\n" + pad + "  "
     yield head + '"results": ['
-    for i, result in enumerate(_results(results, df)):
+    for i, result in enumerate(_results(results, rules, df)):
         piece = jsonsafe.dumps(result, newline=False).replace("\n", inner)
         yield ("," if i else "") + inner + piece
     yield "\n" + pad + "]" + tail
@@ -88,9 +91,10 @@ def render_pieces(results: Results) -> Iterator[str]:
 _RESULTS_MARK = '"results": "\\u0000results"'
 
 
-def _results(results: Results, df: Any) -> Iterator[dict[str, Any]]:
-    """One SARIF result per row of `df` (the findings to report, worst first)."""
-    index = {rule.control_id: i for i, rule in enumerate(_rules(results))}
+def _results(results: Results, rules: list[ControlInfo], df: Any) -> Iterator[dict[str, Any]]:
+    """One SARIF result per row of `df` (the findings to report, worst first), each naming its
+    rule's position in `rules`."""
+    index = {rule.control_id: i for i, rule in enumerate(rules)}
     plans = _plans(results)
     owner_columns = owner_tag_columns_of(df.columns)
     for row in df.itertuples(index=False):
@@ -134,9 +138,9 @@ def _results(results: Results, df: Any) -> Iterator[dict[str, Any]]:
         yield result
 
 
-def _log(results: Results, shown: int, total: int) -> dict[str, Any]:
-    """The SARIF log of `results` with `_RESULTS_MARK` for its `shown` results (of `total`)."""
-    rules = _rules(results)
+def _log(results: Results, rules: list[ControlInfo], shown: int, total: int) -> dict[str, Any]:
+    """The SARIF log of `results` (its `rules`) with `_RESULTS_MARK` for its `shown` results
+    (of `total`)."""
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
