@@ -199,13 +199,14 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             # them now, and hand their pages back, so the reports do not grow on top of them.
             release_free_memory()
             write_metering(metering, staging)
-            write_jobs_csv(job_report(inventory, as_of), staging)
+            jobs = job_report(inventory, as_of)  # jobs.csv's, and the report's job section
+            write_jobs_csv(jobs, staging)
             policy_files = copy_policies(Path(options.policies), staging)
             run = run_document(options, inventory, policy_files, exit_code)
             run["gating"] = decision.to_dict()
             write_text(staging / "run.json", _json(run))
             release_free_memory()
-            history_path, written = _report(options, staging, out, inventory, formats, bars)
+            history_path, written = _report(options, staging, out, inventory, formats, bars, jobs)
     counts = {
         s: int(by_status.get(s, 0))
         for s in ("FAIL", "NOT_ASSESSED", "WAIVED", "PASS", "NOT_APPLICABLE")
@@ -320,15 +321,23 @@ def run_document(
 
 
 def _report(
-    options: AuditOptions, staging: Path, out: Path, inventory: Any, formats: Any, bars: Any
+    options: AuditOptions,
+    staging: Path,
+    out: Path,
+    inventory: Any,
+    formats: Any,
+    bars: Any,
+    jobs: Any,
 ) -> tuple[Path | None, list[Path]]:
-    """Record the run in the history store and write the reports into `staging`."""
+    """Record the run in the history store and write the reports into `staging` (`jobs`: the
+    run's auditor.jobs.JobReport, already made for jobs.csv)."""
     from auditor.history import default_history_path, record_run
     from auditor.report import load_results, write_reports
 
     # findings.parquet holds the rows of findings.json; parsed, the JSON took several times the memory
     results = load_results(staging, with_inventory=False, prefer_parquet=True)
     results.inventory = inventory
+    results.jobs = jobs
     history_path = None
     if options.keep_history:
         history_path = Path(options.history) if options.history else default_history_path(out)

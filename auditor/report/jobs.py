@@ -23,7 +23,7 @@ def job_section(results: Results) -> dict[str, Any] | None:
         return None
     stamp = pd.Timestamp(results.as_of)
     as_of: datetime = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
-    report = job_report(results.inventory, as_of)
+    report = results.jobs if results.jobs is not None else job_report(results.inventory, as_of)
     listed = report.listed
     unsuccessful = listed[listed["job_type"] != "restore"]
     restores = listed[listed["job_type"] == "restore"]

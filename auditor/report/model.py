@@ -70,6 +70,8 @@ class Results:
         default_factory=dict
     )  # metering.json besides its rows: totals, warnings, orphans...
     inventory: Any = None  # auditor.inventory.Inventory, when the folder holds one
+    # auditor.jobs.JobReport of that inventory at as_of, when the caller has made it already
+    jobs: Any = None
     run: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] | None = None
     waivers: list[dict[str, Any]] = field(default_factory=list)

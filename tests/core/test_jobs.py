@@ -172,3 +172,22 @@ def test_parse_jobs_since():
     assert resolve_jobs_since(None, AS_OF) == AS_OF - timedelta(days=30)
     with pytest.raises(UsageError, match="--jobs-since"):
         parse_jobs_since("last week")
+
+
+def test_the_report_section_uses_the_job_report_it_is_given(monkeypatch):
+    # `audit` makes the job report once, for jobs.csv, and hands it to report.html
+    import auditor.jobs
+    from auditor.report.jobs import job_section
+    from auditor.report.model import Results, findings_frame
+
+    inventory = _inventory()
+    results = Results(as_of=AS_OF.isoformat(), findings=findings_frame([]), inventory=inventory)
+    made = job_section(results)
+    results.jobs = job_report(inventory, AS_OF)
+
+    def again(*args, **kwargs):
+        raise AssertionError("the job report was made again")
+
+    monkeypatch.setattr(auditor.jobs, "job_report", again)
+    assert job_section(results) == made
+    assert made is not None and made["failures_total"] >= 1
