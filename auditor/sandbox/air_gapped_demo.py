@@ -63,7 +63,10 @@ def seed_air_gapped(as_of: datetime, account_id: str, region: str) -> dict[str, 
     rp = add_recovery_point(
         owner,
         {
-            "RecoveryPointArn": air_gapped.recovery_point_arn(VAULT_ACCOUNT, region),
+            # named from the copied backup, so every demo run finds the same copy
+            "RecoveryPointArn": air_gapped.recovery_point_arn(
+                VAULT_ACCOUNT, region, key=f"{source['RecoveryPointArn']}/air-gapped-copy"
+            ),
             "BackupVaultName": vault.backup_vault_name,
             "SourceBackupVaultArn": source["BackupVaultArn"],
             "ResourceArn": copied,

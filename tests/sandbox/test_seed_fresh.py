@@ -27,6 +27,22 @@ def test_same_seed_and_as_of_give_the_same_estate():
     assert set(c.resources.resource_arn) != set(a.resources.resource_arn)
 
 
+def test_the_demo_air_gapped_copy_is_the_same_in_every_run():
+    # `auditor demo` is seeded: its shared air-gapped vault's copy must not get a new id per run
+    from auditor.sandbox.air_gapped_demo import seed_air_gapped
+
+    def copy_arn() -> str:
+        install()
+        with mock_aws():
+            seed_estate(AS_OF, seed=3, regions=["us-east-1"])
+            made = seed_air_gapped(AS_OF, "123456789012", "us-east-1")
+        return made["copy"]["RecoveryPointArn"]
+
+    first = copy_arn()
+    assert first == copy_arn()
+    assert first.startswith("arn:aws:backup:us-east-1:210987654321:recovery-point:")
+
+
 def test_several_accounts_and_an_organization():
     install()
     accounts = ["123456789012", "111122223333"]

@@ -28,9 +28,12 @@ def vault_type(vault: Any) -> str:
     return str(getattr(vault, "vault_type", "BACKUP_VAULT"))
 
 
-def recovery_point_arn(account_id: str, region: str) -> str:
-    """A new AWS Backup recovery point ARN in the air-gapped vault's account and region."""
-    return f"arn:aws:backup:{region}:{account_id}:recovery-point:{str(uuid.uuid4()).upper()}"
+def recovery_point_arn(account_id: str, region: str, key: str | None = None) -> str:
+    """A new AWS Backup recovery point ARN in the air-gapped vault's account and region: its id
+    random, as AWS makes it, or derived from `key` (a seeded estate names its backups the same
+    in every run)."""
+    rid = uuid.uuid5(uuid.NAMESPACE_URL, key) if key else uuid.uuid4()
+    return f"arn:aws:backup:{region}:{account_id}:recovery-point:{str(rid).upper()}"
 
 
 def create_air_gapped_vault(
