@@ -53,8 +53,8 @@ EVIDENCE_BUDGET = 3_000_000
 # an estate with more says how many the page holds and where the rest are (findings.parquet).
 HTML_ROWS = 200_000
 EVIDENCE_CHARS = 2000
-# Characters of the page joined into one piece as it is written: large enough that writing costs
-# nothing, small beside the page (the embedded data comes as one piece whatever its size).
+# Characters of the page in one piece as it is written (the embedded data is cut into slices of
+# this size): large enough that writing costs nothing, small beside the page.
 PIECE_CHARS = 1 << 20
 MATRIX_ACCOUNTS = 12
 TIMELINE_RESOURCES = 2000
@@ -97,11 +97,8 @@ def _dictionary(values: pd.Series | pa.Array) -> tuple[np.ndarray, list[Any]]:
             return codes.astype(np.int32), uniques.tolist()
     if isinstance(values, pa.Array):
         array = values
-    else:
-        try:  # Arrow-backed string columns convert without a Python object per value
-            array = pa.array(values, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects
-            array = pa.array(values.astype(object), from_pandas=True)
+    else:  # Arrow-backed or typed columns convert without a Python object per value
+        array = pa.array(values, from_pandas=True)
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
     if not pa.types.is_string(array.type):
@@ -394,7 +391,8 @@ def at_a_glance(results: Results, counts: dict[str, int]) -> dict[str, Any]:
 
 
 def context(results: Results) -> dict[str, Any]:
-    """Everything the template shows (plain data plus pre-rendered, escaped SVG)."""
+    """Everything the template shows (plain data plus pre-rendered, escaped SVG). `data_json` is
+    the page's data as plain JSON text: `render_pieces` makes it safe for <script> (`script_safe`)."""
     df = results.findings
     counts = status_counts(df)
     by = {
@@ -513,9 +511,10 @@ def render_pieces(results: Results, framework_view: Any = None) -> Iterator[str]
     data = ctx["data_json"]
     ctx["data_json"] = Markup(_DATA_MARKER)
     pending: list[str] = []
-    size = 0
+    size = placed = 0
     for chunk in environment().get_template("report.html.j2").generate(**ctx):
         if chunk == _DATA_MARKER:
+            placed += 1
             if pending:
                 yield "".join(pending)
                 pending, size = [], 0
@@ -527,6 +526,10 @@ def render_pieces(results: Results, framework_view: Any = None) -> Iterator[str]
         if size >= PIECE_CHARS:
             yield "".join(pending)
             pending, size = [], 0
+    if placed != 1:
+        # the template must write {{ data_json }} once, as a chunk of its own (not inside a macro
+        # or filter block, which Jinja buffers): else the page would go out without its data
+        raise RuntimeError(f"report.html.j2 wrote its data {placed} times as a chunk of its own")
     if pending:
         yield "".join(pending)
 

@@ -15,14 +15,19 @@ LISTED_JOBS = 200
 RESOURCE_ROWS = 50
 
 
+def _in_utc(when: Any) -> pd.Timestamp:
+    """`when` in UTC (a naive time is taken as UTC): the page labels its times so."""
+    stamp = pd.Timestamp(when)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def job_section(results: Results) -> dict[str, Any] | None:
     """What the HTML job section shows; None when the results hold no inventory to read jobs from."""
     from auditor.jobs import job_report
 
     if results.inventory is None or not results.as_of:
         return None
-    stamp = pd.Timestamp(results.as_of)
-    as_of: datetime = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).to_pydatetime()
+    as_of: datetime = _in_utc(results.as_of).to_pydatetime()
     report = results.jobs if results.jobs is not None else job_report(results.inventory, as_of)
     listed = report.listed
     unsuccessful = listed[listed["job_type"] != "restore"]
@@ -33,7 +38,7 @@ def job_section(results: Results) -> dict[str, Any] | None:
         return shown.where(shown.notna(), None).to_dict("records")
 
     return {
-        "since": f"{report.since:%Y-%m-%d %H:%M} UTC",
+        "since": f"{_in_utc(report.since):%Y-%m-%d %H:%M} UTC",
         "totals": report.totals(),
         "by_plan": report.rates("plan"),
         "by_account": report.rates("account"),

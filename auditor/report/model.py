@@ -96,6 +96,11 @@ def findings_frame(records: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame
             df[col] = None
     others = [c for c in df.columns if c not in FINDING_COLUMNS]
     df = df[list(FINDING_COLUMNS) + others]
+    for col in FINDING_COLUMNS:
+        values = df[col]
+        if col != "evidence" and _infer(values) not in ("string", "empty", "categorical"):
+            # a hand-made file's number where text belongs is read as its text
+            df[col] = values.astype(object).where(values.isna(), values.astype(str))
     if len(df):
         # kept as objects: as text, pandas would copy the JSON into a string column
         df["evidence"] = pd.Series(
@@ -136,7 +141,8 @@ def reading_order(findings: pd.DataFrame) -> np.ndarray:
     """The positions of `findings` in reading order (`ordered`): status, severity (worst first),
     resource ARN, control; ties keep their order.
 
-    The keys are integer ranks (text ranked once per distinct value), so sorting copies no text."""
+    The keys are integer ranks (each distinct text ranked once), so the rows are sorted on
+    integers, and only the positions are made, not a sorted copy of the findings."""
     if not len(findings):
         return np.empty(0, dtype=np.int64)
     keys = (
@@ -146,6 +152,11 @@ def reading_order(findings: pd.DataFrame) -> np.ndarray:
         _text_ranks(findings["control_id"]),
     )
     return np.lexsort(keys[::-1])  # stable; the last key given is the first sorted on
+
+
+def _infer(values: pd.Series) -> str:
+    """What pandas finds `values` hold ("string", "integer", "mixed", ...), nulls skipped."""
+    return pd.api.types.infer_dtype(values, skipna=True)
 
 
 def _text_ranks(values: pd.Series) -> np.ndarray:

@@ -191,3 +191,17 @@ def test_the_report_section_uses_the_job_report_it_is_given(monkeypatch):
     monkeypatch.setattr(auditor.jobs, "job_report", again)
     assert job_section(results) == made
     assert made is not None and made["failures_total"] >= 1
+
+
+def test_the_report_section_says_since_when_in_utc():
+    # --as-of may carry an offset; the page labels the window's start as UTC
+    from datetime import timezone
+
+    from auditor.report.jobs import job_section
+    from auditor.report.model import Results, findings_frame
+
+    inventory = _inventory()
+    as_of = AS_OF.astimezone(timezone(timedelta(hours=8)))  # 20:00 +08:00, the same instant
+    results = Results(as_of=AS_OF.isoformat(), findings=findings_frame([]), inventory=inventory)
+    results.jobs = job_report(inventory, as_of)
+    assert job_section(results)["since"] == f"{AS_OF - timedelta(days=30):%Y-%m-%d %H:%M} UTC"

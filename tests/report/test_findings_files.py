@@ -256,6 +256,7 @@ def test_streamed_sarif_and_junit_are_the_text_their_libraries_write(
     monkeypatch.setattr(junit, "CASES_PER_PIECE", cases_per_piece)
     results = load_results(checked, with_inventory=False, prefer_parquet=True)
     pieces = list(junit.render_pieces(results))
+    assert max(piece.count("<testcase ") for piece in pieces) <= cases_per_piece
     assert len(pieces) > len(results.findings) // cases_per_piece
     text = sarif.render(results)
     doc = json.loads(text, parse_constant=_refuse)
