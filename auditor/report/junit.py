@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from auditor import jsonsafe
-from auditor.report.model import Results, evidence_of, ordered
+from auditor.report.model import Results, evidence_of, ordered, text_of
 
 
 def render(results: Results) -> str:
@@ -93,9 +93,9 @@ def _case(control_id: str, row: Any) -> ET.Element:
         name=_case_name(row),
         time="0",
     )
-    detail = str(row.detail or "")
+    detail = text_of(row.detail)
     if row.status == "FAIL":
-        failure = ET.SubElement(case, "failure", message=detail, type=str(row.severity or ""))
+        failure = ET.SubElement(case, "failure", message=detail, type=text_of(row.severity))
         failure.text = _evidence(row)
     elif row.status == "NOT_ASSESSED":
         error = ET.SubElement(case, "error", message=detail, type="NOT_ASSESSED")

@@ -154,6 +154,11 @@ def reading_order(findings: pd.DataFrame) -> np.ndarray:
     return np.lexsort(keys[::-1])  # stable; the last key given is the first sorted on
 
 
+def text_of(value: Any) -> str:
+    """A cell as text, "" when missing (None, or the NaN pandas puts in text columns)."""
+    return value if isinstance(value, str) else ""
+
+
 def _infer(values: pd.Series) -> str:
     """What pandas finds `values` hold ("string", "integer", "mixed", ...), nulls skipped."""
     return pd.api.types.infer_dtype(values, skipna=True)

@@ -23,7 +23,14 @@ from typing import Any
 
 from auditor import __version__, jsonsafe
 from auditor.owners import OWNER_COLUMN_PREFIX, owner_tag_columns_of
-from auditor.report.model import ControlInfo, Results, evidence_of, reading_order, status_counts
+from auditor.report.model import (
+    ControlInfo,
+    Results,
+    evidence_of,
+    reading_order,
+    status_counts,
+    text_of,
+)
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -43,10 +50,14 @@ _SECURITY_SEVERITY = {
 }
 
 
+# The rule of a finding that names no control (a hand-made findings file), as JUnit's suite.
+_NO_CONTROL = "(none)"
+
+
 def _rules(results: Results) -> list[ControlInfo]:
     known = {c.control_id: c for c in results.controls}
     seen = (
-        results.findings["control_id"].dropna().astype(str).unique()
+        results.findings["control_id"].fillna(_NO_CONTROL).astype(str).unique()
         if len(results.findings)
         else []
     )
@@ -98,15 +109,15 @@ def _results(results: Results, rules: list[ControlInfo], df: Any) -> Iterator[di
     plans = _plans(results)
     owner_columns = owner_tag_columns_of(df.columns)
     for row in df.itertuples(index=False):
-        cid = str(row.control_id)
-        severity = str(row.severity or "medium").lower()
+        cid = text_of(row.control_id) or _NO_CONTROL
+        severity = (text_of(row.severity) or "medium").lower()
         result = {
             "ruleId": cid,
             "ruleIndex": index[cid],
             # SARIF §3.27.10: a result whose kind is not "fail" must have level "none".
             "kind": "open" if row.status == "NOT_ASSESSED" else "fail",
             "level": "none" if row.status == "NOT_ASSESSED" else _LEVEL.get(severity, "warning"),
-            "message": {"text": str(row.detail or cid)},
+            "message": {"text": text_of(row.detail) or cid},
             "locations": [_location(row, plans)],
             "partialFingerprints": {
                 "auditorFinding/v1": hashlib.sha256(
@@ -132,7 +143,7 @@ def _results(results: Results, rules: list[ControlInfo], df: Any) -> Iterator[di
                 {
                     "kind": "external",
                     "status": "accepted",
-                    "justification": str(row.detail or "waived"),
+                    "justification": text_of(row.detail) or "waived",
                 }
             ]
         yield result
@@ -215,11 +226,6 @@ def _plans(results: Results) -> dict[str, dict[str, Any]]:
     }
 
 
-def _text(value: Any) -> str:
-    """A cell as text, "" when missing (None, or the NaN pandas puts in text columns)."""
-    return value if isinstance(value, str) else ""
-
-
 def _artifact(path: str, base: str) -> dict[str, str]:
     """An artifactLocation: a relative path against `base`, an absolute one as a file URI."""
     posix = PurePosixPath(path)
@@ -232,7 +238,7 @@ def _location(row: Any, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
     location: dict[str, Any] = {
         "logicalLocations": [{"fullyQualifiedName": str(row.resource_arn), "kind": "resource"}]
     }
-    plan = plans.get(_text(row.plan))
+    plan = plans.get(text_of(row.plan))
     if plan and plan.get("source"):
         location["physicalLocation"] = {
             "artifactLocation": _artifact(str(plan["source"]), SOURCE_BASE),
@@ -242,7 +248,7 @@ def _location(row: Any, plans: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _policy_copy(row: Any, plans: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    plan = plans.get(_text(row.plan))
+    plan = plans.get(text_of(row.plan))
     if not plan or not plan.get("file"):
         return None
     return {

@@ -274,3 +274,20 @@ def test_empty_results_render_everywhere():
         # JSON Lines of no findings is no lines at all; every other format says something
         assert text.strip() if fmt is not Format.JSONL else text == ""
     assert "COMPLIANT" in render(empty, "md")
+
+
+def test_a_finding_without_control_severity_or_detail_renders_without_nan(results):
+    # a hand-made findings file may leave them out: SARIF names the rule "(none)", as JUnit
+    # names the suite, and neither writes pandas' NaN as text
+    import xml.etree.ElementTree as ET
+
+    row = dict(FINDINGS[0], control_id=None, severity=float("nan"), detail=float("nan"))
+    results.findings = findings_frame([row, *FINDINGS[1:]])
+    sarif = json.loads(render(results, "sarif"), parse_constant=lambda c: pytest.fail(c))
+    run = sarif["runs"][0]
+    mine = [r for r in run["results"] if r["ruleId"] == "(none)"]
+    assert len(mine) == 1 and mine[0]["message"]["text"] == "(none)"
+    assert run["tool"]["driver"]["rules"][mine[0]["ruleIndex"]]["id"] == "(none)"
+    xml = render(results, "junit")
+    suite = ET.fromstring(xml).find("testsuite[@name='(none)']")
+    assert suite is not None and "nan" not in ET.tostring(suite, encoding="unicode")
