@@ -15,31 +15,49 @@ from auditor.metering.allowance import pooled_free, rds_allowance
 
 
 def apportion_cents(values: np.ndarray, total_cents: int) -> np.ndarray:
-    """Round `values` (USD) to whole cents so they sum exactly to `total_cents` (largest remainder)."""
+    """Split `total_cents` in proportion to `values` (USD), each share a whole number of cents,
+    so that they sum exactly to `total_cents` (largest remainder).
+
+    Values whose cents are further from the total than one cent each (weights of another unit,
+    or costs before a free allowance) are scaled to the total first: a share is never negative
+    when the values and the total are not."""
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
     scaled = values * 100.0
     floor = np.floor(scaled + 1e-9).astype(np.int64)
+    weight = float(scaled.sum())
+    if weight > 0 and abs(total_cents - int(floor.sum())) > len(values):
+        scaled = scaled * (total_cents / weight)
+        floor = np.floor(scaled + 1e-9).astype(np.int64)
     rest = int(total_cents - floor.sum())
     frac = scaled - floor
     if rest > 0:
         order = np.argsort(-frac, kind="stable")
         floor[order] += _round_robin(rest, len(order))
     elif rest < 0:
-        order = np.argsort(frac, kind="stable")
-        candidates = order[floor[order] > 0]
-        if not len(candidates):
-            candidates = order
-        floor[candidates] -= _round_robin(-rest, len(candidates))
+        _take_back(floor, np.argsort(frac, kind="stable"), -rest)
     return floor
+
+
+def _take_back(floor: np.ndarray, order: np.ndarray, cents: int) -> None:
+    """Take `cents` back one at a time from the places in `order` in turn, skipping those at zero
+    (all of them, when every place is at zero or below: a negative total)."""
+    while cents > 0:
+        have = order[floor[order] > 0]
+        if not len(have):
+            floor[order] -= _round_robin(cents, len(order))
+            return
+        take = np.minimum(_round_robin(cents, len(have)), floor[have])
+        floor[have] -= take
+        cents -= int(take.sum())
 
 
 def _round_robin(cents: int, n: int) -> np.ndarray:
     """Cents handed out one at a time to n places in turn: how many each place gets.
 
-    (A remainder can be far larger than n, e.g. when weights are GB-months rather than USD: dealt
-    out one cent per step in Python that took minutes.)"""
+    (A remainder can be far larger than n: dealt out one cent per step in Python that took
+    minutes.)"""
     share = np.full(n, cents // n, dtype=np.int64)
     share[: cents % n] += 1
     return share

@@ -113,7 +113,7 @@ def _pieces(
     cents = np.zeros(shape, dtype=np.int64)
     row_cents = df["_cents"].to_numpy(dtype=np.int64)
     for r in np.flatnonzero(row_cents):  # a row that costs nothing has pieces that cost nothing
-        weights = _dollar_weights(cost[r], gbm[r], int(row_cents[r]))
+        weights = _dollar_weights(cost[r], gbm[r])
         if weights.sum() > 0:
             cents[r] = apportion_cents(weights, int(row_cents[r]))
     rows, combos = np.nonzero((count > 0) | (gbm > 0))
@@ -134,16 +134,11 @@ def _pieces(
     return out
 
 
-def _dollar_weights(cost: np.ndarray, gbm: np.ndarray, row_cents: int) -> np.ndarray:
+def _dollar_weights(cost: np.ndarray, gbm: np.ndarray) -> np.ndarray:
     """What a row's pieces are weighed by when its cents are shared among them: their cost (USD),
-    else (no piece has a cost rate) their GB-months scaled to the row's dollars.
-
-    `apportion_cents` rounds USD values, so GB-months given as they are would be taken as dollars,
-    and the cents it must then take back could leave some pieces negative."""
-    if cost.sum() > 0:
-        return cost
-    total = gbm.sum()
-    return gbm * (row_cents / 100.0 / total) if total > 0 else gbm
+    else (no piece has a cost rate) their GB-months (`apportion_cents` scales either to the row's
+    cents)."""
+    return cost if cost.sum() > 0 else gbm
 
 
 def with_tag_columns(split: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -36,20 +36,29 @@ _ACCOUNTS = ["111122223333", "444455556666"]
 
 
 def _one_cent_at_a_time(values: np.ndarray, total_cents: int) -> np.ndarray:
-    """Largest remainder, the remainder dealt one cent per step (the definition)."""
+    """Largest remainder, the remainder dealt one cent per step (the definition): values whose
+    cents are further from the total than a cent each are first scaled to the total, and a cent
+    is taken back only from a place that still has one."""
     scaled = np.asarray(values, dtype=float) * 100.0
     floor = np.floor(scaled + 1e-9).astype(np.int64)
+    if scaled.sum() > 0 and abs(total_cents - floor.sum()) > len(values):
+        scaled = scaled * (total_cents / scaled.sum())
+        floor = np.floor(scaled + 1e-9).astype(np.int64)
     rest = int(total_cents - floor.sum())
     frac = scaled - floor
     if rest > 0:
         order = np.argsort(-frac, kind="stable")
         for i in range(rest):
             floor[order[i % len(order)]] += 1
-    elif rest < 0:
-        order = np.argsort(frac, kind="stable")
-        candidates = [i for i in order if floor[i] > 0] or list(order)
-        for i in range(-rest):
-            floor[candidates[i % len(candidates)]] -= 1
+    else:
+        order = list(np.argsort(frac, kind="stable"))
+        step = 0
+        while rest < 0:
+            i = order[step % len(order)]
+            step += 1
+            if floor[i] > 0:
+                floor[i] -= 1
+                rest += 1
     return floor
 
 
@@ -60,11 +69,23 @@ def test_apportion_cents_deals_any_remainder_as_one_cent_at_a_time_would():
         values = np.round(rng.exponential(rng.choice([0.01, 1.0, 50.0]), n), 4)
         values[rng.random(n) < 0.3] = 0.0
         # totals near the values' sum, and far from it (weights that are not USD)
-        total = round(values.sum() * 100) + int(rng.choice([0, 1, -1, 997, -5003, 20011]))
+        total = max(0, round(values.sum() * 100) + int(rng.choice([0, 1, -1, 997, -5003, 20011])))
+        if values.sum() == 0 and total:
+            continue  # nothing to weigh a positive total by
         expected = _one_cent_at_a_time(values, total)
         got = apportion_cents(values, total)
         assert got.tolist() == expected.tolist()
         assert int(got.sum()) == total
+        assert (got >= 0).all()
+
+
+def test_apportion_cents_shares_a_smaller_total_in_proportion_never_below_zero():
+    # a row's cost after its free allowance, shared by its pieces' costs before it
+    got = apportion_cents(np.array([0.01, 10.0, 30.0]), 100)
+    assert got.tolist() == [0, 25, 75]
+    # weights in GB-months, not USD: a larger total is shared in proportion, not evenly
+    got = apportion_cents(np.array([1.0, 1000.0]), 1_001_000)
+    assert got.tolist() == [1_000, 1_000_000]
 
 
 def _random_inventory(mk, n_backups: int, seed: int) -> Inventory:
