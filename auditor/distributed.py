@@ -58,14 +58,16 @@ __all__ = [
 class AccountWork:
     """Everything one task needs: collect options narrowed to one account, and what to check.
 
-    `policies` (a loaded `PolicySet`) and `as_of` enable the check. Every field must pickle:
-    process workers receive a copy.
+    `policies` (a loaded `PolicySet`) and `as_of` enable the check; `prices` is the price table
+    the costs in evidence use (None: the default). Every field must pickle: process workers
+    receive a copy.
     """
 
     options: Any  # auditor.aws.CollectOptions with accounts=[one id] (or [] for the current one)
     account_id: str | None = None
     policies: Any = None
     as_of: datetime | None = None
+    prices: Any = None
 
 
 @dataclass
@@ -93,13 +95,19 @@ def _check(inventory: Inventory, work: AccountWork) -> AccountResult:
 
     cross = cross_account_ids()
     local = [c for c in CONTROL_IDS if c not in cross]
-    findings = check_inventory(inventory, work.policies, work.as_of, controls=local)
+    findings = check_inventory(
+        inventory, work.policies, work.as_of, controls=local, prices=work.prices
+    )
     # Materialised here, in the worker: the Findings object holds the whole evaluation context.
     return AccountResult(inventory=inventory, findings=findings.frame, summary=findings.summary)
 
 
 def combine(
-    results: Iterable[AccountResult], *, policies: Any = None, as_of: datetime | None = None
+    results: Iterable[AccountResult],
+    *,
+    policies: Any = None,
+    as_of: datetime | None = None,
+    prices: Any = None,
 ):
     """Combine per-account results: `(Inventory, Findings or None)`.
 
@@ -121,7 +129,9 @@ def combine(
     cross = list(cross_account_ids())
     frames = [r.findings for r in results if r.findings is not None and len(r.findings)]
     if cross:
-        frames.append(check_inventory(inventory, policies, as_of, controls=cross).frame)
+        frames.append(
+            check_inventory(inventory, policies, as_of, controls=cross, prices=prices).frame
+        )
     frame = (
         pd.concat(frames, ignore_index=True)
         if frames
@@ -314,15 +324,16 @@ def collect_and_check(
     policies: Any = None,
     as_of: datetime | None = None,
     progress: bool = False,
+    prices: Any = None,
 ):
     """Collect (and, with `policies`, check) every account of `options` as Dask tasks.
 
     Returns `(Inventory, Findings or None)`, the same as collecting and checking in one process.
     """
     accounts = resolve_accounts(options)
-    works = works_for(options, accounts, policies=policies, as_of=as_of)
+    works = works_for(options, accounts, policies=policies, as_of=as_of, prices=prices)
     results = run_on_dask(works, address=address, client=client, progress=progress)
-    return combine(results, policies=policies, as_of=as_of)
+    return combine(results, policies=policies, as_of=as_of, prices=prices)
 
 
 def split_options(options: Any, accounts: list[str]) -> list[Any]:
@@ -371,7 +382,12 @@ def read_accounts_file(path: Any) -> list[str]:
 
 
 def works_for(
-    options: Any, accounts: list[str], *, policies: Any = None, as_of: datetime | None = None
+    options: Any,
+    accounts: list[str],
+    *,
+    policies: Any = None,
+    as_of: datetime | None = None,
+    prices: Any = None,
 ) -> list[AccountWork]:
     """The per-account tasks for `accounts` (one task for the caller's own account when empty)."""
     return [
@@ -380,6 +396,7 @@ def works_for(
             account_id=(opts.accounts[0] if getattr(opts, "accounts", None) else None),
             policies=policies,
             as_of=as_of,
+            prices=prices,
         )
         for opts in split_options(options, accounts)
     ]

@@ -158,7 +158,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         gate = dataclasses.replace(gate, no_fail=True)
 
     with Progress(options.progress) as bars:
-        inventory, findings = _collect(options, policies)
+        inventory, findings = _collect(options, policies, prices)
         if findings is None:
             chosen = gate.controls_to_run(CONTROL_IDS) if gate.skip_controls else None
             findings = check_inventory(
@@ -168,6 +168,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 controls=chosen,
                 progress=options.progress,
                 owner_tags=options.owner_tags,
+                prices=prices,
             )
         else:  # checked per account under Dask: the owner columns are looked up here
             findings = with_owner_findings(findings, inventory, options.owner_tags)
@@ -242,8 +243,9 @@ def _json(document: Any) -> str:
     return jsonsafe.dumps(document, sort_keys=True)
 
 
-def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
-    """Collect every account (and, under Dask, check it in the same task): (inventory, findings or None)."""
+def _collect(options: AuditOptions, policies: Any, prices: Any) -> tuple[Any, Any]:
+    """Collect every account (and, under Dask, check it in the same task, costs estimated with
+    `prices`): (inventory, findings or None)."""
     from auditor.aws import CollectOptions, collect_inventory
 
     collect_kwargs: dict[str, Any] = {"accounts": list(options.accounts), **options.collect_extra}
@@ -269,6 +271,7 @@ def _collect(options: AuditOptions, policies: Any) -> tuple[Any, Any]:
         policies=policies,
         as_of=options.as_of,
         progress=options.progress,
+        prices=prices,
     )
 
 

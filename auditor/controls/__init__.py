@@ -51,13 +51,15 @@ def check_inventory(
     controls: list[str] | None = None,
     progress: bool = False,
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    prices: Any = None,
 ) -> Findings:
     """Evaluate `policies` (a PolicySet) on `inventory` at the fixed time `as_of`.
 
     `controls` limits the run to those ids (default: all, in registry order); `progress` shows a
-    "controls evaluated" bar; `owner_tags` are the tag keys the findings carry as owner columns.
+    "controls evaluated" bar; `owner_tags` are the tag keys the findings carry as owner columns;
+    `prices` is the price table the costs in evidence use (None: the default table).
     """
-    ctx = Context(inventory, policies, as_of, owner_tags=owner_tags)
+    ctx = Context(inventory, policies, as_of, owner_tags=owner_tags, prices=prices)
     registry = discover()
     chosen = [registry[c] for c in controls] if controls is not None else None
     return run_controls(ctx, chosen, progress=progress)

@@ -81,6 +81,7 @@ class Context:
         policies: PolicySet,
         as_of: datetime,
         owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+        prices: Any = None,
     ):
         if as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=UTC)
@@ -94,6 +95,8 @@ class Context:
         self.view = TagView(self.res["resource_arn"], inventory["tags"])
         # the tag keys findings carry as owner columns (auditor.owners)
         self.owner_tags = tuple(owner_tags)
+        # the price table costs in evidence are estimated with (None: the default table)
+        self.prices = prices
         self._scope()
         self._pairs()
         self._recovery_points()

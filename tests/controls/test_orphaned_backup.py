@@ -113,3 +113,33 @@ def test_a_backup_in_a_vault_of_an_account_that_could_not_be_entered_is_not_asse
     assert row["status"] == "NOT_ASSESSED", row["detail"]
     assert "not collected" in row["detail"]
     assert rp not in set(meter(inventory, load_prices(), h.AS_OF).orphans["recovery_point_arn"])
+
+
+def test_an_orphans_monthly_cost_is_priced_with_the_runs_price_table(
+    estate, plan_policy, h, tmp_path
+):
+    # `audit --prices FILE` merges FILE over the default table; the cost an orphan's evidence
+    # shows must be the one the metering of the same run gives, not the default table's.
+    import json
+
+    from auditor.controls import check_inventory
+    from auditor.metering import load_prices
+
+    rp = estate.backup(GONE_VOLUME, age_hours=100, source="native", size_gib=100)
+    table = tmp_path / "prices.yaml"
+    table.write_text(
+        "version: 1\ncurrency: USD\nprices:\n  us-east-1:\n    EBS:SnapshotUsage: 0.5\n"
+    )
+
+    def cost(prices) -> float:
+        findings = check_inventory(
+            estate.inventory(), plan_policy(), h.AS_OF, ["orphaned-backup"], prices=prices
+        )
+        evidence = h.one(findings, "orphaned-backup", rp, None)["evidence"]
+        evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
+        return float(evidence["monthly_cost_usd"])
+
+    default, mine = cost(None), cost(load_prices(table))
+    assert default > 0
+    # the whole snapshot is billed at the standard rate: $0.05 by default, $0.5 in the file
+    assert mine == pytest.approx(default * 10, rel=0.01)

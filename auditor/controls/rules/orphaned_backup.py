@@ -64,7 +64,7 @@ def _describe_orphan(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> 
 
 
 def _orphan_costs(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> dict:
-    """Monthly cost per orphaned backup, from the metering module's price table (best effort).
+    """Monthly cost per orphaned backup, from the run's price table (best effort).
 
     The backups of `every` orphan finding are metered together once (what one backup costs
     depends on the others of its chain); `frame` may be a batch of those findings.
@@ -97,7 +97,9 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
         tables = dict(ctx.inventory.tables)
         tables["recovery_points"] = rp
         result = meter(
-            Inventory(tables=tables, manifest=ctx.inventory.manifest), load_prices(), ctx.as_of
+            Inventory(tables=tables, manifest=ctx.inventory.manifest),
+            load_prices() if ctx.prices is None else ctx.prices,
+            ctx.as_of,
         )
         costs = result.orphans.set_index("recovery_point_arn")["monthly_cost_usd"]
         return costs[~costs.index.duplicated()]
