@@ -113,6 +113,9 @@ COLUMNS = (
 )
 # After COLUMNS, a findings table has one `tag_<key>` column per configured owner tag
 # (auditor.owners): which ones depends on the run's --owner-tags.
+# Columns the file writers take dictionary-encoded, as findings.parquet stores them: the short
+# ones, the owner tags, and the remediation (a few long texts shared by millions of rows).
+TYPED_COLUMNS = (*_DICTIONARY_COLUMNS, "remediation")
 
 
 def columns_of(names: Iterable[str]) -> list[str]:
@@ -232,7 +235,7 @@ def write_findings(
     head = _head(findings, plans)
     paths = [out / FINDINGS_FORMATS[name] for name in FINDINGS_FORMATS if name in chosen]
     writers = [_WRITERS[name] for name in FINDINGS_FORMATS if name in chosen]
-    write_streams(canonical_batches(findings), out / PARQUET_FILE, paths, writers, head)
+    write_streams(canonical_batches(findings, typed=True), out / PARQUET_FILE, paths, writers, head)
     return tuple(paths)
 
 
@@ -281,54 +284,29 @@ def _parquet_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
         while True:
             batch = yield
             if writer is None:
-                schema = batch.schema
-                writer = _parquet_writer(handle, schema, meta)
-            writer.write_table(_table([batch], schema, meta))
+                schema = typed_schema(batch.schema.names).with_metadata(meta)
+                writer = _parquet_writer(handle, schema)
+            writer.write_batch(conform(batch, schema))
     except GeneratorExit:
         if writer is None:  # no batch came: the fixed columns, no rows
-            schema = row_schema()
-            writer = _parquet_writer(handle, schema, meta)
-            writer.write_table(_table([], schema, meta))
+            schema = typed_schema().with_metadata(meta)
+            writer = _parquet_writer(handle, schema)
+            writer.write_table(schema.empty_table())
         writer.close()
 
 
-def _parquet_writer(handle: IO[bytes], schema: pa.Schema, meta: dict[bytes, bytes]) -> Any:
-    """A Parquet writer of `schema` (COLUMNS then owner tags), the short columns
-    dictionary-encoded (owner tags too: few owners, many rows)."""
+def _parquet_writer(handle: IO[bytes], schema: pa.Schema) -> Any:
+    """A Parquet writer of `schema` (`typed_schema`, with the head in its metadata): its
+    dictionary-typed columns dictionary-encoded, as they come (so they read back as such)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     return pq.ParquetWriter(
         handle,
-        _dictionary_schema(schema).with_metadata(meta),
-        use_dictionary=_short_columns(schema),
+        schema,
+        use_dictionary=[f.name for f in schema if pa.types.is_dictionary(f.type)],
         compression="snappy",
     )
-
-
-def _short_columns(schema: pa.Schema) -> list[str]:
-    return _DICTIONARY_COLUMNS + columns_of(schema.names)[len(COLUMNS) :]
-
-
-def _dictionary_schema(schema: pa.Schema) -> pa.Schema:
-    """`schema` with the short columns typed as dictionaries (so they read back as such)."""
-    import pyarrow as pa
-
-    short = set(_short_columns(schema))
-    return pa.schema(
-        [(f.name, pa.dictionary(pa.int32(), f.type) if f.name in short else f.type) for f in schema]
-    )
-
-
-def _table(batches: list[pa.RecordBatch], schema: Any, meta: dict[bytes, bytes]) -> pa.Table:
-    """The batches as one table to write: the short columns dictionary-encoded, `meta` attached."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = pa.Table.from_batches(batches, schema=schema)
-    for name in _short_columns(schema):
-        at = table.schema.get_field_index(name)
-        table = table.set_column(at, name, pc.dictionary_encode(table[name]))
-    return table.replace_schema_metadata(meta)
 
 
 def _json_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
@@ -398,6 +376,17 @@ def findings_jsonl_bytes(findings: Any) -> bytes:
     return buffer.getvalue()
 
 
+def typed_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
+    """`row_schema` with the columns of few values as dictionary<int32, string> (TYPED_COLUMNS
+    and the owner tags): the schema of the batches the writers take, and of findings.parquet."""
+    import pyarrow as pa
+
+    columns = columns_of(names)
+    typed = set(TYPED_COLUMNS) | set(columns[len(COLUMNS) :])
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([(c, text if c in typed else pa.string()) for c in columns])
+
+
 def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
     """The findings columns of a table with columns `names` (COLUMNS, then its owner tags) as
     text: the schema of each batch and of findings.parquet."""
@@ -406,8 +395,9 @@ def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
     return pa.schema([(c, pa.string()) for c in columns_of(names)])
 
 
-def canonical_batches(findings: Any) -> Iterator[pa.RecordBatch]:
-    """The findings rows as text in the canonical order, `batch_rows` of them at a time.
+def canonical_batches(findings: Any, typed: bool = False) -> Iterator[pa.RecordBatch]:
+    """The findings rows as text in the canonical order, `batch_rows` of them at a time
+    (`row_schema`; with `typed`, the columns of few values dictionary-encoded: `typed_schema`).
 
     A check's findings make each batch's text from their compact verdicts (the order is
     sorted on integer codes first); findings read back from disk or gathered from tasks are
@@ -416,26 +406,39 @@ def canonical_batches(findings: Any) -> Iterator[pa.RecordBatch]:
     """
     import pyarrow as pa
 
-    made = findings.batches(batch_rows(len(findings))) if hasattr(findings, "batches") else None
+    made = (
+        findings.batches(batch_rows(len(findings)), typed=typed)
+        if hasattr(findings, "batches")
+        else None
+    )
     if made is not None:
-        yield from made
+        for batch in made:
+            yield conform(batch, (typed_schema if typed else row_schema)(batch.schema.names))
         return
     table = canonical_table(findings)
-    schema = row_schema(table.column_names)
+    schema = (typed_schema if typed else row_schema)(table.column_names)
     batches = table.to_batches(batch_rows(table.num_rows)) or [
         pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
     ]
     for batch in batches:
-        yield _plain_batch(batch, schema)
+        yield conform(batch, schema)
 
 
-def _plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """`batch` with every column cast to `schema`'s plain text type."""
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` with each column as `schema` types it: text, or dictionary-encoded text (a column
+    already of that type is kept as it is)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    return pa.RecordBatch.from_arrays(
-        [batch.column(i).cast(pa.string()) for i in range(batch.num_columns)], schema=schema
-    )
+    columns = []
+    for i, field in enumerate(schema):
+        column = batch.column(i)
+        if column.type != field.type:
+            column = column.cast(pa.string())
+            if pa.types.is_dictionary(field.type):
+                column = pc.dictionary_encode(column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 _SORT_COLUMNS = (

@@ -289,14 +289,20 @@ def restore_paths(row: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def newest_backup_rows(
-    recovery_points: pd.DataFrame, resources: pd.DataFrame
+    recovery_points: pd.DataFrame,
+    resources: pd.DataFrame,
+    ridx: np.ndarray | None = None,
+    created_us: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per resource (by position in `resources`): the recovery_points row of its newest completed
     backup (-1 when it has none), and whether any completed backup of it (a copy) is stored
     outside the resource's region.
 
     Column-wise on positions and codes: each backup's resource row (first of its ARN), its newest
-    completed backup (the last row among those made latest); no backup's row is copied.
+    completed backup (the last row among those made latest); no backup's row is copied. A check
+    passes what it has made already: `ridx` (each backup's resource row, -1 for none) and
+    `created_us` (creation times in microseconds, int64's minimum for none), so that at ten
+    million backups no second copy of either is made.
     """
     from auditor.policy.columns import index_in
 
@@ -304,20 +310,24 @@ def newest_backup_rows(
     outside_of = np.zeros(len(resources), dtype=bool)
     if not len(recovery_points) or not len(resources):
         return newest, outside_of
-    ridx = index_in(recovery_points["resource_arn"], resources["resource_arn"])
-    created = recovery_points["created_at"]
+    if ridx is None:
+        ridx = index_in(recovery_points["resource_arn"], resources["resource_arn"])
+    if created_us is None:
+        created = pd.to_datetime(recovery_points["created_at"], utc=True).array
+        created_us = np.where(created.isna(), _NO_TIME, created.as_unit("us").asi8)
     keep = np.flatnonzero(
         (ridx >= 0)
         & recovery_points["status"].eq("COMPLETED").to_numpy(dtype=bool, na_value=False)
-        & created.notna().to_numpy()
+        & (created_us != _NO_TIME)
     )
     if not len(keep):
         return newest, outside_of
     owner = ridx[keep]
     res_region = _region_codes(resources["region"], resources["region"])
-    rp_region = _region_codes(recovery_points["region"].iloc[keep], resources["region"])
+    rp_region = _region_codes_at(recovery_points["region"], keep, resources["region"])
     outside_of[owner[rp_region != res_region[owner]]] = True
-    stamps = pd.to_datetime(created.iloc[keep], utc=True).array.as_unit("us").asi8
+    del rp_region
+    stamps = created_us[keep]
     # The newest per resource by two unbuffered maxima (a twentieth of a sort's time): the latest
     # time of each resource, then among its backups made at that time the last row.
     latest = np.full(len(resources), np.iinfo(np.int64).min, dtype=np.int64)
@@ -325,6 +335,10 @@ def newest_backup_rows(
     at_latest = stamps == latest[owner]
     np.maximum.at(newest, owner[at_latest], keep[at_latest])
     return newest, outside_of
+
+
+# No creation time (a null read as int64's minimum, as a check's context has it).
+_NO_TIME = np.iinfo(np.int64).min
 
 
 def _region_codes(regions: pd.Series, resource_regions: pd.Series) -> np.ndarray:
@@ -336,6 +350,18 @@ def _region_codes(regions: pd.Series, resource_regions: pd.Series) -> np.ndarray
     codes = index_in(regions, resource_regions)
     codes[regions.isna().to_numpy()] = -2
     return codes
+
+
+def _region_codes_at(
+    regions: pd.Series, rows: np.ndarray, resource_regions: pd.Series
+) -> np.ndarray:
+    """`_region_codes` of `regions` at `rows`; a categorical column by its codes (each of its few
+    regions looked up once, no row copied)."""
+    if not isinstance(regions.dtype, pd.CategoricalDtype):
+        return _region_codes(regions.iloc[rows], resource_regions)
+    categories = pd.Series(regions.cat.categories.astype(str), dtype="str")
+    table = np.append(_region_codes(categories, resource_regions), -2).astype(np.int32)
+    return table[regions.array.codes[rows]]  # code -1 (missing) takes the last slot, -2
 
 
 def restore_facts(

@@ -629,7 +629,7 @@ def measure_writes(
         out["sort_cpu_s"] = round(time.process_time() - c, 2)
         out["parquet_s"], out["parquet_cpu_s"] = _timed(
             fw.write_streams,
-            _first(findings.batches(fw.batch_rows(len(findings))), limit),
+            _first(findings.batches(fw.batch_rows(len(findings)), typed=True), limit),
             parquet,
             [],
             [],
@@ -646,7 +646,7 @@ def measure_writes(
             path = folder / f"findings.{name}"
             out[f"{name}_s"], out[f"{name}_cpu_s"] = _timed(
                 fw.write_streams,
-                _first(findings.batches(fw.batch_rows(len(findings))), limit),
+                _first(findings.batches(fw.batch_rows(len(findings)), typed=True), limit),
                 None,
                 [path],
                 [fw._WRITERS[name]],

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from auditor.controls.context import Context
 from auditor.controls.evidence import arrow_text, evidence_json
 from auditor.controls.verdicts import FAIL, NOT_APPLICABLE, NOT_ASSESSED, STATUSES, WAIVED, Part
-from auditor.findings import COLUMNS
+from auditor.findings import COLUMNS, TYPED_COLUMNS, typed_schema
 from auditor.owners import owner_columns, owner_tag_arrays
 from auditor.policy.columns import arrow_of
 
@@ -38,8 +38,12 @@ __all__ = ["ROW_SCHEMA", "FindingRows"]
 ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 # Columns that name where a finding is: taken from the resource table, or carried by the row.
 _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
+# Columns kept dictionary-encoded in typed batches, for the file writers (auditor.findings).
+_TYPED = frozenset(TYPED_COLUMNS)
 # Bits of one packed sort key (a uint64); wider keys are sorted column by column instead.
 _KEY_BITS = 64
+# Rows numbered per step when the numbers are packed into the keys (an 8 MB array at a time).
+_CHUNK = 1 << 20
 # Threads that make batches of text ahead of the writer (at most one batch more is held).
 _TEXT_THREADS = 2
 # Statuses that call for a change, and so carry a remediation (other rows leave it null).
@@ -77,27 +81,25 @@ class FindingRows:
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
         keys = self._key_columns()
-        part_of = np.concatenate(
-            [np.full(len(p.frame), k, np.int16) for k, p in enumerate(self.parts)]
-            or [np.empty(0, np.int16)]
-        )
-        row_of = np.concatenate(
-            [np.arange(len(p.frame), dtype=np.int32) for p in self.parts] or [np.empty(0, np.int32)]
-        )
         key_bits = sum(width for width, _ in keys)
         row_bits = max(int(self.total).bit_length(), 1)
+        # At 20M findings each 64-bit column is 160 MB: the step holds at most two at a time
+        # (the row numbers are no third one: they are read back from the sorted keys).
         if key_bits + row_bits <= _KEY_BITS:
             # Each row's number in the low bits makes every key unique, so sorting the keys
             # themselves (a sixth of a stable argsort's time) gives the stable order: the
             # number is read back from the sorted keys.
             packed = self._packed(keys)
             packed <<= np.uint64(row_bits)
-            packed |= np.arange(self.total, dtype=np.uint64)
+            for start in range(0, self.total, _CHUNK):
+                stop = min(start + _CHUNK, self.total)
+                packed[start:stop] |= np.arange(start, stop, dtype=np.uint64)
             packed.sort()
-            order = (packed & np.uint64((1 << row_bits) - 1)).astype(np.int64)
+            numbers = packed & np.uint64((1 << row_bits) - 1)
             packed >>= np.uint64(row_bits)
             same = packed[1:] == packed[:-1]
             del packed
+            order: np.ndarray = numbers.view(np.int64)  # row numbers < 2**63: the same bits
         elif key_bits <= _KEY_BITS:
             packed = self._packed(keys)
             order = np.argsort(packed, kind="stable")
@@ -112,7 +114,10 @@ class FindingRows:
                 ranked = column[order]
                 same &= ranked[1:] == ranked[:-1]
             del columns
-        part_of, row_of = part_of[order], row_of[order]
+        # each row's part and its number in it, from its number among all the rows
+        ends = np.cumsum([len(p.frame) for p in self.parts], dtype=np.int64)
+        part_of = np.searchsorted(ends, order, side="right").astype(np.int16)
+        row_of = (order - (ends - [len(p.frame) for p in self.parts])[part_of]).astype(np.int32)
         del order
         if same.any():
             self._break_ties(part_of, row_of, same)
@@ -124,7 +129,9 @@ class FindingRows:
         packed = np.zeros(self.total, dtype=np.uint64)
         for width, make in keys:
             packed <<= np.uint64(width)
-            packed |= make().astype(np.uint64)
+            key = make()
+            # ranks are never negative: an int32 column is folded in as it is, not copied wider
+            packed |= key.view(np.uint32) if key.dtype == np.int32 else key.astype(np.uint64)
         return packed
 
     def _key_columns(self) -> list[tuple[int, Callable[[], np.ndarray]]]:
@@ -258,17 +265,23 @@ class FindingRows:
 
     # --- the text, a batch at a time ---------------------------------------------------------------
 
-    def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def batches(self, batch_rows: int, typed: bool = False) -> Iterator[pa.RecordBatch]:
         """The findings rows (`schema`) in canonical order, `batch_rows` at a time; one empty
-        batch when there are none (it still carries the columns)."""
+        batch when there are none (it still carries the columns).
+
+        `typed`: the columns of few distinct values stay dictionary-encoded as they are made
+        (`auditor.findings.typed_schema`), for the file writers; by default every column is text.
+        """
         part_of, row_of = self.order()
         if not self.total:
-            yield _empty_batch(self.schema)
+            yield _empty_batch(typed_schema(self.columns) if typed else self.schema)
             return
 
         def make(start: int) -> pa.RecordBatch:
             return self._rows_text(
-                part_of[start : start + batch_rows], row_of[start : start + batch_rows]
+                part_of[start : start + batch_rows],
+                row_of[start : start + batch_rows],
+                typed=typed,
             )
 
         starts = range(0, self.total, batch_rows)
@@ -286,9 +299,14 @@ class FindingRows:
                 yield pending.popleft().result()
 
     def _rows_text(
-        self, part_of: np.ndarray, row_of: np.ndarray, columns: tuple[str, ...] | None = None
+        self,
+        part_of: np.ndarray,
+        row_of: np.ndarray,
+        columns: tuple[str, ...] | None = None,
+        typed: bool = False,
     ) -> pa.RecordBatch:
-        """The text of the given rows, in the order given (every column of `schema` by default).
+        """The text of the given rows, in the order given (every column of `schema` by default;
+        with `typed`, the columns of few values dictionary-encoded: `typed_schema`).
 
         Only what a control writes itself (detail, evidence, remediation, and the place of a row
         about a backup) is made part by part and interleaved; every column that comes from codes
@@ -296,9 +314,10 @@ class FindingRows:
         once for all the rows.
         """
         columns = self.columns if columns is None else columns
+        schema = typed_schema(columns) if typed else _schema(columns)
         n = len(part_of)
         if not n:
-            return _empty_batch(_schema(columns))
+            return _empty_batch(schema)
         ridx = np.empty(n, dtype=np.int64)
         status = np.empty(n, dtype=np.int64)
         plan = np.empty(n, dtype=np.int32)
@@ -318,9 +337,11 @@ class FindingRows:
         if positions:
             where[np.concatenate(positions)] = np.arange(n)
         back = pa.array(where)
-        made = {name: pa.concat_arrays(pieces).take(back) for name, pieces in own.items()}
-        cols = self._code_columns(part_of, ridx, status, plan, made, columns)
-        return pa.RecordBatch.from_arrays([cols[c] for c in columns], schema=_schema(columns))
+        made = {name: _joined(pieces).take(back) for name, pieces in own.items()}
+        if not typed and "remediation" in made:
+            made["remediation"] = made["remediation"].cast(pa.string())
+        cols = self._code_columns(part_of, ridx, status, plan, made, columns, typed)
+        return pa.RecordBatch.from_arrays([cols[c] for c in columns], schema=schema)
 
     def part_text(
         self, part: Part, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
@@ -361,46 +382,59 @@ class FindingRows:
         plan: np.ndarray,
         made: dict[str, pa.Array],
         columns: tuple[str, ...],
+        typed: bool = False,
     ) -> dict[str, pa.Array]:
-        """Every column of the rows as text: the ones made from codes, and those `made` by the
-        controls."""
+        """Every column of the rows: the ones made from codes, and those `made` by the controls.
+
+        As text; with `typed`, the columns of few values stay dictionary arrays (their codes
+        taken, no text made per row)."""
         from auditor.controls.registry import REGISTRY
 
+        text = _as_text if not typed else _as_typed
         n = len(part_of)
         cols: dict[str, Any] = {
             c: made[c] for c in ("detail", "evidence", "remediation") if c in made
         }
-        has = pa.array(ridx >= 0)
+        has = ridx >= 0
         safe = pa.array(np.maximum(ridx, 0))
         for col in _PLACE_COLUMNS:
-            if col in columns:
-                own = made["own." + col]
-                cols[col] = (
-                    pc.if_else(has, self._places[col].take(safe).cast(pa.string()), own)
-                    if self.ctx.n
-                    else own
+            if col not in columns:
+                continue
+            own = made["own." + col]
+            if not self.ctx.n:
+                cols[col] = own
+            elif typed and col in _TYPED and own.null_count == len(own):
+                cols[col] = _masked(self._places[col], safe, ~has)  # every row is a resource's
+            else:
+                cols[col] = pc.if_else(
+                    pa.array(has), self._places[col].take(safe).cast(pa.string()), own
                 )
         if "resource_name" in columns:
             cols["resource_name"] = self._resource_name(ridx)
         for name, per_resource in self._owner_tags.items():
             if name in columns:
-                cols[name] = _by_resource(per_resource, ridx)
+                cols[name] = (
+                    text(_masked(per_resource, safe, ~has))
+                    if len(per_resource)
+                    else pa.nulls(n, pa.string())
+                )
         codes = pa.array(part_of.astype(np.int32))
         if "control_id" in columns:
-            cols["control_id"] = _spread([p.control_id for p in self.parts], codes)
+            cols["control_id"] = text(_spread([p.control_id for p in self.parts], codes))
         if "severity" in columns:
-            cols["severity"] = _spread([REGISTRY[p.control_id].severity for p in self.parts], codes)
+            severities = [REGISTRY[p.control_id].severity for p in self.parts]
+            cols["severity"] = text(_spread(severities, codes))
         if "status" in columns:
-            cols["status"] = _spread(list(STATUSES), pa.array(status.astype(np.int32)))
+            cols["status"] = text(_spread(list(STATUSES), pa.array(status.astype(np.int32))))
         if "plan" in columns:
             cols["plan"] = (
-                pa.DictionaryArray.from_arrays(
-                    pa.array(plan, mask=plan < 0), self._plan_names
-                ).cast(pa.string())
+                text(
+                    pa.DictionaryArray.from_arrays(pa.array(plan, mask=plan < 0), self._plan_names)
+                )
                 if len(self._plan_names)
                 else pa.nulls(n, pa.string())
             )
-        return cols
+        return {c: _as_typed(v) if typed and c in _TYPED else v for c, v in cols.items()}
 
     def _resource_name(self, ridx: np.ndarray) -> pa.Array:
         """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
@@ -431,13 +465,53 @@ def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(ridx >= 0), taken, nulls)
 
 
-def _spread(texts: list[str], codes: pa.Array) -> pa.Array:
-    """Each row's text by its code into `texts`, as a string array."""
-    return pa.DictionaryArray.from_arrays(codes, pa.array(texts, pa.string())).cast(pa.string())
+def _masked(per_resource: pa.DictionaryArray, safe: pa.Array, none: np.ndarray) -> pa.Array:
+    """Each row's value of a dictionary-encoded per-resource column, still dictionary-encoded:
+    its code taken by resource number, null where `none` (rows about no resource)."""
+    codes = per_resource.indices.take(safe)
+    if none.any():
+        codes = pc.if_else(pa.array(none), pa.scalar(None, codes.type), codes)
+    return pa.DictionaryArray.from_arrays(codes, per_resource.dictionary)
+
+
+def _spread(texts: list[str], codes: pa.Array) -> pa.DictionaryArray:
+    """Each row's text by its code into `texts`, as a dictionary array of each text once
+    (parts of several controls share a severity)."""
+    values, at = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(at.astype(np.int32)).take(codes), pa.array(values, pa.string())
+    )
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    return values.cast(pa.string())
+
+
+def _as_typed(values: pa.Array) -> pa.Array:
+    """A column of few values as `typed_schema` holds it: dictionary<int32, string>."""
+    return values if values.type == _DICTIONARY else pc.dictionary_encode(values.cast(pa.string()))
+
+
+def _joined(pieces: list[pa.Array]) -> pa.Array:
+    """The pieces of one column, one after the other; dictionary pieces as one dictionary array
+    with each distinct value once (a piece's own dictionary may repeat a text too)."""
+    if not pa.types.is_dictionary(pieces[0].type):
+        return pa.concat_arrays(pieces)
+    values = pc.dictionary_encode(pa.concat_arrays([p.dictionary for p in pieces]))
+    offsets = np.cumsum([0] + [len(p.dictionary) for p in pieces[:-1]])
+    positions = pa.concat_arrays(
+        [pc.add(p.indices.cast(pa.int64()), int(o)) for p, o in zip(pieces, offsets)]
+    )
+    return pa.DictionaryArray.from_arrays(
+        values.indices.take(positions).cast(pa.int32()), values.dictionary
+    )
 
 
 def _schema(columns: tuple[str, ...]) -> pa.Schema:
     return pa.schema([(c, pa.string()) for c in columns])
+
+
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
@@ -591,23 +665,25 @@ def _evidence(part: Part, f: pd.DataFrame, ctx: Context) -> dict[str, Any]:
     return ev
 
 
-def _remediation(part: Part, f: pd.DataFrame, ctx: Context, status: np.ndarray) -> pa.Array:
+def _remediation(
+    part: Part, f: pd.DataFrame, ctx: Context, status: np.ndarray
+) -> pa.DictionaryArray:
     """Per row: the control's own text for this situation (`Part.remediate`), else the
     registration's default; for NOT_ASSESSED rows, how to make the data available; null for rows
     that need no change (PASS, NOT_APPLICABLE).
 
-    One pass picks each row's text: the shared texts stay scalars, never spread over the rows."""
+    A dictionary array: a few texts of hundreds of characters shared by millions of rows are
+    picked by code, never copied per row."""
     from auditor.controls.registry import REGISTRY
 
-    conditions = [~np.isin(status, _ACTIONABLE), status == NOT_ASSESSED]
-    choices: list[Any] = [pa.scalar(None, pa.string()), pa.scalar(_NOT_ASSESSED_REMEDIATION)]
+    texts = [pa.array([_NOT_ASSESSED_REMEDIATION, REGISTRY[part.control_id].remediation])]
+    # 0: not assessed, 1: the default; the control's own texts after them
+    code = np.where(status == NOT_ASSESSED, 0, 1).astype(np.int32)
     if part.remediate is not None:
-        own = _text_array(part.remediate(f, ctx))
-        conditions.append(own.is_valid().to_numpy(zero_copy_only=False))
-        choices.append(own)
-    which = pa.StructArray.from_arrays(
-        [pa.array(np.asarray(c, dtype=bool)) for c in conditions],
-        names=[str(i) for i in range(len(conditions))],
-    )
-    default = pa.scalar(REGISTRY[part.control_id].remediation)
-    return pc.case_when(which, *choices, default)
+        own = pc.dictionary_encode(_text_array(part.remediate(f, ctx)))
+        mine = own.indices.fill_null(0).to_numpy().astype(np.int32) + 2
+        has = own.is_valid().to_numpy(zero_copy_only=False) & (status != NOT_ASSESSED)
+        code = np.where(has, mine, code)
+        texts.append(own.dictionary.cast(pa.string()))
+    needed = np.isin(status, _ACTIONABLE)
+    return pa.DictionaryArray.from_arrays(pa.array(code, mask=~needed), pa.concat_arrays(texts))

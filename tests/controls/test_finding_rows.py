@@ -124,3 +124,58 @@ def test_every_findings_column_is_made(estate, plan_policy, check, h):
     batch = next(canonical_batches(findings))
     # the fixed columns, then one per owner tag of the run (the default ones here)
     assert list(batch.schema.names) == list(COLUMNS) + owner_columns(DEFAULT_OWNER_TAGS)
+
+
+def test_typed_batches_hold_the_same_rows_as_the_text_ones(estate, plan_policy, check, h):
+    """What the file writers take: the columns of few values dictionary-encoded as they are
+    made, their values the text batches' values row for row (rows about a backup, with no
+    resource, and NOT_ASSESSED, FAIL and PASS rows among them)."""
+    from auditor.findings import typed_schema
+
+    _estate(estate, h)
+    estate.backup("arn:aws:ec2:us-east-1:111122223333:volume/vol-gone", age_hours=100)
+    estate.error(region="eu-west-1", service="rds", operation="DescribeDBInstances")
+    findings = check(estate, plan_policy())
+    assert findings._arrow is None  # made from the check's codes, not from rows already made
+    for size in (1, 7, 1000):
+        typed = pa.Table.from_batches(list(findings.batches(size, typed=True)))
+        plain = _batches(findings, size)
+        assert {"FAIL", "PASS", "NOT_ASSESSED"} <= set(plain["status"].to_pylist())
+        assert None in plain["resource_type"].to_pylist() or plain["remediation"].null_count
+        assert typed.schema == typed_schema(plain.column_names)
+        assert typed.cast(plain.schema).equals(plain)
+        for name in typed.column_names:
+            if pa.types.is_dictionary(typed.schema.field(name).type):
+                for chunk in typed[name].chunks:  # each value once: pandas reads categories
+                    assert len(set(chunk.dictionary.to_pylist())) == len(chunk.dictionary)
+
+
+def test_findings_parquet_keeps_few_valued_columns_dictionary_encoded(
+    estate, plan_policy, check, h, tmp_path
+):
+    """findings.parquet as its readers see it: remediation and the short columns read back as
+    categories (each text stored once per row group), the same text as findings.csv."""
+    from auditor.findings import write_findings
+
+    _estate(estate, h)
+    findings = check(estate, plan_policy())
+    write_findings(findings, tmp_path, formats=("csv",))
+    frame = pd.read_parquet(tmp_path / "findings.parquet")
+    for name in ("remediation", "control_id", "status", "plan", "tag_owner"):
+        assert isinstance(frame[name].dtype, pd.CategoricalDtype), name
+    assert frame["resource_arn"].dtype != "category"
+    text = pd.read_csv(tmp_path / "findings.csv", dtype=str, keep_default_na=False)
+    got = frame["remediation"].astype(object).where(frame["remediation"].notna(), "")
+    assert got.tolist() == text["remediation"].tolist()
+    assert (frame["status"] == "FAIL").any() and frame["remediation"].notna().any()
+
+
+def test_joined_dictionary_pieces_hold_each_text_once():
+    pieces = [
+        pa.DictionaryArray.from_arrays(pa.array([0, 1, None, 2], pa.int32()), ["a", "a", "b"]),
+        pa.DictionaryArray.from_arrays(pa.array([1, 0], pa.int32()), ["b", "c"]),
+    ]
+    joined = rows_module._joined(pieces)
+    assert joined.to_pylist() == ["a", "a", None, "b", "c", "b"]
+    assert sorted(joined.dictionary.to_pylist()) == ["a", "b", "c"]
+    assert joined.type == pa.dictionary(pa.int32(), pa.string())

@@ -291,3 +291,36 @@ def test_a_dynamodb_backup_under_aws_backup_advanced_features_restores_only_with
     assert commands
     assert all(c.startswith("aws backup start-restore-job") for c in commands)
     assert "--resource-type DynamoDB" in commands[0]
+
+
+def test_the_newest_backup_is_the_same_from_a_checks_columns_and_from_the_rows():
+    """A check hands `newest_backup_rows` the resource rows and creation times it made already,
+    and its regions as categories: the answer must not depend on it (a backup with no creation
+    time or no region, a copy in another region, one of no listed resource among them)."""
+    from auditor.controls.context import ts_us
+    from auditor.policy.columns import index_in
+    from auditor.restore import newest_backup_rows
+
+    res = _resources(REGION, REGION, REGION)
+    a, b, c = res["resource_arn"]
+    rows = [
+        _row("ebs-snapshot", resource_arn=a, created_at=pd.Timestamp("2026-02-01", tz="UTC")),
+        _row("ebs-snapshot", resource_arn=a, recovery_point_arn="arn:aws:ec2:x::snapshot/s-1"),
+        _row("ebs-snapshot", resource_arn=a, created_at=pd.NaT, recovery_point_arn="s-2"),
+        _row("ebs-snapshot", "aws-backup", resource_arn=b, region=None, recovery_point_arn="s-3"),
+        _row("ebs-snapshot", "aws-backup", resource_arn=c, region="us-east-1"),
+        _row("ebs-snapshot", resource_arn="arn:aws:ec2:eu-west-1:1:volume/vol-gone"),
+    ]
+    plain = pd.DataFrame(rows)
+    compact = plain.astype({"region": "category", "resource_arn": "category"})
+    expected = newest_backup_rows(plain, res)
+    given = newest_backup_rows(
+        compact,
+        res,
+        index_in(compact["resource_arn"], res["resource_arn"]),
+        ts_us(compact["created_at"]),
+    )
+    assert [x.tolist() for x in given] == [x.tolist() for x in expected]
+    newest, outside = expected
+    assert newest.tolist() == [1, 3, 4]
+    assert outside.tolist() == [False, True, True]  # a missing region is not the resource's

@@ -127,7 +127,8 @@ def _recency_evidence(frame: pd.DataFrame, ctx: Context) -> dict:
     if not len(frame) or not ctx.n:
         return out
     newest, outside = ctx.memo(
-        "newest_backup_rows", lambda: newest_backup_rows(ctx.rp, ctx.res)
+        "newest_backup_rows",
+        lambda: newest_backup_rows(ctx.rp, ctx.res, ctx.rp_ridx, ctx.rp_created),
     )  # once per check; each batch then makes the restore paths of its own rows
     ridx = frame["ridx"].to_numpy()
     has = (ridx >= 0) & (newest[np.maximum(ridx, 0)] >= 0)
