@@ -34,7 +34,8 @@ from auditor.policy.columns import arrow_of
 __all__ = ["ROW_SCHEMA", "FindingRows"]
 
 # The fixed findings columns as text; a check's rows add its owner-tag columns after them
-# (`FindingRows.schema`), which is what each batch holds and what findings.parquet stores.
+# (`FindingRows.schema`), which is what each batch holds (the writers take them typed instead:
+# `auditor.findings.typed_schema`, which findings.parquet stores).
 ROW_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 # Columns that name where a finding is: taken from the resource table, or carried by the row.
 _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
@@ -42,7 +43,7 @@ _PLACE_COLUMNS = ("account_id", "region", "resource_arn", "resource_type")
 _TYPED = frozenset(TYPED_COLUMNS)
 # Bits of one packed sort key (a uint64); wider keys are sorted column by column instead.
 _KEY_BITS = 64
-# Rows numbered per step when the numbers are packed into the keys (an 8 MB array at a time).
+# Rows handled per step where the order would otherwise make whole 64-bit columns (8 MB each).
 _CHUNK = 1 << 20
 # Threads that make batches of text ahead of the writer (at most one batch more is held).
 _TEXT_THREADS = 2
@@ -114,13 +115,25 @@ class FindingRows:
                 ranked = column[order]
                 same &= ranked[1:] == ranked[:-1]
             del columns
-        # each row's part and its number in it, from its number among all the rows
-        ends = np.cumsum([len(p.frame) for p in self.parts], dtype=np.int64)
-        part_of = np.searchsorted(ends, order, side="right").astype(np.int16)
-        row_of = (order - (ends - [len(p.frame) for p in self.parts])[part_of]).astype(np.int32)
+        part_of, row_of = self._part_and_row(order)
         del order
         if same.any():
             self._break_ties(part_of, row_of, same)
+        return part_of, row_of
+
+    def _part_and_row(self, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's part and its number in that part, from its number among all the rows; a
+        chunk at a time, so no 64-bit column but `order` itself is held at 20M findings."""
+        sizes = np.array([len(p.frame) for p in self.parts], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        part_of = np.empty(len(order), dtype=np.int16)
+        row_of = np.empty(len(order), dtype=np.int32)
+        for start in range(0, len(order), _CHUNK):
+            numbers = order[start : start + _CHUNK]
+            parts = np.searchsorted(ends, numbers, side="right")
+            part_of[start : start + _CHUNK] = parts
+            row_of[start : start + _CHUNK] = numbers - starts[parts]
         return part_of, row_of
 
     def _packed(self, keys: list[tuple[int, Callable[[], np.ndarray]]]) -> np.ndarray:
@@ -410,13 +423,15 @@ class FindingRows:
                     pa.array(has), self._places[col].take(safe).cast(pa.string()), own
                 )
         if "resource_name" in columns:
-            cols["resource_name"] = self._resource_name(ridx)
+            cols["resource_name"] = (
+                _masked(self._names, safe, ~has).cast(pa.string())
+                if self._names is not None
+                else pa.nulls(n, pa.string())
+            )
         for name, per_resource in self._owner_tags.items():
             if name in columns:
-                cols[name] = (
-                    text(_masked(per_resource, safe, ~has))
-                    if len(per_resource)
-                    else pa.nulls(n, pa.string())
+                cols[name] = text(
+                    _masked(per_resource, safe, ~has) if len(per_resource) else pa.nulls(n)
                 )
         codes = pa.array(part_of.astype(np.int32))
         if "control_id" in columns:
@@ -436,12 +451,6 @@ class FindingRows:
             )
         return {c: _as_typed(v) if typed and c in _TYPED else v for c, v in cols.items()}
 
-    def _resource_name(self, ridx: np.ndarray) -> pa.Array:
-        """Each row's resource's `Name` tag (null without one, or for rows about a backup)."""
-        if self._names is None:
-            return pa.nulls(len(ridx), pa.string())
-        return _by_resource(self._names, ridx)
-
 
 def _rows_ranks(
     parts: list[Part], by_resource: np.ndarray, own: list[np.ndarray | None]
@@ -454,15 +463,6 @@ def _rows_ranks(
         from_resource = by_resource[np.maximum(ridx, 0)] if len(by_resource) else 0
         out.append(from_resource if mine is None else np.where(ridx >= 0, from_resource, mine))
     return np.concatenate(out or [np.empty(0, np.int32)]).astype(np.int32, copy=False)
-
-
-def _by_resource(per_resource: pa.Array, ridx: np.ndarray) -> pa.Array:
-    """Each row's value of a per-resource column, as text (null for rows about no resource)."""
-    nulls = pa.nulls(len(ridx), pa.string())
-    if not len(per_resource):
-        return nulls
-    taken = per_resource.take(pa.array(np.maximum(ridx, 0))).cast(pa.string())
-    return pc.if_else(pa.array(ridx >= 0), taken, nulls)
 
 
 def _masked(per_resource: pa.DictionaryArray, safe: pa.Array, none: np.ndarray) -> pa.Array:

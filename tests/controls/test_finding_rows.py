@@ -179,3 +179,20 @@ def test_joined_dictionary_pieces_hold_each_text_once():
     assert joined.to_pylist() == ["a", "a", None, "b", "c", "b"]
     assert sorted(joined.dictionary.to_pylist()) == ["a", "b", "c"]
     assert joined.type == pa.dictionary(pa.int32(), pa.string())
+
+
+def test_findings_of_an_estate_with_backups_but_no_resources_are_written(
+    estate, plan_policy, check, tmp_path
+):
+    """Only orphaned backups (no resource was listed): every column, typed or not, is made for
+    rows about no resource, and each file is written."""
+    from auditor.findings import read_findings, write_findings
+
+    estate.backup("arn:aws:ec2:us-east-1:111122223333:volume/vol-gone", age_hours=100)
+    findings = check(estate, plan_policy())
+    write_findings(findings, tmp_path, formats=("csv", "json", "jsonl"))
+    back = read_findings(tmp_path / "findings.parquet")
+    assert list(back.frame["control_id"]) == ["orphaned-backup"]
+    assert back.frame["tag_owner"].isna().all()
+    text = pd.read_csv(tmp_path / "findings.csv", dtype=str)
+    assert text["status"].tolist() == ["FAIL"]
