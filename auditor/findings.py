@@ -269,7 +269,8 @@ def write_streams(
 
 
 # A writer is a generator: primed with next(), sent each batch, closed at the end (which
-# writes its tail). Batches arrive in canonical order, with ROW_SCHEMA's text columns.
+# writes its tail). Batches arrive in canonical order, typed as `typed_schema` says (text, the
+# columns of few values dictionary-encoded).
 Sink = Generator[None, "pa.RecordBatch", None]
 
 
@@ -389,7 +390,7 @@ def typed_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
 
 def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
     """The findings columns of a table with columns `names` (COLUMNS, then its owner tags) as
-    text: the schema of each batch and of findings.parquet."""
+    text: the schema of each batch of rows (`typed_schema` is findings.parquet's)."""
     import pyarrow as pa
 
     return pa.schema([(c, pa.string()) for c in columns_of(names)])
