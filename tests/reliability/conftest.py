@@ -16,6 +16,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
@@ -280,14 +281,17 @@ class Injector:
         body = body if isinstance(body, bytes) else str(body).encode()
         with self._lock:
             self.sent.append((service, op, region))
-            # the attempt number of this very request (retries repeat the same body)
+            # the attempt number of this very request (retries repeat the same body); the URL
+            # without its host and port, which change from run to run (the emulator listens on
+            # a free port): a seed then throttles the same attempts in every run
+            target = urlsplit(request.url)
             key = hashlib.sha256(
                 b"|".join(
                     [
                         service.encode(),
                         op.encode(),
                         str(region).encode(),
-                        request.url.encode(),
+                        f"{target.path}?{target.query}".encode(),
                         body,
                     ]
                 )
