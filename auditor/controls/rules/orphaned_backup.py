@@ -18,7 +18,6 @@ from auditor.controls.verdicts import (
 )
 from auditor.inventory import RESOURCE_TYPES
 from auditor.orphans import ORPHAN, collected_pairs, find_orphans, free_system_backups
-from auditor.policy.columns import index_in
 from auditor.restore import delete_advice
 
 
@@ -83,8 +82,8 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
         from auditor.inventory import Inventory
         from auditor.metering import load_prices, meter
 
-        arns = pd.Series(every["resource_arn"].dropna().unique(), dtype="str")
-        rp = ctx.rp[index_in(ctx.rp["recovery_point_arn"], arns) >= 0]
+        # the orphans' own rows: no lookup of their ARNs among every backup's
+        rp = ctx.rp.iloc[np.unique(every["rp_row"].to_numpy())]
         # The orphans are a few of the backups: their codes keep only their own categories, so
         # metering them does not carry (and re-check) every backup's ARN as a category.
         rp = rp.assign(
