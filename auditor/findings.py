@@ -269,8 +269,8 @@ def write_streams(
 
 
 # A writer is a generator: primed with next(), sent each batch, closed at the end (which
-# writes its tail). Batches arrive in canonical order, typed as `typed_schema` says (text, the
-# columns of few values dictionary-encoded).
+# writes its tail). Batches arrive in canonical order, as text, the columns of few values perhaps
+# dictionary-encoded already (`typed_schema`); the Parquet writer encodes the others itself.
 Sink = Generator[None, "pa.RecordBatch", None]
 
 
@@ -398,7 +398,8 @@ def row_schema(names: Iterable[str] = COLUMNS) -> pa.Schema:
 
 def canonical_batches(findings: Any, typed: bool = False) -> Iterator[pa.RecordBatch]:
     """The findings rows as text in the canonical order, `batch_rows` of them at a time
-    (`row_schema`; with `typed`, the columns of few values dictionary-encoded: `typed_schema`).
+    (`row_schema`; with `typed`, the columns of few values may come dictionary-encoded, as
+    `typed_schema` has them: what the file writers take).
 
     A check's findings make each batch's text from their compact verdicts (the order is
     sorted on integer codes first); findings read back from disk or gathered from tasks are
@@ -413,8 +414,7 @@ def canonical_batches(findings: Any, typed: bool = False) -> Iterator[pa.RecordB
         else None
     )
     if made is not None:
-        for batch in made:
-            yield conform(batch, (typed_schema if typed else row_schema)(batch.schema.names))
+        yield from made
         return
     table = canonical_table(findings)
     schema = (typed_schema if typed else row_schema)(table.column_names)

@@ -147,18 +147,12 @@ class Findings:
     def batches(self, batch_rows: int, typed: bool = False) -> Iterator[pa.RecordBatch] | None:
         """The findings rows (text, canonical order) `batch_rows` at a time; None when the
         findings were read back from disk or gathered from tasks (their rows are in `frame`).
-        `typed`: the columns of few values dictionary-encoded (`auditor.findings.typed_schema`),
-        for the file writers."""
+        `typed`: rows made now keep the columns of few values dictionary-encoded
+        (`auditor.findings.typed_schema`), for the file writers; rows made already stay text."""
         if self._arrow is not None:
             # at least one batch, so the writers know the columns when there are no rows
             empty = pa.RecordBatch.from_pylist([], schema=self._arrow.schema)
-            made = iter(self._arrow.to_batches(batch_rows) or [empty])
-            if not typed:
-                return made
-            from auditor.findings import conform, typed_schema
-
-            schema = typed_schema(self._arrow.column_names)
-            return (conform(batch, schema) for batch in made)
+            return iter(self._arrow.to_batches(batch_rows) or [empty])
         rows = self.rows()
         return rows.batches(batch_rows, typed=typed) if rows is not None else None
 
