@@ -16,7 +16,7 @@ The price table is `prices`; each module's docstring states its part of the meth
 from __future__ import annotations
 
 from auditor.metering.billing import BACKUP_TYPES, CLASSES, GIB, USAGE_TYPES
-from auditor.metering.core import meter, run_meter
+from auditor.metering.core import meter, orphan_costs, run_meter
 from auditor.metering.period import month_bounds
 from auditor.metering.prices import PriceTable, default_prices_text, load_prices
 from auditor.metering.reconcile import cur_backup_storage
@@ -41,6 +41,7 @@ __all__ = [
     "load_prices",
     "meter",
     "month_bounds",
+    "orphan_costs",
     "run_meter",
     "write_metering",
 ]

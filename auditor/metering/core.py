@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from auditor.metering.allocate import allocations
@@ -49,25 +50,11 @@ def meter(
     clock = Clock()
     as_of = utc(as_of)
     m_start, m_end = month_bounds(as_of)
-    window = Window(micros(m_start), micros(m_end), micros(as_of))
     warnings: list[str] = list(prices.warnings)
     resources = inventory.resources
-    rp, n_pitr = with_pitr(inventory.recovery_points, resources)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        halves = Halves(pool, len(rp))
-        clock.lap("encode")
-        enc = encode(rp, resources, window, pool, warnings)
-        settle_sizes(enc, resources, warnings)
-        clock.lap("chains")
-        eff, chained = chain_sizes(enc, rp, len(resources), prices.change_ratio, halves)
-        clock.lap("time")
-        parts = gb_month_parts(enc, rp, eff, window, halves)
-        enc.release_times()
-        stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
-        clock.lap("group")
-        groups = group_sums(enc, parts, chained, halves)
-        enc.release_groups()
-        df = billed_rows(groups, enc, prices, warnings)
+        b = _billed(inventory, prices, as_of, pool, warnings, clock)
+        rp, enc, parts, groups, halves, df = b.rp, b.enc, b.parts, b.groups, b.halves, b.df
         # The orphans need only the rows' owners and prices: priced on the pool meanwhile, with
         # their own warnings (added below, in the same place as ever) and their own copy of the
         # columns they read, since price_rows adds columns to the row frame.
@@ -79,7 +66,7 @@ def meter(
             enc,
             groups,
             df.loc[:, list(ORPHAN_ROW_INPUTS)].copy(),
-            stored,
+            b.stored,
             orphan_warnings,
         )
         clock.lap("allowance")
@@ -95,7 +82,7 @@ def meter(
         clock.lap("rows")
         totals = totals_of(
             df,
-            int(enc.valid.sum()) - n_pitr,
+            int(enc.valid.sum()) - b.n_pitr,
             costs.total_cents,
             costs.upper_cost,
             costs.unpriced_rows,
@@ -128,6 +115,60 @@ def meter(
     )
 
 
+class _Billed(NamedTuple):
+    """What the phases up to billing made: the rows, their codes and parts, and who bills them."""
+
+    rp: pd.DataFrame
+    n_pitr: int
+    enc: Any
+    parts: Any
+    groups: Any
+    halves: Halves
+    stored: np.ndarray
+    df: pd.DataFrame
+
+
+def _billed(
+    inventory: Any,
+    prices: PriceTable,
+    as_of: datetime,
+    pool: ThreadPoolExecutor,
+    warnings: list[str],
+    clock: Clock,
+) -> _Billed:
+    """The phases every use of metering shares: encode, chains, time held, groups, billing."""
+    m_start, m_end = month_bounds(as_of)
+    window = Window(micros(m_start), micros(m_end), micros(as_of))
+    resources = inventory.resources
+    rp, n_pitr = with_pitr(inventory.recovery_points, resources)
+    halves = Halves(pool, len(rp))
+    clock.lap("encode")
+    enc = encode(rp, resources, window, pool, warnings)
+    settle_sizes(enc, resources, warnings)
+    clock.lap("chains")
+    eff, chained = chain_sizes(enc, rp, len(resources), prices.change_ratio, halves)
+    clock.lap("time")
+    parts = gb_month_parts(enc, rp, eff, window, halves)
+    enc.release_times()
+    stored = enc.size if eff is None else eff  # per backup: the bytes it is taken to hold
+    clock.lap("group")
+    groups = group_sums(enc, parts, chained, halves)
+    enc.release_groups()
+    df = billed_rows(groups, enc, prices, warnings)
+    return _Billed(rp, n_pitr, enc, parts, groups, halves, stored, df)
+
+
+def orphan_costs(inventory: Any, prices: PriceTable, as_of: datetime) -> pd.DataFrame:
+    """`meter`'s `orphans` table alone (ORPHAN_COLUMNS): what each backup of no collected
+    resource costs a month, without the allowances, allocations and totals of every backup."""
+    as_of = utc(as_of)
+    warnings: list[str] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        b = _billed(inventory, prices, as_of, pool, warnings, Clock())
+        columns = b.df.loc[:, list(ORPHAN_ROW_INPUTS)]
+        return orphan_rows(inventory, b.rp, b.enc, b.groups, columns, b.stored, warnings)
+
+
 def run_meter(
     inventories: Sequence[str | Path],
     out: str | Path,
@@ -139,9 +180,11 @@ def run_meter(
     """`auditor meter`: read the inventory (and CUR), meter, write metering.json/.csv into `out`."""
     from auditor.cur import read_cur
     from auditor.inventory import read_as_null_note, read_inventory
+    from auditor.memory import use_compact_arrow_pool
 
     prices = load_prices(prices_path)
     cur = read_cur(cur_path) if cur_path is not None else None
+    use_compact_arrow_pool()
     # Compact: the repeated string columns arrive dictionary-encoded, so metering uses codes.
     inventory = read_inventory(*inventories, compact=True)
     result = meter(inventory, prices, as_of, by_tags=by_tags, cur=cur)

@@ -199,6 +199,27 @@ def test_orphaned_backups_listed_with_monthly_cost(mk, prices):
     assert result.totals["orphaned_monthly_cost_usd"] == pytest.approx(11.0)
 
 
+def test_orphan_costs_alone_are_meters_orphans(mk, prices):
+    """The orphaned-backup control prices its backups with `orphan_costs`, which skips the
+    allowances and allocations: the same table as a whole metering run's, row for row."""
+    import pandas as pd
+
+    from auditor.metering import orphan_costs
+
+    rnd = random.Random(7)
+    recs, resources = [], []
+    for i in range(60):
+        rec = mk.backup(rnd.choice(TYPES), rnd.uniform(1, 500))
+        recs.append(rec)
+        if i % 3 == 0:
+            resources.append(mk.resource_for(rec))
+    inv = mk.inventory(recs, resources=resources)
+    whole = meter(inv, prices, mk.AS_OF).orphans
+    alone = orphan_costs(inv, prices, mk.AS_OF)
+    assert len(whole) > 5
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), whole.reset_index(drop=True))
+
+
 def test_no_orphan_claim_where_resource_listing_failed(mk, prices):
     orphan = mk.backup("ebs-snapshot", 200)
     errors = [

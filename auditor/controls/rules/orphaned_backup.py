@@ -25,16 +25,25 @@ def _advice(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> pd.DataFr
     """How to delete each orphan of `frame`: the call that works for who made it, and any vault
     lock's date. Made once per check for `every` orphan (the detail and the evidence of each
     batch of findings both ask), then taken by recovery point row."""
-    rows = frame["rp_row"].to_numpy()
-    made, advice = ctx.memo("orphan_advice", lambda: _advice_of_every(ctx, every))
-    return advice.iloc[np.searchsorted(made, rows)].reset_index(drop=True)
+    advice = ctx.memo("orphan_advice", lambda: _advice_of_every(ctx, every))
+    return advice.iloc[_positions(frame, ctx, every)].reset_index(drop=True)
 
 
-def _advice_of_every(ctx: Context, every: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """(recovery point rows, sorted; delete advice of each)."""
-    made = np.unique(every["rp_row"].to_numpy())
-    rp = fr.rp_rows(ctx, made)
-    return made, delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
+def _orphan_rows(ctx: Context, every: pd.DataFrame) -> np.ndarray:
+    """The recovery point rows of every orphan finding, sorted: what the per-check tables of the
+    orphans are aligned with."""
+    return ctx.memo("orphan_rows", lambda: np.unique(every["rp_row"].to_numpy()))
+
+
+def _positions(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> np.ndarray:
+    """Where each finding of `frame` is among `_orphan_rows`."""
+    return np.searchsorted(_orphan_rows(ctx, every), frame["rp_row"].to_numpy())
+
+
+def _advice_of_every(ctx: Context, every: pd.DataFrame) -> pd.DataFrame:
+    """The delete advice of every orphan, aligned with `_orphan_rows`."""
+    rp = fr.rp_rows(ctx, _orphan_rows(ctx, every))
+    return delete_advice(rp.reset_index(drop=True), ctx.inventory["vaults"], ctx.as_of)
 
 
 def _describe_orphan(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> pd.Series:
@@ -71,19 +80,19 @@ def _orphan_costs(frame: pd.DataFrame, ctx: Context, every: pd.DataFrame) -> dic
     costs = ctx.memo("orphan_costs", lambda: _meter_orphans(every, ctx))
     if costs is None:
         return {}
-    return {
-        "monthly_cost_usd": frame["resource_arn"].map(costs).to_numpy(dtype=float, na_value=np.nan)
-    }
+    return {"monthly_cost_usd": costs[_positions(frame, ctx, every)]}
 
 
-def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
-    """Monthly cost by recovery point ARN of the orphans' backups; None when it cannot be priced."""
+def _meter_orphans(every: pd.DataFrame, ctx: Context) -> np.ndarray | None:
+    """Monthly cost of each orphan's backup, aligned with `_orphan_rows` (NaN where metering
+    gave none); None when it cannot be priced."""
     try:
         from auditor.inventory import Inventory
-        from auditor.metering import load_prices, meter
+        from auditor.metering import load_prices, orphan_costs
 
         # the orphans' own rows: no lookup of their ARNs among every backup's
-        rp = ctx.rp.iloc[np.unique(every["rp_row"].to_numpy())]
+        rows = _orphan_rows(ctx, every)
+        rp = ctx.rp.iloc[rows]
         # The orphans are a few of the backups: their codes keep only their own categories, so
         # metering them does not carry (and re-check) every backup's ARN as a category.
         rp = rp.assign(
@@ -95,13 +104,16 @@ def _meter_orphans(every: pd.DataFrame, ctx: Context) -> pd.Series | None:
         )
         tables = dict(ctx.inventory.tables)
         tables["recovery_points"] = rp
-        result = meter(
+        priced = orphan_costs(
             Inventory(tables=tables, manifest=ctx.inventory.manifest),
             load_prices() if ctx.prices is None else ctx.prices,
             ctx.as_of,
-        )
-        costs = result.orphans.set_index("recovery_point_arn")["monthly_cost_usd"]
-        return costs[~costs.index.duplicated()]
+        ).drop_duplicates("recovery_point_arn")
+        # Kept per orphan as one float each, not as a table keyed by ARN: the table is held
+        # while every batch of findings is written.
+        at = pd.Index(priced["recovery_point_arn"]).get_indexer(rp["recovery_point_arn"])
+        cost = priced["monthly_cost_usd"].to_numpy(dtype=float, na_value=np.nan)
+        return np.where(at >= 0, np.append(cost, np.nan)[at], np.nan)
     except Exception:  # pricing is an extra: a finding must never depend on it
         return None
 
