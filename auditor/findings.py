@@ -297,17 +297,19 @@ def _parquet_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
 
 
 def _parquet_writer(handle: IO[bytes], schema: pa.Schema) -> Any:
-    """A Parquet writer of `schema` (`typed_schema`, with the head in its metadata): its
-    dictionary-typed columns dictionary-encoded, as they come (so they read back as such)."""
-    import pyarrow as pa
+    """A Parquet writer of `schema` (`typed_schema`, with the head in its metadata).
+
+    Every column may be dictionary-encoded in the file: the dictionary-typed ones as they come
+    (they read back as dictionaries), and the text ones too while their values repeat (`detail`
+    is one of a few sentences on most rows); a column of unique values (evidence, ARNs) falls back
+    to plain pages once its dictionary page is full, and every text column still reads back as
+    text (the schema says so). Against dictionaries for the dictionary-typed columns only, on the
+    22.2M rows of `bench_check.py --scale 1`: the writer alone 12.2-13.6 s instead of 14.8-16.0 s,
+    and a 519 MiB file instead of 657 MiB.
+    """
     import pyarrow.parquet as pq
 
-    return pq.ParquetWriter(
-        handle,
-        schema,
-        use_dictionary=[f.name for f in schema if pa.types.is_dictionary(f.type)],
-        compression="snappy",
-    )
+    return pq.ParquetWriter(handle, schema, use_dictionary=True, compression="snappy")
 
 
 def _json_sink(handle: IO[bytes], head: dict[str, Any]) -> Sink:
