@@ -16,8 +16,8 @@ from auditor.metering.allowance import backup_free
 from auditor.metering.billing import billed_rows
 from auditor.metering.chains import chain_sizes
 from auditor.metering.costs import price_rows
-from auditor.metering.encode import Halves, Window, encode
-from auditor.metering.estimate import gb_month_parts, group_sums
+from auditor.metering.encode import Encoded, Halves, Window, encode
+from auditor.metering.estimate import Groups, Part, gb_month_parts, group_sums
 from auditor.metering.orphans import ORPHAN_ROW_INPUTS, orphan_rows
 from auditor.metering.period import Clock, micros, month_bounds, utc
 from auditor.metering.pitr import with_pitr
@@ -120,9 +120,9 @@ class _Billed(NamedTuple):
 
     rp: pd.DataFrame
     n_pitr: int
-    enc: Any
-    parts: Any
-    groups: Any
+    enc: Encoded
+    parts: list[Part]
+    groups: Groups
     halves: Halves
     stored: np.ndarray
     df: pd.DataFrame
