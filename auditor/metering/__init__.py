@@ -10,7 +10,8 @@ Pure pandas/numpy over the inventory's frames; no boto3. `meter` runs these phas
 - `orphans`: the monthly cost of backups whose source no longer exists;
 - `reconcile`: billed (a Cost and Usage Report) against estimated;
 - `result`: totals, and metering.json / metering.csv.
-The price table is `prices`; each module's docstring states its part of the method.
+The price table is `prices`; each module's docstring states its part of the method. `orphan_costs`
+runs the phases up to `billing`, then `orphans`: the orphaned-backup control's cost evidence.
 """
 
 from __future__ import annotations
