@@ -511,7 +511,8 @@ def _schema(columns: tuple[str, ...]) -> pa.Schema:
     return pa.schema([(c, pa.string()) for c in columns])
 
 
-_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+# The type typed_schema gives the columns of few values (dictionary<int32, string>).
+_DICTIONARY = typed_schema().field(TYPED_COLUMNS[0]).type
 
 
 def _empty_batch(schema: pa.Schema) -> pa.RecordBatch:
